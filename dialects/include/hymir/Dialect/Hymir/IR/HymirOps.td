@@ -1,0 +1,254 @@
+//===- HymirOps.td - hymir op definitions -----------------*- tablegen -*-===//
+//
+// The public surface of the hymir dialect. Op names, operand order and
+// attribute names are a contract (see docs/architecture.md): tests outside the
+// project write these ops in generic form.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef HYMIR_DIALECT_HYMIR_IR_HYMIROPS_TD
+#define HYMIR_DIALECT_HYMIR_IR_HYMIROPS_TD
+
+include "hymir/Dialect/Hymir/IR/HymirDialect.td"
+include "mlir/Interfaces/SideEffectInterfaces.td"
+include "mlir/IR/CommonAttrConstraints.td"
+include "mlir/IR/CommonTypeConstraints.td"
+
+// Element types and shapes are checked by the C++ verifiers, which name the
+// operand and the dimension at fault; ODS only requires ranked tensors.
+def Hymir_Tensor : RankedTensorOf<[AnyType]>;
+
+//===----------------------------------------------------------------------===//
+// lightning_attention
+//===----------------------------------------------------------------------===//
+
+def Hymir_LightningAttentionOp : Hymir_Op<"lightning_attention", [Pure]> {
+  let summary = "Lightning attention: decayed linear attention with a carried state";
+  let description = [{
+    Per batch element and head, with per-step decay `lambda_h = exp(-slopes[h])`
+    and an fp32 state `S` of shape `[D, D]` (zero unless `initial_state` is
+    given):
+
+    ```
+    S_t = lambda_h * S_{t-1} + k_t^T v_t
+    o_t = q_t S_t
+    ```
+
+    There is no softmax, no normaliser and no `1/sqrt(D)` scale. `out` has the
+    shape and element type of `q`; `final_state` is `S_T`, the state to resume
+    the same sequence from (a decode step is this op with `T = 1` and an
+    initial state).
+
+    `block_size` is a tiling hint for the blocked (intra-block / inter-block)
+    algorithm; the result does not depend on it.
+
+    Operands: `q`, `k`, `v` `[B, T, H, D]` (bf16 or f32, all alike), `slopes`
+    `[H]` f32, optional `initial_state` `[B, H, D, D]` f32.
+
+    Example:
+
+    ```mlir
+    %o, %s = hymir.lightning_attention %q, %k, %v, %slopes {block_size = 64 : i64}
+        : (tensor<1x?x4x64xbf16>, tensor<1x?x4x64xbf16>, tensor<1x?x4x64xbf16>,
+           tensor<4xf32>) -> (tensor<1x?x4x64xbf16>, tensor<1x4x64x64xf32>)
+    ```
+  }];
+  let arguments = (ins Hymir_Tensor:$q, Hymir_Tensor:$k, Hymir_Tensor:$v,
+                       Hymir_Tensor:$slopes,
+                       Optional<Hymir_Tensor>:$initial_state,
+                       DefaultValuedAttr<I64Attr, "256">:$block_size);
+  let results = (outs Hymir_Tensor:$out, Hymir_Tensor:$final_state);
+  let assemblyFormat = [{
+    $q `,` $k `,` $v `,` $slopes (`initial_state` `(` $initial_state^ `)`)?
+    attr-dict `:` functional-type(operands, results)
+  }];
+  let hasVerifier = 1;
+}
+
+//===----------------------------------------------------------------------===//
+// softmax_attention
+//===----------------------------------------------------------------------===//
+
+def Hymir_SoftmaxAttentionOp : Hymir_Op<"softmax_attention", [Pure]> {
+  let summary = "Scaled dot-product softmax attention with grouped KV heads";
+  let description = [{
+    `out[b, t, g] = softmax_s(scale * q[b, t, g] . k[b, s, g / (Hq / Hkv)]) v[...]`.
+    Query head `g` reads KV head `g / (Hq / Hkv)` (grouped-query attention), so
+    `Hq` must be a multiple of `Hkv`. With `causal`, query `t` sees keys
+    `s <= t + (S - T)`: the queries are the last `T` positions of the `S` keys,
+    as in a decode step against a KV cache.
+
+    Operands: `q` `[B, T, Hq, D]`, `k` and `v` `[B, S, Hkv, D]`, one element
+    type (bf16 or f32). Result: `[B, T, Hq, D]` of that type.
+  }];
+  let arguments = (ins Hymir_Tensor:$q, Hymir_Tensor:$k, Hymir_Tensor:$v,
+                       BoolAttr:$causal, F32Attr:$scale);
+  let results = (outs Hymir_Tensor:$out);
+  let assemblyFormat = [{
+    $q `,` $k `,` $v attr-dict `:` functional-type(operands, results)
+  }];
+  let hasVerifier = 1;
+}
+
+//===----------------------------------------------------------------------===//
+// rope
+//===----------------------------------------------------------------------===//
+
+def Hymir_RopeOp : Hymir_Op<"rope", [Pure]> {
+  let summary = "Rotary position embedding on the first rotary_dim dims of each head";
+  let description = [{
+    Rotates the first `rotary_dim` channels of every head of `x` by the angle
+    `positions[b, t] * theta^(-2i / rotary_dim)`, pairing channel `i` with
+    `i + rotary_dim / 2` (rotate-half style); the channels past `rotary_dim`
+    pass through. The angles and the rotation are computed in f32 and the
+    result is cast back to the element type of `x`.
+
+    Operands: `x` `[B, T, H, D]` (bf16 or f32), `positions` `[B, T]` i32.
+    `rotary_dim` must be even, positive and at most `D`; `theta` positive.
+  }];
+  let arguments = (ins Hymir_Tensor:$x, Hymir_Tensor:$positions,
+                       I64Attr:$rotary_dim, F64Attr:$theta);
+  let results = (outs Hymir_Tensor:$result);
+  let assemblyFormat = [{
+    $x `,` $positions attr-dict `:` functional-type(operands, results)
+  }];
+  let hasVerifier = 1;
+}
+
+//===----------------------------------------------------------------------===//
+// rms_norm
+//===----------------------------------------------------------------------===//
+
+def Hymir_RmsNormOp : Hymir_Op<"rms_norm", [Pure]> {
+  let summary = "Root-mean-square normalisation over the last dimension";
+  let description = [{
+    `y = x / sqrt(mean(x^2 over the last dim) + epsilon) * weight`, computed in
+    f32 and cast to the element type of `x`.
+
+    Operands: `x` `[..., N]` (bf16 or f32), `weight` `[N]` (bf16 or f32).
+    `epsilon` must be positive.
+  }];
+  let arguments = (ins Hymir_Tensor:$x, Hymir_Tensor:$weight, F32Attr:$epsilon);
+  let results = (outs Hymir_Tensor:$result);
+  let assemblyFormat = [{
+    $x `,` $weight attr-dict `:` functional-type(operands, results)
+  }];
+  let hasVerifier = 1;
+}
+
+//===----------------------------------------------------------------------===//
+// linear
+//===----------------------------------------------------------------------===//
+
+def Hymir_LinearOp : Hymir_Op<"linear", [Pure]> {
+  let summary = "Dense projection y = x W^T";
+  let description = [{
+    `y[..., n] = sum_k x[..., k] * weight[n, k]`, accumulated in f32.
+
+    `precision` chooses how the products are formed: `"bf16"` allows the
+    inputs to be rounded to bf16 for tensor cores; `"f32"` computes every
+    product in true fp32 (no TF32), as the LM head of the CISPO path needs.
+
+    Operands: `x` `[..., K]`, `weight` `[N, K]`, each bf16 or f32. The result
+    is `[..., N]`, bf16 or f32: an f32 result keeps the f32 accumulator (the
+    router logits and the LM head use this).
+  }];
+  let arguments = (ins Hymir_Tensor:$x, Hymir_Tensor:$weight,
+                       DefaultValuedStrAttr<StrAttr, "bf16">:$precision);
+  let results = (outs Hymir_Tensor:$result);
+  let assemblyFormat = [{
+    $x `,` $weight attr-dict `:` functional-type(operands, results)
+  }];
+  let hasVerifier = 1;
+}
+
+//===----------------------------------------------------------------------===//
+// embedding
+//===----------------------------------------------------------------------===//
+
+def Hymir_EmbeddingOp : Hymir_Op<"embedding", [Pure]> {
+  let summary = "Row gather from an embedding table";
+  let description = [{
+    `result[i..., n] = table[ids[i...], n]`. An id outside `[0, V)` is a
+    runtime error.
+
+    Operands: `table` `[V, N]` (bf16 or f32), `ids` of any rank, i32. The
+    result has shape `ids.shape + [N]` and the element type of `table`.
+  }];
+  let arguments = (ins Hymir_Tensor:$table, Hymir_Tensor:$ids);
+  let results = (outs Hymir_Tensor:$result);
+  let assemblyFormat = [{
+    $table `,` $ids attr-dict `:` functional-type(operands, results)
+  }];
+  let hasVerifier = 1;
+}
+
+//===----------------------------------------------------------------------===//
+// moe
+//===----------------------------------------------------------------------===//
+
+def Hymir_MoeOp : Hymir_Op<"moe", [Pure]> {
+  let summary = "Top-k routed Mixture-of-Experts block with SwiGLU experts";
+  let description = [{
+    ```
+    p      = softmax(x @ router^T)        # [T, E], f32
+    w, idx = topk(p, top_k)               # ties: the lower expert index wins
+    w      = w / sum(w)                   # only when renormalize
+    y_t    = sum_j w_tj * (SiLU(x_t W1_e^T) * (x_t W3_e^T)) W2_e^T,  e = idx_tj
+    ```
+
+    Operands: `x` `[T, N]`, `router` `[E, N]`, `w1` and `w3` `[E, I, N]`, `w2`
+    `[E, N, I]`; all bf16 or f32 (the router may be f32 with bf16 experts). The
+    result is `[T, N]` with the element type of `x`. `top_k` is in `[1, E]`.
+  }];
+  let arguments = (ins Hymir_Tensor:$x, Hymir_Tensor:$router, Hymir_Tensor:$w1,
+                       Hymir_Tensor:$w3, Hymir_Tensor:$w2, I64Attr:$top_k,
+                       DefaultValuedAttr<BoolAttr, "true">:$renormalize);
+  let results = (outs Hymir_Tensor:$result);
+  let assemblyFormat = [{
+    $x `,` $router `,` $w1 `,` $w3 `,` $w2 attr-dict `:`
+    functional-type(operands, results)
+  }];
+  let hasVerifier = 1;
+}
+
+//===----------------------------------------------------------------------===//
+// cispo_loss
+//===----------------------------------------------------------------------===//
+
+def Hymir_CispoLossOp : Hymir_Op<"cispo_loss", [Pure]> {
+  let summary = "CISPO policy loss over the LM head, with its gradients";
+  let description = [{
+    With `z = hidden @ lm_head^T`, `logp_new_t = z_t[targets_t] - logsumexp(z_t)`,
+    `r_t = exp(logp_new_t - logp_old_t)` and `r^_t = clip(r_t, 1 - eps_low,
+    1 + eps_high)`:
+
+    ```
+    loss = -(1 / sum(mask)) * sum_t mask_t * M_t * sg(r^_t) * advantages_t * logp_new_t
+    ```
+
+    `sg` stops the gradient. `M_t` is 1 unless `unified_mask` is set; then it is
+    0 for tokens with `A > 0, r > 1 + eps_high` or `A < 0, r < 1 - eps_low`.
+    Results: the scalar `loss`, `logp_new` `[T]`, and the gradients
+    `d_hidden` `[T, N]` and `d_lm_head` `[V, N]`. Results without uses are not
+    computed. A kernel never materialises the `[T, V]` logits.
+
+    Operands: `hidden` `[T, N]`, `lm_head` `[V, N]` (bf16 or f32),
+    `targets` `[T]` i32, `logp_old`, `advantages`, `mask` `[T]` f32.
+    `eps_low` and `eps_high` must be positive.
+  }];
+  let arguments = (ins Hymir_Tensor:$hidden, Hymir_Tensor:$lm_head,
+                       Hymir_Tensor:$targets, Hymir_Tensor:$logp_old,
+                       Hymir_Tensor:$advantages, Hymir_Tensor:$mask,
+                       F32Attr:$eps_low, F32Attr:$eps_high,
+                       DefaultValuedAttr<BoolAttr, "false">:$unified_mask);
+  let results = (outs Hymir_Tensor:$loss, Hymir_Tensor:$logp_new,
+                      Hymir_Tensor:$d_hidden, Hymir_Tensor:$d_lm_head);
+  let assemblyFormat = [{
+    $hidden `,` $lm_head `,` $targets `,` $logp_old `,` $advantages `,` $mask
+    attr-dict `:` functional-type(operands, results)
+  }];
+  let hasVerifier = 1;
+}
+
+#endif // HYMIR_DIALECT_HYMIR_IR_HYMIROPS_TD

@@ -1,0 +1,383 @@
+//===- HymirOps.cpp - hymir op verifiers ----------------------------------===//
+//
+// The verifiers of the hymir ops. Each diagnostic names the operand (or
+// result), what the op expects and what it found. Dimensions are compared only
+// where both sides are static: token counts may stay dynamic until run time.
+//
+//===----------------------------------------------------------------------===//
+
+#include "hymir/Dialect/Hymir/IR/HymirOps.h"
+
+#include "mlir/IR/Builders.h"
+#include "mlir/IR/BuiltinTypes.h"
+#include "mlir/IR/OpImplementation.h"
+#include "llvm/ADT/STLExtras.h"
+
+#include <cmath>
+
+using namespace mlir;
+using namespace mlir::hymir;
+
+namespace {
+
+/// A named tensor of an op under verification: an operand or a result.
+struct Named {
+  StringRef name;
+  RankedTensorType type;
+};
+
+/// Reports the first shape or type violation of one op. Every check returns
+/// failure after emitting an error at the op, so verifiers read as a list of
+/// `if (failed(check)) return failure();` lines folded with `||`-style helpers.
+class Checker {
+public:
+  explicit Checker(Operation *op) : op(op) {}
+
+  Named operand(StringRef name, Value v) const {
+    return {name, cast<RankedTensorType>(v.getType())};
+  }
+
+  LogicalResult rank(const Named &t, int64_t rank, StringRef layout) const {
+    if (t.type.getRank() == rank)
+      return success();
+    return op->emitOpError() << "expects " << t.name << " to have rank " << rank
+                             << " (" << layout << "), got " << t.type;
+  }
+
+  LogicalResult minRank(const Named &t, int64_t rank, StringRef layout) const {
+    if (t.type.getRank() >= rank)
+      return success();
+    return op->emitOpError()
+           << "expects " << t.name << " to have rank >= " << rank << " ("
+           << layout << "), got " << t.type;
+  }
+
+  /// Activations and weights are bf16 or f32.
+  LogicalResult floatElement(const Named &t) const {
+    Type e = t.type.getElementType();
+    if (e.isBF16() || e.isF32())
+      return success();
+    return op->emitOpError() << "expects " << t.name
+                             << " to have element type bf16 or f32, got " << e;
+  }
+
+  LogicalResult element(const Named &t, Type want) const {
+    if (t.type.getElementType() == want)
+      return success();
+    return op->emitOpError() << "expects " << t.name << " to have element type "
+                             << want << ", got " << t.type.getElementType();
+  }
+
+  LogicalResult sameElement(const Named &t, const Named &ref) const {
+    if (t.type.getElementType() == ref.type.getElementType())
+      return success();
+    return op->emitOpError()
+           << "expects " << t.name << " to have the element type of "
+           << ref.name << " (" << ref.type.getElementType() << "), got "
+           << t.type.getElementType();
+  }
+
+  /// Dimension `idx` of `t` (called `label`) equals dimension `refIdx` of
+  /// `ref`, unless either is dynamic. Negative indices count from the end.
+  LogicalResult dim(const Named &t, int64_t idx, const Named &ref,
+                    int64_t refIdx, StringRef label) const {
+    if (idx < 0)
+      idx += t.type.getRank();
+    if (refIdx < 0)
+      refIdx += ref.type.getRank();
+    int64_t got = t.type.getDimSize(idx);
+    int64_t want = ref.type.getDimSize(refIdx);
+    if (ShapedType::isDynamic(got) || ShapedType::isDynamic(want) ||
+        got == want)
+      return success();
+    return op->emitOpError() << "expects " << t.name << " dim " << idx << " ("
+                             << label << ") to equal " << ref.name << " dim "
+                             << refIdx << " (" << want << "), got " << got;
+  }
+
+  /// Dimension i of `t` equals dimension i of `ref` for every label i.
+  LogicalResult sameDims(const Named &t, const Named &ref,
+                         ArrayRef<StringRef> labels) const {
+    for (auto [i, label] : llvm::enumerate(labels))
+      if (failed(dim(t, i, ref, i, label)))
+        return failure();
+    return success();
+  }
+
+  LogicalResult positive(StringRef attr, double value) const {
+    if (value > 0 && std::isfinite(value))
+      return success();
+    return op->emitOpError()
+           << "expects " << attr << " to be positive and finite, got " << value;
+  }
+
+  /// `t` has exactly the rank, dims and element type of `ref`.
+  LogicalResult sameShapeAndElement(const Named &t, const Named &ref,
+                                    StringRef layout) const {
+    if (failed(rank(t, ref.type.getRank(), layout)) ||
+        failed(sameElement(t, ref)))
+      return failure();
+    for (int64_t i = 0, e = ref.type.getRank(); i < e; ++i)
+      if (failed(dim(t, i, ref, i, "dim " + std::to_string(i))))
+        return failure();
+    return success();
+  }
+
+private:
+  Operation *op;
+};
+
+constexpr StringLiteral kBTHD = "[B, T, H, D]";
+
+} // namespace
+
+//===----------------------------------------------------------------------===//
+// LightningAttentionOp
+//===----------------------------------------------------------------------===//
+
+LogicalResult LightningAttentionOp::verify() {
+  Checker c(*this);
+  Named q = c.operand("q", getQ()), k = c.operand("k", getK()),
+        v = c.operand("v", getV()), slopes = c.operand("slopes", getSlopes());
+  if (failed(c.rank(q, 4, kBTHD)) || failed(c.floatElement(q)))
+    return failure();
+  for (const Named &t : {k, v}) {
+    if (failed(c.rank(t, 4, kBTHD)) || failed(c.sameElement(t, q)))
+      return failure();
+    if (failed(c.sameDims(t, q, {"B", "T", "H", "D"})))
+      return failure();
+  }
+  if (failed(c.rank(slopes, 1, "[H]")) ||
+      failed(c.element(slopes, Float32Type::get(getContext()))) ||
+      failed(c.dim(slopes, 0, q, 2, "H")))
+    return failure();
+
+  // The state layout is [B, H, D, D] f32, for the initial and the final state.
+  auto checkState = [&](const Named &s) -> LogicalResult {
+    if (failed(c.rank(s, 4, "[B, H, D, D]")) ||
+        failed(c.element(s, Float32Type::get(getContext()))))
+      return failure();
+    if (failed(c.dim(s, 0, q, 0, "B")) || failed(c.dim(s, 1, q, 2, "H")) ||
+        failed(c.dim(s, 2, q, 3, "D")) || failed(c.dim(s, 3, q, 3, "D")))
+      return failure();
+    return success();
+  };
+  if (getInitialState() &&
+      failed(checkState(c.operand("initial_state", getInitialState()))))
+    return failure();
+  if (getBlockSize() <= 0)
+    return emitOpError() << "expects block_size to be positive, got "
+                         << getBlockSize();
+  if (failed(
+          c.sameShapeAndElement(c.operand("result out", getOut()), q, kBTHD)))
+    return failure();
+  return checkState(c.operand("result final_state", getFinalState()));
+}
+
+//===----------------------------------------------------------------------===//
+// SoftmaxAttentionOp
+//===----------------------------------------------------------------------===//
+
+LogicalResult SoftmaxAttentionOp::verify() {
+  Checker c(*this);
+  Named q = c.operand("q", getQ()), k = c.operand("k", getK()),
+        v = c.operand("v", getV());
+  if (failed(c.rank(q, 4, "[B, T, Hq, D]")) || failed(c.floatElement(q)))
+    return failure();
+  if (failed(c.rank(k, 4, "[B, S, Hkv, D]")) || failed(c.sameElement(k, q)) ||
+      failed(c.dim(k, 0, q, 0, "B")) || failed(c.dim(k, 3, q, 3, "D")))
+    return failure();
+  if (failed(c.rank(v, 4, "[B, S, Hkv, D]")) || failed(c.sameElement(v, q)))
+    return failure();
+  if (failed(c.sameDims(v, k, {"B", "S", "Hkv", "D"})))
+    return failure();
+
+  int64_t hq = q.type.getDimSize(2), hkv = k.type.getDimSize(2);
+  if (!ShapedType::isDynamic(hq) && !ShapedType::isDynamic(hkv) &&
+      (hkv == 0 || hq % hkv != 0))
+    return emitOpError() << "expects the query head count (Hq = " << hq
+                         << ") to be a multiple of the KV head count (Hkv = "
+                         << hkv << ")";
+  int64_t t = q.type.getDimSize(1), s = k.type.getDimSize(1);
+  if (getCausal() && !ShapedType::isDynamic(t) && !ShapedType::isDynamic(s) &&
+      t > s)
+    return emitOpError() << "expects no more queries than keys for causal "
+                            "attention (queries are the last T of S "
+                            "positions), got T = "
+                         << t << " and S = " << s;
+  if (failed(c.positive("scale", getScale().convertToDouble())))
+    return failure();
+  return c.sameShapeAndElement(c.operand("result out", getOut()), q,
+                               "[B, T, Hq, D]");
+}
+
+//===----------------------------------------------------------------------===//
+// RopeOp
+//===----------------------------------------------------------------------===//
+
+LogicalResult RopeOp::verify() {
+  Checker c(*this);
+  Named x = c.operand("x", getX()),
+        positions = c.operand("positions", getPositions());
+  if (failed(c.rank(x, 4, kBTHD)) || failed(c.floatElement(x)))
+    return failure();
+  if (failed(c.rank(positions, 2, "[B, T]")) ||
+      failed(c.element(positions, IntegerType::get(getContext(), 32))) ||
+      failed(c.dim(positions, 0, x, 0, "B")) ||
+      failed(c.dim(positions, 1, x, 1, "T")))
+    return failure();
+  int64_t rotary = getRotaryDim(), d = x.type.getDimSize(3);
+  if (rotary <= 0 || rotary % 2 != 0)
+    return emitOpError() << "expects rotary_dim to be positive and even, got "
+                         << rotary;
+  if (!ShapedType::isDynamic(d) && rotary > d)
+    return emitOpError() << "expects rotary_dim to be at most the head dim D ("
+                         << d << "), got " << rotary;
+  if (failed(c.positive("theta", getTheta().convertToDouble())))
+    return failure();
+  return c.sameShapeAndElement(c.operand("result", getResult()), x, kBTHD);
+}
+
+//===----------------------------------------------------------------------===//
+// RmsNormOp
+//===----------------------------------------------------------------------===//
+
+LogicalResult RmsNormOp::verify() {
+  Checker c(*this);
+  Named x = c.operand("x", getX()), weight = c.operand("weight", getWeight());
+  if (failed(c.minRank(x, 1, "[..., N]")) || failed(c.floatElement(x)))
+    return failure();
+  if (failed(c.rank(weight, 1, "[N]")) || failed(c.floatElement(weight)) ||
+      failed(c.dim(weight, 0, x, -1, "N")))
+    return failure();
+  if (failed(c.positive("epsilon", getEpsilon().convertToDouble())))
+    return failure();
+  return c.sameShapeAndElement(c.operand("result", getResult()), x, "[..., N]");
+}
+
+//===----------------------------------------------------------------------===//
+// LinearOp
+//===----------------------------------------------------------------------===//
+
+LogicalResult LinearOp::verify() {
+  Checker c(*this);
+  Named x = c.operand("x", getX()), weight = c.operand("weight", getWeight());
+  if (failed(c.minRank(x, 1, "[..., K]")) || failed(c.floatElement(x)))
+    return failure();
+  if (failed(c.rank(weight, 2, "[N, K]")) || failed(c.floatElement(weight)) ||
+      failed(c.dim(weight, 1, x, -1, "K")))
+    return failure();
+  if (getPrecision() != "bf16" && getPrecision() != "f32")
+    return emitOpError()
+           << "expects precision to be \"bf16\" or \"f32\", got \""
+           << getPrecision() << "\"";
+  Named result = c.operand("result", getResult());
+  int64_t rank = x.type.getRank();
+  if (failed(c.rank(result, rank, "[..., N]")) ||
+      failed(c.floatElement(result)))
+    return failure();
+  for (int64_t i = 0; i + 1 < rank; ++i)
+    if (failed(c.dim(result, i, x, i, "leading dim " + std::to_string(i))))
+      return failure();
+  return c.dim(result, rank - 1, weight, 0, "N");
+}
+
+//===----------------------------------------------------------------------===//
+// EmbeddingOp
+//===----------------------------------------------------------------------===//
+
+LogicalResult EmbeddingOp::verify() {
+  Checker c(*this);
+  Named table = c.operand("table", getTable()),
+        ids = c.operand("ids", getIds());
+  if (failed(c.rank(table, 2, "[V, N]")) || failed(c.floatElement(table)) ||
+      failed(c.element(ids, IntegerType::get(getContext(), 32))))
+    return failure();
+  Named result = c.operand("result", getResult());
+  int64_t rank = ids.type.getRank();
+  if (failed(c.rank(result, rank + 1, "ids shape + [N]")) ||
+      failed(c.sameElement(result, table)))
+    return failure();
+  for (int64_t i = 0; i < rank; ++i)
+    if (failed(c.dim(result, i, ids, i, "ids dim " + std::to_string(i))))
+      return failure();
+  return c.dim(result, rank, table, 1, "N");
+}
+
+//===----------------------------------------------------------------------===//
+// MoeOp
+//===----------------------------------------------------------------------===//
+
+LogicalResult MoeOp::verify() {
+  Checker c(*this);
+  Named x = c.operand("x", getX()), router = c.operand("router", getRouter()),
+        w1 = c.operand("w1", getW1()), w3 = c.operand("w3", getW3()),
+        w2 = c.operand("w2", getW2());
+  if (failed(c.rank(x, 2, "[T, N]")) || failed(c.floatElement(x)))
+    return failure();
+  if (failed(c.rank(router, 2, "[E, N]")) || failed(c.floatElement(router)) ||
+      failed(c.dim(router, 1, x, 1, "N")))
+    return failure();
+  if (failed(c.rank(w1, 3, "[E, I, N]")) || failed(c.floatElement(w1)) ||
+      failed(c.dim(w1, 0, router, 0, "E")) || failed(c.dim(w1, 2, x, 1, "N")))
+    return failure();
+  if (failed(c.rank(w3, 3, "[E, I, N]")) || failed(c.sameElement(w3, w1)))
+    return failure();
+  if (failed(c.sameDims(w3, w1, {"E", "I", "N"})))
+    return failure();
+  if (failed(c.rank(w2, 3, "[E, N, I]")) || failed(c.sameElement(w2, w1)) ||
+      failed(c.dim(w2, 0, router, 0, "E")) || failed(c.dim(w2, 1, x, 1, "N")) ||
+      failed(c.dim(w2, 2, w1, 1, "I")))
+    return failure();
+
+  int64_t topK = getTopK(), experts = router.type.getDimSize(0);
+  if (topK < 1 || (!ShapedType::isDynamic(experts) && topK > experts))
+    return emitOpError() << "expects top_k in [1, E] with E = "
+                         << (ShapedType::isDynamic(experts)
+                                 ? std::string("?")
+                                 : std::to_string(experts))
+                         << " experts, got " << topK;
+  return c.sameShapeAndElement(c.operand("result", getResult()), x, "[T, N]");
+}
+
+//===----------------------------------------------------------------------===//
+// CispoLossOp
+//===----------------------------------------------------------------------===//
+
+LogicalResult CispoLossOp::verify() {
+  Checker c(*this);
+  Type f32 = Float32Type::get(getContext());
+  Named hidden = c.operand("hidden", getHidden()),
+        lmHead = c.operand("lm_head", getLmHead()),
+        targets = c.operand("targets", getTargets());
+  if (failed(c.rank(hidden, 2, "[T, N]")) || failed(c.floatElement(hidden)))
+    return failure();
+  if (failed(c.rank(lmHead, 2, "[V, N]")) || failed(c.floatElement(lmHead)) ||
+      failed(c.dim(lmHead, 1, hidden, 1, "N")))
+    return failure();
+  if (failed(c.rank(targets, 1, "[T]")) ||
+      failed(c.element(targets, IntegerType::get(getContext(), 32))) ||
+      failed(c.dim(targets, 0, hidden, 0, "T")))
+    return failure();
+  for (const Named &t :
+       {c.operand("logp_old", getLogpOld()),
+        c.operand("advantages", getAdvantages()), c.operand("mask", getMask()),
+        c.operand("result logp_new", getLogpNew())})
+    if (failed(c.rank(t, 1, "[T]")) || failed(c.element(t, f32)) ||
+        failed(c.dim(t, 0, hidden, 0, "T")))
+      return failure();
+  if (failed(c.positive("eps_low", getEpsLow().convertToDouble())) ||
+      failed(c.positive("eps_high", getEpsHigh().convertToDouble())))
+    return failure();
+  Named loss = c.operand("result loss", getLoss());
+  if (failed(c.rank(loss, 0, "a scalar")) || failed(c.element(loss, f32)))
+    return failure();
+  if (failed(c.sameShapeAndElement(c.operand("result d_hidden", getDHidden()),
+                                   hidden, "[T, N]")))
+    return failure();
+  return c.sameShapeAndElement(c.operand("result d_lm_head", getDLmHead()),
+                               lmHead, "[V, N]");
+}
+
+#define GET_OP_CLASSES
+#include "hymir/Dialect/Hymir/IR/HymirOps.cpp.inc"
