@@ -8,6 +8,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "hymir/Dialect/Hymir/IR/HymirDialect.h"
+#include "hymir/Transforms/Passes.h"
 
 #include "mlir/IR/DialectRegistry.h"
 #include "mlir/InitAllDialects.h"
@@ -17,6 +18,7 @@
 
 int main(int argc, char **argv) {
   mlir::registerAllPasses();
+  mlir::hymir::registerHymirPassesAndPipelines();
   mlir::DialectRegistry registry;
   mlir::registerAllDialects(registry);
   mlir::registerAllExtensions(registry);

@@ -1,0 +1,38 @@
+//===- Passes.td - hymir passes ---------------------------*- tablegen -*-===//
+//
+// Declarations of hymir's passes. Each pass does one thing; pipelines in
+// Pipelines.cpp compose them.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef HYMIR_TRANSFORMS_PASSES_TD
+#define HYMIR_TRANSFORMS_PASSES_TD
+
+include "mlir/Pass/PassBase.td"
+
+def HymirLowerToLinalg : Pass<"hymir-lower-to-linalg"> {
+  let summary = "Lower linear, rms_norm, embedding and rope to linalg on tensors";
+  let description = [{
+    Rewrites the simple hymir ops into `linalg.generic` ops on tensors, the
+    target-neutral form both the CPU and the GPU paths start from:
+
+    - `hymir.linear`: leading dims collapsed to one row dim M, a contraction
+      over K accumulating in f32 (products of f32-extended operands, so
+      `precision = "f32"` is true fp32), a cast to the result type;
+    - `hymir.rms_norm`: an f32 sum-of-squares reduction per row, then one
+      elementwise op `x * rsqrt(ss / N + eps) * w`;
+    - `hymir.embedding`: a gather whose row index is clamped to `[0, V)`, so
+      a bad id can never read outside the table;
+    - `hymir.rope`: one elementwise op over `[B, T, H, D]` that reads each
+      channel's rotate-half partner, with angles and rotation in f32.
+
+    Ops it does not handle (attention, MoE, the loss) are left alone for
+    their own passes.
+  }];
+  let dependentDialects = [
+    "::mlir::arith::ArithDialect", "::mlir::linalg::LinalgDialect",
+    "::mlir::math::MathDialect", "::mlir::tensor::TensorDialect"
+  ];
+}
+
+#endif // HYMIR_TRANSFORMS_PASSES_TD

@@ -1,0 +1,95 @@
+// RUN: hymir-opt %s -split-input-file -hymir-lower-to-linalg | FileCheck %s
+
+// Leading dims collapse to rows; the contraction reads w as [N, K] and
+// accumulates f32 products of f32-extended bf16 operands.
+// CHECK-DAG: #[[X:.*]] = affine_map<(d0, d1, d2) -> (d0, d2)>
+// CHECK-DAG: #[[W:.*]] = affine_map<(d0, d1, d2) -> (d1, d2)>
+// CHECK-DAG: #[[Y:.*]] = affine_map<(d0, d1, d2) -> (d0, d1)>
+// CHECK-LABEL: func.func @linear
+// CHECK:         %[[ROWS:.*]] = tensor.collapse_shape %{{.*}} {{\[\[}}0, 1], [2]] : tensor<2x?x64xbf16> into tensor<?x64xbf16>
+// CHECK:         %[[ACC:.*]] = linalg.fill ins(%{{.*}} : f32) outs(%{{.*}} : tensor<?x32xf32>)
+// CHECK:         %[[P:.*]] = linalg.generic {indexing_maps = [#[[X]], #[[W]], #[[Y]]], iterator_types = ["parallel", "parallel", "reduction"]}
+// CHECK-SAME:        ins(%[[ROWS]], %{{.*}} : tensor<?x64xbf16>, tensor<32x64xbf16>) outs(%[[ACC]] : tensor<?x32xf32>)
+// CHECK:           arith.extf
+// CHECK:           arith.extf
+// CHECK:           arith.mulf
+// CHECK:           arith.addf
+// CHECK:         %[[C:.*]] = linalg.generic
+// CHECK:           arith.truncf %{{.*}} : f32 to bf16
+// CHECK:         tensor.expand_shape %[[C]] {{\[\[}}0, 1], [2]] output_shape [2, %{{.*}}, 32] : tensor<?x32xbf16> into tensor<2x?x32xbf16>
+// CHECK-NOT:     hymir.linear
+func.func @linear(%x: tensor<2x?x64xbf16>, %w: tensor<32x64xbf16>) -> tensor<2x?x32xbf16> {
+  %y = hymir.linear %x, %w : (tensor<2x?x64xbf16>, tensor<32x64xbf16>) -> tensor<2x?x32xbf16>
+  return %y : tensor<2x?x32xbf16>
+}
+
+// -----
+
+// An f32 result keeps the accumulator: no cast, and a 2-d x needs no reshape.
+// CHECK-LABEL: func.func @linear_f32_out
+// CHECK-NOT:     tensor.collapse_shape
+// CHECK:         %[[P:.*]] = linalg.generic
+// CHECK-NOT:     arith.truncf
+// CHECK:         return %[[P]]
+func.func @linear_f32_out(%x: tensor<?x64xbf16>, %w: tensor<32x64xbf16>) -> tensor<?x32xf32> {
+  %y = hymir.linear %x, %w {precision = "f32"} : (tensor<?x64xbf16>, tensor<32x64xbf16>) -> tensor<?x32xf32>
+  return %y : tensor<?x32xf32>
+}
+
+// -----
+
+// A sum-of-squares reduction per row, then one elementwise op.
+// CHECK-LABEL: func.func @rms_norm
+// CHECK:         %[[SS:.*]] = linalg.generic {{.*}} iterator_types = ["parallel", "reduction"]
+// CHECK:           arith.mulf
+// CHECK:           arith.addf
+// CHECK:         linalg.generic {{.*}} iterator_types = ["parallel", "parallel"]} ins(%{{.*}}, %[[SS]], %{{.*}} : tensor<?x64xf32>, tensor<?xf32>, tensor<64xf32>)
+// CHECK:           arith.divf
+// CHECK:           arith.addf
+// CHECK:           math.rsqrt
+// CHECK-NOT:     hymir.rms_norm
+func.func @rms_norm(%x: tensor<?x64xf32>, %w: tensor<64xf32>) -> tensor<?x64xf32> {
+  %y = hymir.rms_norm %x, %w {epsilon = 1.0e-5 : f32} : (tensor<?x64xf32>, tensor<64xf32>) -> tensor<?x64xf32>
+  return %y : tensor<?x64xf32>
+}
+
+// -----
+
+// The row index is clamped into the table before the gather.
+// CHECK-LABEL: func.func @embedding
+// CHECK:         linalg.generic {{.*}} ins(%{{.*}} : tensor<3x?xi32>) outs(%{{.*}} : tensor<3x?x16xbf16>)
+// CHECK:           arith.index_cast
+// CHECK:           arith.maxsi
+// CHECK:           arith.minsi
+// CHECK:           %[[COL:.*]] = linalg.index 2
+// CHECK:           tensor.extract %{{.*}}[%{{.*}}, %[[COL]]] : tensor<100x16xbf16>
+func.func @embedding(%t: tensor<100x16xbf16>, %ids: tensor<3x?xi32>) -> tensor<3x?x16xbf16> {
+  %y = hymir.embedding %t, %ids : (tensor<100x16xbf16>, tensor<3x?xi32>) -> tensor<3x?x16xbf16>
+  return %y : tensor<3x?x16xbf16>
+}
+
+// -----
+
+// One elementwise op over [B, T, H, D]: the partner channel is read with
+// tensor.extract, angles in f32 (-2 ln(1e4) / 8 = -2.30258512 per index).
+// CHECK-LABEL: func.func @rope
+// CHECK:         arith.constant -2.30258512 : f32
+// CHECK:         linalg.generic {{.*}} iterator_types = ["parallel", "parallel", "parallel", "parallel"]
+// CHECK:           math.exp
+// CHECK:           math.cos
+// CHECK:           math.sin
+// CHECK:           tensor.extract
+func.func @rope(%x: tensor<1x?x4x16xbf16>, %p: tensor<1x?xi32>) -> tensor<1x?x4x16xbf16> {
+  %y = hymir.rope %x, %p {rotary_dim = 8 : i64, theta = 10000.0 : f64} : (tensor<1x?x4x16xbf16>, tensor<1x?xi32>) -> tensor<1x?x4x16xbf16>
+  return %y : tensor<1x?x4x16xbf16>
+}
+
+// -----
+
+// Ops with their own lowering passes are left alone.
+// CHECK-LABEL: func.func @untouched
+// CHECK:         hymir.moe
+func.func @untouched(%x: tensor<?x8xf32>, %r: tensor<2x8xf32>, %w1: tensor<2x4x8xf32>, %w2: tensor<2x8x4xf32>) -> tensor<?x8xf32> {
+  %y = hymir.moe %x, %r, %w1, %w1, %w2 {top_k = 1 : i64} : (tensor<?x8xf32>, tensor<2x8xf32>, tensor<2x4x8xf32>, tensor<2x4x8xf32>, tensor<2x8x4xf32>) -> tensor<?x8xf32>
+  return %y : tensor<?x8xf32>
+}
