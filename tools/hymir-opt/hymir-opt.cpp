@@ -7,6 +7,7 @@
 //
 //===----------------------------------------------------------------------===//
 
+#include "hymir/Codegen/Passes.h"
 #include "hymir/Dialect/Hymir/IR/HymirDialect.h"
 #include "hymir/Transforms/Passes.h"
 
@@ -19,6 +20,7 @@
 int main(int argc, char **argv) {
   mlir::registerAllPasses();
   mlir::hymir::registerHymirPassesAndPipelines();
+  mlir::hymir::registerHymirCodegenPasses();
   mlir::DialectRegistry registry;
   mlir::registerAllDialects(registry);
   mlir::registerAllExtensions(registry);

@@ -175,7 +175,7 @@ func.func @linear_f32_precision(%x: tensor<?x16xf32>, %w: tensor<100x16xf32>)
 }
 
 // An explicit "bf16" is the default and is elided; x and weight may differ
-// in element type, the result takes that of x.
+// in element type.
 // CHECK-LABEL: func.func @linear_explicit_default_mixed
 // CHECK: %{{.*}} = hymir.linear %arg0, %arg1 : (tensor<16xf32>, tensor<8x16xbf16>) -> tensor<8xf32>
 func.func @linear_explicit_default_mixed(%x: tensor<16xf32>,
@@ -184,6 +184,16 @@ func.func @linear_explicit_default_mixed(%x: tensor<16xf32>,
   %y = hymir.linear %x, %w {precision = "bf16"}
       : (tensor<16xf32>, tensor<8x16xbf16>) -> tensor<8xf32>
   return %y : tensor<8xf32>
+}
+
+// A bf16 projection may return its f32 accumulator (router logits, LM head).
+// CHECK-LABEL: func.func @linear_f32_result
+// CHECK: %{{.*}} = hymir.linear %arg0, %arg1 {precision = "f32"} : (tensor<4x16xbf16>, tensor<100x16xbf16>) -> tensor<4x100xf32>
+func.func @linear_f32_result(%x: tensor<4x16xbf16>, %w: tensor<100x16xbf16>)
+    -> tensor<4x100xf32> {
+  %y = hymir.linear %x, %w {precision = "f32"}
+      : (tensor<4x16xbf16>, tensor<100x16xbf16>) -> tensor<4x100xf32>
+  return %y : tensor<4x100xf32>
 }
 
 //===----------------------------------------------------------------------===//

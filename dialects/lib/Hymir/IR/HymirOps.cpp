@@ -12,6 +12,7 @@
 #include "mlir/IR/BuiltinTypes.h"
 #include "mlir/IR/OpImplementation.h"
 #include "llvm/ADT/STLExtras.h"
+#include "llvm/ADT/StringMap.h"
 
 #include <cmath>
 
@@ -77,27 +78,36 @@ public:
            << t.type.getElementType();
   }
 
-  /// Dimension `idx` of `t` (called `label`) equals dimension `refIdx` of
-  /// `ref`, unless either is dynamic. Negative indices count from the end.
-  LogicalResult dim(const Named &t, int64_t idx, const Named &ref,
-                    int64_t refIdx, StringRef label) const {
+  /// Dimension `idx` of `t` is the model dimension `label` (B, T, H, ...).
+  /// The first static size seen for a label is its reference; every later
+  /// static size must equal it. Negative indices count from the end.
+  LogicalResult bind(const Named &t, int64_t idx, StringRef label) {
     if (idx < 0)
       idx += t.type.getRank();
-    if (refIdx < 0)
-      refIdx += ref.type.getRank();
     int64_t got = t.type.getDimSize(idx);
-    int64_t want = ref.type.getDimSize(refIdx);
-    if (ShapedType::isDynamic(got) || ShapedType::isDynamic(want) ||
-        got == want)
+    if (ShapedType::isDynamic(got))
       return success();
-    return op->emitOpError() << "expects " << t.name << " dim " << idx << " ("
-                             << label << ") to equal " << ref.name << " dim "
-                             << refIdx << " (" << want << "), got " << got;
+    auto [it, inserted] = bound.try_emplace(label, Binding{t.name, idx, got});
+    const Binding &ref = it->second;
+    if (inserted || ref.size == got)
+      return success();
+    return op->emitOpError()
+           << "expects " << t.name << " dim " << idx << " (" << label
+           << ") to equal " << ref.name << " dim " << ref.index << " ("
+           << ref.size << "), got " << got;
   }
 
-  /// Dimension i of `t` equals dimension i of `ref` for every label i.
+  /// Dimension `idx` of `t` and `refIdx` of `ref` are both `label`.
+  LogicalResult dim(const Named &t, int64_t idx, const Named &ref,
+                    int64_t refIdx, StringRef label) {
+    if (failed(bind(ref, refIdx, label)))
+      return failure();
+    return bind(t, idx, label);
+  }
+
+  /// Dimension i of `t` and of `ref` are both `labels[i]`.
   LogicalResult sameDims(const Named &t, const Named &ref,
-                         ArrayRef<StringRef> labels) const {
+                         ArrayRef<StringRef> labels) {
     for (auto [i, label] : llvm::enumerate(labels))
       if (failed(dim(t, i, ref, i, label)))
         return failure();
@@ -111,20 +121,36 @@ public:
            << "expects " << attr << " to be positive and finite, got " << value;
   }
 
-  /// `t` has exactly the rank, dims and element type of `ref`.
+  /// `t` has exactly the rank, dims and element type of `ref`; dimension i
+  /// of both is `labels[i]` (for ops of any rank, leading dims are labelled
+  /// "dim i" and the last `last`).
   LogicalResult sameShapeAndElement(const Named &t, const Named &ref,
-                                    StringRef layout) const {
+                                    StringRef layout,
+                                    ArrayRef<StringRef> labels) {
     if (failed(rank(t, ref.type.getRank(), layout)) ||
         failed(sameElement(t, ref)))
       return failure();
-    for (int64_t i = 0, e = ref.type.getRank(); i < e; ++i)
-      if (failed(dim(t, i, ref, i, "dim " + std::to_string(i))))
-        return failure();
-    return success();
+    return sameDims(t, ref, labels);
+  }
+
+  LogicalResult sameShapeAndElement(const Named &t, const Named &ref,
+                                    StringRef layout, StringRef last) {
+    std::vector<std::string> names;
+    for (int64_t i = 0; i + 1 < ref.type.getRank(); ++i)
+      names.push_back("dim " + std::to_string(i));
+    names.push_back(last.str());
+    SmallVector<StringRef> labels(names.begin(), names.end());
+    return sameShapeAndElement(t, ref, layout, labels);
   }
 
 private:
+  struct Binding {
+    StringRef name;
+    int64_t index;
+    int64_t size;
+  };
   Operation *op;
+  llvm::StringMap<Binding> bound;
 };
 
 constexpr StringLiteral kBTHD = "[B, T, H, D]";
@@ -165,11 +191,13 @@ LogicalResult LightningAttentionOp::verify() {
   if (getInitialState() &&
       failed(checkState(c.operand("initial_state", getInitialState()))))
     return failure();
-  if (getBlockSize() <= 0)
+  // The accessor is unsigned; read the stored value as signed.
+  int64_t blockSize = getBlockSizeAttr().getValue().getSExtValue();
+  if (blockSize <= 0)
     return emitOpError() << "expects block_size to be positive, got "
-                         << getBlockSize();
-  if (failed(
-          c.sameShapeAndElement(c.operand("result out", getOut()), q, kBTHD)))
+                         << blockSize;
+  if (failed(c.sameShapeAndElement(c.operand("result out", getOut()), q, kBTHD,
+                                   {"B", "T", "H", "D"})))
     return failure();
   return checkState(c.operand("result final_state", getFinalState()));
 }
@@ -208,7 +236,7 @@ LogicalResult SoftmaxAttentionOp::verify() {
   if (failed(c.positive("scale", getScale().convertToDouble())))
     return failure();
   return c.sameShapeAndElement(c.operand("result out", getOut()), q,
-                               "[B, T, Hq, D]");
+                               "[B, T, Hq, D]", {"B", "T", "Hq", "D"});
 }
 
 //===----------------------------------------------------------------------===//
@@ -235,7 +263,8 @@ LogicalResult RopeOp::verify() {
                          << d << "), got " << rotary;
   if (failed(c.positive("theta", getTheta().convertToDouble())))
     return failure();
-  return c.sameShapeAndElement(c.operand("result", getResult()), x, kBTHD);
+  return c.sameShapeAndElement(c.operand("result", getResult()), x, kBTHD,
+                               {"B", "T", "H", "D"});
 }
 
 //===----------------------------------------------------------------------===//
@@ -252,7 +281,8 @@ LogicalResult RmsNormOp::verify() {
     return failure();
   if (failed(c.positive("epsilon", getEpsilon().convertToDouble())))
     return failure();
-  return c.sameShapeAndElement(c.operand("result", getResult()), x, "[..., N]");
+  return c.sameShapeAndElement(c.operand("result", getResult()), x, "[..., N]",
+                               StringRef("N"));
 }
 
 //===----------------------------------------------------------------------===//
@@ -330,14 +360,19 @@ LogicalResult MoeOp::verify() {
       failed(c.dim(w2, 2, w1, 1, "I")))
     return failure();
 
-  int64_t topK = getTopK(), experts = router.type.getDimSize(0);
+  // E is the first static expert count among the operands (all agree).
+  int64_t topK = getTopK(), experts = ShapedType::kDynamic;
+  for (const Named &t : {router, w1, w3, w2})
+    if (ShapedType::isDynamic(experts))
+      experts = t.type.getDimSize(0);
   if (topK < 1 || (!ShapedType::isDynamic(experts) && topK > experts))
     return emitOpError() << "expects top_k in [1, E] with E = "
                          << (ShapedType::isDynamic(experts)
                                  ? std::string("?")
                                  : std::to_string(experts))
                          << " experts, got " << topK;
-  return c.sameShapeAndElement(c.operand("result", getResult()), x, "[T, N]");
+  return c.sameShapeAndElement(c.operand("result", getResult()), x, "[T, N]",
+                               {"T", "N"});
 }
 
 //===----------------------------------------------------------------------===//
@@ -373,10 +408,10 @@ LogicalResult CispoLossOp::verify() {
   if (failed(c.rank(loss, 0, "a scalar")) || failed(c.element(loss, f32)))
     return failure();
   if (failed(c.sameShapeAndElement(c.operand("result d_hidden", getDHidden()),
-                                   hidden, "[T, N]")))
+                                   hidden, "[T, N]", {"T", "N"})))
     return failure();
   return c.sameShapeAndElement(c.operand("result d_lm_head", getDLmHead()),
-                               lmHead, "[V, N]");
+                               lmHead, "[V, N]", {"V", "N"});
 }
 
 #define GET_OP_CLASSES

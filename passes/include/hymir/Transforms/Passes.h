@@ -7,6 +7,7 @@
 #ifndef HYMIR_TRANSFORMS_PASSES_H
 #define HYMIR_TRANSFORMS_PASSES_H
 
+#include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/Pass/Pass.h"
 
 namespace mlir::hymir {

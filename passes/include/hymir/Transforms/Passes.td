@@ -35,4 +35,27 @@ def HymirLowerToLinalg : Pass<"hymir-lower-to-linalg"> {
   ];
 }
 
+def HymirMapParallelLoopsToGrid
+    : Pass<"hymir-map-parallel-loops-to-grid", "::mlir::func::FuncOp"> {
+  let summary = "Map each outermost scf.parallel onto a 1-d grid of thread blocks";
+  let description = [{
+    Turns every outermost `scf.parallel` (as `convert-linalg-to-parallel-loops`
+    produces, one per linalg op) into a `gpu.launch`: the iteration space is
+    linearised, each thread computes one point (`gid = block_id.x *
+    block-size + thread_id.x`, guarded by `gid < points`) and the loop body,
+    reductions included, runs sequentially in that thread. The grid has
+    `ceildiv(points, block-size)` blocks. This is the target-neutral kernel
+    form: the cuda path outlines and lowers it to NVVM, the cpu path runs each
+    block as a host function that loops over its threads.
+  }];
+  let options = [
+    Option<"blockSize", "block-size", "int64_t", /*default=*/"256",
+           "threads per block">
+  ];
+  let dependentDialects = [
+    "::mlir::arith::ArithDialect", "::mlir::gpu::GPUDialect",
+    "::mlir::scf::SCFDialect"
+  ];
+}
+
 #endif // HYMIR_TRANSFORMS_PASSES_TD

@@ -1,0 +1,24 @@
+//===- Passes.h - hymir codegen passes --------------------------*- C++ -*-===//
+//
+// Declares the codegen passes (generated from Passes.td).
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef HYMIR_CODEGEN_PASSES_H
+#define HYMIR_CODEGEN_PASSES_H
+
+#include "mlir/Dialect/LLVMIR/LLVMDialect.h"
+#include "mlir/IR/BuiltinOps.h"
+#include "mlir/Pass/Pass.h"
+
+namespace mlir::hymir {
+
+#define GEN_PASS_DECL
+#include "hymir/Codegen/Passes.h.inc"
+
+#define GEN_PASS_REGISTRATION
+#include "hymir/Codegen/Passes.h.inc"
+
+} // namespace mlir::hymir
+
+#endif // HYMIR_CODEGEN_PASSES_H

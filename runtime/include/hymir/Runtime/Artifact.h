@@ -1,0 +1,268 @@
+//===- Artifact.h - the .hymir artifact: contents and loader ----*- C++ -*-===//
+//
+// A compiled module as plain C++ values (the *Desc structs below mirror
+// runtime/schema/artifact.fbs), the rules every module obeys
+// (validateModule), and the loader (Artifact) that turns a .hymir file into
+// such a module only after checking all of it. Nothing outside the loader
+// reads FlatBuffers data: the rest of the runtime works on the validated
+// structs. The writer (ArtifactWriter.h) produces the file from the same
+// structs.
+//
+// Indices in error messages (entries' steps, dims, tensors) count from 0.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef HYMIR_RUNTIME_ARTIFACT_H
+#define HYMIR_RUNTIME_ARTIFACT_H
+
+#include "hymir/Runtime/DType.h"
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/types/span.h"
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <variant>
+#include <vector>
+
+namespace hymir {
+
+/// The schema version this runtime reads and the writer produces.
+inline constexpr uint32_t kArtifactSchemaVersion = 1;
+
+/// The numeric values match the schema's enums. A value read from a file is
+/// kept as is until validateModule has checked that it is one of these.
+enum class Target { Cpu = 0, Cuda = 1 };
+enum class CodeFormat { HostSharedObject = 0, Ptx = 1, Cubin = 2 };
+enum class StorageKind { Input = 0, Output = 1, Param = 2, Buffer = 3 };
+
+/// "cpu", "cuda"; "target <n>" for a value outside the enum.
+std::string targetName(Target target);
+/// "host shared object", "ptx", "cubin".
+std::string codeFormatName(CodeFormat format);
+/// "input", "output", "param", "buffer".
+std::string storageKindName(StorageKind kind);
+
+/// constant + sum(coeff * symbol) over the entry's symbols.
+struct SizeExprSpec {
+  int64_t constant = 0;
+  std::vector<std::pair<uint32_t, int64_t>> terms; // (symbol index, coeff)
+
+  static SizeExprSpec of(int64_t constant) { return {constant, {}}; }
+  static SizeExprSpec ofSymbol(uint32_t symbol, int64_t coeff = 1,
+                               int64_t constant = 0) {
+    return {constant, {{symbol, coeff}}};
+  }
+};
+
+struct TensorSpecDesc {
+  std::string name;
+  DType dtype = DType::F32;
+  std::vector<SizeExprSpec> shape;
+};
+
+/// A dynamic dimension of an entry: dimension `dim` of input `input`, at
+/// most `max`.
+struct SymbolDesc {
+  std::string name;
+  uint32_t input = 0;
+  uint32_t dim = 0;
+  int64_t max = 0;
+};
+
+struct CodeObjectDesc {
+  CodeFormat format = CodeFormat::HostSharedObject;
+  std::vector<uint8_t> data;
+};
+
+struct KernelDesc {
+  std::string name;
+  uint32_t code = 0;  // index into ModuleDesc::code
+  std::string symbol; // entry symbol inside that code object
+};
+
+/// Where a step's tensor lives: `index` into the entry's inputs, outputs or
+/// buffers, or the module's params, plus a byte offset.
+struct RefDesc {
+  StorageKind kind = StorageKind::Buffer;
+  uint32_t index = 0;
+  SizeExprSpec offsetBytes;
+};
+
+struct BufferSlotDesc {
+  uint64_t arenaOffset = 0;
+  uint64_t sizeBytes = 0;
+};
+
+struct LaunchKernelDesc {
+  uint32_t kernel = 0;
+  std::vector<SizeExprSpec> grid; // 3 entries once validated
+  std::vector<uint32_t> block;    // 3 entries once validated
+  uint32_t sharedMemoryBytes = 0;
+  std::vector<RefDesc> tensors;      // pointer arguments, in order
+  std::vector<SizeExprSpec> scalars; // i64 arguments after the pointers
+};
+
+/// y[M, N] = x[M, K] * w[N, K]^T.
+struct GemmDesc {
+  RefDesc x, w, y;
+  SizeExprSpec m;
+  int64_t n = 0;
+  int64_t k = 0;
+  DType dtype = DType::BF16;
+  DType outDtype = DType::BF16;
+  bool f32Precision = false;
+};
+
+struct CopyDesc {
+  RefDesc src, dst;
+  SizeExprSpec bytes;
+};
+
+using StepDesc = std::variant<LaunchKernelDesc, GemmDesc, CopyDesc>;
+
+/// "launch", "gemm", "copy".
+std::string stepKindName(const StepDesc &step);
+
+struct EntryDesc {
+  std::string name;
+  std::vector<TensorSpecDesc> inputs;
+  std::vector<TensorSpecDesc> outputs;
+  std::vector<SymbolDesc> symbols;
+  std::vector<BufferSlotDesc> buffers;
+  uint64_t arenaBytes = 0;
+  std::vector<StepDesc> plan;
+};
+
+struct ModuleDesc {
+  Target target = Target::Cpu;
+  std::string chip; // "sm_90a" for cuda, empty for cpu
+  uint32_t deviceCount = 1;
+  std::vector<TensorSpecDesc> params;
+  std::vector<CodeObjectDesc> code;
+  std::vector<KernelDesc> kernels;
+  std::vector<EntryDesc> entries;
+  std::string producer; // "hymir-compile <version>"
+};
+
+bool operator==(const SizeExprSpec &a, const SizeExprSpec &b);
+bool operator==(const TensorSpecDesc &a, const TensorSpecDesc &b);
+bool operator==(const SymbolDesc &a, const SymbolDesc &b);
+bool operator==(const CodeObjectDesc &a, const CodeObjectDesc &b);
+bool operator==(const KernelDesc &a, const KernelDesc &b);
+bool operator==(const RefDesc &a, const RefDesc &b);
+bool operator==(const BufferSlotDesc &a, const BufferSlotDesc &b);
+bool operator==(const LaunchKernelDesc &a, const LaunchKernelDesc &b);
+bool operator==(const GemmDesc &a, const GemmDesc &b);
+bool operator==(const CopyDesc &a, const CopyDesc &b);
+bool operator==(const EntryDesc &a, const EntryDesc &b);
+bool operator==(const ModuleDesc &a, const ModuleDesc &b);
+inline bool operator!=(const SizeExprSpec &a, const SizeExprSpec &b) {
+  return !(a == b);
+}
+inline bool operator!=(const TensorSpecDesc &a, const TensorSpecDesc &b) {
+  return !(a == b);
+}
+inline bool operator!=(const SymbolDesc &a, const SymbolDesc &b) {
+  return !(a == b);
+}
+inline bool operator!=(const CodeObjectDesc &a, const CodeObjectDesc &b) {
+  return !(a == b);
+}
+inline bool operator!=(const KernelDesc &a, const KernelDesc &b) {
+  return !(a == b);
+}
+inline bool operator!=(const RefDesc &a, const RefDesc &b) { return !(a == b); }
+inline bool operator!=(const BufferSlotDesc &a, const BufferSlotDesc &b) {
+  return !(a == b);
+}
+inline bool operator!=(const LaunchKernelDesc &a, const LaunchKernelDesc &b) {
+  return !(a == b);
+}
+inline bool operator!=(const GemmDesc &a, const GemmDesc &b) {
+  return !(a == b);
+}
+inline bool operator!=(const CopyDesc &a, const CopyDesc &b) {
+  return !(a == b);
+}
+inline bool operator!=(const EntryDesc &a, const EntryDesc &b) {
+  return !(a == b);
+}
+inline bool operator!=(const ModuleDesc &a, const ModuleDesc &b) {
+  return !(a == b);
+}
+
+/// Checks every rule a module must satisfy before the runtime may use it;
+/// the first violation is returned as InvalidArgument, its message starting
+/// with `label` (usually the file name) and naming the place, e.g.
+/// "model.hymir: entry 'forward' step 3 (launch) refers to kernel 7, but the
+/// module has 2 kernels". The rules:
+///  - enum values (target, dtypes, code formats, storage kinds) are known;
+///  - device count >= 1; a cuda module names its chip;
+///  - cpu code is a host shared object, cuda code PTX or a cubin; no code
+///    object is empty; every kernel names its code object (in range) and a
+///    symbol;
+///  - names (params, entries, and per entry inputs, outputs and symbols) are
+///    non-empty and unique within their list; kernels are named;
+///  - param shapes are constant and non-negative; a constant dim of an entry
+///    tensor is non-negative;
+///  - a symbol reads a dim of an existing input (dim < its rank), max > 0;
+///  - every size expression refers to existing symbols of its entry, and
+///    |constant| + sum |coeff| * max fits in int64, so evaluate() cannot
+///    overflow for symbol values within their maxima;
+///  - buffer slots lie inside the arena (offset + size <= arena bytes, no
+///    wrap-around);
+///  - launch steps name an existing kernel, have 3 grid and 3 block dims,
+///    1 to 1024 threads per block; gemm steps have n, k >= 1; every tensor
+///    reference is in range for its storage kind.
+absl::Status validateModule(const ModuleDesc &module, std::string_view label);
+
+/// Evaluates `expr` for the given symbol values (indexed like the entry's
+/// symbols). InvalidArgument when a term's symbol has no value, OutOfRange
+/// when the result or an intermediate overflows int64.
+absl::StatusOr<int64_t> evaluate(const SizeExprSpec &expr,
+                                 absl::Span<const int64_t> symbolValues);
+
+/// 64-bit FNV-1a, the artifact's payload checksum.
+uint64_t fnv1a64(absl::Span<const uint8_t> bytes);
+
+/// A loaded, fully checked artifact. Loading runs, in order: size and file
+/// identifier, the FlatBuffers verifier on the outer table, the schema
+/// version, the payload checksum, the verifier on the Module payload, the
+/// conversion into ModuleDesc, and validateModule. Errors name the file (the
+/// label) and what is wrong: InvalidArgument for something that is not a
+/// valid artifact, DataLoss for a corrupt or truncated one,
+/// FailedPrecondition for an unsupported schema version; file-system errors
+/// keep their errno's code.
+class Artifact {
+public:
+  static absl::StatusOr<Artifact> load(const std::string &path);
+  static absl::StatusOr<Artifact> fromBytes(std::vector<uint8_t> bytes,
+                                            std::string label);
+
+  Artifact(Artifact &&) = default;
+  Artifact &operator=(Artifact &&) = default;
+  Artifact(const Artifact &) = delete;
+  Artifact &operator=(const Artifact &) = delete;
+
+  /// The validated module; it owns its data (code bytes included).
+  const ModuleDesc &module() const { return module_; }
+  /// The path or label the artifact was loaded from.
+  const std::string &label() const { return label_; }
+  /// The entry named `name`, or nullptr.
+  const EntryDesc *findEntry(std::string_view name) const;
+
+private:
+  Artifact(std::string label, ModuleDesc module)
+      : label_(std::move(label)), module_(std::move(module)) {}
+
+  std::string label_;
+  ModuleDesc module_;
+};
+
+} // namespace hymir
+
+#endif // HYMIR_RUNTIME_ARTIFACT_H

@@ -1,0 +1,1033 @@
+//===- ArtifactTest.cpp - .hymir writer, loader and verifier --------------===//
+//
+// Round trips of random modules through the writer and the loader; every
+// truncation and byte flip of a small artifact (and a sample for a larger
+// one) must be rejected unless it leaves the module intact; one case per
+// header, checksum and semantic rule, each checking its message; loading
+// from bad paths. Random content is fresh on every run: the seed is printed
+// on failure and HYMIR_TEST_SEED repeats it.
+//
+//===----------------------------------------------------------------------===//
+
+#include "hymir/Runtime/Artifact.h"
+#include "hymir/Runtime/ArtifactWriter.h"
+#include "hymir/Runtime/artifact_generated.h"
+
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <cstdio>
+#include <cstdlib>
+#include <functional>
+#include <iostream>
+#include <limits>
+#include <optional>
+#include <random>
+#include <string>
+#include <unistd.h>
+#include <vector>
+
+using namespace hymir;
+
+namespace {
+
+namespace ar = hymir::artifact;
+namespace fb = flatbuffers;
+
+uint64_t testSeed() {
+  if (const char *env = std::getenv("HYMIR_TEST_SEED"))
+    return std::strtoull(env, nullptr, 0);
+  std::random_device device;
+  return (uint64_t{device()} << 32) | device();
+}
+
+::testing::AssertionResult startsWith(absl::string_view text,
+                                      absl::string_view prefix) {
+  if (text.substr(0, prefix.size()) == prefix)
+    return ::testing::AssertionSuccess();
+  return ::testing::AssertionFailure()
+         << "\"" << text << "\" does not start with \"" << prefix << "\"";
+}
+
+::testing::AssertionResult contains(absl::string_view text,
+                                    absl::string_view part) {
+  if (text.find(part) != absl::string_view::npos)
+    return ::testing::AssertionSuccess();
+  return ::testing::AssertionFailure()
+         << "\"" << text << "\" does not contain \"" << part << "\"";
+}
+
+#define SEED_TRACE(seed)                                                       \
+  SCOPED_TRACE(::testing::Message()                                            \
+               << "seed " << (seed) << " (HYMIR_TEST_SEED=" << (seed)          \
+               << " repeats it)")
+
+class Random {
+public:
+  explicit Random(uint64_t seed) : gen(seed) {}
+
+  int64_t range(int64_t lo, int64_t hi) {
+    return std::uniform_int_distribution<int64_t>(lo, hi)(gen);
+  }
+  size_t index(size_t n) { return static_cast<size_t>(range(0, n - 1)); }
+  bool coin() { return range(0, 1) == 1; }
+  DType dtype() { return static_cast<DType>(range(0, 6)); }
+  std::vector<uint8_t> bytes(size_t n) {
+    std::vector<uint8_t> out(n);
+    for (uint8_t &b : out)
+      b = static_cast<uint8_t>(range(0, 255));
+    return out;
+  }
+  // A short random suffix, with characters a name might contain.
+  std::string tag() {
+    static const char kChars[] = "abcxyz019._- ";
+    std::string out;
+    for (int64_t i = range(1, 6); i > 0; --i)
+      out += kChars[index(sizeof(kChars) - 1)];
+    return out;
+  }
+
+  std::mt19937_64 gen;
+};
+
+//===----------------------------------------------------------------------===//
+// Random valid modules
+//===----------------------------------------------------------------------===//
+
+SizeExprSpec randomExpr(Random &r, size_t symbols) {
+  SizeExprSpec e = SizeExprSpec::of(r.range(-1000, 1000));
+  if (symbols > 0)
+    for (int64_t i = r.range(0, 2); i > 0; --i)
+      e.terms.emplace_back(static_cast<uint32_t>(r.index(symbols)),
+                           r.range(-16, 16));
+  return e;
+}
+
+// A dim: constant and non-negative, or symbol-based.
+SizeExprSpec randomDim(Random &r, size_t symbols) {
+  if (symbols == 0 || r.coin())
+    return SizeExprSpec::of(r.range(0, 1024));
+  return SizeExprSpec::ofSymbol(static_cast<uint32_t>(r.index(symbols)),
+                                r.range(1, 8), r.range(-8, 8));
+}
+
+RefDesc randomRef(Random &r, const EntryDesc &e, size_t params) {
+  std::vector<std::pair<StorageKind, size_t>> kinds = {
+      {StorageKind::Input, e.inputs.size()},
+      {StorageKind::Output, e.outputs.size()},
+      {StorageKind::Param, params},
+      {StorageKind::Buffer, e.buffers.size()}};
+  kinds.erase(std::remove_if(kinds.begin(), kinds.end(),
+                             [](const auto &k) { return k.second == 0; }),
+              kinds.end());
+  auto [kind, count] = kinds[r.index(kinds.size())];
+  return {kind, static_cast<uint32_t>(r.index(count)),
+          randomExpr(r, e.symbols.size())};
+}
+
+StepDesc randomStep(Random &r, int kind, const EntryDesc &e,
+                    const ModuleDesc &m) {
+  size_t nsym = e.symbols.size();
+  if (kind == 0) {
+    LaunchKernelDesc l;
+    l.kernel = static_cast<uint32_t>(r.index(m.kernels.size()));
+    for (int i = 0; i < 3; ++i)
+      l.grid.push_back(randomExpr(r, nsym));
+    int64_t bx = r.range(1, 1024), by = r.range(1, 1024 / bx),
+            bz = r.range(1, 1024 / (bx * by));
+    l.block = {static_cast<uint32_t>(bx), static_cast<uint32_t>(by),
+               static_cast<uint32_t>(bz)};
+    l.sharedMemoryBytes = static_cast<uint32_t>(r.range(0, 228 * 1024));
+    for (int64_t i = r.range(0, 5); i > 0; --i)
+      l.tensors.push_back(randomRef(r, e, m.params.size()));
+    for (int64_t i = r.range(0, 3); i > 0; --i)
+      l.scalars.push_back(randomExpr(r, nsym));
+    return l;
+  }
+  if (kind == 1) {
+    GemmDesc g;
+    g.x = randomRef(r, e, m.params.size());
+    g.w = randomRef(r, e, m.params.size());
+    g.y = randomRef(r, e, m.params.size());
+    g.m = randomExpr(r, nsym);
+    g.n = r.range(1, 8192);
+    g.k = r.range(1, 8192);
+    g.dtype = r.dtype();
+    g.outDtype = r.dtype();
+    g.f32Precision = r.coin();
+    return g;
+  }
+  CopyDesc c;
+  c.src = randomRef(r, e, m.params.size());
+  c.dst = randomRef(r, e, m.params.size());
+  c.bytes = randomExpr(r, nsym);
+  return c;
+}
+
+EntryDesc randomEntry(Random &r, std::string name, const ModuleDesc &m) {
+  EntryDesc e;
+  e.name = std::move(name);
+  for (int64_t i = 0, n = r.range(1, 3); i < n; ++i) {
+    TensorSpecDesc t{"in" + std::to_string(i) + "." + r.tag(), r.dtype(), {}};
+    for (int64_t d = r.range(1, 3); d > 0; --d)
+      t.shape.push_back(SizeExprSpec::of(r.range(1, 1024)));
+    e.inputs.push_back(std::move(t));
+  }
+  for (int64_t j = 0, n = r.range(1, 2); j < n; ++j) {
+    SymbolDesc s{"S" + std::to_string(j), 0, 0, r.range(1, 1 << 16)};
+    s.input = static_cast<uint32_t>(r.index(e.inputs.size()));
+    TensorSpecDesc &input = e.inputs[s.input];
+    s.dim = static_cast<uint32_t>(r.index(input.shape.size()));
+    input.shape[s.dim] = SizeExprSpec::ofSymbol(static_cast<uint32_t>(j));
+    e.symbols.push_back(std::move(s));
+  }
+  for (int64_t i = 0, n = r.range(1, 2); i < n; ++i) {
+    TensorSpecDesc t{"out" + std::to_string(i) + "." + r.tag(), r.dtype(), {}};
+    for (int64_t d = r.range(0, 3); d > 0; --d)
+      t.shape.push_back(randomDim(r, e.symbols.size()));
+    e.outputs.push_back(std::move(t));
+  }
+  for (int64_t i = r.range(0, 4); i > 0; --i) {
+    BufferSlotDesc b{static_cast<uint64_t>(r.range(0, 1 << 20)),
+                     static_cast<uint64_t>(r.range(0, 1 << 20))};
+    e.arenaBytes = std::max(e.arenaBytes, b.arenaOffset + b.sizeBytes);
+    e.buffers.push_back(b);
+  }
+  e.arenaBytes += static_cast<uint64_t>(r.range(0, 4096));
+  std::vector<int> kinds = {0, 1, 2};
+  for (int64_t i = r.range(0, 5); i > 0; --i)
+    kinds.push_back(static_cast<int>(r.range(0, 2)));
+  std::shuffle(kinds.begin(), kinds.end(), r.gen);
+  for (int kind : kinds)
+    e.plan.push_back(randomStep(r, kind, e, m));
+  return e;
+}
+
+// Two entries, params, symbols, code objects of random bytes and every step
+// kind.
+ModuleDesc randomModule(Random &r) {
+  ModuleDesc m;
+  m.target = r.coin() ? Target::Cpu : Target::Cuda;
+  if (m.target == Target::Cuda)
+    m.chip = r.coin() ? "sm_90a" : "sm_80";
+  m.deviceCount = static_cast<uint32_t>(r.range(1, 8));
+  for (int64_t i = 0, n = r.range(1, 4); i < n; ++i) {
+    TensorSpecDesc p{
+        "layers." + std::to_string(i) + ".w" + r.tag(), r.dtype(), {}};
+    for (int64_t d = r.range(0, 3); d > 0; --d)
+      p.shape.push_back(SizeExprSpec::of(r.range(0, 4096)));
+    m.params.push_back(std::move(p));
+  }
+  for (int64_t i = r.range(1, 3); i > 0; --i) {
+    CodeFormat format = m.target == Target::Cpu ? CodeFormat::HostSharedObject
+                        : r.coin()              ? CodeFormat::Ptx
+                                                : CodeFormat::Cubin;
+    m.code.push_back({format, r.bytes(static_cast<size_t>(r.range(1, 512)))});
+  }
+  for (int64_t i = 0, n = r.range(1, 4); i < n; ++i)
+    m.kernels.push_back({"kernel" + std::to_string(i),
+                         static_cast<uint32_t>(r.index(m.code.size())),
+                         "hymir_kernel_" + std::to_string(i) + r.tag()});
+  std::string tag = r.tag();
+  m.entries.push_back(randomEntry(r, "forward" + tag, m));
+  m.entries.push_back(randomEntry(r, "decode" + tag, m));
+  m.producer = "hymir-compile test " + r.tag();
+  return m;
+}
+
+// A fixed, valid module (only its code bytes are random) that each semantic
+// case breaks in one place.
+ModuleDesc baseModule(Random &r) {
+  ModuleDesc m;
+  m.target = Target::Cpu;
+  m.params = {{"w", DType::BF16, {SizeExprSpec::of(64), SizeExprSpec::of(32)}},
+              {"b", DType::F32, {SizeExprSpec::of(64)}}};
+  m.code = {{CodeFormat::HostSharedObject, r.bytes(32)}};
+  m.kernels = {{"k0", 0, "hymir_k0"}, {"k1", 0, "hymir_k1"}};
+  m.producer = "hymir-compile test";
+
+  EntryDesc f;
+  f.name = "forward";
+  SizeExprSpec t = SizeExprSpec::ofSymbol(0);
+  f.inputs = {{"x", DType::BF16, {t, SizeExprSpec::of(32)}},
+              {"pos", DType::I32, {t}}};
+  f.outputs = {{"y", DType::BF16, {t, SizeExprSpec::of(64)}}};
+  f.symbols = {{"T", 0, 0, 4096}};
+  f.buffers = {{0, 1 << 20}, {1 << 20, 1 << 19}};
+  f.arenaBytes = 1 << 21;
+  LaunchKernelDesc l0;
+  l0.kernel = 0;
+  l0.grid = {t, SizeExprSpec::of(1), SizeExprSpec::of(1)};
+  l0.block = {128, 1, 1};
+  l0.tensors = {{StorageKind::Input, 0, {}}, {StorageKind::Buffer, 0, {}}};
+  l0.scalars = {t};
+  GemmDesc g;
+  g.x = {StorageKind::Buffer, 0, {}};
+  g.w = {StorageKind::Param, 0, {}};
+  g.y = {StorageKind::Buffer, 1, {}};
+  g.m = t;
+  g.n = 64;
+  g.k = 32;
+  g.dtype = DType::BF16;
+  g.outDtype = DType::F32;
+  g.f32Precision = true;
+  CopyDesc c;
+  c.src = {StorageKind::Buffer, 1, {}};
+  c.dst = {StorageKind::Output, 0, {}};
+  c.bytes = SizeExprSpec::ofSymbol(0, 128);
+  LaunchKernelDesc l1 = l0;
+  l1.kernel = 1;
+  l1.tensors = {{StorageKind::Input, 1, SizeExprSpec::ofSymbol(0, 4)}};
+  f.plan = {l0, g, c, l1};
+
+  EntryDesc d;
+  d.name = "decode";
+  d.inputs = {{"x", DType::BF16, {SizeExprSpec::of(1), SizeExprSpec::of(32)}}};
+  d.outputs = {{"y", DType::F32, {SizeExprSpec::of(1), SizeExprSpec::of(64)}}};
+  GemmDesc dg = g;
+  dg.x = {StorageKind::Input, 0, {}};
+  dg.y = {StorageKind::Output, 0, {}};
+  dg.m = SizeExprSpec::of(1);
+  d.plan = {dg};
+
+  m.entries = {f, d};
+  return m;
+}
+
+//===----------------------------------------------------------------------===//
+// Raw FlatBuffers helpers
+//===----------------------------------------------------------------------===//
+
+std::vector<uint8_t> finished(const fb::FlatBufferBuilder &b) {
+  return std::vector<uint8_t>(b.GetBufferPointer(),
+                              b.GetBufferPointer() + b.GetSize());
+}
+
+// The outer table around `payload`, with the given version and checksum
+// (the correct one unless given); no payload at all when `payload` is null.
+std::vector<uint8_t> wrap(const std::vector<uint8_t> *payload,
+                          uint32_t version = kArtifactSchemaVersion,
+                          std::optional<uint64_t> checksum = std::nullopt) {
+  fb::FlatBufferBuilder b;
+  fb::Offset<fb::Vector<uint8_t>> vec;
+  uint64_t sum = checksum.value_or(0);
+  if (payload) {
+    b.ForceVectorAlignment(payload->size(), 1, 8);
+    vec = b.CreateVector(*payload);
+    if (!checksum)
+      sum = fnv1a64(*payload);
+  }
+  ar::FinishArtifactBuffer(b, ar::CreateArtifact(b, version, sum, vec));
+  return finished(b);
+}
+
+std::vector<uint8_t> payloadOf(const std::vector<uint8_t> &artifact) {
+  const auto *p = ar::GetArtifact(artifact.data())->payload();
+  return std::vector<uint8_t>(p->begin(), p->end());
+}
+
+// [begin, end) of the payload bytes inside a well-formed artifact.
+std::pair<size_t, size_t> payloadRange(const std::vector<uint8_t> &artifact) {
+  const auto *p = ar::GetArtifact(artifact.data())->payload();
+  size_t begin = static_cast<size_t>(p->data() - artifact.data());
+  return {begin, begin + p->size()};
+}
+
+// A one-entry cpu module whose single plan step `makeStep` builds.
+std::vector<uint8_t> rawArtifact(
+    const std::function<fb::Offset<ar::PlanStep>(fb::FlatBufferBuilder &)>
+        &makeStep) {
+  fb::FlatBufferBuilder b;
+  auto step = makeStep(b);
+  std::vector<uint8_t> data = {0x7f, 'E', 'L', 'F'};
+  std::vector<fb::Offset<ar::CodeObject>> code = {ar::CreateCodeObject(
+      b, ar::CodeFormat::HostSharedObject, b.CreateVector(data))};
+  std::vector<fb::Offset<ar::Kernel>> kernels = {
+      ar::CreateKernelDirect(b, "k", 0, "k_sym")};
+  auto spec = [&](const char *name) {
+    std::vector<fb::Offset<ar::SizeExpr>> shape = {ar::CreateSizeExpr(b, 16)};
+    return ar::CreateTensorSpecDirect(b, name, ar::DType::F32, &shape);
+  };
+  std::vector<fb::Offset<ar::TensorSpec>> inputs = {spec("x")};
+  std::vector<fb::Offset<ar::TensorSpec>> outputs = {spec("y")};
+  std::vector<fb::Offset<ar::BufferSlot>> buffers = {
+      ar::CreateBufferSlot(b, 0, 64)};
+  std::vector<fb::Offset<ar::PlanStep>> plan = {step};
+  std::vector<fb::Offset<ar::Entry>> entries = {ar::CreateEntryDirect(
+      b, "main", &inputs, &outputs, nullptr, &buffers, 64, &plan)};
+  b.Finish(ar::CreateModuleDirect(b, ar::Target::Cpu, "", 1, nullptr, &code,
+                                  &kernels, &entries, "raw"));
+  std::vector<uint8_t> payload = finished(b);
+  return wrap(&payload);
+}
+
+fb::Offset<ar::Ref> rawRef(fb::FlatBufferBuilder &b, ar::StorageKind kind,
+                           uint32_t index, bool withOffset = true) {
+  return ar::CreateRef(b, kind, index,
+                       withOffset ? ar::CreateSizeExpr(b, 0) : 0);
+}
+
+absl::StatusOr<Artifact> loadBytes(const std::vector<uint8_t> &bytes,
+                                   const std::string &label = "model.hymir") {
+  return Artifact::fromBytes(bytes, label);
+}
+
+std::string tempPath(const std::string &name) {
+  return ::testing::TempDir() + "/hymir-artifact-test-" +
+         std::to_string(::getpid()) + "-" + name;
+}
+
+//===----------------------------------------------------------------------===//
+// Round trips
+//===----------------------------------------------------------------------===//
+
+TEST(ArtifactTest, RoundTripRandomModules) {
+  uint64_t seed = testSeed();
+  SEED_TRACE(seed);
+  Random r(seed);
+  for (int iter = 0; iter < 25; ++iter) {
+    SCOPED_TRACE(::testing::Message() << "module " << iter);
+    ModuleDesc m = randomModule(r);
+    ASSERT_TRUE(validateModule(m, "random").ok())
+        << validateModule(m, "random");
+    std::vector<uint8_t> bytes = serializeArtifact(m);
+    ASSERT_EQ(std::string(reinterpret_cast<const char *>(bytes.data()) + 4, 4),
+              "HYMR");
+    EXPECT_EQ(payloadRange(bytes).first % 8, 0u) << "payload not aligned";
+    EXPECT_EQ(ar::GetArtifact(bytes.data())->schema_version(), 1u);
+    absl::StatusOr<Artifact> a = loadBytes(bytes);
+    ASSERT_TRUE(a.ok()) << a.status();
+    EXPECT_TRUE(a->module() == m);
+    EXPECT_EQ(a->label(), "model.hymir");
+    // Serializing the loaded module gives the same bytes.
+    EXPECT_EQ(serializeArtifact(a->module()), bytes);
+  }
+}
+
+TEST(ArtifactTest, WriteAndLoadFile) {
+  uint64_t seed = testSeed();
+  SEED_TRACE(seed);
+  Random r(seed);
+  ModuleDesc m = randomModule(r);
+  std::string path = tempPath("roundtrip.hymir");
+  ASSERT_TRUE(writeArtifact(m, path).ok()) << writeArtifact(m, path);
+  absl::StatusOr<Artifact> a = Artifact::load(path);
+  ASSERT_TRUE(a.ok()) << a.status();
+  EXPECT_TRUE(a->module() == m);
+  EXPECT_EQ(a->label(), path);
+  ASSERT_NE(a->findEntry(m.entries[1].name), nullptr);
+  EXPECT_TRUE(*a->findEntry(m.entries[1].name) == m.entries[1]);
+  EXPECT_EQ(a->findEntry("no such entry"), nullptr);
+
+  // Artifacts move; the module stays where it was.
+  Artifact moved = *std::move(a);
+  EXPECT_TRUE(moved.module() == m);
+  std::remove(path.c_str());
+}
+
+TEST(ArtifactTest, WriterRefusesInvalidModule) {
+  uint64_t seed = testSeed();
+  SEED_TRACE(seed);
+  Random r(seed);
+  ModuleDesc m = baseModule(r);
+  m.kernels[0].code = 5;
+  std::string path = tempPath("invalid.hymir");
+  absl::Status s = writeArtifact(m, path);
+  EXPECT_EQ(s.code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_TRUE(startsWith(s.message(), path + ": kernel 'k0'"));
+  EXPECT_NE(::access(path.c_str(), F_OK), 0) << "nothing should be written";
+
+  absl::Status bad = writeArtifact(baseModule(r), "/nonexistent-dir/x.hymir");
+  EXPECT_EQ(bad.code(), absl::StatusCode::kNotFound);
+  EXPECT_TRUE(
+      startsWith(bad.message(), "/nonexistent-dir/x.hymir: cannot create"));
+}
+
+TEST(ArtifactTest, AbsentOptionalFieldsLoad) {
+  // A module with nothing in it, and a Ref without an offset (which means 0).
+  fb::FlatBufferBuilder b;
+  b.Finish(ar::CreateModule(b));
+  std::vector<uint8_t> payload = finished(b);
+  absl::StatusOr<Artifact> empty = loadBytes(wrap(&payload));
+  ASSERT_TRUE(empty.ok()) << empty.status();
+  EXPECT_TRUE(empty->module() == ModuleDesc());
+
+  absl::StatusOr<Artifact> a = loadBytes(rawArtifact([](auto &b) {
+    auto c = ar::CreateCopy(b, rawRef(b, ar::StorageKind::Input, 0, false),
+                            rawRef(b, ar::StorageKind::Output, 0, false),
+                            ar::CreateSizeExpr(b, 64));
+    return ar::CreatePlanStep(b, ar::Step::Copy, c.Union());
+  }));
+  ASSERT_TRUE(a.ok()) << a.status();
+  const auto &copy = std::get<CopyDesc>(a->module().entries[0].plan[0]);
+  EXPECT_TRUE(copy.src.offsetBytes == SizeExprSpec::of(0));
+  EXPECT_EQ(copy.bytes.constant, 64);
+}
+
+//===----------------------------------------------------------------------===//
+// Corruption
+//===----------------------------------------------------------------------===//
+
+// Flips of bytes [from, to) by each mask, or `samples` random offsets when
+// nonzero. A flip inside the payload must fail the checksum; elsewhere it
+// must fail or leave the module as it was. Returns the harmless flips.
+int checkFlips(const std::vector<uint8_t> &bytes, const ModuleDesc &original,
+               Random &r, size_t samples) {
+  auto [pBegin, pEnd] = payloadRange(bytes);
+  int harmless = 0;
+  for (size_t n = 0; n < (samples ? samples : bytes.size()); ++n) {
+    size_t at = samples ? r.index(bytes.size()) : n;
+    for (uint8_t mask : {uint8_t{0x01}, uint8_t{0xFF}}) {
+      std::vector<uint8_t> copy = bytes;
+      copy[at] ^= mask;
+      absl::StatusOr<Artifact> a = loadBytes(copy, "flip.hymir");
+      SCOPED_TRACE(::testing::Message()
+                   << "byte " << at << " of " << bytes.size() << " ^ "
+                   << int(mask) << ": " << a.status());
+      if (at >= pBegin && at < pEnd) {
+        EXPECT_EQ(a.status().code(), absl::StatusCode::kDataLoss);
+        EXPECT_TRUE(startsWith(a.status().message(),
+                               "flip.hymir: checksum mismatch: the file is "
+                               "corrupt"));
+      } else if (a.ok()) {
+        EXPECT_TRUE(a->module() == original);
+        ++harmless;
+      } else {
+        EXPECT_TRUE(startsWith(a.status().message(), "flip.hymir: "));
+      }
+      if (at >= 4 && at < 8)
+        EXPECT_TRUE(contains(a.status().message(), "not a hymir artifact"));
+    }
+  }
+  return harmless;
+}
+
+// Truncations to each length in `lengths`: one that cuts into the payload
+// must fail; a shorter file that still holds all of it may only load intact.
+void checkTruncations(const std::vector<uint8_t> &bytes,
+                      const ModuleDesc &original,
+                      const std::vector<size_t> &lengths) {
+  size_t pEnd = payloadRange(bytes).second;
+  for (size_t len : lengths) {
+    std::vector<uint8_t> copy(bytes.begin(), bytes.begin() + len);
+    absl::StatusOr<Artifact> a = loadBytes(copy, "cut.hymir");
+    SCOPED_TRACE(::testing::Message() << "truncated to " << len << " of "
+                                      << bytes.size() << ": " << a.status());
+    if (len < pEnd) {
+      EXPECT_FALSE(a.ok());
+    } else if (a.ok()) {
+      EXPECT_TRUE(a->module() == original);
+    }
+    if (len < 8) {
+      EXPECT_EQ(a.status().code(), absl::StatusCode::kInvalidArgument);
+      EXPECT_TRUE(
+          contains(a.status().message(), "cut.hymir: not a hymir artifact"));
+    }
+  }
+}
+
+TEST(ArtifactTest, EveryTruncationAndFlipOfSmallArtifact) {
+  uint64_t seed = testSeed();
+  SEED_TRACE(seed);
+  Random r(seed);
+  ModuleDesc m = baseModule(r);
+  std::vector<uint8_t> bytes = serializeArtifact(m);
+  ASSERT_TRUE(loadBytes(bytes).ok());
+  std::vector<size_t> lengths(bytes.size());
+  for (size_t i = 0; i < lengths.size(); ++i)
+    lengths[i] = i;
+  checkTruncations(bytes, m, lengths);
+  int harmless = checkFlips(bytes, m, r, 0);
+  auto [pBegin, pEnd] = payloadRange(bytes);
+  RecordProperty("harmless_flips", harmless);
+  std::cout << "[   info   ] " << bytes.size() << "-byte artifact, payload ["
+            << pBegin << ", " << pEnd << "): " << harmless
+            << " of the flips outside the payload left it loadable and "
+               "unchanged\n";
+}
+
+TEST(ArtifactTest, SampledTruncationsAndFlipsOfLargerArtifact) {
+  uint64_t seed = testSeed();
+  SEED_TRACE(seed);
+  Random r(seed);
+  ModuleDesc m = randomModule(r);
+  std::vector<uint8_t> bytes = serializeArtifact(m);
+  ASSERT_TRUE(loadBytes(bytes).ok());
+  std::vector<size_t> lengths = {0, 7, 8, bytes.size() - 1};
+  for (int i = 0; i < 300; ++i)
+    lengths.push_back(r.index(bytes.size()));
+  checkTruncations(bytes, m, lengths);
+  checkFlips(bytes, m, r, 1500);
+}
+
+TEST(ArtifactTest, WrongIdentifier) {
+  Random r(testSeed());
+  std::vector<uint8_t> bytes = serializeArtifact(baseModule(r));
+  bytes[7] = 'X';
+  absl::StatusOr<Artifact> a = loadBytes(bytes);
+  EXPECT_EQ(a.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(a.status().message(), "model.hymir: not a hymir artifact (file "
+                                  "identifier 'HYMX', expected 'HYMR')");
+
+  std::string text = "{\"not\": \"an artifact\"}";
+  a = loadBytes(std::vector<uint8_t>(text.begin(), text.end()), "x.json");
+  EXPECT_TRUE(startsWith(a.status().message(), "x.json: not a hymir artifact"));
+}
+
+TEST(ArtifactTest, UnsupportedVersion) {
+  Random r(testSeed());
+  std::vector<uint8_t> payload = payloadOf(serializeArtifact(baseModule(r)));
+  absl::StatusOr<Artifact> a = loadBytes(wrap(&payload, 2));
+  EXPECT_EQ(a.status().code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_EQ(a.status().message(),
+            "model.hymir: artifact schema version 2 is not supported; this "
+            "runtime reads version 1");
+  // The version is checked before the payload, whatever a newer one holds.
+  std::vector<uint8_t> other = r.bytes(40);
+  a = loadBytes(wrap(&other, 2, 12345));
+  EXPECT_EQ(a.status().code(), absl::StatusCode::kFailedPrecondition);
+}
+
+TEST(ArtifactTest, ChecksumAltered) {
+  Random r(testSeed());
+  std::vector<uint8_t> payload = payloadOf(serializeArtifact(baseModule(r)));
+  absl::StatusOr<Artifact> a =
+      loadBytes(wrap(&payload, 1, fnv1a64(payload) ^ 0x100));
+  EXPECT_EQ(a.status().code(), absl::StatusCode::kDataLoss);
+  EXPECT_TRUE(
+      startsWith(a.status().message(),
+                 "model.hymir: checksum mismatch: the file is corrupt"));
+}
+
+TEST(ArtifactTest, FlipInsideCodeData) {
+  uint64_t seed = testSeed();
+  SEED_TRACE(seed);
+  Random r(seed);
+  ModuleDesc m = baseModule(r);
+  std::vector<uint8_t> bytes = serializeArtifact(m);
+  // Locate the code bytes through the (valid) buffer.
+  const auto *payload = ar::GetArtifact(bytes.data())->payload();
+  const auto *module = fb::GetRoot<ar::Module>(payload->data());
+  const auto *data = module->code()->Get(0)->data();
+  ASSERT_EQ(data->size(), m.code[0].data.size());
+  size_t at =
+      static_cast<size_t>(data->data() - bytes.data()) + r.index(data->size());
+  bytes[at] ^= static_cast<uint8_t>(r.range(1, 255));
+  absl::StatusOr<Artifact> a = loadBytes(bytes);
+  EXPECT_EQ(a.status().code(), absl::StatusCode::kDataLoss);
+  EXPECT_TRUE(
+      startsWith(a.status().message(),
+                 "model.hymir: checksum mismatch: the file is corrupt"));
+}
+
+TEST(ArtifactTest, MissingOrMalformedPayload) {
+  absl::StatusOr<Artifact> a = loadBytes(wrap(nullptr));
+  EXPECT_EQ(a.status().code(), absl::StatusCode::kDataLoss);
+  EXPECT_EQ(a.status().message(), "model.hymir: the artifact has no payload");
+
+  // A payload that is not a Module but carries a matching checksum.
+  Random r(testSeed());
+  std::vector<uint8_t> junk = r.bytes(64);
+  junk[0] = 0xF0; // a root offset far past the end
+  junk[1] = junk[2] = junk[3] = 0x7F;
+  a = loadBytes(wrap(&junk));
+  EXPECT_EQ(a.status().code(), absl::StatusCode::kDataLoss);
+  EXPECT_TRUE(startsWith(a.status().message(),
+                         "model.hymir: the module payload is malformed"));
+}
+
+TEST(ArtifactTest, AliasedDataIsNotExpanded) {
+  // 4000 kernels sharing one 4 KiB name: 16 MB to copy from 70 KB.
+  fb::FlatBufferBuilder b;
+  auto name = b.CreateString(std::string(4096, 'n'));
+  auto symbol = b.CreateString("s");
+  std::vector<fb::Offset<ar::Kernel>> kernels;
+  for (int i = 0; i < 4000; ++i)
+    kernels.push_back(ar::CreateKernel(b, name, 0, symbol));
+  b.Finish(ar::CreateModuleDirect(b, ar::Target::Cpu, "", 1, nullptr, nullptr,
+                                  &kernels));
+  std::vector<uint8_t> payload = finished(b);
+  absl::StatusOr<Artifact> a = loadBytes(wrap(&payload));
+  EXPECT_EQ(a.status().code(), absl::StatusCode::kDataLoss);
+  EXPECT_TRUE(contains(a.status().message(),
+                       "refers to more string and vector data than it holds"));
+}
+
+//===----------------------------------------------------------------------===//
+// Semantic rules
+//===----------------------------------------------------------------------===//
+
+struct SemanticCase {
+  const char *name;
+  std::function<void(ModuleDesc &)> mutate;
+  std::string message; // after "model.hymir: "
+};
+
+LaunchKernelDesc &launch0(ModuleDesc &m) {
+  return std::get<LaunchKernelDesc>(m.entries[0].plan[0]);
+}
+GemmDesc &gemm1(ModuleDesc &m) {
+  return std::get<GemmDesc>(m.entries[0].plan[1]);
+}
+CopyDesc &copy2(ModuleDesc &m) {
+  return std::get<CopyDesc>(m.entries[0].plan[2]);
+}
+
+std::vector<SemanticCase> semanticCases() {
+  constexpr int64_t kBig = std::numeric_limits<int64_t>::max() / 2;
+  constexpr uint64_t kHuge = std::numeric_limits<uint64_t>::max();
+  const std::string step0 = "entry 'forward' step 0 (launch) ";
+  const std::string step1 = "entry 'forward' step 1 (gemm) ";
+  const std::string step2 = "entry 'forward' step 2 (copy) ";
+  return {
+      // Module header.
+      {"target out of range",
+       [](ModuleDesc &m) { m.target = static_cast<Target>(5); },
+       "the module has target 5, which is neither cpu (0) nor cuda (1)"},
+      {"no devices", [](ModuleDesc &m) { m.deviceCount = 0; },
+       "the module has device count 0; it must be at least 1"},
+      {"cuda without chip",
+       [](ModuleDesc &m) {
+         m.target = Target::Cuda;
+         m.code[0].format = CodeFormat::Ptx;
+       },
+       "the module targets cuda but names no chip (e.g. sm_90a)"},
+      // Code objects and kernels.
+      {"cpu with ptx",
+       [](ModuleDesc &m) { m.code[0].format = CodeFormat::Ptx; },
+       "code object 0 is ptx, but a cpu module needs a host shared object"},
+      {"cuda with a shared object",
+       [](ModuleDesc &m) {
+         m.target = Target::Cuda;
+         m.chip = "sm_90a";
+       },
+       "code object 0 is a host shared object, but a cuda module needs PTX or "
+       "a cubin"},
+      {"code format out of range",
+       [](ModuleDesc &m) { m.code[0].format = static_cast<CodeFormat>(9); },
+       "code object 0 has format 9, which is not a known code format"},
+      {"empty code", [](ModuleDesc &m) { m.code[0].data.clear(); },
+       "code object 0 is empty"},
+      {"kernel code index", [](ModuleDesc &m) { m.kernels[1].code = 3; },
+       "kernel 'k1' refers to code object 3, but the module has 1 code "
+       "objects"},
+      {"kernel without symbol",
+       [](ModuleDesc &m) { m.kernels[0].symbol.clear(); },
+       "kernel 'k0' names no symbol"},
+      {"kernel without name", [](ModuleDesc &m) { m.kernels[1].name.clear(); },
+       "kernel 1 has an empty name"},
+      // Params.
+      {"param dtype out of range",
+       [](ModuleDesc &m) { m.params[0].dtype = static_cast<DType>(42); },
+       "param 'w' has dtype 42, which is not a known dtype"},
+      {"duplicate param", [](ModuleDesc &m) { m.params[1].name = "w"; },
+       "the module's param 1 'w' has the same name as param 0"},
+      {"empty param name", [](ModuleDesc &m) { m.params[0].name.clear(); },
+       "the module's param 0 has an empty name"},
+      {"param with a symbol",
+       [](ModuleDesc &m) { m.params[1].shape[0] = SizeExprSpec::ofSymbol(0); },
+       "param 'b' dim 0 refers to symbol 0, but params have no symbols (their "
+       "shapes are static)"},
+      {"negative param dim",
+       [](ModuleDesc &m) { m.params[0].shape[1] = SizeExprSpec::of(-1); },
+       "param 'w' dim 1 is -1; dims are non-negative"},
+      // Entries, their tensors and symbols.
+      {"duplicate entry", [](ModuleDesc &m) { m.entries[1].name = "forward"; },
+       "the module's entry 1 'forward' has the same name as entry 0"},
+      {"empty entry name", [](ModuleDesc &m) { m.entries[0].name.clear(); },
+       "the module's entry 0 has an empty name"},
+      {"duplicate input",
+       [](ModuleDesc &m) { m.entries[0].inputs[1].name = "x"; },
+       "entry 'forward' input 1 'x' has the same name as input 0"},
+      {"empty output name",
+       [](ModuleDesc &m) { m.entries[1].outputs[0].name.clear(); },
+       "entry 'decode' output 0 has an empty name"},
+      {"duplicate output",
+       [](ModuleDesc &m) {
+         m.entries[1].outputs.push_back(m.entries[1].outputs[0]);
+       },
+       "entry 'decode' output 1 'y' has the same name as output 0"},
+      {"input dtype out of range",
+       [](ModuleDesc &m) {
+         m.entries[0].inputs[0].dtype = static_cast<DType>(-1);
+       },
+       "entry 'forward' input 'x' has dtype -1, which is not a known dtype"},
+      {"duplicate symbol",
+       [](ModuleDesc &m) {
+         m.entries[0].symbols.push_back(m.entries[0].symbols[0]);
+       },
+       "entry 'forward' symbol 1 'T' has the same name as symbol 0"},
+      {"symbol input", [](ModuleDesc &m) { m.entries[0].symbols[0].input = 2; },
+       "entry 'forward' symbol 'T' reads input 2, but the entry has 2 inputs"},
+      {"symbol dim", [](ModuleDesc &m) { m.entries[0].symbols[0].dim = 2; },
+       "entry 'forward' symbol 'T' reads dim 2 of input 'x', which has rank "
+       "2"},
+      {"symbol max", [](ModuleDesc &m) { m.entries[0].symbols[0].max = 0; },
+       "entry 'forward' symbol 'T' has max 0; it must be positive"},
+      {"shape symbol",
+       [](ModuleDesc &m) {
+         m.entries[0].inputs[1].shape[0] = SizeExprSpec::ofSymbol(1);
+       },
+       "entry 'forward' input 'pos' dim 0 refers to symbol 1, but the entry "
+       "has 1 symbols"},
+      {"symbol in a static entry",
+       [](ModuleDesc &m) {
+         m.entries[1].outputs[0].shape[0] = SizeExprSpec::ofSymbol(0);
+       },
+       "entry 'decode' output 'y' dim 0 refers to symbol 0, but the entry has "
+       "0 symbols"},
+      {"negative static dim",
+       [](ModuleDesc &m) {
+         m.entries[0].outputs[0].shape[1] = SizeExprSpec::of(-64);
+       },
+       "entry 'forward' output 'y' dim 1 is -64; dims are non-negative"},
+      {"size expression overflow",
+       [](ModuleDesc &m) {
+         m.entries[0].outputs[0].shape[0] = SizeExprSpec::ofSymbol(0, kBig);
+       },
+       "entry 'forward' output 'y' dim 0 can overflow int64 for symbol values "
+       "up to their maxima"},
+      {"size expression INT64_MIN",
+       [](ModuleDesc &m) {
+         copy2(m).bytes.constant = std::numeric_limits<int64_t>::min();
+       },
+       step2 + "bytes can overflow int64 for symbol values up to their "
+               "maxima"},
+      // Buffers.
+      {"buffer past the arena",
+       [](ModuleDesc &m) { m.entries[0].buffers[1].sizeBytes = (1 << 20) + 1; },
+       "entry 'forward' buffer 1 (offset 1048576, 1048577 bytes) does not fit "
+       "in the arena of 2097152 bytes"},
+      {"buffer wraps around",
+       [](ModuleDesc &m) { m.entries[0].buffers[0] = {kHuge - 1, 2}; },
+       "entry 'forward' buffer 0 (offset 18446744073709551614, 2 bytes) does "
+       "not fit in the arena of 2097152 bytes"},
+      // Launch steps.
+      {"launch kernel index", [](ModuleDesc &m) { launch0(m).kernel = 7; },
+       step0 + "refers to kernel 7, but the module has 2 kernels"},
+      {"grid of two", [](ModuleDesc &m) { launch0(m).grid.pop_back(); },
+       step0 + "has 2 grid dims, expected 3"},
+      {"grid symbol",
+       [](ModuleDesc &m) { launch0(m).grid[2] = SizeExprSpec::ofSymbol(3); },
+       step0 + "grid[2] refers to symbol 3, but the entry has 1 symbols"},
+      {"block of four", [](ModuleDesc &m) { launch0(m).block.push_back(1); },
+       step0 + "has 4 block dims, expected 3"},
+      {"empty block", [](ModuleDesc &m) { launch0(m).block = {0, 4, 1}; },
+       step0 + "has a block of 0 x 4 x 1 threads; a block holds 1 to 1024 "
+               "threads"},
+      {"block of 2048", [](ModuleDesc &m) { launch0(m).block = {32, 32, 2}; },
+       step0 + "has a block of 32 x 32 x 2 threads; a block holds 1 to 1024 "
+               "threads"},
+      {"block product overflow",
+       [](ModuleDesc &m) {
+         launch0(m).block = {0x80000000u, 0x80000000u, 0x80000000u};
+       },
+       step0 + "has a block of 2147483648 x 2147483648 x 2147483648 threads; "
+               "a block holds 1 to 1024 threads"},
+      {"tensor storage kind",
+       [](ModuleDesc &m) {
+         launch0(m).tensors[1].kind = static_cast<StorageKind>(4);
+       },
+       step0 + "tensor 1 has storage kind 4, which is not a known kind"},
+      {"tensor input index",
+       [](ModuleDesc &m) { launch0(m).tensors[0].index = 2; },
+       step0 + "tensor 0 refers to input 2, but the entry has 2 inputs"},
+      {"tensor offset symbol",
+       [](ModuleDesc &m) {
+         launch0(m).tensors[0].offsetBytes = SizeExprSpec::ofSymbol(5);
+       },
+       step0 + "tensor 0 offset refers to symbol 5, but the entry has 1 "
+               "symbols"},
+      {"scalar symbol",
+       [](ModuleDesc &m) { launch0(m).scalars[0].terms[0].first = 1; },
+       step0 + "scalar 0 refers to symbol 1, but the entry has 1 symbols"},
+      {"second launch",
+       [](ModuleDesc &m) {
+         std::get<LaunchKernelDesc>(m.entries[0].plan[3]).tensors[0].index = 9;
+       },
+       "entry 'forward' step 3 (launch) tensor 0 refers to input 9, but the "
+       "entry has 2 inputs"},
+      // Gemm and copy steps.
+      {"gemm param index", [](ModuleDesc &m) { gemm1(m).w.index = 2; },
+       step1 + "w refers to param 2, but the module has 2 params"},
+      {"gemm buffer index", [](ModuleDesc &m) { gemm1(m).y.index = 2; },
+       step1 + "y refers to buffer 2, but the entry has 2 buffers"},
+      {"gemm m symbol",
+       [](ModuleDesc &m) { gemm1(m).m = SizeExprSpec::ofSymbol(1); },
+       step1 + "m refers to symbol 1, but the entry has 1 symbols"},
+      {"gemm n", [](ModuleDesc &m) { gemm1(m).n = 0; },
+       step1 + "has n = 0 and k = 32; both must be positive"},
+      {"gemm dtype",
+       [](ModuleDesc &m) { gemm1(m).dtype = static_cast<DType>(7); },
+       step1 + "has dtype 7, which is not a known dtype"},
+      {"gemm out dtype",
+       [](ModuleDesc &m) { gemm1(m).outDtype = static_cast<DType>(100); },
+       step1 + "has out_dtype 100, which is not a known dtype"},
+      {"copy output index", [](ModuleDesc &m) { copy2(m).dst.index = 1; },
+       step2 + "dst refers to output 1, but the entry has 1 outputs"},
+      {"copy src kind",
+       [](ModuleDesc &m) { copy2(m).src.kind = static_cast<StorageKind>(-3); },
+       step2 + "src has storage kind -3, which is not a known kind"},
+      {"copy bytes symbol",
+       [](ModuleDesc &m) { copy2(m).bytes.terms[0].first = 2; },
+       step2 + "bytes refers to symbol 2, but the entry has 1 symbols"},
+      {"decode param ref",
+       [](ModuleDesc &m) {
+         std::get<GemmDesc>(m.entries[1].plan[0]).x = {
+             StorageKind::Buffer, 0, {}};
+       },
+       "entry 'decode' step 0 (gemm) x refers to buffer 0, but the entry has "
+       "0 buffers"},
+  };
+}
+
+TEST(ArtifactTest, SemanticRules) {
+  uint64_t seed = testSeed();
+  SEED_TRACE(seed);
+  Random r(seed);
+  ModuleDesc base = baseModule(r);
+  ASSERT_TRUE(validateModule(base, "model.hymir").ok())
+      << validateModule(base, "model.hymir");
+  ASSERT_TRUE(loadBytes(serializeArtifact(base)).ok());
+  for (const SemanticCase &c : semanticCases()) {
+    SCOPED_TRACE(c.name);
+    ModuleDesc m = base;
+    c.mutate(m);
+    absl::StatusOr<Artifact> a = loadBytes(serializeArtifact(m));
+    EXPECT_EQ(a.status().code(), absl::StatusCode::kInvalidArgument);
+    EXPECT_EQ(a.status().message(), "model.hymir: " + c.message);
+    // The writer's users see the same verdict before writing.
+    EXPECT_EQ(validateModule(m, "model.hymir"), a.status());
+  }
+}
+
+TEST(ArtifactTest, StructuralRulesOfRawModules) {
+  struct RawCase {
+    const char *name;
+    std::function<fb::Offset<ar::PlanStep>(fb::FlatBufferBuilder &)> step;
+    std::string message;
+  };
+  using B = fb::FlatBufferBuilder;
+  std::vector<RawCase> cases = {
+      {"no step", [](B &b) { return ar::CreatePlanStep(b); },
+       "entry 'main' step 0 has no step"},
+      {"step type without table",
+       [](B &b) { return ar::CreatePlanStep(b, ar::Step::LaunchKernel); },
+       "entry 'main' step 0 has no step"},
+      {"unknown step type",
+       [](B &b) {
+         auto c = ar::CreateCopy(b);
+         return ar::CreatePlanStep(b, static_cast<ar::Step>(9), c.Union());
+       },
+       "entry 'main' step 0 has step type 9, which is not a known step "
+       "(launch 1, gemm 2, copy 3)"},
+      {"gemm without x",
+       [](B &b) {
+         auto g = ar::CreateGemm(b, 0, rawRef(b, ar::StorageKind::Param, 0),
+                                 rawRef(b, ar::StorageKind::Output, 0),
+                                 ar::CreateSizeExpr(b, 4), 4, 4);
+         return ar::CreatePlanStep(b, ar::Step::Gemm, g.Union());
+       },
+       "entry 'main' step 0 (gemm) has no x"},
+      {"gemm without m",
+       [](B &b) {
+         auto g =
+             ar::CreateGemm(b, rawRef(b, ar::StorageKind::Input, 0),
+                            rawRef(b, ar::StorageKind::Input, 0),
+                            rawRef(b, ar::StorageKind::Output, 0), 0, 4, 4);
+         return ar::CreatePlanStep(b, ar::Step::Gemm, g.Union());
+       },
+       "entry 'main' step 0 (gemm) has no m"},
+      {"copy without dst",
+       [](B &b) {
+         auto c = ar::CreateCopy(b, rawRef(b, ar::StorageKind::Input, 0), 0,
+                                 ar::CreateSizeExpr(b, 4));
+         return ar::CreatePlanStep(b, ar::Step::Copy, c.Union());
+       },
+       "entry 'main' step 0 (copy) has no dst"},
+      {"copy without bytes",
+       [](B &b) {
+         auto c = ar::CreateCopy(b, rawRef(b, ar::StorageKind::Input, 0),
+                                 rawRef(b, ar::StorageKind::Output, 0));
+         return ar::CreatePlanStep(b, ar::Step::Copy, c.Union());
+       },
+       "entry 'main' step 0 (copy) has no bytes"},
+      {"launch without grid or block",
+       [](B &b) {
+         auto l = ar::CreateLaunchKernel(b, 0);
+         return ar::CreatePlanStep(b, ar::Step::LaunchKernel, l.Union());
+       },
+       "entry 'main' step 0 (launch) has 0 grid dims, expected 3"},
+      {"ref kind out of range",
+       [](B &b) {
+         auto c = ar::CreateCopy(
+             b, rawRef(b, static_cast<ar::StorageKind>(77), 0),
+             rawRef(b, ar::StorageKind::Output, 0), ar::CreateSizeExpr(b, 4));
+         return ar::CreatePlanStep(b, ar::Step::Copy, c.Union());
+       },
+       "entry 'main' step 0 (copy) src has storage kind 77, which is not a "
+       "known kind"},
+  };
+  for (const RawCase &c : cases) {
+    SCOPED_TRACE(c.name);
+    absl::StatusOr<Artifact> a = loadBytes(rawArtifact(c.step));
+    EXPECT_EQ(a.status().code(), absl::StatusCode::kInvalidArgument);
+    EXPECT_EQ(a.status().message(), "model.hymir: " + c.message);
+  }
+}
+
+//===----------------------------------------------------------------------===//
+// Paths, evaluation, checksum
+//===----------------------------------------------------------------------===//
+
+TEST(ArtifactTest, LoadFromBadPaths) {
+  absl::StatusOr<Artifact> a = Artifact::load("/nonexistent/model.hymir");
+  EXPECT_EQ(a.status().code(), absl::StatusCode::kNotFound);
+  EXPECT_TRUE(startsWith(a.status().message(),
+                         "/nonexistent/model.hymir: cannot open the artifact"));
+
+  std::string dir = ::testing::TempDir();
+  a = Artifact::load(dir);
+  EXPECT_EQ(a.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(a.status().message(),
+            dir + ": is a directory, not a hymir artifact");
+
+  std::string empty = tempPath("empty.hymir");
+  std::fclose(std::fopen(empty.c_str(), "w"));
+  a = Artifact::load(empty);
+  EXPECT_EQ(a.status().message(),
+            empty + ": not a hymir artifact (0 bytes; too short to hold the "
+                    "file identifier)");
+  std::remove(empty.c_str());
+}
+
+TEST(ArtifactTest, Evaluate) {
+  std::vector<int64_t> values = {7, 3};
+  SizeExprSpec e{5, {{0, 2}, {1, -4}, {0, 1}}};
+  absl::StatusOr<int64_t> v = evaluate(e, values);
+  ASSERT_TRUE(v.ok()) << v.status();
+  EXPECT_EQ(*v, 5 + 14 - 12 + 7);
+  EXPECT_EQ(*evaluate(SizeExprSpec::of(-9), {}), -9);
+
+  EXPECT_EQ(evaluate(SizeExprSpec::ofSymbol(2), values).status().code(),
+            absl::StatusCode::kInvalidArgument);
+  constexpr int64_t kMax = std::numeric_limits<int64_t>::max();
+  std::vector<int64_t> big = {kMax / 2 + 1};
+  EXPECT_EQ(evaluate(SizeExprSpec::ofSymbol(0, 2), big).status().code(),
+            absl::StatusCode::kOutOfRange);
+  EXPECT_EQ(evaluate(SizeExprSpec::ofSymbol(0, 1, kMax), {1}).status().code(),
+            absl::StatusCode::kOutOfRange);
+  EXPECT_EQ(*evaluate(SizeExprSpec::ofSymbol(0, -1, kMax), {kMax}), 0);
+}
+
+TEST(ArtifactTest, Fnv1a64) {
+  auto hash = [](const std::string &s) {
+    return fnv1a64(absl::MakeConstSpan(
+        reinterpret_cast<const uint8_t *>(s.data()), s.size()));
+  };
+  EXPECT_EQ(hash(""), 0xcbf29ce484222325ull);
+  EXPECT_EQ(hash("a"), 0xaf63dc4c8601ec8cull);
+  EXPECT_EQ(hash("foobar"), 0x85944171f73967e8ull);
+}
+
+} // namespace
