@@ -70,6 +70,12 @@ template <typename E> bool inRange(E value, E last) {
   return v >= 0 && v <= static_cast<int>(last);
 }
 
+// floor(sum / divisor) for divisor >= 1, which cannot overflow.
+int64_t floorDiv(int64_t sum, int64_t divisor) {
+  int64_t quotient = sum / divisor;
+  return sum % divisor != 0 && sum < 0 ? quotient - 1 : quotient;
+}
+
 //===----------------------------------------------------------------------===//
 // validateModule
 //===----------------------------------------------------------------------===//
@@ -147,16 +153,17 @@ private:
       std::string where = absl::StrCat("param ", quote(p.name));
       HYMIR_ARTIFACT_TRY(checkDType(where, "dtype", p.dtype));
       for (size_t d = 0; d < p.shape.size(); ++d) {
+        const SizeExprSpec &dim = p.shape[d];
         std::string dimWhere = absl::StrCat(where, " dim ", d);
-        if (!p.shape[d].terms.empty())
+        if (!dim.terms.empty())
           return fail(dimWhere,
-                      absl::StrCat("refers to symbol ",
-                                   p.shape[d].terms[0].first,
+                      absl::StrCat("refers to symbol ", dim.terms[0].first,
                                    ", but params have no symbols (their "
                                    "shapes are static)"));
-        if (p.shape[d].constant < 0)
-          return fail(dimWhere, absl::StrCat("is ", p.shape[d].constant,
-                                             "; dims are non-negative"));
+        HYMIR_ARTIFACT_TRY(checkDivisor(dim, dimWhere));
+        if (int64_t value = floorDiv(dim.constant, dim.divisor); value < 0)
+          return fail(dimWhere,
+                      absl::StrCat("is ", value, "; dims are non-negative"));
       }
     }
     return absl::OkStatus();
@@ -200,8 +207,17 @@ private:
     return absl::OkStatus();
   }
 
-  // Term indices, then a bound on the magnitude: |constant| + sum |coeff| *
-  // max must fit in int64 so that evaluation never overflows.
+  absl::Status checkDivisor(const SizeExprSpec &expr,
+                            absl::string_view where) const {
+    if (expr.divisor < 1)
+      return fail(where, absl::StrCat("has divisor ", expr.divisor,
+                                      "; it must be at least 1"));
+    return absl::OkStatus();
+  }
+
+  // Term indices, the divisor, then a bound on the magnitude of the sum:
+  // |constant| + sum |coeff| * max must fit in int64 so that evaluation
+  // never overflows (the division only shrinks it).
   absl::Status checkSizeExpr(const EntryDesc &e, const SizeExprSpec &expr,
                              absl::string_view where) const {
     for (const auto &[symbol, coeff] : expr.terms)
@@ -209,6 +225,7 @@ private:
         return fail(where, absl::StrCat("refers to symbol ", symbol,
                                         ", but the entry has ",
                                         e.symbols.size(), " symbols"));
+    HYMIR_ARTIFACT_TRY(checkDivisor(expr, where));
     constexpr int64_t kMin = std::numeric_limits<int64_t>::min();
     bool overflow = expr.constant == kMin;
     int64_t bound = overflow ? 0 : std::abs(expr.constant);
@@ -232,14 +249,22 @@ private:
     for (const TensorSpecDesc &t : specs) {
       std::string where =
           absl::StrCat(entryWhere, " ", what, " ", quote(t.name));
-      for (size_t d = 0; d < t.shape.size(); ++d) {
-        std::string dimWhere = absl::StrCat(where, " dim ", d);
-        HYMIR_ARTIFACT_TRY(checkSizeExpr(e, t.shape[d], dimWhere));
-        if (t.shape[d].terms.empty() && t.shape[d].constant < 0)
-          return fail(dimWhere, absl::StrCat("is ", t.shape[d].constant,
-                                             "; dims are non-negative"));
-      }
+      for (size_t d = 0; d < t.shape.size(); ++d)
+        HYMIR_ARTIFACT_TRY(checkNonNegative(
+            e, t.shape[d], absl::StrCat(where, " dim ", d), "dims"));
     }
+    return absl::OkStatus();
+  }
+
+  // checkSizeExpr, and a constant expression must not be negative.
+  absl::Status checkNonNegative(const EntryDesc &e, const SizeExprSpec &expr,
+                                absl::string_view where,
+                                absl::string_view what) const {
+    HYMIR_ARTIFACT_TRY(checkSizeExpr(e, expr, where));
+    if (expr.terms.empty())
+      if (int64_t value = floorDiv(expr.constant, expr.divisor); value < 0)
+        return fail(
+            where, absl::StrCat("is ", value, "; ", what, " are non-negative"));
     return absl::OkStatus();
   }
 
@@ -300,12 +325,28 @@ private:
                   absl::StrCat("has a block of ", l.block[0], " x ", l.block[1],
                                " x ", l.block[2],
                                " threads; a block holds 1 to 1024 threads"));
-    for (size_t i = 0; i < l.tensors.size(); ++i)
+    for (size_t i = 0; i < l.args.size(); ++i)
       HYMIR_ARTIFACT_TRY(
-          checkRef(e, l.tensors[i], absl::StrCat(where, " tensor ", i)));
-    for (size_t i = 0; i < l.scalars.size(); ++i)
-      HYMIR_ARTIFACT_TRY(
-          checkSizeExpr(e, l.scalars[i], absl::StrCat(where, " scalar ", i)));
+          checkKernelArg(e, l.args[i], absl::StrCat(where, " arg ", i)));
+    return absl::OkStatus();
+  }
+
+  absl::Status checkKernelArg(const EntryDesc &e, const KernelArgDesc &a,
+                              absl::string_view where) const {
+    if (!a.isTensor)
+      return checkSizeExpr(e, a.scalar, where);
+    HYMIR_ARTIFACT_TRY(checkRef(e, a.ref, where));
+    HYMIR_ARTIFACT_TRY(checkDType(where, "dtype", a.dtype));
+    if (a.sizes.size() != a.strides.size())
+      return fail(where, absl::StrCat("has ", a.sizes.size(), " sizes and ",
+                                      a.strides.size(),
+                                      " strides; the counts must match"));
+    for (size_t d = 0; d < a.sizes.size(); ++d)
+      HYMIR_ARTIFACT_TRY(checkNonNegative(
+          e, a.sizes[d], absl::StrCat(where, " sizes[", d, "]"), "sizes"));
+    for (size_t d = 0; d < a.strides.size(); ++d)
+      HYMIR_ARTIFACT_TRY(checkSizeExpr(
+          e, a.strides[d], absl::StrCat(where, " strides[", d, "]")));
     return absl::OkStatus();
   }
 
@@ -472,6 +513,7 @@ private:
     if (!e)
       return out;
     out.constant = e->constant();
+    out.divisor = e->divisor();
     if (const auto *terms = e->terms();
         terms && charge(size_t{terms->size()} * sizeof(ar::Term))) {
       out.terms.reserve(terms->size());
@@ -525,7 +567,35 @@ private:
     return ref(r);
   }
 
-  StepDesc launch(const ar::LaunchKernel &in) {
+  KernelArgDesc kernelArg(const ar::KernelArg &in, absl::string_view where) {
+    KernelArgDesc out;
+    const ar::TensorArg *tensor = in.tensor();
+    const ar::SizeExpr *scalar = in.scalar();
+    if (tensor && scalar) {
+      if (error.ok())
+        error = absl::InvalidArgumentError(absl::StrCat(
+            label, ": ", where, " has both a tensor and a scalar"));
+      return out;
+    }
+    if (!tensor && !scalar) {
+      if (error.ok())
+        error = absl::InvalidArgumentError(absl::StrCat(
+            label, ": ", where, " has neither a tensor nor a scalar"));
+      return out;
+    }
+    if (scalar) {
+      out.scalar = sizeExpr(scalar);
+      return out;
+    }
+    out.isTensor = true;
+    out.ref = requiredRef(tensor->ref(), where, "ref");
+    out.dtype = static_cast<DType>(static_cast<int8_t>(tensor->dtype()));
+    out.sizes = sizeExprs(tensor->sizes());
+    out.strides = sizeExprs(tensor->strides());
+    return out;
+  }
+
+  StepDesc launch(const ar::LaunchKernel &in, absl::string_view where) {
     LaunchKernelDesc out;
     out.kernel = in.kernel();
     out.grid = sizeExprs(in.grid());
@@ -533,10 +603,10 @@ private:
         block && charge(size_t{block->size()} * sizeof(uint32_t)))
       out.block.assign(block->begin(), block->end());
     out.sharedMemoryBytes = in.shared_memory_bytes();
-    if (const auto *tensors = in.tensors())
-      for (const ar::Ref *r : *tensors)
-        out.tensors.push_back(ref(r));
-    out.scalars = sizeExprs(in.scalars());
+    if (const auto *args = in.args())
+      for (fb::uoffset_t i = 0; i < args->size() && error.ok(); ++i)
+        out.args.push_back(
+            kernelArg(*args->Get(i), absl::StrCat(where, " arg ", i)));
     return out;
   }
 
@@ -582,7 +652,7 @@ private:
       const ar::PlanStep *s = plan->Get(i);
       std::string where = absl::StrCat(entryWhere, " step ", i);
       if (const auto *l = s->step_as_LaunchKernel())
-        out.plan.push_back(launch(*l));
+        out.plan.push_back(launch(*l, absl::StrCat(where, " (launch)")));
       else if (const auto *g = s->step_as_Gemm())
         out.plan.push_back(gemm(*g, absl::StrCat(where, " (gemm)")));
       else if (const auto *c = s->step_as_Copy())
@@ -662,7 +732,8 @@ std::string stepKindName(const StepDesc &step) {
 }
 
 bool operator==(const SizeExprSpec &a, const SizeExprSpec &b) {
-  return a.constant == b.constant && a.terms == b.terms;
+  return a.constant == b.constant && a.terms == b.terms &&
+         a.divisor == b.divisor;
 }
 bool operator==(const TensorSpecDesc &a, const TensorSpecDesc &b) {
   return a.name == b.name && a.dtype == b.dtype && a.shape == b.shape;
@@ -684,10 +755,17 @@ bool operator==(const RefDesc &a, const RefDesc &b) {
 bool operator==(const BufferSlotDesc &a, const BufferSlotDesc &b) {
   return a.arenaOffset == b.arenaOffset && a.sizeBytes == b.sizeBytes;
 }
+bool operator==(const KernelArgDesc &a, const KernelArgDesc &b) {
+  if (a.isTensor != b.isTensor)
+    return false;
+  if (!a.isTensor)
+    return a.scalar == b.scalar;
+  return a.ref == b.ref && a.dtype == b.dtype && a.sizes == b.sizes &&
+         a.strides == b.strides;
+}
 bool operator==(const LaunchKernelDesc &a, const LaunchKernelDesc &b) {
   return a.kernel == b.kernel && a.grid == b.grid && a.block == b.block &&
-         a.sharedMemoryBytes == b.sharedMemoryBytes && a.tensors == b.tensors &&
-         a.scalars == b.scalars;
+         a.sharedMemoryBytes == b.sharedMemoryBytes && a.args == b.args;
 }
 bool operator==(const GemmDesc &a, const GemmDesc &b) {
   return a.x == b.x && a.w == b.w && a.y == b.y && a.m == b.m && a.n == b.n &&
@@ -716,6 +794,10 @@ absl::Status validateModule(const ModuleDesc &module, std::string_view label) {
 
 absl::StatusOr<int64_t> evaluate(const SizeExprSpec &expr,
                                  absl::Span<const int64_t> symbolValues) {
+  if (expr.divisor < 1)
+    return absl::InvalidArgumentError(
+        absl::StrCat("size expression has divisor ", expr.divisor,
+                     "; it must be at least 1"));
   int64_t value = expr.constant;
   for (const auto &[symbol, coeff] : expr.terms) {
     if (symbol >= symbolValues.size())
@@ -729,7 +811,7 @@ absl::StatusOr<int64_t> evaluate(const SizeExprSpec &expr,
           "size expression overflows int64 (symbol ", symbol, " = ",
           symbolValues[symbol], ", coefficient ", coeff, ")"));
   }
-  return value;
+  return floorDiv(value, expr.divisor);
 }
 
 uint64_t fnv1a64(absl::Span<const uint8_t> bytes) {

@@ -66,7 +66,7 @@ private:
         raw.emplace_back(symbol, coeff);
       terms = b.CreateVectorOfStructs(raw);
     }
-    return ar::CreateSizeExpr(b, e.constant, terms);
+    return ar::CreateSizeExpr(b, e.constant, terms, e.divisor);
   }
 
   fb::Offset<fb::Vector<fb::Offset<ar::SizeExpr>>>
@@ -97,17 +97,31 @@ private:
                          offset);
   }
 
+  // Only the fields of the argument's kind are stored.
+  fb::Offset<ar::KernelArg> kernelArg(const KernelArgDesc &a) {
+    if (!a.isTensor) {
+      auto scalar = sizeExpr(a.scalar);
+      return ar::CreateKernelArg(b, 0, scalar);
+    }
+    auto r = ref(a.ref);
+    auto sizes = sizeExprs(a.sizes);
+    auto strides = sizeExprs(a.strides);
+    auto tensor = ar::CreateTensorArg(b, r, toSchemaEnum<ar::DType>(a.dtype),
+                                      sizes, strides);
+    return ar::CreateKernelArg(b, tensor);
+  }
+
   fb::Offset<ar::PlanStep> step(const StepDesc &s) {
     if (const auto *l = std::get_if<LaunchKernelDesc>(&s)) {
       auto grid = sizeExprs(l->grid);
       auto block = b.CreateVector(l->block);
-      std::vector<fb::Offset<ar::Ref>> tensors;
-      for (const RefDesc &r : l->tensors)
-        tensors.push_back(ref(r));
-      auto tensorVec = b.CreateVector(tensors);
-      auto scalars = sizeExprs(l->scalars);
-      auto launch = ar::CreateLaunchKernel(
-          b, l->kernel, grid, block, l->sharedMemoryBytes, tensorVec, scalars);
+      std::vector<fb::Offset<ar::KernelArg>> args;
+      args.reserve(l->args.size());
+      for (const KernelArgDesc &a : l->args)
+        args.push_back(kernelArg(a));
+      auto argVec = b.CreateVector(args);
+      auto launch = ar::CreateLaunchKernel(b, l->kernel, grid, block,
+                                           l->sharedMemoryBytes, argVec);
       return ar::CreatePlanStep(b, ar::Step::LaunchKernel, launch.Union());
     }
     if (const auto *g = std::get_if<GemmDesc>(&s)) {

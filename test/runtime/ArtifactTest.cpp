@@ -90,25 +90,55 @@ public:
   std::mt19937_64 gen;
 };
 
+SizeExprSpec divided(SizeExprSpec e, int64_t divisor) {
+  e.divisor = divisor;
+  return e;
+}
+
+KernelArgDesc tensorArg(RefDesc ref, DType dtype,
+                        std::vector<SizeExprSpec> sizes,
+                        std::vector<SizeExprSpec> strides) {
+  KernelArgDesc a;
+  a.isTensor = true;
+  a.ref = std::move(ref);
+  a.dtype = dtype;
+  a.sizes = std::move(sizes);
+  a.strides = std::move(strides);
+  return a;
+}
+
+KernelArgDesc scalarArg(SizeExprSpec scalar) {
+  KernelArgDesc a;
+  a.scalar = std::move(scalar);
+  return a;
+}
+
 //===----------------------------------------------------------------------===//
 // Random valid modules
 //===----------------------------------------------------------------------===//
 
+// Any expression over the symbols; a third of them divide.
 SizeExprSpec randomExpr(Random &r, size_t symbols) {
   SizeExprSpec e = SizeExprSpec::of(r.range(-1000, 1000));
   if (symbols > 0)
     for (int64_t i = r.range(0, 2); i > 0; --i)
       e.terms.emplace_back(static_cast<uint32_t>(r.index(symbols)),
                            r.range(-16, 16));
+  if (r.range(0, 2) == 0)
+    e.divisor = r.range(2, 256);
   return e;
 }
 
-// A dim: constant and non-negative, or symbol-based.
+// A dim: constant and non-negative, or symbol-based; sometimes divided.
 SizeExprSpec randomDim(Random &r, size_t symbols) {
-  if (symbols == 0 || r.coin())
-    return SizeExprSpec::of(r.range(0, 1024));
-  return SizeExprSpec::ofSymbol(static_cast<uint32_t>(r.index(symbols)),
-                                r.range(1, 8), r.range(-8, 8));
+  SizeExprSpec e =
+      symbols == 0 || r.coin()
+          ? SizeExprSpec::of(r.range(0, 1024))
+          : SizeExprSpec::ofSymbol(static_cast<uint32_t>(r.index(symbols)),
+                                   r.range(1, 8), r.range(-8, 8));
+  if (r.range(0, 3) == 0)
+    e.divisor = r.range(2, 16);
+  return e;
 }
 
 RefDesc randomRef(Random &r, const EntryDesc &e, size_t params) {
@@ -138,10 +168,19 @@ StepDesc randomStep(Random &r, int kind, const EntryDesc &e,
     l.block = {static_cast<uint32_t>(bx), static_cast<uint32_t>(by),
                static_cast<uint32_t>(bz)};
     l.sharedMemoryBytes = static_cast<uint32_t>(r.range(0, 228 * 1024));
-    for (int64_t i = r.range(0, 5); i > 0; --i)
-      l.tensors.push_back(randomRef(r, e, m.params.size()));
-    for (int64_t i = r.range(0, 3); i > 0; --i)
-      l.scalars.push_back(randomExpr(r, nsym));
+    for (int64_t i = r.range(0, 6); i > 0; --i) {
+      if (!r.coin()) {
+        l.args.push_back(scalarArg(randomExpr(r, nsym)));
+        continue;
+      }
+      KernelArgDesc a =
+          tensorArg(randomRef(r, e, m.params.size()), r.dtype(), {}, {});
+      for (int64_t d = r.range(0, 4); d > 0; --d) {
+        a.sizes.push_back(randomDim(r, nsym));
+        a.strides.push_back(randomExpr(r, nsym));
+      }
+      l.args.push_back(std::move(a));
+    }
     return l;
   }
   if (kind == 1) {
@@ -249,6 +288,8 @@ ModuleDesc baseModule(Random &r) {
   EntryDesc f;
   f.name = "forward";
   SizeExprSpec t = SizeExprSpec::ofSymbol(0);
+  // ceil(T / 128)
+  SizeExprSpec blocks = divided(SizeExprSpec::ofSymbol(0, 1, 127), 128);
   f.inputs = {{"x", DType::BF16, {t, SizeExprSpec::of(32)}},
               {"pos", DType::I32, {t}}};
   f.outputs = {{"y", DType::BF16, {t, SizeExprSpec::of(64)}}};
@@ -257,10 +298,15 @@ ModuleDesc baseModule(Random &r) {
   f.arenaBytes = 1 << 21;
   LaunchKernelDesc l0;
   l0.kernel = 0;
-  l0.grid = {t, SizeExprSpec::of(1), SizeExprSpec::of(1)};
+  l0.grid = {blocks, SizeExprSpec::of(1), SizeExprSpec::of(1)};
   l0.block = {128, 1, 1};
-  l0.tensors = {{StorageKind::Input, 0, {}}, {StorageKind::Buffer, 0, {}}};
-  l0.scalars = {t};
+  l0.args = {tensorArg({StorageKind::Input, 0, {}}, DType::BF16,
+                       {t, SizeExprSpec::of(32)},
+                       {SizeExprSpec::of(32), SizeExprSpec::of(1)}),
+             tensorArg({StorageKind::Buffer, 0, {}}, DType::F32,
+                       {t, SizeExprSpec::of(64)},
+                       {SizeExprSpec::of(64), SizeExprSpec::of(1)}),
+             scalarArg(t)};
   GemmDesc g;
   g.x = {StorageKind::Buffer, 0, {}};
   g.w = {StorageKind::Param, 0, {}};
@@ -277,7 +323,9 @@ ModuleDesc baseModule(Random &r) {
   c.bytes = SizeExprSpec::ofSymbol(0, 128);
   LaunchKernelDesc l1 = l0;
   l1.kernel = 1;
-  l1.tensors = {{StorageKind::Input, 1, SizeExprSpec::ofSymbol(0, 4)}};
+  l1.args = {tensorArg({StorageKind::Input, 1, SizeExprSpec::ofSymbol(0, 4)},
+                       DType::I32, {t}, {SizeExprSpec::of(1)}),
+             scalarArg(blocks)};
   f.plan = {l0, g, c, l1};
 
   EntryDesc d;
@@ -365,6 +413,27 @@ fb::Offset<ar::Ref> rawRef(fb::FlatBufferBuilder &b, ar::StorageKind kind,
                            uint32_t index, bool withOffset = true) {
   return ar::CreateRef(b, kind, index,
                        withOffset ? ar::CreateSizeExpr(b, 0) : 0);
+}
+
+// A launch of kernel 0 on a 1 x 1 x 1 grid of 1 x 1 x 1 blocks with `args`.
+fb::Offset<ar::PlanStep>
+rawLaunch(fb::FlatBufferBuilder &b,
+          const std::vector<fb::Offset<ar::KernelArg>> &args) {
+  std::vector<fb::Offset<ar::SizeExpr>> grid = {ar::CreateSizeExpr(b, 1),
+                                                ar::CreateSizeExpr(b, 1),
+                                                ar::CreateSizeExpr(b, 1)};
+  std::vector<uint32_t> block = {1, 1, 1};
+  auto l = ar::CreateLaunchKernelDirect(b, 0, &grid, &block, 0, &args);
+  return ar::CreatePlanStep(b, ar::Step::LaunchKernel, l.Union());
+}
+
+// A rank-1 f32 tensor argument over input 0, with or without its ref.
+fb::Offset<ar::TensorArg> rawTensorArg(fb::FlatBufferBuilder &b,
+                                       bool withRef = true) {
+  auto ref = withRef ? rawRef(b, ar::StorageKind::Input, 0) : 0;
+  std::vector<fb::Offset<ar::SizeExpr>> sizes = {ar::CreateSizeExpr(b, 16)};
+  std::vector<fb::Offset<ar::SizeExpr>> strides = {ar::CreateSizeExpr(b, 1)};
+  return ar::CreateTensorArgDirect(b, ref, ar::DType::F32, &sizes, &strides);
 }
 
 absl::StatusOr<Artifact> loadBytes(const std::vector<uint8_t> &bytes,
@@ -462,6 +531,23 @@ TEST(ArtifactTest, AbsentOptionalFieldsLoad) {
   const auto &copy = std::get<CopyDesc>(a->module().entries[0].plan[0]);
   EXPECT_TRUE(copy.src.offsetBytes == SizeExprSpec::of(0));
   EXPECT_EQ(copy.bytes.constant, 64);
+  EXPECT_EQ(copy.bytes.divisor, 1);
+
+  // A tensor argument with only its ref is a rank-0 f32 tensor; a SizeExpr
+  // without a divisor divides by 1.
+  a = loadBytes(rawArtifact([](auto &b) {
+    auto tensor = ar::CreateTensorArg(b, rawRef(b, ar::StorageKind::Input, 0));
+    return rawLaunch(b, {ar::CreateKernelArg(b, tensor),
+                         ar::CreateKernelArg(b, 0, ar::CreateSizeExpr(b, -7))});
+  }));
+  ASSERT_TRUE(a.ok()) << a.status();
+  const auto &launch =
+      std::get<LaunchKernelDesc>(a->module().entries[0].plan[0]);
+  ASSERT_EQ(launch.args.size(), 2u);
+  EXPECT_TRUE(launch.args[0] ==
+              tensorArg({StorageKind::Input, 0, {}}, DType::F32, {}, {}));
+  EXPECT_TRUE(launch.args[1] == scalarArg(SizeExprSpec::of(-7)));
+  EXPECT_EQ(launch.args[1].scalar.divisor, 1);
 }
 
 //===----------------------------------------------------------------------===//
@@ -675,6 +761,7 @@ CopyDesc &copy2(ModuleDesc &m) {
 
 std::vector<SemanticCase> semanticCases() {
   constexpr int64_t kBig = std::numeric_limits<int64_t>::max() / 2;
+  constexpr int64_t kMin = std::numeric_limits<int64_t>::min();
   constexpr uint64_t kHuge = std::numeric_limits<uint64_t>::max();
   const std::string step0 = "entry 'forward' step 0 (launch) ";
   const std::string step1 = "entry 'forward' step 1 (gemm) ";
@@ -731,6 +818,12 @@ std::vector<SemanticCase> semanticCases() {
       {"negative param dim",
        [](ModuleDesc &m) { m.params[0].shape[1] = SizeExprSpec::of(-1); },
        "param 'w' dim 1 is -1; dims are non-negative"},
+      {"param dim divisor",
+       [](ModuleDesc &m) { m.params[0].shape[1].divisor = 0; },
+       "param 'w' dim 1 has divisor 0; it must be at least 1"},
+      {"negative param dim, floored",
+       [](ModuleDesc &m) { m.params[1].shape[0] = {-1, {}, 1000}; },
+       "param 'b' dim 0 is -1; dims are non-negative"},
       // Entries, their tensors and symbols.
       {"duplicate entry", [](ModuleDesc &m) { m.entries[1].name = "forward"; },
        "the module's entry 1 'forward' has the same name as entry 0"},
@@ -781,12 +874,38 @@ std::vector<SemanticCase> semanticCases() {
          m.entries[0].outputs[0].shape[1] = SizeExprSpec::of(-64);
        },
        "entry 'forward' output 'y' dim 1 is -64; dims are non-negative"},
+      {"negative static dim, floored",
+       [](ModuleDesc &m) { m.entries[0].outputs[0].shape[1] = {-65, {}, 2}; },
+       "entry 'forward' output 'y' dim 1 is -33; dims are non-negative"},
+      {"dim divisor INT64_MIN",
+       [](ModuleDesc &m) { m.entries[0].outputs[0].shape[0].divisor = kMin; },
+       "entry 'forward' output 'y' dim 0 has divisor -9223372036854775808; it "
+       "must be at least 1"},
+      {"symbol checked before divisor",
+       [](ModuleDesc &m) {
+         m.entries[0].outputs[0].shape[0] = {0, {{3, 1}}, 0};
+       },
+       "entry 'forward' output 'y' dim 0 refers to symbol 3, but the entry has "
+       "1 symbols"},
+      {"divisor checked before overflow",
+       [](ModuleDesc &m) {
+         m.entries[0].outputs[0].shape[0] =
+             divided(SizeExprSpec::ofSymbol(0, kBig), -1);
+       },
+       "entry 'forward' output 'y' dim 0 has divisor -1; it must be at least "
+       "1"},
       {"size expression overflow",
        [](ModuleDesc &m) {
          m.entries[0].outputs[0].shape[0] = SizeExprSpec::ofSymbol(0, kBig);
        },
        "entry 'forward' output 'y' dim 0 can overflow int64 for symbol values "
        "up to their maxima"},
+      {"size expression overflow despite a divisor",
+       [](ModuleDesc &m) {
+         copy2(m).bytes = divided(SizeExprSpec::ofSymbol(0, kBig), kBig);
+       },
+       step2 + "bytes can overflow int64 for symbol values up to their "
+               "maxima"},
       {"size expression INT64_MIN",
        [](ModuleDesc &m) {
          copy2(m).bytes.constant = std::numeric_limits<int64_t>::min();
@@ -810,6 +929,8 @@ std::vector<SemanticCase> semanticCases() {
       {"grid symbol",
        [](ModuleDesc &m) { launch0(m).grid[2] = SizeExprSpec::ofSymbol(3); },
        step0 + "grid[2] refers to symbol 3, but the entry has 1 symbols"},
+      {"grid divisor", [](ModuleDesc &m) { launch0(m).grid[0].divisor = 0; },
+       step0 + "grid[0] has divisor 0; it must be at least 1"},
       {"block of four", [](ModuleDesc &m) { launch0(m).block.push_back(1); },
        step0 + "has 4 block dims, expected 3"},
       {"empty block", [](ModuleDesc &m) { launch0(m).block = {0, 4, 1}; },
@@ -824,29 +945,97 @@ std::vector<SemanticCase> semanticCases() {
        },
        step0 + "has a block of 2147483648 x 2147483648 x 2147483648 threads; "
                "a block holds 1 to 1024 threads"},
-      {"tensor storage kind",
+      {"arg storage kind",
        [](ModuleDesc &m) {
-         launch0(m).tensors[1].kind = static_cast<StorageKind>(4);
+         launch0(m).args[1].ref.kind = static_cast<StorageKind>(4);
        },
-       step0 + "tensor 1 has storage kind 4, which is not a known kind"},
-      {"tensor input index",
-       [](ModuleDesc &m) { launch0(m).tensors[0].index = 2; },
-       step0 + "tensor 0 refers to input 2, but the entry has 2 inputs"},
-      {"tensor offset symbol",
+       step0 + "arg 1 has storage kind 4, which is not a known kind"},
+      {"arg input index",
+       [](ModuleDesc &m) { launch0(m).args[0].ref.index = 2; },
+       step0 + "arg 0 refers to input 2, but the entry has 2 inputs"},
+      {"arg offset symbol",
        [](ModuleDesc &m) {
-         launch0(m).tensors[0].offsetBytes = SizeExprSpec::ofSymbol(5);
+         launch0(m).args[0].ref.offsetBytes = SizeExprSpec::ofSymbol(5);
        },
-       step0 + "tensor 0 offset refers to symbol 5, but the entry has 1 "
+       step0 + "arg 0 offset refers to symbol 5, but the entry has 1 "
                "symbols"},
-      {"scalar symbol",
-       [](ModuleDesc &m) { launch0(m).scalars[0].terms[0].first = 1; },
-       step0 + "scalar 0 refers to symbol 1, but the entry has 1 symbols"},
+      {"arg offset divisor",
+       [](ModuleDesc &m) { launch0(m).args[1].ref.offsetBytes.divisor = -2; },
+       step0 + "arg 1 offset has divisor -2; it must be at least 1"},
+      {"arg dtype",
+       [](ModuleDesc &m) { launch0(m).args[1].dtype = static_cast<DType>(42); },
+       step0 + "arg 1 has dtype 42, which is not a known dtype"},
+      {"arg ref before dtype",
+       [](ModuleDesc &m) {
+         launch0(m).args[1].dtype = static_cast<DType>(42);
+         launch0(m).args[1].ref.index = 2;
+       },
+       step0 + "arg 1 refers to buffer 2, but the entry has 2 buffers"},
+      {"arg with fewer strides",
+       [](ModuleDesc &m) { launch0(m).args[0].strides.pop_back(); },
+       step0 + "arg 0 has 2 sizes and 1 strides; the counts must match"},
+      {"arg with more strides",
+       [](ModuleDesc &m) {
+         launch0(m).args[1].strides.push_back(SizeExprSpec::of(1));
+       },
+       step0 + "arg 1 has 2 sizes and 3 strides; the counts must match"},
+      {"arg without sizes",
+       [](ModuleDesc &m) { launch0(m).args[1].sizes.clear(); },
+       step0 + "arg 1 has 0 sizes and 2 strides; the counts must match"},
+      {"arg size symbol",
+       [](ModuleDesc &m) { launch0(m).args[0].sizes[0].terms[0].first = 2; },
+       step0 + "arg 0 sizes[0] refers to symbol 2, but the entry has 1 "
+               "symbols"},
+      {"negative arg size",
+       [](ModuleDesc &m) {
+         launch0(m).args[1].sizes[1] = SizeExprSpec::of(-1);
+       },
+       step0 + "arg 1 sizes[1] is -1; sizes are non-negative"},
+      {"arg size divisor",
+       [](ModuleDesc &m) { launch0(m).args[0].sizes[1].divisor = 0; },
+       step0 + "arg 0 sizes[1] has divisor 0; it must be at least 1"},
+      {"arg stride symbol",
+       [](ModuleDesc &m) {
+         launch0(m).args[0].strides[1] = SizeExprSpec::ofSymbol(3);
+       },
+       step0 + "arg 0 strides[1] refers to symbol 3, but the entry has 1 "
+               "symbols"},
+      {"arg stride overflow",
+       [](ModuleDesc &m) {
+         launch0(m).args[1].strides[0] = SizeExprSpec::ofSymbol(0, kBig);
+       },
+       step0 + "arg 1 strides[0] can overflow int64 for symbol values up to "
+               "their maxima"},
+      {"arg stride divisor",
+       [](ModuleDesc &m) { launch0(m).args[1].strides[1].divisor = kMin; },
+       step0 + "arg 1 strides[1] has divisor -9223372036854775808; it must be "
+               "at least 1"},
+      {"scalar arg symbol",
+       [](ModuleDesc &m) { launch0(m).args[2].scalar.terms[0].first = 1; },
+       step0 + "arg 2 refers to symbol 1, but the entry has 1 symbols"},
+      {"scalar arg divisor",
+       [](ModuleDesc &m) { launch0(m).args[2].scalar.divisor = -128; },
+       step0 + "arg 2 has divisor -128; it must be at least 1"},
+      {"first bad arg wins",
+       [](ModuleDesc &m) {
+         launch0(m).args[2].scalar.divisor = 0;
+         launch0(m).args[1].ref.index = 7;
+       },
+       step0 + "arg 1 refers to buffer 7, but the entry has 2 buffers"},
       {"second launch",
        [](ModuleDesc &m) {
-         std::get<LaunchKernelDesc>(m.entries[0].plan[3]).tensors[0].index = 9;
+         std::get<LaunchKernelDesc>(m.entries[0].plan[3]).args[0].ref.index = 9;
        },
-       "entry 'forward' step 3 (launch) tensor 0 refers to input 9, but the "
+       "entry 'forward' step 3 (launch) arg 0 refers to input 9, but the "
        "entry has 2 inputs"},
+      {"second launch scalar",
+       [](ModuleDesc &m) {
+         std::get<LaunchKernelDesc>(m.entries[0].plan[3])
+             .args[1]
+             .scalar.divisor = 0;
+       },
+       "entry 'forward' step 3 (launch) arg 1 has divisor 0; it must be at "
+       "least 1"},
       // Gemm and copy steps.
       {"gemm param index", [](ModuleDesc &m) { gemm1(m).w.index = 2; },
        step1 + "w refers to param 2, but the module has 2 params"},
@@ -871,6 +1060,10 @@ std::vector<SemanticCase> semanticCases() {
       {"copy bytes symbol",
        [](ModuleDesc &m) { copy2(m).bytes.terms[0].first = 2; },
        step2 + "bytes refers to symbol 2, but the entry has 1 symbols"},
+      {"copy bytes divisor", [](ModuleDesc &m) { copy2(m).bytes.divisor = -4; },
+       step2 + "bytes has divisor -4; it must be at least 1"},
+      {"gemm m divisor", [](ModuleDesc &m) { gemm1(m).m.divisor = 0; },
+       step1 + "m has divisor 0; it must be at least 1"},
       {"decode param ref",
        [](ModuleDesc &m) {
          std::get<GemmDesc>(m.entries[1].plan[0]).x = {
@@ -899,6 +1092,97 @@ TEST(ArtifactTest, SemanticRules) {
     // The writer's users see the same verdict before writing.
     EXPECT_EQ(validateModule(m, "model.hymir"), a.status());
   }
+}
+
+TEST(ArtifactTest, KernelArgFieldsOfTheOtherKindAreIgnored) {
+  uint64_t seed = testSeed();
+  SEED_TRACE(seed);
+  Random r(seed);
+  ModuleDesc m = baseModule(r);
+  // A scalar argument carrying a broken tensor part, and a tensor argument
+  // carrying a broken scalar: neither part is checked, stored or compared.
+  KernelArgDesc &scalar = launch0(m).args[2];
+  scalar.ref = {static_cast<StorageKind>(9), 99, SizeExprSpec::ofSymbol(7)};
+  scalar.dtype = static_cast<DType>(77);
+  scalar.sizes = {SizeExprSpec::of(-1)};
+  KernelArgDesc &tensor = launch0(m).args[0];
+  tensor.scalar = divided(SizeExprSpec::ofSymbol(5), 0);
+  ASSERT_TRUE(validateModule(m, "model.hymir").ok())
+      << validateModule(m, "model.hymir");
+  std::vector<uint8_t> bytes = serializeArtifact(m);
+  Random again(seed); // the same code bytes
+  EXPECT_EQ(bytes, serializeArtifact(baseModule(again)));
+  absl::StatusOr<Artifact> a = loadBytes(bytes);
+  ASSERT_TRUE(a.ok()) << a.status();
+  EXPECT_TRUE(a->module() == m);
+  const auto &loaded =
+      std::get<LaunchKernelDesc>(a->module().entries[0].plan[0]);
+  EXPECT_FALSE(loaded.args[2].isTensor);
+  EXPECT_TRUE(loaded.args[2].ref == RefDesc());
+  EXPECT_TRUE(loaded.args[2].sizes.empty());
+  EXPECT_TRUE(loaded.args[0].isTensor);
+  EXPECT_TRUE(loaded.args[0].scalar == SizeExprSpec());
+
+  // Arguments of different kinds differ, whatever their fields hold.
+  KernelArgDesc t = tensorArg({}, DType::F32, {}, {});
+  KernelArgDesc s = scalarArg({});
+  EXPECT_TRUE(t != s);
+  s.isTensor = true;
+  EXPECT_TRUE(t == s);
+}
+
+TEST(ArtifactTest, EqualityComparesDivisorsAndArgs) {
+  SizeExprSpec e = divided(SizeExprSpec::ofSymbol(0, 3, 1), 4);
+  std::vector<std::function<void(SizeExprSpec &)>> exprChanges = {
+      [](SizeExprSpec &x) { x.constant = 2; },
+      [](SizeExprSpec &x) { x.terms[0].first = 1; },
+      [](SizeExprSpec &x) { x.terms[0].second = 2; },
+      [](SizeExprSpec &x) { x.divisor = 5; },
+  };
+  for (size_t i = 0; i < exprChanges.size(); ++i) {
+    SizeExprSpec changed = e;
+    exprChanges[i](changed);
+    EXPECT_TRUE(changed != e) << "expression change " << i;
+  }
+
+  KernelArgDesc tensor = tensorArg({StorageKind::Buffer, 1, e}, DType::BF16,
+                                   {e, SizeExprSpec::of(2)},
+                                   {SizeExprSpec::of(2), SizeExprSpec::of(1)});
+  std::vector<std::function<void(KernelArgDesc &)>> tensorChanges = {
+      [](KernelArgDesc &a) { a.ref.kind = StorageKind::Param; },
+      [](KernelArgDesc &a) { a.ref.index = 0; },
+      [](KernelArgDesc &a) { a.ref.offsetBytes.divisor = 1; },
+      [](KernelArgDesc &a) { a.dtype = DType::F16; },
+      [](KernelArgDesc &a) { a.sizes[0].divisor = 2; },
+      [](KernelArgDesc &a) { a.strides[1].constant = 3; },
+      [](KernelArgDesc &a) { a.strides.pop_back(); },
+      [](KernelArgDesc &a) { a.isTensor = false; },
+  };
+  for (size_t i = 0; i < tensorChanges.size(); ++i) {
+    KernelArgDesc changed = tensor;
+    tensorChanges[i](changed);
+    EXPECT_TRUE(changed != tensor) << "tensor change " << i;
+  }
+  KernelArgDesc scalar = scalarArg(e);
+  std::vector<std::function<void(KernelArgDesc &)>> scalarChanges = {
+      [](KernelArgDesc &a) { a.scalar.divisor = 1; },
+      [](KernelArgDesc &a) { a.scalar.constant = 0; },
+      [](KernelArgDesc &a) { a.isTensor = true; },
+  };
+  for (size_t i = 0; i < scalarChanges.size(); ++i) {
+    KernelArgDesc changed = scalar;
+    scalarChanges[i](changed);
+    EXPECT_TRUE(changed != scalar) << "scalar change " << i;
+  }
+
+  LaunchKernelDesc l;
+  l.args = {tensor, scalar};
+  LaunchKernelDesc swapped = l;
+  std::swap(swapped.args[0], swapped.args[1]);
+  EXPECT_TRUE(l == LaunchKernelDesc(l));
+  EXPECT_TRUE(l != swapped);
+  swapped.args.pop_back();
+  EXPECT_TRUE(l != swapped);
 }
 
 TEST(ArtifactTest, StructuralRulesOfRawModules) {
@@ -958,6 +1242,38 @@ TEST(ArtifactTest, StructuralRulesOfRawModules) {
          return ar::CreatePlanStep(b, ar::Step::LaunchKernel, l.Union());
        },
        "entry 'main' step 0 (launch) has 0 grid dims, expected 3"},
+      {"kernel arg with neither",
+       [](B &b) {
+         return rawLaunch(b,
+                          {ar::CreateKernelArg(b, rawTensorArg(b)),
+                           ar::CreateKernelArg(b, 0, ar::CreateSizeExpr(b, 3)),
+                           ar::CreateKernelArg(b)});
+       },
+       "entry 'main' step 0 (launch) arg 2 has neither a tensor nor a "
+       "scalar"},
+      {"kernel arg with both",
+       [](B &b) {
+         auto tensor = rawTensorArg(b);
+         return rawLaunch(
+             b, {ar::CreateKernelArg(b, tensor, ar::CreateSizeExpr(b, 3))});
+       },
+       "entry 'main' step 0 (launch) arg 0 has both a tensor and a scalar"},
+      {"tensor arg without ref",
+       [](B &b) {
+         return rawLaunch(b,
+                          {ar::CreateKernelArg(b, 0, ar::CreateSizeExpr(b, 3)),
+                           ar::CreateKernelArg(b, rawTensorArg(b, false))});
+       },
+       "entry 'main' step 0 (launch) arg 1 has no ref"},
+      {"stored divisor 0",
+       [](B &b) {
+         auto c = ar::CreateCopy(b, rawRef(b, ar::StorageKind::Input, 0),
+                                 rawRef(b, ar::StorageKind::Output, 0),
+                                 ar::CreateSizeExpr(b, 4, 0, 0));
+         return ar::CreatePlanStep(b, ar::Step::Copy, c.Union());
+       },
+       "entry 'main' step 0 (copy) bytes has divisor 0; it must be at least "
+       "1"},
       {"ref kind out of range",
        [](B &b) {
          auto c = ar::CreateCopy(
@@ -1018,6 +1334,102 @@ TEST(ArtifactTest, Evaluate) {
   EXPECT_EQ(evaluate(SizeExprSpec::ofSymbol(0, 1, kMax), {1}).status().code(),
             absl::StatusCode::kOutOfRange);
   EXPECT_EQ(*evaluate(SizeExprSpec::ofSymbol(0, -1, kMax), {kMax}), 0);
+}
+
+TEST(ArtifactTest, EvaluateWithDivisor) {
+  constexpr int64_t kMax = std::numeric_limits<int64_t>::max();
+  constexpr int64_t kMin = std::numeric_limits<int64_t>::min();
+  struct Case {
+    int64_t constant, coeff, value, divisor, expected;
+  };
+  // floor((constant + coeff * value) / divisor), toward minus infinity.
+  std::vector<Case> cases = {
+      {3, 2, 8, 4, 4},     // 19 / 4, inexact
+      {4, 2, 8, 4, 5},     // 20 / 4, exact
+      {-3, -2, 8, 4, -5},  // -19 / 4, inexact: not -4
+      {-4, -2, 8, 4, -5},  // -20 / 4, exact
+      {7, -1, 8, 4, -1},   // -1 / 4: not 0
+      {8, -1, 8, 4, 0},    // 0 / 4
+      {-7, 0, 0, 2, -4},   // the header's example
+      {127, 1, 0, 128, 0}, // ceil(T / 128) for T = 0, 1, 128, 129
+      {127, 1, 1, 128, 1},
+      {127, 1, 128, 128, 1},
+      {127, 1, 129, 128, 2},
+      {5, 3, 2, 1, 11}, // divisor 1
+      {kMin, 0, 0, 3, -3074457345618258603},
+      {kMin, 0, 0, 2, kMin / 2},
+      {kMin, 0, 0, kMax, -2},
+      {kMax, 0, 0, kMax, 1},
+      {kMax, 0, 0, 2, kMax / 2},
+      {-1, 0, 0, kMax, -1},
+      {kMax - 5, 1, 5, kMax, 1},
+      {kMin + 5, -1, 5, 7, -1317624576693539402},
+  };
+  for (const Case &c : cases) {
+    SizeExprSpec e = SizeExprSpec::ofSymbol(0, c.coeff, c.constant);
+    e.divisor = c.divisor;
+    SCOPED_TRACE(::testing::Message()
+                 << "(" << c.constant << " + " << c.coeff << " * " << c.value
+                 << ") / " << c.divisor);
+    absl::StatusOr<int64_t> v = evaluate(e, {c.value});
+    ASSERT_TRUE(v.ok()) << v.status();
+    EXPECT_EQ(*v, c.expected);
+  }
+  SizeExprSpec constant = SizeExprSpec::of(-9);
+  constant.divisor = 2;
+  EXPECT_FALSE(constant.isConstant());
+  EXPECT_TRUE(SizeExprSpec::of(-9).isConstant());
+  EXPECT_FALSE(SizeExprSpec::ofSymbol(0).isConstant());
+  EXPECT_EQ(*evaluate(constant, {}), -5);
+
+  // Divisors below 1 are refused, before anything is summed.
+  for (int64_t divisor : {int64_t{0}, int64_t{-1}, int64_t{-128}, kMin}) {
+    SizeExprSpec e = SizeExprSpec::ofSymbol(0);
+    e.divisor = divisor;
+    absl::Status s = evaluate(e, {5}).status();
+    EXPECT_EQ(s.code(), absl::StatusCode::kInvalidArgument);
+    EXPECT_EQ(s.message(), "size expression has divisor " +
+                               std::to_string(divisor) +
+                               "; it must be at least 1");
+    EXPECT_EQ(evaluate(e, {}).status(), s);
+  }
+  // An overflowing sum stays an overflow, however large the divisor.
+  SizeExprSpec big = SizeExprSpec::ofSymbol(0, 2);
+  big.divisor = kMax;
+  EXPECT_EQ(evaluate(big, {kMax / 2 + 1}).status().code(),
+            absl::StatusCode::kOutOfRange);
+}
+
+TEST(ArtifactTest, EvaluateWithDivisorMatchesDefinition) {
+  uint64_t seed = testSeed();
+  SEED_TRACE(seed);
+  Random r(seed);
+  constexpr int64_t kMax = std::numeric_limits<int64_t>::max();
+  constexpr int64_t kMin = std::numeric_limits<int64_t>::min();
+  for (int iter = 0; iter < 20000; ++iter) {
+    // Small sums with small divisors, and the full range of both.
+    bool wide = iter % 2 == 1;
+    SizeExprSpec e =
+        SizeExprSpec::of(wide ? r.range(kMin, kMax) : r.range(-1000, 1000));
+    std::vector<int64_t> values;
+    if (!wide)
+      for (int64_t i = r.range(0, 3); i > 0; --i) {
+        values.push_back(r.range(0, 1000));
+        e.terms.emplace_back(static_cast<uint32_t>(values.size() - 1),
+                             r.range(-50, 50));
+      }
+    e.divisor = wide ? r.range(1, kMax) : r.range(1, 300);
+    __int128 sum = e.constant;
+    for (const auto &[symbol, coeff] : e.terms)
+      sum += static_cast<__int128>(coeff) * values[symbol];
+    absl::StatusOr<int64_t> v = evaluate(e, values);
+    ASSERT_TRUE(v.ok()) << v.status();
+    // q is floor(sum / d) exactly when q * d <= sum < (q + 1) * d.
+    __int128 low = static_cast<__int128>(*v) * e.divisor;
+    ASSERT_TRUE(low <= sum && sum < low + e.divisor)
+        << "iteration " << iter << ": (" << e.constant << " + ...) / "
+        << e.divisor << " gave " << *v;
+  }
 }
 
 TEST(ArtifactTest, Fnv1a64) {

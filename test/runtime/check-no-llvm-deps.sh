@@ -1,15 +1,15 @@
 #!/usr/bin/env bash
 # Fails if a runtime-world binary or library needs LLVM or MLIR.
-# Usage: check-no-llvm-deps.sh EXECUTABLE [STATIC_LIB...]
+# Usage: check-no-llvm-deps.sh PROBE_EXECUTABLE [LIBRARY_OR_EXECUTABLE...]
 set -euo pipefail
-exe=$1; shift
-if readelf -d "$exe" | grep -E 'NEEDED.*(LLVM|MLIR)'; then
-  echo "FAIL: $exe needs an LLVM/MLIR shared library"; exit 1
-fi
-for lib in "$@"; do
-  if nm -C --undefined-only "$lib" 2>/dev/null | grep -E ' (mlir|llvm)::'; then
-    echo "FAIL: $lib references LLVM/MLIR symbols"; exit 1
+probe=$1
+for f in "$@"; do
+  if readelf -d "$f" 2>/dev/null | grep -E 'NEEDED.*(LLVM|MLIR)'; then
+    echo "FAIL: $f needs an LLVM/MLIR shared library"; exit 1
+  fi
+  if nm -C --undefined-only "$f" 2>/dev/null | grep -E ' (mlir|llvm)::'; then
+    echo "FAIL: $f references LLVM/MLIR symbols"; exit 1
   fi
 done
-"$exe"
-echo "ok: no LLVM or MLIR dependency in $exe $*"
+"$probe"
+echo "ok: no LLVM or MLIR dependency in $*"

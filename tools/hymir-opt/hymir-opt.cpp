@@ -8,6 +8,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "hymir/Codegen/Passes.h"
+#include "hymir/Codegen/Pipelines.h"
 #include "hymir/Dialect/Hymir/IR/HymirDialect.h"
 #include "hymir/Transforms/Passes.h"
 
@@ -15,15 +16,18 @@
 #include "mlir/InitAllDialects.h"
 #include "mlir/InitAllExtensions.h"
 #include "mlir/InitAllPasses.h"
+#include "mlir/Target/LLVMIR/Dialect/All.h"
 #include "mlir/Tools/mlir-opt/MlirOptMain.h"
 
 int main(int argc, char **argv) {
   mlir::registerAllPasses();
   mlir::hymir::registerHymirPassesAndPipelines();
   mlir::hymir::registerHymirCodegenPasses();
+  mlir::hymir::registerHymirPipelines();
   mlir::DialectRegistry registry;
   mlir::registerAllDialects(registry);
   mlir::registerAllExtensions(registry);
+  mlir::registerAllToLLVMIRTranslations(registry);
   registry.insert<mlir::hymir::HymirDialect>();
   return mlir::asMainReturnCode(
       mlir::MlirOptMain(argc, argv, "hymir optimizer driver\n", registry));

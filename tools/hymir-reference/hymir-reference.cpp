@@ -3,13 +3,21 @@
 // Evaluates one function of a hymir module on random inputs with the fp64
 // oracle and prints what it computed. Usage:
 //   hymir-reference IN.mlir [--function NAME] [--tokens T] [--seed S]
+//                   [--inputs IN.safetensors | --write-inputs IN.safetensors]
+//                   [--outputs REF.safetensors]
 // Without --function the first public function is used. Dynamic dims take T.
+// Random inputs are rounded to each argument's element type first, so the
+// reference sees exactly what a compiled entry sees; --write-inputs saves
+// them (named as hymir-run expects), --inputs reads them instead, and
+// --outputs writes the results in f64 (integers in i64), for
+// `hymir-run --check`.
 //
 //===----------------------------------------------------------------------===//
 
 #include "Interpreter.h"
 
 #include "hymir/Dialect/Hymir/IR/HymirDialect.h"
+#include "hymir/Runtime/Safetensors.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Func/IR/FuncOps.h"
@@ -26,6 +34,8 @@
 
 #include <chrono>
 #include <cmath>
+#include <cstring>
+#include <optional>
 #include <random>
 
 using namespace mlir;
@@ -39,6 +49,12 @@ static cl::opt<std::string> functionName("function",
                                          cl::desc("function to evaluate"));
 static cl::opt<int64_t> tokens("tokens", cl::desc("size of dynamic dims"),
                                cl::init(8));
+static cl::opt<std::string> inputsOpt("inputs",
+                                      cl::desc("read the inputs from here"));
+static cl::opt<std::string>
+    writeInputsOpt("write-inputs", cl::desc("write the random inputs here"));
+static cl::opt<std::string> outputsOpt("outputs",
+                                       cl::desc("write the results here"));
 static cl::opt<uint64_t>
     seedOpt("seed", cl::desc("random seed (default: random)"), cl::init(0));
 
@@ -80,6 +96,115 @@ static std::string argName(func::FuncOp func, unsigned i, bool result) {
   if (name)
     return name.str();
   return (result ? "result" : "arg") + std::to_string(i);
+}
+
+/// Rounds a random float argument to the precision of its element type.
+static void roundToType(reference::Value &v, Type elementType) {
+  auto *t = std::get_if<oracle::Tensor>(&v);
+  if (!t)
+    return;
+  if (elementType.isBF16())
+    *t = oracle::roundToBf16(*t);
+  else if (elementType.isF32())
+    for (double &x : t->data)
+      x = static_cast<float>(x);
+}
+
+static std::optional<::hymir::DType> runtimeDType(Type type) {
+  if (type.isF32())
+    return ::hymir::DType::F32;
+  if (type.isBF16())
+    return ::hymir::DType::BF16;
+  if (type.isF64())
+    return ::hymir::DType::F64;
+  if (type.isInteger(32))
+    return ::hymir::DType::I32;
+  if (type.isInteger(64))
+    return ::hymir::DType::I64;
+  return std::nullopt;
+}
+
+/// Encodes `v` as `dtype` bytes (floats rounded to nearest even first).
+static std::vector<uint8_t> encode(const reference::Value &v,
+                                   ::hymir::DType dtype) {
+  std::vector<uint8_t> out;
+  auto put = [&](const void *p, size_t n) {
+    const uint8_t *b = static_cast<const uint8_t *>(p);
+    out.insert(out.end(), b, b + n);
+  };
+  if (auto *t = std::get_if<oracle::Tensor>(&v)) {
+    for (double x : t->data) {
+      if (dtype == ::hymir::DType::F64) {
+        put(&x, 8);
+        continue;
+      }
+      float f = static_cast<float>(
+          dtype == ::hymir::DType::BF16 ? oracle::roundToBf16(x) : x);
+      if (dtype == ::hymir::DType::BF16) {
+        uint32_t bits;
+        std::memcpy(&bits, &f, 4);
+        uint16_t h = static_cast<uint16_t>(bits >> 16);
+        put(&h, 2);
+      } else {
+        put(&f, 4);
+      }
+    }
+  } else if (auto *t = std::get_if<oracle::IntTensor>(&v)) {
+    for (int64_t x : t->data) {
+      if (dtype == ::hymir::DType::I64) {
+        put(&x, 8);
+      } else {
+        int32_t i = static_cast<int32_t>(x);
+        put(&i, 4);
+      }
+    }
+  }
+  return out;
+}
+
+/// Decodes a safetensors tensor into a Value of the argument's kind.
+static FailureOr<reference::Value> decode(const ::hymir::TensorView &view,
+                                          RankedTensorType type) {
+  int64_t n = 1;
+  for (int64_t d : view.shape)
+    n *= d;
+  if (static_cast<int64_t>(view.shape.size()) != type.getRank())
+    return failure();
+  if (isa<FloatType>(type.getElementType())) {
+    oracle::Tensor t(view.shape);
+    for (int64_t i = 0; i < n; ++i) {
+      if (view.dtype == ::hymir::DType::F32) {
+        float f;
+        std::memcpy(&f, view.data + 4 * i, 4);
+        t.data[i] = f;
+      } else if (view.dtype == ::hymir::DType::BF16) {
+        uint16_t h;
+        std::memcpy(&h, view.data + 2 * i, 2);
+        uint32_t bits = static_cast<uint32_t>(h) << 16;
+        float f;
+        std::memcpy(&f, &bits, 4);
+        t.data[i] = f;
+      } else if (view.dtype == ::hymir::DType::F64) {
+        std::memcpy(&t.data[i], view.data + 8 * i, 8);
+      } else {
+        return failure();
+      }
+    }
+    return reference::Value(std::move(t));
+  }
+  oracle::IntTensor t{view.shape, std::vector<int64_t>(n)};
+  for (int64_t i = 0; i < n; ++i) {
+    if (view.dtype == ::hymir::DType::I32) {
+      int32_t v;
+      std::memcpy(&v, view.data + 4 * i, 4);
+      t.data[i] = v;
+    } else if (view.dtype == ::hymir::DType::I64) {
+      std::memcpy(&t.data[i], view.data + 8 * i, 8);
+    } else {
+      return failure();
+    }
+  }
+  return reference::Value(std::move(t));
 }
 
 int main(int argc, char **argv) {
@@ -130,11 +255,57 @@ int main(int argc, char **argv) {
                << " with the fp64 oracle, T = " << tokens << ", seed " << seed
                << "\n";
   std::vector<reference::Value> args;
+  std::optional<::hymir::SafetensorsFile> inputTensors;
+  if (!inputsOpt.empty()) {
+    auto opened = ::hymir::SafetensorsFile::open(inputsOpt);
+    if (!opened.ok()) {
+      llvm::errs() << "hymir-reference: "
+                   << std::string(opened.status().message()) << "\n";
+      return 1;
+    }
+    inputTensors.emplace(std::move(*opened));
+  }
+  ::hymir::SafetensorsWriter inputWriter;
   for (BlockArgument arg : func.getArguments()) {
-    args.push_back(
-        reference::randomArgument(arg, tokens, seed + arg.getArgNumber()));
-    llvm::outs() << "  in  " << argName(func, arg.getArgNumber(), false) << ": "
-                 << describe(args.back()) << "\n";
+    std::string name = argName(func, arg.getArgNumber(), false);
+    auto type = cast<RankedTensorType>(arg.getType());
+    if (inputTensors) {
+      const ::hymir::TensorView *view = inputTensors->find(name);
+      FailureOr<reference::Value> v =
+          view ? decode(*view, type) : FailureOr<reference::Value>(failure());
+      if (failed(v)) {
+        llvm::errs() << "hymir-reference: " << inputsOpt
+                     << " has no usable tensor '" << name << "'\n";
+        return 1;
+      }
+      args.push_back(std::move(*v));
+    } else {
+      args.push_back(
+          reference::randomArgument(arg, tokens, seed + arg.getArgNumber()));
+      roundToType(args.back(), type.getElementType());
+    }
+    if (!writeInputsOpt.empty()) {
+      std::optional<::hymir::DType> dtype = runtimeDType(type.getElementType());
+      if (!dtype) {
+        llvm::errs() << "hymir-reference: argument " << name
+                     << " has no safetensors dtype\n";
+        return 1;
+      }
+      std::vector<uint8_t> bytes = encode(args.back(), *dtype);
+      std::vector<int64_t> shape;
+      if (auto *t = std::get_if<oracle::Tensor>(&args.back()))
+        shape = t->shape;
+      else if (auto *t = std::get_if<oracle::IntTensor>(&args.back()))
+        shape = t->shape;
+      inputWriter.add(name, *dtype, shape, bytes.data(), bytes.size());
+    }
+    llvm::outs() << "  in  " << name << ": " << describe(args.back()) << "\n";
+  }
+  if (!writeInputsOpt.empty()) {
+    if (absl::Status s = inputWriter.write(writeInputsOpt); !s.ok()) {
+      llvm::errs() << "hymir-reference: " << std::string(s.message()) << "\n";
+      return 1;
+    }
   }
   auto start = std::chrono::steady_clock::now();
   FailureOr<std::vector<reference::Value>> results =
@@ -147,6 +318,27 @@ int main(int argc, char **argv) {
   for (auto [i, v] : llvm::enumerate(*results))
     llvm::outs() << "  out " << argName(func, i, true) << ": " << describe(v)
                  << "\n";
+  if (!outputsOpt.empty()) {
+    ::hymir::SafetensorsWriter writer;
+    for (auto [i, v] : llvm::enumerate(*results)) {
+      ::hymir::DType dtype = std::holds_alternative<oracle::Tensor>(v)
+                                 ? ::hymir::DType::F64
+                                 : ::hymir::DType::I64;
+      std::vector<int64_t> shape;
+      if (auto *t = std::get_if<oracle::Tensor>(&v))
+        shape = t->shape;
+      else if (auto *t = std::get_if<oracle::IntTensor>(&v))
+        shape = t->shape;
+      std::vector<uint8_t> bytes = encode(v, dtype);
+      writer.add(argName(func, i, true), dtype, shape, bytes.data(),
+                 bytes.size());
+    }
+    writer.setMetadata("producer", "hymir-reference (fp64 oracle)");
+    if (absl::Status s = writer.write(outputsOpt); !s.ok()) {
+      llvm::errs() << "hymir-reference: " << std::string(s.message()) << "\n";
+      return 1;
+    }
+  }
   llvm::outs() << "evaluated " << func.getSymName() << " in "
                << llvm::format("%.1f", ms) << " ms\n";
   return 0;

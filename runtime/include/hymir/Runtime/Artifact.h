@@ -46,16 +46,21 @@ std::string codeFormatName(CodeFormat format);
 /// "input", "output", "param", "buffer".
 std::string storageKindName(StorageKind kind);
 
-/// constant + sum(coeff * symbol) over the entry's symbols.
+/// floor((constant + sum(coeff * symbol)) / divisor) over the entry's
+/// symbols, rounding toward minus infinity; the divisor is at least 1 once
+/// validated.
 struct SizeExprSpec {
   int64_t constant = 0;
   std::vector<std::pair<uint32_t, int64_t>> terms; // (symbol index, coeff)
+  int64_t divisor = 1;
 
-  static SizeExprSpec of(int64_t constant) { return {constant, {}}; }
+  static SizeExprSpec of(int64_t constant) { return {constant, {}, 1}; }
   static SizeExprSpec ofSymbol(uint32_t symbol, int64_t coeff = 1,
                                int64_t constant = 0) {
-    return {constant, {{symbol, coeff}}};
+    return {constant, {{symbol, coeff}}, 1};
   }
+  /// Just `constant`: no terms and divisor 1.
+  bool isConstant() const { return terms.empty() && divisor == 1; }
 };
 
 struct TensorSpecDesc {
@@ -97,13 +102,25 @@ struct BufferSlotDesc {
   uint64_t sizeBytes = 0;
 };
 
+/// One parameter of a kernel: a tensor (where it lives, its element type,
+/// and its sizes and strides in elements, as many of each) or an i64 scalar.
+/// Only the fields of its kind mean anything: the writer stores and
+/// operator== compares ref, dtype, sizes and strides for a tensor, and
+/// scalar for a scalar.
+struct KernelArgDesc {
+  bool isTensor = false;
+  RefDesc ref;
+  DType dtype = DType::F32;
+  std::vector<SizeExprSpec> sizes, strides;
+  SizeExprSpec scalar;
+};
+
 struct LaunchKernelDesc {
   uint32_t kernel = 0;
   std::vector<SizeExprSpec> grid; // 3 entries once validated
   std::vector<uint32_t> block;    // 3 entries once validated
   uint32_t sharedMemoryBytes = 0;
-  std::vector<RefDesc> tensors;      // pointer arguments, in order
-  std::vector<SizeExprSpec> scalars; // i64 arguments after the pointers
+  std::vector<KernelArgDesc> args; // the kernel's parameters, in order
 };
 
 /// y[M, N] = x[M, K] * w[N, K]^T.
@@ -155,6 +172,7 @@ bool operator==(const CodeObjectDesc &a, const CodeObjectDesc &b);
 bool operator==(const KernelDesc &a, const KernelDesc &b);
 bool operator==(const RefDesc &a, const RefDesc &b);
 bool operator==(const BufferSlotDesc &a, const BufferSlotDesc &b);
+bool operator==(const KernelArgDesc &a, const KernelArgDesc &b);
 bool operator==(const LaunchKernelDesc &a, const LaunchKernelDesc &b);
 bool operator==(const GemmDesc &a, const GemmDesc &b);
 bool operator==(const CopyDesc &a, const CopyDesc &b);
@@ -177,6 +195,9 @@ inline bool operator!=(const KernelDesc &a, const KernelDesc &b) {
 }
 inline bool operator!=(const RefDesc &a, const RefDesc &b) { return !(a == b); }
 inline bool operator!=(const BufferSlotDesc &a, const BufferSlotDesc &b) {
+  return !(a == b);
+}
+inline bool operator!=(const KernelArgDesc &a, const KernelArgDesc &b) {
   return !(a == b);
 }
 inline bool operator!=(const LaunchKernelDesc &a, const LaunchKernelDesc &b) {
@@ -210,19 +231,22 @@ inline bool operator!=(const ModuleDesc &a, const ModuleDesc &b) {
 ///  - param shapes are constant and non-negative; a constant dim of an entry
 ///    tensor is non-negative;
 ///  - a symbol reads a dim of an existing input (dim < its rank), max > 0;
-///  - every size expression refers to existing symbols of its entry, and
-///    |constant| + sum |coeff| * max fits in int64, so evaluate() cannot
-///    overflow for symbol values within their maxima;
+///  - every size expression refers to existing symbols of its entry, has a
+///    divisor >= 1, and |constant| + sum |coeff| * max fits in int64, so
+///    evaluate() cannot overflow for symbol values within their maxima;
 ///  - buffer slots lie inside the arena (offset + size <= arena bytes, no
 ///    wrap-around);
 ///  - launch steps name an existing kernel, have 3 grid and 3 block dims,
-///    1 to 1024 threads per block; gemm steps have n, k >= 1; every tensor
-///    reference is in range for its storage kind.
+///    1 to 1024 threads per block; each tensor argument has a known dtype,
+///    as many strides as sizes, and no negative constant size; gemm steps
+///    have n, k >= 1; every tensor reference is in range for its storage
+///    kind.
 absl::Status validateModule(const ModuleDesc &module, std::string_view label);
 
 /// Evaluates `expr` for the given symbol values (indexed like the entry's
-/// symbols). InvalidArgument when a term's symbol has no value, OutOfRange
-/// when the result or an intermediate overflows int64.
+/// symbols), dividing the sum by the divisor with floor semantics (-7 / 2 is
+/// -4). InvalidArgument when a term's symbol has no value or the divisor is
+/// below 1, OutOfRange when the sum or an intermediate overflows int64.
 absl::StatusOr<int64_t> evaluate(const SizeExprSpec &expr,
                                  absl::Span<const int64_t> symbolValues);
 

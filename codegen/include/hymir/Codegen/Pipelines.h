@@ -1,0 +1,52 @@
+//===- Pipelines.h - hymir's compilation stages -----------------*- C++ -*-===//
+//
+// The named pass pipelines of each compilation stage, shared by
+// hymir-compile and hymir-opt (where each is a -pass-pipeline name, so every
+// stage can be run and inspected on its own):
+//
+//   hymir-kernel-form        hymir ops on tensors -> host function with
+//                            memref.alloc and gpu.launch_func, plus one
+//                            gpu.module per kernel (target neutral)
+//   hymir-cpu-kernels        kernel form -> host kernels in the LLVM dialect,
+//                            each with a packed (block, words) entry
+//   hymir-cuda-kernels       kernel form -> gpu.binary (PTX, and a cubin
+//                            when ptxas is found) for the chosen chip
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef HYMIR_CODEGEN_PIPELINES_H
+#define HYMIR_CODEGEN_PIPELINES_H
+
+#include "mlir/Pass/PassManager.h"
+#include "mlir/Pass/PassOptions.h"
+
+#include <string>
+
+namespace mlir::hymir {
+
+struct KernelFormOptions : public PassPipelineOptions<KernelFormOptions> {
+  Option<int64_t> blockSize{*this, "block-size",
+                            llvm::cl::desc("threads per block"),
+                            llvm::cl::init(256)};
+};
+
+struct CudaKernelOptions : public PassPipelineOptions<CudaKernelOptions> {
+  Option<std::string> chip{*this, "chip", llvm::cl::desc("target GPU"),
+                           llvm::cl::init("sm_90a")};
+  Option<std::string> format{*this, "format",
+                             llvm::cl::desc("isa (PTX) or bin (cubin)"),
+                             llvm::cl::init("isa")};
+};
+
+void buildKernelFormPipeline(OpPassManager &pm,
+                             const KernelFormOptions &options);
+void buildCpuKernelPipeline(OpPassManager &pm);
+void buildCudaKernelPipeline(OpPassManager &pm,
+                             const CudaKernelOptions &options);
+
+/// Registers the three pipelines under the names above.
+void registerHymirPipelines();
+
+} // namespace mlir::hymir
+
+#endif // HYMIR_CODEGEN_PIPELINES_H

@@ -1,0 +1,127 @@
+//===- Pipelines.cpp - hymir's compilation stages -------------------------===//
+//
+// The pass lists of each stage (see Pipelines.h), in one readable place.
+//
+//===----------------------------------------------------------------------===//
+
+#include "hymir/Codegen/Pipelines.h"
+
+#include "hymir/Codegen/Passes.h"
+#include "hymir/Transforms/Passes.h"
+
+#include "mlir/Conversion/Passes.h"
+#include "mlir/Dialect/Arith/Transforms/Passes.h"
+#include "mlir/Dialect/Bufferization/Transforms/Passes.h"
+#include "mlir/Dialect/GPU/Pipelines/Passes.h"
+#include "mlir/Dialect/GPU/Transforms/Passes.h"
+#include "mlir/Dialect/LLVMIR/Transforms/Passes.h"
+#include "mlir/Dialect/Linalg/Passes.h"
+#include "mlir/Dialect/Math/Transforms/Passes.h"
+#include "mlir/Dialect/MemRef/Transforms/Passes.h"
+#include "mlir/Pass/PassRegistry.h"
+#include "mlir/Transforms/Passes.h"
+
+using namespace mlir;
+
+void mlir::hymir::buildKernelFormPipeline(OpPassManager &pm,
+                                          const KernelFormOptions &options) {
+  // Graph level: hymir ops and elementwise math become fused linalg ops.
+  pm.addPass(createHymirLowerToLinalg());
+  pm.addPass(createConvertElementwiseToLinalgPass());
+  pm.addPass(createLinalgElementwiseOpFusionPass());
+  pm.addPass(createCanonicalizerPass());
+  pm.addPass(createCSEPass());
+  // Buffers: function boundaries get identity-layout memrefs, which the plan
+  // builder binds to the runtime's tensors.
+  bufferization::OneShotBufferizePassOptions bufferize;
+  bufferize.bufferizeFunctionBoundaries = true;
+  bufferize.functionBoundaryTypeConversion =
+      bufferization::LayoutMapOption::IdentityLayoutMap;
+  pm.addPass(bufferization::createOneShotBufferizePass(bufferize));
+  pm.addPass(createCanonicalizerPass());
+  // Kernels: one grid per linalg op, then outlined into gpu.modules.
+  pm.addNestedPass<func::FuncOp>(createConvertLinalgToParallelLoopsPass());
+  HymirMapParallelLoopsToGridOptions grid;
+  grid.blockSize = options.blockSize;
+  pm.addNestedPass<func::FuncOp>(createHymirMapParallelLoopsToGrid(grid));
+  pm.addNestedPass<func::FuncOp>(createGpuLaunchSinkIndexComputationsPass());
+  pm.addPass(createGpuKernelOutliningPass());
+  pm.addPass(createCanonicalizerPass());
+  pm.addPass(createCSEPass());
+}
+
+/// bf16 arithmetic runs in f32 with one rounding per op result: neither the
+/// host nor the NVPTX backend has bf16 exp, division and the like.
+static void addBf16ToF32(OpPassManager &pm) {
+  arith::ArithEmulateUnsupportedFloatsOptions arith;
+  arith.sourceTypeStrs = {"bf16"};
+  arith.targetTypeStr = "f32";
+  pm.addPass(arith::createArithEmulateUnsupportedFloats(arith));
+  math::MathExtendToSupportedTypesOptions math;
+  math.targetTypeStr = "f32";
+  pm.addPass(math::createMathExtendToSupportedTypes(math));
+}
+
+/// Scalar code to the LLVM dialect, shared by the host kernels.
+static void addScalarToLLVM(OpPassManager &pm) {
+  addBf16ToF32(pm);
+  pm.addPass(createSCFToControlFlowPass());
+  arith::ArithExpandOpsPassOptions expand;
+  expand.includeBf16 = true;
+  pm.addPass(arith::createArithExpandOpsPass(expand));
+  pm.addPass(memref::createExpandStridedMetadataPass());
+  pm.addPass(createFinalizeMemRefToLLVMConversionPass());
+  pm.addPass(createConvertMathToLLVMPass());
+  pm.addPass(createArithToLLVMConversionPass());
+  pm.addPass(createConvertIndexToLLVMPass());
+  pm.addPass(createConvertControlFlowToLLVMPass());
+  pm.addPass(createConvertFuncToLLVMPass());
+  pm.addPass(createReconcileUnrealizedCastsPass());
+}
+
+void mlir::hymir::buildCpuKernelPipeline(OpPassManager &pm) {
+  pm.addPass(createHymirExtractHostKernels());
+  pm.addPass(createCanonicalizerPass());
+  pm.addPass(createLoopInvariantCodeMotionPass());
+  addScalarToLLVM(pm);
+  pm.addPass(createHymirAddPackedKernelEntries());
+}
+
+void mlir::hymir::buildCudaKernelPipeline(OpPassManager &pm,
+                                          const CudaKernelOptions &options) {
+  GpuNVVMAttachTargetOptions target;
+  target.chip = options.chip;
+  target.features = "+ptx80";
+  target.optLevel = 3;
+  pm.addPass(createGpuNVVMAttachTarget(target));
+  pm.addPass(createGpuDecomposeMemrefsPass());
+  OpPassManager &gpu = pm.nest<gpu::GPUModuleOp>();
+  addBf16ToF32(gpu);
+  gpu.addPass(createSCFToControlFlowPass());
+  arith::ArithExpandOpsPassOptions expand;
+  expand.includeBf16 = true;
+  gpu.addPass(arith::createArithExpandOpsPass(expand));
+  gpu.addPass(memref::createExpandStridedMetadataPass());
+  ConvertGpuOpsToNVVMOpsOptions nvvm;
+  gpu.addPass(createConvertGpuOpsToNVVMOps(nvvm));
+  gpu.addPass(createCanonicalizerPass());
+  gpu.addPass(createCSEPass());
+  gpu.addPass(createReconcileUnrealizedCastsPass());
+  GpuModuleToBinaryPassOptions binary;
+  binary.compilationTarget = options.format;
+  pm.addPass(createGpuModuleToBinaryPass(binary));
+}
+
+void mlir::hymir::registerHymirPipelines() {
+  PassPipelineRegistration<KernelFormOptions>(
+      "hymir-kernel-form",
+      "hymir ops on tensors to a host function launching outlined kernels",
+      buildKernelFormPipeline);
+  PassPipelineRegistration<>(
+      "hymir-cpu-kernels",
+      "kernel form to host kernels in the LLVM dialect (cpu target)",
+      buildCpuKernelPipeline);
+  PassPipelineRegistration<CudaKernelOptions>(
+      "hymir-cuda-kernels", "kernel form to gpu.binary (cuda target)",
+      buildCudaKernelPipeline);
+}

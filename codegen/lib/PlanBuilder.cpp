@@ -1,0 +1,619 @@
+//===- PlanBuilder.cpp - execution plans from host IR ---------------------===//
+//
+// See PlanBuilder.h. Index values of the host function are evaluated into
+// SizeExprs over the entry's one dynamic symbol (the token count); memrefs
+// are tracked as views (storage, byte offset, sizes, strides). Each op of the
+// host function either becomes a plan step or only feeds these evaluations.
+//
+//===----------------------------------------------------------------------===//
+
+#include "hymir/Codegen/PlanBuilder.h"
+
+#include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/GPU/IR/GPUDialect.h"
+#include "mlir/Dialect/MemRef/IR/MemRef.h"
+#include "llvm/ADT/DenseMap.h"
+
+#include <algorithm>
+
+using namespace mlir;
+namespace rt = ::hymir;
+using rt::SizeExprSpec;
+
+namespace mlir::hymir {
+
+std::optional<rt::DType> toDType(Type type) {
+  if (type.isF32())
+    return rt::DType::F32;
+  if (type.isBF16())
+    return rt::DType::BF16;
+  if (type.isF16())
+    return rt::DType::F16;
+  if (type.isF64())
+    return rt::DType::F64;
+  if (type.isInteger(32))
+    return rt::DType::I32;
+  if (type.isInteger(64))
+    return rt::DType::I64;
+  if (type.isInteger(8))
+    return rt::DType::U8;
+  return std::nullopt;
+}
+
+namespace {
+
+//===----------------------------------------------------------------------===//
+// Size expressions over the token symbol
+//===----------------------------------------------------------------------===//
+
+bool isConstant(const SizeExprSpec &e) {
+  return e.terms.empty() && e.divisor == 1;
+}
+
+SizeExprSpec constant(int64_t c) { return SizeExprSpec::of(c); }
+
+std::optional<SizeExprSpec> add(const SizeExprSpec &a, const SizeExprSpec &b,
+                                int64_t sign = 1) {
+  if (a.divisor != 1 || b.divisor != 1)
+    return std::nullopt;
+  SizeExprSpec r = a;
+  r.constant += sign * b.constant;
+  for (auto [sym, coeff] : b.terms) {
+    uint32_t symbol = sym;
+    auto it =
+        llvm::find_if(r.terms, [&](auto &t) { return t.first == symbol; });
+    if (it == r.terms.end())
+      r.terms.push_back({sym, sign * coeff});
+    else
+      it->second += sign * coeff;
+  }
+  llvm::erase_if(r.terms, [](auto &t) { return t.second == 0; });
+  return r;
+}
+
+std::optional<SizeExprSpec> mul(const SizeExprSpec &a, const SizeExprSpec &b) {
+  if (!isConstant(a) && !isConstant(b))
+    return std::nullopt;
+  const SizeExprSpec &e = isConstant(a) ? b : a;
+  int64_t c = isConstant(a) ? a.constant : b.constant;
+  if (e.divisor != 1)
+    return std::nullopt;
+  SizeExprSpec r = e;
+  r.constant *= c;
+  for (auto &t : r.terms)
+    t.second *= c;
+  llvm::erase_if(r.terms, [](auto &t) { return t.second == 0; });
+  return r;
+}
+
+std::optional<SizeExprSpec> floorDiv(const SizeExprSpec &a, int64_t c) {
+  if (c <= 0 || a.divisor != 1)
+    return std::nullopt;
+  if (isConstant(a))
+    return constant(a.constant >= 0 ? a.constant / c
+                                    : -((-a.constant + c - 1) / c));
+  bool exact = a.constant % c == 0 && llvm::all_of(a.terms, [&](auto &t) {
+                 return t.second % c == 0;
+               });
+  SizeExprSpec r = a;
+  if (exact) {
+    r.constant /= c;
+    for (auto &t : r.terms)
+      t.second /= c;
+  } else {
+    r.divisor = c;
+  }
+  return r;
+}
+
+std::optional<SizeExprSpec> ceilDiv(const SizeExprSpec &a, int64_t c) {
+  std::optional<SizeExprSpec> biased = add(a, constant(c - 1));
+  if (!biased)
+    return std::nullopt;
+  return floorDiv(*biased, c);
+}
+
+/// The value of `e` with every symbol at `value`.
+int64_t evaluateAt(const SizeExprSpec &e, int64_t value) {
+  int64_t sum = e.constant;
+  for (auto [sym, coeff] : e.terms)
+    sum += coeff * value;
+  return sum >= 0 ? sum / e.divisor : -((-sum + e.divisor - 1) / e.divisor);
+}
+
+//===----------------------------------------------------------------------===//
+// Views of memrefs
+//===----------------------------------------------------------------------===//
+
+struct View {
+  rt::RefDesc ref;
+  rt::DType dtype;
+  std::vector<SizeExprSpec> sizes;
+  std::vector<SizeExprSpec> strides; // in elements
+};
+
+class Builder {
+public:
+  Builder(func::FuncOp func, func::FuncOp original, ModuleTables &tables,
+          const PlanOptions &options)
+      : func(func), original(original), tables(tables), options(options) {}
+
+  FailureOr<rt::EntryDesc> build();
+
+private:
+  FailureOr<SizeExprSpec> size(Value v);
+  FailureOr<View> view(Value v, Operation *user);
+  FailureOr<std::vector<SizeExprSpec>>
+  rowMajorStrides(ArrayRef<SizeExprSpec> sizes, Operation *op);
+  FailureOr<View> shapedView(MemRefType type, rt::RefDesc ref,
+                             ArrayRef<SizeExprSpec> sizes, Operation *op);
+  LogicalResult visit(Operation *op);
+  LogicalResult launch(gpu::LaunchFuncOp op);
+  LogicalResult finish(func::ReturnOp ret);
+  void planArena();
+  void touch(const rt::RefDesc &ref) {
+    if (ref.kind == rt::StorageKind::Buffer)
+      lastUse[ref.index] = entry.plan.size();
+  }
+
+  func::FuncOp func, original;
+  ModuleTables &tables;
+  const PlanOptions &options;
+  rt::EntryDesc entry;
+  llvm::DenseMap<Value, SizeExprSpec> sizes;
+  llvm::DenseMap<Value, View> views;
+  // Buffer index -> plan positions of its allocation and last use.
+  std::vector<size_t> firstUse, lastUse;
+  std::vector<uint64_t> bufferBytes;
+};
+
+FailureOr<SizeExprSpec> Builder::size(Value v) {
+  if (auto it = sizes.find(v); it != sizes.end())
+    return it->second;
+  Operation *def = v.getDefiningOp();
+  auto fail = [&]() -> FailureOr<SizeExprSpec> {
+    if (def)
+      return def->emitError("hymir-compile: cannot express this size in the "
+                            "execution plan (sizes must be affine in the "
+                            "token count)");
+    return func.emitError("hymir-compile: index argument in an entry");
+  };
+  if (!def)
+    return fail();
+  std::optional<SizeExprSpec> result;
+  if (auto c = dyn_cast<arith::ConstantIndexOp>(def)) {
+    result = constant(c.value());
+  } else if (auto dim = dyn_cast<memref::DimOp>(def)) {
+    std::optional<int64_t> index = dim.getConstantIndex();
+    FailureOr<View> src = view(dim.getSource(), def);
+    if (failed(src))
+      return failure();
+    if (index && *index >= 0 &&
+        *index < static_cast<int64_t>(src->sizes.size()))
+      result = src->sizes[*index];
+  } else if (isa<arith::AddIOp, arith::SubIOp, arith::MulIOp, arith::DivUIOp,
+                 arith::CeilDivUIOp, arith::DivSIOp, arith::CeilDivSIOp>(def)) {
+    FailureOr<SizeExprSpec> a = size(def->getOperand(0));
+    FailureOr<SizeExprSpec> b = size(def->getOperand(1));
+    if (failed(a) || failed(b))
+      return failure();
+    if (isa<arith::AddIOp>(def))
+      result = add(*a, *b);
+    else if (isa<arith::SubIOp>(def))
+      result = add(*a, *b, -1);
+    else if (isa<arith::MulIOp>(def))
+      result = mul(*a, *b);
+    else if (isConstant(*b) && isa<arith::DivUIOp, arith::DivSIOp>(def))
+      result = floorDiv(*a, b->constant);
+    else if (isConstant(*b))
+      result = ceilDiv(*a, b->constant);
+  }
+  if (!result)
+    return fail();
+  sizes[v] = *result;
+  return *result;
+}
+
+FailureOr<std::vector<SizeExprSpec>>
+Builder::rowMajorStrides(ArrayRef<SizeExprSpec> shape, Operation *op) {
+  std::vector<SizeExprSpec> strides(shape.size());
+  SizeExprSpec running = constant(1);
+  for (int64_t i = static_cast<int64_t>(shape.size()) - 1; i >= 0; --i) {
+    strides[i] = running;
+    std::optional<SizeExprSpec> next = mul(running, shape[i]);
+    if (!next && i > 0)
+      return op->emitError("hymir-compile: a stride is not affine in the "
+                           "token count (two dynamic dims in one tensor)");
+    if (next)
+      running = *next;
+  }
+  return strides;
+}
+
+FailureOr<View> Builder::shapedView(MemRefType type, rt::RefDesc ref,
+                                    ArrayRef<SizeExprSpec> shape,
+                                    Operation *op) {
+  std::optional<rt::DType> dtype = toDType(type.getElementType());
+  if (!dtype)
+    return op->emitError() << "hymir-compile: element type "
+                           << type.getElementType() << " has no runtime dtype";
+  if (!type.getLayout().isIdentity())
+    return op->emitError("hymir-compile: only contiguous (identity layout) "
+                         "memrefs can be planned so far");
+  FailureOr<std::vector<SizeExprSpec>> strides = rowMajorStrides(shape, op);
+  if (failed(strides))
+    return failure();
+  return View{ref, *dtype,
+              std::vector<SizeExprSpec>(shape.begin(), shape.end()), *strides};
+}
+
+FailureOr<View> Builder::view(Value v, Operation *user) {
+  if (auto it = views.find(v); it != views.end())
+    return it->second;
+  return user->emitError("hymir-compile: operand has no planned storage");
+}
+
+LogicalResult Builder::launch(gpu::LaunchFuncOp op) {
+  std::string key = (op.getKernelModuleName().getValue() +
+                     "::" + op.getKernelName().getValue())
+                        .str();
+  auto kernel = tables.kernels.find(key);
+  if (kernel == tables.kernels.end())
+    return op.emitError() << "hymir-compile: unknown kernel " << key;
+  rt::LaunchKernelDesc step;
+  step.kernel = kernel->second;
+  gpu::KernelDim3 grid = op.getGridSizeOperandValues();
+  gpu::KernelDim3 block = op.getBlockSizeOperandValues();
+  for (Value g : {grid.x, grid.y, grid.z}) {
+    FailureOr<SizeExprSpec> s = size(g);
+    if (failed(s))
+      return failure();
+    step.grid.push_back(*s);
+  }
+  for (Value b : {block.x, block.y, block.z}) {
+    FailureOr<SizeExprSpec> s = size(b);
+    if (failed(s) || !isConstant(*s))
+      return op.emitError("hymir-compile: block sizes must be constants");
+    step.block.push_back(static_cast<uint32_t>(s->constant));
+  }
+  if (Value smem = op.getDynamicSharedMemorySize()) {
+    FailureOr<SizeExprSpec> s = size(smem);
+    if (failed(s) || !isConstant(*s))
+      return op.emitError("hymir-compile: shared memory size must be "
+                          "constant");
+    step.sharedMemoryBytes = static_cast<uint32_t>(s->constant);
+  }
+  for (Value arg : op.getKernelOperands()) {
+    rt::KernelArgDesc desc;
+    if (isa<MemRefType>(arg.getType())) {
+      FailureOr<View> v = view(arg, op);
+      if (failed(v))
+        return failure();
+      desc.isTensor = true;
+      desc.ref = v->ref;
+      desc.dtype = v->dtype;
+      desc.sizes = v->sizes;
+      desc.strides = v->strides;
+      touch(v->ref);
+    } else if (arg.getType().isIndex()) {
+      FailureOr<SizeExprSpec> s = size(arg);
+      if (failed(s))
+        return failure();
+      desc.scalar = *s;
+    } else {
+      return op.emitError() << "hymir-compile: kernel argument of type "
+                            << arg.getType() << " cannot be passed";
+    }
+    step.args.push_back(std::move(desc));
+  }
+  entry.plan.push_back(std::move(step));
+  return success();
+}
+
+LogicalResult Builder::visit(Operation *op) {
+  if (auto alloc = dyn_cast<memref::AllocOp>(op)) {
+    MemRefType type = alloc.getType();
+    std::vector<SizeExprSpec> shape;
+    auto dyn = alloc.getDynamicSizes().begin();
+    for (int64_t d : type.getShape()) {
+      if (!ShapedType::isDynamic(d)) {
+        shape.push_back(constant(d));
+        continue;
+      }
+      FailureOr<SizeExprSpec> s = size(*dyn++);
+      if (failed(s))
+        return failure();
+      shape.push_back(*s);
+    }
+    rt::RefDesc ref{rt::StorageKind::Buffer,
+                    static_cast<uint32_t>(bufferBytes.size()), constant(0)};
+    FailureOr<View> v = shapedView(type, ref, shape, op);
+    if (failed(v))
+      return failure();
+    uint64_t elements = 1;
+    for (const SizeExprSpec &s : shape)
+      elements *= static_cast<uint64_t>(
+          std::max<int64_t>(0, evaluateAt(s, options.maxTokens)));
+    bufferBytes.push_back(elements * rt::dtypeSize(v->dtype));
+    firstUse.push_back(entry.plan.size());
+    lastUse.push_back(entry.plan.size());
+    views[alloc.getResult()] = *v;
+    return success();
+  }
+  if (isa<memref::ExpandShapeOp, memref::CollapseShapeOp>(op)) {
+    FailureOr<View> src = view(op->getOperand(0), op);
+    if (failed(src))
+      return failure();
+    auto type = cast<MemRefType>(op->getResult(0).getType());
+    std::vector<SizeExprSpec> shape;
+    if (auto expand = dyn_cast<memref::ExpandShapeOp>(op)) {
+      for (OpFoldResult s : expand.getMixedOutputShape()) {
+        if (auto attr = dyn_cast<Attribute>(s)) {
+          shape.push_back(constant(cast<IntegerAttr>(attr).getInt()));
+          continue;
+        }
+        FailureOr<SizeExprSpec> e = size(cast<Value>(s));
+        if (failed(e))
+          return failure();
+        shape.push_back(*e);
+      }
+    } else {
+      auto collapse = cast<memref::CollapseShapeOp>(op);
+      for (ReassociationIndices group : collapse.getReassociationIndices()) {
+        SizeExprSpec product = constant(1);
+        for (int64_t i : group) {
+          std::optional<SizeExprSpec> next = mul(product, src->sizes[i]);
+          if (!next)
+            return op->emitError("hymir-compile: collapsed size is not affine "
+                                 "in the token count");
+          product = *next;
+        }
+        shape.push_back(product);
+      }
+    }
+    FailureOr<View> v = shapedView(type, src->ref, shape, op);
+    if (failed(v))
+      return failure();
+    views[op->getResult(0)] = *v;
+    return success();
+  }
+  if (auto copy = dyn_cast<memref::CopyOp>(op)) {
+    FailureOr<View> src = view(copy.getSource(), op);
+    FailureOr<View> dst = view(copy.getTarget(), op);
+    if (failed(src) || failed(dst))
+      return failure();
+    SizeExprSpec bytes = constant(rt::dtypeSize(src->dtype));
+    for (const SizeExprSpec &s : src->sizes) {
+      std::optional<SizeExprSpec> next = mul(bytes, s);
+      if (!next)
+        return op->emitError("hymir-compile: copy size is not affine in the "
+                             "token count");
+      bytes = *next;
+    }
+    touch(src->ref);
+    touch(dst->ref);
+    entry.plan.push_back(rt::CopyDesc{src->ref, dst->ref, bytes});
+    return success();
+  }
+  if (auto launchOp = dyn_cast<gpu::LaunchFuncOp>(op))
+    return launch(launchOp);
+  if (auto ret = dyn_cast<func::ReturnOp>(op))
+    return finish(ret);
+  // Index arithmetic, shape queries and constants are evaluated on demand.
+  if (isa<arith::ConstantOp, memref::DimOp>(op) ||
+      (op->getDialect() && isa<arith::ArithDialect>(op->getDialect()) &&
+       llvm::all_of(op->getResultTypes(), [](Type t) { return t.isIndex(); })))
+    return success();
+  if (isa<memref::DeallocOp>(op))
+    return success();
+  return op->emitError("hymir-compile: op cannot be placed in an execution "
+                       "plan");
+}
+
+LogicalResult Builder::finish(func::ReturnOp ret) {
+  // An output whose value is a buffer of its own (returned once) is computed
+  // in place in the caller's output tensor; anything else is copied there.
+  llvm::DenseMap<uint32_t, int> returnedBuffers;
+  for (Value v : ret.getOperands()) {
+    FailureOr<View> view = this->view(v, ret);
+    if (failed(view))
+      return failure();
+    if (view->ref.kind == rt::StorageKind::Buffer)
+      ++returnedBuffers[view->ref.index];
+  }
+  std::map<uint32_t, uint32_t> bufferToOutput;
+  for (auto [i, v] : llvm::enumerate(ret.getOperands())) {
+    View view = views[v];
+    rt::TensorSpecDesc spec;
+    auto name = original.getResultAttrOfType<StringAttr>(i, "hymir.name");
+    spec.name = name ? name.str() : "result" + std::to_string(i);
+    spec.dtype = view.dtype;
+    spec.shape = view.sizes;
+    entry.outputs.push_back(spec);
+    bool inPlace = view.ref.kind == rt::StorageKind::Buffer &&
+                   returnedBuffers[view.ref.index] == 1 &&
+                   isConstant(view.ref.offsetBytes) &&
+                   view.ref.offsetBytes.constant == 0;
+    if (inPlace) {
+      bufferToOutput[view.ref.index] = i;
+      continue;
+    }
+    SizeExprSpec bytes = constant(rt::dtypeSize(view.dtype));
+    for (const SizeExprSpec &s : view.sizes) {
+      std::optional<SizeExprSpec> next = mul(bytes, s);
+      if (!next)
+        return ret.emitError("hymir-compile: output size is not affine in the "
+                             "token count");
+      bytes = *next;
+    }
+    touch(view.ref);
+    entry.plan.push_back(
+        rt::CopyDesc{view.ref,
+                     rt::RefDesc{rt::StorageKind::Output,
+                                 static_cast<uint32_t>(i), constant(0)},
+                     bytes});
+  }
+  // Retarget in-place outputs, then renumber the remaining buffers.
+  std::vector<int64_t> renumber(bufferBytes.size(), -1);
+  std::vector<uint64_t> keptBytes;
+  std::vector<size_t> keptFirst, keptLast;
+  for (size_t b = 0; b < bufferBytes.size(); ++b) {
+    if (bufferToOutput.count(b))
+      continue;
+    renumber[b] = keptBytes.size();
+    keptBytes.push_back(bufferBytes[b]);
+    keptFirst.push_back(firstUse[b]);
+    keptLast.push_back(lastUse[b]);
+  }
+  auto fix = [&](rt::RefDesc &ref) {
+    if (ref.kind != rt::StorageKind::Buffer)
+      return;
+    if (auto it = bufferToOutput.find(ref.index); it != bufferToOutput.end()) {
+      ref.kind = rt::StorageKind::Output;
+      ref.index = it->second;
+    } else {
+      ref.index = static_cast<uint32_t>(renumber[ref.index]);
+    }
+  };
+  for (rt::StepDesc &step : entry.plan) {
+    if (auto *l = std::get_if<rt::LaunchKernelDesc>(&step)) {
+      for (rt::KernelArgDesc &a : l->args)
+        if (a.isTensor)
+          fix(a.ref);
+    } else if (auto *c = std::get_if<rt::CopyDesc>(&step)) {
+      fix(c->src);
+      fix(c->dst);
+    } else if (auto *g = std::get_if<rt::GemmDesc>(&step)) {
+      fix(g->x);
+      fix(g->w);
+      fix(g->y);
+    }
+  }
+  bufferBytes = std::move(keptBytes);
+  firstUse = std::move(keptFirst);
+  lastUse = std::move(keptLast);
+  planArena();
+  return success();
+}
+
+/// First-fit placement of buffers by decreasing size: two buffers share
+/// bytes only if their plan intervals [first use, last use] are disjoint.
+void Builder::planArena() {
+  size_t n = bufferBytes.size();
+  std::vector<size_t> order(n);
+  for (size_t i = 0; i < n; ++i)
+    order[i] = i;
+  std::stable_sort(order.begin(), order.end(), [&](size_t a, size_t b) {
+    return bufferBytes[a] > bufferBytes[b];
+  });
+  entry.buffers.assign(n, rt::BufferSlotDesc{});
+  std::vector<bool> placed(n, false);
+  uint64_t arena = 0;
+  auto alignUp = [&](uint64_t x) {
+    return (x + options.alignment - 1) / options.alignment * options.alignment;
+  };
+  for (size_t b : order) {
+    uint64_t size = alignUp(std::max<uint64_t>(bufferBytes[b], 1));
+    // Candidate offsets: 0 and the end of every live-overlapping buffer.
+    std::vector<std::pair<uint64_t, uint64_t>> busy;
+    for (size_t o = 0; o < n; ++o) {
+      if (!placed[o])
+        continue;
+      bool overlap = !(lastUse[o] < firstUse[b] || lastUse[b] < firstUse[o]);
+      if (overlap)
+        busy.push_back(
+            {entry.buffers[o].arenaOffset,
+             entry.buffers[o].arenaOffset +
+                 alignUp(std::max<uint64_t>(entry.buffers[o].sizeBytes, 1))});
+    }
+    std::sort(busy.begin(), busy.end());
+    uint64_t offset = 0;
+    for (auto [lo, hi] : busy) {
+      if (offset + size <= lo)
+        break;
+      offset = std::max(offset, hi);
+    }
+    entry.buffers[b] = rt::BufferSlotDesc{offset, bufferBytes[b]};
+    placed[b] = true;
+    arena = std::max(arena, offset + size);
+  }
+  entry.arenaBytes = arena;
+}
+
+FailureOr<rt::EntryDesc> Builder::build() {
+  entry.name = func.getSymName().str();
+  Block &body = func.getBody().front();
+  bool hasSymbol = false;
+  for (BlockArgument arg : body.getArguments()) {
+    auto type = dyn_cast<MemRefType>(arg.getType());
+    if (!type)
+      return func.emitError() << "hymir-compile: entry argument "
+                              << arg.getArgNumber() << " is not a tensor";
+    std::vector<SizeExprSpec> shape;
+    for (auto [d, extent] : llvm::enumerate(type.getShape())) {
+      if (!ShapedType::isDynamic(extent)) {
+        shape.push_back(constant(extent));
+        continue;
+      }
+      if (!hasSymbol) {
+        hasSymbol = true;
+        entry.symbols.push_back(
+            rt::SymbolDesc{"tokens", static_cast<uint32_t>(entry.inputs.size()),
+                           static_cast<uint32_t>(d), options.maxTokens});
+      }
+      shape.push_back(SizeExprSpec::ofSymbol(0));
+    }
+    unsigned i = arg.getArgNumber();
+    auto name = original.getArgAttrOfType<StringAttr>(i, "hymir.name");
+    rt::TensorSpecDesc spec;
+    spec.name = name ? name.str() : "arg" + std::to_string(i);
+    std::optional<rt::DType> dtype = toDType(type.getElementType());
+    if (!dtype)
+      return func.emitError()
+             << "hymir-compile: argument " << i << " has element type "
+             << type.getElementType() << ", which the runtime cannot hold";
+    spec.dtype = *dtype;
+    spec.shape = shape;
+    rt::RefDesc ref{rt::StorageKind::Input,
+                    static_cast<uint32_t>(entry.inputs.size()), constant(0)};
+    if (original.getArgAttr(i, "hymir.param")) {
+      // Parameters are bound once per module, shared by name.
+      if (hasSymbol &&
+          llvm::any_of(shape, [](auto &s) { return !isConstant(s); }))
+        return func.emitError() << "hymir-compile: parameter " << spec.name
+                                << " must have a static shape";
+      auto it = llvm::find_if(tables.params,
+                              [&](auto &p) { return p.name == spec.name; });
+      if (it != tables.params.end() && *it != spec)
+        return func.emitError() << "hymir-compile: parameter " << spec.name
+                                << " is declared with two different types";
+      ref.kind = rt::StorageKind::Param;
+      ref.index = it != tables.params.end()
+                      ? static_cast<uint32_t>(it - tables.params.begin())
+                      : static_cast<uint32_t>(tables.params.size());
+      if (it == tables.params.end())
+        tables.params.push_back(spec);
+    } else {
+      entry.inputs.push_back(spec);
+    }
+    FailureOr<View> v = shapedView(type, ref, shape, func);
+    if (failed(v))
+      return failure();
+    views[arg] = *v;
+  }
+  for (Operation &op : body)
+    if (failed(visit(&op)))
+      return failure();
+  return entry;
+}
+
+} // namespace
+
+FailureOr<rt::EntryDesc> buildEntryPlan(func::FuncOp func,
+                                        func::FuncOp original,
+                                        ModuleTables &tables,
+                                        const PlanOptions &options) {
+  return Builder(func, original, tables, options).build();
+}
+
+} // namespace mlir::hymir

@@ -1,0 +1,126 @@
+//===- Runtime.h - the hymir runtime's C++ API ------------------*- C++ -*-===//
+//
+// Load a .hymir artifact, bind its weights, call its entries:
+//
+//   auto runtime = hymir::Runtime::create("cpu");          // or "cuda:0"
+//   auto module = (*runtime)->load("model.hymir");
+//   (*module)->bindWeights(weights);                       // SafetensorsFile
+//   auto outputs = (*module)->call("forward", inputs);     // name -> Tensor
+//
+// Every fallible call returns absl::Status(Or) with a message naming the
+// file, entry, tensor or step at fault. The runtime links no LLVM or MLIR.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef HYMIR_RUNTIME_RUNTIME_H
+#define HYMIR_RUNTIME_RUNTIME_H
+
+#include "hymir/Runtime/Artifact.h"
+#include "hymir/Runtime/DType.h"
+#include "hymir/Runtime/Safetensors.h"
+
+#include "absl/status/statusor.h"
+
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+namespace hymir {
+
+/// A dense row-major tensor in host memory that owns its bytes.
+class Tensor {
+public:
+  Tensor() = default;
+  /// A zero-filled tensor.
+  Tensor(DType dtype, std::vector<int64_t> shape);
+  /// A copy of `sizeBytes` bytes at `data`; they must match dtype and shape.
+  static absl::StatusOr<Tensor> fromBytes(DType dtype,
+                                          std::vector<int64_t> shape,
+                                          const void *data, size_t sizeBytes);
+
+  DType dtype() const { return dtype_; }
+  const std::vector<int64_t> &shape() const { return shape_; }
+  int64_t numel() const;
+  size_t sizeBytes() const { return bytes_.size(); }
+  uint8_t *data() { return bytes_.data(); }
+  const uint8_t *data() const { return bytes_.data(); }
+
+private:
+  DType dtype_ = DType::F32;
+  std::vector<int64_t> shape_;
+  std::vector<uint8_t> bytes_;
+};
+
+using TensorMap = std::map<std::string, Tensor>;
+
+class Driver;
+
+/// Timing of one call, measured by the driver (device events on cuda).
+struct CallTiming {
+  double milliseconds = 0;
+};
+
+/// A loaded artifact on one device.
+class Module {
+public:
+  ~Module();
+  Module(const Module &) = delete;
+  Module &operator=(const Module &) = delete;
+
+  const ModuleDesc &desc() const;
+  const std::string &label() const;
+
+  /// Binds every parameter of the module from `weights` by name. A missing
+  /// parameter, or one whose dtype or shape differs from the compiled spec,
+  /// is an error naming it; nothing is bound then.
+  absl::Status bindWeights(const SafetensorsFile &weights);
+
+  /// Runs `entry` on `inputs` (by name; exactly the entry's inputs) and
+  /// returns its outputs by name. Shapes are checked against the specs, and
+  /// the token count must be within the compiled maximum.
+  absl::StatusOr<TensorMap> call(const std::string &entry,
+                                 const TensorMap &inputs);
+
+  /// Like call, but runs the plan `iterations` times on inputs already on
+  /// the device and reports the median time of one run.
+  absl::StatusOr<CallTiming> time(const std::string &entry,
+                                  const TensorMap &inputs, int warmup,
+                                  int iterations);
+
+private:
+  friend class Runtime;
+  struct Impl;
+  explicit Module(std::unique_ptr<Impl> impl);
+  std::unique_ptr<Impl> impl_;
+};
+
+/// One device ("cpu", "cuda" or "cuda:N") and the modules loaded on it.
+class Runtime {
+public:
+  ~Runtime();
+  Runtime(const Runtime &) = delete;
+  Runtime &operator=(const Runtime &) = delete;
+
+  /// Opens `device`. "cuda:N" needs the CUDA driver, found at run time; on a
+  /// machine without one this fails with a message saying so.
+  static absl::StatusOr<std::unique_ptr<Runtime>>
+  create(const std::string &device);
+
+  /// Loads and verifies an artifact (see Artifact.h) and prepares its code
+  /// for this device; an artifact compiled for another target is an error.
+  absl::StatusOr<std::unique_ptr<Module>> load(const std::string &path);
+  absl::StatusOr<std::unique_ptr<Module>> load(Artifact artifact);
+
+  const std::string &device() const;
+
+private:
+  explicit Runtime(std::unique_ptr<Driver> driver, std::string device);
+  std::shared_ptr<Driver> driver_;
+  std::string device_;
+};
+
+} // namespace hymir
+
+#endif // HYMIR_RUNTIME_RUNTIME_H

@@ -1,0 +1,235 @@
+//===- CpuDriver.cpp - kernels from an in-memory shared object ------------===//
+//
+// The cpu driver keeps device memory in aligned host allocations, loads the
+// artifact's host shared object from memory (memfd_create, then dlopen of
+// /proc/self/fd/N, so nothing is written to disk), and runs each launch's
+// blocks on a pool of worker threads. Each kernel has the packed signature
+// void K(int64_t block, const uint64_t *words).
+//
+//===----------------------------------------------------------------------===//
+
+#include "Driver.h"
+
+#include "absl/strings/str_cat.h"
+
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <cstdlib>
+#include <cstring>
+#include <dlfcn.h>
+#include <functional>
+#include <map>
+#include <mutex>
+#include <sys/mman.h>
+#include <thread>
+#include <unistd.h>
+
+namespace hymir {
+namespace {
+
+class HostBuffer : public DeviceBuffer {
+public:
+  HostBuffer(void *data, size_t size) : data_(data), size_(size) {}
+  ~HostBuffer() override { std::free(data_); }
+  void *data() const override { return data_; }
+  size_t size() const override { return size_; }
+
+private:
+  void *data_;
+  size_t size_;
+};
+
+/// Runs `count` independent tasks on a fixed set of workers (and the calling
+/// thread), returning when all are done.
+class ThreadPool {
+public:
+  explicit ThreadPool(unsigned workers) {
+    for (unsigned i = 0; i < workers; ++i)
+      threads_.emplace_back([this] { work(); });
+  }
+  ~ThreadPool() {
+    {
+      std::lock_guard<std::mutex> lock(mutex_);
+      stop_ = true;
+    }
+    wake_.notify_all();
+    for (std::thread &t : threads_)
+      t.join();
+  }
+
+  void run(int64_t count, const std::function<void(int64_t)> &task) {
+    if (count <= 0)
+      return;
+    if (threads_.empty() || count == 1) {
+      for (int64_t i = 0; i < count; ++i)
+        task(i);
+      return;
+    }
+    {
+      std::lock_guard<std::mutex> lock(mutex_);
+      task_ = &task;
+      next_ = 0;
+      count_ = count;
+      pending_ = count;
+      ++generation_;
+    }
+    wake_.notify_all();
+    drain();
+    std::unique_lock<std::mutex> lock(mutex_);
+    done_.wait(lock, [this] { return pending_ == 0; });
+    task_ = nullptr;
+  }
+
+private:
+  void drain() {
+    for (;;) {
+      int64_t i = next_.fetch_add(1);
+      if (i >= count_)
+        return;
+      (*task_)(i);
+      if (pending_.fetch_sub(1) == 1) {
+        std::lock_guard<std::mutex> lock(mutex_);
+        done_.notify_all();
+      }
+    }
+  }
+
+  void work() {
+    uint64_t seen = 0;
+    for (;;) {
+      {
+        std::unique_lock<std::mutex> lock(mutex_);
+        wake_.wait(lock, [&] { return stop_ || generation_ != seen; });
+        if (stop_)
+          return;
+        seen = generation_;
+      }
+      drain();
+    }
+  }
+
+  std::vector<std::thread> threads_;
+  std::mutex mutex_;
+  std::condition_variable wake_, done_;
+  const std::function<void(int64_t)> *task_ = nullptr;
+  std::atomic<int64_t> next_{0}, pending_{0};
+  int64_t count_ = 0;
+  uint64_t generation_ = 0;
+  bool stop_ = false;
+};
+
+using PackedKernel = void (*)(int64_t, const uint64_t *);
+
+class CpuDriver : public Driver {
+public:
+  CpuDriver() : pool_(std::max(1u, std::thread::hardware_concurrency()) - 1) {}
+
+  absl::StatusOr<std::unique_ptr<DeviceBuffer>>
+  allocate(size_t bytes) override {
+    size_t rounded = (std::max<size_t>(bytes, 1) + 255) / 256 * 256;
+    void *p = std::aligned_alloc(256, rounded);
+    if (!p)
+      return absl::ResourceExhaustedError(
+          absl::StrCat("cpu: cannot allocate ", bytes, " bytes"));
+    std::memset(p, 0, rounded);
+    return std::unique_ptr<DeviceBuffer>(new HostBuffer(p, bytes));
+  }
+  absl::Status copyToDevice(void *dst, const void *src, size_t bytes) override {
+    std::memcpy(dst, src, bytes);
+    return absl::OkStatus();
+  }
+  absl::Status copyToHost(void *dst, const void *src, size_t bytes) override {
+    std::memcpy(dst, src, bytes);
+    return absl::OkStatus();
+  }
+  absl::Status copyOnDevice(void *dst, const void *src, size_t bytes) override {
+    std::memmove(dst, src, bytes);
+    return absl::OkStatus();
+  }
+
+  absl::StatusOr<CodeHandle> loadCode(const CodeObjectDesc &code,
+                                      const std::string &where) override {
+    if (code.format != CodeFormat::HostSharedObject)
+      return absl::FailedPreconditionError(
+          absl::StrCat(where, " is ", codeFormatName(code.format),
+                       ", which the cpu driver cannot run"));
+    int fd = memfd_create("hymir-kernels", MFD_CLOEXEC);
+    if (fd < 0)
+      return absl::InternalError(
+          absl::StrCat(where, ": memfd_create failed: ", std::strerror(errno)));
+    size_t written = 0;
+    while (written < code.data.size()) {
+      ssize_t n =
+          ::write(fd, code.data.data() + written, code.data.size() - written);
+      if (n <= 0) {
+        ::close(fd);
+        return absl::InternalError(absl::StrCat(where, ": cannot stage it"));
+      }
+      written += static_cast<size_t>(n);
+    }
+    std::string path = absl::StrCat("/proc/self/fd/", fd);
+    void *handle = dlopen(path.c_str(), RTLD_NOW | RTLD_LOCAL);
+    ::close(fd);
+    if (!handle)
+      return absl::InvalidArgumentError(
+          absl::StrCat(where, " is not a loadable shared object: ", dlerror()));
+    return handle;
+  }
+
+  void unloadCode(CodeHandle code) override { dlclose(code); }
+
+  absl::StatusOr<KernelHandle> kernel(CodeHandle code,
+                                      const std::string &symbol) override {
+    void *fn = dlsym(code, symbol.c_str());
+    if (!fn)
+      return absl::NotFoundError(
+          absl::StrCat("kernel symbol '", symbol, "' is not in its code"));
+    return fn;
+  }
+
+  absl::Status launch(KernelHandle kernel, const std::array<int64_t, 3> &grid,
+                      const std::array<uint32_t, 3> &,
+                      uint32_t sharedMemoryBytes,
+                      std::vector<uint64_t> &words) override {
+    if (sharedMemoryBytes != 0)
+      return absl::UnimplementedError(
+          "cpu: kernels with shared memory cannot run on the cpu driver");
+    if (grid[1] != 1 || grid[2] != 1)
+      return absl::UnimplementedError("cpu: only 1-d grids are supported");
+    auto fn = reinterpret_cast<PackedKernel>(kernel);
+    const uint64_t *args = words.data();
+    pool_.run(grid[0], [&](int64_t block) { fn(block, args); });
+    return absl::OkStatus();
+  }
+
+  absl::Status gemm(const GemmDesc &, const void *, const void *, void *,
+                    int64_t) override {
+    return absl::UnimplementedError(
+        "cpu: library GEMM steps are a cuda feature; the cpu target "
+        "generates its own code for linear");
+  }
+
+  absl::Status synchronize() override { return absl::OkStatus(); }
+  absl::Status startTimer() override {
+    start_ = std::chrono::steady_clock::now();
+    return absl::OkStatus();
+  }
+  absl::StatusOr<double> stopTimer() override {
+    return std::chrono::duration<double, std::milli>(
+               std::chrono::steady_clock::now() - start_)
+        .count();
+  }
+
+private:
+  ThreadPool pool_;
+  std::chrono::steady_clock::time_point start_;
+};
+
+} // namespace
+
+absl::StatusOr<std::unique_ptr<Driver>> createCpuDriver() {
+  return std::unique_ptr<Driver>(new CpuDriver());
+}
+
+} // namespace hymir

@@ -1,0 +1,344 @@
+//===- CudaDriver.cpp - the CUDA driver API, loaded at run time -----------===//
+//
+// The cuda driver talks to libcuda.so.1 through dlopen, so the same runtime
+// binary starts on machines without a GPU driver (CI) and reports a clear
+// error only when a cuda device is asked for. It uses the device's primary
+// context and one stream; PTX is JIT-compiled by cuModuleLoadDataEx with the
+// JIT error log returned on failure; launches above 48 KiB of dynamic shared
+// memory raise the kernel's limit first; timing uses events on the stream.
+// The few driver types and constants used are declared here (their values
+// are fixed by the driver ABI), so no CUDA headers are needed to build.
+//
+//===----------------------------------------------------------------------===//
+
+#include "Driver.h"
+
+#include "absl/strings/str_cat.h"
+
+#include <dlfcn.h>
+#include <mutex>
+
+namespace hymir {
+namespace {
+
+using CUresult = int;
+using CUdevice = int;
+using CUdeviceptr = unsigned long long;
+using CUcontext = struct CUctx_st *;
+using CUmodule = struct CUmod_st *;
+using CUfunction = struct CUfunc_st *;
+using CUstream = struct CUstream_st *;
+using CUevent = struct CUevent_st *;
+constexpr int kJitInfoLogBuffer = 3, kJitInfoLogBufferSize = 4,
+              kJitErrorLogBuffer = 5, kJitErrorLogBufferSize = 6;
+constexpr int kFuncAttrMaxDynamicSharedSize = 8;
+
+/// The driver entry points, resolved once.
+struct CudaApi {
+  void *library = nullptr;
+  CUresult (*cuInit)(unsigned);
+  CUresult (*cuDeviceGetCount)(int *);
+  CUresult (*cuDeviceGet)(CUdevice *, int);
+  CUresult (*cuDeviceGetName)(char *, int, CUdevice);
+  CUresult (*cuDevicePrimaryCtxRetain)(CUcontext *, CUdevice);
+  CUresult (*cuCtxSetCurrent)(CUcontext);
+  CUresult (*cuCtxSynchronize)();
+  CUresult (*cuMemAlloc)(CUdeviceptr *, size_t);
+  CUresult (*cuMemFree)(CUdeviceptr);
+  CUresult (*cuMemGetInfo)(size_t *, size_t *);
+  CUresult (*cuMemcpyHtoD)(CUdeviceptr, const void *, size_t);
+  CUresult (*cuMemcpyDtoH)(void *, CUdeviceptr, size_t);
+  CUresult (*cuMemcpyDtoDAsync)(CUdeviceptr, CUdeviceptr, size_t, CUstream);
+  CUresult (*cuMemsetD8)(CUdeviceptr, unsigned char, size_t);
+  CUresult (*cuModuleLoadDataEx)(CUmodule *, const void *, unsigned, int *,
+                                 void **);
+  CUresult (*cuModuleUnload)(CUmodule);
+  CUresult (*cuModuleGetFunction)(CUfunction *, CUmodule, const char *);
+  CUresult (*cuFuncSetAttribute)(CUfunction, int, int);
+  CUresult (*cuLaunchKernel)(CUfunction, unsigned, unsigned, unsigned, unsigned,
+                             unsigned, unsigned, unsigned, CUstream, void **,
+                             void **);
+  CUresult (*cuStreamCreate)(CUstream *, unsigned);
+  CUresult (*cuStreamSynchronize)(CUstream);
+  CUresult (*cuEventCreate)(CUevent *, unsigned);
+  CUresult (*cuEventRecord)(CUevent, CUstream);
+  CUresult (*cuEventSynchronize)(CUevent);
+  CUresult (*cuEventElapsedTime)(float *, CUevent, CUevent);
+  CUresult (*cuGetErrorString)(CUresult, const char **);
+};
+
+absl::StatusOr<const CudaApi *> cudaApi() {
+  static CudaApi api;
+  static std::string error;
+  static std::once_flag once;
+  std::call_once(once, [] {
+    api.library = dlopen("libcuda.so.1", RTLD_NOW | RTLD_LOCAL);
+    if (!api.library) {
+      error = absl::StrCat("cuda: the CUDA driver library libcuda.so.1 "
+                           "cannot be loaded (",
+                           dlerror(),
+                           "); is an NVIDIA driver installed on this "
+                           "machine? Use --device cpu otherwise");
+      return;
+    }
+    auto bind = [&](auto &fn, const char *name) {
+      fn = reinterpret_cast<std::remove_reference_t<decltype(fn)>>(
+          dlsym(api.library, name));
+      if (!fn && error.empty())
+        error = absl::StrCat("cuda: libcuda.so.1 has no ", name);
+    };
+    bind(api.cuInit, "cuInit");
+    bind(api.cuDeviceGetCount, "cuDeviceGetCount");
+    bind(api.cuDeviceGet, "cuDeviceGet");
+    bind(api.cuDeviceGetName, "cuDeviceGetName");
+    bind(api.cuDevicePrimaryCtxRetain, "cuDevicePrimaryCtxRetain");
+    bind(api.cuCtxSetCurrent, "cuCtxSetCurrent");
+    bind(api.cuCtxSynchronize, "cuCtxSynchronize");
+    bind(api.cuMemAlloc, "cuMemAlloc_v2");
+    bind(api.cuMemFree, "cuMemFree_v2");
+    bind(api.cuMemGetInfo, "cuMemGetInfo_v2");
+    bind(api.cuMemcpyHtoD, "cuMemcpyHtoD_v2");
+    bind(api.cuMemcpyDtoH, "cuMemcpyDtoH_v2");
+    bind(api.cuMemcpyDtoDAsync, "cuMemcpyDtoDAsync_v2");
+    bind(api.cuMemsetD8, "cuMemsetD8_v2");
+    bind(api.cuModuleLoadDataEx, "cuModuleLoadDataEx");
+    bind(api.cuModuleUnload, "cuModuleUnload");
+    bind(api.cuModuleGetFunction, "cuModuleGetFunction");
+    bind(api.cuFuncSetAttribute, "cuFuncSetAttribute");
+    bind(api.cuLaunchKernel, "cuLaunchKernel");
+    bind(api.cuStreamCreate, "cuStreamCreate");
+    bind(api.cuStreamSynchronize, "cuStreamSynchronize");
+    bind(api.cuEventCreate, "cuEventCreate");
+    bind(api.cuEventRecord, "cuEventRecord");
+    bind(api.cuEventSynchronize, "cuEventSynchronize");
+    bind(api.cuEventElapsedTime, "cuEventElapsedTime");
+    bind(api.cuGetErrorString, "cuGetErrorString");
+  });
+  if (!error.empty())
+    return absl::UnavailableError(error);
+  return &api;
+}
+
+class CudaDriver;
+
+class CudaBuffer : public DeviceBuffer {
+public:
+  CudaBuffer(const CudaApi *api, CUdeviceptr ptr, size_t size)
+      : api_(api), ptr_(ptr), size_(size) {}
+  ~CudaBuffer() override {
+    if (ptr_)
+      api_->cuMemFree(ptr_);
+  }
+  void *data() const override { return reinterpret_cast<void *>(ptr_); }
+  size_t size() const override { return size_; }
+
+private:
+  const CudaApi *api_;
+  CUdeviceptr ptr_;
+  size_t size_;
+};
+
+class CudaDriver : public Driver {
+public:
+  explicit CudaDriver(const CudaApi *api) : api_(api) {}
+
+  absl::Status check(CUresult r, const std::string &what) const {
+    if (r == 0)
+      return absl::OkStatus();
+    const char *text = nullptr;
+    api_->cuGetErrorString(r, &text);
+    return absl::InternalError(
+        absl::StrCat("cuda: ", what, " failed: ", text ? text : "unknown error",
+                     " (", r, ")"));
+  }
+
+  absl::Status init(int ordinal) {
+    if (absl::Status s = check(api_->cuInit(0), "cuInit"); !s.ok())
+      return s;
+    int count = 0;
+    if (absl::Status s = check(api_->cuDeviceGetCount(&count), "device count");
+        !s.ok())
+      return s;
+    if (ordinal < 0 || ordinal >= count)
+      return absl::NotFoundError(absl::StrCat("cuda: device ", ordinal,
+                                              " requested, but this machine "
+                                              "has ",
+                                              count, " CUDA device(s)"));
+    CUdevice device;
+    CUcontext context;
+    if (absl::Status s =
+            check(api_->cuDeviceGet(&device, ordinal), "cuDeviceGet");
+        !s.ok())
+      return s;
+    char name[256] = {0};
+    api_->cuDeviceGetName(name, sizeof(name) - 1, device);
+    name_ = name;
+    if (absl::Status s = check(api_->cuDevicePrimaryCtxRetain(&context, device),
+                               "retaining the primary context");
+        !s.ok())
+      return s;
+    if (absl::Status s = check(api_->cuCtxSetCurrent(context), "context");
+        !s.ok())
+      return s;
+    if (absl::Status s = check(api_->cuStreamCreate(&stream_, 0), "stream");
+        !s.ok())
+      return s;
+    if (absl::Status s = check(api_->cuEventCreate(&start_, 0), "event");
+        !s.ok())
+      return s;
+    return check(api_->cuEventCreate(&stop_, 0), "event");
+  }
+
+  absl::StatusOr<std::unique_ptr<DeviceBuffer>>
+  allocate(size_t bytes) override {
+    CUdeviceptr ptr = 0;
+    CUresult r = api_->cuMemAlloc(&ptr, std::max<size_t>(bytes, 1));
+    if (r != 0) {
+      size_t freeBytes = 0, total = 0;
+      api_->cuMemGetInfo(&freeBytes, &total);
+      return absl::ResourceExhaustedError(
+          absl::StrCat("cuda: cannot allocate ", bytes, " bytes on ", name_,
+                       " (", freeBytes, " of ", total, " bytes free)"));
+    }
+    api_->cuMemsetD8(ptr, 0, std::max<size_t>(bytes, 1));
+    return std::unique_ptr<DeviceBuffer>(new CudaBuffer(api_, ptr, bytes));
+  }
+  absl::Status copyToDevice(void *dst, const void *src, size_t bytes) override {
+    if (!bytes)
+      return absl::OkStatus();
+    return check(
+        api_->cuMemcpyHtoD(reinterpret_cast<CUdeviceptr>(dst), src, bytes),
+        "host-to-device copy");
+  }
+  absl::Status copyToHost(void *dst, const void *src, size_t bytes) override {
+    if (!bytes)
+      return absl::OkStatus();
+    if (absl::Status s = synchronize(); !s.ok())
+      return s;
+    return check(
+        api_->cuMemcpyDtoH(dst, reinterpret_cast<CUdeviceptr>(src), bytes),
+        "device-to-host copy");
+  }
+  absl::Status copyOnDevice(void *dst, const void *src, size_t bytes) override {
+    if (!bytes)
+      return absl::OkStatus();
+    return check(api_->cuMemcpyDtoDAsync(reinterpret_cast<CUdeviceptr>(dst),
+                                         reinterpret_cast<CUdeviceptr>(src),
+                                         bytes, stream_),
+                 "device copy");
+  }
+
+  absl::StatusOr<CodeHandle> loadCode(const CodeObjectDesc &code,
+                                      const std::string &where) override {
+    if (code.format == CodeFormat::HostSharedObject)
+      return absl::FailedPreconditionError(
+          absl::StrCat(where, " is host code, which the cuda driver cannot "
+                              "run"));
+    std::string errorLog(16384, '\0'), infoLog(16384, '\0');
+    int options[] = {kJitErrorLogBuffer, kJitErrorLogBufferSize,
+                     kJitInfoLogBuffer, kJitInfoLogBufferSize};
+    void *values[] = {
+        errorLog.data(), reinterpret_cast<void *>(errorLog.size() - 1),
+        infoLog.data(), reinterpret_cast<void *>(infoLog.size() - 1)};
+    CUmodule module = nullptr;
+    CUresult r =
+        api_->cuModuleLoadDataEx(&module, code.data.data(), 4, options, values);
+    if (r != 0) {
+      absl::Status s = check(r, absl::StrCat("loading ", where));
+      return absl::Status(
+          s.code(), absl::StrCat(s.message(), "; JIT log: ", errorLog.c_str()));
+    }
+    return static_cast<CodeHandle>(module);
+  }
+
+  void unloadCode(CodeHandle code) override {
+    api_->cuModuleUnload(static_cast<CUmodule>(code));
+  }
+
+  absl::StatusOr<KernelHandle> kernel(CodeHandle code,
+                                      const std::string &symbol) override {
+    CUfunction fn = nullptr;
+    if (absl::Status s =
+            check(api_->cuModuleGetFunction(&fn, static_cast<CUmodule>(code),
+                                            symbol.c_str()),
+                  absl::StrCat("finding kernel ", symbol));
+        !s.ok())
+      return s;
+    return static_cast<KernelHandle>(fn);
+  }
+
+  absl::Status launch(KernelHandle kernel, const std::array<int64_t, 3> &grid,
+                      const std::array<uint32_t, 3> &block,
+                      uint32_t sharedMemoryBytes,
+                      std::vector<uint64_t> &words) override {
+    auto fn = static_cast<CUfunction>(kernel);
+    for (int64_t g : grid)
+      if (g > 0x7fffffff)
+        return absl::OutOfRangeError(
+            absl::StrCat("cuda: grid dimension ", g, " is too large"));
+    if (sharedMemoryBytes > 48 * 1024)
+      if (absl::Status s = check(
+              api_->cuFuncSetAttribute(fn, kFuncAttrMaxDynamicSharedSize,
+                                       static_cast<int>(sharedMemoryBytes)),
+              "raising the dynamic shared memory limit");
+          !s.ok())
+        return s;
+    std::vector<void *> params;
+    for (uint64_t &w : words)
+      params.push_back(&w);
+    return check(api_->cuLaunchKernel(fn, static_cast<unsigned>(grid[0]),
+                                      static_cast<unsigned>(grid[1]),
+                                      static_cast<unsigned>(grid[2]), block[0],
+                                      block[1], block[2], sharedMemoryBytes,
+                                      stream_, params.data(), nullptr),
+                 "kernel launch");
+  }
+
+  absl::Status gemm(const GemmDesc &, const void *, const void *, void *,
+                    int64_t) override {
+    return absl::UnimplementedError(
+        "cuda: library GEMM steps (cuBLASLt) have not landed yet");
+  }
+
+  absl::Status synchronize() override {
+    return check(api_->cuStreamSynchronize(stream_), "synchronizing");
+  }
+  absl::Status startTimer() override {
+    return check(api_->cuEventRecord(start_, stream_), "recording an event");
+  }
+  absl::StatusOr<double> stopTimer() override {
+    if (absl::Status s =
+            check(api_->cuEventRecord(stop_, stream_), "recording an event");
+        !s.ok())
+      return s;
+    if (absl::Status s = check(api_->cuEventSynchronize(stop_), "event wait");
+        !s.ok())
+      return s;
+    float ms = 0;
+    if (absl::Status s =
+            check(api_->cuEventElapsedTime(&ms, start_, stop_), "event timing");
+        !s.ok())
+      return s;
+    return static_cast<double>(ms);
+  }
+
+private:
+  const CudaApi *api_;
+  std::string name_;
+  CUstream stream_ = nullptr;
+  CUevent start_ = nullptr, stop_ = nullptr;
+};
+
+} // namespace
+
+absl::StatusOr<std::unique_ptr<Driver>> createCudaDriver(int ordinal) {
+  absl::StatusOr<const CudaApi *> api = cudaApi();
+  if (!api.ok())
+    return api.status();
+  auto driver = std::make_unique<CudaDriver>(*api);
+  if (absl::Status s = driver->init(ordinal); !s.ok())
+    return s;
+  return std::unique_ptr<Driver>(std::move(driver));
+}
+
+} // namespace hymir

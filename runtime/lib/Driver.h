@@ -1,0 +1,86 @@
+//===- Driver.h - the device abstraction under the runtime ------*- C++ -*-===//
+//
+// What the executor needs from a device: memory, copies, loading code
+// objects, kernel launches with the packed argument words, library GEMMs and
+// timing. The cpu driver (CpuDriver.cpp) and the cuda driver (CudaDriver.cpp)
+// implement it.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef HYMIR_RUNTIME_LIB_DRIVER_H
+#define HYMIR_RUNTIME_LIB_DRIVER_H
+
+#include "hymir/Runtime/Artifact.h"
+
+#include "absl/status/statusor.h"
+
+#include <array>
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+namespace hymir {
+
+/// A loaded code object and a kernel in it, both owned by the driver.
+using CodeHandle = void *;
+using KernelHandle = void *;
+
+/// Device memory owned by a driver; freed on destruction.
+class DeviceBuffer {
+public:
+  virtual ~DeviceBuffer() = default;
+  virtual void *data() const = 0;
+  virtual size_t size() const = 0;
+};
+
+class Driver {
+public:
+  virtual ~Driver() = default;
+
+  virtual absl::StatusOr<std::unique_ptr<DeviceBuffer>>
+  allocate(size_t bytes) = 0;
+  virtual absl::Status copyToDevice(void *dst, const void *src,
+                                    size_t bytes) = 0;
+  virtual absl::Status copyToHost(void *dst, const void *src, size_t bytes) = 0;
+  virtual absl::Status copyOnDevice(void *dst, const void *src,
+                                    size_t bytes) = 0;
+
+  /// Prepares one code object; kernels are then looked up by symbol. `where`
+  /// names the object in messages.
+  virtual absl::StatusOr<CodeHandle> loadCode(const CodeObjectDesc &code,
+                                              const std::string &where) = 0;
+  virtual void unloadCode(CodeHandle code) = 0;
+  virtual absl::StatusOr<KernelHandle> kernel(CodeHandle code,
+                                              const std::string &symbol) = 0;
+
+  /// Launches `kernel` over `grid` blocks; `words` are the kernel's
+  /// parameters, 8 bytes each, in order (see hymir-add-packed-kernel-entries).
+  virtual absl::Status launch(KernelHandle kernel,
+                              const std::array<int64_t, 3> &grid,
+                              const std::array<uint32_t, 3> &block,
+                              uint32_t sharedMemoryBytes,
+                              std::vector<uint64_t> &words) = 0;
+
+  /// y[m, n] = x[m, k] w[n, k]^T by the device's BLAS.
+  virtual absl::Status gemm(const GemmDesc &desc, const void *x, const void *w,
+                            void *y, int64_t m) = 0;
+
+  virtual absl::Status synchronize() = 0;
+
+  /// Starts and stops a timer around device work, in milliseconds.
+  virtual absl::Status startTimer() = 0;
+  virtual absl::StatusOr<double> stopTimer() = 0;
+};
+
+/// The cpu driver: host memory, kernels from an in-memory shared object, a
+/// thread pool running blocks.
+absl::StatusOr<std::unique_ptr<Driver>> createCpuDriver();
+
+/// The cuda driver for device `ordinal`: the CUDA driver API and cuBLASLt
+/// loaded with dlopen.
+absl::StatusOr<std::unique_ptr<Driver>> createCudaDriver(int ordinal);
+
+} // namespace hymir
+
+#endif // HYMIR_RUNTIME_LIB_DRIVER_H

@@ -1,0 +1,510 @@
+//===- Runtime.cpp - the executor behind Runtime and Module ---------------===//
+//
+// Module::call checks the inputs against the entry's specs, resolves the
+// token symbol, places inputs, outputs and the scratch arena in device
+// memory, and walks the plan. Before each step it checks that every element
+// a tensor argument can address lies inside its storage, so a wrong plan can
+// never make a kernel read or write outside its buffers.
+//
+//===----------------------------------------------------------------------===//
+
+#include "hymir/Runtime/Runtime.h"
+
+#include "Driver.h"
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+
+#include <algorithm>
+#include <cstring>
+
+namespace hymir {
+
+//===----------------------------------------------------------------------===//
+// Tensor
+//===----------------------------------------------------------------------===//
+
+static int64_t product(const std::vector<int64_t> &shape) {
+  int64_t n = 1;
+  for (int64_t d : shape)
+    n *= d;
+  return n;
+}
+
+Tensor::Tensor(DType dtype, std::vector<int64_t> shape)
+    : dtype_(dtype), shape_(std::move(shape)),
+      bytes_(static_cast<size_t>(product(shape_)) * dtypeSize(dtype)) {}
+
+int64_t Tensor::numel() const { return product(shape_); }
+
+absl::StatusOr<Tensor> Tensor::fromBytes(DType dtype,
+                                         std::vector<int64_t> shape,
+                                         const void *data, size_t sizeBytes) {
+  for (int64_t d : shape)
+    if (d < 0)
+      return absl::InvalidArgumentError("tensor shape has a negative dim");
+  Tensor t(dtype, std::move(shape));
+  if (t.sizeBytes() != sizeBytes)
+    return absl::InvalidArgumentError(absl::StrCat(
+        "tensor of ", t.numel(), " ", std::string(dtypeName(dtype)),
+        " elements needs ", t.sizeBytes(), " bytes, got ", sizeBytes));
+  if (sizeBytes)
+    std::memcpy(t.data(), data, sizeBytes);
+  return t;
+}
+
+//===----------------------------------------------------------------------===//
+// Module
+//===----------------------------------------------------------------------===//
+
+static std::string shapeString(const std::vector<int64_t> &shape) {
+  return absl::StrCat("[", absl::StrJoin(shape, ", "), "]");
+}
+
+struct Module::Impl {
+  Impl(std::shared_ptr<Driver> driver, Artifact artifact)
+      : driver(std::move(driver)), artifact(std::move(artifact)) {}
+
+  std::shared_ptr<Driver> driver;
+  Artifact artifact;
+  std::vector<CodeHandle> code;
+  std::vector<KernelHandle> kernels;
+  std::vector<std::unique_ptr<DeviceBuffer>> params;
+  std::map<std::string, std::unique_ptr<DeviceBuffer>> arenas;
+
+  const ModuleDesc &desc() const { return artifact.module(); }
+  ~Impl() {
+    for (CodeHandle c : code)
+      driver->unloadCode(c);
+  }
+
+  /// Device memory and resolved sizes of one call.
+  struct Frame {
+    const EntryDesc *entry = nullptr;
+    std::vector<int64_t> symbols;
+    std::vector<std::unique_ptr<DeviceBuffer>> inputs, outputs;
+    std::vector<std::vector<int64_t>> outputShapes;
+    DeviceBuffer *arena = nullptr;
+  };
+
+  absl::StatusOr<Frame> prepare(const std::string &name,
+                                const TensorMap &inputs);
+  absl::Status execute(Frame &frame);
+  absl::StatusOr<std::pair<uint8_t *, size_t>>
+  storage(Frame &frame, const RefDesc &ref, const std::string &where);
+};
+
+Module::Module(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+Module::~Module() = default;
+const ModuleDesc &Module::desc() const { return impl_->desc(); }
+const std::string &Module::label() const { return impl_->artifact.label(); }
+
+static std::vector<int64_t> staticShape(const TensorSpecDesc &spec) {
+  std::vector<int64_t> shape;
+  for (const SizeExprSpec &s : spec.shape)
+    shape.push_back(s.constant);
+  return shape;
+}
+
+absl::Status Module::bindWeights(const SafetensorsFile &weights) {
+  const ModuleDesc &m = impl_->desc();
+  std::vector<std::unique_ptr<DeviceBuffer>> bound;
+  for (const TensorSpecDesc &p : m.params) {
+    absl::StatusOr<TensorView> view =
+        weights.get(p.name, p.dtype, staticShape(p));
+    if (!view.ok())
+      return absl::Status(view.status().code(),
+                          absl::StrCat(label(), ": parameter binding: ",
+                                       view.status().message()));
+    absl::StatusOr<std::unique_ptr<DeviceBuffer>> buffer =
+        impl_->driver->allocate(view->sizeBytes);
+    if (!buffer.ok())
+      return buffer.status();
+    if (absl::Status s = impl_->driver->copyToDevice(
+            (*buffer)->data(), view->data, view->sizeBytes);
+        !s.ok())
+      return s;
+    bound.push_back(std::move(*buffer));
+  }
+  impl_->params = std::move(bound);
+  return absl::OkStatus();
+}
+
+absl::StatusOr<Module::Impl::Frame>
+Module::Impl::prepare(const std::string &name, const TensorMap &inputs) {
+  const std::string &label = artifact.label();
+  const EntryDesc *entry = artifact.findEntry(name);
+  if (!entry) {
+    std::vector<std::string> names;
+    for (const EntryDesc &e : desc().entries)
+      names.push_back(e.name);
+    return absl::NotFoundError(
+        absl::StrCat(label, ": no entry '", name,
+                     "'; entries: ", absl::StrJoin(names, ", ")));
+  }
+  if (!desc().params.empty() && params.size() != desc().params.size())
+    return absl::FailedPreconditionError(absl::StrCat(
+        label, ": the module has ", desc().params.size(),
+        " parameters (first '", desc().params[0].name,
+        "') and none are bound: call bindWeights (hymir-run --weights)"));
+
+  Frame frame;
+  frame.entry = entry;
+  std::string where = absl::StrCat(label, ": entry '", name, "'");
+  for (const auto &[inputName, tensor] : inputs)
+    if (std::none_of(
+            entry->inputs.begin(), entry->inputs.end(),
+            [&](const TensorSpecDesc &s) { return s.name == inputName; })) {
+      std::vector<std::string> names;
+      for (const TensorSpecDesc &s : entry->inputs)
+        names.push_back(s.name);
+      return absl::InvalidArgumentError(
+          absl::StrCat(where, " has no input '", inputName,
+                       "'; its inputs are: ", absl::StrJoin(names, ", ")));
+    }
+
+  // Symbols come from the dims that define them.
+  for (const SymbolDesc &s : entry->symbols) {
+    const TensorSpecDesc &spec = entry->inputs[s.input];
+    auto it = inputs.find(spec.name);
+    if (it == inputs.end())
+      return absl::InvalidArgumentError(
+          absl::StrCat(where, " is missing input '", spec.name, "'"));
+    if (it->second.shape().size() != spec.shape.size())
+      return absl::InvalidArgumentError(absl::StrCat(
+          where, ": input '", spec.name, "' has rank ",
+          it->second.shape().size(), ", expected ", spec.shape.size()));
+    int64_t value = it->second.shape()[s.dim];
+    if (value < 1 || value > s.max)
+      return absl::OutOfRangeError(
+          absl::StrCat(where, ": ", s.name, " = ", value, " (dim ", s.dim,
+                       " of '", spec.name, "') must be in [1, ", s.max,
+                       "], the range the artifact was compiled for"));
+    frame.symbols.push_back(value);
+  }
+
+  auto resolve =
+      [&](const TensorSpecDesc &spec) -> absl::StatusOr<std::vector<int64_t>> {
+    std::vector<int64_t> shape;
+    for (const SizeExprSpec &e : spec.shape) {
+      absl::StatusOr<int64_t> v = evaluate(e, frame.symbols);
+      if (!v.ok())
+        return v.status();
+      shape.push_back(*v);
+    }
+    return shape;
+  };
+
+  for (const TensorSpecDesc &spec : entry->inputs) {
+    auto it = inputs.find(spec.name);
+    if (it == inputs.end())
+      return absl::InvalidArgumentError(
+          absl::StrCat(where, " is missing input '", spec.name, "'"));
+    absl::StatusOr<std::vector<int64_t>> shape = resolve(spec);
+    if (!shape.ok())
+      return shape.status();
+    const Tensor &t = it->second;
+    if (t.dtype() != spec.dtype || t.shape() != *shape)
+      return absl::InvalidArgumentError(absl::StrCat(
+          where, ": input '", spec.name, "' is ",
+          std::string(dtypeName(t.dtype())), " ", shapeString(t.shape()),
+          ", expected ", std::string(dtypeName(spec.dtype)), " ",
+          shapeString(*shape)));
+    absl::StatusOr<std::unique_ptr<DeviceBuffer>> buffer =
+        driver->allocate(t.sizeBytes());
+    if (!buffer.ok())
+      return buffer.status();
+    if (absl::Status s =
+            driver->copyToDevice((*buffer)->data(), t.data(), t.sizeBytes());
+        !s.ok())
+      return s;
+    frame.inputs.push_back(std::move(*buffer));
+  }
+  for (const TensorSpecDesc &spec : entry->outputs) {
+    absl::StatusOr<std::vector<int64_t>> shape = resolve(spec);
+    if (!shape.ok())
+      return shape.status();
+    absl::StatusOr<std::unique_ptr<DeviceBuffer>> buffer = driver->allocate(
+        static_cast<size_t>(product(*shape)) * dtypeSize(spec.dtype));
+    if (!buffer.ok())
+      return buffer.status();
+    frame.outputs.push_back(std::move(*buffer));
+    frame.outputShapes.push_back(*shape);
+  }
+  // The arena is sized for the symbols' maxima: allocated once per entry.
+  std::unique_ptr<DeviceBuffer> &arena = arenas[name];
+  if (!arena) {
+    absl::StatusOr<std::unique_ptr<DeviceBuffer>> buffer =
+        driver->allocate(entry->arenaBytes);
+    if (!buffer.ok())
+      return buffer.status();
+    arena = std::move(*buffer);
+  }
+  frame.arena = arena.get();
+  return frame;
+}
+
+absl::StatusOr<std::pair<uint8_t *, size_t>>
+Module::Impl::storage(Frame &frame, const RefDesc &ref,
+                      const std::string &where) {
+  uint8_t *base = nullptr;
+  size_t size = 0;
+  switch (ref.kind) {
+  case StorageKind::Input:
+    base = static_cast<uint8_t *>(frame.inputs[ref.index]->data());
+    size = frame.inputs[ref.index]->size();
+    break;
+  case StorageKind::Output:
+    base = static_cast<uint8_t *>(frame.outputs[ref.index]->data());
+    size = frame.outputs[ref.index]->size();
+    break;
+  case StorageKind::Param:
+    base = static_cast<uint8_t *>(params[ref.index]->data());
+    size = params[ref.index]->size();
+    break;
+  case StorageKind::Buffer: {
+    const BufferSlotDesc &slot = frame.entry->buffers[ref.index];
+    base = static_cast<uint8_t *>(frame.arena->data()) + slot.arenaOffset;
+    size = slot.sizeBytes;
+    break;
+  }
+  }
+  absl::StatusOr<int64_t> offset = evaluate(ref.offsetBytes, frame.symbols);
+  if (!offset.ok())
+    return offset.status();
+  if (*offset < 0 || static_cast<size_t>(*offset) > size)
+    return absl::OutOfRangeError(
+        absl::StrCat(where, ": offset ", *offset, " is outside its ",
+                     storageKindName(ref.kind), " of ", size, " bytes"));
+  return std::make_pair(base + *offset, size - static_cast<size_t>(*offset));
+}
+
+absl::Status Module::Impl::execute(Frame &frame) {
+  const EntryDesc &entry = *frame.entry;
+  for (size_t i = 0; i < entry.plan.size(); ++i) {
+    std::string where =
+        absl::StrCat(artifact.label(), ": entry '", entry.name, "' step ", i,
+                     " (", stepKindName(entry.plan[i]), ")");
+    if (const auto *launch = std::get_if<LaunchKernelDesc>(&entry.plan[i])) {
+      std::array<int64_t, 3> grid;
+      for (int d = 0; d < 3; ++d) {
+        absl::StatusOr<int64_t> g = evaluate(launch->grid[d], frame.symbols);
+        if (!g.ok())
+          return g.status();
+        grid[d] = *g;
+      }
+      if (grid[0] <= 0 || grid[1] <= 0 || grid[2] <= 0)
+        continue; // nothing to compute for this size
+      std::vector<uint64_t> words;
+      for (size_t a = 0; a < launch->args.size(); ++a) {
+        const KernelArgDesc &arg = launch->args[a];
+        if (!arg.isTensor) {
+          absl::StatusOr<int64_t> v = evaluate(arg.scalar, frame.symbols);
+          if (!v.ok())
+            return v.status();
+          words.push_back(static_cast<uint64_t>(*v));
+          continue;
+        }
+        std::string argWhere = absl::StrCat(where, " arg ", a);
+        absl::StatusOr<std::pair<uint8_t *, size_t>> place =
+            storage(frame, arg.ref, argWhere);
+        if (!place.ok())
+          return place.status();
+        // The furthest element the kernel can address must be inside.
+        std::vector<int64_t> sizes, strides;
+        int64_t last = 0;
+        bool empty = false;
+        for (size_t d = 0; d < arg.sizes.size(); ++d) {
+          absl::StatusOr<int64_t> s = evaluate(arg.sizes[d], frame.symbols);
+          absl::StatusOr<int64_t> t = evaluate(arg.strides[d], frame.symbols);
+          if (!s.ok() || !t.ok())
+            return s.ok() ? t.status() : s.status();
+          if (*s < 0 || *t < 0)
+            return absl::OutOfRangeError(
+                absl::StrCat(argWhere, ": negative size or stride"));
+          empty |= *s == 0;
+          last += (*s - 1) * *t;
+          sizes.push_back(*s);
+          strides.push_back(*t);
+        }
+        size_t need =
+            empty ? 0 : static_cast<size_t>(last + 1) * dtypeSize(arg.dtype);
+        if (need > place->second)
+          return absl::OutOfRangeError(absl::StrCat(
+              argWhere, " addresses ", need, " bytes of its ",
+              storageKindName(arg.ref.kind), ", which has ", place->second));
+        uint64_t ptr = reinterpret_cast<uint64_t>(place->first);
+        words.push_back(ptr);
+        words.push_back(ptr);
+        words.push_back(0);
+        for (int64_t s : sizes)
+          words.push_back(static_cast<uint64_t>(s));
+        for (int64_t s : strides)
+          words.push_back(static_cast<uint64_t>(s));
+      }
+      std::array<uint32_t, 3> block = {launch->block[0], launch->block[1],
+                                       launch->block[2]};
+      if (absl::Status s = driver->launch(kernels[launch->kernel], grid, block,
+                                          launch->sharedMemoryBytes, words);
+          !s.ok())
+        return absl::Status(s.code(), absl::StrCat(where, ": ", s.message()));
+    } else if (const auto *copy = std::get_if<CopyDesc>(&entry.plan[i])) {
+      absl::StatusOr<int64_t> bytes = evaluate(copy->bytes, frame.symbols);
+      if (!bytes.ok())
+        return bytes.status();
+      auto src = storage(frame, copy->src, where + " source");
+      auto dst = storage(frame, copy->dst, where + " destination");
+      if (!src.ok() || !dst.ok())
+        return src.ok() ? dst.status() : src.status();
+      if (*bytes < 0 || static_cast<size_t>(*bytes) > src->second ||
+          static_cast<size_t>(*bytes) > dst->second)
+        return absl::OutOfRangeError(absl::StrCat(
+            where, ": copies ", *bytes, " bytes between storage of ",
+            src->second, " and ", dst->second, " bytes"));
+      if (absl::Status s = driver->copyOnDevice(dst->first, src->first, *bytes);
+          !s.ok())
+        return s;
+    } else if (const auto *gemm = std::get_if<GemmDesc>(&entry.plan[i])) {
+      absl::StatusOr<int64_t> m = evaluate(gemm->m, frame.symbols);
+      if (!m.ok())
+        return m.status();
+      auto x = storage(frame, gemm->x, where + " x");
+      auto w = storage(frame, gemm->w, where + " w");
+      auto y = storage(frame, gemm->y, where + " y");
+      if (!x.ok() || !w.ok() || !y.ok())
+        return !x.ok() ? x.status() : !w.ok() ? w.status() : y.status();
+      size_t in = dtypeSize(gemm->dtype), out = dtypeSize(gemm->outDtype);
+      if (static_cast<size_t>(*m * gemm->k) * in > x->second ||
+          static_cast<size_t>(gemm->n * gemm->k) * in > w->second ||
+          static_cast<size_t>(*m * gemm->n) * out > y->second)
+        return absl::OutOfRangeError(
+            absl::StrCat(where, ": operands exceed their storage"));
+      if (absl::Status s =
+              driver->gemm(*gemm, x->first, w->first, y->first, *m);
+          !s.ok())
+        return absl::Status(s.code(), absl::StrCat(where, ": ", s.message()));
+    }
+  }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<TensorMap> Module::call(const std::string &entry,
+                                       const TensorMap &inputs) {
+  absl::StatusOr<Impl::Frame> frame = impl_->prepare(entry, inputs);
+  if (!frame.ok())
+    return frame.status();
+  if (absl::Status s = impl_->execute(*frame); !s.ok())
+    return s;
+  if (absl::Status s = impl_->driver->synchronize(); !s.ok())
+    return s;
+  TensorMap outputs;
+  for (size_t i = 0; i < frame->entry->outputs.size(); ++i) {
+    const TensorSpecDesc &spec = frame->entry->outputs[i];
+    Tensor t(spec.dtype, frame->outputShapes[i]);
+    if (absl::Status s = impl_->driver->copyToHost(
+            t.data(), frame->outputs[i]->data(), t.sizeBytes());
+        !s.ok())
+      return s;
+    outputs[spec.name] = std::move(t);
+  }
+  return outputs;
+}
+
+absl::StatusOr<CallTiming> Module::time(const std::string &entry,
+                                        const TensorMap &inputs, int warmup,
+                                        int iterations) {
+  absl::StatusOr<Impl::Frame> frame = impl_->prepare(entry, inputs);
+  if (!frame.ok())
+    return frame.status();
+  for (int i = 0; i < warmup; ++i)
+    if (absl::Status s = impl_->execute(*frame); !s.ok())
+      return s;
+  std::vector<double> times;
+  for (int i = 0; i < std::max(1, iterations); ++i) {
+    if (absl::Status s = impl_->driver->startTimer(); !s.ok())
+      return s;
+    if (absl::Status s = impl_->execute(*frame); !s.ok())
+      return s;
+    absl::StatusOr<double> ms = impl_->driver->stopTimer();
+    if (!ms.ok())
+      return ms.status();
+    times.push_back(*ms);
+  }
+  std::sort(times.begin(), times.end());
+  return CallTiming{times[times.size() / 2]};
+}
+
+//===----------------------------------------------------------------------===//
+// Runtime
+//===----------------------------------------------------------------------===//
+
+Runtime::Runtime(std::unique_ptr<Driver> driver, std::string device)
+    : driver_(std::move(driver)), device_(std::move(device)) {}
+Runtime::~Runtime() = default;
+const std::string &Runtime::device() const { return device_; }
+
+absl::StatusOr<std::unique_ptr<Runtime>>
+Runtime::create(const std::string &device) {
+  absl::StatusOr<std::unique_ptr<Driver>> driver;
+  if (device == "cpu") {
+    driver = createCpuDriver();
+  } else if (device == "cuda" || device.rfind("cuda:", 0) == 0) {
+    int ordinal = 0;
+    if (device.size() > 5) {
+      std::string digits = device.substr(5);
+      if (digits.empty() || digits.size() > 3 ||
+          digits.find_first_not_of("0123456789") != std::string::npos)
+        return absl::InvalidArgumentError(absl::StrCat(
+            "device '", device, "': expected cuda:N with N a device index"));
+      ordinal = std::stoi(digits);
+    }
+    driver = createCudaDriver(ordinal);
+  } else {
+    return absl::InvalidArgumentError(
+        absl::StrCat("unknown device '", device, "': use cpu, cuda or cuda:N"));
+  }
+  if (!driver.ok())
+    return driver.status();
+  return std::unique_ptr<Runtime>(new Runtime(std::move(*driver), device));
+}
+
+absl::StatusOr<std::unique_ptr<Module>> Runtime::load(const std::string &path) {
+  absl::StatusOr<Artifact> artifact = Artifact::load(path);
+  if (!artifact.ok())
+    return artifact.status();
+  return load(std::move(*artifact));
+}
+
+absl::StatusOr<std::unique_ptr<Module>> Runtime::load(Artifact artifact) {
+  const ModuleDesc &m = artifact.module();
+  bool cuda = device_ != "cpu";
+  if ((m.target == Target::Cuda) != cuda)
+    return absl::FailedPreconditionError(absl::StrCat(
+        artifact.label(), " was compiled for ", targetName(m.target),
+        " and cannot run on device '", device_, "'"));
+  if (m.deviceCount != 1)
+    return absl::UnimplementedError(
+        absl::StrCat(artifact.label(), " needs ", m.deviceCount,
+                     " devices; multi-device execution has not landed yet"));
+  auto impl = std::make_unique<Module::Impl>(driver_, std::move(artifact));
+  const std::string &label = impl->artifact.label();
+  for (size_t i = 0; i < impl->desc().code.size(); ++i) {
+    absl::StatusOr<CodeHandle> handle = driver_->loadCode(
+        impl->desc().code[i], absl::StrCat(label, ": code object ", i));
+    if (!handle.ok())
+      return handle.status();
+    impl->code.push_back(*handle);
+  }
+  for (const KernelDesc &k : impl->desc().kernels) {
+    absl::StatusOr<KernelHandle> handle =
+        driver_->kernel(impl->code[k.code], k.symbol);
+    if (!handle.ok())
+      return absl::Status(handle.status().code(),
+                          absl::StrCat(label, ": kernel '", k.name,
+                                       "': ", handle.status().message()));
+    impl->kernels.push_back(*handle);
+  }
+  return std::unique_ptr<Module>(new Module(std::move(impl)));
+}
+
+} // namespace hymir

@@ -1,0 +1,239 @@
+//===- hymir-compile.cpp - hymir IR to a .hymir artifact ------------------===//
+//
+//   hymir-compile IN.mlir -o OUT.hymir --target=cpu|cuda [--chip=sm_90a]
+//                 [--devices=N] [--max-tokens=N] [--block-size=N]
+//                 [--dump-stages=DIR]
+//
+// Every public func.func becomes an entry. The module goes through the
+// kernel-form pipeline (shared by both targets); each entry's host function
+// becomes an execution plan; the kernels become a host shared object (cpu)
+// or PTX (cuda). --dump-stages writes the IR after each stage.
+//
+//===----------------------------------------------------------------------===//
+
+#include "hymir/Codegen/HostObject.h"
+#include "hymir/Codegen/Passes.h"
+#include "hymir/Codegen/Pipelines.h"
+#include "hymir/Codegen/PlanBuilder.h"
+#include "hymir/Dialect/Hymir/IR/HymirDialect.h"
+#include "hymir/Dialect/Hymir/IR/HymirOps.h"
+#include "hymir/Runtime/ArtifactWriter.h"
+#include "hymir/Runtime/Version.h"
+#include "hymir/Transforms/Passes.h"
+
+#include "mlir/Dialect/GPU/IR/GPUDialect.h"
+#include "mlir/IR/MLIRContext.h"
+#include "mlir/InitAllDialects.h"
+#include "mlir/InitAllExtensions.h"
+#include "mlir/Parser/Parser.h"
+#include "mlir/Pass/PassManager.h"
+#include "mlir/Support/FileUtilities.h"
+#include "mlir/Target/LLVMIR/Dialect/All.h"
+#include "mlir/Transforms/Passes.h"
+#include "llvm/Support/CommandLine.h"
+#include "llvm/Support/FileSystem.h"
+#include "llvm/Support/InitLLVM.h"
+#include "llvm/Support/Path.h"
+#include "llvm/Support/SourceMgr.h"
+#include "llvm/Support/ToolOutputFile.h"
+
+using namespace mlir;
+namespace cl = llvm::cl;
+namespace rt = ::hymir;
+namespace hy = ::mlir::hymir;
+
+static cl::opt<std::string> inputFile(cl::Positional, cl::desc("<input.mlir>"),
+                                      cl::Required);
+static cl::opt<std::string> outputFile("o", cl::desc("output .hymir file"),
+                                       cl::value_desc("path"), cl::Required);
+static cl::opt<std::string> targetOpt("target", cl::desc("cpu or cuda"),
+                                      cl::init("cpu"));
+static cl::opt<std::string> chipOpt("chip", cl::desc("GPU architecture (cuda)"),
+                                    cl::init("sm_90a"));
+static cl::opt<unsigned> devicesOpt("devices", cl::desc("device count"),
+                                    cl::init(1));
+static cl::opt<int64_t>
+    maxTokensOpt("max-tokens", cl::desc("largest token count an entry accepts"),
+                 cl::init(4096));
+static cl::opt<int64_t> blockSizeOpt("block-size",
+                                     cl::desc("threads per kernel block"),
+                                     cl::init(256));
+static cl::opt<std::string>
+    dumpDir("dump-stages", cl::desc("write the IR after each stage here"),
+            cl::value_desc("dir"));
+
+namespace {
+
+void dump(ModuleOp module, llvm::StringRef stage) {
+  if (dumpDir.empty())
+    return;
+  llvm::sys::fs::create_directories(dumpDir);
+  llvm::SmallString<128> path(dumpDir);
+  llvm::sys::path::append(path, stage + ".mlir");
+  std::error_code ec;
+  llvm::raw_fd_ostream os(path, ec);
+  if (!ec)
+    module.print(os);
+}
+
+/// Ops that have no lowering yet get a clear error instead of a failure deep
+/// inside bufferization.
+LogicalResult checkSupported(ModuleOp module) {
+  WalkResult result = module.walk([](Operation *op) {
+    if (isa<hy::LightningAttentionOp, hy::SoftmaxAttentionOp, hy::MoeOp,
+            hy::CispoLossOp>(op)) {
+      op->emitError() << "hymir-compile: '" << op->getName()
+                      << "' has no lowering yet (only linear, rms_norm, "
+                         "embedding, rope and elementwise math compile)";
+      return WalkResult::interrupt();
+    }
+    return WalkResult::advance();
+  });
+  return failure(result.wasInterrupted());
+}
+
+LogicalResult run(MLIRContext &context, ModuleOp module) {
+  bool cuda = targetOpt == "cuda";
+  if (!cuda && targetOpt != "cpu")
+    return module.emitError() << "hymir-compile: --target must be cpu or "
+                                 "cuda, got '"
+                              << targetOpt << "'";
+  if (devicesOpt != 1)
+    return module.emitError("hymir-compile: --devices above 1 needs the "
+                            "sharding pass, which has not landed yet");
+  if (maxTokensOpt < 1)
+    return module.emitError("hymir-compile: --max-tokens must be positive");
+  if (failed(checkSupported(module)))
+    return failure();
+  OwningOpRef<ModuleOp> original = module.clone();
+
+  PassManager pm(&context);
+  pm.enableVerifier(true);
+  pm.addPass(createInlinerPass());
+  hy::KernelFormOptions formOptions;
+  formOptions.blockSize = blockSizeOpt;
+  hy::buildKernelFormPipeline(pm, formOptions);
+  if (failed(pm.run(module)))
+    return failure();
+  dump(module, "1-kernel-form");
+
+  rt::ModuleDesc desc;
+  desc.target = cuda ? rt::Target::Cuda : rt::Target::Cpu;
+  desc.chip = cuda ? chipOpt.getValue() : "";
+  desc.deviceCount = devicesOpt;
+  desc.producer = "hymir-compile " + rt::runtimeVersion();
+
+  hy::ModuleTables tables;
+  std::vector<std::string> gpuModules;
+  for (auto gpuModule : module.getOps<gpu::GPUModuleOp>()) {
+    gpuModules.push_back(gpuModule.getName().str());
+    for (auto kernel : gpuModule.getOps<gpu::GPUFuncOp>()) {
+      if (!kernel.isKernel())
+        continue;
+      std::string key = (gpuModule.getName() + "::" + kernel.getName()).str();
+      rt::KernelDesc k;
+      k.name = key;
+      k.code = cuda ? static_cast<uint32_t>(gpuModules.size() - 1) : 0;
+      k.symbol =
+          cuda ? kernel.getName().str()
+               : (gpuModule.getName() + "__" + kernel.getName() + ".packed")
+                     .str();
+      tables.kernels[key] = desc.kernels.size();
+      desc.kernels.push_back(k);
+    }
+  }
+
+  hy::PlanOptions planOptions;
+  planOptions.maxTokens = maxTokensOpt;
+  for (auto func : module.getOps<func::FuncOp>()) {
+    if (!func.isPublic() || func.isExternal())
+      continue;
+    auto source = original->lookupSymbol<func::FuncOp>(func.getSymName());
+    FailureOr<rt::EntryDesc> entry =
+        hy::buildEntryPlan(func, source, tables, planOptions);
+    if (failed(entry))
+      return failure();
+    desc.entries.push_back(std::move(*entry));
+  }
+  if (desc.entries.empty())
+    return module.emitError("hymir-compile: no public function to compile");
+  desc.params = tables.params;
+
+  OwningOpRef<ModuleOp> kernels = module.clone();
+  PassManager kpm(&context);
+  if (cuda) {
+    hy::CudaKernelOptions cudaOptions;
+    cudaOptions.chip = chipOpt;
+    cudaOptions.format = "isa";
+    hy::buildCudaKernelPipeline(kpm, cudaOptions);
+  } else {
+    hy::buildCpuKernelPipeline(kpm);
+  }
+  if (failed(kpm.run(*kernels)))
+    return failure();
+  dump(*kernels, cuda ? "2-cuda-kernels" : "2-cpu-kernels");
+
+  if (cuda) {
+    // One PTX code object per outlined gpu.module, in kernel-table order.
+    for (const std::string &name : gpuModules) {
+      auto binary = kernels->lookupSymbol<gpu::BinaryOp>(name);
+      if (!binary || binary.getObjects().size() != 1)
+        return module.emitError() << "hymir-compile: no PTX for " << name;
+      auto object = cast<gpu::ObjectAttr>(binary.getObjects()[0]);
+      llvm::StringRef ptx = object.getObject().getValue();
+      rt::CodeObjectDesc code;
+      code.format = rt::CodeFormat::Ptx;
+      code.data.assign(ptx.begin(), ptx.end());
+      code.data.push_back(0); // cuModuleLoadData reads PTX as a C string
+      desc.code.push_back(std::move(code));
+    }
+  } else {
+    FailureOr<std::vector<uint8_t>> so = hy::compileHostSharedObject(*kernels);
+    if (failed(so))
+      return failure();
+    desc.code.push_back({rt::CodeFormat::HostSharedObject, std::move(*so)});
+  }
+
+  absl::Status status = rt::writeArtifact(desc, outputFile);
+  if (!status.ok())
+    return module.emitError() << "hymir-compile: " << status.ToString();
+  size_t launches = 0;
+  for (const rt::EntryDesc &e : desc.entries)
+    launches += e.plan.size();
+  llvm::errs() << "hymir-compile: wrote " << outputFile << " ("
+               << (cuda ? "cuda " + chipOpt.getValue() : std::string("cpu"))
+               << ", " << desc.entries.size() << " entr"
+               << (desc.entries.size() == 1 ? "y" : "ies") << ", "
+               << desc.kernels.size() << " kernels, " << launches
+               << " plan steps)\n";
+  return success();
+}
+
+} // namespace
+
+int main(int argc, char **argv) {
+  llvm::InitLLVM init(argc, argv);
+  cl::ParseCommandLineOptions(argc, argv, "hymir ahead-of-time compiler\n");
+
+  DialectRegistry registry;
+  registerAllDialects(registry);
+  registerAllExtensions(registry);
+  registerAllToLLVMIRTranslations(registry);
+  registry.insert<hy::HymirDialect>();
+  MLIRContext context(registry);
+  context.loadAllAvailableDialects();
+
+  llvm::SourceMgr sourceMgr;
+  std::string error;
+  auto file = openInputFile(inputFile, &error);
+  if (!file) {
+    llvm::errs() << "hymir-compile: " << error << "\n";
+    return 1;
+  }
+  sourceMgr.AddNewSourceBuffer(std::move(file), llvm::SMLoc());
+  SourceMgrDiagnosticHandler handler(sourceMgr, &context);
+  OwningOpRef<ModuleOp> module = parseSourceFile<ModuleOp>(sourceMgr, &context);
+  if (!module)
+    return 1;
+  return failed(run(context, *module)) ? 1 : 0;
+}
