@@ -29,6 +29,11 @@ void mlir::hymir::buildKernelFormPipeline(OpPassManager &pm,
   pm.addPass(createHymirLowerToLinalg());
   pm.addPass(createConvertElementwiseToLinalgPass());
   pm.addPass(createLinalgElementwiseOpFusionPass());
+  // tensor.dim of a fused value counts as a use and blocks fusion: resolve
+  // dims to the operands they come from, then fuse again.
+  pm.addPass(memref::createResolveRankedShapeTypeResultDimsPass());
+  pm.addPass(createCanonicalizerPass());
+  pm.addPass(createLinalgElementwiseOpFusionPass());
   pm.addPass(createCanonicalizerPass());
   pm.addPass(createCSEPass());
   // Buffers: function boundaries get identity-layout memrefs, which the plan

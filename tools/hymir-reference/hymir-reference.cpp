@@ -53,6 +53,12 @@ static cl::opt<std::string> inputsOpt("inputs",
                                       cl::desc("read the inputs from here"));
 static cl::opt<std::string>
     writeInputsOpt("write-inputs", cl::desc("write the random inputs here"));
+static cl::opt<std::string> writeWeightsOpt(
+    "write-weights",
+    cl::desc("write the arguments marked hymir.param here, not with the "
+             "inputs"));
+static cl::opt<std::string>
+    weightsOpt("weights", cl::desc("read the hymir.param arguments from here"));
 static cl::opt<std::string> outputsOpt("outputs",
                                        cl::desc("write the results here"));
 static cl::opt<uint64_t>
@@ -255,26 +261,33 @@ int main(int argc, char **argv) {
                << " with the fp64 oracle, T = " << tokens << ", seed " << seed
                << "\n";
   std::vector<reference::Value> args;
-  std::optional<::hymir::SafetensorsFile> inputTensors;
-  if (!inputsOpt.empty()) {
-    auto opened = ::hymir::SafetensorsFile::open(inputsOpt);
+  std::optional<::hymir::SafetensorsFile> inputTensors, weightTensors;
+  for (auto [path, file] : {std::make_pair(&inputsOpt, &inputTensors),
+                            std::make_pair(&weightsOpt, &weightTensors)}) {
+    if (path->empty())
+      continue;
+    auto opened = ::hymir::SafetensorsFile::open(*path);
     if (!opened.ok()) {
       llvm::errs() << "hymir-reference: "
                    << std::string(opened.status().message()) << "\n";
       return 1;
     }
-    inputTensors.emplace(std::move(*opened));
+    file->emplace(std::move(*opened));
   }
-  ::hymir::SafetensorsWriter inputWriter;
+  ::hymir::SafetensorsWriter inputWriter, weightWriter;
   for (BlockArgument arg : func.getArguments()) {
     std::string name = argName(func, arg.getArgNumber(), false);
     auto type = cast<RankedTensorType>(arg.getType());
-    if (inputTensors) {
-      const ::hymir::TensorView *view = inputTensors->find(name);
+    bool isParam =
+        static_cast<bool>(func.getArgAttr(arg.getArgNumber(), "hymir.param"));
+    std::optional<::hymir::SafetensorsFile> &source =
+        isParam && weightTensors ? weightTensors : inputTensors;
+    if (source) {
+      const ::hymir::TensorView *view = source->find(name);
       FailureOr<reference::Value> v =
           view ? decode(*view, type) : FailureOr<reference::Value>(failure());
       if (failed(v)) {
-        llvm::errs() << "hymir-reference: " << inputsOpt
+        llvm::errs() << "hymir-reference: " << source->path()
                      << " has no usable tensor '" << name << "'\n";
         return 1;
       }
@@ -297,9 +310,16 @@ int main(int argc, char **argv) {
         shape = t->shape;
       else if (auto *t = std::get_if<oracle::IntTensor>(&args.back()))
         shape = t->shape;
-      inputWriter.add(name, *dtype, shape, bytes.data(), bytes.size());
+      (isParam && !writeWeightsOpt.empty() ? weightWriter : inputWriter)
+          .add(name, *dtype, shape, bytes.data(), bytes.size());
     }
     llvm::outs() << "  in  " << name << ": " << describe(args.back()) << "\n";
+  }
+  if (!writeWeightsOpt.empty()) {
+    if (absl::Status s = weightWriter.write(writeWeightsOpt); !s.ok()) {
+      llvm::errs() << "hymir-reference: " << std::string(s.message()) << "\n";
+      return 1;
+    }
   }
   if (!writeInputsOpt.empty()) {
     if (absl::Status s = inputWriter.write(writeInputsOpt); !s.ok()) {
