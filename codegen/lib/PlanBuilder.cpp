@@ -9,6 +9,7 @@
 
 #include "hymir/Codegen/PlanBuilder.h"
 
+#include "mlir/Dialect/Affine/IR/AffineOps.h"
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/GPU/IR/GPUDialect.h"
 #include "mlir/Dialect/MemRef/IR/MemRef.h"
@@ -191,6 +192,42 @@ FailureOr<SizeExprSpec> Builder::size(Value v) {
     if (index && *index >= 0 &&
         *index < static_cast<int64_t>(src->sizes.size()))
       result = src->sizes[*index];
+  } else if (auto apply = dyn_cast<affine::AffineApplyOp>(def)) {
+    // Dims and symbols of the map are operands, in order.
+    std::vector<SizeExprSpec> operands;
+    for (Value operand : apply.getMapOperands()) {
+      FailureOr<SizeExprSpec> e = size(operand);
+      if (failed(e))
+        return failure();
+      operands.push_back(*e);
+    }
+    unsigned numDims = apply.getAffineMap().getNumDims();
+    std::function<std::optional<SizeExprSpec>(AffineExpr)> eval =
+        [&](AffineExpr e) -> std::optional<SizeExprSpec> {
+      if (auto c = dyn_cast<AffineConstantExpr>(e))
+        return constant(c.getValue());
+      if (auto d = dyn_cast<AffineDimExpr>(e))
+        return operands[d.getPosition()];
+      if (auto s = dyn_cast<AffineSymbolExpr>(e))
+        return operands[numDims + s.getPosition()];
+      auto bin = cast<AffineBinaryOpExpr>(e);
+      std::optional<SizeExprSpec> l = eval(bin.getLHS()), r = eval(bin.getRHS());
+      if (!l || !r)
+        return std::nullopt;
+      switch (e.getKind()) {
+      case AffineExprKind::Add:
+        return add(*l, *r);
+      case AffineExprKind::Mul:
+        return mul(*l, *r);
+      case AffineExprKind::FloorDiv:
+        return isConstant(*r) ? floorDiv(*l, r->constant) : std::nullopt;
+      case AffineExprKind::CeilDiv:
+        return isConstant(*r) ? ceilDiv(*l, r->constant) : std::nullopt;
+      default:
+        return std::nullopt;
+      }
+    };
+    result = eval(apply.getAffineMap().getResult(0));
   } else if (isa<arith::AddIOp, arith::SubIOp, arith::MulIOp, arith::DivUIOp,
                  arith::CeilDivUIOp, arith::DivSIOp, arith::CeilDivSIOp>(def)) {
     FailureOr<SizeExprSpec> a = size(def->getOperand(0));
@@ -400,7 +437,7 @@ LogicalResult Builder::visit(Operation *op) {
   if (auto ret = dyn_cast<func::ReturnOp>(op))
     return finish(ret);
   // Index arithmetic, shape queries and constants are evaluated on demand.
-  if (isa<arith::ConstantOp, memref::DimOp>(op) ||
+  if (isa<arith::ConstantOp, memref::DimOp, affine::AffineApplyOp>(op) ||
       (op->getDialect() && isa<arith::ArithDialect>(op->getDialect()) &&
        llvm::all_of(op->getResultTypes(), [](Type t) { return t.isIndex(); })))
     return success();
