@@ -25,8 +25,12 @@ using namespace mlir;
 
 void mlir::hymir::buildKernelFormPipeline(OpPassManager &pm,
                                           const KernelFormOptions &options) {
-  // Graph level: hymir ops and elementwise math become fused linalg ops.
-  pm.addPass(createHymirLowerToLinalg());
+  // Graph level: hymir ops and elementwise math become fused linalg ops. A
+  // linear left to the BLAS is lowered only after fusion, so nothing fuses
+  // into it.
+  HymirLowerToLinalgOptions lower;
+  lower.skipLinear = options.libraryGemm;
+  pm.addPass(createHymirLowerToLinalg(lower));
   pm.addPass(createConvertElementwiseToLinalgPass());
   pm.addPass(createLinalgElementwiseOpFusionPass());
   // tensor.dim of a fused value counts as a use and blocks fusion: resolve
@@ -36,6 +40,11 @@ void mlir::hymir::buildKernelFormPipeline(OpPassManager &pm,
   pm.addPass(createLinalgElementwiseOpFusionPass());
   pm.addPass(createCanonicalizerPass());
   pm.addPass(createCSEPass());
+  if (options.libraryGemm) {
+    HymirLowerToLinalgOptions gemm;
+    gemm.libraryGemm = true;
+    pm.addPass(createHymirLowerToLinalg(gemm));
+  }
   // Buffers: function boundaries get identity-layout memrefs, which the plan
   // builder binds to the runtime's tensors.
   bufferization::OneShotBufferizePassOptions bufferize;
@@ -45,7 +54,7 @@ void mlir::hymir::buildKernelFormPipeline(OpPassManager &pm,
   pm.addPass(bufferization::createOneShotBufferizePass(bufferize));
   pm.addPass(createCanonicalizerPass());
   // Kernels: one grid per linalg op, then outlined into gpu.modules.
-  pm.addNestedPass<func::FuncOp>(createConvertLinalgToParallelLoopsPass());
+  pm.addNestedPass<func::FuncOp>(createHymirLinalgToParallelLoops());
   HymirMapParallelLoopsToGridOptions grid;
   grid.blockSize = options.blockSize;
   pm.addNestedPass<func::FuncOp>(createHymirMapParallelLoopsToGrid(grid));

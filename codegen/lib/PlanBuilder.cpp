@@ -12,6 +12,7 @@
 #include "mlir/Dialect/Affine/IR/AffineOps.h"
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/GPU/IR/GPUDialect.h"
+#include "mlir/Dialect/Linalg/IR/Linalg.h"
 #include "mlir/Dialect/MemRef/IR/MemRef.h"
 #include "llvm/ADT/DenseMap.h"
 
@@ -150,6 +151,7 @@ private:
                              ArrayRef<SizeExprSpec> sizes, Operation *op);
   LogicalResult visit(Operation *op);
   LogicalResult launch(gpu::LaunchFuncOp op);
+  LogicalResult gemm(linalg::GenericOp op);
   LogicalResult finish(func::ReturnOp ret);
   void planArena();
   void touch(const rt::RefDesc &ref) {
@@ -211,7 +213,8 @@ FailureOr<SizeExprSpec> Builder::size(Value v) {
       if (auto s = dyn_cast<AffineSymbolExpr>(e))
         return operands[numDims + s.getPosition()];
       auto bin = cast<AffineBinaryOpExpr>(e);
-      std::optional<SizeExprSpec> l = eval(bin.getLHS()), r = eval(bin.getRHS());
+      std::optional<SizeExprSpec> l = eval(bin.getLHS()),
+                                  r = eval(bin.getRHS());
       if (!l || !r)
         return std::nullopt;
       switch (e.getKind()) {
@@ -347,6 +350,41 @@ LogicalResult Builder::launch(gpu::LaunchFuncOp op) {
   return success();
 }
 
+LogicalResult Builder::gemm(linalg::GenericOp op) {
+  auto kind = op->getAttrOfType<StringAttr>("hymir.library_call");
+  if (!kind || kind.getValue() != "gemm" || op.getNumDpsInputs() != 2 ||
+      op.getNumDpsInits() != 1)
+    return op.emitError("hymir-compile: unknown library call");
+  FailureOr<View> x = view(op.getDpsInputs()[0], op);
+  FailureOr<View> w = view(op.getDpsInputs()[1], op);
+  FailureOr<View> y = view(op.getDpsInits()[0], op);
+  if (failed(x) || failed(w) || failed(y))
+    return failure();
+  if (x->sizes.size() != 2 || w->sizes.size() != 2 || y->sizes.size() != 2 ||
+      !isConstant(w->sizes[0]) || !isConstant(w->sizes[1]))
+    return op.emitError("hymir-compile: a library GEMM needs 2-d operands "
+                        "and a static weight");
+  rt::GemmDesc g;
+  g.x = x->ref;
+  g.w = w->ref;
+  g.y = y->ref;
+  g.m = x->sizes[0];
+  g.n = w->sizes[0].constant;
+  g.k = w->sizes[1].constant;
+  g.dtype = x->dtype;
+  g.outDtype = y->dtype;
+  if (w->dtype != x->dtype)
+    return op.emitError("hymir-compile: a library GEMM needs x and the "
+                        "weight in one dtype");
+  auto precision = op->getAttrOfType<StringAttr>("hymir.precision");
+  g.f32Precision = precision && precision.getValue() == "f32";
+  touch(x->ref);
+  touch(w->ref);
+  touch(y->ref);
+  entry.plan.push_back(g);
+  return success();
+}
+
 LogicalResult Builder::visit(Operation *op) {
   if (auto alloc = dyn_cast<memref::AllocOp>(op)) {
     MemRefType type = alloc.getType();
@@ -434,6 +472,9 @@ LogicalResult Builder::visit(Operation *op) {
   }
   if (auto launchOp = dyn_cast<gpu::LaunchFuncOp>(op))
     return launch(launchOp);
+  if (auto generic = dyn_cast<linalg::GenericOp>(op);
+      generic && generic->hasAttr("hymir.library_call"))
+    return gemm(generic);
   if (auto ret = dyn_cast<func::ReturnOp>(op))
     return finish(ret);
   // Index arithmetic, shape queries and constants are evaluated on demand.

@@ -124,9 +124,57 @@ Value castTensor(OpBuilder &b, Location loc, Value src, Type elementType) {
 }
 
 struct LowerLinear : OpRewritePattern<LinearOp> {
-  using OpRewritePattern::OpRewritePattern;
+  LowerLinear(MLIRContext *ctx, bool libraryGemm)
+      : OpRewritePattern(ctx), libraryGemm(libraryGemm) {}
+  bool libraryGemm;
+
+  /// One contraction straight into the result type, marked for the BLAS.
+  LogicalResult rewriteAsLibraryCall(LinearOp op,
+                                     PatternRewriter &rewriter) const {
+    Location loc = op.getLoc();
+    Value x = toRows(rewriter, loc, op.getX());
+    Value w = op.getWeight();
+    RankedTensorType resultType = op.getResult().getType();
+    // cuBLASLt has no f32-operand GEMM with a bf16 result: compute in f32 and
+    // convert in a separate elementwise step.
+    Type outElt = resultType.getElementType();
+    bool convertAfter =
+        cast<RankedTensorType>(x.getType()).getElementType().isF32() &&
+        !outElt.isF32();
+    if (convertAfter)
+      outElt = rewriter.getF32Type();
+    Value init = tensor::EmptyOp::create(
+        rewriter, loc,
+        SmallVector<OpFoldResult>{tensor::getMixedSize(rewriter, loc, x, 0),
+                                  tensor::getMixedSize(rewriter, loc, w, 0)},
+        outElt);
+    MLIRContext *ctx = rewriter.getContext();
+    AffineExpr m, n, k;
+    bindDims(ctx, m, n, k);
+    auto gemm = linalg::GenericOp::create(
+        rewriter, loc, init.getType(), ValueRange{x, w}, ValueRange{init},
+        indexingMaps(ctx, 3, {{m, k}, {n, k}, {m, n}}),
+        ArrayRef<utils::IteratorType>{kPar, kPar, kRed},
+        [&](OpBuilder &b, Location l, ValueRange args) {
+          Value mul = arith::MulFOp::create(b, l, extToF32(b, l, args[0]),
+                                            extToF32(b, l, args[1]));
+          Value sum = arith::AddFOp::create(b, l, extToF32(b, l, args[2]), mul);
+          linalg::YieldOp::create(b, l, truncFromF32(b, l, sum, outElt));
+        });
+    gemm->setAttr("hymir.library_call", rewriter.getStringAttr("gemm"));
+    gemm->setAttr("hymir.precision", op.getPrecisionAttr());
+    Value rows = gemm.getResult(0);
+    if (convertAfter)
+      rows = castTensor(rewriter, loc, rows, resultType.getElementType());
+    rewriter.replaceOp(op,
+                       fromRows(rewriter, loc, rows, resultType, op.getX()));
+    return success();
+  }
+
   LogicalResult matchAndRewrite(LinearOp op,
                                 PatternRewriter &rewriter) const override {
+    if (libraryGemm)
+      return rewriteAsLibraryCall(op, rewriter);
     Location loc = op.getLoc();
     Value x = toRows(rewriter, loc, op.getX());
     Value w = op.getWeight();
@@ -331,10 +379,12 @@ struct LowerRope : OpRewritePattern<RopeOp> {
 
 struct HymirLowerToLinalgPass
     : hymir::impl::HymirLowerToLinalgBase<HymirLowerToLinalgPass> {
+  using Base::Base;
   void runOnOperation() override {
     RewritePatternSet patterns(&getContext());
-    patterns.add<LowerLinear, LowerRmsNorm, LowerEmbedding, LowerRope>(
-        &getContext());
+    patterns.add<LowerRmsNorm, LowerEmbedding, LowerRope>(&getContext());
+    if (!skipLinear)
+      patterns.add<LowerLinear>(&getContext(), libraryGemm);
     GreedyRewriteConfig config;
     config.setStrictness(GreedyRewriteStrictness::ExistingOps);
     if (failed(

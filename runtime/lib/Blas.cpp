@@ -54,11 +54,11 @@ struct LtHeuristicResult {
 static_assert(sizeof(LtMatmulAlgo) == 64 && sizeof(LtHeuristicResult) == 96,
               "cublasLtMatmulHeuristicResult_t layout");
 
-constexpr int kCudaR32F = 0, kCudaR16BF = 14;          // cudaDataType_t
-constexpr int kComputeF32 = 68;                        // CUBLAS_COMPUTE_32F
-constexpr int32_t kOpN = 0, kOpT = 1;                  // cublasOperation_t
-constexpr int kDescTransA = 3, kDescTransB = 4;        // matmul desc attrs
-constexpr int kPrefMaxWorkspaceBytes = 1;              // uint64_t
+constexpr int kCudaR32F = 0, kCudaR16BF = 14;   // cudaDataType_t
+constexpr int kComputeF32 = 68;                 // CUBLAS_COMPUTE_32F
+constexpr int32_t kOpN = 0, kOpT = 1;           // cublasOperation_t
+constexpr int kDescTransA = 3, kDescTransB = 4; // matmul desc attrs
+constexpr int kPrefMaxWorkspaceBytes = 1;       // uint64_t
 constexpr int kPrefMinAlignmentA = 5, kPrefMinAlignmentB = 6,
               kPrefMinAlignmentC = 7, kPrefMinAlignmentD = 8; // uint32_t
 
@@ -202,10 +202,12 @@ absl::StatusOr<std::unique_ptr<CublasLtGemm>> CublasLtGemm::create() {
     return api.status();
   cublasLtHandle_t handle = nullptr;
   if (cublasStatus_t r = (*api)->cublasLtCreate(&handle); r != 0)
-    return absl::InternalError(absl::StrCat(
-        "cuda: cublasLtCreate failed: ", statusText(**api, r)));
+    return absl::InternalError(
+        absl::StrCat("cuda: cublasLtCreate failed: ", statusText(**api, r)));
   return std::unique_ptr<CublasLtGemm>(new CublasLtGemm(handle));
 }
+
+CublasLtGemm::CublasLtGemm(void *handle) : handle_(handle) {}
 
 CublasLtGemm::~CublasLtGemm() {
   plans_.clear();
@@ -219,15 +221,21 @@ absl::Status CublasLtGemm::run(const GemmDesc &desc, const void *x,
   const int64_t n = desc.n, k = desc.k;
   auto where = [&] {
     return absl::StrCat("cuda: cuBLASLt GEMM y[", m, ", ", n, "] (",
-                        dtypeName(desc.outDtype), ") = x[", m, ", ", k,
-                        "] * w[", n, ", ", k, "]^T (",
-                        dtypeName(desc.dtype), ")");
+                        std::string(dtypeName(desc.outDtype)), ") = x[", m,
+                        ", ", k, "] * w[", n, ", ", k, "]^T (",
+                        std::string(dtypeName(desc.dtype)), ")");
   };
   const int inType = ltDataType(desc.dtype),
             outType = ltDataType(desc.outDtype);
   if (inType < 0 || outType < 0)
     return absl::UnimplementedError(absl::StrCat(
         where(), ": library GEMMs take bf16 or f32 operands and results"));
+  // cuBLASLt has no kernel for this pair with fp32 compute (its heuristic
+  // answers CUBLAS_STATUS_NOT_SUPPORTED, seen on an H100 with CUDA 13).
+  if (desc.dtype == DType::F32 && desc.outDtype == DType::BF16)
+    return absl::UnimplementedError(absl::StrCat(
+        where(), ": cuBLASLt cannot write a bf16 result from f32 operands; "
+                 "the plan needs an f32 GEMM followed by a conversion"));
   if (m < 0 || n < 1 || k < 1)
     return absl::InvalidArgumentError(
         absl::StrCat(where(), ": sizes must be positive"));
@@ -293,9 +301,9 @@ absl::Status CublasLtGemm::run(const GemmDesc &desc, const void *x,
              preference, kPrefMinAlignmentC, &alignC, sizeof(alignC))) == 0 &&
         (r = api.cublasLtMatmulPreferenceSetAttribute(
              preference, kPrefMinAlignmentD, &alignC, sizeof(alignC))) == 0)
-      r = api.cublasLtMatmulAlgoGetHeuristic(
-          handle, fresh->op, fresh->a, fresh->b, fresh->c, fresh->c,
-          preference, 1, &result, &found);
+      r = api.cublasLtMatmulAlgoGetHeuristic(handle, fresh->op, fresh->a,
+                                             fresh->b, fresh->c, fresh->c,
+                                             preference, 1, &result, &found);
     api.cublasLtMatmulPreferenceDestroy(preference);
     if (r != 0) {
       plans_.erase(key);
@@ -304,8 +312,9 @@ absl::Status CublasLtGemm::run(const GemmDesc &desc, const void *x,
     if (found < 1 || result.state != 0) {
       plans_.erase(key);
       return absl::UnimplementedError(absl::StrCat(
-          where(), ": cuBLASLt has no algorithm for these dtypes, shapes and "
-                   "operand alignments (x ",
+          where(),
+          ": cuBLASLt has no algorithm for these dtypes, shapes and "
+          "operand alignments (x ",
           std::get<6>(key), ", w ", std::get<7>(key), ", y ", std::get<8>(key),
           " bytes) within a ", workspaceBytes, "-byte workspace"));
     }

@@ -52,7 +52,7 @@ private:
   using PlanKey = std::tuple<int, int, bool, int64_t, int64_t, int64_t, int,
                              int, int, size_t>;
 
-  explicit CublasLtGemm(void *handle) : handle_(handle) {}
+  explicit CublasLtGemm(void *handle);
 
   void *handle_;
   std::map<PlanKey, std::unique_ptr<Plan>> plans_;

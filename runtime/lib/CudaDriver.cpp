@@ -6,11 +6,14 @@
 // context and one stream; PTX is JIT-compiled by cuModuleLoadDataEx with the
 // JIT error log returned on failure; launches above 48 KiB of dynamic shared
 // memory raise the kernel's limit first; timing uses events on the stream.
+// GEMM steps go to cuBLASLt (Blas.h), loaded on the first one together with
+// a 32 MiB workspace that the driver keeps for all later ones.
 // The few driver types and constants used are declared here (their values
 // are fixed by the driver ABI), so no CUDA headers are needed to build.
 //
 //===----------------------------------------------------------------------===//
 
+#include "Blas.h"
 #include "Driver.h"
 
 #include "absl/strings/str_cat.h"
@@ -294,10 +297,22 @@ public:
                  "kernel launch");
   }
 
-  absl::Status gemm(const GemmDesc &, const void *, const void *, void *,
-                    int64_t) override {
-    return absl::UnimplementedError(
-        "cuda: library GEMM steps (cuBLASLt) have not landed yet");
+  absl::Status gemm(const GemmDesc &desc, const void *x, const void *w, void *y,
+                    int64_t m) override {
+    if (!blas_) {
+      absl::StatusOr<std::unique_ptr<CublasLtGemm>> blas =
+          CublasLtGemm::create();
+      if (!blas.ok())
+        return blas.status();
+      absl::StatusOr<std::unique_ptr<DeviceBuffer>> workspace =
+          allocate(kGemmWorkspaceBytes);
+      if (!workspace.ok())
+        return workspace.status();
+      blas_ = std::move(*blas);
+      gemmWorkspace_ = std::move(*workspace);
+    }
+    return blas_->run(desc, x, w, y, m, stream_, gemmWorkspace_->data(),
+                      gemmWorkspace_->size());
   }
 
   absl::Status synchronize() override {
@@ -323,10 +338,15 @@ public:
   }
 
 private:
+  static constexpr size_t kGemmWorkspaceBytes = size_t(32) << 20;
+
   const CudaApi *api_;
   std::string name_;
   CUstream stream_ = nullptr;
   CUevent start_ = nullptr, stop_ = nullptr;
+  // Created by the first GEMM step; the handle goes before its workspace.
+  std::unique_ptr<DeviceBuffer> gemmWorkspace_;
+  std::unique_ptr<CublasLtGemm> blas_;
 };
 
 } // namespace

@@ -58,6 +58,9 @@ static cl::opt<int64_t>
 static cl::opt<int64_t> blockSizeOpt("block-size",
                                      cl::desc("threads per kernel block"),
                                      cl::init(256));
+static cl::opt<bool>
+    printPlan("print-plan",
+              cl::desc("print each entry's execution plan to stdout"));
 static cl::opt<std::string>
     dumpDir("dump-stages", cl::desc("write the IR after each stage here"),
             cl::value_desc("dir"));
@@ -92,6 +95,83 @@ LogicalResult checkSupported(ModuleOp module) {
   return failure(result.wasInterrupted());
 }
 
+/// "T*2+3", "(T*64+255)/256", "48".
+std::string exprString(const rt::SizeExprSpec &e,
+                       const std::vector<rt::SymbolDesc> &symbols) {
+  std::string s;
+  for (auto [sym, coeff] : e.terms) {
+    if (!s.empty())
+      s += "+";
+    s += sym < symbols.size() ? symbols[sym].name : "?";
+    if (coeff != 1)
+      s += "*" + std::to_string(coeff);
+  }
+  if (e.constant != 0 || s.empty())
+    s += (s.empty() ? "" : "+") + std::to_string(e.constant);
+  if (e.divisor != 1)
+    s = "(" + s + ")/" + std::to_string(e.divisor);
+  return s;
+}
+
+std::string refString(const rt::RefDesc &r,
+                      const std::vector<rt::SymbolDesc> &symbols) {
+  std::string s = rt::storageKindName(r.kind) + " " + std::to_string(r.index);
+  if (!r.offsetBytes.isConstant() || r.offsetBytes.constant != 0)
+    s += " + " + exprString(r.offsetBytes, symbols) + " B";
+  return s;
+}
+
+void printEntryPlan(const rt::ModuleDesc &m, const rt::EntryDesc &e) {
+  auto &os = llvm::outs();
+  auto specs = [&](llvm::StringRef what,
+                   const std::vector<rt::TensorSpecDesc> &list) {
+    for (auto [i, t] : llvm::enumerate(list)) {
+      os << "  " << what << " " << i << " " << t.name << ": "
+         << std::string(rt::dtypeName(t.dtype)) << "[";
+      for (auto [d, s] : llvm::enumerate(t.shape))
+        os << (d ? ", " : "") << exprString(s, e.symbols);
+      os << "]\n";
+    }
+  };
+  os << "entry " << e.name << "\n";
+  for (const rt::SymbolDesc &s : e.symbols)
+    os << "  symbol " << s.name << " = input " << s.input << " dim " << s.dim
+       << ", max " << s.max << "\n";
+  specs("input", e.inputs);
+  specs("output", e.outputs);
+  for (auto [i, b] : llvm::enumerate(e.buffers))
+    os << "  buffer " << i << ": arena offset " << b.arenaOffset << ", "
+       << b.sizeBytes << " B\n";
+  os << "  arena " << e.arenaBytes << " B\n";
+  for (auto [i, step] : llvm::enumerate(e.plan)) {
+    os << "  step " << i << ": ";
+    if (auto *l = std::get_if<rt::LaunchKernelDesc>(&step)) {
+      os << "launch " << m.kernels[l->kernel].name << " grid "
+         << exprString(l->grid[0], e.symbols) << " block " << l->block[0]
+         << " (";
+      for (auto [a, arg] : llvm::enumerate(l->args)) {
+        os << (a ? ", " : "");
+        if (arg.isTensor)
+          os << refString(arg.ref, e.symbols);
+        else
+          os << exprString(arg.scalar, e.symbols);
+      }
+      os << ")\n";
+    } else if (auto *g = std::get_if<rt::GemmDesc>(&step)) {
+      os << "gemm m " << exprString(g->m, e.symbols) << " n " << g->n << " k "
+         << g->k << " " << std::string(rt::dtypeName(g->dtype)) << "->"
+         << std::string(rt::dtypeName(g->outDtype))
+         << (g->f32Precision ? " f32-precision" : "") << " ("
+         << refString(g->x, e.symbols) << ", " << refString(g->w, e.symbols)
+         << " -> " << refString(g->y, e.symbols) << ")\n";
+    } else if (auto *c = std::get_if<rt::CopyDesc>(&step)) {
+      os << "copy " << exprString(c->bytes, e.symbols) << " B ("
+         << refString(c->src, e.symbols) << " -> "
+         << refString(c->dst, e.symbols) << ")\n";
+    }
+  }
+}
+
 LogicalResult run(MLIRContext &context, ModuleOp module) {
   bool cuda = targetOpt == "cuda";
   if (!cuda && targetOpt != "cpu")
@@ -112,6 +192,7 @@ LogicalResult run(MLIRContext &context, ModuleOp module) {
   pm.addPass(createInlinerPass());
   hy::KernelFormOptions formOptions;
   formOptions.blockSize = blockSizeOpt;
+  formOptions.libraryGemm = cuda;
   hy::buildKernelFormPipeline(pm, formOptions);
   if (failed(pm.run(module)))
     return failure();
@@ -193,6 +274,10 @@ LogicalResult run(MLIRContext &context, ModuleOp module) {
       return failure();
     desc.code.push_back({rt::CodeFormat::HostSharedObject, std::move(*so)});
   }
+
+  if (printPlan)
+    for (const rt::EntryDesc &e : desc.entries)
+      printEntryPlan(desc, e);
 
   absl::Status status = rt::writeArtifact(desc, outputFile);
   if (!status.ok())

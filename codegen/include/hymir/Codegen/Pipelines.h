@@ -28,6 +28,10 @@ struct KernelFormOptions : public PassPipelineOptions<KernelFormOptions> {
   Option<int64_t> blockSize{*this, "block-size",
                             llvm::cl::desc("threads per block"),
                             llvm::cl::init(256)};
+  Option<bool> libraryGemm{
+      *this, "library-gemm",
+      llvm::cl::desc("leave hymir.linear to the target's BLAS (cuda)"),
+      llvm::cl::init(false)};
 };
 
 struct CudaKernelOptions : public PassPipelineOptions<CudaKernelOptions> {

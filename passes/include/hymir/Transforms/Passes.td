@@ -26,13 +26,40 @@ def HymirLowerToLinalg : Pass<"hymir-lower-to-linalg"> {
     - `hymir.rope`: one elementwise op over `[B, T, H, D]` that reads each
       channel's rotate-half partner, with angles and rotation in f32.
 
+    With `library-gemm`, `hymir.linear` instead becomes one contraction
+    `linalg.generic` marked `hymir.library_call = "gemm"` (and
+    `hymir.precision`), whose init is left uninitialised: it is executed by
+    the target's BLAS (cuBLASLt on cuda, with beta = 0), never lowered to
+    loops.
+
     Ops it does not handle (attention, MoE, the loss) are left alone for
     their own passes.
   }];
+  let options = [
+    Option<"libraryGemm", "library-gemm", "bool", /*default=*/"false",
+           "leave linear to the target's BLAS as a marked contraction">,
+    Option<"skipLinear", "skip-linear", "bool", /*default=*/"false",
+           "leave hymir.linear alone (to lower it after elementwise fusion, "
+           "which must not fuse into a library call)">
+  ];
   let dependentDialects = [
     "::mlir::arith::ArithDialect", "::mlir::linalg::LinalgDialect",
     "::mlir::math::MathDialect", "::mlir::tensor::TensorDialect"
   ];
+}
+
+def HymirLinalgToParallelLoops
+    : Pass<"hymir-linalg-to-parallel-loops", "::mlir::func::FuncOp"> {
+  let summary = "Lower linalg ops on buffers to scf.parallel, except library calls";
+  let description = [{
+    Like the upstream `convert-linalg-to-parallel-loops` (parallel dims to one
+    `scf.parallel`, reductions to `scf.for` inside it), but linalg ops marked
+    `hymir.library_call` are kept: the plan builder turns them into library
+    steps.
+  }];
+  let dependentDialects = ["::mlir::scf::SCFDialect",
+                           "::mlir::memref::MemRefDialect",
+                           "::mlir::affine::AffineDialect"];
 }
 
 def HymirMapParallelLoopsToGrid

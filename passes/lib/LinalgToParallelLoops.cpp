@@ -1,0 +1,52 @@
+//===- LinalgToParallelLoops.cpp - linalg to loops, library calls kept ----===//
+//
+// Lowers every linalg op on buffers to scf.parallel over its parallel dims
+// (reductions become scf.for inside), except ops marked hymir.library_call,
+// which stay for the plan builder (see Passes.td).
+//
+//===----------------------------------------------------------------------===//
+
+#include "hymir/Transforms/Passes.h"
+
+#include "mlir/Dialect/Affine/IR/AffineOps.h"
+#include "mlir/Dialect/Linalg/IR/Linalg.h"
+#include "mlir/Dialect/Linalg/Transforms/Transforms.h"
+#include "mlir/Dialect/MemRef/IR/MemRef.h"
+#include "mlir/Dialect/SCF/IR/SCF.h"
+#include "mlir/IR/PatternMatch.h"
+
+namespace mlir::hymir {
+#define GEN_PASS_DEF_HYMIRLINALGTOPARALLELLOOPS
+#include "hymir/Transforms/Passes.h.inc"
+} // namespace mlir::hymir
+
+using namespace mlir;
+
+namespace {
+
+struct HymirLinalgToParallelLoopsPass
+    : hymir::impl::HymirLinalgToParallelLoopsBase<
+          HymirLinalgToParallelLoopsPass> {
+  void runOnOperation() override {
+    SmallVector<linalg::LinalgOp> ops;
+    getOperation().walk([&](linalg::LinalgOp op) {
+      if (!op->hasAttr("hymir.library_call"))
+        ops.push_back(op);
+    });
+    IRRewriter rewriter(&getContext());
+    for (linalg::LinalgOp op : ops) {
+      if (!op.hasPureBufferSemantics()) {
+        op->emitOpError("must be on buffers before lowering to loops");
+        return signalPassFailure();
+      }
+      rewriter.setInsertionPoint(op);
+      if (failed(linalg::linalgOpToParallelLoops(rewriter, op))) {
+        op->emitOpError("could not be lowered to parallel loops");
+        return signalPassFailure();
+      }
+      rewriter.eraseOp(op);
+    }
+  }
+};
+
+} // namespace

@@ -1,0 +1,280 @@
+//===- hymir-bench.cpp - time an entry of a .hymir artifact ---------------===//
+//
+//   hymir-bench ARTIFACT --entry NAME --inputs IN.safetensors
+//               [--weights W.safetensors] [--device cpu|cuda:N]
+//               [--warmup 5] [--iterations 20]
+//               [--linear-anchor M,N,K[,bf16|f32]]...
+//
+// Times the entry with Module::time (events on the device's stream on cuda,
+// a steady clock on cpu): `--warmup` untimed runs, then the median of
+// `--iterations` timed ones. Each --linear-anchor times cuBLAS itself on
+// y[M, N] = x[M, K] w[N, K]^T (fp32 accumulation, random non-zero data from
+// a fixed seed) in the same run, the same way, as a yardstick for the
+// entry. One result per line, for grep:
+//
+//   card cuda:0 NVIDIA H100 80GB HBM3                       (cuda only)
+//   bench linear device=cuda:0 median_ms=0.0123 iterations=20
+//   anchor cublas M=4096 N=6144 K=6144 dtype=bf16 median_ms=0.52
+//       tflops=594.1 ratio_entry_over_anchor=1.08        (one line)
+//
+// On cpu an anchor prints a line saying it was skipped. A runtime-world
+// tool: no LLVM or MLIR. Every failure exits non-zero with a message.
+//
+//===----------------------------------------------------------------------===//
+
+#include "CublasAnchor.h"
+
+#include "hymir/Runtime/Runtime.h"
+
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+
+#include <cstdio>
+#include <cstring>
+#include <random>
+#include <string>
+#include <vector>
+
+namespace {
+
+struct Options {
+  std::string artifact, entry, inputs, weights;
+  std::string device = "cpu";
+  int warmup = 5, iterations = 20;
+  int randomTokens = 0; // --random-inputs T
+  std::vector<hymir::bench::AnchorShape> anchors;
+};
+
+constexpr uint64_t kAnchorSeed = 0x68796d6972ull; // "hymir"
+
+void usage(std::FILE *to, bool full) {
+  std::fprintf(
+      to, "usage: hymir-bench ARTIFACT --entry NAME (--inputs IN.safetensors |"
+          " --random-inputs T)\n"
+          "                   [--weights W.safetensors] [--device cpu|cuda:N]\n"
+          "                   [--warmup N] [--iterations N]\n"
+          "                   [--linear-anchor M,N,K[,bf16|f32]]...\n");
+  if (!full)
+    return;
+  std::fprintf(
+      to,
+      "\n"
+      "Times ENTRY of ARTIFACT on the device (median of --iterations runs,\n"
+      "default 20, after --warmup runs, default 5) and prints\n"
+      "  bench ENTRY device=DEV median_ms=T iterations=N\n"
+      "Each --linear-anchor (repeatable; dtype bf16 when left out) times\n"
+      "cuBLAS on y[M,N] = x[M,K] w[N,K]^T with fp32 accumulation on random\n"
+      "non-zero data, the same way, and prints\n"
+      "  anchor cublas M= N= K= dtype= median_ms= tflops= "
+      "ratio_entry_over_anchor=\n"
+      "Anchors need a cuda device; on cpu they are skipped with a note.\n");
+}
+
+int fail(const absl::Status &s) {
+  std::fprintf(stderr, "hymir-bench: %s\n", std::string(s.message()).c_str());
+  return 1;
+}
+
+/// 0 when parsed, 1 after --help, 2 on a usage error.
+int parse(int argc, char **argv, Options &o) {
+  for (int i = 1; i < argc; ++i) {
+    std::string a = argv[i];
+    std::string v;
+    auto value = [&]() {
+      if (i + 1 >= argc) {
+        std::fprintf(stderr, "hymir-bench: %s needs a value\n", a.c_str());
+        return false;
+      }
+      v = argv[++i];
+      return true;
+    };
+    auto count = [&](int &out, int least) {
+      if (!value())
+        return false;
+      if (!absl::SimpleAtoi(v, &out) || out < least) {
+        std::fprintf(stderr, "hymir-bench: %s '%s' must be an integer >= %d\n",
+                     a.c_str(), v.c_str(), least);
+        return false;
+      }
+      return true;
+    };
+    if (a == "-h" || a == "--help")
+      return 1;
+    if (a == "--entry" || a == "--inputs" || a == "--weights" ||
+        a == "--device") {
+      if (!value())
+        return 2;
+      (a == "--entry"     ? o.entry
+       : a == "--inputs"  ? o.inputs
+       : a == "--weights" ? o.weights
+                          : o.device) = v;
+    } else if (a == "--random-inputs") {
+      if (!count(o.randomTokens, 1))
+        return 2;
+    } else if (a == "--warmup") {
+      if (!count(o.warmup, 0))
+        return 2;
+    } else if (a == "--iterations") {
+      if (!count(o.iterations, 1))
+        return 2;
+    } else if (a == "--linear-anchor") {
+      if (!value())
+        return 2;
+      absl::StatusOr<hymir::bench::AnchorShape> shape =
+          hymir::bench::parseAnchorShape(v);
+      if (!shape.ok()) {
+        fail(shape.status());
+        return 2;
+      }
+      o.anchors.push_back(*shape);
+    } else if (!a.empty() && a[0] == '-') {
+      std::fprintf(stderr, "hymir-bench: unknown option %s\n", a.c_str());
+      return 2;
+    } else if (o.artifact.empty()) {
+      o.artifact = a;
+    } else {
+      std::fprintf(stderr, "hymir-bench: unexpected argument %s\n", a.c_str());
+      return 2;
+    }
+  }
+  if (o.artifact.empty() || o.entry.empty() ||
+      o.inputs.empty() == (o.randomTokens == 0)) {
+    std::fprintf(stderr, "hymir-bench: the artifact, --entry and one of "
+                         "--inputs and --random-inputs are required\n");
+    return 2;
+  }
+  return 0;
+}
+
+/// The ordinal of "cuda" or "cuda:N" (already accepted by Runtime::create).
+int cudaOrdinal(const std::string &device) {
+  int ordinal = 0;
+  if (device.size() > 5 && !absl::SimpleAtoi(device.substr(5), &ordinal))
+    ordinal = 0;
+  return ordinal;
+}
+
+} // namespace
+
+int main(int argc, char **argv) {
+  Options o;
+  if (int r = parse(argc, argv, o); r != 0) {
+    usage(r == 1 ? stdout : stderr, r == 1);
+    return r == 1 ? 0 : 2;
+  }
+
+  auto runtime = hymir::Runtime::create(o.device);
+  if (!runtime.ok())
+    return fail(runtime.status());
+  const bool cuda = o.device != "cpu";
+  std::unique_ptr<hymir::bench::CublasAnchor> anchor;
+  if (cuda) {
+    auto created = hymir::bench::CublasAnchor::create(cudaOrdinal(o.device));
+    if (!created.ok())
+      return fail(created.status());
+    anchor = std::move(*created);
+    std::printf("card %s %s\n", o.device.c_str(), anchor->deviceName().c_str());
+  }
+
+  auto module = (*runtime)->load(o.artifact);
+  if (!module.ok())
+    return fail(module.status());
+  if (!o.weights.empty()) {
+    auto weights = hymir::SafetensorsFile::open(o.weights);
+    if (!weights.ok())
+      return fail(weights.status());
+    if (absl::Status s = (*module)->bindWeights(*weights); !s.ok())
+      return fail(s);
+  }
+  hymir::TensorMap inputs;
+  if (o.randomTokens) {
+    // Fresh random inputs from the entry's specs, with the token count given:
+    // large benchmarks need no input file carried to the GPU host.
+    const hymir::EntryDesc *entry = nullptr;
+    for (const hymir::EntryDesc &e : (*module)->desc().entries)
+      if (e.name == o.entry)
+        entry = &e;
+    if (!entry)
+      return fail(absl::NotFoundError("no entry '" + o.entry + "'"));
+    std::vector<int64_t> symbols(entry->symbols.size(), o.randomTokens);
+    std::mt19937_64 rng(std::random_device{}());
+    std::uniform_real_distribution<float> dist(-1.0f, 1.0f);
+    for (const hymir::TensorSpecDesc &spec : entry->inputs) {
+      std::vector<int64_t> shape;
+      for (const hymir::SizeExprSpec &e : spec.shape) {
+        absl::StatusOr<int64_t> v = hymir::evaluate(e, symbols);
+        if (!v.ok())
+          return fail(v.status());
+        shape.push_back(*v);
+      }
+      hymir::Tensor t(spec.dtype, shape);
+      uint8_t *d = t.data();
+      for (int64_t k = 0; k < t.numel(); ++k) {
+        float f = dist(rng);
+        if (f == 0.0f)
+          f = 0.5f;
+        switch (spec.dtype) {
+        case hymir::DType::F32:
+          std::memcpy(d + 4 * k, &f, 4);
+          break;
+        case hymir::DType::BF16: {
+          uint32_t bits;
+          std::memcpy(&bits, &f, 4);
+          uint16_t h = static_cast<uint16_t>(bits >> 16);
+          std::memcpy(d + 2 * k, &h, 2);
+          break;
+        }
+        case hymir::DType::I32: {
+          int32_t i = static_cast<int32_t>(rng() % 64);
+          std::memcpy(d + 4 * k, &i, 4);
+          break;
+        }
+        default:
+          return fail(absl::UnimplementedError(
+              "--random-inputs handles f32, bf16 and i32 inputs"));
+        }
+      }
+      inputs[spec.name] = std::move(t);
+    }
+  } else {
+    auto inputFile = hymir::SafetensorsFile::open(o.inputs);
+    if (!inputFile.ok())
+      return fail(inputFile.status());
+    for (const hymir::TensorView &v : inputFile->tensors()) {
+      auto t = hymir::Tensor::fromBytes(v.dtype, v.shape, v.data, v.sizeBytes);
+      if (!t.ok())
+        return fail(t.status());
+      inputs[v.name] = std::move(*t);
+    }
+  }
+
+  auto timing = (*module)->time(o.entry, inputs, o.warmup, o.iterations);
+  if (!timing.ok())
+    return fail(timing.status());
+  const double entryMs = timing->milliseconds;
+  std::printf("bench %s device=%s median_ms=%.6g iterations=%d\n",
+              o.entry.c_str(), o.device.c_str(), entryMs, o.iterations);
+  std::fflush(stdout);
+
+  for (size_t i = 0; i < o.anchors.size(); ++i) {
+    const hymir::bench::AnchorShape &shape = o.anchors[i];
+    std::string label = absl::StrCat(
+        "anchor cublas M=", shape.m, " N=", shape.n, " K=", shape.k,
+        " dtype=", hymir::bench::anchorDTypeName(shape.dtype));
+    if (!anchor) {
+      std::printf("%s skipped (device %s: the cuBLAS anchor needs a cuda "
+                  "device)\n",
+                  label.c_str(), o.device.c_str());
+      continue;
+    }
+    absl::StatusOr<double> ms =
+        anchor->time(shape, o.warmup, o.iterations, kAnchorSeed + i);
+    if (!ms.ok())
+      return fail(ms.status());
+    double tflops = hymir::bench::anchorFlops(shape) / (*ms * 1e-3) / 1e12;
+    std::printf("%s median_ms=%.6g tflops=%.2f ratio_entry_over_anchor=%.4g\n",
+                label.c_str(), *ms, tflops, entryMs / *ms);
+    std::fflush(stdout);
+  }
+  return 0;
+}
