@@ -48,6 +48,43 @@ def HymirLowerToLinalg : Pass<"hymir-lower-to-linalg"> {
   ];
 }
 
+def HymirTileLightningAttention
+    : Pass<"hymir-tile-lightning-attention", "::mlir::func::FuncOp"> {
+  let summary = "Tile lightning attention into intra-block and inter-block parts";
+  let description = [{
+    Rewrites `hymir.lightning_attention` into the blocked algorithm of
+    model-math.md §3 on target-neutral tiled IR:
+
+    - an `scf.forall` over (batch, head, value chunk) whose shared outputs
+      are the output and the final state; each iteration owns the state tile
+      `S` [D, Dv / value-split] of its head;
+    - inside, an `scf.for` over the blocks of `block-size` tokens (the last
+      block may be partial) carrying `S` and the output tile;
+    - per block, the **intra-block** part `((Q K^T) * M) V` with
+      `M_ij = lambda^(i-j)` for `i >= j`, the **inter-block** part
+      `(Q * lambda^(i+1)) S`, and the state update
+      `S = lambda^m S + (K * lambda^(m-1-j))^T V`, each one `linalg.generic`
+      computing in f32 (decay powers as `exp(-s * n)`), marked
+      `hymir.lightning = "intra" | "inter" | "state"`.
+
+    `block-size` 0 keeps the op's own `block_size`; `value-split` divides the
+    value dimension across iterations of the forall (it must divide Dv).
+    Splitting the sequence across thread blocks (a two-pass state prefix) is
+    not implemented yet.
+  }];
+  let options = [
+    Option<"blockSize", "block-size", "int64_t", /*default=*/"0",
+           "tokens per block (0: the op's block_size)">,
+    Option<"valueSplit", "value-split", "int64_t", /*default=*/"1",
+           "chunks of the value dimension handled in parallel">
+  ];
+  let dependentDialects = [
+    "::mlir::arith::ArithDialect", "::mlir::linalg::LinalgDialect",
+    "::mlir::math::MathDialect", "::mlir::scf::SCFDialect",
+    "::mlir::tensor::TensorDialect", "::mlir::affine::AffineDialect"
+  ];
+}
+
 def HymirLinalgToParallelLoops
     : Pass<"hymir-linalg-to-parallel-loops", "::mlir::func::FuncOp"> {
   let summary = "Lower linalg ops on buffers to scf.parallel, except library calls";
