@@ -20,6 +20,7 @@
 #include <cerrno>
 #include <cstdint>
 #include <cstdlib>
+#include <cstring>
 #include <fcntl.h>
 #include <limits>
 #include <map>
@@ -60,6 +61,10 @@ static_assert(static_cast<int>(StorageKind::Param) ==
               static_cast<int>(ar::StorageKind::Param));
 static_assert(static_cast<int>(StorageKind::Buffer) ==
               static_cast<int>(ar::StorageKind::MAX));
+static_assert(static_cast<int>(RefValueKind::Int) ==
+              static_cast<int>(ar::RefKind::Int));
+static_assert(static_cast<int>(RefValueKind::Index) ==
+              static_cast<int>(ar::RefKind::MAX));
 
 std::string quote(absl::string_view s) {
   return absl::StrCat("'", absl::CHexEscape(s), "'");
@@ -432,6 +437,115 @@ private:
       else
         HYMIR_ARTIFACT_TRY(checkCopy(e, std::get<CopyDesc>(s), stepWhere));
     }
+    if (e.reference)
+      HYMIR_ARTIFACT_TRY(
+          checkReference(e, *e.reference, absl::StrCat(where, " reference")));
+    return absl::OkStatus();
+  }
+
+  // Structure only: the ids, the order of definitions, the names and the
+  // kinds of what crosses the program's boundary. What an op needs of its
+  // operands and attributes is the evaluator's to check.
+  absl::Status checkReference(const EntryDesc &e, const RefProgramDesc &p,
+                              absl::string_view where) const {
+    for (size_t v = 0; v < p.values.size(); ++v) {
+      const RefValueDesc &value = p.values[v];
+      std::string valueWhere = absl::StrCat(where, " value ", v);
+      if (!inRange(value.kind, RefValueKind::Index))
+        return fail(valueWhere,
+                    absl::StrFormat("has kind %d, which is not a known kind "
+                                    "(float 0, int 1, index 2)",
+                                    static_cast<int>(value.kind)));
+      if (value.kind == RefValueKind::Index && !value.shape.empty())
+        return fail(valueWhere,
+                    absl::StrCat("is an index with ", value.shape.size(),
+                                 " dims; an index has none"));
+      for (size_t d = 0; d < value.shape.size(); ++d)
+        if (value.shape[d] < kRefDynamicDim)
+          return fail(absl::StrCat(valueWhere, " dim ", d),
+                      absl::StrCat("is ", value.shape[d],
+                                   "; dims are -1 (dynamic) or non-negative"));
+    }
+    if (p.arguments.size() != p.argumentNames.size())
+      return fail(where, absl::StrCat("has ", p.arguments.size(),
+                                      " arguments and ", p.argumentNames.size(),
+                                      " argument names; the counts must "
+                                      "match"));
+    std::vector<absl::string_view> names(p.argumentNames.begin(),
+                                         p.argumentNames.end());
+    HYMIR_ARTIFACT_TRY(checkNames(names, where, "argument"));
+    std::map<absl::string_view, bool> known; // name -> is an input
+    for (const TensorSpecDesc &t : m.params)
+      known[t.name] = false;
+    for (const TensorSpecDesc &t : e.inputs)
+      known[t.name] = true;
+    for (const std::string &name : p.argumentNames)
+      if (!known.count(name))
+        return fail(absl::StrCat(where, " argument ", quote(name)),
+                    "is neither an input of the entry nor a param of the "
+                    "module");
+    for (const TensorSpecDesc &t : e.inputs)
+      if (std::find(p.argumentNames.begin(), p.argumentNames.end(), t.name) ==
+          p.argumentNames.end())
+        return fail(where, absl::StrCat("does not read input ", quote(t.name),
+                                        " of the entry"));
+    if (p.results.size() != e.outputs.size())
+      return fail(where,
+                  absl::StrCat("has ", p.results.size(), " results, but the ",
+                               "entry has ", e.outputs.size(), " outputs"));
+
+    // Definitions in program order: arguments, then each op's results.
+    std::vector<bool> defined(p.values.size(), false);
+    auto define = [&](uint32_t id, const std::string &what) -> absl::Status {
+      if (id >= p.values.size())
+        return fail(where,
+                    absl::StrCat(what, " is value ", id, ", but the ",
+                                 "program has ", p.values.size(), " values"));
+      if (defined[id])
+        return fail(where, absl::StrCat(what, " defines value ", id,
+                                        ", which is already defined"));
+      defined[id] = true;
+      return absl::OkStatus();
+    };
+    for (size_t i = 0; i < p.arguments.size(); ++i) {
+      std::string what =
+          absl::StrCat("argument ", i, " ", quote(p.argumentNames[i]));
+      HYMIR_ARTIFACT_TRY(define(p.arguments[i], what));
+      if (p.values[p.arguments[i]].kind == RefValueKind::Index)
+        return fail(where, absl::StrCat(what, " is an index; arguments are "
+                                              "tensors"));
+    }
+    for (size_t i = 0; i < p.ops.size(); ++i) {
+      const RefOpDesc &op = p.ops[i];
+      if (op.name.empty())
+        return fail(absl::StrCat(where, " op ", i), "has an empty name");
+      std::string opWhere = absl::StrCat("op ", i, " (", op.name, ")");
+      for (size_t k = 0; k < op.operands.size(); ++k) {
+        uint32_t id = op.operands[k];
+        if (id >= p.values.size() || !defined[id])
+          return fail(where,
+                      absl::StrCat(opWhere, " operand ", k, " is value ", id,
+                                   ", which is not defined before it"));
+      }
+      for (size_t k = 0; k < op.results.size(); ++k)
+        HYMIR_ARTIFACT_TRY(
+            define(op.results[k], absl::StrCat(opWhere, " result ", k)));
+      for (size_t k = 0; k < op.attrs.size(); ++k)
+        if (op.attrs[k].name.empty())
+          return fail(where, absl::StrCat(opWhere, " attribute ", k,
+                                          " has an empty name"));
+    }
+    for (size_t i = 0; i < p.results.size(); ++i) {
+      uint32_t id = p.results[i];
+      std::string what = absl::StrCat("result ", i, " (output ",
+                                      quote(e.outputs[i].name), ")");
+      if (id >= p.values.size() || !defined[id])
+        return fail(where, absl::StrCat(what, " is value ", id,
+                                        ", which is never defined"));
+      if (p.values[id].kind == RefValueKind::Index)
+        return fail(where,
+                    absl::StrCat(what, " is an index; results are tensors"));
+    }
     return absl::OkStatus();
   }
 
@@ -550,6 +664,45 @@ private:
     return out;
   }
 
+  // A vector of scalars, charged against the budget.
+  template <typename T, typename U>
+  std::vector<T> scalars(const fb::Vector<U> *in) {
+    std::vector<T> out;
+    if (in && charge(size_t{in->size()} * sizeof(U)))
+      out.assign(in->begin(), in->end());
+    return out;
+  }
+
+  RefProgramDesc program(const ar::RefProgram &in) {
+    RefProgramDesc out;
+    if (const auto *values = in.values())
+      for (const ar::RefValue *v : *values)
+        out.values.push_back(
+            {static_cast<RefValueKind>(static_cast<int8_t>(v->kind())),
+             scalars<int64_t>(v->shape())});
+    out.arguments = scalars<uint32_t>(in.arguments());
+    if (const auto *names = in.argument_names())
+      for (const fb::String *name : *names)
+        out.argumentNames.push_back(str(name));
+    out.results = scalars<uint32_t>(in.results());
+    if (const auto *ops = in.ops())
+      for (const ar::RefOp *op : *ops) {
+        RefOpDesc desc;
+        desc.name = str(op->name());
+        desc.operands = scalars<uint32_t>(op->operands());
+        desc.results = scalars<uint32_t>(op->results());
+        if (const auto *attrs = op->attrs())
+          for (const ar::RefAttr *a : *attrs)
+            desc.attrs.push_back({str(a->name()), a->int_value(),
+                                  a->float_value(),
+                                  scalars<int64_t>(a->ints())});
+        desc.data = scalars<double>(op->data());
+        desc.intData = scalars<int64_t>(op->int_data());
+        out.ops.push_back(std::move(desc));
+      }
+    return out;
+  }
+
   RefDesc ref(const ar::Ref *r) {
     RefDesc out;
     out.kind = static_cast<StorageKind>(static_cast<int8_t>(r->kind()));
@@ -644,6 +797,8 @@ private:
       for (const ar::BufferSlot *b : *buffers)
         out.buffers.push_back({b->arena_offset(), b->size_bytes()});
     out.arenaBytes = in.arena_bytes();
+    if (const ar::RefProgram *reference = in.reference())
+      out.reference = program(*reference);
     const auto *plan = in.plan();
     if (!plan)
       return out;
@@ -723,6 +878,18 @@ std::string storageKindName(StorageKind kind) {
   return absl::StrCat("storage kind ", static_cast<int>(kind));
 }
 
+std::string refValueKindName(RefValueKind kind) {
+  switch (kind) {
+  case RefValueKind::Float:
+    return "float";
+  case RefValueKind::Int:
+    return "int";
+  case RefValueKind::Index:
+    return "index";
+  }
+  return absl::StrCat("kind ", static_cast<int>(kind));
+}
+
 std::string stepKindName(const StepDesc &step) {
   if (std::holds_alternative<LaunchKernelDesc>(step))
     return "launch";
@@ -775,10 +942,40 @@ bool operator==(const GemmDesc &a, const GemmDesc &b) {
 bool operator==(const CopyDesc &a, const CopyDesc &b) {
   return a.src == b.src && a.dst == b.dst && a.bytes == b.bytes;
 }
+static bool sameBits(double a, double b) {
+  uint64_t x, y;
+  std::memcpy(&x, &a, sizeof x);
+  std::memcpy(&y, &b, sizeof y);
+  return x == y;
+}
+static bool sameBits(const std::vector<double> &a,
+                     const std::vector<double> &b) {
+  return a.size() == b.size() &&
+         std::equal(a.begin(), a.end(), b.begin(),
+                    [](double x, double y) { return sameBits(x, y); });
+}
+bool operator==(const RefValueDesc &a, const RefValueDesc &b) {
+  return a.kind == b.kind && a.shape == b.shape;
+}
+bool operator==(const RefAttrDesc &a, const RefAttrDesc &b) {
+  return a.name == b.name && a.intValue == b.intValue &&
+         sameBits(a.floatValue, b.floatValue) && a.ints == b.ints;
+}
+bool operator==(const RefOpDesc &a, const RefOpDesc &b) {
+  return a.name == b.name && a.operands == b.operands &&
+         a.results == b.results && a.attrs == b.attrs &&
+         sameBits(a.data, b.data) && a.intData == b.intData;
+}
+bool operator==(const RefProgramDesc &a, const RefProgramDesc &b) {
+  return a.values == b.values && a.arguments == b.arguments &&
+         a.argumentNames == b.argumentNames && a.results == b.results &&
+         a.ops == b.ops;
+}
 bool operator==(const EntryDesc &a, const EntryDesc &b) {
   return a.name == b.name && a.inputs == b.inputs && a.outputs == b.outputs &&
          a.symbols == b.symbols && a.buffers == b.buffers &&
-         a.arenaBytes == b.arenaBytes && a.plan == b.plan;
+         a.arenaBytes == b.arenaBytes && a.plan == b.plan &&
+         a.reference == b.reference;
 }
 bool operator==(const ModuleDesc &a, const ModuleDesc &b) {
   return a.target == b.target && a.chip == b.chip &&

@@ -156,8 +156,45 @@ private:
     for (const StepDesc &s : e.plan)
       plan.push_back(step(s));
     auto planVec = b.CreateVector(plan);
+    fb::Offset<ar::RefProgram> reference;
+    if (e.reference)
+      reference = program(*e.reference);
     return ar::CreateEntry(b, name, inputs, outputs, symbolVec, bufferVec,
-                           e.arenaBytes, planVec);
+                           e.arenaBytes, planVec, reference);
+  }
+
+  fb::Offset<ar::RefProgram> program(const RefProgramDesc &p) {
+    std::vector<fb::Offset<ar::RefValue>> values;
+    values.reserve(p.values.size());
+    for (const RefValueDesc &v : p.values)
+      values.push_back(ar::CreateRefValue(b, toSchemaEnum<ar::RefKind>(v.kind),
+                                          b.CreateVector(v.shape)));
+    auto valueVec = b.CreateVector(values);
+    auto arguments = b.CreateVector(p.arguments);
+    auto names = b.CreateVectorOfStrings(p.argumentNames);
+    auto results = b.CreateVector(p.results);
+    std::vector<fb::Offset<ar::RefOp>> ops;
+    ops.reserve(p.ops.size());
+    for (const RefOpDesc &op : p.ops) {
+      auto opName = b.CreateString(op.name);
+      auto operands = b.CreateVector(op.operands);
+      auto opResults = b.CreateVector(op.results);
+      std::vector<fb::Offset<ar::RefAttr>> attrs;
+      attrs.reserve(op.attrs.size());
+      for (const RefAttrDesc &a : op.attrs) {
+        auto attrName = b.CreateString(a.name);
+        auto ints = a.ints.empty() ? 0 : b.CreateVector(a.ints);
+        attrs.push_back(
+            ar::CreateRefAttr(b, attrName, a.intValue, a.floatValue, ints));
+      }
+      auto attrVec = b.CreateVector(attrs);
+      auto data = op.data.empty() ? 0 : b.CreateVector(op.data);
+      auto intData = op.intData.empty() ? 0 : b.CreateVector(op.intData);
+      ops.push_back(ar::CreateRefOp(b, opName, operands, opResults, attrVec,
+                                    data, intData));
+    }
+    auto opVec = b.CreateVector(ops);
+    return ar::CreateRefProgram(b, valueVec, arguments, names, results, opVec);
   }
 
   fb::FlatBufferBuilder &b;

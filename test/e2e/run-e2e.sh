@@ -1,7 +1,10 @@
 #!/usr/bin/env bash
 # End-to-end check of one graph on the cpu target: compile it once, then for
-# each token count draw fresh random inputs, compute the fp64 oracle's
-# outputs (hymir-reference), run the artifact (hymir-run) and compare.
+# each token count draw fresh random inputs (hymir-reference, which also
+# writes its fp64 oracle outputs), run the artifact (hymir-run) and compare
+# the outputs both with the oracle run by hymir-run itself on the reference
+# program stored in the artifact (--check) and with hymir-reference's file
+# (--reference); either above the tolerance fails.
 # Usage: run-e2e.sh BIN_DIR GRAPH.mlir TOLERANCE T1 [T2 ...]
 set -euo pipefail
 bin=$1 graph=$2 tol=$3
@@ -16,5 +19,5 @@ for t in "$@"; do
     --write-inputs "$work/in.safetensors" --outputs "$work/ref.safetensors" >/dev/null
   "$bin/hymir-run" "$work/graph.hymir" --entry "$entry" --device cpu \
     --inputs "$work/in.safetensors" --outputs "$work/out.safetensors" \
-    --check "$work/ref.safetensors" --tolerance "$tol"
+    --check --reference "$work/ref.safetensors" --tolerance "$tol"
 done

@@ -1,21 +1,23 @@
 //===- ArtifactTest.cpp - .hymir writer, loader and verifier --------------===//
 //
-// Round trips of random modules through the writer and the loader; every
-// truncation and byte flip of a small artifact (and a sample for a larger
-// one) must be rejected unless it leaves the module intact; one case per
-// header, checksum and semantic rule, each checking its message; loading
-// from bad paths. Random content is fresh on every run: the seed is printed
-// on failure and HYMIR_TEST_SEED repeats it.
+// Round trips of random modules (reference programs included) through the
+// writer and the loader; every truncation and byte flip of a small artifact
+// (and a sample for a larger one) must be rejected unless it leaves the
+// module intact; one case per header, checksum and semantic rule, each
+// checking its message; loading from bad paths. Random content is fresh on
+// every run: the seed is printed on failure and HYMIR_TEST_SEED repeats it.
 //
 //===----------------------------------------------------------------------===//
 
 #include "hymir/Runtime/Artifact.h"
 #include "hymir/Runtime/ArtifactWriter.h"
+#include "hymir/Runtime/Reference.h"
 #include "hymir/Runtime/artifact_generated.h"
 
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <cmath>
 #include <cstdio>
 #include <cstdlib>
 #include <functional>
@@ -203,6 +205,84 @@ StepDesc randomStep(Random &r, int kind, const EntryDesc &e,
   return c;
 }
 
+RefValueDesc randomValue(Random &r, bool tensor) {
+  RefValueDesc v;
+  v.kind = static_cast<RefValueKind>(r.range(0, tensor ? 1 : 2));
+  if (v.kind != RefValueKind::Index)
+    for (int64_t d = r.range(0, 4); d > 0; --d)
+      v.shape.push_back(r.coin() ? kRefDynamicDim : r.range(0, 4096));
+  return v;
+}
+
+// A structurally valid program for `e`: every input and a few params as
+// arguments (in random order), ops over values defined before them with
+// random attributes and constants (NaN included), one result per output.
+RefProgramDesc randomProgram(Random &r, const EntryDesc &e,
+                             const ModuleDesc &m) {
+  RefProgramDesc p;
+  std::vector<std::string> names;
+  for (const TensorSpecDesc &t : e.inputs)
+    names.push_back(t.name);
+  for (const TensorSpecDesc &t : m.params)
+    if (r.coin())
+      names.push_back(t.name);
+  std::shuffle(names.begin(), names.end(), r.gen);
+  // Ids are handed out in a shuffled order, so they need not be ascending.
+  size_t numOps = static_cast<size_t>(r.range(0, 6));
+  std::vector<std::vector<size_t>> opResults(numOps);
+  size_t numValues = names.size();
+  for (auto &results : opResults)
+    for (int64_t k = r.range(0, 3); k > 0; --k)
+      results.push_back(numValues++);
+  std::vector<uint32_t> ids(numValues);
+  for (size_t i = 0; i < ids.size(); ++i)
+    ids[i] = static_cast<uint32_t>(i);
+  std::shuffle(ids.begin(), ids.end(), r.gen);
+  p.values.resize(numValues);
+  std::vector<uint32_t> defined, tensors;
+  auto define = [&](size_t slot, bool tensor) {
+    uint32_t id = ids[slot];
+    p.values[id] = randomValue(r, tensor);
+    defined.push_back(id);
+    if (p.values[id].kind != RefValueKind::Index)
+      tensors.push_back(id);
+    return id;
+  };
+  for (size_t i = 0; i < names.size(); ++i) {
+    p.arguments.push_back(define(i, true));
+    p.argumentNames.push_back(names[i]);
+  }
+  static const char *kNames[] = {"hymir.linear", "arith.addf",
+                                 "tensor.extract_slice", "arith.constant",
+                                 "some.op"};
+  for (size_t i = 0; i < numOps; ++i) {
+    RefOpDesc op;
+    op.name = kNames[r.index(5)];
+    for (int64_t k = r.range(0, 3); k > 0; --k)
+      op.operands.push_back(defined[r.index(defined.size())]);
+    for (size_t slot : opResults[i])
+      op.results.push_back(define(slot, r.coin()));
+    for (int64_t k = r.range(0, 2); k > 0; --k) {
+      RefAttrDesc a{"attr" + r.tag(),
+                    r.range(-5, 5),
+                    static_cast<double>(r.range(-100, 100)) / 7,
+                    {}};
+      for (int64_t j = r.range(0, 3); j > 0; --j)
+        a.ints.push_back(r.coin() ? kRefDynamic : r.range(-9, 9));
+      op.attrs.push_back(std::move(a));
+    }
+    for (int64_t k = r.range(0, 3); k > 0; --k)
+      op.data.push_back(r.coin() ? std::nan("") : r.range(-9, 9) / 3.0);
+    for (int64_t k = r.range(0, 2); k > 0; --k)
+      op.intData.push_back(r.range(-9, 9));
+    p.ops.push_back(std::move(op));
+  }
+  if (!tensors.empty())
+    for (size_t i = 0; i < e.outputs.size(); ++i)
+      p.results.push_back(tensors[r.index(tensors.size())]);
+  return p;
+}
+
 EntryDesc randomEntry(Random &r, std::string name, const ModuleDesc &m) {
   EntryDesc e;
   e.name = std::move(name);
@@ -239,6 +319,8 @@ EntryDesc randomEntry(Random &r, std::string name, const ModuleDesc &m) {
   std::shuffle(kinds.begin(), kinds.end(), r.gen);
   for (int kind : kinds)
     e.plan.push_back(randomStep(r, kind, e, m));
+  if (r.range(0, 3) != 0)
+    e.reference = randomProgram(r, e, m);
   return e;
 }
 
@@ -327,6 +409,19 @@ ModuleDesc baseModule(Random &r) {
                        DType::I32, {t}, {SizeExprSpec::of(1)}),
              scalarArg(blocks)};
   f.plan = {l0, g, c, l1};
+  // y = linear(x, w), with pos read but unused.
+  RefOpDesc lin;
+  lin.name = "hymir.linear";
+  lin.operands = {0, 2};
+  lin.results = {3};
+  f.reference = RefProgramDesc{{{RefValueKind::Float, {kRefDynamicDim, 32}},
+                                {RefValueKind::Int, {kRefDynamicDim}},
+                                {RefValueKind::Float, {64, 32}},
+                                {RefValueKind::Float, {kRefDynamicDim, 64}}},
+                               {0, 1, 2},
+                               {"x", "pos", "w"},
+                               {3},
+                               {lin}};
 
   EntryDesc d;
   d.name = "decode";
@@ -739,6 +834,82 @@ TEST(ArtifactTest, AliasedDataIsNotExpanded) {
                        "refers to more string and vector data than it holds"));
 }
 
+TEST(ArtifactTest, AliasedReferenceDataIsNotExpanded) {
+  // 2000 constants sharing one 8 KiB data vector: 16 MB from 30 KB.
+  fb::FlatBufferBuilder b;
+  std::vector<double> values(1024, 1.5);
+  auto data = b.CreateVector(values);
+  auto name = b.CreateString("arith.constant");
+  std::vector<fb::Offset<ar::RefOp>> ops;
+  for (int i = 0; i < 2000; ++i)
+    ops.push_back(ar::CreateRefOp(b, name, 0, 0, 0, data));
+  auto program =
+      ar::CreateRefProgramDirect(b, nullptr, nullptr, nullptr, nullptr, &ops);
+  std::vector<fb::Offset<ar::Entry>> entries = {ar::CreateEntryDirect(
+      b, "main", nullptr, nullptr, nullptr, nullptr, 0, nullptr, program)};
+  b.Finish(ar::CreateModuleDirect(b, ar::Target::Cpu, "", 1, nullptr, nullptr,
+                                  nullptr, &entries));
+  std::vector<uint8_t> payload = finished(b);
+  absl::StatusOr<Artifact> a = loadBytes(wrap(&payload));
+  EXPECT_EQ(a.status().code(), absl::StatusCode::kDataLoss);
+  EXPECT_TRUE(contains(a.status().message(),
+                       "refers to more string and vector data than it holds"));
+}
+
+TEST(ArtifactTest, ReferenceRoundTripAndEquality) {
+  uint64_t seed = testSeed();
+  SEED_TRACE(seed);
+  Random r(seed);
+  ModuleDesc m = baseModule(r);
+  RefProgramDesc &p = *m.entries[0].reference;
+  // A NaN constant and attributes of every field survive the round trip.
+  RefOpDesc c;
+  c.name = "arith.constant";
+  c.results = {4};
+  c.data = {std::nan(""), -0.0, 1e300};
+  c.attrs = {{"a", -3, 2.5, {kRefDynamic, 0, 7}}, {"b", 0, 0, {}}};
+  p.values.push_back({RefValueKind::Float, {3}});
+  p.ops.push_back(c);
+  ASSERT_TRUE(validateModule(m, "model.hymir").ok())
+      << validateModule(m, "model.hymir");
+  absl::StatusOr<Artifact> a = loadBytes(serializeArtifact(m));
+  ASSERT_TRUE(a.ok()) << a.status();
+  EXPECT_TRUE(a->module() == m);
+  ASSERT_TRUE(a->module().entries[0].reference.has_value());
+  EXPECT_FALSE(a->module().entries[1].reference.has_value());
+  const RefOpDesc &loaded = a->module().entries[0].reference->ops[1];
+  EXPECT_TRUE(std::isnan(loaded.data[0]));
+  EXPECT_TRUE(std::signbit(loaded.data[1]));
+  EXPECT_EQ(loaded.attrs[0].ints[0], kRefDynamic);
+
+  // Every field takes part in equality; -0.0 and 0.0 differ (bitwise).
+  std::vector<std::function<void(RefProgramDesc &)>> changes = {
+      [](RefProgramDesc &q) { q.values[0].kind = RefValueKind::Int; },
+      [](RefProgramDesc &q) { q.values[0].shape[0] = 5; },
+      [](RefProgramDesc &q) { q.arguments[0] = 1; },
+      [](RefProgramDesc &q) { q.argumentNames[0] = "z"; },
+      [](RefProgramDesc &q) { q.results.clear(); },
+      [](RefProgramDesc &q) { q.ops[1].name = "arith.constant2"; },
+      [](RefProgramDesc &q) { q.ops[0].operands[0] = 1; },
+      [](RefProgramDesc &q) { q.ops[0].results[0] = 2; },
+      [](RefProgramDesc &q) { q.ops[1].attrs[0].name = "c"; },
+      [](RefProgramDesc &q) { q.ops[1].attrs[0].intValue = 3; },
+      [](RefProgramDesc &q) { q.ops[1].attrs[0].floatValue = 2.25; },
+      [](RefProgramDesc &q) { q.ops[1].attrs[0].ints.pop_back(); },
+      [](RefProgramDesc &q) { q.ops[1].data[1] = 0.0; },
+      [](RefProgramDesc &q) { q.ops[1].data[0] = -std::nan(""); },
+      [](RefProgramDesc &q) { q.ops[1].intData = {1}; },
+  };
+  for (size_t i = 0; i < changes.size(); ++i) {
+    RefProgramDesc changed = p;
+    changes[i](changed);
+    EXPECT_TRUE(changed != p) << "change " << i;
+  }
+  EntryDesc without = m.entries[0];
+  without.reference.reset();
+  EXPECT_TRUE(without != m.entries[0]);
+}
+
 //===----------------------------------------------------------------------===//
 // Semantic rules
 //===----------------------------------------------------------------------===//
@@ -758,6 +929,7 @@ GemmDesc &gemm1(ModuleDesc &m) {
 CopyDesc &copy2(ModuleDesc &m) {
   return std::get<CopyDesc>(m.entries[0].plan[2]);
 }
+RefProgramDesc &ref0(ModuleDesc &m) { return *m.entries[0].reference; }
 
 std::vector<SemanticCase> semanticCases() {
   constexpr int64_t kBig = std::numeric_limits<int64_t>::max() / 2;
@@ -766,6 +938,7 @@ std::vector<SemanticCase> semanticCases() {
   const std::string step0 = "entry 'forward' step 0 (launch) ";
   const std::string step1 = "entry 'forward' step 1 (gemm) ";
   const std::string step2 = "entry 'forward' step 2 (copy) ";
+  const std::string ref = "entry 'forward' reference ";
   return {
       // Module header.
       {"target out of range",
@@ -1064,6 +1237,80 @@ std::vector<SemanticCase> semanticCases() {
        step2 + "bytes has divisor -4; it must be at least 1"},
       {"gemm m divisor", [](ModuleDesc &m) { gemm1(m).m.divisor = 0; },
        step1 + "m has divisor 0; it must be at least 1"},
+      // Reference programs.
+      {"reference value kind",
+       [](ModuleDesc &m) {
+         ref0(m).values[1].kind = static_cast<RefValueKind>(7);
+       },
+       ref + "value 1 has kind 7, which is not a known kind (float 0, int 1, "
+             "index 2)"},
+      {"reference index with dims",
+       [](ModuleDesc &m) { ref0(m).values[3].kind = RefValueKind::Index; },
+       ref + "value 3 is an index with 2 dims; an index has none"},
+      {"reference dim below -1",
+       [](ModuleDesc &m) { ref0(m).values[0].shape[1] = -2; },
+       ref + "value 0 dim 1 is -2; dims are -1 (dynamic) or non-negative"},
+      {"reference argument names",
+       [](ModuleDesc &m) { ref0(m).argumentNames.pop_back(); },
+       ref + "has 3 arguments and 2 argument names; the counts must match"},
+      {"reference duplicate argument",
+       [](ModuleDesc &m) { ref0(m).argumentNames[2] = "x"; },
+       ref + "argument 2 'x' has the same name as argument 0"},
+      {"reference empty argument name",
+       [](ModuleDesc &m) { ref0(m).argumentNames[1].clear(); },
+       ref + "argument 1 has an empty name"},
+      {"reference unknown argument",
+       [](ModuleDesc &m) { ref0(m).argumentNames[2] = "nope"; },
+       ref + "argument 'nope' is neither an input of the entry nor a param "
+             "of the module"},
+      {"reference misses an input",
+       [](ModuleDesc &m) { ref0(m).argumentNames[1] = "b"; },
+       ref + "does not read input 'pos' of the entry"},
+      {"reference result count",
+       [](ModuleDesc &m) { ref0(m).results.push_back(3); },
+       ref + "has 2 results, but the entry has 1 outputs"},
+      {"reference argument id", [](ModuleDesc &m) { ref0(m).arguments[1] = 9; },
+       ref + "argument 1 'pos' is value 9, but the program has 4 values"},
+      {"reference argument defined twice",
+       [](ModuleDesc &m) { ref0(m).arguments[1] = 0; },
+       ref + "argument 1 'pos' defines value 0, which is already defined"},
+      {"reference index argument",
+       [](ModuleDesc &m) { ref0(m).values[1] = {RefValueKind::Index, {}}; },
+       ref + "argument 1 'pos' is an index; arguments are tensors"},
+      {"reference op without name",
+       [](ModuleDesc &m) { ref0(m).ops[0].name.clear(); },
+       ref + "op 0 has an empty name"},
+      {"reference operand defined later",
+       [](ModuleDesc &m) { ref0(m).ops[0].operands[1] = 3; },
+       ref + "op 0 (hymir.linear) operand 1 is value 3, which is not defined "
+             "before it"},
+      {"reference operand out of range",
+       [](ModuleDesc &m) { ref0(m).ops[0].operands[0] = 100; },
+       ref + "op 0 (hymir.linear) operand 0 is value 100, which is not "
+             "defined before it"},
+      {"reference result defined twice",
+       [](ModuleDesc &m) { ref0(m).ops[0].results[0] = 2; },
+       ref + "op 0 (hymir.linear) result 0 defines value 2, which is already "
+             "defined"},
+      {"reference op result out of range",
+       [](ModuleDesc &m) { ref0(m).ops[0].results[0] = 4; },
+       ref + "op 0 (hymir.linear) result 0 is value 4, but the program has 4 "
+             "values"},
+      {"reference attribute without name",
+       [](ModuleDesc &m) { ref0(m).ops[0].attrs = {{"", 1, 0, {}}}; },
+       ref + "op 0 (hymir.linear) attribute 0 has an empty name"},
+      {"reference result never defined",
+       [](ModuleDesc &m) { ref0(m).ops.clear(); },
+       ref + "result 0 (output 'y') is value 3, which is never defined"},
+      {"reference index result",
+       [](ModuleDesc &m) { ref0(m).values[3] = {RefValueKind::Index, {}}; },
+       ref + "result 0 (output 'y') is an index; results are tensors"},
+      {"reference checked after the plan",
+       [](ModuleDesc &m) {
+         ref0(m).ops.clear();
+         copy2(m).bytes.divisor = 0;
+       },
+       step2 + "bytes has divisor 0; it must be at least 1"},
       {"decode param ref",
        [](ModuleDesc &m) {
          std::get<GemmDesc>(m.entries[1].plan[0]).x = {

@@ -2,7 +2,8 @@
 # hymir-run never crashes on a corrupt file: flipped bytes and truncations of
 # the artifact, of the inputs and of the weights, and inputs that do not fit
 # the entry, each end with a non-zero exit and a message (or, for a flip in
-# bytes nothing reads, with exactly the clean run's outputs).
+# bytes nothing reads, with exactly the clean run's outputs). Every run has
+# --check, so the oracle evaluator also sees whatever still loads.
 # Usage: corrupt-inputs.sh HYMIR_RUN ARTIFACT INPUTS ENTRY WEIGHTS
 set -uo pipefail
 run=$1 artifact=$2 inputs=$3 entry=$4 weights=$5
@@ -12,7 +13,7 @@ failures=0
 cases=0
 
 "$run" "$artifact" --entry "$entry" --inputs "$inputs" --weights "$weights" \
-  --outputs "$work/clean.safetensors" >/dev/null || { echo "clean run failed"; exit 1; }
+  --outputs "$work/clean.safetensors" --check >/dev/null || { echo "clean run failed"; exit 1; }
 
 # expect NAME FILE_UNDER_TEST ARGS...: a clean error (exit 1 with a message)
 # or a run whose outputs equal the clean ones.
@@ -20,7 +21,7 @@ expect() {
   local name=$1
   shift
   cases=$((cases + 1))
-  "$run" "$@" --outputs "$work/out.safetensors" >"$work/stdout" 2>"$work/stderr"
+  "$run" "$@" --check --outputs "$work/out.safetensors" >"$work/stdout" 2>"$work/stderr"
   local rc=$?
   if [ $rc -eq 1 ] && [ -s "$work/stderr" ]; then
     return 0

@@ -7,10 +7,14 @@
 // Every public func.func becomes an entry. The module goes through the
 // kernel-form pipeline (shared by both targets); each entry's host function
 // becomes an execution plan; the kernels become a host shared object (cpu)
-// or PTX (cuda). --dump-stages writes the IR after each stage.
+// or PTX (cuda). --dump-stages writes the IR after each stage. Each entry
+// also carries its function as written (before any pass), serialized as a
+// reference program for `hymir-run --check`; an entry whose ops the oracle
+// evaluator does not know goes without one, with a note.
 //
 //===----------------------------------------------------------------------===//
 
+#include "hymir-reference/Serialize.h"
 #include "hymir/Codegen/HostObject.h"
 #include "hymir/Codegen/Passes.h"
 #include "hymir/Codegen/Pipelines.h"
@@ -172,6 +176,35 @@ void printEntryPlan(const rt::ModuleDesc &m, const rt::EntryDesc &e) {
   }
 }
 
+/// The entry as written, for `hymir-run --check`; when it cannot be
+/// expressed (an op the oracle evaluator does not know), a one-line note
+/// says why and the entry goes without one.
+std::optional<rt::RefProgramDesc> referenceProgram(MLIRContext &context,
+                                                   func::FuncOp source) {
+  std::string why;
+  FailureOr<rt::RefProgramDesc> program = failure();
+  {
+    ScopedDiagnosticHandler capture(&context, [&](Diagnostic &d) {
+      if (why.empty() && d.getSeverity() == DiagnosticSeverity::Error) {
+        llvm::raw_string_ostream os(why);
+        if (auto at = d.getLocation()->findInstanceOf<FileLineColLoc>())
+          os << at.getFilename().getValue() << ":" << at.getLine() << ":"
+             << at.getColumn() << ": ";
+        os << d.str();
+      }
+      return success();
+    });
+    program = ::hymir::reference::serializeReference(source);
+  }
+  if (succeeded(program))
+    return std::move(*program);
+  llvm::errs() << "hymir-compile: note: entry '" << source.getSymName()
+               << "' carries no reference program, so hymir-run --check "
+                  "cannot check it ("
+               << why << ")\n";
+  return std::nullopt;
+}
+
 LogicalResult run(MLIRContext &context, ModuleOp module) {
   bool cuda = targetOpt == "cuda";
   if (!cuda && targetOpt != "cpu")
@@ -234,6 +267,7 @@ LogicalResult run(MLIRContext &context, ModuleOp module) {
         hy::buildEntryPlan(func, source, tables, planOptions);
     if (failed(entry))
       return failure();
+    entry->reference = referenceProgram(context, source);
     desc.entries.push_back(std::move(*entry));
   }
   if (desc.entries.empty())

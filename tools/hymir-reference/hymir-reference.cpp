@@ -4,17 +4,24 @@
 // oracle and prints what it computed. Usage:
 //   hymir-reference IN.mlir [--function NAME] [--tokens T] [--seed S]
 //                   [--inputs IN.safetensors | --write-inputs IN.safetensors]
+//                   [--weights W.safetensors | --write-weights W.safetensors]
 //                   [--outputs REF.safetensors]
 // Without --function the first public function is used. Dynamic dims take T.
 // Random inputs are rounded to each argument's element type first, so the
 // reference sees exactly what a compiled entry sees; --write-inputs saves
-// them (named as hymir-run expects), --inputs reads them instead, and
-// --outputs writes the results in f64 (integers in i64), for
-// `hymir-run --check`.
+// them (named as hymir-run expects; with --write-weights the hymir.param
+// arguments go there instead), --inputs and --weights read them instead,
+// and --outputs writes the results in f64 (integers in i64), for
+// `hymir-run --reference`.
+//
+// The function is serialized into a reference program (Serialize.h) and
+// evaluated by the runtime's evaluator (hymir/Runtime/Reference.h), the one
+// `hymir-run --check` uses on the program hymir-compile stores.
 //
 //===----------------------------------------------------------------------===//
 
-#include "Interpreter.h"
+#include "RandomArguments.h"
+#include "Serialize.h"
 
 #include "hymir/Dialect/Hymir/IR/HymirDialect.h"
 #include "hymir/Runtime/Safetensors.h"
@@ -42,6 +49,7 @@ using namespace mlir;
 namespace cl = llvm::cl;
 namespace oracle = ::hymir::oracle;
 namespace reference = ::hymir::reference;
+using ReferenceValue = ::hymir::ReferenceValue;
 
 static cl::opt<std::string> inputFile(cl::Positional, cl::desc("<input.mlir>"),
                                       cl::Required);
@@ -64,7 +72,7 @@ static cl::opt<std::string> outputsOpt("outputs",
 static cl::opt<uint64_t>
     seedOpt("seed", cl::desc("random seed (default: random)"), cl::init(0));
 
-static std::string describe(const reference::Value &v) {
+static std::string describe(const ReferenceValue &v) {
   std::string out;
   llvm::raw_string_ostream os(out);
   if (auto *t = std::get_if<oracle::Tensor>(&v)) {
@@ -96,16 +104,8 @@ static std::string describe(const reference::Value &v) {
   return out;
 }
 
-static std::string argName(func::FuncOp func, unsigned i, bool result) {
-  auto name = result ? func.getResultAttrOfType<StringAttr>(i, "hymir.name")
-                     : func.getArgAttrOfType<StringAttr>(i, "hymir.name");
-  if (name)
-    return name.str();
-  return (result ? "result" : "arg") + std::to_string(i);
-}
-
 /// Rounds a random float argument to the precision of its element type.
-static void roundToType(reference::Value &v, Type elementType) {
+static void roundToType(ReferenceValue &v, Type elementType) {
   auto *t = std::get_if<oracle::Tensor>(&v);
   if (!t)
     return;
@@ -131,7 +131,7 @@ static std::optional<::hymir::DType> runtimeDType(Type type) {
 }
 
 /// Encodes `v` as `dtype` bytes (floats rounded to nearest even first).
-static std::vector<uint8_t> encode(const reference::Value &v,
+static std::vector<uint8_t> encode(const ReferenceValue &v,
                                    ::hymir::DType dtype) {
   std::vector<uint8_t> out;
   auto put = [&](const void *p, size_t n) {
@@ -166,51 +166,6 @@ static std::vector<uint8_t> encode(const reference::Value &v,
     }
   }
   return out;
-}
-
-/// Decodes a safetensors tensor into a Value of the argument's kind.
-static FailureOr<reference::Value> decode(const ::hymir::TensorView &view,
-                                          RankedTensorType type) {
-  int64_t n = 1;
-  for (int64_t d : view.shape)
-    n *= d;
-  if (static_cast<int64_t>(view.shape.size()) != type.getRank())
-    return failure();
-  if (isa<FloatType>(type.getElementType())) {
-    oracle::Tensor t(view.shape);
-    for (int64_t i = 0; i < n; ++i) {
-      if (view.dtype == ::hymir::DType::F32) {
-        float f;
-        std::memcpy(&f, view.data + 4 * i, 4);
-        t.data[i] = f;
-      } else if (view.dtype == ::hymir::DType::BF16) {
-        uint16_t h;
-        std::memcpy(&h, view.data + 2 * i, 2);
-        uint32_t bits = static_cast<uint32_t>(h) << 16;
-        float f;
-        std::memcpy(&f, &bits, 4);
-        t.data[i] = f;
-      } else if (view.dtype == ::hymir::DType::F64) {
-        std::memcpy(&t.data[i], view.data + 8 * i, 8);
-      } else {
-        return failure();
-      }
-    }
-    return reference::Value(std::move(t));
-  }
-  oracle::IntTensor t{view.shape, std::vector<int64_t>(n)};
-  for (int64_t i = 0; i < n; ++i) {
-    if (view.dtype == ::hymir::DType::I32) {
-      int32_t v;
-      std::memcpy(&v, view.data + 4 * i, 4);
-      t.data[i] = v;
-    } else if (view.dtype == ::hymir::DType::I64) {
-      std::memcpy(&t.data[i], view.data + 8 * i, 8);
-    } else {
-      return failure();
-    }
-  }
-  return reference::Value(std::move(t));
 }
 
 int main(int argc, char **argv) {
@@ -256,11 +211,17 @@ int main(int argc, char **argv) {
     return 1;
   }
 
+  std::vector<Location> locations;
+  FailureOr<::hymir::RefProgramDesc> program =
+      reference::serializeReference(func, &locations);
+  if (failed(program))
+    return 1;
+
   uint64_t seed = seedOpt ? seedOpt.getValue() : std::random_device{}();
   llvm::outs() << "evaluating @" << func.getSymName() << " of " << inputFile
                << " with the fp64 oracle, T = " << tokens << ", seed " << seed
                << "\n";
-  std::vector<reference::Value> args;
+  std::vector<ReferenceValue> args;
   std::optional<::hymir::SafetensorsFile> inputTensors, weightTensors;
   for (auto [path, file] : {std::make_pair(&inputsOpt, &inputTensors),
                             std::make_pair(&weightsOpt, &weightTensors)}) {
@@ -276,7 +237,8 @@ int main(int argc, char **argv) {
   }
   ::hymir::SafetensorsWriter inputWriter, weightWriter;
   for (BlockArgument arg : func.getArguments()) {
-    std::string name = argName(func, arg.getArgNumber(), false);
+    std::string name =
+        reference::entryValueName(func, arg.getArgNumber(), false);
     auto type = cast<RankedTensorType>(arg.getType());
     bool isParam =
         static_cast<bool>(func.getArgAttr(arg.getArgNumber(), "hymir.param"));
@@ -284,14 +246,22 @@ int main(int argc, char **argv) {
         isParam && weightTensors ? weightTensors : inputTensors;
     if (source) {
       const ::hymir::TensorView *view = source->find(name);
-      FailureOr<reference::Value> v =
-          view ? decode(*view, type) : FailureOr<reference::Value>(failure());
-      if (failed(v)) {
+      if (!view) {
         llvm::errs() << "hymir-reference: " << source->path()
-                     << " has no usable tensor '" << name << "'\n";
+                     << " has no tensor '" << name << "'\n";
         return 1;
       }
-      args.push_back(std::move(*v));
+      absl::StatusOr<ReferenceValue> v = ::hymir::referenceValueFromBytes(
+          view->dtype, view->shape, view->data, view->sizeBytes,
+          isa<FloatType>(type.getElementType()) ? ::hymir::RefValueKind::Float
+                                                : ::hymir::RefValueKind::Int,
+          source->path() + ": tensor '" + name + "'");
+      if (!v.ok()) {
+        llvm::errs() << "hymir-reference: " << std::string(v.status().message())
+                     << "\n";
+        return 1;
+      }
+      args.push_back(*std::move(v));
     } else {
       args.push_back(
           reference::randomArgument(arg, tokens, seed + arg.getArgNumber()));
@@ -328,16 +298,21 @@ int main(int argc, char **argv) {
     }
   }
   auto start = std::chrono::steady_clock::now();
-  FailureOr<std::vector<reference::Value>> results =
-      reference::evaluate(func, args);
-  if (failed(results))
+  size_t failedOp = 0;
+  absl::StatusOr<std::vector<ReferenceValue>> results =
+      ::hymir::evaluateReference(*program, std::move(args), &failedOp);
+  if (!results.ok()) {
+    Location loc = failedOp < locations.size() ? locations[failedOp]
+                                               : Location(func.getLoc());
+    emitError(loc) << "reference: " << std::string(results.status().message());
     return 1;
+  }
   double ms = std::chrono::duration<double, std::milli>(
                   std::chrono::steady_clock::now() - start)
                   .count();
   for (auto [i, v] : llvm::enumerate(*results))
-    llvm::outs() << "  out " << argName(func, i, true) << ": " << describe(v)
-                 << "\n";
+    llvm::outs() << "  out " << reference::entryValueName(func, i, true) << ": "
+                 << describe(v) << "\n";
   if (!outputsOpt.empty()) {
     ::hymir::SafetensorsWriter writer;
     for (auto [i, v] : llvm::enumerate(*results)) {
@@ -350,8 +325,8 @@ int main(int argc, char **argv) {
       else if (auto *t = std::get_if<oracle::IntTensor>(&v))
         shape = t->shape;
       std::vector<uint8_t> bytes = encode(v, dtype);
-      writer.add(argName(func, i, true), dtype, shape, bytes.data(),
-                 bytes.size());
+      writer.add(reference::entryValueName(func, i, true), dtype, shape,
+                 bytes.data(), bytes.size());
     }
     writer.setMetadata("producer", "hymir-reference (fp64 oracle)");
     if (absl::Status s = writer.write(outputsOpt); !s.ok()) {

@@ -22,6 +22,7 @@
 #include "absl/types/span.h"
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -144,6 +145,54 @@ using StepDesc = std::variant<LaunchKernelDesc, GemmDesc, CopyDesc>;
 /// "launch", "gemm", "copy".
 std::string stepKindName(const StepDesc &step);
 
+/// What a value of a reference program holds (RefKind in the schema): a
+/// float tensor, an integer tensor (0-d for a scalar) or an index.
+enum class RefValueKind { Float = 0, Int = 1, Index = 2 };
+
+/// "float", "int", "index"; "kind <n>" for a value outside the enum.
+std::string refValueKindName(RefValueKind kind);
+
+/// A value's kind and static shape, from its IR type; kRefDynamicDim where
+/// the type's dim is dynamic. An index has no dims.
+struct RefValueDesc {
+  RefValueKind kind = RefValueKind::Float;
+  std::vector<int64_t> shape;
+};
+inline constexpr int64_t kRefDynamicDim = -1;
+
+/// An op's attribute; which field counts depends on the op (Reference.h).
+struct RefAttrDesc {
+  std::string name;
+  int64_t intValue = 0;
+  double floatValue = 0;
+  std::vector<int64_t> ints;
+};
+
+/// One op of a reference program over value ids. `data` (float results) and
+/// `intData` (integer and index results) hold an arith.constant's elements:
+/// all of them row-major, or one for a splat.
+struct RefOpDesc {
+  std::string name;
+  std::vector<uint32_t> operands;
+  std::vector<uint32_t> results;
+  std::vector<RefAttrDesc> attrs;
+  std::vector<double> data;
+  std::vector<int64_t> intData;
+};
+
+/// An entry as written, before any lowering: the program `hymir-run --check`
+/// evaluates on the fp64 oracle (Reference.h). `values` has one entry per
+/// value id; the arguments define theirs first (in the function's argument
+/// order, params included, each read by name from the entry's inputs or the
+/// module's params), then every op its results.
+struct RefProgramDesc {
+  std::vector<RefValueDesc> values;
+  std::vector<uint32_t> arguments;
+  std::vector<std::string> argumentNames; // as many as arguments
+  std::vector<uint32_t> results;          // in the entry's output order
+  std::vector<RefOpDesc> ops;
+};
+
 struct EntryDesc {
   std::string name;
   std::vector<TensorSpecDesc> inputs;
@@ -152,6 +201,8 @@ struct EntryDesc {
   std::vector<BufferSlotDesc> buffers;
   uint64_t arenaBytes = 0;
   std::vector<StepDesc> plan;
+  /// Absent when the compiler could not express the entry as one.
+  std::optional<RefProgramDesc> reference;
 };
 
 struct ModuleDesc {
@@ -176,6 +227,12 @@ bool operator==(const KernelArgDesc &a, const KernelArgDesc &b);
 bool operator==(const LaunchKernelDesc &a, const LaunchKernelDesc &b);
 bool operator==(const GemmDesc &a, const GemmDesc &b);
 bool operator==(const CopyDesc &a, const CopyDesc &b);
+/// Doubles (attribute values, constants) compare by their bits, so NaN
+/// constants survive a round trip as equal.
+bool operator==(const RefValueDesc &a, const RefValueDesc &b);
+bool operator==(const RefAttrDesc &a, const RefAttrDesc &b);
+bool operator==(const RefOpDesc &a, const RefOpDesc &b);
+bool operator==(const RefProgramDesc &a, const RefProgramDesc &b);
 bool operator==(const EntryDesc &a, const EntryDesc &b);
 bool operator==(const ModuleDesc &a, const ModuleDesc &b);
 inline bool operator!=(const SizeExprSpec &a, const SizeExprSpec &b) {
@@ -209,6 +266,18 @@ inline bool operator!=(const GemmDesc &a, const GemmDesc &b) {
 inline bool operator!=(const CopyDesc &a, const CopyDesc &b) {
   return !(a == b);
 }
+inline bool operator!=(const RefValueDesc &a, const RefValueDesc &b) {
+  return !(a == b);
+}
+inline bool operator!=(const RefAttrDesc &a, const RefAttrDesc &b) {
+  return !(a == b);
+}
+inline bool operator!=(const RefOpDesc &a, const RefOpDesc &b) {
+  return !(a == b);
+}
+inline bool operator!=(const RefProgramDesc &a, const RefProgramDesc &b) {
+  return !(a == b);
+}
 inline bool operator!=(const EntryDesc &a, const EntryDesc &b) {
   return !(a == b);
 }
@@ -240,7 +309,14 @@ inline bool operator!=(const ModuleDesc &a, const ModuleDesc &b) {
 ///    1 to 1024 threads per block; each tensor argument has a known dtype,
 ///    as many strides as sizes, and no negative constant size; gemm steps
 ///    have n, k >= 1; every tensor reference is in range for its storage
-///    kind.
+///    kind;
+///  - an entry's reference program has known value kinds, dims >= -1 and
+///    rank-0 indexes; as many argument names as arguments, each non-empty,
+///    unique and naming an input of the entry or a param of the module, and
+///    every input among them; tensor arguments and results; one result per
+///    output; every value id in range and defined exactly once (arguments
+///    first, then op results in order) before any op reads it; named ops
+///    and attributes. What each op needs is checked when it is evaluated.
 absl::Status validateModule(const ModuleDesc &module, std::string_view label);
 
 /// Evaluates `expr` for the given symbol values (indexed like the entry's
