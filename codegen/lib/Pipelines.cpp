@@ -10,6 +10,7 @@
 #include "hymir/Transforms/Passes.h"
 
 #include "mlir/Conversion/Passes.h"
+#include "mlir/Dialect/Affine/Transforms/Passes.h"
 #include "mlir/Dialect/Arith/Transforms/Passes.h"
 #include "mlir/Dialect/Bufferization/Transforms/Passes.h"
 #include "mlir/Dialect/GPU/Pipelines/Passes.h"
@@ -28,6 +29,9 @@ void mlir::hymir::buildKernelFormPipeline(OpPassManager &pm,
   // Graph level: hymir ops and elementwise math become fused linalg ops. A
   // linear left to the BLAS is lowered only after fusion, so nothing fuses
   // into it.
+  // Tiled ops first: lightning attention becomes a forall over heads of
+  // loops over token blocks.
+  pm.addNestedPass<func::FuncOp>(createHymirTileLightningAttention());
   HymirLowerToLinalgOptions lower;
   lower.skipLinear = options.libraryGemm;
   pm.addPass(createHymirLowerToLinalg(lower));
@@ -54,6 +58,7 @@ void mlir::hymir::buildKernelFormPipeline(OpPassManager &pm,
   pm.addPass(bufferization::createOneShotBufferizePass(bufferize));
   pm.addPass(createCanonicalizerPass());
   // Kernels: one grid per linalg op, then outlined into gpu.modules.
+  pm.addNestedPass<func::FuncOp>(createHymirMapForallToGrid());
   pm.addNestedPass<func::FuncOp>(createHymirLinalgToParallelLoops());
   HymirMapParallelLoopsToGridOptions grid;
   grid.blockSize = options.blockSize;
@@ -79,11 +84,12 @@ static void addBf16ToF32(OpPassManager &pm) {
 /// Scalar code to the LLVM dialect, shared by the host kernels.
 static void addScalarToLLVM(OpPassManager &pm) {
   addBf16ToF32(pm);
+  pm.addPass(memref::createExpandStridedMetadataPass());
+  pm.addPass(createLowerAffinePass());
   pm.addPass(createSCFToControlFlowPass());
   arith::ArithExpandOpsPassOptions expand;
   expand.includeBf16 = true;
   pm.addPass(arith::createArithExpandOpsPass(expand));
-  pm.addPass(memref::createExpandStridedMetadataPass());
   pm.addPass(createFinalizeMemRefToLLVMConversionPass());
   pm.addPass(createConvertMathToLLVMPass());
   pm.addPass(createArithToLLVMConversionPass());
@@ -111,11 +117,12 @@ void mlir::hymir::buildCudaKernelPipeline(OpPassManager &pm,
   pm.addPass(createGpuDecomposeMemrefsPass());
   OpPassManager &gpu = pm.nest<gpu::GPUModuleOp>();
   addBf16ToF32(gpu);
+  gpu.addPass(memref::createExpandStridedMetadataPass());
+  gpu.addPass(createLowerAffinePass());
   gpu.addPass(createSCFToControlFlowPass());
   arith::ArithExpandOpsPassOptions expand;
   expand.includeBf16 = true;
   gpu.addPass(arith::createArithExpandOpsPass(expand));
-  gpu.addPass(memref::createExpandStridedMetadataPass());
   ConvertGpuOpsToNVVMOpsOptions nvvm;
   gpu.addPass(createConvertGpuOpsToNVVMOps(nvvm));
   gpu.addPass(createCanonicalizerPass());

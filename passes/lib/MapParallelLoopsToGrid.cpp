@@ -12,7 +12,10 @@
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/Dialect/GPU/IR/GPUDialect.h"
+#include "mlir/Dialect/Linalg/IR/Linalg.h"
+#include "mlir/Dialect/MemRef/IR/MemRef.h"
 #include "mlir/Dialect/SCF/IR/SCF.h"
+#include "mlir/Dialect/Utils/StaticValueUtils.h"
 #include "mlir/IR/IRMapping.h"
 
 namespace mlir::hymir {
@@ -94,6 +97,94 @@ struct HymirMapParallelLoopsToGridPass
     });
     for (scf::ParallelOp loop : outermost)
       if (failed(mapToGrid(loop, blockSize)))
+        return signalPassFailure();
+  }
+};
+
+} // namespace
+
+//===----------------------------------------------------------------------===//
+// scf.forall to a grid of single-thread blocks
+//===----------------------------------------------------------------------===//
+
+namespace mlir::hymir {
+#define GEN_PASS_DEF_HYMIRMAPFORALLTOGRID
+#include "hymir/Transforms/Passes.h.inc"
+} // namespace mlir::hymir
+
+namespace {
+
+LogicalResult mapForallToGrid(scf::ForallOp forall) {
+  if (!forall.getOutputs().empty())
+    return forall.emitOpError(
+        "with shared outputs must be bufferized before mapping to a grid");
+  OpBuilder b(forall);
+  Location loc = forall.getLoc();
+  SmallVector<Value> lbs =
+      getValueOrCreateConstantIndexOp(b, loc, forall.getMixedLowerBound());
+  SmallVector<Value> ubs =
+      getValueOrCreateConstantIndexOp(b, loc, forall.getMixedUpperBound());
+  SmallVector<Value> steps =
+      getValueOrCreateConstantIndexOp(b, loc, forall.getMixedStep());
+  SmallVector<Value> trips;
+  Value points = arith::ConstantIndexOp::create(b, loc, 1);
+  for (auto [lb, ub, step] : llvm::zip(lbs, ubs, steps)) {
+    trips.push_back(tripCount(b, loc, lb, ub, step));
+    points = b.createOrFold<arith::MulIOp>(loc, points, trips.back());
+  }
+  Value one = arith::ConstantIndexOp::create(b, loc, 1);
+  auto launch = gpu::LaunchOp::create(b, loc, points, one, one, one, one, one);
+  b.setInsertionPointToStart(&launch.getBody().front());
+  IRMapping mapping;
+  Value rest = launch.getBlockIds().x;
+  for (int64_t i = static_cast<int64_t>(trips.size()) - 1; i >= 0; --i) {
+    Value idx = i == 0 ? rest : arith::RemUIOp::create(b, loc, rest, trips[i]);
+    if (i > 0)
+      rest = arith::DivUIOp::create(b, loc, rest, trips[i]);
+    mapping.map(
+        forall.getInductionVars()[i],
+        arith::AddIOp::create(b, loc, lbs[i],
+                              arith::MulIOp::create(b, loc, idx, steps[i])));
+  }
+  for (Operation &op : forall.getBody()->without_terminator())
+    b.clone(op, mapping);
+  gpu::TerminatorOp::create(b, loc);
+  forall.erase();
+  // Scratch buffers of the body live on the thread's stack.
+  SmallVector<memref::AllocOp> allocs;
+  launch.walk([&](memref::AllocOp alloc) { allocs.push_back(alloc); });
+  for (memref::AllocOp alloc : allocs) {
+    OpBuilder ab(alloc);
+    auto alloca = memref::AllocaOp::create(ab, alloc.getLoc(), alloc.getType(),
+                                           alloc.getDynamicSizes(),
+                                           alloc.getAlignmentAttr());
+    alloc.replaceAllUsesWith(alloca.getResult());
+    alloc.erase();
+  }
+  launch.walk([](memref::DeallocOp d) { d.erase(); });
+  // Copies inside the kernel become linalg copies, lowered to loops later.
+  SmallVector<memref::CopyOp> copies;
+  launch.walk([&](memref::CopyOp copy) { copies.push_back(copy); });
+  for (memref::CopyOp copy : copies) {
+    OpBuilder cb(copy);
+    linalg::CopyOp::create(cb, copy.getLoc(), copy.getSource(),
+                           copy.getTarget());
+    copy.erase();
+  }
+  return success();
+}
+
+struct HymirMapForallToGridPass
+    : hymir::impl::HymirMapForallToGridBase<HymirMapForallToGridPass> {
+  void runOnOperation() override {
+    SmallVector<scf::ForallOp> outermost;
+    getOperation().walk([&](scf::ForallOp forall) {
+      if (!forall->getParentOfType<scf::ForallOp>() &&
+          !forall->getParentOfType<gpu::LaunchOp>())
+        outermost.push_back(forall);
+    });
+    for (scf::ForallOp forall : outermost)
+      if (failed(mapForallToGrid(forall)))
         return signalPassFailure();
   }
 };

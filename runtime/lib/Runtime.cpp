@@ -151,7 +151,8 @@ Module::Impl::prepare(const std::string &name, const TensorMap &inputs) {
   Frame frame;
   frame.entry = entry;
   std::string where = absl::StrCat(label, ": entry '", name, "'");
-  for (const auto &[inputName, tensor] : inputs)
+  for (const auto &input : inputs) {
+    const std::string &inputName = input.first;
     if (std::none_of(
             entry->inputs.begin(), entry->inputs.end(),
             [&](const TensorSpecDesc &s) { return s.name == inputName; })) {
@@ -162,6 +163,7 @@ Module::Impl::prepare(const std::string &name, const TensorMap &inputs) {
           absl::StrCat(where, " has no input '", inputName,
                        "'; its inputs are: ", absl::StrJoin(names, ", ")));
     }
+  }
 
   // Symbols come from the dims that define them.
   for (const SymbolDesc &s : entry->symbols) {

@@ -16,12 +16,11 @@
 // The last block may be partial.
 // CHECK:             %[[M:.*]] = arith.minui %[[STEP]], %{{.*}} : index
 // CHECK:             tensor.extract_slice %{{.*}}[%[[B]], %[[T0]], %[[H]], %{{.*}}] [1, %[[M]], 1, 16]
-// Scores, then the causal decay mask.
+// Scores, then the intra-block contraction with the causal decay mask.
 // CHECK:             linalg.generic {{.*}} iterator_types = ["parallel", "parallel", "reduction"]
-// CHECK:             linalg.generic
+// CHECK:             linalg.generic {{.*}} {hymir.lightning = "intra"}
 // CHECK:               arith.cmpi uge
 // CHECK:               math.exp
-// CHECK:             linalg.generic {{.*}} {hymir.lightning = "intra"}
 // CHECK:             linalg.generic {{.*}} ins(%{{.*}}, %[[ST]] : {{.*}}) {{.*}} {hymir.lightning = "inter"}
 // CHECK:             tensor.insert_slice %{{.*}} into %[[OT]][%[[T0]], 0] [%[[M]], {{8|16}}]
 // CHECK:             linalg.generic {{.*}} {hymir.lightning = "state"}
@@ -30,7 +29,7 @@
 // CHECK:           scf.forall.in_parallel {
 // CHECK:             tensor.parallel_insert_slice %{{.*}} into %[[O]]
 // CHECK:             tensor.parallel_insert_slice %{{.*}} into %[[S]]
-// CHECK:         } {hymir.lightning = "heads"}
+// CHECK:         } {hymir.lightning = "heads", mapping = [#gpu.block<z>, #gpu.block<y>, #gpu.block<x>]}
 // CHECK-NOT:     hymir.lightning_attention
 func.func @prefill(%q: tensor<2x?x4x16xbf16>, %k: tensor<2x?x4x16xbf16>, %v: tensor<2x?x4x16xbf16>,
                    %s: tensor<4xf32>, %st: tensor<2x4x16x16xf32>) -> (tensor<2x?x4x16xbf16>, tensor<2x4x16x16xf32>) {

@@ -55,17 +55,18 @@ def HymirTileLightningAttention
     Rewrites `hymir.lightning_attention` into the blocked algorithm of
     model-math.md §3 on target-neutral tiled IR:
 
-    - an `scf.forall` over (batch, head, value chunk) whose shared outputs
-      are the output and the final state; each iteration owns the state tile
-      `S` [D, Dv / value-split] of its head;
+    - an `scf.forall` over (batch, head, value chunk), mapped to blocks,
+      whose shared outputs are the output and the final state; each
+      iteration owns the state tile `S` [D, Dv / value-split] of its head;
     - inside, an `scf.for` over the blocks of `block-size` tokens (the last
       block may be partial) carrying `S` and the output tile;
     - per block, the **intra-block** part `((Q K^T) * M) V` with
       `M_ij = lambda^(i-j)` for `i >= j`, the **inter-block** part
       `(Q * lambda^(i+1)) S`, and the state update
-      `S = lambda^m S + (K * lambda^(m-1-j))^T V`, each one `linalg.generic`
-      computing in f32 (decay powers as `exp(-s * n)`), marked
-      `hymir.lightning = "intra" | "inter" | "state"`.
+      `S = lambda^m S + (K * lambda^(m-1-j))^T V` (in place on the carried
+      tile), each one `linalg.generic` computing in f32 (decay powers as
+      `exp(-s * n)`; the causal mask is applied inside the intra-block
+      contraction), marked `hymir.lightning = "intra" | "inter" | "state"`.
 
     `block-size` 0 keeps the op's own `block_size`; `value-split` divides the
     value dimension across iterations of the forall (it must divide Dv).
@@ -81,8 +82,27 @@ def HymirTileLightningAttention
   let dependentDialects = [
     "::mlir::arith::ArithDialect", "::mlir::linalg::LinalgDialect",
     "::mlir::math::MathDialect", "::mlir::scf::SCFDialect",
-    "::mlir::tensor::TensorDialect", "::mlir::affine::AffineDialect"
+    "::mlir::tensor::TensorDialect", "::mlir::affine::AffineDialect",
+    "::mlir::gpu::GPUDialect"
   ];
+}
+
+def HymirMapForallToGrid
+    : Pass<"hymir-map-forall-to-grid", "::mlir::func::FuncOp"> {
+  let summary = "Map each outermost scf.forall on buffers onto a grid of single-thread blocks";
+  let description = [{
+    Each outermost `scf.forall` (after bufferization, without shared
+    outputs) becomes a `gpu.launch` with one block per iteration point of
+    the linearised iteration space and one thread per block; the body runs
+    sequentially in that thread. Buffers allocated inside become
+    `memref.alloca` (kernel-local scratch). This is the first, simple mapping
+    of tiled ops such as the blocked lightning attention: correct on every
+    target, not tuned for any.
+  }];
+  let dependentDialects = ["::mlir::arith::ArithDialect",
+                           "::mlir::gpu::GPUDialect",
+                           "::mlir::linalg::LinalgDialect",
+                           "::mlir::memref::MemRefDialect"];
 }
 
 def HymirLinalgToParallelLoops
