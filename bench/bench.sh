@@ -16,3 +16,11 @@ for t in 16 1024 4096; do
   "$bench" "$bundle/bench/linear_f32.hymir" --entry linear --device cuda:0 \
     --random-inputs $t --warmup 10 --iterations 30 --linear-anchor $t,4096,4096,f32
 done
+# Lightning attention prefill (H = 64, D = 128, bf16): the compiled entry
+# and the PyTorch blocked algorithm with the copy ceiling, in the same call.
+for t in 4096 16384; do
+  [ -f "$bundle/bench/lightning_prefill.hymir" ] || break
+  "$bench" "$bundle/bench/lightning_prefill.hymir" --entry prefill --device cuda:0 \
+    --random-inputs $t --warmup 1 --iterations 3
+done
+python3 "$bundle/lightning_torch.py" || echo "torch anchors unavailable"
