@@ -1,0 +1,202 @@
+#!/usr/bin/env python3
+"""Lightning attention on the cpu target against the fp64 oracle, over the
+matrix of issue 4: every listed value of T, B, H and D appears at least once,
+with and without an initial state, with the decay rates of layer 0 (fastest)
+and layer 78 of 80 (slowest), in bf16 and f32; plus a prefill of T tokens
+followed by k decode steps compared with one prefill of T + k tokens.
+
+Tolerances (relative L2 error per output): f32 1e-4 (fp32 accumulation over
+at most a few hundred terms per block and fp32 decay powers); bf16 2e-2 (the
+inputs are exactly representable and the oracle sees them rounded; what
+remains is the bf16 rounding of the output, 2^-9 relative, and fp32
+accumulation). The final state is fp32 in both.
+
+Usage: lightning_matrix.py BIN_DIR
+"""
+import json
+import os
+import struct
+import subprocess
+import sys
+import tempfile
+
+BIN = sys.argv[1]
+WORK = tempfile.mkdtemp(prefix="hymir-lightning-")
+
+
+def slopes(heads, layer, layers=80):
+    """M1's per-layer decay rates (model-math.md §3), for power-of-two H."""
+    base = [2.0 ** (-8.0 * (h + 1) / heads) for h in range(heads)]
+    return [s * (1 - layer / (layers - 1) + 1e-5) for s in base]
+
+
+def graph(name, b, h, d, dt, with_state, block):
+    t = "tensor<%dx?x%dx%dx%s>" % (b, h, d, dt)
+    st = "tensor<%dx%dx%dx%dxf32>" % (b, h, d, d)
+    args = ['%%q: %s {hymir.name = "q"}' % t, '%%k: %s {hymir.name = "k"}' % t,
+            '%%v: %s {hymir.name = "v"}' % t,
+            '%%slopes: tensor<%dxf32> {hymir.name = "slopes"}' % h]
+    if with_state:
+        args.append('%%s0: %s {hymir.name = "initial_state"}' % st)
+    init = " initial_state(%s0)" if with_state else ""
+    types = "%s, %s, %s, tensor<%dxf32>%s" % (t, t, t, h, ", " + st if with_state else "")
+    return f"""func.func @{name}({", ".join(args)})
+    -> ({t} {{hymir.name = "out"}}, {st} {{hymir.name = "final_state"}}) {{
+  %o, %s = hymir.lightning_attention %q, %k, %v, %slopes{init} {{block_size = {block} : i64}}
+      : ({types}) -> ({t}, {st})
+  return %o, %s : {t}, {st}
+}}
+"""
+
+
+def run(cmd):
+    r = subprocess.run(cmd, capture_output=True, text=True)
+    if r.returncode != 0:
+        raise RuntimeError("%s failed:\n%s%s" % (cmd[0], r.stdout, r.stderr))
+    return r.stdout
+
+
+def check(tag, b, h, d, dt, layer, with_state, tokens, block=64):
+    path = os.path.join(WORK, tag + ".mlir")
+    with open(path, "w") as f:
+        f.write(graph("lightning", b, h, d, dt, with_state, block))
+    art = os.path.join(WORK, tag + ".hymir")
+    run([BIN + "/hymir-compile", path, "-o", art, "--target=cpu", "--max-tokens=4096"])
+    tol = "2e-2" if dt == "bf16" else "1e-4"
+    for t in tokens:
+        inp = os.path.join(WORK, tag + ".in.safetensors")
+        run([BIN + "/hymir-reference", path, "--function", "lightning", "--tokens", str(t),
+             "--write-inputs", inp])
+        set_slopes(inp, h, layer)
+        out = run([BIN + "/hymir-run", art, "--entry", "lightning", "--device", "cpu",
+                   "--inputs", inp, "--outputs", os.path.join(WORK, "out.safetensors"),
+                   "--check", "--tolerance", tol])
+        errs = [l.split()[4] for l in out.splitlines() if l.startswith("check ")]
+        print("ok %-34s T=%-5d %s" % (tag, t, " ".join(errs)))
+
+
+# --- safetensors (f32 only, for the decode chain) ---
+def read_st(path):
+    data = open(path, "rb").read()
+    n = struct.unpack("<Q", data[:8])[0]
+    header = json.loads(data[8:8 + n])
+    out = {}
+    for name, v in header.items():
+        if name == "__metadata__":
+            continue
+        s, e = v["data_offsets"]
+        assert v["dtype"] == "F32", v["dtype"]
+        out[name] = (v["shape"], list(struct.unpack("<%df" % ((e - s) // 4), data[8 + n + s:8 + n + e])))
+    return out
+
+
+def set_slopes(path, heads, layer):
+    """Replaces the "slopes" input by the decay rates of `layer` of 80,
+    keeping every other tensor's bytes as they are."""
+    data = open(path, "rb").read()
+    n = struct.unpack("<Q", data[:8])[0]
+    header = json.loads(data[8:8 + n])
+    s, e = header["slopes"]["data_offsets"]
+    blob = struct.pack("<%df" % heads, *slopes(heads, layer))
+    assert len(blob) == e - s
+    body = bytearray(data[8 + n:])
+    body[s:e] = blob
+    with open(path, "wb") as f:
+        f.write(data[:8 + n] + bytes(body))
+
+
+def write_st(path, tensors):
+    header, blobs, off = {}, [], 0
+    for name, (shape, vals) in tensors.items():
+        blob = struct.pack("<%df" % len(vals), *vals)
+        header[name] = {"dtype": "F32", "shape": shape, "data_offsets": [off, off + len(blob)]}
+        blobs.append(blob)
+        off += len(blob)
+    h = json.dumps(header).encode()
+    h += b" " * (-len(h) % 8)
+    with open(path, "wb") as f:
+        f.write(struct.pack("<Q", len(h)) + h + b"".join(blobs))
+
+
+def token_slice(shape, vals, t0, t1):
+    b, t, h, d = shape
+    row = h * d
+    out = []
+    for bi in range(b):
+        out += vals[(bi * t + t0) * row:(bi * t + t1) * row]
+    return [b, t1 - t0, h, d], out
+
+
+def prefill_then_decode(t, k, b=2, h=4, d=16):
+    """One prefill of t + k tokens == a prefill of t tokens, then k steps."""
+    path = os.path.join(WORK, "chain.mlir")
+    with open(path, "w") as f:
+        f.write(graph("lightning", b, h, d, "f32", True, 64))
+    art = os.path.join(WORK, "chain.hymir")
+    run([BIN + "/hymir-compile", path, "-o", art, "--target=cpu", "--max-tokens=4096"])
+    full_in = os.path.join(WORK, "full.in.safetensors")
+    run([BIN + "/hymir-reference", path, "--function", "lightning", "--tokens", str(t + k),
+         "--write-inputs", full_in])
+    set_slopes(full_in, h, 40)
+    full = read_st(full_in)
+
+    def call(inputs, tag):
+        p_in, p_out = os.path.join(WORK, tag + ".in"), os.path.join(WORK, tag + ".out")
+        write_st(p_in, inputs)
+        run([BIN + "/hymir-run", art, "--entry", "lightning", "--device", "cpu",
+             "--inputs", p_in, "--outputs", p_out])
+        return read_st(p_out)
+
+    whole = call(full, "whole")
+    parts = {n: token_slice(*full[n], 0, t) for n in ("q", "k", "v")}
+    parts["initial_state"] = full["initial_state"]
+    parts["slopes"] = full["slopes"]
+    res = call(parts, "prefill")
+    outs = [res["out"]]
+    state = res["final_state"]
+    for step in range(k):
+        one = {n: token_slice(*full[n], t + step, t + step + 1) for n in ("q", "k", "v")}
+        one["initial_state"] = state
+        one["slopes"] = full["slopes"]
+        res = call(one, "decode%d" % step)
+        outs.append(res["out"])
+        state = res["final_state"]
+    # Reassemble the chained outputs token-major per batch element.
+    chained = []
+    for bi in range(b):
+        for shape, vals in outs:
+            tt = shape[1]
+            row = h * d
+            chained += vals[bi * tt * row:(bi + 1) * tt * row]
+
+    def rel(a, w):
+        num = sum((x - y) ** 2 for x, y in zip(a, w)) ** 0.5
+        den = sum(y * y for y in w) ** 0.5
+        return num / max(den, 1e-30)
+
+    e_out = rel(chained, whole["out"][1])
+    e_state = rel(state[1], whole["final_state"][1])
+    print("ok prefill %d + %d decode steps == prefill %d: out %.2e, state %.2e"
+          % (t, k, t + k, e_out, e_state))
+    if not (e_out < 1e-5 and e_state < 1e-5):
+        raise RuntimeError("prefill-then-decode differs from one prefill")
+
+
+def main():
+    # Every T of the issue, small heads; B = 1 and 3; H = 1, 4 and 64; D = 64
+    # and 128; layers 0 and 78; with and without a state; bf16 and f32.
+    check("t_sweep_f32_l0", 1, 4, 64, "f32", 0, True, [1, 2, 63, 64, 65, 255, 256, 257, 1000])
+    check("t_sweep_bf16_l78", 3, 1, 64, "bf16", 78, False, [1, 2, 63, 64, 65, 257])
+    check("heads64_d64_bf16", 1, 64, 64, "bf16", 0, True, [65])
+    check("d128_f32_l78", 3, 1, 128, "f32", 78, True, [257])
+    check("largest_t_d128_bf16", 1, 1, 128, "bf16", 0, False, [4096], block=256)
+    prefill_then_decode(70, 5)
+    print("lightning matrix: all passed")
+
+
+if __name__ == "__main__":
+    try:
+        main()
+    except RuntimeError as e:
+        print("FAIL:", e)
+        sys.exit(1)
