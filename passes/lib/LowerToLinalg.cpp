@@ -9,6 +9,8 @@
 #include "hymir/Dialect/Hymir/IR/HymirOps.h"
 #include "hymir/Transforms/Passes.h"
 
+#include "LinalgBuilders.h"
+
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Linalg/IR/Linalg.h"
 #include "mlir/Dialect/Math/IR/Math.h"
@@ -27,39 +29,8 @@ using namespace mlir::hymir;
 
 namespace {
 
-constexpr auto kPar = utils::IteratorType::parallel;
-constexpr auto kRed = utils::IteratorType::reduction;
-
-/// Indexing maps over `numDims` loops, one per list of result expressions.
-SmallVector<AffineMap>
-indexingMaps(MLIRContext *ctx, unsigned numDims,
-             std::initializer_list<std::initializer_list<AffineExpr>> lists) {
-  SmallVector<AffineMap> maps;
-  for (const auto &exprs : lists)
-    maps.push_back(AffineMap::get(
-        numDims, 0, ArrayRef<AffineExpr>(exprs.begin(), exprs.size()), ctx));
-  return maps;
-}
-
-Value extToF32(OpBuilder &b, Location loc, Value v) {
-  if (v.getType().isF32())
-    return v;
-  return arith::ExtFOp::create(b, loc, b.getF32Type(), v);
-}
-
-Value truncFromF32(OpBuilder &b, Location loc, Value v, Type to) {
-  if (to.isF32())
-    return v;
-  return arith::TruncFOp::create(b, loc, to, v);
-}
-
-/// An f32 tensor of `sizes` filled with zero.
-Value zeros(OpBuilder &b, Location loc, ArrayRef<OpFoldResult> sizes) {
-  Value empty = tensor::EmptyOp::create(b, loc, sizes, b.getF32Type());
-  Value zero = arith::ConstantOp::create(b, loc, b.getF32FloatAttr(0.0));
-  return linalg::FillOp::create(b, loc, ValueRange{zero}, ValueRange{empty})
-      .getResult(0);
-}
+constexpr auto kPar = kParallel;
+constexpr auto kRed = kReduction;
 
 /// Collapses `x` of rank r >= 1 to [M, last]: rank 1 becomes [1, last].
 Value toRows(OpBuilder &b, Location loc, Value x) {
@@ -181,7 +152,7 @@ struct LowerLinear : OpRewritePattern<LinearOp> {
     SmallVector<OpFoldResult> accShape = {
         tensor::getMixedSize(rewriter, loc, x, 0),
         tensor::getMixedSize(rewriter, loc, w, 0)};
-    Value acc = zeros(rewriter, loc, accShape);
+    Value acc = zeroTensor(rewriter, loc, accShape);
     MLIRContext *ctx = rewriter.getContext();
     AffineExpr m, n, k;
     bindDims(ctx, m, n, k);
@@ -219,7 +190,7 @@ struct LowerRmsNorm : OpRewritePattern<RmsNormOp> {
 
     // Per-row sum of squares in f32.
     Value ss =
-        zeros(rewriter, loc, {tensor::getMixedSize(rewriter, loc, x, 0)});
+        zeroTensor(rewriter, loc, {tensor::getMixedSize(rewriter, loc, x, 0)});
     ss = linalg::GenericOp::create(
              rewriter, loc, ss.getType(), ValueRange{x}, ValueRange{ss},
              indexingMaps(ctx, 2, {{m, n}, {m}}),

@@ -10,6 +10,8 @@
 #include "hymir/Dialect/Hymir/IR/HymirOps.h"
 #include "hymir/Transforms/Passes.h"
 
+#include "LinalgBuilders.h"
+
 #include "mlir/Dialect/Affine/IR/AffineOps.h"
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/GPU/IR/GPUDialect.h"
@@ -29,23 +31,8 @@ using namespace mlir::hymir;
 
 namespace {
 
-constexpr auto kPar = utils::IteratorType::parallel;
-constexpr auto kRed = utils::IteratorType::reduction;
-
-SmallVector<AffineMap>
-maps(MLIRContext *ctx, unsigned numDims,
-     std::initializer_list<std::initializer_list<AffineExpr>> lists) {
-  SmallVector<AffineMap> out;
-  for (const auto &exprs : lists)
-    out.push_back(AffineMap::get(
-        numDims, 0, ArrayRef<AffineExpr>(exprs.begin(), exprs.size()), ctx));
-  return out;
-}
-
-Value toF32(OpBuilder &b, Location loc, Value v) {
-  return v.getType().isF32() ? v
-                             : arith::ExtFOp::create(b, loc, b.getF32Type(), v);
-}
+constexpr auto kPar = kParallel;
+constexpr auto kRed = kReduction;
 
 /// exp(-s * n) for an index n: the decay lambda^n.
 Value decay(OpBuilder &b, Location loc, Value slope, Value n) {
@@ -55,14 +42,6 @@ Value decay(OpBuilder &b, Location loc, Value slope, Value n) {
   Value e =
       arith::MulFOp::create(b, loc, arith::NegFOp::create(b, loc, slope), nf);
   return math::ExpOp::create(b, loc, e);
-}
-
-/// A zero-filled f32 tensor.
-Value zeros(OpBuilder &b, Location loc, ArrayRef<OpFoldResult> sizes) {
-  Value empty = tensor::EmptyOp::create(b, loc, sizes, b.getF32Type());
-  Value zero = arith::ConstantOp::create(b, loc, b.getF32FloatAttr(0));
-  return linalg::FillOp::create(b, loc, ValueRange{zero}, ValueRange{empty})
-      .getResult(0);
 }
 
 struct Tiler {
@@ -104,7 +83,7 @@ LogicalResult Tiler::rewrite(PatternRewriter &rewriter) {
   Value stateInit =
       op.getInitialState()
           ? op.getInitialState()
-          : zeros(rewriter, loc, {batch, idx(heads), idx(d), idx(dv)});
+          : zeroTensor(rewriter, loc, {batch, idx(heads), idx(d), idx(dv)});
 
   auto forall = scf::ForallOp::create(
       rewriter, loc, ArrayRef<OpFoldResult>{batch, idx(heads), idx(valueSplit)},
@@ -170,27 +149,28 @@ LogicalResult Tiler::rewrite(PatternRewriter &rewriter) {
     // Intra block, scores: A = Q K^T; the mask M_ij = lambda^(i-j) for
     // i >= j (else 0) is applied in the next contraction.
     bindDims(ctx, i, j, c);
-    Value scoresInit = zeros(rewriter, loc, {m, m});
+    Value scoresInit = zeroTensor(rewriter, loc, {m, m});
     Value scores =
         linalg::GenericOp::create(
             rewriter, loc, scoresInit.getType(), ValueRange{qb, kb},
-            ValueRange{scoresInit}, maps(ctx, 3, {{i, c}, {j, c}, {i, j}}),
+            ValueRange{scoresInit},
+            indexingMaps(ctx, 3, {{i, c}, {j, c}, {i, j}}),
             ArrayRef<utils::IteratorType>{kPar, kPar, kRed},
             [&](OpBuilder &b, Location l, ValueRange a) {
-              Value p = arith::MulFOp::create(b, l, toF32(b, l, a[0]),
-                                              toF32(b, l, a[1]));
+              Value p = arith::MulFOp::create(b, l, extToF32(b, l, a[0]),
+                                              extToF32(b, l, a[1]));
               linalg::YieldOp::create(
                   b, l, ValueRange{arith::AddFOp::create(b, l, a[2], p)});
             })
             .getResult(0);
     // Intra block, output: O = A V; inter block: O += (Q * lambda^(i+1)) S.
     bindDims(ctx, i, e, j);
-    Value accInit = zeros(rewriter, loc, {m, idx(vt)});
+    Value accInit = zeroTensor(rewriter, loc, {m, idx(vt)});
     // The causal decay mask is applied inside the contraction (a separate
     // in-place mask op would be fused into it and applied once per column).
     auto intra = linalg::GenericOp::create(
         rewriter, loc, accInit.getType(), ValueRange{scores, vb},
-        ValueRange{accInit}, maps(ctx, 3, {{i, j}, {j, e}, {i, e}}),
+        ValueRange{accInit}, indexingMaps(ctx, 3, {{i, j}, {j, e}, {i, e}}),
         ArrayRef<utils::IteratorType>{kPar, kPar, kRed},
         [&](OpBuilder &b, Location l, ValueRange a) {
           Value ii = linalg::IndexOp::create(b, l, 0);
@@ -203,20 +183,21 @@ LogicalResult Tiler::rewrite(PatternRewriter &rewriter) {
           Value w = arith::MulFOp::create(b, l, a[0], decay(b, l, slope, gap));
           Value zero = arith::ConstantOp::create(b, l, b.getF32FloatAttr(0));
           w = arith::SelectOp::create(b, l, causal, w, zero);
-          Value p = arith::MulFOp::create(b, l, w, toF32(b, l, a[1]));
+          Value p = arith::MulFOp::create(b, l, w, extToF32(b, l, a[1]));
           linalg::YieldOp::create(
               b, l, ValueRange{arith::AddFOp::create(b, l, a[2], p)});
         });
     intra->setAttr("hymir.lightning", rewriter.getStringAttr("intra"));
     auto inter = linalg::GenericOp::create(
         rewriter, loc, accInit.getType(), ValueRange{qb, s},
-        ValueRange{intra.getResult(0)}, maps(ctx, 3, {{i, j}, {j, e}, {i, e}}),
+        ValueRange{intra.getResult(0)},
+        indexingMaps(ctx, 3, {{i, j}, {j, e}, {i, e}}),
         ArrayRef<utils::IteratorType>{kPar, kPar, kRed},
         [&](OpBuilder &b, Location l, ValueRange a) {
           Value row = linalg::IndexOp::create(b, l, 0);
           Value next = arith::AddIOp::create(
               b, l, row, arith::ConstantIndexOp::create(b, l, 1));
-          Value qd = arith::MulFOp::create(b, l, toF32(b, l, a[0]),
+          Value qd = arith::MulFOp::create(b, l, extToF32(b, l, a[0]),
                                            decay(b, l, slope, next));
           Value p = arith::MulFOp::create(b, l, qd, a[1]);
           linalg::YieldOp::create(
@@ -230,7 +211,7 @@ LogicalResult Tiler::rewrite(PatternRewriter &rewriter) {
     Value blockOut =
         linalg::GenericOp::create(
             rewriter, loc, cast.getType(), ValueRange{inter.getResult(0)},
-            ValueRange{cast}, maps(ctx, 2, {{i, e}, {i, e}}),
+            ValueRange{cast}, indexingMaps(ctx, 2, {{i, e}, {i, e}}),
             ArrayRef<utils::IteratorType>{kPar, kPar},
             [&](OpBuilder &b, Location l, ValueRange a) {
               Value v = elt.isF32()
@@ -248,7 +229,8 @@ LogicalResult Tiler::rewrite(PatternRewriter &rewriter) {
     Value scaled =
         linalg::GenericOp::create(
             rewriter, loc, s.getType(), ValueRange{}, ValueRange{s},
-            maps(ctx, 2, {{i, e}}), ArrayRef<utils::IteratorType>{kPar, kPar},
+            indexingMaps(ctx, 2, {{i, e}}),
+            ArrayRef<utils::IteratorType>{kPar, kPar},
             [&](OpBuilder &b, Location l, ValueRange a) {
               linalg::YieldOp::create(b, l,
                                       ValueRange{arith::MulFOp::create(
@@ -258,16 +240,16 @@ LogicalResult Tiler::rewrite(PatternRewriter &rewriter) {
     bindDims(ctx, c, e, j);
     auto state = linalg::GenericOp::create(
         rewriter, loc, scaled.getType(), ValueRange{kb, vb}, ValueRange{scaled},
-        maps(ctx, 3, {{j, c}, {j, e}, {c, e}}),
+        indexingMaps(ctx, 3, {{j, c}, {j, e}, {c, e}}),
         ArrayRef<utils::IteratorType>{kPar, kPar, kRed},
         [&](OpBuilder &b, Location l, ValueRange a) {
           Value jj = linalg::IndexOp::create(b, l, 2);
           Value last =
               arith::SubIOp::create(b, l, arith::SubIOp::create(b, l, m, jj),
                                     arith::ConstantIndexOp::create(b, l, 1));
-          Value kd = arith::MulFOp::create(b, l, toF32(b, l, a[0]),
+          Value kd = arith::MulFOp::create(b, l, extToF32(b, l, a[0]),
                                            decay(b, l, slope, last));
-          Value p = arith::MulFOp::create(b, l, kd, toF32(b, l, a[1]));
+          Value p = arith::MulFOp::create(b, l, kd, extToF32(b, l, a[1]));
           linalg::YieldOp::create(
               b, l, ValueRange{arith::AddFOp::create(b, l, a[2], p)});
         });
