@@ -14,4 +14,13 @@ config.test_exec_root = os.path.join(config.hymir_build_dir, "test")
 path = [config.hymir_tools_dir, config.llvm_tools_dir, config.environment.get("PATH", "")]
 config.environment["PATH"] = os.pathsep.join(path)
 config.substitutions.append(("%hymir_src", config.hymir_source_dir))
+# The CUDA toolkit (libdevice, ptxas) where the machine has one.
+for var in ("CUDA_HOME", "CUDA_ROOT", "CUDA_PATH"):
+    if var in os.environ:
+        config.environment[var] = os.environ[var]
 config.substitutions.append(("%python", "python3"))
+
+# ptxas (for cubin output) is optional: tests that need it say REQUIRES: ptxas.
+import shutil
+if shutil.which("ptxas") or os.access("/usr/local/cuda/bin/ptxas", os.X_OK):
+    config.available_features.add("ptxas")

@@ -130,6 +130,7 @@ void mlir::hymir::buildCudaKernelPipeline(OpPassManager &pm,
   gpu.addPass(createReconcileUnrealizedCastsPass());
   GpuModuleToBinaryPassOptions binary;
   binary.compilationTarget = options.format;
+  binary.toolkitPath = options.toolkitPath;
   pm.addPass(createGpuModuleToBinaryPass(binary));
 }
 

@@ -192,6 +192,12 @@ private:
       if (m.target == Target::Cuda && c.format == CodeFormat::HostSharedObject)
         return fail(where, "is a host shared object, but a cuda module needs "
                            "PTX or a cubin");
+      if (!c.ptxFallback.empty() && c.format != CodeFormat::Cubin)
+        return fail(where, absl::StrCat("is ", codeFormatName(c.format),
+                                        " and carries a PTX fallback; only "
+                                        "a cubin may"));
+      if (!c.ptxFallback.empty() && c.ptxFallback.back() != 0)
+        return fail(where, "has a PTX fallback that is not NUL-terminated");
     }
     return absl::OkStatus();
   }
@@ -579,6 +585,9 @@ public:
         desc.format = static_cast<CodeFormat>(static_cast<int8_t>(c->format()));
         if (c->data() && charge(c->data()->size()))
           desc.data.assign(c->data()->begin(), c->data()->end());
+        if (c->ptx_fallback() && charge(c->ptx_fallback()->size()))
+          desc.ptxFallback.assign(c->ptx_fallback()->begin(),
+                                  c->ptx_fallback()->end());
         out.code.push_back(std::move(desc));
       }
     if (const auto *kernels = in.kernels())
@@ -910,7 +919,8 @@ bool operator==(const SymbolDesc &a, const SymbolDesc &b) {
          a.max == b.max;
 }
 bool operator==(const CodeObjectDesc &a, const CodeObjectDesc &b) {
-  return a.format == b.format && a.data == b.data;
+  return a.format == b.format && a.data == b.data &&
+         a.ptxFallback == b.ptxFallback;
 }
 bool operator==(const KernelDesc &a, const KernelDesc &b) {
   return a.name == b.name && a.code == b.code && a.symbol == b.symbol;

@@ -39,7 +39,8 @@ public:
     std::vector<fb::Offset<ar::CodeObject>> code;
     for (const CodeObjectDesc &c : m.code)
       code.push_back(ar::CreateCodeObject(
-          b, toSchemaEnum<ar::CodeFormat>(c.format), b.CreateVector(c.data)));
+          b, toSchemaEnum<ar::CodeFormat>(c.format), b.CreateVector(c.data),
+          c.ptxFallback.empty() ? 0 : b.CreateVector(c.ptxFallback)));
     std::vector<fb::Offset<ar::Kernel>> kernels;
     for (const KernelDesc &k : m.kernels)
       kernels.push_back(ar::CreateKernel(b, b.CreateString(k.name), k.code,

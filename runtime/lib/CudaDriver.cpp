@@ -246,6 +246,13 @@ public:
     CUmodule module = nullptr;
     CUresult r =
         api_->cuModuleLoadDataEx(&module, code.data.data(), 4, options, values);
+    if (r != 0 && !code.ptxFallback.empty()) {
+      // The cubin does not load here (another architecture, say): JIT the
+      // PTX it was assembled from instead.
+      errorLog.assign(errorLog.size(), '\0');
+      r = api_->cuModuleLoadDataEx(&module, code.ptxFallback.data(), 4, options,
+                                   values);
+    }
     if (r != 0) {
       absl::Status s = check(r, absl::StrCat("loading ", where));
       return absl::Status(

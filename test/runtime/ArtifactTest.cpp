@@ -343,7 +343,13 @@ ModuleDesc randomModule(Random &r) {
     CodeFormat format = m.target == Target::Cpu ? CodeFormat::HostSharedObject
                         : r.coin()              ? CodeFormat::Ptx
                                                 : CodeFormat::Cubin;
-    m.code.push_back({format, r.bytes(static_cast<size_t>(r.range(1, 512)))});
+    CodeObjectDesc code{
+        format, r.bytes(static_cast<size_t>(r.range(1, 512))), {}};
+    if (format == CodeFormat::Cubin && r.coin()) {
+      code.ptxFallback = r.bytes(static_cast<size_t>(r.range(1, 64)));
+      code.ptxFallback.push_back(0);
+    }
+    m.code.push_back(std::move(code));
   }
   for (int64_t i = 0, n = r.range(1, 4); i < n; ++i)
     m.kernels.push_back({"kernel" + std::to_string(i),
@@ -363,7 +369,7 @@ ModuleDesc baseModule(Random &r) {
   m.target = Target::Cpu;
   m.params = {{"w", DType::BF16, {SizeExprSpec::of(64), SizeExprSpec::of(32)}},
               {"b", DType::F32, {SizeExprSpec::of(64)}}};
-  m.code = {{CodeFormat::HostSharedObject, r.bytes(32)}};
+  m.code = {{CodeFormat::HostSharedObject, r.bytes(32), {}}};
   m.kernels = {{"k0", 0, "hymir_k0"}, {"k1", 0, "hymir_k1"}};
   m.producer = "hymir-compile test";
 
@@ -968,6 +974,18 @@ std::vector<SemanticCase> semanticCases() {
        "code object 0 has format 9, which is not a known code format"},
       {"empty code", [](ModuleDesc &m) { m.code[0].data.clear(); },
        "code object 0 is empty"},
+      {"ptx fallback on a shared object",
+       [](ModuleDesc &m) { m.code[0].ptxFallback = {'x', 0}; },
+       "code object 0 is host shared object and carries a PTX fallback; only "
+       "a cubin may"},
+      {"ptx fallback without terminator",
+       [](ModuleDesc &m) {
+         m.target = Target::Cuda;
+         m.chip = "sm_90a";
+         m.code[0].format = CodeFormat::Cubin;
+         m.code[0].ptxFallback = {'x'};
+       },
+       "code object 0 has a PTX fallback that is not NUL-terminated"},
       {"kernel code index", [](ModuleDesc &m) { m.kernels[1].code = 3; },
        "kernel 'k1' refers to code object 3, but the module has 1 code "
        "objects"},

@@ -37,7 +37,9 @@
 #include "llvm/Support/CommandLine.h"
 #include "llvm/Support/FileSystem.h"
 #include "llvm/Support/InitLLVM.h"
+#include "llvm/Support/MemoryBuffer.h"
 #include "llvm/Support/Path.h"
+#include "llvm/Support/Program.h"
 #include "llvm/Support/SourceMgr.h"
 #include "llvm/Support/ToolOutputFile.h"
 
@@ -62,6 +64,11 @@ static cl::opt<int64_t>
 static cl::opt<int64_t> blockSizeOpt("block-size",
                                      cl::desc("threads per kernel block"),
                                      cl::init(256));
+static cl::opt<std::string>
+    ptxasOpt("ptxas",
+             cl::desc("ptxas to assemble cubins with ('none': PTX only); "
+                      "default: PATH, then /usr/local/cuda/bin/ptxas"),
+             cl::value_desc("path"));
 static cl::opt<bool>
     printPlan("print-plan",
               cl::desc("print each entry's execution plan to stdout"));
@@ -214,6 +221,59 @@ std::optional<rt::RefProgramDesc> referenceProgram(MLIRContext &context,
   return std::nullopt;
 }
 
+/// ptxas from --ptxas, PATH or the usual CUDA location; empty if none.
+std::string findPtxas() {
+  if (!ptxasOpt.empty())
+    return ptxasOpt == "none" ? std::string() : ptxasOpt.getValue();
+  if (llvm::ErrorOr<std::string> found = llvm::sys::findProgramByName("ptxas"))
+    return *found;
+  if (llvm::sys::fs::can_execute("/usr/local/cuda/bin/ptxas"))
+    return "/usr/local/cuda/bin/ptxas";
+  return "";
+}
+
+/// Assembles `ptx` into a cubin for --chip with ptxas. On failure, reports
+/// ptxas' message and a command that reproduces it.
+FailureOr<std::vector<uint8_t>> assemble(ModuleOp module,
+                                         const std::string &ptxas,
+                                         llvm::StringRef ptx,
+                                         llvm::StringRef name) {
+  llvm::SmallString<128> dir;
+  if (llvm::sys::fs::createUniqueDirectory("hymir-ptxas", dir))
+    return module.emitError("hymir-compile: cannot create a temporary folder");
+  llvm::SmallString<128> ptxPath(dir), cubinPath(dir), logPath(dir);
+  llvm::sys::path::append(ptxPath, name + ".ptx");
+  llvm::sys::path::append(cubinPath, name + ".cubin");
+  llvm::sys::path::append(logPath, "ptxas.log");
+  {
+    std::error_code ec;
+    llvm::raw_fd_ostream os(ptxPath, ec);
+    if (ec)
+      return module.emitError() << "hymir-compile: cannot write " << ptxPath;
+    os << ptx;
+  }
+  std::string arch = "-arch=" + chipOpt.getValue();
+  llvm::SmallVector<llvm::StringRef> args = {ptxas,   arch, "-O3",
+                                             ptxPath, "-o", cubinPath};
+  std::optional<llvm::StringRef> redirects[] = {std::nullopt, logPath.str(),
+                                                logPath.str()};
+  int rc = llvm::sys::ExecuteAndWait(ptxas, args, std::nullopt, redirects);
+  auto log = llvm::MemoryBuffer::getFile(logPath);
+  auto cubin = llvm::MemoryBuffer::getFile(cubinPath);
+  if (rc != 0 || !cubin) {
+    InFlightDiagnostic diag = module.emitError()
+                              << "hymir-compile: ptxas failed on " << name
+                              << ": " << (log ? (*log)->getBuffer() : "")
+                              << "\nreproduce with: " << ptxas << " " << arch
+                              << " -O3 " << ptxPath << " -o " << cubinPath;
+    return diag;
+  }
+  llvm::StringRef bytes = (*cubin)->getBuffer();
+  std::vector<uint8_t> out(bytes.begin(), bytes.end());
+  llvm::sys::fs::remove_directories(dir);
+  return out;
+}
+
 LogicalResult run(MLIRContext &context, ModuleOp module) {
   bool cuda = targetOpt == "cuda";
   if (!cuda && targetOpt != "cpu")
@@ -289,6 +349,13 @@ LogicalResult run(MLIRContext &context, ModuleOp module) {
     hy::CudaKernelOptions cudaOptions;
     cudaOptions.chip = chipOpt;
     cudaOptions.format = "isa";
+    // libdevice (math functions) comes from the toolkit that holds ptxas,
+    // else from MLIR's own search (CUDA_HOME and the like).
+    std::string tool = findPtxas();
+    if (!tool.empty())
+      cudaOptions.toolkitPath =
+          llvm::sys::path::parent_path(llvm::sys::path::parent_path(tool))
+              .str();
     hy::buildCudaKernelPipeline(kpm, cudaOptions);
   } else {
     hy::buildCpuKernelPipeline(kpm);
@@ -297,18 +364,43 @@ LogicalResult run(MLIRContext &context, ModuleOp module) {
     return failure();
   dump(*kernels, cuda ? "2-cuda-kernels" : "2-cpu-kernels");
 
+  std::string ptxas;
   if (cuda) {
-    // One PTX code object per outlined gpu.module, in kernel-table order.
+    ptxas = findPtxas();
+    if (ptxas.empty())
+      llvm::errs() << "hymir-compile: note: no ptxas (--ptxas, PATH, "
+                      "/usr/local/cuda/bin): kernels are stored as PTX only "
+                      "and JIT-compiled at load\n";
+  }
+  if (cuda) {
+    // One code object per outlined gpu.module, in kernel-table order: a
+    // cubin with its PTX as fallback when ptxas is found, else the PTX.
     for (const std::string &name : gpuModules) {
       auto binary = kernels->lookupSymbol<gpu::BinaryOp>(name);
       if (!binary || binary.getObjects().size() != 1)
         return module.emitError() << "hymir-compile: no PTX for " << name;
       auto object = cast<gpu::ObjectAttr>(binary.getObjects()[0]);
       llvm::StringRef ptx = object.getObject().getValue();
+      if (ptx.contains(".extern .func") && ptx.contains("__nv_"))
+        llvm::errs() << "hymir-compile: warning: " << name
+                     << " calls libdevice functions that were not linked (no "
+                        "CUDA toolkit found: set CUDA_HOME or --ptxas); it "
+                        "will not load on a GPU\n";
+      std::vector<uint8_t> ptxBytes(ptx.begin(), ptx.end());
+      ptxBytes.push_back(0); // cuModuleLoadData reads PTX as a C string
       rt::CodeObjectDesc code;
-      code.format = rt::CodeFormat::Ptx;
-      code.data.assign(ptx.begin(), ptx.end());
-      code.data.push_back(0); // cuModuleLoadData reads PTX as a C string
+      if (!ptxas.empty()) {
+        FailureOr<std::vector<uint8_t>> cubin =
+            assemble(module, ptxas, ptx, name);
+        if (failed(cubin))
+          return failure();
+        code.format = rt::CodeFormat::Cubin;
+        code.data = std::move(*cubin);
+        code.ptxFallback = std::move(ptxBytes);
+      } else {
+        code.format = rt::CodeFormat::Ptx;
+        code.data = std::move(ptxBytes);
+      }
       desc.code.push_back(std::move(code));
     }
   } else {
@@ -318,9 +410,16 @@ LogicalResult run(MLIRContext &context, ModuleOp module) {
     desc.code.push_back({rt::CodeFormat::HostSharedObject, std::move(*so)});
   }
 
-  if (printPlan)
+  if (printPlan) {
+    for (auto [i, c] : llvm::enumerate(desc.code))
+      llvm::outs() << "code " << i << ": " << rt::codeFormatName(c.format)
+                   << ", " << c.data.size() << " B"
+                   << (c.ptxFallback.empty() ? ""
+                                             : ", with its PTX as fallback")
+                   << "\n";
     for (const rt::EntryDesc &e : desc.entries)
       printEntryPlan(desc, e);
+  }
 
   absl::Status status = rt::writeArtifact(desc, outputFile);
   if (!status.ok())

@@ -40,6 +40,11 @@ struct CudaKernelOptions : public PassPipelineOptions<CudaKernelOptions> {
   Option<std::string> format{*this, "format",
                              llvm::cl::desc("isa (PTX) or bin (cubin)"),
                              llvm::cl::init("isa")};
+  Option<std::string> toolkitPath{
+      *this, "toolkit-path",
+      llvm::cl::desc("CUDA toolkit root, for libdevice (empty: MLIR's own "
+                     "search, e.g. CUDA_HOME)"),
+      llvm::cl::init("")};
 };
 
 void buildKernelFormPipeline(OpPassManager &pm,

@@ -82,6 +82,8 @@ struct SymbolDesc {
 struct CodeObjectDesc {
   CodeFormat format = CodeFormat::HostSharedObject;
   std::vector<uint8_t> data;
+  /// For a cubin: the PTX it came from (NUL-terminated), or empty.
+  std::vector<uint8_t> ptxFallback;
 };
 
 struct KernelDesc {
