@@ -99,30 +99,15 @@ struct LowerLinear : OpRewritePattern<LinearOp> {
       : OpRewritePattern(ctx), libraryGemm(libraryGemm) {}
   bool libraryGemm;
 
-  /// One contraction straight into the result type, marked for the BLAS.
-  LogicalResult rewriteAsLibraryCall(LinearOp op,
-                                     PatternRewriter &rewriter) const {
-    Location loc = op.getLoc();
-    Value x = toRows(rewriter, loc, op.getX());
-    Value w = op.getWeight();
-    RankedTensorType resultType = op.getResult().getType();
-    // cuBLASLt has no f32-operand GEMM with a bf16 result: compute in f32 and
-    // convert in a separate elementwise step.
-    Type outElt = resultType.getElementType();
-    bool convertAfter =
-        cast<RankedTensorType>(x.getType()).getElementType().isF32() &&
-        !outElt.isF32();
-    if (convertAfter)
-      outElt = rewriter.getF32Type();
-    Value init = tensor::EmptyOp::create(
-        rewriter, loc,
-        SmallVector<OpFoldResult>{tensor::getMixedSize(rewriter, loc, x, 0),
-                                  tensor::getMixedSize(rewriter, loc, w, 0)},
-        outElt);
+  /// y[m, n] = sum_k x[m, k] w[n, k] into `init`, products and sums in f32,
+  /// the result rounded to `init`'s element type.
+  static linalg::GenericOp contract(PatternRewriter &rewriter, Location loc,
+                                    Value x, Value w, Value init) {
     MLIRContext *ctx = rewriter.getContext();
+    Type outElt = cast<RankedTensorType>(init.getType()).getElementType();
     AffineExpr m, n, k;
     bindDims(ctx, m, n, k);
-    auto gemm = linalg::GenericOp::create(
+    return linalg::GenericOp::create(
         rewriter, loc, init.getType(), ValueRange{x, w}, ValueRange{init},
         indexingMaps(ctx, 3, {{m, k}, {n, k}, {m, n}}),
         ArrayRef<utils::IteratorType>{kPar, kPar, kRed},
@@ -132,43 +117,36 @@ struct LowerLinear : OpRewritePattern<LinearOp> {
           Value sum = arith::AddFOp::create(b, l, extToF32(b, l, args[2]), mul);
           linalg::YieldOp::create(b, l, truncFromF32(b, l, sum, outElt));
         });
-    gemm->setAttr("hymir.library_call", rewriter.getStringAttr("gemm"));
-    gemm->setAttr("hymir.precision", op.getPrecisionAttr());
-    Value rows = gemm.getResult(0);
-    if (convertAfter)
-      rows = castTensor(rewriter, loc, rows, resultType.getElementType());
-    rewriter.replaceOp(op,
-                       fromRows(rewriter, loc, rows, resultType, op.getX()));
-    return success();
   }
 
   LogicalResult matchAndRewrite(LinearOp op,
                                 PatternRewriter &rewriter) const override {
-    if (libraryGemm)
-      return rewriteAsLibraryCall(op, rewriter);
     Location loc = op.getLoc();
     Value x = toRows(rewriter, loc, op.getX());
     Value w = op.getWeight();
-    SmallVector<OpFoldResult> accShape = {
+    RankedTensorType resultType = op.getResult().getType();
+    SmallVector<OpFoldResult> rowsShape = {
         tensor::getMixedSize(rewriter, loc, x, 0),
         tensor::getMixedSize(rewriter, loc, w, 0)};
-    Value acc = zeroTensor(rewriter, loc, accShape);
-    MLIRContext *ctx = rewriter.getContext();
-    AffineExpr m, n, k;
-    bindDims(ctx, m, n, k);
-    auto maps = indexingMaps(ctx, 3, {{m, k}, {n, k}, {m, n}});
-    Value product =
-        linalg::GenericOp::create(
-            rewriter, loc, acc.getType(), ValueRange{x, w}, ValueRange{acc},
-            maps, ArrayRef<utils::IteratorType>{kPar, kPar, kRed},
-            [&](OpBuilder &b, Location l, ValueRange args) {
-              Value mul = arith::MulFOp::create(b, l, extToF32(b, l, args[0]),
-                                                extToF32(b, l, args[1]));
-              linalg::YieldOp::create(
-                  b, l, ValueRange{arith::AddFOp::create(b, l, args[2], mul)});
-            })
-            .getResult(0);
-    RankedTensorType resultType = op.getResult().getType();
+    Value product;
+    if (libraryGemm) {
+      // One contraction straight into the result type, marked for the BLAS
+      // (its init stays uninitialised: the BLAS runs with beta = 0).
+      // cuBLASLt has no f32-operand GEMM with a bf16 result: then compute in
+      // f32 and convert in a separate elementwise step.
+      Type outElt = resultType.getElementType();
+      if (cast<RankedTensorType>(x.getType()).getElementType().isF32())
+        outElt = rewriter.getF32Type();
+      Value init = tensor::EmptyOp::create(rewriter, loc, rowsShape, outElt);
+      linalg::GenericOp gemm = contract(rewriter, loc, x, w, init);
+      gemm->setAttr("hymir.library_call", rewriter.getStringAttr("gemm"));
+      gemm->setAttr("hymir.precision", op.getPrecisionAttr());
+      product = gemm.getResult(0);
+    } else {
+      product =
+          contract(rewriter, loc, x, w, zeroTensor(rewriter, loc, rowsShape))
+              .getResult(0);
+    }
     Value cast =
         castTensor(rewriter, loc, product, resultType.getElementType());
     rewriter.replaceOp(op,

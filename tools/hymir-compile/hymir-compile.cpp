@@ -25,6 +25,7 @@
 #include "hymir/Runtime/Version.h"
 #include "hymir/Transforms/Passes.h"
 
+#include "ToolSupport.h"
 #include "mlir/Dialect/GPU/IR/GPUDialect.h"
 #include "mlir/IR/MLIRContext.h"
 #include "mlir/InitAllDialects.h"
@@ -451,15 +452,9 @@ int main(int argc, char **argv) {
   context.loadAllAvailableDialects();
 
   llvm::SourceMgr sourceMgr;
-  std::string error;
-  auto file = openInputFile(inputFile, &error);
-  if (!file) {
-    llvm::errs() << "hymir-compile: " << error << "\n";
-    return 1;
-  }
-  sourceMgr.AddNewSourceBuffer(std::move(file), llvm::SMLoc());
   SourceMgrDiagnosticHandler handler(sourceMgr, &context);
-  OwningOpRef<ModuleOp> module = parseSourceFile<ModuleOp>(sourceMgr, &context);
+  OwningOpRef<ModuleOp> module = ::hymir::tools::parseModuleFile(
+      inputFile, context, sourceMgr, "hymir-compile");
   if (!module)
     return 1;
   return failed(run(context, *module)) ? 1 : 0;
