@@ -21,6 +21,21 @@ for var in ("CUDA_HOME", "CUDA_ROOT", "CUDA_PATH"):
 config.substitutions.append(("%python", "python3"))
 
 # ptxas (for cubin output) is optional: tests that need it say REQUIRES: ptxas.
+# It counts only when it runs: a wrapper left behind by a removed toolkit
+# does not.
 import shutil
-if shutil.which("ptxas") or os.access("/usr/local/cuda/bin/ptxas", os.X_OK):
+import subprocess
+
+
+def _ptxas_runs(path):
+    if not path or not os.access(path, os.X_OK):
+        return False
+    try:
+        return subprocess.run([path, "--version"], stdout=subprocess.DEVNULL,
+                              stderr=subprocess.DEVNULL, timeout=30).returncode == 0
+    except (OSError, subprocess.SubprocessError):
+        return False
+
+
+if _ptxas_runs(shutil.which("ptxas")) or _ptxas_runs("/usr/local/cuda/bin/ptxas"):
     config.available_features.add("ptxas")

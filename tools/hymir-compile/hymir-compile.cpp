@@ -44,6 +44,9 @@
 #include "llvm/Support/SourceMgr.h"
 #include "llvm/Support/ToolOutputFile.h"
 
+#include <cstdlib>
+#include <optional>
+
 using namespace mlir;
 namespace cl = llvm::cl;
 namespace rt = ::hymir;
@@ -222,14 +225,60 @@ std::optional<rt::RefProgramDesc> referenceProgram(MLIRContext &context,
   return std::nullopt;
 }
 
-/// ptxas from --ptxas, PATH or the usual CUDA location; empty if none.
-std::string findPtxas() {
-  if (!ptxasOpt.empty())
-    return ptxasOpt == "none" ? std::string() : ptxasOpt.getValue();
-  if (llvm::ErrorOr<std::string> found = llvm::sys::findProgramByName("ptxas"))
-    return *found;
-  if (llvm::sys::fs::can_execute("/usr/local/cuda/bin/ptxas"))
-    return "/usr/local/cuda/bin/ptxas";
+/// True when `path` is a ptxas that runs (`ptxas --version` exits 0). A
+/// wrapper script whose toolkit is gone, as on machines without CUDA that
+/// kept /usr/local/bin/ptxas, does not count.
+bool ptxasRuns(llvm::StringRef path) {
+  if (!llvm::sys::fs::can_execute(path))
+    return false;
+  std::optional<llvm::StringRef> quiet[] = {
+      llvm::StringRef(""), llvm::StringRef(""), llvm::StringRef("")};
+  llvm::StringRef args[] = {path, "--version"};
+  return llvm::sys::ExecuteAndWait(path, args, std::nullopt, quiet,
+                                   /*SecondsToWait=*/30) == 0;
+}
+
+/// ptxas from --ptxas, PATH or the usual CUDA location; empty if none runs.
+/// Looked up once per process.
+const std::string &findPtxas() {
+  static const std::string found = []() -> std::string {
+    if (!ptxasOpt.empty())
+      return ptxasOpt == "none" ? std::string() : ptxasOpt.getValue();
+    if (llvm::ErrorOr<std::string> inPath =
+            llvm::sys::findProgramByName("ptxas"))
+      if (ptxasRuns(*inPath))
+        return *inPath;
+    if (ptxasRuns("/usr/local/cuda/bin/ptxas"))
+      return "/usr/local/cuda/bin/ptxas";
+    return "";
+  }();
+  return found;
+}
+
+/// The CUDA toolkit whose libdevice links into kernels that call math
+/// functions: the toolkit holding ptxas (symbolic links resolved), else
+/// CUDA_HOME, CUDA_ROOT, CUDA_PATH, else /usr/local/cuda, whichever first has
+/// nvvm/libdevice/libdevice.10.bc. Empty when none has it: kernels without
+/// math calls need none, and the others are reported after codegen.
+std::string findToolkit(llvm::StringRef ptxas) {
+  std::vector<std::string> candidates;
+  if (!ptxas.empty()) {
+    llvm::SmallString<256> real;
+    if (!llvm::sys::fs::real_path(ptxas, real))
+      candidates.push_back(
+          llvm::sys::path::parent_path(llvm::sys::path::parent_path(real))
+              .str());
+  }
+  for (const char *var : {"CUDA_HOME", "CUDA_ROOT", "CUDA_PATH"})
+    if (const char *value = std::getenv(var))
+      candidates.push_back(value);
+  candidates.push_back("/usr/local/cuda");
+  for (const std::string &dir : candidates) {
+    llvm::SmallString<256> libdevice(dir);
+    llvm::sys::path::append(libdevice, "nvvm", "libdevice", "libdevice.10.bc");
+    if (llvm::sys::fs::is_regular_file(libdevice))
+      return dir;
+  }
   return "";
 }
 
@@ -350,13 +399,7 @@ LogicalResult run(MLIRContext &context, ModuleOp module) {
     hy::CudaKernelOptions cudaOptions;
     cudaOptions.chip = chipOpt;
     cudaOptions.format = "isa";
-    // libdevice (math functions) comes from the toolkit that holds ptxas,
-    // else from MLIR's own search (CUDA_HOME and the like).
-    std::string tool = findPtxas();
-    if (!tool.empty())
-      cudaOptions.toolkitPath =
-          llvm::sys::path::parent_path(llvm::sys::path::parent_path(tool))
-              .str();
+    cudaOptions.toolkitPath = findToolkit(findPtxas());
     hy::buildCudaKernelPipeline(kpm, cudaOptions);
   } else {
     hy::buildCpuKernelPipeline(kpm);
