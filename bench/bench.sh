@@ -8,19 +8,16 @@ bundle=$1
 results=$2
 bench=$bundle/bin/hymir-bench
 export LD_LIBRARY_PATH="$bundle/lib:${LD_LIBRARY_PATH:-}"
-for t in 1 16 256 4096 16384; do
+# HYMIR_BENCH_LINEAR=0 skips the linear rows (measured and recorded already).
+[ "${HYMIR_BENCH_LINEAR:-1}" = 0 ] || for t in 1 16 256 4096 16384; do
   "$bench" "$bundle/bench/linear_bf16.hymir" --entry linear --device cuda:0 \
     --random-inputs $t --warmup 10 --iterations 50 --linear-anchor $t,6144,6144,bf16
 done
-for t in 16 1024 4096; do
+[ "${HYMIR_BENCH_LINEAR:-1}" = 0 ] || for t in 16 1024 4096; do
   "$bench" "$bundle/bench/linear_f32.hymir" --entry linear --device cuda:0 \
     --random-inputs $t --warmup 10 --iterations 30 --linear-anchor $t,4096,4096,f32
 done
-# Lightning attention prefill (H = 64, D = 128, bf16): the compiled entry
-# and the PyTorch blocked algorithm with the copy ceiling, in the same call.
-for t in 4096 16384; do
-  [ -f "$bundle/bench/lightning_prefill.hymir" ] || break
-  "$bench" "$bundle/bench/lightning_prefill.hymir" --entry prefill --device cuda:0 \
-    --random-inputs $t --warmup 1 --iterations 3
-done
-python3 "$bundle/lightning_torch.py" || echo "torch anchors unavailable"
+# Lightning attention (H = 64, D = 128, bf16 activations, f32 state):
+# prefill and decode against the copy ceiling and PyTorch, in the same call.
+python3 "$bundle/lightning_bench.py" "$bundle" ${HYMIR_LIGHTNING_BENCH:-} ||
+  echo "lightning benchmark failed"

@@ -31,7 +31,10 @@ void mlir::hymir::buildKernelFormPipeline(OpPassManager &pm,
   // into it.
   // Tiled ops first: lightning attention becomes a forall over heads of
   // loops over token blocks.
-  pm.addNestedPass<func::FuncOp>(createHymirTileLightningAttention());
+  if (options.gpuLightning)
+    pm.addNestedPass<func::FuncOp>(createHymirLightningToGpu());
+  else
+    pm.addNestedPass<func::FuncOp>(createHymirTileLightningAttention());
   HymirLowerToLinalgOptions lower;
   lower.skipLinear = options.libraryGemm;
   pm.addPass(createHymirLowerToLinalg(lower));
@@ -128,6 +131,7 @@ void mlir::hymir::buildCudaKernelPipeline(OpPassManager &pm,
   gpu.addPass(createCanonicalizerPass());
   gpu.addPass(createCSEPass());
   gpu.addPass(createReconcileUnrealizedCastsPass());
+  gpu.addPass(createHymirExternDynamicSharedMemory());
   GpuModuleToBinaryPassOptions binary;
   binary.compilationTarget = options.format;
   binary.toolkitPath = options.toolkitPath;

@@ -186,6 +186,9 @@ FailureOr<SizeExprSpec> Builder::size(Value v) {
   std::optional<SizeExprSpec> result;
   if (auto c = dyn_cast<arith::ConstantIndexOp>(def)) {
     result = constant(c.value());
+  } else if (auto c = dyn_cast<arith::ConstantIntOp>(def)) {
+    // The launch's dynamic shared-memory size is an i32.
+    result = constant(c.value());
   } else if (auto dim = dyn_cast<memref::DimOp>(def)) {
     std::optional<int64_t> index = dim.getConstantIndex();
     FailureOr<View> src = view(dim.getSource(), def);

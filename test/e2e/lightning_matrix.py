@@ -11,7 +11,15 @@ inputs are exactly representable and the oracle sees them rounded; what
 remains is the bf16 rounding of the output, 2^-9 relative, and fp32
 accumulation). The final state is fp32 in both.
 
-Usage: lightning_matrix.py BIN_DIR
+The same matrix runs on a GPU in two halves, since the GPU host has no
+compiler: on the build machine `--prepare DIR --target cuda` compiles every
+graph and writes every input into DIR; on the GPU host `--prepared DIR
+--device cuda:0` runs them with hymir-run (--check evaluates the reference
+program stored in each artifact, on the host).
+
+Usage: lightning_matrix.py BIN_DIR                       (cpu, both halves)
+       lightning_matrix.py BIN_DIR --prepare DIR --target cuda
+       lightning_matrix.py BIN_DIR --prepared DIR --device cuda:0
 """
 import json
 import os
@@ -21,7 +29,13 @@ import sys
 import tempfile
 
 BIN = sys.argv[1]
-WORK = tempfile.mkdtemp(prefix="hymir-lightning-")
+OPTS = dict(zip(sys.argv[2::2], sys.argv[3::2]))
+TARGET = OPTS.get("--target", "cpu")
+DEVICE = OPTS.get("--device", "cpu")
+PREPARE = "--prepare" in OPTS      # compile and write inputs only
+RUN_ONLY = "--prepared" in OPTS    # run what --prepare wrote
+WORK = OPTS.get("--prepare") or OPTS.get("--prepared") or tempfile.mkdtemp(prefix="hymir-lightning-")
+os.makedirs(WORK, exist_ok=True)
 
 
 def slopes(heads, layer, layers=80):
@@ -58,17 +72,21 @@ def run(cmd):
 
 def check(tag, b, h, d, dt, layer, with_state, tokens, block=64):
     path = os.path.join(WORK, tag + ".mlir")
-    with open(path, "w") as f:
-        f.write(graph("lightning", b, h, d, dt, with_state, block))
     art = os.path.join(WORK, tag + ".hymir")
-    run([BIN + "/hymir-compile", path, "-o", art, "--target=cpu", "--max-tokens=4096"])
+    if not RUN_ONLY:
+        with open(path, "w") as f:
+            f.write(graph("lightning", b, h, d, dt, with_state, block))
+        run([BIN + "/hymir-compile", path, "-o", art, "--target=" + TARGET, "--max-tokens=4096"])
     tol = "2e-2" if dt == "bf16" else "1e-4"
     for t in tokens:
-        inp = os.path.join(WORK, tag + ".in.safetensors")
-        run([BIN + "/hymir-reference", path, "--function", "lightning", "--tokens", str(t),
-             "--write-inputs", inp])
-        set_slopes(inp, h, layer)
-        out = run([BIN + "/hymir-run", art, "--entry", "lightning", "--device", "cpu",
+        inp = os.path.join(WORK, "%s.in_%d.safetensors" % (tag, t))
+        if not RUN_ONLY:
+            run([BIN + "/hymir-reference", path, "--function", "lightning", "--tokens", str(t),
+                 "--write-inputs", inp])
+            set_slopes(inp, h, layer)
+        if PREPARE:
+            continue
+        out = run([BIN + "/hymir-run", art, "--entry", "lightning", "--device", DEVICE,
                    "--inputs", inp, "--outputs", os.path.join(WORK, "out.safetensors"),
                    "--check", "--tolerance", tol])
         errs = [l.split()[4] for l in out.splitlines() if l.startswith("check ")]
@@ -130,20 +148,23 @@ def token_slice(shape, vals, t0, t1):
 def prefill_then_decode(t, k, b=2, h=4, d=16):
     """One prefill of t + k tokens == a prefill of t tokens, then k steps."""
     path = os.path.join(WORK, "chain.mlir")
-    with open(path, "w") as f:
-        f.write(graph("lightning", b, h, d, "f32", True, 64))
     art = os.path.join(WORK, "chain.hymir")
-    run([BIN + "/hymir-compile", path, "-o", art, "--target=cpu", "--max-tokens=4096"])
     full_in = os.path.join(WORK, "full.in.safetensors")
-    run([BIN + "/hymir-reference", path, "--function", "lightning", "--tokens", str(t + k),
-         "--write-inputs", full_in])
-    set_slopes(full_in, h, 40)
+    if not RUN_ONLY:
+        with open(path, "w") as f:
+            f.write(graph("lightning", b, h, d, "f32", True, 64))
+        run([BIN + "/hymir-compile", path, "-o", art, "--target=" + TARGET, "--max-tokens=4096"])
+        run([BIN + "/hymir-reference", path, "--function", "lightning", "--tokens", str(t + k),
+             "--write-inputs", full_in])
+        set_slopes(full_in, h, 40)
+    if PREPARE:
+        return
     full = read_st(full_in)
 
     def call(inputs, tag):
         p_in, p_out = os.path.join(WORK, tag + ".in"), os.path.join(WORK, tag + ".out")
         write_st(p_in, inputs)
-        run([BIN + "/hymir-run", art, "--entry", "lightning", "--device", "cpu",
+        run([BIN + "/hymir-run", art, "--entry", "lightning", "--device", DEVICE,
              "--inputs", p_in, "--outputs", p_out])
         return read_st(p_out)
 
@@ -191,7 +212,8 @@ def main():
     check("d128_f32_l78", 3, 1, 128, "f32", 78, True, [257])
     check("largest_t_d128_bf16", 1, 1, 128, "bf16", 0, False, [4096], block=256)
     prefill_then_decode(70, 5)
-    print("lightning matrix: all passed")
+    print("lightning matrix (%s): %s" % (TARGET if not RUN_ONLY else DEVICE,
+                                         "prepared" if PREPARE else "all passed"))
 
 
 if __name__ == "__main__":

@@ -96,17 +96,8 @@ void dump(ModuleOp module, llvm::StringRef stage) {
 
 /// Ops that have no lowering yet get a clear error instead of a failure deep
 /// inside bufferization.
-LogicalResult checkSupported(ModuleOp module, bool cuda) {
+LogicalResult checkSupported(ModuleOp module) {
   WalkResult result = module.walk([&](Operation *op) {
-    // The first lightning-attention mapping keeps per-block scratch on the
-    // thread's stack: fine on the cpu, beyond the GPU's per-thread stack
-    // once a sequence spans several blocks.
-    if (cuda && isa<hy::LightningAttentionOp>(op)) {
-      op->emitError() << "hymir-compile: '" << op->getName()
-                      << "' compiles for --target=cpu only so far; its GPU "
-                         "kernel has not landed yet";
-      return WalkResult::interrupt();
-    }
     if (isa<hy::SoftmaxAttentionOp, hy::MoeOp, hy::CispoLossOp>(op)) {
       op->emitError() << "hymir-compile: '" << op->getName()
                       << "' has no lowering yet (only lightning_attention, "
@@ -170,9 +161,21 @@ void printEntryPlan(const rt::ModuleDesc &m, const rt::EntryDesc &e) {
   for (auto [i, step] : llvm::enumerate(e.plan)) {
     os << "  step " << i << ": ";
     if (auto *l = std::get_if<rt::LaunchKernelDesc>(&step)) {
-      os << "launch " << m.kernels[l->kernel].name << " grid "
-         << exprString(l->grid[0], e.symbols) << " block " << l->block[0]
-         << " (";
+      // 1-d grids and blocks print as one number, others as x*y*z.
+      os << "launch " << m.kernels[l->kernel].name << " grid ";
+      bool flatGrid = true, flatBlock = true;
+      for (size_t d = 1; d < l->grid.size(); ++d)
+        flatGrid &= exprString(l->grid[d], e.symbols) == "1";
+      for (size_t d = 1; d < l->block.size(); ++d)
+        flatBlock &= l->block[d] == 1;
+      for (size_t d = 0; d < (flatGrid ? 1 : l->grid.size()); ++d)
+        os << (d ? "x" : "") << exprString(l->grid[d], e.symbols);
+      os << " block ";
+      for (size_t d = 0; d < (flatBlock ? 1 : l->block.size()); ++d)
+        os << (d ? "x" : "") << l->block[d];
+      if (l->sharedMemoryBytes)
+        os << " shared " << l->sharedMemoryBytes << " B";
+      os << " (";
       for (auto [a, arg] : llvm::enumerate(l->args)) {
         os << (a ? ", " : "");
         if (arg.isTensor)
@@ -335,7 +338,7 @@ LogicalResult run(MLIRContext &context, ModuleOp module) {
                             "sharding pass, which has not landed yet");
   if (maxTokensOpt < 1)
     return module.emitError("hymir-compile: --max-tokens must be positive");
-  if (failed(checkSupported(module, cuda)))
+  if (failed(checkSupported(module)))
     return failure();
   OwningOpRef<ModuleOp> original = module.clone();
 
@@ -345,6 +348,7 @@ LogicalResult run(MLIRContext &context, ModuleOp module) {
   hy::KernelFormOptions formOptions;
   formOptions.blockSize = blockSizeOpt;
   formOptions.libraryGemm = cuda;
+  formOptions.gpuLightning = cuda;
   hy::buildKernelFormPipeline(pm, formOptions);
   if (failed(pm.run(module)))
     return failure();

@@ -42,4 +42,64 @@ def HymirAddPackedKernelEntries
   let dependentDialects = ["::mlir::LLVM::LLVMDialect"];
 }
 
+def HymirLightningToGpu
+    : Pass<"hymir-lightning-to-gpu", "::mlir::func::FuncOp"> {
+  let summary = "Lightning attention as one cooperative GPU kernel";
+  let description = [{
+    For the cuda target, on tensors (before bufferization). Rewrites each
+    `hymir.lightning_attention` into a `gpu.launch` with one thread block
+    per (value chunk, head, batch) -- the forall of
+    `hymir-tile-lightning-attention` as the grid -- that runs the same
+    blocked algorithm: a loop over blocks of `block-size` tokens carrying the
+    f32 state tile [D, Dv / value-split] in shared memory, and per block
+    four phases separated by barriers:
+
+      load    QdT[d][i] = q[i][d] lambda^(i+1), Kd[j][d] = k[j][d]
+              lambda^(m-1-j) (and its transpose), Vs[j][e] = v[j][e]
+      scores  AT[j][i] = (QdT^T KdT)[i][j] / lambda^m for j <= i, else 0
+              (= (Q K^T)[i][j] lambda^(i-j), the decay mask)
+      output  O = A V (keys j <= i only) + QdT^T S, written in the
+              activation type
+      state   S = lambda^m S + Kd^T V
+
+    Each contraction is an outer-product loop over register tiles shared out
+    to the block's threads, in f32 with fused multiply-adds. The tiles live
+    in dynamic shared memory (about 92 KiB for 32-token blocks, D = 128 and
+    64-wide value chunks). The operands become buffers through
+    `bufferization.to_buffer` and the results fresh allocations through
+    `bufferization.to_tensor`, so one-shot bufferization and the planner see
+    ordinary buffers. Block size 0 picks 32 tokens, or the next even power
+    of two covering a shorter static sequence (decode); value split 0 picks
+    64-wide value chunks where they divide the value dim.
+  }];
+  let options = [
+    Option<"blockSize", "block-size", "int64_t", /*default=*/"0",
+           "tokens per block (even, at most 64; 0: automatic)">,
+    Option<"valueSplit", "value-split", "int64_t", /*default=*/"0",
+           "thread blocks per head over the value dim (0: automatic)">,
+    Option<"threads", "threads", "int64_t", /*default=*/"256",
+           "threads per block">
+  ];
+  let dependentDialects = ["::mlir::gpu::GPUDialect", "::mlir::scf::SCFDialect",
+                           "::mlir::arith::ArithDialect", "::mlir::math::MathDialect",
+                           "::mlir::memref::MemRefDialect",
+                           "::mlir::vector::VectorDialect",
+                           "::mlir::bufferization::BufferizationDialect"];
+}
+
+def HymirExternDynamicSharedMemory
+    : Pass<"hymir-extern-dynamic-shared-memory", "::mlir::gpu::GPUModuleOp"> {
+  let summary = "Make dynamic shared memory an external, 1024-aligned array";
+  let description = [{
+    For the cuda target, after conversion to NVVM. `gpu.dynamic_shared_memory`
+    becomes a zero-sized internal `addrspace(3)` global, which the NVPTX
+    backend emits as a separate one-byte static `.shared` variable instead of
+    the dynamic region: every access then lands outside the memory the launch
+    provides. Declaring every zero-sized `addrspace(3)` global external with
+    1024-byte alignment makes the PTX say `.extern .shared .align 1024 .b8
+    name[]`, the dynamic region itself.
+  }];
+  let dependentDialects = ["::mlir::LLVM::LLVMDialect"];
+}
+
 #endif // HYMIR_CODEGEN_PASSES_TD

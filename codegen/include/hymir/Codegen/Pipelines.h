@@ -32,6 +32,11 @@ struct KernelFormOptions : public PassPipelineOptions<KernelFormOptions> {
       *this, "library-gemm",
       llvm::cl::desc("leave hymir.linear to the target's BLAS (cuda)"),
       llvm::cl::init(false)};
+  Option<bool> gpuLightning{
+      *this, "gpu-lightning",
+      llvm::cl::desc("lightning attention as one cooperative GPU kernel "
+                     "(hymir-lightning-to-gpu) instead of the tiled loops"),
+      llvm::cl::init(false)};
 };
 
 struct CudaKernelOptions : public PassPipelineOptions<CudaKernelOptions> {

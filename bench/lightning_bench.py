@@ -1,0 +1,131 @@
+"""Lightning attention on the GPU host: hymir's compiled entries (through
+hymir-bench, random inputs made on the host) beside, in the same call, a
+device-to-device copy (the bandwidth ceiling) and PyTorch implementations of
+the same work (the blocked algorithm for prefill, one recurrence step for
+decode). Prints one row per shape with the achieved bandwidth over the
+minimal bytes, its share of the copy bandwidth, and the ratio to PyTorch.
+
+Minimal bytes: prefill reads q, k, v and writes o once (4 B T H D x 2 bytes);
+decode reads and writes the f32 state once (2 B H D D x 4 bytes).
+
+Usage: python3 lightning_bench.py BUNDLE_DIR [quick]
+"""
+import os
+import re
+import subprocess
+import sys
+
+import torch
+
+BUNDLE = sys.argv[1]
+QUICK = len(sys.argv) > 2 and sys.argv[2] == "quick"
+H, D = 64, 128
+# anchors.md (H100, flash-linear-attention and vLLM), for reading beside.
+FLA_PREFILL = {(1, 4096): 0.253, (1, 16384): 0.962, (1, 65536): 3.799, (4, 16384): 4.125}
+FLA_DECODE = {1: 8.4e-3, 64: 192.4e-3, 256: 790.9e-3}
+VLLM_DECODE = {1: 5.7e-3, 64: 212.3e-3, 256: 843.8e-3}
+
+
+def timed(fn, warmup=3, iters=10):
+    for _ in range(warmup):
+        fn()
+    torch.cuda.synchronize()
+    times = []
+    for _ in range(iters):
+        a, b = torch.cuda.Event(enable_timing=True), torch.cuda.Event(enable_timing=True)
+        a.record()
+        fn()
+        b.record()
+        torch.cuda.synchronize()
+        times.append(a.elapsed_time(b))
+    times.sort()
+    return times[len(times) // 2]
+
+
+def hymir(artifact, entry, tokens, iters):
+    cmd = [os.path.join(BUNDLE, "bin", "hymir-bench"), os.path.join(BUNDLE, "bench", artifact),
+           "--entry", entry, "--device", "cuda:0", "--random-inputs", str(tokens),
+           "--warmup", "3", "--iterations", str(iters)]
+    r = subprocess.run(cmd, capture_output=True, text=True)
+    m = re.search(r"^bench .* median_ms=([0-9.eE+-]+)", r.stdout, re.M)
+    if r.returncode != 0 or not m:
+        print("hymir-bench failed:", " ".join(cmd), r.stdout[-2000:], r.stderr[-2000:])
+        return None
+    return float(m.group(1))
+
+
+def slopes(dev):
+    return (2.0 ** (-8.0 * (torch.arange(H, device=dev) + 1) / H)) * (1 + 1e-5)
+
+
+def blocked(q, k, v, s, block=256):
+    B, T, _, _ = q.shape
+    q, k, v = (x.transpose(1, 2).float() for x in (q, k, v))
+    state = torch.zeros(B, H, D, D, device=q.device)
+    out = torch.empty_like(q)
+    for t0 in range(0, T, block):
+        m = min(block, T - t0)
+        qb, kb, vb = q[:, :, t0:t0 + m], k[:, :, t0:t0 + m], v[:, :, t0:t0 + m]
+        i = torch.arange(m, device=q.device, dtype=torch.float32)
+        gap = i[:, None] - i[None, :]
+        mask = torch.where(gap >= 0, torch.exp(-s[:, None, None] * gap), 0.0)
+        intra = ((qb @ kb.transpose(-1, -2)) * mask) @ vb
+        inter = (qb * torch.exp(-s[:, None] * (i + 1))[..., None]) @ state
+        out[:, :, t0:t0 + m] = intra + inter
+        state = state * torch.exp(-s * m)[:, None, None] + \
+            (kb * torch.exp(-s[:, None] * (m - 1 - i))[..., None]).transpose(-1, -2) @ vb
+    return out.transpose(1, 2).to(torch.bfloat16), state
+
+
+def decode_step(q, k, v, s, state):
+    # q, k, v: [B, H, D] bf16; state [B, H, D, D] f32, updated in place.
+    lam = torch.exp(-s)[None, :, None, None]
+    state.mul_(lam).add_(k.float().unsqueeze(-1) * v.float().unsqueeze(-2))
+    return torch.matmul(q.float().unsqueeze(-2), state).squeeze(-2).to(torch.bfloat16)
+
+
+def main():
+    dev = "cuda"
+    print("card", torch.cuda.get_device_name())
+    big = torch.empty(1 << 30, dtype=torch.uint8, device=dev).random_()
+    dst = torch.empty_like(big)
+    copy_gbs = 2 * big.numel() / timed(lambda: dst.copy_(big)) / 1e6
+    del big, dst
+    print(f"copy GB/s={copy_gbs:.0f}")
+    s = slopes(dev)
+    print("| B, T | hymir ms | GB/s | of copy | torch blocked ms | hymir / torch speed | FLA (anchors.md) ms |")
+    print("|---|---|---|---|---|---|---|")
+    shapes = [(1, 4096), (1, 16384)] if QUICK else [(1, 4096), (1, 16384), (1, 65536), (4, 16384)]
+    for B, T in shapes:
+        art = "lightning_prefill.hymir" if B == 1 else "lightning_prefill_b%d.hymir" % B
+        ms = hymir(art, "prefill", T, 5 if T >= 65536 or B > 1 else 10)
+        q, k, v = (torch.randn(B, T, H, D, device=dev, dtype=torch.bfloat16) for _ in range(3))
+        tms = timed(lambda: blocked(q, k, v, s), warmup=1, iters=3)
+        del q, k, v
+        torch.cuda.empty_cache()
+        minimal = 4 * B * T * H * D * 2
+        if ms is None:
+            print(f"| {B}, {T} | failed | | | {tms:.3f} | | {FLA_PREFILL[(B, T)]} |")
+            continue
+        gbs = minimal / ms / 1e6
+        print(f"| {B}, {T} | {ms:.3f} | {gbs:.0f} | {gbs / copy_gbs:.3f} | {tms:.3f} | "
+              f"{tms / ms:.2f}x | {FLA_PREFILL[(B, T)]} |")
+    print()
+    print("| B (decode, 1 token) | hymir us | GB/s (state) | of copy | torch step us | hymir / torch speed | FLA us | vLLM us |")
+    print("|---|---|---|---|---|---|---|---|")
+    for B in (1, 64, 256):
+        ms = hymir("lightning_decode_b%d.hymir" % B, "decode", 1, 50)
+        q, k, v = (torch.randn(B, H, D, device=dev, dtype=torch.bfloat16) for _ in range(3))
+        state = torch.randn(B, H, D, D, device=dev)
+        tms = timed(lambda: decode_step(q, k, v, s, state), warmup=5, iters=50)
+        minimal = 2 * B * H * D * D * 4
+        if ms is None:
+            print(f"| {B} | failed | | | {tms * 1e3:.1f} | | | |")
+            continue
+        gbs = minimal / ms / 1e6
+        print(f"| {B} | {ms * 1e3:.1f} | {gbs:.0f} | {gbs / copy_gbs:.3f} | {tms * 1e3:.1f} | "
+              f"{tms / ms:.2f}x | {FLA_DECODE[B] * 1e3:.1f} | {VLLM_DECODE[B] * 1e3:.1f} |")
+
+
+if __name__ == "__main__":
+    main()
