@@ -165,6 +165,27 @@ struct KernelBuilder {
 
   void barrier() { gpu::BarrierOp::create(b); }
 
+  /// The n-th of this thread's `per` unrolled slots over `total` vector
+  /// positions: tid + threads * u, clamped to the last position (a clamped
+  /// slot repeats work another slot does: same value, same place).
+  Value slot(int64_t u, int64_t total) {
+    Value n = add(tid, idx(shape.threads * u));
+    return arith::MinUIOp::create(b, n, idx(total - 1));
+  }
+  int64_t slotsPerThread(int64_t total) {
+    return (total + shape.threads - 1) / shape.threads;
+  }
+  VectorType vec4(Type t) { return VectorType::get({4}, t); }
+  llvm::MaybeAlign align4(Type t) {
+    return llvm::MaybeAlign(4 * t.getIntOrFloatBitWidth() / 8);
+  }
+
+  /// Copies the f32 state tile between global memory (`global`, indexed
+  /// [batch, head, d, vOff + e]) and shared memory, 4 lanes per access; all
+  /// of a thread's loads are issued before its stores.
+  void copyState(Value global, bool toShared);
+  void loadBlockFull(Value t0);
+
   void build();
   void loadBlock(Value t0, Value m);
   void computeScores(Value m);
@@ -225,16 +246,105 @@ void KernelBuilder::build() {
     barrier();
   }
 
-  strided(idx(s.keyDim * s.valueTile), [&](Value n) {
-    Value d = div(n, s.valueTile), e = rem(n, s.valueTile);
-    Value x = memref::LoadOp::create(b, state, ValueRange{d, e});
-    memref::StoreOp::create(b, x, finalState,
-                            ValueRange{batch, head, d, add(vOff, e)});
-  });
+  copyState(finalState, /*toShared=*/false);
+}
+
+void KernelBuilder::copyState(Value global, bool toShared) {
+  const Shape &s = shape;
+  int64_t quads = s.valueTile / 4, total = s.keyDim * quads;
+  Type f32Type = b.getF32Type();
+  SmallVector<std::pair<Value, Value>> where;
+  SmallVector<Value> values;
+  for (int64_t u = 0, e = slotsPerThread(total); u < e; ++u) {
+    Value n = slot(u, total);
+    Value d = div(n, quads), col = mul(rem(n, quads), idx(4));
+    where.push_back({d, col});
+    if (toShared)
+      values.push_back(vector::LoadOp::create(
+          b, vec4(f32Type), global, ValueRange{batch, head, d, add(vOff, col)},
+          false, align4(f32Type)));
+    else
+      values.push_back(vector::LoadOp::create(
+          b, vec4(f32Type), state, ValueRange{d, col}, false, align4(f32Type)));
+  }
+  for (auto [x, at] : llvm::zip(values, where)) {
+    if (toShared)
+      vector::StoreOp::create(b, x, state, ValueRange{at.first, at.second},
+                              false, align4(f32Type));
+    else
+      vector::StoreOp::create(
+          b, x, global, ValueRange{batch, head, at.first, add(vOff, at.second)},
+          false, align4(f32Type));
+  }
+}
+
+void KernelBuilder::loadBlockFull(Value t0) {
+  const Shape &s = shape;
+  Type f32Type = b.getF32Type();
+  // q and k: 4 consecutive d per access, every load issued first.
+  int64_t quads = s.keyDim / 4, total = s.block * quads;
+  struct Item {
+    Value i, d, q, k;
+  };
+  SmallVector<Item> items;
+  for (int64_t u = 0, e = slotsPerThread(total); u < e; ++u) {
+    Value n = slot(u, total);
+    Value i = div(n, quads), d = mul(rem(n, quads), idx(4));
+    SmallVector<Value, 4> at = {batch, add(t0, i), head, d};
+    items.push_back(
+        {i, d, vector::LoadOp::create(b, vec4(elt), q, at, false, align4(elt)),
+         vector::LoadOp::create(b, vec4(elt), k, at, false, align4(elt))});
+  }
+  int64_t vquads = s.valueTile / 4, vtotal = s.block * vquads;
+  SmallVector<std::pair<Value, Value>> vwhere;
+  SmallVector<Value> vvals;
+  for (int64_t u = 0, e = slotsPerThread(vtotal); u < e; ++u) {
+    Value n = slot(u, vtotal);
+    Value i = div(n, vquads), col = mul(rem(n, vquads), idx(4));
+    vwhere.push_back({i, col});
+    vvals.push_back(vector::LoadOp::create(
+        b, vec4(elt), v, ValueRange{batch, add(t0, i), head, add(vOff, col)},
+        false, align4(elt)));
+  }
+  auto widen = [&](Value x) -> Value {
+    return elt.isF32() ? x : Value(arith::ExtFOp::create(b, vec4(f32Type), x));
+  };
+  Value m = idx(s.block);
+  for (const Item &it : items) {
+    Value qPow =
+        memref::LoadOp::create(b, powers, ValueRange{add(it.i, idx(1))});
+    Value kPow = memref::LoadOp::create(b, powers,
+                                        ValueRange{sub(sub(m, it.i), idx(1))});
+    Value qd = arith::MulFOp::create(
+        b, widen(it.q), vector::BroadcastOp::create(b, vec4(f32Type), qPow));
+    Value kdv = arith::MulFOp::create(
+        b, widen(it.k), vector::BroadcastOp::create(b, vec4(f32Type), kPow));
+    vector::StoreOp::create(b, kdv, kd, ValueRange{it.i, it.d}, false,
+                            align4(f32Type));
+    for (int64_t c = 0; c < 4; ++c) {
+      Value dc = add(it.d, idx(c));
+      memref::StoreOp::create(b, vector::ExtractOp::create(b, qd, c), qdt,
+                              ValueRange{dc, it.i});
+      memref::StoreOp::create(b, vector::ExtractOp::create(b, kdv, c), kdt,
+                              ValueRange{dc, it.i});
+    }
+  }
+  for (auto [x, at] : llvm::zip(vvals, vwhere))
+    vector::StoreOp::create(b, widen(x), vs, ValueRange{at.first, at.second},
+                            false, align4(f32Type));
 }
 
 void KernelBuilder::loadBlock(Value t0, Value m) {
   const Shape &s = shape;
+  // Whole blocks take the unrolled, vectorised copy; the last partial block
+  // (and decode steps) the loop below.
+  auto full = scf::IfOp::create(
+      b, arith::CmpIOp::create(b, arith::CmpIPredicate::eq, m, idx(s.block)),
+      /*withElseRegion=*/true);
+  OpBuilder::InsertionGuard guard(b);
+  b.setInsertionPointToStart(&full.getThenRegion().front());
+  loadBlockFull(t0);
+  b.setInsertionPointToStart(&full.getElseRegion().front());
   // Only the block's m rows are loaded: rows past m keep stale values, which
   // reach no stored result (the phases below skip or mask them).
   strided(mul(m, idx(s.keyDim)), [&](Value n) {
@@ -348,6 +458,91 @@ void KernelBuilder::updateState(Value m) {
   });
 }
 
+/// The decode kernel (a short static sequence, T <= 16): the token
+/// recurrence with the state in registers, read and written once. A thread
+/// block covers `columns` value columns of one head with `kGroups` groups of
+/// threads over the key dim; thread t holds S[g R + r][e] for r < R = D / 4
+/// with e = (t / 32) * 8 + t % 8 and g = (t / 8) % 4, so the 4 groups of a
+/// column sit in one warp and o = q S is summed with two shuffles.
+struct DecodeBuilder {
+  static constexpr int64_t kGroups = 4;
+  ImplicitLocOpBuilder &b;
+  int64_t keyDim, columns;
+  Type elt;
+  Value q, k, v, slopes, initialState, out, finalState, tokens;
+  Value tid, vOff, head, batch;
+
+  Value idx(int64_t n) { return arith::ConstantIndexOp::create(b, n); }
+  Value add(Value x, Value y) { return arith::AddIOp::create(b, x, y); }
+  Value mul(Value x, Value y) { return arith::MulIOp::create(b, x, y); }
+  Value toF32(Value x) {
+    return x.getType().isF32()
+               ? x
+               : Value(arith::ExtFOp::create(b, b.getF32Type(), x));
+  }
+
+  void build() {
+    int64_t rows = keyDim / kGroups;
+    Value lane = arith::RemUIOp::create(b, tid, idx(32));
+    Value e = add(mul(arith::DivUIOp::create(b, tid, idx(32)), idx(8)),
+                  arith::RemUIOp::create(b, lane, idx(8)));
+    Value g = arith::DivUIOp::create(b, lane, idx(8));
+    Value col = add(vOff, e);
+    Value d0 = mul(g, idx(rows));
+    Value zero = arith::ConstantOp::create(b, b.getF32FloatAttr(0));
+    SmallVector<Value> state;
+    for (int64_t r = 0; r < rows; ++r)
+      state.push_back(initialState
+                          ? Value(memref::LoadOp::create(
+                                b, initialState,
+                                ValueRange{batch, head, add(d0, idx(r)), col}))
+                          : zero);
+    Value slope = memref::LoadOp::create(b, slopes, ValueRange{head});
+    Value lambda = math::ExpOp::create(b, arith::NegFOp::create(b, slope));
+    auto loop = scf::ForOp::create(b, idx(0), tokens, idx(1), state);
+    {
+      OpBuilder::InsertionGuard guard(b);
+      b.setInsertionPointToStart(loop.getBody());
+      Value t = loop.getInductionVar();
+      Value vx =
+          toF32(memref::LoadOp::create(b, v, ValueRange{batch, t, head, col}));
+      SmallVector<Value> next;
+      Value partial = zero;
+      for (int64_t r = 0; r < rows; ++r) {
+        Value d = add(d0, idx(r));
+        Value kx =
+            toF32(memref::LoadOp::create(b, k, ValueRange{batch, t, head, d}));
+        Value qx =
+            toF32(memref::LoadOp::create(b, q, ValueRange{batch, t, head, d}));
+        // S = lambda S + k^T v, then o = q S with the updated state.
+        Value sr = math::FmaOp::create(b, lambda, loop.getRegionIterArgs()[r],
+                                       arith::MulFOp::create(b, kx, vx));
+        next.push_back(sr);
+        partial = math::FmaOp::create(b, qx, sr, partial);
+      }
+      for (int32_t offset : {8, 16}) {
+        auto shuffle = gpu::ShuffleOp::create(b, partial, offset, 32,
+                                              gpu::ShuffleMode::XOR);
+        partial = arith::AddFOp::create(b, partial, shuffle.getShuffleResult());
+      }
+      auto first = scf::IfOp::create(
+          b, arith::CmpIOp::create(b, arith::CmpIPredicate::eq, g, idx(0)),
+          /*withElseRegion=*/false);
+      {
+        OpBuilder::InsertionGuard inner(b);
+        b.setInsertionPointToStart(&first.getThenRegion().front());
+        Value o = elt.isF32() ? partial
+                              : Value(arith::TruncFOp::create(b, elt, partial));
+        memref::StoreOp::create(b, o, out, ValueRange{batch, t, head, col});
+      }
+      scf::YieldOp::create(b, next);
+    }
+    for (int64_t r = 0; r < rows; ++r)
+      memref::StoreOp::create(b, loop.getResult(r), finalState,
+                              ValueRange{batch, head, add(d0, idx(r)), col});
+  }
+};
+
 struct HymirLightningToGpuPass
     : hymir::impl::HymirLightningToGpuBase<HymirLightningToGpuPass> {
   using Base::Base;
@@ -373,6 +568,12 @@ LogicalResult HymirLightningToGpuPass::rewrite(LightningAttentionOp op) {
       ShapedType::isDynamic(dv) || ShapedType::isDynamic(batchDim))
     return op.emitOpError("needs static batch, head count and head dims for "
                           "its GPU kernel");
+  // Short static sequences (decode, speculative verification) take the
+  // recurrence kernel; everything else the blocked one.
+  bool decode = !ShapedType::isDynamic(tokensDim) && tokensDim <= 16 &&
+                blockSize == 0 && d % DecodeBuilder::kGroups == 0 &&
+                (dv % 64 == 0 || (dv < 64 && dv % 8 == 0));
+  int64_t decodeColumns = std::min<int64_t>(dv, 64);
   Shape s;
   s.keyDim = d;
   s.valueDim = dv;
@@ -438,10 +639,35 @@ LogicalResult HymirLightningToGpuPass::rewrite(LightningAttentionOp op) {
   auto c = [&](int64_t n) { return arith::ConstantIndexOp::create(b, n); };
   Value smemBytes = arith::ConstantIntOp::create(
       b, b.getI32Type(), static_cast<int64_t>(layout.total));
-  auto launch = gpu::LaunchOp::create(b, c(s.valueSplit), c(heads), c(batchDim),
-                                      c(s.threads), c(1), c(1), smemBytes);
-  launch->setAttr("hymir.lightning", b.getStringAttr("kernel"));
-  {
+  if (decode) {
+    int64_t threads = DecodeBuilder::kGroups * decodeColumns;
+    auto launch = gpu::LaunchOp::create(b, c(dv / decodeColumns), c(heads),
+                                        c(batchDim), c(threads), c(1), c(1));
+    launch->setAttr("hymir.lightning", b.getStringAttr("decode"));
+    OpBuilder::InsertionGuard guard(b);
+    b.setInsertionPointToStart(&launch.getBody().front());
+    DecodeBuilder db{b, d, decodeColumns, qType.getElementType()};
+    db.q = qm;
+    db.k = km;
+    db.v = vm;
+    db.slopes = sm;
+    db.initialState = init;
+    db.out = outBuf;
+    db.finalState = stateBuf;
+    db.tokens = tokens;
+    db.tid = launch.getThreadIds().x;
+    db.vOff = db.mul(launch.getBlockIds().x, db.idx(decodeColumns));
+    db.head = launch.getBlockIds().y;
+    db.batch = launch.getBlockIds().z;
+    db.build();
+    gpu::TerminatorOp::create(b);
+  }
+  auto launch =
+      decode ? gpu::LaunchOp()
+             : gpu::LaunchOp::create(b, c(s.valueSplit), c(heads), c(batchDim),
+                                     c(s.threads), c(1), c(1), smemBytes);
+  if (launch) {
+    launch->setAttr("hymir.lightning", b.getStringAttr("blocks"));
     OpBuilder::InsertionGuard guard(b);
     Block &body = launch.getBody().front();
     b.setInsertionPointToStart(&body);

@@ -44,8 +44,9 @@ def slopes(heads, layer, layers=80):
     return [s * (1 - layer / (layers - 1) + 1e-5) for s in base]
 
 
-def graph(name, b, h, d, dt, with_state, block):
-    t = "tensor<%dx?x%dx%dx%s>" % (b, h, d, dt)
+def graph(name, b, h, d, dt, with_state, block, static_t=None):
+    """A static token count (static_t) selects the decode kernel on cuda."""
+    t = "tensor<%dx%sx%dx%dx%s>" % (b, "?" if static_t is None else str(static_t), h, d, dt)
     st = "tensor<%dx%dx%dx%dxf32>" % (b, h, d, d)
     args = ['%%q: %s {hymir.name = "q"}' % t, '%%k: %s {hymir.name = "k"}' % t,
             '%%v: %s {hymir.name = "v"}' % t,
@@ -70,12 +71,13 @@ def run(cmd):
     return r.stdout
 
 
-def check(tag, b, h, d, dt, layer, with_state, tokens, block=64):
+def check(tag, b, h, d, dt, layer, with_state, tokens, block=64, static_t=False):
     path = os.path.join(WORK, tag + ".mlir")
     art = os.path.join(WORK, tag + ".hymir")
     if not RUN_ONLY:
         with open(path, "w") as f:
-            f.write(graph("lightning", b, h, d, dt, with_state, block))
+            f.write(graph("lightning", b, h, d, dt, with_state, block,
+                          tokens[0] if static_t else None))
         run([BIN + "/hymir-compile", path, "-o", art, "--target=" + TARGET, "--max-tokens=4096"])
     tol = "2e-2" if dt == "bf16" else "1e-4"
     for t in tokens:
@@ -149,11 +151,17 @@ def prefill_then_decode(t, k, b=2, h=4, d=16):
     """One prefill of t + k tokens == a prefill of t tokens, then k steps."""
     path = os.path.join(WORK, "chain.mlir")
     art = os.path.join(WORK, "chain.hymir")
+    # The decode steps use a one-token graph (the decode kernel on cuda).
+    step_path = os.path.join(WORK, "chain_step.mlir")
+    step_art = os.path.join(WORK, "chain_step.hymir")
     full_in = os.path.join(WORK, "full.in.safetensors")
     if not RUN_ONLY:
         with open(path, "w") as f:
             f.write(graph("lightning", b, h, d, "f32", True, 64))
+        with open(step_path, "w") as f:
+            f.write(graph("lightning", b, h, d, "f32", True, 64, static_t=1))
         run([BIN + "/hymir-compile", path, "-o", art, "--target=" + TARGET, "--max-tokens=4096"])
+        run([BIN + "/hymir-compile", step_path, "-o", step_art, "--target=" + TARGET])
         run([BIN + "/hymir-reference", path, "--function", "lightning", "--tokens", str(t + k),
              "--write-inputs", full_in])
         set_slopes(full_in, h, 40)
@@ -161,10 +169,10 @@ def prefill_then_decode(t, k, b=2, h=4, d=16):
         return
     full = read_st(full_in)
 
-    def call(inputs, tag):
+    def call(inputs, tag, artifact=art):
         p_in, p_out = os.path.join(WORK, tag + ".in"), os.path.join(WORK, tag + ".out")
         write_st(p_in, inputs)
-        run([BIN + "/hymir-run", art, "--entry", "lightning", "--device", DEVICE,
+        run([BIN + "/hymir-run", artifact, "--entry", "lightning", "--device", DEVICE,
              "--inputs", p_in, "--outputs", p_out])
         return read_st(p_out)
 
@@ -179,7 +187,7 @@ def prefill_then_decode(t, k, b=2, h=4, d=16):
         one = {n: token_slice(*full[n], t + step, t + step + 1) for n in ("q", "k", "v")}
         one["initial_state"] = state
         one["slopes"] = full["slopes"]
-        res = call(one, "decode%d" % step)
+        res = call(one, "decode%d" % step, step_art)
         outs.append(res["out"])
         state = res["final_state"]
     # Reassemble the chained outputs token-major per batch element.
@@ -211,6 +219,10 @@ def main():
     check("heads64_d64_bf16", 1, 64, 64, "bf16", 0, True, [65])
     check("d128_f32_l78", 3, 1, 128, "f32", 78, True, [257])
     check("largest_t_d128_bf16", 1, 1, 128, "bf16", 0, False, [4096], block=256)
+    # Static short sequences: the decode kernel on cuda (T = 1, and T = 16 as
+    # speculative decoding verifies).
+    check("decode_t1_h64_d128_bf16", 3, 64, 128, "bf16", 0, True, [1], static_t=True)
+    check("verify_t16_d64_f32", 2, 4, 64, "f32", 78, True, [16], static_t=True)
     prefill_then_decode(70, 5)
     print("lightning matrix (%s): %s" % (TARGET if not RUN_ONLY else DEVICE,
                                          "prepared" if PREPARE else "all passed"))
