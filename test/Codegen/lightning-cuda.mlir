@@ -1,0 +1,34 @@
+// Lightning attention compiles for cuda: one launch per call with its
+// dynamic shared memory in the plan, the PTX declaring that memory as the
+// extern dynamic region, and a one-token graph taking the decode kernel.
+// RUN: hymir-compile %s -o %t.hymir --target=cuda --ptxas=none --print-plan --dump-stages=%t.stages 2>&1 | FileCheck %s
+// RUN: FileCheck %s --input-file=%t.stages/2-cuda-kernels.mlir --check-prefix=PTX
+
+// CHECK: entry prefill
+// CHECK:   step 0: launch prefill_kernel::prefill_kernel grid 1x4x2 block 256 shared 53392 B (input 0, {{.*}}, output 0, output 1)
+// CHECK: entry decode
+// CHECK:   step 0: launch decode_kernel::decode_kernel grid 1x4x2 block 256 (input {{.*}}, output 0, output 1)
+
+// PTX: gpu.binary @prefill_kernel
+// PTX-SAME: .extern .shared .align 1024 .b8 __dynamic_shmem__0[];
+// PTX-SAME: .visible .entry prefill_kernel(
+// PTX-SAME: bar.sync
+// PTX-SAME: fma.rn.f32
+// PTX: gpu.binary @decode_kernel
+// PTX-SAME: .visible .entry decode_kernel(
+// PTX-SAME: shfl.sync.bfly.b32
+func.func @prefill(%q: tensor<2x?x4x64xbf16>, %k: tensor<2x?x4x64xbf16>, %v: tensor<2x?x4x64xbf16>,
+                   %s: tensor<4xf32>) -> (tensor<2x?x4x64xbf16>, tensor<2x4x64x64xf32>) {
+  %o, %f = hymir.lightning_attention %q, %k, %v, %s
+      : (tensor<2x?x4x64xbf16>, tensor<2x?x4x64xbf16>, tensor<2x?x4x64xbf16>, tensor<4xf32>)
+      -> (tensor<2x?x4x64xbf16>, tensor<2x4x64x64xf32>)
+  return %o, %f : tensor<2x?x4x64xbf16>, tensor<2x4x64x64xf32>
+}
+
+func.func @decode(%q: tensor<2x1x4x64xbf16>, %k: tensor<2x1x4x64xbf16>, %v: tensor<2x1x4x64xbf16>,
+                  %s: tensor<4xf32>, %s0: tensor<2x4x64x64xf32>) -> (tensor<2x1x4x64xbf16>, tensor<2x4x64x64xf32>) {
+  %o, %f = hymir.lightning_attention %q, %k, %v, %s initial_state(%s0)
+      : (tensor<2x1x4x64xbf16>, tensor<2x1x4x64xbf16>, tensor<2x1x4x64xbf16>, tensor<4xf32>, tensor<2x4x64x64xf32>)
+      -> (tensor<2x1x4x64xbf16>, tensor<2x4x64x64xf32>)
+  return %o, %f : tensor<2x1x4x64xbf16>, tensor<2x4x64x64xf32>
+}
