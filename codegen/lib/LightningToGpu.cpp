@@ -17,6 +17,8 @@
 #include "mlir/Dialect/Bufferization/IR/Bufferization.h"
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/Dialect/GPU/IR/GPUDialect.h"
+#include "mlir/Dialect/LLVMIR/LLVMDialect.h"
+#include "mlir/Dialect/LLVMIR/NVVMDialect.h"
 #include "mlir/Dialect/Math/IR/Math.h"
 #include "mlir/Dialect/MemRef/IR/MemRef.h"
 #include "mlir/Dialect/SCF/IR/SCF.h"
@@ -543,6 +545,363 @@ struct DecodeBuilder {
   }
 };
 
+/// The tensor-core form of the blocked kernel, for bf16 activations:
+/// 32-token blocks, 8 warps, every contraction as mma.sync m16n8k16 (bf16
+/// operands, f32 accumulators). Shared tiles (bf16, rows padded by 8
+/// elements so that the 8 rows a fragment load touches fall in different
+/// banks):
+///   Qs[i][d] = q, Ks[j][d] = k            scores A and B, inter A
+///   KdT[d][j] = k[j][d] lambda^(m-1-j)    state-update A
+///   VsT[e][j] = v[j][e]                   intra and state-update B
+///   SbT[e][d] = S[d][e]                   inter B (the state, rounded)
+///   Ab[i][j]  = (Q K^T)[i][j] lambda^(i-j), j <= i   intra A
+/// The f32 state lives in accumulator registers: warp w owns the m16n8
+/// tiles w, w + 8, ... of S [D, chunk].
+struct TensorCoreBuilder {
+  static constexpr int64_t kBlock = 32, kWarps = 8, kPad = 8;
+  ImplicitLocOpBuilder &b;
+  int64_t keyDim, valueTile;
+  Value q, k, v, slopes, initialState, out, finalState, tokens;
+  Value tid, vOff, head, batch;
+  Value warp, groupRow, quad; // lane / 4 and lane % 4
+  Value qs, ks, kdt, vst, sbt, ab, powers;
+
+  Value idx(int64_t n) { return arith::ConstantIndexOp::create(b, n); }
+  Value add(Value x, Value y) { return arith::AddIOp::create(b, x, y); }
+  Value add(Value x, int64_t n) { return n ? add(x, idx(n)) : x; }
+  Value mul(Value x, int64_t n) { return arith::MulIOp::create(b, x, idx(n)); }
+  Value f32(float x) {
+    return arith::ConstantOp::create(b, b.getF32FloatAttr(x));
+  }
+  Type bf16() { return b.getBF16Type(); }
+
+  static int64_t stateTiles(int64_t d, int64_t vt) { return d / 16 * (vt / 8); }
+  static bool applies(int64_t d, int64_t vt) {
+    return d % 16 == 0 && vt % 8 == 0 && stateTiles(d, vt) % kWarps == 0;
+  }
+  struct Offsets {
+    int64_t qs, ks, kdt, vst, sbt, ab, powers, total;
+  };
+  static Offsets layout(int64_t d, int64_t vt) {
+    Offsets o;
+    int64_t at = 0;
+    auto take = [&](int64_t bytes) {
+      int64_t here = at;
+      at += (bytes + 15) / 16 * 16;
+      return here;
+    };
+    o.qs = take(kBlock * (d + kPad) * 2);
+    o.ks = take(kBlock * (d + kPad) * 2);
+    o.kdt = take(d * (kBlock + kPad) * 2);
+    o.vst = take(vt * (kBlock + kPad) * 2);
+    o.sbt = take(vt * (d + kPad) * 2);
+    o.ab = take(kBlock * (kBlock + kPad) * 2);
+    o.powers = take((kBlock + 1) * 4);
+    o.total = at;
+    return o;
+  }
+
+  Value view(Value smem, int64_t offset, ArrayRef<int64_t> dims, Type t) {
+    auto space = gpu::AddressSpaceAttr::get(b.getContext(),
+                                            gpu::AddressSpace::Workgroup);
+    return memref::ViewOp::create(
+        b, MemRefType::get(dims, t, MemRefLayoutAttrInterface(), space), smem,
+        idx(offset), ValueRange{});
+  }
+
+  /// Two adjacent bf16 of a shared tile as one 32-bit register.
+  Value pair(Value tile, Value row, Value col) {
+    Value v2 = vector::LoadOp::create(b, VectorType::get({2}, bf16()), tile,
+                                      ValueRange{row, col}, false,
+                                      llvm::MaybeAlign(4));
+    Value i32 =
+        vector::BitCastOp::create(b, VectorType::get({1}, b.getI32Type()), v2);
+    return vector::ExtractOp::create(b, i32, 0);
+  }
+  /// The A fragment of the 16x16 tile at (r0, k0) of row-major `tile`.
+  SmallVector<Value> fragA(Value tile, Value r0, Value k0) {
+    Value r = add(r0, groupRow), c = add(k0, mul(quad, 2));
+    return {pair(tile, r, c), pair(tile, add(r, 8), c),
+            pair(tile, r, add(c, 8)), pair(tile, add(r, 8), add(c, 8))};
+  }
+  /// The B fragment of the 16x8 tile at (k0, n0) of B, stored transposed.
+  SmallVector<Value> fragB(Value tileT, Value k0, Value n0) {
+    Value n = add(n0, groupRow), c = add(k0, mul(quad, 2));
+    return {pair(tileT, n, c), pair(tileT, n, add(c, 8))};
+  }
+  SmallVector<Value> mma(ArrayRef<Value> a, ArrayRef<Value> bb,
+                         ArrayRef<Value> c) {
+    Type f = b.getF32Type();
+    auto type = LLVM::LLVMStructType::getLiteral(b.getContext(), {f, f, f, f});
+    auto op =
+        NVVM::MmaOp::create(b, type, a, bb, c, ArrayRef<int64_t>{16, 8, 16},
+                            std::nullopt, std::nullopt,
+                            std::array<NVVM::MMATypes, 2>{NVVM::MMATypes::bf16,
+                                                          NVVM::MMATypes::bf16},
+                            std::array<NVVM::MMALayout, 2>{
+                                NVVM::MMALayout::row, NVVM::MMALayout::col});
+    SmallVector<Value> d;
+    for (int64_t i = 0; i < 4; ++i)
+      d.push_back(LLVM::ExtractValueOp::create(b, op, i));
+    return d;
+  }
+  SmallVector<Value> zeros4() { return SmallVector<Value>(4, f32(0)); }
+  /// acc += A(tile a, rows r0) * B(tileT bt, cols n0) over k in [0, kEnd).
+  SmallVector<Value> contract(Value a, Value bt, Value r0, Value n0,
+                              int64_t kEnd, SmallVector<Value> acc,
+                              Value kLimit = Value()) {
+    for (int64_t k0 = 0; k0 < kEnd; k0 += 16) {
+      if (!kLimit) {
+        acc = mma(fragA(a, r0, idx(k0)), fragB(bt, idx(k0), n0), acc);
+        continue;
+      }
+      // Steps at or past kLimit contribute nothing: skip them.
+      auto live = scf::IfOp::create(
+          b, TypeRange(SmallVector<Type>(4, b.getF32Type())),
+          arith::CmpIOp::create(b, arith::CmpIPredicate::ult, idx(k0), kLimit),
+          /*withElseRegion=*/true);
+      {
+        OpBuilder::InsertionGuard guard(b);
+        b.setInsertionPointToStart(&live.getThenRegion().front());
+        scf::YieldOp::create(
+            b, mma(fragA(a, r0, idx(k0)), fragB(bt, idx(k0), n0), acc));
+        b.setInsertionPointToStart(&live.getElseRegion().front());
+        scf::YieldOp::create(b, acc);
+      }
+      acc = SmallVector<Value>(live.getResults());
+    }
+    return acc;
+  }
+  /// (row, col) of accumulator element r of the tile at (r0, n0).
+  std::pair<Value, Value> accAt(Value r0, Value n0, int64_t r) {
+    return {add(add(r0, groupRow), r >= 2 ? 8 : 0),
+            add(add(n0, mul(quad, 2)), r % 2)};
+  }
+  Value toBf16(Value x) { return arith::TruncFOp::create(b, bf16(), x); }
+
+  /// for (t = warp; t < n; t += warps) body(t)
+  void warpTiles(int64_t n, function_ref<void(Value)> body) {
+    auto loop = scf::ForOp::create(b, warp, idx(n), idx(kWarps));
+    OpBuilder::InsertionGuard guard(b);
+    b.setInsertionPointToStart(loop.getBody());
+    body(loop.getInductionVar());
+  }
+  void strided(int64_t n, function_ref<void(Value)> body) {
+    auto loop = scf::ForOp::create(b, tid, idx(n), idx(kWarps * 32));
+    OpBuilder::InsertionGuard guard(b);
+    b.setInsertionPointToStart(loop.getBody());
+    body(loop.getInductionVar());
+  }
+
+  /// This warp's state tiles: (row, col) origins, in register order.
+  SmallVector<std::pair<Value, Value>> ownTiles() {
+    int64_t across = valueTile / 8;
+    SmallVector<std::pair<Value, Value>> tiles;
+    for (int64_t u = 0; u < stateTiles(keyDim, valueTile) / kWarps; ++u) {
+      Value t = add(warp, u * kWarps);
+      tiles.push_back({mul(arith::DivUIOp::create(b, t, idx(across)), 16),
+                       mul(arith::RemUIOp::create(b, t, idx(across)), 8)});
+    }
+    return tiles;
+  }
+
+  void writeStateCopy(ArrayRef<Value> state) {
+    auto tiles = ownTiles();
+    for (auto [u, tile] : llvm::enumerate(tiles))
+      for (int64_t r = 0; r < 4; ++r) {
+        auto [d, e] = accAt(tile.first, tile.second, r);
+        memref::StoreOp::create(b, toBf16(state[u * 4 + r]), sbt,
+                                ValueRange{e, d});
+      }
+  }
+
+  void loadBlock(Value t0, Value m);
+  void build();
+};
+
+void TensorCoreBuilder::loadBlock(Value t0, Value m) {
+  Type f32Type = b.getF32Type();
+  Value last = add(tokens, -1);
+  auto vec8 = VectorType::get({8}, bf16());
+  Value zero8 = arith::ConstantOp::create(
+      b, vec8, DenseElementsAttr::get(vec8, b.getFloatAttr(bf16(), 0.0)));
+  int64_t chunks = keyDim / 8;
+  strided(kBlock * chunks, [&](Value n) {
+    Value i = arith::DivUIOp::create(b, n, idx(chunks));
+    Value d = mul(arith::RemUIOp::create(b, n, idx(chunks)), 8);
+    Value valid = arith::CmpIOp::create(b, arith::CmpIPredicate::ult, i, m);
+    Value row = arith::MinUIOp::create(b, add(t0, i), last);
+    SmallVector<Value, 4> at = {batch, row, head, d};
+    Value qv =
+        vector::LoadOp::create(b, vec8, q, at, false, llvm::MaybeAlign(16));
+    Value kv =
+        vector::LoadOp::create(b, vec8, k, at, false, llvm::MaybeAlign(16));
+    qv = arith::SelectOp::create(b, valid, qv, zero8);
+    kv = arith::SelectOp::create(b, valid, kv, zero8);
+    vector::StoreOp::create(b, qv, qs, ValueRange{i, d}, false,
+                            llvm::MaybeAlign(16));
+    vector::StoreOp::create(b, kv, ks, ValueRange{i, d}, false,
+                            llvm::MaybeAlign(16));
+    Value exp = arith::SelectOp::create(
+        b, valid, add(arith::SubIOp::create(b, m, i), -1), idx(0));
+    Value pw = memref::LoadOp::create(b, powers, ValueRange{exp});
+    for (int64_t c = 0; c < 8; ++c) {
+      Value x = arith::ExtFOp::create(
+          b, f32Type, Value(vector::ExtractOp::create(b, kv, c)));
+      memref::StoreOp::create(b, toBf16(arith::MulFOp::create(b, x, pw)), kdt,
+                              ValueRange{add(d, c), i});
+    }
+  });
+  int64_t vchunks = valueTile / 8;
+  strided(kBlock * vchunks, [&](Value n) {
+    Value i = arith::DivUIOp::create(b, n, idx(vchunks));
+    Value e = mul(arith::RemUIOp::create(b, n, idx(vchunks)), 8);
+    Value valid = arith::CmpIOp::create(b, arith::CmpIPredicate::ult, i, m);
+    Value row = arith::MinUIOp::create(b, add(t0, i), last);
+    Value vv = vector::LoadOp::create(
+        b, vec8, v, ValueRange{batch, row, head, add(vOff, e)}, false,
+        llvm::MaybeAlign(16));
+    vv = arith::SelectOp::create(b, valid, vv, zero8);
+    for (int64_t c = 0; c < 8; ++c)
+      memref::StoreOp::create(b, vector::ExtractOp::create(b, vv, c), vst,
+                              ValueRange{add(e, c), i});
+  });
+}
+
+void TensorCoreBuilder::build() {
+  Offsets o = layout(keyDim, valueTile);
+  auto smemType = MemRefType::get(
+      {ShapedType::kDynamic}, b.getI8Type(), MemRefLayoutAttrInterface(),
+      gpu::AddressSpaceAttr::get(b.getContext(), gpu::AddressSpace::Workgroup));
+  Value smem = gpu::DynamicSharedMemoryOp::create(b, smemType);
+  qs = view(smem, o.qs, {kBlock, keyDim + kPad}, bf16());
+  ks = view(smem, o.ks, {kBlock, keyDim + kPad}, bf16());
+  kdt = view(smem, o.kdt, {keyDim, kBlock + kPad}, bf16());
+  vst = view(smem, o.vst, {valueTile, kBlock + kPad}, bf16());
+  sbt = view(smem, o.sbt, {valueTile, keyDim + kPad}, bf16());
+  ab = view(smem, o.ab, {kBlock, kBlock + kPad}, bf16());
+  powers = view(smem, o.powers, {kBlock + 1}, b.getF32Type());
+  Value lane = arith::RemUIOp::create(b, tid, idx(32));
+  warp = arith::DivUIOp::create(b, tid, idx(32));
+  groupRow = arith::DivUIOp::create(b, lane, idx(4));
+  quad = arith::RemUIOp::create(b, lane, idx(4));
+
+  Value slope = memref::LoadOp::create(b, slopes, ValueRange{head});
+  strided(kBlock + 1, [&](Value n) {
+    Value nf = arith::UIToFPOp::create(
+        b, b.getF32Type(), arith::IndexCastUIOp::create(b, b.getI64Type(), n));
+    memref::StoreOp::create(
+        b,
+        math::ExpOp::create(
+            b, arith::MulFOp::create(b, arith::NegFOp::create(b, slope), nf)),
+        powers, ValueRange{n});
+  });
+  // The state, in this warp's accumulator registers.
+  SmallVector<Value> state;
+  auto tiles = ownTiles();
+  for (auto tile : tiles)
+    for (int64_t r = 0; r < 4; ++r) {
+      auto [d, e] = accAt(tile.first, tile.second, r);
+      state.push_back(
+          initialState
+              ? Value(memref::LoadOp::create(
+                    b, initialState, ValueRange{batch, head, d, add(vOff, e)}))
+              : f32(0));
+    }
+  writeStateCopy(state);
+  gpu::BarrierOp::create(b);
+
+  auto loop = scf::ForOp::create(b, idx(0), tokens, idx(kBlock), state);
+  loop->setAttr("hymir.lightning", b.getStringAttr("blocks"));
+  {
+    OpBuilder::InsertionGuard guard(b);
+    b.setInsertionPointToStart(loop.getBody());
+    Value t0 = loop.getInductionVar();
+    Value m = arith::MinUIOp::create(b, idx(kBlock),
+                                     arith::SubIOp::create(b, tokens, t0));
+    loadBlock(t0, m);
+    gpu::BarrierOp::create(b);
+
+    // Scores: Ab = (Qs Ks^T) (.) lambda^(i-j) below the diagonal.
+    int64_t scoreCols = kBlock / 8;
+    warpTiles((kBlock / 16) * scoreCols, [&](Value t) {
+      Value r0 = mul(arith::DivUIOp::create(b, t, idx(scoreCols)), 16);
+      Value n0 = mul(arith::RemUIOp::create(b, t, idx(scoreCols)), 8);
+      auto live = scf::IfOp::create(
+          b,
+          arith::CmpIOp::create(b, arith::CmpIPredicate::ule, n0, add(r0, 15)),
+          /*withElseRegion=*/false);
+      OpBuilder::InsertionGuard inner(b);
+      b.setInsertionPointToStart(&live.getThenRegion().front());
+      SmallVector<Value> acc = contract(qs, ks, r0, n0, keyDim, zeros4());
+      for (int64_t r = 0; r < 4; ++r) {
+        auto [i, j] = accAt(r0, n0, r);
+        Value causal =
+            arith::CmpIOp::create(b, arith::CmpIPredicate::ule, j, i);
+        Value gap = arith::SelectOp::create(
+            b, causal, arith::SubIOp::create(b, i, j), idx(0));
+        Value x = arith::MulFOp::create(
+            b, acc[r], memref::LoadOp::create(b, powers, ValueRange{gap}));
+        memref::StoreOp::create(
+            b, toBf16(arith::SelectOp::create(b, causal, x, f32(0))), ab,
+            ValueRange{i, j});
+      }
+    });
+    gpu::BarrierOp::create(b);
+
+    // Output: O = lambda^(i+1) (Qs S) + Ab V, rows below m.
+    int64_t outCols = valueTile / 8;
+    warpTiles((kBlock / 16) * outCols, [&](Value t) {
+      Value r0 = mul(arith::DivUIOp::create(b, t, idx(outCols)), 16);
+      Value n0 = mul(arith::RemUIOp::create(b, t, idx(outCols)), 8);
+      SmallVector<Value> inter = contract(qs, sbt, r0, n0, keyDim, zeros4());
+      SmallVector<Value> acc =
+          contract(ab, vst, r0, n0, kBlock, zeros4(), add(r0, 16));
+      for (int64_t r = 0; r < 4; r += 2) {
+        auto [i, e] = accAt(r0, n0, r);
+        Value pw = memref::LoadOp::create(b, powers, ValueRange{add(i, 1)});
+        Value o0 = arith::AddFOp::create(
+            b, acc[r], arith::MulFOp::create(b, inter[r], pw));
+        Value o1 = arith::AddFOp::create(
+            b, acc[r + 1], arith::MulFOp::create(b, inter[r + 1], pw));
+        auto pairType = VectorType::get({2}, bf16());
+        Value v2 = vector::FromElementsOp::create(
+            b, pairType, ValueRange{toBf16(o0), toBf16(o1)});
+        auto inside = scf::IfOp::create(
+            b, arith::CmpIOp::create(b, arith::CmpIPredicate::ult, i, m),
+            /*withElseRegion=*/false);
+        OpBuilder::InsertionGuard inner(b);
+        b.setInsertionPointToStart(&inside.getThenRegion().front());
+        vector::StoreOp::create(
+            b, v2, out, ValueRange{batch, add(t0, i), head, add(vOff, e)},
+            false, llvm::MaybeAlign(4));
+      }
+    });
+
+    // State: S = lambda^m S + KdT V, in registers.
+    Value decay = memref::LoadOp::create(b, powers, ValueRange{m});
+    SmallVector<Value> next;
+    for (auto [u, tile] : llvm::enumerate(tiles)) {
+      SmallVector<Value> acc;
+      for (int64_t r = 0; r < 4; ++r)
+        acc.push_back(arith::MulFOp::create(
+            b, loop.getRegionIterArgs()[u * 4 + r], decay));
+      acc = contract(kdt, vst, tile.first, tile.second, kBlock, acc, m);
+      next.append(acc);
+    }
+    gpu::BarrierOp::create(b);
+    writeStateCopy(next);
+    gpu::BarrierOp::create(b);
+    scf::YieldOp::create(b, next);
+  }
+  for (auto [u, tile] : llvm::enumerate(tiles))
+    for (int64_t r = 0; r < 4; ++r) {
+      auto [d, e] = accAt(tile.first, tile.second, r);
+      memref::StoreOp::create(b, loop.getResult(u * 4 + r), finalState,
+                              ValueRange{batch, head, d, add(vOff, e)});
+    }
+}
+
 struct HymirLightningToGpuPass
     : hymir::impl::HymirLightningToGpuBase<HymirLightningToGpuPass> {
   using Base::Base;
@@ -637,8 +996,6 @@ LogicalResult HymirLightningToGpuPass::rewrite(LightningAttentionOp op) {
       b, MemRefType::get(stateType.getShape(), stateType.getElementType()));
 
   auto c = [&](int64_t n) { return arith::ConstantIndexOp::create(b, n); };
-  Value smemBytes = arith::ConstantIntOp::create(
-      b, b.getI32Type(), static_cast<int64_t>(layout.total));
   if (decode) {
     int64_t threads = DecodeBuilder::kGroups * decodeColumns;
     auto launch = gpu::LaunchOp::create(b, c(dv / decodeColumns), c(heads),
@@ -662,15 +1019,46 @@ LogicalResult HymirLightningToGpuPass::rewrite(LightningAttentionOp op) {
     db.build();
     gpu::TerminatorOp::create(b);
   }
-  auto launch =
-      decode ? gpu::LaunchOp()
-             : gpu::LaunchOp::create(b, c(s.valueSplit), c(heads), c(batchDim),
-                                     c(s.threads), c(1), c(1), smemBytes);
-  if (launch) {
+  // bf16 prefill on tensor cores where the shapes allow.
+  bool tensorCore =
+      !decode && tensorCores && qType.getElementType().isBF16() &&
+      (blockSize == 0 || blockSize == TensorCoreBuilder::kBlock) &&
+      s.threads == TensorCoreBuilder::kWarps * 32 &&
+      TensorCoreBuilder::applies(d, s.valueTile);
+  if (tensorCore) {
+    int64_t bytes = TensorCoreBuilder::layout(d, s.valueTile).total;
+    Value tcBytes = arith::ConstantIntOp::create(b, b.getI32Type(), bytes);
+    auto launch =
+        gpu::LaunchOp::create(b, c(s.valueSplit), c(heads), c(batchDim),
+                              c(s.threads), c(1), c(1), tcBytes);
+    launch->setAttr("hymir.lightning", b.getStringAttr("tensor-core"));
+    OpBuilder::InsertionGuard guard(b);
+    b.setInsertionPointToStart(&launch.getBody().front());
+    TensorCoreBuilder tb{b, d, s.valueTile};
+    tb.q = qm;
+    tb.k = km;
+    tb.v = vm;
+    tb.slopes = sm;
+    tb.initialState = init;
+    tb.out = outBuf;
+    tb.finalState = stateBuf;
+    tb.tokens = tokens;
+    tb.tid = launch.getThreadIds().x;
+    tb.vOff = tb.mul(launch.getBlockIds().x, s.valueTile);
+    tb.head = launch.getBlockIds().y;
+    tb.batch = launch.getBlockIds().z;
+    tb.build();
+    gpu::TerminatorOp::create(b);
+  }
+  if (!decode && !tensorCore) {
+    Value smemBytes = arith::ConstantIntOp::create(
+        b, b.getI32Type(), static_cast<int64_t>(layout.total));
+    auto launch =
+        gpu::LaunchOp::create(b, c(s.valueSplit), c(heads), c(batchDim),
+                              c(s.threads), c(1), c(1), smemBytes);
     launch->setAttr("hymir.lightning", b.getStringAttr("blocks"));
     OpBuilder::InsertionGuard guard(b);
-    Block &body = launch.getBody().front();
-    b.setInsertionPointToStart(&body);
+    b.setInsertionPointToStart(&launch.getBody().front());
     KernelBuilder kb{b, s, qType.getElementType()};
     kb.q = qm;
     kb.k = km;

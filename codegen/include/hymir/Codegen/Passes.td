@@ -71,6 +71,16 @@ def HymirLightningToGpu
     ordinary buffers. Block size 0 picks 32 tokens, or the next even power
     of two covering a shorter static sequence (decode); value split 0 picks
     64-wide value chunks where they divide the value dim.
+
+    With `tensor-cores` (the default), bf16 graphs whose shapes allow it
+    (32-token blocks, key dim a multiple of 16, (D/16) x (chunk/8) state
+    tiles a multiple of the 8 warps, 256 threads) run the four contractions
+    as `nvvm.mma.sync` m16n8k16 with bf16 operands and f32 accumulation: the
+    state tile stays in the warps' accumulator registers, a bf16 transposed
+    copy of it in shared memory feeds the inter-block product, and the
+    decay factors are applied in f32 to the scores and to the inter-block
+    rows. As in the M1 reference code, the scores and the state are rounded
+    to bf16 where they enter a product.
   }];
   let options = [
     Option<"blockSize", "block-size", "int64_t", /*default=*/"0",
@@ -78,13 +88,18 @@ def HymirLightningToGpu
     Option<"valueSplit", "value-split", "int64_t", /*default=*/"0",
            "thread blocks per head over the value dim (0: automatic)">,
     Option<"threads", "threads", "int64_t", /*default=*/"256",
-           "threads per block">
+           "threads per block">,
+    Option<"tensorCores", "tensor-cores", "bool", /*default=*/"true",
+           "bf16 prefill on tensor cores (mma.sync m16n8k16, bf16 operands, "
+           "f32 accumulation) where the shapes allow">
   ];
   let dependentDialects = ["::mlir::gpu::GPUDialect", "::mlir::scf::SCFDialect",
                            "::mlir::arith::ArithDialect", "::mlir::math::MathDialect",
                            "::mlir::memref::MemRefDialect",
                            "::mlir::vector::VectorDialect",
-                           "::mlir::bufferization::BufferizationDialect"];
+                           "::mlir::bufferization::BufferizationDialect",
+                           "::mlir::NVVM::NVVMDialect",
+                           "::mlir::LLVM::LLVMDialect"];
 }
 
 def HymirExternDynamicSharedMemory
