@@ -111,6 +111,19 @@ def main():
         print(f"| {B}, {T} | {ms:.3f} | {gbs:.0f} | {gbs / copy_gbs:.3f} | {tms:.3f} | "
               f"{tms / ms:.2f}x | {FLA_PREFILL[(B, T)]} |")
     print()
+    print("Variants at B = 1, T = 16384 (same call):")
+    print("| variant | hymir ms | of copy |")
+    print("|---|---|---|")
+    minimal = 4 * 16384 * H * D * 2
+    for art, what in (("lightning_prefill.hymir", "default (automatic value split)"),
+                      ("lightning_prefill_split4.hymir", "tensor cores, 4 value chunks per head"),
+                      ("lightning_prefill_simt.hymir", "f32 SIMT kernel")):
+        if not os.path.exists(os.path.join(BUNDLE, "bench", art)):
+            continue
+        ms = hymir(art, "prefill", 16384, 10)
+        if ms is not None:
+            print(f"| {what} | {ms:.3f} | {minimal / ms / 1e6 / copy_gbs:.3f} |")
+    print()
     print("| B (decode, 1 token) | hymir us | GB/s (state) | of copy | torch step us | hymir / torch speed | FLA us | vLLM us |")
     print("|---|---|---|---|---|---|---|---|")
     for B in (1, 64, 256):

@@ -36,6 +36,10 @@ using namespace mlir::hymir;
 
 namespace {
 
+/// The longest sequence the decode kernel takes (speculative decoding
+/// verifies up to 16 tokens).
+constexpr int64_t kDecodeTokens = 16;
+
 /// Usable shared memory per block on sm_90 (227 KiB).
 constexpr int64_t kMaxSharedBytes = 232448;
 
@@ -559,11 +563,12 @@ struct DecodeBuilder {
 /// tiles w, w + 8, ... of S [D, chunk].
 struct TensorCoreBuilder {
   static constexpr int64_t kBlock = 32, kWarps = 8, kPad = 8;
+  static_assert(kBlock == 32, "stash() moves one token row per lane");
   ImplicitLocOpBuilder &b;
   int64_t keyDim, valueTile;
   Value q, k, v, slopes, initialState, out, finalState, tokens;
   Value tid, vOff, head, batch;
-  Value warp, groupRow, quad; // lane / 4 and lane % 4
+  Value lane, warp, groupRow, quad; // groupRow = lane / 4, quad = lane % 4
   Value qs, ks, kdt, vst, sbt, ab, powers;
 
   Value idx(int64_t n) { return arith::ConstantIndexOp::create(b, n); }
@@ -647,12 +652,17 @@ struct TensorCoreBuilder {
   }
   SmallVector<Value> zeros4() { return SmallVector<Value>(4, f32(0)); }
   /// acc += A(tile a, rows r0) * B(tileT bt, cols n0) over k in [0, kEnd).
+  /// Long reductions alternate between two accumulator sets (summed at the
+  /// end) so that consecutive mma.sync do not wait on each other.
   SmallVector<Value> contract(Value a, Value bt, Value r0, Value n0,
                               int64_t kEnd, SmallVector<Value> acc,
                               Value kLimit = Value()) {
+    bool twoChains = !kLimit && kEnd / 16 >= 4;
+    SmallVector<Value> other = zeros4();
     for (int64_t k0 = 0; k0 < kEnd; k0 += 16) {
       if (!kLimit) {
-        acc = mma(fragA(a, r0, idx(k0)), fragB(bt, idx(k0), n0), acc);
+        SmallVector<Value> &into = twoChains && (k0 / 16) % 2 ? other : acc;
+        into = mma(fragA(a, r0, idx(k0)), fragB(bt, idx(k0), n0), into);
         continue;
       }
       // Steps at or past kLimit contribute nothing: skip them.
@@ -670,6 +680,9 @@ struct TensorCoreBuilder {
       }
       acc = SmallVector<Value>(live.getResults());
     }
+    if (twoChains)
+      for (int64_t r = 0; r < 4; ++r)
+        acc[r] = arith::AddFOp::create(b, acc[r], other[r]);
     return acc;
   }
   /// (row, col) of accumulator element r of the tile at (r0, n0).
@@ -715,57 +728,79 @@ struct TensorCoreBuilder {
       }
   }
 
-  void loadBlock(Value t0, Value m);
+  /// Chunks of 8 elements per warp over a row of `width`, and the element
+  /// offset of this warp's u-th (clamped to the row: a repeat is harmless).
+  int64_t chunkSlots(int64_t width) {
+    return (width / 8 + kWarps - 1) / kWarps;
+  }
+  Value chunk(int64_t u, int64_t width) {
+    Value c = add(mul(warp, chunkSlots(width)), u);
+    return mul(arith::MinUIOp::create(b, c, idx(width / 8 - 1)), 8);
+  }
+  /// Issues this thread's global loads of q, k and v for the block at t0.
+  SmallVector<Value> fetch(Value t0);
+  /// Writes fetched chunks into the shared tiles (rows from m on as zeros).
+  void stash(ValueRange values, Value m);
   void build();
 };
 
-void TensorCoreBuilder::loadBlock(Value t0, Value m) {
+// Lane l of warp w moves token row l of the block, chunks (8 elements)
+// w * per + u of q and k and of v: the global loads read whole 32-byte
+// sectors per thread, and the transposed stores into KdT and VsT put the
+// 32 lanes on consecutive halfwords (no bank conflicts).
+SmallVector<Value> TensorCoreBuilder::fetch(Value t0) {
+  auto vec8 = VectorType::get({8}, bf16());
+  Value row = arith::MinUIOp::create(b, add(t0, lane), add(tokens, -1));
+  // Rows past the sequence read its last row; stash() zeroes them.
+  SmallVector<Value> values;
+  for (int64_t u = 0; u < chunkSlots(keyDim); ++u) {
+    SmallVector<Value, 4> at = {batch, row, head, chunk(u, keyDim)};
+    values.push_back(
+        vector::LoadOp::create(b, vec8, q, at, false, llvm::MaybeAlign(16)));
+    values.push_back(
+        vector::LoadOp::create(b, vec8, k, at, false, llvm::MaybeAlign(16)));
+  }
+  for (int64_t u = 0; u < chunkSlots(valueTile); ++u)
+    values.push_back(vector::LoadOp::create(
+        b, vec8, v,
+        ValueRange{batch, row, head, add(vOff, chunk(u, valueTile))}, false,
+        llvm::MaybeAlign(16)));
+  return values;
+}
+
+void TensorCoreBuilder::stash(ValueRange values, Value m) {
   Type f32Type = b.getF32Type();
-  Value last = add(tokens, -1);
   auto vec8 = VectorType::get({8}, bf16());
   Value zero8 = arith::ConstantOp::create(
       b, vec8, DenseElementsAttr::get(vec8, b.getFloatAttr(bf16(), 0.0)));
-  int64_t chunks = keyDim / 8;
-  strided(kBlock * chunks, [&](Value n) {
-    Value i = arith::DivUIOp::create(b, n, idx(chunks));
-    Value d = mul(arith::RemUIOp::create(b, n, idx(chunks)), 8);
-    Value valid = arith::CmpIOp::create(b, arith::CmpIPredicate::ult, i, m);
-    Value row = arith::MinUIOp::create(b, add(t0, i), last);
-    SmallVector<Value, 4> at = {batch, row, head, d};
-    Value qv =
-        vector::LoadOp::create(b, vec8, q, at, false, llvm::MaybeAlign(16));
-    Value kv =
-        vector::LoadOp::create(b, vec8, k, at, false, llvm::MaybeAlign(16));
-    qv = arith::SelectOp::create(b, valid, qv, zero8);
-    kv = arith::SelectOp::create(b, valid, kv, zero8);
+  Value i = lane;
+  Value valid = arith::CmpIOp::create(b, arith::CmpIPredicate::ult, i, m);
+  Value exp = arith::SelectOp::create(
+      b, valid, add(arith::SubIOp::create(b, m, i), -1), idx(0));
+  Value pw = memref::LoadOp::create(b, powers, ValueRange{exp});
+  int64_t at = 0;
+  for (int64_t u = 0; u < chunkSlots(keyDim); ++u) {
+    Value d = chunk(u, keyDim);
+    Value qv = arith::SelectOp::create(b, valid, values[at++], zero8);
+    Value kv = arith::SelectOp::create(b, valid, values[at++], zero8);
     vector::StoreOp::create(b, qv, qs, ValueRange{i, d}, false,
                             llvm::MaybeAlign(16));
     vector::StoreOp::create(b, kv, ks, ValueRange{i, d}, false,
                             llvm::MaybeAlign(16));
-    Value exp = arith::SelectOp::create(
-        b, valid, add(arith::SubIOp::create(b, m, i), -1), idx(0));
-    Value pw = memref::LoadOp::create(b, powers, ValueRange{exp});
     for (int64_t c = 0; c < 8; ++c) {
       Value x = arith::ExtFOp::create(
           b, f32Type, Value(vector::ExtractOp::create(b, kv, c)));
       memref::StoreOp::create(b, toBf16(arith::MulFOp::create(b, x, pw)), kdt,
                               ValueRange{add(d, c), i});
     }
-  });
-  int64_t vchunks = valueTile / 8;
-  strided(kBlock * vchunks, [&](Value n) {
-    Value i = arith::DivUIOp::create(b, n, idx(vchunks));
-    Value e = mul(arith::RemUIOp::create(b, n, idx(vchunks)), 8);
-    Value valid = arith::CmpIOp::create(b, arith::CmpIPredicate::ult, i, m);
-    Value row = arith::MinUIOp::create(b, add(t0, i), last);
-    Value vv = vector::LoadOp::create(
-        b, vec8, v, ValueRange{batch, row, head, add(vOff, e)}, false,
-        llvm::MaybeAlign(16));
-    vv = arith::SelectOp::create(b, valid, vv, zero8);
+  }
+  for (int64_t u = 0; u < chunkSlots(valueTile); ++u) {
+    Value e = chunk(u, valueTile);
+    Value vv = arith::SelectOp::create(b, valid, values[at++], zero8);
     for (int64_t c = 0; c < 8; ++c)
       memref::StoreOp::create(b, vector::ExtractOp::create(b, vv, c), vst,
                               ValueRange{add(e, c), i});
-  });
+  }
 }
 
 void TensorCoreBuilder::build() {
@@ -781,7 +816,7 @@ void TensorCoreBuilder::build() {
   sbt = view(smem, o.sbt, {valueTile, keyDim + kPad}, bf16());
   ab = view(smem, o.ab, {kBlock, kBlock + kPad}, bf16());
   powers = view(smem, o.powers, {kBlock + 1}, b.getF32Type());
-  Value lane = arith::RemUIOp::create(b, tid, idx(32));
+  lane = arith::RemUIOp::create(b, tid, idx(32));
   warp = arith::DivUIOp::create(b, tid, idx(32));
   groupRow = arith::DivUIOp::create(b, lane, idx(4));
   quad = arith::RemUIOp::create(b, lane, idx(4));
@@ -811,7 +846,12 @@ void TensorCoreBuilder::build() {
   writeStateCopy(state);
   gpu::BarrierOp::create(b);
 
-  auto loop = scf::ForOp::create(b, idx(0), tokens, idx(kBlock), state);
+  // The loop carries the state registers and the next block's q, k and v,
+  // fetched while the current block computes.
+  SmallVector<Value> carried(state);
+  size_t stateCount = state.size();
+  carried.append(fetch(idx(0)));
+  auto loop = scf::ForOp::create(b, idx(0), tokens, idx(kBlock), carried);
   loop->setAttr("hymir.lightning", b.getStringAttr("blocks"));
   {
     OpBuilder::InsertionGuard guard(b);
@@ -819,8 +859,9 @@ void TensorCoreBuilder::build() {
     Value t0 = loop.getInductionVar();
     Value m = arith::MinUIOp::create(b, idx(kBlock),
                                      arith::SubIOp::create(b, tokens, t0));
-    loadBlock(t0, m);
+    stash(loop.getRegionIterArgs().drop_front(stateCount), m);
     gpu::BarrierOp::create(b);
+    SmallVector<Value> prefetched = fetch(add(t0, kBlock));
 
     // Scores: Ab = (Qs Ks^T) (.) lambda^(i-j) below the diagonal.
     int64_t scoreCols = kBlock / 8;
@@ -892,6 +933,7 @@ void TensorCoreBuilder::build() {
     gpu::BarrierOp::create(b);
     writeStateCopy(next);
     gpu::BarrierOp::create(b);
+    next.append(prefetched);
     scf::YieldOp::create(b, next);
   }
   for (auto [u, tile] : llvm::enumerate(tiles))
@@ -929,9 +971,13 @@ LogicalResult HymirLightningToGpuPass::rewrite(LightningAttentionOp op) {
                           "its GPU kernel");
   // Short static sequences (decode, speculative verification) take the
   // recurrence kernel; everything else the blocked one.
-  bool decode = !ShapedType::isDynamic(tokensDim) && tokensDim <= 16 &&
-                blockSize == 0 && d % DecodeBuilder::kGroups == 0 &&
-                (dv % 64 == 0 || (dv < 64 && dv % 8 == 0));
+  // A dynamic token count gets both kernels, chosen per call by the plan
+  // (a launch guarded by the token count).
+  bool decodeShapes = blockSize == 0 && d % DecodeBuilder::kGroups == 0 &&
+                      (dv % 64 == 0 || (dv < 64 && dv % 8 == 0));
+  bool decode = decodeShapes && !ShapedType::isDynamic(tokensDim) &&
+                tokensDim <= kDecodeTokens;
+  bool runtimeChoice = decodeShapes && ShapedType::isDynamic(tokensDim);
   int64_t decodeColumns = std::min<int64_t>(dv, 64);
   Shape s;
   s.keyDim = d;
@@ -947,6 +993,8 @@ LogicalResult HymirLightningToGpuPass::rewrite(LightningAttentionOp op) {
   }
   // Value chunks: the option, else 64-wide chunks where that divides.
   s.valueSplit = valueSplit;
+  // (Measured on an H100 at B = 1, H = 64: 32-wide chunks for the
+  // tensor-core kernel, 256 blocks, were 28% slower than 64-wide ones.)
   if (s.valueSplit == 0)
     s.valueSplit = (dv > 64 && dv % 64 == 0) ? dv / 64 : 1;
   if (s.block < 2 || s.block % 2 != 0 || s.block > 64)
@@ -996,7 +1044,7 @@ LogicalResult HymirLightningToGpuPass::rewrite(LightningAttentionOp op) {
       b, MemRefType::get(stateType.getShape(), stateType.getElementType()));
 
   auto c = [&](int64_t n) { return arith::ConstantIndexOp::create(b, n); };
-  if (decode) {
+  auto emitDecode = [&]() {
     int64_t threads = DecodeBuilder::kGroups * decodeColumns;
     auto launch = gpu::LaunchOp::create(b, c(dv / decodeColumns), c(heads),
                                         c(batchDim), c(threads), c(1), c(1));
@@ -1018,62 +1066,81 @@ LogicalResult HymirLightningToGpuPass::rewrite(LightningAttentionOp op) {
     db.batch = launch.getBlockIds().z;
     db.build();
     gpu::TerminatorOp::create(b);
-  }
-  // bf16 prefill on tensor cores where the shapes allow.
-  bool tensorCore =
-      !decode && tensorCores && qType.getElementType().isBF16() &&
-      (blockSize == 0 || blockSize == TensorCoreBuilder::kBlock) &&
-      s.threads == TensorCoreBuilder::kWarps * 32 &&
-      TensorCoreBuilder::applies(d, s.valueTile);
-  if (tensorCore) {
-    int64_t bytes = TensorCoreBuilder::layout(d, s.valueTile).total;
-    Value tcBytes = arith::ConstantIntOp::create(b, b.getI32Type(), bytes);
-    auto launch =
-        gpu::LaunchOp::create(b, c(s.valueSplit), c(heads), c(batchDim),
-                              c(s.threads), c(1), c(1), tcBytes);
-    launch->setAttr("hymir.lightning", b.getStringAttr("tensor-core"));
+  };
+  auto emitBlocked = [&]() {
+    // bf16 prefill on tensor cores where the shapes allow.
+    bool tensorCore =
+        tensorCores && qType.getElementType().isBF16() &&
+        (blockSize == 0 || blockSize == TensorCoreBuilder::kBlock) &&
+        s.threads == TensorCoreBuilder::kWarps * 32 &&
+        TensorCoreBuilder::applies(d, s.valueTile);
+    if (tensorCore) {
+      int64_t bytes = TensorCoreBuilder::layout(d, s.valueTile).total;
+      Value tcBytes = arith::ConstantIntOp::create(b, b.getI32Type(), bytes);
+      auto launch =
+          gpu::LaunchOp::create(b, c(s.valueSplit), c(heads), c(batchDim),
+                                c(s.threads), c(1), c(1), tcBytes);
+      launch->setAttr("hymir.lightning", b.getStringAttr("tensor-core"));
+      OpBuilder::InsertionGuard guard(b);
+      b.setInsertionPointToStart(&launch.getBody().front());
+      TensorCoreBuilder tb{b, d, s.valueTile};
+      tb.q = qm;
+      tb.k = km;
+      tb.v = vm;
+      tb.slopes = sm;
+      tb.initialState = init;
+      tb.out = outBuf;
+      tb.finalState = stateBuf;
+      tb.tokens = tokens;
+      tb.tid = launch.getThreadIds().x;
+      tb.vOff = tb.mul(launch.getBlockIds().x, s.valueTile);
+      tb.head = launch.getBlockIds().y;
+      tb.batch = launch.getBlockIds().z;
+      tb.build();
+      gpu::TerminatorOp::create(b);
+    }
+    if (!tensorCore) {
+      Value smemBytes = arith::ConstantIntOp::create(
+          b, b.getI32Type(), static_cast<int64_t>(layout.total));
+      auto launch =
+          gpu::LaunchOp::create(b, c(s.valueSplit), c(heads), c(batchDim),
+                                c(s.threads), c(1), c(1), smemBytes);
+      launch->setAttr("hymir.lightning", b.getStringAttr("blocks"));
+      OpBuilder::InsertionGuard guard(b);
+      b.setInsertionPointToStart(&launch.getBody().front());
+      KernelBuilder kb{b, s, qType.getElementType()};
+      kb.q = qm;
+      kb.k = km;
+      kb.v = vm;
+      kb.slopes = sm;
+      kb.initialState = init;
+      kb.out = outBuf;
+      kb.finalState = stateBuf;
+      kb.tokens = tokens;
+      kb.tid = launch.getThreadIds().x;
+      kb.vOff = kb.mul(launch.getBlockIds().x, kb.idx(s.valueTile));
+      kb.head = launch.getBlockIds().y;
+      kb.batch = launch.getBlockIds().z;
+      kb.build();
+      gpu::TerminatorOp::create(b);
+    }
+  };
+  if (decode) {
+    emitDecode();
+  } else if (runtimeChoice) {
+    auto choice =
+        scf::IfOp::create(b,
+                          arith::CmpIOp::create(b, arith::CmpIPredicate::ule,
+                                                tokens, c(kDecodeTokens)),
+                          /*withElseRegion=*/true);
+    choice->setAttr("hymir.lightning", b.getStringAttr("choose-kernel"));
     OpBuilder::InsertionGuard guard(b);
-    b.setInsertionPointToStart(&launch.getBody().front());
-    TensorCoreBuilder tb{b, d, s.valueTile};
-    tb.q = qm;
-    tb.k = km;
-    tb.v = vm;
-    tb.slopes = sm;
-    tb.initialState = init;
-    tb.out = outBuf;
-    tb.finalState = stateBuf;
-    tb.tokens = tokens;
-    tb.tid = launch.getThreadIds().x;
-    tb.vOff = tb.mul(launch.getBlockIds().x, s.valueTile);
-    tb.head = launch.getBlockIds().y;
-    tb.batch = launch.getBlockIds().z;
-    tb.build();
-    gpu::TerminatorOp::create(b);
-  }
-  if (!decode && !tensorCore) {
-    Value smemBytes = arith::ConstantIntOp::create(
-        b, b.getI32Type(), static_cast<int64_t>(layout.total));
-    auto launch =
-        gpu::LaunchOp::create(b, c(s.valueSplit), c(heads), c(batchDim),
-                              c(s.threads), c(1), c(1), smemBytes);
-    launch->setAttr("hymir.lightning", b.getStringAttr("blocks"));
-    OpBuilder::InsertionGuard guard(b);
-    b.setInsertionPointToStart(&launch.getBody().front());
-    KernelBuilder kb{b, s, qType.getElementType()};
-    kb.q = qm;
-    kb.k = km;
-    kb.v = vm;
-    kb.slopes = sm;
-    kb.initialState = init;
-    kb.out = outBuf;
-    kb.finalState = stateBuf;
-    kb.tokens = tokens;
-    kb.tid = launch.getThreadIds().x;
-    kb.vOff = kb.mul(launch.getBlockIds().x, kb.idx(s.valueTile));
-    kb.head = launch.getBlockIds().y;
-    kb.batch = launch.getBlockIds().z;
-    kb.build();
-    gpu::TerminatorOp::create(b);
+    b.setInsertionPoint(choice.thenBlock()->getTerminator());
+    emitDecode();
+    b.setInsertionPoint(choice.elseBlock()->getTerminator());
+    emitBlocked();
+  } else {
+    emitBlocked();
   }
   Value outTensor = bufferization::ToTensorOp::create(
       b, outType, outBuf, /*restrict=*/true, /*writable=*/true);

@@ -31,9 +31,12 @@ void mlir::hymir::buildKernelFormPipeline(OpPassManager &pm,
   // into it.
   // Tiled ops first: lightning attention becomes a forall over heads of
   // loops over token blocks.
-  if (options.gpuLightning)
-    pm.addNestedPass<func::FuncOp>(createHymirLightningToGpu());
-  else
+  if (options.gpuLightning) {
+    HymirLightningToGpuOptions lightning;
+    lightning.valueSplit = options.lightningValueSplit;
+    lightning.tensorCores = options.lightningTensorCores;
+    pm.addNestedPass<func::FuncOp>(createHymirLightningToGpu(lightning));
+  } else
     pm.addNestedPass<func::FuncOp>(createHymirTileLightningAttention());
   HymirLowerToLinalgOptions lower;
   lower.skipLinear = options.libraryGemm;

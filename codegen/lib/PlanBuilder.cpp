@@ -14,6 +14,7 @@
 #include "mlir/Dialect/GPU/IR/GPUDialect.h"
 #include "mlir/Dialect/Linalg/IR/Linalg.h"
 #include "mlir/Dialect/MemRef/IR/MemRef.h"
+#include "mlir/Dialect/SCF/IR/SCF.h"
 #include "llvm/ADT/DenseMap.h"
 
 #include <algorithm>
@@ -151,6 +152,7 @@ private:
                              ArrayRef<SizeExprSpec> sizes, Operation *op);
   LogicalResult visit(Operation *op);
   LogicalResult launch(gpu::LaunchFuncOp op);
+  LogicalResult branch(scf::IfOp op);
   LogicalResult gemm(linalg::GenericOp op);
   LogicalResult finish(func::ReturnOp ret);
   void planArena();
@@ -168,6 +170,10 @@ private:
   // Buffer index -> plan positions of its allocation and last use.
   std::vector<size_t> firstUse, lastUse;
   std::vector<uint64_t> bufferBytes;
+  // The token counts the ops being visited run for (inside scf.if on the
+  // token count): [lo, hi], hi -1 for no bound.
+  int64_t guardLo = 0, guardHi = -1;
+  bool guarded() const { return guardLo != 0 || guardHi != -1; }
 };
 
 FailureOr<SizeExprSpec> Builder::size(Value v) {
@@ -349,7 +355,118 @@ LogicalResult Builder::launch(gpu::LaunchFuncOp op) {
     }
     step.args.push_back(std::move(desc));
   }
+  step.tokensAtLeast = guardLo;
+  step.tokensAtMost = guardHi;
   entry.plan.push_back(std::move(step));
+  return success();
+}
+
+LogicalResult Builder::branch(scf::IfOp op) {
+  // scf.if (tokens <op> constant): the then-branch's launches run for one
+  // range of token counts, the else-branch's for the rest.
+  auto fail = [&]() {
+    return op.emitError("hymir-compile: a branch in an entry must compare "
+                        "the token count with a constant and yield nothing");
+  };
+  auto cmp = op.getCondition().getDefiningOp<arith::CmpIOp>();
+  if (!cmp || op.getNumResults() != 0)
+    return fail();
+  FailureOr<SizeExprSpec> lhs = size(cmp.getLhs());
+  FailureOr<SizeExprSpec> rhs = size(cmp.getRhs());
+  if (failed(lhs) || failed(rhs))
+    return failure();
+  auto isTokens = [](const SizeExprSpec &e) {
+    return e.constant == 0 && e.divisor == 1 && e.terms.size() == 1 &&
+           e.terms[0].first == 0 && e.terms[0].second == 1;
+  };
+  arith::CmpIPredicate pred = cmp.getPredicate();
+  int64_t c;
+  if (isTokens(*lhs) && isConstant(*rhs)) {
+    c = rhs->constant;
+  } else if (isConstant(*lhs) && isTokens(*rhs)) {
+    c = lhs->constant;
+    // c < tokens is tokens > c, and so on.
+    switch (pred) {
+    case arith::CmpIPredicate::ult:
+      pred = arith::CmpIPredicate::ugt;
+      break;
+    case arith::CmpIPredicate::ule:
+      pred = arith::CmpIPredicate::uge;
+      break;
+    case arith::CmpIPredicate::ugt:
+      pred = arith::CmpIPredicate::ult;
+      break;
+    case arith::CmpIPredicate::uge:
+      pred = arith::CmpIPredicate::ule;
+      break;
+    case arith::CmpIPredicate::slt:
+      pred = arith::CmpIPredicate::sgt;
+      break;
+    case arith::CmpIPredicate::sle:
+      pred = arith::CmpIPredicate::sge;
+      break;
+    case arith::CmpIPredicate::sgt:
+      pred = arith::CmpIPredicate::slt;
+      break;
+    case arith::CmpIPredicate::sge:
+      pred = arith::CmpIPredicate::sle;
+      break;
+    default:
+      break;
+    }
+  } else {
+    return fail();
+  }
+  // The then-range [lo, hi] (hi -1: unbounded) of token counts >= 0.
+  int64_t lo = 0, hi = -1;
+  switch (pred) {
+  case arith::CmpIPredicate::ule:
+  case arith::CmpIPredicate::sle:
+    hi = c;
+    break;
+  case arith::CmpIPredicate::ult:
+  case arith::CmpIPredicate::slt:
+    hi = c - 1;
+    break;
+  case arith::CmpIPredicate::uge:
+  case arith::CmpIPredicate::sge:
+    lo = c;
+    break;
+  case arith::CmpIPredicate::ugt:
+  case arith::CmpIPredicate::sgt:
+    lo = c + 1;
+    break;
+  default:
+    return fail();
+  }
+  if (c < 0 || hi < -1 || (lo == 0 && hi == -1))
+    return fail();
+  int64_t savedLo = guardLo, savedHi = guardHi;
+  auto within = [&](int64_t l, int64_t h) -> LogicalResult {
+    guardLo = std::max(savedLo, l);
+    guardHi = savedHi < 0 ? h : (h < 0 ? savedHi : std::min(savedHi, h));
+    return success();
+  };
+  auto visitBlock = [&](Block *block) -> LogicalResult {
+    for (Operation &inner : *block)
+      if (failed(visit(&inner)))
+        return failure();
+    return success();
+  };
+  (void)within(lo, hi);
+  if (failed(visitBlock(op.thenBlock())))
+    return failure();
+  if (op.elseBlock()) {
+    // The complement of [lo, hi] within the token counts, one range.
+    if (lo == 0)
+      (void)within(hi + 1, -1);
+    else
+      (void)within(0, lo - 1);
+    if (failed(visitBlock(op.elseBlock())))
+      return failure();
+  }
+  guardLo = savedLo;
+  guardHi = savedHi;
   return success();
 }
 
@@ -475,17 +592,30 @@ LogicalResult Builder::visit(Operation *op) {
   }
   if (auto launchOp = dyn_cast<gpu::LaunchFuncOp>(op))
     return launch(launchOp);
+  if (auto ifOp = dyn_cast<scf::IfOp>(op))
+    return branch(ifOp);
+  // Inside a branch on the token count only launches (and index arithmetic)
+  // can be placed: they are the steps that carry a guard.
+  if (guarded() &&
+      !isa<arith::ConstantOp, memref::DimOp, affine::AffineApplyOp,
+           scf::YieldOp>(op) &&
+      !(op->getDialect() && isa<arith::ArithDialect>(op->getDialect()) &&
+        llvm::all_of(op->getResultTypes(), [](Type t) { return t.isIndex(); })))
+    return op->emitError("hymir-compile: only kernel launches can depend on "
+                         "the token count (inside scf.if)");
   if (auto generic = dyn_cast<linalg::GenericOp>(op);
       generic && generic->hasAttr("hymir.library_call"))
     return gemm(generic);
   if (auto ret = dyn_cast<func::ReturnOp>(op))
     return finish(ret);
   // Index arithmetic, shape queries and constants are evaluated on demand.
-  if (isa<arith::ConstantOp, memref::DimOp, affine::AffineApplyOp>(op) ||
+  // (A comparison is read by the scf.if it decides: see branch().)
+  if (isa<arith::ConstantOp, memref::DimOp, affine::AffineApplyOp,
+          arith::CmpIOp>(op) ||
       (op->getDialect() && isa<arith::ArithDialect>(op->getDialect()) &&
        llvm::all_of(op->getResultTypes(), [](Type t) { return t.isIndex(); })))
     return success();
-  if (isa<memref::DeallocOp>(op))
+  if (isa<memref::DeallocOp, scf::YieldOp>(op))
     return success();
   return op->emitError("hymir-compile: op cannot be placed in an execution "
                        "plan");

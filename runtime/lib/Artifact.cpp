@@ -339,6 +339,14 @@ private:
     for (size_t i = 0; i < l.args.size(); ++i)
       HYMIR_ARTIFACT_TRY(
           checkKernelArg(e, l.args[i], absl::StrCat(where, " arg ", i)));
+    if (l.tokensAtLeast < 0 || l.tokensAtMost < -1 ||
+        (l.tokensAtMost >= 0 && l.tokensAtMost < l.tokensAtLeast))
+      return fail(where,
+                  absl::StrCat("runs for token counts [", l.tokensAtLeast, ", ",
+                               l.tokensAtMost, "], which is not a range"));
+    if (l.guarded() && e.symbols.empty())
+      return fail(where, "depends on the token count of an entry that has "
+                         "none");
     return absl::OkStatus();
   }
 
@@ -765,6 +773,8 @@ private:
         block && charge(size_t{block->size()} * sizeof(uint32_t)))
       out.block.assign(block->begin(), block->end());
     out.sharedMemoryBytes = in.shared_memory_bytes();
+    out.tokensAtLeast = in.tokens_at_least();
+    out.tokensAtMost = in.tokens_at_most();
     if (const auto *args = in.args())
       for (fb::uoffset_t i = 0; i < args->size() && error.ok(); ++i)
         out.args.push_back(
@@ -942,7 +952,8 @@ bool operator==(const KernelArgDesc &a, const KernelArgDesc &b) {
 }
 bool operator==(const LaunchKernelDesc &a, const LaunchKernelDesc &b) {
   return a.kernel == b.kernel && a.grid == b.grid && a.block == b.block &&
-         a.sharedMemoryBytes == b.sharedMemoryBytes && a.args == b.args;
+         a.sharedMemoryBytes == b.sharedMemoryBytes && a.args == b.args &&
+         a.tokensAtLeast == b.tokensAtLeast && a.tokensAtMost == b.tokensAtMost;
 }
 bool operator==(const GemmDesc &a, const GemmDesc &b) {
   return a.x == b.x && a.w == b.w && a.y == b.y && a.m == b.m && a.n == b.n &&

@@ -122,7 +122,8 @@ private:
         args.push_back(kernelArg(a));
       auto argVec = b.CreateVector(args);
       auto launch = ar::CreateLaunchKernel(b, l->kernel, grid, block,
-                                           l->sharedMemoryBytes, argVec);
+                                           l->sharedMemoryBytes, argVec,
+                                           l->tokensAtLeast, l->tokensAtMost);
       return ar::CreatePlanStep(b, ar::Step::LaunchKernel, launch.Union());
     }
     if (const auto *g = std::get_if<GemmDesc>(&s)) {

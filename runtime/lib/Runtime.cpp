@@ -288,6 +288,14 @@ absl::Status Module::Impl::execute(Frame &frame) {
         absl::StrCat(artifact.label(), ": entry '", entry.name, "' step ", i,
                      " (", stepKindName(entry.plan[i]), ")");
     if (const auto *launch = std::get_if<LaunchKernelDesc>(&entry.plan[i])) {
+      // A guarded step (validated: the entry has a token symbol) runs only
+      // for its range of token counts.
+      if (launch->guarded()) {
+        int64_t tokens = frame.symbols[0];
+        if (tokens < launch->tokensAtLeast ||
+            (launch->tokensAtMost >= 0 && tokens > launch->tokensAtMost))
+          continue;
+      }
       std::array<int64_t, 3> grid;
       for (int d = 0; d < 3; ++d) {
         absl::StatusOr<int64_t> g = evaluate(launch->grid[d], frame.symbols);

@@ -1,19 +1,24 @@
-// Lightning attention compiles for cuda: one launch per call with its
-// dynamic shared memory in the plan, the PTX declaring that memory as the
-// extern dynamic region, and a one-token graph taking the decode kernel.
+// Lightning attention compiles for cuda: with a dynamic token count the plan
+// holds the decode kernel for calls of up to 16 tokens and the tensor-core
+// kernel (with its dynamic shared memory) for longer ones; the PTX declares
+// that memory as the extern dynamic region and uses mma.sync; a one-token
+// graph holds the decode kernel alone.
 // RUN: hymir-compile %s -o %t.hymir --target=cuda --ptxas=none --print-plan --dump-stages=%t.stages 2>&1 | FileCheck %s
 // RUN: FileCheck %s --input-file=%t.stages/2-cuda-kernels.mlir --check-prefix=PTX
 
 // CHECK: entry prefill
-// CHECK:   step 0: launch prefill_kernel::prefill_kernel grid 1x4x2 block 256 shared 53392 B (input 0, {{.*}}, output 0, output 1)
+// CHECK:   step 0: launch prefill_kernel::prefill_kernel grid 1x4x2 block 256 when tokens <= 16 (input 0, {{.*}}, output 0, output 1)
+// CHECK:   step 1: launch prefill_kernel_0::prefill_kernel grid 1x4x2 block 256 shared 31376 B when tokens >= 17 (input 0, {{.*}}, output 0, output 1)
 // CHECK: entry decode
 // CHECK:   step 0: launch decode_kernel::decode_kernel grid 1x4x2 block 256 (input {{.*}}, output 0, output 1)
 
 // PTX: gpu.binary @prefill_kernel
+// PTX-SAME: shfl.sync.bfly.b32
+// PTX: gpu.binary @prefill_kernel_0
 // PTX-SAME: .extern .shared .align 1024 .b8 __dynamic_shmem__0[];
 // PTX-SAME: .visible .entry prefill_kernel(
 // PTX-SAME: bar.sync
-// PTX-SAME: fma.rn.f32
+// PTX-SAME: mma.sync.aligned.m16n8k16.row.col.f32.bf16.bf16.f32
 // PTX: gpu.binary @decode_kernel
 // PTX-SAME: .visible .entry decode_kernel(
 // PTX-SAME: shfl.sync.bfly.b32

@@ -1,38 +1,70 @@
 // Lightning attention as one cooperative GPU kernel: the grid is the tiled
 // IR's forall over (value chunk, head, batch); inside, a loop over token
-// blocks runs the load, scores, output and state phases between barriers,
-// as f32 outer products in dynamic shared memory. Short static sequences
-// take the decode kernel (state in registers, shuffles for o = q S).
-// RUN: hymir-opt %s -hymir-lightning-to-gpu | FileCheck %s --check-prefixes=CHECK,AUTO
+// blocks runs the load, scores, output and state phases between barriers.
+// bf16 prefill runs them on tensor cores (nvvm.mma.sync), otherwise as f32
+// outer products. Short static sequences take the decode kernel (state in
+// registers, shuffles for o = q S); with a dynamic token count both kernels
+// are emitted under scf.if (tokens <= 16), which the plan turns into guarded
+// launches.
+// RUN: hymir-opt %s -hymir-lightning-to-gpu | FileCheck %s --check-prefixes=CHECK,TC
+// RUN: hymir-opt %s -hymir-lightning-to-gpu="tensor-cores=false" | FileCheck %s --check-prefixes=CHECK,SIMT
 // RUN: hymir-opt %s -hymir-lightning-to-gpu="block-size=16 value-split=4 threads=128" | FileCheck %s --check-prefixes=CHECK,OPTS
 
 // CHECK-LABEL: func.func @prefill
 // CHECK-DAG:     %[[Q:.*]] = bufferization.to_buffer %arg0 read_only
 // CHECK-DAG:     %[[OUT:.*]] = memref.alloc(%{{.*}}) : memref<2x?x4x64xbf16>
 // CHECK-DAG:     %[[STATE:.*]] = memref.alloc() : memref<2x4x64x64xf32>
-// 16-token blocks are the option; 32 by default. Shared memory: QdT, KdT, Kd
-// [64 x C], Vs [C x Dv/split], S [64 x Dv/split], AT [C x C], C + 1 powers.
-// AUTO:          %[[SMEM:.*]] = arith.constant 53392 : i32
+// TC:            %[[SHORT:.*]] = arith.cmpi ule, %{{.*}}, %c16
+// TC-NEXT:       scf.if %[[SHORT]] {
+// TC:              gpu.launch
+// TC:              } {hymir.lightning = "decode"}
+// TC-NEXT:       } else {
+// Shared memory (bf16, rows padded by 8): Qs, Ks [32 x 72], KdT [64 x 40],
+// VsT [64 x 40], SbT [64 x 72], Ab [32 x 40], 33 f32 decay powers.
+// TC:              %[[SMEM:.*]] = arith.constant 31376 : i32
+// TC:              gpu.launch blocks({{.*}}) in ({{.*}} = %c1{{.*}}, {{.*}} = %c4{{.*}}, {{.*}} = %c2{{.*}}) threads({{.*}}) in ({{.*}} = %c256{{.*}}, {{.*}} = %c1{{.*}}, {{.*}} = %c1{{.*}}) dynamic_shared_memory_size %[[SMEM]]
+// TC:                scf.for {{.*}} iter_args
+// TC:                  gpu.barrier
+// TC:                  nvvm.mma.sync {{.*}} multiplicandAPtxType = #nvvm.mma_type<bf16>{{.*}}shape = #nvvm.shape<m = 16, n = 8, k = 16>
+// TC:                  gpu.barrier
+// TC:                  nvvm.mma.sync
+// TC:                  vector.store {{.*}}, %[[OUT]]
+// TC:                  nvvm.mma.sync
+// TC:                  gpu.barrier
+// TC:                  gpu.barrier
+// TC:                } {hymir.lightning = "blocks"}
+// TC:                memref.store {{.*}}, %[[STATE]]
+// TC:              } {hymir.lightning = "tensor-core"}
+// TC:            } {hymir.lightning = "choose-kernel"}
+// SIMT:          scf.if
+// SIMT:          } else {
+// f32 tiles: QdT, KdT, Kd [64 x C], Vs [C x Dv/split], S [64 x Dv/split],
+// AT [C x C], C + 1 powers; C = 32 by default, 16 as an option.
+// SIMT:            %[[SMEM:.*]] = arith.constant 53392 : i32
+// OPTS-NOT:      scf.if %{{.*}} {
 // OPTS:          %[[SMEM:.*]] = arith.constant 18512 : i32
-// AUTO:          gpu.launch blocks({{.*}}) in ({{.*}} = %c1{{.*}}, {{.*}} = %c4{{.*}}, {{.*}} = %c2{{.*}}) threads({{.*}}) in ({{.*}} = %c256{{.*}}, {{.*}} = %c1{{.*}}, {{.*}} = %c1{{.*}}) dynamic_shared_memory_size %[[SMEM]]
+// SIMT:            gpu.launch blocks({{.*}}) in ({{.*}} = %c1{{.*}}, {{.*}} = %c4{{.*}}, {{.*}} = %c2{{.*}}) threads({{.*}}) in ({{.*}} = %c256{{.*}}, {{.*}} = %c1{{.*}}, {{.*}} = %c1{{.*}}) dynamic_shared_memory_size %[[SMEM]]
 // OPTS:          gpu.launch blocks({{.*}}) in ({{.*}} = %c4{{.*}}, {{.*}} = %c4{{.*}}, {{.*}} = %c2{{.*}}) threads({{.*}}) in ({{.*}} = %c128{{.*}}, {{.*}} = %c1{{.*}}, {{.*}} = %c1{{.*}}) dynamic_shared_memory_size %[[SMEM]]
-// CHECK:           gpu.dynamic_shared_memory
-// CHECK:           math.exp
-// CHECK:           gpu.barrier
-// CHECK:           scf.for
-// CHECK:             scf.if
-// CHECK:               vector.load %[[Q]]
-// CHECK:             gpu.barrier
-// CHECK:             vector.fma
-// CHECK:             gpu.barrier
-// CHECK:             vector.fma
-// CHECK:             vector.store {{.*}}, %[[OUT]]
-// CHECK:             gpu.barrier
-// CHECK:             vector.fma
-// CHECK:             gpu.barrier
-// CHECK:           } {hymir.lightning = "blocks"}
-// CHECK:           vector.store {{.*}}, %[[STATE]]
-// CHECK:         } {hymir.lightning = "blocks"}
+// SIMT:              gpu.dynamic_shared_memory
+// OPTS:            gpu.dynamic_shared_memory
+// SIMT:              math.exp
+// OPTS:            math.exp
+// SIMT:              gpu.barrier
+// OPTS:            gpu.barrier
+// SIMT:              scf.for
+// OPTS:            scf.for
+// SIMT:                vector.load %[[Q]]
+// OPTS:              vector.load %[[Q]]
+// SIMT:                vector.fma
+// OPTS:              vector.fma
+// SIMT:                vector.store {{.*}}, %[[OUT]]
+// OPTS:              vector.store {{.*}}, %[[OUT]]
+// SIMT:              } {hymir.lightning = "blocks"}
+// OPTS:            } {hymir.lightning = "blocks"}
+// SIMT:              vector.store {{.*}}, %[[STATE]]
+// OPTS:            vector.store {{.*}}, %[[STATE]]
+// SIMT:            } {hymir.lightning = "blocks"}
+// OPTS:          } {hymir.lightning = "blocks"}
 // CHECK:         bufferization.to_tensor %[[OUT]] restrict writable
 // CHECK:         bufferization.to_tensor %[[STATE]] restrict writable
 func.func @prefill(%q: tensor<2x?x4x64xbf16>, %k: tensor<2x?x4x64xbf16>, %v: tensor<2x?x4x64xbf16>,
@@ -44,14 +76,14 @@ func.func @prefill(%q: tensor<2x?x4x64xbf16>, %k: tensor<2x?x4x64xbf16>, %v: ten
   return %o, %f : tensor<2x?x4x64xbf16>, tensor<2x4x64x64xf32>
 }
 
-// AUTO-LABEL:  func.func @decode
-// AUTO:          gpu.launch blocks({{.*}}) in ({{.*}} = %c2{{.*}}, {{.*}} = %c8{{.*}}, {{.*}} = %c3{{.*}}) threads({{.*}}) in ({{.*}} = %c256{{.*}}, {{.*}} = %c1{{.*}}, {{.*}} = %c1{{.*}}) {
-// AUTO-NOT:        gpu.barrier
-// AUTO:            scf.for
-// AUTO:              math.fma
-// AUTO:              gpu.shuffle  xor %{{.*}}, %c8_i32, %c32_i32
-// AUTO:              gpu.shuffle  xor %{{.*}}, %c16_i32, %c32_i32
-// AUTO:          } {hymir.lightning = "decode"}
+// TC-LABEL:    func.func @decode
+// TC:          gpu.launch blocks({{.*}}) in ({{.*}} = %c2{{.*}}, {{.*}} = %c8{{.*}}, {{.*}} = %c3{{.*}}) threads({{.*}}) in ({{.*}} = %c256{{.*}}, {{.*}} = %c1{{.*}}, {{.*}} = %c1{{.*}}) {
+// TC-NOT:        gpu.barrier
+// TC:            scf.for
+// TC:              math.fma
+// TC:              gpu.shuffle  xor %{{.*}}, %c8_i32, %c32_i32
+// TC:              gpu.shuffle  xor %{{.*}}, %c16_i32, %c32_i32
+// TC:          } {hymir.lightning = "decode"}
 // With an explicit block size the blocked kernel runs even for one token.
 // OPTS-LABEL:  func.func @decode
 // OPTS:          {hymir.lightning = "blocks"}

@@ -218,6 +218,9 @@ def main():
     check("t_sweep_bf16_l78", 3, 1, 64, "bf16", 78, False, [1, 2, 63, 64, 65, 257])
     check("heads64_d64_bf16", 1, 64, 64, "bf16", 0, True, [65])
     check("d128_f32_l78", 3, 1, 128, "f32", 78, True, [257])
+    # Enough sequences and heads that the cuda tensor-core kernel keeps
+    # 64-wide value chunks (the other bf16 cases get 32-wide ones).
+    check("wide_chunks_h64_d128_bf16", 3, 64, 128, "bf16", 0, False, [33])
     check("largest_t_d128_bf16", 1, 1, 128, "bf16", 0, False, [4096], block=256)
     # Static short sequences: the decode kernel on cuda (T = 1, and T = 16 as
     # speculative decoding verifies).

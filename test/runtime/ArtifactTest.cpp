@@ -170,6 +170,10 @@ StepDesc randomStep(Random &r, int kind, const EntryDesc &e,
     l.block = {static_cast<uint32_t>(bx), static_cast<uint32_t>(by),
                static_cast<uint32_t>(bz)};
     l.sharedMemoryBytes = static_cast<uint32_t>(r.range(0, 228 * 1024));
+    if (nsym > 0 && r.coin()) { // a step chosen by the token count
+      l.tokensAtLeast = r.range(0, 64);
+      l.tokensAtMost = r.coin() ? -1 : l.tokensAtLeast + r.range(0, 64);
+    }
     for (int64_t i = r.range(0, 6); i > 0; --i) {
       if (!r.coin()) {
         l.args.push_back(scalarArg(randomExpr(r, nsym)));
@@ -1124,6 +1128,14 @@ std::vector<SemanticCase> semanticCases() {
        step0 + "grid[0] has divisor 0; it must be at least 1"},
       {"block of four", [](ModuleDesc &m) { launch0(m).block.push_back(1); },
        step0 + "has 4 block dims, expected 3"},
+      {"guard range reversed",
+       [](ModuleDesc &m) {
+         launch0(m).tokensAtLeast = 17;
+         launch0(m).tokensAtMost = 16;
+       },
+       step0 + "runs for token counts [17, 16], which is not a range"},
+      {"guard below zero", [](ModuleDesc &m) { launch0(m).tokensAtLeast = -1; },
+       step0 + "runs for token counts [-1, -1], which is not a range"},
       {"empty block", [](ModuleDesc &m) { launch0(m).block = {0, 4, 1}; },
        step0 + "has a block of 0 x 4 x 1 threads; a block holds 1 to 1024 "
                "threads"},

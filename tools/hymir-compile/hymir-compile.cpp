@@ -68,6 +68,15 @@ static cl::opt<int64_t>
 static cl::opt<int64_t> blockSizeOpt("block-size",
                                      cl::desc("threads per kernel block"),
                                      cl::init(256));
+static cl::opt<int64_t> lightningSplitOpt(
+    "lightning-value-split",
+    cl::desc("cuda: thread blocks per head over lightning attention's value "
+             "dim (0: automatic)"),
+    cl::init(0));
+static cl::opt<bool> lightningTensorCoresOpt(
+    "lightning-tensor-cores",
+    cl::desc("cuda: bf16 lightning-attention prefill on tensor cores"),
+    cl::init(true));
 static cl::opt<std::string>
     ptxasOpt("ptxas",
              cl::desc("ptxas to assemble cubins with ('none': PTX only); "
@@ -175,6 +184,13 @@ void printEntryPlan(const rt::ModuleDesc &m, const rt::EntryDesc &e) {
         os << (d ? "x" : "") << l->block[d];
       if (l->sharedMemoryBytes)
         os << " shared " << l->sharedMemoryBytes << " B";
+      if (l->tokensAtLeast > 0 && l->tokensAtMost >= 0)
+        os << " when " << l->tokensAtLeast
+           << " <= tokens <= " << l->tokensAtMost;
+      else if (l->tokensAtLeast > 0)
+        os << " when tokens >= " << l->tokensAtLeast;
+      else if (l->tokensAtMost >= 0)
+        os << " when tokens <= " << l->tokensAtMost;
       os << " (";
       for (auto [a, arg] : llvm::enumerate(l->args)) {
         os << (a ? ", " : "");
@@ -349,6 +365,8 @@ LogicalResult run(MLIRContext &context, ModuleOp module) {
   formOptions.blockSize = blockSizeOpt;
   formOptions.libraryGemm = cuda;
   formOptions.gpuLightning = cuda;
+  formOptions.lightningValueSplit = lightningSplitOpt;
+  formOptions.lightningTensorCores = lightningTensorCoresOpt;
   hy::buildKernelFormPipeline(pm, formOptions);
   if (failed(pm.run(module)))
     return failure();

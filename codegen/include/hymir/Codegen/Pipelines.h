@@ -37,6 +37,14 @@ struct KernelFormOptions : public PassPipelineOptions<KernelFormOptions> {
       llvm::cl::desc("lightning attention as one cooperative GPU kernel "
                      "(hymir-lightning-to-gpu) instead of the tiled loops"),
       llvm::cl::init(false)};
+  Option<int64_t> lightningValueSplit{
+      *this, "lightning-value-split",
+      llvm::cl::desc("value split of hymir-lightning-to-gpu (0: automatic)"),
+      llvm::cl::init(0)};
+  Option<bool> lightningTensorCores{
+      *this, "lightning-tensor-cores",
+      llvm::cl::desc("tensor-cores option of hymir-lightning-to-gpu"),
+      llvm::cl::init(true)};
 };
 
 struct CudaKernelOptions : public PassPipelineOptions<CudaKernelOptions> {

@@ -124,6 +124,11 @@ struct LaunchKernelDesc {
   std::vector<uint32_t> block;    // 3 entries once validated
   uint32_t sharedMemoryBytes = 0;
   std::vector<KernelArgDesc> args; // the kernel's parameters, in order
+  /// Runs only for token counts in [tokensAtLeast, tokensAtMost] (-1: no
+  /// upper bound).
+  int64_t tokensAtLeast = 0;
+  int64_t tokensAtMost = -1;
+  bool guarded() const { return tokensAtLeast != 0 || tokensAtMost != -1; }
 };
 
 /// y[M, N] = x[M, K] * w[N, K]^T.
