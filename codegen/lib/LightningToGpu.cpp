@@ -581,8 +581,16 @@ struct TensorCoreBuilder {
   Type bf16() { return b.getBF16Type(); }
 
   static int64_t stateTiles(int64_t d, int64_t vt) { return d / 16 * (vt / 8); }
+  static int64_t outputTiles(int64_t vt) { return kBlock / 16 * (vt / 8); }
+  /// Each warp's state tiles and output tiles must lie in one row of tiles
+  /// (so that it loads each A fragment once for all of them).
   static bool applies(int64_t d, int64_t vt) {
-    return d % 16 == 0 && vt % 8 == 0 && stateTiles(d, vt) % kWarps == 0;
+    if (d % 16 != 0 || vt % 8 != 0 || stateTiles(d, vt) % kWarps != 0 ||
+        outputTiles(vt) % kWarps != 0)
+      return false;
+    int64_t across = vt / 8;
+    return across % (stateTiles(d, vt) / kWarps) == 0 &&
+           across % (outputTiles(vt) / kWarps) == 0;
   }
   struct Offsets {
     int64_t qs, ks, kdt, vst, sbt, ab, powers, total;
@@ -651,38 +659,18 @@ struct TensorCoreBuilder {
     return d;
   }
   SmallVector<Value> zeros4() { return SmallVector<Value>(4, f32(0)); }
-  /// acc += A(tile a, rows r0) * B(tileT bt, cols n0) over k in [0, kEnd).
-  /// Long reductions alternate between two accumulator sets (summed at the
-  /// end) so that consecutive mma.sync do not wait on each other.
+  /// acc += A(tile a, rows r0) * B(tileT bt, cols n0) over k in [0, kEnd),
+  /// alternating between two accumulator sets (summed at the end) so that
+  /// consecutive mma.sync do not wait on each other.
   SmallVector<Value> contract(Value a, Value bt, Value r0, Value n0,
-                              int64_t kEnd, SmallVector<Value> acc,
-                              Value kLimit = Value()) {
-    bool twoChains = !kLimit && kEnd / 16 >= 4;
+                              int64_t kEnd, SmallVector<Value> acc) {
     SmallVector<Value> other = zeros4();
     for (int64_t k0 = 0; k0 < kEnd; k0 += 16) {
-      if (!kLimit) {
-        SmallVector<Value> &into = twoChains && (k0 / 16) % 2 ? other : acc;
-        into = mma(fragA(a, r0, idx(k0)), fragB(bt, idx(k0), n0), into);
-        continue;
-      }
-      // Steps at or past kLimit contribute nothing: skip them.
-      auto live = scf::IfOp::create(
-          b, TypeRange(SmallVector<Type>(4, b.getF32Type())),
-          arith::CmpIOp::create(b, arith::CmpIPredicate::ult, idx(k0), kLimit),
-          /*withElseRegion=*/true);
-      {
-        OpBuilder::InsertionGuard guard(b);
-        b.setInsertionPointToStart(&live.getThenRegion().front());
-        scf::YieldOp::create(
-            b, mma(fragA(a, r0, idx(k0)), fragB(bt, idx(k0), n0), acc));
-        b.setInsertionPointToStart(&live.getElseRegion().front());
-        scf::YieldOp::create(b, acc);
-      }
-      acc = SmallVector<Value>(live.getResults());
+      SmallVector<Value> &into = (k0 / 16) % 2 ? other : acc;
+      into = mma(fragA(a, r0, idx(k0)), fragB(bt, idx(k0), n0), into);
     }
-    if (twoChains)
-      for (int64_t r = 0; r < 4; ++r)
-        acc[r] = arith::AddFOp::create(b, acc[r], other[r]);
+    for (int64_t r = 0; r < 4; ++r)
+      acc[r] = arith::AddFOp::create(b, acc[r], other[r]);
     return acc;
   }
   /// (row, col) of accumulator element r of the tile at (r0, n0).
@@ -707,15 +695,29 @@ struct TensorCoreBuilder {
   }
 
   /// This warp's state tiles: (row, col) origins, in register order.
-  SmallVector<std::pair<Value, Value>> ownTiles() {
-    int64_t across = valueTile / 8;
+  /// Warp w's `per` consecutive m16n8 tiles of an output with `across`
+  /// tiles per row: (row, col) origins; all in one row (see applies()).
+  SmallVector<std::pair<Value, Value>> warpRow(int64_t per, int64_t across) {
+    Value first = mul(warp, per);
+    Value r0 = mul(arith::DivUIOp::create(b, first, idx(across)), 16);
+    Value c0 = mul(arith::RemUIOp::create(b, first, idx(across)), 8);
     SmallVector<std::pair<Value, Value>> tiles;
-    for (int64_t u = 0; u < stateTiles(keyDim, valueTile) / kWarps; ++u) {
-      Value t = add(warp, u * kWarps);
-      tiles.push_back({mul(arith::DivUIOp::create(b, t, idx(across)), 16),
-                       mul(arith::RemUIOp::create(b, t, idx(across)), 8)});
-    }
+    for (int64_t u = 0; u < per; ++u)
+      tiles.push_back({r0, add(c0, 8 * u)});
     return tiles;
+  }
+  SmallVector<std::pair<Value, Value>> ownTiles() {
+    return warpRow(stateTiles(keyDim, valueTile) / kWarps, valueTile / 8);
+  }
+  /// acc[u] += A(a, rows r0) * B(bt, tile u's cols) over k in [0, kEnd):
+  /// each A fragment loaded once for all of the row's tiles.
+  void contractRow(Value a, Value bt, ArrayRef<std::pair<Value, Value>> tiles,
+                   int64_t kEnd, SmallVector<SmallVector<Value>> &acc) {
+    for (int64_t k0 = 0; k0 < kEnd; k0 += 16) {
+      SmallVector<Value> fa = fragA(a, tiles[0].first, idx(k0));
+      for (auto [u, tile] : llvm::enumerate(tiles))
+        acc[u] = mma(fa, fragB(bt, idx(k0), tile.second), acc[u]);
+    }
   }
 
   void writeStateCopy(ArrayRef<Value> state) {
@@ -868,11 +870,18 @@ void TensorCoreBuilder::build() {
     warpTiles((kBlock / 16) * scoreCols, [&](Value t) {
       Value r0 = mul(arith::DivUIOp::create(b, t, idx(scoreCols)), 16);
       Value n0 = mul(arith::RemUIOp::create(b, t, idx(scoreCols)), 8);
+      // Tiles wholly above the diagonal are zeros (the output phase runs
+      // every k step over Ab).
       auto live = scf::IfOp::create(
           b,
           arith::CmpIOp::create(b, arith::CmpIPredicate::ule, n0, add(r0, 15)),
-          /*withElseRegion=*/false);
+          /*withElseRegion=*/true);
       OpBuilder::InsertionGuard inner(b);
+      b.setInsertionPointToStart(&live.getElseRegion().front());
+      for (int64_t r = 0; r < 4; ++r) {
+        auto [i, j] = accAt(r0, n0, r);
+        memref::StoreOp::create(b, toBf16(f32(0)), ab, ValueRange{i, j});
+      }
       b.setInsertionPointToStart(&live.getThenRegion().front());
       SmallVector<Value> acc = contract(qs, ks, r0, n0, keyDim, zeros4());
       for (int64_t r = 0; r < 4; ++r) {
@@ -890,21 +899,22 @@ void TensorCoreBuilder::build() {
     });
     gpu::BarrierOp::create(b);
 
-    // Output: O = lambda^(i+1) (Qs S) + Ab V, rows below m.
-    int64_t outCols = valueTile / 8;
-    warpTiles((kBlock / 16) * outCols, [&](Value t) {
-      Value r0 = mul(arith::DivUIOp::create(b, t, idx(outCols)), 16);
-      Value n0 = mul(arith::RemUIOp::create(b, t, idx(outCols)), 8);
-      SmallVector<Value> inter = contract(qs, sbt, r0, n0, keyDim, zeros4());
-      SmallVector<Value> acc =
-          contract(ab, vst, r0, n0, kBlock, zeros4(), add(r0, 16));
+    // Output: O = lambda^(i+1) (Qs S) + Ab V, rows below m. (Ab is zero
+    // above the diagonal and past m, so every k step may run.)
+    auto outTiles = warpRow(outputTiles(valueTile) / kWarps, valueTile / 8);
+    SmallVector<SmallVector<Value>> inter(outTiles.size(), zeros4());
+    SmallVector<SmallVector<Value>> intra(outTiles.size(), zeros4());
+    contractRow(qs, sbt, outTiles, keyDim, inter);
+    contractRow(ab, vst, outTiles, kBlock, intra);
+    for (auto [u, tile] : llvm::enumerate(outTiles)) {
+      auto [r0, n0] = tile;
       for (int64_t r = 0; r < 4; r += 2) {
         auto [i, e] = accAt(r0, n0, r);
         Value pw = memref::LoadOp::create(b, powers, ValueRange{add(i, 1)});
         Value o0 = arith::AddFOp::create(
-            b, acc[r], arith::MulFOp::create(b, inter[r], pw));
+            b, intra[u][r], arith::MulFOp::create(b, inter[u][r], pw));
         Value o1 = arith::AddFOp::create(
-            b, acc[r + 1], arith::MulFOp::create(b, inter[r + 1], pw));
+            b, intra[u][r + 1], arith::MulFOp::create(b, inter[u][r + 1], pw));
         auto pairType = VectorType::get({2}, bf16());
         Value v2 = vector::FromElementsOp::create(
             b, pairType, ValueRange{toBf16(o0), toBf16(o1)});
@@ -917,19 +927,23 @@ void TensorCoreBuilder::build() {
             b, v2, out, ValueRange{batch, add(t0, i), head, add(vOff, e)},
             false, llvm::MaybeAlign(4));
       }
-    });
-
-    // State: S = lambda^m S + KdT V, in registers.
-    Value decay = memref::LoadOp::create(b, powers, ValueRange{m});
-    SmallVector<Value> next;
-    for (auto [u, tile] : llvm::enumerate(tiles)) {
-      SmallVector<Value> acc;
-      for (int64_t r = 0; r < 4; ++r)
-        acc.push_back(arith::MulFOp::create(
-            b, loop.getRegionIterArgs()[u * 4 + r], decay));
-      acc = contract(kdt, vst, tile.first, tile.second, kBlock, acc, m);
-      next.append(acc);
     }
+
+    // State: S = lambda^m S + KdT V, in registers (KdT and VsT are zero
+    // past m).
+    Value decay = memref::LoadOp::create(b, powers, ValueRange{m});
+    SmallVector<SmallVector<Value>> acc;
+    for (size_t u = 0; u < tiles.size(); ++u) {
+      SmallVector<Value> scaled;
+      for (int64_t r = 0; r < 4; ++r)
+        scaled.push_back(arith::MulFOp::create(
+            b, loop.getRegionIterArgs()[u * 4 + r], decay));
+      acc.push_back(scaled);
+    }
+    contractRow(kdt, vst, tiles, kBlock, acc);
+    SmallVector<Value> next;
+    for (auto &a : acc)
+      next.append(a);
     gpu::BarrierOp::create(b);
     writeStateCopy(next);
     gpu::BarrierOp::create(b);
