@@ -19,6 +19,8 @@
 #include "mlir/IR/PatternMatch.h"
 #include "mlir/Transforms/GreedyPatternRewriteDriver.h"
 
+#include <limits>
+
 namespace mlir::hymir {
 #define GEN_PASS_DEF_HYMIRLOWERTOLINALG
 #include "hymir/Transforms/Passes.h.inc"
@@ -211,6 +213,258 @@ struct LowerRmsNorm : OpRewritePattern<RmsNormOp> {
   }
 };
 
+/// hymir.moe, dense: every expert runs on every token and the routing
+/// weights (zero for experts a token did not pick) combine the results. It
+/// is the cpu target's correctness path (E times the FLOPs of routed
+/// experts); routed grouped GEMMs are the GPU path's business.
+struct LowerMoe : OpRewritePattern<MoeOp> {
+  using OpRewritePattern::OpRewritePattern;
+  LogicalResult matchAndRewrite(MoeOp op,
+                                PatternRewriter &rewriter) const override {
+    Location loc = op.getLoc();
+    MLIRContext *ctx = rewriter.getContext();
+    Type f32 = rewriter.getF32Type();
+    Value x = op.getX();
+    auto size = [&](Value v, int64_t d) {
+      return tensor::getMixedSize(rewriter, loc, v, d);
+    };
+    OpFoldResult tokens = size(x, 0), experts = size(op.getRouter(), 0),
+                 inter = size(op.getW1(), 1);
+    auto generic =
+        [&](Type resultType, ValueRange ins, ValueRange outs,
+            ArrayRef<AffineMap> maps, ArrayRef<utils::IteratorType> iters,
+            function_ref<void(OpBuilder &, Location, ValueRange)> body) {
+          return linalg::GenericOp::create(
+              rewriter, loc,
+              resultType ? TypeRange{resultType}
+                         : TypeRange(ValueRange(outs).getTypes()),
+              ins, outs, maps, iters, body);
+        };
+    auto fill = [&](ArrayRef<OpFoldResult> sizes, Type t, TypedAttr value) {
+      Value empty = tensor::EmptyOp::create(rewriter, loc, sizes, t);
+      Value c = arith::ConstantOp::create(rewriter, loc, value);
+      return linalg::FillOp::create(rewriter, loc, ValueRange{c},
+                                    ValueRange{empty})
+          .getResult(0);
+    };
+    AffineExpr t, e, n, i;
+
+    // logits[t, e] = x[t, :] . router[e, :] in f32, then a softmax over e.
+    bindDims(ctx, t, e, n);
+    Value logits =
+        generic(nullptr, {x, op.getRouter()},
+                {zeroTensor(rewriter, loc, {tokens, experts})},
+                indexingMaps(ctx, 3, {{t, n}, {e, n}, {t, e}}),
+                {kPar, kPar, kRed},
+                [&](OpBuilder &b, Location l, ValueRange a) {
+                  Value p = arith::MulFOp::create(b, l, extToF32(b, l, a[0]),
+                                                  extToF32(b, l, a[1]));
+                  linalg::YieldOp::create(
+                      b, l, ValueRange{arith::AddFOp::create(b, l, a[2], p)});
+                })
+            .getResult(0);
+    bindDims(ctx, t, e);
+    auto rowMaps = indexingMaps(ctx, 2, {{t, e}, {t}});
+    Value rowMax =
+        generic(nullptr, {logits},
+                {fill({tokens}, f32,
+                      rewriter.getF32FloatAttr(
+                          -std::numeric_limits<float>::infinity()))},
+                rowMaps, {kPar, kRed},
+                [&](OpBuilder &b, Location l, ValueRange a) {
+                  linalg::YieldOp::create(
+                      b, l,
+                      ValueRange{arith::MaximumFOp::create(b, l, a[0], a[1])});
+                })
+            .getResult(0);
+    Value rowSum =
+        generic(nullptr, {logits, rowMax},
+                {zeroTensor(rewriter, loc, {tokens})},
+                indexingMaps(ctx, 2, {{t, e}, {t}, {t}}), {kPar, kRed},
+                [&](OpBuilder &b, Location l, ValueRange a) {
+                  Value x = math::ExpOp::create(
+                      b, l, arith::SubFOp::create(b, l, a[0], a[1]));
+                  linalg::YieldOp::create(
+                      b, l, ValueRange{arith::AddFOp::create(b, l, a[2], x)});
+                })
+            .getResult(0);
+    Value probs =
+        generic(
+            nullptr, {logits, rowMax, rowSum},
+            {tensor::EmptyOp::create(
+                rewriter, loc, ArrayRef<OpFoldResult>{tokens, experts}, f32)},
+            indexingMaps(ctx, 2, {{t, e}, {t}, {t}, {t, e}}), {kPar, kPar},
+            [&](OpBuilder &b, Location l, ValueRange a) {
+              Value x = math::ExpOp::create(
+                  b, l, arith::SubFOp::create(b, l, a[0], a[1]));
+              linalg::YieldOp::create(
+                  b, l, ValueRange{arith::DivFOp::create(b, l, x, a[2])});
+            })
+            .getResult(0);
+
+    // top_k rounds of "the largest unpicked probability", ties to the lower
+    // expert index (written order-independently), marking picks in `picked`.
+    Type i64 = rewriter.getI64Type();
+    Value picked = zeroTensor(rewriter, loc, {tokens, experts});
+    for (int64_t round = 0; round < op.getTopK(); ++round) {
+      auto best = generic(
+          nullptr, {probs, picked},
+          {fill({tokens}, f32, rewriter.getF32FloatAttr(-1.0f)),
+           fill({tokens}, i64, rewriter.getI64IntegerAttr(0))},
+          indexingMaps(ctx, 2, {{t, e}, {t, e}, {t}, {t}}), {kPar, kRed},
+          [&](OpBuilder &b, Location l, ValueRange a) {
+            Value zero = arith::ConstantOp::create(b, l, b.getF32FloatAttr(0));
+            Value minusOne =
+                arith::ConstantOp::create(b, l, b.getF32FloatAttr(-1.0f));
+            Value free = arith::CmpFOp::create(b, l, arith::CmpFPredicate::OEQ,
+                                               a[1], zero);
+            Value cand = arith::SelectOp::create(b, l, free, a[0], minusOne);
+            Value idx = arith::IndexCastOp::create(
+                b, l, b.getI64Type(), linalg::IndexOp::create(b, l, 1));
+            Value greater = arith::CmpFOp::create(
+                b, l, arith::CmpFPredicate::OGT, cand, a[2]);
+            Value tieLower = arith::AndIOp::create(
+                b, l,
+                arith::CmpFOp::create(b, l, arith::CmpFPredicate::OEQ, cand,
+                                      a[2]),
+                arith::CmpIOp::create(b, l, arith::CmpIPredicate::slt, idx,
+                                      a[3]));
+            Value take = arith::OrIOp::create(b, l, greater, tieLower);
+            linalg::YieldOp::create(
+                b, l,
+                ValueRange{arith::SelectOp::create(b, l, take, cand, a[2]),
+                           arith::SelectOp::create(b, l, take, idx, a[3])});
+          });
+      picked =
+          generic(
+              nullptr, {picked, best.getResult(1)},
+              {tensor::EmptyOp::create(
+                  rewriter, loc, ArrayRef<OpFoldResult>{tokens, experts}, f32)},
+              indexingMaps(ctx, 2, {{t, e}, {t}, {t, e}}), {kPar, kPar},
+              [&](OpBuilder &b, Location l, ValueRange a) {
+                Value idx = arith::IndexCastOp::create(
+                    b, l, b.getI64Type(), linalg::IndexOp::create(b, l, 1));
+                Value hit = arith::CmpIOp::create(
+                    b, l, arith::CmpIPredicate::eq, idx, a[1]);
+                Value one =
+                    arith::ConstantOp::create(b, l, b.getF32FloatAttr(1));
+                linalg::YieldOp::create(
+                    b, l,
+                    ValueRange{arith::SelectOp::create(b, l, hit, one, a[0])});
+              })
+              .getResult(0);
+    }
+    // Routing weights: the picked probabilities, renormalised per token.
+    Value weights =
+        generic(
+            nullptr, {probs, picked},
+            {tensor::EmptyOp::create(
+                rewriter, loc, ArrayRef<OpFoldResult>{tokens, experts}, f32)},
+            indexingMaps(ctx, 2, {{t, e}, {t, e}, {t, e}}), {kPar, kPar},
+            [&](OpBuilder &b, Location l, ValueRange a) {
+              linalg::YieldOp::create(
+                  b, l, ValueRange{arith::MulFOp::create(b, l, a[0], a[1])});
+            })
+            .getResult(0);
+    if (op.getRenormalize()) {
+      Value total =
+          generic(nullptr, {weights}, {zeroTensor(rewriter, loc, {tokens})},
+                  rowMaps, {kPar, kRed},
+                  [&](OpBuilder &b, Location l, ValueRange a) {
+                    linalg::YieldOp::create(
+                        b, l,
+                        ValueRange{arith::AddFOp::create(b, l, a[0], a[1])});
+                  })
+              .getResult(0);
+      weights =
+          generic(
+              nullptr, {weights, total},
+              {tensor::EmptyOp::create(
+                  rewriter, loc, ArrayRef<OpFoldResult>{tokens, experts}, f32)},
+              indexingMaps(ctx, 2, {{t, e}, {t}, {t, e}}), {kPar, kPar},
+              [&](OpBuilder &b, Location l, ValueRange a) {
+                linalg::YieldOp::create(
+                    b, l, ValueRange{arith::DivFOp::create(b, l, a[0], a[1])});
+              })
+              .getResult(0);
+    }
+
+    // Experts on every token: act[e, t, i] = SiLU(x W1_e^T) * (x W3_e^T).
+    bindDims(ctx, e, t, i, n);
+    auto project = [&](Value w) {
+      return generic(nullptr, {x, w},
+                     {zeroTensor(rewriter, loc, {experts, tokens, inter})},
+                     indexingMaps(ctx, 4, {{t, n}, {e, i, n}, {e, t, i}}),
+                     {kPar, kPar, kPar, kRed},
+                     [&](OpBuilder &b, Location l, ValueRange a) {
+                       Value p = arith::MulFOp::create(
+                           b, l, extToF32(b, l, a[0]), extToF32(b, l, a[1]));
+                       linalg::YieldOp::create(
+                           b, l,
+                           ValueRange{arith::AddFOp::create(b, l, a[2], p)});
+                     })
+          .getResult(0);
+    };
+    Value gate = project(op.getW1()), up = project(op.getW3());
+    bindDims(ctx, e, t, i);
+    Value act =
+        generic(
+            nullptr, {gate, up},
+            {tensor::EmptyOp::create(
+                rewriter, loc, ArrayRef<OpFoldResult>{experts, tokens, inter},
+                f32)},
+            indexingMaps(ctx, 3, {{e, t, i}, {e, t, i}, {e, t, i}}),
+            {kPar, kPar, kPar},
+            [&](OpBuilder &b, Location l, ValueRange a) {
+              Value one = arith::ConstantOp::create(b, l, b.getF32FloatAttr(1));
+              Value sig = arith::DivFOp::create(
+                  b, l, one,
+                  arith::AddFOp::create(
+                      b, l, one,
+                      math::ExpOp::create(b, l,
+                                          arith::NegFOp::create(b, l, a[0]))));
+              Value silu = arith::MulFOp::create(b, l, a[0], sig);
+              linalg::YieldOp::create(
+                  b, l, ValueRange{arith::MulFOp::create(b, l, silu, a[1])});
+            })
+            .getResult(0);
+    // y[t, n] = sum_e weights[t, e] sum_i act[e, t, i] W2[e, n, i].
+    bindDims(ctx, t, n, e, i);
+    OpFoldResult width = size(x, 1);
+    Value y =
+        generic(nullptr, {weights, act, op.getW2()},
+                {zeroTensor(rewriter, loc, {tokens, width})},
+                indexingMaps(ctx, 4, {{t, e}, {e, t, i}, {e, n, i}, {t, n}}),
+                {kPar, kPar, kRed, kRed},
+                [&](OpBuilder &b, Location l, ValueRange a) {
+                  Value p = arith::MulFOp::create(
+                      b, l, arith::MulFOp::create(b, l, a[0], a[1]),
+                      extToF32(b, l, a[2]));
+                  linalg::YieldOp::create(
+                      b, l, ValueRange{arith::AddFOp::create(b, l, a[3], p)});
+                })
+            .getResult(0);
+    Type outElt = op.getResult().getType().getElementType();
+    bindDims(ctx, t, n);
+    Value out =
+        generic(nullptr, {y},
+                {tensor::EmptyOp::create(rewriter, loc,
+                                         ArrayRef<OpFoldResult>{tokens, width},
+                                         outElt)},
+                indexingMaps(ctx, 2, {{t, n}, {t, n}}), {kPar, kPar},
+                [&](OpBuilder &b, Location l, ValueRange a) {
+                  linalg::YieldOp::create(
+                      b, l, ValueRange{truncFromF32(b, l, a[0], outElt)});
+                })
+            .getResult(0);
+    if (out.getType() != op.getResult().getType())
+      out =
+          tensor::CastOp::create(rewriter, loc, op.getResult().getType(), out);
+    rewriter.replaceOp(op, out);
+    return success();
+  }
+};
+
 struct LowerEmbedding : OpRewritePattern<EmbeddingOp> {
   using OpRewritePattern::OpRewritePattern;
   LogicalResult matchAndRewrite(EmbeddingOp op,
@@ -331,7 +585,8 @@ struct HymirLowerToLinalgPass
   using Base::Base;
   void runOnOperation() override {
     RewritePatternSet patterns(&getContext());
-    patterns.add<LowerRmsNorm, LowerEmbedding, LowerRope>(&getContext());
+    patterns.add<LowerRmsNorm, LowerEmbedding, LowerRope, LowerMoe>(
+        &getContext());
     if (!skipLinear)
       patterns.add<LowerLinear>(&getContext(), libraryGemm);
     GreedyRewriteConfig config;

@@ -88,8 +88,9 @@ func.func @rope(%x: tensor<1x?x4x16xbf16>, %p: tensor<1x?xi32>) -> tensor<1x?x4x
 
 // Ops with their own lowering passes are left alone.
 // CHECK-LABEL: func.func @untouched
-// CHECK:         hymir.moe
-func.func @untouched(%x: tensor<?x8xf32>, %r: tensor<2x8xf32>, %w1: tensor<2x4x8xf32>, %w2: tensor<2x8x4xf32>) -> tensor<?x8xf32> {
-  %y = hymir.moe %x, %r, %w1, %w1, %w2 {top_k = 1 : i64} : (tensor<?x8xf32>, tensor<2x8xf32>, tensor<2x4x8xf32>, tensor<2x4x8xf32>, tensor<2x8x4xf32>) -> tensor<?x8xf32>
-  return %y : tensor<?x8xf32>
+// CHECK:         hymir.softmax_attention
+func.func @untouched(%q: tensor<1x?x4x16xbf16>, %k: tensor<1x?x2x16xbf16>) -> tensor<1x?x4x16xbf16> {
+  %o = hymir.softmax_attention %q, %k, %k {causal = true, scale = 2.500000e-01 : f32}
+      : (tensor<1x?x4x16xbf16>, tensor<1x?x2x16xbf16>, tensor<1x?x2x16xbf16>) -> tensor<1x?x4x16xbf16>
+  return %o : tensor<1x?x4x16xbf16>
 }
