@@ -1011,29 +1011,33 @@ LogicalResult HymirLightningToGpuPass::rewrite(LightningAttentionOp op) {
   // tensor-core kernel, 256 blocks, were 28% slower than 64-wide ones.)
   if (s.valueSplit == 0)
     s.valueSplit = (dv > 64 && dv % 64 == 0) ? dv / 64 : 1;
-  if (s.block < 2 || s.block % 2 != 0 || s.block > 64)
-    return op.emitOpError() << "GPU block size must be even and in [2, 64] "
-                               "(the decay powers stay normal in f32), got "
-                            << s.block;
-  if (dv % s.valueSplit != 0)
-    return op.emitOpError() << "value-split " << s.valueSplit
-                            << " does not divide the value dim " << dv;
-  s.valueTile = dv / s.valueSplit;
-  if (s.valueTile % 4 != 0 || d % 4 != 0)
-    return op.emitOpError()
-           << "GPU kernel needs the key dim (" << d << ") and the value chunk ("
-           << s.valueTile << ") to be multiples of 4";
-  if (s.threads < 32 || s.threads > 1024 || s.threads % 32 != 0)
-    return op.emitOpError() << "threads must be a multiple of 32 in [32, "
-                               "1024], got "
-                            << s.threads;
+  // The blocked kernels' limits (a decode-only op needs none of them).
+  if (dv % std::max<int64_t>(s.valueSplit, 1) == 0)
+    s.valueTile = dv / s.valueSplit;
   Layout layout = Layout::of(s);
-  if (layout.total > kMaxSharedBytes)
-    return op.emitOpError()
-           << "GPU kernel tiles need " << layout.total
-           << " B of shared memory, more than the " << kMaxSharedBytes
-           << " B a block may have: use a smaller block size or a larger "
-              "value split";
+  if (!decode) {
+    if (s.block < 2 || s.block % 2 != 0 || s.block > 64)
+      return op.emitOpError() << "GPU block size must be even and in [2, 64] "
+                                 "(the decay powers stay normal in f32), got "
+                              << s.block;
+    if (dv % s.valueSplit != 0)
+      return op.emitOpError() << "value-split " << s.valueSplit
+                              << " does not divide the value dim " << dv;
+    if (s.valueTile % 4 != 0 || d % 4 != 0)
+      return op.emitOpError() << "GPU kernel needs the key dim (" << d
+                              << ") and the value chunk (" << s.valueTile
+                              << ") to be multiples of 4";
+    if (s.threads < 32 || s.threads > 1024 || s.threads % 32 != 0)
+      return op.emitOpError() << "threads must be a multiple of 32 in [32, "
+                                 "1024], got "
+                              << s.threads;
+    if (layout.total > kMaxSharedBytes)
+      return op.emitOpError()
+             << "GPU kernel tiles need " << layout.total
+             << " B of shared memory, more than the " << kMaxSharedBytes
+             << " B a block may have: use a smaller block size or a larger "
+                "value split";
+  }
 
   ImplicitLocOpBuilder b(op.getLoc(), op);
   auto buffer = [&](Value tensor) -> Value {
@@ -1083,8 +1087,9 @@ LogicalResult HymirLightningToGpuPass::rewrite(LightningAttentionOp op) {
   };
   auto emitBlocked = [&]() {
     // bf16 prefill on tensor cores where the shapes allow.
+    // (A static empty sequence takes the SIMT kernel, which reads nothing.)
     bool tensorCore =
-        tensorCores && qType.getElementType().isBF16() &&
+        tokensDim != 0 && tensorCores && qType.getElementType().isBF16() &&
         (blockSize == 0 || blockSize == TensorCoreBuilder::kBlock) &&
         s.threads == TensorCoreBuilder::kWarps * 32 &&
         TensorCoreBuilder::applies(d, s.valueTile);

@@ -303,6 +303,10 @@ FailureOr<View> Builder::view(Value v, Operation *user) {
 }
 
 LogicalResult Builder::launch(gpu::LaunchFuncOp op) {
+  // Under nested branches whose ranges exclude each other the launch never
+  // runs: it is left out of the plan.
+  if (guardHi >= 0 && guardHi < guardLo)
+    return success();
   std::string key = (op.getKernelModuleName().getValue() +
                      "::" + op.getKernelName().getValue())
                         .str();
@@ -598,7 +602,7 @@ LogicalResult Builder::visit(Operation *op) {
   // can be placed: they are the steps that carry a guard.
   if (guarded() &&
       !isa<arith::ConstantOp, memref::DimOp, affine::AffineApplyOp,
-           scf::YieldOp>(op) &&
+           arith::CmpIOp, scf::YieldOp>(op) &&
       !(op->getDialect() && isa<arith::ArithDialect>(op->getDialect()) &&
         llvm::all_of(op->getResultTypes(), [](Type t) { return t.isIndex(); })))
     return op->emitError("hymir-compile: only kernel launches can depend on "
