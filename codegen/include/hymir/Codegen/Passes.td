@@ -72,9 +72,16 @@ def HymirLightningToGpu
     of two covering a shorter static sequence (decode); value split 0 picks
     64-wide value chunks where they divide the value dim.
 
+    A static token count of at most 16 (with block size 0) takes a decode
+    kernel instead: the recurrence with the state in registers, read and
+    written once. A dynamic token count gets both kernels under
+    `scf.if (tokens <= 16)`, which the plan builder turns into launches
+    guarded by the token count of each call.
+
     With `tensor-cores` (the default), bf16 graphs whose shapes allow it
-    (32-token blocks, key dim a multiple of 16, (D/16) x (chunk/8) state
-    tiles a multiple of the 8 warps, 256 threads) run the four contractions
+    (32-token blocks, key dim a multiple of 16, the m16n8 tiles of the state
+    and of a block's output shared evenly by the 8 warps with each warp's
+    tiles in one row, 256 threads) run the four contractions
     as `nvvm.mma.sync` m16n8k16 with bf16 operands and f32 accumulation: the
     state tile stays in the warps' accumulator registers, a bf16 transposed
     copy of it in shared memory feeds the inter-block product, and the
