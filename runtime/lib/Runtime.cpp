@@ -12,6 +12,7 @@
 
 #include "Driver.h"
 
+#include "absl/functional/function_ref.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 
@@ -91,7 +92,8 @@ struct Module::Impl {
                                 const TensorMap &inputs);
   absl::Status execute(Frame &frame);
   absl::StatusOr<std::pair<uint8_t *, size_t>>
-  storage(Frame &frame, const RefDesc &ref, const std::string &where);
+  storage(Frame &frame, const RefDesc &ref,
+          absl::FunctionRef<std::string()> where);
 };
 
 Module::Module(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
@@ -248,7 +250,7 @@ Module::Impl::prepare(const std::string &name, const TensorMap &inputs) {
 
 absl::StatusOr<std::pair<uint8_t *, size_t>>
 Module::Impl::storage(Frame &frame, const RefDesc &ref,
-                      const std::string &where) {
+                      absl::FunctionRef<std::string()> where) {
   uint8_t *base = nullptr;
   size_t size = 0;
   switch (ref.kind) {
@@ -276,7 +278,7 @@ Module::Impl::storage(Frame &frame, const RefDesc &ref,
     return offset.status();
   if (*offset < 0 || static_cast<size_t>(*offset) > size)
     return absl::OutOfRangeError(
-        absl::StrCat(where, ": offset ", *offset, " is outside its ",
+        absl::StrCat(where(), ": offset ", *offset, " is outside its ",
                      storageKindName(ref.kind), " of ", size, " bytes"));
   return std::make_pair(base + *offset, size - static_cast<size_t>(*offset));
 }
@@ -284,9 +286,11 @@ Module::Impl::storage(Frame &frame, const RefDesc &ref,
 absl::Status Module::Impl::execute(Frame &frame) {
   const EntryDesc &entry = *frame.entry;
   for (size_t i = 0; i < entry.plan.size(); ++i) {
-    std::string where =
-        absl::StrCat(artifact.label(), ": entry '", entry.name, "' step ", i,
-                     " (", stepKindName(entry.plan[i]), ")");
+    // Messages name the step; they are only built when one is needed.
+    auto where = [&]() {
+      return absl::StrCat(artifact.label(), ": entry '", entry.name, "' step ",
+                          i, " (", stepKindName(entry.plan[i]), ")");
+    };
     if (const auto *launch = std::get_if<LaunchKernelDesc>(&entry.plan[i])) {
       // A guarded step (validated: the entry has a token symbol) runs only
       // for its range of token counts.
@@ -315,7 +319,7 @@ absl::Status Module::Impl::execute(Frame &frame) {
           words.push_back(static_cast<uint64_t>(*v));
           continue;
         }
-        std::string argWhere = absl::StrCat(where, " arg ", a);
+        auto argWhere = [&]() { return absl::StrCat(where(), " arg ", a); };
         absl::StatusOr<std::pair<uint8_t *, size_t>> place =
             storage(frame, arg.ref, argWhere);
         if (!place.ok())
@@ -331,7 +335,7 @@ absl::Status Module::Impl::execute(Frame &frame) {
             return s.ok() ? t.status() : s.status();
           if (*s < 0 || *t < 0)
             return absl::OutOfRangeError(
-                absl::StrCat(argWhere, ": negative size or stride"));
+                absl::StrCat(argWhere(), ": negative size or stride"));
           empty |= *s == 0;
           last += (*s - 1) * *t;
           sizes.push_back(*s);
@@ -341,7 +345,7 @@ absl::Status Module::Impl::execute(Frame &frame) {
             empty ? 0 : static_cast<size_t>(last + 1) * dtypeSize(arg.dtype);
         if (need > place->second)
           return absl::OutOfRangeError(absl::StrCat(
-              argWhere, " addresses ", need, " bytes of its ",
+              argWhere(), " addresses ", need, " bytes of its ",
               storageKindName(arg.ref.kind), ", which has ", place->second));
         uint64_t ptr = reinterpret_cast<uint64_t>(place->first);
         words.push_back(ptr);
@@ -357,19 +361,20 @@ absl::Status Module::Impl::execute(Frame &frame) {
       if (absl::Status s = driver->launch(kernels[launch->kernel], grid, block,
                                           launch->sharedMemoryBytes, words);
           !s.ok())
-        return absl::Status(s.code(), absl::StrCat(where, ": ", s.message()));
+        return absl::Status(s.code(), absl::StrCat(where(), ": ", s.message()));
     } else if (const auto *copy = std::get_if<CopyDesc>(&entry.plan[i])) {
       absl::StatusOr<int64_t> bytes = evaluate(copy->bytes, frame.symbols);
       if (!bytes.ok())
         return bytes.status();
-      auto src = storage(frame, copy->src, where + " source");
-      auto dst = storage(frame, copy->dst, where + " destination");
+      auto src = storage(frame, copy->src, [&] { return where() + " source"; });
+      auto dst =
+          storage(frame, copy->dst, [&] { return where() + " destination"; });
       if (!src.ok() || !dst.ok())
         return src.ok() ? dst.status() : src.status();
       if (*bytes < 0 || static_cast<size_t>(*bytes) > src->second ||
           static_cast<size_t>(*bytes) > dst->second)
         return absl::OutOfRangeError(absl::StrCat(
-            where, ": copies ", *bytes, " bytes between storage of ",
+            where(), ": copies ", *bytes, " bytes between storage of ",
             src->second, " and ", dst->second, " bytes"));
       if (absl::Status s = driver->copyOnDevice(dst->first, src->first, *bytes);
           !s.ok())
@@ -378,9 +383,9 @@ absl::Status Module::Impl::execute(Frame &frame) {
       absl::StatusOr<int64_t> m = evaluate(gemm->m, frame.symbols);
       if (!m.ok())
         return m.status();
-      auto x = storage(frame, gemm->x, where + " x");
-      auto w = storage(frame, gemm->w, where + " w");
-      auto y = storage(frame, gemm->y, where + " y");
+      auto x = storage(frame, gemm->x, [&] { return where() + " x"; });
+      auto w = storage(frame, gemm->w, [&] { return where() + " w"; });
+      auto y = storage(frame, gemm->y, [&] { return where() + " y"; });
       if (!x.ok() || !w.ok() || !y.ok())
         return !x.ok() ? x.status() : !w.ok() ? w.status() : y.status();
       size_t in = dtypeSize(gemm->dtype), out = dtypeSize(gemm->outDtype);
@@ -388,11 +393,11 @@ absl::Status Module::Impl::execute(Frame &frame) {
           static_cast<size_t>(gemm->n * gemm->k) * in > w->second ||
           static_cast<size_t>(*m * gemm->n) * out > y->second)
         return absl::OutOfRangeError(
-            absl::StrCat(where, ": operands exceed their storage"));
+            absl::StrCat(where(), ": operands exceed their storage"));
       if (absl::Status s =
               driver->gemm(*gemm, x->first, w->first, y->first, *m);
           !s.ok())
-        return absl::Status(s.code(), absl::StrCat(where, ": ", s.message()));
+        return absl::Status(s.code(), absl::StrCat(where(), ": ", s.message()));
     }
   }
   return absl::OkStatus();
