@@ -78,53 +78,84 @@ struct Layout {
 ///   Vs[j][e]  = v[j][vOff + e]
 ///   S[d][e]   = the carried state tile
 ///   AT[j][i]  = (Q K^T (.) M)[i][j] = (QdT^T KdT)[i][j] / lambda^m, j <= i
-struct KernelBuilder {
+/// What every kernel body works with: the launch's operands, this thread's
+/// coordinates, and small builders for index math and shared memory.
+struct KernelContext {
+  explicit KernelContext(ImplicitLocOpBuilder &b) : b(b) {}
   ImplicitLocOpBuilder &b;
-  Shape shape;
-  Type elt;
   Value q, k, v, slopes, initialState, out, finalState, tokens;
   Value tid, vOff, head, batch;
-  Value qdt, kdt, kd, vs, state, scores, powers;
-  Value slope;
 
   Value idx(int64_t n) { return arith::ConstantIndexOp::create(b, n); }
   Value f32(float x) {
     return arith::ConstantOp::create(b, b.getF32FloatAttr(x));
   }
   Value add(Value x, Value y) { return arith::AddIOp::create(b, x, y); }
-  Value sub(Value x, Value y) { return arith::SubIOp::create(b, x, y); }
+  Value add(Value x, int64_t n) { return n ? add(x, idx(n)) : x; }
   Value mul(Value x, Value y) { return arith::MulIOp::create(b, x, y); }
-  Value div(Value x, int64_t n) { return arith::DivUIOp::create(b, x, idx(n)); }
-  Value rem(Value x, int64_t n) { return arith::RemUIOp::create(b, x, idx(n)); }
-  Value ult(Value x, Value y) {
-    return arith::CmpIOp::create(b, arith::CmpIPredicate::ult, x, y);
-  }
+  Value mul(Value x, int64_t n) { return mul(x, idx(n)); }
   Value toF32(Value x) {
     return x.getType().isF32()
                ? x
                : Value(arith::ExtFOp::create(b, b.getF32Type(), x));
   }
-  Value fromF32(Value x, Type type) {
-    if (type == x.getType())
-      return x;
-    return arith::TruncFOp::create(b, type, x);
-  }
-
-  /// A f32 view of the shared-memory bytes at `offset`.
-  Value view(Value smem, int64_t offset, ArrayRef<int64_t> dims) {
-    auto space = gpu::AddressSpaceAttr::get(b.getContext(),
-                                            gpu::AddressSpace::Workgroup);
-    auto type = MemRefType::get(dims, b.getF32Type(),
-                                MemRefLayoutAttrInterface(), space);
-    return memref::ViewOp::create(b, type, smem, idx(offset), ValueRange{});
-  }
 
   /// for (i = tid; i < n; i += threads) body(i)
-  void strided(Value n, function_ref<void(Value)> body) {
-    auto loop = scf::ForOp::create(b, tid, n, idx(shape.threads));
+  void forEachThread(Value n, int64_t threads, function_ref<void(Value)> body) {
+    auto loop = scf::ForOp::create(b, tid, n, idx(threads));
     OpBuilder::InsertionGuard guard(b);
     b.setInsertionPointToStart(loop.getBody());
     body(loop.getInductionVar());
+  }
+  /// The launch's dynamic shared memory, as bytes.
+  Value sharedBytes() {
+    auto type = MemRefType::get(
+        {ShapedType::kDynamic}, b.getI8Type(), MemRefLayoutAttrInterface(),
+        gpu::AddressSpaceAttr::get(b.getContext(),
+                                   gpu::AddressSpace::Workgroup));
+    return gpu::DynamicSharedMemoryOp::create(b, type);
+  }
+  /// A `dims` view of `type` (f32 by default) at byte `offset` of `smem`.
+  Value view(Value smem, int64_t offset, ArrayRef<int64_t> dims,
+             Type type = nullptr) {
+    auto space = gpu::AddressSpaceAttr::get(b.getContext(),
+                                            gpu::AddressSpace::Workgroup);
+    auto memrefType = MemRefType::get(dims, type ? type : b.getF32Type(),
+                                      MemRefLayoutAttrInterface(), space);
+    return memref::ViewOp::create(b, memrefType, smem, idx(offset),
+                                  ValueRange{});
+  }
+  /// powers[n] = lambda^n = exp(-slope n) for n < count, shared out over
+  /// `threads` threads.
+  void fillDecayPowers(Value powers, Value slope, int64_t count,
+                       int64_t threads) {
+    forEachThread(idx(count), threads, [&](Value n) {
+      Value nf = arith::UIToFPOp::create(
+          b, b.getF32Type(),
+          arith::IndexCastUIOp::create(b, b.getI64Type(), n));
+      Value p = math::ExpOp::create(
+          b, arith::MulFOp::create(b, arith::NegFOp::create(b, slope), nf));
+      memref::StoreOp::create(b, p, powers, ValueRange{n});
+    });
+  }
+};
+
+struct KernelBuilder : KernelContext {
+  KernelBuilder(ImplicitLocOpBuilder &b, const Shape &shape, Type elt)
+      : KernelContext(b), shape(shape), elt(elt) {}
+  Shape shape;
+  Type elt;
+  Value qdt, kdt, kd, vs, state, scores, powers;
+  Value slope;
+
+  Value sub(Value x, Value y) { return arith::SubIOp::create(b, x, y); }
+  Value div(Value x, int64_t n) { return arith::DivUIOp::create(b, x, idx(n)); }
+  Value rem(Value x, int64_t n) { return arith::RemUIOp::create(b, x, idx(n)); }
+  Value ult(Value x, Value y) {
+    return arith::CmpIOp::create(b, arith::CmpIPredicate::ult, x, y);
+  }
+  void strided(Value n, function_ref<void(Value)> body) {
+    forEachThread(n, shape.threads, body);
   }
 
   /// Distributes the (rows/tr) x (cols/tc) register tiles of a rows x cols
@@ -202,10 +233,7 @@ struct KernelBuilder {
 void KernelBuilder::build() {
   const Shape &s = shape;
   Layout layout = Layout::of(s);
-  auto smemType = MemRefType::get(
-      {ShapedType::kDynamic}, b.getI8Type(), MemRefLayoutAttrInterface(),
-      gpu::AddressSpaceAttr::get(b.getContext(), gpu::AddressSpace::Workgroup));
-  Value smem = gpu::DynamicSharedMemoryOp::create(b, smemType);
+  Value smem = sharedBytes();
   qdt = view(smem, layout.qdt, {s.keyDim, s.block});
   kdt = view(smem, layout.kdt, {s.keyDim, s.block});
   kd = view(smem, layout.kd, {s.block, s.keyDim});
@@ -215,14 +243,7 @@ void KernelBuilder::build() {
   powers = view(smem, layout.powers, {s.block + 1});
 
   slope = memref::LoadOp::create(b, slopes, ValueRange{head});
-  // powers[n] = lambda^n = exp(-slope n), n in [0, C].
-  strided(idx(s.block + 1), [&](Value n) {
-    Value nf = arith::UIToFPOp::create(
-        b, b.getF32Type(), arith::IndexCastUIOp::create(b, b.getI64Type(), n));
-    Value p = math::ExpOp::create(
-        b, arith::MulFOp::create(b, arith::NegFOp::create(b, slope), nf));
-    memref::StoreOp::create(b, p, powers, ValueRange{n});
-  });
+  fillDecayPowers(powers, slope, s.block + 1, s.threads);
   // The state tile: the initial state's, or zeros.
   strided(idx(s.keyDim * s.valueTile), [&](Value n) {
     Value d = div(n, s.valueTile), e = rem(n, s.valueTile);
@@ -466,26 +487,17 @@ void KernelBuilder::updateState(Value m) {
 
 /// The decode kernel (a short static sequence, T <= 16): the token
 /// recurrence with the state in registers, read and written once. A thread
-/// block covers `columns` value columns of one head with `kGroups` groups of
-/// threads over the key dim; thread t holds S[g R + r][e] for r < R = D / 4
-/// with e = (t / 32) * 8 + t % 8 and g = (t / 8) % 4, so the 4 groups of a
-/// column sit in one warp and o = q S is summed with two shuffles.
-struct DecodeBuilder {
+/// block covers 64 value columns (all of a narrower value dim) of one head with
+/// `kGroups` groups of threads over the key dim; thread t holds S[g R + r][e]
+/// for r < R = D / 4 with e = (t / 32) * 8 + t % 8 and g = (t / 8) % 4, so the
+/// 4 groups of a column sit in one warp and o = q S is summed with two
+/// shuffles.
+struct DecodeBuilder : KernelContext {
   static constexpr int64_t kGroups = 4;
-  ImplicitLocOpBuilder &b;
-  int64_t keyDim, columns;
+  DecodeBuilder(ImplicitLocOpBuilder &b, int64_t keyDim, Type elt)
+      : KernelContext(b), keyDim(keyDim), elt(elt) {}
+  int64_t keyDim;
   Type elt;
-  Value q, k, v, slopes, initialState, out, finalState, tokens;
-  Value tid, vOff, head, batch;
-
-  Value idx(int64_t n) { return arith::ConstantIndexOp::create(b, n); }
-  Value add(Value x, Value y) { return arith::AddIOp::create(b, x, y); }
-  Value mul(Value x, Value y) { return arith::MulIOp::create(b, x, y); }
-  Value toF32(Value x) {
-    return x.getType().isF32()
-               ? x
-               : Value(arith::ExtFOp::create(b, b.getF32Type(), x));
-  }
 
   void build() {
     int64_t rows = keyDim / kGroups;
@@ -561,23 +573,15 @@ struct DecodeBuilder {
 ///   Ab[i][j]  = (Q K^T)[i][j] lambda^(i-j), j <= i   intra A
 /// The f32 state lives in accumulator registers: warp w owns the m16n8
 /// tiles w, w + 8, ... of S [D, chunk].
-struct TensorCoreBuilder {
+struct TensorCoreBuilder : KernelContext {
   static constexpr int64_t kBlock = 32, kWarps = 8, kPad = 8;
   static_assert(kBlock == 32, "stash() moves one token row per lane");
-  ImplicitLocOpBuilder &b;
+  TensorCoreBuilder(ImplicitLocOpBuilder &b, int64_t keyDim, int64_t valueTile)
+      : KernelContext(b), keyDim(keyDim), valueTile(valueTile) {}
   int64_t keyDim, valueTile;
-  Value q, k, v, slopes, initialState, out, finalState, tokens;
-  Value tid, vOff, head, batch;
   Value lane, warp, groupRow, quad; // groupRow = lane / 4, quad = lane % 4
   Value qs, ks, kdt, vst, sbt, ab, powers;
 
-  Value idx(int64_t n) { return arith::ConstantIndexOp::create(b, n); }
-  Value add(Value x, Value y) { return arith::AddIOp::create(b, x, y); }
-  Value add(Value x, int64_t n) { return n ? add(x, idx(n)) : x; }
-  Value mul(Value x, int64_t n) { return arith::MulIOp::create(b, x, idx(n)); }
-  Value f32(float x) {
-    return arith::ConstantOp::create(b, b.getF32FloatAttr(x));
-  }
   Type bf16() { return b.getBF16Type(); }
 
   static int64_t stateTiles(int64_t d, int64_t vt) { return d / 16 * (vt / 8); }
@@ -612,14 +616,6 @@ struct TensorCoreBuilder {
     o.powers = take((kBlock + 1) * 4);
     o.total = at;
     return o;
-  }
-
-  Value view(Value smem, int64_t offset, ArrayRef<int64_t> dims, Type t) {
-    auto space = gpu::AddressSpaceAttr::get(b.getContext(),
-                                            gpu::AddressSpace::Workgroup);
-    return memref::ViewOp::create(
-        b, MemRefType::get(dims, t, MemRefLayoutAttrInterface(), space), smem,
-        idx(offset), ValueRange{});
   }
 
   /// Two adjacent bf16 of a shared tile as one 32-bit register.
@@ -687,14 +683,7 @@ struct TensorCoreBuilder {
     b.setInsertionPointToStart(loop.getBody());
     body(loop.getInductionVar());
   }
-  void strided(int64_t n, function_ref<void(Value)> body) {
-    auto loop = scf::ForOp::create(b, tid, idx(n), idx(kWarps * 32));
-    OpBuilder::InsertionGuard guard(b);
-    b.setInsertionPointToStart(loop.getBody());
-    body(loop.getInductionVar());
-  }
 
-  /// This warp's state tiles: (row, col) origins, in register order.
   /// Warp w's `per` consecutive m16n8 tiles of an output with `across`
   /// tiles per row: (row, col) origins; all in one row (see applies()).
   SmallVector<std::pair<Value, Value>> warpRow(int64_t per, int64_t across) {
@@ -807,32 +796,21 @@ void TensorCoreBuilder::stash(ValueRange values, Value m) {
 
 void TensorCoreBuilder::build() {
   Offsets o = layout(keyDim, valueTile);
-  auto smemType = MemRefType::get(
-      {ShapedType::kDynamic}, b.getI8Type(), MemRefLayoutAttrInterface(),
-      gpu::AddressSpaceAttr::get(b.getContext(), gpu::AddressSpace::Workgroup));
-  Value smem = gpu::DynamicSharedMemoryOp::create(b, smemType);
+  Value smem = sharedBytes();
   qs = view(smem, o.qs, {kBlock, keyDim + kPad}, bf16());
   ks = view(smem, o.ks, {kBlock, keyDim + kPad}, bf16());
   kdt = view(smem, o.kdt, {keyDim, kBlock + kPad}, bf16());
   vst = view(smem, o.vst, {valueTile, kBlock + kPad}, bf16());
   sbt = view(smem, o.sbt, {valueTile, keyDim + kPad}, bf16());
   ab = view(smem, o.ab, {kBlock, kBlock + kPad}, bf16());
-  powers = view(smem, o.powers, {kBlock + 1}, b.getF32Type());
+  powers = view(smem, o.powers, {kBlock + 1});
   lane = arith::RemUIOp::create(b, tid, idx(32));
   warp = arith::DivUIOp::create(b, tid, idx(32));
   groupRow = arith::DivUIOp::create(b, lane, idx(4));
   quad = arith::RemUIOp::create(b, lane, idx(4));
 
   Value slope = memref::LoadOp::create(b, slopes, ValueRange{head});
-  strided(kBlock + 1, [&](Value n) {
-    Value nf = arith::UIToFPOp::create(
-        b, b.getF32Type(), arith::IndexCastUIOp::create(b, b.getI64Type(), n));
-    memref::StoreOp::create(
-        b,
-        math::ExpOp::create(
-            b, arith::MulFOp::create(b, arith::NegFOp::create(b, slope), nf)),
-        powers, ValueRange{n});
-  });
+  fillDecayPowers(powers, slope, kBlock + 1, kWarps * 32);
   // The state, in this warp's accumulator registers.
   SmallVector<Value> state;
   auto tiles = ownTiles();
@@ -1062,28 +1040,38 @@ LogicalResult HymirLightningToGpuPass::rewrite(LightningAttentionOp op) {
       b, MemRefType::get(stateType.getShape(), stateType.getElementType()));
 
   auto c = [&](int64_t n) { return arith::ConstantIndexOp::create(b, n); };
-  auto emitDecode = [&]() {
-    int64_t threads = DecodeBuilder::kGroups * decodeColumns;
-    auto launch = gpu::LaunchOp::create(b, c(dv / decodeColumns), c(heads),
-                                        c(batchDim), c(threads), c(1), c(1));
-    launch->setAttr("hymir.lightning", b.getStringAttr("decode"));
+  // One launch per kernel, over (value chunks, heads, batch): the kernel gets
+  // the operands and its thread's coordinates, then `build` writes the body.
+  auto emitLaunch = [&](KernelContext &kernel, StringRef kind, int64_t chunks,
+                        int64_t chunkWidth, int64_t threads,
+                        int64_t sharedBytes, function_ref<void()> build) {
+    Value bytes = sharedBytes ? Value(arith::ConstantIntOp::create(
+                                    b, b.getI32Type(), sharedBytes))
+                              : Value();
+    auto launch = gpu::LaunchOp::create(b, c(chunks), c(heads), c(batchDim),
+                                        c(threads), c(1), c(1), bytes);
+    launch->setAttr("hymir.lightning", b.getStringAttr(kind));
     OpBuilder::InsertionGuard guard(b);
     b.setInsertionPointToStart(&launch.getBody().front());
-    DecodeBuilder db{b, d, decodeColumns, qType.getElementType()};
-    db.q = qm;
-    db.k = km;
-    db.v = vm;
-    db.slopes = sm;
-    db.initialState = init;
-    db.out = outBuf;
-    db.finalState = stateBuf;
-    db.tokens = tokens;
-    db.tid = launch.getThreadIds().x;
-    db.vOff = db.mul(launch.getBlockIds().x, db.idx(decodeColumns));
-    db.head = launch.getBlockIds().y;
-    db.batch = launch.getBlockIds().z;
-    db.build();
+    kernel.q = qm;
+    kernel.k = km;
+    kernel.v = vm;
+    kernel.slopes = sm;
+    kernel.initialState = init;
+    kernel.out = outBuf;
+    kernel.finalState = stateBuf;
+    kernel.tokens = tokens;
+    kernel.tid = launch.getThreadIds().x;
+    kernel.vOff = kernel.mul(launch.getBlockIds().x, chunkWidth);
+    kernel.head = launch.getBlockIds().y;
+    kernel.batch = launch.getBlockIds().z;
+    build();
     gpu::TerminatorOp::create(b);
+  };
+  auto emitDecode = [&]() {
+    DecodeBuilder db(b, d, qType.getElementType());
+    emitLaunch(db, "decode", dv / decodeColumns, decodeColumns,
+               DecodeBuilder::kGroups * decodeColumns, 0, [&] { db.build(); });
   };
   auto emitBlocked = [&]() {
     // bf16 prefill on tensor cores where the shapes allow.
@@ -1094,54 +1082,14 @@ LogicalResult HymirLightningToGpuPass::rewrite(LightningAttentionOp op) {
         s.threads == TensorCoreBuilder::kWarps * 32 &&
         TensorCoreBuilder::applies(d, s.valueTile);
     if (tensorCore) {
-      int64_t bytes = TensorCoreBuilder::layout(d, s.valueTile).total;
-      Value tcBytes = arith::ConstantIntOp::create(b, b.getI32Type(), bytes);
-      auto launch =
-          gpu::LaunchOp::create(b, c(s.valueSplit), c(heads), c(batchDim),
-                                c(s.threads), c(1), c(1), tcBytes);
-      launch->setAttr("hymir.lightning", b.getStringAttr("tensor-core"));
-      OpBuilder::InsertionGuard guard(b);
-      b.setInsertionPointToStart(&launch.getBody().front());
-      TensorCoreBuilder tb{b, d, s.valueTile};
-      tb.q = qm;
-      tb.k = km;
-      tb.v = vm;
-      tb.slopes = sm;
-      tb.initialState = init;
-      tb.out = outBuf;
-      tb.finalState = stateBuf;
-      tb.tokens = tokens;
-      tb.tid = launch.getThreadIds().x;
-      tb.vOff = tb.mul(launch.getBlockIds().x, s.valueTile);
-      tb.head = launch.getBlockIds().y;
-      tb.batch = launch.getBlockIds().z;
-      tb.build();
-      gpu::TerminatorOp::create(b);
-    }
-    if (!tensorCore) {
-      Value smemBytes = arith::ConstantIntOp::create(
-          b, b.getI32Type(), static_cast<int64_t>(layout.total));
-      auto launch =
-          gpu::LaunchOp::create(b, c(s.valueSplit), c(heads), c(batchDim),
-                                c(s.threads), c(1), c(1), smemBytes);
-      launch->setAttr("hymir.lightning", b.getStringAttr("blocks"));
-      OpBuilder::InsertionGuard guard(b);
-      b.setInsertionPointToStart(&launch.getBody().front());
-      KernelBuilder kb{b, s, qType.getElementType()};
-      kb.q = qm;
-      kb.k = km;
-      kb.v = vm;
-      kb.slopes = sm;
-      kb.initialState = init;
-      kb.out = outBuf;
-      kb.finalState = stateBuf;
-      kb.tokens = tokens;
-      kb.tid = launch.getThreadIds().x;
-      kb.vOff = kb.mul(launch.getBlockIds().x, kb.idx(s.valueTile));
-      kb.head = launch.getBlockIds().y;
-      kb.batch = launch.getBlockIds().z;
-      kb.build();
-      gpu::TerminatorOp::create(b);
+      TensorCoreBuilder tb(b, d, s.valueTile);
+      emitLaunch(tb, "tensor-core", s.valueSplit, s.valueTile, s.threads,
+                 TensorCoreBuilder::layout(d, s.valueTile).total,
+                 [&] { tb.build(); });
+    } else {
+      KernelBuilder kb(b, s, qType.getElementType());
+      emitLaunch(kb, "blocks", s.valueSplit, s.valueTile, s.threads,
+                 layout.total, [&] { kb.build(); });
     }
   };
   if (decode) {

@@ -27,9 +27,10 @@ Usage: lightning_matrix.py BIN_DIR                       (cpu, both halves)
 import json
 import os
 import struct
-import subprocess
 import sys
 import tempfile
+
+from e2e_util import replace_tensor, run
 
 BIN = sys.argv[1]
 OPTS = dict(zip(sys.argv[2::2], sys.argv[3::2]))
@@ -65,13 +66,6 @@ def graph(name, b, h, d, dt, with_state, block, static_t=None):
   return %o, %s : {t}, {st}
 }}
 """
-
-
-def run(cmd):
-    r = subprocess.run(cmd, capture_output=True, text=True)
-    if r.returncode != 0:
-        raise RuntimeError("%s failed:\n%s%s" % (cmd[0], r.stdout, r.stderr))
-    return r.stdout
 
 
 def check(tag, b, h, d, dt, layer, with_state, tokens, block=64, static_t=False):
@@ -116,16 +110,8 @@ def read_st(path):
 def set_slopes(path, heads, layer):
     """Replaces the "slopes" input by the decay rates of `layer` of 80,
     keeping every other tensor's bytes as they are."""
-    data = open(path, "rb").read()
-    n = struct.unpack("<Q", data[:8])[0]
-    header = json.loads(data[8:8 + n])
-    s, e = header["slopes"]["data_offsets"]
-    blob = struct.pack("<%df" % heads, *slopes(heads, layer))
-    assert len(blob) == e - s
-    body = bytearray(data[8 + n:])
-    body[s:e] = blob
-    with open(path, "wb") as f:
-        f.write(data[:8 + n] + bytes(body))
+    replace_tensor(path, "slopes",
+                   lambda spec, old: struct.pack("<%df" % heads, *slopes(heads, layer)))
 
 
 def write_st(path, tensors):

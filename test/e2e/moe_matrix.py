@@ -16,12 +16,11 @@ rounding of the logits unlikely (about 1e-4 per thousand tokens).
 
 Usage: moe_matrix.py BIN_DIR
 """
-import json
 import os
-import struct
-import subprocess
 import sys
 import tempfile
+
+from e2e_util import replace_tensor, run
 
 BIN = sys.argv[1]
 WORK = tempfile.mkdtemp(prefix="hymir-moe-")
@@ -43,26 +42,13 @@ def graph(e, k, dt):
 """
 
 
-def run(cmd):
-    r = subprocess.run(cmd, capture_output=True, text=True)
-    if r.returncode != 0:
-        raise RuntimeError("%s failed:\n%s%s" % (cmd[0], r.stdout, r.stderr))
-    return r.stdout
-
-
 def tie_router(path):
     """Makes every row of the f32 "router" input equal to its first row."""
-    data = open(path, "rb").read()
-    n = struct.unpack("<Q", data[:8])[0]
-    header = json.loads(data[8:8 + n])
-    s, e = header["router"]["data_offsets"]
-    assert header["router"]["dtype"] == "F32"
-    rows, width = header["router"]["shape"]
-    body = bytearray(data[8 + n:])
-    first = bytes(body[s:s + 4 * width])
-    body[s:e] = first * rows
-    with open(path, "wb") as f:
-        f.write(data[:8 + n] + bytes(body))
+    def tie(spec, old):
+        assert spec["dtype"] == "F32"
+        rows, width = spec["shape"]
+        return old[:4 * width] * rows
+    replace_tensor(path, "router", tie)
 
 
 def check(tag, e, k, dt, tokens, tied=False):

@@ -1,0 +1,28 @@
+"""Helpers shared by the end-to-end matrix scripts: running a tool, and
+rewriting one tensor of a safetensors file in place (same dtype and size)."""
+import json
+import struct
+import subprocess
+
+
+def run(cmd):
+    """Runs `cmd`; its stdout, or RuntimeError with everything it printed."""
+    r = subprocess.run(cmd, capture_output=True, text=True)
+    if r.returncode != 0:
+        raise RuntimeError("%s failed:\n%s%s" % (cmd[0], r.stdout, r.stderr))
+    return r.stdout
+
+
+def replace_tensor(path, name, make):
+    """Replaces the bytes of tensor `name` by make(header_entry, old_bytes),
+    which must return as many bytes; every other tensor stays as it is."""
+    data = open(path, "rb").read()
+    n = struct.unpack("<Q", data[:8])[0]
+    header = json.loads(data[8:8 + n])
+    s, e = header[name]["data_offsets"]
+    body = bytearray(data[8 + n:])
+    blob = make(header[name], bytes(body[s:e]))
+    assert len(blob) == e - s, (name, len(blob), e - s)
+    body[s:e] = blob
+    with open(path, "wb") as f:
+        f.write(data[:8 + n] + bytes(body))
