@@ -29,6 +29,12 @@ void mlir::hymir::buildKernelFormPipeline(OpPassManager &pm,
   // Graph level: hymir ops and elementwise math become fused linalg ops. A
   // linear left to the BLAS is lowered only after fusion, so nothing fuses
   // into it.
+  // Multi-device: the SPMD program of one device, with collectives.
+  if (options.devices > 1) {
+    HymirShardOptions shard;
+    shard.devices = options.devices;
+    pm.addPass(createHymirShard(shard));
+  }
   // Tiled ops first: lightning attention becomes a forall over heads of
   // loops over token blocks.
   if (options.gpuLightning) {
@@ -50,11 +56,12 @@ void mlir::hymir::buildKernelFormPipeline(OpPassManager &pm,
   pm.addPass(createLinalgElementwiseOpFusionPass());
   pm.addPass(createCanonicalizerPass());
   pm.addPass(createCSEPass());
-  if (options.libraryGemm) {
-    HymirLowerToLinalgOptions gemm;
-    gemm.libraryGemm = true;
-    pm.addPass(createHymirLowerToLinalg(gemm));
-  }
+  // Library calls (the BLAS, collectives) after fusion: nothing fuses into
+  // them.
+  HymirLowerToLinalgOptions late;
+  late.libraryGemm = options.libraryGemm;
+  late.collectives = true;
+  pm.addPass(createHymirLowerToLinalg(late));
   // Buffers: function boundaries get identity-layout memrefs, which the plan
   // builder binds to the runtime's tensors.
   bufferization::OneShotBufferizePassOptions bufferize;

@@ -154,6 +154,7 @@ private:
   LogicalResult launch(gpu::LaunchFuncOp op);
   LogicalResult branch(scf::IfOp op);
   LogicalResult gemm(linalg::GenericOp op);
+  LogicalResult collective(linalg::GenericOp op, rt::CollectiveKind kind);
   LogicalResult finish(func::ReturnOp ret);
   void planArena();
   void touch(const rt::RefDesc &ref) {
@@ -509,6 +510,44 @@ LogicalResult Builder::gemm(linalg::GenericOp op) {
   return success();
 }
 
+/// A collective from hymir-lower-to-linalg: the generic's input is this
+/// device's contribution and its init the whole result, both contiguous.
+LogicalResult Builder::collective(linalg::GenericOp op,
+                                  rt::CollectiveKind kind) {
+  if (op.getNumDpsInputs() != 1 || op.getNumDpsInits() != 1)
+    return op.emitError("hymir-compile: a collective has one input and one "
+                        "init");
+  FailureOr<View> src = view(op.getDpsInputs()[0], op);
+  FailureOr<View> dst = view(op.getDpsInits()[0], op);
+  if (failed(src) || failed(dst))
+    return failure();
+  if (src->dtype != dst->dtype)
+    return op.emitError("hymir-compile: a collective keeps its dtype");
+  SizeExprSpec elements = constant(1);
+  for (const SizeExprSpec &s : src->sizes) {
+    std::optional<SizeExprSpec> next = mul(elements, s);
+    if (!next)
+      return op.emitError("hymir-compile: collective size is not affine in "
+                          "the token count");
+    elements = *next;
+  }
+  if (kind == rt::CollectiveKind::AllGather) {
+    // The stacked result's outer dim is the device axis.
+    const SizeExprSpec &axis = dst->sizes.front();
+    if (!isConstant(axis) || axis.constant != options.devices)
+      return op.emitError()
+             << "hymir-compile: all_gather over "
+             << (isConstant(axis) ? std::to_string(axis.constant) : "?")
+             << " devices in a module compiled for " << options.devices
+             << " (--devices)";
+  }
+  touch(src->ref);
+  touch(dst->ref);
+  entry.plan.push_back(
+      rt::CollectiveDesc{kind, src->ref, dst->ref, src->dtype, elements});
+  return success();
+}
+
 LogicalResult Builder::visit(Operation *op) {
   if (auto alloc = dyn_cast<memref::AllocOp>(op)) {
     MemRefType type = alloc.getType();
@@ -608,8 +647,14 @@ LogicalResult Builder::visit(Operation *op) {
     return op->emitError("hymir-compile: only kernel launches can depend on "
                          "the token count (inside scf.if)");
   if (auto generic = dyn_cast<linalg::GenericOp>(op);
-      generic && generic->hasAttr("hymir.library_call"))
+      generic && generic->hasAttr("hymir.library_call")) {
+    auto kind = generic->getAttrOfType<StringAttr>("hymir.library_call");
+    if (kind && kind.getValue() == "all_reduce")
+      return collective(generic, rt::CollectiveKind::AllReduceSum);
+    if (kind && kind.getValue() == "all_gather")
+      return collective(generic, rt::CollectiveKind::AllGather);
     return gemm(generic);
+  }
   if (auto ret = dyn_cast<func::ReturnOp>(op))
     return finish(ret);
   // Index arithmetic, shape queries and constants are evaluated on demand.
@@ -702,6 +747,9 @@ LogicalResult Builder::finish(func::ReturnOp ret) {
       fix(g->x);
       fix(g->w);
       fix(g->y);
+    } else if (auto *c = std::get_if<rt::CollectiveDesc>(&step)) {
+      fix(c->src);
+      fix(c->dst);
     }
   }
   bufferBytes = std::move(keptBytes);
@@ -789,6 +837,18 @@ FailureOr<rt::EntryDesc> Builder::build() {
              << type.getElementType() << ", which the runtime cannot hold";
     spec.dtype = *dtype;
     spec.shape = shape;
+    // A split argument (hymir-shard): the spec has the whole tensor's shape,
+    // each device's storage holds its part.
+    if (auto dim = func.getArgAttrOfType<IntegerAttr>(i, "hymir.shard_dim")) {
+      int64_t d = dim.getInt();
+      if (d < 0 || d >= static_cast<int64_t>(shape.size()) ||
+          !isConstant(shape[d]))
+        return func.emitError()
+               << "hymir-compile: argument " << i << " is split along dim " << d
+               << ", which is not a static dim";
+      spec.shardDim = static_cast<int32_t>(d);
+      spec.shape[d] = constant(shape[d].constant * options.devices);
+    }
     rt::RefDesc ref{rt::StorageKind::Input,
                     static_cast<uint32_t>(entry.inputs.size()), constant(0)};
     if (original.getArgAttr(i, "hymir.param")) {

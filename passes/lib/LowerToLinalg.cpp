@@ -580,6 +580,111 @@ struct LowerRope : OpRewritePattern<RopeOp> {
   }
 };
 
+/// The device axis of a collective is an extra outermost loop: a single
+/// device's program reads as the sum (all_reduce) or the stack (all_gather)
+/// over a device axis of extent 1. Marked hymir.library_call, the plan turns
+/// them into collective steps over the real devices.
+struct LowerAllReduce : OpRewritePattern<AllReduceOp> {
+  using OpRewritePattern::OpRewritePattern;
+  LogicalResult matchAndRewrite(AllReduceOp op,
+                                PatternRewriter &rewriter) const override {
+    Location loc = op.getLoc();
+    auto type = cast<RankedTensorType>(op.getX().getType());
+    int64_t rank = type.getRank();
+    if (rank == 0)
+      return rewriter.notifyMatchFailure(op, "0-d all_reduce");
+    // x as [1, ...]: the one device's contribution.
+    SmallVector<int64_t> stackedShape = {1};
+    llvm::append_range(stackedShape, type.getShape());
+    SmallVector<ReassociationIndices> groups = {{0, 1}};
+    for (int64_t d = 1; d < rank; ++d)
+      groups.push_back({d + 1});
+    SmallVector<OpFoldResult> sizes =
+        tensor::getMixedSizes(rewriter, loc, op.getX());
+    SmallVector<OpFoldResult> stackedSizes = {rewriter.getIndexAttr(1)};
+    llvm::append_range(stackedSizes, sizes);
+    Value stacked = tensor::ExpandShapeOp::create(
+        rewriter, loc,
+        RankedTensorType::get(stackedShape, type.getElementType()), op.getX(),
+        groups, stackedSizes);
+    Value init =
+        tensor::EmptyOp::create(rewriter, loc, sizes, type.getElementType());
+    MLIRContext *ctx = rewriter.getContext();
+    SmallVector<AffineMap> maps = {
+        AffineMap::getMultiDimIdentityMap(rank + 1, ctx),
+        AffineMap::getMultiDimIdentityMap(rank + 1, ctx).dropResult(0)};
+    SmallVector<utils::IteratorType> iters(rank + 1, kPar);
+    iters[0] = kRed;
+    auto generic = linalg::GenericOp::create(
+        rewriter, loc, type, ValueRange{stacked}, ValueRange{init}, maps, iters,
+        [&](OpBuilder &b, Location l, ValueRange args) {
+          linalg::YieldOp::create(b, l, args[0]);
+        });
+    generic->setAttr("hymir.library_call",
+                     rewriter.getStringAttr("all_reduce"));
+    rewriter.replaceOp(op, generic.getResult(0));
+    return success();
+  }
+};
+
+struct LowerAllGather : OpRewritePattern<AllGatherOp> {
+  using OpRewritePattern::OpRewritePattern;
+  LogicalResult matchAndRewrite(AllGatherOp op,
+                                PatternRewriter &rewriter) const override {
+    Location loc = op.getLoc();
+    auto type = cast<RankedTensorType>(op.getX().getType());
+    int64_t rank = type.getRank(), dim = op.getDim();
+    int64_t devices =
+        op.getResult().getType().getDimSize(dim) / type.getDimSize(dim);
+    MLIRContext *ctx = rewriter.getContext();
+    // [devices, x...]: every device's x, in device order.
+    SmallVector<OpFoldResult> sizes =
+        tensor::getMixedSizes(rewriter, loc, op.getX());
+    SmallVector<OpFoldResult> stackedSizes = {rewriter.getIndexAttr(devices)};
+    llvm::append_range(stackedSizes, sizes);
+    Value init = tensor::EmptyOp::create(rewriter, loc, stackedSizes,
+                                         type.getElementType());
+    SmallVector<AffineMap> maps = {
+        AffineMap::getMultiDimIdentityMap(rank + 1, ctx).dropResult(0),
+        AffineMap::getMultiDimIdentityMap(rank + 1, ctx)};
+    SmallVector<utils::IteratorType> iters(rank + 1, kPar);
+    auto generic = linalg::GenericOp::create(
+        rewriter, loc, init.getType(), ValueRange{op.getX()}, ValueRange{init},
+        maps, iters, [&](OpBuilder &b, Location l, ValueRange args) {
+          linalg::YieldOp::create(b, l, args[0]);
+        });
+    generic->setAttr("hymir.library_call",
+                     rewriter.getStringAttr("all_gather"));
+    Value stacked = generic.getResult(0);
+    // Move the device axis next to `dim`, then merge the two.
+    if (dim > 0) {
+      SmallVector<int64_t> perm;
+      for (int64_t d = 1; d <= dim; ++d)
+        perm.push_back(d);
+      perm.push_back(0);
+      for (int64_t d = dim + 1; d <= rank; ++d)
+        perm.push_back(d);
+      SmallVector<OpFoldResult> movedSizes;
+      for (int64_t p : perm)
+        movedSizes.push_back(stackedSizes[p]);
+      Value movedInit = tensor::EmptyOp::create(rewriter, loc, movedSizes,
+                                                type.getElementType());
+      stacked =
+          linalg::TransposeOp::create(rewriter, loc, stacked, movedInit, perm)
+              .getResult()[0];
+    }
+    SmallVector<ReassociationIndices> groups;
+    for (int64_t d = 0; d < dim; ++d)
+      groups.push_back({d});
+    groups.push_back({dim, dim + 1});
+    for (int64_t d = dim + 1; d < rank; ++d)
+      groups.push_back({d + 1});
+    rewriter.replaceOpWithNewOp<tensor::CollapseShapeOp>(
+        op, op.getResult().getType(), stacked, groups);
+    return success();
+  }
+};
+
 struct HymirLowerToLinalgPass
     : hymir::impl::HymirLowerToLinalgBase<HymirLowerToLinalgPass> {
   using Base::Base;
@@ -589,6 +694,8 @@ struct HymirLowerToLinalgPass
         &getContext());
     if (!skipLinear)
       patterns.add<LowerLinear>(&getContext(), libraryGemm);
+    if (collectives)
+      patterns.add<LowerAllReduce, LowerAllGather>(&getContext());
     GreedyRewriteConfig config;
     config.setStrictness(GreedyRewriteStrictness::ExistingOps);
     if (failed(

@@ -170,7 +170,30 @@ private:
           return fail(dimWhere,
                       absl::StrCat("is ", value, "; dims are non-negative"));
       }
+      HYMIR_ARTIFACT_TRY(checkShardDim(p, where, /*allowed=*/true));
     }
+    return absl::OkStatus();
+  }
+
+  // A sharded tensor splits a static dim into deviceCount equal parts.
+  absl::Status checkShardDim(const TensorSpecDesc &t, absl::string_view where,
+                             bool allowed) const {
+    if (t.shardDim == -1)
+      return absl::OkStatus();
+    if (!allowed)
+      return fail(where, absl::StrCat("has shard dim ", t.shardDim,
+                                      "; only params and inputs can be "
+                                      "sharded"));
+    if (t.shardDim < 0 || static_cast<size_t>(t.shardDim) >= t.shape.size())
+      return fail(where, absl::StrCat("has shard dim ", t.shardDim,
+                                      ", outside its rank ", t.shape.size()));
+    const SizeExprSpec &dim = t.shape[t.shardDim];
+    if (!dim.isConstant() || dim.constant % m.deviceCount != 0)
+      return fail(where,
+                  absl::StrCat("is sharded along dim ", t.shardDim,
+                               ", which must be static and a multiple of the "
+                               "device count ",
+                               m.deviceCount));
     return absl::OkStatus();
   }
 
@@ -263,6 +286,7 @@ private:
       for (size_t d = 0; d < t.shape.size(); ++d)
         HYMIR_ARTIFACT_TRY(checkNonNegative(
             e, t.shape[d], absl::StrCat(where, " dim ", d), "dims"));
+      HYMIR_ARTIFACT_TRY(checkShardDim(t, where, what == "input"));
     }
     return absl::OkStatus();
   }
@@ -389,6 +413,23 @@ private:
     return checkSizeExpr(e, c.bytes, absl::StrCat(where, " bytes"));
   }
 
+  absl::Status checkCollective(const EntryDesc &e, const CollectiveDesc &c,
+                               absl::string_view where) const {
+    if (!inRange(c.kind, CollectiveKind::AllGather))
+      return fail(where, absl::StrFormat("has collective kind %d, which is "
+                                         "not a known kind",
+                                         static_cast<int>(c.kind)));
+    HYMIR_ARTIFACT_TRY(checkRef(e, c.src, absl::StrCat(where, " src")));
+    HYMIR_ARTIFACT_TRY(checkRef(e, c.dst, absl::StrCat(where, " dst")));
+    HYMIR_ARTIFACT_TRY(checkDType(where, "dtype", c.dtype));
+    if (c.dtype != DType::F32 && c.dtype != DType::BF16)
+      return fail(where,
+                  absl::StrCat("has dtype ", std::string(dtypeName(c.dtype)),
+                               "; collectives move f32 or bf16"));
+    return checkNonNegative(e, c.elements, absl::StrCat(where, " elements"),
+                            "element counts");
+  }
+
   absl::Status checkEntry(const EntryDesc &e) const {
     std::string where = absl::StrCat("entry ", quote(e.name));
     std::vector<absl::string_view> names;
@@ -448,6 +489,8 @@ private:
         HYMIR_ARTIFACT_TRY(checkLaunch(e, *l, stepWhere));
       else if (const auto *g = std::get_if<GemmDesc>(&s))
         HYMIR_ARTIFACT_TRY(checkGemm(e, *g, stepWhere));
+      else if (const auto *c = std::get_if<CollectiveDesc>(&s))
+        HYMIR_ARTIFACT_TRY(checkCollective(e, *c, stepWhere));
       else
         HYMIR_ARTIFACT_TRY(checkCopy(e, std::get<CopyDesc>(s), stepWhere));
     }
@@ -677,7 +720,7 @@ private:
       for (const ar::TensorSpec *t : *in)
         out.push_back({str(t->name()),
                        static_cast<DType>(static_cast<int8_t>(t->dtype())),
-                       sizeExprs(t->shape())});
+                       sizeExprs(t->shape()), t->shard_dim()});
     return out;
   }
 
@@ -804,6 +847,16 @@ private:
     return out;
   }
 
+  StepDesc collective(const ar::Collective &in, absl::string_view where) {
+    CollectiveDesc out;
+    out.kind = static_cast<CollectiveKind>(static_cast<int8_t>(in.kind()));
+    out.src = requiredRef(in.src(), where, "src");
+    out.dst = requiredRef(in.dst(), where, "dst");
+    out.dtype = static_cast<DType>(static_cast<int8_t>(in.dtype()));
+    out.elements = requiredSizeExpr(in.elements(), where, "elements");
+    return out;
+  }
+
   EntryDesc entry(const ar::Entry &in) {
     EntryDesc out;
     out.name = str(in.name());
@@ -831,13 +884,17 @@ private:
         out.plan.push_back(gemm(*g, absl::StrCat(where, " (gemm)")));
       else if (const auto *c = s->step_as_Copy())
         out.plan.push_back(copy(*c, absl::StrCat(where, " (copy)")));
+      else if (const auto *c = s->step_as_Collective())
+        out.plan.push_back(
+            collective(*c, absl::StrCat(where, " (collective)")));
       else if (s->step_type() == ar::Step::NONE || s->step() == nullptr)
         missing(where, "step");
       else if (error.ok())
         error = absl::InvalidArgumentError(absl::StrCat(
             label, ": ", where, " has step type ",
             static_cast<int>(s->step_type()),
-            ", which is not a known step (launch 1, gemm 2, copy 3)"));
+            ", which is not a known step (launch 1, gemm 2, copy 3, "
+            "collective 4)"));
     }
     return out;
   }
@@ -914,7 +971,19 @@ std::string stepKindName(const StepDesc &step) {
     return "launch";
   if (std::holds_alternative<GemmDesc>(step))
     return "gemm";
+  if (std::holds_alternative<CollectiveDesc>(step))
+    return "collective";
   return "copy";
+}
+
+std::string collectiveKindName(CollectiveKind kind) {
+  switch (kind) {
+  case CollectiveKind::AllReduceSum:
+    return "all_reduce";
+  case CollectiveKind::AllGather:
+    return "all_gather";
+  }
+  return absl::StrCat("collective ", static_cast<int>(kind));
 }
 
 bool operator==(const SizeExprSpec &a, const SizeExprSpec &b) {
@@ -922,7 +991,8 @@ bool operator==(const SizeExprSpec &a, const SizeExprSpec &b) {
          a.divisor == b.divisor;
 }
 bool operator==(const TensorSpecDesc &a, const TensorSpecDesc &b) {
-  return a.name == b.name && a.dtype == b.dtype && a.shape == b.shape;
+  return a.name == b.name && a.dtype == b.dtype && a.shape == b.shape &&
+         a.shardDim == b.shardDim;
 }
 bool operator==(const SymbolDesc &a, const SymbolDesc &b) {
   return a.name == b.name && a.input == b.input && a.dim == b.dim &&
@@ -962,6 +1032,10 @@ bool operator==(const GemmDesc &a, const GemmDesc &b) {
 }
 bool operator==(const CopyDesc &a, const CopyDesc &b) {
   return a.src == b.src && a.dst == b.dst && a.bytes == b.bytes;
+}
+bool operator==(const CollectiveDesc &a, const CollectiveDesc &b) {
+  return a.kind == b.kind && a.src == b.src && a.dst == b.dst &&
+         a.dtype == b.dtype && a.elements == b.elements;
 }
 static bool sameBits(double a, double b) {
   uint64_t x, y;

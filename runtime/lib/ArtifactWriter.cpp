@@ -87,7 +87,7 @@ private:
       auto name = b.CreateString(t.name);
       auto shape = sizeExprs(t.shape);
       out.push_back(ar::CreateTensorSpec(
-          b, name, toSchemaEnum<ar::DType>(t.dtype), shape));
+          b, name, toSchemaEnum<ar::DType>(t.dtype), shape, t.shardDim));
     }
     return b.CreateVector(out);
   }
@@ -133,6 +133,14 @@ private:
           b, x, w, y, m, g->n, g->k, toSchemaEnum<ar::DType>(g->dtype),
           toSchemaEnum<ar::DType>(g->outDtype), g->f32Precision);
       return ar::CreatePlanStep(b, ar::Step::Gemm, gemm.Union());
+    }
+    if (const auto *c = std::get_if<CollectiveDesc>(&s)) {
+      auto src = ref(c->src), dst = ref(c->dst);
+      auto elements = sizeExpr(c->elements);
+      auto collective = ar::CreateCollective(
+          b, toSchemaEnum<ar::CollectiveKind>(c->kind), src, dst,
+          toSchemaEnum<ar::DType>(c->dtype), elements);
+      return ar::CreatePlanStep(b, ar::Step::Collective, collective.Union());
     }
     const auto &c = std::get<CopyDesc>(s);
     auto src = ref(c.src), dst = ref(c.dst);

@@ -226,7 +226,93 @@ private:
   std::chrono::steady_clock::time_point start_;
 };
 
+float bf16ToFloat(uint16_t h) {
+  uint32_t bits = static_cast<uint32_t>(h) << 16;
+  float f;
+  std::memcpy(&f, &bits, sizeof f);
+  return f;
+}
+
+/// Round to nearest even; NaN stays a (quiet) NaN.
+uint16_t floatToBf16(float f) {
+  uint32_t bits;
+  std::memcpy(&bits, &f, sizeof bits);
+  if ((bits & 0x7fffffffu) > 0x7f800000u)
+    return static_cast<uint16_t>((bits >> 16) | 0x40);
+  bits += 0x7fffu + ((bits >> 16) & 1u);
+  return static_cast<uint16_t>(bits >> 16);
+}
+
+/// The simulated devices all live in this process's memory, and the cpu
+/// driver's steps complete before they return, so a collective is a plain
+/// loop over the devices' buffers.
+class CpuCollectives : public Collectives {
+public:
+  explicit CpuCollectives(size_t devices) : devices_(devices) {}
+
+  absl::Status allReduceSum(const std::vector<const void *> &src,
+                            const std::vector<void *> &dst, size_t elements,
+                            DType dtype) override {
+    if (absl::Status s = check(src, dst, dtype); !s.ok())
+      return s;
+    std::vector<float> sum(elements, 0.0f);
+    for (const void *p : src) {
+      if (dtype == DType::F32) {
+        const float *x = static_cast<const float *>(p);
+        for (size_t i = 0; i < elements; ++i)
+          sum[i] += x[i];
+      } else {
+        const uint16_t *x = static_cast<const uint16_t *>(p);
+        for (size_t i = 0; i < elements; ++i)
+          sum[i] += bf16ToFloat(x[i]);
+      }
+    }
+    for (void *p : dst) {
+      if (dtype == DType::F32) {
+        std::memcpy(p, sum.data(), elements * sizeof(float));
+      } else {
+        uint16_t *y = static_cast<uint16_t *>(p);
+        for (size_t i = 0; i < elements; ++i)
+          y[i] = floatToBf16(sum[i]);
+      }
+    }
+    return absl::OkStatus();
+  }
+
+  absl::Status allGather(const std::vector<const void *> &src,
+                         const std::vector<void *> &dst, size_t elements,
+                         DType dtype) override {
+    if (absl::Status s = check(src, dst, dtype); !s.ok())
+      return s;
+    size_t bytes = elements * dtypeSize(dtype);
+    for (void *p : dst)
+      for (size_t e = 0; e < src.size(); ++e)
+        std::memmove(static_cast<uint8_t *>(p) + e * bytes, src[e], bytes);
+    return absl::OkStatus();
+  }
+
+private:
+  absl::Status check(const std::vector<const void *> &src,
+                     const std::vector<void *> &dst, DType dtype) const {
+    if (src.size() != devices_ || dst.size() != devices_)
+      return absl::InternalError(
+          absl::StrCat("cpu collective: ", src.size(), " sources and ",
+                       dst.size(), " destinations for ", devices_, " devices"));
+    if (dtype != DType::F32 && dtype != DType::BF16)
+      return absl::UnimplementedError(
+          absl::StrCat("cpu collective: dtype ", std::string(dtypeName(dtype)),
+                       " (only f32 and bf16)"));
+    return absl::OkStatus();
+  }
+
+  size_t devices_;
+};
+
 } // namespace
+
+std::unique_ptr<Collectives> createCpuCollectives(size_t devices) {
+  return std::make_unique<CpuCollectives>(devices);
+}
 
 absl::StatusOr<std::unique_ptr<Driver>> createCpuDriver() {
   return std::unique_ptr<Driver>(new CpuDriver());

@@ -7,7 +7,10 @@
 // JIT error log returned on failure; launches above 48 KiB of dynamic shared
 // memory raise the kernel's limit first; timing uses events on the stream.
 // GEMM steps go to cuBLASLt (Blas.h), loaded on the first one together with
-// a 32 MiB workspace that the driver keeps for all later ones.
+// a 32 MiB workspace that the driver keeps for all later ones. Several
+// drivers (one per device) can live in one process: every call makes the
+// driver's context current first. Collectives between them run on NCCL
+// (libnccl.so.2, also loaded with dlopen on first use).
 // The few driver types and constants used are declared here (their values
 // are fixed by the driver ABI), so no CUDA headers are needed to build.
 //
@@ -126,17 +129,21 @@ class CudaDriver;
 
 class CudaBuffer : public DeviceBuffer {
 public:
-  CudaBuffer(const CudaApi *api, CUdeviceptr ptr, size_t size)
-      : api_(api), ptr_(ptr), size_(size) {}
+  CudaBuffer(const CudaApi *api, CUcontext context, CUdeviceptr ptr,
+             size_t size)
+      : api_(api), context_(context), ptr_(ptr), size_(size) {}
   ~CudaBuffer() override {
-    if (ptr_)
+    if (ptr_) {
+      api_->cuCtxSetCurrent(context_);
       api_->cuMemFree(ptr_);
+    }
   }
   void *data() const override { return reinterpret_cast<void *>(ptr_); }
   size_t size() const override { return size_; }
 
 private:
   const CudaApi *api_;
+  CUcontext context_;
   CUdeviceptr ptr_;
   size_t size_;
 };
@@ -180,6 +187,8 @@ public:
                                "retaining the primary context");
         !s.ok())
       return s;
+    context_ = context;
+    ordinal_ = ordinal;
     if (absl::Status s = check(api_->cuCtxSetCurrent(context), "context");
         !s.ok())
       return s;
@@ -194,6 +203,8 @@ public:
 
   absl::StatusOr<std::unique_ptr<DeviceBuffer>>
   allocate(size_t bytes) override {
+    if (absl::Status s = use(); !s.ok())
+      return s;
     CUdeviceptr ptr = 0;
     CUresult r = api_->cuMemAlloc(&ptr, std::max<size_t>(bytes, 1));
     if (r != 0) {
@@ -204,9 +215,12 @@ public:
                        " (", freeBytes, " of ", total, " bytes free)"));
     }
     api_->cuMemsetD8(ptr, 0, std::max<size_t>(bytes, 1));
-    return std::unique_ptr<DeviceBuffer>(new CudaBuffer(api_, ptr, bytes));
+    return std::unique_ptr<DeviceBuffer>(
+        new CudaBuffer(api_, context_, ptr, bytes));
   }
   absl::Status copyToDevice(void *dst, const void *src, size_t bytes) override {
+    if (absl::Status s = use(); !s.ok())
+      return s;
     if (!bytes)
       return absl::OkStatus();
     return check(
@@ -214,6 +228,8 @@ public:
         "host-to-device copy");
   }
   absl::Status copyToHost(void *dst, const void *src, size_t bytes) override {
+    if (absl::Status s = use(); !s.ok())
+      return s;
     if (!bytes)
       return absl::OkStatus();
     if (absl::Status s = synchronize(); !s.ok())
@@ -223,6 +239,8 @@ public:
         "device-to-host copy");
   }
   absl::Status copyOnDevice(void *dst, const void *src, size_t bytes) override {
+    if (absl::Status s = use(); !s.ok())
+      return s;
     if (!bytes)
       return absl::OkStatus();
     return check(api_->cuMemcpyDtoDAsync(reinterpret_cast<CUdeviceptr>(dst),
@@ -233,6 +251,8 @@ public:
 
   absl::StatusOr<CodeHandle> loadCode(const CodeObjectDesc &code,
                                       const std::string &where) override {
+    if (absl::Status s = use(); !s.ok())
+      return s;
     if (code.format == CodeFormat::HostSharedObject)
       return absl::FailedPreconditionError(
           absl::StrCat(where, " is host code, which the cuda driver cannot "
@@ -262,6 +282,7 @@ public:
   }
 
   void unloadCode(CodeHandle code) override {
+    api_->cuCtxSetCurrent(context_);
     api_->cuModuleUnload(static_cast<CUmodule>(code));
   }
 
@@ -281,6 +302,8 @@ public:
                       const std::array<uint32_t, 3> &block,
                       uint32_t sharedMemoryBytes,
                       std::vector<uint64_t> &words) override {
+    if (absl::Status s = use(); !s.ok())
+      return s;
     auto fn = static_cast<CUfunction>(kernel);
     for (int64_t g : grid)
       if (g > 0x7fffffff)
@@ -306,6 +329,8 @@ public:
 
   absl::Status gemm(const GemmDesc &desc, const void *x, const void *w, void *y,
                     int64_t m) override {
+    if (absl::Status s = use(); !s.ok())
+      return s;
     if (!blas_) {
       absl::StatusOr<std::unique_ptr<CublasLtGemm>> blas =
           CublasLtGemm::create();
@@ -323,12 +348,18 @@ public:
   }
 
   absl::Status synchronize() override {
+    if (absl::Status s = use(); !s.ok())
+      return s;
     return check(api_->cuStreamSynchronize(stream_), "synchronizing");
   }
   absl::Status startTimer() override {
+    if (absl::Status s = use(); !s.ok())
+      return s;
     return check(api_->cuEventRecord(start_, stream_), "recording an event");
   }
   absl::StatusOr<double> stopTimer() override {
+    if (absl::Status s = use(); !s.ok())
+      return s;
     if (absl::Status s =
             check(api_->cuEventRecord(stop_, stream_), "recording an event");
         !s.ok())
@@ -344,11 +375,20 @@ public:
     return static_cast<double>(ms);
   }
 
+  int ordinal() const { return ordinal_; }
+  CUstream stream() const { return stream_; }
+  /// Makes this driver's context the calling thread's current one.
+  absl::Status use() const {
+    return check(api_->cuCtxSetCurrent(context_), "selecting the context");
+  }
+
 private:
   static constexpr size_t kGemmWorkspaceBytes = size_t(32) << 20;
 
   const CudaApi *api_;
   std::string name_;
+  CUcontext context_ = nullptr;
+  int ordinal_ = 0;
   CUstream stream_ = nullptr;
   CUevent start_ = nullptr, stop_ = nullptr;
   // Created by the first GEMM step; the handle goes before its workspace.
@@ -356,7 +396,173 @@ private:
   std::unique_ptr<CublasLtGemm> blas_;
 };
 
+//===----------------------------------------------------------------------===//
+// NCCL
+//===----------------------------------------------------------------------===//
+
+using NcclResult = int;
+using NcclComm = struct ncclComm *;
+constexpr int kNcclFloat32 = 7, kNcclBfloat16 = 9, kNcclSum = 0;
+
+struct NcclApi {
+  void *library = nullptr;
+  NcclResult (*ncclGetVersion)(int *);
+  NcclResult (*ncclCommInitAll)(NcclComm *, int, const int *);
+  NcclResult (*ncclCommDestroy)(NcclComm);
+  NcclResult (*ncclGroupStart)();
+  NcclResult (*ncclGroupEnd)();
+  NcclResult (*ncclAllReduce)(const void *, void *, size_t, int, int, NcclComm,
+                              CUstream);
+  NcclResult (*ncclAllGather)(const void *, void *, size_t, int, NcclComm,
+                              CUstream);
+  const char *(*ncclGetErrorString)(NcclResult);
+};
+
+absl::StatusOr<const NcclApi *> ncclApi() {
+  static NcclApi api;
+  static std::string error;
+  static std::once_flag once;
+  std::call_once(once, [] {
+    api.library = dlopen("libnccl.so.2", RTLD_NOW | RTLD_LOCAL);
+    if (!api.library) {
+      error = absl::StrCat("cuda: NCCL (libnccl.so.2) cannot be loaded (",
+                           dlerror(),
+                           "); multi-device modules need it: install NCCL "
+                           "or add its folder to LD_LIBRARY_PATH");
+      return;
+    }
+    auto bind = [&](auto &fn, const char *name) {
+      fn = reinterpret_cast<std::remove_reference_t<decltype(fn)>>(
+          dlsym(api.library, name));
+      if (!fn && error.empty())
+        error = absl::StrCat("cuda: libnccl.so.2 has no ", name);
+    };
+    bind(api.ncclGetVersion, "ncclGetVersion");
+    bind(api.ncclCommInitAll, "ncclCommInitAll");
+    bind(api.ncclCommDestroy, "ncclCommDestroy");
+    bind(api.ncclGroupStart, "ncclGroupStart");
+    bind(api.ncclGroupEnd, "ncclGroupEnd");
+    bind(api.ncclAllReduce, "ncclAllReduce");
+    bind(api.ncclAllGather, "ncclAllGather");
+    bind(api.ncclGetErrorString, "ncclGetErrorString");
+  });
+  if (!error.empty())
+    return absl::UnavailableError(error);
+  return &api;
+}
+
+/// One communicator per device of one process (ncclCommInitAll); every
+/// collective is one NCCL group over the devices' streams, so it is ordered
+/// with each device's kernels like any other step.
+class NcclCollectives : public Collectives {
+public:
+  NcclCollectives(const NcclApi *api, std::vector<CudaDriver *> devices)
+      : api_(api), devices_(std::move(devices)) {}
+  ~NcclCollectives() override {
+    for (NcclComm c : comms_)
+      if (c)
+        api_->ncclCommDestroy(c);
+  }
+
+  absl::Status check(NcclResult r, const std::string &what) const {
+    if (r == 0)
+      return absl::OkStatus();
+    const char *text = api_->ncclGetErrorString(r);
+    return absl::InternalError(
+        absl::StrCat("nccl: ", what, " failed: ", text ? text : "unknown error",
+                     " (", r, ")"));
+  }
+
+  absl::Status init() {
+    std::vector<int> ordinals;
+    for (CudaDriver *d : devices_)
+      ordinals.push_back(d->ordinal());
+    comms_.assign(devices_.size(), nullptr);
+    return check(api_->ncclCommInitAll(comms_.data(),
+                                       static_cast<int>(devices_.size()),
+                                       ordinals.data()),
+                 absl::StrCat("creating communicators for ", devices_.size(),
+                              " devices"));
+  }
+
+  absl::Status allReduceSum(const std::vector<const void *> &src,
+                            const std::vector<void *> &dst, size_t elements,
+                            DType dtype) override {
+    return group(src, dst, dtype, "all-reduce", [&](size_t d, int type) {
+      return api_->ncclAllReduce(src[d], dst[d], elements, type, kNcclSum,
+                                 comms_[d], devices_[d]->stream());
+    });
+  }
+
+  absl::Status allGather(const std::vector<const void *> &src,
+                         const std::vector<void *> &dst, size_t elements,
+                         DType dtype) override {
+    return group(src, dst, dtype, "all-gather", [&](size_t d, int type) {
+      return api_->ncclAllGather(src[d], dst[d], elements, type, comms_[d],
+                                 devices_[d]->stream());
+    });
+  }
+
+private:
+  template <typename Fn>
+  absl::Status group(const std::vector<const void *> &src,
+                     const std::vector<void *> &dst, DType dtype,
+                     const char *what, Fn &&issue) {
+    if (src.size() != devices_.size() || dst.size() != devices_.size())
+      return absl::InternalError(absl::StrCat("nccl: ", what, " with ",
+                                              src.size(), " buffers for ",
+                                              devices_.size(), " devices"));
+    int type;
+    if (dtype == DType::F32)
+      type = kNcclFloat32;
+    else if (dtype == DType::BF16)
+      type = kNcclBfloat16;
+    else
+      return absl::UnimplementedError(absl::StrCat(
+          "nccl: ", what, " of ", std::string(dtypeName(dtype)), " tensors"));
+    if (absl::Status s = check(api_->ncclGroupStart(), "group start"); !s.ok())
+      return s;
+    absl::Status status;
+    for (size_t d = 0; d < devices_.size() && status.ok(); ++d) {
+      status = devices_[d]->use();
+      if (status.ok())
+        status = check(issue(d, type), absl::StrCat(what, " on device ",
+                                                    devices_[d]->ordinal()));
+    }
+    absl::Status end = check(api_->ncclGroupEnd(), "group end");
+    return status.ok() ? end : status;
+  }
+
+  const NcclApi *api_;
+  std::vector<CudaDriver *> devices_;
+  std::vector<NcclComm> comms_;
+};
+
 } // namespace
+
+absl::StatusOr<std::unique_ptr<Collectives>>
+createNcclCollectives(const std::vector<Driver *> &devices) {
+  std::vector<CudaDriver *> cuda;
+  for (Driver *d : devices) {
+    auto *c = dynamic_cast<CudaDriver *>(d);
+    if (!c)
+      return absl::InvalidArgumentError("nccl: collectives need cuda devices");
+    for (CudaDriver *other : cuda)
+      if (other->ordinal() == c->ordinal())
+        return absl::InvalidArgumentError(
+            absl::StrCat("nccl: device ", c->ordinal(),
+                         " is listed twice; each device of a group must be "
+                         "distinct"));
+    cuda.push_back(c);
+  }
+  absl::StatusOr<const NcclApi *> api = ncclApi();
+  if (!api.ok())
+    return api.status();
+  auto collectives = std::make_unique<NcclCollectives>(*api, std::move(cuda));
+  if (absl::Status s = collectives->init(); !s.ok())
+    return s;
+  return std::unique_ptr<Collectives>(std::move(collectives));
+}
 
 absl::StatusOr<std::unique_ptr<Driver>> createCudaDriver(int ordinal) {
   absl::StatusOr<const CudaApi *> api = cudaApi();

@@ -73,6 +73,23 @@ public:
   virtual absl::StatusOr<double> stopTimer() = 0;
 };
 
+/// Collectives over a group of devices of one driver kind, each running the
+/// same plan. Pointers are the devices' own, in group order; `elements` is
+/// what each device contributes. Work is ordered after each device's earlier
+/// work and before its later work.
+class Collectives {
+public:
+  virtual ~Collectives() = default;
+  /// dst[d][i] = sum over devices e of src[e][i], on every device d.
+  virtual absl::Status allReduceSum(const std::vector<const void *> &src,
+                                    const std::vector<void *> &dst,
+                                    size_t elements, DType dtype) = 0;
+  /// dst[d][e * elements + i] = src[e][i], on every device d.
+  virtual absl::Status allGather(const std::vector<const void *> &src,
+                                 const std::vector<void *> &dst,
+                                 size_t elements, DType dtype) = 0;
+};
+
 /// The cpu driver: host memory, kernels from an in-memory shared object, a
 /// thread pool running blocks.
 absl::StatusOr<std::unique_ptr<Driver>> createCpuDriver();
@@ -80,6 +97,16 @@ absl::StatusOr<std::unique_ptr<Driver>> createCpuDriver();
 /// The cuda driver for device `ordinal`: the CUDA driver API and cuBLASLt
 /// loaded with dlopen.
 absl::StatusOr<std::unique_ptr<Driver>> createCudaDriver(int ordinal);
+
+/// Collectives of simulated devices in one process: host memory, sums in
+/// f32 in device order (bf16 rounded once at the end).
+std::unique_ptr<Collectives> createCpuCollectives(size_t devices);
+
+/// Collectives of cuda drivers (createCudaDriver, distinct devices) on NCCL,
+/// loaded with dlopen (libnccl.so.2): one communicator per device, launched
+/// on the drivers' streams.
+absl::StatusOr<std::unique_ptr<Collectives>>
+createNcclCollectives(const std::vector<Driver *> &devices);
 
 } // namespace hymir
 

@@ -62,37 +62,73 @@ static std::string shapeString(const std::vector<int64_t> &shape) {
   return absl::StrCat("[", absl::StrJoin(shape, ", "), "]");
 }
 
-struct Module::Impl {
-  Impl(std::shared_ptr<Driver> driver, Artifact artifact)
-      : driver(std::move(driver)), artifact(std::move(artifact)) {}
+/// The bytes of part `part` of `parts` equal contiguous parts of a
+/// row-major tensor along `dim` (which the artifact's validation made
+/// divisible), gathered into one contiguous block.
+static std::vector<uint8_t> shardOf(const uint8_t *data,
+                                    const std::vector<int64_t> &shape,
+                                    size_t elementBytes, int32_t dim,
+                                    size_t part, size_t parts) {
+  size_t outer = 1, inner = elementBytes;
+  for (int32_t d = 0; d < dim; ++d)
+    outer *= static_cast<size_t>(shape[d]);
+  for (size_t d = dim + 1; d < shape.size(); ++d)
+    inner *= static_cast<size_t>(shape[d]);
+  size_t extent = static_cast<size_t>(shape[dim]), chunk = extent / parts;
+  std::vector<uint8_t> out(outer * chunk * inner);
+  for (size_t o = 0; o < outer; ++o)
+    std::memcpy(out.data() + o * chunk * inner,
+                data + (o * extent + part * chunk) * inner, chunk * inner);
+  return out;
+}
 
-  std::shared_ptr<Driver> driver;
+struct Module::Impl {
+  /// What one device of the module holds. A module runs on every device of
+  /// its group (SPMD): the same plan, each device on its own storage.
+  struct Device {
+    std::shared_ptr<Driver> driver;
+    std::vector<CodeHandle> code;
+    std::vector<KernelHandle> kernels;
+    std::vector<std::unique_ptr<DeviceBuffer>> params;
+    std::map<std::string, std::unique_ptr<DeviceBuffer>> arenas;
+  };
+
+  Impl(Artifact artifact) : artifact(std::move(artifact)) {}
+
   Artifact artifact;
-  std::vector<CodeHandle> code;
-  std::vector<KernelHandle> kernels;
-  std::vector<std::unique_ptr<DeviceBuffer>> params;
-  std::map<std::string, std::unique_ptr<DeviceBuffer>> arenas;
+  std::vector<Device> devices;
+  // Present when there is more than one device.
+  std::unique_ptr<Collectives> collectives;
 
   const ModuleDesc &desc() const { return artifact.module(); }
   ~Impl() {
-    for (CodeHandle c : code)
-      driver->unloadCode(c);
+    for (Device &d : devices)
+      for (CodeHandle c : d.code)
+        d.driver->unloadCode(c);
   }
 
+  /// One device's memory in a call.
+  struct DeviceFrame {
+    std::vector<std::unique_ptr<DeviceBuffer>> inputs, outputs;
+    DeviceBuffer *arena = nullptr;
+  };
   /// Device memory and resolved sizes of one call.
   struct Frame {
     const EntryDesc *entry = nullptr;
     std::vector<int64_t> symbols;
-    std::vector<std::unique_ptr<DeviceBuffer>> inputs, outputs;
+    std::vector<DeviceFrame> devices;
     std::vector<std::vector<int64_t>> outputShapes;
-    DeviceBuffer *arena = nullptr;
   };
 
   absl::StatusOr<Frame> prepare(const std::string &name,
                                 const TensorMap &inputs);
   absl::Status execute(Frame &frame);
+  absl::Status executeOn(Frame &frame, size_t device, size_t i,
+                         absl::FunctionRef<std::string()> where);
+  absl::Status collective(Frame &frame, const CollectiveDesc &c,
+                          absl::FunctionRef<std::string()> where);
   absl::StatusOr<std::pair<uint8_t *, size_t>>
-  storage(Frame &frame, const RefDesc &ref,
+  storage(Frame &frame, size_t device, const RefDesc &ref,
           absl::FunctionRef<std::string()> where);
 };
 
@@ -110,25 +146,42 @@ static std::vector<int64_t> staticShape(const TensorSpecDesc &spec) {
 
 absl::Status Module::bindWeights(const SafetensorsFile &weights) {
   const ModuleDesc &m = impl_->desc();
-  std::vector<std::unique_ptr<DeviceBuffer>> bound;
+  size_t n = impl_->devices.size();
+  std::vector<std::vector<std::unique_ptr<DeviceBuffer>>> bound(n);
   for (const TensorSpecDesc &p : m.params) {
-    absl::StatusOr<TensorView> view =
-        weights.get(p.name, p.dtype, staticShape(p));
+    std::vector<int64_t> shape = staticShape(p);
+    absl::StatusOr<TensorView> view = weights.get(p.name, p.dtype, shape);
     if (!view.ok())
       return absl::Status(view.status().code(),
                           absl::StrCat(label(), ": parameter binding: ",
                                        view.status().message()));
-    absl::StatusOr<std::unique_ptr<DeviceBuffer>> buffer =
-        impl_->driver->allocate(view->sizeBytes);
-    if (!buffer.ok())
-      return buffer.status();
-    if (absl::Status s = impl_->driver->copyToDevice(
-            (*buffer)->data(), view->data, view->sizeBytes);
-        !s.ok())
-      return s;
-    bound.push_back(std::move(*buffer));
+    for (size_t d = 0; d < n; ++d) {
+      // A sharded parameter: device d gets its part only.
+      std::vector<uint8_t> part;
+      const void *data = view->data;
+      size_t bytes = view->sizeBytes;
+      if (p.shardDim >= 0 && n > 1) {
+        part = shardOf(static_cast<const uint8_t *>(view->data), shape,
+                       dtypeSize(p.dtype), p.shardDim, d, n);
+        data = part.data();
+        bytes = part.size();
+      }
+      Driver &driver = *impl_->devices[d].driver;
+      absl::StatusOr<std::unique_ptr<DeviceBuffer>> buffer =
+          driver.allocate(bytes);
+      if (!buffer.ok())
+        return absl::Status(buffer.status().code(),
+                            absl::StrCat(label(), ": parameter '", p.name,
+                                         "' on device ", d, ": ",
+                                         buffer.status().message()));
+      if (absl::Status s = driver.copyToDevice((*buffer)->data(), data, bytes);
+          !s.ok())
+        return s;
+      bound[d].push_back(std::move(*buffer));
+    }
   }
-  impl_->params = std::move(bound);
+  for (size_t d = 0; d < n; ++d)
+    impl_->devices[d].params = std::move(bound[d]);
   return absl::OkStatus();
 }
 
@@ -144,7 +197,8 @@ Module::Impl::prepare(const std::string &name, const TensorMap &inputs) {
         absl::StrCat(label, ": no entry '", name,
                      "'; entries: ", absl::StrJoin(names, ", ")));
   }
-  if (!desc().params.empty() && params.size() != desc().params.size())
+  if (!desc().params.empty() &&
+      devices[0].params.size() != desc().params.size())
     return absl::FailedPreconditionError(absl::StrCat(
         label, ": the module has ", desc().params.size(),
         " parameters (first '", desc().params[0].name,
@@ -152,6 +206,7 @@ Module::Impl::prepare(const std::string &name, const TensorMap &inputs) {
 
   Frame frame;
   frame.entry = entry;
+  frame.devices.resize(devices.size());
   std::string where = absl::StrCat(label, ": entry '", name, "'");
   for (const auto &input : inputs) {
     const std::string &inputName = input.first;
@@ -214,61 +269,80 @@ Module::Impl::prepare(const std::string &name, const TensorMap &inputs) {
           std::string(dtypeName(t.dtype())), " ", shapeString(t.shape()),
           ", expected ", std::string(dtypeName(spec.dtype)), " ",
           shapeString(*shape)));
-    absl::StatusOr<std::unique_ptr<DeviceBuffer>> buffer =
-        driver->allocate(t.sizeBytes());
-    if (!buffer.ok())
-      return buffer.status();
-    if (absl::Status s =
-            driver->copyToDevice((*buffer)->data(), t.data(), t.sizeBytes());
-        !s.ok())
-      return s;
-    frame.inputs.push_back(std::move(*buffer));
+    size_t n = devices.size();
+    for (size_t d = 0; d < n; ++d) {
+      // A sharded input: device d gets its part only.
+      std::vector<uint8_t> part;
+      const void *data = t.data();
+      size_t bytes = t.sizeBytes();
+      if (spec.shardDim >= 0 && n > 1) {
+        part = shardOf(t.data(), t.shape(), dtypeSize(t.dtype()), spec.shardDim,
+                       d, n);
+        data = part.data();
+        bytes = part.size();
+      }
+      Driver &driver = *devices[d].driver;
+      absl::StatusOr<std::unique_ptr<DeviceBuffer>> buffer =
+          driver.allocate(bytes);
+      if (!buffer.ok())
+        return buffer.status();
+      if (absl::Status s = driver.copyToDevice((*buffer)->data(), data, bytes);
+          !s.ok())
+        return s;
+      frame.devices[d].inputs.push_back(std::move(*buffer));
+    }
   }
   for (const TensorSpecDesc &spec : entry->outputs) {
     absl::StatusOr<std::vector<int64_t>> shape = resolve(spec);
     if (!shape.ok())
       return shape.status();
-    absl::StatusOr<std::unique_ptr<DeviceBuffer>> buffer = driver->allocate(
-        static_cast<size_t>(product(*shape)) * dtypeSize(spec.dtype));
-    if (!buffer.ok())
-      return buffer.status();
-    frame.outputs.push_back(std::move(*buffer));
+    for (size_t d = 0; d < devices.size(); ++d) {
+      absl::StatusOr<std::unique_ptr<DeviceBuffer>> buffer =
+          devices[d].driver->allocate(static_cast<size_t>(product(*shape)) *
+                                      dtypeSize(spec.dtype));
+      if (!buffer.ok())
+        return buffer.status();
+      frame.devices[d].outputs.push_back(std::move(*buffer));
+    }
     frame.outputShapes.push_back(*shape);
   }
   // The arena is sized for the symbols' maxima: allocated once per entry.
-  std::unique_ptr<DeviceBuffer> &arena = arenas[name];
-  if (!arena) {
-    absl::StatusOr<std::unique_ptr<DeviceBuffer>> buffer =
-        driver->allocate(entry->arenaBytes);
-    if (!buffer.ok())
-      return buffer.status();
-    arena = std::move(*buffer);
+  for (size_t d = 0; d < devices.size(); ++d) {
+    std::unique_ptr<DeviceBuffer> &arena = devices[d].arenas[name];
+    if (!arena) {
+      absl::StatusOr<std::unique_ptr<DeviceBuffer>> buffer =
+          devices[d].driver->allocate(entry->arenaBytes);
+      if (!buffer.ok())
+        return buffer.status();
+      arena = std::move(*buffer);
+    }
+    frame.devices[d].arena = arena.get();
   }
-  frame.arena = arena.get();
   return frame;
 }
 
 absl::StatusOr<std::pair<uint8_t *, size_t>>
-Module::Impl::storage(Frame &frame, const RefDesc &ref,
+Module::Impl::storage(Frame &frame, size_t device, const RefDesc &ref,
                       absl::FunctionRef<std::string()> where) {
+  DeviceFrame &local = frame.devices[device];
   uint8_t *base = nullptr;
   size_t size = 0;
   switch (ref.kind) {
   case StorageKind::Input:
-    base = static_cast<uint8_t *>(frame.inputs[ref.index]->data());
-    size = frame.inputs[ref.index]->size();
+    base = static_cast<uint8_t *>(local.inputs[ref.index]->data());
+    size = local.inputs[ref.index]->size();
     break;
   case StorageKind::Output:
-    base = static_cast<uint8_t *>(frame.outputs[ref.index]->data());
-    size = frame.outputs[ref.index]->size();
+    base = static_cast<uint8_t *>(local.outputs[ref.index]->data());
+    size = local.outputs[ref.index]->size();
     break;
   case StorageKind::Param:
-    base = static_cast<uint8_t *>(params[ref.index]->data());
-    size = params[ref.index]->size();
+    base = static_cast<uint8_t *>(devices[device].params[ref.index]->data());
+    size = devices[device].params[ref.index]->size();
     break;
   case StorageKind::Buffer: {
     const BufferSlotDesc &slot = frame.entry->buffers[ref.index];
-    base = static_cast<uint8_t *>(frame.arena->data()) + slot.arenaOffset;
+    base = static_cast<uint8_t *>(local.arena->data()) + slot.arenaOffset;
     size = slot.sizeBytes;
     break;
   }
@@ -291,6 +365,64 @@ absl::Status Module::Impl::execute(Frame &frame) {
       return absl::StrCat(artifact.label(), ": entry '", entry.name, "' step ",
                           i, " (", stepKindName(entry.plan[i]), ")");
     };
+    if (const auto *c = std::get_if<CollectiveDesc>(&entry.plan[i])) {
+      if (absl::Status s = collective(frame, *c, where); !s.ok())
+        return s;
+      continue;
+    }
+    for (size_t d = 0; d < devices.size(); ++d) {
+      if (devices.size() == 1) {
+        if (absl::Status s = executeOn(frame, d, i, where); !s.ok())
+          return s;
+        continue;
+      }
+      auto on = [&]() { return absl::StrCat(where(), " on device ", d); };
+      if (absl::Status s = executeOn(frame, d, i, on); !s.ok())
+        return s;
+    }
+  }
+  return absl::OkStatus();
+}
+
+absl::Status Module::Impl::collective(Frame &frame, const CollectiveDesc &c,
+                                      absl::FunctionRef<std::string()> where) {
+  absl::StatusOr<int64_t> elements = evaluate(c.elements, frame.symbols);
+  if (!elements.ok())
+    return elements.status();
+  size_t n = devices.size();
+  size_t bytes = static_cast<size_t>(*elements) * dtypeSize(c.dtype);
+  size_t dstBytes = c.kind == CollectiveKind::AllGather ? bytes * n : bytes;
+  std::vector<const void *> src;
+  std::vector<void *> dst;
+  for (size_t d = 0; d < n; ++d) {
+    auto s = storage(frame, d, c.src, [&] { return where() + " source"; });
+    auto t = storage(frame, d, c.dst, [&] { return where() + " destination"; });
+    if (!s.ok() || !t.ok())
+      return s.ok() ? t.status() : s.status();
+    if (*elements < 0 || bytes > s->second || dstBytes > t->second)
+      return absl::OutOfRangeError(
+          absl::StrCat(where(), ": moves ", bytes, " bytes from each of ", n,
+                       " devices between storage of ", s->second, " and ",
+                       t->second, " bytes"));
+    src.push_back(s->first);
+    dst.push_back(t->first);
+  }
+  if (n == 1) // the sum or concatenation of one device's part is that part
+    return devices[0].driver->copyOnDevice(dst[0], src[0], bytes);
+  absl::Status s = c.kind == CollectiveKind::AllReduceSum
+                       ? collectives->allReduceSum(src, dst, *elements, c.dtype)
+                       : collectives->allGather(src, dst, *elements, c.dtype);
+  if (!s.ok())
+    return absl::Status(s.code(), absl::StrCat(where(), ": ", s.message()));
+  return absl::OkStatus();
+}
+
+absl::Status Module::Impl::executeOn(Frame &frame, size_t device, size_t i,
+                                     absl::FunctionRef<std::string()> where) {
+  const EntryDesc &entry = *frame.entry;
+  Driver *driver = devices[device].driver.get();
+  const std::vector<KernelHandle> &kernels = devices[device].kernels;
+  {
     if (const auto *launch = std::get_if<LaunchKernelDesc>(&entry.plan[i])) {
       // A guarded step (validated: the entry has a token symbol) runs only
       // for its range of token counts.
@@ -298,7 +430,7 @@ absl::Status Module::Impl::execute(Frame &frame) {
         int64_t tokens = frame.symbols[0];
         if (tokens < launch->tokensAtLeast ||
             (launch->tokensAtMost >= 0 && tokens > launch->tokensAtMost))
-          continue;
+          return absl::OkStatus();
       }
       std::array<int64_t, 3> grid;
       for (int d = 0; d < 3; ++d) {
@@ -308,7 +440,7 @@ absl::Status Module::Impl::execute(Frame &frame) {
         grid[d] = *g;
       }
       if (grid[0] <= 0 || grid[1] <= 0 || grid[2] <= 0)
-        continue; // nothing to compute for this size
+        return absl::OkStatus(); // nothing to compute for this size
       std::vector<uint64_t> words;
       for (size_t a = 0; a < launch->args.size(); ++a) {
         const KernelArgDesc &arg = launch->args[a];
@@ -321,7 +453,7 @@ absl::Status Module::Impl::execute(Frame &frame) {
         }
         auto argWhere = [&]() { return absl::StrCat(where(), " arg ", a); };
         absl::StatusOr<std::pair<uint8_t *, size_t>> place =
-            storage(frame, arg.ref, argWhere);
+            storage(frame, device, arg.ref, argWhere);
         if (!place.ok())
           return place.status();
         // The furthest element the kernel can address must be inside.
@@ -366,9 +498,10 @@ absl::Status Module::Impl::execute(Frame &frame) {
       absl::StatusOr<int64_t> bytes = evaluate(copy->bytes, frame.symbols);
       if (!bytes.ok())
         return bytes.status();
-      auto src = storage(frame, copy->src, [&] { return where() + " source"; });
-      auto dst =
-          storage(frame, copy->dst, [&] { return where() + " destination"; });
+      auto src = storage(frame, device, copy->src,
+                         [&] { return where() + " source"; });
+      auto dst = storage(frame, device, copy->dst,
+                         [&] { return where() + " destination"; });
       if (!src.ok() || !dst.ok())
         return src.ok() ? dst.status() : src.status();
       if (*bytes < 0 || static_cast<size_t>(*bytes) > src->second ||
@@ -383,9 +516,9 @@ absl::Status Module::Impl::execute(Frame &frame) {
       absl::StatusOr<int64_t> m = evaluate(gemm->m, frame.symbols);
       if (!m.ok())
         return m.status();
-      auto x = storage(frame, gemm->x, [&] { return where() + " x"; });
-      auto w = storage(frame, gemm->w, [&] { return where() + " w"; });
-      auto y = storage(frame, gemm->y, [&] { return where() + " y"; });
+      auto x = storage(frame, device, gemm->x, [&] { return where() + " x"; });
+      auto w = storage(frame, device, gemm->w, [&] { return where() + " w"; });
+      auto y = storage(frame, device, gemm->y, [&] { return where() + " y"; });
       if (!x.ok() || !w.ok() || !y.ok())
         return !x.ok() ? x.status() : !w.ok() ? w.status() : y.status();
       size_t in = dtypeSize(gemm->dtype), out = dtypeSize(gemm->outDtype);
@@ -410,14 +543,17 @@ absl::StatusOr<TensorMap> Module::call(const std::string &entry,
     return frame.status();
   if (absl::Status s = impl_->execute(*frame); !s.ok())
     return s;
-  if (absl::Status s = impl_->driver->synchronize(); !s.ok())
-    return s;
+  for (Impl::Device &d : impl_->devices)
+    if (absl::Status s = d.driver->synchronize(); !s.ok())
+      return s;
+  // Outputs are whole on every device (the compiler gathers them): read
+  // them from the first.
   TensorMap outputs;
   for (size_t i = 0; i < frame->entry->outputs.size(); ++i) {
     const TensorSpecDesc &spec = frame->entry->outputs[i];
     Tensor t(spec.dtype, frame->outputShapes[i]);
-    if (absl::Status s = impl_->driver->copyToHost(
-            t.data(), frame->outputs[i]->data(), t.sizeBytes());
+    if (absl::Status s = impl_->devices[0].driver->copyToHost(
+            t.data(), frame->devices[0].outputs[i]->data(), t.sizeBytes());
         !s.ok())
       return s;
     outputs[spec.name] = std::move(t);
@@ -434,16 +570,22 @@ absl::StatusOr<CallTiming> Module::time(const std::string &entry,
   for (int i = 0; i < warmup; ++i)
     if (absl::Status s = impl_->execute(*frame); !s.ok())
       return s;
+  // On several devices a run takes as long as its slowest device.
   std::vector<double> times;
   for (int i = 0; i < std::max(1, iterations); ++i) {
-    if (absl::Status s = impl_->driver->startTimer(); !s.ok())
-      return s;
+    for (Impl::Device &d : impl_->devices)
+      if (absl::Status s = d.driver->startTimer(); !s.ok())
+        return s;
     if (absl::Status s = impl_->execute(*frame); !s.ok())
       return s;
-    absl::StatusOr<double> ms = impl_->driver->stopTimer();
-    if (!ms.ok())
-      return ms.status();
-    times.push_back(*ms);
+    double slowest = 0;
+    for (Impl::Device &d : impl_->devices) {
+      absl::StatusOr<double> ms = d.driver->stopTimer();
+      if (!ms.ok())
+        return ms.status();
+      slowest = std::max(slowest, *ms);
+    }
+    times.push_back(slowest);
   }
   std::sort(times.begin(), times.end());
   return CallTiming{times[times.size() / 2]};
@@ -453,34 +595,65 @@ absl::StatusOr<CallTiming> Module::time(const std::string &entry,
 // Runtime
 //===----------------------------------------------------------------------===//
 
-Runtime::Runtime(std::unique_ptr<Driver> driver, std::string device)
-    : driver_(std::move(driver)), device_(std::move(device)) {}
+Runtime::Runtime(std::vector<std::shared_ptr<Driver>> drivers,
+                 std::string device, bool cuda, bool explicitList)
+    : drivers_(std::move(drivers)), device_(std::move(device)), cuda_(cuda),
+      explicitList_(explicitList) {}
 Runtime::~Runtime() = default;
 const std::string &Runtime::device() const { return device_; }
+size_t Runtime::deviceCount() const { return drivers_.size(); }
 
 absl::StatusOr<std::unique_ptr<Runtime>>
 Runtime::create(const std::string &device) {
-  absl::StatusOr<std::unique_ptr<Driver>> driver;
+  std::vector<std::shared_ptr<Driver>> drivers;
   if (device == "cpu") {
-    driver = createCpuDriver();
-  } else if (device == "cuda" || device.rfind("cuda:", 0) == 0) {
-    int ordinal = 0;
-    if (device.size() > 5) {
-      std::string digits = device.substr(5);
+    absl::StatusOr<std::unique_ptr<Driver>> driver = createCpuDriver();
+    if (!driver.ok())
+      return driver.status();
+    drivers.push_back(std::move(*driver));
+    return std::unique_ptr<Runtime>(
+        new Runtime(std::move(drivers), device, false, false));
+  }
+  if (device != "cuda" && device.rfind("cuda:", 0) != 0)
+    return absl::InvalidArgumentError(
+        absl::StrCat("unknown device '", device,
+                     "': use cpu, cuda, cuda:N or cuda:N,M,..."));
+  // "cuda" is device 0 (and 0..n-1 for a module of n devices); "cuda:N" or
+  // "cuda:N,M,..." names the devices.
+  std::vector<int> ordinals;
+  if (device.size() > 5) {
+    std::string list = device.substr(5);
+    size_t pos = 0;
+    while (true) {
+      size_t comma = list.find(',', pos);
+      std::string digits = list.substr(
+          pos, comma == std::string::npos ? std::string::npos : comma - pos);
       if (digits.empty() || digits.size() > 3 ||
           digits.find_first_not_of("0123456789") != std::string::npos)
         return absl::InvalidArgumentError(absl::StrCat(
-            "device '", device, "': expected cuda:N with N a device index"));
-      ordinal = std::stoi(digits);
+            "device '", device,
+            "': expected cuda:N or cuda:N,M,... with N, M device indices"));
+      int ordinal = std::stoi(digits);
+      if (std::find(ordinals.begin(), ordinals.end(), ordinal) !=
+          ordinals.end())
+        return absl::InvalidArgumentError(absl::StrCat(
+            "device '", device, "' names device ", ordinal, " twice"));
+      ordinals.push_back(ordinal);
+      if (comma == std::string::npos)
+        break;
+      pos = comma + 1;
     }
-    driver = createCudaDriver(ordinal);
   } else {
-    return absl::InvalidArgumentError(
-        absl::StrCat("unknown device '", device, "': use cpu, cuda or cuda:N"));
+    ordinals.push_back(0);
   }
-  if (!driver.ok())
-    return driver.status();
-  return std::unique_ptr<Runtime>(new Runtime(std::move(*driver), device));
+  for (int ordinal : ordinals) {
+    absl::StatusOr<std::unique_ptr<Driver>> driver = createCudaDriver(ordinal);
+    if (!driver.ok())
+      return driver.status();
+    drivers.push_back(std::move(*driver));
+  }
+  return std::unique_ptr<Runtime>(
+      new Runtime(std::move(drivers), device, true, device.size() > 5));
 }
 
 absl::StatusOr<std::unique_ptr<Module>> Runtime::load(const std::string &path) {
@@ -492,32 +665,69 @@ absl::StatusOr<std::unique_ptr<Module>> Runtime::load(const std::string &path) {
 
 absl::StatusOr<std::unique_ptr<Module>> Runtime::load(Artifact artifact) {
   const ModuleDesc &m = artifact.module();
-  bool cuda = device_ != "cpu";
-  if ((m.target == Target::Cuda) != cuda)
+  if ((m.target == Target::Cuda) != cuda_)
     return absl::FailedPreconditionError(absl::StrCat(
         artifact.label(), " was compiled for ", targetName(m.target),
         " and cannot run on device '", device_, "'"));
-  if (m.deviceCount != 1)
-    return absl::UnimplementedError(
-        absl::StrCat(artifact.label(), " needs ", m.deviceCount,
-                     " devices; multi-device execution has not landed yet"));
-  auto impl = std::make_unique<Module::Impl>(driver_, std::move(artifact));
-  const std::string &label = impl->artifact.label();
-  for (size_t i = 0; i < impl->desc().code.size(); ++i) {
-    absl::StatusOr<CodeHandle> handle = driver_->loadCode(
-        impl->desc().code[i], absl::StrCat(label, ": code object ", i));
-    if (!handle.ok())
-      return handle.status();
-    impl->code.push_back(*handle);
+  size_t n = m.deviceCount;
+  // The first n devices: the cpu simulates as many as needed in this
+  // process, plain "cuda" takes devices 0..n-1, a named list must match.
+  if (explicitList_ && drivers_.size() != n)
+    return absl::FailedPreconditionError(absl::StrCat(
+        artifact.label(), " was compiled for ", n, " device", n == 1 ? "" : "s",
+        " and the runtime opened ", drivers_.size(), " ('", device_, "'): ",
+        absl::StrCat("name ", n, " device", n == 1 ? "" : "s",
+                     " or compile with --devices=", drivers_.size())));
+  while (drivers_.size() < n) {
+    absl::StatusOr<std::unique_ptr<Driver>> driver =
+        cuda_ ? createCudaDriver(static_cast<int>(drivers_.size()))
+              : createCpuDriver();
+    if (!driver.ok())
+      return absl::Status(
+          driver.status().code(),
+          absl::StrCat(artifact.label(), " needs ", n,
+                       " devices: ", driver.status().message()));
+    drivers_.push_back(std::move(*driver));
   }
-  for (const KernelDesc &k : impl->desc().kernels) {
-    absl::StatusOr<KernelHandle> handle =
-        driver_->kernel(impl->code[k.code], k.symbol);
-    if (!handle.ok())
-      return absl::Status(handle.status().code(),
-                          absl::StrCat(label, ": kernel '", k.name,
-                                       "': ", handle.status().message()));
-    impl->kernels.push_back(*handle);
+  auto impl = std::make_unique<Module::Impl>(std::move(artifact));
+  const std::string &label = impl->artifact.label();
+  for (size_t d = 0; d < n; ++d) {
+    impl->devices.emplace_back();
+    Module::Impl::Device &device = impl->devices.back();
+    device.driver = drivers_[d];
+    std::string on = n == 1 ? "" : absl::StrCat(" on device ", d);
+    for (size_t i = 0; i < impl->desc().code.size(); ++i) {
+      absl::StatusOr<CodeHandle> handle = device.driver->loadCode(
+          impl->desc().code[i], absl::StrCat(label, ": code object ", i, on));
+      if (!handle.ok())
+        return handle.status();
+      device.code.push_back(*handle);
+    }
+    for (const KernelDesc &k : impl->desc().kernels) {
+      absl::StatusOr<KernelHandle> handle =
+          device.driver->kernel(device.code[k.code], k.symbol);
+      if (!handle.ok())
+        return absl::Status(handle.status().code(),
+                            absl::StrCat(label, ": kernel '", k.name, "'", on,
+                                         ": ", handle.status().message()));
+      device.kernels.push_back(*handle);
+    }
+  }
+  if (n > 1) {
+    if (cuda_) {
+      std::vector<Driver *> group;
+      for (size_t d = 0; d < n; ++d)
+        group.push_back(drivers_[d].get());
+      absl::StatusOr<std::unique_ptr<Collectives>> collectives =
+          createNcclCollectives(group);
+      if (!collectives.ok())
+        return absl::Status(
+            collectives.status().code(),
+            absl::StrCat(label, ": ", collectives.status().message()));
+      impl->collectives = std::move(*collectives);
+    } else {
+      impl->collectives = createCpuCollectives(n);
+    }
   }
   return std::unique_ptr<Module>(new Module(std::move(impl)));
 }

@@ -162,7 +162,10 @@ void printEntryPlan(const rt::ModuleDesc &m, const rt::EntryDesc &e) {
          << std::string(rt::dtypeName(t.dtype)) << "[";
       for (auto [d, s] : llvm::enumerate(t.shape))
         os << (d ? ", " : "") << exprString(s, e.symbols);
-      os << "]\n";
+      os << "]";
+      if (t.shardDim >= 0)
+        os << " sharded along dim " << t.shardDim;
+      os << "\n";
     }
   };
   os << "entry " << e.name << "\n";
@@ -217,6 +220,12 @@ void printEntryPlan(const rt::ModuleDesc &m, const rt::EntryDesc &e) {
          << " -> " << refString(g->y, e.symbols) << ")\n";
     } else if (auto *c = std::get_if<rt::CopyDesc>(&step)) {
       os << "copy " << exprString(c->bytes, e.symbols) << " B ("
+         << refString(c->src, e.symbols) << " -> "
+         << refString(c->dst, e.symbols) << ")\n";
+    } else if (auto *c = std::get_if<rt::CollectiveDesc>(&step)) {
+      os << rt::collectiveKindName(c->kind) << " "
+         << exprString(c->elements, e.symbols) << " x "
+         << std::string(rt::dtypeName(c->dtype)) << " ("
          << refString(c->src, e.symbols) << " -> "
          << refString(c->dst, e.symbols) << ")\n";
     }
@@ -357,9 +366,10 @@ LogicalResult run(MLIRContext &context, ModuleOp module) {
     return module.emitError() << "hymir-compile: --target must be cpu or "
                                  "cuda, got '"
                               << targetOpt << "'";
-  if (devicesOpt != 1)
-    return module.emitError("hymir-compile: --devices above 1 needs the "
-                            "sharding pass, which has not landed yet");
+  if (devicesOpt < 1 || devicesOpt > 64)
+    return module.emitError() << "hymir-compile: --devices must be in [1, "
+                                 "64], got "
+                              << devicesOpt.getValue();
   if (maxTokensOpt < 1)
     return module.emitError("hymir-compile: --max-tokens must be positive");
   if (failed(checkSupported(module, cuda)))
@@ -375,6 +385,7 @@ LogicalResult run(MLIRContext &context, ModuleOp module) {
   formOptions.gpuLightning = cuda;
   formOptions.lightningValueSplit = lightningSplitOpt;
   formOptions.lightningTensorCores = lightningTensorCoresOpt;
+  formOptions.devices = devicesOpt;
   hy::buildKernelFormPipeline(pm, formOptions);
   if (failed(pm.run(module)))
     return failure();
@@ -408,6 +419,7 @@ LogicalResult run(MLIRContext &context, ModuleOp module) {
 
   hy::PlanOptions planOptions;
   planOptions.maxTokens = maxTokensOpt;
+  planOptions.devices = devicesOpt;
   for (auto func : module.getOps<func::FuncOp>()) {
     if (!func.isPublic() || func.isExternal())
       continue;

@@ -1,7 +1,7 @@
 //===- hymir-run.cpp - run an entry of a .hymir artifact ------------------===//
 //
 //   hymir-run OUT.hymir --entry NAME --inputs IN.safetensors
-//             [--weights W.safetensors] [--device cpu|cuda:0]
+//             [--weights W.safetensors] [--device cpu|cuda:0[,1..]]
 //             --outputs OUT.safetensors [--check] [--reference REF.safetensors]
 //             [--tolerance X]
 //
@@ -40,7 +40,7 @@ struct Options {
 void usage() {
   std::fprintf(stderr,
                "usage: hymir-run OUT.hymir --entry NAME --inputs IN.safetensors"
-               " [--weights W.safetensors] [--device cpu|cuda:N]\n"
+               " [--weights W.safetensors] [--device cpu|cuda:N[,M..]]\n"
                "                 --outputs OUT.safetensors [--check] "
                "[--reference REF.safetensors] [--tolerance X]\n");
 }

@@ -45,6 +45,10 @@ struct KernelFormOptions : public PassPipelineOptions<KernelFormOptions> {
       *this, "lightning-tensor-cores",
       llvm::cl::desc("tensor-cores option of hymir-lightning-to-gpu"),
       llvm::cl::init(true)};
+  Option<int64_t> devices{
+      *this, "devices",
+      llvm::cl::desc("split the graph across this many devices (hymir-shard)"),
+      llvm::cl::init(1)};
 };
 
 struct CudaKernelOptions : public PassPipelineOptions<CudaKernelOptions> {

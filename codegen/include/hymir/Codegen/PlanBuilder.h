@@ -35,6 +35,8 @@ struct PlanOptions {
   int64_t maxTokens = 4096;
   /// Byte alignment of every buffer in the arena.
   uint64_t alignment = 256;
+  /// The devices the module runs on (the span of every collective).
+  int64_t devices = 1;
 };
 
 /// Builds the plan of `func`. `original` is the entry as the user wrote it

@@ -414,5 +414,46 @@ LogicalResult CispoLossOp::verify() {
                                lmHead, "[V, N]", {"V", "N"});
 }
 
+//===----------------------------------------------------------------------===//
+// Collectives
+//===----------------------------------------------------------------------===//
+
+LogicalResult AllReduceOp::verify() {
+  Checker c(*this);
+  Named x = c.operand("x", getX());
+  if (failed(c.floatElement(x)))
+    return failure();
+  if (getResult().getType() != x.type)
+    return emitOpError() << "expects the result to have the type of x ("
+                         << x.type << "), got " << getResult().getType();
+  return success();
+}
+
+LogicalResult AllGatherOp::verify() {
+  Checker c(*this);
+  Named x = c.operand("x", getX()), result = c.operand("result", getResult());
+  if (failed(c.floatElement(x)) || failed(c.sameElement(result, x)) ||
+      failed(c.rank(result, x.type.getRank(), "the rank of x")))
+    return failure();
+  int64_t dim = getDim();
+  if (dim < 0 || dim >= x.type.getRank())
+    return emitOpError() << "expects dim to be in [0, " << x.type.getRank()
+                         << "), got " << dim;
+  int64_t part = x.type.getDimSize(dim), whole = result.type.getDimSize(dim);
+  if (ShapedType::isDynamic(part) || ShapedType::isDynamic(whole))
+    return emitOpError() << "expects x and the result to have static sizes "
+                            "along the gathered dim "
+                         << dim;
+  if (part == 0 || whole % part != 0)
+    return emitOpError() << "expects result dim " << dim
+                         << " to be a positive multiple (the device count) of "
+                            "x dim "
+                         << dim << " (" << part << "), got " << whole;
+  for (int64_t i = 0; i < x.type.getRank(); ++i)
+    if (i != dim && failed(c.dim(result, i, x, i, "dim " + std::to_string(i))))
+      return failure();
+  return success();
+}
+
 #define GET_OP_CLASSES
 #include "hymir/Dialect/Hymir/IR/HymirOps.cpp.inc"

@@ -32,10 +32,21 @@ def HymirLowerToLinalg : Pass<"hymir-lower-to-linalg"> {
     the target's BLAS (cuBLASLt on cuda, with beta = 0), never lowered to
     loops.
 
+    With `collectives`, `hymir.all_reduce` and `hymir.all_gather` become
+    `linalg.generic` ops marked `hymir.library_call = "all_reduce"` /
+    `"all_gather"` that read as a single device's meaning, over an outermost
+    device axis of extent 1 (a sum of one contribution; a stack of the
+    device count's copies, then a transpose and a reshape to the gathered
+    dim), which the plan builder turns into collective steps over the real
+    devices. They are lowered after elementwise fusion, so nothing fuses
+    into them.
+
     Ops it does not handle (attention, MoE, the loss) are left alone for
     their own passes.
   }];
   let options = [
+    Option<"collectives", "collectives", "bool", /*default=*/"false",
+           "lower hymir.all_reduce and hymir.all_gather to marked generics">,
     Option<"libraryGemm", "library-gemm", "bool", /*default=*/"false",
            "leave linear to the target's BLAS as a marked contraction">,
     Option<"skipLinear", "skip-linear", "bool", /*default=*/"false",
@@ -46,6 +57,48 @@ def HymirLowerToLinalg : Pass<"hymir-lower-to-linalg"> {
     "::mlir::arith::ArithDialect", "::mlir::linalg::LinalgDialect",
     "::mlir::math::MathDialect", "::mlir::tensor::TensorDialect"
   ];
+}
+
+def HymirShard : Pass<"hymir-shard", "::mlir::ModuleOp"> {
+  let summary = "Turn a single-device graph into an SPMD program for N devices";
+  let description = [{
+    Rewrites every public function into the program each of `devices` devices
+    runs on its own part of the data (tensor parallelism, Megatron style),
+    inserting `hymir.all_reduce` and `hymir.all_gather` where parts must be
+    combined. Every value is *replicated* (whole on every device), *split*
+    along one dim (device r holds part r of N equal contiguous parts) or
+    *partial* (the whole is the sum over devices). Ops are visited in order:
+
+    - `hymir.linear` with a splittable weight: a replicated x splits the
+      weight's rows (the result is split along its last dim); an x split
+      along its last dim splits the weight's columns (the result is
+      partial);
+    - element-wise ops keep a common split; splats and splat constants are
+      re-created at the part's shape;
+    - `tensor.expand_shape` / `collapse_shape` move a split to the outermost
+      dim of its group when the sizes divide; `tensor.extract_slice` keeps a
+      split it does not cut; `tensor.dim` of another dim is left alone;
+    - `hymir.lightning_attention`, `hymir.rope` and
+      `hymir.softmax_attention` keep a split over heads (dim 2); slopes and
+      an initial state are split to match;
+    - `hymir.moe` with replicated x and router splits w1 and w3 along the
+      intermediate dim (1) and w2 along its dim 2: the result is partial;
+    - anything else, and every returned value, gets its operands replicated
+      (an all_gather of a split value, an all_reduce of a partial one).
+
+    A function argument (parameter or input) is splittable when its dim is
+    static and divisible by `devices` and no use so far needed it whole; the
+    pass marks it `hymir.shard_dim` and gives it the part's type (the runtime
+    hands each device its part). Results and unsplit arguments keep their
+    types, so callers see the original signature. `devices` = 1 changes
+    nothing; a graph that already holds collectives is refused.
+  }];
+  let options = [
+    Option<"devices", "devices", "int64_t", /*default=*/"1",
+           "devices the program is split across">
+  ];
+  let dependentDialects = ["::mlir::tensor::TensorDialect",
+                           "::mlir::arith::ArithDialect"];
 }
 
 def HymirTileLightningAttention

@@ -64,10 +64,14 @@ struct SizeExprSpec {
   bool isConstant() const { return terms.empty() && divisor == 1; }
 };
 
+/// A named tensor. `shardDim` >= 0 (params and entry inputs only): device r
+/// of a module with n devices holds part r of n equal contiguous parts along
+/// that dim; `shape` is the whole tensor's.
 struct TensorSpecDesc {
   std::string name;
   DType dtype = DType::F32;
   std::vector<SizeExprSpec> shape;
+  int32_t shardDim = -1;
 };
 
 /// A dynamic dimension of an entry: dimension `dim` of input `input`, at
@@ -147,9 +151,23 @@ struct CopyDesc {
   SizeExprSpec bytes;
 };
 
-using StepDesc = std::variant<LaunchKernelDesc, GemmDesc, CopyDesc>;
+enum class CollectiveKind { AllReduceSum = 0, AllGather = 1 };
+/// "all_reduce", "all_gather"; "collective <n>" for a value outside the enum.
+std::string collectiveKindName(CollectiveKind kind);
 
-/// "launch", "gemm", "copy".
+/// A collective over the module's devices; `elements` is each device's
+/// contribution (see artifact.fbs).
+struct CollectiveDesc {
+  CollectiveKind kind = CollectiveKind::AllReduceSum;
+  RefDesc src, dst;
+  DType dtype = DType::F32;
+  SizeExprSpec elements;
+};
+
+using StepDesc =
+    std::variant<LaunchKernelDesc, GemmDesc, CopyDesc, CollectiveDesc>;
+
+/// "launch", "gemm", "copy", "collective".
 std::string stepKindName(const StepDesc &step);
 
 /// What a value of a reference program holds (RefKind in the schema): a
@@ -234,6 +252,7 @@ bool operator==(const KernelArgDesc &a, const KernelArgDesc &b);
 bool operator==(const LaunchKernelDesc &a, const LaunchKernelDesc &b);
 bool operator==(const GemmDesc &a, const GemmDesc &b);
 bool operator==(const CopyDesc &a, const CopyDesc &b);
+bool operator==(const CollectiveDesc &a, const CollectiveDesc &b);
 /// Doubles (attribute values, constants) compare by their bits, so NaN
 /// constants survive a round trip as equal.
 bool operator==(const RefValueDesc &a, const RefValueDesc &b);
@@ -271,6 +290,9 @@ inline bool operator!=(const GemmDesc &a, const GemmDesc &b) {
   return !(a == b);
 }
 inline bool operator!=(const CopyDesc &a, const CopyDesc &b) {
+  return !(a == b);
+}
+inline bool operator!=(const CollectiveDesc &a, const CollectiveDesc &b) {
   return !(a == b);
 }
 inline bool operator!=(const RefValueDesc &a, const RefValueDesc &b) {

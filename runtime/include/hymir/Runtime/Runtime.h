@@ -96,15 +96,20 @@ private:
   std::unique_ptr<Impl> impl_;
 };
 
-/// One device ("cpu", "cuda" or "cuda:N") and the modules loaded on it.
+/// The devices a module runs on ("cpu", "cuda", "cuda:N" or "cuda:N,M,...")
+/// and the modules loaded on them. A module compiled for n devices runs on
+/// n of them, the same plan on each (SPMD) with collectives between them:
+/// "cpu" simulates any number of devices in this process; "cuda" takes
+/// devices 0..n-1; a list must name exactly n.
 class Runtime {
 public:
   ~Runtime();
   Runtime(const Runtime &) = delete;
   Runtime &operator=(const Runtime &) = delete;
 
-  /// Opens `device`. "cuda:N" needs the CUDA driver, found at run time; on a
-  /// machine without one this fails with a message saying so.
+  /// Opens `device`. "cuda..." needs the CUDA driver, found at run time; on a
+  /// machine without one this fails with a message saying so. Modules of
+  /// several cuda devices also need NCCL, found at run time on their load.
   static absl::StatusOr<std::unique_ptr<Runtime>>
   create(const std::string &device);
 
@@ -114,11 +119,17 @@ public:
   absl::StatusOr<std::unique_ptr<Module>> load(Artifact artifact);
 
   const std::string &device() const;
+  /// The devices opened so far (grows when a module needs more cpu devices,
+  /// or more cuda devices under plain "cuda").
+  size_t deviceCount() const;
 
 private:
-  explicit Runtime(std::unique_ptr<Driver> driver, std::string device);
-  std::shared_ptr<Driver> driver_;
+  Runtime(std::vector<std::shared_ptr<Driver>> drivers, std::string device,
+          bool cuda, bool explicitList);
+  std::vector<std::shared_ptr<Driver>> drivers_;
   std::string device_;
+  bool cuda_;
+  bool explicitList_;
 };
 
 } // namespace hymir

@@ -251,4 +251,47 @@ def Hymir_CispoLossOp : Hymir_Op<"cispo_loss", [Pure]> {
   let hasVerifier = 1;
 }
 
+//===----------------------------------------------------------------------===//
+// Collectives
+//===----------------------------------------------------------------------===//
+
+// The ops below appear in SPMD programs: one program runs on every device of
+// a group, each on its own shard of the data. hymir-shard inserts them; on a
+// single device they are the identity.
+
+def Hymir_AllReduceOp : Hymir_Op<"all_reduce", [Pure]> {
+  let summary = "Element-wise sum of a tensor over the devices of the group";
+  let description = [{
+    Every device contributes its `x`; every device receives the element-wise
+    sum of all of them. A bf16 sum may be rounded after each addition, in an
+    order the collective library chooses.
+
+    Operands: `x`, bf16 or f32. The result has the type of `x`.
+  }];
+  let arguments = (ins Hymir_Tensor:$x);
+  let results = (outs Hymir_Tensor:$result);
+  let assemblyFormat = [{
+    $x attr-dict `:` functional-type(operands, results)
+  }];
+  let hasVerifier = 1;
+}
+
+def Hymir_AllGatherOp : Hymir_Op<"all_gather", [Pure]> {
+  let summary = "Concatenation of every device's tensor along one dimension";
+  let description = [{
+    Device `r` contributes `x`; every device receives the concatenation of all
+    the contributions in device order along `dim`, so `result` dim `dim` is
+    `devices * x.shape[dim]` and every other dimension equals `x`'s.
+
+    Operands: `x`, bf16 or f32, with a static size along `dim`. The result has
+    the element type of `x`.
+  }];
+  let arguments = (ins Hymir_Tensor:$x, I64Attr:$dim);
+  let results = (outs Hymir_Tensor:$result);
+  let assemblyFormat = [{
+    $x attr-dict `:` functional-type(operands, results)
+  }];
+  let hasVerifier = 1;
+}
+
 #endif // HYMIR_DIALECT_HYMIR_IR_HYMIROPS_TD

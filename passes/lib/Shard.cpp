@@ -1,0 +1,511 @@
+//===- Shard.cpp - split a graph across devices (hymir-shard) -------------===//
+//
+// Turns each public function into the SPMD program every device of a group
+// runs on its own part of the data. The pass walks the function's ops in
+// order and tracks, per tensor value, whether every device holds all of it
+// (replicated), part r of n along one dim (split), or a summand of it
+// (partial). Each op either keeps its operands' parts (and gets result types
+// of the part's shape) or has them made whole first with hymir.all_gather /
+// hymir.all_reduce. The rules are listed in Passes.td.
+//
+//===----------------------------------------------------------------------===//
+
+#include "hymir/Dialect/Hymir/IR/HymirOps.h"
+#include "hymir/Transforms/Passes.h"
+
+#include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/Dialect/Tensor/IR/Tensor.h"
+#include "mlir/IR/Builders.h"
+#include "mlir/IR/BuiltinAttributes.h"
+#include "mlir/Transforms/RegionUtils.h"
+
+namespace mlir::hymir {
+#define GEN_PASS_DEF_HYMIRSHARD
+#include "hymir/Transforms/Passes.h.inc"
+} // namespace mlir::hymir
+
+using namespace mlir;
+using namespace mlir::hymir;
+
+namespace {
+
+/// How the devices hold a tensor value.
+struct Layout {
+  enum Kind { Replicated, Split, Partial } kind = Replicated;
+  int64_t dim = -1; // for Split
+
+  static Layout replicated() { return {}; }
+  static Layout split(int64_t dim) { return {Split, dim}; }
+  static Layout partial() { return {Partial, -1}; }
+  bool isSplit(int64_t d) const { return kind == Split && dim == d; }
+};
+
+class Sharder {
+public:
+  Sharder(func::FuncOp func, int64_t devices)
+      : func(func), devices(devices), builder(func.getContext()) {}
+
+  LogicalResult run();
+
+private:
+  LogicalResult visit(Operation *op);
+  LogicalResult visitLinear(LinearOp op);
+  LogicalResult visitElementwise(Operation *op);
+  LogicalResult visitExpand(tensor::ExpandShapeOp op);
+  LogicalResult visitCollapse(tensor::CollapseShapeOp op);
+  LogicalResult visitExtractSlice(tensor::ExtractSliceOp op);
+  LogicalResult visitDim(tensor::DimOp op);
+  LogicalResult visitHeads(Operation *op, ArrayRef<Value> headOperands);
+  LogicalResult visitLightning(LightningAttentionOp op);
+  LogicalResult visitMoe(MoeOp op);
+  LogicalResult visitRmsNorm(RmsNormOp op);
+  /// Every tensor operand (and every value its regions use from outside)
+  /// made whole; results replicated.
+  void wholeOperands(Operation *op);
+
+  Layout layout(Value v) const {
+    auto it = layouts.find(v);
+    return it == layouts.end() ? Layout::replicated() : it->second;
+  }
+  RankedTensorType partType(RankedTensorType type, int64_t dim) const {
+    SmallVector<int64_t> shape(type.getShape());
+    shape[dim] /= devices;
+    return RankedTensorType::get(shape, type.getElementType(),
+                                 type.getEncoding());
+  }
+  bool divisible(Type type, int64_t dim) const {
+    auto t = dyn_cast<RankedTensorType>(type);
+    if (!t || dim < 0 || dim >= t.getRank() || t.isDynamicDim(dim))
+      return false;
+    return t.getDimSize(dim) > 0 && t.getDimSize(dim) % devices == 0;
+  }
+  static bool isUniform(Value v);
+  /// Whether `v`'s part along `dim` can be had without communication: it is
+  /// split so already, a splat, or an argument no use has needed whole.
+  bool canPart(Value v, int64_t dim) const;
+  /// `v`'s part along `dim` (canPart must hold); splits an argument.
+  Value partOf(Value v, int64_t dim, Operation *user);
+  /// `v` whole on every device, inserted before `user` when communication is
+  /// needed.
+  Value wholeOf(Value v, Operation *user);
+  void setPart(Value result, int64_t dim) {
+    result.setType(partType(cast<RankedTensorType>(result.getType()), dim));
+    layouts[result] = Layout::split(dim);
+  }
+
+  func::FuncOp func;
+  int64_t devices;
+  OpBuilder builder;
+  llvm::DenseMap<Value, Layout> layouts;
+  llvm::DenseMap<Value, Value> wholes;
+  llvm::DenseMap<std::pair<Value, int64_t>, Value> uniformParts;
+  // Entry arguments: -2 undecided, -1 needed whole, d >= 0 split along d.
+  llvm::DenseMap<Value, int64_t> argDecisions;
+};
+
+bool Sharder::isUniform(Value v) {
+  if (v.getDefiningOp<tensor::SplatOp>())
+    return true;
+  if (auto c = v.getDefiningOp<arith::ConstantOp>())
+    if (auto dense = dyn_cast<DenseElementsAttr>(c.getValue()))
+      return dense.isSplat();
+  return false;
+}
+
+bool Sharder::canPart(Value v, int64_t dim) const {
+  if (layout(v).isSplit(dim))
+    return true;
+  if (layout(v).kind != Layout::Replicated)
+    return false;
+  if (isUniform(v))
+    return divisible(v.getType(), dim);
+  auto it = argDecisions.find(v);
+  if (it == argDecisions.end())
+    return false;
+  return (it->second == -2 && divisible(v.getType(), dim)) || it->second == dim;
+}
+
+Value Sharder::partOf(Value v, int64_t dim, Operation *user) {
+  if (layout(v).isSplit(dim))
+    return v;
+  if (isUniform(v)) {
+    Value &part = uniformParts[{v, dim}];
+    if (part)
+      return part;
+    builder.setInsertionPoint(user);
+    auto type = partType(cast<RankedTensorType>(v.getType()), dim);
+    if (auto splat = v.getDefiningOp<tensor::SplatOp>()) {
+      part = tensor::SplatOp::create(builder, splat.getLoc(), type,
+                                     splat.getInput(), splat.getDynamicSizes());
+    } else {
+      auto c = v.getDefiningOp<arith::ConstantOp>();
+      auto dense = cast<DenseElementsAttr>(c.getValue());
+      part = arith::ConstantOp::create(
+          builder, c.getLoc(),
+          SplatElementsAttr::get(type, dense.getSplatValue<Attribute>()));
+    }
+    layouts[part] = Layout::split(dim);
+    return part;
+  }
+  // An undecided argument: every device receives its part.
+  auto arg = cast<BlockArgument>(v);
+  argDecisions[v] = dim;
+  setPart(v, dim);
+  func.setArgAttr(arg.getArgNumber(), "hymir.shard_dim",
+                  builder.getI64IntegerAttr(dim));
+  return v;
+}
+
+Value Sharder::wholeOf(Value v, Operation *user) {
+  Layout l = layout(v);
+  if (l.kind == Layout::Replicated) {
+    if (auto it = argDecisions.find(v);
+        it != argDecisions.end() && it->second == -2)
+      it->second = -1;
+    return v;
+  }
+  Value &whole = wholes[v];
+  if (whole)
+    return whole;
+  builder.setInsertionPoint(user);
+  auto type = cast<RankedTensorType>(v.getType());
+  if (l.kind == Layout::Partial) {
+    whole = AllReduceOp::create(builder, v.getLoc(), type, v);
+  } else {
+    SmallVector<int64_t> shape(type.getShape());
+    shape[l.dim] *= devices;
+    auto wholeType =
+        RankedTensorType::get(shape, type.getElementType(), type.getEncoding());
+    whole = AllGatherOp::create(builder, v.getLoc(), wholeType, v,
+                                builder.getI64IntegerAttr(l.dim));
+  }
+  return whole;
+}
+
+void Sharder::wholeOperands(Operation *op) {
+  for (OpOperand &operand : op->getOpOperands())
+    if (isa<RankedTensorType>(operand.get().getType()))
+      operand.set(wholeOf(operand.get(), op));
+  if (op->getNumRegions() == 0)
+    return;
+  llvm::SetVector<Value> captured;
+  getUsedValuesDefinedAbove(op->getRegions(), captured);
+  for (Value v : captured) {
+    Value whole = wholeOf(v, op);
+    if (whole != v)
+      v.replaceUsesWithIf(whole, [&](OpOperand &use) {
+        return op->isProperAncestor(use.getOwner());
+      });
+  }
+}
+
+LogicalResult Sharder::visitLinear(LinearOp op) {
+  Value x = op.getX(), w = op.getWeight();
+  int64_t last = cast<RankedTensorType>(x.getType()).getRank() - 1;
+  Layout lx = layout(x);
+  if (lx.kind == Layout::Replicated && canPart(w, 0)) {
+    // Column parallel: each device computes its rows of the weight.
+    op.getWeightMutable().assign(partOf(w, 0, op));
+    setPart(op.getResult(), last);
+    return success();
+  }
+  if (lx.isSplit(last) && canPart(w, 1)) {
+    // Row parallel: each device's product is a summand of the whole.
+    op.getWeightMutable().assign(partOf(w, 1, op));
+    layouts[op.getResult()] = Layout::partial();
+    return success();
+  }
+  if (lx.kind == Layout::Split && lx.dim != last) {
+    // Rows are independent: split rows stay split.
+    op.getWeightMutable().assign(wholeOf(w, op));
+    setPart(op.getResult(), lx.dim);
+    return success();
+  }
+  wholeOperands(op);
+  return success();
+}
+
+LogicalResult Sharder::visitElementwise(Operation *op) {
+  // The common split of the non-uniform operands, if there is one.
+  std::optional<int64_t> dim;
+  bool anySplit = false;
+  for (Value v : op->getOperands()) {
+    Layout l = layout(v);
+    if (l.kind == Layout::Split) {
+      anySplit = true;
+      if (dim && *dim != l.dim) {
+        wholeOperands(op);
+        return success();
+      }
+      dim = l.dim;
+    } else if (l.kind == Layout::Partial) {
+      wholeOperands(op);
+      return success();
+    }
+  }
+  if (!anySplit || !llvm::all_of(op->getOperands(),
+                                 [&](Value v) { return canPart(v, *dim); })) {
+    wholeOperands(op);
+    return success();
+  }
+  for (OpOperand &operand : op->getOpOperands())
+    operand.set(partOf(operand.get(), *dim, op));
+  for (Value r : op->getResults())
+    setPart(r, *dim);
+  return success();
+}
+
+LogicalResult Sharder::visitExpand(tensor::ExpandShapeOp op) {
+  Layout l = layout(op.getSrc());
+  if (l.kind != Layout::Split) {
+    wholeOperands(op);
+    return success();
+  }
+  // The split dim's part is contiguous in the outermost dim of its group.
+  SmallVector<ReassociationIndices> groups = op.getReassociationIndices();
+  int64_t outer = groups[l.dim].front();
+  if (!divisible(op.getResult().getType(), outer)) {
+    wholeOperands(op);
+    return success();
+  }
+  SmallVector<OpFoldResult> shape = op.getMixedOutputShape();
+  auto resultType = partType(op.getResultType(), outer);
+  shape[outer] = builder.getIndexAttr(resultType.getDimSize(outer));
+  builder.setInsertionPoint(op);
+  auto part = tensor::ExpandShapeOp::create(builder, op.getLoc(), resultType,
+                                            op.getSrc(), groups, shape);
+  op.getResult().replaceAllUsesWith(part.getResult());
+  op.erase();
+  layouts[part.getResult()] = Layout::split(outer);
+  return success();
+}
+
+LogicalResult Sharder::visitCollapse(tensor::CollapseShapeOp op) {
+  Layout l = layout(op.getSrc());
+  if (l.kind != Layout::Split) {
+    wholeOperands(op);
+    return success();
+  }
+  SmallVector<ReassociationIndices> groups = op.getReassociationIndices();
+  auto group = llvm::find_if(groups, [&](const ReassociationIndices &g) {
+    return llvm::is_contained(g, l.dim);
+  });
+  if (group->front() != l.dim) {
+    // An inner dim's part is not contiguous once collapsed.
+    wholeOperands(op);
+    return success();
+  }
+  builder.setInsertionPoint(op);
+  auto part = tensor::CollapseShapeOp::create(builder, op.getLoc(), op.getSrc(),
+                                              groups);
+  op.getResult().replaceAllUsesWith(part.getResult());
+  op.erase();
+  layouts[part.getResult()] = Layout::split(group - groups.begin());
+  return success();
+}
+
+LogicalResult Sharder::visitExtractSlice(tensor::ExtractSliceOp op) {
+  Layout l = layout(op.getSource());
+  if (l.kind != Layout::Split) {
+    wholeOperands(op);
+    return success();
+  }
+  // The slice must take the split dim whole (offset 0, stride 1) and keep it.
+  int64_t whole = op.getSourceType().getDimSize(l.dim) * devices;
+  std::optional<int64_t> offset =
+      getConstantIntValue(op.getMixedOffsets()[l.dim]);
+  std::optional<int64_t> size = getConstantIntValue(op.getMixedSizes()[l.dim]);
+  std::optional<int64_t> stride =
+      getConstantIntValue(op.getMixedStrides()[l.dim]);
+  llvm::SmallBitVector dropped = op.getDroppedDims();
+  if (!offset || *offset != 0 || !size || *size != whole || !stride ||
+      *stride != 1 || dropped.test(l.dim)) {
+    wholeOperands(op);
+    return success();
+  }
+  int64_t resultDim = l.dim;
+  for (int64_t d = 0; d < l.dim; ++d)
+    resultDim -= dropped.test(d);
+  SmallVector<OpFoldResult> sizes = op.getMixedSizes();
+  sizes[l.dim] = builder.getIndexAttr(whole / devices);
+  builder.setInsertionPoint(op);
+  auto resultType = partType(op.getResultType(), resultDim);
+  auto part = tensor::ExtractSliceOp::create(
+      builder, op.getLoc(), resultType, op.getSource(), op.getMixedOffsets(),
+      sizes, op.getMixedStrides());
+  op.getResult().replaceAllUsesWith(part.getResult());
+  op.erase();
+  layouts[part.getResult()] = Layout::split(resultDim);
+  return success();
+}
+
+LogicalResult Sharder::visitDim(tensor::DimOp op) {
+  Layout l = layout(op.getSource());
+  std::optional<int64_t> index = op.getConstantIndex();
+  if (l.kind != Layout::Split || (index && *index != l.dim))
+    return success();
+  if (!index) {
+    wholeOperands(op);
+    return success();
+  }
+  // The split dim is static: its whole size is a constant.
+  builder.setInsertionPoint(op);
+  int64_t whole =
+      cast<RankedTensorType>(op.getSource().getType()).getDimSize(l.dim) *
+      devices;
+  Value c = arith::ConstantIndexOp::create(builder, op.getLoc(), whole);
+  op.getResult().replaceAllUsesWith(c);
+  op.erase();
+  return success();
+}
+
+/// Attention-like ops whose heads (dim 2 of [B, T, H, D]) are independent:
+/// the results split over heads when every head operand can be.
+LogicalResult Sharder::visitHeads(Operation *op, ArrayRef<Value> headOperands) {
+  bool split =
+      llvm::all_of(headOperands, [&](Value v) { return canPart(v, 2); });
+  if (!split) {
+    wholeOperands(op);
+    return success();
+  }
+  for (OpOperand &operand : op->getOpOperands()) {
+    if (llvm::is_contained(headOperands, operand.get()))
+      operand.set(partOf(operand.get(), 2, op));
+    else if (isa<RankedTensorType>(operand.get().getType()))
+      operand.set(wholeOf(operand.get(), op));
+  }
+  setPart(op->getResult(0), 2);
+  return success();
+}
+
+LogicalResult Sharder::visitLightning(LightningAttentionOp op) {
+  Value q = op.getQ(), k = op.getK(), v = op.getV(), slopes = op.getSlopes();
+  Value state = op.getInitialState();
+  bool split = canPart(q, 2) && canPart(k, 2) && canPart(v, 2) &&
+               canPart(slopes, 0) && (!state || canPart(state, 1));
+  if (!split) {
+    wholeOperands(op);
+    return success();
+  }
+  op.getQMutable().assign(partOf(q, 2, op));
+  op.getKMutable().assign(partOf(k, 2, op));
+  op.getVMutable().assign(partOf(v, 2, op));
+  op.getSlopesMutable().assign(partOf(slopes, 0, op));
+  if (state)
+    op.getInitialStateMutable().assign(partOf(state, 1, op));
+  setPart(op.getOut(), 2);
+  setPart(op.getFinalState(), 1);
+  return success();
+}
+
+LogicalResult Sharder::visitMoe(MoeOp op) {
+  // Each device computes every expert on its slice of the intermediate dim;
+  // the down projections of the slices sum to the whole.
+  if (layout(op.getX()).kind == Layout::Partial || !canPart(op.getW1(), 1) ||
+      !canPart(op.getW3(), 1) || !canPart(op.getW2(), 2)) {
+    wholeOperands(op);
+    return success();
+  }
+  op.getXMutable().assign(wholeOf(op.getX(), op));
+  op.getRouterMutable().assign(wholeOf(op.getRouter(), op));
+  op.getW1Mutable().assign(partOf(op.getW1(), 1, op));
+  op.getW3Mutable().assign(partOf(op.getW3(), 1, op));
+  op.getW2Mutable().assign(partOf(op.getW2(), 2, op));
+  layouts[op.getResult()] = Layout::partial();
+  return success();
+}
+
+LogicalResult Sharder::visitRmsNorm(RmsNormOp op) {
+  Layout l = layout(op.getX());
+  int64_t last = cast<RankedTensorType>(op.getX().getType()).getRank() - 1;
+  if (l.kind != Layout::Split || l.dim == last) {
+    wholeOperands(op);
+    return success();
+  }
+  // Rows are normalised independently.
+  op.getWeightMutable().assign(wholeOf(op.getWeight(), op));
+  setPart(op.getResult(), l.dim);
+  return success();
+}
+
+LogicalResult Sharder::visit(Operation *op) {
+  if (isa<AllReduceOp, AllGatherOp>(op))
+    return op->emitError("hymir-shard: the graph already has collectives; "
+                         "shard a single-device graph");
+  if (auto linear = dyn_cast<LinearOp>(op))
+    return visitLinear(linear);
+  if (auto expand = dyn_cast<tensor::ExpandShapeOp>(op))
+    return visitExpand(expand);
+  if (auto collapse = dyn_cast<tensor::CollapseShapeOp>(op))
+    return visitCollapse(collapse);
+  if (auto slice = dyn_cast<tensor::ExtractSliceOp>(op))
+    return visitExtractSlice(slice);
+  if (auto dim = dyn_cast<tensor::DimOp>(op))
+    return visitDim(dim);
+  if (auto lightning = dyn_cast<LightningAttentionOp>(op))
+    return visitLightning(lightning);
+  if (auto rope = dyn_cast<RopeOp>(op))
+    return visitHeads(op, {rope.getX()});
+  if (auto softmax = dyn_cast<SoftmaxAttentionOp>(op))
+    return visitHeads(op, {softmax.getQ(), softmax.getK(), softmax.getV()});
+  if (auto moe = dyn_cast<MoeOp>(op))
+    return visitMoe(moe);
+  if (auto norm = dyn_cast<RmsNormOp>(op))
+    return visitRmsNorm(norm);
+  if (op->hasTrait<OpTrait::Elementwise>() && op->getNumResults() > 0 &&
+      llvm::all_of(op->getOperandTypes(),
+                   [](Type t) { return isa<RankedTensorType>(t); }) &&
+      llvm::all_of(op->getResultTypes(),
+                   [](Type t) { return isa<RankedTensorType>(t); }))
+    return visitElementwise(op);
+  wholeOperands(op);
+  return success();
+}
+
+LogicalResult Sharder::run() {
+  Block &body = func.getBody().front();
+  for (BlockArgument arg : body.getArguments())
+    if (isa<RankedTensorType>(arg.getType()))
+      argDecisions[arg] = -2;
+  // Ops are visited in order; a visit may replace the op or insert
+  // collectives before it, never after.
+  SmallVector<Operation *> ops;
+  for (Operation &op : body)
+    ops.push_back(&op);
+  for (Operation *op : ops)
+    if (failed(visit(op)))
+      return failure();
+  SmallVector<Type> inputs(body.getArgumentTypes());
+  Operation *terminator = body.getTerminator();
+  func.setFunctionType(FunctionType::get(func.getContext(), inputs,
+                                         terminator->getOperandTypes()));
+  return success();
+}
+
+struct HymirShard : hymir::impl::HymirShardBase<HymirShard> {
+  using HymirShardBase::HymirShardBase;
+
+  void runOnOperation() override {
+    if (devices < 1) {
+      getOperation().emitError() << "hymir-shard: devices must be at least 1, "
+                                    "got "
+                                 << devices;
+      return signalPassFailure();
+    }
+    if (devices == 1)
+      return;
+    for (auto func : getOperation().getOps<func::FuncOp>()) {
+      if (!func.isPublic() || func.isExternal())
+        continue;
+      if (!func.getBody().hasOneBlock()) {
+        func.emitError("hymir-shard: functions of one block only");
+        return signalPassFailure();
+      }
+      if (failed(Sharder(func, devices).run()))
+        return signalPassFailure();
+    }
+  }
+};
+
+} // namespace
