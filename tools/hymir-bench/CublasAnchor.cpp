@@ -236,6 +236,7 @@ double anchorFlops(const AnchorShape &shape) {
 struct CublasAnchor::State {
   Api *api = nullptr;
   CUdevice device = 0;
+  CUcontext context = nullptr;
   bool retained = false;
   CUstream stream = nullptr;
   CUevent start = nullptr, stop = nullptr;
@@ -300,6 +301,7 @@ CublasAnchor::create(int ordinal) {
       !s.ok())
     return s;
   state->retained = true;
+  state->context = context;
   if (absl::Status s = state->check(a.cuCtxSetCurrent(context), "context");
       !s.ok())
     return s;
@@ -334,6 +336,11 @@ absl::StatusOr<double> CublasAnchor::time(const AnchorShape &shape, int warmup,
   if (shape.dtype != DType::BF16 && shape.dtype != DType::F32)
     return absl::InvalidArgumentError(
         absl::StrCat(where, ": the anchor takes bf16 or f32"));
+  // A multi-device runtime in the same process leaves another device's
+  // context current: the anchor runs on its own.
+  if (absl::Status s = st.check(a.cuCtxSetCurrent(st.context), "context");
+      !s.ok())
+    return annotate(s);
   if (absl::Status s = loadCublas(a); !s.ok())
     return s;
   if (!st.handle) {
