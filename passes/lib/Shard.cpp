@@ -490,7 +490,7 @@ struct HymirShard : hymir::impl::HymirShardBase<HymirShard> {
     if (devices < 1) {
       getOperation().emitError() << "hymir-shard: devices must be at least 1, "
                                     "got "
-                                 << devices;
+                                 << static_cast<int64_t>(devices);
       return signalPassFailure();
     }
     if (devices == 1)

@@ -621,7 +621,8 @@ Runtime::create(const std::string &device) {
   // "cuda" is device 0 (and 0..n-1 for a module of n devices); "cuda:N" or
   // "cuda:N,M,..." names the devices.
   std::vector<int> ordinals;
-  if (device.size() > 5) {
+  bool named = device.rfind("cuda:", 0) == 0;
+  if (named) {
     std::string list = device.substr(5);
     size_t pos = 0;
     while (true) {
@@ -653,7 +654,7 @@ Runtime::create(const std::string &device) {
     drivers.push_back(std::move(*driver));
   }
   return std::unique_ptr<Runtime>(
-      new Runtime(std::move(drivers), device, true, device.size() > 5));
+      new Runtime(std::move(drivers), device, true, named));
 }
 
 absl::StatusOr<std::unique_ptr<Module>> Runtime::load(const std::string &path) {

@@ -202,6 +202,16 @@ StepDesc randomStep(Random &r, int kind, const EntryDesc &e,
     g.f32Precision = r.coin();
     return g;
   }
+  if (kind == 3) {
+    CollectiveDesc c;
+    c.kind =
+        r.coin() ? CollectiveKind::AllReduceSum : CollectiveKind::AllGather;
+    c.src = randomRef(r, e, m.params.size());
+    c.dst = randomRef(r, e, m.params.size());
+    c.dtype = r.coin() ? DType::F32 : DType::BF16;
+    c.elements = randomDim(r, nsym);
+    return c;
+  }
   CopyDesc c;
   c.src = randomRef(r, e, m.params.size());
   c.dst = randomRef(r, e, m.params.size());
@@ -317,9 +327,9 @@ EntryDesc randomEntry(Random &r, std::string name, const ModuleDesc &m) {
     e.buffers.push_back(b);
   }
   e.arenaBytes += static_cast<uint64_t>(r.range(0, 4096));
-  std::vector<int> kinds = {0, 1, 2};
+  std::vector<int> kinds = {0, 1, 2, 3};
   for (int64_t i = r.range(0, 5); i > 0; --i)
-    kinds.push_back(static_cast<int>(r.range(0, 2)));
+    kinds.push_back(static_cast<int>(r.range(0, 3)));
   std::shuffle(kinds.begin(), kinds.end(), r.gen);
   for (int kind : kinds)
     e.plan.push_back(randomStep(r, kind, e, m));
@@ -341,6 +351,10 @@ ModuleDesc randomModule(Random &r) {
         "layers." + std::to_string(i) + ".w" + r.tag(), r.dtype(), {}};
     for (int64_t d = r.range(0, 3); d > 0; --d)
       p.shape.push_back(SizeExprSpec::of(r.range(0, 4096)));
+    if (!p.shape.empty() && r.coin()) { // split across the devices
+      p.shardDim = static_cast<int32_t>(r.index(p.shape.size()));
+      p.shape[p.shardDim] = SizeExprSpec::of(m.deviceCount * r.range(1, 512));
+    }
     m.params.push_back(std::move(p));
   }
   for (int64_t i = r.range(1, 3); i > 0; --i) {
@@ -956,6 +970,64 @@ std::vector<SemanticCase> semanticCases() {
        "the module has target 5, which is neither cpu (0) nor cuda (1)"},
       {"no devices", [](ModuleDesc &m) { m.deviceCount = 0; },
        "the module has device count 0; it must be at least 1"},
+      // Multi-device: split tensors and collectives.
+      {"param split along a dim it lacks",
+       [](ModuleDesc &m) { m.params[1].shardDim = 1; },
+       "param 'b' has shard dim 1, outside its rank 1"},
+      {"param split unevenly",
+       [](ModuleDesc &m) {
+         m.deviceCount = 3;
+         m.params[0].shardDim = 0;
+       },
+       "param 'w' is sharded along dim 0, which must be static and a "
+       "multiple of the device count 3"},
+      {"input split along the token dim",
+       [](ModuleDesc &m) {
+         m.deviceCount = 2;
+         m.entries[0].inputs[0].shardDim = 0;
+       },
+       "entry 'forward' input 'x' is sharded along dim 0, which must be "
+       "static and a multiple of the device count 2"},
+      {"output split",
+       [](ModuleDesc &m) {
+         m.deviceCount = 2;
+         m.entries[0].outputs[0].shardDim = 1;
+       },
+       "entry 'forward' output 'y' has shard dim 1; only params and inputs "
+       "can be sharded"},
+      {"collective kind out of range",
+       [](ModuleDesc &m) {
+         CollectiveDesc c{static_cast<CollectiveKind>(7),
+                          {StorageKind::Buffer, 0, {}},
+                          {StorageKind::Buffer, 1, {}},
+                          DType::F32,
+                          SizeExprSpec::of(16)};
+         m.entries[0].plan.push_back(c);
+       },
+       "entry 'forward' step 4 (collective) has collective kind 7, which is "
+       "not a known kind"},
+      {"collective of integers",
+       [](ModuleDesc &m) {
+         CollectiveDesc c{CollectiveKind::AllReduceSum,
+                          {StorageKind::Buffer, 0, {}},
+                          {StorageKind::Buffer, 1, {}},
+                          DType::I32,
+                          SizeExprSpec::of(16)};
+         m.entries[0].plan.push_back(c);
+       },
+       "entry 'forward' step 4 (collective) has dtype I32; collectives move "
+       "f32 or bf16"},
+      {"collective into a missing buffer",
+       [](ModuleDesc &m) {
+         CollectiveDesc c{CollectiveKind::AllGather,
+                          {StorageKind::Buffer, 0, {}},
+                          {StorageKind::Buffer, 9, {}},
+                          DType::BF16,
+                          SizeExprSpec::of(16)};
+         m.entries[0].plan.push_back(c);
+       },
+       "entry 'forward' step 4 (collective) dst refers to buffer 9, but the "
+       "entry has 2 buffers"},
       {"cuda without chip",
        [](ModuleDesc &m) {
          m.target = Target::Cuda;
@@ -1481,7 +1553,7 @@ TEST(ArtifactTest, StructuralRulesOfRawModules) {
          return ar::CreatePlanStep(b, static_cast<ar::Step>(9), c.Union());
        },
        "entry 'main' step 0 has step type 9, which is not a known step "
-       "(launch 1, gemm 2, copy 3)"},
+       "(launch 1, gemm 2, copy 3, collective 4)"},
       {"gemm without x",
        [](B &b) {
          auto g = ar::CreateGemm(b, 0, rawRef(b, ar::StorageKind::Param, 0),

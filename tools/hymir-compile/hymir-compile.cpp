@@ -503,6 +503,18 @@ LogicalResult run(MLIRContext &context, ModuleOp module) {
                    << (c.ptxFallback.empty() ? ""
                                              : ", with its PTX as fallback")
                    << "\n";
+    if (desc.deviceCount > 1)
+      llvm::outs() << "devices " << desc.deviceCount << "\n";
+    for (auto [i, p] : llvm::enumerate(desc.params)) {
+      llvm::outs() << "param " << i << " " << p.name << ": "
+                   << std::string(rt::dtypeName(p.dtype)) << "[";
+      for (auto [d, s] : llvm::enumerate(p.shape))
+        llvm::outs() << (d ? ", " : "") << s.constant;
+      llvm::outs() << "]";
+      if (p.shardDim >= 0)
+        llvm::outs() << " sharded along dim " << p.shardDim;
+      llvm::outs() << "\n";
+    }
     for (const rt::EntryDesc &e : desc.entries)
       printEntryPlan(desc, e);
   }

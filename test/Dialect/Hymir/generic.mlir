@@ -170,3 +170,12 @@ func.func @cispo_loss_default_mask(%h: tensor<4x8xf32>, %lm: tensor<10x8xf32>,
       -> (tensor<f32>, tensor<4xf32>, tensor<4x8xf32>, tensor<10x8xf32>)
   return
 }
+
+// CHECK-LABEL: func.func @collectives
+// CHECK: hymir.all_reduce %arg0 : (tensor<4x8xf32>) -> tensor<4x8xf32>
+// CHECK: hymir.all_gather %{{.*}} {dim = 0 : i64} : (tensor<4x8xf32>) -> tensor<8x8xf32>
+func.func @collectives(%x: tensor<4x8xf32>) -> tensor<8x8xf32> {
+  %s = "hymir.all_reduce"(%x) : (tensor<4x8xf32>) -> tensor<4x8xf32>
+  %g = "hymir.all_gather"(%s) {dim = 0 : i64} : (tensor<4x8xf32>) -> tensor<8x8xf32>
+  return %g : tensor<8x8xf32>
+}

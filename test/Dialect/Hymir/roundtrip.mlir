@@ -322,3 +322,17 @@ func.func @cispo_loss_explicit_default(
   return %loss, %logp, %dh, %dw
       : tensor<f32>, tensor<5xf32>, tensor<5x8xf32>, tensor<10x8xf32>
 }
+
+// CHECK-LABEL: func.func @all_reduce
+// CHECK: %{{.*}} = hymir.all_reduce %arg0 : (tensor<?x64xbf16>) -> tensor<?x64xbf16>
+func.func @all_reduce(%x: tensor<?x64xbf16>) -> tensor<?x64xbf16> {
+  %y = hymir.all_reduce %x : (tensor<?x64xbf16>) -> tensor<?x64xbf16>
+  return %y : tensor<?x64xbf16>
+}
+
+// CHECK-LABEL: func.func @all_gather
+// CHECK: %{{.*}} = hymir.all_gather %arg0 {dim = 1 : i64} : (tensor<?x16xf32>) -> tensor<?x64xf32>
+func.func @all_gather(%x: tensor<?x16xf32>) -> tensor<?x64xf32> {
+  %y = hymir.all_gather %x {dim = 1 : i64} : (tensor<?x16xf32>) -> tensor<?x64xf32>
+  return %y : tensor<?x64xf32>
+}
