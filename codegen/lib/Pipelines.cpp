@@ -35,6 +35,8 @@ void mlir::hymir::buildKernelFormPipeline(OpPassManager &pm,
     shard.devices = options.devices;
     pm.addPass(createHymirShard(shard));
   }
+  // MoE: one fused routing step and experts on the routed rows only.
+  pm.addNestedPass<func::FuncOp>(createHymirFuseMoeRouting());
   // Tiled ops first: lightning attention becomes a forall over heads of
   // loops over token blocks.
   if (options.gpuLightning) {

@@ -10,10 +10,13 @@
 #include "hymir/Transforms/Passes.h"
 
 #include "LinalgBuilders.h"
+#include "MoeLowering.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/GPU/IR/GPUDialect.h"
 #include "mlir/Dialect/Linalg/IR/Linalg.h"
 #include "mlir/Dialect/Math/IR/Math.h"
+#include "mlir/Dialect/SCF/IR/SCF.h"
 #include "mlir/Dialect/Tensor/IR/Tensor.h"
 #include "mlir/Dialect/Utils/StructuredOpsUtils.h"
 #include "mlir/IR/PatternMatch.h"
@@ -247,113 +250,12 @@ struct LowerMoe : OpRewritePattern<MoeOp> {
                                     ValueRange{empty})
           .getResult(0);
     };
+    TopKRouting routing =
+        buildTopKRouting(rewriter, loc, x, op.getRouter(), op.getTopK());
+    Value probs = routing.probs, picked = routing.picked;
     AffineExpr t, e, n, i;
-
-    // logits[t, e] = x[t, :] . router[e, :] in f32, then a softmax over e.
-    bindDims(ctx, t, e, n);
-    Value logits =
-        generic(nullptr, {x, op.getRouter()},
-                {zeroTensor(rewriter, loc, {tokens, experts})},
-                indexingMaps(ctx, 3, {{t, n}, {e, n}, {t, e}}),
-                {kPar, kPar, kRed},
-                [&](OpBuilder &b, Location l, ValueRange a) {
-                  Value p = arith::MulFOp::create(b, l, extToF32(b, l, a[0]),
-                                                  extToF32(b, l, a[1]));
-                  linalg::YieldOp::create(
-                      b, l, ValueRange{arith::AddFOp::create(b, l, a[2], p)});
-                })
-            .getResult(0);
     bindDims(ctx, t, e);
     auto rowMaps = indexingMaps(ctx, 2, {{t, e}, {t}});
-    Value rowMax =
-        generic(nullptr, {logits},
-                {fill({tokens}, f32,
-                      rewriter.getF32FloatAttr(
-                          -std::numeric_limits<float>::infinity()))},
-                rowMaps, {kPar, kRed},
-                [&](OpBuilder &b, Location l, ValueRange a) {
-                  linalg::YieldOp::create(
-                      b, l,
-                      ValueRange{arith::MaximumFOp::create(b, l, a[0], a[1])});
-                })
-            .getResult(0);
-    Value rowSum =
-        generic(nullptr, {logits, rowMax},
-                {zeroTensor(rewriter, loc, {tokens})},
-                indexingMaps(ctx, 2, {{t, e}, {t}, {t}}), {kPar, kRed},
-                [&](OpBuilder &b, Location l, ValueRange a) {
-                  Value x = math::ExpOp::create(
-                      b, l, arith::SubFOp::create(b, l, a[0], a[1]));
-                  linalg::YieldOp::create(
-                      b, l, ValueRange{arith::AddFOp::create(b, l, a[2], x)});
-                })
-            .getResult(0);
-    Value probs =
-        generic(
-            nullptr, {logits, rowMax, rowSum},
-            {tensor::EmptyOp::create(
-                rewriter, loc, ArrayRef<OpFoldResult>{tokens, experts}, f32)},
-            indexingMaps(ctx, 2, {{t, e}, {t}, {t}, {t, e}}), {kPar, kPar},
-            [&](OpBuilder &b, Location l, ValueRange a) {
-              Value x = math::ExpOp::create(
-                  b, l, arith::SubFOp::create(b, l, a[0], a[1]));
-              linalg::YieldOp::create(
-                  b, l, ValueRange{arith::DivFOp::create(b, l, x, a[2])});
-            })
-            .getResult(0);
-
-    // top_k rounds of "the largest unpicked probability", ties to the lower
-    // expert index (written order-independently), marking picks in `picked`.
-    Type i64 = rewriter.getI64Type();
-    Value picked = zeroTensor(rewriter, loc, {tokens, experts});
-    for (int64_t round = 0; round < op.getTopK(); ++round) {
-      auto best = generic(
-          nullptr, {probs, picked},
-          {fill({tokens}, f32, rewriter.getF32FloatAttr(-1.0f)),
-           fill({tokens}, i64, rewriter.getI64IntegerAttr(0))},
-          indexingMaps(ctx, 2, {{t, e}, {t, e}, {t}, {t}}), {kPar, kRed},
-          [&](OpBuilder &b, Location l, ValueRange a) {
-            Value zero = arith::ConstantOp::create(b, l, b.getF32FloatAttr(0));
-            Value minusOne =
-                arith::ConstantOp::create(b, l, b.getF32FloatAttr(-1.0f));
-            Value free = arith::CmpFOp::create(b, l, arith::CmpFPredicate::OEQ,
-                                               a[1], zero);
-            Value cand = arith::SelectOp::create(b, l, free, a[0], minusOne);
-            Value idx = arith::IndexCastOp::create(
-                b, l, b.getI64Type(), linalg::IndexOp::create(b, l, 1));
-            Value greater = arith::CmpFOp::create(
-                b, l, arith::CmpFPredicate::OGT, cand, a[2]);
-            Value tieLower = arith::AndIOp::create(
-                b, l,
-                arith::CmpFOp::create(b, l, arith::CmpFPredicate::OEQ, cand,
-                                      a[2]),
-                arith::CmpIOp::create(b, l, arith::CmpIPredicate::slt, idx,
-                                      a[3]));
-            Value take = arith::OrIOp::create(b, l, greater, tieLower);
-            linalg::YieldOp::create(
-                b, l,
-                ValueRange{arith::SelectOp::create(b, l, take, cand, a[2]),
-                           arith::SelectOp::create(b, l, take, idx, a[3])});
-          });
-      picked =
-          generic(
-              nullptr, {picked, best.getResult(1)},
-              {tensor::EmptyOp::create(
-                  rewriter, loc, ArrayRef<OpFoldResult>{tokens, experts}, f32)},
-              indexingMaps(ctx, 2, {{t, e}, {t}, {t, e}}), {kPar, kPar},
-              [&](OpBuilder &b, Location l, ValueRange a) {
-                Value idx = arith::IndexCastOp::create(
-                    b, l, b.getI64Type(), linalg::IndexOp::create(b, l, 1));
-                Value hit = arith::CmpIOp::create(
-                    b, l, arith::CmpIPredicate::eq, idx, a[1]);
-                Value one =
-                    arith::ConstantOp::create(b, l, b.getF32FloatAttr(1));
-                linalg::YieldOp::create(
-                    b, l,
-                    ValueRange{arith::SelectOp::create(b, l, hit, one, a[0])});
-              })
-              .getResult(0);
-    }
     // Routing weights: the picked probabilities, renormalised per token.
     Value weights =
         generic(
@@ -692,6 +594,7 @@ struct HymirLowerToLinalgPass
     RewritePatternSet patterns(&getContext());
     patterns.add<LowerRmsNorm, LowerEmbedding, LowerRope, LowerMoe>(
         &getContext());
+    populateMoeRoutedLoweringPatterns(patterns);
     if (!skipLinear)
       patterns.add<LowerLinear>(&getContext(), libraryGemm);
     if (collectives)

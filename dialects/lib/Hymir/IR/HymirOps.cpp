@@ -415,6 +415,96 @@ LogicalResult CispoLossOp::verify() {
 }
 
 //===----------------------------------------------------------------------===//
+// MoeRouteOp, MoeExpertsOp
+//===----------------------------------------------------------------------===//
+
+LogicalResult MoeRouteOp::verify() {
+  Checker c(*this);
+  Type i32 = IntegerType::get(getContext(), 32);
+  Type f32 = Float32Type::get(getContext());
+  Named x = c.operand("x", getX()), router = c.operand("router", getRouter());
+  if (failed(c.rank(x, 2, "[T, N]")) || failed(c.floatElement(x)) ||
+      failed(c.rank(router, 2, "[E, N]")) || failed(c.floatElement(router)) ||
+      failed(c.dim(router, 1, x, 1, "N")))
+    return failure();
+  int64_t topK = getTopK(), tile = getTile();
+  int64_t experts = router.type.getDimSize(0);
+  if (topK < 1 || (!ShapedType::isDynamic(experts) && topK > experts))
+    return emitOpError() << "expects top_k in [1, E] with E = "
+                         << (ShapedType::isDynamic(experts)
+                                 ? std::string("?")
+                                 : std::to_string(experts))
+                         << " experts, got " << topK;
+  if (tile < 1)
+    return emitOpError() << "expects tile to be at least 1, got " << tile;
+  Named sorted = c.operand("sorted_tokens", getSortedTokens()),
+        offsets = c.operand("offsets", getOffsets()),
+        slots = c.operand("slots", getSlots()),
+        weights = c.operand("weights", getWeights());
+  if (failed(c.rank(sorted, 1, "[T * top_k + E * (tile - 1)]")) ||
+      failed(c.element(sorted, i32)) || failed(c.rank(offsets, 1, "[E + 1]")) ||
+      failed(c.element(offsets, i32)) ||
+      failed(c.rank(slots, 2, "[T, top_k]")) || failed(c.element(slots, i32)) ||
+      failed(c.rank(weights, 2, "[T, top_k]")) ||
+      failed(c.element(weights, f32)) || failed(c.sameDims(slots, x, {"T"})) ||
+      failed(c.sameDims(weights, x, {"T"})))
+    return failure();
+  for (const Named &t : {slots, weights})
+    if (!t.type.isDynamicDim(1) && t.type.getDimSize(1) != topK)
+      return emitOpError() << "expects " << t.name << " dim 1 to be top_k ("
+                           << topK << "), got " << t.type.getDimSize(1);
+  if (!ShapedType::isDynamic(experts) && !offsets.type.isDynamicDim(0) &&
+      offsets.type.getDimSize(0) != experts + 1)
+    return emitOpError() << "expects offsets to have E + 1 = " << experts + 1
+                         << " entries, got " << offsets.type.getDimSize(0);
+  int64_t tokens = x.type.getDimSize(0), rows = sorted.type.getDimSize(0);
+  if (!ShapedType::isDynamic(tokens) && !ShapedType::isDynamic(experts) &&
+      !ShapedType::isDynamic(rows) &&
+      rows != tokens * topK + experts * (tile - 1))
+    return emitOpError() << "expects sorted_tokens to have T * top_k + E * "
+                            "(tile - 1) = "
+                         << tokens * topK + experts * (tile - 1)
+                         << " rows, got " << rows;
+  return success();
+}
+
+LogicalResult MoeExpertsOp::verify() {
+  Checker c(*this);
+  Type i32 = IntegerType::get(getContext(), 32);
+  Type f32 = Float32Type::get(getContext());
+  Named x = c.operand("x", getX()),
+        sorted = c.operand("sorted_tokens", getSortedTokens()),
+        offsets = c.operand("offsets", getOffsets()),
+        slots = c.operand("slots", getSlots()),
+        weights = c.operand("weights", getWeights()),
+        w1 = c.operand("w1", getW1()), w3 = c.operand("w3", getW3()),
+        w2 = c.operand("w2", getW2());
+  if (failed(c.rank(x, 2, "[T, N]")) || failed(c.floatElement(x)) ||
+      failed(c.rank(sorted, 1, "[P]")) || failed(c.element(sorted, i32)) ||
+      failed(c.rank(offsets, 1, "[E + 1]")) ||
+      failed(c.element(offsets, i32)) || failed(c.rank(slots, 2, "[T, K]")) ||
+      failed(c.element(slots, i32)) || failed(c.rank(weights, 2, "[T, K]")) ||
+      failed(c.element(weights, f32)) || failed(c.sameDims(slots, x, {"T"})) ||
+      failed(c.sameDims(weights, slots, {"T", "K"})))
+    return failure();
+  if (failed(c.rank(w1, 3, "[E, I, N]")) || failed(c.floatElement(w1)) ||
+      failed(c.dim(w1, 2, x, 1, "N")) || failed(c.rank(w3, 3, "[E, I, N]")) ||
+      failed(c.sameElement(w3, w1)) ||
+      failed(c.sameDims(w3, w1, {"E", "I", "N"})) ||
+      failed(c.rank(w2, 3, "[E, N, I]")) || failed(c.sameElement(w2, w1)) ||
+      failed(c.dim(w2, 0, w1, 0, "E")) || failed(c.dim(w2, 1, x, 1, "N")) ||
+      failed(c.dim(w2, 2, w1, 1, "I")))
+    return failure();
+  int64_t experts = w1.type.getDimSize(0);
+  if (!ShapedType::isDynamic(experts) && !offsets.type.isDynamicDim(0) &&
+      offsets.type.getDimSize(0) != experts + 1)
+    return emitOpError() << "expects offsets to have E + 1 = " << experts + 1
+                         << " entries, got " << offsets.type.getDimSize(0);
+  return c.sameShapeAndElement(c.operand("result", getResult()), x, "[T, N]",
+                               {"T", "N"});
+}
+
+//===----------------------------------------------------------------------===//
 // Collectives
 //===----------------------------------------------------------------------===//
 

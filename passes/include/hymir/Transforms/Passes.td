@@ -55,7 +55,8 @@ def HymirLowerToLinalg : Pass<"hymir-lower-to-linalg"> {
   ];
   let dependentDialects = [
     "::mlir::arith::ArithDialect", "::mlir::linalg::LinalgDialect",
-    "::mlir::math::MathDialect", "::mlir::tensor::TensorDialect"
+    "::mlir::math::MathDialect", "::mlir::tensor::TensorDialect",
+    "::mlir::scf::SCFDialect", "::mlir::gpu::GPUDialect"
   ];
 }
 
@@ -99,6 +100,22 @@ def HymirShard : Pass<"hymir-shard", "::mlir::ModuleOp"> {
   ];
   let dependentDialects = ["::mlir::tensor::TensorDialect",
                            "::mlir::arith::ArithDialect"];
+}
+
+def HymirFuseMoeRouting : Pass<"hymir-fuse-moe-routing", "::mlir::func::FuncOp"> {
+  let summary = "Split hymir.moe into one fused routing step and grouped experts";
+  let description = [{
+    Rewrites each `hymir.moe` into `hymir.moe_route` (router scores, softmax,
+    top-k, renormalisation and the token permutation: tokens sorted by
+    expert into groups padded to `tile` rows, the inverse permutation and
+    the weights) followed by `hymir.moe_experts` (a grouped gate/up GEMM
+    with the SwiGLU, a grouped down GEMM and the weighted combine), so that
+    the experts compute only the rows routed to them.
+  }];
+  let options = [
+    Option<"tile", "tile", "int64_t", /*default=*/"64",
+           "rows of the grouped GEMM tile each expert's group is padded to">
+  ];
 }
 
 def HymirTileLightningAttention

@@ -252,6 +252,83 @@ def Hymir_CispoLossOp : Hymir_Op<"cispo_loss", [Pure]> {
 }
 
 //===----------------------------------------------------------------------===//
+// MoE building blocks (hymir-fuse-moe-routing)
+//===----------------------------------------------------------------------===//
+
+def Hymir_MoeRouteOp : Hymir_Op<"moe_route", [Pure]> {
+  let summary = "Fused MoE routing: scores, top-k, weights and the token permutation";
+  let description = [{
+    The routing half of `hymir.moe`, fused into one step that also lays the
+    tokens out for grouped expert GEMMs:
+
+    ```
+    p       = softmax(x @ router^T)        # [T, E], f32
+    w, idx  = topk(p, top_k)               # ties: the lower expert index wins
+    w       = w / sum(w)                   # only when renormalize
+    ```
+
+    Every (token, choice) pair gets one row of a grouped layout in which the
+    rows of expert e form the group `[offsets[e], offsets[e + 1])`, whose
+    size is the expert's pair count rounded up to a multiple of `tile` (a
+    GEMM tile never straddles two experts). Within a group pairs are ordered
+    by token, then by choice; the padding rows follow them.
+
+    Results:
+    - `sorted_tokens` `[T * top_k + E * (tile - 1)]` i32: the token of each
+      row of the layout, -1 for padding and for the unused tail;
+    - `offsets` `[E + 1]` i32: where each expert's group starts;
+      `offsets[E]` is the number of rows used;
+    - `slots` `[T, top_k]` i32: the row of each (token, choice): the inverse
+      permutation;
+    - `weights` `[T, top_k]` f32: the routing weights.
+
+    Operands: `x` `[T, N]` and `router` `[E, N]`, bf16 or f32. `top_k` is in
+    `[1, E]`, `tile` at least 1.
+  }];
+  let arguments = (ins Hymir_Tensor:$x, Hymir_Tensor:$router, I64Attr:$top_k,
+                       DefaultValuedAttr<BoolAttr, "true">:$renormalize,
+                       DefaultValuedAttr<I64Attr, "64">:$tile);
+  let results = (outs Hymir_Tensor:$sorted_tokens, Hymir_Tensor:$offsets,
+                      Hymir_Tensor:$slots, Hymir_Tensor:$weights);
+  let assemblyFormat = [{
+    $x `,` $router attr-dict `:` functional-type(operands, results)
+  }];
+  let hasVerifier = 1;
+}
+
+def Hymir_MoeExpertsOp : Hymir_Op<"moe_experts", [Pure]> {
+  let summary = "Grouped SwiGLU experts over a routed layout, with the weighted combine";
+  let description = [{
+    The expert half of `hymir.moe`, on the layout `hymir.moe_route` makes:
+    for each row `r` of expert `e`'s group with `t = sorted_tokens[r] >= 0`,
+
+    ```
+    o_r = (SiLU(x_t W1_e^T) * (x_t W3_e^T)) W2_e^T
+    y_t = sum_j weights[t, j] * o_{slots[t, j]}
+    ```
+
+    i.e. a grouped GEMM for W1 and W3 with the SwiGLU in its epilogue, a
+    grouped GEMM for W2, and the weighted combine of each token's `top_k`
+    rows.
+
+    Operands: `x` `[T, N]`; `sorted_tokens` `[P]`, `offsets` `[E + 1]`,
+    `slots` `[T, K]` i32 and `weights` `[T, K]` f32 from `hymir.moe_route`;
+    `w1`, `w3` `[E, I, N]` and `w2` `[E, N, I]`, bf16 or f32. The result is
+    `[T, N]` with the element type of `x`.
+  }];
+  let arguments = (ins Hymir_Tensor:$x, Hymir_Tensor:$sorted_tokens,
+                       Hymir_Tensor:$offsets, Hymir_Tensor:$slots,
+                       Hymir_Tensor:$weights, Hymir_Tensor:$w1,
+                       Hymir_Tensor:$w3, Hymir_Tensor:$w2);
+  let results = (outs Hymir_Tensor:$result);
+  let assemblyFormat = [{
+    $x `,` $sorted_tokens `,` $offsets `,` $slots `,` $weights `,` $w1 `,` $w3
+    `,` $w2 attr-dict `:` functional-type(operands, results)
+  }];
+  let hasVerifier = 1;
+}
+
+//===----------------------------------------------------------------------===//
 // Collectives
 //===----------------------------------------------------------------------===//
 

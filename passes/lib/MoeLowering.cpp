@@ -1,0 +1,568 @@
+//===- MoeLowering.cpp - MoE routing and routed experts on linalg ---------===//
+//
+// buildTopKRouting: the router scores, softmax and top-k picks shared by the
+// dense hymir.moe lowering and hymir.moe_route.
+//
+// hymir.moe_route: the picks as [T, top_k] experts and weights, then the
+// grouped layout by a counting sort in one sequential task (an scf.forall
+// of one iteration: count each expert's pairs, prefix-sum the counts
+// rounded up to the tile, then place every pair at its expert's cursor).
+//
+// hymir.moe_experts: the routed rows of x gathered into the layout, the
+// gate/up products of each row with its expert's W1 and W3 and the SwiGLU,
+// the down product with W2, and the combine y[t] = sum_j w[t, j] o[slot].
+// Arithmetic in f32, one rounding at the end, as the dense lowering.
+//
+// This is the cpu target's form; the GPU path needs its own kernels
+// (grouped GEMMs on tensor cores, a parallel routing scan).
+//
+//===----------------------------------------------------------------------===//
+
+#include "MoeLowering.h"
+
+#include "hymir/Dialect/Hymir/IR/HymirOps.h"
+
+#include "LinalgBuilders.h"
+
+#include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/GPU/IR/GPUDialect.h"
+#include "mlir/Dialect/Linalg/IR/Linalg.h"
+#include "mlir/Dialect/Math/IR/Math.h"
+#include "mlir/Dialect/SCF/IR/SCF.h"
+#include "mlir/Dialect/Tensor/IR/Tensor.h"
+
+#include <limits>
+
+using namespace mlir;
+using namespace mlir::hymir;
+
+namespace {
+
+constexpr auto kPar = kParallel;
+constexpr auto kRed = kReduction;
+using BodyFn = function_ref<void(OpBuilder &, Location, ValueRange)>;
+
+/// Small builders over one OpBuilder and location.
+struct Gen {
+  OpBuilder &b;
+  Location loc;
+
+  Value generic(ValueRange ins, ValueRange outs, ArrayRef<AffineMap> maps,
+                ArrayRef<utils::IteratorType> iters, BodyFn body,
+                unsigned result = 0) {
+    return linalg::GenericOp::create(b, loc, ValueRange(outs).getTypes(), ins,
+                                     outs, maps, iters, body)
+        .getResult(result);
+  }
+  Value empty(ArrayRef<OpFoldResult> sizes, Type t) {
+    return tensor::EmptyOp::create(b, loc, sizes, t);
+  }
+  Value fill(ArrayRef<OpFoldResult> sizes, Type t, TypedAttr value) {
+    Value c = arith::ConstantOp::create(b, loc, value);
+    return linalg::FillOp::create(b, loc, ValueRange{c},
+                                  ValueRange{empty(sizes, t)})
+        .getResult(0);
+  }
+  Value zeros(ArrayRef<OpFoldResult> sizes) {
+    return zeroTensor(b, loc, sizes);
+  }
+};
+
+Value indexOf(OpBuilder &b, Location l, Value v) {
+  return arith::IndexCastOp::create(b, l, b.getIndexType(), v);
+}
+
+Value i32Of(OpBuilder &b, Location l, Value v) {
+  return arith::IndexCastOp::create(b, l, b.getI32Type(), v);
+}
+
+//===----------------------------------------------------------------------===//
+// hymir.moe_route
+//===----------------------------------------------------------------------===//
+
+struct LowerMoeRoute : OpRewritePattern<MoeRouteOp> {
+  using OpRewritePattern::OpRewritePattern;
+
+  LogicalResult matchAndRewrite(MoeRouteOp op,
+                                PatternRewriter &rewriter) const override {
+    Location loc = op.getLoc();
+    MLIRContext *ctx = rewriter.getContext();
+    Gen g{rewriter, loc};
+    Type f32 = rewriter.getF32Type(), i32 = rewriter.getI32Type();
+    int64_t topK = op.getTopK(), tile = op.getTile();
+    auto routerType = cast<RankedTensorType>(op.getRouter().getType());
+    if (routerType.isDynamicDim(0))
+      return rewriter.notifyMatchFailure(op, "dynamic expert count");
+    int64_t experts = routerType.getDimSize(0);
+    OpFoldResult tokens = tensor::getMixedSize(rewriter, loc, op.getX(), 0);
+    TopKRouting routing =
+        buildTopKRouting(rewriter, loc, op.getX(), op.getRouter(), topK);
+
+    // The rounds as [T, top_k] columns: experts (i32) and weights.
+    AffineExpr t, j;
+    bindDims(ctx, t, j);
+    SmallVector<AffineMap> columnMaps(2 * topK, AffineMap::get(2, 0, {t}, ctx));
+    columnMaps.push_back(AffineMap::get(2, 0, {t, j}, ctx));
+    columnMaps.push_back(AffineMap::get(2, 0, {t, j}, ctx));
+    SmallVector<Value> columns(routing.values);
+    llvm::append_range(columns, routing.experts);
+    SmallVector<Value> chooseOuts = {
+        g.empty({tokens, rewriter.getIndexAttr(topK)}, i32),
+        g.empty({tokens, rewriter.getIndexAttr(topK)}, f32)};
+    auto choose = linalg::GenericOp::create(
+        rewriter, loc, ValueRange(chooseOuts).getTypes(), columns, chooseOuts,
+        columnMaps, {kPar, kPar}, [&](OpBuilder &b, Location l, ValueRange a) {
+          Value col = linalg::IndexOp::create(b, l, 1);
+          Value expert = a[topK], weight = a[0];
+          for (int64_t r = 1; r < topK; ++r) {
+            Value is =
+                arith::CmpIOp::create(b, l, arith::CmpIPredicate::eq, col,
+                                      arith::ConstantIndexOp::create(b, l, r));
+            expert = arith::SelectOp::create(b, l, is, a[topK + r], expert);
+            weight = arith::SelectOp::create(b, l, is, a[r], weight);
+          }
+          expert = arith::TruncIOp::create(b, l, b.getI32Type(), expert);
+          linalg::YieldOp::create(b, l, ValueRange{expert, weight});
+        });
+    Value chosen = choose.getResult(0), weights = choose.getResult(1);
+    if (op.getRenormalize()) {
+      Value total = g.generic(
+          {weights}, {g.zeros({tokens})}, indexingMaps(ctx, 2, {{t, j}, {t}}),
+          {kPar, kRed}, [&](OpBuilder &b, Location l, ValueRange a) {
+            linalg::YieldOp::create(
+                b, l, ValueRange{arith::AddFOp::create(b, l, a[0], a[1])});
+          });
+      weights = g.generic(
+          {weights, total},
+          {g.empty({tokens, rewriter.getIndexAttr(topK)}, f32)},
+          indexingMaps(ctx, 2, {{t, j}, {t}, {t, j}}), {kPar, kPar},
+          [&](OpBuilder &b, Location l, ValueRange a) {
+            linalg::YieldOp::create(
+                b, l, ValueRange{arith::DivFOp::create(b, l, a[0], a[1])});
+          });
+    }
+
+    // The layout: a counting sort in one task.
+    auto sortedType = cast<RankedTensorType>(op.getSortedTokens().getType());
+    SmallVector<OpFoldResult> rowSizes;
+    if (sortedType.isDynamicDim(0)) {
+      Value t0 = tensor::DimOp::create(rewriter, loc, op.getX(), 0);
+      rowSizes.push_back(
+          arith::AddIOp::create(
+              rewriter, loc,
+              arith::MulIOp::create(
+                  rewriter, loc, t0,
+                  arith::ConstantIndexOp::create(rewriter, loc, topK)),
+              arith::ConstantIndexOp::create(rewriter, loc,
+                                             experts * (tile - 1)))
+              .getResult());
+    } else {
+      rowSizes.push_back(rewriter.getIndexAttr(sortedType.getDimSize(0)));
+    }
+    Value sortedInit = g.fill(rowSizes, i32, rewriter.getI32IntegerAttr(-1));
+    Value offsetsInit = g.empty({rewriter.getIndexAttr(experts + 1)}, i32);
+    Value slotsInit = g.empty({tokens, rewriter.getIndexAttr(topK)}, i32);
+    auto forall = scf::ForallOp::create(
+        rewriter, loc, ArrayRef<OpFoldResult>{rewriter.getIndexAttr(1)},
+        ValueRange{sortedInit, offsetsInit, slotsInit},
+        // One block; the mapping also keeps the single iteration from being
+        // folded into the host code.
+        rewriter.getArrayAttr(
+            {gpu::GPUBlockMappingAttr::get(ctx, gpu::MappingId::DimX)}));
+    {
+      OpBuilder::InsertionGuard guard(rewriter);
+      OpBuilder &b = rewriter;
+      b.setInsertionPointToStart(forall.getBody());
+      Value sortedArg = forall.getRegionIterArgs()[0],
+            offsetsArg = forall.getRegionIterArgs()[1],
+            slotsArg = forall.getRegionIterArgs()[2];
+      Value c0 = arith::ConstantIndexOp::create(b, loc, 0);
+      Value c1 = arith::ConstantIndexOp::create(b, loc, 1);
+      Value cE = arith::ConstantIndexOp::create(b, loc, experts);
+      Value cK = arith::ConstantIndexOp::create(b, loc, topK);
+      Value nT = tensor::DimOp::create(b, loc, chosen, 0);
+      Value zero32 = arith::ConstantIntOp::create(b, loc, 0, 32);
+      Value one32 = arith::ConstantIntOp::create(b, loc, 1, 32);
+      // Zeroed counts, then one per (token, choice).
+      Value counts =
+          scf::ForOp::create(
+              b, loc, c0, cE, c1,
+              ValueRange{tensor::EmptyOp::create(
+                  b, loc, ArrayRef<int64_t>{experts}, b.getI32Type())},
+              [&](OpBuilder &nb, Location l, Value e, ValueRange it) {
+                scf::YieldOp::create(nb, l,
+                                     ValueRange{tensor::InsertOp::create(
+                                         nb, l, zero32, it[0], ValueRange{e})});
+              })
+              .getResult(0);
+      auto eachPair =
+          [&](ValueRange init,
+              function_ref<SmallVector<Value>(OpBuilder &, Location, Value,
+                                              Value, Value, ValueRange)>
+                  body) {
+            return scf::ForOp::create(
+                       b, loc, c0, nT, c1, init,
+                       [&](OpBuilder &tb, Location l, Value tok,
+                           ValueRange it) {
+                         auto inner = scf::ForOp::create(
+                             tb, l, c0, cK, c1, it,
+                             [&](OpBuilder &jb, Location jl, Value choice,
+                                 ValueRange jt) {
+                               Value e = indexOf(jb, jl,
+                                                 tensor::ExtractOp::create(
+                                                     jb, jl, chosen,
+                                                     ValueRange{tok, choice}));
+                               scf::YieldOp::create(
+                                   jb, jl, body(jb, jl, tok, choice, e, jt));
+                             });
+                         scf::YieldOp::create(tb, l, inner.getResults());
+                       })
+                .getResults();
+          };
+      counts = eachPair({counts}, [&](OpBuilder &pb, Location l, Value, Value,
+                                      Value e, ValueRange it) {
+        Value n = tensor::ExtractOp::create(pb, l, it[0], e);
+        Value next = arith::AddIOp::create(pb, l, n, one32);
+        return SmallVector<Value>{
+            tensor::InsertOp::create(pb, l, next, it[0], e)};
+      })[0];
+      // Group starts: the running sum of the counts rounded up to the tile.
+      Value tileM1 = arith::ConstantIntOp::create(b, loc, tile - 1, 32);
+      Value tile32 = arith::ConstantIntOp::create(b, loc, tile, 32);
+      auto prefix = scf::ForOp::create(
+          b, loc, c0, cE, c1,
+          ValueRange{offsetsArg,
+                     tensor::EmptyOp::create(b, loc, ArrayRef<int64_t>{experts},
+                                             b.getI32Type()),
+                     zero32},
+          [&](OpBuilder &pb, Location l, Value e, ValueRange it) {
+            Value offsets = tensor::InsertOp::create(pb, l, it[2], it[0], e);
+            Value cursor = tensor::InsertOp::create(pb, l, it[2], it[1], e);
+            Value n = tensor::ExtractOp::create(pb, l, counts, e);
+            Value padded = arith::MulIOp::create(
+                pb, l,
+                arith::DivUIOp::create(
+                    pb, l, arith::AddIOp::create(pb, l, n, tileM1), tile32),
+                tile32);
+            scf::YieldOp::create(
+                pb, l,
+                ValueRange{offsets, cursor,
+                           arith::AddIOp::create(pb, l, it[2], padded)});
+          });
+      Value offsets = tensor::InsertOp::create(
+          b, loc, prefix.getResult(2), prefix.getResult(0), ValueRange{cE});
+      // Every pair at its expert's cursor: slot and token.
+      SmallVector<Value> placed = eachPair(
+          {sortedArg, slotsArg, prefix.getResult(1)},
+          [&](OpBuilder &pb, Location l, Value tok, Value choice, Value e,
+              ValueRange it) {
+            Value row = tensor::ExtractOp::create(pb, l, it[2], e);
+            Value sorted =
+                tensor::InsertOp::create(pb, l, i32Of(pb, l, tok), it[0],
+                                         ValueRange{indexOf(pb, l, row)});
+            Value slots = tensor::InsertOp::create(pb, l, row, it[1],
+                                                   ValueRange{tok, choice});
+            Value cursor = tensor::InsertOp::create(
+                pb, l, arith::AddIOp::create(pb, l, row, one32), it[2], e);
+            return SmallVector<Value>{sorted, slots, cursor};
+          });
+      // Sizes are taken in the body: the terminator holds only the inserts.
+      SmallVector<SmallVector<OpFoldResult>> sizes = {
+          tensor::getMixedSizes(b, loc, placed[0]),
+          tensor::getMixedSizes(b, loc, offsets),
+          tensor::getMixedSizes(b, loc, placed[1])};
+      scf::InParallelOp terminator = forall.getTerminator();
+      b.setInsertionPointToStart(terminator.getBody());
+      int which = 0;
+      auto whole = [&](Value part, Value into) {
+        auto type = cast<RankedTensorType>(into.getType());
+        SmallVector<OpFoldResult> offs(type.getRank(), b.getIndexAttr(0)),
+            strides(type.getRank(), b.getIndexAttr(1));
+        tensor::ParallelInsertSliceOp::create(b, loc, part, into, offs,
+                                              sizes[which++], strides);
+      };
+      whole(placed[0], sortedArg);
+      whole(offsets, offsetsArg);
+      whole(placed[1], slotsArg);
+    }
+    forall->setAttr("hymir.moe", rewriter.getStringAttr("route"));
+    SmallVector<Value> results = {forall.getResult(0), forall.getResult(1),
+                                  forall.getResult(2), weights};
+    for (auto [i, v] : llvm::enumerate(results))
+      if (v.getType() != op.getResult(i).getType())
+        results[i] =
+            tensor::CastOp::create(rewriter, loc, op.getResult(i).getType(), v);
+    rewriter.replaceOp(op, results);
+    return success();
+  }
+};
+
+//===----------------------------------------------------------------------===//
+// hymir.moe_experts
+//===----------------------------------------------------------------------===//
+
+struct LowerMoeExperts : OpRewritePattern<MoeExpertsOp> {
+  using OpRewritePattern::OpRewritePattern;
+
+  LogicalResult matchAndRewrite(MoeExpertsOp op,
+                                PatternRewriter &rewriter) const override {
+    Location loc = op.getLoc();
+    MLIRContext *ctx = rewriter.getContext();
+    Gen g{rewriter, loc};
+    Type f32 = rewriter.getF32Type(), i32 = rewriter.getI32Type();
+    Value x = op.getX(), sorted = op.getSortedTokens(),
+          offsets = op.getOffsets();
+    Value w1 = op.getW1(), w3 = op.getW3(), w2 = op.getW2();
+    auto w1Type = cast<RankedTensorType>(w1.getType());
+    if (w1Type.isDynamicDim(0))
+      return rewriter.notifyMatchFailure(op, "dynamic expert count");
+    int64_t experts = w1Type.getDimSize(0);
+    auto size = [&](Value v, int64_t d) {
+      return tensor::getMixedSize(rewriter, loc, v, d);
+    };
+    OpFoldResult rows = size(sorted, 0), tokens = size(x, 0),
+                 width = size(x, 1), inter = size(w1, 1);
+    AffineExpr r, e, i, n, t, j;
+
+    // Each row's expert: the number of groups that end at or before it
+    // (clamped: rows past the layout's end hold no token).
+    bindDims(ctx, r, e);
+    Value rowExpert = g.generic(
+        {offsets}, {g.fill({rows}, i32, rewriter.getI32IntegerAttr(0))},
+        indexingMaps(ctx, 2, {{e}, {r}}), {kPar, kRed},
+        [&](OpBuilder &b, Location l, ValueRange a) {
+          Value row = i32Of(b, l, linalg::IndexOp::create(b, l, 0));
+          Value group = linalg::IndexOp::create(b, l, 1);
+          Value ended = arith::AndIOp::create(
+              b, l,
+              arith::CmpIOp::create(b, l, arith::CmpIPredicate::uge, group,
+                                    arith::ConstantIndexOp::create(b, l, 1)),
+              arith::CmpIOp::create(b, l, arith::CmpIPredicate::sle, a[0],
+                                    row));
+          Value next = arith::AddIOp::create(
+              b, l, a[1], arith::ExtUIOp::create(b, l, b.getI32Type(), ended));
+          Value last = arith::ConstantIntOp::create(b, l, experts - 1, 32);
+          linalg::YieldOp::create(
+              b, l, ValueRange{arith::MinSIOp::create(b, l, next, last)});
+        });
+
+    // The routed rows of x (zero for padding), in f32.
+    bindDims(ctx, r, n);
+    Value gathered = g.generic(
+        {sorted}, {g.empty({rows, width}, f32)},
+        indexingMaps(ctx, 2, {{r}, {r, n}}), {kPar, kPar},
+        [&](OpBuilder &b, Location l, ValueRange a) {
+          Value zero32 = arith::ConstantIntOp::create(b, l, 0, 32);
+          Value valid = arith::CmpIOp::create(b, l, arith::CmpIPredicate::sge,
+                                              a[0], zero32);
+          Value tok = indexOf(b, l, arith::MaxSIOp::create(b, l, a[0], zero32));
+          Value col = linalg::IndexOp::create(b, l, 1);
+          Value v = extToF32(
+              b, l, tensor::ExtractOp::create(b, l, x, ValueRange{tok, col}));
+          Value zero = arith::ConstantOp::create(b, l, b.getF32FloatAttr(0));
+          linalg::YieldOp::create(
+              b, l, ValueRange{arith::SelectOp::create(b, l, valid, v, zero)});
+        });
+    // (Padding rows read row 0 and discard it: calls have T >= 1.)
+
+    // Gate and up products of each row with its expert, then the SwiGLU.
+    bindDims(ctx, r, i, n);
+    SmallVector<Value> productOuts = {g.zeros({rows, inter}),
+                                      g.zeros({rows, inter})};
+    auto products = linalg::GenericOp::create(
+        rewriter, loc, ValueRange(productOuts).getTypes(),
+        ValueRange{gathered, rowExpert}, productOuts,
+        indexingMaps(ctx, 3, {{r, n}, {r}, {r, i}, {r, i}}), {kPar, kPar, kRed},
+        [&](OpBuilder &b, Location l, ValueRange a) {
+          Value ex = indexOf(b, l, a[1]);
+          Value col = linalg::IndexOp::create(b, l, 1);
+          Value k = linalg::IndexOp::create(b, l, 2);
+          Value gw = extToF32(
+              b, l,
+              tensor::ExtractOp::create(b, l, w1, ValueRange{ex, col, k}));
+          Value uw = extToF32(
+              b, l,
+              tensor::ExtractOp::create(b, l, w3, ValueRange{ex, col, k}));
+          linalg::YieldOp::create(
+              b, l,
+              ValueRange{
+                  arith::AddFOp::create(b, l, a[2],
+                                        arith::MulFOp::create(b, l, a[0], gw)),
+                  arith::AddFOp::create(
+                      b, l, a[3], arith::MulFOp::create(b, l, a[0], uw))});
+        });
+    bindDims(ctx, r, i);
+    Value act = g.generic(
+        {products.getResult(0), products.getResult(1)},
+        {g.empty({rows, inter}, f32)},
+        indexingMaps(ctx, 2, {{r, i}, {r, i}, {r, i}}), {kPar, kPar},
+        [&](OpBuilder &b, Location l, ValueRange a) {
+          Value one = arith::ConstantOp::create(b, l, b.getF32FloatAttr(1));
+          Value sig = arith::DivFOp::create(
+              b, l, one,
+              arith::AddFOp::create(
+                  b, l, one,
+                  math::ExpOp::create(b, l,
+                                      arith::NegFOp::create(b, l, a[0]))));
+          Value silu = arith::MulFOp::create(b, l, a[0], sig);
+          linalg::YieldOp::create(
+              b, l, ValueRange{arith::MulFOp::create(b, l, silu, a[1])});
+        });
+
+    // Down product of each row with its expert.
+    bindDims(ctx, r, n, i);
+    Value down = g.generic(
+        {act, rowExpert}, {g.zeros({rows, width})},
+        indexingMaps(ctx, 3, {{r, i}, {r}, {r, n}}), {kPar, kPar, kRed},
+        [&](OpBuilder &b, Location l, ValueRange a) {
+          Value ex = indexOf(b, l, a[1]);
+          Value col = linalg::IndexOp::create(b, l, 1);
+          Value k = linalg::IndexOp::create(b, l, 2);
+          Value w = extToF32(
+              b, l,
+              tensor::ExtractOp::create(b, l, w2, ValueRange{ex, col, k}));
+          linalg::YieldOp::create(
+              b, l,
+              ValueRange{arith::AddFOp::create(
+                  b, l, a[2], arith::MulFOp::create(b, l, a[0], w))});
+        });
+
+    // y[t] = sum_j w[t, j] * down[slots[t, j]], rounded once.
+    bindDims(ctx, t, n, j);
+    Value sum = g.generic(
+        {op.getWeights(), op.getSlots()}, {g.zeros({tokens, width})},
+        indexingMaps(ctx, 3, {{t, j}, {t, j}, {t, n}}), {kPar, kPar, kRed},
+        [&](OpBuilder &b, Location l, ValueRange a) {
+          Value row = indexOf(b, l, a[1]);
+          Value col = linalg::IndexOp::create(b, l, 1);
+          Value v = tensor::ExtractOp::create(b, l, down, ValueRange{row, col});
+          linalg::YieldOp::create(
+              b, l,
+              ValueRange{arith::AddFOp::create(
+                  b, l, a[2], arith::MulFOp::create(b, l, a[0], v))});
+        });
+    RankedTensorType resultType = op.getResult().getType();
+    Type outElt = resultType.getElementType();
+    bindDims(ctx, t, n);
+    Value out =
+        g.generic({sum}, {g.empty({tokens, width}, outElt)},
+                  indexingMaps(ctx, 2, {{t, n}, {t, n}}), {kPar, kPar},
+                  [&](OpBuilder &b, Location l, ValueRange a) {
+                    linalg::YieldOp::create(
+                        b, l, ValueRange{truncFromF32(b, l, a[0], outElt)});
+                  });
+    if (out.getType() != resultType)
+      out = tensor::CastOp::create(rewriter, loc, resultType, out);
+    rewriter.replaceOp(op, out);
+    return success();
+  }
+};
+
+} // namespace
+
+TopKRouting mlir::hymir::buildTopKRouting(OpBuilder &rb, Location loc, Value x,
+                                          Value router, int64_t topK) {
+  MLIRContext *ctx = rb.getContext();
+  Gen g{rb, loc};
+  Type f32 = rb.getF32Type(), i64 = rb.getI64Type();
+  OpFoldResult tokens = tensor::getMixedSize(rb, loc, x, 0),
+               experts = tensor::getMixedSize(rb, loc, router, 0);
+  AffineExpr t, e, n;
+  TopKRouting out;
+
+  // logits[t, e] = x[t, :] . router[e, :] in f32, then a softmax over e.
+  bindDims(ctx, t, e, n);
+  Value logits = g.generic(
+      {x, router}, {g.zeros({tokens, experts})},
+      indexingMaps(ctx, 3, {{t, n}, {e, n}, {t, e}}), {kPar, kPar, kRed},
+      [&](OpBuilder &b, Location l, ValueRange a) {
+        Value p = arith::MulFOp::create(b, l, extToF32(b, l, a[0]),
+                                        extToF32(b, l, a[1]));
+        linalg::YieldOp::create(
+            b, l, ValueRange{arith::AddFOp::create(b, l, a[2], p)});
+      });
+  bindDims(ctx, t, e);
+  Value rowMax = g.generic(
+      {logits},
+      {g.fill({tokens}, f32,
+              rb.getF32FloatAttr(-std::numeric_limits<float>::infinity()))},
+      indexingMaps(ctx, 2, {{t, e}, {t}}), {kPar, kRed},
+      [&](OpBuilder &b, Location l, ValueRange a) {
+        linalg::YieldOp::create(
+            b, l, ValueRange{arith::MaximumFOp::create(b, l, a[0], a[1])});
+      });
+  Value rowSum =
+      g.generic({logits, rowMax}, {g.zeros({tokens})},
+                indexingMaps(ctx, 2, {{t, e}, {t}, {t}}), {kPar, kRed},
+                [&](OpBuilder &b, Location l, ValueRange a) {
+                  Value v = math::ExpOp::create(
+                      b, l, arith::SubFOp::create(b, l, a[0], a[1]));
+                  linalg::YieldOp::create(
+                      b, l, ValueRange{arith::AddFOp::create(b, l, a[2], v)});
+                });
+  out.probs =
+      g.generic({logits, rowMax, rowSum}, {g.empty({tokens, experts}, f32)},
+                indexingMaps(ctx, 2, {{t, e}, {t}, {t}, {t, e}}), {kPar, kPar},
+                [&](OpBuilder &b, Location l, ValueRange a) {
+                  Value v = math::ExpOp::create(
+                      b, l, arith::SubFOp::create(b, l, a[0], a[1]));
+                  linalg::YieldOp::create(
+                      b, l, ValueRange{arith::DivFOp::create(b, l, v, a[2])});
+                });
+
+  // top_k rounds of "the largest unpicked probability", ties to the lower
+  // expert index (written order-independently), marking picks in `picked`.
+  out.picked = g.zeros({tokens, experts});
+  for (int64_t round = 0; round < topK; ++round) {
+    SmallVector<Value> bestOuts = {
+        g.fill({tokens}, f32, rb.getF32FloatAttr(-1.0f)),
+        g.fill({tokens}, i64, rb.getI64IntegerAttr(0))};
+    auto best = linalg::GenericOp::create(
+        rb, loc, ValueRange(bestOuts).getTypes(),
+        ValueRange{out.probs, out.picked}, bestOuts,
+        indexingMaps(ctx, 2, {{t, e}, {t, e}, {t}, {t}}), {kPar, kRed},
+        [&](OpBuilder &b, Location l, ValueRange a) {
+          Value zero = arith::ConstantOp::create(b, l, b.getF32FloatAttr(0));
+          Value minusOne =
+              arith::ConstantOp::create(b, l, b.getF32FloatAttr(-1.0f));
+          Value free = arith::CmpFOp::create(b, l, arith::CmpFPredicate::OEQ,
+                                             a[1], zero);
+          Value cand = arith::SelectOp::create(b, l, free, a[0], minusOne);
+          Value idx = arith::IndexCastOp::create(
+              b, l, b.getI64Type(), linalg::IndexOp::create(b, l, 1));
+          Value greater = arith::CmpFOp::create(b, l, arith::CmpFPredicate::OGT,
+                                                cand, a[2]);
+          Value tieLower = arith::AndIOp::create(
+              b, l,
+              arith::CmpFOp::create(b, l, arith::CmpFPredicate::OEQ, cand,
+                                    a[2]),
+              arith::CmpIOp::create(b, l, arith::CmpIPredicate::slt, idx,
+                                    a[3]));
+          Value take = arith::OrIOp::create(b, l, greater, tieLower);
+          linalg::YieldOp::create(
+              b, l,
+              ValueRange{arith::SelectOp::create(b, l, take, cand, a[2]),
+                         arith::SelectOp::create(b, l, take, idx, a[3])});
+        });
+    out.values.push_back(best.getResult(0));
+    out.experts.push_back(best.getResult(1));
+    out.picked = g.generic(
+        {out.picked, best.getResult(1)}, {g.empty({tokens, experts}, f32)},
+        indexingMaps(ctx, 2, {{t, e}, {t}, {t, e}}), {kPar, kPar},
+        [&](OpBuilder &b, Location l, ValueRange a) {
+          Value idx = arith::IndexCastOp::create(
+              b, l, b.getI64Type(), linalg::IndexOp::create(b, l, 1));
+          Value hit =
+              arith::CmpIOp::create(b, l, arith::CmpIPredicate::eq, idx, a[1]);
+          Value one = arith::ConstantOp::create(b, l, b.getF32FloatAttr(1));
+          linalg::YieldOp::create(
+              b, l, ValueRange{arith::SelectOp::create(b, l, hit, one, a[0])});
+        });
+  }
+  return out;
+}
+
+void mlir::hymir::populateMoeRoutedLoweringPatterns(
+    RewritePatternSet &patterns) {
+  patterns.add<LowerMoeRoute, LowerMoeExperts>(patterns.getContext());
+}

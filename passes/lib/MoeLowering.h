@@ -1,0 +1,35 @@
+//===- MoeLowering.h - MoE routing and experts on linalg --------*- C++ -*-===//
+//
+// The routing computation shared by the dense hymir.moe lowering and the
+// hymir.moe_route lowering, and the patterns of the routed ops
+// (MoeLowering.cpp).
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef HYMIR_PASSES_LIB_MOELOWERING_H
+#define HYMIR_PASSES_LIB_MOELOWERING_H
+
+#include "mlir/IR/PatternMatch.h"
+
+namespace mlir::hymir {
+
+/// Router probabilities and top-k picks on tensors.
+struct TopKRouting {
+  Value probs;  // [T, E] f32: softmax(x router^T)
+  Value picked; // [T, E] f32: 1 where expert e is one of token t's picks
+  // Per round j < top_k: the picked probability [T] f32 and expert [T] i64
+  // (the largest unpicked probability, ties to the lower expert index).
+  SmallVector<Value> values, experts;
+};
+
+/// logits[t, e] = x[t, :] . router[e, :] in f32, a softmax over e, and
+/// `topK` rounds of picks, all as linalg.generic ops.
+TopKRouting buildTopKRouting(OpBuilder &b, Location loc, Value x, Value router,
+                             int64_t topK);
+
+/// hymir.moe_route and hymir.moe_experts to linalg on tensors.
+void populateMoeRoutedLoweringPatterns(RewritePatternSet &patterns);
+
+} // namespace mlir::hymir
+
+#endif // HYMIR_PASSES_LIB_MOELOWERING_H
