@@ -36,7 +36,9 @@ void mlir::hymir::buildKernelFormPipeline(OpPassManager &pm,
     pm.addPass(createHymirShard(shard));
   }
   // MoE: one fused routing step and experts on the routed rows only.
-  pm.addNestedPass<func::FuncOp>(createHymirFuseMoeRouting());
+  HymirFuseMoeRoutingOptions moe;
+  moe.tile = options.moeTile;
+  pm.addNestedPass<func::FuncOp>(createHymirFuseMoeRouting(moe));
   // Tiled ops first: lightning attention becomes a forall over heads of
   // loops over token blocks.
   if (options.gpuLightning) {

@@ -1,20 +1,30 @@
 #!/usr/bin/env python3
-"""hymir.moe on the cpu target against the fp64 oracle, over the matrix of
-issue 5: T in {1, 7, 64, 1000}, E in {4, 32}, top_k in {1, 2}, bf16 and f32
-experts (the router in f32, as M1's is), random routing, and a router whose
-rows are all equal: every logit of a token ties, so the lower-index rule
-sends every token to experts 0..k-1 (skewed routing, exact ties, and experts
-that receive no tokens at once).
+"""hymir.moe against the fp64 oracle, over the matrix of issue 5: T in
+{1, 7, 64, 1000}, E in {4, 32}, top_k in {1, 2}, bf16 and f32 experts (the
+router in f32, as M1's is), random routing, and a router whose rows are all
+equal: every logit of a token ties, so the lower-index rule sends every
+token to experts 0..k-1 (skewed routing, exact ties, and experts that
+receive no tokens at once).
 
-The cpu lowering is dense (every expert on every token, weighted by the
-routing weights, zero for unpicked experts), with f32 logits, softmax and
-accumulation. Tolerances (relative L2 error): f32 1e-4; bf16 2e-2 (the
-output is rounded to bf16, 2^-9 relative, the rest is f32 accumulation).
-Routing itself must agree exactly with the oracle's: a flip would show as
-an error of order one. Random router weights make a near-tie within f32
-rounding of the logits unlikely (about 1e-4 per thousand tokens).
+hymir-compile splits each hymir.moe into hymir.moe_route (routing and the
+grouped layout of the routed rows) and hymir.moe_experts (the experts on
+those rows only), with f32 logits, softmax and accumulation. Most cases use
+the default layout (no padding); the `_tile4` cases pad every expert's group
+to 4 rows (--moe-tile=4), so the padding and group-offset paths run too.
+Tolerances (relative L2 error): f32 1e-4; bf16 2e-2 (the output is rounded
+to bf16, 2^-9 relative, the rest is f32 accumulation). Routing itself must
+agree exactly with the oracle's: a flip would show as an error of order
+one. Random router weights make a near-tie within f32 rounding of the
+logits unlikely (about 1e-4 per thousand tokens).
+
+On cuda the compiler is needed on one machine and the GPU on another:
+`--prepare DIR --target cuda` compiles every graph and writes every input
+into DIR on the build machine; `--prepared DIR --device cuda:0` runs and
+checks them on the GPU host.
 
 Usage: moe_matrix.py BIN_DIR
+       moe_matrix.py BIN_DIR --prepare DIR --target cuda
+       moe_matrix.py BIN_DIR --prepared DIR --device cuda:0
 """
 import os
 import sys
@@ -23,7 +33,13 @@ import tempfile
 from e2e_util import replace_tensor, run
 
 BIN = sys.argv[1]
-WORK = tempfile.mkdtemp(prefix="hymir-moe-")
+OPTS = dict(zip(sys.argv[2::2], sys.argv[3::2]))
+TARGET = OPTS.get("--target", "cpu")
+DEVICE = OPTS.get("--device", "cpu")
+PREPARE = "--prepare" in OPTS      # compile and write inputs only
+RUN_ONLY = "--prepared" in OPTS    # run what --prepare wrote
+WORK = OPTS.get("--prepare") or OPTS.get("--prepared") or tempfile.mkdtemp(prefix="hymir-moe-")
+os.makedirs(WORK, exist_ok=True)
 N, I = 32, 16
 
 
@@ -51,20 +67,25 @@ def tie_router(path):
     replace_tensor(path, "router", tie)
 
 
-def check(tag, e, k, dt, tokens, tied=False):
+def check(tag, e, k, dt, tokens, tied=False, tile=1):
     path = os.path.join(WORK, tag + ".mlir")
-    with open(path, "w") as f:
-        f.write(graph(e, k, dt))
     art = os.path.join(WORK, tag + ".hymir")
-    run([BIN + "/hymir-compile", path, "-o", art, "--target=cpu", "--max-tokens=1024"])
+    if not RUN_ONLY:
+        with open(path, "w") as f:
+            f.write(graph(e, k, dt))
+        run([BIN + "/hymir-compile", path, "-o", art, "--target=" + TARGET,
+             "--max-tokens=1024", "--moe-tile=%d" % tile])
     tol = "2e-2" if dt == "bf16" else "1e-4"
     for t in tokens:
         inp = os.path.join(WORK, "%s.in_%d.safetensors" % (tag, t))
-        run([BIN + "/hymir-reference", path, "--function", "moe", "--tokens", str(t),
-             "--write-inputs", inp])
-        if tied:
-            tie_router(inp)
-        out = run([BIN + "/hymir-run", art, "--entry", "moe", "--device", "cpu",
+        if not RUN_ONLY:
+            run([BIN + "/hymir-reference", path, "--function", "moe", "--tokens", str(t),
+                 "--write-inputs", inp])
+            if tied:
+                tie_router(inp)
+        if PREPARE:
+            continue
+        out = run([BIN + "/hymir-run", art, "--entry", "moe", "--device", DEVICE,
                    "--inputs", inp, "--outputs", os.path.join(WORK, "out.safetensors"),
                    "--check", "--tolerance", tol])
         errs = [l.split()[4] for l in out.splitlines() if l.startswith("check ")]
@@ -78,7 +99,12 @@ def main():
     check("e4_top2_f32", 4, 2, "f32", [7])
     check("tied_e32_top2_f32", 32, 2, "f32", [64], tied=True)
     check("tied_e4_top1_bf16", 4, 1, "bf16", [7, 1000], tied=True)
-    print("moe matrix (cpu): all passed")
+    check("e32_top2_f32_tile4", 32, 2, "f32", [1, 7, 64], tile=4)
+    check("tied_e4_top2_bf16_tile4", 4, 2, "bf16", [7, 1000], tied=True, tile=4)
+    if PREPARE:
+        print("moe matrix: prepared in", WORK)
+    else:
+        print("moe matrix (%s): all passed" % DEVICE)
 
 
 if __name__ == "__main__":

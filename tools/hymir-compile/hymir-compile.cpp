@@ -77,6 +77,11 @@ static cl::opt<bool> lightningTensorCoresOpt(
     "lightning-tensor-cores",
     cl::desc("cuda: bf16 lightning-attention prefill on tensor cores"),
     cl::init(true));
+static cl::opt<int64_t> moeTileOpt(
+    "moe-tile",
+    cl::desc("rows each expert's group of routed rows is padded to (the "
+             "grouped GEMM tile; 1: no padding)"),
+    cl::init(1));
 static cl::opt<std::string>
     ptxasOpt("ptxas",
              cl::desc("ptxas to assemble cubins with ('none': PTX only); "
@@ -105,20 +110,12 @@ void dump(ModuleOp module, llvm::StringRef stage) {
 
 /// Ops that have no lowering yet get a clear error instead of a failure deep
 /// inside bufferization.
-LogicalResult checkSupported(ModuleOp module, bool cuda) {
+LogicalResult checkSupported(ModuleOp module) {
   WalkResult result = module.walk([&](Operation *op) {
-    // The MoE lowering so far is the cpu target's dense correctness path.
-    if (cuda && isa<hy::MoeOp>(op)) {
-      op->emitError() << "hymir-compile: '" << op->getName()
-                      << "' compiles for --target=cpu only so far (a dense "
-                         "correctness path; routed GPU kernels have not "
-                         "landed)";
-      return WalkResult::interrupt();
-    }
     if (isa<hy::SoftmaxAttentionOp, hy::CispoLossOp>(op)) {
       op->emitError() << "hymir-compile: '" << op->getName()
                       << "' has no lowering yet (only lightning_attention, "
-                         "moe (cpu), linear, rms_norm, embedding, rope and "
+                         "moe, linear, rms_norm, embedding, rope and "
                          "elementwise math compile)";
       return WalkResult::interrupt();
     }
@@ -370,9 +367,13 @@ LogicalResult run(MLIRContext &context, ModuleOp module) {
     return module.emitError() << "hymir-compile: --devices must be in [1, "
                                  "64], got "
                               << devicesOpt.getValue();
+  if (moeTileOpt < 1)
+    return module.emitError() << "hymir-compile: --moe-tile must be at least "
+                                 "1, got "
+                              << moeTileOpt.getValue();
   if (maxTokensOpt < 1)
     return module.emitError("hymir-compile: --max-tokens must be positive");
-  if (failed(checkSupported(module, cuda)))
+  if (failed(checkSupported(module)))
     return failure();
   OwningOpRef<ModuleOp> original = module.clone();
 
@@ -385,6 +386,7 @@ LogicalResult run(MLIRContext &context, ModuleOp module) {
   formOptions.gpuLightning = cuda;
   formOptions.lightningValueSplit = lightningSplitOpt;
   formOptions.lightningTensorCores = lightningTensorCoresOpt;
+  formOptions.moeTile = moeTileOpt;
   formOptions.devices = devicesOpt;
   hy::buildKernelFormPipeline(pm, formOptions);
   if (failed(pm.run(module)))

@@ -45,6 +45,12 @@ struct KernelFormOptions : public PassPipelineOptions<KernelFormOptions> {
       *this, "lightning-tensor-cores",
       llvm::cl::desc("tensor-cores option of hymir-lightning-to-gpu"),
       llvm::cl::init(true)};
+  Option<int64_t> moeTile{
+      *this, "moe-tile",
+      llvm::cl::desc("tile option of hymir-fuse-moe-routing: the routed "
+                     "kernels of both targets are untiled so far, so 1 (no "
+                     "padding rows) is the default"),
+      llvm::cl::init(1)};
   Option<int64_t> devices{
       *this, "devices",
       llvm::cl::desc("split the graph across this many devices (hymir-shard)"),
