@@ -5,11 +5,15 @@
 // RUN: not hymir-compile %S/Inputs/lightning.mlir -o %t.hymir --target=cuda 2>&1 | FileCheck %s --check-prefix=CUDA
 // RUN: not hymir-compile %S/Inputs/branch.mlir -o %t.hymir --target=cpu 2>&1 | FileCheck %s --check-prefix=BRANCH
 
-// CHECK: error: hymir-compile: 'hymir.moe' compiles for --target=cpu only so far
+// RUN: not hymir-compile %s -o %t.hymir --target=cpu --moe-tile=0 2>&1 | FileCheck %s --check-prefix=TILE
+
+// CHECK: error: hymir-compile: 'hymir.softmax_attention' has no lowering yet
+// TILE: error: hymir-compile: --moe-tile must be at least 1, got 0
 // BRANCH: branch.mlir:8:8: error: hymir-compile: a branch in an entry must compare the token count with a constant and yield nothing
 // TARGET: error: hymir-compile: --target must be cpu or cuda, got 'tpu'
 // CUDA: error: 'hymir.lightning_attention' op GPU kernel needs the key dim (6) and the value chunk (6) to be multiples of 4
-func.func @moe(%x: tensor<?x8xf32>, %r: tensor<2x8xf32>, %w1: tensor<2x4x8xf32>, %w2: tensor<2x8x4xf32>) -> tensor<?x8xf32> {
-  %y = hymir.moe %x, %r, %w1, %w1, %w2 {top_k = 1 : i64} : (tensor<?x8xf32>, tensor<2x8xf32>, tensor<2x4x8xf32>, tensor<2x4x8xf32>, tensor<2x8x4xf32>) -> tensor<?x8xf32>
-  return %y : tensor<?x8xf32>
+func.func @attention(%q: tensor<1x?x2x8xf32>, %k: tensor<1x?x2x8xf32>, %v: tensor<1x?x2x8xf32>) -> tensor<1x?x2x8xf32> {
+  %o = hymir.softmax_attention %q, %k, %v {causal = true, scale = 0.35 : f32}
+      : (tensor<1x?x2x8xf32>, tensor<1x?x2x8xf32>, tensor<1x?x2x8xf32>) -> tensor<1x?x2x8xf32>
+  return %o : tensor<1x?x2x8xf32>
 }
