@@ -39,6 +39,8 @@ void mlir::hymir::buildKernelFormPipeline(OpPassManager &pm,
   HymirFuseMoeRoutingOptions moe;
   moe.tile = options.moeTile;
   pm.addNestedPass<func::FuncOp>(createHymirFuseMoeRouting(moe));
+  if (options.gpuMoe)
+    pm.addNestedPass<func::FuncOp>(createHymirMoeExpertsToGpu());
   // Tiled ops first: lightning attention becomes a forall over heads of
   // loops over token blocks.
   if (options.gpuLightning) {

@@ -10,7 +10,7 @@
 #include "hymir/Transforms/Passes.h"
 
 #include "LinalgBuilders.h"
-#include "MoeLowering.h"
+#include "hymir/Transforms/MoeLowering.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/GPU/IR/GPUDialect.h"

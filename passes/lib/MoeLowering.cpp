@@ -18,7 +18,7 @@
 //
 //===----------------------------------------------------------------------===//
 
-#include "MoeLowering.h"
+#include "hymir/Transforms/MoeLowering.h"
 
 #include "hymir/Dialect/Hymir/IR/HymirOps.h"
 
@@ -322,7 +322,7 @@ struct LowerMoeExperts : OpRewritePattern<MoeExpertsOp> {
     };
     OpFoldResult rows = size(sorted, 0), tokens = size(x, 0),
                  width = size(x, 1), inter = size(w1, 1);
-    AffineExpr r, e, i, n, t, j;
+    AffineExpr r, e, i, n;
 
     // Each row's expert: the number of groups that end at or before it
     // (clamped: rows past the layout's end hold no token).
@@ -427,38 +427,50 @@ struct LowerMoeExperts : OpRewritePattern<MoeExpertsOp> {
                   b, l, a[2], arith::MulFOp::create(b, l, a[0], w))});
         });
 
-    // y[t] = sum_j w[t, j] * down[slots[t, j]], rounded once.
-    bindDims(ctx, t, n, j);
-    Value sum = g.generic(
-        {op.getWeights(), op.getSlots()}, {g.zeros({tokens, width})},
-        indexingMaps(ctx, 3, {{t, j}, {t, j}, {t, n}}), {kPar, kPar, kRed},
-        [&](OpBuilder &b, Location l, ValueRange a) {
-          Value row = indexOf(b, l, a[1]);
-          Value col = linalg::IndexOp::create(b, l, 1);
-          Value v = tensor::ExtractOp::create(b, l, down, ValueRange{row, col});
-          linalg::YieldOp::create(
-              b, l,
-              ValueRange{arith::AddFOp::create(
-                  b, l, a[2], arith::MulFOp::create(b, l, a[0], v))});
-        });
-    RankedTensorType resultType = op.getResult().getType();
-    Type outElt = resultType.getElementType();
-    bindDims(ctx, t, n);
-    Value out =
-        g.generic({sum}, {g.empty({tokens, width}, outElt)},
-                  indexingMaps(ctx, 2, {{t, n}, {t, n}}), {kPar, kPar},
-                  [&](OpBuilder &b, Location l, ValueRange a) {
-                    linalg::YieldOp::create(
-                        b, l, ValueRange{truncFromF32(b, l, a[0], outElt)});
-                  });
-    if (out.getType() != resultType)
-      out = tensor::CastOp::create(rewriter, loc, resultType, out);
-    rewriter.replaceOp(op, out);
+    rewriter.replaceOp(op, buildMoeCombine(rewriter, loc, op.getWeights(),
+                                           op.getSlots(), down, x,
+                                           op.getResult().getType()));
     return success();
   }
 };
 
 } // namespace
+
+Value mlir::hymir::buildMoeCombine(OpBuilder &rb, Location loc, Value weights,
+                                   Value slots, Value down, Value x,
+                                   RankedTensorType resultType) {
+  MLIRContext *ctx = rb.getContext();
+  Gen g{rb, loc};
+  OpFoldResult tokens = tensor::getMixedSize(rb, loc, x, 0),
+               width = tensor::getMixedSize(rb, loc, x, 1);
+  AffineExpr t, n, j;
+  // y[t] = sum_j w[t, j] * down[slots[t, j]], rounded once.
+  bindDims(ctx, t, n, j);
+  Value sum = g.generic(
+      {weights, slots}, {g.zeros({tokens, width})},
+      indexingMaps(ctx, 3, {{t, j}, {t, j}, {t, n}}), {kPar, kPar, kRed},
+      [&](OpBuilder &b, Location l, ValueRange a) {
+        Value row = indexOf(b, l, a[1]);
+        Value col = linalg::IndexOp::create(b, l, 1);
+        Value v = tensor::ExtractOp::create(b, l, down, ValueRange{row, col});
+        linalg::YieldOp::create(
+            b, l,
+            ValueRange{arith::AddFOp::create(
+                b, l, a[2], arith::MulFOp::create(b, l, a[0], v))});
+      });
+  Type outElt = resultType.getElementType();
+  bindDims(ctx, t, n);
+  Value out = g.generic(
+      {sum}, {g.empty({tokens, width}, outElt)},
+      indexingMaps(ctx, 2, {{t, n}, {t, n}}), {kPar, kPar},
+      [&](OpBuilder &b, Location l, ValueRange a) {
+        linalg::YieldOp::create(b, l,
+                                ValueRange{truncFromF32(b, l, a[0], outElt)});
+      });
+  if (out.getType() != resultType)
+    out = tensor::CastOp::create(rb, loc, resultType, out);
+  return out;
+}
 
 TopKRouting mlir::hymir::buildTopKRouting(OpBuilder &rb, Location loc, Value x,
                                           Value router, int64_t topK) {

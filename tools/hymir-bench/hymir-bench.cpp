@@ -5,6 +5,11 @@
 //               [--warmup 5] [--iterations 20]
 //               [--linear-anchor M,N,K[,bf16|f32]]...
 //
+// --random-inputs T fills every input from its spec with the token count T:
+// uniform values in [-1, 1) (never 0; i32 in [0, 64)), the first 4M
+// elements of each tensor drawn and then repeated, so that gigabytes of
+// weights take no time to make.
+//
 // Times the entry with Module::time (events on the device's stream on cuda,
 // a steady clock on cpu): `--warmup` untimed runs, then the median of
 // `--iterations` timed ones. Each --linear-anchor times cuBLAS itself on
@@ -209,7 +214,11 @@ int main(int argc, char **argv) {
       }
       hymir::Tensor t(spec.dtype, shape);
       uint8_t *d = t.data();
-      for (int64_t k = 0; k < t.numel(); ++k) {
+      // Weights of large models are gigabytes: draw the first kFresh
+      // elements and repeat them (timing does not depend on the values).
+      constexpr int64_t kFresh = int64_t(1) << 22;
+      const int64_t fresh = std::min<int64_t>(t.numel(), kFresh);
+      for (int64_t k = 0; k < fresh; ++k) {
         float f = dist(rng);
         if (f == 0.0f)
           f = 0.5f;
@@ -234,6 +243,9 @@ int main(int argc, char **argv) {
               "--random-inputs handles f32, bf16 and i32 inputs"));
         }
       }
+      const size_t block = static_cast<size_t>(fresh) * hymir::dtypeSize(spec.dtype);
+      for (size_t at = block; at < t.sizeBytes(); at += block)
+        std::memcpy(d + at, d, std::min(block, t.sizeBytes() - at));
       inputs[spec.name] = std::move(t);
     }
   } else {

@@ -384,6 +384,7 @@ LogicalResult run(MLIRContext &context, ModuleOp module) {
   formOptions.blockSize = blockSizeOpt;
   formOptions.libraryGemm = cuda;
   formOptions.gpuLightning = cuda;
+  formOptions.gpuMoe = cuda;
   formOptions.lightningValueSplit = lightningSplitOpt;
   formOptions.lightningTensorCores = lightningTensorCoresOpt;
   formOptions.moeTile = moeTileOpt;

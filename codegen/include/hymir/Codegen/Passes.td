@@ -42,6 +42,36 @@ def HymirAddPackedKernelEntries
   let dependentDialects = ["::mlir::LLVM::LLVMDialect"];
 }
 
+def HymirMoeExpertsToGpu
+    : Pass<"hymir-moe-experts-to-gpu", "::mlir::func::FuncOp"> {
+  let summary = "Routed MoE experts as warp-per-weight-row GPU kernels";
+  let description = [{
+    For the cuda target, on tensors (before bufferization). Rewrites each
+    `hymir.moe_experts` with static bf16 expert shapes whose widths are
+    multiples of 8 into two `gpu.launch`es over (outputs / 8, experts) with
+    8 warps per block, and the combine:
+
+    - gate/up: warp (e, i) streams `W1[e, i, :]` and `W3[e, i, :]` (8 bf16
+      per lane per step) once per batch of 4 routed rows of expert e's
+      group, dots them with those rows of x, reduces across the warp and
+      stores `act[r, i] = SiLU(g) * u` (f32);
+    - down: warp (e, n) does the same over `W2[e, n, :]` and the rows of
+      `act`, storing `down[r, n]` (f32);
+    - the combine `y[t] = sum_j weights[t, j] down[slots[t, j]]` as linalg
+      (shared with the cpu lowering).
+
+    Warps of experts that received no tokens return at once: a call reads
+    the selected experts' weights, once per row while groups have at most 4
+    rows (decode-sized calls). Other shapes keep the generic lowering.
+  }];
+  let dependentDialects = ["::mlir::gpu::GPUDialect", "::mlir::scf::SCFDialect",
+                           "::mlir::memref::MemRefDialect",
+                           "::mlir::vector::VectorDialect",
+                           "::mlir::bufferization::BufferizationDialect",
+                           "::mlir::linalg::LinalgDialect",
+                           "::mlir::math::MathDialect"];
+}
+
 def HymirLightningToGpu
     : Pass<"hymir-lightning-to-gpu", "::mlir::func::FuncOp"> {
   let summary = "Lightning attention as one cooperative GPU kernel";

@@ -45,6 +45,11 @@ struct KernelFormOptions : public PassPipelineOptions<KernelFormOptions> {
       *this, "lightning-tensor-cores",
       llvm::cl::desc("tensor-cores option of hymir-lightning-to-gpu"),
       llvm::cl::init(true)};
+  Option<bool> gpuMoe{
+      *this, "gpu-moe",
+      llvm::cl::desc("routed MoE experts as warp-per-row GPU kernels "
+                     "(hymir-moe-experts-to-gpu) instead of generic ones"),
+      llvm::cl::init(false)};
   Option<int64_t> moeTile{
       *this, "moe-tile",
       llvm::cl::desc("tile option of hymir-fuse-moe-routing: the routed "

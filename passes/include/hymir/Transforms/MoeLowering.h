@@ -6,9 +6,10 @@
 //
 //===----------------------------------------------------------------------===//
 
-#ifndef HYMIR_PASSES_LIB_MOELOWERING_H
-#define HYMIR_PASSES_LIB_MOELOWERING_H
+#ifndef HYMIR_TRANSFORMS_MOELOWERING_H
+#define HYMIR_TRANSFORMS_MOELOWERING_H
 
+#include "mlir/IR/BuiltinTypes.h"
 #include "mlir/IR/PatternMatch.h"
 
 namespace mlir::hymir {
@@ -27,9 +28,15 @@ struct TopKRouting {
 TopKRouting buildTopKRouting(OpBuilder &b, Location loc, Value x, Value router,
                              int64_t topK);
 
+/// The combine step of hymir.moe_experts: y[t] = sum_j weights[t, j] *
+/// down[slots[t, j]] over the f32 rows `down` [P, N], rounded once to
+/// `resultType` ([T, N] like x).
+Value buildMoeCombine(OpBuilder &b, Location loc, Value weights, Value slots,
+                      Value down, Value x, RankedTensorType resultType);
+
 /// hymir.moe_route and hymir.moe_experts to linalg on tensors.
 void populateMoeRoutedLoweringPatterns(RewritePatternSet &patterns);
 
 } // namespace mlir::hymir
 
-#endif // HYMIR_PASSES_LIB_MOELOWERING_H
+#endif // HYMIR_TRANSFORMS_MOELOWERING_H
