@@ -14,10 +14,13 @@
 //            with the cpu lowering).
 //
 // A warp whose expert received no tokens returns at once, so a call reads
-// the weights of the selected experts only, each row once while a group has
-// at most kRows rows (decode-sized calls: T k / E rows per expert on
-// average). Larger groups re-read the weight rows per batch; grouped GEMMs
-// on tensor cores are the path those calls need (not built yet).
+// the weights of the selected experts only. Rows go in batches of kRows
+// (one pass over the weight row per batch), the remainder one row per pass,
+// so a single routed row costs one pass of one row's work: each weight row
+// is read once while a group has at most kRows rows (decode-sized calls:
+// T k / E rows per expert on average). Larger groups re-read the weight
+// rows per batch; grouped GEMMs on tensor cores are the path those calls
+// need (not built yet).
 //
 //===----------------------------------------------------------------------===//
 
@@ -64,18 +67,18 @@ struct WarpRowsBuilder {
     auto type = cast<MemRefType>(memref.getType());
     Type elt = type.getElementType();
     int64_t bytes = kVector * (elt.getIntOrFloatBitWidth() / 8);
-    Value v = vector::LoadOp::create(b, VectorType::get({kVector}, elt),
-                                     memref, indices, /*nontemporal=*/false,
+    Value v = vector::LoadOp::create(b, VectorType::get({kVector}, elt), memref,
+                                     indices, /*nontemporal=*/false,
                                      llvm::MaybeAlign(bytes));
     if (elt.isF32())
       return v;
-    return arith::ExtFOp::create(
-        b, VectorType::get({kVector}, b.getF32Type()), v);
+    return arith::ExtFOp::create(b, VectorType::get({kVector}, b.getF32Type()),
+                                 v);
   }
 
-  /// For each batch of kRows rows of the group: one pass over the weight
-  /// rows `weights` (each [E, O, K]), dotting with the input rows given by
-  /// `inputRow(r)` of `input`; then `store(r, sums)` for each valid r.
+  /// The rows of expert e's group in batches of kRows, then one by one: a
+  /// pass over the weight rows `weights` (each [E, O, K]) per batch, dotting
+  /// with the input rows `inputRow(r)` of `input`; then `store(r, sums)`.
   void build(ArrayRef<Value> weights, Value input,
              function_ref<Value(Value)> inputRow,
              function_ref<void(Value, ArrayRef<Value>)> store) {
@@ -84,48 +87,55 @@ struct WarpRowsBuilder {
         memref::LoadOp::create(b, offsets, ValueRange{expert}));
     Value end = arith::IndexCastOp::create(
         b, b.getIndexType(),
-        memref::LoadOp::create(b, offsets,
-                               ValueRange{arith::AddIOp::create(
-                                   b, expert, idx(1))}));
-    Value last = arith::SubIOp::create(b, end, idx(1));
-    auto batches = scf::ForOp::create(b, start, end, idx(kRows));
+        memref::LoadOp::create(
+            b, offsets, ValueRange{arith::AddIOp::create(b, expert, idx(1))}));
+    // [start, full) in whole batches, [full, end) one row at a time.
+    Value count = arith::SubIOp::create(b, end, start);
+    Value full = arith::AddIOp::create(
+        b, start,
+        arith::MulIOp::create(b, arith::DivUIOp::create(b, count, idx(kRows)),
+                              idx(kRows)));
+    passes(kRows, start, full, weights, input, inputRow, store);
+    passes(1, full, end, weights, input, inputRow, store);
+  }
+
+  void passes(int64_t batch, Value from, Value to, ArrayRef<Value> weights,
+              Value input, function_ref<Value(Value)> inputRow,
+              function_ref<void(Value, ArrayRef<Value>)> store) {
+    auto batches = scf::ForOp::create(b, from, to, idx(batch));
     OpBuilder::InsertionGuard guard(b);
     b.setInsertionPointToStart(batches.getBody());
     Value r0 = batches.getInductionVar();
-    // The batch's input rows (a row past the group repeats the last one;
-    // its sums are not stored).
     SmallVector<Value> rows, inputs;
-    for (int64_t q = 0; q < kRows; ++q) {
-      Value r = arith::MinUIOp::create(
-          b, arith::AddIOp::create(b, r0, idx(q)), last);
+    for (int64_t q = 0; q < batch; ++q) {
       rows.push_back(arith::AddIOp::create(b, r0, idx(q)));
-      inputs.push_back(inputRow(r));
+      inputs.push_back(inputRow(rows.back()));
     }
     auto vecType = VectorType::get({kVector}, b.getF32Type());
     Value zero = arith::ConstantOp::create(
         b, DenseElementsAttr::get(vecType, b.getF32FloatAttr(0)));
     size_t nw = weights.size();
-    SmallVector<Value> init(nw * kRows, zero);
-    auto steps = scf::ForOp::create(b, arith::MulIOp::create(b, lane,
-                                                             idx(kVector)),
-                                    idx(width), idx(32 * kVector), init);
+    SmallVector<Value> init(nw * batch, zero);
+    auto steps =
+        scf::ForOp::create(b, arith::MulIOp::create(b, lane, idx(kVector)),
+                           idx(width), idx(32 * kVector), init);
     {
       OpBuilder::InsertionGuard inner(b);
       b.setInsertionPointToStart(steps.getBody());
       Value k = steps.getInductionVar();
-      SmallVector<Value> w;
+      SmallVector<Value> w, x;
       for (Value m : weights)
         w.push_back(load8(m, ValueRange{expert, row, k}));
+      for (int64_t q = 0; q < batch; ++q)
+        x.push_back(load8(input, ValueRange{inputs[q], k}));
       SmallVector<Value> next;
       for (size_t m = 0; m < nw; ++m)
-        for (int64_t q = 0; q < kRows; ++q) {
-          Value x = load8(input, ValueRange{inputs[q], k});
+        for (int64_t q = 0; q < batch; ++q)
           next.push_back(vector::FMAOp::create(
-              b, w[m], x, steps.getRegionIterArgs()[m * kRows + q]));
-        }
+              b, w[m], x[q], steps.getRegionIterArgs()[m * batch + q]));
       scf::YieldOp::create(b, next);
     }
-    // Sums across the lanes, then lane 0 stores the valid rows.
+    // Sums across the lanes, then lane 0 stores.
     SmallVector<Value> sums;
     for (Value acc : steps.getResults()) {
       Value s = vector::ReductionOp::create(b, vector::CombiningKind::ADD, acc);
@@ -136,18 +146,15 @@ struct WarpRowsBuilder {
                 .getShuffleResult());
       sums.push_back(s);
     }
-    Value lane0 =
-        arith::CmpIOp::create(b, arith::CmpIPredicate::eq, lane, idx(0));
-    for (int64_t q = 0; q < kRows; ++q) {
-      Value valid = arith::AndIOp::create(
-          b, lane0,
-          arith::CmpIOp::create(b, arith::CmpIPredicate::ult, rows[q], end));
-      auto ifOp = scf::IfOp::create(b, valid, /*withElseRegion=*/false);
-      OpBuilder::InsertionGuard inner(b);
-      b.setInsertionPointToStart(&ifOp.getThenRegion().front());
+    auto lane0 = scf::IfOp::create(
+        b, arith::CmpIOp::create(b, arith::CmpIPredicate::eq, lane, idx(0)),
+        /*withElseRegion=*/false);
+    OpBuilder::InsertionGuard inner(b);
+    b.setInsertionPointToStart(&lane0.getThenRegion().front());
+    for (int64_t q = 0; q < batch; ++q) {
       SmallVector<Value> mine;
       for (size_t m = 0; m < nw; ++m)
-        mine.push_back(sums[m * kRows + q]);
+        mine.push_back(sums[m * batch + q]);
       store(rows[q], mine);
     }
   }

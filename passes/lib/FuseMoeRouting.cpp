@@ -1,8 +1,9 @@
 //===- FuseMoeRouting.cpp - hymir.moe into routing + experts --------------===//
 //
-// Each hymir.moe becomes hymir.moe_route, which computes the routing and the
-// grouped layout of the routed rows in one step, and hymir.moe_experts,
-// which runs the experts on that layout. The padded row count is
+// Each hymir.moe becomes the router projection (a hymir.linear in true fp32),
+// hymir.moe_route, which computes the routing and the grouped layout of the
+// routed rows in one step, and hymir.moe_experts, which runs the experts on
+// that layout. The padded row count is
 // T * top_k + E * (tile - 1), the most the layout can need.
 //
 //===----------------------------------------------------------------------===//
@@ -10,6 +11,7 @@
 #include "hymir/Dialect/Hymir/IR/HymirOps.h"
 #include "hymir/Transforms/Passes.h"
 
+#include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/IR/PatternMatch.h"
 #include "mlir/Transforms/GreedyPatternRewriteDriver.h"
 
@@ -40,13 +42,25 @@ struct SplitMoe : OpRewritePattern<MoeOp> {
                        ? ShapedType::kDynamic
                        : tokens * topK + experts * (tile - 1);
     Type i32 = rewriter.getI32Type(), f32 = rewriter.getF32Type();
+    Location loc = op.getLoc();
+    // The router scores: a linear in true fp32 (operands extended to f32,
+    // so that the target's BLAS can take it).
+    auto toF32 = [&](Value v) -> Value {
+      auto type = cast<RankedTensorType>(v.getType());
+      if (type.getElementType().isF32())
+        return v;
+      return arith::ExtFOp::create(rewriter, loc, type.clone(f32), v);
+    };
+    Value logits = LinearOp::create(
+        rewriter, loc, RankedTensorType::get({tokens, experts}, f32),
+        toF32(op.getX()), toF32(op.getRouter()), rewriter.getStringAttr("f32"));
     auto route = MoeRouteOp::create(
-        rewriter, op.getLoc(),
+        rewriter, loc,
         TypeRange{RankedTensorType::get({rows}, i32),
                   RankedTensorType::get({experts + 1}, i32),
                   RankedTensorType::get({tokens, topK}, i32),
                   RankedTensorType::get({tokens, topK}, f32)},
-        op.getX(), op.getRouter(), op.getTopKAttr(), op.getRenormalizeAttr(),
+        logits, op.getTopKAttr(), op.getRenormalizeAttr(),
         rewriter.getI64IntegerAttr(tile));
     rewriter.replaceOpWithNewOp<MoeExpertsOp>(
         op, op.getResult().getType(), op.getX(), route.getSortedTokens(),

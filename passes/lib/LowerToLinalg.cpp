@@ -250,8 +250,9 @@ struct LowerMoe : OpRewritePattern<MoeOp> {
                                     ValueRange{empty})
           .getResult(0);
     };
-    TopKRouting routing =
-        buildTopKRouting(rewriter, loc, x, op.getRouter(), op.getTopK());
+    TopKRouting routing = buildTopKRouting(
+        rewriter, loc, buildRouterLogits(rewriter, loc, x, op.getRouter()),
+        op.getTopK());
     Value probs = routing.probs, picked = routing.picked;
     AffineExpr t, e, n, i;
     bindDims(ctx, t, e);

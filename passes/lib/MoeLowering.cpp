@@ -1,7 +1,7 @@
 //===- MoeLowering.cpp - MoE routing and routed experts on linalg ---------===//
 //
-// buildTopKRouting: the router scores, softmax and top-k picks shared by the
-// dense hymir.moe lowering and hymir.moe_route.
+// buildRouterLogits, buildTopKRouting: the router scores, softmax and top-k
+// picks shared by the dense hymir.moe lowering and hymir.moe_route.
 //
 // hymir.moe_route: the picks as [T, top_k] experts and weights, then the
 // grouped layout by a counting sort in one sequential task (an scf.forall
@@ -90,13 +90,13 @@ struct LowerMoeRoute : OpRewritePattern<MoeRouteOp> {
     Gen g{rewriter, loc};
     Type f32 = rewriter.getF32Type(), i32 = rewriter.getI32Type();
     int64_t topK = op.getTopK(), tile = op.getTile();
-    auto routerType = cast<RankedTensorType>(op.getRouter().getType());
-    if (routerType.isDynamicDim(0))
+    auto logitsType = cast<RankedTensorType>(op.getLogits().getType());
+    if (logitsType.isDynamicDim(1))
       return rewriter.notifyMatchFailure(op, "dynamic expert count");
-    int64_t experts = routerType.getDimSize(0);
-    OpFoldResult tokens = tensor::getMixedSize(rewriter, loc, op.getX(), 0);
-    TopKRouting routing =
-        buildTopKRouting(rewriter, loc, op.getX(), op.getRouter(), topK);
+    int64_t experts = logitsType.getDimSize(1);
+    OpFoldResult tokens =
+        tensor::getMixedSize(rewriter, loc, op.getLogits(), 0);
+    TopKRouting routing = buildTopKRouting(rewriter, loc, op.getLogits(), topK);
 
     // The rounds as [T, top_k] columns: experts (i32) and weights.
     AffineExpr t, j;
@@ -146,7 +146,7 @@ struct LowerMoeRoute : OpRewritePattern<MoeRouteOp> {
     auto sortedType = cast<RankedTensorType>(op.getSortedTokens().getType());
     SmallVector<OpFoldResult> rowSizes;
     if (sortedType.isDynamicDim(0)) {
-      Value t0 = tensor::DimOp::create(rewriter, loc, op.getX(), 0);
+      Value t0 = tensor::DimOp::create(rewriter, loc, op.getLogits(), 0);
       rowSizes.push_back(
           arith::AddIOp::create(
               rewriter, loc,
@@ -460,31 +460,27 @@ Value mlir::hymir::buildMoeCombine(OpBuilder &rb, Location loc, Value weights,
       });
   Type outElt = resultType.getElementType();
   bindDims(ctx, t, n);
-  Value out = g.generic(
-      {sum}, {g.empty({tokens, width}, outElt)},
-      indexingMaps(ctx, 2, {{t, n}, {t, n}}), {kPar, kPar},
-      [&](OpBuilder &b, Location l, ValueRange a) {
-        linalg::YieldOp::create(b, l,
-                                ValueRange{truncFromF32(b, l, a[0], outElt)});
-      });
+  Value out =
+      g.generic({sum}, {g.empty({tokens, width}, outElt)},
+                indexingMaps(ctx, 2, {{t, n}, {t, n}}), {kPar, kPar},
+                [&](OpBuilder &b, Location l, ValueRange a) {
+                  linalg::YieldOp::create(
+                      b, l, ValueRange{truncFromF32(b, l, a[0], outElt)});
+                });
   if (out.getType() != resultType)
     out = tensor::CastOp::create(rb, loc, resultType, out);
   return out;
 }
 
-TopKRouting mlir::hymir::buildTopKRouting(OpBuilder &rb, Location loc, Value x,
-                                          Value router, int64_t topK) {
+Value mlir::hymir::buildRouterLogits(OpBuilder &rb, Location loc, Value x,
+                                     Value router) {
   MLIRContext *ctx = rb.getContext();
   Gen g{rb, loc};
-  Type f32 = rb.getF32Type(), i64 = rb.getI64Type();
   OpFoldResult tokens = tensor::getMixedSize(rb, loc, x, 0),
                experts = tensor::getMixedSize(rb, loc, router, 0);
   AffineExpr t, e, n;
-  TopKRouting out;
-
-  // logits[t, e] = x[t, :] . router[e, :] in f32, then a softmax over e.
   bindDims(ctx, t, e, n);
-  Value logits = g.generic(
+  return g.generic(
       {x, router}, {g.zeros({tokens, experts})},
       indexingMaps(ctx, 3, {{t, n}, {e, n}, {t, e}}), {kPar, kPar, kRed},
       [&](OpBuilder &b, Location l, ValueRange a) {
@@ -493,6 +489,19 @@ TopKRouting mlir::hymir::buildTopKRouting(OpBuilder &rb, Location loc, Value x,
         linalg::YieldOp::create(
             b, l, ValueRange{arith::AddFOp::create(b, l, a[2], p)});
       });
+}
+
+TopKRouting mlir::hymir::buildTopKRouting(OpBuilder &rb, Location loc,
+                                          Value logits, int64_t topK) {
+  MLIRContext *ctx = rb.getContext();
+  Gen g{rb, loc};
+  Type f32 = rb.getF32Type(), i64 = rb.getI64Type();
+  OpFoldResult tokens = tensor::getMixedSize(rb, loc, logits, 0),
+               experts = tensor::getMixedSize(rb, loc, logits, 1);
+  AffineExpr t, e;
+  TopKRouting out;
+
+  // A softmax over e.
   bindDims(ctx, t, e);
   Value rowMax = g.generic(
       {logits},

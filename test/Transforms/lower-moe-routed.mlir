@@ -1,6 +1,6 @@
 // RUN: hymir-opt %s --hymir-lower-to-linalg | FileCheck %s
 
-// The routing: the shared scores/softmax/top-k generics, the rounds as
+// The routing: the shared softmax/top-k generics, the rounds as
 // [T, top_k] columns, the renormalisation, then the counting sort in one
 // task (a one-iteration forall of sequential loops over tokens and
 // choices) writing the layout, the offsets and the slots.
@@ -13,10 +13,10 @@
 // CHECK: tensor.insert
 // CHECK: scf.forall.in_parallel
 // CHECK: } {hymir.moe = "route", mapping = [#gpu.block<x>]}
-func.func @route(%x: tensor<?x32xbf16>, %router: tensor<4x32xf32>)
+func.func @route(%logits: tensor<?x4xf32>)
     -> (tensor<?xi32>, tensor<5xi32>, tensor<?x2xi32>, tensor<?x2xf32>) {
-  %s, %o, %l, %w = hymir.moe_route %x, %router {top_k = 2 : i64, tile = 8 : i64}
-      : (tensor<?x32xbf16>, tensor<4x32xf32>) -> (tensor<?xi32>, tensor<5xi32>, tensor<?x2xi32>, tensor<?x2xf32>)
+  %s, %o, %l, %w = hymir.moe_route %logits {top_k = 2 : i64, tile = 8 : i64}
+      : (tensor<?x4xf32>) -> (tensor<?xi32>, tensor<5xi32>, tensor<?x2xi32>, tensor<?x2xf32>)
   return %s, %o, %l, %w : tensor<?xi32>, tensor<5xi32>, tensor<?x2xi32>, tensor<?x2xf32>
 }
 

@@ -338,12 +338,13 @@ func.func @all_gather(%x: tensor<?x16xf32>) -> tensor<?x64xf32> {
 }
 
 // CHECK-LABEL: func.func @moe_route_and_experts
-// CHECK: %{{.*}}, %{{.*}}, %{{.*}}, %{{.*}} = hymir.moe_route %arg0, %arg1 {tile = 4 : i64, top_k = 2 : i64} : (tensor<?x32xbf16>, tensor<4x32xf32>) -> (tensor<?xi32>, tensor<5xi32>, tensor<?x2xi32>, tensor<?x2xf32>)
+// CHECK: %{{.*}}, %{{.*}}, %{{.*}}, %{{.*}} = hymir.moe_route %arg5 {tile = 4 : i64, top_k = 2 : i64} : (tensor<?x4xf32>) -> (tensor<?xi32>, tensor<5xi32>, tensor<?x2xi32>, tensor<?x2xf32>)
 // CHECK: hymir.moe_experts %arg0, %{{.*}}, %{{.*}}, %{{.*}}, %{{.*}}, %arg2, %arg3, %arg4 :
 func.func @moe_route_and_experts(%x: tensor<?x32xbf16>, %router: tensor<4x32xf32>,
-    %w1: tensor<4x16x32xbf16>, %w3: tensor<4x16x32xbf16>, %w2: tensor<4x32x16xbf16>) -> tensor<?x32xbf16> {
-  %s, %o, %l, %w = hymir.moe_route %x, %router {top_k = 2 : i64, tile = 4 : i64}
-      : (tensor<?x32xbf16>, tensor<4x32xf32>) -> (tensor<?xi32>, tensor<5xi32>, tensor<?x2xi32>, tensor<?x2xf32>)
+    %w1: tensor<4x16x32xbf16>, %w3: tensor<4x16x32xbf16>, %w2: tensor<4x32x16xbf16>,
+    %logits: tensor<?x4xf32>) -> tensor<?x32xbf16> {
+  %s, %o, %l, %w = hymir.moe_route %logits {top_k = 2 : i64, tile = 4 : i64}
+      : (tensor<?x4xf32>) -> (tensor<?xi32>, tensor<5xi32>, tensor<?x2xi32>, tensor<?x2xf32>)
   %y = hymir.moe_experts %x, %s, %o, %l, %w, %w1, %w3, %w2
       : (tensor<?x32xbf16>, tensor<?xi32>, tensor<5xi32>, tensor<?x2xi32>, tensor<?x2xf32>,
          tensor<4x16x32xbf16>, tensor<4x16x32xbf16>, tensor<4x32x16xbf16>) -> tensor<?x32xbf16>

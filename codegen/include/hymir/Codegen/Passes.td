@@ -51,10 +51,11 @@ def HymirMoeExpertsToGpu
     multiples of 8 into two `gpu.launch`es over (outputs / 8, experts) with
     8 warps per block, and the combine:
 
-    - gate/up: warp (e, i) streams `W1[e, i, :]` and `W3[e, i, :]` (8 bf16
-      per lane per step) once per batch of 4 routed rows of expert e's
-      group, dots them with those rows of x, reduces across the warp and
-      stores `act[r, i] = SiLU(g) * u` (f32);
+    - gate/up: warp (e, i) streams `W1[e, i, :]` and `W3[e, i, :]` (8
+      elements per lane per step, 16- or 32-byte loads) once per batch of 4
+      routed rows of expert e's group (the remainder one row per pass),
+      dots them with those rows of x, reduces across the warp and stores
+      `act[r, i] = SiLU(g) * u` (f32);
     - down: warp (e, n) does the same over `W2[e, n, :]` and the rows of
       `act`, storing `down[r, n]` (f32);
     - the combine `y[t] = sum_j weights[t, j] down[slots[t, j]]` as linalg

@@ -422,13 +422,11 @@ LogicalResult MoeRouteOp::verify() {
   Checker c(*this);
   Type i32 = IntegerType::get(getContext(), 32);
   Type f32 = Float32Type::get(getContext());
-  Named x = c.operand("x", getX()), router = c.operand("router", getRouter());
-  if (failed(c.rank(x, 2, "[T, N]")) || failed(c.floatElement(x)) ||
-      failed(c.rank(router, 2, "[E, N]")) || failed(c.floatElement(router)) ||
-      failed(c.dim(router, 1, x, 1, "N")))
+  Named x = c.operand("logits", getLogits());
+  if (failed(c.rank(x, 2, "[T, E]")) || failed(c.element(x, f32)))
     return failure();
   int64_t topK = getTopK(), tile = getTile();
-  int64_t experts = router.type.getDimSize(0);
+  int64_t experts = x.type.getDimSize(1);
   if (topK < 1 || (!ShapedType::isDynamic(experts) && topK > experts))
     return emitOpError() << "expects top_k in [1, E] with E = "
                          << (ShapedType::isDynamic(experts)

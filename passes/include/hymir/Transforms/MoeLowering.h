@@ -23,9 +23,12 @@ struct TopKRouting {
   SmallVector<Value> values, experts;
 };
 
-/// logits[t, e] = x[t, :] . router[e, :] in f32, a softmax over e, and
-/// `topK` rounds of picks, all as linalg.generic ops.
-TopKRouting buildTopKRouting(OpBuilder &b, Location loc, Value x, Value router,
+/// logits[t, e] = x[t, :] . router[e, :] in f32 as a linalg.generic.
+Value buildRouterLogits(OpBuilder &b, Location loc, Value x, Value router);
+
+/// A softmax of `logits` [T, E] f32 over e and `topK` rounds of picks, as
+/// linalg.generic ops.
+TopKRouting buildTopKRouting(OpBuilder &b, Location loc, Value logits,
                              int64_t topK);
 
 /// The combine step of hymir.moe_experts: y[t] = sum_j weights[t, j] *

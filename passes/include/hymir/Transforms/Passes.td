@@ -105,17 +105,20 @@ def HymirShard : Pass<"hymir-shard", "::mlir::ModuleOp"> {
 def HymirFuseMoeRouting : Pass<"hymir-fuse-moe-routing", "::mlir::func::FuncOp"> {
   let summary = "Split hymir.moe into one fused routing step and grouped experts";
   let description = [{
-    Rewrites each `hymir.moe` into `hymir.moe_route` (router scores, softmax,
-    top-k, renormalisation and the token permutation: tokens sorted by
-    expert into groups padded to `tile` rows, the inverse permutation and
-    the weights) followed by `hymir.moe_experts` (a grouped gate/up GEMM
-    with the SwiGLU, a grouped down GEMM and the weighted combine), so that
-    the experts compute only the rows routed to them.
+    Rewrites each `hymir.moe` into the router scores (`hymir.linear` with
+    `precision = "f32"` on f32-extended operands, a BLAS call on cuda),
+    `hymir.moe_route` (softmax, top-k, renormalisation and the token
+    permutation: tokens sorted by expert into groups padded to `tile` rows,
+    the inverse permutation and the weights) and `hymir.moe_experts` (a
+    grouped gate/up GEMM with the SwiGLU, a grouped down GEMM and the
+    weighted combine), so that the experts compute only the rows routed to
+    them.
   }];
   let options = [
     Option<"tile", "tile", "int64_t", /*default=*/"64",
            "rows of the grouped GEMM tile each expert's group is padded to">
   ];
+  let dependentDialects = ["::mlir::arith::ArithDialect"];
 }
 
 def HymirTileLightningAttention

@@ -256,13 +256,13 @@ def Hymir_CispoLossOp : Hymir_Op<"cispo_loss", [Pure]> {
 //===----------------------------------------------------------------------===//
 
 def Hymir_MoeRouteOp : Hymir_Op<"moe_route", [Pure]> {
-  let summary = "Fused MoE routing: scores, top-k, weights and the token permutation";
+  let summary = "Fused MoE routing: softmax, top-k, weights and the token permutation";
   let description = [{
-    The routing half of `hymir.moe`, fused into one step that also lays the
-    tokens out for grouped expert GEMMs:
+    The routing half of `hymir.moe` after the router projection, fused into
+    one step that also lays the tokens out for grouped expert GEMMs:
 
     ```
-    p       = softmax(x @ router^T)        # [T, E], f32
+    p       = softmax(logits)              # [T, E], f32
     w, idx  = topk(p, top_k)               # ties: the lower expert index wins
     w       = w / sum(w)                   # only when renormalize
     ```
@@ -282,16 +282,16 @@ def Hymir_MoeRouteOp : Hymir_Op<"moe_route", [Pure]> {
       permutation;
     - `weights` `[T, top_k]` f32: the routing weights.
 
-    Operands: `x` `[T, N]` and `router` `[E, N]`, bf16 or f32. `top_k` is in
-    `[1, E]`, `tile` at least 1.
+    Operand: the router scores `logits` `[T, E]` in f32 (`x @ router^T`,
+    products in true fp32). `top_k` is in `[1, E]`, `tile` at least 1.
   }];
-  let arguments = (ins Hymir_Tensor:$x, Hymir_Tensor:$router, I64Attr:$top_k,
+  let arguments = (ins Hymir_Tensor:$logits, I64Attr:$top_k,
                        DefaultValuedAttr<BoolAttr, "true">:$renormalize,
                        DefaultValuedAttr<I64Attr, "64">:$tile);
   let results = (outs Hymir_Tensor:$sorted_tokens, Hymir_Tensor:$offsets,
                       Hymir_Tensor:$slots, Hymir_Tensor:$weights);
   let assemblyFormat = [{
-    $x `,` $router attr-dict `:` functional-type(operands, results)
+    $logits attr-dict `:` functional-type(operands, results)
   }];
   let hasVerifier = 1;
 }
