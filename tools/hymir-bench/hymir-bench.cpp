@@ -243,7 +243,8 @@ int main(int argc, char **argv) {
               "--random-inputs handles f32, bf16 and i32 inputs"));
         }
       }
-      const size_t block = static_cast<size_t>(fresh) * hymir::dtypeSize(spec.dtype);
+      const size_t block =
+          static_cast<size_t>(fresh) * hymir::dtypeSize(spec.dtype);
       for (size_t at = block; at < t.sizeBytes(); at += block)
         std::memcpy(d + at, d, std::min(block, t.sizeBytes() - at));
       inputs[spec.name] = std::move(t);
