@@ -116,23 +116,36 @@ struct WarpRowsBuilder {
         b, DenseElementsAttr::get(vecType, b.getF32FloatAttr(0)));
     size_t nw = weights.size();
     SmallVector<Value> init(nw * batch, zero);
+    // Steps of 32 lanes x kVector elements, `unroll` of them per iteration
+    // where the width allows (the loads of an iteration are independent, so
+    // more of them are in flight).
+    int64_t unroll = 1;
+    for (int64_t u : {4, 2})
+      if (width % (32 * kVector * u) == 0) {
+        unroll = u;
+        break;
+      }
     auto steps =
         scf::ForOp::create(b, arith::MulIOp::create(b, lane, idx(kVector)),
-                           idx(width), idx(32 * kVector), init);
+                           idx(width), idx(32 * kVector * unroll), init);
     {
       OpBuilder::InsertionGuard inner(b);
       b.setInsertionPointToStart(steps.getBody());
-      Value k = steps.getInductionVar();
       SmallVector<Value> w, x;
-      for (Value m : weights)
-        w.push_back(load8(m, ValueRange{expert, row, k}));
-      for (int64_t q = 0; q < batch; ++q)
-        x.push_back(load8(input, ValueRange{inputs[q], k}));
-      SmallVector<Value> next;
-      for (size_t m = 0; m < nw; ++m)
+      for (int64_t u = 0; u < unroll; ++u) {
+        Value k = arith::AddIOp::create(b, steps.getInductionVar(),
+                                        idx(u * 32 * kVector));
+        for (Value m : weights)
+          w.push_back(load8(m, ValueRange{expert, row, k}));
         for (int64_t q = 0; q < batch; ++q)
-          next.push_back(vector::FMAOp::create(
-              b, w[m], x[q], steps.getRegionIterArgs()[m * batch + q]));
+          x.push_back(load8(input, ValueRange{inputs[q], k}));
+      }
+      SmallVector<Value> next(steps.getRegionIterArgs());
+      for (int64_t u = 0; u < unroll; ++u)
+        for (size_t m = 0; m < nw; ++m)
+          for (int64_t q = 0; q < batch; ++q)
+            next[m * batch + q] = vector::FMAOp::create(
+                b, w[u * nw + m], x[u * batch + q], next[m * batch + q]);
       scf::YieldOp::create(b, next);
     }
     // Sums across the lanes, then lane 0 stores.

@@ -9,8 +9,10 @@ receive no tokens at once).
 hymir-compile splits each hymir.moe into hymir.moe_route (routing and the
 grouped layout of the routed rows) and hymir.moe_experts (the experts on
 those rows only), with f32 logits, softmax and accumulation. Most cases use
-the default layout (no padding); the `_tile4` cases pad every expert's group
-to 4 rows (--moe-tile=4), so the padding and group-offset paths run too.
+the default layout (no padding) at hidden 32 and intermediate 16; the
+`_tile4` cases pad every expert's group to 4 rows (--moe-tile=4), so the
+padding and group-offset paths run too, and the `_wide` case has widths at
+which the GPU kernels unroll.
 Tolerances (relative L2 error): f32 1e-4; bf16 2e-2 (the output is rounded
 to bf16, 2^-9 relative, the rest is f32 accumulation). Routing itself must
 agree exactly with the oracle's: a flip would show as an error of order
@@ -43,11 +45,11 @@ os.makedirs(WORK, exist_ok=True)
 N, I = 32, 16
 
 
-def graph(e, k, dt):
-    x = "tensor<?x%dx%s>" % (N, dt)
-    r = "tensor<%dx%dxf32>" % (e, N)
-    w13 = "tensor<%dx%dx%dx%s>" % (e, I, N, dt)
-    w2 = "tensor<%dx%dx%dx%s>" % (e, N, I, dt)
+def graph(e, k, dt, n=N, i=I):
+    x = "tensor<?x%dx%s>" % (n, dt)
+    r = "tensor<%dx%dxf32>" % (e, n)
+    w13 = "tensor<%dx%dx%dx%s>" % (e, i, n, dt)
+    w2 = "tensor<%dx%dx%dx%s>" % (e, n, i, dt)
     return f"""func.func @moe(%x: {x} {{hymir.name = "x"}}, %router: {r} {{hymir.name = "router"}},
                 %w1: {w13} {{hymir.name = "w1"}}, %w3: {w13} {{hymir.name = "w3"}},
                 %w2: {w2} {{hymir.name = "w2"}}) -> ({x} {{hymir.name = "y"}}) {{
@@ -67,12 +69,12 @@ def tie_router(path):
     replace_tensor(path, "router", tie)
 
 
-def check(tag, e, k, dt, tokens, tied=False, tile=1):
+def check(tag, e, k, dt, tokens, tied=False, tile=1, width=(N, I)):
     path = os.path.join(WORK, tag + ".mlir")
     art = os.path.join(WORK, tag + ".hymir")
     if not RUN_ONLY:
         with open(path, "w") as f:
-            f.write(graph(e, k, dt))
+            f.write(graph(e, k, dt, *width))
         run([BIN + "/hymir-compile", path, "-o", art, "--target=" + TARGET,
              "--max-tokens=1024", "--moe-tile=%d" % tile])
     tol = "2e-2" if dt == "bf16" else "1e-4"
@@ -101,6 +103,9 @@ def main():
     check("tied_e4_top1_bf16", 4, 1, "bf16", [7, 1000], tied=True)
     check("e32_top2_f32_tile4", 32, 2, "f32", [1, 7, 64], tile=4)
     check("tied_e4_top2_bf16_tile4", 4, 2, "bf16", [7, 1000], tied=True, tile=4)
+    # Widths at which the GPU kernels unroll their loads (hidden 1024,
+    # intermediate 512).
+    check("e8_top2_bf16_wide", 8, 2, "bf16", [1, 64], width=(1024, 512))
     if PREPARE:
         print("moe matrix: prepared in", WORK)
     else:
