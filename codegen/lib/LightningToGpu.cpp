@@ -13,6 +13,8 @@
 #include "hymir/Codegen/Passes.h"
 #include "hymir/Dialect/Hymir/IR/HymirOps.h"
 
+#include "MmaFragments.h"
+
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Bufferization/IR/Bufferization.h"
 #include "mlir/Dialect/Func/IR/FuncOps.h"
@@ -620,12 +622,7 @@ struct TensorCoreBuilder : KernelContext {
 
   /// Two adjacent bf16 of a shared tile as one 32-bit register.
   Value pair(Value tile, Value row, Value col) {
-    Value v2 = vector::LoadOp::create(b, VectorType::get({2}, bf16()), tile,
-                                      ValueRange{row, col}, false,
-                                      llvm::MaybeAlign(4));
-    Value i32 =
-        vector::BitCastOp::create(b, VectorType::get({1}, b.getI32Type()), v2);
-    return vector::ExtractOp::create(b, i32, 0);
+    return loadBf16Pair(b, tile, ValueRange{row, col});
   }
   /// The A fragment of the 16x16 tile at (r0, k0) of row-major `tile`.
   SmallVector<Value> fragA(Value tile, Value r0, Value k0) {
@@ -640,19 +637,7 @@ struct TensorCoreBuilder : KernelContext {
   }
   SmallVector<Value> mma(ArrayRef<Value> a, ArrayRef<Value> bb,
                          ArrayRef<Value> c) {
-    Type f = b.getF32Type();
-    auto type = LLVM::LLVMStructType::getLiteral(b.getContext(), {f, f, f, f});
-    auto op =
-        NVVM::MmaOp::create(b, type, a, bb, c, ArrayRef<int64_t>{16, 8, 16},
-                            std::nullopt, std::nullopt,
-                            std::array<NVVM::MMATypes, 2>{NVVM::MMATypes::bf16,
-                                                          NVVM::MMATypes::bf16},
-                            std::array<NVVM::MMALayout, 2>{
-                                NVVM::MMALayout::row, NVVM::MMALayout::col});
-    SmallVector<Value> d;
-    for (int64_t i = 0; i < 4; ++i)
-      d.push_back(LLVM::ExtractValueOp::create(b, op, i));
-    return d;
+    return mmaBf16(b, a, bb, c);
   }
   SmallVector<Value> zeros4() { return SmallVector<Value>(4, f32(0)); }
   /// acc += A(tile a, rows r0) * B(tileT bt, cols n0) over k in [0, kEnd),

@@ -28,6 +28,8 @@
 #include "hymir/Dialect/Hymir/IR/HymirOps.h"
 #include "hymir/Transforms/MoeLowering.h"
 
+#include "MmaFragments.h"
+
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Bufferization/IR/Bufferization.h"
 #include "mlir/Dialect/GPU/IR/GPUDialect.h"
@@ -52,6 +54,9 @@ namespace {
 constexpr int64_t kWarps = 8;  // warps per block, one output row each
 constexpr int64_t kVector = 8; // elements per lane per step
 constexpr int64_t kRows = 4;   // routed rows per pass over a weight row
+// Calls of at most this many tokens take the warp-per-row kernels; larger
+// ones the tensor-core kernels (where they apply).
+constexpr int64_t kDecodeTokens = 64;
 
 /// Builds one warp's work: out[r, o] = epilogue(sum_k in[r, k] w[e, o, k])
 /// for the rows r of expert e's group, over one or two weight matrices.
@@ -89,6 +94,37 @@ struct WarpRowsBuilder {
         b, b.getIndexType(),
         memref::LoadOp::create(
             b, offsets, ValueRange{arith::AddIOp::create(b, expert, idx(1))}));
+    // Padding rows (token -1) close a group: leave them out.
+    auto trim = scf::WhileOp::create(
+        b, TypeRange{b.getIndexType()}, ValueRange{end},
+        [&](OpBuilder &nb, Location l, ValueRange args) {
+          Value r = args[0];
+          Value more =
+              arith::CmpIOp::create(nb, l, arith::CmpIPredicate::ugt, r, start);
+          auto check = scf::IfOp::create(
+              nb, l, more,
+              [&](OpBuilder &tb, Location tl) {
+                Value prev = arith::SubIOp::create(
+                    tb, tl, r, arith::ConstantIndexOp::create(tb, tl, 1));
+                Value tok =
+                    memref::LoadOp::create(tb, tl, sorted, ValueRange{prev});
+                Value padding = arith::CmpIOp::create(
+                    tb, tl, arith::CmpIPredicate::slt, tok,
+                    arith::ConstantIntOp::create(tb, tl, tb.getI32Type(), 0));
+                scf::YieldOp::create(tb, tl, ValueRange{padding});
+              },
+              [&](OpBuilder &eb, Location el) {
+                scf::YieldOp::create(eb, el, ValueRange{more});
+              });
+          scf::ConditionOp::create(nb, l, check.getResult(0), args);
+        },
+        [&](OpBuilder &nb, Location l, ValueRange args) {
+          scf::YieldOp::create(
+              nb, l,
+              ValueRange{arith::SubIOp::create(
+                  nb, l, args[0], arith::ConstantIndexOp::create(nb, l, 1))});
+        });
+    end = trim.getResult(0);
     // [start, full) in whole batches, [full, end) one row at a time.
     Value count = arith::SubIOp::create(b, end, start);
     Value full = arith::AddIOp::create(
@@ -173,6 +209,78 @@ struct WarpRowsBuilder {
   }
 };
 
+/// The tensor-core form for larger calls (bf16 only): on a layout padded
+/// to 16-row tiles, each block takes one 16-row tile of one expert's group
+/// and kTcWarps x 16 output columns; each warp computes its 16 x 16 slice
+/// (two m16n8 tiles per weight matrix) with mma.sync m16n8k16 over K,
+/// fragments loaded straight from global memory (rows of A gathered through
+/// the token of each row), f32 accumulators.
+struct TensorCoreRowsBuilder {
+  static constexpr int64_t kWarps = 4, kCols = 16, kTile = 16;
+  ImplicitLocOpBuilder &b;
+  Value lane, warp, groupRow, quad, offsets;
+  int64_t experts;
+
+  Value idx(int64_t n) { return arith::ConstantIndexOp::create(b, n); }
+  Value add(Value x, int64_t n) {
+    return n ? Value(arith::AddIOp::create(b, x, idx(n))) : x;
+  }
+
+  /// The expert whose group holds row r0: how many groups end at or before.
+  Value expertOf(Value r0) {
+    auto loop =
+        scf::ForOp::create(b, idx(0), idx(experts), idx(1), ValueRange{idx(0)});
+    OpBuilder::InsertionGuard guard(b);
+    b.setInsertionPointToStart(loop.getBody());
+    Value end = arith::IndexCastOp::create(
+        b, b.getIndexType(),
+        memref::LoadOp::create(b, offsets,
+                               ValueRange{add(loop.getInductionVar(), 1)}));
+    Value ended = arith::CmpIOp::create(b, arith::CmpIPredicate::ule, end, r0);
+    Value next =
+        arith::SelectOp::create(b, ended, add(loop.getRegionIterArgs()[0], 1),
+                                loop.getRegionIterArgs()[0]);
+    scf::YieldOp::create(b, ValueRange{next});
+    b.setInsertionPointAfter(loop);
+    return arith::MinUIOp::create(b, loop.getResult(0), idx(experts - 1));
+  }
+
+  /// acc[m][4 j + r]: the slice's product with weight matrix m over K, A
+  /// rows `rowLo` / `rowHi` (this lane's two rows) of `a`.
+  SmallVector<Value> product(ArrayRef<Value> weights, Value e, Value c0,
+                             Value a, Value rowLo, Value rowHi, int64_t k) {
+    size_t nw = weights.size();
+    Value zero = arith::ConstantOp::create(b, b.getF32FloatAttr(0));
+    SmallVector<Value> init(nw * 8, zero);
+    auto loop = scf::ForOp::create(b, idx(0), idx(k), idx(16), init);
+    OpBuilder::InsertionGuard guard(b);
+    b.setInsertionPointToStart(loop.getBody());
+    Value k0 = loop.getInductionVar();
+    Value col =
+        arith::AddIOp::create(b, k0, arith::MulIOp::create(b, quad, idx(2)));
+    SmallVector<Value> fa = {
+        loadBf16Pair(b, a, ValueRange{rowLo, col}),
+        loadBf16Pair(b, a, ValueRange{rowHi, col}),
+        loadBf16Pair(b, a, ValueRange{rowLo, add(col, 8)}),
+        loadBf16Pair(b, a, ValueRange{rowHi, add(col, 8)})};
+    SmallVector<Value> acc(loop.getRegionIterArgs());
+    for (size_t m = 0; m < nw; ++m)
+      for (int64_t j = 0; j < 2; ++j) {
+        Value n = arith::AddIOp::create(b, add(c0, 8 * j), groupRow);
+        SmallVector<Value> fb = {
+            loadBf16Pair(b, weights[m], ValueRange{e, n, col}),
+            loadBf16Pair(b, weights[m], ValueRange{e, n, add(col, 8)})};
+        ArrayRef<Value> c(acc.data() + (m * 2 + j) * 4, 4);
+        SmallVector<Value> d = mmaBf16(b, fa, fb, c);
+        for (int64_t r = 0; r < 4; ++r)
+          acc[(m * 2 + j) * 4 + r] = d[r];
+      }
+    scf::YieldOp::create(b, acc);
+    b.setInsertionPointAfter(loop);
+    return SmallVector<Value>(loop.getResults());
+  }
+};
+
 struct HymirMoeExpertsToGpuPass
     : hymir::impl::HymirMoeExpertsToGpuBase<HymirMoeExpertsToGpuPass> {
   using Base::Base;
@@ -190,6 +298,7 @@ struct HymirMoeExpertsToGpuPass
 
 LogicalResult HymirMoeExpertsToGpuPass::rewrite(MoeExpertsOp op) {
   auto w1Type = cast<RankedTensorType>(op.getW1().getType());
+  auto xType = cast<RankedTensorType>(op.getX().getType());
   int64_t experts = w1Type.getDimSize(0), inter = w1Type.getDimSize(1),
           width = w1Type.getDimSize(2);
   // The kernels need static expert shapes in whole vectors (bf16 or f32, as
@@ -198,6 +307,15 @@ LogicalResult HymirMoeExpertsToGpuPass::rewrite(MoeExpertsOp op) {
       ShapedType::isDynamic(width) || inter % kVector != 0 ||
       width % kVector != 0)
     return success();
+  // The tensor-core kernels: bf16, 16-row tiles of one expert (the layout's
+  // tile), whole blocks of columns.
+  using Tc = TensorCoreRowsBuilder;
+  auto route = op.getSortedTokens().getDefiningOp<MoeRouteOp>();
+  bool bf16 =
+      xType.getElementType().isBF16() && w1Type.getElementType().isBF16();
+  bool tensorCores = bf16 && route && route.getTile() == Tc::kTile &&
+                     inter % (Tc::kWarps * Tc::kCols) == 0 &&
+                     width % (Tc::kWarps * Tc::kCols) == 0;
 
   ImplicitLocOpBuilder b(op.getLoc(), op);
   auto buffer = [&](Value tensor) -> Value {
@@ -210,13 +328,28 @@ LogicalResult HymirMoeExpertsToGpuPass::rewrite(MoeExpertsOp op) {
         offsets = buffer(op.getOffsets()), w1 = buffer(op.getW1()),
         w3 = buffer(op.getW3()), w2 = buffer(op.getW2());
   Value rows = memref::DimOp::create(b, sorted, 0);
+  Value tokens = memref::DimOp::create(b, x, 0);
   auto c = [&](int64_t n) { return arith::ConstantIndexOp::create(b, n); };
   auto f32 = b.getF32Type();
+  // The intermediate keeps the experts' precision (bf16 is what the tensor
+  // cores read).
+  Type actType = bf16 ? b.getBF16Type() : f32;
   Value act = memref::AllocOp::create(
-      b, MemRefType::get({ShapedType::kDynamic, inter}, f32), ValueRange{rows});
+      b, MemRefType::get({ShapedType::kDynamic, inter}, actType),
+      ValueRange{rows});
   Value down = memref::AllocOp::create(
       b, MemRefType::get({ShapedType::kDynamic, width}, f32), ValueRange{rows});
+  auto swiglu = [&](Value g, Value u) {
+    Value one = arith::ConstantOp::create(b, b.getF32FloatAttr(1));
+    Value sig = arith::DivFOp::create(
+        b, one,
+        arith::AddFOp::create(
+            b, one, math::ExpOp::create(b, arith::NegFOp::create(b, g))));
+    Value v = arith::MulFOp::create(b, arith::MulFOp::create(b, g, sig), u);
+    return actType.isF32() ? v : Value(arith::TruncFOp::create(b, actType, v));
+  };
 
+  // Decode-sized calls: one warp per weight row, weights streamed once.
   // One launch: grid (outputs / kWarps, experts), kWarps warps per block.
   auto launchRows = [&](StringRef kind, int64_t outputs,
                         function_ref<void(WarpRowsBuilder &)> body) {
@@ -238,47 +371,140 @@ LogicalResult HymirMoeExpertsToGpuPass::rewrite(MoeExpertsOp op) {
     gpu::TerminatorOp::create(b);
   };
   auto gridRows = [](int64_t n) { return (n + kWarps - 1) / kWarps * kWarps; };
-  launchRows("gate-up", gridRows(inter), [&](WarpRowsBuilder &w) {
-    w.width = width;
-    auto inRange = scf::IfOp::create(
-        b, arith::CmpIOp::create(b, arith::CmpIPredicate::ult, w.row, c(inter)),
-        /*withElseRegion=*/false);
+  auto emitRows = [&]() {
+    launchRows("gate-up", gridRows(inter), [&](WarpRowsBuilder &w) {
+      w.width = width;
+      auto inRange = scf::IfOp::create(
+          b,
+          arith::CmpIOp::create(b, arith::CmpIPredicate::ult, w.row, c(inter)),
+          /*withElseRegion=*/false);
+      OpBuilder::InsertionGuard guard(b);
+      b.setInsertionPointToStart(&inRange.getThenRegion().front());
+      w.build(
+          {w1, w3}, x,
+          [&](Value r) {
+            Value tok = memref::LoadOp::create(b, sorted, ValueRange{r});
+            return arith::IndexCastOp::create(b, b.getIndexType(), tok);
+          },
+          [&](Value r, ArrayRef<Value> s) {
+            memref::StoreOp::create(b, swiglu(s[0], s[1]), act,
+                                    ValueRange{r, w.row});
+          });
+    });
+    launchRows("down", gridRows(width), [&](WarpRowsBuilder &w) {
+      w.width = inter;
+      auto inRange = scf::IfOp::create(
+          b,
+          arith::CmpIOp::create(b, arith::CmpIPredicate::ult, w.row, c(width)),
+          /*withElseRegion=*/false);
+      OpBuilder::InsertionGuard guard(b);
+      b.setInsertionPointToStart(&inRange.getThenRegion().front());
+      w.build(
+          {w2}, act, [&](Value r) { return r; },
+          [&](Value r, ArrayRef<Value> s) {
+            memref::StoreOp::create(b, s[0], down, ValueRange{r, w.row});
+          });
+    });
+  };
+
+  // Larger calls: tensor cores over 16-row tiles of the layout.
+  auto launchTiles = [&](StringRef kind, int64_t outputs,
+                         function_ref<void(Tc &, Value, Value, Value)> body) {
+    Value tiles = arith::CeilDivUIOp::create(b, rows, c(Tc::kTile));
+    auto launch =
+        gpu::LaunchOp::create(b, c(outputs / (Tc::kWarps * Tc::kCols)), tiles,
+                              c(1), c(Tc::kWarps * 32), c(1), c(1));
+    launch->setAttr("hymir.moe", b.getStringAttr(kind));
     OpBuilder::InsertionGuard guard(b);
-    b.setInsertionPointToStart(&inRange.getThenRegion().front());
-    w.build(
-        {w1, w3}, x,
-        [&](Value r) {
-          // Padding rows (token -1) read row 0; their sums are never used.
-          Value tok = arith::MaxSIOp::create(
-              b, memref::LoadOp::create(b, sorted, ValueRange{r}),
-              arith::ConstantIntOp::create(b, b.getI32Type(), 0));
-          return arith::IndexCastOp::create(b, b.getIndexType(), tok);
-        },
-        [&](Value r, ArrayRef<Value> s) {
-          Value one = arith::ConstantOp::create(b, b.getF32FloatAttr(1));
-          Value sig = arith::DivFOp::create(
-              b, one,
-              arith::AddFOp::create(
-                  b, one,
-                  math::ExpOp::create(b, arith::NegFOp::create(b, s[0]))));
-          Value v = arith::MulFOp::create(
-              b, arith::MulFOp::create(b, s[0], sig), s[1]);
-          memref::StoreOp::create(b, v, act, ValueRange{r, w.row});
-        });
-  });
-  launchRows("down", gridRows(width), [&](WarpRowsBuilder &w) {
-    w.width = inter;
-    auto inRange = scf::IfOp::create(
-        b, arith::CmpIOp::create(b, arith::CmpIPredicate::ult, w.row, c(width)),
+    b.setInsertionPointToStart(&launch.getBody().front());
+    Value tid = launch.getThreadIds().x;
+    Tc t{b};
+    t.lane = arith::RemUIOp::create(b, tid, c(32));
+    t.warp = arith::DivUIOp::create(b, tid, c(32));
+    t.groupRow = arith::DivUIOp::create(b, t.lane, c(4));
+    t.quad = arith::RemUIOp::create(b, t.lane, c(4));
+    t.offsets = offsets;
+    t.experts = experts;
+    Value r0 = arith::MulIOp::create(b, launch.getBlockIds().y, c(Tc::kTile));
+    Value c0 = arith::MulIOp::create(
+        b,
+        arith::AddIOp::create(
+            b, arith::MulIOp::create(b, launch.getBlockIds().x, c(Tc::kWarps)),
+            t.warp),
+        c(Tc::kCols));
+    // Tiles past the rows in use have nothing to compute.
+    Value used = arith::IndexCastOp::create(
+        b, b.getIndexType(),
+        memref::LoadOp::create(b, offsets, ValueRange{c(experts)}));
+    auto inUse = scf::IfOp::create(
+        b, arith::CmpIOp::create(b, arith::CmpIPredicate::ult, r0, used),
         /*withElseRegion=*/false);
+    {
+      OpBuilder::InsertionGuard inner(b);
+      b.setInsertionPointToStart(&inUse.getThenRegion().front());
+      body(t, t.expertOf(r0), r0, c0);
+    }
+    gpu::TerminatorOp::create(b);
+  };
+  // Accumulator element r of n-tile j: row r0 + groupRow (+ 8), column
+  // c0 + 8 j + 2 quad (+ 1).
+  auto eachElement = [&](Tc &t, Value r0, Value c0,
+                         function_ref<void(int64_t, Value, Value)> fn) {
+    for (int64_t j = 0; j < 2; ++j)
+      for (int64_t r = 0; r < 4; ++r) {
+        Value row =
+            t.add(arith::AddIOp::create(b, r0, t.groupRow), r >= 2 ? 8 : 0);
+        Value col =
+            t.add(arith::AddIOp::create(b, t.add(c0, 8 * j),
+                                        arith::MulIOp::create(b, t.quad, c(2))),
+                  r % 2);
+        fn(j * 4 + r, row, col);
+      }
+  };
+  auto emitTiles = [&]() {
+    launchTiles("gate-up-tc", inter, [&](Tc &t, Value e, Value r0, Value c0) {
+      // This lane's two rows of x, through their tokens (padding rows read
+      // row 0; their results are never used).
+      auto tokenOf = [&](Value r) {
+        Value tok = arith::MaxSIOp::create(
+            b, memref::LoadOp::create(b, sorted, ValueRange{r}),
+            arith::ConstantIntOp::create(b, b.getI32Type(), 0));
+        return arith::IndexCastOp::create(b, b.getIndexType(), tok);
+      };
+      Value lo = tokenOf(arith::AddIOp::create(b, r0, t.groupRow));
+      Value hi = tokenOf(t.add(arith::AddIOp::create(b, r0, t.groupRow), 8));
+      SmallVector<Value> acc = t.product({w1, w3}, e, c0, x, lo, hi, width);
+      eachElement(t, r0, c0, [&](int64_t i, Value row, Value col) {
+        memref::StoreOp::create(b, swiglu(acc[i], acc[8 + i]), act,
+                                ValueRange{row, col});
+      });
+    });
+    launchTiles("down-tc", width, [&](Tc &t, Value e, Value r0, Value c0) {
+      Value lo = arith::AddIOp::create(b, r0, t.groupRow);
+      SmallVector<Value> acc =
+          t.product({w2}, e, c0, act, lo, t.add(lo, 8), inter);
+      eachElement(t, r0, c0, [&](int64_t i, Value row, Value col) {
+        memref::StoreOp::create(b, acc[i], down, ValueRange{row, col});
+      });
+    });
+  };
+
+  if (tensorCores) {
+    // The plan turns this into launches guarded by the token count.
+    auto choice =
+        scf::IfOp::create(b,
+                          arith::CmpIOp::create(b, arith::CmpIPredicate::ule,
+                                                tokens, c(kDecodeTokens)),
+                          /*withElseRegion=*/true);
+    choice->setAttr("hymir.moe", b.getStringAttr("choose-kernels"));
     OpBuilder::InsertionGuard guard(b);
-    b.setInsertionPointToStart(&inRange.getThenRegion().front());
-    w.build(
-        {w2}, act, [&](Value r) { return r; },
-        [&](Value r, ArrayRef<Value> s) {
-          memref::StoreOp::create(b, s[0], down, ValueRange{r, w.row});
-        });
-  });
+    b.setInsertionPoint(choice.thenBlock()->getTerminator());
+    emitRows();
+    b.setInsertionPoint(choice.elseBlock()->getTerminator());
+    emitTiles();
+  } else {
+    emitRows();
+  }
   Value downTensor = bufferization::ToTensorOp::create(
       b, RankedTensorType::get({ShapedType::kDynamic, width}, f32), down,
       /*restrict=*/true, /*writable=*/true);

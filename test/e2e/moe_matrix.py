@@ -12,7 +12,8 @@ those rows only), with f32 logits, softmax and accumulation. Most cases use
 the default layout (no padding) at hidden 32 and intermediate 16; the
 `_tile4` cases pad every expert's group to 4 rows (--moe-tile=4), so the
 padding and group-offset paths run too, and the `_wide` case has widths at
-which the GPU kernels unroll.
+which the GPU kernels unroll and the tensor-core kernels apply (on cuda,
+calls above 64 tokens take them: T = 200).
 Tolerances (relative L2 error): f32 1e-4; bf16 2e-2 (the output is rounded
 to bf16, 2^-9 relative, the rest is f32 accumulation). Routing itself must
 agree exactly with the oracle's: a flip would show as an error of order
@@ -105,7 +106,7 @@ def main():
     check("tied_e4_top2_bf16_tile4", 4, 2, "bf16", [7, 1000], tied=True, tile=4)
     # Widths at which the GPU kernels unroll their loads (hidden 1024,
     # intermediate 512).
-    check("e4_top2_bf16_wide", 4, 2, "bf16", [1, 64], width=(1024, 512))
+    check("e4_top2_bf16_wide", 4, 2, "bf16", [1, 64, 200], width=(1024, 512))
     if PREPARE:
         print("moe matrix: prepared in", WORK)
     else:

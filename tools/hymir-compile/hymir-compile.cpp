@@ -80,8 +80,9 @@ static cl::opt<bool> lightningTensorCoresOpt(
 static cl::opt<int64_t> moeTileOpt(
     "moe-tile",
     cl::desc("rows each expert's group of routed rows is padded to (the "
-             "grouped GEMM tile; 1: no padding)"),
-    cl::init(1));
+             "grouped GEMM tile; default 16 on cuda, whose tensor-core "
+             "kernels need it, and 1, no padding, on cpu)"),
+    cl::init(0));
 static cl::opt<std::string>
     ptxasOpt("ptxas",
              cl::desc("ptxas to assemble cubins with ('none': PTX only); "
@@ -367,7 +368,7 @@ LogicalResult run(MLIRContext &context, ModuleOp module) {
     return module.emitError() << "hymir-compile: --devices must be in [1, "
                                  "64], got "
                               << devicesOpt.getValue();
-  if (moeTileOpt < 1)
+  if (moeTileOpt.getNumOccurrences() && moeTileOpt < 1)
     return module.emitError() << "hymir-compile: --moe-tile must be at least "
                                  "1, got "
                               << moeTileOpt.getValue();
@@ -387,7 +388,8 @@ LogicalResult run(MLIRContext &context, ModuleOp module) {
   formOptions.gpuMoe = cuda;
   formOptions.lightningValueSplit = lightningSplitOpt;
   formOptions.lightningTensorCores = lightningTensorCoresOpt;
-  formOptions.moeTile = moeTileOpt;
+  formOptions.moeTile =
+      moeTileOpt.getNumOccurrences() ? moeTileOpt.getValue() : (cuda ? 16 : 1);
   formOptions.devices = devicesOpt;
   hy::buildKernelFormPipeline(pm, formOptions);
   if (failed(pm.run(module)))
