@@ -210,13 +210,16 @@ struct WarpRowsBuilder {
 };
 
 /// The tensor-core form for larger calls (bf16 only): on a layout padded
-/// to 16-row tiles, each block takes one 16-row tile of one expert's group
-/// and kTcWarps x 16 output columns; each warp computes its 16 x 16 slice
-/// (two m16n8 tiles per weight matrix) with mma.sync m16n8k16 over K,
-/// fragments loaded straight from global memory (rows of A gathered through
-/// the token of each row), f32 accumulators.
+/// to kTile-row tiles, each block takes one kTile-row tile of one expert's
+/// group and kCols output columns; warp w computes rows 16 w .. 16 w + 15
+/// of it (kNTiles m16n8 tiles per weight matrix) with mma.sync m16n8k16
+/// over K, fragments loaded straight from global memory (rows of A gathered
+/// through the token of each row; the four warps read the same weight
+/// columns, so those come from L1), f32 accumulators. Warps whose rows are
+/// all padding skip their work.
 struct TensorCoreRowsBuilder {
-  static constexpr int64_t kWarps = 4, kCols = 16, kTile = 16;
+  static constexpr int64_t kWarps = 4, kNTiles = 8, kCols = 8 * kNTiles,
+                           kTile = 16 * kWarps;
   ImplicitLocOpBuilder &b;
   Value lane, warp, groupRow, quad, offsets;
   int64_t experts;
@@ -251,7 +254,7 @@ struct TensorCoreRowsBuilder {
                              Value a, Value rowLo, Value rowHi, int64_t k) {
     size_t nw = weights.size();
     Value zero = arith::ConstantOp::create(b, b.getF32FloatAttr(0));
-    SmallVector<Value> init(nw * 8, zero);
+    SmallVector<Value> init(nw * kNTiles * 4, zero);
     auto loop = scf::ForOp::create(b, idx(0), idx(k), idx(16), init);
     OpBuilder::InsertionGuard guard(b);
     b.setInsertionPointToStart(loop.getBody());
@@ -265,15 +268,16 @@ struct TensorCoreRowsBuilder {
         loadBf16Pair(b, a, ValueRange{rowHi, add(col, 8)})};
     SmallVector<Value> acc(loop.getRegionIterArgs());
     for (size_t m = 0; m < nw; ++m)
-      for (int64_t j = 0; j < 2; ++j) {
+      for (int64_t j = 0; j < kNTiles; ++j) {
         Value n = arith::AddIOp::create(b, add(c0, 8 * j), groupRow);
         SmallVector<Value> fb = {
             loadBf16Pair(b, weights[m], ValueRange{e, n, col}),
             loadBf16Pair(b, weights[m], ValueRange{e, n, add(col, 8)})};
-        ArrayRef<Value> c(acc.data() + (m * 2 + j) * 4, 4);
+        int64_t at = (m * kNTiles + j) * 4;
+        ArrayRef<Value> c(acc.data() + at, 4);
         SmallVector<Value> d = mmaBf16(b, fa, fb, c);
         for (int64_t r = 0; r < 4; ++r)
-          acc[(m * 2 + j) * 4 + r] = d[r];
+          acc[at + r] = d[r];
       }
     scf::YieldOp::create(b, acc);
     b.setInsertionPointAfter(loop);
@@ -314,8 +318,7 @@ LogicalResult HymirMoeExpertsToGpuPass::rewrite(MoeExpertsOp op) {
   bool bf16 =
       xType.getElementType().isBF16() && w1Type.getElementType().isBF16();
   bool tensorCores = bf16 && route && route.getTile() == Tc::kTile &&
-                     inter % (Tc::kWarps * Tc::kCols) == 0 &&
-                     width % (Tc::kWarps * Tc::kCols) == 0;
+                     inter % Tc::kCols == 0 && width % Tc::kCols == 0;
 
   ImplicitLocOpBuilder b(op.getLoc(), op);
   auto buffer = [&](Value tensor) -> Value {
@@ -407,13 +410,12 @@ LogicalResult HymirMoeExpertsToGpuPass::rewrite(MoeExpertsOp op) {
     });
   };
 
-  // Larger calls: tensor cores over 16-row tiles of the layout.
+  // Larger calls: tensor cores over kTile-row tiles of the layout.
   auto launchTiles = [&](StringRef kind, int64_t outputs,
                          function_ref<void(Tc &, Value, Value, Value)> body) {
     Value tiles = arith::CeilDivUIOp::create(b, rows, c(Tc::kTile));
-    auto launch =
-        gpu::LaunchOp::create(b, c(outputs / (Tc::kWarps * Tc::kCols)), tiles,
-                              c(1), c(Tc::kWarps * 32), c(1), c(1));
+    auto launch = gpu::LaunchOp::create(b, c(outputs / Tc::kCols), tiles, c(1),
+                                        c(Tc::kWarps * 32), c(1), c(1));
     launch->setAttr("hymir.moe", b.getStringAttr(kind));
     OpBuilder::InsertionGuard guard(b);
     b.setInsertionPointToStart(&launch.getBody().front());
@@ -426,23 +428,29 @@ LogicalResult HymirMoeExpertsToGpuPass::rewrite(MoeExpertsOp op) {
     t.offsets = offsets;
     t.experts = experts;
     Value r0 = arith::MulIOp::create(b, launch.getBlockIds().y, c(Tc::kTile));
-    Value c0 = arith::MulIOp::create(
-        b,
-        arith::AddIOp::create(
-            b, arith::MulIOp::create(b, launch.getBlockIds().x, c(Tc::kWarps)),
-            t.warp),
-        c(Tc::kCols));
-    // Tiles past the rows in use have nothing to compute.
+    Value c0 = arith::MulIOp::create(b, launch.getBlockIds().x, c(Tc::kCols));
+    Value rw =
+        arith::AddIOp::create(b, r0, arith::MulIOp::create(b, t.warp, c(16)));
+    // Rows past those in use, and padding rows (which close a group), have
+    // nothing to compute.
     Value used = arith::IndexCastOp::create(
         b, b.getIndexType(),
         memref::LoadOp::create(b, offsets, ValueRange{c(experts)}));
     auto inUse = scf::IfOp::create(
-        b, arith::CmpIOp::create(b, arith::CmpIPredicate::ult, r0, used),
+        b, arith::CmpIOp::create(b, arith::CmpIPredicate::ult, rw, used),
         /*withElseRegion=*/false);
     {
       OpBuilder::InsertionGuard inner(b);
       b.setInsertionPointToStart(&inUse.getThenRegion().front());
-      body(t, t.expertOf(r0), r0, c0);
+      Value first = memref::LoadOp::create(b, sorted, ValueRange{rw});
+      auto real = scf::IfOp::create(
+          b,
+          arith::CmpIOp::create(
+              b, arith::CmpIPredicate::sge, first,
+              arith::ConstantIntOp::create(b, b.getI32Type(), 0)),
+          /*withElseRegion=*/false);
+      b.setInsertionPointToStart(&real.getThenRegion().front());
+      body(t, t.expertOf(r0), rw, c0);
     }
     gpu::TerminatorOp::create(b);
   };
@@ -450,7 +458,7 @@ LogicalResult HymirMoeExpertsToGpuPass::rewrite(MoeExpertsOp op) {
   // c0 + 8 j + 2 quad (+ 1).
   auto eachElement = [&](Tc &t, Value r0, Value c0,
                          function_ref<void(int64_t, Value, Value)> fn) {
-    for (int64_t j = 0; j < 2; ++j)
+    for (int64_t j = 0; j < Tc::kNTiles; ++j)
       for (int64_t r = 0; r < 4; ++r) {
         Value row =
             t.add(arith::AddIOp::create(b, r0, t.groupRow), r >= 2 ? 8 : 0);
@@ -475,8 +483,8 @@ LogicalResult HymirMoeExpertsToGpuPass::rewrite(MoeExpertsOp op) {
       Value hi = tokenOf(t.add(arith::AddIOp::create(b, r0, t.groupRow), 8));
       SmallVector<Value> acc = t.product({w1, w3}, e, c0, x, lo, hi, width);
       eachElement(t, r0, c0, [&](int64_t i, Value row, Value col) {
-        memref::StoreOp::create(b, swiglu(acc[i], acc[8 + i]), act,
-                                ValueRange{row, col});
+        memref::StoreOp::create(b, swiglu(acc[i], acc[Tc::kNTiles * 4 + i]),
+                                act, ValueRange{row, col});
       });
     });
     launchTiles("down-tc", width, [&](Tc &t, Value e, Value r0, Value c0) {

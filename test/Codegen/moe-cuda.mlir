@@ -1,6 +1,6 @@
 // MoE on cuda: the router scores as a true-fp32 library GEMM, the routing
 // kernels, then the experts chosen by the token count: warp-per-row
-// kernels for calls of at most 64 tokens, tensor-core kernels over 16-row
+// kernels for calls of at most 64 tokens, tensor-core kernels over 64-row
 // tiles of the layout (the cuda default --moe-tile) above.
 // RUN: hymir-compile %s -o %t.hymir --target=cuda --max-tokens=1024 --print-plan | FileCheck %s
 // RUN: hymir-compile %s -o %t.tile1.hymir --target=cuda --moe-tile=1 --max-tokens=1024 --print-plan | FileCheck %s --check-prefix=TILE1
@@ -8,8 +8,8 @@
 // CHECK: gemm m tokens n 4 k 1024 F32->F32 f32-precision
 // CHECK: grid 64x4x1 block 256 when tokens <= 64
 // CHECK: grid 128x4x1 block 256 when tokens <= 64
-// CHECK: grid 8x(tokens*2+75)/16x1 block 128 when tokens >= 65
-// CHECK: grid 16x(tokens*2+75)/16x1 block 128 when tokens >= 65
+// CHECK: grid 8x(tokens*2+315)/64x1 block 128 when tokens >= 65
+// CHECK: grid 16x(tokens*2+315)/64x1 block 128 when tokens >= 65
 // TILE1-NOT: when tokens
 func.func @moe(%x: tensor<?x1024xbf16> {hymir.name = "x"}, %router: tensor<4x1024xf32> {hymir.name = "router"},
                 %w1: tensor<4x512x1024xbf16> {hymir.name = "w1"}, %w3: tensor<4x512x1024xbf16> {hymir.name = "w3"},

@@ -80,7 +80,7 @@ static cl::opt<bool> lightningTensorCoresOpt(
 static cl::opt<int64_t> moeTileOpt(
     "moe-tile",
     cl::desc("rows each expert's group of routed rows is padded to (the "
-             "grouped GEMM tile; default 16 on cuda, whose tensor-core "
+             "grouped GEMM tile; default 64 on cuda, whose tensor-core "
              "kernels need it, and 1, no padding, on cpu)"),
     cl::init(0));
 static cl::opt<std::string>
@@ -389,7 +389,7 @@ LogicalResult run(MLIRContext &context, ModuleOp module) {
   formOptions.lightningValueSplit = lightningSplitOpt;
   formOptions.lightningTensorCores = lightningTensorCoresOpt;
   formOptions.moeTile =
-      moeTileOpt.getNumOccurrences() ? moeTileOpt.getValue() : (cuda ? 16 : 1);
+      moeTileOpt.getNumOccurrences() ? moeTileOpt.getValue() : (cuda ? 64 : 1);
   formOptions.devices = devicesOpt;
   hy::buildKernelFormPipeline(pm, formOptions);
   if (failed(pm.run(module)))
