@@ -64,6 +64,7 @@ struct WarpRowsBuilder {
   ImplicitLocOpBuilder &b;
   Value lane, sorted, offsets, expert, row; // row: o
   int64_t width;                            // K
+  int64_t tile = 0; // the layout's tile when known (padding < tile rows)
 
   Value idx(int64_t n) { return arith::ConstantIndexOp::create(b, n); }
 
@@ -95,6 +96,47 @@ struct WarpRowsBuilder {
         memref::LoadOp::create(
             b, offsets, ValueRange{arith::AddIOp::create(b, expert, idx(1))}));
     // Padding rows (token -1) close a group: leave them out.
+    end = arith::SubIOp::create(b, end, paddingRows(start, end));
+    // [start, full) in whole batches, [full, end) one row at a time.
+    Value count = arith::SubIOp::create(b, end, start);
+    Value full = arith::AddIOp::create(
+        b, start,
+        arith::MulIOp::create(b, arith::DivUIOp::create(b, count, idx(kRows)),
+                              idx(kRows)));
+    passes(kRows, start, full, weights, input, inputRow, store);
+    passes(1, full, end, weights, input, inputRow, store);
+  }
+
+  /// How many of the rows before `end` (down to `start`) are padding. With
+  /// the layout's tile known, the lanes look at the last tile - 1 rows at
+  /// once and sum across the warp; otherwise one row at a time from the
+  /// end.
+  Value paddingRows(Value start, Value end) {
+    Value zero32 = arith::ConstantIntOp::create(b, b.getI32Type(), 0);
+    if (tile > 0) {
+      Value count = arith::SubIOp::create(b, end, start);
+      Value pads = zero32;
+      for (int64_t j = 0; j * 32 < tile - 1; ++j) {
+        // Row end - back, back = 1 + lane + 32 j, when back <= count.
+        Value back = arith::AddIOp::create(b, lane, idx(1 + 32 * j));
+        Value inGroup =
+            arith::CmpIOp::create(b, arith::CmpIPredicate::ule, back, count);
+        Value r = arith::SelectOp::create(
+            b, inGroup, arith::SubIOp::create(b, end, back), start);
+        Value tok = memref::LoadOp::create(b, sorted, ValueRange{r});
+        Value pad = arith::AndIOp::create(
+            b, inGroup,
+            arith::CmpIOp::create(b, arith::CmpIPredicate::slt, tok, zero32));
+        pads = arith::AddIOp::create(
+            b, pads, arith::ExtUIOp::create(b, b.getI32Type(), pad));
+      }
+      for (int32_t offset : {16, 8, 4, 2, 1})
+        pads = arith::AddIOp::create(
+            b, pads,
+            gpu::ShuffleOp::create(b, pads, offset, 32, gpu::ShuffleMode::XOR)
+                .getShuffleResult());
+      return arith::IndexCastOp::create(b, b.getIndexType(), pads);
+    }
     auto trim = scf::WhileOp::create(
         b, TypeRange{b.getIndexType()}, ValueRange{end},
         [&](OpBuilder &nb, Location l, ValueRange args) {
@@ -124,15 +166,7 @@ struct WarpRowsBuilder {
               ValueRange{arith::SubIOp::create(
                   nb, l, args[0], arith::ConstantIndexOp::create(nb, l, 1))});
         });
-    end = trim.getResult(0);
-    // [start, full) in whole batches, [full, end) one row at a time.
-    Value count = arith::SubIOp::create(b, end, start);
-    Value full = arith::AddIOp::create(
-        b, start,
-        arith::MulIOp::create(b, arith::DivUIOp::create(b, count, idx(kRows)),
-                              idx(kRows)));
-    passes(kRows, start, full, weights, input, inputRow, store);
-    passes(1, full, end, weights, input, inputRow, store);
+    return arith::SubIOp::create(b, end, trim.getResult(0));
   }
 
   void passes(int64_t batch, Value from, Value to, ArrayRef<Value> weights,
@@ -370,6 +404,7 @@ LogicalResult HymirMoeExpertsToGpuPass::rewrite(MoeExpertsOp op) {
     w.expert = launch.getBlockIds().y;
     w.sorted = sorted;
     w.offsets = offsets;
+    w.tile = route ? route.getTile() : 0;
     body(w);
     gpu::TerminatorOp::create(b);
   };
