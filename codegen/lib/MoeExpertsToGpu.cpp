@@ -1,26 +1,22 @@
 //===- MoeExpertsToGpu.cpp - routed experts as GPU kernels ----------------===//
 //
-// hymir.moe_experts on the grouped layout of hymir.moe_route, as two
-// kernels and the combine:
+// hymir.moe_experts on the grouped layout of hymir.moe_route, as kernels
+// chosen per call by the token count, then the combine (linalg, shared with
+// the cpu lowering):
 //
-//   gate/up  one warp per (expert e, intermediate row i): for the rows of
-//            e's group, in batches of kRows, streams W1[e, i, :] and
-//            W3[e, i, :] once per batch (8 bf16 per lane per step, 16-byte
-//            loads), dots them with the routed rows of x, reduces across
-//            the warp and writes act[r, i] = SiLU(g) * u in f32;
-//   down     one warp per (expert e, output column n): the same over
-//            W2[e, n, :] and the rows of act, writing down[r, n] in f32;
-//   combine  y[t] = sum_j weights[t, j] down[slots[t, j]] (linalg, shared
-//            with the cpu lowering).
+//   calls of at most kDecodeTokens tokens: one warp per weight row. Gate/up
+//   warp (e, i) streams W1[e, i, :] and W3[e, i, :] (8 elements per lane
+//   per step, 16- or 32-byte loads) once per batch of kRows rows of e's
+//   group (the remainder one row per pass), dots them with the routed rows
+//   of x, reduces across the warp and stores act[r, i] = SiLU(g) * u; down
+//   warp (e, n) does the same over W2[e, n, :] and act. Experts without
+//   tokens return at once, and a group's closing padding rows are left out,
+//   so a call reads the selected experts' weights, each row once while a
+//   group has at most kRows rows.
 //
-// A warp whose expert received no tokens returns at once, so a call reads
-// the weights of the selected experts only. Rows go in batches of kRows
-// (one pass over the weight row per batch), the remainder one row per pass,
-// so a single routed row costs one pass of one row's work: each weight row
-// is read once while a group has at most kRows rows (decode-sized calls:
-// T k / E rows per expert on average). Larger groups re-read the weight
-// rows per batch; grouped GEMMs on tensor cores are the path those calls
-// need (not built yet).
+//   larger calls (bf16, a layout padded to 64-row tiles): mma.sync m16n8k16
+//   over 64-row tiles of one expert (TensorCoreRowsBuilder), SwiGLU in the
+//   gate/up epilogue, a bf16 intermediate.
 //
 //===----------------------------------------------------------------------===//
 

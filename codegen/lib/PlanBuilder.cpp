@@ -860,8 +860,10 @@ FailureOr<rt::EntryDesc> Builder::build() {
       auto it = llvm::find_if(tables.params,
                               [&](auto &p) { return p.name == spec.name; });
       if (it != tables.params.end() && *it != spec)
-        return func.emitError() << "hymir-compile: parameter " << spec.name
-                                << " is declared with two different types";
+        return func.emitError()
+               << "hymir-compile: parameter " << spec.name
+               << " is declared with two different types (or split "
+                  "differently across devices) by two entries";
       ref.kind = rt::StorageKind::Param;
       ref.index = it != tables.params.end()
                       ? static_cast<uint32_t>(it - tables.params.begin())

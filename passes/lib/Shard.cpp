@@ -205,7 +205,9 @@ LogicalResult Sharder::visitLinear(LinearOp op) {
   int64_t last = cast<RankedTensorType>(x.getType()).getRank() - 1;
   Layout lx = layout(x);
   if (lx.kind == Layout::Replicated && canPart(w, 0)) {
-    // Column parallel: each device computes its rows of the weight.
+    // Column parallel: each device computes its rows of the weight from the
+    // whole x (which pins an undecided argument x as whole).
+    op.getXMutable().assign(wholeOf(x, op));
     op.getWeightMutable().assign(partOf(w, 0, op));
     setPart(op.getResult(), last);
     return success();
@@ -343,17 +345,19 @@ LogicalResult Sharder::visitExtractSlice(tensor::ExtractSliceOp op) {
 LogicalResult Sharder::visitDim(tensor::DimOp op) {
   Layout l = layout(op.getSource());
   std::optional<int64_t> index = op.getConstantIndex();
-  if (l.kind != Layout::Split || (index && *index != l.dim))
-    return success();
+  auto type = cast<RankedTensorType>(op.getSource().getType());
   if (!index) {
-    wholeOperands(op);
+    if (l.kind == Layout::Split)
+      wholeOperands(op);
     return success();
   }
-  // The split dim is static: its whole size is a constant.
+  // A dynamic dim is never split: the op stays. A static one is the whole
+  // size, which stays true if the value (or an argument not decided yet) is
+  // split later.
+  if (*index < 0 || *index >= type.getRank() || type.isDynamicDim(*index))
+    return success();
   builder.setInsertionPoint(op);
-  int64_t whole =
-      cast<RankedTensorType>(op.getSource().getType()).getDimSize(l.dim) *
-      devices;
+  int64_t whole = type.getDimSize(*index) * (l.isSplit(*index) ? devices : 1);
   Value c = arith::ConstantIndexOp::create(builder, op.getLoc(), whole);
   op.getResult().replaceAllUsesWith(c);
   op.erase();

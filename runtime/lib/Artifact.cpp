@@ -117,6 +117,10 @@ private:
                                                 static_cast<int>(m.target)));
     if (m.deviceCount < 1)
       return fail("the module", "has device count 0; it must be at least 1");
+    if (m.deviceCount > kMaxDeviceCount)
+      return fail("the module",
+                  absl::StrCat("has device count ", m.deviceCount, "; at most ",
+                               kMaxDeviceCount, " are supported"));
     if (m.target == Target::Cuda && m.chip.empty())
       return fail("the module", "targets cuda but names no chip (e.g. sm_90a)");
     return absl::OkStatus();

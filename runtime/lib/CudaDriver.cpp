@@ -47,6 +47,9 @@ struct CudaApi {
   CUresult (*cuDeviceGet)(CUdevice *, int);
   CUresult (*cuDeviceGetName)(char *, int, CUdevice);
   CUresult (*cuDevicePrimaryCtxRetain)(CUcontext *, CUdevice);
+  CUresult (*cuDevicePrimaryCtxRelease)(CUdevice);
+  CUresult (*cuStreamDestroy)(CUstream);
+  CUresult (*cuEventDestroy)(CUevent);
   CUresult (*cuCtxSetCurrent)(CUcontext);
   CUresult (*cuCtxSynchronize)();
   CUresult (*cuMemAlloc)(CUdeviceptr *, size_t);
@@ -98,6 +101,9 @@ absl::StatusOr<const CudaApi *> cudaApi() {
     bind(api.cuDeviceGet, "cuDeviceGet");
     bind(api.cuDeviceGetName, "cuDeviceGetName");
     bind(api.cuDevicePrimaryCtxRetain, "cuDevicePrimaryCtxRetain");
+    bind(api.cuDevicePrimaryCtxRelease, "cuDevicePrimaryCtxRelease_v2");
+    bind(api.cuStreamDestroy, "cuStreamDestroy_v2");
+    bind(api.cuEventDestroy, "cuEventDestroy_v2");
     bind(api.cuCtxSetCurrent, "cuCtxSetCurrent");
     bind(api.cuCtxSynchronize, "cuCtxSynchronize");
     bind(api.cuMemAlloc, "cuMemAlloc_v2");
@@ -151,6 +157,22 @@ private:
 class CudaDriver : public Driver {
 public:
   explicit CudaDriver(const CudaApi *api) : api_(api) {}
+  ~CudaDriver() override {
+    if (!context_)
+      return;
+    // The BLAS handle and its workspace go first, then the stream, the
+    // events and the context retained at init.
+    api_->cuCtxSetCurrent(context_);
+    blas_.reset();
+    gemmWorkspace_.reset();
+    if (start_)
+      api_->cuEventDestroy(start_);
+    if (stop_)
+      api_->cuEventDestroy(stop_);
+    if (stream_)
+      api_->cuStreamDestroy(stream_);
+    api_->cuDevicePrimaryCtxRelease(device_);
+  }
 
   absl::Status check(CUresult r, const std::string &what) const {
     if (r == 0)
@@ -188,6 +210,7 @@ public:
         !s.ok())
       return s;
     context_ = context;
+    device_ = device;
     ordinal_ = ordinal;
     if (absl::Status s = check(api_->cuCtxSetCurrent(context), "context");
         !s.ok())
@@ -388,6 +411,7 @@ private:
   const CudaApi *api_;
   std::string name_;
   CUcontext context_ = nullptr;
+  CUdevice device_ = 0;
   int ordinal_ = 0;
   CUstream stream_ = nullptr;
   CUevent start_ = nullptr, stop_ = nullptr;
@@ -520,6 +544,11 @@ private:
     else
       return absl::UnimplementedError(absl::StrCat(
           "nccl: ", what, " of ", std::string(dtypeName(dtype)), " tensors"));
+    // Every device's context must be usable before any of them joins the
+    // group (a one-sided collective would hang).
+    for (CudaDriver *d : devices_)
+      if (absl::Status s = d->use(); !s.ok())
+        return s;
     if (absl::Status s = check(api_->ncclGroupStart(), "group start"); !s.ok())
       return s;
     absl::Status status;

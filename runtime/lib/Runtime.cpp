@@ -17,6 +17,7 @@
 #include "absl/strings/str_join.h"
 
 #include <algorithm>
+#include <cstdint>
 #include <cstring>
 
 namespace hymir {
@@ -390,7 +391,14 @@ absl::Status Module::Impl::collective(Frame &frame, const CollectiveDesc &c,
   if (!elements.ok())
     return elements.status();
   size_t n = devices.size();
-  size_t bytes = static_cast<size_t>(*elements) * dtypeSize(c.dtype);
+  // Sizes are checked before they are multiplied (a corrupt count must not
+  // wrap around into a small one).
+  size_t element = dtypeSize(c.dtype);
+  if (*elements < 0 ||
+      static_cast<uint64_t>(*elements) > (SIZE_MAX / element) / n)
+    return absl::OutOfRangeError(absl::StrCat(
+        where(), ": ", *elements, " elements per device is too large"));
+  size_t bytes = static_cast<size_t>(*elements) * element;
   size_t dstBytes = c.kind == CollectiveKind::AllGather ? bytes * n : bytes;
   std::vector<const void *> src;
   std::vector<void *> dst;
@@ -399,7 +407,7 @@ absl::Status Module::Impl::collective(Frame &frame, const CollectiveDesc &c,
     auto t = storage(frame, d, c.dst, [&] { return where() + " destination"; });
     if (!s.ok() || !t.ok())
       return s.ok() ? t.status() : s.status();
-    if (*elements < 0 || bytes > s->second || dstBytes > t->second)
+    if (bytes > s->second || dstBytes > t->second)
       return absl::OutOfRangeError(
           absl::StrCat(where(), ": moves ", bytes, " bytes from each of ", n,
                        " devices between storage of ", s->second, " and ",

@@ -120,3 +120,31 @@ func.func @moe(%x: tensor<?x64xbf16>, %router: tensor<4x64xf32>, %w1: tensor<4x3
       -> tensor<?x64xbf16>
   return %y : tensor<?x64xbf16>
 }
+
+// -----
+
+// A residual around a column-parallel projection: x is needed whole by the
+// projection, so the add gathers the projection instead of splitting x.
+// CHECK-LABEL: func.func @residual
+// CHECK-SAME: %arg0: tensor<?x64xf32>, %arg1: tensor<32x64xf32> {hymir.shard_dim = 0 : i64})
+// CHECK: %[[H:.*]] = hymir.linear %arg0, %arg1
+// CHECK: %[[G:.*]] = hymir.all_gather %[[H]] {dim = 1 : i64}
+// CHECK: arith.addf %[[G]], %arg0 : tensor<?x64xf32>
+func.func @residual(%x: tensor<?x64xf32>, %w: tensor<64x64xf32>) -> tensor<?x64xf32> {
+  %h = hymir.linear %x, %w : (tensor<?x64xf32>, tensor<64x64xf32>) -> tensor<?x64xf32>
+  %a = arith.addf %h, %x : tensor<?x64xf32>
+  return %a : tensor<?x64xf32>
+}
+
+// -----
+
+// The size of a static dim of an argument split later is its whole size.
+// CHECK-LABEL: func.func @dim_before_split
+// CHECK: %[[C:.*]] = arith.constant 64 : index
+// CHECK: return %{{.*}}, %[[C]]
+func.func @dim_before_split(%x: tensor<?x64xf32>, %w: tensor<64x64xf32>) -> (tensor<?x64xf32>, index) {
+  %c0 = arith.constant 0 : index
+  %d = tensor.dim %w, %c0 : tensor<64x64xf32>
+  %h = hymir.linear %x, %w : (tensor<?x64xf32>, tensor<64x64xf32>) -> tensor<?x64xf32>
+  return %h, %d : tensor<?x64xf32>, index
+}

@@ -970,6 +970,8 @@ std::vector<SemanticCase> semanticCases() {
        "the module has target 5, which is neither cpu (0) nor cuda (1)"},
       {"no devices", [](ModuleDesc &m) { m.deviceCount = 0; },
        "the module has device count 0; it must be at least 1"},
+      {"too many devices", [](ModuleDesc &m) { m.deviceCount = 4000000000u; },
+       "the module has device count 4000000000; at most 64 are supported"},
       // Multi-device: split tensors and collectives.
       {"param split along a dim it lacks",
        [](ModuleDesc &m) { m.params[1].shardDim = 1; },

@@ -117,6 +117,37 @@ TEST(RuntimeTest, RunsCollectivesAcrossSimulatedDevices) {
             << "device " << d << " row " << i << " column " << j;
 }
 
+TEST(RuntimeTest, RejectsCollectiveCountsThatWouldWrap) {
+  // A count whose byte size wraps around to a small number must be caught
+  // before any memory is touched.
+  ModuleDesc m = twoDeviceModule();
+  std::get<CollectiveDesc>(m.entries[0].plan[0]).elements =
+      SizeExprSpec::of((int64_t(1) << 62) + 1);
+  absl::StatusOr<Artifact> artifact =
+      Artifact::fromBytes(serializeArtifact(m), "two.hymir");
+  ASSERT_TRUE(artifact.ok()) << artifact.status();
+  absl::StatusOr<std::unique_ptr<Runtime>> runtime = Runtime::create("cpu");
+  ASSERT_TRUE(runtime.ok());
+  absl::StatusOr<std::unique_ptr<Module>> module =
+      (*runtime)->load(std::move(*artifact));
+  ASSERT_TRUE(module.ok()) << module.status();
+  std::vector<float> w(6, 1.0f), x(8, 2.0f);
+  SafetensorsWriter writer;
+  writer.add("w", DType::F32, {2, 3}, w.data(), w.size() * sizeof(float));
+  absl::StatusOr<SafetensorsFile> weights =
+      SafetensorsFile::fromBuffer(writer.serialize(), "w.safetensors");
+  ASSERT_TRUE(weights.ok());
+  ASSERT_TRUE((*module)->bindWeights(*weights).ok());
+  TensorMap inputs;
+  inputs["x"] = *Tensor::fromBytes(DType::F32, {2, 4}, x.data(),
+                                   x.size() * sizeof(float));
+  absl::StatusOr<TensorMap> out = (*module)->call("f", inputs);
+  ASSERT_FALSE(out.ok());
+  EXPECT_EQ(out.status().code(), absl::StatusCode::kOutOfRange);
+  EXPECT_NE(out.status().message().find("is too large"), std::string::npos)
+      << out.status();
+}
+
 TEST(RuntimeTest, ExplicitDeviceListMustMatchTheModule) {
   // The list is checked at load, before any cuda device is opened, only
   // when the runtime could be created; on a machine without a driver,

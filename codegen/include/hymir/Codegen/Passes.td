@@ -44,33 +44,43 @@ def HymirAddPackedKernelEntries
 
 def HymirMoeExpertsToGpu
     : Pass<"hymir-moe-experts-to-gpu", "::mlir::func::FuncOp"> {
-  let summary = "Routed MoE experts as warp-per-weight-row GPU kernels";
+  let summary = "Routed MoE experts as GPU kernels, chosen per call by the token count";
   let description = [{
     For the cuda target, on tensors (before bufferization). Rewrites each
-    `hymir.moe_experts` with static bf16 expert shapes whose widths are
-    multiples of 8 into two `gpu.launch`es over (outputs / 8, experts) with
-    8 warps per block, and the combine:
+    `hymir.moe_experts` with static expert shapes whose widths are
+    multiples of 8 (bf16 or f32) into kernels writing an intermediate `act`
+    [P, I] (bf16 for bf16 experts, else f32) and `down` [P, N] (f32), and
+    the combine `y[t] = sum_j weights[t, j] down[slots[t, j]]` as linalg
+    (shared with the cpu lowering):
 
-    - gate/up: warp (e, i) streams `W1[e, i, :]` and `W3[e, i, :]` (8
-      elements per lane per step, 16- or 32-byte loads) once per batch of 4
-      routed rows of expert e's group (the remainder one row per pass),
-      dots them with those rows of x, reduces across the warp and stores
-      `act[r, i] = SiLU(g) * u` (f32);
-    - down: warp (e, n) does the same over `W2[e, n, :]` and the rows of
-      `act`, storing `down[r, n]` (f32);
-    - the combine `y[t] = sum_j weights[t, j] down[slots[t, j]]` as linalg
-      (shared with the cpu lowering).
+    - warp-per-row kernels (grid (outputs / 8, experts), 8 warps a block):
+      warp (e, i) streams `W1[e, i, :]` and `W3[e, i, :]` (8 elements per
+      lane per step, 16- or 32-byte loads, 2-4 steps per iteration) once
+      per batch of 4 routed rows of expert e's group (the remainder one row
+      per pass), reduces across the warp and stores `SiLU(g) * u`; warp
+      (e, n) does the same over `W2[e, n, :]` and `act`. Experts without
+      tokens return at once, and the padding rows that close a group are
+      left out, so decode-sized calls read only the selected experts'
+      weights, each row once;
+    - tensor-core kernels (bf16, widths multiples of 64, a layout padded to
+      64-row tiles): blocks of 4 warps over one 64-row tile of one expert
+      and 64 columns, each warp 16 rows with mma.sync m16n8k16, fragments
+      loaded from global memory (A rows gathered through their tokens),
+      SwiGLU in the gate/up epilogue; warps of padding rows skip.
 
-    Warps of experts that received no tokens return at once: a call reads
-    the selected experts' weights, once per row while groups have at most 4
-    rows (decode-sized calls). Other shapes keep the generic lowering.
+    Where the tensor-core kernels apply, both sets are emitted under
+    `scf.if (tokens <= 64)`, which the plan turns into launches guarded by
+    the token count; otherwise the warp-per-row kernels serve every call.
+    Other shapes keep the generic lowering.
   }];
   let dependentDialects = ["::mlir::gpu::GPUDialect", "::mlir::scf::SCFDialect",
                            "::mlir::memref::MemRefDialect",
                            "::mlir::vector::VectorDialect",
                            "::mlir::bufferization::BufferizationDialect",
                            "::mlir::linalg::LinalgDialect",
-                           "::mlir::math::MathDialect"];
+                           "::mlir::math::MathDialect",
+                           "::mlir::LLVM::LLVMDialect",
+                           "::mlir::NVVM::NVVMDialect"];
 }
 
 def HymirLightningToGpu

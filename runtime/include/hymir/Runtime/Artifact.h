@@ -34,6 +34,9 @@ namespace hymir {
 /// The schema version this runtime reads and the writer produces.
 inline constexpr uint32_t kArtifactSchemaVersion = 1;
 
+/// The most devices a module may span (hymir-compile --devices).
+inline constexpr uint32_t kMaxDeviceCount = 64;
+
 /// The numeric values match the schema's enums. A value read from a file is
 /// kept as is until validateModule has checked that it is one of these.
 enum class Target { Cpu = 0, Cuda = 1 };
