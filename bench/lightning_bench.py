@@ -11,11 +11,11 @@ decode reads and writes the f32 state once (2 B H D D x 4 bytes).
 Usage: python3 lightning_bench.py BUNDLE_DIR [quick]
 """
 import os
-import re
-import subprocess
 import sys
 
 import torch
+
+from bench_util import hymir, timed
 
 BUNDLE = sys.argv[1]
 QUICK = len(sys.argv) > 2 and sys.argv[2] == "quick"
@@ -24,34 +24,6 @@ H, D = 64, 128
 FLA_PREFILL = {(1, 4096): 0.253, (1, 16384): 0.962, (1, 65536): 3.799, (4, 16384): 4.125}
 FLA_DECODE = {1: 8.4e-3, 64: 192.4e-3, 256: 790.9e-3}
 VLLM_DECODE = {1: 5.7e-3, 64: 212.3e-3, 256: 843.8e-3}
-
-
-def timed(fn, warmup=3, iters=10):
-    for _ in range(warmup):
-        fn()
-    torch.cuda.synchronize()
-    times = []
-    for _ in range(iters):
-        a, b = torch.cuda.Event(enable_timing=True), torch.cuda.Event(enable_timing=True)
-        a.record()
-        fn()
-        b.record()
-        torch.cuda.synchronize()
-        times.append(a.elapsed_time(b))
-    times.sort()
-    return times[len(times) // 2]
-
-
-def hymir(artifact, entry, tokens, iters):
-    cmd = [os.path.join(BUNDLE, "bin", "hymir-bench"), os.path.join(BUNDLE, "bench", artifact),
-           "--entry", entry, "--device", "cuda:0", "--random-inputs", str(tokens),
-           "--warmup", "3", "--iterations", str(iters)]
-    r = subprocess.run(cmd, capture_output=True, text=True)
-    m = re.search(r"^bench .* median_ms=([0-9.eE+-]+)", r.stdout, re.M)
-    if r.returncode != 0 or not m:
-        print("hymir-bench failed:", " ".join(cmd), r.stdout[-2000:], r.stderr[-2000:])
-        return None
-    return float(m.group(1))
 
 
 def slopes(dev):
@@ -98,7 +70,7 @@ def main():
     shapes = [(1, 4096), (1, 16384)] if QUICK else [(1, 4096), (1, 16384), (1, 65536), (4, 16384)]
     for B, T in shapes:
         art = "lightning_prefill.hymir" if B == 1 else "lightning_prefill_b%d.hymir" % B
-        ms = hymir(art, "prefill", T, 5 if T >= 65536 or B > 1 else 10)
+        ms = hymir(BUNDLE, art, "prefill", T, 5 if T >= 65536 or B > 1 else 10)
         q, k, v = (torch.randn(B, T, H, D, device=dev, dtype=torch.bfloat16) for _ in range(3))
         tms = timed(lambda: blocked(q, k, v, s), warmup=1, iters=3)
         del q, k, v
@@ -120,14 +92,14 @@ def main():
                       ("lightning_prefill_simt.hymir", "f32 SIMT kernel")):
         if not os.path.exists(os.path.join(BUNDLE, "bench", art)):
             continue
-        ms = hymir(art, "prefill", 16384, 10)
+        ms = hymir(BUNDLE, art, "prefill", 16384, 10)
         if ms is not None:
             print(f"| {what} | {ms:.3f} | {minimal / ms / 1e6 / copy_gbs:.3f} |")
     print()
     print("| B (decode, 1 token) | hymir us | GB/s (state) | of copy | torch step us | hymir / torch speed | FLA us | vLLM us |")
     print("|---|---|---|---|---|---|---|---|")
     for B in (1, 64, 256):
-        ms = hymir("lightning_decode_b%d.hymir" % B, "decode", 1, 50)
+        ms = hymir(BUNDLE, "lightning_decode_b%d.hymir" % B, "decode", 1, 50)
         q, k, v = (torch.randn(B, H, D, device=dev, dtype=torch.bfloat16) for _ in range(3))
         state = torch.randn(B, H, D, D, device=dev)
         tms = timed(lambda: decode_step(q, k, v, s, state), warmup=5, iters=50)

@@ -13,12 +13,11 @@ already sorted); hymir's time includes its routing.
 
 Usage: python3 moe_bench.py BUNDLE_DIR [T ...]
 """
-import os
-import re
-import subprocess
 import sys
 
 import torch
+
+from bench_util import hymir, timed
 
 BUNDLE = sys.argv[1]
 TOKENS = [int(t) for t in sys.argv[2:]] or [1, 16, 256, 4096, 16384]
@@ -26,39 +25,11 @@ E, K, N, I = 32, 2, 6144, 9216
 DEV = "cuda"
 
 
-def timed(fn, warmup=2, iters=10):
-    for _ in range(warmup):
-        fn()
-    torch.cuda.synchronize()
-    times = []
-    for _ in range(iters):
-        a, b = torch.cuda.Event(enable_timing=True), torch.cuda.Event(enable_timing=True)
-        a.record()
-        fn()
-        b.record()
-        torch.cuda.synchronize()
-        times.append(a.elapsed_time(b))
-    times.sort()
-    return times[len(times) // 2]
-
-
-def hymir(tokens, iters):
-    cmd = [os.path.join(BUNDLE, "bin", "hymir-bench"), os.path.join(BUNDLE, "bench", "moe_m1.hymir"),
-           "--entry", "moe", "--device", "cuda:0", "--random-inputs", str(tokens),
-           "--warmup", "1", "--iterations", str(iters)]
-    r = subprocess.run(cmd, capture_output=True, text=True)
-    m = re.search(r"^bench .* median_ms=([0-9.eE+-]+)", r.stdout, re.M)
-    if r.returncode != 0 or not m:
-        print("hymir-bench failed:", " ".join(cmd), r.stdout[-2000:], r.stderr[-2000:])
-        return None
-    return float(m.group(1))
-
-
 def main():
     print("card", torch.cuda.get_device_name(0))
     buf = torch.empty(2 << 30, dtype=torch.uint8, device=DEV)
     out = torch.empty_like(buf)
-    copy_ms = timed(lambda: out.copy_(buf))
+    copy_ms = timed(lambda: out.copy_(buf), warmup=2)
     copy_gbs = 2 * buf.numel() / copy_ms / 1e6
     print("copy %.0f GB/s (2 GiB read + written)" % copy_gbs)
     del buf, out
@@ -98,10 +69,10 @@ def main():
             (torch.nn.functional.silu(h[:, :I]) * h[:, I:]) @ wd2.t()
 
         iters = 10 if t <= 4096 else 5
-        loop_ms = timed(loop, iters=iters)
-        grouped_ms = timed(grouped, iters=iters)
-        dense_ms = timed(dense, iters=iters) if t >= 4096 else float("nan")
-        h_ms = hymir(t, 3 if t >= 4096 else 5)
+        loop_ms = timed(loop, warmup=2, iters=iters)
+        grouped_ms = timed(grouped, warmup=2, iters=iters)
+        dense_ms = timed(dense, warmup=2, iters=iters) if t >= 4096 else float("nan")
+        h_ms = hymir(BUNDLE, "moe_m1.hymir", "moe", t, 3 if t >= 4096 else 5, warmup=1)
         flops = 2.0 * t * K * 3 * N * I
         best = min(loop_ms, grouped_ms)
         line = "%6d %12s %12.3f %12.3f %12.3f %9s %9s %9s" % (

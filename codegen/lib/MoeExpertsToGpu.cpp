@@ -373,21 +373,19 @@ LogicalResult HymirMoeExpertsToGpuPass::rewrite(MoeExpertsOp op) {
   Value down = memref::AllocOp::create(
       b, MemRefType::get({ShapedType::kDynamic, width}, f32), ValueRange{rows});
   auto swiglu = [&](Value g, Value u) {
-    Value one = arith::ConstantOp::create(b, b.getF32FloatAttr(1));
-    Value sig = arith::DivFOp::create(
-        b, one,
-        arith::AddFOp::create(
-            b, one, math::ExpOp::create(b, arith::NegFOp::create(b, g))));
-    Value v = arith::MulFOp::create(b, arith::MulFOp::create(b, g, sig), u);
+    Value v = buildSwiGlu(b, b.getLoc(), g, u);
     return actType.isF32() ? v : Value(arith::TruncFOp::create(b, actType, v));
   };
 
   // Decode-sized calls: one warp per weight row, weights streamed once.
-  // One launch: grid (outputs / kWarps, experts), kWarps warps per block.
+  auto gridRows = [](int64_t n) { return (n + kWarps - 1) / kWarps * kWarps; };
+  // One launch: grid (outputs / kWarps rounded up, experts), kWarps warps
+  // per block, one output row per warp.
   auto launchRows = [&](StringRef kind, int64_t outputs,
                         function_ref<void(WarpRowsBuilder &)> body) {
-    auto launch = gpu::LaunchOp::create(b, c(outputs / kWarps), c(experts),
-                                        c(1), c(kWarps * 32), c(1), c(1));
+    auto launch =
+        gpu::LaunchOp::create(b, c(gridRows(outputs) / kWarps), c(experts),
+                              c(1), c(kWarps * 32), c(1), c(1));
     launch->setAttr("hymir.moe", b.getStringAttr(kind));
     OpBuilder::InsertionGuard guard(b);
     b.setInsertionPointToStart(&launch.getBody().front());
@@ -401,19 +399,19 @@ LogicalResult HymirMoeExpertsToGpuPass::rewrite(MoeExpertsOp op) {
     w.sorted = sorted;
     w.offsets = offsets;
     w.tile = route ? route.getTile() : 0;
+    // The grid rounds the outputs up to whole blocks.
+    auto inRange = scf::IfOp::create(
+        b,
+        arith::CmpIOp::create(b, arith::CmpIPredicate::ult, w.row, c(outputs)),
+        /*withElseRegion=*/false);
+    b.setInsertionPointToStart(&inRange.getThenRegion().front());
     body(w);
+    b.setInsertionPointAfter(inRange);
     gpu::TerminatorOp::create(b);
   };
-  auto gridRows = [](int64_t n) { return (n + kWarps - 1) / kWarps * kWarps; };
   auto emitRows = [&]() {
-    launchRows("gate-up", gridRows(inter), [&](WarpRowsBuilder &w) {
+    launchRows("gate-up", inter, [&](WarpRowsBuilder &w) {
       w.width = width;
-      auto inRange = scf::IfOp::create(
-          b,
-          arith::CmpIOp::create(b, arith::CmpIPredicate::ult, w.row, c(inter)),
-          /*withElseRegion=*/false);
-      OpBuilder::InsertionGuard guard(b);
-      b.setInsertionPointToStart(&inRange.getThenRegion().front());
       w.build(
           {w1, w3}, x,
           [&](Value r) {
@@ -425,14 +423,8 @@ LogicalResult HymirMoeExpertsToGpuPass::rewrite(MoeExpertsOp op) {
                                     ValueRange{r, w.row});
           });
     });
-    launchRows("down", gridRows(width), [&](WarpRowsBuilder &w) {
+    launchRows("down", width, [&](WarpRowsBuilder &w) {
       w.width = inter;
-      auto inRange = scf::IfOp::create(
-          b,
-          arith::CmpIOp::create(b, arith::CmpIPredicate::ult, w.row, c(width)),
-          /*withElseRegion=*/false);
-      OpBuilder::InsertionGuard guard(b);
-      b.setInsertionPointToStart(&inRange.getThenRegion().front());
       w.build(
           {w2}, act, [&](Value r) { return r; },
           [&](Value r, ArrayRef<Value> s) {

@@ -311,25 +311,16 @@ struct LowerMoe : OpRewritePattern<MoeOp> {
     Value gate = project(op.getW1()), up = project(op.getW3());
     bindDims(ctx, e, t, i);
     Value act =
-        generic(
-            nullptr, {gate, up},
-            {tensor::EmptyOp::create(
-                rewriter, loc, ArrayRef<OpFoldResult>{experts, tokens, inter},
-                f32)},
-            indexingMaps(ctx, 3, {{e, t, i}, {e, t, i}, {e, t, i}}),
-            {kPar, kPar, kPar},
-            [&](OpBuilder &b, Location l, ValueRange a) {
-              Value one = arith::ConstantOp::create(b, l, b.getF32FloatAttr(1));
-              Value sig = arith::DivFOp::create(
-                  b, l, one,
-                  arith::AddFOp::create(
-                      b, l, one,
-                      math::ExpOp::create(b, l,
-                                          arith::NegFOp::create(b, l, a[0]))));
-              Value silu = arith::MulFOp::create(b, l, a[0], sig);
-              linalg::YieldOp::create(
-                  b, l, ValueRange{arith::MulFOp::create(b, l, silu, a[1])});
-            })
+        generic(nullptr, {gate, up},
+                {tensor::EmptyOp::create(
+                    rewriter, loc,
+                    ArrayRef<OpFoldResult>{experts, tokens, inter}, f32)},
+                indexingMaps(ctx, 3, {{e, t, i}, {e, t, i}, {e, t, i}}),
+                {kPar, kPar, kPar},
+                [&](OpBuilder &b, Location l, ValueRange a) {
+                  linalg::YieldOp::create(
+                      b, l, ValueRange{buildSwiGlu(b, l, a[0], a[1])});
+                })
             .getResult(0);
     // y[t, n] = sum_e weights[t, e] sum_i act[e, t, i] W2[e, n, i].
     bindDims(ctx, t, n, e, i);

@@ -392,22 +392,14 @@ struct LowerMoeExperts : OpRewritePattern<MoeExpertsOp> {
                       b, l, a[3], arith::MulFOp::create(b, l, a[0], uw))});
         });
     bindDims(ctx, r, i);
-    Value act = g.generic(
-        {products.getResult(0), products.getResult(1)},
-        {g.empty({rows, inter}, f32)},
-        indexingMaps(ctx, 2, {{r, i}, {r, i}, {r, i}}), {kPar, kPar},
-        [&](OpBuilder &b, Location l, ValueRange a) {
-          Value one = arith::ConstantOp::create(b, l, b.getF32FloatAttr(1));
-          Value sig = arith::DivFOp::create(
-              b, l, one,
-              arith::AddFOp::create(
-                  b, l, one,
-                  math::ExpOp::create(b, l,
-                                      arith::NegFOp::create(b, l, a[0]))));
-          Value silu = arith::MulFOp::create(b, l, a[0], sig);
-          linalg::YieldOp::create(
-              b, l, ValueRange{arith::MulFOp::create(b, l, silu, a[1])});
-        });
+    Value act =
+        g.generic({products.getResult(0), products.getResult(1)},
+                  {g.empty({rows, inter}, f32)},
+                  indexingMaps(ctx, 2, {{r, i}, {r, i}, {r, i}}), {kPar, kPar},
+                  [&](OpBuilder &b, Location l, ValueRange a) {
+                    linalg::YieldOp::create(
+                        b, l, ValueRange{buildSwiGlu(b, l, a[0], a[1])});
+                  });
 
     // Down product of each row with its expert.
     bindDims(ctx, r, n, i);
@@ -581,6 +573,17 @@ TopKRouting mlir::hymir::buildTopKRouting(OpBuilder &rb, Location loc,
         });
   }
   return out;
+}
+
+Value mlir::hymir::buildSwiGlu(OpBuilder &b, Location loc, Value g, Value u) {
+  Value one = arith::ConstantOp::create(b, loc, b.getF32FloatAttr(1));
+  Value sig = arith::DivFOp::create(
+      b, loc, one,
+      arith::AddFOp::create(
+          b, loc, one,
+          math::ExpOp::create(b, loc, arith::NegFOp::create(b, loc, g))));
+  return arith::MulFOp::create(b, loc, arith::MulFOp::create(b, loc, g, sig),
+                               u);
 }
 
 void mlir::hymir::populateMoeRoutedLoweringPatterns(

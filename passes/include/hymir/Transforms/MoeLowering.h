@@ -14,6 +14,10 @@
 
 namespace mlir::hymir {
 
+/// SiLU(g) * u = g / (1 + exp(-g)) * u on f32 scalars: the SwiGLU of every
+/// MoE lowering (linalg bodies and GPU kernels).
+Value buildSwiGlu(OpBuilder &b, Location loc, Value g, Value u);
+
 /// Router probabilities and top-k picks on tensors.
 struct TopKRouting {
   Value probs;  // [T, E] f32: softmax(x router^T)

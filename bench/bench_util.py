@@ -1,0 +1,39 @@
+"""Helpers shared by the GPU-host benchmark scripts: the median time of a
+PyTorch callable (CUDA events, after warm-up) and of a compiled hymir entry
+(hymir-bench from the bundle, random inputs made on the host)."""
+import os
+import re
+import subprocess
+
+import torch
+
+
+def timed(fn, warmup=3, iters=10):
+    """Median milliseconds of fn() over `iters` runs after `warmup`."""
+    for _ in range(warmup):
+        fn()
+    torch.cuda.synchronize()
+    times = []
+    for _ in range(iters):
+        a, b = torch.cuda.Event(enable_timing=True), torch.cuda.Event(enable_timing=True)
+        a.record()
+        fn()
+        b.record()
+        torch.cuda.synchronize()
+        times.append(a.elapsed_time(b))
+    times.sort()
+    return times[len(times) // 2]
+
+
+def hymir(bundle, artifact, entry, tokens, iters, warmup=3):
+    """hymir-bench's median milliseconds for bench/`artifact`, or None (with
+    what it printed) when it fails."""
+    cmd = [os.path.join(bundle, "bin", "hymir-bench"), os.path.join(bundle, "bench", artifact),
+           "--entry", entry, "--device", "cuda:0", "--random-inputs", str(tokens),
+           "--warmup", str(warmup), "--iterations", str(iters)]
+    r = subprocess.run(cmd, capture_output=True, text=True)
+    m = re.search(r"^bench .* median_ms=([0-9.eE+-]+)", r.stdout, re.M)
+    if r.returncode != 0 or not m:
+        print("hymir-bench failed:", " ".join(cmd), r.stdout[-2000:], r.stderr[-2000:])
+        return None
+    return float(m.group(1))
