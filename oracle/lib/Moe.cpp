@@ -77,26 +77,54 @@ MoeRouting moeRoute(const Tensor &x, const Tensor &router, int64_t topK,
   return route(x, router, topK, renormalize);
 }
 
-Tensor moe(const Tensor &x, const Tensor &router, const Tensor &w1,
-           const Tensor &w3, const Tensor &w2, int64_t topK, bool renormalize) {
-  const char *op = "moe";
-  checkRouting(op, x, router, topK);
-  int64_t nt = x.shape[0], n = x.shape[1], ne = router.shape[0];
+TopK topK(const Tensor &input, int64_t k) {
+  const char *op = "topK";
+  checkRank(op, "input", input, 2);
+  int64_t nt = input.shape[0], width = input.shape[1];
+  if (k < 1 || k > width)
+    fail(op, "expects k in [1, " + std::to_string(width) +
+                 "] (the row width of input), got " + std::to_string(k));
+  TopK out{Tensor({nt, k}), IntTensor{{nt, k}, {}}};
+  out.indices.data.assign(static_cast<size_t>(nt * k), 0);
+  std::vector<int64_t> order(static_cast<size_t>(width));
+  for (int64_t t = 0; t < nt; ++t) {
+    const double *row = &input.data[t * width];
+    std::iota(order.begin(), order.end(), 0);
+    std::stable_sort(order.begin(), order.end(),
+                     [&](int64_t a, int64_t b) { return row[a] > row[b]; });
+    for (int64_t j = 0; j < k; ++j) {
+      out.values.data[t * k + j] = row[order[j]];
+      out.indices.data[t * k + j] = order[j];
+    }
+  }
+  return out;
+}
+
+Tensor routedExperts(const Tensor &x, const IntTensor &indices,
+                     const Tensor &weights, const Tensor &w1, const Tensor &w3,
+                     const Tensor &w2) {
+  const char *op = "routedExperts";
+  checkRank(op, "x", x, 2);
   checkRank(op, "w1", w1, 3);
-  int64_t ni = w1.shape[1];
+  int64_t nt = x.shape[0], n = x.shape[1], ne = w1.shape[0], ni = w1.shape[1];
+  if (indices.shape.size() != 2 || indices.shape[0] != nt)
+    fail(op, "expects indices of shape [T, K] with T = " + std::to_string(nt));
+  int64_t nk = indices.shape[1];
+  checkShape(op, "weights", weights, {nt, nk});
   checkShape(op, "w1", w1, {ne, ni, n});
   checkShape(op, "w3", w3, {ne, ni, n});
   checkShape(op, "w2", w2, {ne, n, ni});
 
-  MoeRouting routing = route(x, router, topK, renormalize);
   Tensor out({nt, n});
   std::vector<double> hidden(static_cast<size_t>(ni));
   for (int64_t t = 0; t < nt; ++t) {
     const double *xt = &x.data[t * n];
     double *yt = &out.data[t * n];
-    for (int64_t j = 0; j < topK; ++j) {
-      int64_t e = routing.experts.data[t * topK + j];
-      double w = routing.weights.data[t * topK + j];
+    for (int64_t j = 0; j < nk; ++j) {
+      int64_t e = indices.data[t * nk + j];
+      double w = weights.data[t * nk + j];
+      if (e < 0 || e >= ne)
+        continue; // a pick outside [0, E) adds nothing
       // hidden = SiLU(x W1_e^T) ⊙ (x W3_e^T)
       for (int64_t r = 0; r < ni; ++r) {
         const double *w1r = &w1.data[(e * ni + r) * n];
@@ -119,6 +147,20 @@ Tensor moe(const Tensor &x, const Tensor &router, const Tensor &w1,
     }
   }
   return out;
+}
+
+Tensor moe(const Tensor &x, const Tensor &router, const Tensor &w1,
+           const Tensor &w3, const Tensor &w2, int64_t topK, bool renormalize) {
+  const char *op = "moe";
+  checkRouting(op, x, router, topK);
+  int64_t n = x.shape[1], ne = router.shape[0];
+  checkRank(op, "w1", w1, 3);
+  int64_t ni = w1.shape[1];
+  checkShape(op, "w1", w1, {ne, ni, n});
+  checkShape(op, "w3", w3, {ne, ni, n});
+  checkShape(op, "w2", w2, {ne, n, ni});
+  MoeRouting routing = route(x, router, topK, renormalize);
+  return routedExperts(x, routing.experts, routing.weights, w1, w3, w2);
 }
 
 } // namespace oracle

@@ -596,6 +596,22 @@ struct HymirLowerToLinalgPass
     if (failed(
             applyPatternsGreedily(getOperation(), std::move(patterns), config)))
       return signalPassFailure();
+    // A linalg.softmax left by hymir-fuse-moe-routing (routing it did not
+    // fuse) becomes its max / exp / sum / divide generics.
+    SmallVector<linalg::SoftmaxOp> softmaxes;
+    getOperation()->walk(
+        [&](linalg::SoftmaxOp op) { softmaxes.push_back(op); });
+    IRRewriter rewriter(&getContext());
+    for (linalg::SoftmaxOp op : softmaxes) {
+      rewriter.setInsertionPoint(op);
+      FailureOr<SmallVector<Value>> parts = op.decomposeOperation(rewriter);
+      if (failed(parts)) {
+        op.emitError()
+            << "hymir-lower-to-linalg: cannot decompose this softmax";
+        return signalPassFailure();
+      }
+      rewriter.replaceOp(op, *parts);
+    }
   }
 };
 

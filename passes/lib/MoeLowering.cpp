@@ -80,6 +80,244 @@ Value i32Of(OpBuilder &b, Location l, Value v) {
 // hymir.moe_route
 //===----------------------------------------------------------------------===//
 
+/// The top-k rounds as [T, k] columns: the picked experts (i32) and their
+/// values (f32).
+std::pair<Value, Value> roundsToColumns(OpBuilder &rewriter, Location loc,
+                                        const TopKRounds &rounds,
+                                        OpFoldResult tokens) {
+  MLIRContext *ctx = rewriter.getContext();
+  Gen g{rewriter, loc};
+  int64_t topK = rounds.values.size();
+  Type f32 = rewriter.getF32Type(), i32 = rewriter.getI32Type();
+  AffineExpr t, j;
+  bindDims(ctx, t, j);
+  SmallVector<AffineMap> columnMaps(2 * topK, AffineMap::get(2, 0, {t}, ctx));
+  columnMaps.push_back(AffineMap::get(2, 0, {t, j}, ctx));
+  columnMaps.push_back(AffineMap::get(2, 0, {t, j}, ctx));
+  SmallVector<Value> columns(rounds.values);
+  llvm::append_range(columns, rounds.experts);
+  SmallVector<Value> chooseOuts = {
+      g.empty({tokens, rewriter.getIndexAttr(topK)}, i32),
+      g.empty({tokens, rewriter.getIndexAttr(topK)}, f32)};
+  auto choose = linalg::GenericOp::create(
+      rewriter, loc, ValueRange(chooseOuts).getTypes(), columns, chooseOuts,
+      columnMaps, {kPar, kPar}, [&](OpBuilder &b, Location l, ValueRange a) {
+        Value col = linalg::IndexOp::create(b, l, 1);
+        Value expert = a[topK], weight = a[0];
+        for (int64_t r = 1; r < topK; ++r) {
+          Value is =
+              arith::CmpIOp::create(b, l, arith::CmpIPredicate::eq, col,
+                                    arith::ConstantIndexOp::create(b, l, r));
+          expert = arith::SelectOp::create(b, l, is, a[topK + r], expert);
+          weight = arith::SelectOp::create(b, l, is, a[r], weight);
+        }
+        expert = arith::TruncIOp::create(b, l, b.getI32Type(), expert);
+        linalg::YieldOp::create(b, l, ValueRange{expert, weight});
+      });
+  return {choose.getResult(0), choose.getResult(1)};
+}
+
+/// The grouped layout of `chosen` [T, K] i32 experts: a counting sort in one
+/// task. Picks outside [0, experts) get no row (slot -1).
+SmallVector<Value> buildGroupedLayout(OpBuilder &rewriter, Location loc,
+                                      Value chosen, int64_t experts,
+                                      int64_t tile,
+                                      RankedTensorType sortedType) {
+  MLIRContext *ctx = rewriter.getContext();
+  Gen g{rewriter, loc};
+  Type i32 = rewriter.getI32Type();
+  auto chosenType = cast<RankedTensorType>(chosen.getType());
+  int64_t topK = chosenType.getDimSize(1);
+  OpFoldResult tokens = tensor::getMixedSize(rewriter, loc, chosen, 0);
+  SmallVector<OpFoldResult> rowSizes;
+  if (sortedType.isDynamicDim(0)) {
+    Value t0 = tensor::DimOp::create(rewriter, loc, chosen, 0);
+    rowSizes.push_back(
+        arith::AddIOp::create(
+            rewriter, loc,
+            arith::MulIOp::create(
+                rewriter, loc, t0,
+                arith::ConstantIndexOp::create(rewriter, loc, topK)),
+            arith::ConstantIndexOp::create(rewriter, loc, experts * (tile - 1)))
+            .getResult());
+  } else {
+    rowSizes.push_back(rewriter.getIndexAttr(sortedType.getDimSize(0)));
+  }
+  Value sortedInit = g.fill(rowSizes, i32, rewriter.getI32IntegerAttr(-1));
+  Value offsetsInit = g.empty({rewriter.getIndexAttr(experts + 1)}, i32);
+  Value slotsInit = g.empty({tokens, rewriter.getIndexAttr(topK)}, i32);
+  auto forall = scf::ForallOp::create(
+      rewriter, loc, ArrayRef<OpFoldResult>{rewriter.getIndexAttr(1)},
+      ValueRange{sortedInit, offsetsInit, slotsInit},
+      // One block; the mapping also keeps the single iteration from being
+      // folded into the host code.
+      rewriter.getArrayAttr(
+          {gpu::GPUBlockMappingAttr::get(ctx, gpu::MappingId::DimX)}));
+  {
+    OpBuilder::InsertionGuard guard(rewriter);
+    OpBuilder &b = rewriter;
+    b.setInsertionPointToStart(forall.getBody());
+    Value sortedArg = forall.getRegionIterArgs()[0],
+          offsetsArg = forall.getRegionIterArgs()[1],
+          slotsArg = forall.getRegionIterArgs()[2];
+    Value c0 = arith::ConstantIndexOp::create(b, loc, 0);
+    Value c1 = arith::ConstantIndexOp::create(b, loc, 1);
+    Value cE = arith::ConstantIndexOp::create(b, loc, experts);
+    Value cK = arith::ConstantIndexOp::create(b, loc, topK);
+    Value nT = tensor::DimOp::create(b, loc, chosen, 0);
+    Value zero32 = arith::ConstantIntOp::create(b, loc, 0, 32);
+    Value one32 = arith::ConstantIntOp::create(b, loc, 1, 32);
+    Value experts32 = arith::ConstantIntOp::create(b, loc, experts, 32);
+    // Zeroed counts, then one per (token, choice).
+    Value counts =
+        scf::ForOp::create(
+            b, loc, c0, cE, c1,
+            ValueRange{tensor::EmptyOp::create(
+                b, loc, ArrayRef<int64_t>{experts}, b.getI32Type())},
+            [&](OpBuilder &nb, Location l, Value e, ValueRange it) {
+              scf::YieldOp::create(nb, l,
+                                   ValueRange{tensor::InsertOp::create(
+                                       nb, l, zero32, it[0], ValueRange{e})});
+            })
+            .getResult(0);
+    // Calls `body` for every (token, choice) whose expert is in range;
+    // `skipped` gives the values of the others.
+    using PairFn = function_ref<SmallVector<Value>(OpBuilder &, Location, Value,
+                                                   Value, Value, ValueRange)>;
+    auto eachPair = [&](ValueRange init, PairFn body, PairFn skipped) {
+      return scf::ForOp::create(
+                 b, loc, c0, nT, c1, init,
+                 [&](OpBuilder &tb, Location l, Value tok, ValueRange it) {
+                   auto inner = scf::ForOp::create(
+                       tb, l, c0, cK, c1, it,
+                       [&](OpBuilder &jb, Location jl, Value choice,
+                           ValueRange jt) {
+                         Value e32 = tensor::ExtractOp::create(
+                             jb, jl, chosen, ValueRange{tok, choice});
+                         Value inRange = arith::AndIOp::create(
+                             jb, jl,
+                             arith::CmpIOp::create(jb, jl,
+                                                   arith::CmpIPredicate::sge,
+                                                   e32, zero32),
+                             arith::CmpIOp::create(jb, jl,
+                                                   arith::CmpIPredicate::slt,
+                                                   e32, experts32));
+                         Value e =
+                             indexOf(jb, jl,
+                                     arith::MaxSIOp::create(
+                                         jb, jl,
+                                         arith::MinSIOp::create(
+                                             jb, jl, e32,
+                                             arith::ConstantIntOp::create(
+                                                 jb, jl, experts - 1, 32)),
+                                         zero32));
+                         auto branch = scf::IfOp::create(
+                             jb, jl, inRange,
+                             [&](OpBuilder &ib, Location il) {
+                               scf::YieldOp::create(
+                                   ib, il, body(ib, il, tok, choice, e, jt));
+                             },
+                             [&](OpBuilder &ib, Location il) {
+                               scf::YieldOp::create(
+                                   ib, il, skipped(ib, il, tok, choice, e, jt));
+                             });
+                         scf::YieldOp::create(jb, jl, branch.getResults());
+                       });
+                   scf::YieldOp::create(tb, l, inner.getResults());
+                 })
+          .getResults();
+    };
+    auto unchanged = [](OpBuilder &, Location, Value, Value, Value,
+                        ValueRange it) { return SmallVector<Value>(it); };
+    counts = eachPair(
+        {counts},
+        [&](OpBuilder &pb, Location l, Value, Value, Value e, ValueRange it) {
+          Value n = tensor::ExtractOp::create(pb, l, it[0], e);
+          Value next = arith::AddIOp::create(pb, l, n, one32);
+          return SmallVector<Value>{
+              tensor::InsertOp::create(pb, l, next, it[0], e)};
+        },
+        unchanged)[0];
+    // Group starts: the running sum of the counts rounded up to the tile.
+    Value tileM1 = arith::ConstantIntOp::create(b, loc, tile - 1, 32);
+    Value tile32 = arith::ConstantIntOp::create(b, loc, tile, 32);
+    auto prefix = scf::ForOp::create(
+        b, loc, c0, cE, c1,
+        ValueRange{offsetsArg,
+                   tensor::EmptyOp::create(b, loc, ArrayRef<int64_t>{experts},
+                                           b.getI32Type()),
+                   zero32},
+        [&](OpBuilder &pb, Location l, Value e, ValueRange it) {
+          Value offsets = tensor::InsertOp::create(pb, l, it[2], it[0], e);
+          Value cursor = tensor::InsertOp::create(pb, l, it[2], it[1], e);
+          Value n = tensor::ExtractOp::create(pb, l, counts, e);
+          Value padded = arith::MulIOp::create(
+              pb, l,
+              arith::DivUIOp::create(
+                  pb, l, arith::AddIOp::create(pb, l, n, tileM1), tile32),
+              tile32);
+          scf::YieldOp::create(
+              pb, l,
+              ValueRange{offsets, cursor,
+                         arith::AddIOp::create(pb, l, it[2], padded)});
+        });
+    Value offsets = tensor::InsertOp::create(
+        b, loc, prefix.getResult(2), prefix.getResult(0), ValueRange{cE});
+    // Every pair at its expert's cursor: slot and token.
+    SmallVector<Value> placed = eachPair(
+        {sortedArg, slotsArg, prefix.getResult(1)},
+        [&](OpBuilder &pb, Location l, Value tok, Value choice, Value e,
+            ValueRange it) {
+          Value row = tensor::ExtractOp::create(pb, l, it[2], e);
+          Value sorted = tensor::InsertOp::create(
+              pb, l, i32Of(pb, l, tok), it[0], ValueRange{indexOf(pb, l, row)});
+          Value slots = tensor::InsertOp::create(pb, l, row, it[1],
+                                                 ValueRange{tok, choice});
+          Value cursor = tensor::InsertOp::create(
+              pb, l, arith::AddIOp::create(pb, l, row, one32), it[2], e);
+          return SmallVector<Value>{sorted, slots, cursor};
+        },
+        [&](OpBuilder &pb, Location l, Value tok, Value choice, Value,
+            ValueRange it) {
+          Value none = arith::ConstantIntOp::create(pb, l, -1, 32);
+          Value slots = tensor::InsertOp::create(pb, l, none, it[1],
+                                                 ValueRange{tok, choice});
+          return SmallVector<Value>{it[0], slots, it[2]};
+        });
+    // Sizes are taken in the body: the terminator holds only the inserts.
+    SmallVector<SmallVector<OpFoldResult>> sizes = {
+        tensor::getMixedSizes(b, loc, placed[0]),
+        tensor::getMixedSizes(b, loc, offsets),
+        tensor::getMixedSizes(b, loc, placed[1])};
+    scf::InParallelOp terminator = forall.getTerminator();
+    b.setInsertionPointToStart(terminator.getBody());
+    int which = 0;
+    auto whole = [&](Value part, Value into) {
+      auto type = cast<RankedTensorType>(into.getType());
+      SmallVector<OpFoldResult> offs(type.getRank(), b.getIndexAttr(0)),
+          strides(type.getRank(), b.getIndexAttr(1));
+      tensor::ParallelInsertSliceOp::create(b, loc, part, into, offs,
+                                            sizes[which++], strides);
+    };
+    whole(placed[0], sortedArg);
+    whole(offsets, offsetsArg);
+    whole(placed[1], slotsArg);
+  }
+  forall->setAttr("hymir.moe", rewriter.getStringAttr("route"));
+  return {forall.getResult(0), forall.getResult(1), forall.getResult(2)};
+}
+
+/// Replaces `op` by `values`, casting each to the result's (more static)
+/// type where they differ.
+void replaceWithCasts(PatternRewriter &rewriter, Operation *op,
+                      SmallVector<Value> values) {
+  for (auto [i, v] : llvm::enumerate(values))
+    if (v.getType() != op->getResult(i).getType())
+      values[i] = tensor::CastOp::create(rewriter, op->getLoc(),
+                                         op->getResult(i).getType(), v);
+  rewriter.replaceOp(op, values);
+}
+
 struct LowerMoeRoute : OpRewritePattern<MoeRouteOp> {
   using OpRewritePattern::OpRewritePattern;
 
@@ -88,8 +326,8 @@ struct LowerMoeRoute : OpRewritePattern<MoeRouteOp> {
     Location loc = op.getLoc();
     MLIRContext *ctx = rewriter.getContext();
     Gen g{rewriter, loc};
-    Type f32 = rewriter.getF32Type(), i32 = rewriter.getI32Type();
-    int64_t topK = op.getTopK(), tile = op.getTile();
+    Type f32 = rewriter.getF32Type();
+    int64_t topK = op.getTopK();
     auto logitsType = cast<RankedTensorType>(op.getLogits().getType());
     if (logitsType.isDynamicDim(1))
       return rewriter.notifyMatchFailure(op, "dynamic expert count");
@@ -97,35 +335,10 @@ struct LowerMoeRoute : OpRewritePattern<MoeRouteOp> {
     OpFoldResult tokens =
         tensor::getMixedSize(rewriter, loc, op.getLogits(), 0);
     TopKRouting routing = buildTopKRouting(rewriter, loc, op.getLogits(), topK);
-
-    // The rounds as [T, top_k] columns: experts (i32) and weights.
-    AffineExpr t, j;
-    bindDims(ctx, t, j);
-    SmallVector<AffineMap> columnMaps(2 * topK, AffineMap::get(2, 0, {t}, ctx));
-    columnMaps.push_back(AffineMap::get(2, 0, {t, j}, ctx));
-    columnMaps.push_back(AffineMap::get(2, 0, {t, j}, ctx));
-    SmallVector<Value> columns(routing.values);
-    llvm::append_range(columns, routing.experts);
-    SmallVector<Value> chooseOuts = {
-        g.empty({tokens, rewriter.getIndexAttr(topK)}, i32),
-        g.empty({tokens, rewriter.getIndexAttr(topK)}, f32)};
-    auto choose = linalg::GenericOp::create(
-        rewriter, loc, ValueRange(chooseOuts).getTypes(), columns, chooseOuts,
-        columnMaps, {kPar, kPar}, [&](OpBuilder &b, Location l, ValueRange a) {
-          Value col = linalg::IndexOp::create(b, l, 1);
-          Value expert = a[topK], weight = a[0];
-          for (int64_t r = 1; r < topK; ++r) {
-            Value is =
-                arith::CmpIOp::create(b, l, arith::CmpIPredicate::eq, col,
-                                      arith::ConstantIndexOp::create(b, l, r));
-            expert = arith::SelectOp::create(b, l, is, a[topK + r], expert);
-            weight = arith::SelectOp::create(b, l, is, a[r], weight);
-          }
-          expert = arith::TruncIOp::create(b, l, b.getI32Type(), expert);
-          linalg::YieldOp::create(b, l, ValueRange{expert, weight});
-        });
-    Value chosen = choose.getResult(0), weights = choose.getResult(1);
+    auto [chosen, weights] = roundsToColumns(rewriter, loc, routing, tokens);
     if (op.getRenormalize()) {
+      AffineExpr t, j;
+      bindDims(ctx, t, j);
       Value total = g.generic(
           {weights}, {g.zeros({tokens})}, indexingMaps(ctx, 2, {{t, j}, {t}}),
           {kPar, kRed}, [&](OpBuilder &b, Location l, ValueRange a) {
@@ -141,158 +354,60 @@ struct LowerMoeRoute : OpRewritePattern<MoeRouteOp> {
                 b, l, ValueRange{arith::DivFOp::create(b, l, a[0], a[1])});
           });
     }
+    SmallVector<Value> results = buildGroupedLayout(
+        rewriter, loc, chosen, experts, op.getTile(),
+        cast<RankedTensorType>(op.getSortedTokens().getType()));
+    results.push_back(weights);
+    replaceWithCasts(rewriter, op, results);
+    return success();
+  }
+};
 
-    // The layout: a counting sort in one task.
-    auto sortedType = cast<RankedTensorType>(op.getSortedTokens().getType());
-    SmallVector<OpFoldResult> rowSizes;
-    if (sortedType.isDynamicDim(0)) {
-      Value t0 = tensor::DimOp::create(rewriter, loc, op.getLogits(), 0);
-      rowSizes.push_back(
-          arith::AddIOp::create(
-              rewriter, loc,
-              arith::MulIOp::create(
-                  rewriter, loc, t0,
-                  arith::ConstantIndexOp::create(rewriter, loc, topK)),
-              arith::ConstantIndexOp::create(rewriter, loc,
-                                             experts * (tile - 1)))
-              .getResult());
-    } else {
-      rowSizes.push_back(rewriter.getIndexAttr(sortedType.getDimSize(0)));
-    }
-    Value sortedInit = g.fill(rowSizes, i32, rewriter.getI32IntegerAttr(-1));
-    Value offsetsInit = g.empty({rewriter.getIndexAttr(experts + 1)}, i32);
-    Value slotsInit = g.empty({tokens, rewriter.getIndexAttr(topK)}, i32);
-    auto forall = scf::ForallOp::create(
-        rewriter, loc, ArrayRef<OpFoldResult>{rewriter.getIndexAttr(1)},
-        ValueRange{sortedInit, offsetsInit, slotsInit},
-        // One block; the mapping also keeps the single iteration from being
-        // folded into the host code.
-        rewriter.getArrayAttr(
-            {gpu::GPUBlockMappingAttr::get(ctx, gpu::MappingId::DimX)}));
-    {
-      OpBuilder::InsertionGuard guard(rewriter);
-      OpBuilder &b = rewriter;
-      b.setInsertionPointToStart(forall.getBody());
-      Value sortedArg = forall.getRegionIterArgs()[0],
-            offsetsArg = forall.getRegionIterArgs()[1],
-            slotsArg = forall.getRegionIterArgs()[2];
-      Value c0 = arith::ConstantIndexOp::create(b, loc, 0);
-      Value c1 = arith::ConstantIndexOp::create(b, loc, 1);
-      Value cE = arith::ConstantIndexOp::create(b, loc, experts);
-      Value cK = arith::ConstantIndexOp::create(b, loc, topK);
-      Value nT = tensor::DimOp::create(b, loc, chosen, 0);
-      Value zero32 = arith::ConstantIntOp::create(b, loc, 0, 32);
-      Value one32 = arith::ConstantIntOp::create(b, loc, 1, 32);
-      // Zeroed counts, then one per (token, choice).
-      Value counts =
-          scf::ForOp::create(
-              b, loc, c0, cE, c1,
-              ValueRange{tensor::EmptyOp::create(
-                  b, loc, ArrayRef<int64_t>{experts}, b.getI32Type())},
-              [&](OpBuilder &nb, Location l, Value e, ValueRange it) {
-                scf::YieldOp::create(nb, l,
-                                     ValueRange{tensor::InsertOp::create(
-                                         nb, l, zero32, it[0], ValueRange{e})});
-              })
-              .getResult(0);
-      auto eachPair =
-          [&](ValueRange init,
-              function_ref<SmallVector<Value>(OpBuilder &, Location, Value,
-                                              Value, Value, ValueRange)>
-                  body) {
-            return scf::ForOp::create(
-                       b, loc, c0, nT, c1, init,
-                       [&](OpBuilder &tb, Location l, Value tok,
-                           ValueRange it) {
-                         auto inner = scf::ForOp::create(
-                             tb, l, c0, cK, c1, it,
-                             [&](OpBuilder &jb, Location jl, Value choice,
-                                 ValueRange jt) {
-                               Value e = indexOf(jb, jl,
-                                                 tensor::ExtractOp::create(
-                                                     jb, jl, chosen,
-                                                     ValueRange{tok, choice}));
-                               scf::YieldOp::create(
-                                   jb, jl, body(jb, jl, tok, choice, e, jt));
-                             });
-                         scf::YieldOp::create(tb, l, inner.getResults());
-                       })
-                .getResults();
-          };
-      counts = eachPair({counts}, [&](OpBuilder &pb, Location l, Value, Value,
-                                      Value e, ValueRange it) {
-        Value n = tensor::ExtractOp::create(pb, l, it[0], e);
-        Value next = arith::AddIOp::create(pb, l, n, one32);
-        return SmallVector<Value>{
-            tensor::InsertOp::create(pb, l, next, it[0], e)};
-      })[0];
-      // Group starts: the running sum of the counts rounded up to the tile.
-      Value tileM1 = arith::ConstantIntOp::create(b, loc, tile - 1, 32);
-      Value tile32 = arith::ConstantIntOp::create(b, loc, tile, 32);
-      auto prefix = scf::ForOp::create(
-          b, loc, c0, cE, c1,
-          ValueRange{offsetsArg,
-                     tensor::EmptyOp::create(b, loc, ArrayRef<int64_t>{experts},
-                                             b.getI32Type()),
-                     zero32},
-          [&](OpBuilder &pb, Location l, Value e, ValueRange it) {
-            Value offsets = tensor::InsertOp::create(pb, l, it[2], it[0], e);
-            Value cursor = tensor::InsertOp::create(pb, l, it[2], it[1], e);
-            Value n = tensor::ExtractOp::create(pb, l, counts, e);
-            Value padded = arith::MulIOp::create(
-                pb, l,
-                arith::DivUIOp::create(
-                    pb, l, arith::AddIOp::create(pb, l, n, tileM1), tile32),
-                tile32);
-            scf::YieldOp::create(
-                pb, l,
-                ValueRange{offsets, cursor,
-                           arith::AddIOp::create(pb, l, it[2], padded)});
+//===----------------------------------------------------------------------===//
+// hymir.top_k, hymir.moe_layout
+//===----------------------------------------------------------------------===//
+
+struct LowerTopK : OpRewritePattern<TopKOp> {
+  using OpRewritePattern::OpRewritePattern;
+
+  LogicalResult matchAndRewrite(TopKOp op,
+                                PatternRewriter &rewriter) const override {
+    Location loc = op.getLoc();
+    MLIRContext *ctx = rewriter.getContext();
+    Gen g{rewriter, loc};
+    OpFoldResult tokens = tensor::getMixedSize(rewriter, loc, op.getInput(), 0);
+    TopKRounds rounds =
+        buildTopKRounds(rewriter, loc, op.getInput(), op.getK());
+    auto [chosen, values] = roundsToColumns(rewriter, loc, rounds, tokens);
+    Type elt =
+        cast<RankedTensorType>(op.getValues().getType()).getElementType();
+    if (!elt.isF32()) {
+      // The picked entries themselves: rounding back is exact.
+      AffineExpr t, j;
+      bindDims(ctx, t, j);
+      values = g.generic(
+          {values}, {g.empty({tokens, rewriter.getIndexAttr(op.getK())}, elt)},
+          indexingMaps(ctx, 2, {{t, j}, {t, j}}), {kPar, kPar},
+          [&](OpBuilder &b, Location l, ValueRange a) {
+            linalg::YieldOp::create(b, l,
+                                    ValueRange{truncFromF32(b, l, a[0], elt)});
           });
-      Value offsets = tensor::InsertOp::create(
-          b, loc, prefix.getResult(2), prefix.getResult(0), ValueRange{cE});
-      // Every pair at its expert's cursor: slot and token.
-      SmallVector<Value> placed = eachPair(
-          {sortedArg, slotsArg, prefix.getResult(1)},
-          [&](OpBuilder &pb, Location l, Value tok, Value choice, Value e,
-              ValueRange it) {
-            Value row = tensor::ExtractOp::create(pb, l, it[2], e);
-            Value sorted =
-                tensor::InsertOp::create(pb, l, i32Of(pb, l, tok), it[0],
-                                         ValueRange{indexOf(pb, l, row)});
-            Value slots = tensor::InsertOp::create(pb, l, row, it[1],
-                                                   ValueRange{tok, choice});
-            Value cursor = tensor::InsertOp::create(
-                pb, l, arith::AddIOp::create(pb, l, row, one32), it[2], e);
-            return SmallVector<Value>{sorted, slots, cursor};
-          });
-      // Sizes are taken in the body: the terminator holds only the inserts.
-      SmallVector<SmallVector<OpFoldResult>> sizes = {
-          tensor::getMixedSizes(b, loc, placed[0]),
-          tensor::getMixedSizes(b, loc, offsets),
-          tensor::getMixedSizes(b, loc, placed[1])};
-      scf::InParallelOp terminator = forall.getTerminator();
-      b.setInsertionPointToStart(terminator.getBody());
-      int which = 0;
-      auto whole = [&](Value part, Value into) {
-        auto type = cast<RankedTensorType>(into.getType());
-        SmallVector<OpFoldResult> offs(type.getRank(), b.getIndexAttr(0)),
-            strides(type.getRank(), b.getIndexAttr(1));
-        tensor::ParallelInsertSliceOp::create(b, loc, part, into, offs,
-                                              sizes[which++], strides);
-      };
-      whole(placed[0], sortedArg);
-      whole(offsets, offsetsArg);
-      whole(placed[1], slotsArg);
     }
-    forall->setAttr("hymir.moe", rewriter.getStringAttr("route"));
-    SmallVector<Value> results = {forall.getResult(0), forall.getResult(1),
-                                  forall.getResult(2), weights};
-    for (auto [i, v] : llvm::enumerate(results))
-      if (v.getType() != op.getResult(i).getType())
-        results[i] =
-            tensor::CastOp::create(rewriter, loc, op.getResult(i).getType(), v);
-    rewriter.replaceOp(op, results);
+    replaceWithCasts(rewriter, op, {values, chosen});
+    return success();
+  }
+};
+
+struct LowerMoeLayout : OpRewritePattern<MoeLayoutOp> {
+  using OpRewritePattern::OpRewritePattern;
+
+  LogicalResult matchAndRewrite(MoeLayoutOp op,
+                                PatternRewriter &rewriter) const override {
+    replaceWithCasts(rewriter, op,
+                     buildGroupedLayout(rewriter, op.getLoc(), op.getIndices(),
+                                        op.getNumExperts(), op.getTile(),
+                                        cast<RankedTensorType>(
+                                            op.getSortedTokens().getType())));
     return success();
   }
 };
@@ -442,13 +557,18 @@ Value mlir::hymir::buildMoeCombine(OpBuilder &rb, Location loc, Value weights,
       {weights, slots}, {g.zeros({tokens, width})},
       indexingMaps(ctx, 3, {{t, j}, {t, j}, {t, n}}), {kPar, kPar, kRed},
       [&](OpBuilder &b, Location l, ValueRange a) {
-        Value row = indexOf(b, l, a[1]);
+        // A pick without a row (slot -1) adds nothing.
+        Value zero32 = arith::ConstantIntOp::create(b, l, 0, 32);
+        Value has = arith::CmpIOp::create(b, l, arith::CmpIPredicate::sge, a[1],
+                                          zero32);
+        Value row = indexOf(b, l, arith::MaxSIOp::create(b, l, a[1], zero32));
         Value col = linalg::IndexOp::create(b, l, 1);
         Value v = tensor::ExtractOp::create(b, l, down, ValueRange{row, col});
+        Value term = arith::SelectOp::create(
+            b, l, has, arith::MulFOp::create(b, l, a[0], v),
+            arith::ConstantOp::create(b, l, b.getF32FloatAttr(0)));
         linalg::YieldOp::create(
-            b, l,
-            ValueRange{arith::AddFOp::create(
-                b, l, a[2], arith::MulFOp::create(b, l, a[0], v))});
+            b, l, ValueRange{arith::AddFOp::create(b, l, a[2], term)});
       });
   Type outElt = resultType.getElementType();
   bindDims(ctx, t, n);
@@ -483,17 +603,13 @@ Value mlir::hymir::buildRouterLogits(OpBuilder &rb, Location loc, Value x,
       });
 }
 
-TopKRouting mlir::hymir::buildTopKRouting(OpBuilder &rb, Location loc,
-                                          Value logits, int64_t topK) {
+Value mlir::hymir::buildSoftmax(OpBuilder &rb, Location loc, Value logits) {
   MLIRContext *ctx = rb.getContext();
   Gen g{rb, loc};
-  Type f32 = rb.getF32Type(), i64 = rb.getI64Type();
+  Type f32 = rb.getF32Type();
   OpFoldResult tokens = tensor::getMixedSize(rb, loc, logits, 0),
                experts = tensor::getMixedSize(rb, loc, logits, 1);
   AffineExpr t, e;
-  TopKRouting out;
-
-  // A softmax over e.
   bindDims(ctx, t, e);
   Value rowMax = g.generic(
       {logits},
@@ -513,34 +629,49 @@ TopKRouting mlir::hymir::buildTopKRouting(OpBuilder &rb, Location loc,
                   linalg::YieldOp::create(
                       b, l, ValueRange{arith::AddFOp::create(b, l, a[2], v)});
                 });
-  out.probs =
-      g.generic({logits, rowMax, rowSum}, {g.empty({tokens, experts}, f32)},
-                indexingMaps(ctx, 2, {{t, e}, {t}, {t}, {t, e}}), {kPar, kPar},
-                [&](OpBuilder &b, Location l, ValueRange a) {
-                  Value v = math::ExpOp::create(
-                      b, l, arith::SubFOp::create(b, l, a[0], a[1]));
-                  linalg::YieldOp::create(
-                      b, l, ValueRange{arith::DivFOp::create(b, l, v, a[2])});
-                });
+  return g.generic(
+      {logits, rowMax, rowSum}, {g.empty({tokens, experts}, f32)},
+      indexingMaps(ctx, 2, {{t, e}, {t}, {t}, {t, e}}), {kPar, kPar},
+      [&](OpBuilder &b, Location l, ValueRange a) {
+        Value v =
+            math::ExpOp::create(b, l, arith::SubFOp::create(b, l, a[0], a[1]));
+        linalg::YieldOp::create(
+            b, l, ValueRange{arith::DivFOp::create(b, l, v, a[2])});
+      });
+}
 
-  // top_k rounds of "the largest unpicked probability", ties to the lower
-  // expert index (written order-independently), marking picks in `picked`.
-  out.picked = g.zeros({tokens, experts});
+TopKRounds mlir::hymir::buildTopKRounds(OpBuilder &rb, Location loc,
+                                        Value input, int64_t topK) {
+  MLIRContext *ctx = rb.getContext();
+  Gen g{rb, loc};
+  Type f32 = rb.getF32Type(), i64 = rb.getI64Type();
+  OpFoldResult tokens = tensor::getMixedSize(rb, loc, input, 0),
+               width = tensor::getMixedSize(rb, loc, input, 1);
+  int64_t staticWidth = cast<RankedTensorType>(input.getType()).getDimSize(1);
+  AffineExpr t, e;
+  bindDims(ctx, t, e);
+  TopKRounds out;
+  // top_k rounds of "the largest unpicked entry", ties to the lower column
+  // (written order-independently), marking picks in `picked`. The running
+  // best starts at (-inf, past the last column), so any unpicked column
+  // replaces it.
+  out.picked = g.zeros({tokens, width});
   for (int64_t round = 0; round < topK; ++round) {
     SmallVector<Value> bestOuts = {
-        g.fill({tokens}, f32, rb.getF32FloatAttr(-1.0f)),
-        g.fill({tokens}, i64, rb.getI64IntegerAttr(0))};
+        g.fill({tokens}, f32,
+               rb.getF32FloatAttr(-std::numeric_limits<float>::infinity())),
+        g.fill({tokens}, i64,
+               rb.getI64IntegerAttr(ShapedType::isDynamic(staticWidth)
+                                        ? std::numeric_limits<int64_t>::max()
+                                        : staticWidth))};
     auto best = linalg::GenericOp::create(
-        rb, loc, ValueRange(bestOuts).getTypes(),
-        ValueRange{out.probs, out.picked}, bestOuts,
-        indexingMaps(ctx, 2, {{t, e}, {t, e}, {t}, {t}}), {kPar, kRed},
-        [&](OpBuilder &b, Location l, ValueRange a) {
+        rb, loc, ValueRange(bestOuts).getTypes(), ValueRange{input, out.picked},
+        bestOuts, indexingMaps(ctx, 2, {{t, e}, {t, e}, {t}, {t}}),
+        {kPar, kRed}, [&](OpBuilder &b, Location l, ValueRange a) {
           Value zero = arith::ConstantOp::create(b, l, b.getF32FloatAttr(0));
-          Value minusOne =
-              arith::ConstantOp::create(b, l, b.getF32FloatAttr(-1.0f));
+          Value cand = extToF32(b, l, a[0]);
           Value free = arith::CmpFOp::create(b, l, arith::CmpFPredicate::OEQ,
                                              a[1], zero);
-          Value cand = arith::SelectOp::create(b, l, free, a[0], minusOne);
           Value idx = arith::IndexCastOp::create(
               b, l, b.getI64Type(), linalg::IndexOp::create(b, l, 1));
           Value greater = arith::CmpFOp::create(b, l, arith::CmpFPredicate::OGT,
@@ -551,7 +682,8 @@ TopKRouting mlir::hymir::buildTopKRouting(OpBuilder &rb, Location loc,
                                     a[2]),
               arith::CmpIOp::create(b, l, arith::CmpIPredicate::slt, idx,
                                     a[3]));
-          Value take = arith::OrIOp::create(b, l, greater, tieLower);
+          Value take = arith::AndIOp::create(
+              b, l, free, arith::OrIOp::create(b, l, greater, tieLower));
           linalg::YieldOp::create(
               b, l,
               ValueRange{arith::SelectOp::create(b, l, take, cand, a[2]),
@@ -560,7 +692,7 @@ TopKRouting mlir::hymir::buildTopKRouting(OpBuilder &rb, Location loc,
     out.values.push_back(best.getResult(0));
     out.experts.push_back(best.getResult(1));
     out.picked = g.generic(
-        {out.picked, best.getResult(1)}, {g.empty({tokens, experts}, f32)},
+        {out.picked, best.getResult(1)}, {g.empty({tokens, width}, f32)},
         indexingMaps(ctx, 2, {{t, e}, {t}, {t, e}}), {kPar, kPar},
         [&](OpBuilder &b, Location l, ValueRange a) {
           Value idx = arith::IndexCastOp::create(
@@ -572,6 +704,14 @@ TopKRouting mlir::hymir::buildTopKRouting(OpBuilder &rb, Location loc,
               b, l, ValueRange{arith::SelectOp::create(b, l, hit, one, a[0])});
         });
   }
+  return out;
+}
+
+TopKRouting mlir::hymir::buildTopKRouting(OpBuilder &rb, Location loc,
+                                          Value logits, int64_t topK) {
+  TopKRouting out;
+  out.probs = buildSoftmax(rb, loc, logits);
+  static_cast<TopKRounds &>(out) = buildTopKRounds(rb, loc, out.probs, topK);
   return out;
 }
 
@@ -588,5 +728,6 @@ Value mlir::hymir::buildSwiGlu(OpBuilder &b, Location loc, Value g, Value u) {
 
 void mlir::hymir::populateMoeRoutedLoweringPatterns(
     RewritePatternSet &patterns) {
-  patterns.add<LowerMoeRoute, LowerMoeExperts>(patterns.getContext());
+  patterns.add<LowerMoeRoute, LowerMoeExperts, LowerTopK, LowerMoeLayout>(
+      patterns.getContext());
 }

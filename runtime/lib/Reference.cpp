@@ -539,6 +539,21 @@ absl::Status moe(OpContext &c) {
   return absl::OkStatus();
 }
 
+absl::Status topK(OpContext &c) {
+  int64_t k = 0;
+  HYMIR_REF_TRY(c.intAttr("k", k));
+  oracle::TopK r = oracle::topK(c.f(0), k);
+  c.results.push_back(std::move(r.values));
+  c.results.push_back(std::move(r.indices));
+  return absl::OkStatus();
+}
+
+absl::Status routedExperts(OpContext &c) {
+  c.results.push_back(
+      oracle::routedExperts(c.f(0), c.i(1), c.f(2), c.f(3), c.f(4), c.f(5)));
+  return absl::OkStatus();
+}
+
 absl::Status cispoLoss(OpContext &c) {
   double epsLow = 0, epsHigh = 0;
   bool unifiedMask = false;
@@ -564,6 +579,8 @@ constexpr OpInfo kOps[] = {
     {"hymir.embedding", "FI", 1, embedding},
     {"hymir.moe", "FFFFF", 1, moe},
     {"hymir.cispo_loss", "FFIFFF", 4, cispoLoss},
+    {"hymir.top_k", "F", 2, topK},
+    {"hymir.routed_experts", "FIFFFF", 1, routedExperts},
     {"arith.addf", "FF", 1, binary<add>},
     {"arith.subf", "FF", 1, binary<sub>},
     {"arith.mulf", "FF", 1, binary<mul>},

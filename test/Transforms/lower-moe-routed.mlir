@@ -43,3 +43,30 @@ func.func @experts(%x: tensor<?x32xbf16>, %sorted: tensor<?xi32>, %offsets: tens
          tensor<4x16x32xbf16>, tensor<4x16x32xbf16>, tensor<4x32x16xbf16>) -> tensor<?x32xbf16>
   return %y : tensor<?x32xbf16>
 }
+
+// hymir.top_k: k rounds of "the largest unpicked entry" over the input as
+// it is (bf16 compared in f32, the picked values rounded back exactly),
+// gathered into [T, k] columns.
+// CHECK-LABEL: func.func @top_k
+// CHECK-COUNT-2: linalg.generic {{.*}} iterator_types = ["parallel", "reduction"]} ins(%arg0, %{{.*}} : tensor<?x6xbf16>, tensor<?x6xf32>) outs({{.*}} : tensor<?xf32>, tensor<?xi64>)
+// CHECK: linalg.generic {{.*}} outs({{.*}} : tensor<?x2xi32>, tensor<?x2xf32>)
+// CHECK: arith.truncf {{.*}} : f32 to bf16
+// CHECK-NOT: hymir.top_k
+func.func @top_k(%x: tensor<?x6xbf16>) -> (tensor<?x2xbf16>, tensor<?x2xi32>) {
+  %v, %i = hymir.top_k %x {k = 2 : i64} : (tensor<?x6xbf16>) -> (tensor<?x2xbf16>, tensor<?x2xi32>)
+  return %v, %i : tensor<?x2xbf16>, tensor<?x2xi32>
+}
+
+// hymir.moe_layout: the counting sort of hymir.moe_route on given picks;
+// a pick outside [0, E) takes the branch that only writes slot -1.
+// CHECK-LABEL: func.func @layout
+// CHECK: scf.forall (%{{.*}}) in (1) shared_outs
+// CHECK: scf.if
+// CHECK: } else {
+// CHECK: } {hymir.moe = "route", mapping = [#gpu.block<x>]}
+// CHECK-NOT: hymir.moe_layout
+func.func @layout(%i: tensor<?x2xi32>) -> (tensor<?xi32>, tensor<5xi32>, tensor<?x2xi32>) {
+  %s, %o, %l = hymir.moe_layout %i {num_experts = 4 : i64, tile = 8 : i64}
+      : (tensor<?x2xi32>) -> (tensor<?xi32>, tensor<5xi32>, tensor<?x2xi32>)
+  return %s, %o, %l : tensor<?xi32>, tensor<5xi32>, tensor<?x2xi32>
+}

@@ -34,7 +34,7 @@ import os
 import sys
 import tempfile
 
-from e2e_util import replace_tensor, run
+from e2e_util import read_tensor, relative_error, replace_tensor, run
 
 BIN = sys.argv[1]
 OPTS = dict(zip(sys.argv[2::2], sys.argv[3::2]))
@@ -47,7 +47,82 @@ os.makedirs(WORK, exist_ok=True)
 N, I = 32, 16
 
 
-def graph(e, k, dt, n=N, i=I):
+def signature(e, dt, n=N, i=I):
+    x = "tensor<?x%dx%s>" % (n, dt)
+    r = "tensor<%dx%dxf32>" % (e, n)
+    w13 = "tensor<%dx%dx%dx%s>" % (e, i, n, dt)
+    w2 = "tensor<%dx%dx%dx%s>" % (e, n, i, dt)
+    head = f"""func.func @moe(%x: {x} {{hymir.name = "x"}}, %router: {r} {{hymir.name = "router"}},
+                %w1: {w13} {{hymir.name = "w1"}}, %w3: {w13} {{hymir.name = "w3"}},
+                %w2: {w2} {{hymir.name = "w2"}}) -> ({x} {{hymir.name = "y"}}) {{"""
+    return x, r, w13, w2, head
+
+
+def routed_tail(x, w13, w2, k, weights):
+    return f"""  %y = hymir.routed_experts %x, %idx, {weights}, %w1, %w3, %w2
+      : ({x}, tensor<?x{k}xi32>, tensor<?x{k}xf32>, {w13}, {w13}, {w2}) -> {x}
+  return %y : {x}
+}}
+"""
+
+
+def logits_of(x, r, e, dt):
+    ext = "%xf = arith.extf %x : {0} to {1}".format(x, x.replace(dt, "f32")) if dt != "f32" else ""
+    src = "%xf" if dt != "f32" else "%x"
+    return f"""  {ext}
+  %logits = hymir.linear {src}, %router {{precision = "f32"}} : ({x.replace(dt, "f32")}, {r}) -> tensor<?x{e}xf32>
+"""
+
+
+def decomposed_graph(e, k, dt, renormalize):
+    """The routing of hymir.moe written out: linalg.softmax, hymir.top_k,
+    [linalg.reduce + linalg.broadcast + arith.divf,] hymir.routed_experts;
+    hymir-fuse-moe-routing fuses it back into hymir.moe_route."""
+    x, r, w13, w2, head = signature(e, dt)
+    body = head + "\n" + logits_of(x, r, e, dt) + f"""  %c0 = arith.constant 0 : index
+  %zero = arith.constant 0.0 : f32
+  %t = tensor.dim %x, %c0 : {x}
+  %e0 = tensor.empty(%t) : tensor<?x{e}xf32>
+  %p = linalg.softmax dimension(1) ins(%logits : tensor<?x{e}xf32>) outs(%e0 : tensor<?x{e}xf32>) -> tensor<?x{e}xf32>
+  %v, %idx = hymir.top_k %p {{k = {k} : i64}} : (tensor<?x{e}xf32>) -> (tensor<?x{k}xf32>, tensor<?x{k}xi32>)
+"""
+    if renormalize:
+        body += f"""  %e1 = tensor.empty(%t) : tensor<?xf32>
+  %z = linalg.fill ins(%zero : f32) outs(%e1 : tensor<?xf32>) -> tensor<?xf32>
+  %s = linalg.reduce ins(%v : tensor<?x{k}xf32>) outs(%z : tensor<?xf32>) dimensions = [1]
+    (%in: f32, %acc: f32) {{
+      %a = arith.addf %in, %acc : f32
+      linalg.yield %a : f32
+    }}
+  %e2 = tensor.empty(%t) : tensor<?x{k}xf32>
+  %b = linalg.broadcast ins(%s : tensor<?xf32>) outs(%e2 : tensor<?x{k}xf32>) dimensions = [1]
+  %w = arith.divf %v, %b : tensor<?x{k}xf32>
+"""
+    return body + routed_tail(x, w13, w2, k, "%w" if renormalize else "%v")
+
+
+def unfused_graph(e, k, dt):
+    """Top-k of the raw logits, the logits themselves as weights: routing
+    hymir-fuse-moe-routing must not fuse (no softmax); hymir.moe_layout lays
+    the picks out."""
+    x, r, w13, w2, head = signature(e, dt)
+    return head + "\n" + logits_of(x, r, e, dt) + f"""  %v, %idx = hymir.top_k %logits {{k = {k} : i64}} : (tensor<?x{e}xf32>) -> (tensor<?x{k}xf32>, tensor<?x{k}xi32>)
+""" + routed_tail(x, w13, w2, k, "%v")
+
+
+def picks_graph(e, k, dt):
+    """hymir.routed_experts on picks and weights given as inputs: the
+    reference draws picks in [-1, E], so picks outside [0, E) (which add
+    nothing) occur too."""
+    x, r, w13, w2, _ = signature(e, dt)
+    return f"""func.func @moe(%x: {x} {{hymir.name = "x"}}, %idx: tensor<?x{k}xi32> {{hymir.name = "idx"}},
+                %gates: tensor<?x{k}xf32> {{hymir.name = "gates"}},
+                %w1: {w13} {{hymir.name = "w1"}}, %w3: {w13} {{hymir.name = "w3"}},
+                %w2: {w2} {{hymir.name = "w2"}}) -> ({x} {{hymir.name = "y"}}) {{
+""" + routed_tail(x, w13, w2, k, "%gates")
+
+
+def graph(e, k, dt, n=N, i=I, renormalize=True):
     x = "tensor<?x%dx%s>" % (n, dt)
     r = "tensor<%dx%dxf32>" % (e, n)
     w13 = "tensor<%dx%dx%dx%s>" % (e, i, n, dt)
@@ -55,7 +130,7 @@ def graph(e, k, dt, n=N, i=I):
     return f"""func.func @moe(%x: {x} {{hymir.name = "x"}}, %router: {r} {{hymir.name = "router"}},
                 %w1: {w13} {{hymir.name = "w1"}}, %w3: {w13} {{hymir.name = "w3"}},
                 %w2: {w2} {{hymir.name = "w2"}}) -> ({x} {{hymir.name = "y"}}) {{
-  %y = hymir.moe %x, %router, %w1, %w3, %w2 {{top_k = {k} : i64}}
+  %y = hymir.moe %x, %router, %w1, %w3, %w2 {{top_k = {k} : i64, renormalize = {str(renormalize).lower()}}}
       : ({x}, {r}, {w13}, {w13}, {w2}) -> {x}
   return %y : {x}
 }}
@@ -97,6 +172,60 @@ def check(tag, e, k, dt, tokens, tied=False, tile=None, width=(N, I)):
         print("ok %-24s T=%-5d %s" % (tag, t, " ".join(errs)))
 
 
+def check_decomposed(tag, e, k, dt, tokens, renormalize):
+    """The decomposed routing graph against the oracle's hymir.moe on the
+    same inputs (the oracle evaluator does not read linalg ops)."""
+    path = os.path.join(WORK, tag + ".mlir")
+    ref_path = os.path.join(WORK, tag + ".moe.mlir")
+    art = os.path.join(WORK, tag + ".hymir")
+    if not RUN_ONLY:
+        with open(path, "w") as f:
+            f.write(decomposed_graph(e, k, dt, renormalize))
+        with open(ref_path, "w") as f:
+            f.write(graph(e, k, dt, renormalize=renormalize))
+        run([BIN + "/hymir-compile", path, "-o", art, "--target=" + TARGET,
+             "--max-tokens=1024"])
+    tol = 2e-2 if dt == "bf16" else 1e-4
+    for t in tokens:
+        inp = os.path.join(WORK, "%s.in_%d.safetensors" % (tag, t))
+        want = os.path.join(WORK, "%s.want_%d.safetensors" % (tag, t))
+        if not RUN_ONLY:
+            run([BIN + "/hymir-reference", ref_path, "--function", "moe", "--tokens", str(t),
+                 "--write-inputs", inp, "--outputs", want])
+        if PREPARE:
+            continue
+        got = os.path.join(WORK, "out.safetensors")
+        run([BIN + "/hymir-run", art, "--entry", "moe", "--device", DEVICE,
+             "--inputs", inp, "--outputs", got])
+        err = relative_error(read_tensor(got, "y"), read_tensor(want, "y"))
+        if not err <= tol:
+            raise RuntimeError("%s T=%d: relative error %.3e > %g" % (tag, t, err, tol))
+        print("ok %-24s T=%-5d %.3e (against the oracle's hymir.moe)" % (tag, t, err))
+
+
+def check_unfused(tag, e, k, dt, tokens, make=unfused_graph):
+    path = os.path.join(WORK, tag + ".mlir")
+    art = os.path.join(WORK, tag + ".hymir")
+    if not RUN_ONLY:
+        with open(path, "w") as f:
+            f.write(make(e, k, dt))
+        run([BIN + "/hymir-compile", path, "-o", art, "--target=" + TARGET,
+             "--max-tokens=1024"])
+    tol = "2e-2" if dt == "bf16" else "1e-4"
+    for t in tokens:
+        inp = os.path.join(WORK, "%s.in_%d.safetensors" % (tag, t))
+        if not RUN_ONLY:
+            run([BIN + "/hymir-reference", path, "--function", "moe", "--tokens", str(t),
+                 "--write-inputs", inp])
+        if PREPARE:
+            continue
+        out = run([BIN + "/hymir-run", art, "--entry", "moe", "--device", DEVICE,
+                   "--inputs", inp, "--outputs", os.path.join(WORK, "out.safetensors"),
+                   "--check", "--tolerance", tol])
+        errs = [l.split()[4] for l in out.splitlines() if l.startswith("check ")]
+        print("ok %-24s T=%-5d %s" % (tag, t, " ".join(errs)))
+
+
 def main():
     check("e4_top1_f32", 4, 1, "f32", [1, 7, 64, 1000])
     check("e32_top2_bf16", 32, 2, "bf16", [1, 7, 64, 1000])
@@ -109,6 +238,12 @@ def main():
     # Widths at which the GPU kernels unroll their loads (hidden 1024,
     # intermediate 512).
     check("e4_top2_bf16_wide", 4, 2, "bf16", [1, 64, 200], width=(1024, 512))
+    # Routing written step by step (fused by the compiler), and routing it
+    # must not fuse (top-k of raw logits).
+    check_decomposed("decomposed_e32_top2_bf16", 32, 2, "bf16", [1, 64, 200], True)
+    check_decomposed("decomposed_e4_top2_f32_raw", 4, 2, "f32", [7], False)
+    check_unfused("unfused_e8_top2_bf16", 8, 2, "bf16", [1, 100])
+    check_unfused("picks_e4_top2_f32", 4, 2, "f32", [7, 64], make=picks_graph)
     if PREPARE:
         print("moe matrix: prepared in", WORK)
     else:

@@ -179,3 +179,61 @@ TEST(OracleMoe, TiesPickTheLowerExpert) {
     EXPECT_LT(relativeError(got, want), 1e-13);
   }
 }
+
+TEST(OracleTopK, DescendingWithLowerColumnOnTies) {
+  uint64_t seed = freshSeed();
+  SCOPED_TRACE(seedTrace(seed));
+  const int64_t nt = 5, width = 7;
+  Tensor in = randomTensor({nt, width}, seed, -2.0, 2.0);
+  // Row 0: columns 2, 5 and 6 tie at the top.
+  for (int64_t c : {2, 5, 6})
+    in.data[c] = 3.0;
+  TopK r = topK(in, 4);
+  ASSERT_EQ(r.values.shape, (std::vector<int64_t>{nt, 4}));
+  EXPECT_EQ(r.indices.data[0], 2);
+  EXPECT_EQ(r.indices.data[1], 5);
+  EXPECT_EQ(r.indices.data[2], 6);
+  for (int64_t t = 0; t < nt; ++t) {
+    // Each pick is the largest entry not picked yet (strictly larger than
+    // every later column), and its value is the entry.
+    std::vector<bool> used(width, false);
+    for (int64_t j = 0; j < 4; ++j) {
+      int64_t e = r.indices.data[t * 4 + j];
+      EXPECT_EQ(r.values.data[t * 4 + j], in.data[t * width + e]);
+      for (int64_t c = 0; c < width; ++c)
+        if (!used[c] && c != e) {
+          double v = in.data[t * width + c], best = in.data[t * width + e];
+          EXPECT_TRUE(v < best || (v == best && c > e))
+              << "row " << t << " pick " << j << " column " << c;
+        }
+      used[e] = true;
+    }
+  }
+  EXPECT_THROW(topK(in, 0), std::exception);
+  EXPECT_THROW(topK(in, width + 1), std::exception);
+}
+
+TEST(OracleRoutedExperts, ComposesToMoeAndSkipsOutOfRangePicks) {
+  const int64_t nt = 6, n = 8, ne = 5, ni = 4;
+  uint64_t seed = freshSeed();
+  SCOPED_TRACE(seedTrace(seed));
+  Tensor x = randomTensor({nt, n}, seed);
+  Weights w = randomWeights(ne, n, ni, seed + 10);
+  for (bool renormalize : {false, true}) {
+    MoeRouting r = moeRoute(x, w.router, 2, renormalize);
+    Tensor want = moe(x, w.router, w.w1, w.w3, w.w2, 2, renormalize);
+    Tensor got = routedExperts(x, r.experts, r.weights, w.w1, w.w3, w.w2);
+    EXPECT_LT(relativeError(got, want), 1e-14);
+  }
+  // Picks at -1 and E contribute nothing: the same as a zero weight.
+  MoeRouting r = moeRoute(x, w.router, 2, true);
+  IntTensor bad = r.experts;
+  Tensor zeroed = r.weights;
+  for (int64_t t : {1, 4}) {
+    bad.data[t * 2 + 1] = t == 1 ? -1 : ne;
+    zeroed.data[t * 2 + 1] = 0.0;
+  }
+  Tensor got = routedExperts(x, bad, r.weights, w.w1, w.w3, w.w2);
+  Tensor want = routedExperts(x, r.experts, zeroed, w.w1, w.w3, w.w2);
+  EXPECT_LT(relativeError(got, want), 1e-14);
+}

@@ -40,14 +40,25 @@ OpOperand *firstRealUse(BlockArgument arg) {
 }
 
 /// The size of the table an integer argument indexes, from its first use.
-int64_t indexBound(BlockArgument arg, bool &isPositions) {
+/// Expert picks of hymir.routed_experts range over [-1, E] (`lowest` -1), so
+/// that picks outside [0, E), which add nothing, occur too.
+int64_t indexBound(BlockArgument arg, bool &isPositions, int64_t &lowest) {
   isPositions = false;
+  lowest = 0;
   OpOperand *use = firstRealUse(arg);
   Operation *user = use ? use->getOwner() : nullptr;
   if (auto emb = dyn_cast_or_null<mlir::hymir::EmbeddingOp>(user))
     return emb.getTable().getType().getDimSize(0);
   if (auto loss = dyn_cast_or_null<mlir::hymir::CispoLossOp>(user))
     return loss.getLmHead().getType().getDimSize(0);
+  if (auto experts = dyn_cast_or_null<mlir::hymir::RoutedExpertsOp>(user);
+      experts && use->getOperandNumber() == 1) {
+    int64_t count = experts.getW1().getType().getDimSize(0);
+    if (!ShapedType::isDynamic(count)) {
+      lowest = -1;
+      return count + 2;
+    }
+  }
   isPositions = isa_and_nonnull<mlir::hymir::RopeOp>(user);
   return 16;
 }
@@ -77,7 +88,8 @@ int64_t indexBound(BlockArgument arg, bool &isPositions) {
         v = 1.0 + 0.1 * v;
     } else if (user && n > 0 && !t.shape.empty() &&
                isa<mlir::hymir::LinearOp, mlir::hymir::MoeOp,
-                   mlir::hymir::CispoLossOp>(user)) {
+                   mlir::hymir::RoutedExpertsOp, mlir::hymir::CispoLossOp>(
+                   user)) {
       double scale = 1.0 / std::sqrt(static_cast<double>(t.shape.back()));
       for (double &v : t.data)
         v *= scale;
@@ -85,14 +97,15 @@ int64_t indexBound(BlockArgument arg, bool &isPositions) {
     return t;
   }
   bool isPositions = false;
-  int64_t bound = indexBound(arg, isPositions);
+  int64_t lowest = 0;
+  int64_t bound = indexBound(arg, isPositions, lowest);
   oracle::IntTensor t{shape,
                       std::vector<int64_t>(oracle::Tensor(shape).numel())};
   std::mt19937_64 rng(seed);
   int64_t inner = shape.empty() ? 1 : shape.back();
   for (size_t k = 0; k < t.data.size(); ++k)
     t.data[k] = isPositions ? static_cast<int64_t>(k) % inner
-                            : static_cast<int64_t>(rng() % bound);
+                            : lowest + static_cast<int64_t>(rng() % bound);
   return t;
 }
 

@@ -265,6 +265,10 @@ private:
                        intAttr("renormalize", moe.getRenormalize())};
           return success();
         })
+        .Case([&](hy::TopKOp topK) {
+          out.attrs = {intAttr("k", topK.getK())};
+          return success();
+        })
         .Case([&](hy::CispoLossOp loss) {
           out.attrs = {
               floatAttr("eps_low", loss.getEpsLow().convertToDouble()),

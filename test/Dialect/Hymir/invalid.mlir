@@ -2787,3 +2787,151 @@ func.func @moe_route_bf16_logits(%x: tensor<?x4xbf16>) {
       : (tensor<?x4xbf16>) -> (tensor<?xi32>, tensor<5xi32>, tensor<?x2xi32>, tensor<?x2xf32>)
   return
 }
+
+// -----
+
+func.func @top_k_k(%x: tensor<?x4xf32>) {
+  // expected-error @+1 {{'hymir.top_k' op expects k in [1, E] with E = 4, got 5}}
+  %v, %i = hymir.top_k %x {k = 5 : i64} : (tensor<?x4xf32>) -> (tensor<?x5xf32>, tensor<?x5xi32>)
+  return
+}
+
+// -----
+
+func.func @top_k_rank(%x: tensor<4xf32>) {
+  // expected-error @+1 {{'hymir.top_k' op expects input to have rank 2 ([T, E]), got 'tensor<4xf32>'}}
+  %v, %i = hymir.top_k %x {k = 1 : i64} : (tensor<4xf32>) -> (tensor<1xf32>, tensor<1xi32>)
+  return
+}
+
+// -----
+
+func.func @top_k_values_element(%x: tensor<?x4xf32>) {
+  // expected-error @+1 {{'hymir.top_k' op expects values to have the element type of input ('f32'), got 'bf16'}}
+  %v, %i = hymir.top_k %x {k = 2 : i64} : (tensor<?x4xf32>) -> (tensor<?x2xbf16>, tensor<?x2xi32>)
+  return
+}
+
+// -----
+
+func.func @top_k_indices_element(%x: tensor<?x4xf32>) {
+  // expected-error @+1 {{'hymir.top_k' op expects indices to have element type 'i32', got 'i64'}}
+  %v, %i = hymir.top_k %x {k = 2 : i64} : (tensor<?x4xf32>) -> (tensor<?x2xf32>, tensor<?x2xi64>)
+  return
+}
+
+// -----
+
+func.func @top_k_width(%x: tensor<?x4xf32>) {
+  // expected-error @+1 {{'hymir.top_k' op expects indices dim 1 to be k (2), got 3}}
+  %v, %i = hymir.top_k %x {k = 2 : i64} : (tensor<?x4xf32>) -> (tensor<?x2xf32>, tensor<?x3xi32>)
+  return
+}
+
+// -----
+
+func.func @top_k_tokens(%x: tensor<6x4xf32>) {
+  // expected-error @+1 {{'hymir.top_k' op expects values dim 0 (T) to equal input dim 0 (6), got 5}}
+  %v, %i = hymir.top_k %x {k = 2 : i64} : (tensor<6x4xf32>) -> (tensor<5x2xf32>, tensor<6x2xi32>)
+  return
+}
+
+// -----
+
+func.func @routed_experts_indices(%x: tensor<?x32xf32>, %i: tensor<?x2xf32>, %w: tensor<?x2xf32>,
+    %w1: tensor<4x16x32xf32>, %w3: tensor<4x16x32xf32>, %w2: tensor<4x32x16xf32>) {
+  // expected-error @+1 {{'hymir.routed_experts' op expects indices to have element type 'i32', got 'f32'}}
+  %y = hymir.routed_experts %x, %i, %w, %w1, %w3, %w2
+      : (tensor<?x32xf32>, tensor<?x2xf32>, tensor<?x2xf32>, tensor<4x16x32xf32>, tensor<4x16x32xf32>, tensor<4x32x16xf32>)
+      -> tensor<?x32xf32>
+  return
+}
+
+// -----
+
+func.func @routed_experts_weights(%x: tensor<?x32xf32>, %i: tensor<?x2xi32>, %w: tensor<?x3xf32>,
+    %w1: tensor<4x16x32xf32>, %w3: tensor<4x16x32xf32>, %w2: tensor<4x32x16xf32>) {
+  // expected-error @+1 {{'hymir.routed_experts' op expects weights dim 1 (K) to equal indices dim 1 (2), got 3}}
+  %y = hymir.routed_experts %x, %i, %w, %w1, %w3, %w2
+      : (tensor<?x32xf32>, tensor<?x2xi32>, tensor<?x3xf32>, tensor<4x16x32xf32>, tensor<4x16x32xf32>, tensor<4x32x16xf32>)
+      -> tensor<?x32xf32>
+  return
+}
+
+// -----
+
+func.func @routed_experts_tokens(%x: tensor<5x32xf32>, %i: tensor<6x2xi32>, %w: tensor<6x2xf32>,
+    %w1: tensor<4x16x32xf32>, %w3: tensor<4x16x32xf32>, %w2: tensor<4x32x16xf32>) {
+  // expected-error @+1 {{'hymir.routed_experts' op expects indices dim 0 (T) to equal x dim 0 (5), got 6}}
+  %y = hymir.routed_experts %x, %i, %w, %w1, %w3, %w2
+      : (tensor<5x32xf32>, tensor<6x2xi32>, tensor<6x2xf32>, tensor<4x16x32xf32>, tensor<4x16x32xf32>, tensor<4x32x16xf32>)
+      -> tensor<5x32xf32>
+  return
+}
+
+// -----
+
+func.func @routed_experts_w2(%x: tensor<?x32xf32>, %i: tensor<?x2xi32>, %w: tensor<?x2xf32>,
+    %w1: tensor<4x16x32xf32>, %w3: tensor<4x16x32xf32>, %w2: tensor<4x32x8xf32>) {
+  // expected-error @+1 {{'hymir.routed_experts' op expects w2 dim 2 (I) to equal w1 dim 1 (16), got 8}}
+  %y = hymir.routed_experts %x, %i, %w, %w1, %w3, %w2
+      : (tensor<?x32xf32>, tensor<?x2xi32>, tensor<?x2xf32>, tensor<4x16x32xf32>, tensor<4x16x32xf32>, tensor<4x32x8xf32>)
+      -> tensor<?x32xf32>
+  return
+}
+
+// -----
+
+func.func @routed_experts_result(%x: tensor<?x32xf32>, %i: tensor<?x2xi32>, %w: tensor<?x2xf32>,
+    %w1: tensor<4x16x32xf32>, %w3: tensor<4x16x32xf32>, %w2: tensor<4x32x16xf32>) {
+  // expected-error @+1 {{'hymir.routed_experts' op expects result to have the element type of x ('f32'), got 'bf16'}}
+  %y = hymir.routed_experts %x, %i, %w, %w1, %w3, %w2
+      : (tensor<?x32xf32>, tensor<?x2xi32>, tensor<?x2xf32>, tensor<4x16x32xf32>, tensor<4x16x32xf32>, tensor<4x32x16xf32>)
+      -> tensor<?x32xbf16>
+  return
+}
+
+// -----
+
+func.func @moe_layout_experts(%i: tensor<?x2xi32>) {
+  // expected-error @+1 {{'hymir.moe_layout' op expects num_experts to be at least 1, got 0}}
+  %s, %o, %l = hymir.moe_layout %i {num_experts = 0 : i64}
+      : (tensor<?x2xi32>) -> (tensor<?xi32>, tensor<1xi32>, tensor<?x2xi32>)
+  return
+}
+
+// -----
+
+func.func @moe_layout_tile(%i: tensor<?x2xi32>) {
+  // expected-error @+1 {{'hymir.moe_layout' op expects tile to be at least 1, got 0}}
+  %s, %o, %l = hymir.moe_layout %i {num_experts = 4 : i64, tile = 0 : i64}
+      : (tensor<?x2xi32>) -> (tensor<?xi32>, tensor<5xi32>, tensor<?x2xi32>)
+  return
+}
+
+// -----
+
+func.func @moe_layout_offsets(%i: tensor<?x2xi32>) {
+  // expected-error @+1 {{'hymir.moe_layout' op expects offsets to have E + 1 = 5 entries, got 4}}
+  %s, %o, %l = hymir.moe_layout %i {num_experts = 4 : i64}
+      : (tensor<?x2xi32>) -> (tensor<?xi32>, tensor<4xi32>, tensor<?x2xi32>)
+  return
+}
+
+// -----
+
+func.func @moe_layout_rows(%i: tensor<3x2xi32>) {
+  // expected-error @+1 {{'hymir.moe_layout' op expects sorted_tokens to have T * K + E * (tile - 1) = 18 rows, got 6}}
+  %s, %o, %l = hymir.moe_layout %i {num_experts = 4 : i64, tile = 4 : i64}
+      : (tensor<3x2xi32>) -> (tensor<6xi32>, tensor<5xi32>, tensor<3x2xi32>)
+  return
+}
+
+// -----
+
+func.func @moe_layout_slots(%i: tensor<3x2xi32>) {
+  // expected-error @+1 {{'hymir.moe_layout' op expects slots dim 1 (K) to equal indices dim 1 (2), got 1}}
+  %s, %o, %l = hymir.moe_layout %i {num_experts = 4 : i64, tile = 1 : i64}
+      : (tensor<3x2xi32>) -> (tensor<6xi32>, tensor<5xi32>, tensor<3x1xi32>)
+  return
+}

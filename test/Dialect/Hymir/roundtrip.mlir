@@ -337,6 +337,22 @@ func.func @all_gather(%x: tensor<?x16xf32>) -> tensor<?x64xf32> {
   return %y : tensor<?x64xf32>
 }
 
+// CHECK-LABEL: func.func @top_k_and_routed_experts
+// CHECK: %[[V:.*]], %[[I:.*]] = hymir.top_k %arg1 {k = 2 : i64} : (tensor<?x4xbf16>) -> (tensor<?x2xbf16>, tensor<?x2xi32>)
+// CHECK: %{{.*}}, %{{.*}}, %{{.*}} = hymir.moe_layout %[[I]] {num_experts = 4 : i64} : (tensor<?x2xi32>) -> (tensor<?xi32>, tensor<5xi32>, tensor<?x2xi32>)
+// CHECK: hymir.routed_experts %arg0, %[[I]], %arg5, %arg2, %arg3, %arg4 : (tensor<?x32xbf16>, tensor<?x2xi32>, tensor<?x2xf32>, tensor<4x16x32xbf16>, tensor<4x16x32xbf16>, tensor<4x32x16xbf16>) -> tensor<?x32xbf16>
+func.func @top_k_and_routed_experts(%x: tensor<?x32xbf16>, %scores: tensor<?x4xbf16>,
+    %w1: tensor<4x16x32xbf16>, %w3: tensor<4x16x32xbf16>, %w2: tensor<4x32x16xbf16>,
+    %gates: tensor<?x2xf32>) -> tensor<?x32xbf16> {
+  %v, %i = hymir.top_k %scores {k = 2 : i64} : (tensor<?x4xbf16>) -> (tensor<?x2xbf16>, tensor<?x2xi32>)
+  %s, %o, %l = hymir.moe_layout %i {num_experts = 4 : i64, tile = 64 : i64}
+      : (tensor<?x2xi32>) -> (tensor<?xi32>, tensor<5xi32>, tensor<?x2xi32>)
+  %y = hymir.routed_experts %x, %i, %gates, %w1, %w3, %w2
+      : (tensor<?x32xbf16>, tensor<?x2xi32>, tensor<?x2xf32>, tensor<4x16x32xbf16>, tensor<4x16x32xbf16>, tensor<4x32x16xbf16>)
+      -> tensor<?x32xbf16>
+  return %y : tensor<?x32xbf16>
+}
+
 // CHECK-LABEL: func.func @moe_route_and_experts
 // CHECK: %{{.*}}, %{{.*}}, %{{.*}}, %{{.*}} = hymir.moe_route %arg5 {tile = 4 : i64, top_k = 2 : i64} : (tensor<?x4xf32>) -> (tensor<?xi32>, tensor<5xi32>, tensor<?x2xi32>, tensor<?x2xf32>)
 // CHECK: hymir.moe_experts %arg0, %{{.*}}, %{{.*}}, %{{.*}}, %{{.*}}, %arg2, %arg3, %arg4 :

@@ -418,6 +418,97 @@ LogicalResult CispoLossOp::verify() {
 // MoeRouteOp, MoeExpertsOp
 //===----------------------------------------------------------------------===//
 
+LogicalResult TopKOp::verify() {
+  Checker c(*this);
+  Named input = c.operand("input", getInput()),
+        values = c.operand("values", getValues()),
+        indices = c.operand("indices", getIndices());
+  if (failed(c.rank(input, 2, "[T, E]")) || failed(c.floatElement(input)))
+    return failure();
+  int64_t k = getK(), width = input.type.getDimSize(1);
+  if (k < 1 || (!ShapedType::isDynamic(width) && k > width))
+    return emitOpError() << "expects k in [1, E] with E = "
+                         << (ShapedType::isDynamic(width)
+                                 ? std::string("?")
+                                 : std::to_string(width))
+                         << ", got " << k;
+  if (failed(c.rank(values, 2, "[T, k]")) ||
+      failed(c.sameElement(values, input)) ||
+      failed(c.rank(indices, 2, "[T, k]")) ||
+      failed(c.element(indices, IntegerType::get(getContext(), 32))) ||
+      failed(c.dim(values, 0, input, 0, "T")) ||
+      failed(c.dim(indices, 0, input, 0, "T")))
+    return failure();
+  for (const Named &t : {values, indices})
+    if (!t.type.isDynamicDim(1) && t.type.getDimSize(1) != k)
+      return emitOpError() << "expects " << t.name << " dim 1 to be k (" << k
+                           << "), got " << t.type.getDimSize(1);
+  return success();
+}
+
+LogicalResult RoutedExpertsOp::verify() {
+  Checker c(*this);
+  Named x = c.operand("x", getX()),
+        indices = c.operand("indices", getIndices()),
+        weights = c.operand("weights", getWeights()),
+        w1 = c.operand("w1", getW1()), w3 = c.operand("w3", getW3()),
+        w2 = c.operand("w2", getW2());
+  if (failed(c.rank(x, 2, "[T, N]")) || failed(c.floatElement(x)) ||
+      failed(c.rank(indices, 2, "[T, K]")) ||
+      failed(c.element(indices, IntegerType::get(getContext(), 32))) ||
+      failed(c.rank(weights, 2, "[T, K]")) ||
+      failed(c.element(weights, Float32Type::get(getContext()))) ||
+      failed(c.dim(indices, 0, x, 0, "T")) ||
+      failed(c.sameDims(weights, indices, {"T", "K"})))
+    return failure();
+  if (failed(c.rank(w1, 3, "[E, I, N]")) || failed(c.floatElement(w1)) ||
+      failed(c.dim(w1, 2, x, 1, "N")) || failed(c.rank(w3, 3, "[E, I, N]")) ||
+      failed(c.sameElement(w3, w1)) ||
+      failed(c.sameDims(w3, w1, {"E", "I", "N"})) ||
+      failed(c.rank(w2, 3, "[E, N, I]")) || failed(c.sameElement(w2, w1)) ||
+      failed(c.dim(w2, 0, w1, 0, "E")) || failed(c.dim(w2, 1, x, 1, "N")) ||
+      failed(c.dim(w2, 2, w1, 1, "I")))
+    return failure();
+  return c.sameShapeAndElement(c.operand("result", getResult()), x, "[T, N]",
+                               {"T", "N"});
+}
+
+LogicalResult MoeLayoutOp::verify() {
+  Checker c(*this);
+  Type i32 = IntegerType::get(getContext(), 32);
+  Named indices = c.operand("indices", getIndices()),
+        sorted = c.operand("sorted_tokens", getSortedTokens()),
+        offsets = c.operand("offsets", getOffsets()),
+        slots = c.operand("slots", getSlots());
+  int64_t experts = getNumExperts(), tile = getTile();
+  if (experts < 1)
+    return emitOpError() << "expects num_experts to be at least 1, got "
+                         << experts;
+  if (tile < 1)
+    return emitOpError() << "expects tile to be at least 1, got " << tile;
+  if (failed(c.rank(indices, 2, "[T, K]")) || failed(c.element(indices, i32)) ||
+      failed(c.rank(sorted, 1, "[T * K + E * (tile - 1)]")) ||
+      failed(c.element(sorted, i32)) || failed(c.rank(offsets, 1, "[E + 1]")) ||
+      failed(c.element(offsets, i32)) || failed(c.rank(slots, 2, "[T, K]")) ||
+      failed(c.element(slots, i32)) ||
+      failed(c.sameDims(slots, indices, {"T", "K"})))
+    return failure();
+  if (!offsets.type.isDynamicDim(0) &&
+      offsets.type.getDimSize(0) != experts + 1)
+    return emitOpError() << "expects offsets to have E + 1 = " << experts + 1
+                         << " entries, got " << offsets.type.getDimSize(0);
+  int64_t tokens = indices.type.getDimSize(0),
+          picks = indices.type.getDimSize(1), rows = sorted.type.getDimSize(0);
+  if (!ShapedType::isDynamic(tokens) && !ShapedType::isDynamic(picks) &&
+      !ShapedType::isDynamic(rows) &&
+      rows != tokens * picks + experts * (tile - 1))
+    return emitOpError() << "expects sorted_tokens to have T * K + E * "
+                            "(tile - 1) = "
+                         << tokens * picks + experts * (tile - 1)
+                         << " rows, got " << rows;
+  return success();
+}
+
 LogicalResult MoeRouteOp::verify() {
   Checker c(*this);
   Type i32 = IntegerType::get(getContext(), 32);

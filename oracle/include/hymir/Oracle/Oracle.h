@@ -148,6 +148,22 @@ struct MoeRouting {
 MoeRouting moeRoute(const Tensor &x, const Tensor &router, int64_t topK,
                     bool renormalize);
 
+struct TopK {
+  Tensor values;     // [T, k], descending
+  IntTensor indices; // [T, k]
+};
+
+/// The k largest entries of each row of input [T, E] and their columns; of
+/// equal entries the lower column comes first. 1 <= k <= E.
+TopK topK(const Tensor &input, int64_t k);
+
+/// y_t = sum_j weights_tj (SiLU(x_t W1_e^T) * (x_t W3_e^T)) W2_e^T with
+/// e = indices_tj; picks with e outside [0, E) add nothing. x [T, N];
+/// indices, weights [T, K]; w1, w3 [E, I, N]; w2 [E, N, I] -> [T, N].
+Tensor routedExperts(const Tensor &x, const IntTensor &indices,
+                     const Tensor &weights, const Tensor &w1, const Tensor &w3,
+                     const Tensor &w2);
+
 /// y_t = sum_j w_tj (SiLU(x_t W1_e^T) * (x_t W3_e^T)) W2_e^T with e = idx_tj.
 /// x [T, N]; router [E, N]; w1, w3 [E, I, N]; w2 [E, N, I] -> [T, N].
 Tensor moe(const Tensor &x, const Tensor &router, const Tensor &w1,

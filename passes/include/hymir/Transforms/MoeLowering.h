@@ -19,19 +19,30 @@ namespace mlir::hymir {
 Value buildSwiGlu(OpBuilder &b, Location loc, Value g, Value u);
 
 /// Router probabilities and top-k picks on tensors.
-struct TopKRouting {
-  Value probs;  // [T, E] f32: softmax(x router^T)
-  Value picked; // [T, E] f32: 1 where expert e is one of token t's picks
-  // Per round j < top_k: the picked probability [T] f32 and expert [T] i64
-  // (the largest unpicked probability, ties to the lower expert index).
+/// Top-k picks as `k` rounds: round j holds the j-th largest entry of each
+/// row [T] f32 and its column [T] i64 (the largest unpicked entry; ties to
+/// the lower column); `picked` [T, E] f32 is 1 where a column was picked.
+struct TopKRounds {
+  Value picked;
   SmallVector<Value> values, experts;
 };
 
-/// logits[t, e] = x[t, :] . router[e, :] in f32 as a linalg.generic.
+struct TopKRouting : TopKRounds {
+  Value probs; // [T, E] f32: softmax(logits)
+};
+
+/// softmax over dim 1 of f32 `logits` [T, E].
+Value buildSoftmax(OpBuilder &b, Location loc, Value logits);
+
+/// The top-k rounds of `input` [T, E] (bf16 or f32, compared in f32).
+TopKRounds buildTopKRounds(OpBuilder &b, Location loc, Value input,
+                           int64_t topK);
+
 Value buildRouterLogits(OpBuilder &b, Location loc, Value x, Value router);
 
 /// A softmax of `logits` [T, E] f32 over e and `topK` rounds of picks, as
 /// linalg.generic ops.
+/// softmax(logits) and its top-k rounds.
 TopKRouting buildTopKRouting(OpBuilder &b, Location loc, Value logits,
                              int64_t topK);
 

@@ -113,6 +113,14 @@ def HymirFuseMoeRouting : Pass<"hymir-fuse-moe-routing", "::mlir::func::FuncOp">
     grouped gate/up GEMM with the SwiGLU, a grouped down GEMM and the
     weighted combine), so that the experts compute only the rows routed to
     them.
+
+    Routing written step by step and fed to `hymir.routed_experts` (a
+    `linalg.softmax` over dim 1 of f32 logits, `hymir.top_k`, optionally the
+    renormalisation `w / broadcast(sum(w))` as `linalg.reduce` with `addf`
+    from zeros, `linalg.broadcast` and `arith.divf` or `linalg.div`) fuses
+    the same way into `hymir.moe_route` + `hymir.moe_experts`. Other routing
+    stays as written; its picks reach `hymir.moe_experts` through
+    `hymir.moe_layout`.
   }];
   let options = [
     Option<"tile", "tile", "int64_t", /*default=*/"64",

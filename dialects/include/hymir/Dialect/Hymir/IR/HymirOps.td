@@ -252,6 +252,65 @@ def Hymir_CispoLossOp : Hymir_Op<"cispo_loss", [Pure]> {
 }
 
 //===----------------------------------------------------------------------===//
+// Decomposed MoE: top_k and routed_experts
+//===----------------------------------------------------------------------===//
+
+def Hymir_TopKOp : Hymir_Op<"top_k", [Pure]> {
+  let summary = "The k largest entries of each row, with their column indices";
+  let description = [{
+    For each row `t` of `input` `[T, E]`, `values[t, :]` holds its `k`
+    largest entries in descending order and `indices[t, :]` their columns
+    (i32). Of equal entries the lower column comes first. `k` is in `[1, E]`.
+    With `hymir.routed_experts` and a softmax this writes MoE routing out
+    step by step; `hymir-fuse-moe-routing` fuses such a chain.
+
+    ```
+    %probs = linalg.softmax dimension(1) ins(%logits : tensor<?x32xf32>)
+               outs(%init : tensor<?x32xf32>) -> tensor<?x32xf32>
+    %w, %idx = hymir.top_k %probs {k = 2 : i64}
+               : (tensor<?x32xf32>) -> (tensor<?x2xf32>, tensor<?x2xi32>)
+    ```
+  }];
+  let arguments = (ins Hymir_Tensor:$input, I64Attr:$k);
+  let results = (outs Hymir_Tensor:$values, Hymir_Tensor:$indices);
+  let assemblyFormat = [{
+    $input attr-dict `:` functional-type(operands, results)
+  }];
+  let hasVerifier = 1;
+}
+
+def Hymir_RoutedExpertsOp : Hymir_Op<"routed_experts", [Pure]> {
+  let summary = "SwiGLU experts picked per token, weighted and summed";
+  let description = [{
+    The expert half of an MoE block, given each token's picks:
+
+    ```
+    y_t = sum_j weights[t, j] * (SiLU(x_t W1_e^T) * (x_t W3_e^T)) W2_e^T,
+          e = indices[t, j]
+    ```
+
+    A pick whose index lies outside `[0, E)` adds nothing.
+
+    Operands: `x` `[T, N]`, `indices` `[T, K]` i32, `weights` `[T, K]` f32,
+    `w1`, `w3` `[E, I, N]` and `w2` `[E, N, I]`, bf16 or f32. The result is
+    `[T, N]`
+    with the element type of `x`. `hymir-fuse-moe-routing` fuses it with the
+    routing that made `indices` and `weights` when that is a softmax, a
+    `hymir.top_k` and optionally a renormalisation; otherwise it lays the
+    picks out for the grouped expert GEMMs with `hymir.moe_layout`.
+  }];
+  let arguments = (ins Hymir_Tensor:$x, Hymir_Tensor:$indices,
+                       Hymir_Tensor:$weights, Hymir_Tensor:$w1,
+                       Hymir_Tensor:$w3, Hymir_Tensor:$w2);
+  let results = (outs Hymir_Tensor:$result);
+  let assemblyFormat = [{
+    $x `,` $indices `,` $weights `,` $w1 `,` $w3 `,` $w2 attr-dict `:`
+    functional-type(operands, results)
+  }];
+  let hasVerifier = 1;
+}
+
+//===----------------------------------------------------------------------===//
 // MoE building blocks (hymir-fuse-moe-routing)
 //===----------------------------------------------------------------------===//
 
@@ -292,6 +351,25 @@ def Hymir_MoeRouteOp : Hymir_Op<"moe_route", [Pure]> {
                       Hymir_Tensor:$slots, Hymir_Tensor:$weights);
   let assemblyFormat = [{
     $logits attr-dict `:` functional-type(operands, results)
+  }];
+  let hasVerifier = 1;
+}
+
+def Hymir_MoeLayoutOp : Hymir_Op<"moe_layout", [Pure]> {
+  let summary = "The grouped layout of given expert picks";
+  let description = [{
+    The layout half of `hymir.moe_route` for picks made elsewhere: from
+    `indices` `[T, K]` i32, the same `sorted_tokens`
+    `[T * K + E * (tile - 1)]`, `offsets` `[E + 1]` and `slots` `[T, K]` as
+    `hymir.moe_route` (see there). `num_experts` is E. A pick whose index
+    lies outside `[0, E)` gets no row: its slot is -1.
+  }];
+  let arguments = (ins Hymir_Tensor:$indices, I64Attr:$num_experts,
+                       DefaultValuedAttr<I64Attr, "64">:$tile);
+  let results = (outs Hymir_Tensor:$sorted_tokens, Hymir_Tensor:$offsets,
+                      Hymir_Tensor:$slots);
+  let assemblyFormat = [{
+    $indices attr-dict `:` functional-type(operands, results)
   }];
   let hasVerifier = 1;
 }
