@@ -9,10 +9,13 @@ Rows: TFLOP/s over the routed FLOPs (2 T k (3 N I)); for T <= 256 also the
 bandwidth over the bytes of the selected experts' weights (3 N I x 2 bytes
 each; the count of distinct experts the anchors' routing selects) against
 the copy bandwidth. The anchors time only the expert GEMMs (the tokens are
-already sorted); hymir's time includes its routing.
+already sorted); hymir's time includes its routing. "mma ms" is hymir
+compiled with --moe-wgmma=false (mma.sync kernels on 64-row tiles above 64
+tokens), when the bundle has it.
 
 Usage: python3 moe_bench.py BUNDLE_DIR [T ...]
 """
+import os
 import sys
 
 import torch
@@ -35,8 +38,10 @@ def main():
     del buf, out
     w13 = torch.randn(E, 2 * I, N, device=DEV, dtype=torch.bfloat16) * 0.02
     w2 = torch.randn(E, N, I, device=DEV, dtype=torch.bfloat16) * 0.02
-    print("%6s %12s %12s %12s %12s %9s %9s %9s" % (
-        "T", "hymir ms", "loop ms", "grouped ms", "dense ms", "TFLOP/s", "vs best", "vs dense"))
+    mma = os.path.exists(os.path.join(BUNDLE, "bench", "moe_m1_mma.hymir"))
+    print("%6s %12s %12s %12s %12s %9s %9s %9s %10s" % (
+        "T", "hymir ms", "loop ms", "grouped ms", "dense ms", "TFLOP/s", "vs best", "vs dense",
+        "mma ms"))
     for t in TOKENS:
         torch.manual_seed(t)
         x = torch.randn(t, N, device=DEV, dtype=torch.bfloat16)
@@ -73,6 +78,8 @@ def main():
         grouped_ms = timed(grouped, warmup=2, iters=iters)
         dense_ms = timed(dense, warmup=2, iters=iters) if t >= 4096 else float("nan")
         h_ms = hymir(BUNDLE, "moe_m1.hymir", "moe", t, 3 if t >= 4096 else 5, warmup=1)
+        mma_ms = (hymir(BUNDLE, "moe_m1_mma.hymir", "moe", t, 3 if t >= 4096 else 5, warmup=1)
+                  if mma and t > 64 else None)
         flops = 2.0 * t * K * 3 * N * I
         best = min(loop_ms, grouped_ms)
         line = "%6d %12s %12.3f %12.3f %12.3f %9s %9s %9s" % (
@@ -80,6 +87,7 @@ def main():
             "%.1f" % (flops / h_ms / 1e9) if h_ms else "-",
             "%.3f" % (best / h_ms) if h_ms else "-",
             "%.3f" % (dense_ms / h_ms) if h_ms and t >= 4096 else "-")
+        line += " %10s" % ("%.3f" % mma_ms if mma_ms else "-")
         if t <= 256:
             selected = int((counts > 0).sum())
             nbytes = selected * 3 * N * I * 2

@@ -25,6 +25,7 @@
 #include "hymir/Transforms/MoeLowering.h"
 
 #include "MmaFragments.h"
+#include "WgmmaTiles.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Bufferization/IR/Bufferization.h"
@@ -349,6 +350,13 @@ LogicalResult HymirMoeExpertsToGpuPass::rewrite(MoeExpertsOp op) {
       xType.getElementType().isBF16() && w1Type.getElementType().isBF16();
   bool tensorCores = bf16 && route && route.getTile() == Tc::kTile &&
                      inter % Tc::kCols == 0 && width % Tc::kCols == 0;
+  // The wgmma kernels (sm_90a): 128-row tiles, 128-column chunks, K in
+  // whole stages.
+  using Wg = WgmmaTiles;
+  bool wgmmaTiles = wgmma && bf16 && route && route.getTile() == Wg::kRows &&
+                    inter % Wg::kChunkRows == 0 &&
+                    width % Wg::kChunkRows == 0 && inter % Wg::kK == 0 &&
+                    width % Wg::kK == 0;
 
   ImplicitLocOpBuilder b(op.getLoc(), op);
   auto buffer = [&](Value tensor) -> Value {
@@ -520,7 +528,123 @@ LogicalResult HymirMoeExpertsToGpuPass::rewrite(MoeExpertsOp op) {
     });
   };
 
-  if (tensorCores) {
+  // Larger calls on sm_90a: wgmma over 128-row tiles. Blocks are numbered
+  // in groups of kGroup row tiles: a group's tiles (mostly one expert's)
+  // run side by side over the column blocks, so each weight chunk is read
+  // from memory about once and the group's rows stay in L2.
+  constexpr int64_t kGroup = 8;
+  auto launchWgmma =
+      [&](StringRef kind, int64_t colBlocks,
+          function_ref<void(WgmmaTiles &, Value, Value, Value)> body,
+          int64_t chunks) {
+        // Grid (kGroup x column blocks, groups): blocks start in the order of
+        // their linear index, x fastest.
+        Value groups =
+            arith::CeilDivUIOp::create(b, rows, c(Wg::kRows * kGroup));
+        Value smem = arith::ConstantIntOp::create(b, b.getI32Type(),
+                                                  Wg::sharedBytes(chunks));
+        auto launch =
+            gpu::LaunchOp::create(b, c(kGroup * colBlocks), groups, c(1),
+                                  c(Wg::kThreads), c(1), c(1), smem);
+        launch->setAttr("hymir.moe", b.getStringAttr(kind));
+        OpBuilder::InsertionGuard guard(b);
+        b.setInsertionPointToStart(&launch.getBody().front());
+        Value inGroup = launch.getBlockIds().x;
+        Value tile = arith::AddIOp::create(
+            b, arith::MulIOp::create(b, launch.getBlockIds().y, c(kGroup)),
+            arith::RemUIOp::create(b, inGroup, c(kGroup)));
+        Value colBlock = arith::DivUIOp::create(b, inGroup, c(kGroup));
+        Value r0 = arith::MulIOp::create(b, tile, c(Wg::kRows));
+        // Tiles past the rows in use have nothing to compute (the layout's
+        // groups are whole tiles, so a tile is all in use or not at all).
+        Value used = arith::IndexCastOp::create(
+            b, b.getIndexType(),
+            memref::LoadOp::create(b, offsets, ValueRange{c(experts)}));
+        auto inUse = scf::IfOp::create(
+            b, arith::CmpIOp::create(b, arith::CmpIPredicate::ult, r0, used),
+            /*withElseRegion=*/false);
+        {
+          OpBuilder::InsertionGuard inner(b);
+          b.setInsertionPointToStart(&inUse.getThenRegion().front());
+          Tc t{b};
+          t.offsets = offsets;
+          t.experts = experts;
+          WgmmaTiles w{b, launch.getThreadIds().x};
+          body(w, t.expertOf(r0), r0, colBlock);
+        }
+        gpu::TerminatorOp::create(b);
+      };
+  auto emitWgmma = [&]() {
+    // gate/up: W1 and W3 rows c0 .. c0 + 127 of the tile's expert; A the
+    // rows of x through their tokens (padding rows read row 0; their
+    // results are never used).
+    launchWgmma(
+        "gate-up-wgmma", inter / Wg::kChunkRows,
+        [&](WgmmaTiles &w, Value e, Value r0, Value colBlock) {
+          Value c0 = arith::MulIOp::create(b, colBlock, c(Wg::kChunkRows));
+          SmallVector<Value> aRows;
+          for (int64_t i = 0; i < Wg::kRowsPerThread; ++i) {
+            Value tok = arith::MaxSIOp::create(
+                b,
+                memref::LoadOp::create(b, sorted,
+                                       ValueRange{w.add(r0, w.copyRow(i))}),
+                arith::ConstantIntOp::create(b, b.getI32Type(), 0));
+            aRows.push_back(
+                arith::IndexCastOp::create(b, b.getIndexType(), tok));
+          }
+          SmallVector<Value> acc =
+              w.product(x, aRows, {{w1, e, c0}, {w3, e, c0}}, width);
+          w.forEachAccumulator([&](int64_t i, Value row, Value col) {
+            if (i % 2)
+              return;
+            SmallVector<Value> pair;
+            for (int64_t q = 0; q < 2; ++q) {
+              Value g = LLVM::ExtractValueOp::create(b, acc[0], i + q);
+              Value u = LLVM::ExtractValueOp::create(b, acc[1], i + q);
+              pair.push_back(swiglu(g, u));
+            }
+            Value v = vector::FromElementsOp::create(
+                b, VectorType::get({2}, actType), pair);
+            vector::StoreOp::create(b, v, act,
+                                    ValueRange{w.add(r0, row), w.add(c0, col)});
+          });
+        },
+        2);
+    // down: W2 rows c0 .. c0 + 255 (two chunks) of the tile's expert; A
+    // the tile's rows of act.
+    int64_t downChunks = width % (2 * Wg::kChunkRows) == 0 ? 2 : 1;
+    launchWgmma(
+        "down-wgmma", width / (downChunks * Wg::kChunkRows),
+        [&](WgmmaTiles &w, Value e, Value r0, Value colBlock) {
+          Value c0 = arith::MulIOp::create(b, colBlock,
+                                           c(downChunks * Wg::kChunkRows));
+          SmallVector<Value> aRows;
+          for (int64_t i = 0; i < Wg::kRowsPerThread; ++i)
+            aRows.push_back(w.add(r0, w.copyRow(i)));
+          SmallVector<WgmmaTiles::Chunk> chunks;
+          for (int64_t m = 0; m < downChunks; ++m)
+            chunks.push_back({w2, e, w.add(c0, m * Wg::kChunkRows)});
+          SmallVector<Value> acc = w.product(act, aRows, chunks, inter);
+          w.forEachAccumulator([&](int64_t i, Value row, Value col) {
+            if (i % 2)
+              return;
+            for (int64_t m = 0; m < downChunks; ++m) {
+              SmallVector<Value> pair = {
+                  LLVM::ExtractValueOp::create(b, acc[m], i),
+                  LLVM::ExtractValueOp::create(b, acc[m], i + 1)};
+              Value v = vector::FromElementsOp::create(
+                  b, VectorType::get({2}, f32), pair);
+              vector::StoreOp::create(
+                  b, v, down,
+                  ValueRange{w.add(r0, row),
+                             w.add(w.add(c0, m * Wg::kChunkRows), col)});
+            }
+          });
+        },
+        downChunks);
+  };
+
+  if (wgmmaTiles || tensorCores) {
     // The plan turns this into launches guarded by the token count.
     auto choice =
         scf::IfOp::create(b,
@@ -532,7 +656,10 @@ LogicalResult HymirMoeExpertsToGpuPass::rewrite(MoeExpertsOp op) {
     b.setInsertionPoint(choice.thenBlock()->getTerminator());
     emitRows();
     b.setInsertionPoint(choice.elseBlock()->getTerminator());
-    emitTiles();
+    if (wgmmaTiles)
+      emitWgmma();
+    else
+      emitTiles();
   } else {
     emitRows();
   }

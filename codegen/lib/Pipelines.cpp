@@ -39,8 +39,11 @@ void mlir::hymir::buildKernelFormPipeline(OpPassManager &pm,
   HymirFuseMoeRoutingOptions moe;
   moe.tile = options.moeTile;
   pm.addNestedPass<func::FuncOp>(createHymirFuseMoeRouting(moe));
-  if (options.gpuMoe)
-    pm.addNestedPass<func::FuncOp>(createHymirMoeExpertsToGpu());
+  if (options.gpuMoe) {
+    HymirMoeExpertsToGpuOptions experts;
+    experts.wgmma = options.moeWgmma;
+    pm.addNestedPass<func::FuncOp>(createHymirMoeExpertsToGpu(experts));
+  }
   // Tiled ops first: lightning attention becomes a forall over heads of
   // loops over token blocks.
   if (options.gpuLightning) {
@@ -142,8 +145,12 @@ void mlir::hymir::buildCudaKernelPipeline(OpPassManager &pm,
   arith::ArithExpandOpsPassOptions expand;
   expand.includeBf16 = true;
   gpu.addPass(arith::createArithExpandOpsPass(expand));
+  // nvgpu (cp.async) to NVVM; after the GPU ops, NVVM ops without an LLVM
+  // intrinsic (wgmma) become inline PTX.
+  gpu.addPass(createConvertNVGPUToNVVMPass());
   ConvertGpuOpsToNVVMOpsOptions nvvm;
   gpu.addPass(createConvertGpuOpsToNVVMOps(nvvm));
+  gpu.addPass(createConvertNVVMToLLVMPass());
   gpu.addPass(createCanonicalizerPass());
   gpu.addPass(createCSEPass());
   gpu.addPass(createReconcileUnrealizedCastsPass());

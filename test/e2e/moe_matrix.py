@@ -12,9 +12,9 @@ those rows only), with f32 logits, softmax and accumulation. Most cases use
 the target's default layout (cpu: no padding; cuda: groups padded to the
 64-row tiles of its tensor-core kernels) at hidden 32 and intermediate 16; the
 `_tile4` cases pad every expert's group to 4 rows (--moe-tile=4), so the
-padding and group-offset paths run too, and the `_wide` case has widths at
-which the GPU kernels unroll and the tensor-core kernels apply (on cuda,
-calls above 64 tokens take them: T = 200).
+padding and group-offset paths run too, and the `_wide` and `_narrow` cases have
+widths at which the GPU kernels unroll and the tensor-core kernels apply (on
+cuda, calls above 64 tokens take them: T = 200, 1000).
 Tolerances (relative L2 error): f32 1e-4; bf16 2e-2 (the output is rounded
 to bf16, 2^-9 relative, the rest is f32 accumulation). Routing itself must
 agree exactly with the oracle's: a flip would show as an error of order
@@ -235,9 +235,13 @@ def main():
     check("tied_e4_top1_bf16", 4, 1, "bf16", [7, 1000], tied=True)
     check("e32_top2_f32_tile4", 32, 2, "f32", [1, 7, 64], tile=4)
     check("tied_e4_top2_bf16_tile4", 4, 2, "bf16", [7, 1000], tied=True, tile=4)
-    # Widths at which the GPU kernels unroll their loads (hidden 1024,
-    # intermediate 512).
-    check("e4_top2_bf16_wide", 4, 2, "bf16", [1, 64, 200], width=(1024, 512))
+    # Widths at which the GPU kernels unroll their loads and the tensor-core
+    # kernels apply (hidden 1024, intermediate 256: on sm_90a the wgmma
+    # kernels from 65 tokens, 4 and 16 K steps, several row-tile groups at
+    # T = 1000), and narrow ones (256, 128: 4 and 2 K steps, fewer than the
+    # wgmma pipeline's stages).
+    check("e4_top2_bf16_wide", 4, 2, "bf16", [1, 64, 200, 1000], width=(1024, 256))
+    check("e4_top2_bf16_narrow", 4, 2, "bf16", [200], width=(256, 128))
     # Routing written step by step (fused by the compiler), and routing it
     # must not fuse (top-k of raw logits).
     check_decomposed("decomposed_e32_top2_bf16", 32, 2, "bf16", [1, 64, 200], True)

@@ -77,11 +77,17 @@ static cl::opt<bool> lightningTensorCoresOpt(
     "lightning-tensor-cores",
     cl::desc("cuda: bf16 lightning-attention prefill on tensor cores"),
     cl::init(true));
+static cl::opt<bool> moeWgmmaOpt(
+    "moe-wgmma",
+    cl::desc("cuda sm_90a: larger MoE calls on wgmma kernels (128-row "
+             "tiles); off: mma.sync kernels (64-row tiles)"),
+    cl::init(true));
 static cl::opt<int64_t> moeTileOpt(
     "moe-tile",
     cl::desc("rows each expert's group of routed rows is padded to (the "
-             "grouped GEMM tile; default 64 on cuda, whose tensor-core "
-             "kernels need it, and 1, no padding, on cpu)"),
+             "grouped GEMM tile; default on cuda the tile of its tensor-core "
+             "kernels: 128 for wgmma on sm_90a, else 64; 1, no padding, on "
+             "cpu)"),
     cl::init(0));
 static cl::opt<std::string>
     ptxasOpt("ptxas",
@@ -388,8 +394,13 @@ LogicalResult run(MLIRContext &context, ModuleOp module) {
   formOptions.gpuMoe = cuda;
   formOptions.lightningValueSplit = lightningSplitOpt;
   formOptions.lightningTensorCores = lightningTensorCoresOpt;
-  formOptions.moeTile =
-      moeTileOpt.getNumOccurrences() ? moeTileOpt.getValue() : (cuda ? 64 : 1);
+  // wgmma needs the sm_90a feature set.
+  bool wgmma = cuda && moeWgmmaOpt && chipOpt.getValue() == "sm_90a";
+  formOptions.moeWgmma = wgmma;
+  formOptions.moeTile = moeTileOpt.getNumOccurrences() ? moeTileOpt.getValue()
+                                                       : (wgmma  ? 128
+                                                          : cuda ? 64
+                                                                 : 1);
   formOptions.devices = devicesOpt;
   hy::buildKernelFormPipeline(pm, formOptions);
   if (failed(pm.run(module)))

@@ -68,11 +68,25 @@ def HymirMoeExpertsToGpu
       loaded from global memory (A rows gathered through their tokens),
       SwiGLU in the gate/up epilogue; warps of padding rows skip.
 
-    Where the tensor-core kernels apply, both sets are emitted under
+    - with `wgmma` (sm_90a; bf16, widths multiples of 128, a layout padded
+      to 128-row tiles) the larger calls take wgmma kernels instead: blocks
+      of two warpgroups over one 128-row tile of one expert and 256 output
+      columns (gate/up: 128 of W1 and the same 128 of W3; down: 256 of
+      W2), both operands staged by cp.async into four 128-byte-swizzled
+      shared-memory stages and multiplied by wgmma.mma_async m64n128k16
+      with f32 accumulators in registers; SwiGLU in the gate/up epilogue;
+      blocks numbered in groups of 8 row tiles so that a weight chunk is
+      read from memory about once.
+
+    Where a tensor-core set applies, both sets are emitted under
     `scf.if (tokens <= 64)`, which the plan turns into launches guarded by
     the token count; otherwise the warp-per-row kernels serve every call.
     Other shapes keep the generic lowering.
   }];
+  let options = [
+    Option<"wgmma", "wgmma", "bool", /*default=*/"true",
+           "use the sm_90a wgmma kernels for larger calls where they apply">
+  ];
   let dependentDialects = ["::mlir::gpu::GPUDialect", "::mlir::scf::SCFDialect",
                            "::mlir::memref::MemRefDialect",
                            "::mlir::vector::VectorDialect",
@@ -80,7 +94,8 @@ def HymirMoeExpertsToGpu
                            "::mlir::linalg::LinalgDialect",
                            "::mlir::math::MathDialect",
                            "::mlir::LLVM::LLVMDialect",
-                           "::mlir::NVVM::NVVMDialect"];
+                           "::mlir::NVVM::NVVMDialect",
+                           "::mlir::nvgpu::NVGPUDialect"];
 }
 
 def HymirLightningToGpu

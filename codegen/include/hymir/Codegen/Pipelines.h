@@ -50,6 +50,10 @@ struct KernelFormOptions : public PassPipelineOptions<KernelFormOptions> {
       llvm::cl::desc("routed MoE experts as warp-per-row GPU kernels "
                      "(hymir-moe-experts-to-gpu) instead of generic ones"),
       llvm::cl::init(false)};
+  Option<bool> moeWgmma{
+      *this, "moe-wgmma",
+      llvm::cl::desc("wgmma option of hymir-moe-experts-to-gpu (sm_90a)"),
+      llvm::cl::init(true)};
   Option<int64_t> moeTile{
       *this, "moe-tile",
       llvm::cl::desc("tile option of hymir-fuse-moe-routing: the routed "

@@ -1,0 +1,234 @@
+//===- WgmmaTiles.h - one block's bf16 GEMM tile on Hopper tensor cores -*- C++
+//-*-===//
+//
+// The main loop of a 128 x (128 c) output tile, built inside a gpu.launch
+// body of kThreads threads (two warpgroups), for sm_90a:
+//
+//   acc_m[r, n] = sum_k A[aRow(r), k] * B_m[n, k]      (m < c chunks)
+//
+// A rows are given per thread (gathered rows are fine); each B chunk is 128
+// consecutive rows of a row-major [E, O, K] weight of one expert. Both are
+// K-major bf16, staged by cp.async (16 bytes a thread) into kStages stages
+// of dynamic shared memory laid out as the 128-byte swizzle wgmma reads
+// (row r, 16-byte chunk j at byte r * 128 + ((j ^ (r % 8)) << 4), 1024-byte
+// aligned regions), then consumed by wgmma.mma_async m64n128k16 (warpgroup
+// w: A rows 64 w .. 64 w + 63), f32 accumulators in registers. Per K step of
+// 64: wait for the stage's copies, fence them into the async proxy,
+// barrier, issue the stage's 4 x c wgmmas, wait for the previous step's,
+// barrier, and start the copies kStages - 1 steps ahead into the stage the
+// previous step read.
+//
+// Descriptors (PTX ISA "matrix descriptor"): start address >> 4, leading
+// byte offset 16 (unused for swizzled K-major), stride byte offset 1024
+// (8 rows of 128 bytes), 128-byte swizzle; +32 bytes per k16 step.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef HYMIR_CODEGEN_LIB_WGMMATILES_H
+#define HYMIR_CODEGEN_LIB_WGMMATILES_H
+
+#include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/GPU/IR/GPUDialect.h"
+#include "mlir/Dialect/LLVMIR/LLVMDialect.h"
+#include "mlir/Dialect/LLVMIR/NVVMDialect.h"
+#include "mlir/Dialect/MemRef/IR/MemRef.h"
+#include "mlir/Dialect/NVGPU/IR/NVGPUDialect.h"
+#include "mlir/Dialect/SCF/IR/SCF.h"
+#include "mlir/IR/ImplicitLocOpBuilder.h"
+
+namespace mlir::hymir {
+
+struct WgmmaTiles {
+  static constexpr int64_t kThreads = 256;   // two warpgroups
+  static constexpr int64_t kRows = 128;      // A rows of a tile
+  static constexpr int64_t kChunkRows = 128; // B rows of one chunk (wgmma n)
+  static constexpr int64_t kK = 64;          // K per stage: 128 bytes a row
+  static constexpr int64_t kStages = 4;
+  static constexpr int64_t kRowBytes = kK * 2;
+  static constexpr int64_t kABytes = kRows * kRowBytes;
+  static constexpr int64_t kChunkBytes = kChunkRows * kRowBytes;
+  // Rows of A (and of each B chunk) one thread copies per stage.
+  static constexpr int64_t kRowsPerThread = kRows * 8 / kThreads;
+
+  static int64_t stageBytes(int64_t chunks) {
+    return kABytes + chunks * kChunkBytes;
+  }
+  static int64_t sharedBytes(int64_t chunks) {
+    return kStages * stageBytes(chunks);
+  }
+
+  /// One B operand: rows row0 .. row0 + 127 of weights[expert] ([E, O, K]).
+  struct Chunk {
+    Value weights, expert, row0;
+  };
+
+  ImplicitLocOpBuilder &b;
+  Value tid;
+
+  Value idx(int64_t n) { return arith::ConstantIndexOp::create(b, n); }
+  Value i64(int64_t n) {
+    return arith::ConstantIntOp::create(b, b.getI64Type(), n);
+  }
+  Value add(Value x, Value y) { return arith::AddIOp::create(b, x, y); }
+  Value add(Value x, int64_t n) { return n ? add(x, idx(n)) : x; }
+  Value mul(Value x, int64_t n) { return arith::MulIOp::create(b, x, idx(n)); }
+
+  /// The tile rows this thread copies: tid / 8 + 32 i, i < kRowsPerThread.
+  Value copyRow(int64_t i) {
+    return add(arith::DivUIOp::create(b, tid, idx(8)), 32 * i);
+  }
+
+  /// Calls fn(reg, row, col) for every accumulator register of this thread
+  /// of a chunk: reg i of warpgroup w, warp v (in w), lane l holds row
+  /// 64 w + 16 v + l / 4 + 8 ((i >> 1) & 1), column 8 (i >> 2) + 2 (l % 4)
+  /// + (i & 1).
+  void forEachAccumulator(function_ref<void(int64_t, Value, Value)> fn) {
+    Value warp = arith::DivUIOp::create(b, tid, idx(32));
+    Value lane = arith::RemUIOp::create(b, tid, idx(32));
+    Value rowBase = add(mul(warp, 16), arith::DivUIOp::create(b, lane, idx(4)));
+    Value colBase = mul(arith::RemUIOp::create(b, lane, idx(4)), 2);
+    for (int64_t i = 0; i < kChunkRows / 2; ++i)
+      fn(i, add(rowBase, 8 * ((i >> 1) & 1)),
+         add(colBase, 8 * (i >> 2) + (i & 1)));
+  }
+
+  /// The accumulators (one !llvm.struct of 64 f32 per chunk) of the tile's
+  /// product over `k` (a multiple of kK). `a` is [?, K] bf16; `aRows[i]` the
+  /// source row of tile row copyRow(i).
+  SmallVector<Value> product(Value a, ArrayRef<Value> aRows,
+                             ArrayRef<Chunk> chunks, int64_t k) {
+    MLIRContext *ctx = b.getContext();
+    int64_t nc = chunks.size(), steps = k / kK, stage = stageBytes(nc);
+    auto space = gpu::AddressSpaceAttr::get(ctx, gpu::AddressSpace::Workgroup);
+    Value bytes = gpu::DynamicSharedMemoryOp::create(
+        b, MemRefType::get({ShapedType::kDynamic}, b.getI8Type(),
+                           MemRefLayoutAttrInterface(), space));
+    Value smem = memref::ViewOp::create(
+        b,
+        MemRefType::get({sharedBytes(nc) / 2}, b.getBF16Type(),
+                        MemRefLayoutAttrInterface(), space),
+        bytes, idx(0), ValueRange{});
+    // Descriptor of the region start: its shared-window address >> 4 in
+    // bits 0-13 (regions lie below 256 KB, so adding offset >> 4 later
+    // never carries out), LBO 16 bytes, SBO 1024 bytes, 128-byte swizzle.
+    Value base = arith::IndexCastOp::create(
+        b, b.getI64Type(),
+        memref::ExtractAlignedPointerAsIndexOp::create(b, bytes));
+    Value descBase = arith::OrIOp::create(
+        b,
+        arith::ShRUIOp::create(b, arith::AndIOp::create(b, base, i64(0x3FFFF)),
+                               i64(4)),
+        i64(static_cast<int64_t>(0x4000004000010000ULL)));
+
+    // This thread's copies: 16 bytes (8 bf16) of K at column 8 (tid % 8)
+    // of the stage's slice, stored at its swizzled chunk, the same for all
+    // of its rows (they differ by multiples of 8).
+    Value col = mul(arith::RemUIOp::create(b, tid, idx(8)), 8);
+    Value swizzled =
+        mul(arith::XOrIOp::create(
+                b, arith::RemUIOp::create(b, tid, idx(8)),
+                arith::RemUIOp::create(
+                    b, arith::DivUIOp::create(b, tid, idx(8)), idx(8))),
+            16);
+    auto copy = [&](Value src, ValueRange srcIndices, Value dstByte) {
+      Value dst = arith::DivUIOp::create(b, dstByte, idx(2));
+      nvgpu::DeviceAsyncCopyOp::create(b, smem, ValueRange{dst}, src,
+                                       srcIndices, b.getIndexAttr(8),
+                                       /*srcElements=*/Value(),
+                                       /*bypassL1=*/b.getUnitAttr());
+    };
+    auto issue = [&](Value step, Value slot) {
+      Value k0 = add(mul(step, kK), col);
+      Value stageBase = mul(slot, stage);
+      for (int64_t i = 0; i < kRowsPerThread; ++i) {
+        Value row = copyRow(i);
+        Value at = add(add(stageBase, mul(row, kRowBytes)), swizzled);
+        copy(a, ValueRange{aRows[i], k0}, at);
+        for (int64_t m = 0; m < nc; ++m)
+          copy(chunks[m].weights,
+               ValueRange{chunks[m].expert, add(chunks[m].row0, row), k0},
+               add(at, kABytes + m * kChunkBytes));
+      }
+    };
+    auto commit = [&]() { NVVM::CpAsyncCommitGroupOp::create(b); };
+
+    // Prologue: the first kStages - 1 steps in flight (empty groups past
+    // the end keep the group count uniform).
+    for (int64_t s = 0; s + 1 < kStages; ++s) {
+      if (s < steps)
+        issue(idx(s), idx(s));
+      commit();
+    }
+
+    auto accType = LLVM::LLVMStructType::getLiteral(
+        ctx, SmallVector<Type>(kChunkRows / 2, b.getF32Type()));
+    SmallVector<Value> init(nc, LLVM::ZeroOp::create(b, accType));
+    auto loop = scf::ForOp::create(b, idx(0), idx(steps), idx(1), init);
+    {
+      OpBuilder::InsertionGuard guard(b);
+      b.setInsertionPointToStart(loop.getBody());
+      Value step = loop.getInductionVar();
+      Value slot = arith::RemUIOp::create(b, step, idx(kStages));
+      // This step's copies (every thread's) are in shared memory and
+      // visible to the async proxy.
+      NVVM::CpAsyncWaitGroupOp::create(b, kStages - 2);
+      NVVM::FenceProxyOp::create(
+          b, NVVM::ProxyKind::async_shared,
+          NVVM::SharedSpaceAttr::get(ctx, NVVM::SharedSpace::shared_cta));
+      gpu::BarrierOp::create(b);
+      // Warpgroup w reads A rows 64 w .. 64 w + 63.
+      Value warpgroup = arith::DivUIOp::create(b, tid, idx(128));
+      Value stageDesc = arith::AddIOp::create(
+          b, descBase,
+          arith::IndexCastOp::create(
+              b, b.getI64Type(),
+              add(mul(slot, stage / 16), mul(warpgroup, kABytes / 2 / 16))));
+      Value bDesc = arith::AddIOp::create(
+          b, descBase,
+          arith::IndexCastOp::create(b, b.getI64Type(),
+                                     add(mul(slot, stage / 16), kABytes / 16)));
+      NVVM::WgmmaFenceAlignedOp::create(b);
+      SmallVector<Value> acc(loop.getRegionIterArgs());
+      auto shape = NVVM::MMAShapeAttr::get(ctx, 64, kChunkRows, 16);
+      for (int64_t ks = 0; ks < kK / 16; ++ks) {
+        // +32 bytes per k16 step: +2 in the descriptor.
+        Value da = arith::AddIOp::create(b, stageDesc, i64(2 * ks));
+        for (int64_t m = 0; m < nc; ++m) {
+          Value db = arith::AddIOp::create(b, bDesc,
+                                           i64(m * kChunkBytes / 16 + 2 * ks));
+          acc[m] =
+              NVVM::WgmmaMmaAsyncOp::create(
+                  b, accType, acc[m], da, db, shape, NVVM::WGMMATypes::bf16,
+                  NVVM::WGMMATypes::bf16, NVVM::WGMMATypes::f32,
+                  NVVM::WGMMAScaleOut::one, NVVM::WGMMAScaleIn::one,
+                  NVVM::WGMMAScaleIn::one, NVVM::MMALayout::row,
+                  NVVM::MMALayout::col, NVVM::MMAIntOverflowAttr())
+                  .getResult();
+        }
+      }
+      NVVM::WgmmaGroupSyncAlignedOp::create(b);
+      // The previous step's products are done in every warp: its stage
+      // may be overwritten.
+      NVVM::WgmmaWaitGroupSyncOp::create(b, static_cast<uint64_t>(1));
+      gpu::BarrierOp::create(b);
+      Value next = add(step, kStages - 1);
+      auto ahead = scf::IfOp::create(
+          b,
+          arith::CmpIOp::create(b, arith::CmpIPredicate::ult, next, idx(steps)),
+          /*withElseRegion=*/false);
+      {
+        OpBuilder::InsertionGuard inner(b);
+        b.setInsertionPointToStart(&ahead.getThenRegion().front());
+        issue(next, arith::RemUIOp::create(b, next, idx(kStages)));
+      }
+      commit();
+      scf::YieldOp::create(b, acc);
+    }
+    NVVM::WgmmaWaitGroupSyncOp::create(b, static_cast<uint64_t>(0));
+    return SmallVector<Value>(loop.getResults());
+  }
+};
+
+} // namespace mlir::hymir
+
+#endif // HYMIR_CODEGEN_LIB_WGMMATILES_H
