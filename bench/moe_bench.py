@@ -80,6 +80,11 @@ def main():
         h_ms = hymir(BUNDLE, "moe_m1.hymir", "moe", t, 3 if t >= 4096 else 5, warmup=1)
         mma_ms = (hymir(BUNDLE, "moe_m1_mma.hymir", "moe", t, 3 if t >= 4096 else 5, warmup=1)
                   if mma and t > 64 else None)
+        for slots in (2, 32):
+            name = "moe_m1_slots%d.hymir" % slots
+            if t <= 64 and os.path.exists(os.path.join(BUNDLE, "bench", name)):
+                print("  T=%d --moe-decode-slots=%d: %.3f ms" % (
+                    t, slots, hymir(BUNDLE, name, "moe", t, 5, warmup=1) or float("nan")))
         flops = 2.0 * t * K * 3 * N * I
         best = min(loop_ms, grouped_ms)
         line = "%6d %12s %12.3f %12.3f %12.3f %9s %9s %9s" % (

@@ -54,6 +54,11 @@ constexpr int64_t kRows = 4;   // routed rows per pass over a weight row
 // Calls of at most this many tokens take the warp-per-row kernels; larger
 // ones the tensor-core kernels (where they apply).
 constexpr int64_t kDecodeTokens = 64;
+// With the wgmma kernels from this many tokens on: their 128-row tiles
+// stream each selected expert's weights once too, faster than the warp
+// kernels once an expert has a few rows (H100: T = 64 took 7.0 ms on the
+// warp kernels, about 4.3 on wgmma; T = 16 is even).
+constexpr int64_t kDecodeTokensWgmma = 16;
 
 /// Builds one warp's work: out[r, o] = epilogue(sum_k in[r, k] w[e, o, k])
 /// for the rows r of expert e's group, over one or two weight matrices.
@@ -316,6 +321,183 @@ struct TensorCoreRowsBuilder {
   }
 };
 
+/// The grouped layout of `chosen` [T, K] i32 experts in one block of
+/// kLayoutThreads threads: per-expert counts by shared-memory atomics, the
+/// group starts (counts rounded up to `tile`) by thread 0, then every pair
+/// placed at its expert's cursor, again by atomics, so the order of the
+/// pairs within a group is not fixed (each row's results do not depend on
+/// where it lies). Picks outside [0, E) get slot -1 and no row.
+constexpr int64_t kLayoutThreads = 1024;
+
+SmallVector<Value> buildGpuLayout(ImplicitLocOpBuilder &b, Value chosen,
+                                  int64_t experts, int64_t tile,
+                                  ArrayRef<RankedTensorType> resultTypes) {
+  MLIRContext *ctx = b.getContext();
+  Type i32 = b.getI32Type();
+  auto c = [&](int64_t n) { return arith::ConstantIndexOp::create(b, n); };
+  auto c32 = [&](int64_t n) { return arith::ConstantIntOp::create(b, i32, n); };
+  auto chosenType = cast<RankedTensorType>(chosen.getType());
+  int64_t k = chosenType.getDimSize(1);
+  Value picks = bufferization::ToBufferOp::create(
+      b, MemRefType::get(chosenType.getShape(), i32), chosen,
+      /*read_only=*/true);
+  Value tokens = memref::DimOp::create(b, picks, 0);
+  Value pairs = arith::MulIOp::create(b, tokens, c(k));
+  // Buffers of the result types; the layout's row count is
+  // T * K + E * (tile - 1) when not static.
+  auto alloc = [&](RankedTensorType type, ValueRange dyn) -> Value {
+    return memref::AllocOp::create(
+        b, MemRefType::get(type.getShape(), type.getElementType()), dyn);
+  };
+  SmallVector<Value> rowsDyn, slotsDyn;
+  Value rows;
+  if (resultTypes[0].isDynamicDim(0)) {
+    rows = arith::AddIOp::create(b, pairs, c(experts * (tile - 1)));
+    rowsDyn.push_back(rows);
+  } else {
+    rows = c(resultTypes[0].getDimSize(0));
+  }
+  if (resultTypes[2].isDynamicDim(0))
+    slotsDyn.push_back(tokens);
+  Value sorted = alloc(resultTypes[0], rowsDyn),
+        offsets = alloc(resultTypes[1], {}),
+        slots = alloc(resultTypes[2], slotsDyn);
+
+  Value smemBytes = arith::ConstantIntOp::create(b, i32, 2 * experts * 4);
+  auto launch = gpu::LaunchOp::create(b, c(1), c(1), c(1), c(kLayoutThreads),
+                                      c(1), c(1), smemBytes);
+  launch->setAttr("hymir.moe", b.getStringAttr("layout"));
+  {
+    OpBuilder::InsertionGuard guard(b);
+    b.setInsertionPointToStart(&launch.getBody().front());
+    Value tid = launch.getThreadIds().x;
+    auto space = gpu::AddressSpaceAttr::get(ctx, gpu::AddressSpace::Workgroup);
+    Value bytes = gpu::DynamicSharedMemoryOp::create(
+        b, MemRefType::get({ShapedType::kDynamic}, b.getI8Type(),
+                           MemRefLayoutAttrInterface(), space));
+    auto view = [&](int64_t offset) -> Value {
+      return memref::ViewOp::create(
+          b, MemRefType::get({experts}, i32, MemRefLayoutAttrInterface(), space),
+          bytes, c(offset), ValueRange{});
+    };
+    Value counts = view(0), cursor = view(experts * 4);
+    auto strided = [&](Value n, function_ref<void(Value)> body) {
+      auto loop = scf::ForOp::create(b, tid, n, c(kLayoutThreads));
+      OpBuilder::InsertionGuard inner(b);
+      b.setInsertionPointToStart(loop.getBody());
+      body(loop.getInductionVar());
+    };
+    // Each pair's expert, when in range.
+    auto eachPick = [&](function_ref<void(Value, Value, Value)> inRange,
+                        function_ref<void(Value, Value)> outOfRange) {
+      strided(pairs, [&](Value p) {
+        Value t = arith::DivUIOp::create(b, p, c(k));
+        Value j = arith::RemUIOp::create(b, p, c(k));
+        Value e = memref::LoadOp::create(b, picks, ValueRange{t, j});
+        Value ok = arith::AndIOp::create(
+            b, arith::CmpIOp::create(b, arith::CmpIPredicate::sge, e, c32(0)),
+            arith::CmpIOp::create(b, arith::CmpIPredicate::slt, e,
+                                  c32(experts)));
+        auto branch = scf::IfOp::create(b, ok, /*withElseRegion=*/true);
+        OpBuilder::InsertionGuard inner(b);
+        b.setInsertionPointToStart(&branch.getThenRegion().front());
+        inRange(t, j, arith::IndexCastOp::create(b, b.getIndexType(), e));
+        b.setInsertionPointToStart(&branch.getElseRegion().front());
+        outOfRange(t, j);
+      });
+    };
+    strided(c(experts), [&](Value e) {
+      memref::StoreOp::create(b, c32(0), counts, ValueRange{e});
+    });
+    strided(rows, [&](Value r) {
+      memref::StoreOp::create(b, c32(-1), sorted, ValueRange{r});
+    });
+    gpu::BarrierOp::create(b);
+    eachPick(
+        [&](Value, Value, Value e) {
+          memref::AtomicRMWOp::create(b, arith::AtomicRMWKind::addi, c32(1),
+                                      counts, ValueRange{e});
+        },
+        [&](Value, Value) {});
+    gpu::BarrierOp::create(b);
+    // Group starts, each group's size rounded up to the tile.
+    auto first = scf::IfOp::create(
+        b, arith::CmpIOp::create(b, arith::CmpIPredicate::eq, tid, c(0)),
+        /*withElseRegion=*/false);
+    {
+      OpBuilder::InsertionGuard inner(b);
+      b.setInsertionPointToStart(&first.getThenRegion().front());
+      auto prefix =
+          scf::ForOp::create(b, c(0), c(experts), c(1), ValueRange{c32(0)});
+      {
+        OpBuilder::InsertionGuard body(b);
+        b.setInsertionPointToStart(prefix.getBody());
+        Value e = prefix.getInductionVar(), run = prefix.getRegionIterArgs()[0];
+        memref::StoreOp::create(b, run, offsets, ValueRange{e});
+        memref::StoreOp::create(b, run, cursor, ValueRange{e});
+        Value n = memref::LoadOp::create(b, counts, ValueRange{e});
+        Value padded = arith::MulIOp::create(
+            b,
+            arith::DivUIOp::create(b, arith::AddIOp::create(b, n, c32(tile - 1)),
+                                   c32(tile)),
+            c32(tile));
+        scf::YieldOp::create(b, ValueRange{arith::AddIOp::create(b, run, padded)});
+      }
+      memref::StoreOp::create(b, prefix.getResult(0), offsets,
+                              ValueRange{c(experts)});
+    }
+    gpu::BarrierOp::create(b);
+    eachPick(
+        [&](Value t, Value j, Value e) {
+          Value row = memref::AtomicRMWOp::create(
+              b, arith::AtomicRMWKind::addi, c32(1), cursor, ValueRange{e});
+          memref::StoreOp::create(
+              b, arith::IndexCastOp::create(b, i32, t), sorted,
+              ValueRange{arith::IndexCastOp::create(b, b.getIndexType(), row)});
+          memref::StoreOp::create(b, row, slots, ValueRange{t, j});
+        },
+        [&](Value t, Value j) {
+          memref::StoreOp::create(b, c32(-1), slots, ValueRange{t, j});
+        });
+    gpu::TerminatorOp::create(b);
+  }
+  SmallVector<Value> results, buffers = {sorted, offsets, slots};
+  for (auto [type, buffer] : llvm::zip(resultTypes, buffers))
+    results.push_back(bufferization::ToTensorOp::create(
+        b, type, buffer, /*restrict=*/true, /*writable=*/true));
+  return results;
+}
+
+/// hymir.moe_route and hymir.moe_layout on cuda: the routing as linalg (for
+/// the generic kernels), the layout by buildGpuLayout.
+void rewriteLayout(Operation *op) {
+  ImplicitLocOpBuilder b(op->getLoc(), op);
+  SmallVector<RankedTensorType> types;
+  for (Value r : op->getResults().take_front(3))
+    types.push_back(cast<RankedTensorType>(r.getType()));
+  SmallVector<Value> results;
+  if (auto route = dyn_cast<MoeRouteOp>(op)) {
+    int64_t experts =
+        cast<RankedTensorType>(route.getLogits().getType()).getDimSize(1);
+    auto [chosen, weights] =
+        buildMoeRouting(b, b.getLoc(), route.getLogits(), route.getTopK(),
+                        route.getRenormalize());
+    results =
+        buildGpuLayout(b, chosen, experts, route.getTile(), types);
+    Type weightsType = route.getWeights().getType();
+    results.push_back(weights.getType() == weightsType
+                          ? weights
+                          : Value(tensor::CastOp::create(b, weightsType,
+                                                         weights)));
+  } else {
+    auto layout = cast<MoeLayoutOp>(op);
+    results = buildGpuLayout(b, layout.getIndices(), layout.getNumExperts(),
+                             layout.getTile(), types);
+  }
+  op->replaceAllUsesWith(results);
+  op->erase();
+}
+
 struct HymirMoeExpertsToGpuPass
     : hymir::impl::HymirMoeExpertsToGpuBase<HymirMoeExpertsToGpuPass> {
   using Base::Base;
@@ -328,6 +510,17 @@ struct HymirMoeExpertsToGpuPass
     for (MoeExpertsOp op : ops)
       if (failed(rewrite(op)))
         return signalPassFailure();
+    // Then the layouts (the experts read their tile first).
+    SmallVector<Operation *> layouts;
+    getOperation().walk([&](Operation *op) {
+      auto route = dyn_cast<MoeRouteOp>(op);
+      if ((route && !cast<RankedTensorType>(route.getLogits().getType())
+                         .isDynamicDim(1)) ||
+          isa<MoeLayoutOp>(op))
+        layouts.push_back(op);
+    });
+    for (Operation *op : layouts)
+      rewriteLayout(op);
   }
 };
 
@@ -345,15 +538,20 @@ LogicalResult HymirMoeExpertsToGpuPass::rewrite(MoeExpertsOp op) {
   // The tensor-core kernels: bf16, 16-row tiles of one expert (the layout's
   // tile), whole blocks of columns.
   using Tc = TensorCoreRowsBuilder;
-  auto route = op.getSortedTokens().getDefiningOp<MoeRouteOp>();
+  // The layout's tile (hymir.moe_route or hymir.moe_layout).
+  std::optional<int64_t> layoutTile;
+  if (auto route = op.getSortedTokens().getDefiningOp<MoeRouteOp>())
+    layoutTile = route.getTile();
+  else if (auto layout = op.getSortedTokens().getDefiningOp<MoeLayoutOp>())
+    layoutTile = layout.getTile();
   bool bf16 =
       xType.getElementType().isBF16() && w1Type.getElementType().isBF16();
-  bool tensorCores = bf16 && route && route.getTile() == Tc::kTile &&
+  bool tensorCores = bf16 && layoutTile == Tc::kTile &&
                      inter % Tc::kCols == 0 && width % Tc::kCols == 0;
   // The wgmma kernels (sm_90a): 128-row tiles, 128-column chunks, K in
   // whole stages.
   using Wg = WgmmaTiles;
-  bool wgmmaTiles = wgmma && bf16 && route && route.getTile() == Wg::kRows &&
+  bool wgmmaTiles = wgmma && bf16 && layoutTile == Wg::kRows &&
                     inter % Wg::kChunkRows == 0 &&
                     width % Wg::kChunkRows == 0 && inter % Wg::kK == 0 &&
                     width % Wg::kK == 0;
@@ -387,12 +585,20 @@ LogicalResult HymirMoeExpertsToGpuPass::rewrite(MoeExpertsOp op) {
 
   // Decode-sized calls: one warp per weight row, weights streamed once.
   auto gridRows = [](int64_t n) { return (n + kWarps - 1) / kWarps * kWarps; };
+  // The grid's height: top_k when static (the experts of a one-token call;
+  // larger calls put several experts in each block, one after another),
+  // else one per expert.
+  auto slotsType = cast<RankedTensorType>(op.getSlots().getType());
+  int64_t slotsPerRow =
+      decodeSlots > 0          ? std::min<int64_t>(experts, decodeSlots)
+      : slotsType.isDynamicDim(1) ? experts
+                               : std::min(experts, slotsType.getDimSize(1));
   // One launch: grid (outputs / kWarps rounded up, experts), kWarps warps
   // per block, one output row per warp.
   auto launchRows = [&](StringRef kind, int64_t outputs,
                         function_ref<void(WarpRowsBuilder &)> body) {
     auto launch =
-        gpu::LaunchOp::create(b, c(gridRows(outputs) / kWarps), c(experts),
+        gpu::LaunchOp::create(b, c(gridRows(outputs) / kWarps), c(slotsPerRow),
                               c(1), c(kWarps * 32), c(1), c(1));
     launch->setAttr("hymir.moe", b.getStringAttr(kind));
     OpBuilder::InsertionGuard guard(b);
@@ -403,18 +609,83 @@ LogicalResult HymirMoeExpertsToGpuPass::rewrite(MoeExpertsOp op) {
     w.row = arith::AddIOp::create(
         b, arith::MulIOp::create(b, launch.getBlockIds().x, c(kWarps)),
         arith::DivUIOp::create(b, tid, c(32)));
-    w.expert = launch.getBlockIds().y;
+    // Block y takes the experts with tokens whose rank among them is y
+    // modulo the grid's height: a decode call's few experts are spread over
+    // the grid, and no block is spent on an expert without tokens. Every
+    // warp ranks the experts 32 at a time: lane l loads whether expert
+    // 32 q + l has tokens, a shuffle scan counts the busy ones before it.
+    Value slot = launch.getBlockIds().y;
+    Type i32 = b.getI32Type();
+    auto c32 = [&](int64_t n) { return arith::ConstantIntOp::create(b, i32, n); };
+    auto shuffle = [&](Value v, Value lane, gpu::ShuffleMode mode) {
+      return gpu::ShuffleOp::create(b, v, lane, c32(32), mode)
+          .getShuffleResult();
+    };
+    Value carry = c32(0);
+    SmallVector<std::pair<Value, Value>> ranked; // per chunk: busy, rank
+    for (int64_t q = 0; q * 32 < experts; ++q) {
+      Value mineE = arith::AddIOp::create(b, w.lane, c(32 * q));
+      Value valid =
+          arith::CmpIOp::create(b, arith::CmpIPredicate::ult, mineE, c(experts));
+      Value at = arith::MinUIOp::create(b, mineE, c(experts - 1));
+      Value lo = memref::LoadOp::create(b, offsets, ValueRange{at});
+      Value hi = memref::LoadOp::create(
+          b, offsets, ValueRange{arith::AddIOp::create(b, at, c(1))});
+      Value busy = arith::ExtUIOp::create(
+          b, i32,
+          arith::AndIOp::create(
+              b, valid,
+              arith::CmpIOp::create(b, arith::CmpIPredicate::ugt, hi, lo)));
+      Value lane32 = arith::IndexCastOp::create(b, i32, w.lane);
+      Value incl = busy;
+      for (int64_t d : {1, 2, 4, 8, 16}) {
+        Value up = shuffle(incl, c32(d), gpu::ShuffleMode::UP);
+        Value has =
+            arith::CmpIOp::create(b, arith::CmpIPredicate::uge, lane32, c32(d));
+        incl = arith::AddIOp::create(
+            b, incl, arith::SelectOp::create(b, has, up, c32(0)));
+      }
+      ranked.push_back(
+          {busy, arith::AddIOp::create(
+                     b, carry, arith::SubIOp::create(b, incl, busy))});
+      carry = arith::AddIOp::create(
+          b, carry, shuffle(incl, c32(31), gpu::ShuffleMode::IDX));
+    }
+    Value slot32 = arith::IndexCastOp::create(b, i32, slot);
+    scf::ForOp experts_;
+    Value e;
+    auto eachChunk = [&](int64_t q) {
+      experts_ = scf::ForOp::create(b, c(0), c(std::min<int64_t>(32, experts - 32 * q)),
+                                    c(1));
+      b.setInsertionPointToStart(experts_.getBody());
+      Value i = arith::IndexCastOp::create(b, i32, experts_.getInductionVar());
+      e = arith::AddIOp::create(b, experts_.getInductionVar(), c(32 * q));
+      Value busy = shuffle(ranked[q].first, i, gpu::ShuffleMode::IDX);
+      Value rank = shuffle(ranked[q].second, i, gpu::ShuffleMode::IDX);
+      return arith::AndIOp::create(
+          b,
+          arith::CmpIOp::create(b, arith::CmpIPredicate::ne, busy, c32(0)),
+          arith::CmpIOp::create(
+              b, arith::CmpIPredicate::eq,
+              arith::RemUIOp::create(b, rank, c32(slotsPerRow)), slot32));
+    };
     w.sorted = sorted;
     w.offsets = offsets;
-    w.tile = route ? route.getTile() : 0;
-    // The grid rounds the outputs up to whole blocks.
-    auto inRange = scf::IfOp::create(
-        b,
-        arith::CmpIOp::create(b, arith::CmpIPredicate::ult, w.row, c(outputs)),
-        /*withElseRegion=*/false);
-    b.setInsertionPointToStart(&inRange.getThenRegion().front());
-    body(w);
-    b.setInsertionPointAfter(inRange);
+    w.tile = layoutTile.value_or(0);
+    for (int64_t q = 0; q * 32 < experts; ++q) {
+      Value mine = eachChunk(q);
+      // The grid rounds the outputs up to whole blocks.
+      auto take = scf::IfOp::create(
+          b,
+          arith::AndIOp::create(b, mine,
+                                arith::CmpIOp::create(b, arith::CmpIPredicate::ult,
+                                                      w.row, c(outputs))),
+          /*withElseRegion=*/false);
+      b.setInsertionPointToStart(&take.getThenRegion().front());
+      w.expert = e;
+      body(w);
+      b.setInsertionPointAfter(experts_);
+    }
     gpu::TerminatorOp::create(b);
   };
   auto emitRows = [&]() {
@@ -570,6 +841,15 @@ LogicalResult HymirMoeExpertsToGpuPass::rewrite(MoeExpertsOp op) {
           t.offsets = offsets;
           t.experts = experts;
           WgmmaTiles w{b, launch.getThreadIds().x};
+          // A warpgroup whose 64 rows start with padding has only padding
+          // (padding closes a group): it skips its products.
+          Value half = arith::MulIOp::create(
+              b, arith::DivUIOp::create(b, w.tid, c(128)), c(Wg::kRows / 2));
+          w.active = arith::CmpIOp::create(
+              b, arith::CmpIPredicate::sge,
+              memref::LoadOp::create(
+                  b, sorted, ValueRange{arith::AddIOp::create(b, r0, half)}),
+              arith::ConstantIntOp::create(b, b.getI32Type(), 0));
           body(w, t.expertOf(r0), r0, colBlock);
         }
         gpu::TerminatorOp::create(b);
@@ -593,7 +873,8 @@ LogicalResult HymirMoeExpertsToGpuPass::rewrite(MoeExpertsOp op) {
                 arith::IndexCastOp::create(b, b.getIndexType(), tok));
           }
           SmallVector<Value> acc =
-              w.product(x, aRows, {{w1, e, c0}, {w3, e, c0}}, width);
+              w.product(x, aRows, {{w1, e, c0}, {w3, e, c0}}, width,
+                        w.active);
           w.forEachAccumulator([&](int64_t i, Value row, Value col) {
             if (i % 2)
               return;
@@ -624,7 +905,7 @@ LogicalResult HymirMoeExpertsToGpuPass::rewrite(MoeExpertsOp op) {
           SmallVector<WgmmaTiles::Chunk> chunks;
           for (int64_t m = 0; m < downChunks; ++m)
             chunks.push_back({w2, e, w.add(c0, m * Wg::kChunkRows)});
-          SmallVector<Value> acc = w.product(act, aRows, chunks, inter);
+          SmallVector<Value> acc = w.product(act, aRows, chunks, inter, w.active);
           w.forEachAccumulator([&](int64_t i, Value row, Value col) {
             if (i % 2)
               return;
@@ -649,7 +930,9 @@ LogicalResult HymirMoeExpertsToGpuPass::rewrite(MoeExpertsOp op) {
     auto choice =
         scf::IfOp::create(b,
                           arith::CmpIOp::create(b, arith::CmpIPredicate::ule,
-                                                tokens, c(kDecodeTokens)),
+                                                tokens,
+                                                c(wgmmaTiles ? kDecodeTokensWgmma
+                                                             : kDecodeTokens)),
                           /*withElseRegion=*/true);
     choice->setAttr("hymir.moe", b.getStringAttr("choose-kernels"));
     OpBuilder::InsertionGuard guard(b);
@@ -663,11 +946,80 @@ LogicalResult HymirMoeExpertsToGpuPass::rewrite(MoeExpertsOp op) {
   } else {
     emitRows();
   }
-  Value downTensor = bufferization::ToTensorOp::create(
-      b, RankedTensorType::get({ShapedType::kDynamic, width}, f32), down,
-      /*restrict=*/true, /*writable=*/true);
-  Value y = buildMoeCombine(b, b.getLoc(), op.getWeights(), op.getSlots(),
-                            downTensor, op.getX(), op.getResult().getType());
+  Value y;
+  if (!slotsType.isDynamicDim(1)) {
+    // The combine as one kernel: thread i sums 8 columns of a token's rows,
+    // y[t, n..n+7] = sum_j weights[t, j] down[slots[t, j], n..n+7] (a pick
+    // without a row, slot -1, adds nothing), rounded once and stored.
+    int64_t picks = slotsType.getDimSize(1), perRow = width / kVector;
+    Value weightsBuf = buffer(op.getWeights()), slotsBuf = buffer(op.getSlots());
+    auto resultType = cast<RankedTensorType>(op.getResult().getType());
+    Type outElt = resultType.getElementType();
+    Value out = memref::AllocOp::create(
+        b, MemRefType::get({ShapedType::kDynamic, width}, outElt),
+        ValueRange{tokens});
+    Value items = arith::MulIOp::create(b, tokens, c(perRow));
+    auto launch = gpu::LaunchOp::create(
+        b, arith::CeilDivUIOp::create(b, items, c(256)), c(1), c(1), c(256),
+        c(1), c(1));
+    launch->setAttr("hymir.moe", b.getStringAttr("combine"));
+    {
+      OpBuilder::InsertionGuard guard(b);
+      b.setInsertionPointToStart(&launch.getBody().front());
+      Value item = arith::AddIOp::create(
+          b, arith::MulIOp::create(b, launch.getBlockIds().x, c(256)),
+          launch.getThreadIds().x);
+      auto inRange = scf::IfOp::create(
+          b, arith::CmpIOp::create(b, arith::CmpIPredicate::ult, item, items),
+          /*withElseRegion=*/false);
+      b.setInsertionPointToStart(&inRange.getThenRegion().front());
+      Value t = arith::DivUIOp::create(b, item, c(perRow));
+      Value n = arith::MulIOp::create(
+          b, arith::RemUIOp::create(b, item, c(perRow)), c(kVector));
+      auto vecType = VectorType::get({kVector}, f32);
+      Value acc = arith::ConstantOp::create(
+          b, DenseElementsAttr::get(vecType, b.getF32FloatAttr(0)));
+      for (int64_t j = 0; j < picks; ++j) {
+        Value slot = memref::LoadOp::create(b, slotsBuf, ValueRange{t, c(j)});
+        Value w = memref::LoadOp::create(b, weightsBuf, ValueRange{t, c(j)});
+        auto has = scf::IfOp::create(
+            b, TypeRange{vecType},
+            arith::CmpIOp::create(
+                b, arith::CmpIPredicate::sge, slot,
+                arith::ConstantIntOp::create(b, b.getI32Type(), 0)),
+            /*withElseRegion=*/true);
+        OpBuilder::InsertionGuard inner(b);
+        b.setInsertionPointToStart(&has.getThenRegion().front());
+        Value row = vector::LoadOp::create(
+            b, vecType, down,
+            ValueRange{arith::IndexCastOp::create(b, b.getIndexType(), slot),
+                       n});
+        scf::YieldOp::create(
+            b, ValueRange{vector::FMAOp::create(
+                   b, vector::BroadcastOp::create(b, vecType, w), row, acc)});
+        b.setInsertionPointToStart(&has.getElseRegion().front());
+        scf::YieldOp::create(b, ValueRange{acc});
+        acc = has.getResult(0);
+      }
+      if (!outElt.isF32())
+        acc = arith::TruncFOp::create(b, VectorType::get({kVector}, outElt),
+                                      acc);
+      vector::StoreOp::create(b, acc, out, ValueRange{t, n});
+      b.setInsertionPointAfter(inRange);
+      gpu::TerminatorOp::create(b);
+    }
+    y = bufferization::ToTensorOp::create(
+        b, RankedTensorType::get({ShapedType::kDynamic, width}, outElt), out,
+        /*restrict=*/true, /*writable=*/true);
+    if (y.getType() != resultType)
+      y = tensor::CastOp::create(b, resultType, y);
+  } else {
+    Value downTensor = bufferization::ToTensorOp::create(
+        b, RankedTensorType::get({ShapedType::kDynamic, width}, f32), down,
+        /*restrict=*/true, /*writable=*/true);
+    y = buildMoeCombine(b, b.getLoc(), op.getWeights(), op.getSlots(),
+                        downTensor, op.getX(), op.getResult().getType());
+  }
   op.getResult().replaceAllUsesWith(y);
   op.erase();
   return success();

@@ -42,6 +42,7 @@ void mlir::hymir::buildKernelFormPipeline(OpPassManager &pm,
   if (options.gpuMoe) {
     HymirMoeExpertsToGpuOptions experts;
     experts.wgmma = options.moeWgmma;
+    experts.decodeSlots = options.moeDecodeSlots;
     pm.addNestedPass<func::FuncOp>(createHymirMoeExpertsToGpu(experts));
   }
   // Tiled ops first: lightning attention becomes a forall over heads of

@@ -1,5 +1,4 @@
-//===- WgmmaTiles.h - one block's bf16 GEMM tile on Hopper tensor cores -*- C++
-//-*-===//
+//===- WgmmaTiles.h - a bf16 GEMM tile on Hopper tensor cores ---*- C++ -*-===//
 //
 // The main loop of a 128 x (128 c) output tile, built inside a gpu.launch
 // body of kThreads threads (two warpgroups), for sm_90a:
@@ -64,6 +63,7 @@ struct WgmmaTiles {
 
   ImplicitLocOpBuilder &b;
   Value tid;
+  Value active; // see product()
 
   Value idx(int64_t n) { return arith::ConstantIndexOp::create(b, n); }
   Value i64(int64_t n) {
@@ -95,8 +95,12 @@ struct WgmmaTiles {
   /// The accumulators (one !llvm.struct of 64 f32 per chunk) of the tile's
   /// product over `k` (a multiple of kK). `a` is [?, K] bf16; `aRows[i]` the
   /// source row of tile row copyRow(i).
+  ///
+  /// `active` (i1, the same in every thread of a warpgroup) turns a
+  /// warpgroup's products off (its rows are padding): its accumulators stay
+  /// zero and the tensor cores are left to the other.
   SmallVector<Value> product(Value a, ArrayRef<Value> aRows,
-                             ArrayRef<Chunk> chunks, int64_t k) {
+                             ArrayRef<Chunk> chunks, int64_t k, Value active) {
     MLIRContext *ctx = b.getContext();
     int64_t nc = chunks.size(), steps = k / kK, stage = stageBytes(nc);
     auto space = gpu::AddressSpaceAttr::get(ctx, gpu::AddressSpace::Workgroup);
@@ -187,8 +191,14 @@ struct WgmmaTiles {
           b, descBase,
           arith::IndexCastOp::create(b, b.getI64Type(),
                                      add(mul(slot, stage / 16), kABytes / 16)));
-      NVVM::WgmmaFenceAlignedOp::create(b);
       SmallVector<Value> acc(loop.getRegionIterArgs());
+      auto work = scf::IfOp::create(b, TypeRange(ValueRange(acc)), active,
+                                    /*withElseRegion=*/true);
+      OpBuilder::InsertionGuard issueGuard(b);
+      b.setInsertionPointToStart(&work.getElseRegion().front());
+      scf::YieldOp::create(b, acc);
+      b.setInsertionPointToStart(&work.getThenRegion().front());
+      NVVM::WgmmaFenceAlignedOp::create(b);
       auto shape = NVVM::MMAShapeAttr::get(ctx, 64, kChunkRows, 16);
       for (int64_t ks = 0; ks < kK / 16; ++ks) {
         // +32 bytes per k16 step: +2 in the descriptor.
@@ -207,6 +217,9 @@ struct WgmmaTiles {
         }
       }
       NVVM::WgmmaGroupSyncAlignedOp::create(b);
+      scf::YieldOp::create(b, acc);
+      b.setInsertionPointAfter(work);
+      acc.assign(work.getResults().begin(), work.getResults().end());
       // The previous step's products are done in every warp: its stage
       // may be overwritten.
       NVVM::WgmmaWaitGroupSyncOp::create(b, static_cast<uint64_t>(1));

@@ -323,39 +323,14 @@ struct LowerMoeRoute : OpRewritePattern<MoeRouteOp> {
 
   LogicalResult matchAndRewrite(MoeRouteOp op,
                                 PatternRewriter &rewriter) const override {
-    Location loc = op.getLoc();
-    MLIRContext *ctx = rewriter.getContext();
-    Gen g{rewriter, loc};
-    Type f32 = rewriter.getF32Type();
-    int64_t topK = op.getTopK();
     auto logitsType = cast<RankedTensorType>(op.getLogits().getType());
     if (logitsType.isDynamicDim(1))
       return rewriter.notifyMatchFailure(op, "dynamic expert count");
-    int64_t experts = logitsType.getDimSize(1);
-    OpFoldResult tokens =
-        tensor::getMixedSize(rewriter, loc, op.getLogits(), 0);
-    TopKRouting routing = buildTopKRouting(rewriter, loc, op.getLogits(), topK);
-    auto [chosen, weights] = roundsToColumns(rewriter, loc, routing, tokens);
-    if (op.getRenormalize()) {
-      AffineExpr t, j;
-      bindDims(ctx, t, j);
-      Value total = g.generic(
-          {weights}, {g.zeros({tokens})}, indexingMaps(ctx, 2, {{t, j}, {t}}),
-          {kPar, kRed}, [&](OpBuilder &b, Location l, ValueRange a) {
-            linalg::YieldOp::create(
-                b, l, ValueRange{arith::AddFOp::create(b, l, a[0], a[1])});
-          });
-      weights = g.generic(
-          {weights, total},
-          {g.empty({tokens, rewriter.getIndexAttr(topK)}, f32)},
-          indexingMaps(ctx, 2, {{t, j}, {t}, {t, j}}), {kPar, kPar},
-          [&](OpBuilder &b, Location l, ValueRange a) {
-            linalg::YieldOp::create(
-                b, l, ValueRange{arith::DivFOp::create(b, l, a[0], a[1])});
-          });
-    }
+    auto [chosen, weights] =
+        buildMoeRouting(rewriter, op.getLoc(), op.getLogits(), op.getTopK(),
+                        op.getRenormalize());
     SmallVector<Value> results = buildGroupedLayout(
-        rewriter, loc, chosen, experts, op.getTile(),
+        rewriter, op.getLoc(), chosen, logitsType.getDimSize(1), op.getTile(),
         cast<RankedTensorType>(op.getSortedTokens().getType()));
     results.push_back(weights);
     replaceWithCasts(rewriter, op, results);
@@ -713,6 +688,36 @@ TopKRouting mlir::hymir::buildTopKRouting(OpBuilder &rb, Location loc,
   out.probs = buildSoftmax(rb, loc, logits);
   static_cast<TopKRounds &>(out) = buildTopKRounds(rb, loc, out.probs, topK);
   return out;
+}
+
+std::pair<Value, Value> mlir::hymir::buildMoeRouting(OpBuilder &rb,
+                                                     Location loc,
+                                                     Value logits, int64_t topK,
+                                                     bool renormalize) {
+  MLIRContext *ctx = rb.getContext();
+  Gen g{rb, loc};
+  OpFoldResult tokens = tensor::getMixedSize(rb, loc, logits, 0);
+  TopKRouting routing = buildTopKRouting(rb, loc, logits, topK);
+  auto [chosen, weights] = roundsToColumns(rb, loc, routing, tokens);
+  if (renormalize) {
+    AffineExpr t, j;
+    bindDims(ctx, t, j);
+    Value total = g.generic(
+        {weights}, {g.zeros({tokens})}, indexingMaps(ctx, 2, {{t, j}, {t}}),
+        {kPar, kRed}, [&](OpBuilder &b, Location l, ValueRange a) {
+          linalg::YieldOp::create(
+              b, l, ValueRange{arith::AddFOp::create(b, l, a[0], a[1])});
+        });
+    weights = g.generic(
+        {weights, total},
+        {g.empty({tokens, rb.getIndexAttr(topK)}, rb.getF32Type())},
+        indexingMaps(ctx, 2, {{t, j}, {t}, {t, j}}), {kPar, kPar},
+        [&](OpBuilder &b, Location l, ValueRange a) {
+          linalg::YieldOp::create(
+              b, l, ValueRange{arith::DivFOp::create(b, l, a[0], a[1])});
+        });
+  }
+  return {chosen, weights};
 }
 
 Value mlir::hymir::buildSwiGlu(OpBuilder &b, Location loc, Value g, Value u) {

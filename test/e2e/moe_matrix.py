@@ -231,6 +231,8 @@ def main():
     check("e32_top2_bf16", 32, 2, "bf16", [1, 7, 64, 1000])
     check("e32_top1_bf16", 32, 1, "bf16", [64])
     check("e4_top2_f32", 4, 2, "f32", [7])
+    # More than 32 experts: the GPU decode kernels rank experts 32 at a time.
+    check("e40_top2_f32", 40, 2, "f32", [7, 64])
     check("tied_e32_top2_f32", 32, 2, "f32", [64], tied=True)
     check("tied_e4_top1_bf16", 4, 1, "bf16", [7, 1000], tied=True)
     check("e32_top2_f32_tile4", 32, 2, "f32", [1, 7, 64], tile=4)

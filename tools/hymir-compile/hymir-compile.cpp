@@ -82,6 +82,11 @@ static cl::opt<bool> moeWgmmaOpt(
     cl::desc("cuda sm_90a: larger MoE calls on wgmma kernels (128-row "
              "tiles); off: mma.sync kernels (64-row tiles)"),
     cl::init(true));
+static cl::opt<int64_t> moeDecodeSlotsOpt(
+    "moe-decode-slots",
+    cl::desc("cuda: grid height of the MoE warp-per-row (decode) kernels; "
+             "0: 4 top_k, at most E"),
+    cl::init(0));
 static cl::opt<int64_t> moeTileOpt(
     "moe-tile",
     cl::desc("rows each expert's group of routed rows is padded to (the "
@@ -397,6 +402,7 @@ LogicalResult run(MLIRContext &context, ModuleOp module) {
   // wgmma needs the sm_90a feature set.
   bool wgmma = cuda && moeWgmmaOpt && chipOpt.getValue() == "sm_90a";
   formOptions.moeWgmma = wgmma;
+  formOptions.moeDecodeSlots = std::max<int64_t>(0, moeDecodeSlotsOpt);
   formOptions.moeTile = moeTileOpt.getNumOccurrences() ? moeTileOpt.getValue()
                                                        : (wgmma  ? 128
                                                           : cuda ? 64

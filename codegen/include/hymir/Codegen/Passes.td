@@ -85,7 +85,10 @@ def HymirMoeExpertsToGpu
   }];
   let options = [
     Option<"wgmma", "wgmma", "bool", /*default=*/"true",
-           "use the sm_90a wgmma kernels for larger calls where they apply">
+           "use the sm_90a wgmma kernels for larger calls where they apply">,
+    Option<"decodeSlots", "decode-slots", "int64_t", /*default=*/"0",
+           "grid height of the warp-per-row kernels: block y takes the "
+           "experts with tokens of rank y modulo it (0: 4 top_k, at most E)">
   ];
   let dependentDialects = ["::mlir::gpu::GPUDialect", "::mlir::scf::SCFDialect",
                            "::mlir::memref::MemRefDialect",

@@ -49,6 +49,13 @@ TopKRouting buildTopKRouting(OpBuilder &b, Location loc, Value logits,
 /// The combine step of hymir.moe_experts: y[t] = sum_j weights[t, j] *
 /// down[slots[t, j]] over the f32 rows `down` [P, N], rounded once to
 /// `resultType` ([T, N] like x).
+/// The routing of hymir.moe_route on f32 `logits` [T, E]: the picked
+/// experts [T, top_k] i32 (descending probability, ties to the lower expert)
+/// and their weights [T, top_k] f32 (renormalised to sum 1 if asked).
+std::pair<Value, Value> buildMoeRouting(OpBuilder &b, Location loc,
+                                        Value logits, int64_t topK,
+                                        bool renormalize);
+
 Value buildMoeCombine(OpBuilder &b, Location loc, Value weights, Value slots,
                       Value down, Value x, RankedTensorType resultType);
 
