@@ -1,22 +1,28 @@
 //===- MoeExpertsToGpu.cpp - routed experts as GPU kernels ----------------===//
 //
-// hymir.moe_experts on the grouped layout of hymir.moe_route, as kernels
-// chosen per call by the token count, then the combine (linalg, shared with
-// the cpu lowering):
+// hymir.moe_experts on the grouped layout of hymir.moe_route or
+// hymir.moe_layout, as kernels chosen per call by the token count, then the
+// combine as one kernel:
 //
-//   calls of at most kDecodeTokens tokens: one warp per weight row. Gate/up
-//   warp (e, i) streams W1[e, i, :] and W3[e, i, :] (8 elements per lane
-//   per step, 16- or 32-byte loads) once per batch of kRows rows of e's
-//   group (the remainder one row per pass), dots them with the routed rows
-//   of x, reduces across the warp and stores act[r, i] = SiLU(g) * u; down
-//   warp (e, n) does the same over W2[e, n, :] and act. Experts without
-//   tokens return at once, and a group's closing padding rows are left out,
-//   so a call reads the selected experts' weights, each row once while a
-//   group has at most kRows rows.
+//   decode calls (at most kDecodeTokensWgmma tokens beside the wgmma
+//   kernels, else kDecodeTokens): one warp per weight row. Gate/up warp
+//   (e, i) streams W1[e, i, :] and W3[e, i, :] (8 elements per lane per
+//   step, 16- or 32-byte loads) once per batch of kRows rows of e's group
+//   (the remainder one row per pass), dots them with the routed rows of x,
+//   reduces across the warp and stores act[r, i] = SiLU(g) * u; down warp
+//   (e, n) does the same over W2[e, n, :] and act. Grid rows take the
+//   experts that have tokens by rank, and a group's closing padding rows
+//   are left out, so a call reads the selected experts' weights, each row
+//   once while a group has at most kRows rows.
 //
-//   larger calls (bf16, a layout padded to 64-row tiles): mma.sync m16n8k16
-//   over 64-row tiles of one expert (TensorCoreRowsBuilder), SwiGLU in the
-//   gate/up epilogue, a bf16 intermediate.
+//   larger calls on sm_90a (bf16, a layout padded to 128-row tiles): wgmma
+//   over 128 x 256 tiles of one expert (WgmmaTiles.h), SwiGLU in the
+//   gate/up epilogue, a bf16 intermediate; elsewhere (a layout padded to
+//   64-row tiles) mma.sync m16n8k16 over 64-row tiles
+//   (TensorCoreRowsBuilder).
+//
+// Then the layouts themselves: one block of kLayoutThreads threads
+// (buildGpuLayout).
 //
 //===----------------------------------------------------------------------===//
 
@@ -377,7 +383,8 @@ SmallVector<Value> buildGpuLayout(ImplicitLocOpBuilder &b, Value chosen,
                            MemRefLayoutAttrInterface(), space));
     auto view = [&](int64_t offset) -> Value {
       return memref::ViewOp::create(
-          b, MemRefType::get({experts}, i32, MemRefLayoutAttrInterface(), space),
+          b,
+          MemRefType::get({experts}, i32, MemRefLayoutAttrInterface(), space),
           bytes, c(offset), ValueRange{});
     };
     Value counts = view(0), cursor = view(experts * 4);
@@ -438,10 +445,11 @@ SmallVector<Value> buildGpuLayout(ImplicitLocOpBuilder &b, Value chosen,
         Value n = memref::LoadOp::create(b, counts, ValueRange{e});
         Value padded = arith::MulIOp::create(
             b,
-            arith::DivUIOp::create(b, arith::AddIOp::create(b, n, c32(tile - 1)),
-                                   c32(tile)),
+            arith::DivUIOp::create(
+                b, arith::AddIOp::create(b, n, c32(tile - 1)), c32(tile)),
             c32(tile));
-        scf::YieldOp::create(b, ValueRange{arith::AddIOp::create(b, run, padded)});
+        scf::YieldOp::create(b,
+                             ValueRange{arith::AddIOp::create(b, run, padded)});
       }
       memref::StoreOp::create(b, prefix.getResult(0), offsets,
                               ValueRange{c(experts)});
@@ -482,13 +490,12 @@ void rewriteLayout(Operation *op) {
     auto [chosen, weights] =
         buildMoeRouting(b, b.getLoc(), route.getLogits(), route.getTopK(),
                         route.getRenormalize());
-    results =
-        buildGpuLayout(b, chosen, experts, route.getTile(), types);
+    results = buildGpuLayout(b, chosen, experts, route.getTile(), types);
     Type weightsType = route.getWeights().getType();
-    results.push_back(weights.getType() == weightsType
-                          ? weights
-                          : Value(tensor::CastOp::create(b, weightsType,
-                                                         weights)));
+    results.push_back(
+        weights.getType() == weightsType
+            ? weights
+            : Value(tensor::CastOp::create(b, weightsType, weights)));
   } else {
     auto layout = cast<MoeLayoutOp>(op);
     results = buildGpuLayout(b, layout.getIndices(), layout.getNumExperts(),
@@ -551,10 +558,9 @@ LogicalResult HymirMoeExpertsToGpuPass::rewrite(MoeExpertsOp op) {
   // The wgmma kernels (sm_90a): 128-row tiles, 128-column chunks, K in
   // whole stages.
   using Wg = WgmmaTiles;
-  bool wgmmaTiles = wgmma && bf16 && layoutTile == Wg::kRows &&
-                    inter % Wg::kChunkRows == 0 &&
-                    width % Wg::kChunkRows == 0 && inter % Wg::kK == 0 &&
-                    width % Wg::kK == 0;
+  bool wgmmaTiles =
+      wgmma && bf16 && layoutTile == Wg::kRows && inter % Wg::kChunkRows == 0 &&
+      width % Wg::kChunkRows == 0 && inter % Wg::kK == 0 && width % Wg::kK == 0;
 
   ImplicitLocOpBuilder b(op.getLoc(), op);
   auto buffer = [&](Value tensor) -> Value {
@@ -590,9 +596,9 @@ LogicalResult HymirMoeExpertsToGpuPass::rewrite(MoeExpertsOp op) {
   // else one per expert.
   auto slotsType = cast<RankedTensorType>(op.getSlots().getType());
   int64_t slotsPerRow =
-      decodeSlots > 0          ? std::min<int64_t>(experts, decodeSlots)
+      decodeSlots > 0             ? std::min<int64_t>(experts, decodeSlots)
       : slotsType.isDynamicDim(1) ? experts
-                               : std::min(experts, slotsType.getDimSize(1));
+                                  : std::min(experts, slotsType.getDimSize(1));
   // One launch: grid (outputs / kWarps rounded up, experts), kWarps warps
   // per block, one output row per warp.
   auto launchRows = [&](StringRef kind, int64_t outputs,
@@ -616,7 +622,9 @@ LogicalResult HymirMoeExpertsToGpuPass::rewrite(MoeExpertsOp op) {
     // 32 q + l has tokens, a shuffle scan counts the busy ones before it.
     Value slot = launch.getBlockIds().y;
     Type i32 = b.getI32Type();
-    auto c32 = [&](int64_t n) { return arith::ConstantIntOp::create(b, i32, n); };
+    auto c32 = [&](int64_t n) {
+      return arith::ConstantIntOp::create(b, i32, n);
+    };
     auto shuffle = [&](Value v, Value lane, gpu::ShuffleMode mode) {
       return gpu::ShuffleOp::create(b, v, lane, c32(32), mode)
           .getShuffleResult();
@@ -625,8 +633,8 @@ LogicalResult HymirMoeExpertsToGpuPass::rewrite(MoeExpertsOp op) {
     SmallVector<std::pair<Value, Value>> ranked; // per chunk: busy, rank
     for (int64_t q = 0; q * 32 < experts; ++q) {
       Value mineE = arith::AddIOp::create(b, w.lane, c(32 * q));
-      Value valid =
-          arith::CmpIOp::create(b, arith::CmpIPredicate::ult, mineE, c(experts));
+      Value valid = arith::CmpIOp::create(b, arith::CmpIPredicate::ult, mineE,
+                                          c(experts));
       Value at = arith::MinUIOp::create(b, mineE, c(experts - 1));
       Value lo = memref::LoadOp::create(b, offsets, ValueRange{at});
       Value hi = memref::LoadOp::create(
@@ -646,8 +654,8 @@ LogicalResult HymirMoeExpertsToGpuPass::rewrite(MoeExpertsOp op) {
             b, incl, arith::SelectOp::create(b, has, up, c32(0)));
       }
       ranked.push_back(
-          {busy, arith::AddIOp::create(
-                     b, carry, arith::SubIOp::create(b, incl, busy))});
+          {busy, arith::AddIOp::create(b, carry,
+                                       arith::SubIOp::create(b, incl, busy))});
       carry = arith::AddIOp::create(
           b, carry, shuffle(incl, c32(31), gpu::ShuffleMode::IDX));
     }
@@ -655,16 +663,15 @@ LogicalResult HymirMoeExpertsToGpuPass::rewrite(MoeExpertsOp op) {
     scf::ForOp experts_;
     Value e;
     auto eachChunk = [&](int64_t q) {
-      experts_ = scf::ForOp::create(b, c(0), c(std::min<int64_t>(32, experts - 32 * q)),
-                                    c(1));
+      experts_ = scf::ForOp::create(
+          b, c(0), c(std::min<int64_t>(32, experts - 32 * q)), c(1));
       b.setInsertionPointToStart(experts_.getBody());
       Value i = arith::IndexCastOp::create(b, i32, experts_.getInductionVar());
       e = arith::AddIOp::create(b, experts_.getInductionVar(), c(32 * q));
       Value busy = shuffle(ranked[q].first, i, gpu::ShuffleMode::IDX);
       Value rank = shuffle(ranked[q].second, i, gpu::ShuffleMode::IDX);
       return arith::AndIOp::create(
-          b,
-          arith::CmpIOp::create(b, arith::CmpIPredicate::ne, busy, c32(0)),
+          b, arith::CmpIOp::create(b, arith::CmpIPredicate::ne, busy, c32(0)),
           arith::CmpIOp::create(
               b, arith::CmpIPredicate::eq,
               arith::RemUIOp::create(b, rank, c32(slotsPerRow)), slot32));
@@ -678,7 +685,8 @@ LogicalResult HymirMoeExpertsToGpuPass::rewrite(MoeExpertsOp op) {
       auto take = scf::IfOp::create(
           b,
           arith::AndIOp::create(b, mine,
-                                arith::CmpIOp::create(b, arith::CmpIPredicate::ult,
+                                arith::CmpIOp::create(b,
+                                                      arith::CmpIPredicate::ult,
                                                       w.row, c(outputs))),
           /*withElseRegion=*/false);
       b.setInsertionPointToStart(&take.getThenRegion().front());
@@ -873,8 +881,7 @@ LogicalResult HymirMoeExpertsToGpuPass::rewrite(MoeExpertsOp op) {
                 arith::IndexCastOp::create(b, b.getIndexType(), tok));
           }
           SmallVector<Value> acc =
-              w.product(x, aRows, {{w1, e, c0}, {w3, e, c0}}, width,
-                        w.active);
+              w.product(x, aRows, {{w1, e, c0}, {w3, e, c0}}, width, w.active);
           w.forEachAccumulator([&](int64_t i, Value row, Value col) {
             if (i % 2)
               return;
@@ -905,7 +912,8 @@ LogicalResult HymirMoeExpertsToGpuPass::rewrite(MoeExpertsOp op) {
           SmallVector<WgmmaTiles::Chunk> chunks;
           for (int64_t m = 0; m < downChunks; ++m)
             chunks.push_back({w2, e, w.add(c0, m * Wg::kChunkRows)});
-          SmallVector<Value> acc = w.product(act, aRows, chunks, inter, w.active);
+          SmallVector<Value> acc =
+              w.product(act, aRows, chunks, inter, w.active);
           w.forEachAccumulator([&](int64_t i, Value row, Value col) {
             if (i % 2)
               return;
@@ -927,13 +935,12 @@ LogicalResult HymirMoeExpertsToGpuPass::rewrite(MoeExpertsOp op) {
 
   if (wgmmaTiles || tensorCores) {
     // The plan turns this into launches guarded by the token count.
-    auto choice =
-        scf::IfOp::create(b,
-                          arith::CmpIOp::create(b, arith::CmpIPredicate::ule,
-                                                tokens,
-                                                c(wgmmaTiles ? kDecodeTokensWgmma
-                                                             : kDecodeTokens)),
-                          /*withElseRegion=*/true);
+    auto choice = scf::IfOp::create(
+        b,
+        arith::CmpIOp::create(
+            b, arith::CmpIPredicate::ule, tokens,
+            c(wgmmaTiles ? kDecodeTokensWgmma : kDecodeTokens)),
+        /*withElseRegion=*/true);
     choice->setAttr("hymir.moe", b.getStringAttr("choose-kernels"));
     OpBuilder::InsertionGuard guard(b);
     b.setInsertionPoint(choice.thenBlock()->getTerminator());
@@ -952,16 +959,17 @@ LogicalResult HymirMoeExpertsToGpuPass::rewrite(MoeExpertsOp op) {
     // y[t, n..n+7] = sum_j weights[t, j] down[slots[t, j], n..n+7] (a pick
     // without a row, slot -1, adds nothing), rounded once and stored.
     int64_t picks = slotsType.getDimSize(1), perRow = width / kVector;
-    Value weightsBuf = buffer(op.getWeights()), slotsBuf = buffer(op.getSlots());
+    Value weightsBuf = buffer(op.getWeights()),
+          slotsBuf = buffer(op.getSlots());
     auto resultType = cast<RankedTensorType>(op.getResult().getType());
     Type outElt = resultType.getElementType();
     Value out = memref::AllocOp::create(
         b, MemRefType::get({ShapedType::kDynamic, width}, outElt),
         ValueRange{tokens});
     Value items = arith::MulIOp::create(b, tokens, c(perRow));
-    auto launch = gpu::LaunchOp::create(
-        b, arith::CeilDivUIOp::create(b, items, c(256)), c(1), c(1), c(256),
-        c(1), c(1));
+    auto launch =
+        gpu::LaunchOp::create(b, arith::CeilDivUIOp::create(b, items, c(256)),
+                              c(1), c(1), c(256), c(1), c(1));
     launch->setAttr("hymir.moe", b.getStringAttr("combine"));
     {
       OpBuilder::InsertionGuard guard(b);
@@ -1002,8 +1010,8 @@ LogicalResult HymirMoeExpertsToGpuPass::rewrite(MoeExpertsOp op) {
         acc = has.getResult(0);
       }
       if (!outElt.isF32())
-        acc = arith::TruncFOp::create(b, VectorType::get({kVector}, outElt),
-                                      acc);
+        acc =
+            arith::TruncFOp::create(b, VectorType::get({kVector}, outElt), acc);
       vector::StoreOp::create(b, acc, out, ValueRange{t, n});
       b.setInsertionPointAfter(inRange);
       gpu::TerminatorOp::create(b);

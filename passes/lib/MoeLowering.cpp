@@ -691,8 +691,8 @@ TopKRouting mlir::hymir::buildTopKRouting(OpBuilder &rb, Location loc,
 }
 
 std::pair<Value, Value> mlir::hymir::buildMoeRouting(OpBuilder &rb,
-                                                     Location loc,
-                                                     Value logits, int64_t topK,
+                                                     Location loc, Value logits,
+                                                     int64_t topK,
                                                      bool renormalize) {
   MLIRContext *ctx = rb.getContext();
   Gen g{rb, loc};

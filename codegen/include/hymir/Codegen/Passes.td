@@ -49,19 +49,20 @@ def HymirMoeExpertsToGpu
     For the cuda target, on tensors (before bufferization). Rewrites each
     `hymir.moe_experts` with static expert shapes whose widths are
     multiples of 8 (bf16 or f32) into kernels writing an intermediate `act`
-    [P, I] (bf16 for bf16 experts, else f32) and `down` [P, N] (f32), and
-    the combine `y[t] = sum_j weights[t, j] down[slots[t, j]]` as linalg
-    (shared with the cpu lowering):
+    [P, I] (bf16 for bf16 experts, else f32) and `down` [P, N] (f32), then
+    the combine (below):
 
-    - warp-per-row kernels (grid (outputs / 8, experts), 8 warps a block):
-      warp (e, i) streams `W1[e, i, :]` and `W3[e, i, :]` (8 elements per
-      lane per step, 16- or 32-byte loads, 2-4 steps per iteration) once
-      per batch of 4 routed rows of expert e's group (the remainder one row
-      per pass), reduces across the warp and stores `SiLU(g) * u`; warp
-      (e, n) does the same over `W2[e, n, :]` and `act`. Experts without
-      tokens return at once, and the padding rows that close a group are
-      left out, so decode-sized calls read only the selected experts'
-      weights, each row once;
+    - warp-per-row kernels (grid (outputs / 8, top_k or `decode-slots`),
+      8 warps a block): every warp ranks the experts that have tokens (a
+      shuffle scan over the offsets) and block row y takes those of rank y
+      modulo the grid's height; warp (e, i) streams `W1[e, i, :]` and
+      `W3[e, i, :]` (8 elements per lane per step, 16- or 32-byte loads,
+      2-4 steps per iteration) once per batch of 4 routed rows of expert
+      e's group (the remainder one row per pass), reduces across the warp
+      and stores `SiLU(g) * u`; warp (e, n) does the same over `W2[e, n, :]`
+      and `act`. The padding rows that close a group are left out, so
+      decode-sized calls read only the selected experts' weights, each row
+      once;
     - tensor-core kernels (bf16, widths multiples of 64, a layout padded to
       64-row tiles): blocks of 4 warps over one 64-row tile of one expert
       and 64 columns, each warp 16 rows with mma.sync m16n8k16, fragments
@@ -79,9 +80,18 @@ def HymirMoeExpertsToGpu
       read from memory about once.
 
     Where a tensor-core set applies, both sets are emitted under
-    `scf.if (tokens <= 64)`, which the plan turns into launches guarded by
-    the token count; otherwise the warp-per-row kernels serve every call.
-    Other shapes keep the generic lowering.
+    `scf.if (tokens <= 16)` (wgmma) or `scf.if (tokens <= 64)` (mma.sync),
+    which the plan turns into launches guarded by the token count;
+    otherwise the warp-per-row kernels serve every call. Other shapes keep
+    the generic lowering. The combine `y[t] = sum_j weights[t, j]
+    down[slots[t, j]]` is one kernel (8 columns of a token a thread) when
+    top_k is static.
+
+    Then every `hymir.moe_route` (its routing as linalg) and
+    `hymir.moe_layout` gets its grouped layout from one block of 1024
+    threads: counts by shared-memory atomics, group starts by one thread,
+    pairs placed at their expert's cursor by atomics (so the order of the
+    pairs within a group is not fixed; results do not depend on it).
   }];
   let options = [
     Option<"wgmma", "wgmma", "bool", /*default=*/"true",
