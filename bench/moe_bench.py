@@ -85,6 +85,11 @@ def main():
             if t <= 64 and os.path.exists(os.path.join(BUNDLE, "bench", name)):
                 print("  T=%d --moe-decode-slots=%d: %.3f ms" % (
                     t, slots, hymir(BUNDLE, name, "moe", t, 5, warmup=1) or float("nan")))
+        for group in (4, 16, 32):
+            name = "moe_m1_group%d.hymir" % group
+            if t >= 4096 and os.path.exists(os.path.join(BUNDLE, "bench", name)):
+                print("  T=%d --moe-wgmma-group=%d: %.3f ms" % (
+                    t, group, hymir(BUNDLE, name, "moe", t, 3, warmup=1) or float("nan")))
         flops = 2.0 * t * K * 3 * N * I
         best = min(loop_ms, grouped_ms)
         line = "%6d %12s %12.3f %12.3f %12.3f %9s %9s %9s" % (

@@ -811,7 +811,7 @@ LogicalResult HymirMoeExpertsToGpuPass::rewrite(MoeExpertsOp op) {
   // in groups of kGroup row tiles: a group's tiles (mostly one expert's)
   // run side by side over the column blocks, so each weight chunk is read
   // from memory about once and the group's rows stay in L2.
-  constexpr int64_t kGroup = 8;
+  const int64_t kGroup = std::max<int64_t>(1, wgmmaGroup);
   auto launchWgmma =
       [&](StringRef kind, int64_t colBlocks,
           function_ref<void(WgmmaTiles &, Value, Value, Value)> body,

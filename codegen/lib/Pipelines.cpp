@@ -43,6 +43,7 @@ void mlir::hymir::buildKernelFormPipeline(OpPassManager &pm,
     HymirMoeExpertsToGpuOptions experts;
     experts.wgmma = options.moeWgmma;
     experts.decodeSlots = options.moeDecodeSlots;
+    experts.wgmmaGroup = options.moeWgmmaGroup;
     pm.addNestedPass<func::FuncOp>(createHymirMoeExpertsToGpu(experts));
   }
   // Tiled ops first: lightning attention becomes a forall over heads of

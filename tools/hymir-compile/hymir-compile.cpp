@@ -87,6 +87,12 @@ static cl::opt<int64_t> moeDecodeSlotsOpt(
     cl::desc("cuda: grid height of the MoE warp-per-row (decode) kernels; "
              "0: 4 top_k, at most E"),
     cl::init(0));
+static cl::opt<int64_t> moeWgmmaGroupOpt(
+    "moe-wgmma-group",
+    cl::desc("cuda sm_90a: row tiles per group in the MoE wgmma kernels' "
+             "block order (blocks of a group's tiles run side by side over "
+             "the weight columns)"),
+    cl::init(8));
 static cl::opt<int64_t> moeTileOpt(
     "moe-tile",
     cl::desc("rows each expert's group of routed rows is padded to (the "
@@ -403,6 +409,7 @@ LogicalResult run(MLIRContext &context, ModuleOp module) {
   bool wgmma = cuda && moeWgmmaOpt && chipOpt.getValue() == "sm_90a";
   formOptions.moeWgmma = wgmma;
   formOptions.moeDecodeSlots = std::max<int64_t>(0, moeDecodeSlotsOpt);
+  formOptions.moeWgmmaGroup = std::max<int64_t>(1, moeWgmmaGroupOpt);
   formOptions.moeTile = moeTileOpt.getNumOccurrences() ? moeTileOpt.getValue()
                                                        : (wgmma  ? 128
                                                           : cuda ? 64

@@ -96,6 +96,8 @@ def HymirMoeExpertsToGpu
   let options = [
     Option<"wgmma", "wgmma", "bool", /*default=*/"true",
            "use the sm_90a wgmma kernels for larger calls where they apply">,
+    Option<"wgmmaGroup", "wgmma-group", "int64_t", /*default=*/"8",
+           "row tiles per group of the wgmma kernels' block order">,
     Option<"decodeSlots", "decode-slots", "int64_t", /*default=*/"0",
            "grid height of the warp-per-row kernels: block y takes the "
            "experts with tokens of rank y modulo it (0: 4 top_k, at most E)">

@@ -54,6 +54,10 @@ struct KernelFormOptions : public PassPipelineOptions<KernelFormOptions> {
       *this, "moe-wgmma",
       llvm::cl::desc("wgmma option of hymir-moe-experts-to-gpu (sm_90a)"),
       llvm::cl::init(true)};
+  Option<int64_t> moeWgmmaGroup{
+      *this, "moe-wgmma-group",
+      llvm::cl::desc("wgmma-group option of hymir-moe-experts-to-gpu"),
+      llvm::cl::init(8)};
   Option<int64_t> moeDecodeSlots{
       *this, "moe-decode-slots",
       llvm::cl::desc("decode-slots option of hymir-moe-experts-to-gpu"),
