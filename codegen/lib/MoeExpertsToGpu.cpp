@@ -351,11 +351,17 @@ SmallVector<Value> buildGpuLayout(ImplicitLocOpBuilder &b, Value chosen,
   Value pairs = arith::MulIOp::create(b, tokens, c(k));
   // Buffers of the result types; the layout's row count is
   // T * K + E * (tile - 1) when not static.
+  // Buffers of static [E + 1] offsets and [T, K] slots (cast to the result
+  // types at the end); the layout's row count is T * K + E * (tile - 1)
+  // unless the result type has it.
+  SmallVector<RankedTensorType> bufferTypes = {
+      resultTypes[0], RankedTensorType::get({experts + 1}, i32),
+      RankedTensorType::get({ShapedType::kDynamic, k}, i32)};
   auto alloc = [&](RankedTensorType type, ValueRange dyn) -> Value {
     return memref::AllocOp::create(
         b, MemRefType::get(type.getShape(), type.getElementType()), dyn);
   };
-  SmallVector<Value> rowsDyn, slotsDyn;
+  SmallVector<Value> rowsDyn;
   Value rows;
   if (resultTypes[0].isDynamicDim(0)) {
     rows = arith::AddIOp::create(b, pairs, c(experts * (tile - 1)));
@@ -363,11 +369,9 @@ SmallVector<Value> buildGpuLayout(ImplicitLocOpBuilder &b, Value chosen,
   } else {
     rows = c(resultTypes[0].getDimSize(0));
   }
-  if (resultTypes[2].isDynamicDim(0))
-    slotsDyn.push_back(tokens);
-  Value sorted = alloc(resultTypes[0], rowsDyn),
-        offsets = alloc(resultTypes[1], {}),
-        slots = alloc(resultTypes[2], slotsDyn);
+  Value sorted = alloc(bufferTypes[0], rowsDyn),
+        offsets = alloc(bufferTypes[1], {}),
+        slots = alloc(bufferTypes[2], {tokens});
 
   Value smemBytes = arith::ConstantIntOp::create(b, i32, 2 * experts * 4);
   auto launch = gpu::LaunchOp::create(b, c(1), c(1), c(1), c(kLayoutThreads),
@@ -470,9 +474,13 @@ SmallVector<Value> buildGpuLayout(ImplicitLocOpBuilder &b, Value chosen,
     gpu::TerminatorOp::create(b);
   }
   SmallVector<Value> results, buffers = {sorted, offsets, slots};
-  for (auto [type, buffer] : llvm::zip(resultTypes, buffers))
-    results.push_back(bufferization::ToTensorOp::create(
-        b, type, buffer, /*restrict=*/true, /*writable=*/true));
+  for (auto [bufferType, type, buffer] :
+       llvm::zip(bufferTypes, resultTypes, buffers)) {
+    Value t = bufferization::ToTensorOp::create(
+        b, bufferType, buffer, /*restrict=*/true, /*writable=*/true);
+    results.push_back(
+        t.getType() == type ? t : Value(tensor::CastOp::create(b, type, t)));
+  }
   return results;
 }
 
@@ -1001,7 +1009,8 @@ LogicalResult HymirMoeExpertsToGpuPass::rewrite(MoeExpertsOp op) {
         Value row = vector::LoadOp::create(
             b, vecType, down,
             ValueRange{arith::IndexCastOp::create(b, b.getIndexType(), slot),
-                       n});
+                       n},
+            /*nontemporal=*/false, llvm::MaybeAlign(kVector * 4));
         scf::YieldOp::create(
             b, ValueRange{vector::FMAOp::create(
                    b, vector::BroadcastOp::create(b, vecType, w), row, acc)});
@@ -1012,7 +1021,9 @@ LogicalResult HymirMoeExpertsToGpuPass::rewrite(MoeExpertsOp op) {
       if (!outElt.isF32())
         acc =
             arith::TruncFOp::create(b, VectorType::get({kVector}, outElt), acc);
-      vector::StoreOp::create(b, acc, out, ValueRange{t, n});
+      vector::StoreOp::create(
+          b, acc, out, ValueRange{t, n}, /*nontemporal=*/false,
+          llvm::MaybeAlign(kVector * outElt.getIntOrFloatBitWidth() / 8));
       b.setInsertionPointAfter(inRange);
       gpu::TerminatorOp::create(b);
     }

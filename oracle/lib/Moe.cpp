@@ -9,6 +9,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <limits>
 #include <numeric>
 
 namespace hymir {
@@ -89,12 +90,20 @@ TopK topK(const Tensor &input, int64_t k) {
   std::vector<int64_t> order(static_cast<size_t>(width));
   for (int64_t t = 0; t < nt; ++t) {
     const double *row = &input.data[t * width];
+    // NaN entries are never picked: they sort last, and picks past the
+    // non-NaN entries are (-inf, E), as the compiled rounds give.
     std::iota(order.begin(), order.end(), 0);
-    std::stable_sort(order.begin(), order.end(),
-                     [&](int64_t a, int64_t b) { return row[a] > row[b]; });
+    std::stable_sort(order.begin(), order.end(), [&](int64_t a, int64_t b) {
+      bool na = std::isnan(row[a]), nb = std::isnan(row[b]);
+      if (na || nb)
+        return !na && nb;
+      return row[a] > row[b];
+    });
     for (int64_t j = 0; j < k; ++j) {
-      out.values.data[t * k + j] = row[order[j]];
-      out.indices.data[t * k + j] = order[j];
+      bool none = std::isnan(row[order[j]]);
+      out.values.data[t * k + j] =
+          none ? -std::numeric_limits<double>::infinity() : row[order[j]];
+      out.indices.data[t * k + j] = none ? width : order[j];
     }
   }
   return out;

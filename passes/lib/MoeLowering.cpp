@@ -631,14 +631,21 @@ TopKRounds mlir::hymir::buildTopKRounds(OpBuilder &rb, Location loc,
   // best starts at (-inf, past the last column), so any unpicked column
   // replaces it.
   out.picked = g.zeros({tokens, width});
+  // Past the last column: E (a pick of a row with fewer than k non-NaN
+  // entries stays there).
+  Value pastEnd =
+      ShapedType::isDynamic(staticWidth)
+          ? Value(arith::IndexCastOp::create(
+                rb, loc, i64, tensor::DimOp::create(rb, loc, input, 1)))
+          : Value(arith::ConstantOp::create(rb, loc,
+                                            rb.getI64IntegerAttr(staticWidth)));
   for (int64_t round = 0; round < topK; ++round) {
     SmallVector<Value> bestOuts = {
         g.fill({tokens}, f32,
                rb.getF32FloatAttr(-std::numeric_limits<float>::infinity())),
-        g.fill({tokens}, i64,
-               rb.getI64IntegerAttr(ShapedType::isDynamic(staticWidth)
-                                        ? std::numeric_limits<int64_t>::max()
-                                        : staticWidth))};
+        linalg::FillOp::create(rb, loc, ValueRange{pastEnd},
+                               ValueRange{g.empty({tokens}, i64)})
+            .getResult(0)};
     auto best = linalg::GenericOp::create(
         rb, loc, ValueRange(bestOuts).getTypes(), ValueRange{input, out.picked},
         bestOuts, indexingMaps(ctx, 2, {{t, e}, {t, e}, {t}, {t}}),

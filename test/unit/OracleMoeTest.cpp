@@ -237,3 +237,15 @@ TEST(OracleRoutedExperts, ComposesToMoeAndSkipsOutOfRangePicks) {
   Tensor want = routedExperts(x, r.experts, zeroed, w.w1, w.w3, w.w2);
   EXPECT_LT(relativeError(got, want), 1e-14);
 }
+
+TEST(OracleTopK, NaNIsNeverPicked) {
+  Tensor in({2, 3});
+  in.data = {std::nan(""), 1.0, 2.0, std::nan(""), std::nan(""), 0.5};
+  TopK r = topK(in, 2);
+  EXPECT_EQ(r.indices.data[0], 2);
+  EXPECT_EQ(r.indices.data[1], 1);
+  // Row 1 has one non-NaN entry: the second pick lies past the end.
+  EXPECT_EQ(r.indices.data[2], 2);
+  EXPECT_EQ(r.indices.data[3], 3);
+  EXPECT_TRUE(std::isinf(r.values.data[3]) && r.values.data[3] < 0);
+}

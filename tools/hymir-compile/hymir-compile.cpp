@@ -85,7 +85,7 @@ static cl::opt<bool> moeWgmmaOpt(
 static cl::opt<int64_t> moeDecodeSlotsOpt(
     "moe-decode-slots",
     cl::desc("cuda: grid height of the MoE warp-per-row (decode) kernels; "
-             "0: 4 top_k, at most E"),
+             "0: top_k, at most E"),
     cl::init(0));
 static cl::opt<int64_t> moeWgmmaGroupOpt(
     "moe-wgmma-group",

@@ -2935,3 +2935,34 @@ func.func @moe_layout_slots(%i: tensor<3x2xi32>) {
       : (tensor<3x2xi32>) -> (tensor<6xi32>, tensor<5xi32>, tensor<3x1xi32>)
   return
 }
+
+// -----
+
+func.func @routed_experts_dynamic_k(%x: tensor<?x32xf32>, %i: tensor<?x?xi32>, %w: tensor<?x?xf32>,
+    %w1: tensor<4x16x32xf32>, %w3: tensor<4x16x32xf32>, %w2: tensor<4x32x16xf32>) {
+  // expected-error @+1 {{'hymir.routed_experts' op expects indices dim 1 (K, the picks per token) to be static, got 'tensor<?x?xi32>'}}
+  %y = hymir.routed_experts %x, %i, %w, %w1, %w3, %w2
+      : (tensor<?x32xf32>, tensor<?x?xi32>, tensor<?x?xf32>, tensor<4x16x32xf32>, tensor<4x16x32xf32>, tensor<4x32x16xf32>)
+      -> tensor<?x32xf32>
+  return
+}
+
+// -----
+
+func.func @moe_layout_dynamic_k(%i: tensor<?x?xi32>) {
+  // expected-error @+1 {{'hymir.moe_layout' op expects indices dim 1 (K, the picks per token) to be static, got 'tensor<?x?xi32>'}}
+  %s, %o, %l = hymir.moe_layout %i {num_experts = 4 : i64}
+      : (tensor<?x?xi32>) -> (tensor<?xi32>, tensor<5xi32>, tensor<?x?xi32>)
+  return
+}
+
+// -----
+
+func.func @moe_experts_dynamic_offsets(%x: tensor<?x32xf32>, %s: tensor<?xi32>, %o: tensor<?xi32>, %l: tensor<?x2xi32>,
+    %w: tensor<?x2xf32>, %w1: tensor<4x16x32xf32>, %w3: tensor<4x16x32xf32>, %w2: tensor<4x32x16xf32>) {
+  // expected-error @+1 {{'hymir.moe_experts' op expects offsets to have a static size (E + 1), got 'tensor<?xi32>'}}
+  %y = hymir.moe_experts %x, %s, %o, %l, %w, %w1, %w3, %w2
+      : (tensor<?x32xf32>, tensor<?xi32>, tensor<?xi32>, tensor<?x2xi32>, tensor<?x2xf32>,
+         tensor<4x16x32xf32>, tensor<4x16x32xf32>, tensor<4x32x16xf32>) -> tensor<?x32xf32>
+  return
+}

@@ -69,7 +69,8 @@ def HymirMoeExpertsToGpu
       loaded from global memory (A rows gathered through their tokens),
       SwiGLU in the gate/up epilogue; warps of padding rows skip.
 
-    - with `wgmma` (sm_90a; bf16, widths multiples of 128, a layout padded
+    - with `wgmma` (off by default; hymir-compile turns it on for sm_90a;
+      bf16, widths multiples of 128, a layout padded
       to 128-row tiles) the larger calls take wgmma kernels instead: blocks
       of two warpgroups over one 128-row tile of one expert and 256 output
       columns (gate/up: 128 of W1 and the same 128 of W3; down: 256 of
@@ -94,13 +95,14 @@ def HymirMoeExpertsToGpu
     pairs within a group is not fixed; results do not depend on it).
   }];
   let options = [
-    Option<"wgmma", "wgmma", "bool", /*default=*/"true",
-           "use the sm_90a wgmma kernels for larger calls where they apply">,
+    Option<"wgmma", "wgmma", "bool", /*default=*/"false",
+           "use the sm_90a wgmma kernels for larger calls where they apply "
+           "(only for an sm_90a target)">,
     Option<"wgmmaGroup", "wgmma-group", "int64_t", /*default=*/"8",
            "row tiles per group of the wgmma kernels' block order">,
     Option<"decodeSlots", "decode-slots", "int64_t", /*default=*/"0",
            "grid height of the warp-per-row kernels: block y takes the "
-           "experts with tokens of rank y modulo it (0: 4 top_k, at most E)">
+           "experts with tokens of rank y modulo it (0: top_k, at most E)">
   ];
   let dependentDialects = ["::mlir::gpu::GPUDialect", "::mlir::scf::SCFDialect",
                            "::mlir::memref::MemRefDialect",

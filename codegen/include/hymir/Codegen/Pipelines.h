@@ -53,7 +53,7 @@ struct KernelFormOptions : public PassPipelineOptions<KernelFormOptions> {
   Option<bool> moeWgmma{
       *this, "moe-wgmma",
       llvm::cl::desc("wgmma option of hymir-moe-experts-to-gpu (sm_90a)"),
-      llvm::cl::init(true)};
+      llvm::cl::init(false)};
   Option<int64_t> moeWgmmaGroup{
       *this, "moe-wgmma-group",
       llvm::cl::desc("wgmma-group option of hymir-moe-experts-to-gpu"),

@@ -461,6 +461,10 @@ LogicalResult RoutedExpertsOp::verify() {
       failed(c.dim(indices, 0, x, 0, "T")) ||
       failed(c.sameDims(weights, indices, {"T", "K"})))
     return failure();
+  if (indices.type.isDynamicDim(1))
+    return emitOpError() << "expects indices dim 1 (K, the picks per token) "
+                            "to be static, got "
+                         << indices.type;
   if (failed(c.rank(w1, 3, "[E, I, N]")) || failed(c.floatElement(w1)) ||
       failed(c.dim(w1, 2, x, 1, "N")) || failed(c.rank(w3, 3, "[E, I, N]")) ||
       failed(c.sameElement(w3, w1)) ||
@@ -493,6 +497,10 @@ LogicalResult MoeLayoutOp::verify() {
       failed(c.element(slots, i32)) ||
       failed(c.sameDims(slots, indices, {"T", "K"})))
     return failure();
+  if (indices.type.isDynamicDim(1))
+    return emitOpError() << "expects indices dim 1 (K, the picks per token) "
+                            "to be static, got "
+                         << indices.type;
   if (!offsets.type.isDynamicDim(0) &&
       offsets.type.getDimSize(0) != experts + 1)
     return emitOpError() << "expects offsets to have E + 1 = " << experts + 1
@@ -585,10 +593,18 @@ LogicalResult MoeExpertsOp::verify() {
       failed(c.dim(w2, 2, w1, 1, "I")))
     return failure();
   int64_t experts = w1.type.getDimSize(0);
-  if (!ShapedType::isDynamic(experts) && !offsets.type.isDynamicDim(0) &&
+  // A static offsets size ties the layout's expert count to the weights'.
+  if (offsets.type.isDynamicDim(0))
+    return emitOpError() << "expects offsets to have a static size (E + 1), "
+                            "got "
+                         << offsets.type;
+  if (!ShapedType::isDynamic(experts) &&
       offsets.type.getDimSize(0) != experts + 1)
     return emitOpError() << "expects offsets to have E + 1 = " << experts + 1
                          << " entries, got " << offsets.type.getDimSize(0);
+  if (slots.type.isDynamicDim(1))
+    return emitOpError() << "expects slots dim 1 (K) to be static, got "
+                         << slots.type;
   return c.sameShapeAndElement(c.operand("result", getResult()), x, "[T, N]",
                                {"T", "N"});
 }

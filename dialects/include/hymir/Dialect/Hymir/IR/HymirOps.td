@@ -261,6 +261,8 @@ def Hymir_TopKOp : Hymir_Op<"top_k", [Pure]> {
     For each row `t` of `input` `[T, E]`, `values[t, :]` holds its `k`
     largest entries in descending order and `indices[t, :]` their columns
     (i32). Of equal entries the lower column comes first. `k` is in `[1, E]`.
+    NaN entries are never picked; a row with fewer than `k` other entries
+    gets picks outside `[0, E)` (which `hymir.routed_experts` ignores).
     With `hymir.routed_experts` and a softmax this writes MoE routing out
     step by step; `hymir-fuse-moe-routing` fuses such a chain.
 
@@ -329,8 +331,10 @@ def Hymir_MoeRouteOp : Hymir_Op<"moe_route", [Pure]> {
     Every (token, choice) pair gets one row of a grouped layout in which the
     rows of expert e form the group `[offsets[e], offsets[e + 1])`, whose
     size is the expert's pair count rounded up to a multiple of `tile` (a
-    GEMM tile never straddles two experts). Within a group pairs are ordered
-    by token, then by choice; the padding rows follow them.
+    GEMM tile never straddles two experts). The padding rows close each
+    group. The order of the pairs within a group is not specified (the cpu
+    lowering orders them by token, then by choice; the cuda one places them
+    with atomics); nothing computed from the layout depends on it.
 
     Results:
     - `sorted_tokens` `[T * top_k + E * (tile - 1)]` i32: the token of each
