@@ -251,6 +251,36 @@ struct WarpRowsBuilder {
   }
 };
 
+/// The expert whose group (in `offsets` [E + 1] of a grouped layout) holds
+/// row r0: how many groups end at or before it.
+Value expertOfRow(ImplicitLocOpBuilder &b, Value offsets, int64_t experts,
+                  Value r0) {
+  auto c = [&](int64_t n) { return arith::ConstantIndexOp::create(b, n); };
+  auto loop = scf::ForOp::create(b, c(0), c(experts), c(1), ValueRange{c(0)});
+  OpBuilder::InsertionGuard guard(b);
+  b.setInsertionPointToStart(loop.getBody());
+  Value end = arith::IndexCastOp::create(
+      b, b.getIndexType(),
+      memref::LoadOp::create(
+          b, offsets,
+          ValueRange{arith::AddIOp::create(b, loop.getInductionVar(), c(1))}));
+  Value ended = arith::CmpIOp::create(b, arith::CmpIPredicate::ule, end, r0);
+  Value count = loop.getRegionIterArgs()[0];
+  Value next = arith::SelectOp::create(
+      b, ended, arith::AddIOp::create(b, count, c(1)), count);
+  scf::YieldOp::create(b, ValueRange{next});
+  b.setInsertionPointAfter(loop);
+  return arith::MinUIOp::create(b, loop.getResult(0), c(experts - 1));
+}
+
+/// The rows of a grouped layout in use: offsets[E], as an index.
+Value rowsInUse(ImplicitLocOpBuilder &b, Value offsets, int64_t experts) {
+  return arith::IndexCastOp::create(
+      b, b.getIndexType(),
+      memref::LoadOp::create(
+          b, offsets, ValueRange{arith::ConstantIndexOp::create(b, experts)}));
+}
+
 /// The tensor-core form for larger calls (bf16 only): on a layout padded
 /// to kTile-row tiles, each block takes one kTile-row tile of one expert's
 /// group and kCols output columns; warp w computes rows 16 w .. 16 w + 15
@@ -263,31 +293,11 @@ struct TensorCoreRowsBuilder {
   static constexpr int64_t kWarps = 4, kNTiles = 8, kCols = 8 * kNTiles,
                            kTile = 16 * kWarps;
   ImplicitLocOpBuilder &b;
-  Value lane, warp, groupRow, quad, offsets;
-  int64_t experts;
+  Value lane, warp, groupRow, quad;
 
   Value idx(int64_t n) { return arith::ConstantIndexOp::create(b, n); }
   Value add(Value x, int64_t n) {
     return n ? Value(arith::AddIOp::create(b, x, idx(n))) : x;
-  }
-
-  /// The expert whose group holds row r0: how many groups end at or before.
-  Value expertOf(Value r0) {
-    auto loop =
-        scf::ForOp::create(b, idx(0), idx(experts), idx(1), ValueRange{idx(0)});
-    OpBuilder::InsertionGuard guard(b);
-    b.setInsertionPointToStart(loop.getBody());
-    Value end = arith::IndexCastOp::create(
-        b, b.getIndexType(),
-        memref::LoadOp::create(b, offsets,
-                               ValueRange{add(loop.getInductionVar(), 1)}));
-    Value ended = arith::CmpIOp::create(b, arith::CmpIPredicate::ule, end, r0);
-    Value next =
-        arith::SelectOp::create(b, ended, add(loop.getRegionIterArgs()[0], 1),
-                                loop.getRegionIterArgs()[0]);
-    scf::YieldOp::create(b, ValueRange{next});
-    b.setInsertionPointAfter(loop);
-    return arith::MinUIOp::create(b, loop.getResult(0), idx(experts - 1));
   }
 
   /// acc[m][4 j + r]: the slice's product with weight matrix m over K, A
@@ -743,17 +753,13 @@ LogicalResult HymirMoeExpertsToGpuPass::rewrite(MoeExpertsOp op) {
     t.warp = arith::DivUIOp::create(b, tid, c(32));
     t.groupRow = arith::DivUIOp::create(b, t.lane, c(4));
     t.quad = arith::RemUIOp::create(b, t.lane, c(4));
-    t.offsets = offsets;
-    t.experts = experts;
     Value r0 = arith::MulIOp::create(b, launch.getBlockIds().y, c(Tc::kTile));
     Value c0 = arith::MulIOp::create(b, launch.getBlockIds().x, c(Tc::kCols));
     Value rw =
         arith::AddIOp::create(b, r0, arith::MulIOp::create(b, t.warp, c(16)));
     // Rows past those in use, and padding rows (which close a group), have
     // nothing to compute.
-    Value used = arith::IndexCastOp::create(
-        b, b.getIndexType(),
-        memref::LoadOp::create(b, offsets, ValueRange{c(experts)}));
+    Value used = rowsInUse(b, offsets, experts);
     auto inUse = scf::IfOp::create(
         b, arith::CmpIOp::create(b, arith::CmpIPredicate::ult, rw, used),
         /*withElseRegion=*/false);
@@ -768,7 +774,7 @@ LogicalResult HymirMoeExpertsToGpuPass::rewrite(MoeExpertsOp op) {
               arith::ConstantIntOp::create(b, b.getI32Type(), 0)),
           /*withElseRegion=*/false);
       b.setInsertionPointToStart(&real.getThenRegion().front());
-      body(t, t.expertOf(r0), rw, c0);
+      body(t, expertOfRow(b, offsets, experts, r0), rw, c0);
     }
     gpu::TerminatorOp::create(b);
   };
@@ -844,18 +850,13 @@ LogicalResult HymirMoeExpertsToGpuPass::rewrite(MoeExpertsOp op) {
         Value r0 = arith::MulIOp::create(b, tile, c(Wg::kRows));
         // Tiles past the rows in use have nothing to compute (the layout's
         // groups are whole tiles, so a tile is all in use or not at all).
-        Value used = arith::IndexCastOp::create(
-            b, b.getIndexType(),
-            memref::LoadOp::create(b, offsets, ValueRange{c(experts)}));
+        Value used = rowsInUse(b, offsets, experts);
         auto inUse = scf::IfOp::create(
             b, arith::CmpIOp::create(b, arith::CmpIPredicate::ult, r0, used),
             /*withElseRegion=*/false);
         {
           OpBuilder::InsertionGuard inner(b);
           b.setInsertionPointToStart(&inUse.getThenRegion().front());
-          Tc t{b};
-          t.offsets = offsets;
-          t.experts = experts;
           WgmmaTiles w{b, launch.getThreadIds().x};
           // A warpgroup whose 64 rows start with padding has only padding
           // (padding closes a group): it skips its products.
@@ -866,7 +867,7 @@ LogicalResult HymirMoeExpertsToGpuPass::rewrite(MoeExpertsOp op) {
               memref::LoadOp::create(
                   b, sorted, ValueRange{arith::AddIOp::create(b, r0, half)}),
               arith::ConstantIntOp::create(b, b.getI32Type(), 0));
-          body(w, t.expertOf(r0), r0, colBlock);
+          body(w, expertOfRow(b, offsets, experts, r0), r0, colBlock);
         }
         gpu::TerminatorOp::create(b);
       };

@@ -41,6 +41,20 @@ using namespace mlir::hymir;
 
 namespace {
 
+/// The types of a grouped layout (sorted_tokens, offsets, slots) of
+/// `picks` per token over `experts` experts padded to `tile`: T * K + E *
+/// (tile - 1) rows, the most the layout can need.
+SmallVector<Type> layoutTypes(Builder &b, int64_t tokens, int64_t picks,
+                              int64_t experts, int64_t tile) {
+  int64_t rows = ShapedType::isDynamic(tokens) || ShapedType::isDynamic(picks)
+                     ? ShapedType::kDynamic
+                     : tokens * picks + experts * (tile - 1);
+  Type i32 = b.getI32Type();
+  return {RankedTensorType::get({rows}, i32),
+          RankedTensorType::get({experts + 1}, i32),
+          RankedTensorType::get({tokens, picks}, i32)};
+}
+
 struct SplitMoe : OpRewritePattern<MoeOp> {
   SplitMoe(MLIRContext *ctx, int64_t tile)
       : OpRewritePattern(ctx), tile(tile) {}
@@ -54,10 +68,7 @@ struct SplitMoe : OpRewritePattern<MoeOp> {
             topK = op.getTopK();
     if (ShapedType::isDynamic(experts))
       return rewriter.notifyMatchFailure(op, "the expert count is dynamic");
-    int64_t rows = ShapedType::isDynamic(tokens)
-                       ? ShapedType::kDynamic
-                       : tokens * topK + experts * (tile - 1);
-    Type i32 = rewriter.getI32Type(), f32 = rewriter.getF32Type();
+    Type f32 = rewriter.getF32Type();
     Location loc = op.getLoc();
     // The router scores: a linear in true fp32 (operands extended to f32,
     // so that the target's BLAS can take it).
@@ -70,14 +81,12 @@ struct SplitMoe : OpRewritePattern<MoeOp> {
     Value logits = LinearOp::create(
         rewriter, loc, RankedTensorType::get({tokens, experts}, f32),
         toF32(op.getX()), toF32(op.getRouter()), rewriter.getStringAttr("f32"));
-    auto route = MoeRouteOp::create(
-        rewriter, loc,
-        TypeRange{RankedTensorType::get({rows}, i32),
-                  RankedTensorType::get({experts + 1}, i32),
-                  RankedTensorType::get({tokens, topK}, i32),
-                  RankedTensorType::get({tokens, topK}, f32)},
-        logits, op.getTopKAttr(), op.getRenormalizeAttr(),
-        rewriter.getI64IntegerAttr(tile));
+    SmallVector<Type> types =
+        layoutTypes(rewriter, tokens, topK, experts, tile);
+    types.push_back(RankedTensorType::get({tokens, topK}, f32));
+    auto route = MoeRouteOp::create(rewriter, loc, types, logits,
+                                    op.getTopKAttr(), op.getRenormalizeAttr(),
+                                    rewriter.getI64IntegerAttr(tile));
     rewriter.replaceOpWithNewOp<MoeExpertsOp>(
         op, op.getResult().getType(), op.getX(), route.getSortedTokens(),
         route.getOffsets(), route.getSlots(), route.getWeights(), op.getW1(),
@@ -184,18 +193,11 @@ struct FuseDecomposedRouting : OpRewritePattern<RoutedExpertsOp> {
           op, "logits are not f32 [T, E] with E the experts of w1");
     int64_t k = topK.getK();
     int64_t tokens = logitsType.getDimSize(0);
-    int64_t rows = ShapedType::isDynamic(tokens)
-                       ? ShapedType::kDynamic
-                       : tokens * k + *experts * (tile - 1);
-    Type i32 = rewriter.getI32Type(), f32 = rewriter.getF32Type();
+    SmallVector<Type> types = layoutTypes(rewriter, tokens, k, *experts, tile);
+    types.push_back(RankedTensorType::get({tokens, k}, rewriter.getF32Type()));
     auto route = MoeRouteOp::create(
-        rewriter, op.getLoc(),
-        TypeRange{RankedTensorType::get({rows}, i32),
-                  RankedTensorType::get({*experts + 1}, i32),
-                  RankedTensorType::get({tokens, k}, i32),
-                  RankedTensorType::get({tokens, k}, f32)},
-        logits, topK.getKAttr(), rewriter.getBoolAttr(renormalize),
-        rewriter.getI64IntegerAttr(tile));
+        rewriter, op.getLoc(), types, logits, topK.getKAttr(),
+        rewriter.getBoolAttr(renormalize), rewriter.getI64IntegerAttr(tile));
     rewriter.replaceOp(op, buildExperts(rewriter, op,
                                         {route.getSortedTokens(),
                                          route.getOffsets(), route.getSlots()},
@@ -218,17 +220,10 @@ struct LayOutRoutedExperts : OpRewritePattern<RoutedExpertsOp> {
     auto indicesType = cast<RankedTensorType>(op.getIndices().getType());
     int64_t tokens = indicesType.getDimSize(0),
             picks = indicesType.getDimSize(1);
-    int64_t rows = ShapedType::isDynamic(tokens) || ShapedType::isDynamic(picks)
-                       ? ShapedType::kDynamic
-                       : tokens * picks + *experts * (tile - 1);
-    Type i32 = rewriter.getI32Type();
     auto layout = MoeLayoutOp::create(
         rewriter, op.getLoc(),
-        TypeRange{RankedTensorType::get({rows}, i32),
-                  RankedTensorType::get({*experts + 1}, i32),
-                  RankedTensorType::get({tokens, picks}, i32)},
-        op.getIndices(), rewriter.getI64IntegerAttr(*experts),
-        rewriter.getI64IntegerAttr(tile));
+        layoutTypes(rewriter, tokens, picks, *experts, tile), op.getIndices(),
+        rewriter.getI64IntegerAttr(*experts), rewriter.getI64IntegerAttr(tile));
     rewriter.replaceOp(
         op, buildExperts(rewriter, op, layout.getResults(), op.getWeights()));
     return success();

@@ -114,6 +114,20 @@ public:
     return success();
   }
 
+  /// Grouped SwiGLU expert weights: w1 and w3 [E, I, N], w2 [E, N, I], one
+  /// float element type, N the width of x [T, N].
+  LogicalResult expertWeights(const Named &x, const Named &w1, const Named &w3,
+                              const Named &w2) {
+    if (failed(rank(w1, 3, "[E, I, N]")) || failed(floatElement(w1)) ||
+        failed(dim(w1, 2, x, 1, "N")) || failed(rank(w3, 3, "[E, I, N]")) ||
+        failed(sameElement(w3, w1)) ||
+        failed(sameDims(w3, w1, {"E", "I", "N"})) ||
+        failed(rank(w2, 3, "[E, N, I]")) || failed(sameElement(w2, w1)) ||
+        failed(dim(w2, 0, w1, 0, "E")) || failed(dim(w2, 1, x, 1, "N")))
+      return failure();
+    return dim(w2, 2, w1, 1, "I");
+  }
+
   LogicalResult positive(StringRef attr, double value) const {
     if (value > 0 && std::isfinite(value))
       return success();
@@ -465,13 +479,7 @@ LogicalResult RoutedExpertsOp::verify() {
     return emitOpError() << "expects indices dim 1 (K, the picks per token) "
                             "to be static, got "
                          << indices.type;
-  if (failed(c.rank(w1, 3, "[E, I, N]")) || failed(c.floatElement(w1)) ||
-      failed(c.dim(w1, 2, x, 1, "N")) || failed(c.rank(w3, 3, "[E, I, N]")) ||
-      failed(c.sameElement(w3, w1)) ||
-      failed(c.sameDims(w3, w1, {"E", "I", "N"})) ||
-      failed(c.rank(w2, 3, "[E, N, I]")) || failed(c.sameElement(w2, w1)) ||
-      failed(c.dim(w2, 0, w1, 0, "E")) || failed(c.dim(w2, 1, x, 1, "N")) ||
-      failed(c.dim(w2, 2, w1, 1, "I")))
+  if (failed(c.expertWeights(x, w1, w3, w2)))
     return failure();
   return c.sameShapeAndElement(c.operand("result", getResult()), x, "[T, N]",
                                {"T", "N"});
@@ -584,13 +592,7 @@ LogicalResult MoeExpertsOp::verify() {
       failed(c.element(weights, f32)) || failed(c.sameDims(slots, x, {"T"})) ||
       failed(c.sameDims(weights, slots, {"T", "K"})))
     return failure();
-  if (failed(c.rank(w1, 3, "[E, I, N]")) || failed(c.floatElement(w1)) ||
-      failed(c.dim(w1, 2, x, 1, "N")) || failed(c.rank(w3, 3, "[E, I, N]")) ||
-      failed(c.sameElement(w3, w1)) ||
-      failed(c.sameDims(w3, w1, {"E", "I", "N"})) ||
-      failed(c.rank(w2, 3, "[E, N, I]")) || failed(c.sameElement(w2, w1)) ||
-      failed(c.dim(w2, 0, w1, 0, "E")) || failed(c.dim(w2, 1, x, 1, "N")) ||
-      failed(c.dim(w2, 2, w1, 1, "I")))
+  if (failed(c.expertWeights(x, w1, w3, w2)))
     return failure();
   int64_t experts = w1.type.getDimSize(0);
   // A static offsets size ties the layout's expert count to the weights'.
