@@ -1,0 +1,65 @@
+// RUN: hymir-opt %s -split-input-file -verify-diagnostics
+
+// One case per verifier branch of hymir.moe_route (HymirOps.cpp): each case is
+// a valid op with one operand type, result type or attribute broken.
+
+func.func @moe_route_rows(%x: tensor<3x4xf32>) {
+  // expected-error @+1 {{'hymir.moe_route' op expects sorted_tokens to have T * top_k + E * (tile - 1) = 18 rows, got 6}}
+  %s, %o, %l, %w = hymir.moe_route %x {top_k = 2 : i64, tile = 4 : i64}
+      : (tensor<3x4xf32>) -> (tensor<6xi32>, tensor<5xi32>, tensor<3x2xi32>, tensor<3x2xf32>)
+  return
+}
+
+// -----
+
+func.func @moe_route_offsets(%x: tensor<?x4xf32>) {
+  // expected-error @+1 {{'hymir.moe_route' op expects offsets to have E + 1 = 5 entries, got 4}}
+  %s, %o, %l, %w = hymir.moe_route %x {top_k = 2 : i64}
+        : (tensor<?x4xf32>) -> (tensor<?xi32>, tensor<4xi32>, tensor<?x2xi32>, tensor<?x2xf32>)
+  return
+}
+
+// -----
+
+func.func @moe_route_slots(%x: tensor<?x4xf32>) {
+  // expected-error @+1 {{'hymir.moe_route' op expects slots dim 1 to be top_k (2), got 3}}
+  %s, %o, %l, %w = hymir.moe_route %x {top_k = 2 : i64}
+        : (tensor<?x4xf32>) -> (tensor<?xi32>, tensor<5xi32>, tensor<?x3xi32>, tensor<?x2xf32>)
+  return
+}
+
+// -----
+
+func.func @moe_route_tile(%x: tensor<?x4xf32>) {
+  // expected-error @+1 {{'hymir.moe_route' op expects tile to be at least 1, got 0}}
+  %s, %o, %l, %w = hymir.moe_route %x {top_k = 2 : i64, tile = 0 : i64}
+        : (tensor<?x4xf32>) -> (tensor<?xi32>, tensor<5xi32>, tensor<?x2xi32>, tensor<?x2xf32>)
+  return
+}
+
+// -----
+
+func.func @moe_route_top_k(%x: tensor<?x4xf32>) {
+  // expected-error @+1 {{'hymir.moe_route' op expects top_k in [1, E] with E = 4 experts, got 5}}
+  %s, %o, %l, %w = hymir.moe_route %x {top_k = 5 : i64}
+        : (tensor<?x4xf32>) -> (tensor<?xi32>, tensor<5xi32>, tensor<?x5xi32>, tensor<?x5xf32>)
+  return
+}
+
+// -----
+
+func.func @moe_route_weights(%x: tensor<?x4xf32>) {
+  // expected-error @+1 {{'hymir.moe_route' op expects weights to have element type 'f32', got 'bf16'}}
+  %s, %o, %l, %w = hymir.moe_route %x {top_k = 2 : i64}
+        : (tensor<?x4xf32>) -> (tensor<?xi32>, tensor<5xi32>, tensor<?x2xi32>, tensor<?x2xbf16>)
+  return
+}
+
+// -----
+
+func.func @moe_route_bf16_logits(%x: tensor<?x4xbf16>) {
+  // expected-error @+1 {{'hymir.moe_route' op expects logits to have element type 'f32', got 'bf16'}}
+  %s, %o, %l, %w = hymir.moe_route %x {top_k = 2 : i64}
+      : (tensor<?x4xbf16>) -> (tensor<?xi32>, tensor<5xi32>, tensor<?x2xi32>, tensor<?x2xf32>)
+  return
+}
