@@ -10,6 +10,7 @@
 #include "hymir/Runtime/Artifact.h"
 
 #include "hymir/Runtime/artifact_generated.h"
+#include "hymir/Support/Status.h"
 
 #include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
@@ -33,13 +34,6 @@ namespace {
 
 namespace fb = flatbuffers;
 namespace ar = hymir::artifact;
-
-#define HYMIR_ARTIFACT_TRY(expr)                                               \
-  do {                                                                         \
-    absl::Status tryStatus = (expr);                                           \
-    if (!tryStatus.ok())                                                       \
-      return tryStatus;                                                        \
-  } while (false)
 
 // The runtime's enums and the schema's share their numbering.
 static_assert(static_cast<int>(DType::F32) == static_cast<int>(ar::DType::F32));
@@ -91,16 +85,16 @@ public:
       : m(module), label(label) {}
 
   absl::Status run() {
-    HYMIR_ARTIFACT_TRY(checkHeader());
-    HYMIR_ARTIFACT_TRY(checkParams());
-    HYMIR_ARTIFACT_TRY(checkCode());
-    HYMIR_ARTIFACT_TRY(checkKernels());
+    HYMIR_RETURN_IF_ERROR(checkHeader());
+    HYMIR_RETURN_IF_ERROR(checkParams());
+    HYMIR_RETURN_IF_ERROR(checkCode());
+    HYMIR_RETURN_IF_ERROR(checkKernels());
     std::vector<absl::string_view> names;
     for (const EntryDesc &e : m.entries)
       names.push_back(e.name);
-    HYMIR_ARTIFACT_TRY(checkNames(names, "the module's", "entry"));
+    HYMIR_RETURN_IF_ERROR(checkNames(names, "the module's", "entry"));
     for (const EntryDesc &e : m.entries)
-      HYMIR_ARTIFACT_TRY(checkEntry(e));
+      HYMIR_RETURN_IF_ERROR(checkEntry(e));
     return absl::OkStatus();
   }
 
@@ -157,10 +151,10 @@ private:
     std::vector<absl::string_view> names;
     for (const TensorSpecDesc &p : m.params)
       names.push_back(p.name);
-    HYMIR_ARTIFACT_TRY(checkNames(names, "the module's", "param"));
+    HYMIR_RETURN_IF_ERROR(checkNames(names, "the module's", "param"));
     for (const TensorSpecDesc &p : m.params) {
       std::string where = absl::StrCat("param ", quote(p.name));
-      HYMIR_ARTIFACT_TRY(checkDType(where, "dtype", p.dtype));
+      HYMIR_RETURN_IF_ERROR(checkDType(where, "dtype", p.dtype));
       for (size_t d = 0; d < p.shape.size(); ++d) {
         const SizeExprSpec &dim = p.shape[d];
         std::string dimWhere = absl::StrCat(where, " dim ", d);
@@ -169,12 +163,12 @@ private:
                       absl::StrCat("refers to symbol ", dim.terms[0].first,
                                    ", but params have no symbols (their "
                                    "shapes are static)"));
-        HYMIR_ARTIFACT_TRY(checkDivisor(dim, dimWhere));
+        HYMIR_RETURN_IF_ERROR(checkDivisor(dim, dimWhere));
         if (int64_t value = floorDiv(dim.constant, dim.divisor); value < 0)
           return fail(dimWhere,
                       absl::StrCat("is ", value, "; dims are non-negative"));
       }
-      HYMIR_ARTIFACT_TRY(checkShardDim(p, where, /*allowed=*/true));
+      HYMIR_RETURN_IF_ERROR(checkShardDim(p, where, /*allowed=*/true));
     }
     return absl::OkStatus();
   }
@@ -263,7 +257,7 @@ private:
         return fail(where, absl::StrCat("refers to symbol ", symbol,
                                         ", but the entry has ",
                                         e.symbols.size(), " symbols"));
-    HYMIR_ARTIFACT_TRY(checkDivisor(expr, where));
+    HYMIR_RETURN_IF_ERROR(checkDivisor(expr, where));
     constexpr int64_t kMin = std::numeric_limits<int64_t>::min();
     bool overflow = expr.constant == kMin;
     int64_t bound = overflow ? 0 : std::abs(expr.constant);
@@ -288,9 +282,9 @@ private:
       std::string where =
           absl::StrCat(entryWhere, " ", what, " ", quote(t.name));
       for (size_t d = 0; d < t.shape.size(); ++d)
-        HYMIR_ARTIFACT_TRY(checkNonNegative(
+        HYMIR_RETURN_IF_ERROR(checkNonNegative(
             e, t.shape[d], absl::StrCat(where, " dim ", d), "dims"));
-      HYMIR_ARTIFACT_TRY(checkShardDim(t, where, what == "input"));
+      HYMIR_RETURN_IF_ERROR(checkShardDim(t, where, what == "input"));
     }
     return absl::OkStatus();
   }
@@ -299,7 +293,7 @@ private:
   absl::Status checkNonNegative(const EntryDesc &e, const SizeExprSpec &expr,
                                 absl::string_view where,
                                 absl::string_view what) const {
-    HYMIR_ARTIFACT_TRY(checkSizeExpr(e, expr, where));
+    HYMIR_RETURN_IF_ERROR(checkSizeExpr(e, expr, where));
     if (expr.terms.empty())
       if (int64_t value = floorDiv(expr.constant, expr.divisor); value < 0)
         return fail(
@@ -349,7 +343,7 @@ private:
       return fail(
           where, absl::StrCat("has ", l.grid.size(), " grid dims, expected 3"));
     for (size_t i = 0; i < 3; ++i)
-      HYMIR_ARTIFACT_TRY(
+      HYMIR_RETURN_IF_ERROR(
           checkSizeExpr(e, l.grid[i], absl::StrCat(where, " grid[", i, "]")));
     if (l.block.size() != 3)
       return fail(where, absl::StrCat("has ", l.block.size(),
@@ -365,7 +359,7 @@ private:
                                " x ", l.block[2],
                                " threads; a block holds 1 to 1024 threads"));
     for (size_t i = 0; i < l.args.size(); ++i)
-      HYMIR_ARTIFACT_TRY(
+      HYMIR_RETURN_IF_ERROR(
           checkKernelArg(e, l.args[i], absl::StrCat(where, " arg ", i)));
     if (l.tokensAtLeast < 0 || l.tokensAtMost < -1 ||
         (l.tokensAtMost >= 0 && l.tokensAtMost < l.tokensAtLeast))
@@ -382,38 +376,38 @@ private:
                               absl::string_view where) const {
     if (!a.isTensor)
       return checkSizeExpr(e, a.scalar, where);
-    HYMIR_ARTIFACT_TRY(checkRef(e, a.ref, where));
-    HYMIR_ARTIFACT_TRY(checkDType(where, "dtype", a.dtype));
+    HYMIR_RETURN_IF_ERROR(checkRef(e, a.ref, where));
+    HYMIR_RETURN_IF_ERROR(checkDType(where, "dtype", a.dtype));
     if (a.sizes.size() != a.strides.size())
       return fail(where, absl::StrCat("has ", a.sizes.size(), " sizes and ",
                                       a.strides.size(),
                                       " strides; the counts must match"));
     for (size_t d = 0; d < a.sizes.size(); ++d)
-      HYMIR_ARTIFACT_TRY(checkNonNegative(
+      HYMIR_RETURN_IF_ERROR(checkNonNegative(
           e, a.sizes[d], absl::StrCat(where, " sizes[", d, "]"), "sizes"));
     for (size_t d = 0; d < a.strides.size(); ++d)
-      HYMIR_ARTIFACT_TRY(checkSizeExpr(
+      HYMIR_RETURN_IF_ERROR(checkSizeExpr(
           e, a.strides[d], absl::StrCat(where, " strides[", d, "]")));
     return absl::OkStatus();
   }
 
   absl::Status checkGemm(const EntryDesc &e, const GemmDesc &g,
                          absl::string_view where) const {
-    HYMIR_ARTIFACT_TRY(checkRef(e, g.x, absl::StrCat(where, " x")));
-    HYMIR_ARTIFACT_TRY(checkRef(e, g.w, absl::StrCat(where, " w")));
-    HYMIR_ARTIFACT_TRY(checkRef(e, g.y, absl::StrCat(where, " y")));
-    HYMIR_ARTIFACT_TRY(checkSizeExpr(e, g.m, absl::StrCat(where, " m")));
+    HYMIR_RETURN_IF_ERROR(checkRef(e, g.x, absl::StrCat(where, " x")));
+    HYMIR_RETURN_IF_ERROR(checkRef(e, g.w, absl::StrCat(where, " w")));
+    HYMIR_RETURN_IF_ERROR(checkRef(e, g.y, absl::StrCat(where, " y")));
+    HYMIR_RETURN_IF_ERROR(checkSizeExpr(e, g.m, absl::StrCat(where, " m")));
     if (g.n < 1 || g.k < 1)
       return fail(where, absl::StrCat("has n = ", g.n, " and k = ", g.k,
                                       "; both must be positive"));
-    HYMIR_ARTIFACT_TRY(checkDType(where, "dtype", g.dtype));
+    HYMIR_RETURN_IF_ERROR(checkDType(where, "dtype", g.dtype));
     return checkDType(where, "out_dtype", g.outDtype);
   }
 
   absl::Status checkCopy(const EntryDesc &e, const CopyDesc &c,
                          absl::string_view where) const {
-    HYMIR_ARTIFACT_TRY(checkRef(e, c.src, absl::StrCat(where, " src")));
-    HYMIR_ARTIFACT_TRY(checkRef(e, c.dst, absl::StrCat(where, " dst")));
+    HYMIR_RETURN_IF_ERROR(checkRef(e, c.src, absl::StrCat(where, " src")));
+    HYMIR_RETURN_IF_ERROR(checkRef(e, c.dst, absl::StrCat(where, " dst")));
     return checkSizeExpr(e, c.bytes, absl::StrCat(where, " bytes"));
   }
 
@@ -423,9 +417,9 @@ private:
       return fail(where, absl::StrFormat("has collective kind %d, which is "
                                          "not a known kind",
                                          static_cast<int>(c.kind)));
-    HYMIR_ARTIFACT_TRY(checkRef(e, c.src, absl::StrCat(where, " src")));
-    HYMIR_ARTIFACT_TRY(checkRef(e, c.dst, absl::StrCat(where, " dst")));
-    HYMIR_ARTIFACT_TRY(checkDType(where, "dtype", c.dtype));
+    HYMIR_RETURN_IF_ERROR(checkRef(e, c.src, absl::StrCat(where, " src")));
+    HYMIR_RETURN_IF_ERROR(checkRef(e, c.dst, absl::StrCat(where, " dst")));
+    HYMIR_RETURN_IF_ERROR(checkDType(where, "dtype", c.dtype));
     if (c.dtype != DType::F32 && c.dtype != DType::BF16)
       return fail(where,
                   absl::StrCat("has dtype ", std::string(dtypeName(c.dtype)),
@@ -439,20 +433,20 @@ private:
     std::vector<absl::string_view> names;
     for (const TensorSpecDesc &t : e.inputs)
       names.push_back(t.name);
-    HYMIR_ARTIFACT_TRY(checkNames(names, where, "input"));
+    HYMIR_RETURN_IF_ERROR(checkNames(names, where, "input"));
     names.clear();
     for (const TensorSpecDesc &t : e.outputs)
       names.push_back(t.name);
-    HYMIR_ARTIFACT_TRY(checkNames(names, where, "output"));
+    HYMIR_RETURN_IF_ERROR(checkNames(names, where, "output"));
     names.clear();
     for (const SymbolDesc &s : e.symbols)
       names.push_back(s.name);
-    HYMIR_ARTIFACT_TRY(checkNames(names, where, "symbol"));
+    HYMIR_RETURN_IF_ERROR(checkNames(names, where, "symbol"));
     for (const TensorSpecDesc &t : e.inputs)
-      HYMIR_ARTIFACT_TRY(checkDType(
+      HYMIR_RETURN_IF_ERROR(checkDType(
           absl::StrCat(where, " input ", quote(t.name)), "dtype", t.dtype));
     for (const TensorSpecDesc &t : e.outputs)
-      HYMIR_ARTIFACT_TRY(checkDType(
+      HYMIR_RETURN_IF_ERROR(checkDType(
           absl::StrCat(where, " output ", quote(t.name)), "dtype", t.dtype));
 
     for (const SymbolDesc &s : e.symbols) {
@@ -471,8 +465,8 @@ private:
         return fail(symWhere,
                     absl::StrCat("has max ", s.max, "; it must be positive"));
     }
-    HYMIR_ARTIFACT_TRY(checkTensorSpecs(e, e.inputs, where, "input"));
-    HYMIR_ARTIFACT_TRY(checkTensorSpecs(e, e.outputs, where, "output"));
+    HYMIR_RETURN_IF_ERROR(checkTensorSpecs(e, e.inputs, where, "input"));
+    HYMIR_RETURN_IF_ERROR(checkTensorSpecs(e, e.outputs, where, "output"));
 
     for (size_t i = 0; i < e.buffers.size(); ++i) {
       const BufferSlotDesc &b = e.buffers[i];
@@ -490,16 +484,16 @@ private:
       std::string stepWhere =
           absl::StrCat(where, " step ", i, " (", stepKindName(s), ")");
       if (const auto *l = std::get_if<LaunchKernelDesc>(&s))
-        HYMIR_ARTIFACT_TRY(checkLaunch(e, *l, stepWhere));
+        HYMIR_RETURN_IF_ERROR(checkLaunch(e, *l, stepWhere));
       else if (const auto *g = std::get_if<GemmDesc>(&s))
-        HYMIR_ARTIFACT_TRY(checkGemm(e, *g, stepWhere));
+        HYMIR_RETURN_IF_ERROR(checkGemm(e, *g, stepWhere));
       else if (const auto *c = std::get_if<CollectiveDesc>(&s))
-        HYMIR_ARTIFACT_TRY(checkCollective(e, *c, stepWhere));
+        HYMIR_RETURN_IF_ERROR(checkCollective(e, *c, stepWhere));
       else
-        HYMIR_ARTIFACT_TRY(checkCopy(e, std::get<CopyDesc>(s), stepWhere));
+        HYMIR_RETURN_IF_ERROR(checkCopy(e, std::get<CopyDesc>(s), stepWhere));
     }
     if (e.reference)
-      HYMIR_ARTIFACT_TRY(
+      HYMIR_RETURN_IF_ERROR(
           checkReference(e, *e.reference, absl::StrCat(where, " reference")));
     return absl::OkStatus();
   }
@@ -534,7 +528,7 @@ private:
                                       "match"));
     std::vector<absl::string_view> names(p.argumentNames.begin(),
                                          p.argumentNames.end());
-    HYMIR_ARTIFACT_TRY(checkNames(names, where, "argument"));
+    HYMIR_RETURN_IF_ERROR(checkNames(names, where, "argument"));
     std::map<absl::string_view, bool> known; // name -> is an input
     for (const TensorSpecDesc &t : m.params)
       known[t.name] = false;
@@ -571,7 +565,7 @@ private:
     for (size_t i = 0; i < p.arguments.size(); ++i) {
       std::string what =
           absl::StrCat("argument ", i, " ", quote(p.argumentNames[i]));
-      HYMIR_ARTIFACT_TRY(define(p.arguments[i], what));
+      HYMIR_RETURN_IF_ERROR(define(p.arguments[i], what));
       if (p.values[p.arguments[i]].kind == RefValueKind::Index)
         return fail(where, absl::StrCat(what, " is an index; arguments are "
                                               "tensors"));
@@ -589,7 +583,7 @@ private:
                                    ", which is not defined before it"));
       }
       for (size_t k = 0; k < op.results.size(); ++k)
-        HYMIR_ARTIFACT_TRY(
+        HYMIR_RETURN_IF_ERROR(
             define(op.results[k], absl::StrCat(opWhere, " result ", k)));
       for (size_t k = 0; k < op.attrs.size(); ++k)
         if (op.attrs[k].name.empty())
@@ -907,14 +901,6 @@ private:
   size_t budget;
   absl::Status error;
 };
-
-absl::Status errnoStatus(int err, const std::string &path,
-                         absl::string_view what) {
-  return absl::Status(
-      absl::ErrnoToStatusCode(err),
-      absl::StrCat(path, ": ", what, ": ",
-                   std::error_code(err, std::generic_category()).message()));
-}
 
 } // namespace
 
@@ -1246,7 +1232,7 @@ absl::StatusOr<Artifact> Artifact::fromBytes(std::vector<uint8_t> bytes,
       ModuleDecoder(label, payloadBytes.size()).decode(*module);
   if (!desc.ok())
     return desc.status();
-  HYMIR_ARTIFACT_TRY(validateModule(*desc, label));
+  HYMIR_RETURN_IF_ERROR(validateModule(*desc, label));
   return Artifact(std::move(label), *std::move(desc));
 }
 

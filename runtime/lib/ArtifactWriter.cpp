@@ -9,6 +9,7 @@
 #include "hymir/Runtime/ArtifactWriter.h"
 
 #include "hymir/Runtime/artifact_generated.h"
+#include "hymir/Support/Status.h"
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/string_view.h"
@@ -209,14 +210,6 @@ private:
 
   fb::FlatBufferBuilder &b;
 };
-
-absl::Status errnoStatus(int err, const std::string &path,
-                         absl::string_view what) {
-  return absl::Status(
-      absl::ErrnoToStatusCode(err),
-      absl::StrCat(path, ": ", what, ": ",
-                   std::error_code(err, std::generic_category()).message()));
-}
 
 } // namespace
 

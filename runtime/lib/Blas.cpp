@@ -23,12 +23,11 @@
 
 #include "Blas.h"
 
+#include "hymir/Support/DynamicLibrary.h"
+
 #include "absl/strings/str_cat.h"
 
-#include <dlfcn.h>
-#include <mutex>
 #include <string>
-#include <type_traits>
 
 namespace hymir {
 namespace {
@@ -64,7 +63,6 @@ constexpr int kPrefMinAlignmentA = 5, kPrefMinAlignmentB = 6,
 
 /// The cuBLASLt entry points, resolved once per process.
 struct LtApi {
-  void *library = nullptr;
   cublasStatus_t (*cublasLtCreate)(cublasLtHandle_t *);
   cublasStatus_t (*cublasLtDestroy)(cublasLtHandle_t);
   cublasStatus_t (*cublasLtMatmulDescCreate)(cublasLtMatmulDesc_t *, int, int);
@@ -95,55 +93,40 @@ struct LtApi {
 };
 
 absl::StatusOr<const LtApi *> ltApi() {
-  static LtApi api;
-  static std::string error;
-  static std::once_flag once;
-  std::call_once(once, [] {
-    const char *names[] = {"libcublasLt.so.13", "libcublasLt.so.12",
-                           "libcublasLt.so"};
-    std::string firstError;
-    for (const char *name : names) {
-      api.library = dlopen(name, RTLD_NOW | RTLD_LOCAL);
-      if (api.library)
-        break;
-      const char *why = dlerror();
-      if (firstError.empty())
-        firstError = why ? why : "unknown error";
-    }
-    if (!api.library) {
-      error = absl::StrCat(
-          "cuda: cuBLASLt (libcublasLt.so.13) cannot be loaded: ", firstError,
+  return loadApiOnce<LtApi>([](LtApi &api) -> absl::Status {
+    DynamicLibrary library(
+        {"libcublasLt.so.13", "libcublasLt.so.12", "libcublasLt.so"});
+    if (!library.isOpen())
+      return absl::UnavailableError(absl::StrCat(
+          "cuda: cuBLASLt (libcublasLt.so.13) cannot be loaded: ",
+          library.openError(),
           "; libcublasLt.so.12 and libcublasLt.so were tried too. Install "
-          "cuBLAS (CUDA 12 or 13) or add its folder to LD_LIBRARY_PATH");
-      return;
-    }
-    auto bind = [&](auto &fn, const char *name) {
-      fn = reinterpret_cast<std::remove_reference_t<decltype(fn)>>(
-          dlsym(api.library, name));
-      if (!fn && error.empty())
-        error = absl::StrCat("cuda: the cuBLASLt library has no ", name);
-    };
-    bind(api.cublasLtCreate, "cublasLtCreate");
-    bind(api.cublasLtDestroy, "cublasLtDestroy");
-    bind(api.cublasLtMatmulDescCreate, "cublasLtMatmulDescCreate");
-    bind(api.cublasLtMatmulDescDestroy, "cublasLtMatmulDescDestroy");
-    bind(api.cublasLtMatmulDescSetAttribute, "cublasLtMatmulDescSetAttribute");
-    bind(api.cublasLtMatrixLayoutCreate, "cublasLtMatrixLayoutCreate");
-    bind(api.cublasLtMatrixLayoutDestroy, "cublasLtMatrixLayoutDestroy");
-    bind(api.cublasLtMatmulPreferenceCreate, "cublasLtMatmulPreferenceCreate");
-    bind(api.cublasLtMatmulPreferenceDestroy,
-         "cublasLtMatmulPreferenceDestroy");
-    bind(api.cublasLtMatmulPreferenceSetAttribute,
-         "cublasLtMatmulPreferenceSetAttribute");
-    bind(api.cublasLtMatmulAlgoGetHeuristic, "cublasLtMatmulAlgoGetHeuristic");
-    bind(api.cublasLtMatmul, "cublasLtMatmul");
-    api.cublasLtGetStatusString =
-        reinterpret_cast<const char *(*)(cublasStatus_t)>(
-            dlsym(api.library, "cublasLtGetStatusString"));
+          "cuBLAS (CUDA 12 or 13) or add its folder to LD_LIBRARY_PATH"));
+    library.bind(api.cublasLtCreate, "cublasLtCreate");
+    library.bind(api.cublasLtDestroy, "cublasLtDestroy");
+    library.bind(api.cublasLtMatmulDescCreate, "cublasLtMatmulDescCreate");
+    library.bind(api.cublasLtMatmulDescDestroy, "cublasLtMatmulDescDestroy");
+    library.bind(api.cublasLtMatmulDescSetAttribute,
+                 "cublasLtMatmulDescSetAttribute");
+    library.bind(api.cublasLtMatrixLayoutCreate, "cublasLtMatrixLayoutCreate");
+    library.bind(api.cublasLtMatrixLayoutDestroy,
+                 "cublasLtMatrixLayoutDestroy");
+    library.bind(api.cublasLtMatmulPreferenceCreate,
+                 "cublasLtMatmulPreferenceCreate");
+    library.bind(api.cublasLtMatmulPreferenceDestroy,
+                 "cublasLtMatmulPreferenceDestroy");
+    library.bind(api.cublasLtMatmulPreferenceSetAttribute,
+                 "cublasLtMatmulPreferenceSetAttribute");
+    library.bind(api.cublasLtMatmulAlgoGetHeuristic,
+                 "cublasLtMatmulAlgoGetHeuristic");
+    library.bind(api.cublasLtMatmul, "cublasLtMatmul");
+    library.bindOptional(api.cublasLtGetStatusString,
+                         "cublasLtGetStatusString");
+    if (!library.missing().empty())
+      return absl::UnavailableError(absl::StrCat(
+          "cuda: the cuBLASLt library has no ", library.missing()));
+    return absl::OkStatus();
   });
-  if (!error.empty())
-    return absl::UnavailableError(error);
-  return &api;
 }
 
 std::string statusText(const LtApi &api, cublasStatus_t status) {

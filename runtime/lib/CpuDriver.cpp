@@ -10,6 +10,8 @@
 
 #include "Driver.h"
 
+#include "hymir/Support/BFloat16.h"
+
 #include "absl/strings/str_cat.h"
 
 #include <atomic>
@@ -225,23 +227,6 @@ private:
   ThreadPool pool_;
   std::chrono::steady_clock::time_point start_;
 };
-
-float bf16ToFloat(uint16_t h) {
-  uint32_t bits = static_cast<uint32_t>(h) << 16;
-  float f;
-  std::memcpy(&f, &bits, sizeof f);
-  return f;
-}
-
-/// Round to nearest even; NaN stays a (quiet) NaN.
-uint16_t floatToBf16(float f) {
-  uint32_t bits;
-  std::memcpy(&bits, &f, sizeof bits);
-  if ((bits & 0x7fffffffu) > 0x7f800000u)
-    return static_cast<uint16_t>((bits >> 16) | 0x40);
-  bits += 0x7fffu + ((bits >> 16) & 1u);
-  return static_cast<uint16_t>(bits >> 16);
-}
 
 /// The simulated devices all live in this process's memory, and the cpu
 /// driver's steps complete before they return, so a collective is a plain

@@ -9,20 +9,19 @@
 // GEMM steps go to cuBLASLt (Blas.h), loaded on the first one together with
 // a 32 MiB workspace that the driver keeps for all later ones. Several
 // drivers (one per device) can live in one process: every call makes the
-// driver's context current first. Collectives between them run on NCCL
-// (libnccl.so.2, also loaded with dlopen on first use).
+// driver's context current first; collectives between them run on NCCL
+// (Nccl.cpp).
 // The few driver types and constants used are declared here (their values
 // are fixed by the driver ABI), so no CUDA headers are needed to build.
 //
 //===----------------------------------------------------------------------===//
 
 #include "Blas.h"
-#include "Driver.h"
+#include "CudaDevice.h"
+
+#include "hymir/Support/DynamicLibrary.h"
 
 #include "absl/strings/str_cat.h"
-
-#include <dlfcn.h>
-#include <mutex>
 
 namespace hymir {
 namespace {
@@ -33,7 +32,6 @@ using CUdeviceptr = unsigned long long;
 using CUcontext = struct CUctx_st *;
 using CUmodule = struct CUmod_st *;
 using CUfunction = struct CUfunc_st *;
-using CUstream = struct CUstream_st *;
 using CUevent = struct CUevent_st *;
 constexpr int kJitInfoLogBuffer = 3, kJitInfoLogBufferSize = 4,
               kJitErrorLogBuffer = 5, kJitErrorLogBufferSize = 6;
@@ -41,7 +39,6 @@ constexpr int kFuncAttrMaxDynamicSharedSize = 8;
 
 /// The driver entry points, resolved once.
 struct CudaApi {
-  void *library = nullptr;
   CUresult (*cuInit)(unsigned);
   CUresult (*cuDeviceGetCount)(int *);
   CUresult (*cuDeviceGet)(CUdevice *, int);
@@ -77,58 +74,49 @@ struct CudaApi {
 };
 
 absl::StatusOr<const CudaApi *> cudaApi() {
-  static CudaApi api;
-  static std::string error;
-  static std::once_flag once;
-  std::call_once(once, [] {
-    api.library = dlopen("libcuda.so.1", RTLD_NOW | RTLD_LOCAL);
-    if (!api.library) {
-      error = absl::StrCat("cuda: the CUDA driver library libcuda.so.1 "
-                           "cannot be loaded (",
-                           dlerror(),
-                           "); is an NVIDIA driver installed on this "
-                           "machine? Use --device cpu otherwise");
-      return;
-    }
-    auto bind = [&](auto &fn, const char *name) {
-      fn = reinterpret_cast<std::remove_reference_t<decltype(fn)>>(
-          dlsym(api.library, name));
-      if (!fn && error.empty())
-        error = absl::StrCat("cuda: libcuda.so.1 has no ", name);
-    };
-    bind(api.cuInit, "cuInit");
-    bind(api.cuDeviceGetCount, "cuDeviceGetCount");
-    bind(api.cuDeviceGet, "cuDeviceGet");
-    bind(api.cuDeviceGetName, "cuDeviceGetName");
-    bind(api.cuDevicePrimaryCtxRetain, "cuDevicePrimaryCtxRetain");
-    bind(api.cuDevicePrimaryCtxRelease, "cuDevicePrimaryCtxRelease_v2");
-    bind(api.cuStreamDestroy, "cuStreamDestroy_v2");
-    bind(api.cuEventDestroy, "cuEventDestroy_v2");
-    bind(api.cuCtxSetCurrent, "cuCtxSetCurrent");
-    bind(api.cuCtxSynchronize, "cuCtxSynchronize");
-    bind(api.cuMemAlloc, "cuMemAlloc_v2");
-    bind(api.cuMemFree, "cuMemFree_v2");
-    bind(api.cuMemGetInfo, "cuMemGetInfo_v2");
-    bind(api.cuMemcpyHtoD, "cuMemcpyHtoD_v2");
-    bind(api.cuMemcpyDtoH, "cuMemcpyDtoH_v2");
-    bind(api.cuMemcpyDtoDAsync, "cuMemcpyDtoDAsync_v2");
-    bind(api.cuMemsetD8, "cuMemsetD8_v2");
-    bind(api.cuModuleLoadDataEx, "cuModuleLoadDataEx");
-    bind(api.cuModuleUnload, "cuModuleUnload");
-    bind(api.cuModuleGetFunction, "cuModuleGetFunction");
-    bind(api.cuFuncSetAttribute, "cuFuncSetAttribute");
-    bind(api.cuLaunchKernel, "cuLaunchKernel");
-    bind(api.cuStreamCreate, "cuStreamCreate");
-    bind(api.cuStreamSynchronize, "cuStreamSynchronize");
-    bind(api.cuEventCreate, "cuEventCreate");
-    bind(api.cuEventRecord, "cuEventRecord");
-    bind(api.cuEventSynchronize, "cuEventSynchronize");
-    bind(api.cuEventElapsedTime, "cuEventElapsedTime");
-    bind(api.cuGetErrorString, "cuGetErrorString");
+  return loadApiOnce<CudaApi>([](CudaApi &api) -> absl::Status {
+    DynamicLibrary library({"libcuda.so.1"});
+    if (!library.isOpen())
+      return absl::UnavailableError(
+          absl::StrCat("cuda: the CUDA driver library libcuda.so.1 cannot be "
+                       "loaded (",
+                       library.openError(),
+                       "); is an NVIDIA driver installed on this machine? Use "
+                       "--device cpu otherwise"));
+    library.bind(api.cuInit, "cuInit");
+    library.bind(api.cuDeviceGetCount, "cuDeviceGetCount");
+    library.bind(api.cuDeviceGet, "cuDeviceGet");
+    library.bind(api.cuDeviceGetName, "cuDeviceGetName");
+    library.bind(api.cuDevicePrimaryCtxRetain, "cuDevicePrimaryCtxRetain");
+    library.bind(api.cuDevicePrimaryCtxRelease, "cuDevicePrimaryCtxRelease_v2");
+    library.bind(api.cuStreamDestroy, "cuStreamDestroy_v2");
+    library.bind(api.cuEventDestroy, "cuEventDestroy_v2");
+    library.bind(api.cuCtxSetCurrent, "cuCtxSetCurrent");
+    library.bind(api.cuCtxSynchronize, "cuCtxSynchronize");
+    library.bind(api.cuMemAlloc, "cuMemAlloc_v2");
+    library.bind(api.cuMemFree, "cuMemFree_v2");
+    library.bind(api.cuMemGetInfo, "cuMemGetInfo_v2");
+    library.bind(api.cuMemcpyHtoD, "cuMemcpyHtoD_v2");
+    library.bind(api.cuMemcpyDtoH, "cuMemcpyDtoH_v2");
+    library.bind(api.cuMemcpyDtoDAsync, "cuMemcpyDtoDAsync_v2");
+    library.bind(api.cuMemsetD8, "cuMemsetD8_v2");
+    library.bind(api.cuModuleLoadDataEx, "cuModuleLoadDataEx");
+    library.bind(api.cuModuleUnload, "cuModuleUnload");
+    library.bind(api.cuModuleGetFunction, "cuModuleGetFunction");
+    library.bind(api.cuFuncSetAttribute, "cuFuncSetAttribute");
+    library.bind(api.cuLaunchKernel, "cuLaunchKernel");
+    library.bind(api.cuStreamCreate, "cuStreamCreate");
+    library.bind(api.cuStreamSynchronize, "cuStreamSynchronize");
+    library.bind(api.cuEventCreate, "cuEventCreate");
+    library.bind(api.cuEventRecord, "cuEventRecord");
+    library.bind(api.cuEventSynchronize, "cuEventSynchronize");
+    library.bind(api.cuEventElapsedTime, "cuEventElapsedTime");
+    library.bind(api.cuGetErrorString, "cuGetErrorString");
+    if (!library.missing().empty())
+      return absl::UnavailableError(
+          absl::StrCat("cuda: libcuda.so.1 has no ", library.missing()));
+    return absl::OkStatus();
   });
-  if (!error.empty())
-    return absl::UnavailableError(error);
-  return &api;
 }
 
 class CudaDriver;
@@ -154,7 +142,7 @@ private:
   size_t size_;
 };
 
-class CudaDriver : public Driver {
+class CudaDriver : public CudaDevice {
 public:
   explicit CudaDriver(const CudaApi *api) : api_(api) {}
   ~CudaDriver() override {
@@ -398,10 +386,9 @@ public:
     return static_cast<double>(ms);
   }
 
-  int ordinal() const { return ordinal_; }
-  CUstream stream() const { return stream_; }
-  /// Makes this driver's context the calling thread's current one.
-  absl::Status use() const {
+  int ordinal() const override { return ordinal_; }
+  CUstream stream() const override { return stream_; }
+  absl::Status use() const override {
     return check(api_->cuCtxSetCurrent(context_), "selecting the context");
   }
 
@@ -420,178 +407,7 @@ private:
   std::unique_ptr<CublasLtGemm> blas_;
 };
 
-//===----------------------------------------------------------------------===//
-// NCCL
-//===----------------------------------------------------------------------===//
-
-using NcclResult = int;
-using NcclComm = struct ncclComm *;
-constexpr int kNcclFloat32 = 7, kNcclBfloat16 = 9, kNcclSum = 0;
-
-struct NcclApi {
-  void *library = nullptr;
-  NcclResult (*ncclGetVersion)(int *);
-  NcclResult (*ncclCommInitAll)(NcclComm *, int, const int *);
-  NcclResult (*ncclCommDestroy)(NcclComm);
-  NcclResult (*ncclGroupStart)();
-  NcclResult (*ncclGroupEnd)();
-  NcclResult (*ncclAllReduce)(const void *, void *, size_t, int, int, NcclComm,
-                              CUstream);
-  NcclResult (*ncclAllGather)(const void *, void *, size_t, int, NcclComm,
-                              CUstream);
-  const char *(*ncclGetErrorString)(NcclResult);
-};
-
-absl::StatusOr<const NcclApi *> ncclApi() {
-  static NcclApi api;
-  static std::string error;
-  static std::once_flag once;
-  std::call_once(once, [] {
-    api.library = dlopen("libnccl.so.2", RTLD_NOW | RTLD_LOCAL);
-    if (!api.library) {
-      error = absl::StrCat("cuda: NCCL (libnccl.so.2) cannot be loaded (",
-                           dlerror(),
-                           "); multi-device modules need it: install NCCL "
-                           "or add its folder to LD_LIBRARY_PATH");
-      return;
-    }
-    auto bind = [&](auto &fn, const char *name) {
-      fn = reinterpret_cast<std::remove_reference_t<decltype(fn)>>(
-          dlsym(api.library, name));
-      if (!fn && error.empty())
-        error = absl::StrCat("cuda: libnccl.so.2 has no ", name);
-    };
-    bind(api.ncclGetVersion, "ncclGetVersion");
-    bind(api.ncclCommInitAll, "ncclCommInitAll");
-    bind(api.ncclCommDestroy, "ncclCommDestroy");
-    bind(api.ncclGroupStart, "ncclGroupStart");
-    bind(api.ncclGroupEnd, "ncclGroupEnd");
-    bind(api.ncclAllReduce, "ncclAllReduce");
-    bind(api.ncclAllGather, "ncclAllGather");
-    bind(api.ncclGetErrorString, "ncclGetErrorString");
-  });
-  if (!error.empty())
-    return absl::UnavailableError(error);
-  return &api;
-}
-
-/// One communicator per device of one process (ncclCommInitAll); every
-/// collective is one NCCL group over the devices' streams, so it is ordered
-/// with each device's kernels like any other step.
-class NcclCollectives : public Collectives {
-public:
-  NcclCollectives(const NcclApi *api, std::vector<CudaDriver *> devices)
-      : api_(api), devices_(std::move(devices)) {}
-  ~NcclCollectives() override {
-    for (NcclComm c : comms_)
-      if (c)
-        api_->ncclCommDestroy(c);
-  }
-
-  absl::Status check(NcclResult r, const std::string &what) const {
-    if (r == 0)
-      return absl::OkStatus();
-    const char *text = api_->ncclGetErrorString(r);
-    return absl::InternalError(
-        absl::StrCat("nccl: ", what, " failed: ", text ? text : "unknown error",
-                     " (", r, ")"));
-  }
-
-  absl::Status init() {
-    std::vector<int> ordinals;
-    for (CudaDriver *d : devices_)
-      ordinals.push_back(d->ordinal());
-    comms_.assign(devices_.size(), nullptr);
-    return check(api_->ncclCommInitAll(comms_.data(),
-                                       static_cast<int>(devices_.size()),
-                                       ordinals.data()),
-                 absl::StrCat("creating communicators for ", devices_.size(),
-                              " devices"));
-  }
-
-  absl::Status allReduceSum(const std::vector<const void *> &src,
-                            const std::vector<void *> &dst, size_t elements,
-                            DType dtype) override {
-    return group(src, dst, dtype, "all-reduce", [&](size_t d, int type) {
-      return api_->ncclAllReduce(src[d], dst[d], elements, type, kNcclSum,
-                                 comms_[d], devices_[d]->stream());
-    });
-  }
-
-  absl::Status allGather(const std::vector<const void *> &src,
-                         const std::vector<void *> &dst, size_t elements,
-                         DType dtype) override {
-    return group(src, dst, dtype, "all-gather", [&](size_t d, int type) {
-      return api_->ncclAllGather(src[d], dst[d], elements, type, comms_[d],
-                                 devices_[d]->stream());
-    });
-  }
-
-private:
-  template <typename Fn>
-  absl::Status group(const std::vector<const void *> &src,
-                     const std::vector<void *> &dst, DType dtype,
-                     const char *what, Fn &&issue) {
-    if (src.size() != devices_.size() || dst.size() != devices_.size())
-      return absl::InternalError(absl::StrCat("nccl: ", what, " with ",
-                                              src.size(), " buffers for ",
-                                              devices_.size(), " devices"));
-    int type;
-    if (dtype == DType::F32)
-      type = kNcclFloat32;
-    else if (dtype == DType::BF16)
-      type = kNcclBfloat16;
-    else
-      return absl::UnimplementedError(absl::StrCat(
-          "nccl: ", what, " of ", std::string(dtypeName(dtype)), " tensors"));
-    // Every device's context must be usable before any of them joins the
-    // group (a one-sided collective would hang).
-    for (CudaDriver *d : devices_)
-      if (absl::Status s = d->use(); !s.ok())
-        return s;
-    if (absl::Status s = check(api_->ncclGroupStart(), "group start"); !s.ok())
-      return s;
-    absl::Status status;
-    for (size_t d = 0; d < devices_.size() && status.ok(); ++d) {
-      status = devices_[d]->use();
-      if (status.ok())
-        status = check(issue(d, type), absl::StrCat(what, " on device ",
-                                                    devices_[d]->ordinal()));
-    }
-    absl::Status end = check(api_->ncclGroupEnd(), "group end");
-    return status.ok() ? end : status;
-  }
-
-  const NcclApi *api_;
-  std::vector<CudaDriver *> devices_;
-  std::vector<NcclComm> comms_;
-};
-
 } // namespace
-
-absl::StatusOr<std::unique_ptr<Collectives>>
-createNcclCollectives(const std::vector<Driver *> &devices) {
-  std::vector<CudaDriver *> cuda;
-  for (Driver *d : devices) {
-    auto *c = dynamic_cast<CudaDriver *>(d);
-    if (!c)
-      return absl::InvalidArgumentError("nccl: collectives need cuda devices");
-    for (CudaDriver *other : cuda)
-      if (other->ordinal() == c->ordinal())
-        return absl::InvalidArgumentError(
-            absl::StrCat("nccl: device ", c->ordinal(),
-                         " is listed twice; each device of a group must be "
-                         "distinct"));
-    cuda.push_back(c);
-  }
-  absl::StatusOr<const NcclApi *> api = ncclApi();
-  if (!api.ok())
-    return api.status();
-  auto collectives = std::make_unique<NcclCollectives>(*api, std::move(cuda));
-  if (absl::Status s = collectives->init(); !s.ok())
-    return s;
-  return std::unique_ptr<Collectives>(std::move(collectives));
-}
 
 absl::StatusOr<std::unique_ptr<Driver>> createCudaDriver(int ordinal) {
   absl::StatusOr<const CudaApi *> api = cudaApi();

@@ -9,6 +9,8 @@
 //===----------------------------------------------------------------------===//
 
 #include "hymir/Runtime/Reference.h"
+#include "hymir/Support/BFloat16.h"
+#include "hymir/Support/Status.h"
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
@@ -24,13 +26,6 @@
 
 namespace hymir {
 namespace {
-
-#define HYMIR_REF_TRY(expr)                                                    \
-  do {                                                                         \
-    absl::Status tryStatus = (expr);                                           \
-    if (!tryStatus.ok())                                                       \
-      return tryStatus;                                                        \
-  } while (false)
 
 // "[2, 3]"; with `isType`, kRefDynamicDim prints as "?".
 std::string shapeString(const std::vector<int64_t> &shape,
@@ -155,7 +150,7 @@ public:
   }
   absl::Status boolAttr(absl::string_view name, bool &out) const {
     int64_t v = 0;
-    HYMIR_REF_TRY(intAttr(name, v));
+    HYMIR_RETURN_IF_ERROR(intAttr(name, v));
     out = v != 0;
     return absl::OkStatus();
   }
@@ -280,14 +275,14 @@ absl::Status constant(OpContext &c) {
   case RefValueKind::Float: {
     oracle::Tensor t;
     t.shape = type.shape;
-    HYMIR_REF_TRY(constantData(c, type.shape, op.data, t.data));
+    HYMIR_RETURN_IF_ERROR(constantData(c, type.shape, op.data, t.data));
     c.results.push_back(std::move(t));
     return absl::OkStatus();
   }
   case RefValueKind::Int: {
     oracle::IntTensor t;
     t.shape = type.shape;
-    HYMIR_REF_TRY(constantData(c, type.shape, op.intData, t.data));
+    HYMIR_RETURN_IF_ERROR(constantData(c, type.shape, op.intData, t.data));
     c.results.push_back(std::move(t));
     return absl::OkStatus();
   }
@@ -332,7 +327,7 @@ absl::Status splat(OpContext &c) {
   std::vector<int64_t> dynamic, shape;
   for (size_t k = 1; k < c.numOperands(); ++k)
     dynamic.push_back(c.x(k));
-  HYMIR_REF_TRY(resolveShape(c, dynamic, shape));
+  HYMIR_RETURN_IF_ERROR(resolveShape(c, dynamic, shape));
   int64_t numel = *checkedNumel(shape);
   if (const auto *f = std::get_if<oracle::Tensor>(&c.value(0))) {
     if (f->data.size() != 1)
@@ -419,7 +414,7 @@ absl::Status extractSlice(OpContext &c) {
   std::vector<int64_t> resolved[3];
   size_t next = 1;
   for (int l = 0; l < 3; ++l) {
-    HYMIR_REF_TRY(c.intsAttr(names[l], lists[l]));
+    HYMIR_RETURN_IF_ERROR(c.intsAttr(names[l], lists[l]));
     if (lists[l]->size() != rank)
       return c.error(absl::StrCat("has ", lists[l]->size(), " ", names[l],
                                   " for a source of rank ", rank));
@@ -456,7 +451,7 @@ absl::Status extractSlice(OpContext &c) {
   if (!numel.ok())
     return c.error(numel.status().message());
   const std::vector<int64_t> *dropped = nullptr;
-  HYMIR_REF_TRY(c.intsAttr("dropped_dims", dropped, /*optional=*/true));
+  HYMIR_RETURN_IF_ERROR(c.intsAttr("dropped_dims", dropped, /*optional=*/true));
   std::vector<bool> drop(rank, false);
   if (dropped)
     for (int64_t d : *dropped) {
@@ -496,8 +491,8 @@ absl::Status lightningAttention(OpContext &c) {
 absl::Status softmaxAttention(OpContext &c) {
   bool causal = false;
   double scale = 0;
-  HYMIR_REF_TRY(c.boolAttr("causal", causal));
-  HYMIR_REF_TRY(c.floatAttr("scale", scale));
+  HYMIR_RETURN_IF_ERROR(c.boolAttr("causal", causal));
+  HYMIR_RETURN_IF_ERROR(c.floatAttr("scale", scale));
   c.results.push_back(
       oracle::softmaxAttention(c.f(0), c.f(1), c.f(2), causal, scale));
   return absl::OkStatus();
@@ -506,15 +501,15 @@ absl::Status softmaxAttention(OpContext &c) {
 absl::Status rope(OpContext &c) {
   int64_t rotaryDim = 0;
   double theta = 0;
-  HYMIR_REF_TRY(c.intAttr("rotary_dim", rotaryDim));
-  HYMIR_REF_TRY(c.floatAttr("theta", theta));
+  HYMIR_RETURN_IF_ERROR(c.intAttr("rotary_dim", rotaryDim));
+  HYMIR_RETURN_IF_ERROR(c.floatAttr("theta", theta));
   c.results.push_back(oracle::rope(c.f(0), c.i(1), rotaryDim, theta));
   return absl::OkStatus();
 }
 
 absl::Status rmsNorm(OpContext &c) {
   double epsilon = 0;
-  HYMIR_REF_TRY(c.floatAttr("epsilon", epsilon));
+  HYMIR_RETURN_IF_ERROR(c.floatAttr("epsilon", epsilon));
   c.results.push_back(oracle::rmsNorm(c.f(0), c.f(1), epsilon));
   return absl::OkStatus();
 }
@@ -532,8 +527,8 @@ absl::Status embedding(OpContext &c) {
 absl::Status moe(OpContext &c) {
   int64_t topK = 0;
   bool renormalize = false;
-  HYMIR_REF_TRY(c.intAttr("top_k", topK));
-  HYMIR_REF_TRY(c.boolAttr("renormalize", renormalize));
+  HYMIR_RETURN_IF_ERROR(c.intAttr("top_k", topK));
+  HYMIR_RETURN_IF_ERROR(c.boolAttr("renormalize", renormalize));
   c.results.push_back(
       oracle::moe(c.f(0), c.f(1), c.f(2), c.f(3), c.f(4), topK, renormalize));
   return absl::OkStatus();
@@ -541,7 +536,7 @@ absl::Status moe(OpContext &c) {
 
 absl::Status topK(OpContext &c) {
   int64_t k = 0;
-  HYMIR_REF_TRY(c.intAttr("k", k));
+  HYMIR_RETURN_IF_ERROR(c.intAttr("k", k));
   oracle::TopK r = oracle::topK(c.f(0), k);
   c.results.push_back(std::move(r.values));
   c.results.push_back(std::move(r.indices));
@@ -557,9 +552,9 @@ absl::Status routedExperts(OpContext &c) {
 absl::Status cispoLoss(OpContext &c) {
   double epsLow = 0, epsHigh = 0;
   bool unifiedMask = false;
-  HYMIR_REF_TRY(c.floatAttr("eps_low", epsLow));
-  HYMIR_REF_TRY(c.floatAttr("eps_high", epsHigh));
-  HYMIR_REF_TRY(c.boolAttr("unified_mask", unifiedMask));
+  HYMIR_RETURN_IF_ERROR(c.floatAttr("eps_low", epsLow));
+  HYMIR_RETURN_IF_ERROR(c.floatAttr("eps_high", epsHigh));
+  HYMIR_RETURN_IF_ERROR(c.boolAttr("unified_mask", unifiedMask));
   oracle::CispoResult r =
       oracle::cispoLoss(c.f(0), c.f(1), c.i(2), c.f(3), c.f(4), c.f(5), epsLow,
                         epsHigh, unifiedMask);
@@ -865,12 +860,8 @@ referenceValueFromBytes(DType dtype, const std::vector<int64_t> &shape,
       case DType::F16:
         out = halfToFloat(load<uint16_t>(data, i));
         break;
-      default: { // BF16: the high half of a float
-        uint32_t bits = static_cast<uint32_t>(load<uint16_t>(data, i)) << 16;
-        float f;
-        std::memcpy(&f, &bits, sizeof f);
-        out = f;
-      }
+      default: // BF16
+        out = bf16ToFloat(load<uint16_t>(data, i));
       }
     }
     return ReferenceValue(std::move(t));

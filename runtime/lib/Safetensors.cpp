@@ -1,11 +1,11 @@
 //===- Safetensors.cpp - reading and writing safetensors files ------------===//
 //
-// The safetensors reader (mmap plus a strict header validator built on a small
-// JSON parser that accepts only objects, arrays, strings and integers) and the
-// writer. Nothing here trusts the file: every length and offset is checked
-// with overflow-safe arithmetic before a view into the data is handed out, and
-// the reader keeps only what it returns, so a hostile header costs memory in
-// proportion to its tensors, not to its JSON values.
+// The safetensors reader (mmap plus a strict header validator over the SAX
+// events of nlohmann::json, which accepts only objects, arrays, strings and
+// integers) and the writer. Nothing here trusts the file: every length and
+// offset is checked with overflow-safe arithmetic before a view into the data
+// is handed out, and the reader keeps only what it returns, so a hostile header
+// costs memory in proportion to its tensors, not to its JSON values.
 //
 //===----------------------------------------------------------------------===//
 
@@ -15,12 +15,16 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 
+#include <nlohmann/json.hpp>
+
 #include <algorithm>
 #include <cerrno>
 #include <cstring>
+#include <functional>
 #include <limits>
 #include <numeric>
 #include <optional>
+#include <set>
 #include <utility>
 
 #include <fcntl.h>
@@ -35,7 +39,7 @@ namespace {
 /// uses the same bound).
 constexpr uint64_t kMaxHeaderBytes = 100'000'000;
 /// Safetensors headers nest three deep; the bound keeps a hostile header from
-/// exhausting the stack.
+/// making the reader track (or the parser hold) a deep stack of containers.
 constexpr int kMaxJsonDepth = 64;
 constexpr std::string_view kMetadataKey = "__metadata__";
 
@@ -43,7 +47,7 @@ constexpr std::string_view kMetadataKey = "__metadata__";
 absl::string_view toAbsl(std::string_view s) { return {s.data(), s.size()}; }
 
 /// A name as it appears in messages: quoted, with control bytes escaped.
-std::string quoted(std::string_view name) {
+std::string quotedName(std::string_view name) {
   return absl::StrCat("'", absl::Utf8SafeCHexEscape(toAbsl(name)), "'");
 }
 
@@ -117,401 +121,14 @@ bool isValidUtf8(std::string_view s) {
   return true;
 }
 
-void appendUtf8(std::string &out, uint32_t codePoint) {
-  if (codePoint < 0x80) {
-    out += static_cast<char>(codePoint);
-  } else if (codePoint < 0x800) {
-    out += static_cast<char>(0xC0 | (codePoint >> 6));
-    out += static_cast<char>(0x80 | (codePoint & 0x3F));
-  } else if (codePoint < 0x10000) {
-    out += static_cast<char>(0xE0 | (codePoint >> 12));
-    out += static_cast<char>(0x80 | ((codePoint >> 6) & 0x3F));
-    out += static_cast<char>(0x80 | (codePoint & 0x3F));
-  } else {
-    out += static_cast<char>(0xF0 | (codePoint >> 18));
-    out += static_cast<char>(0x80 | ((codePoint >> 12) & 0x3F));
-    out += static_cast<char>(0x80 | ((codePoint >> 6) & 0x3F));
-    out += static_cast<char>(0x80 | (codePoint & 0x3F));
-  }
-}
-
 //===----------------------------------------------------------------------===//
-// JSON, restricted to what safetensors headers use
+// The header's JSON, read by nlohmann::json's SAX parser
 //===----------------------------------------------------------------------===//
 
-/// The JSON value kinds a safetensors header may contain.
-enum class JsonKind { Object, Array, String, Integer };
+using Json = nlohmann::json;
 
-const char *kindName(JsonKind kind) {
-  switch (kind) {
-  case JsonKind::Object:
-    return "an object";
-  case JsonKind::Array:
-    return "an array";
-  case JsonKind::String:
-    return "a string";
-  case JsonKind::Integer:
-    return "an integer";
-  }
-  return "a value";
-}
-
-/// A pull reader for RFC 8259 JSON minus numbers with fractions or exponents,
-/// integers outside int64, and the literals true/false/null. Strings must be
-/// valid UTF-8; escapes (including surrogate pairs) are decoded.
-///
-/// The caller walks the structure it expects (peek, read, nextMember, ...)
-/// and skips what it does not need, so memory stays proportional to what is
-/// kept rather than to the number of JSON values in a hostile header. Every
-/// call returns false on a syntax error, after which failed() is true and the
-/// reader must not be used further; nextMember and nextElement also return
-/// false, without failing, at the end of their object or array.
-class JsonReader {
-public:
-  explicit JsonReader(std::string_view text) : text(text) {}
-
-  bool failed() const { return hasFailed; }
-  const std::string &error() const { return errorMessage; }
-  size_t errorOffset() const { return errorPos; }
-
-  /// The kind of the next value, without consuming it.
-  bool peek(JsonKind &kind) {
-    skipWhitespace();
-    if (atEnd())
-      return fail("expected a value, found end of header");
-    char c = current();
-    if (c == '{')
-      kind = JsonKind::Object;
-    else if (c == '[')
-      kind = JsonKind::Array;
-    else if (c == '"')
-      kind = JsonKind::String;
-    else if (c == '-' || (c >= '0' && c <= '9'))
-      kind = JsonKind::Integer;
-    else if (c == 't' || c == 'f' || c == 'n')
-      return fail("true, false and null are not used in safetensors headers");
-    else
-      return fail("expected a value, found " + describeHere());
-    return true;
-  }
-
-  /// Consumes the '{' or '[' that peek() reported.
-  void enter() { ++pos; }
-
-  /// Moves to the next member of the object just entered and reads its key;
-  /// `first` must be true on the first call for each object.
-  bool nextMember(bool &first, std::string &key) {
-    if (!nextItem(first, '}', "object"))
-      return false;
-    if (atEnd() || current() != '"')
-      return fail("expected a string key, found " + describeHere());
-    key.clear();
-    if (!parseString(key))
-      return false;
-    skipWhitespace();
-    if (atEnd() || current() != ':')
-      return fail("expected ':' after a key, found " + describeHere());
-    ++pos;
-    return true;
-  }
-
-  /// Moves to the next element of the array just entered.
-  bool nextElement(bool &first) { return nextItem(first, ']', "array"); }
-
-  bool readString(std::string &out) {
-    JsonKind kind;
-    if (!peek(kind))
-      return false;
-    if (kind != JsonKind::String)
-      return fail(absl::StrCat("expected a string, found ", kindName(kind)));
-    return parseString(out);
-  }
-
-  bool readInteger(int64_t &out) {
-    JsonKind kind;
-    if (!peek(kind))
-      return false;
-    if (kind != JsonKind::Integer)
-      return fail(absl::StrCat("expected an integer, found ", kindName(kind)));
-    return parseInteger(out);
-  }
-
-  /// Reads one value of any kind, checking it but keeping nothing.
-  bool skipValue() { return skipValue(0); }
-
-  /// Succeeds if only whitespace is left.
-  bool finish() {
-    skipWhitespace();
-    if (!atEnd())
-      return fail("unexpected " + describeHere() +
-                  " after the top-level value");
-    return true;
-  }
-
-private:
-  bool atEnd() const { return pos >= text.size(); }
-  char current() const { return text[pos]; }
-
-  bool fail(std::string message) { return failAt(pos, std::move(message)); }
-  bool failAt(size_t where, std::string message) {
-    hasFailed = true;
-    errorMessage = std::move(message);
-    errorPos = where;
-    return false;
-  }
-
-  std::string describeHere() const {
-    if (atEnd())
-      return "end of header";
-    return absl::StrCat("character ", quoted(text.substr(pos, 1)));
-  }
-
-  void skipWhitespace() {
-    while (!atEnd() && (current() == ' ' || current() == '\t' ||
-                        current() == '\n' || current() == '\r'))
-      ++pos;
-  }
-
-  /// The separator logic shared by objects and arrays: false at `close`
-  /// (consumed) or on an error, true with the reader at the next item.
-  bool nextItem(bool &first, char close, const char *what) {
-    skipWhitespace();
-    if (atEnd())
-      return fail(absl::StrCat("unterminated ", what));
-    if (first) {
-      first = false;
-      if (current() == close) {
-        ++pos;
-        return false;
-      }
-      return true;
-    }
-    if (current() == close) {
-      ++pos;
-      return false;
-    }
-    if (current() != ',')
-      return fail(absl::StrCat("expected ',' or '", std::string(1, close),
-                               "' in an ", what, ", found ", describeHere()));
-    ++pos;
-    skipWhitespace();
-    return true;
-  }
-
-  bool skipValue(int depth) {
-    if (depth > kMaxJsonDepth)
-      return fail(absl::StrCat("values nested deeper than ", kMaxJsonDepth));
-    JsonKind kind;
-    if (!peek(kind))
-      return false;
-    switch (kind) {
-    case JsonKind::String: {
-      std::string ignored;
-      return parseString(ignored);
-    }
-    case JsonKind::Integer: {
-      int64_t ignored;
-      return parseInteger(ignored);
-    }
-    case JsonKind::Object: {
-      enter();
-      std::string key;
-      for (bool first = true; nextMember(first, key);)
-        if (!skipValue(depth + 1))
-          return false;
-      return !hasFailed;
-    }
-    case JsonKind::Array:
-      enter();
-      for (bool first = true; nextElement(first);)
-        if (!skipValue(depth + 1))
-          return false;
-      return !hasFailed;
-    }
-    return fail("unexpected value");
-  }
-
-  bool parseHex4(uint32_t &out) {
-    if (text.size() - pos < 4)
-      return fail("truncated \\u escape");
-    out = 0;
-    for (int i = 0; i < 4; ++i) {
-      char c = text[pos + i];
-      uint32_t digit;
-      if (c >= '0' && c <= '9')
-        digit = c - '0';
-      else if (c >= 'a' && c <= 'f')
-        digit = c - 'a' + 10;
-      else if (c >= 'A' && c <= 'F')
-        digit = c - 'A' + 10;
-      else
-        return failAt(pos + i, "invalid hex digit in \\u escape");
-      out = out * 16 + digit;
-    }
-    pos += 4;
-    return true;
-  }
-
-  /// Decodes the escape whose backslash is at pos - 1.
-  bool parseEscape(std::string &out) {
-    size_t start = pos - 1;
-    if (atEnd())
-      return failAt(start, "unterminated string");
-    char c = text[pos++];
-    switch (c) {
-    case '"':
-    case '\\':
-    case '/':
-      out += c;
-      return true;
-    case 'b':
-      out += '\b';
-      return true;
-    case 'f':
-      out += '\f';
-      return true;
-    case 'n':
-      out += '\n';
-      return true;
-    case 'r':
-      out += '\r';
-      return true;
-    case 't':
-      out += '\t';
-      return true;
-    case 'u':
-      break;
-    default:
-      return failAt(start, "invalid escape sequence");
-    }
-    uint32_t unit;
-    if (!parseHex4(unit))
-      return false;
-    if (unit >= 0xDC00 && unit <= 0xDFFF)
-      return failAt(start, "unpaired low surrogate in \\u escape");
-    if (unit >= 0xD800 && unit <= 0xDBFF) {
-      if (text.size() - pos < 2 || text[pos] != '\\' || text[pos + 1] != 'u')
-        return failAt(start, "unpaired high surrogate in \\u escape");
-      pos += 2;
-      uint32_t low;
-      if (!parseHex4(low))
-        return false;
-      if (low < 0xDC00 || low > 0xDFFF)
-        return failAt(start, "unpaired high surrogate in \\u escape");
-      unit = 0x10000 + ((unit - 0xD800) << 10) + (low - 0xDC00);
-    }
-    appendUtf8(out, unit);
-    return true;
-  }
-
-  /// Parses the string whose opening quote is at pos.
-  bool parseString(std::string &out) {
-    size_t start = pos;
-    ++pos;
-    while (true) {
-      if (atEnd())
-        return failAt(start, "unterminated string");
-      uint8_t c = static_cast<uint8_t>(current());
-      if (c == '"') {
-        ++pos;
-        return true;
-      }
-      if (c < 0x20)
-        return fail("unescaped control character in a string");
-      if (c == '\\') {
-        ++pos;
-        if (!parseEscape(out))
-          return false;
-        continue;
-      }
-      size_t n = utf8SequenceLength(text.substr(pos));
-      if (n == 0)
-        return fail("invalid UTF-8 in a string");
-      out.append(text.data() + pos, n);
-      pos += n;
-    }
-  }
-
-  /// Parses the integer whose first character ('-' or a digit) is at pos.
-  bool parseInteger(int64_t &out) {
-    size_t start = pos;
-    bool negative = current() == '-';
-    if (negative)
-      ++pos;
-    auto isDigit = [&] {
-      return !atEnd() && current() >= '0' && current() <= '9';
-    };
-    if (!isDigit())
-      return fail("expected a digit after '-'");
-    if (current() == '0' && pos + 1 < text.size() && text[pos + 1] >= '0' &&
-        text[pos + 1] <= '9')
-      return failAt(start, "integers must not have leading zeros");
-    constexpr uint64_t kMax = std::numeric_limits<int64_t>::max();
-    uint64_t magnitude = 0;
-    while (isDigit()) {
-      uint64_t digit = static_cast<uint64_t>(current() - '0');
-      if (magnitude > (kMax - digit) / 10)
-        return failAt(start, "integer out of the 64-bit range");
-      magnitude = magnitude * 10 + digit;
-      ++pos;
-    }
-    if (!atEnd() && (current() == '.' || current() == 'e' || current() == 'E'))
-      return failAt(start, "only integers are allowed, found a number with a "
-                           "fraction or an exponent");
-    out = negative ? -static_cast<int64_t>(magnitude)
-                   : static_cast<int64_t>(magnitude);
-    return true;
-  }
-
-  std::string_view text;
-  size_t pos = 0;
-  bool hasFailed = false;
-  std::string errorMessage;
-  size_t errorPos = 0;
-};
-
-//===----------------------------------------------------------------------===//
-// Header entries
-//===----------------------------------------------------------------------===//
-
-/// The error for a syntax error the reader met; `prefix` names the file and,
-/// inside a member, the tensor.
-absl::Status syntaxError(const JsonReader &json, const std::string &prefix) {
-  return absl::InvalidArgumentError(
-      absl::StrCat(prefix, "malformed header JSON at byte ", json.errorOffset(),
-                   ": ", json.error()));
-}
-
-/// Reads the value of "__metadata__": an object of strings.
-absl::Status readMetadata(JsonReader &json, const std::string &prefix,
-                          std::map<std::string, std::string> &metadata) {
-  auto invalid = [&](const std::string &message) {
-    return absl::InvalidArgumentError(prefix + message);
-  };
-  JsonKind kind;
-  if (!json.peek(kind))
-    return syntaxError(json, prefix);
-  if (kind != JsonKind::Object)
-    return invalid(absl::StrCat("\"__metadata__\" must be an object, found ",
-                                kindName(kind)));
-  json.enter();
-  std::string key;
-  for (bool first = true; json.nextMember(first, key);) {
-    if (!json.peek(kind))
-      return syntaxError(json, prefix);
-    if (kind != JsonKind::String)
-      return invalid(absl::StrCat("metadata value of ", quoted(key),
-                                  " must be a string, found ", kindName(kind)));
-    std::string value;
-    if (!json.readString(value))
-      return syntaxError(json, prefix);
-    if (!metadata.emplace(key, std::move(value)).second)
-      return invalid(absl::StrCat("duplicate metadata key ", quoted(key)));
-  }
-  if (json.failed())
-    return syntaxError(json, prefix);
-  return absl::OkStatus();
-}
+constexpr const char *kOffsetsShape =
+    "\"data_offsets\" must be an array of two integers [begin, end]";
 
 /// A tensor entry as its header states it, before it is checked against the
 /// data section.
@@ -522,110 +139,383 @@ struct EntryFields {
   int64_t end = 0;
 };
 
-/// Reads one tensor entry: an object with "dtype" (a known name), "shape"
-/// (non-negative integers) and "data_offsets" (two integers). Other fields
-/// are checked for syntax and ignored, as other safetensors readers do.
-absl::Status readTensorEntry(JsonReader &json, const std::string &prefix,
-                             EntryFields &out) {
-  auto invalid = [&](const std::string &message) {
-    return absl::InvalidArgumentError(prefix + message);
-  };
-  JsonKind kind;
-  if (!json.peek(kind))
-    return syntaxError(json, prefix);
-  if (kind != JsonKind::Object)
+/// Called for each tensor entry once its object has been read.
+using TensorSink =
+    std::function<absl::Status(const std::string &name, EntryFields &entry)>;
+
+/// Walks the header's JSON events with no document tree, so memory stays
+/// proportional to what is kept (names, shapes, metadata) rather than to the
+/// number of values in a hostile header, and nesting is bounded before it can
+/// cost anything. It keeps the rules of the format: the header is an object
+/// of tensor entries (objects with "dtype", "shape" and "data_offsets"; other
+/// fields are checked for syntax and ignored, as other readers do) and at
+/// most one "__metadata__" object of strings. Numbers must be integers within
+/// int64, and true/false/null do not occur. The first violation ends the walk
+/// (every handler returns false) and is kept in status().
+class HeaderReader final : public nlohmann::json_sax<Json> {
+public:
+  HeaderReader(std::string_view text, std::string context,
+               std::map<std::string, std::string> &metadata, TensorSink sink)
+      : text(text), context(std::move(context)), metadata(metadata),
+        sink(std::move(sink)) {}
+
+  const absl::Status &status() const { return error; }
+
+  bool null() override { return badLiteral("null"); }
+  bool boolean(bool) override { return badLiteral("true or false"); }
+  bool number_integer(number_integer_t value) override {
+    return integer(value);
+  }
+  bool number_unsigned(number_unsigned_t value) override {
+    // Integers beyond int64 are refused everywhere, as before this reader
+    // was built on nlohmann::json: offsets and extents are int64 in the API.
+    if (value > static_cast<uint64_t>(std::numeric_limits<int64_t>::max()))
+      return malformed("integer out of the 64-bit range");
+    return integer(static_cast<int64_t>(value));
+  }
+  bool number_float(number_float_t, const string_t &literal) override {
+    // The parser turns integers beyond the 64-bit range into floats; their
+    // literal has neither a fraction nor an exponent.
+    if (literal.find_first_of(".eE") == std::string::npos)
+      return malformed("integer out of the 64-bit range");
+    return malformed("only integers are allowed, found a number with a "
+                     "fraction or an exponent");
+  }
+  bool string(string_t &value) override;
+  bool binary(binary_t &) override { return malformed("unexpected binary"); }
+  bool start_object(std::size_t) override { return open(Kind::Object); }
+  bool key(string_t &name) override;
+  bool end_object() override;
+  bool start_array(std::size_t) override { return open(Kind::Array); }
+  bool end_array() override {
+    if (scopes.back() == Scope::Offsets && offsetCount != 2)
+      return invalid(kOffsetsShape);
+    scopes.pop_back();
+    return true;
+  }
+  bool parse_error(std::size_t position, const std::string &,
+                   const nlohmann::detail::exception &ex) override;
+
+private:
+  /// The containers on the way to the current value.
+  enum class Scope { Header, Metadata, Entry, Shape, Offsets, Skipped };
+  enum class Kind { Object, Array, String, Integer };
+
+  static const char *kindName(Kind kind) {
+    switch (kind) {
+    case Kind::Object:
+      return "an object";
+    case Kind::Array:
+      return "an array";
+    case Kind::String:
+      return "a string";
+    case Kind::Integer:
+      return "an integer";
+    }
+    return "a value";
+  }
+
+  /// The context of the value being read: the file, and inside a tensor
+  /// entry or the metadata also that.
+  std::string prefix() const {
+    std::string out = context + ": ";
+    if (scopes.size() >= 2 || (scopes.size() == 1 && valuePending)) {
+      if (inMetadata)
+        return out + "in \"__metadata__\": ";
+      return out + "tensor " + quotedName(member) + ": ";
+    }
+    return out;
+  }
+
+  bool fail(absl::Status status) {
+    error = std::move(status);
+    return false;
+  }
+  bool invalid(const std::string &message) {
+    return fail(absl::InvalidArgumentError(prefix() + message));
+  }
+  /// Malformed JSON found by this reader, which knows no byte offset.
+  bool malformed(const std::string &message) {
+    return fail(absl::InvalidArgumentError(
+        absl::StrCat(prefix(), "malformed header JSON: ", message)));
+  }
+  bool badLiteral(const char *) {
+    return malformed("true, false and null are not used in safetensors "
+                     "headers");
+  }
+
+  /// Checks that a value of `kind` may stand where it is; for Skipped
+  /// scopes and unknown entry fields anything goes.
+  bool accept(Kind kind);
+  bool check(Kind kind, bool pending);
+  bool integer(int64_t value);
+  bool open(Kind kind);
+
+  std::string_view text;
+  std::string context;
+  std::map<std::string, std::string> &metadata;
+  TensorSink sink;
+  absl::Status error;
+
+  std::vector<Scope> scopes;
+  /// A key was read and its value has not started yet.
+  bool valuePending = false;
+  /// The current member of the header (a tensor name or "__metadata__") and
+  /// of its object (an entry's field or a metadata key).
+  std::string member, field;
+  bool inMetadata = false, sawMetadata = false;
+  std::set<std::string> tensorNames;
+  EntryFields entry;
+  bool sawDtype = false, sawShape = false, sawOffsets = false;
+  size_t offsetCount = 0;
+};
+
+bool HeaderReader::accept(Kind kind) {
+  bool pending = valuePending;
+  if (!check(kind, pending))
+    return false;
+  valuePending = false;
+  return true;
+}
+
+bool HeaderReader::check(Kind kind, bool pending) {
+  if (scopes.empty()) {
+    if (kind != Kind::Object)
+      return invalid(
+          absl::StrCat("header must be a JSON object, found ", kindName(kind)));
+    return true;
+  }
+  switch (scopes.back()) {
+  case Scope::Header:
+    if (kind == Kind::Object)
+      return true;
+    if (inMetadata)
+      return invalid(absl::StrCat("\"__metadata__\" must be an object, found ",
+                                  kindName(kind)));
     return invalid(
         absl::StrCat("entry must be an object, found ", kindName(kind)));
-  json.enter();
-
-  bool sawDtype = false, sawShape = false, sawOffsets = false;
-  std::string field;
-  for (bool first = true; json.nextMember(first, field);) {
-    bool *seen = field == "dtype"          ? &sawDtype
-                 : field == "shape"        ? &sawShape
-                 : field == "data_offsets" ? &sawOffsets
-                                           : nullptr;
-    if (!seen) {
-      if (!json.skipValue())
-        return syntaxError(json, prefix);
-      continue;
-    }
-    if (*seen)
-      return invalid(absl::StrCat("duplicate field \"", field, "\""));
-    *seen = true;
-    if (!json.peek(kind))
-      return syntaxError(json, prefix);
-
-    if (seen == &sawDtype) {
-      if (kind != JsonKind::String)
-        return invalid(
-            absl::StrCat("\"dtype\" must be a string, found ", kindName(kind)));
-      std::string name;
-      if (!json.readString(name))
-        return syntaxError(json, prefix);
-      std::optional<DType> dtype = parseDType(name);
-      if (!dtype)
-        return invalid(
-            absl::StrCat("unknown dtype ", quoted(name),
-                         " (supported: F32, BF16, F16, F64, I32, I64, U8)"));
-      out.dtype = *dtype;
-      continue;
-    }
-
-    if (seen == &sawShape) {
-      if (kind != JsonKind::Array)
-        return invalid(
-            absl::StrCat("\"shape\" must be an array, found ", kindName(kind)));
-      json.enter();
-      for (bool firstDim = true; json.nextElement(firstDim);) {
-        if (!json.peek(kind))
-          return syntaxError(json, prefix);
-        if (kind != JsonKind::Integer)
-          return invalid(absl::StrCat(
-              "\"shape\" entries must be integers, found ", kindName(kind)));
-        int64_t dim;
-        if (!json.readInteger(dim))
-          return syntaxError(json, prefix);
-        if (dim < 0)
-          return invalid(absl::StrCat("\"shape\" has a negative extent ", dim));
-        out.shape.push_back(dim);
-      }
-      if (json.failed())
-        return syntaxError(json, prefix);
-      continue;
-    }
-
-    const char *offsetsShape =
-        "\"data_offsets\" must be an array of two integers [begin, end]";
-    if (kind != JsonKind::Array)
-      return invalid(offsetsShape);
-    json.enter();
-    int64_t offsets[2];
-    size_t count = 0;
-    for (bool firstOffset = true; json.nextElement(firstOffset);) {
-      if (!json.peek(kind))
-        return syntaxError(json, prefix);
-      if (kind != JsonKind::Integer || count == 2)
-        return invalid(offsetsShape);
-      if (!json.readInteger(offsets[count++]))
-        return syntaxError(json, prefix);
-    }
-    if (json.failed())
-      return syntaxError(json, prefix);
-    if (count != 2)
-      return invalid(offsetsShape);
-    out.begin = offsets[0];
-    out.end = offsets[1];
+  case Scope::Metadata:
+    if (kind != Kind::String)
+      return invalid(absl::StrCat("metadata value of ", quotedName(field),
+                                  " must be a string, found ", kindName(kind)));
+    return true;
+  case Scope::Entry:
+    if (!pending)
+      return true;
+    if (field == "dtype" && kind != Kind::String)
+      return invalid(
+          absl::StrCat("\"dtype\" must be a string, found ", kindName(kind)));
+    if (field == "shape" && kind != Kind::Array)
+      return invalid(
+          absl::StrCat("\"shape\" must be an array, found ", kindName(kind)));
+    if (field == "data_offsets" && kind != Kind::Array)
+      return invalid(kOffsetsShape);
+    return true;
+  case Scope::Shape:
+    if (kind != Kind::Integer)
+      return invalid(absl::StrCat("\"shape\" entries must be integers, found ",
+                                  kindName(kind)));
+    return true;
+  case Scope::Offsets:
+    if (kind != Kind::Integer || offsetCount == 2)
+      return invalid(kOffsetsShape);
+    return true;
+  case Scope::Skipped:
+    return true;
   }
-  if (json.failed())
-    return syntaxError(json, prefix);
+  return true;
+}
 
+bool HeaderReader::open(Kind kind) {
+  if (scopes.size() >= static_cast<size_t>(kMaxJsonDepth))
+    return malformed(absl::StrCat("values nested deeper than ", kMaxJsonDepth));
+  Scope parent = scopes.empty() ? Scope::Header : scopes.back();
+  bool known = valuePending;
+  if (!accept(kind))
+    return false;
+  if (scopes.empty()) {
+    scopes.push_back(Scope::Header);
+    return true;
+  }
+  Scope scope = Scope::Skipped;
+  if (parent == Scope::Header) {
+    scope = inMetadata ? Scope::Metadata : Scope::Entry;
+    if (scope == Scope::Entry) {
+      entry = EntryFields();
+      sawDtype = sawShape = sawOffsets = false;
+    }
+  } else if (parent == Scope::Entry && known && field == "shape") {
+    scope = Scope::Shape;
+  } else if (parent == Scope::Entry && known && field == "data_offsets") {
+    scope = Scope::Offsets;
+    offsetCount = 0;
+  }
+  scopes.push_back(scope);
+  return true;
+}
+
+bool HeaderReader::key(string_t &name) {
+  valuePending = true;
+  switch (scopes.back()) {
+  case Scope::Header:
+    member = name;
+    inMetadata = name == kMetadataKey;
+    if (inMetadata) {
+      if (sawMetadata)
+        return fail(absl::InvalidArgumentError(
+            absl::StrCat(context, ": duplicate \"__metadata__\" entry")));
+      sawMetadata = true;
+    } else if (!tensorNames.insert(name).second) {
+      return fail(absl::InvalidArgumentError(
+          absl::StrCat(context, ": duplicate tensor name ", quotedName(name))));
+    }
+    return true;
+  case Scope::Metadata:
+    field = name;
+    return true;
+  case Scope::Entry: {
+    field = name;
+    bool *seen = name == "dtype"          ? &sawDtype
+                 : name == "shape"        ? &sawShape
+                 : name == "data_offsets" ? &sawOffsets
+                                          : nullptr;
+    if (!seen)
+      return true;
+    if (*seen)
+      return invalid(absl::StrCat("duplicate field \"", name, "\""));
+    *seen = true;
+    return true;
+  }
+  default:
+    // Keys of skipped objects are not kept.
+    valuePending = false;
+    return true;
+  }
+}
+
+bool HeaderReader::string(string_t &value) {
+  Scope scope = scopes.empty() ? Scope::Header : scopes.back();
+  bool known = valuePending;
+  if (!accept(Kind::String))
+    return false;
+  if (scope == Scope::Metadata) {
+    if (!metadata.emplace(field, std::move(value)).second)
+      return invalid(
+          absl::StrCat("duplicate metadata key ", quotedName(field)));
+    return true;
+  }
+  if (scope == Scope::Entry && known && field == "dtype") {
+    std::optional<DType> dtype = parseDType(value);
+    if (!dtype)
+      return invalid(
+          absl::StrCat("unknown dtype ", quotedName(value),
+                       " (supported: F32, BF16, F16, F64, I32, I64, U8)"));
+    entry.dtype = *dtype;
+  }
+  return true;
+}
+
+bool HeaderReader::integer(int64_t value) {
+  Scope scope = scopes.empty() ? Scope::Header : scopes.back();
+  if (!accept(Kind::Integer))
+    return false;
+  if (scope == Scope::Shape) {
+    if (value < 0)
+      return invalid(absl::StrCat("\"shape\" has a negative extent ", value));
+    entry.shape.push_back(value);
+  } else if (scope == Scope::Offsets) {
+    (offsetCount == 0 ? entry.begin : entry.end) = value;
+    ++offsetCount;
+  }
+  return true;
+}
+
+bool HeaderReader::end_object() {
+  Scope scope = scopes.back();
+  if (scope != Scope::Entry) {
+    scopes.pop_back();
+    return true;
+  }
   for (auto [seen, name] :
        {std::pair{sawDtype, "dtype"}, std::pair{sawShape, "shape"},
         std::pair{sawOffsets, "data_offsets"}})
     if (!seen)
       return invalid(absl::StrCat("missing \"", name, "\""));
-  return absl::OkStatus();
+  if (absl::Status status = sink(member, entry); !status.ok())
+    return fail(std::move(status));
+  scopes.pop_back();
+  return true;
+}
+
+/// Rewords a parse error of nlohmann::json in this reader's terms: the byte
+/// it is at and what was expected there, without the parser's line/column
+/// preamble and its echo of the raw input (which may hold any bytes).
+bool HeaderReader::parse_error(std::size_t position, const std::string &,
+                               const nlohmann::detail::exception &ex) {
+  // `position` counts the characters read, the offending one included.
+  size_t at = std::min(position == 0 ? 0 : position - 1, text.size());
+  auto here = [&] {
+    return at >= text.size()
+               ? std::string("end of header")
+               : absl::StrCat("character ", quotedName(text.substr(at, 1)));
+  };
+  std::string what = ex.what();
+  if (size_t colon = what.find(": ");
+      colon != std::string::npos && what.find("parse error") < colon)
+    what.erase(0, colon + 2);
+  auto has = [&](std::string_view needle) {
+    return what.find(needle) != std::string::npos;
+  };
+  auto isDigit = [&](size_t i) {
+    return i < text.size() && text[i] >= '0' && text[i] <= '9';
+  };
+  std::string message;
+  if (has("invalid string: ")) {
+    // The lexer's reason, without what follows it (the echoed input).
+    std::string reason = what.substr(what.find("invalid string: ") + 16);
+    reason = reason.substr(0, reason.find("; last read"));
+    if (reason == "missing closing quote")
+      message = "unterminated string";
+    else if (reason == "forbidden character after backslash")
+      message = "invalid escape sequence";
+    else if (has("must be followed by 4 hex digits"))
+      message = "invalid hex digit in \\u escape";
+    else if (has("ill-formed UTF-8"))
+      message = "invalid UTF-8 in a string";
+    else if (has("control character"))
+      message = "unescaped control character in a string";
+    else
+      message = reason; // the surrogate rules
+  } else if (has("expected digit after '-'")) {
+    message = "expected a digit after '-'";
+  } else if (has("number overflow")) {
+    message = "only integers are allowed, found a number with a fraction or "
+              "an exponent";
+  } else if (has("; expected end of input")) {
+    message = "unexpected " + here() + " after the top-level value";
+  } else if (has("unexpected number literal") && at >= 1 &&
+             text[at - 1] == '0' && isDigit(at) &&
+             (at < 2 || std::string_view("0123456789.eE+").find(text[at - 2]) ==
+                            std::string_view::npos)) {
+    // "01" lexes as two numbers; the second one is the error.
+    message = "integers must not have leading zeros";
+  } else if (has("parsing object key")) {
+    message = "expected a string key, found " + here();
+  } else if (has("parsing object separator")) {
+    message = "expected ':' after a key, found " + here();
+  } else if (has("parsing object -")) {
+    message = "expected ',' or '}' in an object, found " + here();
+  } else if (has("parsing array -")) {
+    message = "expected ',' or ']' in an array, found " + here();
+  } else if (has("invalid literal")) {
+    message = "expected a value, found " + here();
+  } else if (has("parsing value")) {
+    message = "expected a value, found " + here();
+  } else {
+    message = what.substr(0, what.find("; last read"));
+  }
+  return fail(absl::InvalidArgumentError(absl::StrCat(
+      prefix(), "malformed header JSON at byte ", at, ": ", message)));
 }
 
 /// Appends `s` as a JSON string literal. Bytes >= 0x80 are copied as they
@@ -787,16 +677,6 @@ absl::Status SafetensorsFile::parseHeader() {
 
   std::string_view headerText(reinterpret_cast<const char *>(bytes + 8),
                               headerLength);
-  JsonReader json(headerText);
-  const std::string prefix = context + ": ";
-  JsonKind kind;
-  if (!json.peek(kind))
-    return syntaxError(json, prefix);
-  if (kind != JsonKind::Object)
-    return invalid(
-        absl::StrCat("header must be a JSON object, found ", kindName(kind)));
-  json.enter();
-
   const size_t dataStart = 8 + headerLength;
   const uint64_t dataSize = size - dataStart;
   struct Range {
@@ -804,32 +684,14 @@ absl::Status SafetensorsFile::parseHeader() {
     size_t tensor;
   };
   std::vector<Range> ranges;
-  bool sawMetadata = false;
-  std::string name;
-  for (bool first = true; json.nextMember(first, name);) {
-    if (name == kMetadataKey) {
-      if (sawMetadata)
-        return invalid("duplicate \"__metadata__\" entry");
-      sawMetadata = true;
-      if (absl::Status status =
-              readMetadata(json, prefix + "in \"__metadata__\": ", metadataMap);
-          !status.ok())
-        return status;
-      continue;
-    }
-    if (byName.count(name))
-      return invalid(absl::StrCat("duplicate tensor name ", quoted(name)));
 
-    std::string tensorContext = absl::StrCat("tensor ", quoted(name), ": ");
+  // Checks one entry against the data section and keeps it.
+  auto addTensor = [&](const std::string &name,
+                       EntryFields &entry) -> absl::Status {
+    std::string tensorContext = absl::StrCat("tensor ", quotedName(name), ": ");
     auto tensorInvalid = [&](const std::string &message) {
       return invalid(tensorContext + message);
     };
-    EntryFields entry;
-    if (absl::Status status =
-            readTensorEntry(json, prefix + tensorContext, entry);
-        !status.ok())
-      return status;
-
     const DType dtype = entry.dtype;
     const int64_t begin = entry.begin, end = entry.end;
     std::optional<uint64_t> expectedBytes =
@@ -868,9 +730,23 @@ absl::Status SafetensorsFile::parseHeader() {
     if (actualBytes != 0)
       ranges.push_back(
           {static_cast<uint64_t>(begin), static_cast<uint64_t>(end), index});
+    return absl::OkStatus();
+  };
+
+  // nlohmann::json takes a NUL byte for the end of its input; JSON has none
+  // (in a string it must be escaped), so one is an error wherever it is.
+  if (size_t nul = headerText.find('\0'); nul != std::string_view::npos)
+    return invalid(absl::StrCat("malformed header JSON at byte ", nul,
+                                ": unexpected NUL character"));
+  HeaderReader reader(headerText, context, metadataMap, addTensor);
+  // sax_parse reports every error to the reader (none is thrown); `strict`
+  // refuses anything after the top-level value.
+  if (!Json::sax_parse(headerText.begin(), headerText.end(), &reader,
+                       Json::input_format_t::json, /*strict=*/true)) {
+    if (!reader.status().ok())
+      return reader.status();
+    return invalid("malformed header JSON");
   }
-  if (json.failed() || !json.finish())
-    return syntaxError(json, prefix);
 
   // Empty tensors occupy no bytes, so only the others can overlap.
   std::sort(ranges.begin(), ranges.end(),
@@ -880,9 +756,9 @@ absl::Status SafetensorsFile::parseHeader() {
     const Range &cur = ranges[i];
     if (cur.begin < prev.end)
       return invalid(
-          absl::StrCat("tensors ", quoted(tensorList[prev.tensor].name),
+          absl::StrCat("tensors ", quotedName(tensorList[prev.tensor].name),
                        " (bytes [", prev.begin, ", ", prev.end, ")) and ",
-                       quoted(tensorList[cur.tensor].name), " (bytes [",
+                       quotedName(tensorList[cur.tensor].name), " (bytes [",
                        cur.begin, ", ", cur.end, ")) overlap"));
   }
   return absl::OkStatus();
@@ -903,7 +779,7 @@ SafetensorsFile::get(std::string_view name, DType dtype,
     constexpr size_t kListed = 8;
     std::vector<std::string> names;
     for (size_t i = 0; i < tensorList.size() && i < kListed; ++i)
-      names.push_back(quoted(tensorList[i].name));
+      names.push_back(quotedName(tensorList[i].name));
     std::string available =
         tensorList.empty()
             ? std::string("it has no tensors")
@@ -911,9 +787,9 @@ SafetensorsFile::get(std::string_view name, DType dtype,
                            tensorList.size() == 1 ? " tensor: " : " tensors: ",
                            absl::StrJoin(names, ", "),
                            tensorList.size() > kListed ? ", ..." : "");
-    return absl::NotFoundError(
-        absl::StrCat("safetensors file '", filePath, "': no tensor ",
-                     quoted(name), " (expected ", expected, "); ", available));
+    return absl::NotFoundError(absl::StrCat(
+        "safetensors file '", filePath, "': no tensor ", quotedName(name),
+        " (expected ", expected, "); ", available));
   }
 
   std::vector<std::string> problems;
@@ -932,7 +808,7 @@ SafetensorsFile::get(std::string_view name, DType dtype,
   if (problems.empty())
     return *tensor;
   return absl::InvalidArgumentError(absl::StrCat(
-      "safetensors file '", filePath, "': tensor ", quoted(name), " is ",
+      "safetensors file '", filePath, "': tensor ", quotedName(name), " is ",
       toAbsl(dtypeName(tensor->dtype)), " ", shapeString(tensor->shape),
       ", expected ", expected, " (", absl::StrJoin(problems, "; "), ")"));
 }
@@ -951,7 +827,7 @@ void SafetensorsWriter::add(std::string name, DType dtype,
                             size_t sizeBytes) {
   auto reject = [&](const std::string &message) {
     recordError(absl::InvalidArgumentError(absl::StrCat(
-        "safetensors writer: tensor ", quoted(name), ": ", message)));
+        "safetensors writer: tensor ", quotedName(name), ": ", message)));
   };
   if (name == kMetadataKey)
     return reject("the name is reserved for metadata");
@@ -984,7 +860,7 @@ void SafetensorsWriter::add(std::string name, DType dtype,
 void SafetensorsWriter::setMetadata(std::string key, std::string value) {
   if (!isValidUtf8(key) || !isValidUtf8(value)) {
     recordError(absl::InvalidArgumentError(
-        absl::StrCat("safetensors writer: metadata entry ", quoted(key),
+        absl::StrCat("safetensors writer: metadata entry ", quotedName(key),
                      " is not valid UTF-8")));
     return;
   }

@@ -11,6 +11,9 @@
 
 #include "CublasAnchor.h"
 
+#include "hymir/Support/BFloat16.h"
+#include "hymir/Support/DynamicLibrary.h"
+
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
@@ -18,7 +21,6 @@
 #include <algorithm>
 #include <climits>
 #include <cstring>
-#include <dlfcn.h>
 #include <random>
 #include <vector>
 
@@ -40,7 +42,6 @@ constexpr int kOpN = 0, kOpT = 1;             // cublasOperation_t
 constexpr int kGemmDefault = -1;              // CUBLAS_GEMM_DEFAULT
 
 struct Api {
-  void *cuda = nullptr;
   CUresult (*cuInit)(unsigned);
   CUresult (*cuDeviceGetCount)(int *);
   CUresult (*cuDeviceGet)(CUdevice *, int);
@@ -61,7 +62,6 @@ struct Api {
   CUresult (*cuEventElapsedTime)(float *, CUevent, CUevent);
   CUresult (*cuGetErrorString)(CUresult, const char **);
 
-  void *cublas = nullptr;
   cublasStatus_t (*cublasCreate)(cublasHandle_t *);
   cublasStatus_t (*cublasDestroy)(cublasHandle_t);
   cublasStatus_t (*cublasSetStream)(cublasHandle_t, CUstream);
@@ -72,14 +72,6 @@ struct Api {
   const char *(*cublasGetStatusString)(cublasStatus_t) = nullptr;
 };
 
-template <typename Fn>
-bool bindSymbol(void *library, Fn &fn, const char *name, std::string &error) {
-  fn = reinterpret_cast<Fn>(dlsym(library, name));
-  if (!fn && error.empty())
-    error = name;
-  return fn != nullptr;
-}
-
 absl::StatusOr<Api *> loadCuda() {
   static Api api;
   static std::string error;
@@ -88,38 +80,34 @@ absl::StatusOr<Api *> loadCuda() {
     return error.empty() ? absl::StatusOr<Api *>(&api)
                          : absl::UnavailableError(error);
   done = true;
-  api.cuda = dlopen("libcuda.so.1", RTLD_NOW | RTLD_LOCAL);
-  if (!api.cuda) {
-    const char *why = dlerror();
+  DynamicLibrary cuda({"libcuda.so.1"});
+  if (!cuda.isOpen()) {
     error = absl::StrCat("cuda: the CUDA driver library libcuda.so.1 cannot "
                          "be loaded (",
-                         why ? why : "unknown error", ")");
+                         cuda.openError(), ")");
     return absl::UnavailableError(error);
   }
-  std::string missing;
-  bindSymbol(api.cuda, api.cuInit, "cuInit", missing);
-  bindSymbol(api.cuda, api.cuDeviceGetCount, "cuDeviceGetCount", missing);
-  bindSymbol(api.cuda, api.cuDeviceGet, "cuDeviceGet", missing);
-  bindSymbol(api.cuda, api.cuDeviceGetName, "cuDeviceGetName", missing);
-  bindSymbol(api.cuda, api.cuDevicePrimaryCtxRetain, "cuDevicePrimaryCtxRetain",
-             missing);
-  bindSymbol(api.cuda, api.cuDevicePrimaryCtxRelease,
-             "cuDevicePrimaryCtxRelease_v2", missing);
-  bindSymbol(api.cuda, api.cuCtxSetCurrent, "cuCtxSetCurrent", missing);
-  bindSymbol(api.cuda, api.cuMemAlloc, "cuMemAlloc_v2", missing);
-  bindSymbol(api.cuda, api.cuMemFree, "cuMemFree_v2", missing);
-  bindSymbol(api.cuda, api.cuMemcpyHtoD, "cuMemcpyHtoD_v2", missing);
-  bindSymbol(api.cuda, api.cuStreamCreate, "cuStreamCreate", missing);
-  bindSymbol(api.cuda, api.cuStreamDestroy, "cuStreamDestroy_v2", missing);
-  bindSymbol(api.cuda, api.cuStreamSynchronize, "cuStreamSynchronize", missing);
-  bindSymbol(api.cuda, api.cuEventCreate, "cuEventCreate", missing);
-  bindSymbol(api.cuda, api.cuEventDestroy, "cuEventDestroy_v2", missing);
-  bindSymbol(api.cuda, api.cuEventRecord, "cuEventRecord", missing);
-  bindSymbol(api.cuda, api.cuEventSynchronize, "cuEventSynchronize", missing);
-  bindSymbol(api.cuda, api.cuEventElapsedTime, "cuEventElapsedTime", missing);
-  bindSymbol(api.cuda, api.cuGetErrorString, "cuGetErrorString", missing);
-  if (!missing.empty()) {
-    error = absl::StrCat("cuda: libcuda.so.1 has no ", missing);
+  cuda.bind(api.cuInit, "cuInit");
+  cuda.bind(api.cuDeviceGetCount, "cuDeviceGetCount");
+  cuda.bind(api.cuDeviceGet, "cuDeviceGet");
+  cuda.bind(api.cuDeviceGetName, "cuDeviceGetName");
+  cuda.bind(api.cuDevicePrimaryCtxRetain, "cuDevicePrimaryCtxRetain");
+  cuda.bind(api.cuDevicePrimaryCtxRelease, "cuDevicePrimaryCtxRelease_v2");
+  cuda.bind(api.cuCtxSetCurrent, "cuCtxSetCurrent");
+  cuda.bind(api.cuMemAlloc, "cuMemAlloc_v2");
+  cuda.bind(api.cuMemFree, "cuMemFree_v2");
+  cuda.bind(api.cuMemcpyHtoD, "cuMemcpyHtoD_v2");
+  cuda.bind(api.cuStreamCreate, "cuStreamCreate");
+  cuda.bind(api.cuStreamDestroy, "cuStreamDestroy_v2");
+  cuda.bind(api.cuStreamSynchronize, "cuStreamSynchronize");
+  cuda.bind(api.cuEventCreate, "cuEventCreate");
+  cuda.bind(api.cuEventDestroy, "cuEventDestroy_v2");
+  cuda.bind(api.cuEventRecord, "cuEventRecord");
+  cuda.bind(api.cuEventSynchronize, "cuEventSynchronize");
+  cuda.bind(api.cuEventElapsedTime, "cuEventElapsedTime");
+  cuda.bind(api.cuGetErrorString, "cuGetErrorString");
+  if (!cuda.missing().empty()) {
+    error = absl::StrCat("cuda: libcuda.so.1 has no ", cuda.missing());
     return absl::UnavailableError(error);
   }
   return &api;
@@ -131,34 +119,25 @@ absl::Status loadCublas(Api &api) {
   if (done)
     return error.empty() ? absl::OkStatus() : absl::UnavailableError(error);
   done = true;
-  std::string firstError;
-  for (const char *name :
-       {"libcublas.so.13", "libcublas.so.12", "libcublas.so"}) {
-    api.cublas = dlopen(name, RTLD_NOW | RTLD_LOCAL);
-    if (api.cublas)
-      break;
-    const char *why = dlerror();
-    if (firstError.empty())
-      firstError = why ? why : "unknown error";
-  }
-  if (!api.cublas) {
+  DynamicLibrary cublas({"libcublas.so.13", "libcublas.so.12", "libcublas.so"});
+  if (!cublas.isOpen()) {
     error = absl::StrCat(
-        "anchor: cuBLAS (libcublas.so.13) cannot be loaded: ", firstError,
+        "anchor: cuBLAS (libcublas.so.13) cannot be loaded: ",
+        cublas.openError(),
         "; libcublas.so.12 and libcublas.so were tried too. Install cuBLAS "
         "or add its folder to LD_LIBRARY_PATH, or drop --linear-anchor");
     return absl::UnavailableError(error);
   }
-  std::string missing;
-  bindSymbol(api.cublas, api.cublasCreate, "cublasCreate_v2", missing);
-  bindSymbol(api.cublas, api.cublasDestroy, "cublasDestroy_v2", missing);
-  bindSymbol(api.cublas, api.cublasSetStream, "cublasSetStream_v2", missing);
-  bindSymbol(api.cublas, api.cublasGemmEx, "cublasGemmEx", missing);
-  if (!missing.empty()) {
-    error = absl::StrCat("anchor: the cuBLAS library has no ", missing);
+  cublas.bind(api.cublasCreate, "cublasCreate_v2");
+  cublas.bind(api.cublasDestroy, "cublasDestroy_v2");
+  cublas.bind(api.cublasSetStream, "cublasSetStream_v2");
+  cublas.bind(api.cublasGemmEx, "cublasGemmEx");
+  if (!cublas.missing().empty()) {
+    error =
+        absl::StrCat("anchor: the cuBLAS library has no ", cublas.missing());
     return absl::UnavailableError(error);
   }
-  api.cublasGetStatusString = reinterpret_cast<const char *(*)(cublasStatus_t)>(
-      dlsym(api.cublas, "cublasGetStatusString"));
+  cublas.bindOptional(api.cublasGetStatusString, "cublasGetStatusString");
   return absl::OkStatus();
 }
 
@@ -177,14 +156,6 @@ private:
   Api *api_;
   CUdeviceptr ptr_ = 0;
 };
-
-/// Rounds to the nearest bf16, ties to even (the values here are finite).
-uint16_t toBF16(float f) {
-  uint32_t bits;
-  std::memcpy(&bits, &f, 4);
-  bits += 0x7fff + ((bits >> 16) & 1);
-  return static_cast<uint16_t>(bits >> 16);
-}
 
 } // namespace
 
@@ -372,7 +343,7 @@ absl::StatusOr<double> CublasAnchor::time(const AnchorShape &shape, int warmup,
       if (elementBytes == 4) {
         std::memcpy(bytes.data() + 4 * i, &v, 4);
       } else {
-        uint16_t h = toBF16(v);
+        uint16_t h = floatToBf16(v);
         std::memcpy(bytes.data() + 2 * i, &h, 2);
       }
     }

@@ -30,6 +30,7 @@
 #include "CublasAnchor.h"
 
 #include "hymir/Runtime/Runtime.h"
+#include "hymir/Support/BFloat16.h"
 
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
@@ -227,9 +228,7 @@ int main(int argc, char **argv) {
           std::memcpy(d + 4 * k, &f, 4);
           break;
         case hymir::DType::BF16: {
-          uint32_t bits;
-          std::memcpy(&bits, &f, 4);
-          uint16_t h = static_cast<uint16_t>(bits >> 16);
+          uint16_t h = hymir::floatToBf16(f);
           std::memcpy(d + 2 * k, &h, 2);
           break;
         }

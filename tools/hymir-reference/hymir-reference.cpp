@@ -23,8 +23,10 @@
 #include "RandomArguments.h"
 #include "Serialize.h"
 
+#include "hymir/Dialect/Hymir/IR/HymirAttributes.h"
 #include "hymir/Dialect/Hymir/IR/HymirDialect.h"
 #include "hymir/Runtime/Safetensors.h"
+#include "hymir/Support/BFloat16.h"
 
 #include "ToolSupport.h"
 #include "mlir/Dialect/Arith/IR/Arith.h"
@@ -148,9 +150,8 @@ static std::vector<uint8_t> encode(const ReferenceValue &v,
       float f = static_cast<float>(
           dtype == ::hymir::DType::BF16 ? oracle::roundToBf16(x) : x);
       if (dtype == ::hymir::DType::BF16) {
-        uint32_t bits;
-        std::memcpy(&bits, &f, 4);
-        uint16_t h = static_cast<uint16_t>(bits >> 16);
+        // f is a bf16 value already (roundToBf16), so this is exact.
+        uint16_t h = ::hymir::floatToBf16(f);
         put(&h, 2);
       } else {
         put(&f, 4);
@@ -235,8 +236,7 @@ int main(int argc, char **argv) {
     std::string name =
         reference::entryValueName(func, arg.getArgNumber(), false);
     auto type = cast<RankedTensorType>(arg.getType());
-    bool isParam =
-        static_cast<bool>(func.getArgAttr(arg.getArgNumber(), "hymir.param"));
+    bool isParam = mlir::hymir::isParam(func, arg.getArgNumber());
     std::optional<::hymir::SafetensorsFile> &source =
         isParam && weightTensors ? weightTensors : inputTensors;
     if (source) {

@@ -19,6 +19,7 @@
 
 #include "hymir/Runtime/Reference.h"
 #include "hymir/Runtime/Runtime.h"
+#include "hymir/Support/BFloat16.h"
 
 #include <chrono>
 #include <cmath>
@@ -127,10 +128,7 @@ double element(hymir::DType dtype, const uint8_t *data, int64_t i) {
   case hymir::DType::BF16: {
     uint16_t h;
     std::memcpy(&h, data + 2 * i, 2);
-    uint32_t bits = static_cast<uint32_t>(h) << 16;
-    float f;
-    std::memcpy(&f, &bits, 4);
-    return f;
+    return hymir::bf16ToFloat(h);
   }
   case hymir::DType::I32: {
     int32_t v;
