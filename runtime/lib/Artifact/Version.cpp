@@ -1,9 +1,12 @@
 //===- Version.cpp - runtime version --------------------------------------===//
 
+// HYMIR_RUNTIME_VERSION comes from runtime/CMakeLists.txt, which also writes
+// it into the CMake package and hymir.pc.
+
 #include "hymir/Runtime/Version.h"
 
 namespace hymir {
 
-std::string runtimeVersion() { return "0.1.0"; }
+std::string runtimeVersion() { return HYMIR_RUNTIME_VERSION; }
 
 } // namespace hymir
