@@ -6,6 +6,7 @@
 //
 //===----------------------------------------------------------------------===//
 
+#include "hymir/Codegen/KernelNames.h"
 #include "hymir/Codegen/Passes.h"
 
 #include "mlir/Dialect/LLVMIR/LLVMDialect.h"
@@ -42,7 +43,7 @@ struct HymirAddPackedKernelEntriesPass
       auto packedType =
           LLVM::LLVMFunctionType::get(LLVM::LLVMVoidType::get(ctx), {i64, ptr});
       auto packed = LLVM::LLVMFuncOp::create(
-          b, loc, (kernel.getName() + ".packed").str(), packedType);
+          b, loc, mlir::hymir::packedEntryName(kernel.getName()), packedType);
       Block *entry = packed.addEntryBlock(b);
       b.setInsertionPointToStart(entry);
       SmallVector<Value> args = {entry->getArgument(0)};

@@ -5,6 +5,7 @@
 //
 //===----------------------------------------------------------------------===//
 
+#include "hymir/Codegen/KernelNames.h"
 #include "hymir/Codegen/Passes.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
@@ -40,7 +41,8 @@ LogicalResult extractKernel(gpu::GPUModuleOp gpuModule, gpu::GPUFuncOp kernel,
   Location loc = kernel.getLoc();
   SmallVector<Type> argTypes = {b.getIndexType()};
   llvm::append_range(argTypes, kernel.getArgumentTypes());
-  std::string name = (gpuModule.getName() + "__" + kernel.getName()).str();
+  std::string name =
+      mlir::hymir::hostKernelName(gpuModule.getName(), kernel.getName());
   auto func =
       func::FuncOp::create(b, loc, name, b.getFunctionType(argTypes, {}));
   func->setAttr("hymir.kernel", b.getUnitAttr());

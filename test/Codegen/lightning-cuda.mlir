@@ -4,7 +4,7 @@
 // that memory as the extern dynamic region and uses mma.sync; a one-token
 // graph holds the decode kernel alone.
 // RUN: hymir-compile %s -o %t.hymir --target=cuda --ptxas=none --print-plan --dump-stages=%t.stages 2>&1 | FileCheck %s
-// RUN: FileCheck %s --input-file=%t.stages/2-cuda-kernels.mlir --check-prefix=PTX
+// RUN: FileCheck %s --input-file=%t.stages/3-cuda-kernels.mlir --check-prefix=PTX
 
 // CHECK: entry prefill
 // CHECK:   step 0: launch prefill_kernel::prefill_kernel grid 1x4x2 block 256 when tokens <= 16 (input 0, {{.*}}, output 0, output 1)

@@ -18,9 +18,11 @@
 #include "hymir/Codegen/HostObject.h"
 #include "hymir/Codegen/Passes.h"
 #include "hymir/Codegen/Pipelines.h"
-#include "hymir/Codegen/PlanBuilder.h"
+#include "hymir/Codegen/PlanPasses.h"
+#include "hymir/Codegen/PlanToArtifact.h"
 #include "hymir/Dialect/Hymir/IR/HymirDialect.h"
 #include "hymir/Dialect/Hymir/IR/HymirOps.h"
+#include "hymir/Dialect/Plan/IR/PlanOps.h"
 #include "hymir/Runtime/ArtifactWriter.h"
 #include "hymir/Runtime/Version.h"
 #include "hymir/Transforms/Passes.h"
@@ -140,111 +142,6 @@ LogicalResult checkSupported(ModuleOp module) {
     return WalkResult::advance();
   });
   return failure(result.wasInterrupted());
-}
-
-/// "T*2+3", "(T*64+255)/256", "48".
-std::string exprString(const rt::SizeExprSpec &e,
-                       const std::vector<rt::SymbolDesc> &symbols) {
-  std::string s;
-  for (auto [sym, coeff] : e.terms) {
-    if (!s.empty())
-      s += "+";
-    s += sym < symbols.size() ? symbols[sym].name : "?";
-    if (coeff != 1)
-      s += "*" + std::to_string(coeff);
-  }
-  if (e.constant != 0 || s.empty())
-    s += (s.empty() ? "" : "+") + std::to_string(e.constant);
-  if (e.divisor != 1)
-    s = "(" + s + ")/" + std::to_string(e.divisor);
-  return s;
-}
-
-std::string refString(const rt::RefDesc &r,
-                      const std::vector<rt::SymbolDesc> &symbols) {
-  std::string s = rt::storageKindName(r.kind) + " " + std::to_string(r.index);
-  if (!r.offsetBytes.isConstant() || r.offsetBytes.constant != 0)
-    s += " + " + exprString(r.offsetBytes, symbols) + " B";
-  return s;
-}
-
-void printEntryPlan(const rt::ModuleDesc &m, const rt::EntryDesc &e) {
-  auto &os = llvm::outs();
-  auto specs = [&](llvm::StringRef what,
-                   const std::vector<rt::TensorSpecDesc> &list) {
-    for (auto [i, t] : llvm::enumerate(list)) {
-      os << "  " << what << " " << i << " " << t.name << ": "
-         << std::string(rt::dtypeName(t.dtype)) << "[";
-      for (auto [d, s] : llvm::enumerate(t.shape))
-        os << (d ? ", " : "") << exprString(s, e.symbols);
-      os << "]";
-      if (t.shardDim >= 0)
-        os << " sharded along dim " << t.shardDim;
-      os << "\n";
-    }
-  };
-  os << "entry " << e.name << "\n";
-  for (const rt::SymbolDesc &s : e.symbols)
-    os << "  symbol " << s.name << " = input " << s.input << " dim " << s.dim
-       << ", max " << s.max << "\n";
-  specs("input", e.inputs);
-  specs("output", e.outputs);
-  for (auto [i, b] : llvm::enumerate(e.buffers))
-    os << "  buffer " << i << ": arena offset " << b.arenaOffset << ", "
-       << b.sizeBytes << " B\n";
-  os << "  arena " << e.arenaBytes << " B\n";
-  for (auto [i, step] : llvm::enumerate(e.plan)) {
-    os << "  step " << i << ": ";
-    if (auto *l = std::get_if<rt::LaunchKernelDesc>(&step)) {
-      // 1-d grids and blocks print as one number, others as x*y*z.
-      os << "launch " << m.kernels[l->kernel].name << " grid ";
-      bool flatGrid = true, flatBlock = true;
-      for (size_t d = 1; d < l->grid.size(); ++d)
-        flatGrid &= exprString(l->grid[d], e.symbols) == "1";
-      for (size_t d = 1; d < l->block.size(); ++d)
-        flatBlock &= l->block[d] == 1;
-      for (size_t d = 0; d < (flatGrid ? 1 : l->grid.size()); ++d)
-        os << (d ? "x" : "") << exprString(l->grid[d], e.symbols);
-      os << " block ";
-      for (size_t d = 0; d < (flatBlock ? 1 : l->block.size()); ++d)
-        os << (d ? "x" : "") << l->block[d];
-      if (l->sharedMemoryBytes)
-        os << " shared " << l->sharedMemoryBytes << " B";
-      if (l->tokensAtLeast > 0 && l->tokensAtMost >= 0)
-        os << " when " << l->tokensAtLeast
-           << " <= tokens <= " << l->tokensAtMost;
-      else if (l->tokensAtLeast > 0)
-        os << " when tokens >= " << l->tokensAtLeast;
-      else if (l->tokensAtMost >= 0)
-        os << " when tokens <= " << l->tokensAtMost;
-      os << " (";
-      for (auto [a, arg] : llvm::enumerate(l->args)) {
-        os << (a ? ", " : "");
-        if (arg.isTensor)
-          os << refString(arg.ref, e.symbols);
-        else
-          os << exprString(arg.scalar, e.symbols);
-      }
-      os << ")\n";
-    } else if (auto *g = std::get_if<rt::GemmDesc>(&step)) {
-      os << "gemm m " << exprString(g->m, e.symbols) << " n " << g->n << " k "
-         << g->k << " " << std::string(rt::dtypeName(g->dtype)) << "->"
-         << std::string(rt::dtypeName(g->outDtype))
-         << (g->f32Precision ? " f32-precision" : "") << " ("
-         << refString(g->x, e.symbols) << ", " << refString(g->w, e.symbols)
-         << " -> " << refString(g->y, e.symbols) << ")\n";
-    } else if (auto *c = std::get_if<rt::CopyDesc>(&step)) {
-      os << "copy " << exprString(c->bytes, e.symbols) << " B ("
-         << refString(c->src, e.symbols) << " -> "
-         << refString(c->dst, e.symbols) << ")\n";
-    } else if (auto *c = std::get_if<rt::CollectiveDesc>(&step)) {
-      os << rt::collectiveKindName(c->kind) << " "
-         << exprString(c->elements, e.symbols) << " x "
-         << std::string(rt::dtypeName(c->dtype)) << " ("
-         << refString(c->src, e.symbols) << " -> "
-         << refString(c->dst, e.symbols) << ")\n";
-    }
-  }
 }
 
 /// The entry as written, for `hymir-run --check`; when it cannot be
@@ -420,51 +317,45 @@ LogicalResult run(MLIRContext &context, ModuleOp module) {
     return failure();
   dump(module, "1-kernel-form");
 
-  rt::ModuleDesc desc;
-  desc.target = cuda ? rt::Target::Cuda : rt::Target::Cpu;
-  desc.chip = cuda ? chipOpt.getValue() : "";
-  desc.deviceCount = devicesOpt;
-  desc.producer = "hymir-compile " + rt::runtimeVersion();
-
-  hy::ModuleTables tables;
-  std::vector<std::string> gpuModules;
-  for (auto gpuModule : module.getOps<gpu::GPUModuleOp>()) {
-    gpuModules.push_back(gpuModule.getName().str());
-    for (auto kernel : gpuModule.getOps<gpu::GPUFuncOp>()) {
-      if (!kernel.isKernel())
-        continue;
-      std::string key = (gpuModule.getName() + "::" + kernel.getName()).str();
-      rt::KernelDesc k;
-      k.name = key;
-      k.code = cuda ? static_cast<uint32_t>(gpuModules.size() - 1) : 0;
-      k.symbol =
-          cuda ? kernel.getName().str()
-               : (gpuModule.getName() + "__" + kernel.getName() + ".packed")
-                     .str();
-      tables.kernels[key] = desc.kernels.size();
-      desc.kernels.push_back(k);
-    }
-  }
-
-  hy::PlanOptions planOptions;
+  // The kernels compile from the kernel form; the host functions become the
+  // plan.
+  OwningOpRef<ModuleOp> kernels = module.clone();
+  PassManager ppm(&context);
+  ppm.enableVerifier(true);
+  hy::PlanPipelineOptions planOptions;
   planOptions.maxTokens = maxTokensOpt;
   planOptions.devices = devicesOpt;
-  for (auto func : module.getOps<func::FuncOp>()) {
-    if (!func.isPublic() || func.isExternal())
-      continue;
-    auto source = original->lookupSymbol<func::FuncOp>(func.getSymName());
-    FailureOr<rt::EntryDesc> entry =
-        hy::buildEntryPlan(func, source, tables, planOptions);
-    if (failed(entry))
-      return failure();
-    entry->reference = referenceProgram(context, source);
-    desc.entries.push_back(std::move(*entry));
-  }
-  if (desc.entries.empty())
-    return module.emitError("hymir-compile: no public function to compile");
-  desc.params = tables.params;
+  planOptions.target = cuda ? "cuda" : "cpu";
+  planOptions.chip = cuda ? chipOpt.getValue() : "";
+  hy::buildPlanPipeline(ppm, planOptions);
+  if (failed(ppm.run(module)))
+    return failure();
+  dump(module, "2-plan");
 
-  OwningOpRef<ModuleOp> kernels = module.clone();
+  // Each entry's function as written, for hymir-run --check.
+  std::map<std::string, rt::RefProgramDesc> references;
+  for (auto source : original->getOps<func::FuncOp>()) {
+    if (!source.isPublic() || source.isExternal())
+      continue;
+    if (std::optional<rt::RefProgramDesc> program =
+            referenceProgram(context, source))
+      references[source.getSymName().str()] = std::move(*program);
+  }
+
+  // The kernels of every gpu.module, in module order: the table the code
+  // objects list them in.
+  std::vector<std::string> gpuModules;
+  std::vector<std::vector<Attribute>> moduleKernels;
+  for (auto gpuModule : kernels->getOps<gpu::GPUModuleOp>()) {
+    gpuModules.push_back(gpuModule.getName().str());
+    moduleKernels.emplace_back();
+    for (auto kernel : gpuModule.getOps<gpu::GPUFuncOp>())
+      if (kernel.isKernel())
+        moduleKernels.back().push_back(
+            SymbolRefAttr::get(gpuModule.getNameAttr(),
+                               {FlatSymbolRefAttr::get(kernel.getNameAttr())}));
+  }
+
   PassManager kpm(&context);
   if (cuda) {
     hy::CudaKernelOptions cudaOptions;
@@ -477,7 +368,7 @@ LogicalResult run(MLIRContext &context, ModuleOp module) {
   }
   if (failed(kpm.run(*kernels)))
     return failure();
-  dump(*kernels, cuda ? "2-cuda-kernels" : "2-cpu-kernels");
+  dump(*kernels, cuda ? "3-cuda-kernels" : "3-cpu-kernels");
 
   std::string ptxas;
   if (cuda) {
@@ -487,10 +378,21 @@ LogicalResult run(MLIRContext &context, ModuleOp module) {
                       "/usr/local/cuda/bin): kernels are stored as PTX only "
                       "and JIT-compiled at load\n";
   }
+  // The code objects join the plan as hymir_plan.code ops: one per outlined
+  // gpu.module on cuda (a cubin with its PTX as fallback when ptxas is
+  // found, else the PTX), one host shared object on cpu.
+  OpBuilder builder = OpBuilder::atBlockEnd(module.getBody());
+  auto addCode = [&](llvm::StringRef name, llvm::StringRef format,
+                     llvm::ArrayRef<Attribute> held, llvm::StringRef data,
+                     llvm::StringRef fallback) {
+    auto code = hy::plan::CodeOp::create(
+        builder, module.getLoc(), name, format, builder.getArrayAttr(held),
+        builder.getStringAttr(data),
+        fallback.empty() ? StringAttr() : builder.getStringAttr(fallback));
+    return code;
+  };
   if (cuda) {
-    // One code object per outlined gpu.module, in kernel-table order: a
-    // cubin with its PTX as fallback when ptxas is found, else the PTX.
-    for (const std::string &name : gpuModules) {
+    for (auto [name, held] : llvm::zip(gpuModules, moduleKernels)) {
       auto binary = kernels->lookupSymbol<gpu::BinaryOp>(name);
       if (!binary || binary.getObjects().size() != 1)
         return module.emitError() << "hymir-compile: no PTX for " << name;
@@ -501,52 +403,48 @@ LogicalResult run(MLIRContext &context, ModuleOp module) {
                      << " calls libdevice functions that were not linked (no "
                         "CUDA toolkit found: set CUDA_HOME or --ptxas); it "
                         "will not load on a GPU\n";
-      std::vector<uint8_t> ptxBytes(ptx.begin(), ptx.end());
-      ptxBytes.push_back(0); // cuModuleLoadData reads PTX as a C string
-      rt::CodeObjectDesc code;
+      // cuModuleLoadData reads PTX as a C string.
+      std::string ptxString = ptx.str();
+      ptxString.push_back('\0');
       if (!ptxas.empty()) {
         FailureOr<std::vector<uint8_t>> cubin =
             assemble(module, ptxas, ptx, name);
         if (failed(cubin))
           return failure();
-        code.format = rt::CodeFormat::Cubin;
-        code.data = std::move(*cubin);
-        code.ptxFallback = std::move(ptxBytes);
+        addCode(name, "cubin", held,
+                llvm::StringRef(reinterpret_cast<const char *>(cubin->data()),
+                                cubin->size()),
+                ptxString);
       } else {
-        code.format = rt::CodeFormat::Ptx;
-        code.data = std::move(ptxBytes);
+        addCode(name, "ptx", held, ptxString, "");
       }
-      desc.code.push_back(std::move(code));
     }
   } else {
     FailureOr<std::vector<uint8_t>> so = hy::compileHostSharedObject(*kernels);
     if (failed(so))
       return failure();
-    desc.code.push_back({rt::CodeFormat::HostSharedObject, std::move(*so)});
+    std::vector<Attribute> all;
+    for (const std::vector<Attribute> &held : moduleKernels)
+      all.insert(all.end(), held.begin(), held.end());
+    addCode(
+        "host", "host_shared_object", all,
+        llvm::StringRef(reinterpret_cast<const char *>(so->data()), so->size()),
+        "");
   }
+  // The plan holds everything the artifact needs now.
+  for (auto gpuModule :
+       llvm::make_early_inc_range(module.getOps<gpu::GPUModuleOp>()))
+    gpuModule.erase();
+  module->removeAttr(gpu::GPUDialect::getContainerModuleAttrName());
 
-  if (printPlan) {
-    for (auto [i, c] : llvm::enumerate(desc.code))
-      llvm::outs() << "code " << i << ": " << rt::codeFormatName(c.format)
-                   << ", " << c.data.size() << " B"
-                   << (c.ptxFallback.empty() ? ""
-                                             : ", with its PTX as fallback")
-                   << "\n";
-    if (desc.deviceCount > 1)
-      llvm::outs() << "devices " << desc.deviceCount << "\n";
-    for (auto [i, p] : llvm::enumerate(desc.params)) {
-      llvm::outs() << "param " << i << " " << p.name << ": "
-                   << std::string(rt::dtypeName(p.dtype)) << "[";
-      for (auto [d, s] : llvm::enumerate(p.shape))
-        llvm::outs() << (d ? ", " : "") << s.constant;
-      llvm::outs() << "]";
-      if (p.shardDim >= 0)
-        llvm::outs() << " sharded along dim " << p.shardDim;
-      llvm::outs() << "\n";
-    }
-    for (const rt::EntryDesc &e : desc.entries)
-      printEntryPlan(desc, e);
-  }
+  FailureOr<rt::ModuleDesc> translated =
+      hy::translatePlanToArtifact(module, references);
+  if (failed(translated))
+    return failure();
+  rt::ModuleDesc &desc = *translated;
+  desc.producer = "hymir-compile " + rt::runtimeVersion();
+  if (printPlan)
+    hy::printArtifactListing(desc, llvm::outs());
 
   absl::Status status = rt::writeArtifact(desc, outputFile);
   if (!status.ok())
@@ -573,7 +471,7 @@ int main(int argc, char **argv) {
   registerAllDialects(registry);
   registerAllExtensions(registry);
   registerAllToLLVMIRTranslations(registry);
-  registry.insert<hy::HymirDialect>();
+  registry.insert<hy::HymirDialect, hy::plan::PlanDialect>();
   MLIRContext context(registry);
   context.loadAllAvailableDialects();
 

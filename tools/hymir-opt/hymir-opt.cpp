@@ -9,7 +9,9 @@
 
 #include "hymir/Codegen/Passes.h"
 #include "hymir/Codegen/Pipelines.h"
+#include "hymir/Codegen/PlanPasses.h"
 #include "hymir/Dialect/Hymir/IR/HymirDialect.h"
+#include "hymir/Dialect/Plan/IR/PlanDialect.h"
 #include "hymir/Transforms/Passes.h"
 
 #include "mlir/IR/DialectRegistry.h"
@@ -24,11 +26,12 @@ int main(int argc, char **argv) {
   mlir::hymir::registerHymirPassesAndPipelines();
   mlir::hymir::registerHymirCodegenPasses();
   mlir::hymir::registerHymirPipelines();
+  mlir::hymir::registerHymirPlanPassesAndPipeline();
   mlir::DialectRegistry registry;
   mlir::registerAllDialects(registry);
   mlir::registerAllExtensions(registry);
   mlir::registerAllToLLVMIRTranslations(registry);
-  registry.insert<mlir::hymir::HymirDialect>();
+  registry.insert<mlir::hymir::HymirDialect, mlir::hymir::plan::PlanDialect>();
   return mlir::asMainReturnCode(
       mlir::MlirOptMain(argc, argv, "hymir optimizer driver\n", registry));
 }

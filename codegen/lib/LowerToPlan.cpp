@@ -1,0 +1,821 @@
+//===- LowerToPlan.cpp - host functions to hymir_plan entries -------------===//
+//
+// hymir-lower-to-plan (PlanPasses.td). Index values of a host function are
+// evaluated into affine expressions over the entry's one symbol (the token
+// count); memrefs are tracked as views (storage, byte offset, sizes,
+// strides). Each op of the host function either becomes a plan step or only
+// feeds these evaluations.
+//
+//===----------------------------------------------------------------------===//
+
+#include "hymir/Codegen/PlanPasses.h"
+#include "hymir/Dialect/Plan/IR/PlanOps.h"
+
+#include "mlir/Dialect/Affine/IR/AffineOps.h"
+#include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/Dialect/GPU/IR/GPUDialect.h"
+#include "mlir/Dialect/Linalg/IR/Linalg.h"
+#include "mlir/Dialect/MemRef/IR/MemRef.h"
+#include "mlir/Dialect/SCF/IR/SCF.h"
+#include "mlir/IR/Verifier.h"
+#include "llvm/ADT/DenseMap.h"
+#include "llvm/Support/MathExtras.h"
+
+namespace mlir::hymir {
+#define GEN_PASS_DEF_HYMIRLOWERTOPLAN
+#include "hymir/Codegen/PlanPasses.h.inc"
+} // namespace mlir::hymir
+
+using namespace mlir;
+using namespace mlir::hymir;
+namespace plan = mlir::hymir::plan;
+
+namespace {
+
+/// Bytes of one element of the types the runtime holds.
+std::optional<int64_t> elementBytes(Type type) {
+  if (type.isF32() || type.isInteger(32))
+    return 4;
+  if (type.isBF16() || type.isF16())
+    return 2;
+  if (type.isF64() || type.isInteger(64))
+    return 8;
+  if (type.isInteger(8))
+    return 1;
+  return std::nullopt;
+}
+
+/// A memref of the host function as the plan sees it.
+struct View {
+  Value storage;
+  AffineExpr offset; // bytes
+  SmallVector<AffineExpr> sizes;
+  SmallVector<AffineExpr> strides; // elements
+  Type elementType;
+};
+
+/// The predicate of `b op a` for `a op b` (c < tokens is tokens > c).
+arith::CmpIPredicate swapped(arith::CmpIPredicate pred) {
+  using P = arith::CmpIPredicate;
+  switch (pred) {
+  case P::ult:
+    return P::ugt;
+  case P::ule:
+    return P::uge;
+  case P::ugt:
+    return P::ult;
+  case P::uge:
+    return P::ule;
+  case P::slt:
+    return P::sgt;
+  case P::sle:
+    return P::sge;
+  case P::sgt:
+    return P::slt;
+  case P::sge:
+    return P::sle;
+  default:
+    return pred;
+  }
+}
+
+class EntryLowering {
+public:
+  EntryLowering(func::FuncOp func, SmallVectorImpl<Attribute> &params,
+                const HymirLowerToPlanOptions &options)
+      : func(func), params(params), options(options),
+        context(func.getContext()), builder(context) {}
+
+  FailureOr<plan::EntryOp> lower();
+
+private:
+  AffineExpr constant(int64_t c) { return getAffineConstantExpr(c, context); }
+  AffineMap map(ArrayRef<AffineExpr> exprs) {
+    return AffineMap::get(0, numSymbols, exprs, context);
+  }
+  FailureOr<AffineExpr> size(Value v);
+  FailureOr<AffineExpr> checked(std::optional<AffineExpr> e, Operation *op,
+                                StringRef what);
+  FailureOr<View> view(Value v, Operation *user);
+  FailureOr<View> shapedView(MemRefType type, Value storage,
+                             ArrayRef<AffineExpr> sizes, Operation *op);
+  Value materialize(Value memref, const View &view);
+  FailureOr<AffineExpr> byteSize(const View &view, Operation *op,
+                                 StringRef what);
+  LogicalResult visit(Operation *op);
+  LogicalResult launch(gpu::LaunchFuncOp op);
+  LogicalResult branch(scf::IfOp op);
+  LogicalResult gemm(linalg::GenericOp op);
+  template <typename CollectiveOp>
+  LogicalResult collective(linalg::GenericOp op, bool gather);
+  LogicalResult finish(func::ReturnOp ret);
+  LogicalResult arguments();
+
+  func::FuncOp func;
+  SmallVectorImpl<Attribute> &params;
+  const HymirLowerToPlanOptions &options;
+  MLIRContext *context;
+  OpBuilder builder;
+  plan::EntryOp entry;
+  unsigned numSymbols = 0;
+  SmallVector<Attribute> inputs, outputs, symbols;
+  DenseMap<Value, AffineExpr> sizes;
+  DenseMap<Value, View> views;
+  DenseMap<Value, Value> materialized;
+  // The token counts the ops being visited run for (inside scf.if on the
+  // token count): [lo, hi], hi -1 for no bound.
+  int64_t guardLo = 0, guardHi = -1;
+  bool guarded() const { return guardLo != 0 || guardHi != -1; }
+};
+
+FailureOr<AffineExpr> EntryLowering::checked(std::optional<AffineExpr> e,
+                                             Operation *op, StringRef what) {
+  // Every intermediate size must be one the runtime can hold: a linear
+  // expression, possibly divided by a constant at the top.
+  if (e && e->isPureAffine() && plan::toLinearSize(*e))
+    return *e;
+  return op->emitError() << "hymir-compile: cannot express " << what
+                         << " in the execution plan (sizes must be affine "
+                            "in the token count)";
+}
+
+FailureOr<AffineExpr> EntryLowering::size(Value v) {
+  if (auto it = sizes.find(v); it != sizes.end())
+    return it->second;
+  Operation *def = v.getDefiningOp();
+  if (!def)
+    return func.emitError("hymir-compile: index argument in an entry");
+  std::optional<AffineExpr> result;
+  if (auto c = dyn_cast<arith::ConstantIndexOp>(def)) {
+    result = constant(c.value());
+  } else if (auto c = dyn_cast<arith::ConstantIntOp>(def)) {
+    // The launch's dynamic shared-memory size is an i32.
+    result = constant(c.value());
+  } else if (auto dim = dyn_cast<memref::DimOp>(def)) {
+    std::optional<int64_t> index = dim.getConstantIndex();
+    FailureOr<View> src = view(dim.getSource(), def);
+    if (failed(src))
+      return failure();
+    if (!index || *index < 0 ||
+        *index >= static_cast<int64_t>(src->sizes.size()))
+      return def->emitError() << "hymir-compile: memref.dim index is not a "
+                                 "constant dim of its "
+                              << src->sizes.size() << "-d source";
+    result = src->sizes[*index];
+  } else if (auto apply = dyn_cast<affine::AffineApplyOp>(def)) {
+    // Dims and symbols of the map are operands, in order.
+    SmallVector<AffineExpr> operands;
+    for (Value operand : apply.getMapOperands()) {
+      FailureOr<AffineExpr> e = size(operand);
+      if (failed(e))
+        return failure();
+      operands.push_back(*e);
+    }
+    AffineMap m = apply.getAffineMap();
+    ArrayRef<AffineExpr> all(operands);
+    result = m.getResult(0).replaceDimsAndSymbols(
+        all.take_front(m.getNumDims()), all.drop_front(m.getNumDims()));
+  } else if (isa<arith::AddIOp, arith::SubIOp, arith::MulIOp, arith::DivUIOp,
+                 arith::CeilDivUIOp, arith::DivSIOp, arith::CeilDivSIOp>(def)) {
+    FailureOr<AffineExpr> a = size(def->getOperand(0));
+    FailureOr<AffineExpr> b = size(def->getOperand(1));
+    if (failed(a) || failed(b))
+      return failure();
+    auto c = dyn_cast<AffineConstantExpr>(*b);
+    if (isa<arith::AddIOp>(def))
+      result = *a + *b;
+    else if (isa<arith::SubIOp>(def))
+      result = *a - *b;
+    else if (isa<arith::MulIOp>(def) &&
+             (isa<AffineConstantExpr>(*a) || isa<AffineConstantExpr>(*b)))
+      result = *a * *b;
+    else if (c && c.getValue() > 0 && isa<arith::DivUIOp, arith::DivSIOp>(def))
+      result = a->floorDiv(c.getValue());
+    else if (c && c.getValue() > 0 &&
+             isa<arith::CeilDivUIOp, arith::CeilDivSIOp>(def))
+      result = a->ceilDiv(c.getValue());
+  }
+  FailureOr<AffineExpr> e = checked(result, def, "this size");
+  if (succeeded(e))
+    sizes[v] = *e;
+  return e;
+}
+
+FailureOr<View> EntryLowering::shapedView(MemRefType type, Value storage,
+                                          ArrayRef<AffineExpr> shape,
+                                          Operation *op) {
+  if (!elementBytes(type.getElementType()))
+    return op->emitError() << "hymir-compile: element type "
+                           << type.getElementType() << " has no runtime dtype";
+  if (!type.getLayout().isIdentity())
+    return op->emitError("hymir-compile: only contiguous (identity layout) "
+                         "memrefs can be planned so far");
+  View v{storage,
+         constant(0),
+         SmallVector<AffineExpr>(shape),
+         {},
+         type.getElementType()};
+  v.strides.resize(shape.size());
+  AffineExpr running = constant(1);
+  for (int64_t i = static_cast<int64_t>(shape.size()) - 1; i >= 0; --i) {
+    v.strides[i] = running;
+    if (i == 0)
+      break;
+    if (!isa<AffineConstantExpr>(running) && !isa<AffineConstantExpr>(shape[i]))
+      return op->emitError("hymir-compile: a stride is not affine in the "
+                           "token count (two dynamic dims in one tensor)");
+    FailureOr<AffineExpr> next = checked(running * shape[i], op, "a stride");
+    if (failed(next))
+      return failure();
+    running = *next;
+  }
+  return v;
+}
+
+FailureOr<View> EntryLowering::view(Value v, Operation *user) {
+  if (auto it = views.find(v); it != views.end())
+    return it->second;
+  return user->emitError("hymir-compile: operand has no planned storage");
+}
+
+Value EntryLowering::materialize(Value memref, const View &v) {
+  if (auto it = materialized.find(memref); it != materialized.end())
+    return it->second;
+  auto type = plan::ViewType::get(context, v.elementType, v.sizes.size());
+  Value result = plan::ViewOp::create(builder, memref.getLoc(), type, v.storage,
+                                      AffineMapAttr::get(map(v.offset)),
+                                      AffineMapAttr::get(map(v.sizes)),
+                                      AffineMapAttr::get(map(v.strides)));
+  materialized[memref] = result;
+  return result;
+}
+
+FailureOr<AffineExpr> EntryLowering::byteSize(const View &v, Operation *op,
+                                              StringRef what) {
+  AffineExpr bytes = constant(*elementBytes(v.elementType));
+  for (AffineExpr s : v.sizes) {
+    if (!isa<AffineConstantExpr>(bytes) && !isa<AffineConstantExpr>(s))
+      return op->emitError() << "hymir-compile: " << what
+                             << " size is not affine in the token count";
+    FailureOr<AffineExpr> next = checked(bytes * s, op, what);
+    if (failed(next))
+      return failure();
+    bytes = *next;
+  }
+  return bytes;
+}
+
+LogicalResult EntryLowering::launch(gpu::LaunchFuncOp op) {
+  // Under nested branches whose ranges exclude each other the launch never
+  // runs: it is left out of the plan.
+  if (guardHi >= 0 && guardHi < guardLo)
+    return success();
+  SmallVector<AffineExpr> grid;
+  gpu::KernelDim3 g = op.getGridSizeOperandValues();
+  for (Value v : {g.x, g.y, g.z}) {
+    FailureOr<AffineExpr> s = size(v);
+    if (failed(s))
+      return failure();
+    grid.push_back(*s);
+  }
+  SmallVector<int64_t> block;
+  gpu::KernelDim3 b = op.getBlockSizeOperandValues();
+  for (Value v : {b.x, b.y, b.z}) {
+    FailureOr<AffineExpr> s = size(v);
+    if (failed(s) || !isa<AffineConstantExpr>(*s))
+      return op.emitError("hymir-compile: block sizes must be constants");
+    block.push_back(cast<AffineConstantExpr>(*s).getValue());
+  }
+  int64_t shared = 0;
+  if (Value smem = op.getDynamicSharedMemorySize()) {
+    FailureOr<AffineExpr> s = size(smem);
+    if (failed(s) || !isa<AffineConstantExpr>(*s))
+      return op.emitError("hymir-compile: shared memory size must be "
+                          "constant");
+    shared = cast<AffineConstantExpr>(*s).getValue();
+  }
+  SmallVector<Value> args;
+  for (Value arg : op.getKernelOperands()) {
+    if (isa<MemRefType>(arg.getType())) {
+      FailureOr<View> v = view(arg, op);
+      if (failed(v))
+        return failure();
+      args.push_back(materialize(arg, *v));
+    } else if (arg.getType().isIndex()) {
+      FailureOr<AffineExpr> s = size(arg);
+      if (failed(s))
+        return failure();
+      args.push_back(plan::SizeOp::create(builder, op.getLoc(),
+                                          builder.getIndexType(),
+                                          AffineMapAttr::get(map(*s))));
+    } else {
+      return op.emitError() << "hymir-compile: kernel argument of type "
+                            << arg.getType() << " cannot be passed";
+    }
+  }
+  auto kernel = SymbolRefAttr::get(
+      op.getKernelModuleName(), {FlatSymbolRefAttr::get(op.getKernelName())});
+  auto step = plan::LaunchOp::create(
+      builder, op.getLoc(), kernel, AffineMapAttr::get(map(grid)),
+      builder.getDenseI64ArrayAttr(block), builder.getI64IntegerAttr(shared),
+      builder.getI64IntegerAttr(guardLo), builder.getI64IntegerAttr(guardHi),
+      args);
+  return mlir::verify(step);
+}
+
+LogicalResult EntryLowering::branch(scf::IfOp op) {
+  // scf.if (tokens <op> constant): the then-branch's launches run for one
+  // range of token counts, the else-branch's for the rest.
+  auto fail = [&]() {
+    return op.emitError("hymir-compile: a branch in an entry must compare "
+                        "the token count with a constant and yield nothing");
+  };
+  auto cmp = op.getCondition().getDefiningOp<arith::CmpIOp>();
+  if (!cmp || op.getNumResults() != 0 || numSymbols == 0)
+    return fail();
+  FailureOr<AffineExpr> lhs = size(cmp.getLhs());
+  FailureOr<AffineExpr> rhs = size(cmp.getRhs());
+  if (failed(lhs) || failed(rhs))
+    return failure();
+  AffineExpr tokens = getAffineSymbolExpr(0, context);
+  arith::CmpIPredicate pred = cmp.getPredicate();
+  int64_t c;
+  if (*lhs == tokens && isa<AffineConstantExpr>(*rhs)) {
+    c = cast<AffineConstantExpr>(*rhs).getValue();
+  } else if (isa<AffineConstantExpr>(*lhs) && *rhs == tokens) {
+    c = cast<AffineConstantExpr>(*lhs).getValue();
+    pred = swapped(pred);
+  } else {
+    return fail();
+  }
+  // The then-range [lo, hi] (hi -1: unbounded) of token counts >= 0.
+  int64_t lo = 0, hi = -1;
+  switch (pred) {
+  case arith::CmpIPredicate::ule:
+  case arith::CmpIPredicate::sle:
+    hi = c;
+    break;
+  case arith::CmpIPredicate::ult:
+  case arith::CmpIPredicate::slt:
+    hi = c - 1;
+    break;
+  case arith::CmpIPredicate::uge:
+  case arith::CmpIPredicate::sge:
+    lo = c;
+    break;
+  case arith::CmpIPredicate::ugt:
+  case arith::CmpIPredicate::sgt:
+    lo = c + 1;
+    break;
+  default:
+    return fail();
+  }
+  if (c < 0 || c == INT64_MAX || hi < -1 || (lo == 0 && hi == -1))
+    return fail();
+  int64_t savedLo = guardLo, savedHi = guardHi;
+  auto within = [&](int64_t l, int64_t h) {
+    guardLo = std::max(savedLo, l);
+    guardHi = savedHi < 0 ? h : (h < 0 ? savedHi : std::min(savedHi, h));
+  };
+  auto visitBlock = [&](Block *block) -> LogicalResult {
+    for (Operation &inner : *block)
+      if (failed(visit(&inner)))
+        return failure();
+    return success();
+  };
+  within(lo, hi);
+  if (failed(visitBlock(op.thenBlock())))
+    return failure();
+  if (op.elseBlock()) {
+    // The complement of [lo, hi] within the token counts, one range.
+    if (lo == 0)
+      within(hi + 1, -1);
+    else
+      within(0, lo - 1);
+    if (failed(visitBlock(op.elseBlock())))
+      return failure();
+  }
+  guardLo = savedLo;
+  guardHi = savedHi;
+  return success();
+}
+
+LogicalResult EntryLowering::gemm(linalg::GenericOp op) {
+  auto kind = op->getAttrOfType<StringAttr>("hymir.library_call");
+  if (!kind || kind.getValue() != "gemm" || op.getNumDpsInputs() != 2 ||
+      op.getNumDpsInits() != 1)
+    return op.emitError("hymir-compile: unknown library call");
+  Value xv = op.getDpsInputs()[0], wv = op.getDpsInputs()[1],
+        yv = op.getDpsInits()[0];
+  FailureOr<View> x = view(xv, op), w = view(wv, op), y = view(yv, op);
+  if (failed(x) || failed(w) || failed(y))
+    return failure();
+  if (x->sizes.size() != 2 || w->sizes.size() != 2 || y->sizes.size() != 2 ||
+      !isa<AffineConstantExpr>(w->sizes[0]) ||
+      !isa<AffineConstantExpr>(w->sizes[1]))
+    return op.emitError("hymir-compile: a library GEMM needs 2-d operands "
+                        "and a static weight");
+  if (w->elementType != x->elementType)
+    return op.emitError("hymir-compile: a library GEMM needs x and the "
+                        "weight in one dtype");
+  auto precision = op->getAttrOfType<StringAttr>("hymir.precision");
+  auto step = plan::GemmOp::create(
+      builder, op.getLoc(), materialize(xv, *x), materialize(wv, *w),
+      materialize(yv, *y), AffineMapAttr::get(map(x->sizes[0])),
+      builder.getI64IntegerAttr(
+          cast<AffineConstantExpr>(w->sizes[0]).getValue()),
+      builder.getI64IntegerAttr(
+          cast<AffineConstantExpr>(w->sizes[1]).getValue()),
+      precision && precision.getValue() == "f32" ? builder.getUnitAttr()
+                                                 : UnitAttr());
+  return mlir::verify(step);
+}
+
+/// A collective from hymir-lower-to-linalg: the generic's input is this
+/// device's contribution and its init the whole result, both contiguous.
+template <typename CollectiveOp>
+LogicalResult EntryLowering::collective(linalg::GenericOp op, bool gather) {
+  if (op.getNumDpsInputs() != 1 || op.getNumDpsInits() != 1)
+    return op.emitError("hymir-compile: a collective has one input and one "
+                        "init");
+  Value srcv = op.getDpsInputs()[0], dstv = op.getDpsInits()[0];
+  FailureOr<View> src = view(srcv, op), dst = view(dstv, op);
+  if (failed(src) || failed(dst))
+    return failure();
+  if (src->elementType != dst->elementType)
+    return op.emitError("hymir-compile: a collective keeps its dtype");
+  AffineExpr elements = constant(1);
+  for (AffineExpr s : src->sizes) {
+    if (!isa<AffineConstantExpr>(elements) && !isa<AffineConstantExpr>(s))
+      return op.emitError("hymir-compile: collective size is not affine in "
+                          "the token count");
+    FailureOr<AffineExpr> next = checked(elements * s, op, "collective size");
+    if (failed(next))
+      return failure();
+    elements = *next;
+  }
+  if (gather) {
+    // The stacked result's outer dim is the device axis.
+    auto axis = dyn_cast<AffineConstantExpr>(dst->sizes.front());
+    if (!axis || axis.getValue() != options.devices)
+      return op.emitError() << "hymir-compile: all_gather over "
+                            << (axis ? std::to_string(axis.getValue()) : "?")
+                            << " devices in a module compiled for "
+                            << options.devices << " (--devices)";
+  }
+  CollectiveOp::create(builder, op.getLoc(), materialize(srcv, *src),
+                       materialize(dstv, *dst),
+                       AffineMapAttr::get(map(elements)));
+  return success();
+}
+
+LogicalResult EntryLowering::visit(Operation *op) {
+  if (auto alloc = dyn_cast<memref::AllocOp>(op)) {
+    MemRefType type = alloc.getType();
+    SmallVector<AffineExpr> shape;
+    auto dyn = alloc.getDynamicSizes().begin();
+    for (int64_t d : type.getShape()) {
+      if (!ShapedType::isDynamic(d)) {
+        shape.push_back(constant(d));
+        continue;
+      }
+      FailureOr<AffineExpr> s = size(*dyn++);
+      if (failed(s))
+        return failure();
+      shape.push_back(*s);
+    }
+    // The buffer holds the largest value of every dim.
+    std::optional<int64_t> bytes = elementBytes(type.getElementType());
+    if (!bytes)
+      return op->emitError()
+             << "hymir-compile: element type " << type.getElementType()
+             << " has no runtime dtype";
+    int64_t total = *bytes;
+    for (AffineExpr s : shape) {
+      std::optional<int64_t> n =
+          plan::evaluateLinearSize(*plan::toLinearSize(s), options.maxTokens);
+      if (!n || llvm::MulOverflow(total, std::max<int64_t>(0, *n), total))
+        return op->emitError("hymir-compile: buffer size overflows 64 bits "
+                             "at the largest token count");
+    }
+    Value storage = plan::BufferOp::create(
+        builder, op->getLoc(), plan::StorageType::get(context),
+        builder.getI64IntegerAttr(total), IntegerAttr());
+    FailureOr<View> v = shapedView(type, storage, shape, op);
+    if (failed(v))
+      return failure();
+    views[alloc.getResult()] = *v;
+    return success();
+  }
+  if (isa<memref::ExpandShapeOp, memref::CollapseShapeOp>(op)) {
+    FailureOr<View> src = view(op->getOperand(0), op);
+    if (failed(src))
+      return failure();
+    auto type = cast<MemRefType>(op->getResult(0).getType());
+    SmallVector<AffineExpr> shape;
+    if (auto expand = dyn_cast<memref::ExpandShapeOp>(op)) {
+      for (OpFoldResult s : expand.getMixedOutputShape()) {
+        if (auto attr = dyn_cast<Attribute>(s)) {
+          shape.push_back(constant(cast<IntegerAttr>(attr).getInt()));
+          continue;
+        }
+        FailureOr<AffineExpr> e = size(cast<Value>(s));
+        if (failed(e))
+          return failure();
+        shape.push_back(*e);
+      }
+    } else {
+      auto collapse = cast<memref::CollapseShapeOp>(op);
+      for (ReassociationIndices group : collapse.getReassociationIndices()) {
+        AffineExpr product = constant(1);
+        for (int64_t i : group) {
+          if (!isa<AffineConstantExpr>(product) &&
+              !isa<AffineConstantExpr>(src->sizes[i]))
+            return op->emitError("hymir-compile: collapsed size is not "
+                                 "affine in the token count");
+          FailureOr<AffineExpr> next =
+              checked(product * src->sizes[i], op, "a collapsed size");
+          if (failed(next))
+            return failure();
+          product = *next;
+        }
+        shape.push_back(product);
+      }
+    }
+    FailureOr<View> v = shapedView(type, src->storage, shape, op);
+    if (failed(v))
+      return failure();
+    v->offset = src->offset;
+    views[op->getResult(0)] = *v;
+    return success();
+  }
+  if (auto cast = dyn_cast<memref::CastOp>(op)) {
+    // A cast only forgets or learns static sizes; the bytes are the same.
+    FailureOr<View> src = view(cast.getSource(), op);
+    if (failed(src))
+      return failure();
+    auto to = dyn_cast<MemRefType>(cast.getType());
+    auto from = dyn_cast<MemRefType>(cast.getSource().getType());
+    if (!to || !from || !to.getLayout().isIdentity() ||
+        !from.getLayout().isIdentity())
+      return op->emitError("hymir-compile: only contiguous (identity layout) "
+                           "memrefs can be planned so far");
+    views[cast.getResult()] = *src;
+    return success();
+  }
+  if (auto copy = dyn_cast<memref::CopyOp>(op)) {
+    FailureOr<View> src = view(copy.getSource(), op);
+    FailureOr<View> dst = view(copy.getTarget(), op);
+    if (failed(src) || failed(dst))
+      return failure();
+    FailureOr<AffineExpr> bytes = byteSize(*src, op, "copy");
+    if (failed(bytes))
+      return failure();
+    plan::CopyOp::create(
+        builder, op->getLoc(), materialize(copy.getSource(), *src),
+        materialize(copy.getTarget(), *dst), AffineMapAttr::get(map(*bytes)));
+    return success();
+  }
+  if (auto launchOp = dyn_cast<gpu::LaunchFuncOp>(op))
+    return launch(launchOp);
+  if (auto ifOp = dyn_cast<scf::IfOp>(op))
+    return branch(ifOp);
+  bool indexArith =
+      op->getDialect() && isa<arith::ArithDialect>(op->getDialect()) &&
+      llvm::all_of(op->getResultTypes(), [](Type t) { return t.isIndex(); });
+  // Inside a branch on the token count only launches (and index arithmetic)
+  // can be placed: they are the steps that carry a guard.
+  if (guarded() &&
+      !isa<arith::ConstantOp, memref::DimOp, affine::AffineApplyOp,
+           arith::CmpIOp, scf::YieldOp>(op) &&
+      !indexArith)
+    return op->emitError("hymir-compile: only kernel launches can depend on "
+                         "the token count (inside scf.if)");
+  if (auto generic = dyn_cast<linalg::GenericOp>(op);
+      generic && generic->hasAttr("hymir.library_call")) {
+    auto kind = generic->getAttrOfType<StringAttr>("hymir.library_call");
+    if (kind && kind.getValue() == "all_reduce")
+      return collective<plan::AllReduceOp>(generic, /*gather=*/false);
+    if (kind && kind.getValue() == "all_gather")
+      return collective<plan::AllGatherOp>(generic, /*gather=*/true);
+    return gemm(generic);
+  }
+  if (auto ret = dyn_cast<func::ReturnOp>(op))
+    return finish(ret);
+  // Index arithmetic, shape queries and constants are evaluated on demand.
+  // (A comparison is read by the scf.if it decides: see branch().)
+  if (isa<arith::ConstantOp, memref::DimOp, affine::AffineApplyOp,
+          arith::CmpIOp>(op) ||
+      indexArith)
+    return success();
+  if (isa<memref::DeallocOp, scf::YieldOp>(op))
+    return success();
+  InFlightDiagnostic diag =
+      op->emitError("hymir-compile: op cannot be placed in an execution plan");
+  if (isa<linalg::LinalgOp>(op))
+    diag << " (a linalg op that was not turned into a kernel launch)";
+  else if (op->getNumRegions())
+    diag << " (only scf.if on the token count may hold steps)";
+  else
+    diag << " (plans hold allocations, reshapes, casts, copies, kernel "
+            "launches, library GEMMs and collectives)";
+  return diag;
+}
+
+LogicalResult EntryLowering::finish(func::ReturnOp ret) {
+  // An output whose value is a buffer of its own (returned once, from its
+  // start) is computed in place in the caller's output tensor; anything
+  // else is copied there.
+  DenseMap<Value, int> returnedBuffers;
+  SmallVector<View> returned;
+  for (Value v : ret.getOperands()) {
+    FailureOr<View> view = this->view(v, ret);
+    if (failed(view))
+      return failure();
+    returned.push_back(*view);
+    if (view->storage.getDefiningOp<plan::BufferOp>())
+      ++returnedBuffers[view->storage];
+  }
+  for (auto [i, v] : llvm::enumerate(returned)) {
+    auto name = func.getResultAttrOfType<StringAttr>(i, "hymir.name");
+    outputs.push_back(plan::TensorSpecAttr::get(
+        context, name ? name.getValue() : "result" + std::to_string(i),
+        v.elementType, AffineMapAttr::get(map(v.sizes)), -1));
+    auto buffer = v.storage.getDefiningOp<plan::BufferOp>();
+    auto offset = dyn_cast<AffineConstantExpr>(v.offset);
+    if (buffer && returnedBuffers[v.storage] == 1 && offset &&
+        offset.getValue() == 0) {
+      OpBuilder at(buffer);
+      Value out = plan::OutputOp::create(at, buffer.getLoc(),
+                                         plan::StorageType::get(context), i);
+      buffer.getResult().replaceAllUsesWith(out);
+      buffer.erase();
+      continue;
+    }
+    FailureOr<AffineExpr> bytes = byteSize(v, ret, "output");
+    if (failed(bytes))
+      return failure();
+    Value out = plan::OutputOp::create(builder, ret.getLoc(),
+                                       plan::StorageType::get(context), i);
+    View whole = v;
+    whole.storage = out;
+    whole.offset = constant(0);
+    Value dst = plan::ViewOp::create(
+        builder, ret.getLoc(),
+        plan::ViewType::get(context, v.elementType, v.sizes.size()), out,
+        AffineMapAttr::get(map(whole.offset)),
+        AffineMapAttr::get(map(whole.sizes)),
+        AffineMapAttr::get(map(whole.strides)));
+    plan::CopyOp::create(builder, ret.getLoc(),
+                         materialize(ret.getOperand(i), v), dst,
+                         AffineMapAttr::get(map(*bytes)));
+  }
+  return success();
+}
+
+LogicalResult EntryLowering::arguments() {
+  Block &body = func.getBody().front();
+  for (BlockArgument arg : body.getArguments()) {
+    unsigned i = arg.getArgNumber();
+    auto type = dyn_cast<MemRefType>(arg.getType());
+    if (!type)
+      return func.emitError()
+             << "hymir-compile: entry argument " << i << " is not a tensor";
+    SmallVector<AffineExpr> shape;
+    for (auto [d, extent] : llvm::enumerate(type.getShape())) {
+      if (!ShapedType::isDynamic(extent)) {
+        shape.push_back(constant(extent));
+        continue;
+      }
+      if (numSymbols == 0) {
+        numSymbols = 1;
+        symbols.push_back(plan::SymbolAttr::get(
+            context, "tokens", static_cast<int64_t>(inputs.size()),
+            static_cast<int64_t>(d), options.maxTokens));
+      }
+      shape.push_back(getAffineSymbolExpr(0, context));
+    }
+    auto name = func.getArgAttrOfType<StringAttr>(i, "hymir.name");
+    std::string argName = name ? name.str() : "arg" + std::to_string(i);
+    if (!elementBytes(type.getElementType()))
+      return func.emitError()
+             << "hymir-compile: argument " << i << " has element type "
+             << type.getElementType() << ", which the runtime cannot hold";
+    // A split argument (hymir-shard): the spec has the whole tensor's shape,
+    // each device's storage holds its part.
+    SmallVector<AffineExpr> whole = shape;
+    int64_t shardDim = -1;
+    if (auto dim = func.getArgAttrOfType<IntegerAttr>(i, "hymir.shard_dim")) {
+      int64_t d = dim.getInt();
+      if (d < 0 || d >= static_cast<int64_t>(shape.size()) ||
+          !isa<AffineConstantExpr>(shape[d]))
+        return func.emitError()
+               << "hymir-compile: argument " << i << " is split along dim " << d
+               << ", which is not a static dim";
+      shardDim = d;
+      whole[d] = shape[d] * options.devices;
+    }
+    auto spec = plan::TensorSpecAttr::get(
+        context, argName, type.getElementType(),
+        AffineMapAttr::get(AffineMap::get(0, numSymbols, whole, context)),
+        shardDim);
+    Value storage;
+    if (func.getArgAttr(i, "hymir.param")) {
+      // Parameters are bound once per module, shared by name.
+      if (llvm::any_of(
+              shape, [](AffineExpr e) { return !isa<AffineConstantExpr>(e); }))
+        return func.emitError() << "hymir-compile: parameter " << argName
+                                << " must have a static shape";
+      // Parameter specs are static: no symbols in their shape.
+      spec = plan::TensorSpecAttr::get(
+          context, argName, type.getElementType(),
+          AffineMapAttr::get(AffineMap::get(0, 0, whole, context)), shardDim);
+      auto it = llvm::find_if(params, [&](Attribute p) {
+        return cast<plan::TensorSpecAttr>(p).getName() == argName;
+      });
+      if (it != params.end() && *it != spec)
+        return func.emitError()
+               << "hymir-compile: parameter " << argName
+               << " is declared with two different types (or split "
+                  "differently across devices) by two entries";
+      int64_t index = it - params.begin();
+      if (it == params.end())
+        params.push_back(spec);
+      storage = plan::ParamOp::create(builder, func.getLoc(),
+                                      plan::StorageType::get(context), index);
+    } else {
+      storage = plan::InputOp::create(builder, func.getLoc(),
+                                      plan::StorageType::get(context),
+                                      static_cast<int64_t>(inputs.size()));
+      inputs.push_back(spec);
+    }
+    FailureOr<View> v = shapedView(type, storage, shape, func);
+    if (failed(v))
+      return failure();
+    views[arg] = *v;
+  }
+  return success();
+}
+
+FailureOr<plan::EntryOp> EntryLowering::lower() {
+  OpBuilder at(func);
+  entry = plan::EntryOp::create(at, func.getLoc(), func.getSymName(),
+                                at.getArrayAttr({}), at.getArrayAttr({}),
+                                at.getArrayAttr({}));
+  builder.setInsertionPoint(entry.getBody().front().getTerminator());
+  auto fail = [&]() -> FailureOr<plan::EntryOp> {
+    entry.erase();
+    return failure();
+  };
+  if (failed(arguments()))
+    return fail();
+  // The interface first: the steps' maps are verified against the symbols.
+  entry.setInputsAttr(builder.getArrayAttr(inputs));
+  entry.setSymbolsAttr(builder.getArrayAttr(symbols));
+  for (Operation &op : func.getBody().front())
+    if (failed(visit(&op)))
+      return fail();
+  entry.setInputsAttr(builder.getArrayAttr(inputs));
+  entry.setOutputsAttr(builder.getArrayAttr(outputs));
+  entry.setSymbolsAttr(builder.getArrayAttr(symbols));
+  return entry;
+}
+
+struct LowerToPlanPass
+    : public hymir::impl::HymirLowerToPlanBase<LowerToPlanPass> {
+  using Base::Base;
+
+  void runOnOperation() override {
+    ModuleOp module = getOperation();
+    MLIRContext *context = module.getContext();
+    if (maxTokens < 1) {
+      module.emitError() << "hymir-lower-to-plan: max-tokens must be "
+                            "positive, got "
+                         << maxTokens;
+      return signalPassFailure();
+    }
+    SmallVector<Attribute> params;
+    SmallVector<func::FuncOp> lowered;
+    HymirLowerToPlanOptions options{maxTokens, devices, target, chip};
+    for (auto func : module.getOps<func::FuncOp>()) {
+      if (!func.isPublic() || func.isExternal())
+        continue;
+      if (failed(EntryLowering(func, params, options).lower()))
+        return signalPassFailure();
+      lowered.push_back(func);
+    }
+    // The host code is the plan now; private helpers went with inlining.
+    for (auto func : llvm::make_early_inc_range(module.getOps<func::FuncOp>()))
+      func.erase();
+    Builder b(context);
+    module->setAttr(plan::PlanDialect::kTargetAttrName,
+                    b.getStringAttr(target));
+    module->setAttr(plan::PlanDialect::kChipAttrName, b.getStringAttr(chip));
+    module->setAttr(plan::PlanDialect::kDevicesAttrName,
+                    b.getI64IntegerAttr(devices));
+    module->setAttr(plan::PlanDialect::kParamsAttrName, b.getArrayAttr(params));
+  }
+};
+
+} // namespace

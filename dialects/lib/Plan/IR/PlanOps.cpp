@@ -1,0 +1,168 @@
+//===- PlanOps.cpp - hymir_plan op verifiers and builders -----------------===//
+//
+// Verifiers name the operand or attribute at fault and the value found.
+//
+//===----------------------------------------------------------------------===//
+
+#include "hymir/Dialect/Plan/IR/PlanOps.h"
+
+#include "mlir/IR/Builders.h"
+#include "mlir/IR/OpImplementation.h"
+
+using namespace mlir;
+using namespace mlir::hymir::plan;
+
+#define GET_OP_CLASSES
+#include "hymir/Dialect/Plan/IR/PlanOps.cpp.inc"
+
+//===----------------------------------------------------------------------===//
+// EntryOp
+//===----------------------------------------------------------------------===//
+
+void EntryOp::build(OpBuilder &builder, OperationState &state, StringRef name,
+                    ArrayAttr inputs, ArrayAttr outputs, ArrayAttr symbols) {
+  state.addAttribute(getSymNameAttrName(state.name),
+                     builder.getStringAttr(name));
+  state.addAttribute(getInputsAttrName(state.name), inputs);
+  state.addAttribute(getOutputsAttrName(state.name), outputs);
+  state.addAttribute(getSymbolsAttrName(state.name), symbols);
+  Region *body = state.addRegion();
+  body->push_back(new Block);
+  OpBuilder::InsertionGuard guard(builder);
+  builder.setInsertionPointToEnd(&body->front());
+  ReturnOp::create(builder, state.location);
+}
+
+LogicalResult EntryOp::verify() {
+  for (auto [what, list] :
+       {std::pair<StringRef, ArrayAttr>{"inputs", getInputs()},
+        {"outputs", getOutputs()}})
+    for (Attribute a : list)
+      if (!isa<TensorSpecAttr>(a))
+        return emitOpError()
+               << what << " must be #hymir_plan.tensor specs, got " << a;
+  for (Attribute a : getSymbols()) {
+    auto symbol = dyn_cast<SymbolAttr>(a);
+    if (!symbol)
+      return emitOpError() << "symbols must be #hymir_plan.symbol, got " << a;
+    if (symbol.getInput() < 0 ||
+        symbol.getInput() >= static_cast<int64_t>(getInputs().size()))
+      return emitOpError() << "symbol '" << symbol.getName() << "' reads input "
+                           << symbol.getInput() << ", but the entry has "
+                           << getInputs().size();
+    if (symbol.getMax() < 1)
+      return emitOpError() << "symbol '" << symbol.getName()
+                           << "' needs a positive maximum, got "
+                           << symbol.getMax();
+  }
+  for (Attribute list : {getInputs(), getOutputs()})
+    for (Attribute a : cast<ArrayAttr>(list)) {
+      auto spec = cast<TensorSpecAttr>(a);
+      if (failed(verifySizeMap(*this, spec.getShape().getValue(),
+                               "shape of '" + spec.getName().str() + "'")))
+        return failure();
+    }
+  if (getArenaBytes() && static_cast<int64_t>(*getArenaBytes()) < 0)
+    return emitOpError() << "arena size must not be negative, got "
+                         << static_cast<int64_t>(*getArenaBytes());
+  return success();
+}
+
+//===----------------------------------------------------------------------===//
+// CodeOp
+//===----------------------------------------------------------------------===//
+
+LogicalResult CodeOp::verify() {
+  StringRef format = getFormat();
+  if (format != "host_shared_object" && format != "ptx" && format != "cubin")
+    return emitOpError() << "format must be host_shared_object, ptx or cubin, "
+                            "got '"
+                         << format << "'";
+  if (getPtxFallback() && format != "cubin")
+    return emitOpError() << "only a cubin carries a PTX fallback";
+  return success();
+}
+
+//===----------------------------------------------------------------------===//
+// Storage, views and sizes
+//===----------------------------------------------------------------------===//
+
+LogicalResult ViewOp::verify() {
+  unsigned rank = getView().getType().getRank();
+  if (failed(verifySizeMap(*this, getOffset(), "offset", 1)) ||
+      failed(verifySizeMap(*this, getSizes(), "sizes", rank)) ||
+      failed(verifySizeMap(*this, getStrides(), "strides", rank)))
+    return failure();
+  return success();
+}
+
+LogicalResult SizeOp::verify() {
+  return verifySizeMap(*this, getValue(), "value", 1);
+}
+
+//===----------------------------------------------------------------------===//
+// Steps
+//===----------------------------------------------------------------------===//
+
+LogicalResult LaunchOp::verify() {
+  if (getKernel().getNestedReferences().size() != 1)
+    return emitOpError() << "kernel must be @gpu_module::@kernel, got "
+                         << getKernel();
+  if (failed(verifySizeMap(*this, getGrid(), "grid", 3)))
+    return failure();
+  if (getBlock().size() != 3)
+    return emitOpError() << "block must have 3 sizes, got "
+                         << getBlock().size();
+  int64_t threads = 1;
+  for (int64_t b : getBlock()) {
+    if (b < 1 || b > 1024)
+      return emitOpError() << "block sizes must be in [1, 1024], got " << b;
+    threads *= b;
+  }
+  if (threads > 1024)
+    return emitOpError() << "a block holds at most 1024 threads, got "
+                         << threads;
+  // I64Attr getters return the bits unsigned.
+  auto shared = static_cast<int64_t>(getSharedMemoryBytes());
+  auto lo = static_cast<int64_t>(getTokensAtLeast());
+  auto hi = static_cast<int64_t>(getTokensAtMost());
+  if (shared < 0 || shared > UINT32_MAX)
+    return emitOpError() << "shared memory bytes out of range: " << shared;
+  if (lo < 0 || hi < -1 || (hi >= 0 && hi < lo))
+    return emitOpError() << "token range [" << lo << ", " << hi
+                         << "] is empty or negative";
+  return success();
+}
+
+LogicalResult GemmOp::verify() {
+  for (auto [what, type] :
+       {std::pair<StringRef, ViewType>{"x", getX().getType()},
+        {"w", getW().getType()},
+        {"y", getY().getType()}})
+    if (type.getRank() != 2)
+      return emitOpError() << what << " must be a 2-d view, got rank "
+                           << type.getRank();
+  if (getX().getType().getElementType() != getW().getType().getElementType())
+    return emitOpError() << "x and w must have one element type, got "
+                         << getX().getType().getElementType() << " and "
+                         << getW().getType().getElementType();
+  auto n = static_cast<int64_t>(getN()), k = static_cast<int64_t>(getK());
+  if (n < 1 || k < 1)
+    return emitOpError() << "n and k must be positive, got " << n << " and "
+                         << k;
+  return verifySizeMap(*this, getM(), "m", 1);
+}
+
+LogicalResult CopyOp::verify() {
+  return verifySizeMap(*this, getBytes(), "bytes", 1);
+}
+
+template <typename Op> static LogicalResult verifyCollective(Op op) {
+  if (op.getSource().getType().getElementType() !=
+      op.getTarget().getType().getElementType())
+    return op.emitOpError() << "source and target must have one element type";
+  return verifySizeMap(op, op.getElements(), "elements", 1);
+}
+
+LogicalResult AllReduceOp::verify() { return verifyCollective(*this); }
+LogicalResult AllGatherOp::verify() { return verifyCollective(*this); }

@@ -1,0 +1,50 @@
+// RUN: hymir-opt %s -split-input-file -hymir-lower-to-plan -verify-diagnostics
+
+// Each error names the op that cannot be planned and why.
+
+func.func @two_dynamic(%x: memref<?x?x?xf32>) {
+  // expected-error @-1 {{hymir-compile: a stride is not affine in the token count (two dynamic dims in one tensor)}}
+  return
+}
+
+// -----
+
+func.func @load(%x: memref<?xf32>) -> f32 {
+  %c0 = arith.constant 0 : index
+  // expected-error @+1 {{op cannot be placed in an execution plan (plans hold allocations, reshapes, casts, copies, kernel launches, library GEMMs and collectives)}}
+  %v = memref.load %x[%c0] : memref<?xf32>
+  return %v : f32
+}
+
+// -----
+
+func.func @bad_dim(%x: memref<?xf32>) {
+  %c3 = arith.constant 3 : index
+  // expected-error @+1 {{memref.dim index is not a constant dim of its 1-d source}}
+  %d = memref.dim %x, %c3 : memref<?xf32>
+  %b = memref.alloc(%d) : memref<?xf32>
+  return
+}
+
+// -----
+
+func.func @square(%x: memref<?xf32>) {
+  %c0 = arith.constant 0 : index
+  %t = memref.dim %x, %c0 : memref<?xf32>
+  // expected-error @+1 {{cannot express this size in the execution plan (sizes must be affine in the token count)}}
+  %sq = arith.muli %t, %t : index
+  %b = memref.alloc(%sq) : memref<?xf32>
+  return
+}
+
+// -----
+
+func.func @branch(%x: memref<?xf32>) {
+  %c0 = arith.constant 0 : index
+  %t = memref.dim %x, %c0 : memref<?xf32>
+  %c = arith.cmpi eq, %c0, %c0 : index
+  // expected-error @+1 {{a branch in an entry must compare the token count with a constant and yield nothing}}
+  scf.if %c {
+  }
+  return
+}
