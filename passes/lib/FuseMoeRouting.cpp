@@ -22,6 +22,7 @@
 //
 //===----------------------------------------------------------------------===//
 
+#include "hymir/Dialect/Hymir/IR/HymirAttributes.h"
 #include "hymir/Dialect/Hymir/IR/HymirOps.h"
 #include "hymir/Transforms/Passes.h"
 
@@ -80,7 +81,8 @@ struct SplitMoe : OpRewritePattern<MoeOp> {
     };
     Value logits = LinearOp::create(
         rewriter, loc, RankedTensorType::get({tokens, experts}, f32),
-        toF32(op.getX()), toF32(op.getRouter()), rewriter.getStringAttr("f32"));
+        toF32(op.getX()), toF32(op.getRouter()),
+        rewriter.getStringAttr(stringifyPrecision(Precision::F32)));
     SmallVector<Type> types =
         layoutTypes(rewriter, tokens, topK, experts, tile);
     types.push_back(RankedTensorType::get({tokens, topK}, f32));

@@ -6,6 +6,7 @@
 //
 //===----------------------------------------------------------------------===//
 
+#include "hymir/Dialect/Hymir/IR/HymirAttributes.h"
 #include "hymir/Transforms/Passes.h"
 
 #include "mlir/Dialect/Affine/IR/AffineOps.h"
@@ -30,7 +31,7 @@ struct HymirLinalgToParallelLoopsPass
   void runOnOperation() override {
     SmallVector<linalg::LinalgOp> ops;
     getOperation().walk([&](linalg::LinalgOp op) {
-      if (!op->hasAttr("hymir.library_call"))
+      if (!hymir::getLibraryCall(op))
         ops.push_back(op);
     });
     IRRewriter rewriter(&getContext());

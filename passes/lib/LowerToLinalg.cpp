@@ -6,6 +6,7 @@
 //
 //===----------------------------------------------------------------------===//
 
+#include "hymir/Dialect/Hymir/IR/HymirAttributes.h"
 #include "hymir/Dialect/Hymir/IR/HymirOps.h"
 #include "hymir/Transforms/Passes.h"
 
@@ -144,8 +145,8 @@ struct LowerLinear : OpRewritePattern<LinearOp> {
         outElt = rewriter.getF32Type();
       Value init = tensor::EmptyOp::create(rewriter, loc, rowsShape, outElt);
       linalg::GenericOp gemm = contract(rewriter, loc, x, w, init);
-      gemm->setAttr("hymir.library_call", rewriter.getStringAttr("gemm"));
-      gemm->setAttr("hymir.precision", op.getPrecisionAttr());
+      setLibraryCall(gemm, LibraryCall::Gemm);
+      setGemmPrecision(gemm, *symbolizePrecision(op.getPrecision()));
       product = gemm.getResult(0);
     } else {
       product =
@@ -514,8 +515,7 @@ struct LowerAllReduce : OpRewritePattern<AllReduceOp> {
         [&](OpBuilder &b, Location l, ValueRange args) {
           linalg::YieldOp::create(b, l, args[0]);
         });
-    generic->setAttr("hymir.library_call",
-                     rewriter.getStringAttr("all_reduce"));
+    setLibraryCall(generic, LibraryCall::AllReduce);
     rewriter.replaceOp(op, generic.getResult(0));
     return success();
   }
@@ -547,8 +547,7 @@ struct LowerAllGather : OpRewritePattern<AllGatherOp> {
         maps, iters, [&](OpBuilder &b, Location l, ValueRange args) {
           linalg::YieldOp::create(b, l, args[0]);
         });
-    generic->setAttr("hymir.library_call",
-                     rewriter.getStringAttr("all_gather"));
+    setLibraryCall(generic, LibraryCall::AllGather);
     Value stacked = generic.getResult(0);
     // Move the device axis next to `dim`, then merge the two.
     if (dim > 0) {

@@ -20,6 +20,7 @@
 
 #include "hymir/Transforms/MoeLowering.h"
 
+#include "hymir/Dialect/Hymir/IR/HymirAttributes.h"
 #include "hymir/Dialect/Hymir/IR/HymirOps.h"
 
 #include "LinalgBuilders.h"
@@ -303,7 +304,7 @@ SmallVector<Value> buildGroupedLayout(OpBuilder &rewriter, Location loc,
     whole(offsets, offsetsArg);
     whole(placed[1], slotsArg);
   }
-  forall->setAttr("hymir.moe", rewriter.getStringAttr("route"));
+  setMoePart(forall, MoePart::Route);
   return {forall.getResult(0), forall.getResult(1), forall.getResult(2)};
 }
 

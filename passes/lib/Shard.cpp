@@ -10,6 +10,7 @@
 //
 //===----------------------------------------------------------------------===//
 
+#include "hymir/Dialect/Hymir/IR/HymirAttributes.h"
 #include "hymir/Dialect/Hymir/IR/HymirOps.h"
 #include "hymir/Transforms/Passes.h"
 
@@ -152,8 +153,7 @@ Value Sharder::partOf(Value v, int64_t dim, Operation *user) {
   auto arg = cast<BlockArgument>(v);
   argDecisions[v] = dim;
   setPart(v, dim);
-  func.setArgAttr(arg.getArgNumber(), "hymir.shard_dim",
-                  builder.getI64IntegerAttr(dim));
+  setShardDim(func, arg.getArgNumber(), dim);
   return v;
 }
 

@@ -7,6 +7,7 @@
 //
 //===----------------------------------------------------------------------===//
 
+#include "hymir/Dialect/Hymir/IR/HymirAttributes.h"
 #include "hymir/Dialect/Hymir/IR/HymirOps.h"
 #include "hymir/Transforms/Passes.h"
 
@@ -123,7 +124,7 @@ LogicalResult Tiler::rewrite(PatternRewriter &rewriter) {
   Value tokensV = getValueOrCreateConstantIndexOp(rewriter, loc, tokens);
   auto loop = scf::ForOp::create(rewriter, loc, c0, tokensV, cBlock,
                                  ValueRange{stateTile, outTile});
-  loop->setAttr("hymir.lightning", rewriter.getStringAttr("blocks"));
+  setLightningPart(loop, LightningPart::Blocks);
   {
     OpBuilder::InsertionGuard inner(rewriter);
     rewriter.setInsertionPointToStart(loop.getBody());
@@ -187,7 +188,7 @@ LogicalResult Tiler::rewrite(PatternRewriter &rewriter) {
           linalg::YieldOp::create(
               b, l, ValueRange{arith::AddFOp::create(b, l, a[2], p)});
         });
-    intra->setAttr("hymir.lightning", rewriter.getStringAttr("intra"));
+    setLightningPart(intra, LightningPart::Intra);
     auto inter = linalg::GenericOp::create(
         rewriter, loc, accInit.getType(), ValueRange{qb, s},
         ValueRange{intra.getResult(0)},
@@ -203,7 +204,7 @@ LogicalResult Tiler::rewrite(PatternRewriter &rewriter) {
           linalg::YieldOp::create(
               b, l, ValueRange{arith::AddFOp::create(b, l, a[2], p)});
         });
-    inter->setAttr("hymir.lightning", rewriter.getStringAttr("inter"));
+    setLightningPart(inter, LightningPart::Inter);
     // The block's output, in the activation type, into the output tile.
     bindDims(ctx, i, e);
     Value cast = tensor::EmptyOp::create(
@@ -253,7 +254,7 @@ LogicalResult Tiler::rewrite(PatternRewriter &rewriter) {
           linalg::YieldOp::create(
               b, l, ValueRange{arith::AddFOp::create(b, l, a[2], p)});
         });
-    state->setAttr("hymir.lightning", rewriter.getStringAttr("state"));
+    setLightningPart(state, LightningPart::State);
     scf::YieldOp::create(rewriter, loc, ValueRange{state.getResult(0), newOut});
   }
 
@@ -267,7 +268,7 @@ LogicalResult Tiler::rewrite(PatternRewriter &rewriter) {
       rewriter, loc, loop.getResult(0), stateArg,
       ArrayRef<OpFoldResult>{bIv, hIv, idx(0), vOff},
       ArrayRef<OpFoldResult>{idx(1), idx(1), idx(d), idx(vt)}, one4);
-  forall->setAttr("hymir.lightning", rewriter.getStringAttr("heads"));
+  setLightningPart(forall, LightningPart::Heads);
   rewriter.replaceOp(op, forall.getResults());
   return success();
 }

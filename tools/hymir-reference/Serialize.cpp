@@ -9,6 +9,7 @@
 
 #include "Serialize.h"
 
+#include "hymir/Dialect/Hymir/IR/HymirAttributes.h"
 #include "hymir/Dialect/Hymir/IR/HymirOps.h"
 #include "hymir/Runtime/Reference.h"
 
@@ -325,9 +326,8 @@ serializeReference(func::FuncOp func, std::vector<Location> *opLocations) {
 }
 
 std::string entryValueName(func::FuncOp func, unsigned index, bool isResult) {
-  auto name = isResult
-                  ? func.getResultAttrOfType<StringAttr>(index, "hymir.name")
-                  : func.getArgAttrOfType<StringAttr>(index, "hymir.name");
+  StringAttr name = isResult ? mlir::hymir::getResultName(func, index)
+                             : mlir::hymir::getArgName(func, index);
   if (name)
     return name.str();
   return (isResult ? "result" : "arg") + std::to_string(index);

@@ -7,6 +7,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "hymir/Dialect/Hymir/IR/HymirOps.h"
+#include "hymir/Dialect/Hymir/IR/HymirAttributes.h"
 
 #include "mlir/IR/Builders.h"
 #include "mlir/IR/BuiltinTypes.h"
@@ -311,7 +312,7 @@ LogicalResult LinearOp::verify() {
   if (failed(c.rank(weight, 2, "[N, K]")) || failed(c.floatElement(weight)) ||
       failed(c.dim(weight, 1, x, -1, "K")))
     return failure();
-  if (getPrecision() != "bf16" && getPrecision() != "f32")
+  if (!symbolizePrecision(getPrecision()))
     return emitOpError()
            << "expects precision to be \"bf16\" or \"f32\", got \""
            << getPrecision() << "\"";

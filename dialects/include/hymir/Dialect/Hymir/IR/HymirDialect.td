@@ -27,7 +27,40 @@ def Hymir_Dialect : Dialect {
     Activations are `bf16` or `f32`; products accumulate in `f32`. Recurrent
     state (the lightning attention state) and per-token scalars of the loss are
     always `f32`.
+
+    ### Discardable attributes
+
+    The stages of the compiler hand facts to each other through these
+    attributes. Each is declared here (`discardableAttrs`: C++ code reaches it
+    through `HymirDialect::<Name>AttrHelper` and the accessors of
+    `HymirAttributes.h`) and checked by the dialect's verifier wherever it
+    appears; any other `hymir.` attribute is an error.
+
+    | attribute | on | value | set by | read by |
+    |---|---|---|---|---|
+    | `hymir.name` | function argument or result | string: the name of the tensor in safetensors files (default `arg<i>`, `result<i>`) | the graph's author | the plan lowering (entry specs), `hymir-reference` |
+    | `hymir.param` | function argument | unit: the argument is a parameter, bound from weights | the graph's author | the plan lowering (parameter specs), `hymir-reference` |
+    | `hymir.shard_dim` | function argument | integer in `[0, rank)`: each device holds a slice of the argument along this dim | `hymir-shard` | the plan lowering (sharded parameters) |
+    | `hymir.library_call` | `linalg.generic` | `"gemm"`, `"all_reduce"` or `"all_gather"`: the step runs as a library call (cuBLASLt, NCCL, the cpu driver) | `hymir-lower-to-linalg` | `hymir-linalg-to-parallel-loops` (skips the op), the plan lowering (a library step) |
+    | `hymir.precision` | a `hymir.library_call = "gemm"` op | `"bf16"` or `"f32"`: the `precision` of the `hymir.linear` it came from | `hymir-lower-to-linalg` | the plan lowering (the GEMM's compute type) |
+    | `hymir.lightning` | any op | which part of lightning attention the op is: `"heads"` (the forall over batch and heads), `"blocks"` (the loop over token blocks, or the launch of the blocked SIMT kernel), `"intra"`, `"inter"`, `"state"` (the three products of a block), `"decode"`, `"tensor-core"` (kernel launches), `"choose-kernel"` (the `scf.if` on the token count) | `hymir-tile-lightning-attention`, `hymir-lightning-to-gpu` | readers and lit tests |
+    | `hymir.moe` | any op | which part of an MoE layer the op is: `"route"` (the fused routing forall), `"layout"`, `"gate-up"`, `"down"` (warp-per-row kernels), `"gate-up-tc"`, `"down-tc"` (mma.sync kernels), `"gate-up-wgmma"`, `"down-wgmma"` (wgmma kernels), `"combine"` (kernel launches), `"choose-kernels"` (the `scf.if` on the token count) | `hymir-lower-to-linalg`, `hymir-moe-experts-to-gpu` | readers and lit tests |
+    | `hymir.kernel` | function | unit: an outlined host (cpu) kernel | `hymir-extract-host-kernels` | `hymir-add-packed-kernel-entries` |
   }];
+
+  let discardableAttrs = (ins
+    "::mlir::StringAttr":$name,
+    "::mlir::UnitAttr":$param,
+    "::mlir::IntegerAttr":$shard_dim,
+    "::mlir::StringAttr":$library_call,
+    "::mlir::StringAttr":$precision,
+    "::mlir::StringAttr":$lightning,
+    "::mlir::StringAttr":$moe,
+    "::mlir::UnitAttr":$kernel
+  );
+  let hasOperationAttrVerify = 1;
+  let hasRegionArgAttrVerify = 1;
+  let hasRegionResultAttrVerify = 1;
 }
 
 class Hymir_Op<string mnemonic, list<Trait> traits = []>
