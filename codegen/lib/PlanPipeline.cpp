@@ -1,6 +1,6 @@
 //===- PlanPipeline.cpp - the plan stage as one named pipeline ------------===//
 //
-// hymir-plan: hymir-lower-to-plan then hymir-plan-memory, the stage of
+// hymir-plan: hymir-lower-to-plan, cse, then hymir-plan-memory, the stage of
 // hymir-compile between the kernel form and the artifact translation.
 //
 //===----------------------------------------------------------------------===//
@@ -8,6 +8,7 @@
 #include "hymir/Codegen/PlanPasses.h"
 
 #include "mlir/Pass/PassRegistry.h"
+#include "mlir/Transforms/Passes.h"
 
 using namespace mlir;
 
@@ -19,6 +20,8 @@ void mlir::hymir::buildPlanPipeline(OpPassManager &pm,
   lower.target = options.target;
   lower.chip = options.chip;
   pm.addPass(createHymirLowerToPlan(lower));
+  // One size or view op per distinct value keeps the plan readable.
+  pm.addPass(createCSEPass());
   HymirPlanMemoryOptions memory;
   memory.alignment = options.alignment;
   pm.addPass(createHymirPlanMemory(memory));
