@@ -8,6 +8,7 @@
 
 #include "hymir/Codegen/KernelNames.h"
 #include "hymir/Codegen/Passes.h"
+#include "hymir/Dialect/Hymir/IR/HymirAttributes.h"
 
 #include "mlir/Dialect/LLVMIR/LLVMDialect.h"
 
@@ -30,7 +31,7 @@ struct HymirAddPackedKernelEntriesPass
     Type ptr = LLVM::LLVMPointerType::get(ctx);
     SmallVector<LLVM::LLVMFuncOp> kernels;
     for (auto func : module.getOps<LLVM::LLVMFuncOp>())
-      if (func->hasAttr("hymir.kernel"))
+      if (hymir::isHostKernel(func))
         kernels.push_back(func);
     for (LLVM::LLVMFuncOp kernel : kernels) {
       LLVM::LLVMFunctionType type = kernel.getFunctionType();

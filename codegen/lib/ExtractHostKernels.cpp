@@ -7,6 +7,7 @@
 
 #include "hymir/Codegen/KernelNames.h"
 #include "hymir/Codegen/Passes.h"
+#include "hymir/Dialect/Hymir/IR/HymirAttributes.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Func/IR/FuncOps.h"
@@ -45,7 +46,7 @@ LogicalResult extractKernel(gpu::GPUModuleOp gpuModule, gpu::GPUFuncOp kernel,
       mlir::hymir::hostKernelName(gpuModule.getName(), kernel.getName());
   auto func =
       func::FuncOp::create(b, loc, name, b.getFunctionType(argTypes, {}));
-  func->setAttr("hymir.kernel", b.getUnitAttr());
+  hymir::setHostKernel(func);
   Block *entry = func.addEntryBlock();
   b.setInsertionPointToStart(entry);
 
