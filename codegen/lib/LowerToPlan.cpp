@@ -9,6 +9,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "hymir/Codegen/PlanPasses.h"
+#include "hymir/Dialect/Hymir/IR/HymirAttributes.h"
 #include "hymir/Dialect/Plan/IR/PlanOps.h"
 
 #include "mlir/Dialect/Affine/IR/AffineOps.h"
@@ -402,8 +403,7 @@ LogicalResult EntryLowering::branch(scf::IfOp op) {
 }
 
 LogicalResult EntryLowering::gemm(linalg::GenericOp op) {
-  auto kind = op->getAttrOfType<StringAttr>("hymir.library_call");
-  if (!kind || kind.getValue() != "gemm" || op.getNumDpsInputs() != 2 ||
+  if (getLibraryCall(op) != LibraryCall::Gemm || op.getNumDpsInputs() != 2 ||
       op.getNumDpsInits() != 1)
     return op.emitError("hymir-compile: unknown library call");
   Value xv = op.getDpsInputs()[0], wv = op.getDpsInputs()[1],
@@ -419,7 +419,6 @@ LogicalResult EntryLowering::gemm(linalg::GenericOp op) {
   if (w->elementType != x->elementType)
     return op.emitError("hymir-compile: a library GEMM needs x and the "
                         "weight in one dtype");
-  auto precision = op->getAttrOfType<StringAttr>("hymir.precision");
   auto step = plan::GemmOp::create(
       builder, op.getLoc(), materialize(xv, *x), materialize(wv, *w),
       materialize(yv, *y), AffineMapAttr::get(map(x->sizes[0])),
@@ -427,8 +426,8 @@ LogicalResult EntryLowering::gemm(linalg::GenericOp op) {
           cast<AffineConstantExpr>(w->sizes[0]).getValue()),
       builder.getI64IntegerAttr(
           cast<AffineConstantExpr>(w->sizes[1]).getValue()),
-      precision && precision.getValue() == "f32" ? builder.getUnitAttr()
-                                                 : UnitAttr());
+      getGemmPrecision(op) == Precision::F32 ? builder.getUnitAttr()
+                                             : UnitAttr());
   return mlir::verify(step);
 }
 
@@ -592,14 +591,14 @@ LogicalResult EntryLowering::visit(Operation *op) {
       !indexArith)
     return op->emitError("hymir-compile: only kernel launches can depend on "
                          "the token count (inside scf.if)");
-  if (auto generic = dyn_cast<linalg::GenericOp>(op);
-      generic && generic->hasAttr("hymir.library_call")) {
-    auto kind = generic->getAttrOfType<StringAttr>("hymir.library_call");
-    if (kind && kind.getValue() == "all_reduce")
-      return collective<plan::AllReduceOp>(generic, /*gather=*/false);
-    if (kind && kind.getValue() == "all_gather")
-      return collective<plan::AllGatherOp>(generic, /*gather=*/true);
-    return gemm(generic);
+  if (auto generic = dyn_cast<linalg::GenericOp>(op)) {
+    if (std::optional<LibraryCall> kind = getLibraryCall(generic)) {
+      if (*kind == LibraryCall::AllReduce)
+        return collective<plan::AllReduceOp>(generic, /*gather=*/false);
+      if (*kind == LibraryCall::AllGather)
+        return collective<plan::AllGatherOp>(generic, /*gather=*/true);
+      return gemm(generic);
+    }
   }
   if (auto ret = dyn_cast<func::ReturnOp>(op))
     return finish(ret);
@@ -638,7 +637,7 @@ LogicalResult EntryLowering::finish(func::ReturnOp ret) {
       ++returnedBuffers[view->storage];
   }
   for (auto [i, v] : llvm::enumerate(returned)) {
-    auto name = func.getResultAttrOfType<StringAttr>(i, "hymir.name");
+    StringAttr name = getResultName(func, i);
     outputs.push_back(plan::TensorSpecAttr::get(
         context, name ? name.getValue() : "result" + std::to_string(i),
         v.elementType, AffineMapAttr::get(map(v.sizes)), -1));
@@ -696,7 +695,7 @@ LogicalResult EntryLowering::arguments() {
       }
       shape.push_back(getAffineSymbolExpr(0, context));
     }
-    auto name = func.getArgAttrOfType<StringAttr>(i, "hymir.name");
+    StringAttr name = getArgName(func, i);
     std::string argName = name ? name.str() : "arg" + std::to_string(i);
     if (!elementBytes(type.getElementType()))
       return func.emitError()
@@ -706,8 +705,8 @@ LogicalResult EntryLowering::arguments() {
     // each device's storage holds its part.
     SmallVector<AffineExpr> whole = shape;
     int64_t shardDim = -1;
-    if (auto dim = func.getArgAttrOfType<IntegerAttr>(i, "hymir.shard_dim")) {
-      int64_t d = dim.getInt();
+    if (std::optional<int64_t> dim = getShardDim(func, i)) {
+      int64_t d = *dim;
       if (d < 0 || d >= static_cast<int64_t>(shape.size()) ||
           !isa<AffineConstantExpr>(shape[d]))
         return func.emitError()
@@ -721,7 +720,7 @@ LogicalResult EntryLowering::arguments() {
         AffineMapAttr::get(AffineMap::get(0, numSymbols, whole, context)),
         shardDim);
     Value storage;
-    if (func.getArgAttr(i, "hymir.param")) {
+    if (isParam(func, i)) {
       // Parameters are bound once per module, shared by name.
       if (llvm::any_of(
               shape, [](AffineExpr e) { return !isa<AffineConstantExpr>(e); }))

@@ -223,12 +223,24 @@ def main():
     # wgmma pipeline's stages).
     check("e4_top2_bf16_wide", 4, 2, "bf16", [1, 64, 200, 1000], width=(1024, 256))
     check("e4_top2_bf16_narrow", 4, 2, "bf16", [200], width=(256, 128))
+    # Widths that are multiples of 64 but not of 128 (hidden 192,
+    # intermediate 64): on sm_90a too the per-op tile is 64, so calls above
+    # 64 tokens reach the mma.sync kernels rather than the warp kernels.
+    check("e4_top2_bf16_mid", 4, 2, "bf16", [7, 200], width=(192, 64))
     # Routing written step by step (fused by the compiler), and routing it
     # must not fuse (top-k of raw logits).
     check_decomposed("decomposed_e32_top2_bf16", 32, 2, "bf16", [1, 64, 200], True)
     check_decomposed("decomposed_e4_top2_f32_raw", 4, 2, "f32", [7], False)
     check("unfused_e8_top2_bf16", 8, 2, "bf16", [1, 100], text=unfused_graph(8, 2, "bf16"))
     check("picks_e4_top2_f32", 4, 2, "f32", [7, 64], text=picks_graph(4, 2, "f32"))
+    # A static token count: the layout of a static bf16 call above 16
+    # tokens holds a cast to a dynamic size, which the plan could not place
+    # before hymir_plan (200 tokens reach the tensor-core kernels on cuda,
+    # 7 the warp kernels).
+    check("static200_e8_top2_bf16", 8, 2, "bf16", [200],
+          text=graph(8, 2, "bf16").replace("tensor<?x", "tensor<200x"))
+    check("static7_e4_top2_f32", 4, 2, "f32", [7],
+          text=graph(4, 2, "f32").replace("tensor<?x", "tensor<7x"))
     if PREPARE:
         print("moe matrix: prepared in", WORK)
     else:
