@@ -163,13 +163,13 @@ InFlightDiagnostic unknownAttr(Operation *op, StringRef name) {
                            << "', which the hymir dialect does not declare";
 }
 
-/// Verifies a hymir attribute of argument (or result) `index` of the function
-/// `op`; `what` is "argument" or "result".
-LogicalResult verifyValueAttr(Operation *op, StringRef what, unsigned index,
+/// Verifies a hymir attribute of argument (or, with `result`, result) `index`
+/// of the function `op`, whose type is `type`.
+LogicalResult verifyValueAttr(Operation *op, bool result, unsigned index,
                               Type type, NamedAttribute attr) {
   StringRef name = attr.getName().getValue();
   Attribute value = attr.getValue();
-  bool result = what == "result";
+  StringRef what = result ? "result" : "argument";
   if (name == NameAttr::getNameStr()) {
     auto str = dyn_cast<StringAttr>(value);
     if (!str || str.getValue().empty())
@@ -263,7 +263,7 @@ LogicalResult HymirDialect::verifyRegionArgAttribute(Operation *op,
                                                      NamedAttribute attr) {
   // Only functions (function_interface_impl::verifyTrait) call this hook.
   auto func = cast<FunctionOpInterface>(op);
-  return verifyValueAttr(op, "argument", argIndex,
+  return verifyValueAttr(op, /*result=*/false, argIndex,
                          func.getArgumentTypes()[argIndex], attr);
 }
 
@@ -273,6 +273,6 @@ LogicalResult HymirDialect::verifyRegionResultAttribute(Operation *op,
                                                         NamedAttribute attr) {
   // Only functions (function_interface_impl::verifyTrait) call this hook.
   auto func = cast<FunctionOpInterface>(op);
-  return verifyValueAttr(op, "result", resultIndex,
+  return verifyValueAttr(op, /*result=*/true, resultIndex,
                          func.getResultTypes()[resultIndex], attr);
 }
