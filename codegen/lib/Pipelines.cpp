@@ -38,13 +38,19 @@ void mlir::hymir::buildKernelFormPipeline(OpPassManager &pm,
   // MoE: one fused routing step and experts on the routed rows only.
   HymirFuseMoeRoutingOptions moe;
   moe.tile = options.moeTile;
+  // A tile chosen per op is chosen for the GPU kernels when there are any.
+  moe.chip = options.gpuMoe ? std::string(options.chip) : std::string();
+  moe.wgmma = options.moeWgmma;
   pm.addNestedPass<func::FuncOp>(createHymirFuseMoeRouting(moe));
   if (options.gpuMoe) {
     HymirMoeExpertsToGpuOptions experts;
     experts.wgmma = options.moeWgmma;
     experts.decodeSlots = options.moeDecodeSlots;
     experts.wgmmaGroup = options.moeWgmmaGroup;
+    experts.chip = options.chip;
     pm.addNestedPass<func::FuncOp>(createHymirMoeExpertsToGpu(experts));
+    // The layouts after the experts, which read their tile.
+    pm.addNestedPass<func::FuncOp>(createHymirMoeLayoutToGpu());
   }
   // Tiled ops first: lightning attention becomes a forall over heads of
   // loops over token blocks.
@@ -52,6 +58,7 @@ void mlir::hymir::buildKernelFormPipeline(OpPassManager &pm,
     HymirLightningToGpuOptions lightning;
     lightning.valueSplit = options.lightningValueSplit;
     lightning.tensorCores = options.lightningTensorCores;
+    lightning.chip = options.chip;
     pm.addNestedPass<func::FuncOp>(createHymirLightningToGpu(lightning));
   } else
     pm.addNestedPass<func::FuncOp>(createHymirTileLightningAttention());

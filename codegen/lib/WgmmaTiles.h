@@ -26,6 +26,8 @@
 #ifndef HYMIR_CODEGEN_LIB_WGMMATILES_H
 #define HYMIR_CODEGEN_LIB_WGMMATILES_H
 
+#include "GpuBuilder.h"
+
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/GPU/IR/GPUDialect.h"
 #include "mlir/Dialect/LLVMIR/LLVMDialect.h"
@@ -37,7 +39,7 @@
 
 namespace mlir::hymir {
 
-struct WgmmaTiles {
+struct WgmmaTiles : GpuBuilder {
   static constexpr int64_t kThreads = 256;   // two warpgroups
   static constexpr int64_t kRows = 128;      // A rows of a tile
   static constexpr int64_t kChunkRows = 128; // B rows of one chunk (wgmma n)
@@ -61,17 +63,13 @@ struct WgmmaTiles {
     Value weights, expert, row0;
   };
 
-  ImplicitLocOpBuilder &b;
+  WgmmaTiles(ImplicitLocOpBuilder &b, Value tid) : GpuBuilder(b), tid(tid) {}
   Value tid;
   Value active; // see product()
 
-  Value idx(int64_t n) { return arith::ConstantIndexOp::create(b, n); }
   Value i64(int64_t n) {
     return arith::ConstantIntOp::create(b, b.getI64Type(), n);
   }
-  Value add(Value x, Value y) { return arith::AddIOp::create(b, x, y); }
-  Value add(Value x, int64_t n) { return n ? add(x, idx(n)) : x; }
-  Value mul(Value x, int64_t n) { return arith::MulIOp::create(b, x, idx(n)); }
 
   /// The tile rows this thread copies: tid / 8 + 32 i, i < kRowsPerThread.
   Value copyRow(int64_t i) {

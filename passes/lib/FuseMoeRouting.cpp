@@ -26,6 +26,8 @@
 #include "hymir/Dialect/Hymir/IR/HymirOps.h"
 #include "hymir/Transforms/Passes.h"
 
+#include "hymir/Codegen/Target.h"
+
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Linalg/IR/Linalg.h"
 #include "mlir/IR/Matchers.h"
@@ -56,10 +58,32 @@ SmallVector<Type> layoutTypes(Builder &b, int64_t tokens, int64_t picks,
           RankedTensorType::get({tokens, picks}, i32)};
 }
 
+/// The tile each op's layout is padded to: the pass's, or with tile 0 the
+/// one the target's kernels want for the op's experts.
+struct TileChoice {
+  int64_t tile = 1;
+  std::optional<TargetDescription> target;
+  bool wgmma = true;
+
+  int64_t of(Value x, Value w1) const {
+    if (tile > 0)
+      return tile;
+    if (!target)
+      return 1;
+    auto w1Type = cast<RankedTensorType>(w1.getType());
+    bool bf16 = getElementTypeOrSelf(x.getType()).isBF16() &&
+                w1Type.getElementType().isBF16();
+    int64_t inter = w1Type.getDimSize(1), width = w1Type.getDimSize(2);
+    if (ShapedType::isDynamic(inter) || ShapedType::isDynamic(width))
+      bf16 = false;
+    return target->moeTile(bf16, inter, width, wgmma);
+  }
+};
+
 struct SplitMoe : OpRewritePattern<MoeOp> {
-  SplitMoe(MLIRContext *ctx, int64_t tile)
-      : OpRewritePattern(ctx), tile(tile) {}
-  int64_t tile;
+  SplitMoe(MLIRContext *ctx, const TileChoice &tiles)
+      : OpRewritePattern(ctx), tiles(tiles) {}
+  TileChoice tiles;
 
   LogicalResult matchAndRewrite(MoeOp op,
                                 PatternRewriter &rewriter) const override {
@@ -83,6 +107,7 @@ struct SplitMoe : OpRewritePattern<MoeOp> {
         rewriter, loc, RankedTensorType::get({tokens, experts}, f32),
         toF32(op.getX()), toF32(op.getRouter()),
         rewriter.getStringAttr(stringifyPrecision(Precision::F32)));
+    int64_t tile = tiles.of(op.getX(), op.getW1());
     SmallVector<Type> types =
         layoutTypes(rewriter, tokens, topK, experts, tile);
     types.push_back(RankedTensorType::get({tokens, topK}, f32));
@@ -163,9 +188,9 @@ Value buildExperts(PatternRewriter &rewriter, RoutedExpertsOp op,
 
 /// Softmax + top_k (+ renormalise) + routed_experts: one hymir.moe_route.
 struct FuseDecomposedRouting : OpRewritePattern<RoutedExpertsOp> {
-  FuseDecomposedRouting(MLIRContext *ctx, int64_t tile)
-      : OpRewritePattern(ctx, /*benefit=*/2), tile(tile) {}
-  int64_t tile;
+  FuseDecomposedRouting(MLIRContext *ctx, const TileChoice &tiles)
+      : OpRewritePattern(ctx, /*benefit=*/2), tiles(tiles) {}
+  TileChoice tiles;
 
   LogicalResult matchAndRewrite(RoutedExpertsOp op,
                                 PatternRewriter &rewriter) const override {
@@ -195,6 +220,7 @@ struct FuseDecomposedRouting : OpRewritePattern<RoutedExpertsOp> {
           op, "logits are not f32 [T, E] with E the experts of w1");
     int64_t k = topK.getK();
     int64_t tokens = logitsType.getDimSize(0);
+    int64_t tile = tiles.of(op.getX(), op.getW1());
     SmallVector<Type> types = layoutTypes(rewriter, tokens, k, *experts, tile);
     types.push_back(RankedTensorType::get({tokens, k}, rewriter.getF32Type()));
     auto route = MoeRouteOp::create(
@@ -210,9 +236,9 @@ struct FuseDecomposedRouting : OpRewritePattern<RoutedExpertsOp> {
 
 /// Any other routed_experts: its picks laid out by hymir.moe_layout.
 struct LayOutRoutedExperts : OpRewritePattern<RoutedExpertsOp> {
-  LayOutRoutedExperts(MLIRContext *ctx, int64_t tile)
-      : OpRewritePattern(ctx, /*benefit=*/1), tile(tile) {}
-  int64_t tile;
+  LayOutRoutedExperts(MLIRContext *ctx, const TileChoice &tiles)
+      : OpRewritePattern(ctx, /*benefit=*/1), tiles(tiles) {}
+  TileChoice tiles;
 
   LogicalResult matchAndRewrite(RoutedExpertsOp op,
                                 PatternRewriter &rewriter) const override {
@@ -222,6 +248,7 @@ struct LayOutRoutedExperts : OpRewritePattern<RoutedExpertsOp> {
     auto indicesType = cast<RankedTensorType>(op.getIndices().getType());
     int64_t tokens = indicesType.getDimSize(0),
             picks = indicesType.getDimSize(1);
+    int64_t tile = tiles.of(op.getX(), op.getW1());
     auto layout = MoeLayoutOp::create(
         rewriter, op.getLoc(),
         layoutTypes(rewriter, tokens, picks, *experts, tile), op.getIndices(),
@@ -237,15 +264,28 @@ struct HymirFuseMoeRouting
   using HymirFuseMoeRoutingBase::HymirFuseMoeRoutingBase;
 
   void runOnOperation() override {
-    if (tile < 1) {
+    if (tile < 0) {
       getOperation().emitError()
-          << "hymir-fuse-moe-routing: tile must be at least 1, got "
+          << "hymir-fuse-moe-routing: tile must be at least 1 (or 0: per "
+             "op), got "
           << static_cast<int64_t>(tile);
       return signalPassFailure();
     }
+    TileChoice tiles;
+    tiles.tile = tile;
+    tiles.wgmma = wgmma;
+    if (tile == 0 && !chip.empty()) {
+      llvm::Expected<TargetDescription> target = lookupTarget(chip);
+      if (!target) {
+        getOperation().emitError()
+            << "hymir-fuse-moe-routing: " << llvm::toString(target.takeError());
+        return signalPassFailure();
+      }
+      tiles.target = *target;
+    }
     RewritePatternSet patterns(&getContext());
     patterns.add<SplitMoe, FuseDecomposedRouting, LayOutRoutedExperts>(
-        &getContext(), tile);
+        &getContext(), tiles);
     if (failed(applyPatternsGreedily(getOperation(), std::move(patterns))))
       return signalPassFailure();
     WalkResult left = getOperation().walk([](RoutedExpertsOp op) {

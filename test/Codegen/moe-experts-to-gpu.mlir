@@ -1,4 +1,4 @@
-// RUN: hymir-opt %s --hymir-moe-experts-to-gpu=wgmma=true -split-input-file | FileCheck %s
+// RUN: hymir-opt %s --hymir-moe-experts-to-gpu=wgmma=true --hymir-moe-layout-to-gpu -split-input-file | FileCheck %s
 
 // Two launches over (outputs / 8, top_k) with 8 warps per block: each warp
 // ranks the experts that have tokens (a shuffle scan over the offsets) and

@@ -1,6 +1,6 @@
 // RUN: hymir-opt %s --hymir-fuse-moe-routing -split-input-file | FileCheck %s
 // RUN: hymir-opt %s --hymir-fuse-moe-routing=tile=4 -split-input-file | FileCheck %s --check-prefix=TILE4
-// RUN: not hymir-opt %s --hymir-fuse-moe-routing=tile=0 2>&1 | FileCheck %s --check-prefix=BAD
+// RUN: not hymir-opt %s --hymir-fuse-moe-routing=tile=-1 2>&1 | FileCheck %s --check-prefix=BAD
 
 // hymir.moe becomes the router scores in true fp32, one fused routing step
 // and the experts on its layout: T * top_k + E * (tile - 1) rows (10 * 2 +
@@ -15,7 +15,7 @@
 // CHECK: return %[[Y]]
 // TILE4-LABEL: func.func @moe
 // TILE4: hymir.moe_route {{.*}}tile = 4 : i64{{.*}} -> (tensor<44xi32>, tensor<9xi32>, tensor<10x2xi32>, tensor<10x2xf32>)
-// BAD: hymir-fuse-moe-routing: tile must be at least 1, got 0
+// BAD: hymir-fuse-moe-routing: tile must be at least 1 (or 0: per op), got -1
 func.func @moe(%x: tensor<10x32xbf16>, %router: tensor<8x32xf32>, %w1: tensor<8x16x32xbf16>,
                %w3: tensor<8x16x32xbf16>, %w2: tensor<8x32x16xbf16>) -> tensor<10x32xbf16> {
   %y = hymir.moe %x, %router, %w1, %w3, %w2 {top_k = 2 : i64}

@@ -20,6 +20,7 @@
 #include "hymir/Codegen/Pipelines.h"
 #include "hymir/Codegen/PlanPasses.h"
 #include "hymir/Codegen/PlanToArtifact.h"
+#include "hymir/Codegen/Target.h"
 #include "hymir/Dialect/Hymir/IR/HymirDialect.h"
 #include "hymir/Dialect/Hymir/IR/HymirOps.h"
 #include "hymir/Dialect/Plan/IR/PlanOps.h"
@@ -98,9 +99,9 @@ static cl::opt<int64_t> moeWgmmaGroupOpt(
 static cl::opt<int64_t> moeTileOpt(
     "moe-tile",
     cl::desc("rows each expert's group of routed rows is padded to (the "
-             "grouped GEMM tile; default on cuda the tile of its tensor-core "
-             "kernels: 128 for wgmma on sm_90a, else 64; 1, no padding, on "
-             "cpu)"),
+             "grouped GEMM tile; default on cuda chosen per op for the "
+             "tensor-core kernels that apply to its experts: 128 for wgmma "
+             "on sm_90a, 64 for mma.sync; 1, no padding, on cpu)"),
     cl::init(0));
 static cl::opt<std::string>
     ptxasOpt("ptxas",
@@ -302,15 +303,23 @@ LogicalResult run(MLIRContext &context, ModuleOp module) {
   formOptions.gpuMoe = cuda;
   formOptions.lightningValueSplit = lightningSplitOpt;
   formOptions.lightningTensorCores = lightningTensorCoresOpt;
-  // wgmma needs the sm_90a feature set.
-  bool wgmma = cuda && moeWgmmaOpt && chipOpt.getValue() == "sm_90a";
+  // wgmma needs the sm_90a feature set (the chip's target description).
+  bool wgmma = false;
+  if (cuda) {
+    llvm::Expected<hy::TargetDescription> target = hy::lookupTarget(chipOpt);
+    if (!target)
+      return module.emitError()
+             << "hymir-compile: " << llvm::toString(target.takeError());
+    wgmma = moeWgmmaOpt && target->hasWgmma;
+  }
+  formOptions.chip = chipOpt;
   formOptions.moeWgmma = wgmma;
   formOptions.moeDecodeSlots = std::max<int64_t>(0, moeDecodeSlotsOpt);
   formOptions.moeWgmmaGroup = std::max<int64_t>(1, moeWgmmaGroupOpt);
-  formOptions.moeTile = moeTileOpt.getNumOccurrences() ? moeTileOpt.getValue()
-                                                       : (wgmma  ? 128
-                                                          : cuda ? 64
-                                                                 : 1);
+  // Unless --moe-tile says, each MoE op's tile is chosen from its shapes
+  // for the chip's kernels (0; 1 on cpu).
+  formOptions.moeTile =
+      moeTileOpt.getNumOccurrences() ? moeTileOpt.getValue() : 0;
   formOptions.devices = devicesOpt;
   hy::buildKernelFormPipeline(pm, formOptions);
   if (failed(pm.run(module)))

@@ -82,27 +82,31 @@ def HymirMoeExpertsToGpu
 
     Where a tensor-core set applies, both sets are emitted under
     `scf.if (tokens <= 16)` (wgmma) or `scf.if (tokens <= 64)` (mma.sync),
-    which the plan turns into launches guarded by the token count;
+    the decode cut-offs of `chip`'s target description, which the plan
+    turns into launches guarded by the token count;
     otherwise the warp-per-row kernels serve every call. Other shapes keep
     the generic lowering. The combine `y[t] = sum_j weights[t, j]
     down[slots[t, j]]` is one kernel (8 columns of a token a thread) when
     top_k is static.
 
-    Then every `hymir.moe_route` (its routing as linalg) and
-    `hymir.moe_layout` gets its grouped layout from one block of 1024
-    threads: counts by shared-memory atomics, group starts by one thread,
-    pairs placed at their expert's cursor by atomics (so the order of the
-    pairs within a group is not fixed; results do not depend on it).
+    The layouts the experts read (`hymir.moe_route`, `hymir.moe_layout`)
+    are left to `hymir-moe-layout-to-gpu`, which runs after this pass: the
+    kernels are chosen by the layout's tile, read from the op that makes
+    it.
   }];
   let options = [
     Option<"wgmma", "wgmma", "bool", /*default=*/"false",
-           "use the sm_90a wgmma kernels for larger calls where they apply "
-           "(only for an sm_90a target)">,
+           "use the wgmma kernels for larger calls where they apply (only "
+           "where `chip` has wgmma: sm_90a)">,
     Option<"wgmmaGroup", "wgmma-group", "int64_t", /*default=*/"8",
            "row tiles per group of the wgmma kernels' block order">,
     Option<"decodeSlots", "decode-slots", "int64_t", /*default=*/"0",
            "grid height of the warp-per-row kernels: block y takes the "
-           "experts with tokens of rank y modulo it (0: top_k, at most E)">
+           "experts with tokens of rank y modulo it (0: top_k, at most E)">,
+    Option<"chip", "chip", "std::string", /*default=*/"\"sm_90a\"",
+           "the GPU whose target description (hymir/Codegen/Target.h) gives "
+           "the decode cut-offs, the tensor-core tiles and whether wgmma "
+           "exists">
   ];
   let dependentDialects = ["::mlir::gpu::GPUDialect", "::mlir::scf::SCFDialect",
                            "::mlir::memref::MemRefDialect",
@@ -113,6 +117,30 @@ def HymirMoeExpertsToGpu
                            "::mlir::LLVM::LLVMDialect",
                            "::mlir::NVVM::NVVMDialect",
                            "::mlir::nvgpu::NVGPUDialect"];
+}
+
+def HymirMoeLayoutToGpu
+    : Pass<"hymir-moe-layout-to-gpu", "::mlir::func::FuncOp"> {
+  let summary = "The grouped layout of routed MoE rows as one GPU kernel";
+  let description = [{
+    For the cuda target, on tensors (before bufferization), after
+    `hymir-moe-experts-to-gpu` (which reads each layout's tile from the op
+    that makes it). Every `hymir.moe_route` with a static expert count
+    gets its routing (softmax, top-k, renormalisation) as linalg and every
+    `hymir.moe_route` and `hymir.moe_layout` its grouped layout from one
+    block of 1024 threads: counts by shared-memory atomics, group starts
+    (each group's size rounded up to the tile) by one thread, pairs placed
+    at their expert's cursor by atomics (so the order of the pairs within
+    a group is not fixed; results do not depend on it). Picks outside
+    [0, E) get slot -1 and no row. The offsets and slots are allocated with
+    static shapes [E + 1] and [T, K] and cast to the op's result types.
+  }];
+  let dependentDialects = ["::mlir::gpu::GPUDialect", "::mlir::scf::SCFDialect",
+                           "::mlir::memref::MemRefDialect",
+                           "::mlir::bufferization::BufferizationDialect",
+                           "::mlir::linalg::LinalgDialect",
+                           "::mlir::math::MathDialect",
+                           "::mlir::tensor::TensorDialect"];
 }
 
 def HymirLightningToGpu
@@ -138,20 +166,22 @@ def HymirLightningToGpu
     Each contraction is an outer-product loop over register tiles shared out
     to the block's threads, in f32 with fused multiply-adds. The tiles live
     in dynamic shared memory (about 92 KiB for 32-token blocks, D = 128 and
-    64-wide value chunks). The operands become buffers through
-    `bufferization.to_buffer` and the results fresh allocations through
+    64-wide value chunks; at most what `chip` allows a block). The operands
+    become buffers through `bufferization.to_buffer` and the results fresh
+    allocations through
     `bufferization.to_tensor`, so one-shot bufferization and the planner see
     ordinary buffers. Block size 0 picks 32 tokens, or the next even power
     of two covering a shorter static sequence (decode); value split 0 picks
     64-wide value chunks where they divide the value dim.
 
-    A static token count of at most 16 (with block size 0) takes a decode
-    kernel instead: the recurrence with the state in registers, read and
+    A static token count of at most 16 (the decode cut-off of `chip`'s
+    target description; with block size 0) takes a decode kernel instead: the recurrence with the state in registers, read and
     written once. A dynamic token count gets both kernels under
     `scf.if (tokens <= 16)`, which the plan builder turns into launches
     guarded by the token count of each call.
 
-    With `tensor-cores` (the default), bf16 graphs whose shapes allow it
+    With `tensor-cores` (the default) and a chip with bf16 mma.sync (sm_80
+    on), bf16 graphs whose shapes allow it
     (32-token blocks, key dim a multiple of 16, the m16n8 tiles of the state
     and of a block's output shared evenly by the 8 warps with each warp's
     tiles in one row, 256 threads) run the four contractions
@@ -171,7 +201,11 @@ def HymirLightningToGpu
            "threads per block">,
     Option<"tensorCores", "tensor-cores", "bool", /*default=*/"true",
            "bf16 prefill on tensor cores (mma.sync m16n8k16, bf16 operands, "
-           "f32 accumulation) where the shapes allow">
+           "f32 accumulation) where the shapes allow">,
+    Option<"chip", "chip", "std::string", /*default=*/"\"sm_90a\"",
+           "the GPU whose target description (hymir/Codegen/Target.h) gives "
+           "the decode cut-off, the shared-memory limit and whether bf16 "
+           "mma.sync exists">
   ];
   let dependentDialects = ["::mlir::gpu::GPUDialect", "::mlir::scf::SCFDialect",
                            "::mlir::arith::ArithDialect", "::mlir::math::MathDialect",

@@ -64,10 +64,15 @@ struct KernelFormOptions : public PassPipelineOptions<KernelFormOptions> {
       llvm::cl::init(0)};
   Option<int64_t> moeTile{
       *this, "moe-tile",
-      llvm::cl::desc("tile option of hymir-fuse-moe-routing: the routed "
-                     "kernels of both targets are untiled so far, so 1 (no "
-                     "padding rows) is the default"),
+      llvm::cl::desc("tile option of hymir-fuse-moe-routing; 0: each op's "
+                     "tile chosen from its shapes for the kernels of `chip` "
+                     "(with gpu-moe) or 1 (without)"),
       llvm::cl::init(1)};
+  Option<std::string> chip{
+      *this, "chip",
+      llvm::cl::desc("the GPU the kernel passes read their chip facts from "
+                     "(hymir/Codegen/Target.h)"),
+      llvm::cl::init("sm_90a")};
   Option<int64_t> devices{
       *this, "devices",
       llvm::cl::desc("split the graph across this many devices (hymir-shard)"),

@@ -121,10 +121,26 @@ def HymirFuseMoeRouting : Pass<"hymir-fuse-moe-routing", "::mlir::func::FuncOp">
     the same way into `hymir.moe_route` + `hymir.moe_experts`. Other routing
     stays as written; its picks reach `hymir.moe_experts` through
     `hymir.moe_layout`.
+
+    With `tile` 0 each op's tile is chosen from its experts' shapes for the
+    kernels of `chip` (`TargetDescription::moeTile`): bf16 experts whose
+    widths (I and N) are multiples of 128 take the wgmma tile (128) where
+    the chip has wgmma and `wgmma` is on; bf16 experts whose widths are
+    multiples of 64 the mma.sync tile (64); other experts, which only the
+    warp-per-row kernels serve, the largest of the two the target uses.
+    Without a chip the tile is 1 (no padding: the cpu kernels are untiled).
   }];
   let options = [
     Option<"tile", "tile", "int64_t", /*default=*/"64",
-           "rows of the grouped GEMM tile each expert's group is padded to">
+           "rows of the grouped GEMM tile each expert's group is padded to "
+           "(0: chosen per op from its shapes and `chip`)">,
+    Option<"chip", "chip", "std::string", /*default=*/"\"\"",
+           "with tile 0: the GPU whose tensor-core kernels the tile is "
+           "chosen for (hymir/Codegen/Target.h); empty: no GPU kernels, "
+           "tile 1">,
+    Option<"wgmma", "wgmma", "bool", /*default=*/"true",
+           "with tile 0: the wgmma kernels' tile may be chosen (where "
+           "`chip` has wgmma)">
   ];
   let dependentDialects = ["::mlir::arith::ArithDialect"];
 }

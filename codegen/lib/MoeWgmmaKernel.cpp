@@ -1,0 +1,153 @@
+//===- MoeWgmmaKernel.cpp - MoE experts on Hopper wgmma -------------------===//
+//
+// The sm_90a kernels of hymir-moe-experts-to-gpu for larger bf16 calls on a
+// layout padded to 128-row tiles: blocks of two warpgroups over one tile
+// of one expert and 256 output columns, the main loop of WgmmaTiles.h
+// (cp.async into swizzled stages, wgmma.mma_async m64n128k16), SwiGLU in
+// the gate/up epilogue, blocks numbered in groups of row tiles.
+//
+//===----------------------------------------------------------------------===//
+
+#include "MoeKernels.h"
+#include "WgmmaTiles.h"
+
+#include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/GPU/IR/GPUDialect.h"
+#include "mlir/Dialect/LLVMIR/LLVMDialect.h"
+#include "mlir/Dialect/MemRef/IR/MemRef.h"
+#include "mlir/Dialect/SCF/IR/SCF.h"
+#include "mlir/Dialect/Vector/IR/VectorOps.h"
+
+using namespace mlir;
+using namespace mlir::hymir;
+
+void mlir::hymir::emitMoeWgmmaKernels(ImplicitLocOpBuilder &b,
+                                      const MoeExpertsOperands &o,
+                                      int64_t group) {
+  using Wg = WgmmaTiles;
+  GpuBuilder g(b);
+  auto c = [&](int64_t n) { return arith::ConstantIndexOp::create(b, n); };
+  Type f32 = b.getF32Type(), actType = o.actType;
+  int64_t experts = o.experts, inter = o.inter, width = o.width;
+  Value x = o.x, sorted = o.sorted, offsets = o.offsets, w1 = o.w1, w3 = o.w3,
+        w2 = o.w2, act = o.act, down = o.down, rows = o.rows;
+  // Larger calls on sm_90a: wgmma over 128-row tiles. Blocks are numbered
+  // in groups of kGroup row tiles: a group's tiles (mostly one expert's)
+  // run side by side over the column blocks, so each weight chunk is read
+  // from memory about once and the group's rows stay in L2.
+  const int64_t kGroup = std::max<int64_t>(1, group);
+  auto launchWgmma = [&](StringRef kind, int64_t colBlocks,
+                         function_ref<void(WgmmaTiles &, Value, Value, Value)>
+                             body,
+                         int64_t chunks) {
+    // Grid (kGroup x column blocks, groups): blocks start in the order of
+    // their linear index, x fastest.
+    Value groups = arith::CeilDivUIOp::create(b, rows, c(Wg::kRows * kGroup));
+    Value smem = arith::ConstantIntOp::create(b, b.getI32Type(),
+                                              Wg::sharedBytes(chunks));
+    gpu::LaunchOp launchOp = g.launch(
+        c(kGroup * colBlocks), groups, c(1), c(Wg::kThreads), smem,
+        [&](gpu::LaunchOp launch) {
+          Value inGroup = launch.getBlockIds().x;
+          Value tile = arith::AddIOp::create(
+              b, arith::MulIOp::create(b, launch.getBlockIds().y, c(kGroup)),
+              arith::RemUIOp::create(b, inGroup, c(kGroup)));
+          Value colBlock = arith::DivUIOp::create(b, inGroup, c(kGroup));
+          Value r0 = arith::MulIOp::create(b, tile, c(Wg::kRows));
+          // Tiles past the rows in use have nothing to compute (the layout's
+          // groups are whole tiles, so a tile is all in use or not at all).
+          Value used = rowsInUse(b, offsets, experts);
+          auto inUse = scf::IfOp::create(
+              b, arith::CmpIOp::create(b, arith::CmpIPredicate::ult, r0, used),
+              /*withElseRegion=*/false);
+          {
+            OpBuilder::InsertionGuard inner(b);
+            b.setInsertionPointToStart(&inUse.getThenRegion().front());
+            WgmmaTiles w(b, launch.getThreadIds().x);
+            // A warpgroup whose 64 rows start with padding has only padding
+            // (padding closes a group): it skips its products.
+            Value half = arith::MulIOp::create(
+                b, arith::DivUIOp::create(b, w.tid, c(128)), c(Wg::kRows / 2));
+            w.active = arith::CmpIOp::create(
+                b, arith::CmpIPredicate::sge,
+                memref::LoadOp::create(
+                    b, sorted, ValueRange{arith::AddIOp::create(b, r0, half)}),
+                arith::ConstantIntOp::create(b, b.getI32Type(), 0));
+            body(w, expertOfRow(b, offsets, experts, r0), r0, colBlock);
+          }
+        });
+    launchOp->setAttr("hymir.moe", b.getStringAttr(kind));
+  };
+  auto emitWgmma = [&]() {
+    // gate/up: W1 and W3 rows c0 .. c0 + 127 of the tile's expert; A the
+    // rows of x through their tokens (padding rows read row 0; their
+    // results are never used).
+    launchWgmma(
+        "gate-up-wgmma", inter / Wg::kChunkRows,
+        [&](WgmmaTiles &w, Value e, Value r0, Value colBlock) {
+          Value c0 = arith::MulIOp::create(b, colBlock, c(Wg::kChunkRows));
+          SmallVector<Value> aRows;
+          for (int64_t i = 0; i < Wg::kRowsPerThread; ++i) {
+            Value tok = arith::MaxSIOp::create(
+                b,
+                memref::LoadOp::create(b, sorted,
+                                       ValueRange{w.add(r0, w.copyRow(i))}),
+                arith::ConstantIntOp::create(b, b.getI32Type(), 0));
+            aRows.push_back(
+                arith::IndexCastOp::create(b, b.getIndexType(), tok));
+          }
+          SmallVector<Value> acc =
+              w.product(x, aRows, {{w1, e, c0}, {w3, e, c0}}, width, w.active);
+          w.forEachAccumulator([&](int64_t i, Value row, Value col) {
+            if (i % 2)
+              return;
+            SmallVector<Value> pair;
+            for (int64_t q = 0; q < 2; ++q) {
+              Value g = LLVM::ExtractValueOp::create(b, acc[0], i + q);
+              Value u = LLVM::ExtractValueOp::create(b, acc[1], i + q);
+              pair.push_back(o.swiglu(b, g, u));
+            }
+            Value v = vector::FromElementsOp::create(
+                b, VectorType::get({2}, actType), pair);
+            vector::StoreOp::create(b, v, act,
+                                    ValueRange{w.add(r0, row), w.add(c0, col)});
+          });
+        },
+        2);
+    // down: W2 rows c0 .. c0 + 255 (two chunks) of the tile's expert; A
+    // the tile's rows of act.
+    int64_t downChunks = width % (2 * Wg::kChunkRows) == 0 ? 2 : 1;
+    launchWgmma(
+        "down-wgmma", width / (downChunks * Wg::kChunkRows),
+        [&](WgmmaTiles &w, Value e, Value r0, Value colBlock) {
+          Value c0 = arith::MulIOp::create(b, colBlock,
+                                           c(downChunks * Wg::kChunkRows));
+          SmallVector<Value> aRows;
+          for (int64_t i = 0; i < Wg::kRowsPerThread; ++i)
+            aRows.push_back(w.add(r0, w.copyRow(i)));
+          SmallVector<WgmmaTiles::Chunk> chunks;
+          for (int64_t m = 0; m < downChunks; ++m)
+            chunks.push_back({w2, e, w.add(c0, m * Wg::kChunkRows)});
+          SmallVector<Value> acc =
+              w.product(act, aRows, chunks, inter, w.active);
+          w.forEachAccumulator([&](int64_t i, Value row, Value col) {
+            if (i % 2)
+              return;
+            for (int64_t m = 0; m < downChunks; ++m) {
+              SmallVector<Value> pair = {
+                  LLVM::ExtractValueOp::create(b, acc[m], i),
+                  LLVM::ExtractValueOp::create(b, acc[m], i + 1)};
+              Value v = vector::FromElementsOp::create(
+                  b, VectorType::get({2}, f32), pair);
+              vector::StoreOp::create(
+                  b, v, down,
+                  ValueRange{w.add(r0, row),
+                             w.add(w.add(c0, m * Wg::kChunkRows), col)});
+            }
+          });
+        },
+        downChunks);
+  };
+
+  emitWgmma();
+}
