@@ -10,6 +10,8 @@
 
 #include "LightningKernels.h"
 
+#include "hymir/Dialect/Hymir/IR/HymirAttributes.h"
+
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/GPU/IR/GPUDialect.h"
 #include "mlir/Dialect/Math/IR/Math.h"
@@ -164,7 +166,7 @@ void BlockedKernelBuilder::build() {
   barrier();
 
   auto loop = scf::ForOp::create(b, idx(0), tokens, idx(s.block));
-  loop->setAttr("hymir.lightning", b.getStringAttr("blocks"));
+  setLightningPart(loop, LightningPart::Blocks);
   {
     OpBuilder::InsertionGuard guard(b);
     b.setInsertionPointToStart(loop.getBody());

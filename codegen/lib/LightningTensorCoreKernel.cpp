@@ -9,6 +9,8 @@
 #include "LightningKernels.h"
 #include "MmaFragments.h"
 
+#include "hymir/Dialect/Hymir/IR/HymirAttributes.h"
+
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/GPU/IR/GPUDialect.h"
 #include "mlir/Dialect/Math/IR/Math.h"
@@ -278,7 +280,7 @@ void TensorCoreKernelBuilder::build() {
   size_t stateCount = state.size();
   carried.append(fetch(idx(0)));
   auto loop = scf::ForOp::create(b, idx(0), tokens, idx(kBlock), carried);
-  loop->setAttr("hymir.lightning", b.getStringAttr("blocks"));
+  setLightningPart(loop, LightningPart::Blocks);
   {
     OpBuilder::InsertionGuard guard(b);
     b.setInsertionPointToStart(loop.getBody());

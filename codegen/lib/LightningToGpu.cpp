@@ -10,6 +10,7 @@
 
 #include "hymir/Codegen/Passes.h"
 #include "hymir/Codegen/Target.h"
+#include "hymir/Dialect/Hymir/IR/HymirAttributes.h"
 #include "hymir/Dialect/Hymir/IR/HymirOps.h"
 
 #include "LightningKernels.h"
@@ -197,7 +198,7 @@ void HymirLightningToGpuPass::emitKernels(LightningAttentionOp op,
 
   // One launch per kernel, over (value chunks, heads, batch): the kernel gets
   // the operands and its thread's coordinates, then `build` writes the body.
-  auto emitLaunch = [&](StringRef kind, int64_t chunks, int64_t chunkWidth,
+  auto emitLaunch = [&](LightningPart part, int64_t chunks, int64_t chunkWidth,
                         int64_t threads, int64_t sharedBytes,
                         function_ref<void(const LightningOperands &)> build) {
     Value bytes = sharedBytes ? Value(arith::ConstantIntOp::create(
@@ -213,10 +214,11 @@ void HymirLightningToGpuPass::emitKernels(LightningAttentionOp op,
                    here.batch = launch.getBlockIds().z;
                    build(here);
                  });
-    launchOp->setAttr("hymir.lightning", b.getStringAttr(kind));
+    setLightningPart(launchOp, part);
   };
   auto emitDecode = [&]() {
-    emitLaunch("decode", dv / choice.decodeColumns, choice.decodeColumns,
+    emitLaunch(LightningPart::Decode, dv / choice.decodeColumns,
+               choice.decodeColumns,
                kLightningDecodeGroups * choice.decodeColumns, 0,
                [&](const LightningOperands &here) {
                  buildLightningDecodeKernel(b, here, d, elt);
@@ -224,13 +226,14 @@ void HymirLightningToGpuPass::emitKernels(LightningAttentionOp op,
   };
   auto emitBlocked = [&]() {
     if (choice.tensorCores)
-      emitLaunch("tensor-core", s.valueSplit, s.valueTile, s.threads,
+      emitLaunch(LightningPart::TensorCore, s.valueSplit, s.valueTile,
+                 s.threads,
                  LightningTensorCoreShape::sharedBytes(d, s.valueTile),
                  [&](const LightningOperands &here) {
                    buildLightningTensorCoreKernel(b, here, d, s.valueTile);
                  });
     else
-      emitLaunch("blocks", s.valueSplit, s.valueTile, s.threads,
+      emitLaunch(LightningPart::Blocks, s.valueSplit, s.valueTile, s.threads,
                  lightningBlockedSharedBytes(s),
                  [&](const LightningOperands &here) {
                    buildLightningBlockedKernel(b, here, s, elt);
@@ -244,7 +247,7 @@ void HymirLightningToGpuPass::emitKernels(LightningAttentionOp op,
         arith::CmpIOp::create(b, arith::CmpIPredicate::ule, operands.tokens,
                               g.idx(target.lightningDecodeTokens)),
         /*withElseRegion=*/true);
-    select->setAttr("hymir.lightning", b.getStringAttr("choose-kernel"));
+    setLightningPart(select, LightningPart::ChooseKernel);
     OpBuilder::InsertionGuard guard(b);
     b.setInsertionPoint(select.thenBlock()->getTerminator());
     emitDecode();

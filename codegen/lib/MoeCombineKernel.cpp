@@ -9,6 +9,8 @@
 
 #include "MoeKernels.h"
 
+#include "hymir/Dialect/Hymir/IR/HymirAttributes.h"
+
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Bufferization/IR/Bufferization.h"
 #include "mlir/Dialect/GPU/IR/GPUDialect.h"
@@ -88,7 +90,7 @@ Value mlir::hymir::emitMoeCombineKernel(ImplicitLocOpBuilder &b,
             llvm::MaybeAlign(kVector * outElt.getIntOrFloatBitWidth() / 8));
         b.setInsertionPointAfter(inRange);
       });
-  launchOp->setAttr("hymir.moe", b.getStringAttr("combine"));
+  setMoePart(launchOp, MoePart::Combine);
   Value y = bufferization::ToTensorOp::create(
       b, RankedTensorType::get({ShapedType::kDynamic, width}, outElt), out,
       /*restrict=*/true, /*writable=*/true);

@@ -22,6 +22,7 @@
 
 #include "hymir/Codegen/Passes.h"
 #include "hymir/Codegen/Target.h"
+#include "hymir/Dialect/Hymir/IR/HymirAttributes.h"
 #include "hymir/Dialect/Hymir/IR/HymirOps.h"
 #include "hymir/Transforms/MoeLowering.h"
 
@@ -190,7 +191,7 @@ void HymirMoeExpertsToGpuPass::emitExperts(ImplicitLocOpBuilder &b,
                                 b, choice.wgmma ? target.moeDecodeTokensWgmma
                                                 : target.moeDecodeTokens)),
       /*withElseRegion=*/true);
-  select->setAttr("hymir.moe", b.getStringAttr("choose-kernels"));
+  setMoePart(select, MoePart::ChooseKernels);
   OpBuilder::InsertionGuard guard(b);
   b.setInsertionPoint(select.thenBlock()->getTerminator());
   emitRows();

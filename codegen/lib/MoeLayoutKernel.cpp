@@ -8,6 +8,8 @@
 
 #include "MoeKernels.h"
 
+#include "hymir/Dialect/Hymir/IR/HymirAttributes.h"
+
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Bufferization/IR/Bufferization.h"
 #include "mlir/Dialect/GPU/IR/GPUDialect.h"
@@ -169,7 +171,7 @@ mlir::hymir::buildMoeGpuLayout(ImplicitLocOpBuilder &b, Value chosen,
               memref::StoreOp::create(b, c32(-1), slots, ValueRange{t, j});
             });
       });
-  launchOp->setAttr("hymir.moe", b.getStringAttr("layout"));
+  setMoePart(launchOp, MoePart::Layout);
   SmallVector<Value> results, buffers = {sorted, offsets, slots};
   for (auto [bufferType, type, buffer] :
        llvm::zip(bufferTypes, resultTypes, buffers)) {

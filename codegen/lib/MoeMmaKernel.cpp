@@ -10,6 +10,8 @@
 #include "MmaFragments.h"
 #include "MoeKernels.h"
 
+#include "hymir/Dialect/Hymir/IR/HymirAttributes.h"
+
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/GPU/IR/GPUDialect.h"
 #include "mlir/Dialect/MemRef/IR/MemRef.h"
@@ -84,7 +86,7 @@ void mlir::hymir::emitMoeMmaKernels(ImplicitLocOpBuilder &b,
   Value x = o.x, sorted = o.sorted, offsets = o.offsets, w1 = o.w1, w3 = o.w3,
         w2 = o.w2, act = o.act, down = o.down, rows = o.rows;
   // Larger calls: tensor cores over kTile-row tiles of the layout.
-  auto launchTiles = [&](StringRef kind, int64_t outputs,
+  auto launchTiles = [&](MoePart part, int64_t outputs,
                          function_ref<void(Tc &, Value, Value, Value)> body) {
     Value tiles = arith::CeilDivUIOp::create(b, rows, c(Tc::kTile));
     gpu::LaunchOp launchOp = g.launch(
@@ -122,7 +124,7 @@ void mlir::hymir::emitMoeMmaKernels(ImplicitLocOpBuilder &b,
             body(t, expertOfRow(b, offsets, experts, r0), rw, c0);
           }
         });
-    launchOp->setAttr("hymir.moe", b.getStringAttr(kind));
+    setMoePart(launchOp, part);
   };
   // Accumulator element r of n-tile j: row r0 + groupRow (+ 8), column
   // c0 + 8 j + 2 quad (+ 1).
@@ -140,32 +142,37 @@ void mlir::hymir::emitMoeMmaKernels(ImplicitLocOpBuilder &b,
       }
   };
   auto emitTiles = [&]() {
-    launchTiles("gate-up-tc", inter, [&](Tc &t, Value e, Value r0, Value c0) {
-      // This lane's two rows of x, through their tokens (padding rows read
-      // row 0; their results are never used).
-      auto tokenOf = [&](Value r) {
-        Value tok = arith::MaxSIOp::create(
-            b, memref::LoadOp::create(b, sorted, ValueRange{r}),
-            arith::ConstantIntOp::create(b, b.getI32Type(), 0));
-        return arith::IndexCastOp::create(b, b.getIndexType(), tok);
-      };
-      Value lo = tokenOf(arith::AddIOp::create(b, r0, t.groupRow));
-      Value hi = tokenOf(t.add(arith::AddIOp::create(b, r0, t.groupRow), 8));
-      SmallVector<Value> acc = t.product({w1, w3}, e, c0, x, lo, hi, width);
-      eachElement(t, r0, c0, [&](int64_t i, Value row, Value col) {
-        memref::StoreOp::create(b,
-                                o.swiglu(b, acc[i], acc[Tc::kNTiles * 4 + i]),
-                                act, ValueRange{row, col});
-      });
-    });
-    launchTiles("down-tc", width, [&](Tc &t, Value e, Value r0, Value c0) {
-      Value lo = arith::AddIOp::create(b, r0, t.groupRow);
-      SmallVector<Value> acc =
-          t.product({w2}, e, c0, act, lo, t.add(lo, 8), inter);
-      eachElement(t, r0, c0, [&](int64_t i, Value row, Value col) {
-        memref::StoreOp::create(b, acc[i], down, ValueRange{row, col});
-      });
-    });
+    launchTiles(MoePart::GateUpTensorCore, inter,
+                [&](Tc &t, Value e, Value r0, Value c0) {
+                  // This lane's two rows of x, through their tokens (padding
+                  // rows read row 0; their results are never used).
+                  auto tokenOf = [&](Value r) {
+                    Value tok = arith::MaxSIOp::create(
+                        b, memref::LoadOp::create(b, sorted, ValueRange{r}),
+                        arith::ConstantIntOp::create(b, b.getI32Type(), 0));
+                    return arith::IndexCastOp::create(b, b.getIndexType(), tok);
+                  };
+                  Value lo = tokenOf(arith::AddIOp::create(b, r0, t.groupRow));
+                  Value hi = tokenOf(
+                      t.add(arith::AddIOp::create(b, r0, t.groupRow), 8));
+                  SmallVector<Value> acc =
+                      t.product({w1, w3}, e, c0, x, lo, hi, width);
+                  eachElement(t, r0, c0, [&](int64_t i, Value row, Value col) {
+                    memref::StoreOp::create(
+                        b, o.swiglu(b, acc[i], acc[Tc::kNTiles * 4 + i]), act,
+                        ValueRange{row, col});
+                  });
+                });
+    launchTiles(MoePart::DownTensorCore, width,
+                [&](Tc &t, Value e, Value r0, Value c0) {
+                  Value lo = arith::AddIOp::create(b, r0, t.groupRow);
+                  SmallVector<Value> acc =
+                      t.product({w2}, e, c0, act, lo, t.add(lo, 8), inter);
+                  eachElement(t, r0, c0, [&](int64_t i, Value row, Value col) {
+                    memref::StoreOp::create(b, acc[i], down,
+                                            ValueRange{row, col});
+                  });
+                });
   };
 
   emitTiles();

@@ -14,6 +14,8 @@
 
 #include "MoeKernels.h"
 
+#include "hymir/Dialect/Hymir/IR/HymirAttributes.h"
+
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/GPU/IR/GPUDialect.h"
 #include "mlir/Dialect/MemRef/IR/MemRef.h"
@@ -225,7 +227,7 @@ void mlir::hymir::emitMoeWarpRowsKernels(ImplicitLocOpBuilder &b,
   auto gridRows = [](int64_t n) { return (n + kWarps - 1) / kWarps * kWarps; };
   // One launch: grid (outputs / kWarps rounded up, experts), kWarps warps
   // per block, one output row per warp.
-  auto launchRows = [&](StringRef kind, int64_t outputs,
+  auto launchRows = [&](MoePart part, int64_t outputs,
                         function_ref<void(WarpRowsBuilder &)> body) {
     gpu::LaunchOp launchOp = g.launch(
         c(gridRows(outputs) / kWarps), c(slotsPerRow), c(1), c(kWarps * 32),
@@ -321,10 +323,10 @@ void mlir::hymir::emitMoeWarpRowsKernels(ImplicitLocOpBuilder &b,
             b.setInsertionPointAfter(experts_);
           }
         });
-    launchOp->setAttr("hymir.moe", b.getStringAttr(kind));
+    setMoePart(launchOp, part);
   };
   auto emitRows = [&]() {
-    launchRows("gate-up", inter, [&](WarpRowsBuilder &w) {
+    launchRows(MoePart::GateUp, inter, [&](WarpRowsBuilder &w) {
       w.width = width;
       w.build(
           {w1, w3}, x,
@@ -337,7 +339,7 @@ void mlir::hymir::emitMoeWarpRowsKernels(ImplicitLocOpBuilder &b,
                                     ValueRange{r, w.row});
           });
     });
-    launchRows("down", width, [&](WarpRowsBuilder &w) {
+    launchRows(MoePart::Down, width, [&](WarpRowsBuilder &w) {
       w.width = inter;
       w.build(
           {w2}, act, [&](Value r) { return r; },

@@ -11,6 +11,8 @@
 #include "MoeKernels.h"
 #include "WgmmaTiles.h"
 
+#include "hymir/Dialect/Hymir/IR/HymirAttributes.h"
+
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/GPU/IR/GPUDialect.h"
 #include "mlir/Dialect/LLVMIR/LLVMDialect.h"
@@ -36,7 +38,7 @@ void mlir::hymir::emitMoeWgmmaKernels(ImplicitLocOpBuilder &b,
   // run side by side over the column blocks, so each weight chunk is read
   // from memory about once and the group's rows stay in L2.
   const int64_t kGroup = std::max<int64_t>(1, group);
-  auto launchWgmma = [&](StringRef kind, int64_t colBlocks,
+  auto launchWgmma = [&](MoePart part, int64_t colBlocks,
                          function_ref<void(WgmmaTiles &, Value, Value, Value)>
                              body,
                          int64_t chunks) {
@@ -76,14 +78,14 @@ void mlir::hymir::emitMoeWgmmaKernels(ImplicitLocOpBuilder &b,
             body(w, expertOfRow(b, offsets, experts, r0), r0, colBlock);
           }
         });
-    launchOp->setAttr("hymir.moe", b.getStringAttr(kind));
+    setMoePart(launchOp, part);
   };
   auto emitWgmma = [&]() {
     // gate/up: W1 and W3 rows c0 .. c0 + 127 of the tile's expert; A the
     // rows of x through their tokens (padding rows read row 0; their
     // results are never used).
     launchWgmma(
-        "gate-up-wgmma", inter / Wg::kChunkRows,
+        MoePart::GateUpWgmma, inter / Wg::kChunkRows,
         [&](WgmmaTiles &w, Value e, Value r0, Value colBlock) {
           Value c0 = arith::MulIOp::create(b, colBlock, c(Wg::kChunkRows));
           SmallVector<Value> aRows;
@@ -118,7 +120,7 @@ void mlir::hymir::emitMoeWgmmaKernels(ImplicitLocOpBuilder &b,
     // the tile's rows of act.
     int64_t downChunks = width % (2 * Wg::kChunkRows) == 0 ? 2 : 1;
     launchWgmma(
-        "down-wgmma", width / (downChunks * Wg::kChunkRows),
+        MoePart::DownWgmma, width / (downChunks * Wg::kChunkRows),
         [&](WgmmaTiles &w, Value e, Value r0, Value colBlock) {
           Value c0 = arith::MulIOp::create(b, colBlock,
                                            c(downChunks * Wg::kChunkRows));
