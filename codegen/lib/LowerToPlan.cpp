@@ -21,6 +21,7 @@
 #include "mlir/Dialect/SCF/IR/SCF.h"
 #include "mlir/IR/Verifier.h"
 #include "llvm/ADT/DenseMap.h"
+#include "llvm/ADT/SmallBitVector.h"
 #include "llvm/Support/MathExtras.h"
 
 namespace mlir::hymir {
@@ -101,7 +102,8 @@ private:
   FailureOr<View> view(Value v, Operation *user);
   FailureOr<View> shapedView(MemRefType type, Value storage,
                              ArrayRef<AffineExpr> sizes, Operation *op);
-  Value materialize(Value memref, const View &view);
+  Value materialize(Value memref, const View &view,
+                    std::optional<Location> loc = std::nullopt);
   FailureOr<AffineExpr> byteSize(const View &view, Operation *op,
                                  StringRef what);
   LogicalResult visit(Operation *op);
@@ -240,15 +242,36 @@ FailureOr<View> EntryLowering::view(Value v, Operation *user) {
   return user->emitError("hymir-compile: operand has no planned storage");
 }
 
-Value EntryLowering::materialize(Value memref, const View &v) {
-  if (auto it = materialized.find(memref); it != materialized.end())
+/// True when `v` is row-major without gaps (the layout library steps and
+/// byte copies read): each stride is the product of the sizes inside it.
+bool isContiguous(const View &v) {
+  AffineExpr running = getAffineConstantExpr(1, v.offset.getContext());
+  for (int64_t i = static_cast<int64_t>(v.sizes.size()) - 1; i >= 0; --i) {
+    if (auto one = dyn_cast<AffineConstantExpr>(v.sizes[i]);
+        one && one.getValue() == 1)
+      continue;
+    if (v.strides[i] != running)
+      return false;
+    if (!isa<AffineConstantExpr>(running) &&
+        !isa<AffineConstantExpr>(v.sizes[i]))
+      return false;
+    running = running * v.sizes[i];
+  }
+  return true;
+}
+
+Value EntryLowering::materialize(Value memref, const View &v,
+                                 std::optional<Location> loc) {
+  if (auto it = memref ? materialized.find(memref) : materialized.end();
+      it != materialized.end())
     return it->second;
   auto type = plan::ViewType::get(context, v.elementType, v.sizes.size());
-  Value result = plan::ViewOp::create(builder, memref.getLoc(), type, v.storage,
-                                      AffineMapAttr::get(map(v.offset)),
-                                      AffineMapAttr::get(map(v.sizes)),
-                                      AffineMapAttr::get(map(v.strides)));
-  materialized[memref] = result;
+  Value result = plan::ViewOp::create(
+      builder, loc ? *loc : memref.getLoc(), type, v.storage,
+      AffineMapAttr::get(map(v.offset)), AffineMapAttr::get(map(v.sizes)),
+      AffineMapAttr::get(map(v.strides)));
+  if (memref)
+    materialized[memref] = result;
   return result;
 }
 
@@ -298,10 +321,27 @@ LogicalResult EntryLowering::launch(gpu::LaunchFuncOp op) {
   }
   SmallVector<Value> args;
   for (Value arg : op.getKernelOperands()) {
-    if (isa<MemRefType>(arg.getType())) {
+    if (auto type = dyn_cast<MemRefType>(arg.getType())) {
       FailureOr<View> v = view(arg, op);
       if (failed(v))
         return failure();
+      // The runtime passes a view as its first element's address with a
+      // zero offset word; a kernel whose memref type has a static offset
+      // adds that offset itself, so the view starts that much earlier.
+      SmallVector<int64_t> strides;
+      int64_t offset = 0;
+      if (succeeded(type.getStridesAndOffset(strides, offset)) &&
+          !ShapedType::isDynamic(offset) && offset != 0) {
+        View shifted = *v;
+        FailureOr<AffineExpr> start =
+            checked(v->offset - offset * *elementBytes(v->elementType), op,
+                    "a kernel argument's offset");
+        if (failed(start))
+          return failure();
+        shifted.offset = *start;
+        args.push_back(materialize(Value(), shifted, arg.getLoc()));
+        continue;
+      }
       args.push_back(materialize(arg, *v));
     } else if (arg.getType().isIndex()) {
       FailureOr<AffineExpr> s = size(arg);
@@ -419,6 +459,9 @@ LogicalResult EntryLowering::gemm(linalg::GenericOp op) {
   if (w->elementType != x->elementType)
     return op.emitError("hymir-compile: a library GEMM needs x and the "
                         "weight in one dtype");
+  if (!isContiguous(*x) || !isContiguous(*w) || !isContiguous(*y))
+    return op.emitError("hymir-compile: a library GEMM needs contiguous "
+                        "row-major operands (a strided view reached it)");
   auto step = plan::GemmOp::create(
       builder, op.getLoc(), materialize(xv, *x), materialize(wv, *w),
       materialize(yv, *y), AffineMapAttr::get(map(x->sizes[0])),
@@ -444,6 +487,9 @@ LogicalResult EntryLowering::collective(linalg::GenericOp op, bool gather) {
     return failure();
   if (src->elementType != dst->elementType)
     return op.emitError("hymir-compile: a collective keeps its dtype");
+  if (!isContiguous(*src) || !isContiguous(*dst))
+    return op.emitError("hymir-compile: a collective needs contiguous "
+                        "buffers (a strided view reached it)");
   AffineExpr elements = constant(1);
   for (AffineExpr s : src->sizes) {
     if (!isa<AffineConstantExpr>(elements) && !isa<AffineConstantExpr>(s))
@@ -507,46 +553,128 @@ LogicalResult EntryLowering::visit(Operation *op) {
     views[alloc.getResult()] = *v;
     return success();
   }
-  if (isa<memref::ExpandShapeOp, memref::CollapseShapeOp>(op)) {
-    FailureOr<View> src = view(op->getOperand(0), op);
+  if (auto expand = dyn_cast<memref::ExpandShapeOp>(op)) {
+    FailureOr<View> src = view(expand.getSrc(), op);
     if (failed(src))
       return failure();
-    auto type = cast<MemRefType>(op->getResult(0).getType());
     SmallVector<AffineExpr> shape;
-    if (auto expand = dyn_cast<memref::ExpandShapeOp>(op)) {
-      for (OpFoldResult s : expand.getMixedOutputShape()) {
-        if (auto attr = dyn_cast<Attribute>(s)) {
-          shape.push_back(constant(cast<IntegerAttr>(attr).getInt()));
-          continue;
-        }
-        FailureOr<AffineExpr> e = size(cast<Value>(s));
-        if (failed(e))
-          return failure();
-        shape.push_back(*e);
+    for (OpFoldResult s : expand.getMixedOutputShape()) {
+      if (auto attr = dyn_cast<Attribute>(s)) {
+        shape.push_back(constant(cast<IntegerAttr>(attr).getInt()));
+        continue;
       }
-    } else {
-      auto collapse = cast<memref::CollapseShapeOp>(op);
-      for (ReassociationIndices group : collapse.getReassociationIndices()) {
-        AffineExpr product = constant(1);
-        for (int64_t i : group) {
-          if (!isa<AffineConstantExpr>(product) &&
-              !isa<AffineConstantExpr>(src->sizes[i]))
-            return op->emitError("hymir-compile: collapsed size is not "
-                                 "affine in the token count");
-          FailureOr<AffineExpr> next =
-              checked(product * src->sizes[i], op, "a collapsed size");
-          if (failed(next))
-            return failure();
-          product = *next;
-        }
-        shape.push_back(product);
+      FailureOr<AffineExpr> e = size(cast<Value>(s));
+      if (failed(e))
+        return failure();
+      shape.push_back(*e);
+    }
+    // Each source dim splits into a group whose innermost dim keeps the
+    // source stride; the outer ones step over the inner sizes.
+    View v = *src;
+    v.sizes = shape;
+    v.strides.assign(shape.size(), constant(0));
+    for (auto [i, group] : llvm::enumerate(expand.getReassociationIndices())) {
+      AffineExpr running = src->strides[i];
+      for (int64_t d : llvm::reverse(group)) {
+        v.strides[d] = running;
+        if (!isa<AffineConstantExpr>(running) &&
+            !isa<AffineConstantExpr>(shape[d]))
+          return op->emitError("hymir-compile: an expanded stride is not "
+                               "affine in the token count");
+        FailureOr<AffineExpr> next =
+            checked(running * shape[d], op, "an expanded stride");
+        if (failed(next))
+          return failure();
+        running = *next;
       }
     }
-    FailureOr<View> v = shapedView(type, src->storage, shape, op);
-    if (failed(v))
+    views[expand.getResult()] = v;
+    return success();
+  }
+  if (auto collapse = dyn_cast<memref::CollapseShapeOp>(op)) {
+    // A collapsed group is contiguous (the op's verifier requires it): its
+    // stride is that of its innermost dim.
+    FailureOr<View> src = view(collapse.getSrc(), op);
+    if (failed(src))
       return failure();
-    v->offset = src->offset;
-    views[op->getResult(0)] = *v;
+    View v = *src;
+    v.sizes.clear();
+    v.strides.clear();
+    for (ReassociationIndices group : collapse.getReassociationIndices()) {
+      AffineExpr product = constant(1);
+      for (int64_t i : group) {
+        if (!isa<AffineConstantExpr>(product) &&
+            !isa<AffineConstantExpr>(src->sizes[i]))
+          return op->emitError("hymir-compile: collapsed size is not "
+                               "affine in the token count");
+        FailureOr<AffineExpr> next =
+            checked(product * src->sizes[i], op, "a collapsed size");
+        if (failed(next))
+          return failure();
+        product = *next;
+      }
+      v.sizes.push_back(product);
+      v.strides.push_back(group.empty() ? constant(1)
+                                        : src->strides[group.back()]);
+    }
+    views[collapse.getResult()] = v;
+    return success();
+  }
+  if (auto subview = dyn_cast<memref::SubViewOp>(op)) {
+    // A window of the source: the offset moves by sum(offset_i * stride_i)
+    // elements, strides scale, dims the op drops go.
+    FailureOr<View> src = view(subview.getSource(), op);
+    if (failed(src))
+      return failure();
+    auto value = [&](OpFoldResult f) -> FailureOr<AffineExpr> {
+      if (auto attr = dyn_cast<Attribute>(f))
+        return constant(cast<IntegerAttr>(attr).getInt());
+      return size(cast<Value>(f));
+    };
+    SmallVector<OpFoldResult> offsets = subview.getMixedOffsets();
+    SmallVector<OpFoldResult> sizesOf = subview.getMixedSizes();
+    SmallVector<OpFoldResult> steps = subview.getMixedStrides();
+    llvm::SmallBitVector dropped = subview.getDroppedDims();
+    View v = *src;
+    v.sizes.clear();
+    v.strides.clear();
+    AffineExpr elements = constant(0);
+    for (size_t i = 0; i < src->sizes.size(); ++i) {
+      FailureOr<AffineExpr> off = value(offsets[i]);
+      FailureOr<AffineExpr> len = value(sizesOf[i]);
+      FailureOr<AffineExpr> step = value(steps[i]);
+      if (failed(off) || failed(len) || failed(step))
+        return failure();
+      if (!isa<AffineConstantExpr>(*off) &&
+          !isa<AffineConstantExpr>(src->strides[i]))
+        return op->emitError("hymir-compile: a subview offset is not affine "
+                             "in the token count");
+      if (!isa<AffineConstantExpr>(*step) &&
+          !isa<AffineConstantExpr>(src->strides[i]))
+        return op->emitError("hymir-compile: a subview stride is not affine "
+                             "in the token count");
+      FailureOr<AffineExpr> moved =
+          checked(elements + *off * src->strides[i], op, "a subview offset");
+      FailureOr<AffineExpr> stride =
+          checked(*step * src->strides[i], op, "a subview stride");
+      if (failed(moved) || failed(stride))
+        return failure();
+      elements = *moved;
+      if (dropped.test(i))
+        continue;
+      v.sizes.push_back(*len);
+      v.strides.push_back(*stride);
+    }
+    if (!isa<AffineConstantExpr>(elements) &&
+        !isa<AffineConstantExpr>(constant(*elementBytes(v.elementType))))
+      return op->emitError("hymir-compile: a subview offset is not affine");
+    FailureOr<AffineExpr> offset =
+        checked(src->offset + elements * *elementBytes(v.elementType), op,
+                "a subview offset");
+    if (failed(offset))
+      return failure();
+    v.offset = *offset;
+    views[subview.getResult()] = v;
     return success();
   }
   if (auto cast = dyn_cast<memref::CastOp>(op)) {
@@ -554,12 +682,9 @@ LogicalResult EntryLowering::visit(Operation *op) {
     FailureOr<View> src = view(cast.getSource(), op);
     if (failed(src))
       return failure();
-    auto to = dyn_cast<MemRefType>(cast.getType());
-    auto from = dyn_cast<MemRefType>(cast.getSource().getType());
-    if (!to || !from || !to.getLayout().isIdentity() ||
-        !from.getLayout().isIdentity())
-      return op->emitError("hymir-compile: only contiguous (identity layout) "
-                           "memrefs can be planned so far");
+    if (!isa<MemRefType>(cast.getType()))
+      return op->emitError("hymir-compile: an unranked memref cannot be "
+                           "planned");
     views[cast.getResult()] = *src;
     return success();
   }
@@ -568,6 +693,10 @@ LogicalResult EntryLowering::visit(Operation *op) {
     FailureOr<View> dst = view(copy.getTarget(), op);
     if (failed(src) || failed(dst))
       return failure();
+    if (!isContiguous(*src) || !isContiguous(*dst))
+      return op->emitError("hymir-compile: a copy step moves contiguous "
+                           "bytes; this copy of a strided view should have "
+                           "become a kernel (hymir-linalg-to-parallel-loops)");
     FailureOr<AffineExpr> bytes = byteSize(*src, op, "copy");
     if (failed(bytes))
       return failure();
@@ -652,6 +781,10 @@ LogicalResult EntryLowering::finish(func::ReturnOp ret) {
       buffer.erase();
       continue;
     }
+    if (!isContiguous(v))
+      return ret.emitError() << "hymir-compile: result " << i
+                             << " is a strided view; the plan copies "
+                                "outputs as contiguous bytes";
     FailureOr<AffineExpr> bytes = byteSize(v, ret, "output");
     if (failed(bytes))
       return failure();

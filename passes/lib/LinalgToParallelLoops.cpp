@@ -29,6 +29,22 @@ struct HymirLinalgToParallelLoopsPass
     : hymir::impl::HymirLinalgToParallelLoopsBase<
           HymirLinalgToParallelLoopsPass> {
   void runOnOperation() override {
+    // Copies the plan cannot hold (not both identity-layout) become
+    // linalg.copy, lowered to loops below like any other linalg op.
+    SmallVector<memref::CopyOp> copies;
+    getOperation().walk([&](memref::CopyOp copy) {
+      auto from = dyn_cast<MemRefType>(copy.getSource().getType());
+      auto to = dyn_cast<MemRefType>(copy.getTarget().getType());
+      if (from && to &&
+          (!from.getLayout().isIdentity() || !to.getLayout().isIdentity()))
+        copies.push_back(copy);
+    });
+    for (memref::CopyOp copy : copies) {
+      OpBuilder b(copy);
+      linalg::CopyOp::create(b, copy.getLoc(), copy.getSource(),
+                             copy.getTarget());
+      copy.erase();
+    }
     SmallVector<linalg::LinalgOp> ops;
     getOperation().walk([&](linalg::LinalgOp op) {
       if (!hymir::getLibraryCall(op))

@@ -48,3 +48,14 @@ func.func @branch(%x: memref<?xf32>) {
   }
   return
 }
+
+// -----
+
+func.func @strided_copy(%x: memref<?x8xf32>, %y: memref<?x4xf32>) {
+  %c0 = arith.constant 0 : index
+  %t = memref.dim %x, %c0 : memref<?x8xf32>
+  %s = memref.subview %x[0, 0] [%t, 4] [1, 1] : memref<?x8xf32> to memref<?x4xf32, strided<[8, 1]>>
+  // expected-error @+1 {{a copy step moves contiguous bytes; this copy of a strided view should have become a kernel (hymir-linalg-to-parallel-loops)}}
+  memref.copy %s, %y : memref<?x4xf32, strided<[8, 1]>> to memref<?x4xf32>
+  return
+}

@@ -117,3 +117,36 @@ module attributes {gpu.container_module} {
     return %y : memref<?x8xf32>
   }
 }
+
+// -----
+
+// Strided views: slices of a fused projection keep the projection's bytes
+// (offset and strides in the view); a kernel whose memref type carries a
+// static offset adds it itself, so its view starts that much earlier.
+
+// CHECK-LABEL: hymir_plan.entry @slices
+// CHECK: %[[X:.*]] = hymir_plan.input 0
+// CHECK: hymir_plan.view %[[X]] offset affine_map<()[s0] -> (0)> sizes affine_map<()[s0] -> (s0, 4, 16)> strides affine_map<()[s0] -> (192, 48, 1)> : <f32, 3>
+// CHECK: hymir_plan.view %[[X]] offset affine_map<()[s0] -> (0)> sizes affine_map<()[s0] -> (s0, 4, 16)> strides affine_map<()[s0] -> (192, 48, 1)> : <f32, 3>
+// CHECK: hymir_plan.view %[[X]] offset affine_map<()[s0] -> (128)> sizes affine_map<()[s0] -> (s0, 4, 16)> strides affine_map<()[s0] -> (192, 48, 1)> : <f32, 3>
+// CHECK: hymir_plan.launch @m::@k
+module attributes {gpu.container_module} {
+  gpu.module @m {
+    gpu.func @k(%q: memref<?x4x16xf32, strided<[192, 48, 1]>>, %k: memref<?x4x16xf32, strided<[192, 48, 1], offset: 16>>,
+                %v: memref<?x4x16xf32, strided<[192, 48, 1], offset: ?>>) kernel { gpu.return }
+  }
+  func.func @slices(%x: memref<?x192xf32>) {
+    %c0 = arith.constant 0 : index
+    %c1 = arith.constant 1 : index
+    %t = memref.dim %x, %c0 : memref<?x192xf32>
+    %x3 = memref.expand_shape %x [[0], [1, 2]] output_shape [%t, 4, 48] : memref<?x192xf32> into memref<?x4x48xf32>
+    %q = memref.subview %x3[0, 0, 0] [%t, 4, 16] [1, 1, 1] : memref<?x4x48xf32> to memref<?x4x16xf32, strided<[192, 48, 1]>>
+    %k = memref.subview %x3[0, 0, 16] [%t, 4, 16] [1, 1, 1] : memref<?x4x48xf32> to memref<?x4x16xf32, strided<[192, 48, 1], offset: 16>>
+    %v0 = memref.subview %x3[0, 0, 32] [%t, 4, 16] [1, 1, 1] : memref<?x4x48xf32> to memref<?x4x16xf32, strided<[192, 48, 1], offset: 32>>
+    %v = memref.cast %v0 : memref<?x4x16xf32, strided<[192, 48, 1], offset: 32>> to memref<?x4x16xf32, strided<[192, 48, 1], offset: ?>>
+    gpu.launch_func @m::@k blocks in (%c1, %c1, %c1) threads in (%c1, %c1, %c1)
+        args(%q : memref<?x4x16xf32, strided<[192, 48, 1]>>, %k : memref<?x4x16xf32, strided<[192, 48, 1], offset: 16>>,
+             %v : memref<?x4x16xf32, strided<[192, 48, 1], offset: ?>>)
+    return
+  }
+}

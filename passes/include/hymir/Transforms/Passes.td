@@ -209,11 +209,15 @@ def HymirLinalgToParallelLoops
     Like the upstream `convert-linalg-to-parallel-loops` (parallel dims to one
     `scf.parallel`, reductions to `scf.for` inside it), but linalg ops marked
     `hymir.library_call` are kept: the plan builder turns them into library
-    steps.
+    steps. A `memref.copy` between buffers that are not both contiguous
+    (a copy out of a strided view, such as a slice of a fused projection)
+    becomes loops too, so that it runs as a kernel; the plan's copy step
+    moves contiguous bytes only.
   }];
   let dependentDialects = ["::mlir::scf::SCFDialect",
                            "::mlir::memref::MemRefDialect",
-                           "::mlir::affine::AffineDialect"];
+                           "::mlir::affine::AffineDialect",
+                           "::mlir::linalg::LinalgDialect"];
 }
 
 def HymirMapParallelLoopsToGrid
