@@ -2,7 +2,7 @@
 //
 // Lowers every linalg op on buffers to scf.parallel over its parallel dims
 // (reductions become scf.for inside), except ops marked hymir.library_call,
-// which stay for the plan builder (see Passes.td).
+// which stay for hymir-lower-to-plan (see Passes.td).
 //
 //===----------------------------------------------------------------------===//
 

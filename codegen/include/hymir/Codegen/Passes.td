@@ -20,7 +20,7 @@ def HymirExtractHostKernels
     (`known_block_size` x 1 x 1) and runs the kernel body for each, with
     `gpu.thread_id x` the loop index and `gpu.block_id x` the new argument.
     Everything else in the module (the host functions that launched the
-    kernels, which the plan builder has read already) is erased. Kernels with
+    kernels, which hymir-lower-to-plan has read already) is erased. Kernels with
     barriers, shared memory, several blocks or 2-d or 3-d blocks are rejected.
   }];
   let dependentDialects = ["::mlir::func::FuncDialect", "::mlir::scf::SCFDialect",
@@ -177,7 +177,7 @@ def HymirLightningToGpu
     A static token count of at most 16 (the decode cut-off of `chip`'s
     target description; with block size 0) takes a decode kernel instead: the recurrence with the state in registers, read and
     written once. A dynamic token count gets both kernels under
-    `scf.if (tokens <= 16)`, which the plan builder turns into launches
+    `scf.if (tokens <= 16)`, which hymir-lower-to-plan turns into launches
     guarded by the token count of each call.
 
     With `tensor-cores` (the default) and a chip with bf16 mma.sync (sm_80

@@ -37,7 +37,7 @@ def HymirLowerToLinalg : Pass<"hymir-lower-to-linalg"> {
     `"all_gather"` that read as a single device's meaning, over an outermost
     device axis of extent 1 (a sum of one contribution; a stack of the
     device count's copies, then a transpose and a reshape to the gathered
-    dim), which the plan builder turns into collective steps over the real
+    dim), which hymir-lower-to-plan turns into collective steps over the real
     devices. They are lowered after elementwise fusion, so nothing fuses
     into them.
 
@@ -208,7 +208,7 @@ def HymirLinalgToParallelLoops
   let description = [{
     Like the upstream `convert-linalg-to-parallel-loops` (parallel dims to one
     `scf.parallel`, reductions to `scf.for` inside it), but linalg ops marked
-    `hymir.library_call` are kept: the plan builder turns them into library
+    `hymir.library_call` are kept: hymir-lower-to-plan turns them into library
     steps. A `memref.copy` between buffers that are not both contiguous
     (a copy out of a strided view, such as a slice of a fused projection)
     becomes loops too, so that it runs as a kernel; the plan's copy step
