@@ -1,19 +1,32 @@
 //===- ToolSupport.h - shared pieces of the compiler-side tools -*- C++ -*-===//
 //
-// Reading an MLIR file into a module with diagnostics routed to the source,
-// as hymir-compile and hymir-reference both do.
+// What hymir-compile and hymir-reference share: reading an MLIR file into a
+// module with diagnostics routed to the source, a --help that shows the
+// tool's own options (and the MLIR debugging ones the tool registered)
+// instead of every option the LLVM libraries define, --version, and the
+// checks of numeric options against their stated ranges.
 //
 //===----------------------------------------------------------------------===//
 
 #ifndef HYMIR_TOOLS_TOOLSUPPORT_H
 #define HYMIR_TOOLS_TOOLSUPPORT_H
 
+#include "hymir/Runtime/Artifact.h"
+#include "hymir/Runtime/Version.h"
+
 #include "mlir/IR/BuiltinOps.h"
 #include "mlir/IR/Diagnostics.h"
 #include "mlir/Parser/Parser.h"
 #include "mlir/Support/FileUtilities.h"
+#include "llvm/ADT/StringSet.h"
+#include "llvm/Support/CommandLine.h"
 #include "llvm/Support/SourceMgr.h"
 #include "llvm/Support/raw_ostream.h"
+
+#include <cstdint>
+#include <deque>
+#include <optional>
+#include <string>
 
 namespace hymir::tools {
 
@@ -26,11 +39,81 @@ parseModuleFile(llvm::StringRef path, mlir::MLIRContext &context,
   std::string error;
   auto file = mlir::openInputFile(path, &error);
   if (!file) {
-    llvm::errs() << tool << ": " << error << "\n";
+    llvm::errs() << tool << ": error: " << error << "\n";
     return nullptr;
   }
   sourceMgr.AddNewSourceBuffer(std::move(file), llvm::SMLoc());
   return mlir::parseSourceFile<mlir::ModuleOp>(sourceMgr, &context);
+}
+
+/// The names of every option registered so far (for moveNewOptions).
+inline llvm::StringSet<> registeredOptionNames() {
+  llvm::StringSet<> names;
+  for (auto &entry : llvm::cl::getRegisteredOptions())
+    names.insert(entry.first);
+  return names;
+}
+
+/// Puts the options registered since `before` into `category`.
+inline void moveNewOptions(const llvm::StringSet<> &before,
+                           llvm::cl::OptionCategory &category) {
+  for (auto &entry : llvm::cl::getRegisteredOptions())
+    if (!before.contains(entry.first))
+      entry.second->addCategory(category);
+}
+
+/// Parses the command line of `tool`: --help shows `categories` only (the
+/// LLVM libraries' hundreds of backend options stay hidden, as they are
+/// still accepted), --version prints hymir's and the artifact schema's
+/// versions.
+inline void
+parseCommandLine(int argc, char **argv, llvm::StringRef tool,
+                 llvm::StringRef overview,
+                 llvm::ArrayRef<const llvm::cl::OptionCategory *> categories) {
+  llvm::cl::HideUnrelatedOptions(categories);
+  std::string name = tool.str();
+  llvm::cl::SetVersionPrinter([name](llvm::raw_ostream &os) {
+    os << name << " (hymir) " << ::hymir::runtimeVersion()
+       << "\nartifact schema version " << ::hymir::kArtifactSchemaVersion
+       << "\n";
+  });
+  llvm::cl::ParseCommandLineOptions(argc, argv, overview);
+}
+
+/// A numeric option's valid range, stated in --help and checked before
+/// anything runs: a value outside it is an error, never a clamp.
+struct Range {
+  int64_t min, max;
+};
+
+/// Keeps a description built at startup alive for llvm::cl, which holds
+/// only a reference to it.
+inline llvm::StringRef keepText(std::string text) {
+  static std::deque<std::string> texts;
+  return texts.emplace_back(std::move(text));
+}
+
+/// `text` followed by "[min, max]" (and ", default d"), kept alive.
+inline llvm::StringRef describeRange(llvm::StringRef text, Range range,
+                                     std::optional<int64_t> defaultValue) {
+  std::string out;
+  llvm::raw_string_ostream os(out);
+  os << text << " [" << range.min << ", " << range.max << "]";
+  if (defaultValue)
+    os << ", default " << *defaultValue;
+  return keepText(out);
+}
+
+/// Checks `option` against `range`; prints `tool: error: --name must be in
+/// [min, max], got value` and returns false when it is outside.
+inline bool checkRange(llvm::StringRef tool,
+                       const llvm::cl::opt<int64_t> &option, Range range) {
+  if (option >= range.min && option <= range.max)
+    return true;
+  llvm::errs() << tool << ": error: --" << option.ArgStr << " must be in ["
+               << range.min << ", " << range.max << "], got "
+               << option.getValue() << "\n";
+  return false;
 }
 
 } // namespace hymir::tools

@@ -8,9 +8,9 @@
 // RUN: not hymir-compile %s -o %t.hymir --target=cpu --moe-tile=0 2>&1 | FileCheck %s --check-prefix=TILE
 
 // CHECK: error: hymir-compile: 'hymir.softmax_attention' has no lowering yet
-// TILE: error: hymir-compile: --moe-tile must be at least 1, got 0
+// TILE: hymir-compile: error: --moe-tile must be in [1, 1024], got 0
 // BRANCH: branch.mlir:8:8: error: hymir-compile: a branch in an entry must compare the token count with a constant and yield nothing
-// TARGET: error: hymir-compile: --target must be cpu or cuda, got 'tpu'
+// TARGET: hymir-compile: error: unknown target 'tpu' (supported: cpu, cuda)
 // CUDA: error: 'hymir.lightning_attention' op GPU kernel needs the key dim (6) and the value chunk (6) to be multiples of 4
 func.func @attention(%q: tensor<1x?x2x8xf32>, %k: tensor<1x?x2x8xf32>, %v: tensor<1x?x2x8xf32>) -> tensor<1x?x2x8xf32> {
   %o = hymir.softmax_attention %q, %k, %v {causal = true, scale = 0.35 : f32}

@@ -18,7 +18,7 @@
 // CUDA:      step 2: gemm m tokens n 32 k 24 F32->F32 (buffer 1, param 1 -> buffer 2)
 // CUDA:      all_reduce tokens*32 x F32 (buffer 2 -> output 0)
 
-// BAD: hymir-compile: --devices must be in [1, 64], got 0
+// BAD: hymir-compile: error: --devices must be in [1, 64], got 0
 func.func @mlp(%x: tensor<?x32xf32> {hymir.name = "x"},
                %wu: tensor<48x32xf32> {hymir.name = "w_up", hymir.param},
                %wd: tensor<32x48xf32> {hymir.name = "w_down", hymir.param},

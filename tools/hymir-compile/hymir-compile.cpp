@@ -30,12 +30,14 @@
 
 #include "ToolSupport.h"
 #include "mlir/Dialect/GPU/IR/GPUDialect.h"
+#include "mlir/IR/AsmState.h"
 #include "mlir/IR/MLIRContext.h"
 #include "mlir/InitAllDialects.h"
 #include "mlir/InitAllExtensions.h"
 #include "mlir/Parser/Parser.h"
 #include "mlir/Pass/PassManager.h"
 #include "mlir/Support/FileUtilities.h"
+#include "mlir/Support/Timing.h"
 #include "mlir/Target/LLVMIR/Dialect/All.h"
 #include "mlir/Transforms/Passes.h"
 #include "llvm/Support/CommandLine.h"
@@ -54,79 +56,229 @@ using namespace mlir;
 namespace cl = llvm::cl;
 namespace rt = ::hymir;
 namespace hy = ::mlir::hymir;
+namespace rtools = ::hymir::tools;
+
+static cl::OptionCategory hymirCategory("hymir-compile options");
+static cl::OptionCategory
+    mlirCategory("MLIR debugging options (as in mlir-opt; IR goes to stderr)");
+
+// The valid ranges of the numeric options, stated in --help and checked
+// before anything runs.
+static constexpr rtools::Range kDevicesRange{1, 64};
+// 2^31 - 1: token counts travel as 32-bit kernel arguments.
+static constexpr rtools::Range kMaxTokensRange{1, 2147483647};
+static constexpr rtools::Range kBlockSizeRange{1, 1024};
+static constexpr rtools::Range kValueSplitRange{0, 64};
+static constexpr rtools::Range kDecodeSlotsRange{0, 1024};
+static constexpr rtools::Range kWgmmaGroupRange{1, 256};
+// The warp-rows kernels unroll tile / 32 steps; beyond 1024 rows a tile
+// only pads.
+static constexpr rtools::Range kMoeTileRange{1, 1024};
 
 static cl::opt<std::string> inputFile(cl::Positional, cl::desc("<input.mlir>"),
-                                      cl::Required);
-static cl::opt<std::string> outputFile("o", cl::desc("output .hymir file"),
-                                       cl::value_desc("path"), cl::Required);
-static cl::opt<std::string> targetOpt("target", cl::desc("cpu or cuda"),
-                                      cl::init("cpu"));
-static cl::opt<std::string> chipOpt("chip", cl::desc("GPU architecture (cuda)"),
-                                    cl::init("sm_90a"));
-static cl::opt<unsigned> devicesOpt("devices", cl::desc("device count"),
-                                    cl::init(1));
+                                      cl::Required, cl::cat(hymirCategory));
+static cl::opt<std::string>
+    outputFile("o",
+               cl::desc("output .hymir file (with --compile-to: the IR; '-' "
+                        "for stdout)"),
+               cl::value_desc("path"), cl::Required, cl::cat(hymirCategory));
+static cl::opt<std::string> targetOpt("target",
+                                      cl::desc("cpu or cuda (default cpu)"),
+                                      cl::init("cpu"), cl::cat(hymirCategory));
+static cl::opt<std::string> chipOpt(
+    "chip",
+    cl::desc(rtools::keepText("cuda: the GPU (default sm_90a; supported: " +
+                              hy::supportedChips() + ")")),
+    cl::init("sm_90a"), cl::cat(hymirCategory));
+static cl::opt<int64_t> devicesOpt(
+    "devices",
+    cl::desc(rtools::describeRange("device count", kDevicesRange, 1)),
+    cl::init(1), cl::cat(hymirCategory));
+static cl::opt<int64_t> maxTokensOpt(
+    "max-tokens",
+    cl::desc(rtools::describeRange("largest token count an entry accepts",
+                                   kMaxTokensRange, 4096)),
+    cl::init(4096), cl::cat(hymirCategory));
 static cl::opt<int64_t>
-    maxTokensOpt("max-tokens", cl::desc("largest token count an entry accepts"),
-                 cl::init(4096));
-static cl::opt<int64_t> blockSizeOpt("block-size",
-                                     cl::desc("threads per kernel block"),
-                                     cl::init(256));
+    blockSizeOpt("block-size",
+                 cl::desc(rtools::describeRange("threads per kernel block",
+                                                kBlockSizeRange, 256)),
+                 cl::init(256), cl::cat(hymirCategory));
 static cl::opt<int64_t> lightningSplitOpt(
     "lightning-value-split",
-    cl::desc("cuda: thread blocks per head over lightning attention's value "
-             "dim (0: automatic)"),
-    cl::init(0));
+    cl::desc(rtools::describeRange(
+        "cuda: thread blocks per head over lightning attention's value dim, "
+        "0: automatic",
+        kValueSplitRange, 0)),
+    cl::init(0), cl::cat(hymirCategory));
 static cl::opt<bool> lightningTensorCoresOpt(
     "lightning-tensor-cores",
-    cl::desc("cuda: bf16 lightning-attention prefill on tensor cores"),
-    cl::init(true));
+    cl::desc("cuda: bf16 lightning-attention prefill on tensor cores "
+             "(default true)"),
+    cl::init(true), cl::cat(hymirCategory));
 static cl::opt<bool> moeWgmmaOpt(
     "moe-wgmma",
     cl::desc("cuda sm_90a: larger MoE calls on wgmma kernels (128-row "
-             "tiles); off: mma.sync kernels (64-row tiles)"),
-    cl::init(true));
+             "tiles); false: mma.sync kernels (64-row tiles) (default true)"),
+    cl::init(true), cl::cat(hymirCategory));
 static cl::opt<int64_t> moeDecodeSlotsOpt(
     "moe-decode-slots",
-    cl::desc("cuda: grid height of the MoE warp-per-row (decode) kernels; "
-             "0: top_k, at most E"),
-    cl::init(0));
+    cl::desc(rtools::describeRange(
+        "cuda: grid height of the MoE decode kernels, 0: top_k; at most E "
+        "is used",
+        kDecodeSlotsRange, 0)),
+    cl::init(0), cl::cat(hymirCategory));
 static cl::opt<int64_t> moeWgmmaGroupOpt(
     "moe-wgmma-group",
-    cl::desc("cuda sm_90a: row tiles per group in the MoE wgmma kernels' "
-             "block order (blocks of a group's tiles run side by side over "
-             "the weight columns)"),
-    cl::init(8));
+    cl::desc(rtools::describeRange(
+        "cuda sm_90a: row tiles per group in the MoE wgmma kernels' block "
+        "order",
+        kWgmmaGroupRange, 8)),
+    cl::init(8), cl::cat(hymirCategory));
 static cl::opt<int64_t> moeTileOpt(
     "moe-tile",
-    cl::desc("rows each expert's group of routed rows is padded to (the "
-             "grouped GEMM tile; default on cuda chosen per op for the "
-             "tensor-core kernels that apply to its experts: 128 for wgmma "
-             "on sm_90a, 64 for mma.sync; 1, no padding, on cpu)"),
-    cl::init(0));
+    cl::desc(rtools::describeRange(
+        "rows each expert's routed rows are padded to; default: per op "
+        "(cuda: 128 wgmma, 64 mma.sync; cpu: 1)",
+        kMoeTileRange, std::nullopt)),
+    cl::init(0), cl::cat(hymirCategory));
 static cl::opt<std::string>
     ptxasOpt("ptxas",
-             cl::desc("ptxas to assemble cubins with ('none': PTX only); "
-                      "default: PATH, then /usr/local/cuda/bin/ptxas"),
-             cl::value_desc("path"));
+             cl::desc("ptxas to assemble cubins with ('none': PTX only; "
+                      "default: PATH, then /usr/local/cuda/bin/ptxas)"),
+             cl::value_desc("path"), cl::cat(hymirCategory));
 static cl::opt<bool>
     printPlan("print-plan",
-              cl::desc("print each entry's execution plan to stdout"));
-static cl::opt<std::string>
-    dumpDir("dump-stages", cl::desc("write the IR after each stage here"),
-            cl::value_desc("dir"));
+              cl::desc("print each entry's execution plan to stdout"),
+              cl::cat(hymirCategory));
+static cl::opt<std::string> dumpDir(
+    "dump-stages",
+    cl::desc("write each stage's IR here (1-kernel-form.mlir, 2-plan.mlir, "
+             "3-<target>-kernels.mlir) and, for cuda, each kernel module's "
+             "PTX (3-cuda-kernels.<module>.ptx)"),
+    cl::value_desc("dir"), cl::cat(hymirCategory));
+
+namespace {
+/// The stages --compile-to can stop after.
+enum class Stage { Artifact, KernelForm, Plan, Kernels };
+} // namespace
+
+static cl::opt<Stage> compileTo(
+    "compile-to",
+    cl::desc("stop after a stage and write its IR to -o (default: artifact)"),
+    cl::values(clEnumValN(Stage::KernelForm, "kernel-form",
+                          "host functions and gpu.modules (target neutral)"),
+               clEnumValN(Stage::Plan, "plan",
+                          "the hymir_plan entries, before code generation"),
+               clEnumValN(Stage::Kernels, "kernels",
+                          "the kernels: gpu.binary (cuda) or LLVM dialect "
+                          "(cpu)"),
+               clEnumValN(Stage::Artifact, "artifact", "the .hymir file")),
+    cl::init(Stage::Artifact), cl::cat(hymirCategory));
 
 namespace {
 
-void dump(ModuleOp module, llvm::StringRef stage) {
+/// A one-line error of the tool itself (no location, no module dump):
+/// `hymir-compile: error: ...`, converting to failure.
+struct ToolError {
+  std::string text;
+  llvm::raw_string_ostream os{text};
+  template <typename T> ToolError &operator<<(const T &value) {
+    os << value;
+    return *this;
+  }
+  ~ToolError() { llvm::errs() << "hymir-compile: error: " << text << "\n"; }
+  operator LogicalResult() const { return failure(); }
+  template <typename T> operator FailureOr<T>() const { return failure(); }
+};
+ToolError toolError() { return ToolError(); }
+
+/// Writes DIR/`file` of --dump-stages with `write`; a file that cannot be
+/// written is an error, not a silent gap in the dump.
+LogicalResult dumpFile(llvm::StringRef file,
+                       llvm::function_ref<void(llvm::raw_ostream &)> write) {
   if (dumpDir.empty())
-    return;
-  llvm::sys::fs::create_directories(dumpDir);
+    return success();
   llvm::SmallString<128> path(dumpDir);
-  llvm::sys::path::append(path, stage + ".mlir");
+  llvm::sys::path::append(path, file);
   std::error_code ec;
   llvm::raw_fd_ostream os(path, ec);
-  if (!ec)
-    module.print(os);
+  if (!ec) {
+    write(os);
+    os.close();
+    ec = os.error();
+  }
+  if (ec) {
+    os.clear_error();
+    llvm::errs() << "hymir-compile: error: --dump-stages: cannot write " << path
+                 << ": " << ec.message() << "\n";
+    return failure();
+  }
+  return success();
+}
+
+LogicalResult dump(ModuleOp module, llvm::StringRef stage) {
+  return dumpFile((stage + ".mlir").str(),
+                  [&](llvm::raw_ostream &os) { module.print(os); });
+}
+
+/// Writes the IR of the stage --compile-to names to -o.
+LogicalResult writeStage(ModuleOp module) {
+  std::string error;
+  std::unique_ptr<llvm::ToolOutputFile> out =
+      openOutputFile(outputFile, &error);
+  if (!out) {
+    llvm::errs() << "hymir-compile: error: " << error << "\n";
+    return failure();
+  }
+  module.print(out->os());
+  out->os().flush();
+  if (out->os().has_error()) {
+    llvm::errs() << "hymir-compile: error: cannot write " << outputFile << ": "
+                 << out->os().error().message() << "\n";
+    out->os().clear_error();
+    return failure();
+  }
+  out->keep();
+  return success();
+}
+
+/// Checks every option before the input is read or a pass runs: one line
+/// naming the option, the value and what is accepted.
+bool checkOptions() {
+  const char *tool = "hymir-compile";
+  if (targetOpt != "cpu" && targetOpt != "cuda") {
+    llvm::errs() << "hymir-compile: error: unknown target '" << targetOpt
+                 << "' (supported: cpu, cuda)\n";
+    return false;
+  }
+  if (llvm::Expected<hy::TargetDescription> target = hy::lookupTarget(chipOpt);
+      !target) {
+    llvm::errs() << "hymir-compile: error: --chip: "
+                 << llvm::toString(target.takeError()) << "\n";
+    return false;
+  }
+  if (!rtools::checkRange(tool, devicesOpt, kDevicesRange) ||
+      !rtools::checkRange(tool, maxTokensOpt, kMaxTokensRange) ||
+      !rtools::checkRange(tool, blockSizeOpt, kBlockSizeRange) ||
+      !rtools::checkRange(tool, lightningSplitOpt, kValueSplitRange) ||
+      !rtools::checkRange(tool, moeDecodeSlotsOpt, kDecodeSlotsRange) ||
+      !rtools::checkRange(tool, moeWgmmaGroupOpt, kWgmmaGroupRange))
+    return false;
+  if (moeTileOpt.getNumOccurrences() &&
+      !rtools::checkRange(tool, moeTileOpt, kMoeTileRange))
+    return false;
+  if (!dumpDir.empty()) {
+    std::error_code ec = llvm::sys::fs::create_directories(dumpDir);
+    if (!ec && !llvm::sys::fs::is_directory(dumpDir))
+      ec = std::make_error_code(std::errc::not_a_directory);
+    if (ec) {
+      llvm::errs() << "hymir-compile: error: --dump-stages: cannot create "
+                   << dumpDir << ": " << ec.message() << "\n";
+      return false;
+    }
+  }
+  return true;
 }
 
 /// Ops that have no lowering yet get a clear error instead of a failure deep
@@ -233,13 +385,11 @@ std::string findToolkit(llvm::StringRef ptxas) {
 
 /// Assembles `ptx` into a cubin for --chip with ptxas. On failure, reports
 /// ptxas' message and a command that reproduces it.
-FailureOr<std::vector<uint8_t>> assemble(ModuleOp module,
-                                         const std::string &ptxas,
-                                         llvm::StringRef ptx,
-                                         llvm::StringRef name) {
+FailureOr<std::vector<uint8_t>>
+assemble(const std::string &ptxas, llvm::StringRef ptx, llvm::StringRef name) {
   llvm::SmallString<128> dir;
   if (llvm::sys::fs::createUniqueDirectory("hymir-ptxas", dir))
-    return module.emitError("hymir-compile: cannot create a temporary folder");
+    return toolError() << "cannot create a temporary folder";
   llvm::SmallString<128> ptxPath(dir), cubinPath(dir), logPath(dir);
   llvm::sys::path::append(ptxPath, name + ".ptx");
   llvm::sys::path::append(cubinPath, name + ".cubin");
@@ -248,7 +398,7 @@ FailureOr<std::vector<uint8_t>> assemble(ModuleOp module,
     std::error_code ec;
     llvm::raw_fd_ostream os(ptxPath, ec);
     if (ec)
-      return module.emitError() << "hymir-compile: cannot write " << ptxPath;
+      return toolError() << "cannot write " << ptxPath << ": " << ec.message();
     os << ptx;
   }
   std::string arch = "-arch=" + chipOpt.getValue();
@@ -260,12 +410,10 @@ FailureOr<std::vector<uint8_t>> assemble(ModuleOp module,
   auto log = llvm::MemoryBuffer::getFile(logPath);
   auto cubin = llvm::MemoryBuffer::getFile(cubinPath);
   if (rc != 0 || !cubin) {
-    InFlightDiagnostic diag = module.emitError()
-                              << "hymir-compile: ptxas failed on " << name
-                              << ": " << (log ? (*log)->getBuffer() : "")
-                              << "\nreproduce with: " << ptxas << " " << arch
-                              << " -O3 " << ptxPath << " -o " << cubinPath;
-    return diag;
+    return toolError() << "ptxas failed on " << name << ": "
+                       << (log ? (*log)->getBuffer() : "")
+                       << "\nreproduce with: " << ptxas << " " << arch
+                       << " -O3 " << ptxPath << " -o " << cubinPath;
   }
   llvm::StringRef bytes = (*cubin)->getBuffer();
   std::vector<uint8_t> out(bytes.begin(), bytes.end());
@@ -273,29 +421,30 @@ FailureOr<std::vector<uint8_t>> assemble(ModuleOp module,
   return out;
 }
 
-LogicalResult run(MLIRContext &context, ModuleOp module) {
+/// A pass manager with the MLIR debugging options of the command line
+/// (IR printing, crash reproducers, statistics) and timed under `timing`.
+FailureOr<std::unique_ptr<PassManager>> makePassManager(MLIRContext &context,
+                                                        TimingScope &timing) {
+  auto pm = std::make_unique<PassManager>(&context);
+  pm->enableVerifier(true);
+  if (failed(applyPassManagerCLOptions(*pm)))
+    return failure();
+  pm->enableTiming(timing);
+  return pm;
+}
+
+LogicalResult run(MLIRContext &context, ModuleOp module, TimingScope &root) {
   bool cuda = targetOpt == "cuda";
-  if (!cuda && targetOpt != "cpu")
-    return module.emitError() << "hymir-compile: --target must be cpu or "
-                                 "cuda, got '"
-                              << targetOpt << "'";
-  if (devicesOpt < 1 || devicesOpt > 64)
-    return module.emitError() << "hymir-compile: --devices must be in [1, "
-                                 "64], got "
-                              << devicesOpt.getValue();
-  if (moeTileOpt.getNumOccurrences() && moeTileOpt < 1)
-    return module.emitError() << "hymir-compile: --moe-tile must be at least "
-                                 "1, got "
-                              << moeTileOpt.getValue();
-  if (maxTokensOpt < 1)
-    return module.emitError("hymir-compile: --max-tokens must be positive");
   if (failed(checkSupported(module)))
     return failure();
   OwningOpRef<ModuleOp> original = module.clone();
 
-  PassManager pm(&context);
-  pm.enableVerifier(true);
-  pm.addPass(createInlinerPass());
+  TimingScope formTiming = root.nest("kernel form");
+  FailureOr<std::unique_ptr<PassManager>> pm =
+      makePassManager(context, formTiming);
+  if (failed(pm))
+    return failure();
+  (*pm)->addPass(createInlinerPass());
   hy::KernelFormOptions formOptions;
   formOptions.blockSize = blockSizeOpt;
   formOptions.libraryGemm = cuda;
@@ -306,50 +455,51 @@ LogicalResult run(MLIRContext &context, ModuleOp module) {
   // wgmma needs the sm_90a feature set (the chip's target description).
   bool wgmma = false;
   if (cuda) {
+    // Checked up front (checkOptions).
     llvm::Expected<hy::TargetDescription> target = hy::lookupTarget(chipOpt);
     if (!target)
-      return module.emitError()
-             << "hymir-compile: " << llvm::toString(target.takeError());
+      return module.emitError() << llvm::toString(target.takeError());
     wgmma = moeWgmmaOpt && target->hasWgmma;
   }
   formOptions.chip = chipOpt;
   formOptions.moeWgmma = wgmma;
-  formOptions.moeDecodeSlots = std::max<int64_t>(0, moeDecodeSlotsOpt);
-  formOptions.moeWgmmaGroup = std::max<int64_t>(1, moeWgmmaGroupOpt);
+  formOptions.moeDecodeSlots = moeDecodeSlotsOpt;
+  formOptions.moeWgmmaGroup = moeWgmmaGroupOpt;
   // Unless --moe-tile says, each MoE op's tile is chosen from its shapes
   // for the chip's kernels (0; 1 on cpu).
   formOptions.moeTile =
       moeTileOpt.getNumOccurrences() ? moeTileOpt.getValue() : 0;
   formOptions.devices = devicesOpt;
-  hy::buildKernelFormPipeline(pm, formOptions);
-  if (failed(pm.run(module)))
+  hy::buildKernelFormPipeline(**pm, formOptions);
+  if (failed((*pm)->run(module)))
     return failure();
-  dump(module, "1-kernel-form");
+  formTiming.stop();
+  if (failed(dump(module, "1-kernel-form")))
+    return failure();
+  if (compileTo == Stage::KernelForm)
+    return writeStage(module);
 
   // The kernels compile from the kernel form; the host functions become the
   // plan.
   OwningOpRef<ModuleOp> kernels = module.clone();
-  PassManager ppm(&context);
-  ppm.enableVerifier(true);
+  TimingScope planTiming = root.nest("plan");
+  FailureOr<std::unique_ptr<PassManager>> ppm =
+      makePassManager(context, planTiming);
+  if (failed(ppm))
+    return failure();
   hy::PlanPipelineOptions planOptions;
   planOptions.maxTokens = maxTokensOpt;
   planOptions.devices = devicesOpt;
   planOptions.target = cuda ? "cuda" : "cpu";
   planOptions.chip = cuda ? chipOpt.getValue() : "";
-  hy::buildPlanPipeline(ppm, planOptions);
-  if (failed(ppm.run(module)))
+  hy::buildPlanPipeline(**ppm, planOptions);
+  if (failed((*ppm)->run(module)))
     return failure();
-  dump(module, "2-plan");
-
-  // Each entry's function as written, for hymir-run --check.
-  std::map<std::string, rt::RefProgramDesc> references;
-  for (auto source : original->getOps<func::FuncOp>()) {
-    if (!source.isPublic() || source.isExternal())
-      continue;
-    if (std::optional<rt::RefProgramDesc> program =
-            referenceProgram(context, source))
-      references[source.getSymName().str()] = std::move(*program);
-  }
+  planTiming.stop();
+  if (failed(dump(module, "2-plan")))
+    return failure();
+  if (compileTo == Stage::Plan)
+    return writeStage(module);
 
   // The kernels of every gpu.module, in module order: the table the code
   // objects list them in.
@@ -365,19 +515,48 @@ LogicalResult run(MLIRContext &context, ModuleOp module) {
                                {FlatSymbolRefAttr::get(kernel.getNameAttr())}));
   }
 
-  PassManager kpm(&context);
+  TimingScope kernelTiming = root.nest("kernels");
+  FailureOr<std::unique_ptr<PassManager>> kpm =
+      makePassManager(context, kernelTiming);
+  if (failed(kpm))
+    return failure();
   if (cuda) {
     hy::CudaKernelOptions cudaOptions;
     cudaOptions.chip = chipOpt;
     cudaOptions.format = "isa";
     cudaOptions.toolkitPath = findToolkit(findPtxas());
-    hy::buildCudaKernelPipeline(kpm, cudaOptions);
+    hy::buildCudaKernelPipeline(**kpm, cudaOptions);
   } else {
-    hy::buildCpuKernelPipeline(kpm);
+    hy::buildCpuKernelPipeline(**kpm);
   }
-  if (failed(kpm.run(*kernels)))
+  if (failed((*kpm)->run(*kernels)))
     return failure();
-  dump(*kernels, cuda ? "3-cuda-kernels" : "3-cpu-kernels");
+  kernelTiming.stop();
+  if (failed(dump(*kernels, cuda ? "3-cuda-kernels" : "3-cpu-kernels")))
+    return failure();
+  // Each kernel module's PTX on its own, decoded, for `ptxas -v`.
+  for (auto binary : kernels->getOps<gpu::BinaryOp>())
+    for (Attribute object : binary.getObjects())
+      if (failed(dumpFile(
+              ("3-cuda-kernels." + binary.getName() + ".ptx").str(),
+              [&](llvm::raw_ostream &os) {
+                os << cast<gpu::ObjectAttr>(object).getObject().getValue();
+              })))
+        return failure();
+  if (compileTo == Stage::Kernels)
+    return writeStage(*kernels);
+  // The reference programs and ptxas: the rest of the work.
+  TimingScope artifactTiming = root.nest("ptxas and artifact");
+
+  // Each entry's function as written, for hymir-run --check.
+  std::map<std::string, rt::RefProgramDesc> references;
+  for (auto source : original->getOps<func::FuncOp>()) {
+    if (!source.isPublic() || source.isExternal())
+      continue;
+    if (std::optional<rt::RefProgramDesc> program =
+            referenceProgram(context, source))
+      references[source.getSymName().str()] = std::move(*program);
+  }
 
   std::string ptxas;
   if (cuda) {
@@ -404,7 +583,7 @@ LogicalResult run(MLIRContext &context, ModuleOp module) {
     for (auto [name, held] : llvm::zip(gpuModules, moduleKernels)) {
       auto binary = kernels->lookupSymbol<gpu::BinaryOp>(name);
       if (!binary || binary.getObjects().size() != 1)
-        return module.emitError() << "hymir-compile: no PTX for " << name;
+        return toolError() << "no PTX for " << name;
       auto object = cast<gpu::ObjectAttr>(binary.getObjects()[0]);
       llvm::StringRef ptx = object.getObject().getValue();
       if (ptx.contains(".extern .func") && ptx.contains("__nv_"))
@@ -416,8 +595,7 @@ LogicalResult run(MLIRContext &context, ModuleOp module) {
       std::string ptxString = ptx.str();
       ptxString.push_back('\0');
       if (!ptxas.empty()) {
-        FailureOr<std::vector<uint8_t>> cubin =
-            assemble(module, ptxas, ptx, name);
+        FailureOr<std::vector<uint8_t>> cubin = assemble(ptxas, ptx, name);
         if (failed(cubin))
           return failure();
         addCode(name, "cubin", held,
@@ -457,7 +635,7 @@ LogicalResult run(MLIRContext &context, ModuleOp module) {
 
   absl::Status status = rt::writeArtifact(desc, outputFile);
   if (!status.ok())
-    return module.emitError() << "hymir-compile: " << status.ToString();
+    return toolError() << std::string(status.message());
   size_t launches = 0;
   for (const rt::EntryDesc &e : desc.entries)
     launches += e.plan.size();
@@ -474,7 +652,19 @@ LogicalResult run(MLIRContext &context, ModuleOp module) {
 
 int main(int argc, char **argv) {
   llvm::InitLLVM init(argc, argv);
-  cl::ParseCommandLineOptions(argc, argv, "hymir ahead-of-time compiler\n");
+  // The MLIR debugging options, shown under their own heading.
+  llvm::StringSet<> before = rtools::registeredOptionNames();
+  registerPassManagerCLOptions();
+  registerAsmPrinterCLOptions();
+  registerMLIRContextCLOptions();
+  registerDefaultTimingManagerCLOptions();
+  rtools::moveNewOptions(before, mlirCategory);
+  rtools::parseCommandLine(argc, argv, "hymir-compile",
+                           "hymir ahead-of-time compiler: hymir IR to a "
+                           ".hymir artifact\n",
+                           {&hymirCategory, &mlirCategory});
+  if (!checkOptions())
+    return 1;
 
   DialectRegistry registry;
   registerAllDialects(registry);
@@ -484,11 +674,15 @@ int main(int argc, char **argv) {
   MLIRContext context(registry);
   context.loadAllAvailableDialects();
 
+  DefaultTimingManager timing;
+  applyDefaultTimingManagerCLOptions(timing);
+  TimingScope root = timing.getRootScope();
+
   llvm::SourceMgr sourceMgr;
   SourceMgrDiagnosticHandler handler(sourceMgr, &context);
   OwningOpRef<ModuleOp> module = ::hymir::tools::parseModuleFile(
       inputFile, context, sourceMgr, "hymir-compile");
   if (!module)
     return 1;
-  return failed(run(context, *module)) ? 1 : 0;
+  return failed(run(context, *module, root)) ? 1 : 0;
 }

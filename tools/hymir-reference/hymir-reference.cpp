@@ -37,13 +37,16 @@
 #include "mlir/Parser/Parser.h"
 #include "mlir/Support/FileUtilities.h"
 #include "llvm/Support/CommandLine.h"
+#include "llvm/Support/ErrorHandling.h"
 #include "llvm/Support/Format.h"
 #include "llvm/Support/InitLLVM.h"
+#include "llvm/Support/MathExtras.h"
 #include "llvm/Support/SourceMgr.h"
 #include "llvm/Support/raw_ostream.h"
 
 #include <chrono>
 #include <cmath>
+#include <cstdlib>
 #include <cstring>
 #include <optional>
 #include <random>
@@ -54,26 +57,99 @@ namespace oracle = ::hymir::oracle;
 namespace reference = ::hymir::reference;
 using ReferenceValue = ::hymir::ReferenceValue;
 
+static cl::OptionCategory hymirCategory("hymir-reference options");
+
+static constexpr ::hymir::tools::Range kTokensRange{1, 2147483647};
+static constexpr ::hymir::tools::Range kMemoryRange{1, 1024};
+
 static cl::opt<std::string> inputFile(cl::Positional, cl::desc("<input.mlir>"),
-                                      cl::Required);
-static cl::opt<std::string> functionName("function",
-                                         cl::desc("function to evaluate"));
-static cl::opt<int64_t> tokens("tokens", cl::desc("size of dynamic dims"),
-                               cl::init(8));
-static cl::opt<std::string> inputsOpt("inputs",
-                                      cl::desc("read the inputs from here"));
+                                      cl::Required, cl::cat(hymirCategory));
 static cl::opt<std::string>
-    writeInputsOpt("write-inputs", cl::desc("write the random inputs here"));
+    functionName("function",
+                 cl::desc("function to evaluate (default: the first public)"),
+                 cl::cat(hymirCategory));
+static cl::opt<int64_t>
+    tokens("tokens",
+           cl::desc(::hymir::tools::describeRange("size of dynamic dims",
+                                                  kTokensRange, 8)),
+           cl::init(8), cl::cat(hymirCategory));
+static cl::opt<int64_t> memoryLimitGiB(
+    "memory-limit",
+    cl::desc(::hymir::tools::describeRange(
+        "GiB any one value of the function may take as f64 (the oracle's "
+        "type); larger shapes are refused before anything is allocated",
+        kMemoryRange, 16)),
+    cl::init(16), cl::cat(hymirCategory));
+static cl::opt<std::string> inputsOpt("inputs",
+                                      cl::desc("read the inputs from here"),
+                                      cl::cat(hymirCategory));
+static cl::opt<std::string>
+    writeInputsOpt("write-inputs", cl::desc("write the random inputs here"),
+                   cl::cat(hymirCategory));
 static cl::opt<std::string> writeWeightsOpt(
     "write-weights",
     cl::desc("write the arguments marked hymir.param here, not with the "
-             "inputs"));
+             "inputs"),
+    cl::cat(hymirCategory));
 static cl::opt<std::string>
-    weightsOpt("weights", cl::desc("read the hymir.param arguments from here"));
+    weightsOpt("weights", cl::desc("read the hymir.param arguments from here"),
+               cl::cat(hymirCategory));
 static cl::opt<std::string> outputsOpt("outputs",
-                                       cl::desc("write the results here"));
-static cl::opt<uint64_t>
-    seedOpt("seed", cl::desc("random seed (default: random)"), cl::init(0));
+                                       cl::desc("write the results here"),
+                                       cl::cat(hymirCategory));
+static cl::opt<uint64_t> seedOpt("seed",
+                                 cl::desc("random seed (default: random)"),
+                                 cl::init(0), cl::cat(hymirCategory));
+
+/// Refuses any value of `func` (argument, op result) whose elements, with
+/// dynamic dims taking --tokens, overflow or take more than --memory-limit
+/// as f64, before a byte is allocated: the oracle holds every value whole.
+static bool checkSizes(func::FuncOp func) {
+  const uint64_t limit = static_cast<uint64_t>(memoryLimitGiB) << 30;
+  auto tooLarge = [&](Value value) -> std::optional<std::string> {
+    auto type = dyn_cast<RankedTensorType>(value.getType());
+    if (!type)
+      return std::nullopt;
+    int64_t elements = 1;
+    bool overflow = false;
+    for (int64_t dim : type.getShape()) {
+      int64_t size = ShapedType::isDynamic(dim) ? tokens.getValue() : dim;
+      overflow |= llvm::MulOverflow(elements, size, elements);
+    }
+    int64_t bytes = 0;
+    overflow |= llvm::MulOverflow(elements, int64_t(8), bytes);
+    if (!overflow && static_cast<uint64_t>(bytes) <= limit)
+      return std::nullopt;
+    std::string text;
+    llvm::raw_string_ostream os(text);
+    os << type << " at T = " << tokens << " ";
+    if (overflow)
+      os << "has 2^63 or more bytes";
+    else
+      os << "takes " << bytes << " bytes as f64";
+    os << ", over --memory-limit=" << memoryLimitGiB << " GiB";
+    return text;
+  };
+  for (BlockArgument arg : func.getArguments())
+    if (std::optional<std::string> why = tooLarge(arg)) {
+      llvm::errs() << "hymir-reference: error: argument '"
+                   << reference::entryValueName(func, arg.getArgNumber(), false)
+                   << "': " << *why << "\n";
+      return false;
+    }
+  bool fits = true;
+  func.walk([&](Operation *op) {
+    for (Value result : op->getResults())
+      if (std::optional<std::string> why = tooLarge(result)) {
+        emitError(op->getLoc())
+            << "reference: result of '" << op->getName() << "': " << *why;
+        fits = false;
+        return WalkResult::interrupt();
+      }
+    return WalkResult::advance();
+  });
+  return fits;
+}
 
 static std::string describe(const ReferenceValue &v) {
   std::string out;
@@ -170,9 +246,36 @@ static std::vector<uint8_t> encode(const ReferenceValue &v,
   return out;
 }
 
+static int run();
+
 int main(int argc, char **argv) {
   llvm::InitLLVM init(argc, argv);
-  cl::ParseCommandLineOptions(argc, argv, "hymir reference evaluator\n");
+  ::hymir::tools::parseCommandLine(
+      argc, argv, "hymir-reference",
+      "hymir reference evaluator: one function on the fp64 oracle\n",
+      {&hymirCategory});
+  if (!::hymir::tools::checkRange("hymir-reference", tokens, kTokensRange) ||
+      !::hymir::tools::checkRange("hymir-reference", memoryLimitGiB,
+                                  kMemoryRange))
+    return 1;
+  // Allocation failures inside LLVM's containers end the tool with one
+  // line, as exceptions from the oracle and the standard library do.
+  llvm::install_bad_alloc_error_handler([](void *, const char *reason, bool) {
+    llvm::errs() << "hymir-reference: error: out of memory (" << reason
+                 << ")\n";
+    std::_Exit(1);
+  });
+  try {
+    return run();
+  } catch (const std::bad_alloc &) {
+    llvm::errs() << "hymir-reference: error: out of memory\n";
+  } catch (const std::exception &e) {
+    llvm::errs() << "hymir-reference: error: " << e.what() << "\n";
+  }
+  return 1;
+}
+
+static int run() {
 
   DialectRegistry registry;
   registry
@@ -207,6 +310,8 @@ int main(int argc, char **argv) {
     return 1;
   }
 
+  if (!checkSizes(func))
+    return 1;
   std::vector<Location> locations;
   FailureOr<::hymir::RefProgramDesc> program =
       reference::serializeReference(func, &locations);
