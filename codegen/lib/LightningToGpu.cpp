@@ -242,16 +242,18 @@ void HymirLightningToGpuPass::emitKernels(LightningAttentionOp op,
   if (choice.decodeOnly) {
     emitDecode();
   } else if (choice.perCall) {
-    auto select = scf::IfOp::create(
-        b,
-        arith::CmpIOp::create(b, arith::CmpIPredicate::ule, operands.tokens,
-                              g.idx(target.lightningDecodeTokens)),
-        /*withElseRegion=*/true);
-    setLightningPart(select, LightningPart::ChooseKernel);
+    // Each call runs one of the two: the decode kernel up to the cut-off,
+    // the blocked one above (the plan guards each launch by this range).
     OpBuilder::InsertionGuard guard(b);
-    b.setInsertionPoint(select.thenBlock()->getTerminator());
+    int64_t cut = target.lightningDecodeTokens;
+    auto decode = TokenGuardOp::create(b, b.getI64IntegerAttr(0),
+                                       b.getI64IntegerAttr(cut));
+    b.setInsertionPointToStart(&decode.getBody().emplaceBlock());
     emitDecode();
-    b.setInsertionPoint(select.elseBlock()->getTerminator());
+    b.setInsertionPointAfter(decode);
+    auto blocked = TokenGuardOp::create(b, b.getI64IntegerAttr(cut + 1),
+                                        b.getI64IntegerAttr(-1));
+    b.setInsertionPointToStart(&blocked.getBody().emplaceBlock());
     emitBlocked();
   } else {
     emitBlocked();

@@ -10,6 +10,7 @@
 
 #include "hymir/Codegen/PlanPasses.h"
 #include "hymir/Dialect/Hymir/IR/HymirAttributes.h"
+#include "hymir/Dialect/Hymir/IR/HymirOps.h"
 #include "hymir/Dialect/Plan/IR/PlanOps.h"
 
 #include "mlir/Dialect/Affine/IR/AffineOps.h"
@@ -57,31 +58,6 @@ struct View {
   Type elementType;
 };
 
-/// The predicate of `b op a` for `a op b` (c < tokens is tokens > c).
-arith::CmpIPredicate swapped(arith::CmpIPredicate pred) {
-  using P = arith::CmpIPredicate;
-  switch (pred) {
-  case P::ult:
-    return P::ugt;
-  case P::ule:
-    return P::uge;
-  case P::ugt:
-    return P::ult;
-  case P::uge:
-    return P::ule;
-  case P::slt:
-    return P::sgt;
-  case P::sle:
-    return P::sge;
-  case P::sgt:
-    return P::slt;
-  case P::sge:
-    return P::sle;
-  default:
-    return pred;
-  }
-}
-
 class EntryLowering {
 public:
   EntryLowering(func::FuncOp func, SmallVectorImpl<Attribute> &params,
@@ -108,7 +84,7 @@ private:
                                  StringRef what);
   LogicalResult visit(Operation *op);
   LogicalResult launch(gpu::LaunchFuncOp op);
-  LogicalResult branch(scf::IfOp op);
+  LogicalResult guard(TokenGuardOp op);
   LogicalResult gemm(linalg::GenericOp op);
   template <typename CollectiveOp>
   LogicalResult collective(linalg::GenericOp op, bool gather);
@@ -365,78 +341,20 @@ LogicalResult EntryLowering::launch(gpu::LaunchFuncOp op) {
   return mlir::verify(step);
 }
 
-LogicalResult EntryLowering::branch(scf::IfOp op) {
-  // scf.if (tokens <op> constant): the then-branch's launches run for one
-  // range of token counts, the else-branch's for the rest.
-  auto fail = [&]() {
-    return op.emitError("hymir-compile: a branch in an entry must compare "
-                        "the token count with a constant and yield nothing");
-  };
-  auto cmp = op.getCondition().getDefiningOp<arith::CmpIOp>();
-  if (!cmp || op.getNumResults() != 0 || numSymbols == 0)
-    return fail();
-  FailureOr<AffineExpr> lhs = size(cmp.getLhs());
-  FailureOr<AffineExpr> rhs = size(cmp.getRhs());
-  if (failed(lhs) || failed(rhs))
-    return failure();
-  AffineExpr tokens = getAffineSymbolExpr(0, context);
-  arith::CmpIPredicate pred = cmp.getPredicate();
-  int64_t c;
-  if (*lhs == tokens && isa<AffineConstantExpr>(*rhs)) {
-    c = cast<AffineConstantExpr>(*rhs).getValue();
-  } else if (isa<AffineConstantExpr>(*lhs) && *rhs == tokens) {
-    c = cast<AffineConstantExpr>(*lhs).getValue();
-    pred = swapped(pred);
-  } else {
-    return fail();
-  }
-  // The then-range [lo, hi] (hi -1: unbounded) of token counts >= 0.
-  int64_t lo = 0, hi = -1;
-  switch (pred) {
-  case arith::CmpIPredicate::ule:
-  case arith::CmpIPredicate::sle:
-    hi = c;
-    break;
-  case arith::CmpIPredicate::ult:
-  case arith::CmpIPredicate::slt:
-    hi = c - 1;
-    break;
-  case arith::CmpIPredicate::uge:
-  case arith::CmpIPredicate::sge:
-    lo = c;
-    break;
-  case arith::CmpIPredicate::ugt:
-  case arith::CmpIPredicate::sgt:
-    lo = c + 1;
-    break;
-  default:
-    return fail();
-  }
-  if (c < 0 || c == INT64_MAX || hi < -1 || (lo == 0 && hi == -1))
-    return fail();
+LogicalResult EntryLowering::guard(TokenGuardOp op) {
+  // The launches inside run for the guard's range of token counts, within
+  // any range that encloses it.
+  if (numSymbols == 0)
+    return op.emitError("hymir-compile: a token guard in an entry without a "
+                        "token count (no dynamic dim in its arguments)");
   int64_t savedLo = guardLo, savedHi = guardHi;
-  auto within = [&](int64_t l, int64_t h) {
-    guardLo = std::max(savedLo, l);
-    guardHi = savedHi < 0 ? h : (h < 0 ? savedHi : std::min(savedHi, h));
-  };
-  auto visitBlock = [&](Block *block) -> LogicalResult {
-    for (Operation &inner : *block)
-      if (failed(visit(&inner)))
-        return failure();
-    return success();
-  };
-  within(lo, hi);
-  if (failed(visitBlock(op.thenBlock())))
-    return failure();
-  if (op.elseBlock()) {
-    // The complement of [lo, hi] within the token counts, one range.
-    if (lo == 0)
-      within(hi + 1, -1);
-    else
-      within(0, lo - 1);
-    if (failed(visitBlock(op.elseBlock())))
+  auto lo = static_cast<int64_t>(op.getAtLeast());
+  auto hi = static_cast<int64_t>(op.getAtMost());
+  guardLo = std::max(savedLo, lo);
+  guardHi = savedHi < 0 ? hi : (hi < 0 ? savedHi : std::min(savedHi, hi));
+  for (Operation &inner : op.getBody().front())
+    if (failed(visit(&inner)))
       return failure();
-  }
   guardLo = savedLo;
   guardHi = savedHi;
   return success();
@@ -516,6 +434,18 @@ LogicalResult EntryLowering::collective(linalg::GenericOp op, bool gather) {
 }
 
 LogicalResult EntryLowering::visit(Operation *op) {
+  // Inside a token guard only launches (with the views and index arithmetic
+  // they need) can be placed: they are the steps that carry a guard.
+  bool indexArith =
+      op->getDialect() && isa<arith::ArithDialect>(op->getDialect()) &&
+      llvm::all_of(op->getResultTypes(), [](Type t) { return t.isIndex(); });
+  if (guarded() &&
+      !isa<gpu::LaunchFuncOp, TokenGuardOp, arith::ConstantOp, memref::DimOp,
+           affine::AffineApplyOp, memref::ExpandShapeOp,
+           memref::CollapseShapeOp, memref::SubViewOp, memref::CastOp>(op) &&
+      !indexArith)
+    return op->emitError("hymir-compile: only kernel launches can depend on "
+                         "the token count (inside hymir.token_guard)");
   if (auto alloc = dyn_cast<memref::AllocOp>(op)) {
     MemRefType type = alloc.getType();
     SmallVector<AffineExpr> shape;
@@ -707,19 +637,8 @@ LogicalResult EntryLowering::visit(Operation *op) {
   }
   if (auto launchOp = dyn_cast<gpu::LaunchFuncOp>(op))
     return launch(launchOp);
-  if (auto ifOp = dyn_cast<scf::IfOp>(op))
-    return branch(ifOp);
-  bool indexArith =
-      op->getDialect() && isa<arith::ArithDialect>(op->getDialect()) &&
-      llvm::all_of(op->getResultTypes(), [](Type t) { return t.isIndex(); });
-  // Inside a branch on the token count only launches (and index arithmetic)
-  // can be placed: they are the steps that carry a guard.
-  if (guarded() &&
-      !isa<arith::ConstantOp, memref::DimOp, affine::AffineApplyOp,
-           arith::CmpIOp, scf::YieldOp>(op) &&
-      !indexArith)
-    return op->emitError("hymir-compile: only kernel launches can depend on "
-                         "the token count (inside scf.if)");
+  if (auto guardOp = dyn_cast<TokenGuardOp>(op))
+    return guard(guardOp);
   if (auto generic = dyn_cast<linalg::GenericOp>(op)) {
     if (std::optional<LibraryCall> kind = getLibraryCall(generic)) {
       if (*kind == LibraryCall::AllReduce)
@@ -732,19 +651,18 @@ LogicalResult EntryLowering::visit(Operation *op) {
   if (auto ret = dyn_cast<func::ReturnOp>(op))
     return finish(ret);
   // Index arithmetic, shape queries and constants are evaluated on demand.
-  // (A comparison is read by the scf.if it decides: see branch().)
-  if (isa<arith::ConstantOp, memref::DimOp, affine::AffineApplyOp,
-          arith::CmpIOp>(op) ||
+  if (isa<arith::ConstantOp, memref::DimOp, affine::AffineApplyOp>(op) ||
       indexArith)
     return success();
-  if (isa<memref::DeallocOp, scf::YieldOp>(op))
+  if (isa<memref::DeallocOp>(op))
     return success();
   InFlightDiagnostic diag =
       op->emitError("hymir-compile: op cannot be placed in an execution plan");
   if (isa<linalg::LinalgOp>(op))
     diag << " (a linalg op that was not turned into a kernel launch)";
   else if (op->getNumRegions())
-    diag << " (only scf.if on the token count may hold steps)";
+    diag << " (only hymir.token_guard may hold steps: a choice by token "
+            "count is a guard, not a branch)";
   else
     diag << " (plans hold allocations, reshapes, casts, copies, kernel "
             "launches, library GEMMs and collectives)";

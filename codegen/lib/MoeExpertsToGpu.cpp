@@ -182,20 +182,19 @@ void HymirMoeExpertsToGpuPass::emitExperts(ImplicitLocOpBuilder &b,
   };
   if (!choice.wgmma && !choice.mma)
     return emitRows();
-  // Both sets under scf.if (tokens <= C): the plan turns this into launches
-  // guarded by the token count.
-  auto select = scf::IfOp::create(
-      b,
-      arith::CmpIOp::create(b, arith::CmpIPredicate::ule, o.tokens,
-                            arith::ConstantIndexOp::create(
-                                b, choice.wgmma ? target.moeDecodeTokensWgmma
-                                                : target.moeDecodeTokens)),
-      /*withElseRegion=*/true);
-  setMoePart(select, MoePart::ChooseKernels);
+  // Both sets, each under the range of token counts it serves: the plan
+  // guards each launch by its range, so a call runs one set.
+  int64_t cut =
+      choice.wgmma ? target.moeDecodeTokensWgmma : target.moeDecodeTokens;
   OpBuilder::InsertionGuard guard(b);
-  b.setInsertionPoint(select.thenBlock()->getTerminator());
+  auto rows =
+      TokenGuardOp::create(b, b.getI64IntegerAttr(0), b.getI64IntegerAttr(cut));
+  b.setInsertionPointToStart(&rows.getBody().emplaceBlock());
   emitRows();
-  b.setInsertionPoint(select.elseBlock()->getTerminator());
+  b.setInsertionPointAfter(rows);
+  auto tiles = TokenGuardOp::create(b, b.getI64IntegerAttr(cut + 1),
+                                    b.getI64IntegerAttr(-1));
+  b.setInsertionPointToStart(&tiles.getBody().emplaceBlock());
   if (choice.wgmma)
     emitMoeWgmmaKernels(b, o, wgmmaGroup);
   else

@@ -4,8 +4,8 @@
 // bf16 prefill runs them on tensor cores (nvvm.mma.sync), otherwise as f32
 // outer products. Short static sequences take the decode kernel (state in
 // registers, shuffles for o = q S); with a dynamic token count both kernels
-// are emitted under scf.if (tokens <= 16), which the plan turns into guarded
-// launches.
+// are emitted, each under hymir.token_guard for its token counts (decode up
+// to 16, blocked above), which the plan turns into guarded launches.
 // RUN: hymir-opt %s -hymir-lightning-to-gpu | FileCheck %s --check-prefixes=CHECK,TC
 // RUN: hymir-opt %s -hymir-lightning-to-gpu="tensor-cores=false" | FileCheck %s --check-prefixes=CHECK,SIMT
 // RUN: hymir-opt %s -hymir-lightning-to-gpu="block-size=16 value-split=4 threads=128" | FileCheck %s --check-prefixes=CHECK,OPTS
@@ -14,11 +14,11 @@
 // CHECK-DAG:     %[[Q:.*]] = bufferization.to_buffer %arg0 read_only
 // CHECK-DAG:     %[[OUT:.*]] = memref.alloc(%{{.*}}) : memref<2x?x4x64xbf16>
 // CHECK-DAG:     %[[STATE:.*]] = memref.alloc() : memref<2x4x64x64xf32>
-// TC:            %[[SHORT:.*]] = arith.cmpi ule, %{{.*}}, %c16
-// TC-NEXT:       scf.if %[[SHORT]] {
+// TC:            hymir.token_guard tokens in [0, 16] {
 // TC:              gpu.launch
 // TC:              } {hymir.lightning = "decode"}
-// TC-NEXT:       } else {
+// TC-NEXT:       }
+// TC-NEXT:       hymir.token_guard tokens in [17, -1] {
 // Shared memory (bf16, rows padded by 8): Qs, Ks [32 x 72], KdT [64 x 40],
 // VsT [64 x 40], SbT [64 x 72], Ab [32 x 40], 33 f32 decay powers.
 // TC:              %[[SMEM:.*]] = arith.constant 31376 : i32
@@ -35,13 +35,13 @@
 // TC:                } {hymir.lightning = "blocks"}
 // TC:                memref.store {{.*}}, %[[STATE]]
 // TC:              } {hymir.lightning = "tensor-core"}
-// TC:            } {hymir.lightning = "choose-kernel"}
-// SIMT:          scf.if
-// SIMT:          } else {
+// TC-NEXT:       }
+// SIMT:          hymir.token_guard tokens in [0, 16] {
+// SIMT:          hymir.token_guard tokens in [17, -1] {
 // f32 tiles: QdT, KdT, Kd [64 x C], Vs [C x Dv/split], S [64 x Dv/split],
 // AT [C x C], C + 1 powers; C = 32 by default, 16 as an option.
 // SIMT:            %[[SMEM:.*]] = arith.constant 53392 : i32
-// OPTS-NOT:      scf.if %{{.*}} {
+// OPTS-NOT:      hymir.token_guard
 // OPTS:          %[[SMEM:.*]] = arith.constant 18512 : i32
 // SIMT:            gpu.launch blocks({{.*}}) in ({{.*}} = %c1{{.*}}, {{.*}} = %c4{{.*}}, {{.*}} = %c2{{.*}}) threads({{.*}}) in ({{.*}} = %c256{{.*}}, {{.*}} = %c1{{.*}}, {{.*}} = %c1{{.*}}) dynamic_shared_memory_size %[[SMEM]]
 // OPTS:          gpu.launch blocks({{.*}}) in ({{.*}} = %c4{{.*}}, {{.*}} = %c4{{.*}}, {{.*}} = %c2{{.*}}) threads({{.*}}) in ({{.*}} = %c128{{.*}}, {{.*}} = %c1{{.*}}, {{.*}} = %c1{{.*}}) dynamic_shared_memory_size %[[SMEM]]

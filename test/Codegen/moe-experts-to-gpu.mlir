@@ -87,10 +87,10 @@ func.func @odd_width(%x: tensor<?x12xf32>, %sorted: tensor<?xi32>, %offsets: ten
 // CHECK: memref.atomic_rmw addi
 // CHECK: memref.atomic_rmw addi
 // CHECK: } {hymir.moe = "layout"}
-// CHECK: scf.if
+// CHECK: hymir.token_guard tokens in [0, 16] {
 // CHECK: } {hymir.moe = "gate-up"}
 // CHECK: } {hymir.moe = "down"}
-// CHECK: } else {
+// CHECK: hymir.token_guard tokens in [17, -1] {
 // CHECK: gpu.launch {{.*}} dynamic_shared_memory_size %c196608_i32
 // CHECK: nvgpu.device_async_copy
 // CHECK: nvvm.fence.proxy
@@ -100,7 +100,6 @@ func.func @odd_width(%x: tensor<?x12xf32>, %sorted: tensor<?xi32>, %offsets: ten
 // CHECK: gpu.launch {{.*}} dynamic_shared_memory_size %c196608_i32
 // CHECK-COUNT-8: nvvm.wgmma.mma_async
 // CHECK: } {hymir.moe = "down-wgmma"}
-// CHECK: } {hymir.moe = "choose-kernels"}
 func.func @wgmma(%x: tensor<?x256xbf16>, %logits: tensor<?x4xf32>, %w1: tensor<4x128x256xbf16>,
                  %w3: tensor<4x128x256xbf16>, %w2: tensor<4x256x128xbf16>) -> tensor<?x256xbf16> {
   %s, %o, %l, %w = hymir.moe_route %logits {top_k = 2 : i64, tile = 128 : i64}

@@ -17,14 +17,12 @@
 
 // CHECK-LABEL: func.func @mid
 // CHECK: hymir.moe = "layout"
-// CHECK: %[[SHORT:.*]] = arith.cmpi ule, %{{.*}}, %c64
-// CHECK: scf.if %[[SHORT]]
+// CHECK: hymir.token_guard tokens in [0, 64]
 // CHECK: hymir.moe = "gate-up"
 // CHECK: hymir.moe = "down"
-// CHECK: } else {
+// CHECK: hymir.token_guard tokens in [65, -1]
 // CHECK: hymir.moe = "gate-up-tc"
 // CHECK: hymir.moe = "down-tc"
-// CHECK: hymir.moe = "choose-kernels"
 // TILE-LABEL: func.func @mid
 // TILE: hymir.moe_route %{{.*}} {top_k = 2 : i64} : (tensor<?x4xf32>)
 // NOWG-LABEL: func.func @mid
@@ -43,10 +41,9 @@ func.func @mid(%x: tensor<?x192xbf16>, %router: tensor<4x192xf32>, %w1: tensor<4
 
 // CHECK-LABEL: func.func @wide
 // CHECK: hymir.moe = "layout"
-// CHECK: %[[SHORT:.*]] = arith.cmpi ule, %{{.*}}, %c16
-// CHECK: scf.if %[[SHORT]]
+// CHECK: hymir.token_guard tokens in [0, 16]
 // CHECK: hymir.moe = "gate-up"
-// CHECK: } else {
+// CHECK: hymir.token_guard tokens in [17, -1]
 // CHECK: hymir.moe = "gate-up-wgmma"
 // CHECK: hymir.moe = "down-wgmma"
 // TILE-LABEL: func.func @wide
@@ -69,11 +66,11 @@ func.func @wide(%x: tensor<?x256xbf16>, %router: tensor<4x256xf32>, %w1: tensor<
 // kernels for every call, on the target's largest tile.
 // CHECK-LABEL: func.func @narrow_f32
 // CHECK: hymir.moe = "layout"
-// CHECK-NOT: choose-kernels
+// CHECK-NOT: hymir.token_guard
 // CHECK: hymir.moe = "gate-up"
-// CHECK-NOT: choose-kernels
+// CHECK-NOT: hymir.token_guard
 // CHECK: hymir.moe = "down"
-// CHECK-NOT: choose-kernels
+// CHECK-NOT: hymir.token_guard
 // CHECK: hymir.moe = "combine"
 // TILE-LABEL: func.func @narrow_f32
 // TILE: hymir.moe_route %{{.*}} {tile = 128 : i64, top_k = 2 : i64}

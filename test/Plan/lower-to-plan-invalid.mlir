@@ -40,11 +40,28 @@ func.func @square(%x: memref<?xf32>) {
 // -----
 
 func.func @branch(%x: memref<?xf32>) {
-  %c0 = arith.constant 0 : index
-  %t = memref.dim %x, %c0 : memref<?xf32>
-  %c = arith.cmpi eq, %c0, %c0 : index
-  // expected-error @+1 {{a branch in an entry must compare the token count with a constant and yield nothing}}
+  %c = arith.constant true
+  // expected-error @+1 {{op cannot be placed in an execution plan (only hymir.token_guard may hold steps: a choice by token count is a guard, not a branch)}}
   scf.if %c {
+  }
+  return
+}
+
+// -----
+
+func.func @guard_without_tokens(%x: memref<4xf32>) {
+  // expected-error @+1 {{a token guard in an entry without a token count (no dynamic dim in its arguments)}}
+  hymir.token_guard tokens in [0, 16] {
+  }
+  return
+}
+
+// -----
+
+func.func @copy_in_guard(%x: memref<?xf32>) {
+  hymir.token_guard tokens in [0, 16] {
+    // expected-error @+1 {{only kernel launches can depend on the token count (inside hymir.token_guard)}}
+    memref.copy %x, %x : memref<?xf32> to memref<?xf32>
   }
   return
 }

@@ -21,6 +21,8 @@
 // CHECK: %[[YV:.*]] = hymir_plan.view %[[Y]] offset affine_map<()[s0] -> (0)> sizes affine_map<()[s0] -> (s0, 32)> strides affine_map<()[s0] -> (32, 1)>
 // CHECK: hymir_plan.launch @m::@small grid affine_map<()[s0] -> ((s0 * 32) ceildiv 256, 1, 1)> block [256, 1, 1](%[[N]], %[[XV]], %{{.*}}, %[[YV]] : {{.*}}) {tokens_at_most = 16 : i64}
 // CHECK: hymir_plan.launch @m::@large grid affine_map<()[s0] -> (s0, 1, 1)> block [128, 1, 1]({{.*}}) {shared_memory_bytes = 4096 : i64, tokens_at_least = 17 : i64}
+// CHECK: hymir_plan.launch @m::@large {{.*}} {tokens_at_least = 17 : i64, tokens_at_most = 100 : i64}
+// CHECK-NOT: hymir_plan.launch
 module attributes {gpu.container_module} {
   gpu.module @m {
     gpu.func @small(%n: index, %x: memref<?x64xf32>, %w: memref<32x64xf32>, %y: memref<?x32xf32>) kernel { gpu.return }
@@ -39,14 +41,24 @@ module attributes {gpu.container_module} {
     %y = memref.alloc(%t) : memref<?x32xf32>
     %n = affine.apply affine_map<()[s0] -> (s0 * 32)>()[%t]
     %g = arith.ceildivui %n, %c256 : index
-    %small = arith.cmpi ule, %t, %c16 : index
-    scf.if %small {
+    hymir.token_guard tokens in [0, 16] {
       gpu.launch_func @m::@small blocks in (%g, %c1, %c1) threads in (%c256, %c1, %c1)
           args(%n : index, %x : memref<?x64xf32>, %w : memref<32x64xf32>, %y : memref<?x32xf32>)
-    } else {
+    }
+    hymir.token_guard tokens in [17, -1] {
       gpu.launch_func @m::@large blocks in (%t, %c1, %c1) threads in (%c128, %c1, %c1)
           dynamic_shared_memory_size %smem
           args(%x : memref<?x64xf32>, %w : memref<32x64xf32>, %y : memref<?x32xf32>)
+      // A nested guard narrows the range; one that excludes it drops its
+      // launch.
+      hymir.token_guard tokens in [0, 100] {
+        gpu.launch_func @m::@large blocks in (%t, %c1, %c1) threads in (%c128, %c1, %c1)
+            args(%x : memref<?x64xf32>, %w : memref<32x64xf32>, %y : memref<?x32xf32>)
+      }
+      hymir.token_guard tokens in [0, 8] {
+        gpu.launch_func @m::@small blocks in (%g, %c1, %c1) threads in (%c256, %c1, %c1)
+            args(%n : index, %x : memref<?x64xf32>, %w : memref<32x64xf32>, %y : memref<?x32xf32>)
+      }
     }
     return %y : memref<?x32xf32>
   }

@@ -74,7 +74,7 @@ func.func @precision_not_gemm(%x: tensor<4xf32>) -> tensor<4xf32> {
 func.func @lightning_value(%n: index) {
   %c0 = arith.constant 0 : index
   %c1 = arith.constant 1 : index
-  // expected-error @+1 {{'scf.for' op expects 'hymir.lightning' to be one of "heads", "blocks", "intra", "inter", "state", "decode", "tensor-core", "choose-kernel", got "block"}}
+  // expected-error @+1 {{'scf.for' op expects 'hymir.lightning' to be one of "heads", "blocks", "intra", "inter", "state", "decode", "tensor-core", got "block"}}
   scf.for %i = %c0 to %n step %c1 {
   } {hymir.lightning = "block"}
   return
@@ -86,7 +86,7 @@ func.func @lightning_value(%n: index) {
 func.func @moe_value(%n: index) {
   %c0 = arith.constant 0 : index
   %c1 = arith.constant 1 : index
-  // expected-error @+1 {{'scf.for' op expects 'hymir.moe' to be one of "route", "layout", "gate-up", "down", "gate-up-tc", "down-tc", "gate-up-wgmma", "down-wgmma", "choose-kernels", "combine", got "experts"}}
+  // expected-error @+1 {{'scf.for' op expects 'hymir.moe' to be one of "route", "layout", "gate-up", "down", "gate-up-tc", "down-tc", "gate-up-wgmma", "down-wgmma", "combine", got "experts"}}
   scf.for %i = %c0 to %n step %c1 {
   } {hymir.moe = "experts"}
   return

@@ -14,8 +14,10 @@
 #include "mlir/IR/OpImplementation.h"
 #include "llvm/ADT/STLExtras.h"
 #include "llvm/ADT/StringMap.h"
+#include "llvm/Support/CheckedArithmetic.h"
 
 #include <cmath>
+#include <optional>
 
 using namespace mlir;
 using namespace mlir::hymir;
@@ -294,6 +296,14 @@ LogicalResult RmsNormOp::verify() {
   if (failed(c.rank(weight, 1, "[N]")) || failed(c.floatElement(weight)) ||
       failed(c.dim(weight, 0, x, -1, "N")))
     return failure();
+  // A dynamic dim of an entry is the token count; N is the model width, so
+  // a `?` here would bind the width to the token count.
+  for (const Named &t : {weight, x})
+    if (t.type.isDynamicDim(t.type.getRank() - 1))
+      return emitOpError() << "expects " << t.name << " dim "
+                           << t.type.getRank() - 1
+                           << " (N, the normalized width) to be static, got "
+                           << t.type;
   if (failed(c.positive("epsilon", getEpsilon().convertToDouble())))
     return failure();
   return c.sameShapeAndElement(c.operand("result", getResult()), x, "[..., N]",
@@ -486,6 +496,58 @@ LogicalResult RoutedExpertsOp::verify() {
                                {"T", "N"});
 }
 
+LogicalResult mlir::hymir::verifyStaticSizesFit(Operation *op) {
+  auto check = [&](Type type, StringRef kind, unsigned index) -> LogicalResult {
+    auto tensor = dyn_cast<RankedTensorType>(type);
+    if (!tensor)
+      return success();
+    Type element = tensor.getElementType();
+    int64_t bytes =
+        element.isIntOrFloat() ? (element.getIntOrFloatBitWidth() + 7) / 8 : 8;
+    std::optional<int64_t> total = bytes;
+    for (int64_t dim : tensor.getShape())
+      if (total && !ShapedType::isDynamic(dim))
+        total = llvm::checkedMul(*total, dim);
+    if (total)
+      return success();
+    return op->emitOpError()
+           << "expects " << kind << " #" << index
+           << " to hold fewer than 2^63 bytes, got " << tensor;
+  };
+  for (auto [i, v] : llvm::enumerate(op->getOperands()))
+    if (failed(check(v.getType(), "operand", i)))
+      return failure();
+  for (auto [i, v] : llvm::enumerate(op->getResults()))
+    if (failed(check(v.getType(), "result", i)))
+      return failure();
+  return success();
+}
+
+/// The most experts a layout counts: its offsets are i32 and hold E + 1
+/// entries.
+constexpr int64_t kMaxExperts = (int64_t(1) << 31) - 2;
+
+/// A layout's rows per expert are padded to a multiple of `tile`; the
+/// kernels that read it take tiles of at most 128 rows, and the warp-row
+/// kernels unroll tile / 32 steps, so a tile is bounded.
+static LogicalResult verifyMoeTile(Operation *op, int64_t tile) {
+  if (tile >= 1 && tile <= kMaxMoeTile)
+    return success();
+  return op->emitOpError() << "expects tile in [1, " << kMaxMoeTile << "], got "
+                           << tile;
+}
+
+/// T * K + E * (tile - 1), the rows of a layout, or nothing when that
+/// overflows int64.
+static std::optional<int64_t> layoutRows(int64_t tokens, int64_t picks,
+                                         int64_t experts, int64_t tile) {
+  std::optional<int64_t> routed = llvm::checkedMul(tokens, picks);
+  std::optional<int64_t> padding = llvm::checkedMul(experts, tile - 1);
+  if (!routed || !padding)
+    return std::nullopt;
+  return llvm::checkedAdd(*routed, *padding);
+}
+
 LogicalResult MoeLayoutOp::verify() {
   Checker c(*this);
   Type i32 = IntegerType::get(getContext(), 32);
@@ -494,11 +556,11 @@ LogicalResult MoeLayoutOp::verify() {
         offsets = c.operand("offsets", getOffsets()),
         slots = c.operand("slots", getSlots());
   int64_t experts = getNumExperts(), tile = getTile();
-  if (experts < 1)
-    return emitOpError() << "expects num_experts to be at least 1, got "
-                         << experts;
-  if (tile < 1)
-    return emitOpError() << "expects tile to be at least 1, got " << tile;
+  if (experts < 1 || experts > kMaxExperts)
+    return emitOpError() << "expects num_experts in [1, " << kMaxExperts
+                         << "], got " << experts;
+  if (failed(verifyMoeTile(*this, tile)))
+    return failure();
   if (failed(c.rank(indices, 2, "[T, K]")) || failed(c.element(indices, i32)) ||
       failed(c.rank(sorted, 1, "[T * K + E * (tile - 1)]")) ||
       failed(c.element(sorted, i32)) || failed(c.rank(offsets, 1, "[E + 1]")) ||
@@ -516,13 +578,19 @@ LogicalResult MoeLayoutOp::verify() {
                          << " entries, got " << offsets.type.getDimSize(0);
   int64_t tokens = indices.type.getDimSize(0),
           picks = indices.type.getDimSize(1), rows = sorted.type.getDimSize(0);
-  if (!ShapedType::isDynamic(tokens) && !ShapedType::isDynamic(picks) &&
-      !ShapedType::isDynamic(rows) &&
-      rows != tokens * picks + experts * (tile - 1))
+  if (ShapedType::isDynamic(tokens) || ShapedType::isDynamic(picks) ||
+      ShapedType::isDynamic(rows))
+    return success();
+  std::optional<int64_t> want = layoutRows(tokens, picks, experts, tile);
+  if (!want)
+    return emitOpError() << "expects T * K + E * (tile - 1) to fit in 64 "
+                            "bits, got T = "
+                         << tokens << ", K = " << picks << ", E = " << experts
+                         << ", tile = " << tile;
+  if (rows != *want)
     return emitOpError() << "expects sorted_tokens to have T * K + E * "
                             "(tile - 1) = "
-                         << tokens * picks + experts * (tile - 1)
-                         << " rows, got " << rows;
+                         << *want << " rows, got " << rows;
   return success();
 }
 
@@ -541,8 +609,8 @@ LogicalResult MoeRouteOp::verify() {
                                  ? std::string("?")
                                  : std::to_string(experts))
                          << " experts, got " << topK;
-  if (tile < 1)
-    return emitOpError() << "expects tile to be at least 1, got " << tile;
+  if (failed(verifyMoeTile(*this, tile)))
+    return failure();
   Named sorted = c.operand("sorted_tokens", getSortedTokens()),
         offsets = c.operand("offsets", getOffsets()),
         slots = c.operand("slots", getSlots()),
@@ -564,13 +632,19 @@ LogicalResult MoeRouteOp::verify() {
     return emitOpError() << "expects offsets to have E + 1 = " << experts + 1
                          << " entries, got " << offsets.type.getDimSize(0);
   int64_t tokens = x.type.getDimSize(0), rows = sorted.type.getDimSize(0);
-  if (!ShapedType::isDynamic(tokens) && !ShapedType::isDynamic(experts) &&
-      !ShapedType::isDynamic(rows) &&
-      rows != tokens * topK + experts * (tile - 1))
+  if (ShapedType::isDynamic(tokens) || ShapedType::isDynamic(experts) ||
+      ShapedType::isDynamic(rows))
+    return success();
+  std::optional<int64_t> want = layoutRows(tokens, topK, experts, tile);
+  if (!want)
+    return emitOpError() << "expects T * top_k + E * (tile - 1) to fit in 64 "
+                            "bits, got T = "
+                         << tokens << ", top_k = " << topK
+                         << ", E = " << experts << ", tile = " << tile;
+  if (rows != *want)
     return emitOpError() << "expects sorted_tokens to have T * top_k + E * "
                             "(tile - 1) = "
-                         << tokens * topK + experts * (tile - 1)
-                         << " rows, got " << rows;
+                         << *want << " rows, got " << rows;
   return success();
 }
 
@@ -655,3 +729,19 @@ LogicalResult AllGatherOp::verify() {
 
 #define GET_OP_CLASSES
 #include "hymir/Dialect/Hymir/IR/HymirOps.cpp.inc"
+
+//===----------------------------------------------------------------------===//
+// TokenGuardOp
+//===----------------------------------------------------------------------===//
+
+LogicalResult TokenGuardOp::verify() {
+  // I64Attr getters return the bits unsigned.
+  auto lo = static_cast<int64_t>(getAtLeast());
+  auto hi = static_cast<int64_t>(getAtMost());
+  if (lo < 0 || hi < -1 || (hi >= 0 && hi < lo))
+    return emitOpError() << "expects a token range [at_least, at_most] with "
+                            "0 <= at_least <= at_most (at_most -1: no bound), "
+                            "got ["
+                         << lo << ", " << hi << "]";
+  return success();
+}

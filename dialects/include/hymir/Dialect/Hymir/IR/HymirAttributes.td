@@ -42,8 +42,7 @@ def Hymir_LightningPart : I32Enum<"LightningPart",
       I32EnumCase<"Inter", 3, "inter">,
       I32EnumCase<"State", 4, "state">,
       I32EnumCase<"Decode", 5, "decode">,
-      I32EnumCase<"TensorCore", 6, "tensor-core">,
-      I32EnumCase<"ChooseKernel", 7, "choose-kernel">
+      I32EnumCase<"TensorCore", 6, "tensor-core">
     ]> {
   let cppNamespace = "::mlir::hymir";
 }
@@ -59,8 +58,7 @@ def Hymir_MoePart : I32Enum<"MoePart",
       I32EnumCase<"DownTensorCore", 5, "down-tc">,
       I32EnumCase<"GateUpWgmma", 6, "gate-up-wgmma">,
       I32EnumCase<"DownWgmma", 7, "down-wgmma">,
-      I32EnumCase<"ChooseKernels", 8, "choose-kernels">,
-      I32EnumCase<"Combine", 9, "combine">
+      I32EnumCase<"Combine", 8, "combine">
     ]> {
   let cppNamespace = "::mlir::hymir";
 }

@@ -43,8 +43,8 @@ def Hymir_Dialect : Dialect {
     | `hymir.shard_dim` | function argument | integer in `[0, rank)`: each device holds a slice of the argument along this dim | `hymir-shard` | the plan lowering (sharded parameters) |
     | `hymir.library_call` | `linalg.generic` | `"gemm"`, `"all_reduce"` or `"all_gather"`: the step runs as a library call (cuBLASLt, NCCL, the cpu driver) | `hymir-lower-to-linalg` | `hymir-linalg-to-parallel-loops` (skips the op), the plan lowering (a library step) |
     | `hymir.precision` | a `hymir.library_call = "gemm"` op | `"bf16"` or `"f32"`: the `precision` of the `hymir.linear` it came from | `hymir-lower-to-linalg` | the plan lowering (the GEMM's compute type) |
-    | `hymir.lightning` | any op | which part of lightning attention the op is: `"heads"` (the forall over batch and heads), `"blocks"` (the loop over token blocks, or the launch of the blocked SIMT kernel), `"intra"`, `"inter"`, `"state"` (the three products of a block), `"decode"`, `"tensor-core"` (kernel launches), `"choose-kernel"` (the `scf.if` on the token count) | `hymir-tile-lightning-attention`, `hymir-lightning-to-gpu` | readers and lit tests |
-    | `hymir.moe` | any op | which part of an MoE layer the op is: `"route"` (the fused routing forall), `"layout"`, `"gate-up"`, `"down"` (warp-per-row kernels), `"gate-up-tc"`, `"down-tc"` (mma.sync kernels), `"gate-up-wgmma"`, `"down-wgmma"` (wgmma kernels), `"combine"` (kernel launches), `"choose-kernels"` (the `scf.if` on the token count) | `hymir-lower-to-linalg`, `hymir-moe-experts-to-gpu` | readers and lit tests |
+    | `hymir.lightning` | any op | which part of lightning attention the op is: `"heads"` (the forall over batch and heads), `"blocks"` (the loop over token blocks, or the launch of the blocked SIMT kernel), `"intra"`, `"inter"`, `"state"` (the three products of a block), `"decode"`, `"tensor-core"` (kernel launches) | `hymir-tile-lightning-attention`, `hymir-lightning-to-gpu` | readers and lit tests |
+    | `hymir.moe` | any op | which part of an MoE layer the op is: `"route"` (the fused routing forall), `"layout"`, `"gate-up"`, `"down"` (warp-per-row kernels), `"gate-up-tc"`, `"down-tc"` (mma.sync kernels), `"gate-up-wgmma"`, `"down-wgmma"` (wgmma kernels), `"combine"` (kernel launches) | `hymir-lower-to-linalg`, `hymir-moe-experts-to-gpu` | readers and lit tests |
     | `hymir.kernel` | function | unit: an outlined host (cpu) kernel | `hymir-extract-host-kernels` | `hymir-add-packed-kernel-entries` |
   }];
 
@@ -63,7 +63,13 @@ def Hymir_Dialect : Dialect {
   let hasRegionResultAttrVerify = 1;
 }
 
+// Every hymir op's tensors hold fewer than 2^63 bytes counting their static
+// dims (HymirOps.h), so size arithmetic on them cannot overflow.
+def Hymir_StaticSizesFit : NativeOpTrait<"StaticSizesFit"> {
+  let cppNamespace = "::mlir::hymir";
+}
+
 class Hymir_Op<string mnemonic, list<Trait> traits = []>
-    : Op<Hymir_Dialect, mnemonic, traits>;
+    : Op<Hymir_Dialect, mnemonic, !listconcat(traits, [Hymir_StaticSizesFit])>;
 
 #endif // HYMIR_DIALECT_HYMIR_IR_HYMIRDIALECT_TD

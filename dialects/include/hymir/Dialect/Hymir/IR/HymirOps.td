@@ -453,4 +453,34 @@ def Hymir_AllGatherOp : Hymir_Op<"all_gather", [Pure]> {
   let hasVerifier = 1;
 }
 
+//===----------------------------------------------------------------------===//
+// token_guard (internal)
+//===----------------------------------------------------------------------===//
+
+def Hymir_TokenGuardOp : Hymir_Op<"token_guard", [RecursiveMemoryEffects,
+                                                   NoTerminator, SingleBlock]> {
+  let summary = "Work that runs only for a range of token counts";
+  let description = [{
+    Internal: emitted by the kernel passes that pick a kernel per call
+    (`hymir-lightning-to-gpu`, `hymir-moe-experts-to-gpu`) around the launches
+    of one choice. The body runs only when the entry's token count (its one
+    dynamic size) lies in `[at_least, at_most]`, `at_most = -1` meaning no
+    upper bound. `hymir-lower-to-plan` gives each launch inside the range as
+    its guard; the runtime skips the launch for other token counts.
+
+    ```mlir
+    hymir.token_guard tokens in [0, 16] {
+      gpu.launch_func @decode::@kernel ...
+    }
+    ```
+  }];
+  let arguments = (ins I64Attr:$at_least,
+                       DefaultValuedAttr<I64Attr, "-1">:$at_most);
+  let regions = (region SizedRegion<1>:$body);
+  let assemblyFormat = [{
+    `tokens` `in` ` ` `[` $at_least `,` $at_most `]` attr-dict-with-keyword $body
+  }];
+  let hasVerifier = 1;
+}
+
 #endif // HYMIR_DIALECT_HYMIR_IR_HYMIROPS_TD
