@@ -595,8 +595,13 @@ absl::StatusOr<CallTiming> Module::time(const std::string &entry,
     }
     times.push_back(slowest);
   }
+  CallTiming timing;
+  timing.runs = times;
   std::sort(times.begin(), times.end());
-  return CallTiming{times[times.size() / 2]};
+  timing.milliseconds = times[times.size() / 2];
+  timing.minMilliseconds = times.front();
+  timing.maxMilliseconds = times.back();
+  return timing;
 }
 
 //===----------------------------------------------------------------------===//

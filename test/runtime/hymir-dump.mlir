@@ -7,7 +7,7 @@
 // RUN: hymir-compile %s -o %t.2.hymir --target=cpu --max-tokens=512 --print-plan > %t.plan
 // RUN: hymir-dump %t.hymir | sed -n '/^code 0/,$p' | diff - %t.plan
 // RUN: printf 'HYMR not really' > %t.bad
-// RUN: not hymir-dump %t.bad 2> %t.err; test $? -eq 1
+// RUN: sh -c 'hymir-dump %t.bad 2> %t.err; test $? -eq 1'
 // RUN: FileCheck %s --check-prefix=BAD < %t.err
 // RUN: test $(wc -l < %t.err) -eq 1
 // RUN: not hymir-dump %t.hymir --frobnicate 2>&1 | FileCheck %s --check-prefix=UNKNOWN

@@ -11,32 +11,41 @@
 // weights take no time to make.
 //
 // Times the entry with Module::time (events on the device's stream on cuda,
-// a steady clock on cpu): `--warmup` untimed runs, then the median of
-// `--iterations` timed ones. Each --linear-anchor times cuBLAS itself on
-// y[M, N] = x[M, K] w[N, K]^T (fp32 accumulation, random non-zero data from
-// a fixed seed) in the same run, the same way, as a yardstick for the
-// entry. One result per line, for grep:
+// a steady clock on cpu): `--warmup` untimed runs, then `--iterations` timed
+// ones, of which it prints the median, minimum, maximum and spread, and the
+// tokens per second when the entry has a token count. Each --linear-anchor
+// times cuBLAS itself on y[M, N] = x[M, K] w[N, K]^T (fp32 accumulation, random
+// non-zero data from a fixed seed) in the same run, the same way, as a
+// yardstick for the entry. One result per line, for grep:
 //
 //   card cuda:0 NVIDIA H100 80GB HBM3                       (cuda only)
-//   bench linear device=cuda:0 median_ms=0.0123 iterations=20
+//   bench linear device=cuda:0 median_ms=0.0123 iterations=20 min_ms=0.0121
+//       max_ms=0.0131 spread=8.1% tokens=4096 tokens_per_s=3.3e+08 (one line)
 //   anchor cublas M=4096 N=6144 K=6144 dtype=bf16 median_ms=0.52
 //       tflops=594.1 ratio_entry_over_anchor=1.08        (one line)
 //
-// On cpu an anchor prints a line saying it was skipped. A runtime-world
-// tool: no LLVM or MLIR. Every failure exits non-zero with a message.
+// On cpu an anchor prints a line saying it was skipped. Flags take their
+// value as --flag=value or --flag value. A runtime-world tool: no LLVM or
+// MLIR. Every failure exits non-zero with a one-line message (2 for a usage
+// error).
 //
 //===----------------------------------------------------------------------===//
 
 #include "CublasAnchor.h"
+
+#include "../RuntimeToolArgs.h"
+#include "../RuntimeToolProgress.h"
 
 #include "hymir/Runtime/Runtime.h"
 #include "hymir/Support/BFloat16.h"
 
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
 
 #include <cstdio>
 #include <cstring>
+#include <optional>
 #include <random>
 #include <string>
 #include <vector>
@@ -65,15 +74,36 @@ void usage(std::FILE *to, bool full) {
   std::fprintf(
       to,
       "\n"
-      "Times ENTRY of ARTIFACT on the device (median of --iterations runs,\n"
-      "default 20, after --warmup runs, default 5) and prints\n"
-      "  bench ENTRY device=DEV median_ms=T iterations=N\n"
-      "Each --linear-anchor (repeatable; dtype bf16 when left out) times\n"
-      "cuBLAS on y[M,N] = x[M,K] w[N,K]^T with fp32 accumulation on random\n"
-      "non-zero data, the same way, and prints\n"
+      "Times ENTRY of ARTIFACT on the device. Flags take their value as\n"
+      "--flag=value or --flag value.\n"
+      "\n"
+      "  --entry NAME          the entry to time (hymir-dump lists them)\n"
+      "  --inputs FILE         safetensors file with every input of the entry\n"
+      "  --random-inputs T     instead of --inputs: uniform random inputs in\n"
+      "                        [-1, 1) (i32 in [0, 64)) with token count T\n"
+      "  --weights FILE        safetensors file binding the module's params\n"
+      "  --device DEV          cpu (default), cuda or cuda:N\n"
+      "  --warmup N            untimed runs first (default 5)\n"
+      "  --iterations N        timed runs (default 20)\n"
+      "  --linear-anchor M,N,K[,bf16|f32]\n"
+      "                        (repeatable) also time cuBLAS on\n"
+      "                        y[M,N] = x[M,K] w[N,K]^T, fp32 accumulation,\n"
+      "                        random non-zero data; cuda only (skipped on "
+      "cpu\n"
+      "                        with a note)\n"
+      "  -h, --help            this text\n"
+      "  --version             hymir's version and the artifact schema "
+      "version\n"
+      "\n"
+      "Prints, one line each:\n"
+      "  bench ENTRY device=DEV median_ms=T iterations=N min_ms=A max_ms=B\n"
+      "        spread=S%% [tokens=T tokens_per_s=R]\n"
       "  anchor cublas M= N= K= dtype= median_ms= tflops= "
       "ratio_entry_over_anchor=\n"
-      "Anchors need a cuda device; on cpu they are skipped with a note.\n");
+      "spread is (max - min) / median; tokens is the entry's token count\n"
+      "(its first dynamic dim), tokens_per_s that count over the median.\n"
+      "The cpu target's code is for correctness, not speed (docs/running.md).\n"
+      "A step that takes more than a few seconds prints progress on stderr.\n");
 }
 
 int fail(const absl::Status &s) {
@@ -81,50 +111,48 @@ int fail(const absl::Status &s) {
   return 1;
 }
 
-/// 0 when parsed, 1 after --help, 2 on a usage error.
+/// 0 when parsed, 1 after --help or --version (exit 0), 2 on a usage error.
 int parse(int argc, char **argv, Options &o) {
-  for (int i = 1; i < argc; ++i) {
-    std::string a = argv[i];
+  hymir::tools::Args args("hymir-bench", argc, argv);
+  while (args.next()) {
     std::string v;
-    auto value = [&]() {
-      if (i + 1 >= argc) {
-        std::fprintf(stderr, "hymir-bench: %s needs a value\n", a.c_str());
-        return false;
-      }
-      v = argv[++i];
-      return true;
-    };
     auto count = [&](int &out, int least) {
-      if (!value())
+      if (!args.value(v))
         return false;
       if (!absl::SimpleAtoi(v, &out) || out < least) {
         std::fprintf(stderr, "hymir-bench: %s '%s' must be an integer >= %d\n",
-                     a.c_str(), v.c_str(), least);
+                     args.arg().c_str(), v.c_str(), least);
         return false;
       }
       return true;
     };
-    if (a == "-h" || a == "--help")
+    if (args.is("-h") || args.is("--help")) {
+      usage(stdout, true);
       return 1;
-    if (a == "--entry" || a == "--inputs" || a == "--weights" ||
-        a == "--device") {
-      if (!value())
+    }
+    if (args.is("--version")) {
+      hymir::tools::printVersion("hymir-bench");
+      return 1;
+    }
+    std::string *text = args.is("--entry")     ? &o.entry
+                        : args.is("--inputs")  ? &o.inputs
+                        : args.is("--weights") ? &o.weights
+                        : args.is("--device")  ? &o.device
+                                               : nullptr;
+    if (text) {
+      if (!args.value(*text))
         return 2;
-      (a == "--entry"     ? o.entry
-       : a == "--inputs"  ? o.inputs
-       : a == "--weights" ? o.weights
-                          : o.device) = v;
-    } else if (a == "--random-inputs") {
+    } else if (args.is("--random-inputs")) {
       if (!count(o.randomTokens, 1))
         return 2;
-    } else if (a == "--warmup") {
+    } else if (args.is("--warmup")) {
       if (!count(o.warmup, 0))
         return 2;
-    } else if (a == "--iterations") {
+    } else if (args.is("--iterations")) {
       if (!count(o.iterations, 1))
         return 2;
-    } else if (a == "--linear-anchor") {
-      if (!value())
+    } else if (args.is("--linear-anchor")) {
+      if (!args.value(v))
         return 2;
       absl::StatusOr<hymir::bench::AnchorShape> shape =
           hymir::bench::parseAnchorShape(v);
@@ -133,20 +161,21 @@ int parse(int argc, char **argv, Options &o) {
         return 2;
       }
       o.anchors.push_back(*shape);
-    } else if (!a.empty() && a[0] == '-') {
-      std::fprintf(stderr, "hymir-bench: unknown option %s\n", a.c_str());
-      return 2;
+    } else if (args.isFlag()) {
+      return args.unknown();
     } else if (o.artifact.empty()) {
-      o.artifact = a;
+      o.artifact = args.arg();
     } else {
-      std::fprintf(stderr, "hymir-bench: unexpected argument %s\n", a.c_str());
+      std::fprintf(stderr, "hymir-bench: unexpected argument %s\n",
+                   args.arg().c_str());
       return 2;
     }
   }
   if (o.artifact.empty() || o.entry.empty() ||
       o.inputs.empty() == (o.randomTokens == 0)) {
     std::fprintf(stderr, "hymir-bench: the artifact, --entry and one of "
-                         "--inputs and --random-inputs are required\n");
+                         "--inputs and --random-inputs are required (see "
+                         "hymir-bench --help)\n");
     return 2;
   }
   return 0;
@@ -160,14 +189,31 @@ int cudaOrdinal(const std::string &device) {
   return ordinal;
 }
 
+/// The entry's token count on these inputs: the value of its first symbol
+/// (a dynamic dim of an input), or nothing for an entry with static shapes.
+std::optional<int64_t> tokenCount(const hymir::Module &module,
+                                  const std::string &entryName,
+                                  const hymir::TensorMap &inputs) {
+  for (const hymir::EntryDesc &e : module.desc().entries) {
+    if (e.name != entryName || e.symbols.empty())
+      continue;
+    const hymir::SymbolDesc &s = e.symbols.front();
+    if (s.input >= e.inputs.size())
+      return std::nullopt;
+    auto it = inputs.find(e.inputs[s.input].name);
+    if (it == inputs.end() || s.dim >= it->second.shape().size())
+      return std::nullopt;
+    return it->second.shape()[s.dim];
+  }
+  return std::nullopt;
+}
+
 } // namespace
 
 int main(int argc, char **argv) {
   Options o;
-  if (int r = parse(argc, argv, o); r != 0) {
-    usage(r == 1 ? stdout : stderr, r == 1);
+  if (int r = parse(argc, argv, o); r != 0)
     return r == 1 ? 0 : 2;
-  }
 
   auto runtime = hymir::Runtime::create(o.device);
   if (!runtime.ok())
@@ -186,6 +232,8 @@ int main(int argc, char **argv) {
   if (!module.ok())
     return fail(module.status());
   if (!o.weights.empty()) {
+    hymir::tools::Progress progress("hymir-bench",
+                                    "binding weights from " + o.weights);
     auto weights = hymir::SafetensorsFile::open(o.weights);
     if (!weights.ok())
       return fail(weights.status());
@@ -203,6 +251,8 @@ int main(int argc, char **argv) {
     if (!entry)
       return fail(absl::NotFoundError("no entry '" + o.entry + "'"));
     std::vector<int64_t> symbols(entry->symbols.size(), o.randomTokens);
+    hymir::tools::Progress progress("hymir-bench",
+                                    "drawing random inputs for " + o.entry);
     std::mt19937_64 rng(std::random_device{}());
     std::uniform_real_distribution<float> dist(-1.0f, 1.0f);
     for (const hymir::TensorSpecDesc &spec : entry->inputs) {
@@ -260,12 +310,29 @@ int main(int argc, char **argv) {
     }
   }
 
-  auto timing = (*module)->time(o.entry, inputs, o.warmup, o.iterations);
+  absl::StatusOr<hymir::CallTiming> timing = [&] {
+    hymir::tools::Progress progress(
+        "hymir-bench", "timing " + o.entry + " on " + o.device + " (" +
+                           std::to_string(o.warmup) + " warmup + " +
+                           std::to_string(o.iterations) + " timed runs)");
+    return (*module)->time(o.entry, inputs, o.warmup, o.iterations);
+  }();
   if (!timing.ok())
     return fail(timing.status());
   const double entryMs = timing->milliseconds;
-  std::printf("bench %s device=%s median_ms=%.6g iterations=%d\n",
-              o.entry.c_str(), o.device.c_str(), entryMs, o.iterations);
+  std::string line = absl::StrFormat(
+      "bench %s device=%s median_ms=%.6g iterations=%d min_ms=%.6g "
+      "max_ms=%.6g spread=%.1f%%",
+      o.entry, o.device, entryMs, o.iterations, timing->minMilliseconds,
+      timing->maxMilliseconds,
+      entryMs > 0
+          ? 100 * (timing->maxMilliseconds - timing->minMilliseconds) / entryMs
+          : 0.0);
+  if (std::optional<int64_t> tokens = tokenCount(**module, o.entry, inputs);
+      tokens && entryMs > 0)
+    line += absl::StrFormat(" tokens=%d tokens_per_s=%.4g", *tokens,
+                            *tokens / (entryMs * 1e-3));
+  std::printf("%s\n", line.c_str());
   std::fflush(stdout);
 
   for (size_t i = 0; i < o.anchors.size(); ++i) {

@@ -57,9 +57,13 @@ using TensorMap = std::map<std::string, Tensor>;
 
 class Driver;
 
-/// Timing of one call, measured by the driver (device events on cuda).
+/// Timing of the timed runs of Module::time, measured by the driver (device
+/// events on cuda, a steady clock on cpu), in milliseconds per run.
 struct CallTiming {
-  double milliseconds = 0;
+  double milliseconds = 0;    // the median run
+  double minMilliseconds = 0; // the fastest run
+  double maxMilliseconds = 0; // the slowest run
+  std::vector<double> runs;   // every timed run, in the order they ran
 };
 
 /// A loaded artifact on one device.
@@ -83,8 +87,9 @@ public:
   absl::StatusOr<TensorMap> call(const std::string &entry,
                                  const TensorMap &inputs);
 
-  /// Like call, but runs the plan `iterations` times on inputs already on
-  /// the device and reports the median time of one run.
+  /// Like call, but runs the plan `warmup` times untimed and then
+  /// `iterations` times timed on inputs already on the device, and reports
+  /// the time of each timed run, their median, minimum and maximum.
   absl::StatusOr<CallTiming> time(const std::string &entry,
                                   const TensorMap &inputs, int warmup,
                                   int iterations);
