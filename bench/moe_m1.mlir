@@ -1,4 +1,4 @@
-// One MoE block at MiniMax-M1 size (model-math.md section 5): hidden 6144,
+// One MoE block at MiniMax-M1 size (hymir.moe (docs/dialect/HymirOps.md)): hidden 6144,
 // 32 experts of intermediate width 9216, top-2 with renormalised weights, an
 // f32 router and bf16 experts. The weights are inputs so that hymir-bench
 // --random-inputs can fill them (random router weights route near

@@ -1,4 +1,4 @@
-// The CISPO loss (model-math.md §6) over an LM head of 512 words on a hidden
+// The CISPO loss (hymir.cispo_loss (docs/dialect/HymirOps.md)) over an LM head of 512 words on a hidden
 // width of 64, in f32 (the precision the report recommends for the head),
 // with the unified mask, returning the loss, the new log-probabilities and
 // both gradients.

@@ -1,6 +1,6 @@
 // One lightning-attention token mixer core: prefill of T tokens for 2
 // sequences of 4 heads of 64, resuming from a carried state, bf16 activations
-// and an f32 state. Entry names follow design.md's tool contract.
+// and an f32 state. Argument and result names are the safetensors names hymir-run uses.
 func.func @lightning_prefill(
     %q: tensor<2x?x4x64xbf16> {hymir.name = "q"},
     %k: tensor<2x?x4x64xbf16> {hymir.name = "k"},

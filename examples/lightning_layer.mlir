@@ -1,5 +1,5 @@
-// The lightning-attention token mixer of one MiniMax-M1 layer (model-math.md
-// §3) at toy widths: hidden 64, 4 heads of 16, f32 activations.
+// The lightning-attention token mixer of one MiniMax-M1 layer at toy widths:
+// hidden 64, 4 heads of 16, f32 activations.
 //   qkv = SiLU(x W_qkv^T), per head [q | k | v]; lightning attention;
 //   o = RMSNorm_{H*D}(o); y = (sigmoid(x W_gate^T) * o) W_out^T
 func.func @lightning_mixer(

@@ -1,4 +1,4 @@
-// One MoE block (model-math.md §5) at toy widths: 8 experts of width 96 over
+// One MoE block (hymir.moe (docs/dialect/HymirOps.md)) at toy widths: 8 experts of width 96 over
 // a hidden width of 64, top-2 with renormalised weights, an f32 router and
 // bf16 experts.
 func.func @moe_block(

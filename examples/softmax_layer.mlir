@@ -1,5 +1,5 @@
 // The softmax-attention token mixer of every 8th MiniMax-M1 layer
-// (model-math.md §4) at toy widths: hidden 64, 4 query heads and 2 KV heads of
+// (hymir.softmax_attention (docs/dialect/HymirOps.md)) at toy widths: hidden 64, 4 query heads and 2 KV heads of
 // 16, RoPE on the first 8 dims of each head, causal, bf16 activations.
 func.func @softmax_mixer(
     %x: tensor<?x64xbf16> {hymir.name = "x"},

@@ -1,8 +1,8 @@
 //===- Attention.cpp - Softmax attention with GQA, and RoPE ---------------===//
 //
-// model-math.md §4: causal (end-aligned) or full softmax attention with
-// grouped KV heads, and rotate_half rotary embeddings on the first rotaryDim
-// dims of each head.
+// hymir.softmax_attention (docs/dialect/HymirOps.md): causal (end-aligned) or
+// full softmax attention with grouped KV heads, and rotate_half rotary
+// embeddings on the first rotaryDim dims of each head.
 //
 //===----------------------------------------------------------------------===//
 

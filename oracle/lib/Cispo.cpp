@@ -1,8 +1,9 @@
 //===- Cispo.cpp - CISPO loss and its gradients ---------------------------===//
 //
-// model-math.md §6: the clipped-IS-weight policy objective of MiniMax-M1 with
-// the LM head folded in, returning the loss, the new log-probs and the
-// gradients with respect to the hidden states and the LM head.
+// hymir.cispo_loss (docs/dialect/HymirOps.md): the clipped-IS-weight policy
+// objective of MiniMax-M1 with the LM head folded in, returning the loss, the
+// new log-probs and the gradients with respect to the hidden states and the LM
+// head.
 //
 //===----------------------------------------------------------------------===//
 

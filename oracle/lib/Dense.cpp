@@ -1,7 +1,9 @@
 //===- Dense.cpp - RMSNorm, linear and embedding --------------------------===//
 //
-// The dense building blocks of the decoder layer (model-math.md §2): RMSNorm
-// over the last dim, y = x W^T, and the embedding gather.
+// The dense building blocks of the decoder layer (the decoder layer's dense ops
+// (hymir.rms_norm, hymir.linear, hymir.embedding, hymir.rope in
+// docs/dialect/HymirOps.md)): RMSNorm over the last dim, y = x W^T, and the
+// embedding gather.
 //
 //===----------------------------------------------------------------------===//
 

@@ -1,7 +1,8 @@
 //===- Lightning.cpp - Lightning attention, recurrent and blocked ---------===//
 //
-// model-math.md §3: the decayed linear-attention recurrence that defines the
-// op, and the blocked form kernels compute, each evaluated literally in fp64.
+// hymir.lightning_attention (docs/dialect/HymirOps.md): the decayed
+// linear-attention recurrence that defines the op, and the blocked form kernels
+// compute, each evaluated literally in fp64.
 //
 //===----------------------------------------------------------------------===//
 

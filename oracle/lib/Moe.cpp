@@ -1,7 +1,8 @@
 //===- Moe.cpp - Top-k routed SwiGLU mixture of experts -------------------===//
 //
-// model-math.md §5: softmax router over all experts, top-k with the lower
-// expert index winning ties, optional renormalisation, SwiGLU experts.
+// hymir.moe (docs/dialect/HymirOps.md): softmax router over all experts, top-k
+// with the lower expert index winning ties, optional renormalisation, SwiGLU
+// experts.
 //
 //===----------------------------------------------------------------------===//
 

@@ -1,7 +1,8 @@
 //===- Slopes.cpp - ALiBi and lightning-attention decay slopes ------------===//
 //
-// The per-head slopes of model-math.md §3: ALiBi's rule (with its handling of
-// head counts that are not a power of two) and MiniMax-M1's per-layer scaling.
+// The per-head slopes of hymir.lightning_attention (docs/dialect/HymirOps.md):
+// ALiBi's rule (with its handling of head counts that are not a power of two)
+// and MiniMax-M1's per-layer scaling.
 //
 //===----------------------------------------------------------------------===//
 

@@ -43,7 +43,7 @@ os.makedirs(WORK, exist_ok=True)
 
 
 def slopes(heads, layer, layers=80):
-    """M1's per-layer decay rates (model-math.md §3), for power-of-two H."""
+    """M1's per-layer decay rates (hymir.lightning_attention (docs/dialect/HymirOps.md)), for power-of-two H."""
     base = [2.0 ** (-8.0 * (h + 1) / heads) for h in range(heads)]
     return [s * (1 - layer / (layers - 1) + 1e-5) for s in base]
 

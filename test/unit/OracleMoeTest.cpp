@@ -25,9 +25,9 @@ Weights randomWeights(int64_t e, int64_t n, int64_t i, uint64_t seed) {
           randomTensor({e, i, n}, seed + 2), randomTensor({e, n, i}, seed + 3)};
 }
 
-// The per-token loop of model-math.md §5, written independently: top-k by
-// repeated arg-max where only a strictly larger probability replaces the
-// current pick.
+// The per-token loop of hymir.moe (docs/dialect/HymirOps.md), written
+// independently: top-k by repeated arg-max where only a strictly larger
+// probability replaces the current pick.
 Tensor directMoe(const Tensor &x, const Weights &w, int64_t topK,
                  bool renormalize, std::vector<std::vector<int64_t>> *picked) {
   int64_t nt = x.dim(0), n = x.dim(1), ne = w.router.dim(0), ni = w.w1.dim(1);

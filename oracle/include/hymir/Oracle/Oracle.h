@@ -1,9 +1,10 @@
 //===- Oracle.h - fp64 reference implementation of hymir ops ----*- C++ -*-===//
 //
 // The oracle: a plain C++17 reference for every op of the hymir dialect,
-// written from model-math.md alone, accumulating in double. Tests and
-// `hymir-run --check` compare compiled kernels against it. It depends on the
-// standard library only and shares no code with the lowering.
+// written from the op semantics alone (the ODS descriptions,
+// docs/dialect/HymirOps.md), accumulating in double. Tests and `hymir-run
+// --check` compare compiled kernels against it. It depends on the standard
+// library only and shares no code with the lowering.
 //
 // Conventions: tensors are row-major; a shape that does not fit an op is a
 // programming error and throws std::invalid_argument with a message naming
@@ -64,7 +65,7 @@ double roundToBf16(double x);
 Tensor roundToBf16(const Tensor &x);
 
 //===----------------------------------------------------------------------===//
-// Slopes (model-math.md §3)
+// Slopes (hymir.lightning_attention (docs/dialect/HymirOps.md))
 //===----------------------------------------------------------------------===//
 
 /// ALiBi slopes s_h = 2^(-8 (h+1) / H) for a power-of-two H. Otherwise the
@@ -79,7 +80,7 @@ std::vector<double> lightningSlopes(int64_t numHeads, int64_t layer,
                                     int64_t numLayers);
 
 //===----------------------------------------------------------------------===//
-// Lightning attention (model-math.md §3)
+// Lightning attention (hymir.lightning_attention (docs/dialect/HymirOps.md))
 //===----------------------------------------------------------------------===//
 
 struct LightningResult {
@@ -105,7 +106,8 @@ LightningResult lightningAttentionBlocked(const Tensor &q, const Tensor &k,
                                           int64_t blockSize);
 
 //===----------------------------------------------------------------------===//
-// Softmax attention and RoPE (model-math.md §4)
+// Softmax attention and RoPE (hymir.softmax_attention
+// (docs/dialect/HymirOps.md))
 //===----------------------------------------------------------------------===//
 
 /// q [B, T, Hq, D]; k [B, S, Hkv, D]; v [B, S, Hkv, Dv]; Hq % Hkv == 0 and
@@ -134,7 +136,7 @@ Tensor linear(const Tensor &x, const Tensor &weight);
 Tensor embedding(const Tensor &table, const IntTensor &ids);
 
 //===----------------------------------------------------------------------===//
-// Mixture of experts (model-math.md §5)
+// Mixture of experts (hymir.moe (docs/dialect/HymirOps.md))
 //===----------------------------------------------------------------------===//
 
 struct MoeRouting {
@@ -170,7 +172,7 @@ Tensor moe(const Tensor &x, const Tensor &router, const Tensor &w1,
            const Tensor &w3, const Tensor &w2, int64_t topK, bool renormalize);
 
 //===----------------------------------------------------------------------===//
-// CISPO loss (model-math.md §6)
+// CISPO loss (hymir.cispo_loss (docs/dialect/HymirOps.md))
 //===----------------------------------------------------------------------===//
 
 struct CispoResult {

@@ -150,7 +150,7 @@ def HymirTileLightningAttention
   let summary = "Tile lightning attention into intra-block and inter-block parts";
   let description = [{
     Rewrites `hymir.lightning_attention` into the blocked algorithm of
-    model-math.md §3 on target-neutral tiled IR:
+    hymir.lightning_attention (docs/dialect/HymirOps.md) on target-neutral tiled IR:
 
     - an `scf.forall` over (batch, head, value chunk), mapped to blocks,
       whose shared outputs are the output and the final state; each

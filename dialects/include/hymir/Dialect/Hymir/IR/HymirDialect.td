@@ -19,7 +19,7 @@ def Hymir_Dialect : Dialect {
   let description = [{
     The `hymir` dialect describes models of the MiniMax-M1 family at the level
     of their building blocks. Every op takes and returns tensors. Shapes use
-    the names of `model-math.md`: `B` batch, `T` and `S` tokens, `H` heads, `D`
+    the model's usual names: `B` batch, `T` and `S` tokens, `H` heads, `D`
     head dim, `N` hidden width, `E` experts, `I` expert width, `V` vocabulary.
     Token counts may be dynamic (`?`); every other relation between operand
     shapes is checked by the op verifiers wherever both sides are static.

@@ -230,8 +230,9 @@ def Hymir_CispoLossOp : Hymir_Op<"cispo_loss", [Pure]> {
     `sg` stops the gradient. `M_t` is 1 unless `unified_mask` is set; then it is
     0 for tokens with `A > 0, r > 1 + eps_high` or `A < 0, r < 1 - eps_low`.
     Results: the scalar `loss`, `logp_new` `[T]`, and the gradients
-    `d_hidden` `[T, N]` and `d_lm_head` `[V, N]`. Results without uses are not
-    computed. A kernel never materialises the `[T, V]` logits.
+    `d_hidden` `[T, N]` and `d_lm_head` `[V, N]`. The op has no lowering yet
+    (`hymir-compile` refuses it with that message); the oracle and
+    `hymir-reference` evaluate it.
 
     Operands: `hidden` `[T, N]`, `lm_head` `[V, N]` (bf16 or f32),
     `targets` `[T]` i32, `logp_old`, `advantages`, `mask` `[T]` f32.
