@@ -1,9 +1,10 @@
 /* embed.c - run a compiled hymir artifact from a C program.
  *
  * Builds with the runtime library only (no MLIR): loads the artifact
- * compiled from gated_projection.mlir, binds its weights from a safetensors
- * file, runs the entry on a few token counts and checks every output against
- * a plain loop written here.
+ * compiled from gated_projection.mlir, checks through the C API's
+ * introspection that it takes what this program passes, binds its weights
+ * from a safetensors file, runs the entry on a few token counts and checks
+ * every output against a plain loop written here.
  *
  * Usage: embed ARTIFACT WEIGHTS.safetensors [device]
  * (WEIGHTS holds "gate.weight" and "up.weight", f32 [8, 16]; the program
@@ -72,6 +73,26 @@ int main(int argc, char **argv) {
     fprintf(stderr, "embed: %s\n", hymir_last_error());
     return 1;
   }
+
+  /* What the module expects, from the module itself: the entry, its input
+   * (-1 marks the token dim) and the largest token count it takes. */
+  size_t entry;
+  hymir_tensor_info x_info;
+  if (hymir_module_find_entry(module, "gated_projection", &entry) ||
+      hymir_module_input_info(module, entry, 0, &x_info)) {
+    fprintf(stderr, "embed: %s\n", hymir_last_error());
+    return 1;
+  }
+  if (x_info.rank != 2 || x_info.shape[0] != -1 || x_info.shape[1] != kIn ||
+      x_info.dtype != HYMIR_F32 || strcmp(x_info.name, "x") != 0 ||
+      hymir_module_param_count(module) != 2) {
+    fprintf(stderr, "embed: the artifact is not gated_projection's\n");
+    return 1;
+  }
+  printf("embed: entry %s takes %s [tokens <= %lld, %lld] and %zu params\n",
+         hymir_module_entry_name(module, entry), x_info.name,
+         (long long)hymir_module_entry_max_tokens(module, entry),
+         (long long)x_info.shape[1], hymir_module_param_count(module));
 
   int failures = 0;
   const int64_t tokens[] = {1, 5, 33};

@@ -15,8 +15,21 @@
 struct hymir_runtime {
   std::unique_ptr<hymir::Runtime> runtime;
 };
+/// A tensor spec as the C API hands it out: the name and the shape (with -1
+/// for a dim that depends on a symbol) live here, so the pointers in a
+/// hymir_tensor_info stay valid while the module does.
+struct CTensorInfo {
+  std::string name;
+  hymir::DType dtype;
+  std::vector<int64_t> shape;
+};
+struct CEntryInfo {
+  std::vector<CTensorInfo> inputs, outputs;
+};
 struct hymir_module {
   std::unique_ptr<hymir::Module> module;
+  std::vector<CEntryInfo> entries; // as desc().entries
+  std::vector<CTensorInfo> params; // as desc().params
 };
 struct hymir_outputs {
   std::vector<std::pair<std::string, hymir::Tensor>> tensors;
@@ -31,6 +44,53 @@ void setError(const absl::Status &status) {
 }
 
 bool validDType(int dtype) { return dtype >= 0 && dtype <= HYMIR_U8; }
+
+CTensorInfo infoOf(const hymir::TensorSpecDesc &spec) {
+  CTensorInfo info{spec.name, spec.dtype, {}};
+  for (const hymir::SizeExprSpec &dim : spec.shape)
+    info.shape.push_back(dim.isConstant() ? dim.constant : -1);
+  return info;
+}
+
+void fill(const CTensorInfo &info, hymir_tensor_info *out) {
+  out->name = info.name.c_str();
+  out->dtype = static_cast<hymir_dtype>(info.dtype);
+  out->rank = static_cast<int32_t>(info.shape.size());
+  out->shape = info.shape.data();
+}
+
+/// Checks the module and the entry index of an introspection call; sets
+/// the error (naming `fn`) and returns false when either is bad.
+bool validEntry(const hymir_module *module, size_t entry, const char *fn) {
+  if (!module) {
+    lastError = std::string(fn) + ": module is NULL";
+    return false;
+  }
+  if (entry >= module->entries.size()) {
+    lastError = std::string(fn) + ": no entry " + std::to_string(entry) +
+                "; the module has " + std::to_string(module->entries.size()) +
+                " (hymir_module_entry_count)";
+    return false;
+  }
+  return true;
+}
+
+/// Fills `out` with tensor `index` of `list`; 1 with an error naming `fn`
+/// and `what` when there is no such tensor.
+int tensorInfo(const std::vector<CTensorInfo> &list, size_t index,
+               hymir_tensor_info *out, const char *fn, const char *what) {
+  if (!out) {
+    lastError = std::string(fn) + ": out is NULL";
+    return 1;
+  }
+  if (index >= list.size()) {
+    lastError = std::string(fn) + ": no " + what + " " + std::to_string(index) +
+                "; there are " + std::to_string(list.size());
+    return 1;
+  }
+  fill(list[index], out);
+  return 0;
+}
 
 } // namespace
 
@@ -63,10 +123,101 @@ hymir_module *hymir_module_load(hymir_runtime *runtime, const char *path) {
     setError(module.status());
     return nullptr;
   }
-  return new hymir_module{std::move(*module)};
+  auto *result = new hymir_module{std::move(*module), {}, {}};
+  const hymir::ModuleDesc &desc = result->module->desc();
+  for (const hymir::EntryDesc &e : desc.entries) {
+    CEntryInfo &info = result->entries.emplace_back();
+    for (const hymir::TensorSpecDesc &t : e.inputs)
+      info.inputs.push_back(infoOf(t));
+    for (const hymir::TensorSpecDesc &t : e.outputs)
+      info.outputs.push_back(infoOf(t));
+  }
+  for (const hymir::TensorSpecDesc &p : desc.params)
+    result->params.push_back(infoOf(p));
+  return result;
 }
 
 void hymir_module_destroy(hymir_module *module) { delete module; }
+
+size_t hymir_module_entry_count(const hymir_module *module) {
+  return module ? module->entries.size() : 0;
+}
+
+const char *hymir_module_entry_name(const hymir_module *module, size_t entry) {
+  if (!validEntry(module, entry, "hymir_module_entry_name"))
+    return nullptr;
+  return module->module->desc().entries[entry].name.c_str();
+}
+
+int hymir_module_find_entry(const hymir_module *module, const char *name,
+                            size_t *index) {
+  if (!module || !name || !index) {
+    lastError = "hymir_module_find_entry: module, name or index is NULL";
+    return 1;
+  }
+  const auto &entries = module->module->desc().entries;
+  std::string names;
+  for (size_t i = 0; i < entries.size(); ++i) {
+    if (entries[i].name == name) {
+      *index = i;
+      return 0;
+    }
+    names += (i ? ", " : "") + entries[i].name;
+  }
+  lastError = "hymir_module_find_entry: " + module->module->label() +
+              " has no entry '" + name + "'; entries: " + names;
+  return 1;
+}
+
+int64_t hymir_module_entry_max_tokens(const hymir_module *module,
+                                      size_t entry) {
+  if (!validEntry(module, entry, "hymir_module_entry_max_tokens"))
+    return 0;
+  const hymir::EntryDesc &e = module->module->desc().entries[entry];
+  return e.symbols.empty() ? 0 : e.symbols.front().max;
+}
+
+size_t hymir_module_input_count(const hymir_module *module, size_t entry) {
+  return validEntry(module, entry, "hymir_module_input_count")
+             ? module->entries[entry].inputs.size()
+             : 0;
+}
+
+int hymir_module_input_info(const hymir_module *module, size_t entry,
+                            size_t index, hymir_tensor_info *out) {
+  if (!validEntry(module, entry, "hymir_module_input_info"))
+    return 1;
+  return tensorInfo(module->entries[entry].inputs, index, out,
+                    "hymir_module_input_info", "input");
+}
+
+size_t hymir_module_output_count(const hymir_module *module, size_t entry) {
+  return validEntry(module, entry, "hymir_module_output_count")
+             ? module->entries[entry].outputs.size()
+             : 0;
+}
+
+int hymir_module_output_info(const hymir_module *module, size_t entry,
+                             size_t index, hymir_tensor_info *out) {
+  if (!validEntry(module, entry, "hymir_module_output_info"))
+    return 1;
+  return tensorInfo(module->entries[entry].outputs, index, out,
+                    "hymir_module_output_info", "output");
+}
+
+size_t hymir_module_param_count(const hymir_module *module) {
+  return module ? module->params.size() : 0;
+}
+
+int hymir_module_param_info(const hymir_module *module, size_t index,
+                            hymir_tensor_info *out) {
+  if (!module) {
+    lastError = "hymir_module_param_info: module is NULL";
+    return 1;
+  }
+  return tensorInfo(module->params, index, out, "hymir_module_param_info",
+                    "param");
+}
 
 int hymir_module_bind_weights(hymir_module *module, const char *path) {
   if (!module || !path) {

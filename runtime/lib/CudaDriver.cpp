@@ -81,8 +81,8 @@ absl::StatusOr<const CudaApi *> cudaApi() {
           absl::StrCat("cuda: the CUDA driver library libcuda.so.1 cannot be "
                        "loaded (",
                        library.openError(),
-                       "); is an NVIDIA driver installed on this machine? Use "
-                       "--device cpu otherwise"));
+                       "); is an NVIDIA driver installed on this machine? The "
+                       "cpu device needs none"));
     library.bind(api.cuInit, "cuInit");
     library.bind(api.cuDeviceGetCount, "cuDeviceGetCount");
     library.bind(api.cuDeviceGet, "cuDeviceGet");

@@ -203,7 +203,9 @@ Module::Impl::prepare(const std::string &name, const TensorMap &inputs) {
     return absl::FailedPreconditionError(absl::StrCat(
         label, ": the module has ", desc().params.size(),
         " parameters (first '", desc().params[0].name,
-        "') and none are bound: call bindWeights (hymir-run --weights)"));
+        "') and none are bound: bind them from a safetensors file first "
+        "(Module::bindWeights, hymir_module_bind_weights in C, "
+        "hymir-run --weights)"));
 
   Frame frame;
   frame.entry = entry;
@@ -690,8 +692,9 @@ absl::StatusOr<std::unique_ptr<Module>> Runtime::load(Artifact artifact) {
     return absl::FailedPreconditionError(absl::StrCat(
         artifact.label(), " was compiled for ", n, " device", n == 1 ? "" : "s",
         " and the runtime opened ", drivers_.size(), " ('", device_, "'): ",
-        absl::StrCat("name ", n, " device", n == 1 ? "" : "s",
-                     " or compile with --devices=", drivers_.size())));
+        absl::StrCat("open ", n, " device", n == 1 ? "" : "s",
+                     " (e.g. 'cuda:0,1') or compile the module for ",
+                     drivers_.size(), " (hymir-compile --devices)")));
   while (drivers_.size() < n) {
     absl::StatusOr<std::unique_ptr<Driver>> driver =
         cuda_ ? createCudaDriver(static_cast<int>(drivers_.size()))
