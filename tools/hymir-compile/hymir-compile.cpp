@@ -73,7 +73,7 @@ static constexpr rtools::Range kDecodeSlotsRange{0, 1024};
 static constexpr rtools::Range kWgmmaGroupRange{1, 256};
 // The warp-rows kernels unroll tile / 32 steps; beyond 1024 rows a tile
 // only pads.
-static constexpr rtools::Range kMoeTileRange{1, 1024};
+static constexpr rtools::Range kMoeTileRange{1, hy::kMaxMoeTile};
 
 static cl::opt<std::string> inputFile(cl::Positional, cl::desc("<input.mlir>"),
                                       cl::Required, cl::cat(hymirCategory));

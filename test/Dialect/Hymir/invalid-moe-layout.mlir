@@ -4,7 +4,7 @@
 // a valid op with one operand type, result type or attribute broken.
 
 func.func @moe_layout_experts(%i: tensor<?x2xi32>) {
-  // expected-error @+1 {{'hymir.moe_layout' op expects num_experts to be at least 1, got 0}}
+  // expected-error @+1 {{'hymir.moe_layout' op expects num_experts in [1, 2147483646], got 0}}
   %s, %o, %l = hymir.moe_layout %i {num_experts = 0 : i64}
       : (tensor<?x2xi32>) -> (tensor<?xi32>, tensor<1xi32>, tensor<?x2xi32>)
   return
@@ -13,7 +13,7 @@ func.func @moe_layout_experts(%i: tensor<?x2xi32>) {
 // -----
 
 func.func @moe_layout_tile(%i: tensor<?x2xi32>) {
-  // expected-error @+1 {{'hymir.moe_layout' op expects tile to be at least 1, got 0}}
+  // expected-error @+1 {{'hymir.moe_layout' op expects tile in [1, 1024], got 0}}
   %s, %o, %l = hymir.moe_layout %i {num_experts = 4 : i64, tile = 0 : i64}
       : (tensor<?x2xi32>) -> (tensor<?xi32>, tensor<5xi32>, tensor<?x2xi32>)
   return
@@ -54,3 +54,35 @@ func.func @moe_layout_dynamic_k(%i: tensor<?x?xi32>) {
       : (tensor<?x?xi32>) -> (tensor<?xi32>, tensor<5xi32>, tensor<?x?xi32>)
   return
 }
+
+// -----
+
+// The tile is bounded (a tile of 2^40 made the warp-row builder run forever).
+func.func @moe_layout_tile_large(%i: tensor<?x2xi32>) {
+  // expected-error @+1 {{'hymir.moe_layout' op expects tile in [1, 1024], got 9223372036854775807}}
+  %s, %o, %l = hymir.moe_layout %i {num_experts = 4 : i64, tile = 9223372036854775807 : i64}
+      : (tensor<?x2xi32>) -> (tensor<?xi32>, tensor<5xi32>, tensor<?x2xi32>)
+  return
+}
+
+// -----
+
+// E + 1 offsets are i32 entries: E is bounded before E + 1 is computed.
+func.func @moe_layout_experts_large(%i: tensor<?x2xi32>) {
+  // expected-error @+1 {{'hymir.moe_layout' op expects num_experts in [1, 2147483646], got 9223372036854775807}}
+  %s, %o, %l = hymir.moe_layout %i {num_experts = 9223372036854775807 : i64, tile = 1 : i64}
+      : (tensor<?x2xi32>) -> (tensor<?xi32>, tensor<?xi32>, tensor<?x2xi32>)
+  return
+}
+
+// -----
+
+// Static sizes of 2^63 bytes or more are rejected before any verifier
+// multiplies them (every hymir op).
+func.func @moe_layout_rows_overflow(%i: tensor<4611686018427387904x2xi32>) {
+  // expected-error @+1 {{'hymir.moe_layout' op expects operand #0 to hold fewer than 2^63 bytes, got 'tensor<4611686018427387904x2xi32>'}}
+  %s, %o, %l = hymir.moe_layout %i {num_experts = 4 : i64, tile = 1 : i64}
+      : (tensor<4611686018427387904x2xi32>) -> (tensor<?xi32>, tensor<5xi32>, tensor<4611686018427387904x2xi32>)
+  return
+}
+

@@ -31,7 +31,7 @@ func.func @moe_route_slots(%x: tensor<?x4xf32>) {
 // -----
 
 func.func @moe_route_tile(%x: tensor<?x4xf32>) {
-  // expected-error @+1 {{'hymir.moe_route' op expects tile to be at least 1, got 0}}
+  // expected-error @+1 {{'hymir.moe_route' op expects tile in [1, 1024], got 0}}
   %s, %o, %l, %w = hymir.moe_route %x {top_k = 2 : i64, tile = 0 : i64}
         : (tensor<?x4xf32>) -> (tensor<?xi32>, tensor<5xi32>, tensor<?x2xi32>, tensor<?x2xf32>)
   return
@@ -61,5 +61,26 @@ func.func @moe_route_bf16_logits(%x: tensor<?x4xbf16>) {
   // expected-error @+1 {{'hymir.moe_route' op expects logits to have element type 'f32', got 'bf16'}}
   %s, %o, %l, %w = hymir.moe_route %x {top_k = 2 : i64}
       : (tensor<?x4xbf16>) -> (tensor<?xi32>, tensor<5xi32>, tensor<?x2xi32>, tensor<?x2xf32>)
+  return
+}
+
+// -----
+
+// The tile is bounded (a tile of 2^40 made the warp-row builder run forever).
+func.func @moe_route_tile_large(%x: tensor<?x4xf32>) {
+  // expected-error @+1 {{'hymir.moe_route' op expects tile in [1, 1024], got 1099511627776}}
+  %s, %o, %l, %w = hymir.moe_route %x {top_k = 2 : i64, tile = 1099511627776 : i64}
+        : (tensor<?x4xf32>) -> (tensor<?xi32>, tensor<5xi32>, tensor<?x2xi32>, tensor<?x2xf32>)
+  return
+}
+
+// -----
+
+// T * top_k + E * (tile - 1) is computed with overflow checks: 2^60
+// experts padded to 1024 rows each overflow int64.
+func.func @moe_route_rows_overflow(%x: tensor<1x1152921504606846976xf32>) {
+  // expected-error @+1 {{'hymir.moe_route' op expects T * top_k + E * (tile - 1) to fit in 64 bits, got T = 1, top_k = 1, E = 1152921504606846976, tile = 1024}}
+  %s, %o, %l, %w = hymir.moe_route %x {top_k = 1 : i64, tile = 1024 : i64}
+        : (tensor<1x1152921504606846976xf32>) -> (tensor<8xi32>, tensor<?xi32>, tensor<1x1xi32>, tensor<1x1xf32>)
   return
 }

@@ -150,8 +150,28 @@ func.func @rms_norm_result_dim2(%x: tensor<2x3x8xf32>, %weight: tensor<8xf32>) {
 // -----
 
 // Dynamic dims are not compared: no error expected.
-func.func @rms_norm_dynamic_ok(%x: tensor<2x?x?xf32>, %weight: tensor<8xf32>) {
+func.func @rms_norm_dynamic_ok(%x: tensor<2x?x8xf32>, %weight: tensor<8xf32>) {
   %y = hymir.rms_norm %x, %weight {epsilon = 9.99999974E-6 : f32}
-      : (tensor<2x?x?xf32>, tensor<8xf32>) -> tensor<2x5x?xf32>
+      : (tensor<2x?x8xf32>, tensor<8xf32>) -> tensor<2x5x?xf32>
+  return
+}
+
+// -----
+
+// N, the normalized width, is static: a dynamic dim of an entry is the
+// token count, and a weight of `?` elements was read as T wide.
+func.func @rms_norm_weight_dynamic(%x: tensor<?x8xf32>, %weight: tensor<?xf32>) {
+  // expected-error @+1 {{expects weight dim 0 (N, the normalized width) to be static, got 'tensor<?xf32>'}}
+  %y = hymir.rms_norm %x, %weight {epsilon = 9.99999974E-6 : f32}
+      : (tensor<?x8xf32>, tensor<?xf32>) -> tensor<?x8xf32>
+  return
+}
+
+// -----
+
+func.func @rms_norm_x_width_dynamic(%x: tensor<?x?xf32>, %weight: tensor<8xf32>) {
+  // expected-error @+1 {{expects x dim 1 (N, the normalized width) to be static, got 'tensor<?x?xf32>'}}
+  %y = hymir.rms_norm %x, %weight {epsilon = 9.99999974E-6 : f32}
+      : (tensor<?x?xf32>, tensor<8xf32>) -> tensor<?x?xf32>
   return
 }

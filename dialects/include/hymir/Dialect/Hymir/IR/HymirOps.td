@@ -126,7 +126,9 @@ def Hymir_RmsNormOp : Hymir_Op<"rms_norm", [Pure]> {
     f32 and cast to the element type of `x`.
 
     Operands: `x` `[..., N]` (bf16 or f32), `weight` `[N]` (bf16 or f32).
-    `epsilon` must be positive.
+    `N` must be static in both: a dynamic dim of an entry is the token count,
+    and the normalized width is a property of the model. `epsilon` must be
+    positive.
   }];
   let arguments = (ins Hymir_Tensor:$x, Hymir_Tensor:$weight, F32Attr:$epsilon);
   let results = (outs Hymir_Tensor:$result);
@@ -347,7 +349,7 @@ def Hymir_MoeRouteOp : Hymir_Op<"moe_route", [Pure]> {
     - `weights` `[T, top_k]` f32: the routing weights.
 
     Operand: the router scores `logits` `[T, E]` in f32 (`x @ router^T`,
-    products in true fp32). `top_k` is in `[1, E]`, `tile` at least 1.
+    products in true fp32). `top_k` is in `[1, E]`, `tile` in `[1, 1024]`.
   }];
   let arguments = (ins Hymir_Tensor:$logits, I64Attr:$top_k,
                        DefaultValuedAttr<BoolAttr, "true">:$renormalize,
@@ -366,7 +368,8 @@ def Hymir_MoeLayoutOp : Hymir_Op<"moe_layout", [Pure]> {
     The layout half of `hymir.moe_route` for picks made elsewhere: from
     `indices` `[T, K]` i32, the same `sorted_tokens`
     `[T * K + E * (tile - 1)]`, `offsets` `[E + 1]` and `slots` `[T, K]` as
-    `hymir.moe_route` (see there). `num_experts` is E. A pick whose index
+    `hymir.moe_route` (see there). `num_experts` is E, in `[1, 2^31 - 2]`
+    (the offsets are i32), and `tile` is in `[1, 1024]`. A pick whose index
     lies outside `[0, E)` gets no row: its slot is -1.
   }];
   let arguments = (ins Hymir_Tensor:$indices, I64Attr:$num_experts,
