@@ -86,7 +86,7 @@ struct HymirMapParallelLoopsToGridPass
   void runOnOperation() override {
     if (blockSize <= 0 || blockSize > 1024) {
       getOperation().emitError()
-          << "block-size must be in [1, 1024], got " << blockSize;
+          << "block-size must be in [1, 1024], got " << blockSize.getValue();
       return signalPassFailure();
     }
     SmallVector<scf::ParallelOp> outermost;

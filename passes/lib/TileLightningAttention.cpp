@@ -293,7 +293,7 @@ struct HymirTileLightningAttentionPass
   void runOnOperation() override {
     if (blockSize < 0) {
       getOperation().emitError()
-          << "block-size must be positive, got " << blockSize;
+          << "block-size must be positive, got " << blockSize.getValue();
       return signalPassFailure();
     }
     SmallVector<LightningAttentionOp> ops;
