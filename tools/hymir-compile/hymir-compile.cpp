@@ -40,6 +40,7 @@
 #include "mlir/Support/Timing.h"
 #include "mlir/Target/LLVMIR/Dialect/All.h"
 #include "mlir/Transforms/Passes.h"
+#include "llvm/Support/CheckedArithmetic.h"
 #include "llvm/Support/CommandLine.h"
 #include "llvm/Support/FileSystem.h"
 #include "llvm/Support/InitLLVM.h"
@@ -297,6 +298,49 @@ LogicalResult checkSupported(ModuleOp module) {
   return failure(result.wasInterrupted());
 }
 
+/// The most bytes one tensor may hold counting its static dims (2^40, 1
+/// TiB): beyond it kernel grids and plan sizes leave the ranges the
+/// kernels and the runtime compute them in.
+constexpr int64_t kMaxTensorBytes = int64_t(1) << 40;
+
+/// Refuses a tensor (argument or op result) over kMaxTensorBytes before any
+/// pass computes a size from it. The error is at the value's location
+/// without the op printed after it.
+LogicalResult checkSizes(ModuleOp module) {
+  auto check = [&](Value value, Location loc) -> LogicalResult {
+    auto type = dyn_cast<RankedTensorType>(value.getType());
+    if (!type)
+      return success();
+    Type element = type.getElementType();
+    std::optional<int64_t> bytes =
+        element.isIntOrFloat() ? (element.getIntOrFloatBitWidth() + 7) / 8 : 8;
+    for (int64_t dim : type.getShape())
+      if (bytes && !ShapedType::isDynamic(dim))
+        bytes = llvm::checkedMul(*bytes, dim);
+    if (bytes && *bytes <= kMaxTensorBytes)
+      return success();
+    InFlightDiagnostic diag = emitError(loc) << "hymir-compile: " << type;
+    if (bytes)
+      diag << " holds " << *bytes << " bytes";
+    else
+      diag << " holds 2^63 bytes or more";
+    diag << "; a tensor may hold at most 2^40 bytes (1 TiB) counting its "
+            "static dims";
+    return diag;
+  };
+  for (auto func : module.getOps<func::FuncOp>())
+    for (BlockArgument arg : func.getArguments())
+      if (failed(check(arg, func.getLoc())))
+        return failure();
+  WalkResult result = module.walk([&](Operation *op) {
+    for (Value v : op->getResults())
+      if (failed(check(v, op->getLoc())))
+        return WalkResult::interrupt();
+    return WalkResult::advance();
+  });
+  return failure(result.wasInterrupted());
+}
+
 /// The entry as written, for `hymir-run --check`; when it cannot be
 /// expressed (an op the oracle evaluator does not know), a one-line note
 /// says why and the entry goes without one.
@@ -435,7 +479,7 @@ FailureOr<std::unique_ptr<PassManager>> makePassManager(MLIRContext &context,
 
 LogicalResult run(MLIRContext &context, ModuleOp module, TimingScope &root) {
   bool cuda = targetOpt == "cuda";
-  if (failed(checkSupported(module)))
+  if (failed(checkSupported(module)) || failed(checkSizes(module)))
     return failure();
   OwningOpRef<ModuleOp> original = module.clone();
 
