@@ -651,7 +651,10 @@ LogicalResult EntryLowering::visit(Operation *op) {
   if (auto ret = dyn_cast<func::ReturnOp>(op))
     return finish(ret);
   // Index arithmetic, shape queries and constants are evaluated on demand.
-  if (isa<arith::ConstantOp, memref::DimOp, affine::AffineApplyOp>(op) ||
+  // (A comparison of sizes feeds nothing a plan holds; a branch on it is
+  // refused below.)
+  if (isa<arith::ConstantOp, memref::DimOp, affine::AffineApplyOp,
+          arith::CmpIOp>(op) ||
       indexArith)
     return success();
   if (isa<memref::DeallocOp>(op))

@@ -23,6 +23,7 @@
 #include "mlir/IR/PatternMatch.h"
 #include "mlir/Transforms/GreedyPatternRewriteDriver.h"
 
+#include <cmath>
 #include <limits>
 
 namespace mlir::hymir {
@@ -172,43 +173,79 @@ struct LowerRmsNorm : OpRewritePattern<RmsNormOp> {
     AffineExpr m, n;
     bindDims(ctx, m, n);
 
-    // Per-row sum of squares in f32.
-    Value ss =
-        zeroTensor(rewriter, loc, {tensor::getMixedSize(rewriter, loc, x, 0)});
-    ss = linalg::GenericOp::create(
-             rewriter, loc, ss.getType(), ValueRange{x}, ValueRange{ss},
-             indexingMaps(ctx, 2, {{m, n}, {m}}),
-             ArrayRef<utils::IteratorType>{kPar, kRed},
-             [&](OpBuilder &b, Location l, ValueRange args) {
-               Value v = extToF32(b, l, args[0]);
-               Value sq = arith::MulFOp::create(b, l, v, v);
-               linalg::YieldOp::create(
-                   b, l, ValueRange{arith::AddFOp::create(b, l, args[1], sq)});
-             })
-             .getResult(0);
+    // Per-row sums of squares in f32, twice in one pass: of x, and of x
+    // scaled by 2^-100. The second is used only when the first overflows
+    // (|x| beyond about 1e19 / sqrt(N)): scaled by a power of two, squares of
+    // every finite f32 fit, and the result stays correct wherever it is
+    // finite. For ordinary inputs the first sum and its formula are used,
+    // unchanged.
+    SmallVector<OpFoldResult> rowSize = {
+        tensor::getMixedSize(rewriter, loc, x, 0)};
+    Value ss = zeroTensor(rewriter, loc, rowSize);
+    // Starts at -0.0 (the same sum): a fill of its own, which CSE does not
+    // merge with the first sum's, so bufferization copies neither.
+    Value ssScaled = linalg::FillOp::create(
+                         rewriter, loc,
+                         ValueRange{arith::ConstantOp::create(
+                             rewriter, loc, rewriter.getF32FloatAttr(-0.0f))},
+                         ValueRange{tensor::EmptyOp::create(
+                             rewriter, loc, rowSize, rewriter.getF32Type())})
+                         .getResult(0);
+    Value down = arith::ConstantOp::create(
+        rewriter, loc, rewriter.getF32FloatAttr(std::ldexp(1.0f, -100)));
+    auto sums = linalg::GenericOp::create(
+        rewriter, loc, TypeRange{ss.getType(), ssScaled.getType()},
+        ValueRange{x}, ValueRange{ss, ssScaled},
+        indexingMaps(ctx, 2, {{m, n}, {m}, {m}}),
+        ArrayRef<utils::IteratorType>{kPar, kRed},
+        [&](OpBuilder &b, Location l, ValueRange args) {
+          Value v = extToF32(b, l, args[0]);
+          Value sq = arith::MulFOp::create(b, l, v, v);
+          Value small = arith::MulFOp::create(b, l, v, down);
+          Value sqSmall = arith::MulFOp::create(b, l, small, small);
+          linalg::YieldOp::create(
+              b, l,
+              ValueRange{arith::AddFOp::create(b, l, args[1], sq),
+                         arith::AddFOp::create(b, l, args[2], sqSmall)});
+        });
+    ss = sums.getResult(0);
+    ssScaled = sums.getResult(1);
 
-    // y = x * rsqrt(ss / N + eps) * w, written in the result type.
+    // y = x * rsqrt(ss / N + eps) * w, written in the result type; when ss
+    // overflowed, y = (x 2^-100) * rsqrt(ssScaled / N) * w (eps 2^-200 is
+    // below f32's range and below any such mean's rounding).
     Value width = arith::IndexCastUIOp::create(
         rewriter, loc, rewriter.getI64Type(),
         tensor::DimOp::create(rewriter, loc, x, 1));
     Value widthF =
         arith::UIToFPOp::create(rewriter, loc, rewriter.getF32Type(), width);
     Value eps = arith::ConstantOp::create(rewriter, loc, op.getEpsilonAttr());
+    Value inf = arith::ConstantOp::create(
+        rewriter, loc,
+        rewriter.getF32FloatAttr(std::numeric_limits<float>::infinity()));
     Type outElt = resultType.getElementType();
     Value init = tensor::EmptyOp::create(
         rewriter, loc, tensor::getMixedSizes(rewriter, loc, x), outElt);
     Value y =
         linalg::GenericOp::create(
-            rewriter, loc, init.getType(), ValueRange{x, ss, op.getWeight()},
-            ValueRange{init}, indexingMaps(ctx, 2, {{m, n}, {m}, {n}, {m, n}}),
+            rewriter, loc, init.getType(),
+            ValueRange{x, ss, ssScaled, op.getWeight()}, ValueRange{init},
+            indexingMaps(ctx, 2, {{m, n}, {m}, {m}, {n}, {m, n}}),
             ArrayRef<utils::IteratorType>{kPar, kPar},
             [&](OpBuilder &b, Location l, ValueRange args) {
+              Value xv = extToF32(b, l, args[0]);
               Value mean = arith::DivFOp::create(b, l, args[1], widthF);
               Value inv = math::RsqrtOp::create(
                   b, l, arith::AddFOp::create(b, l, mean, eps));
-              Value v =
-                  arith::MulFOp::create(b, l, extToF32(b, l, args[0]), inv);
-              v = arith::MulFOp::create(b, l, v, extToF32(b, l, args[2]));
+              Value v = arith::MulFOp::create(b, l, xv, inv);
+              Value meanScaled = arith::DivFOp::create(b, l, args[2], widthF);
+              Value vScaled = arith::MulFOp::create(
+                  b, l, arith::MulFOp::create(b, l, xv, down),
+                  math::RsqrtOp::create(b, l, meanScaled));
+              Value overflowed = arith::CmpFOp::create(
+                  b, l, arith::CmpFPredicate::OEQ, args[1], inf);
+              v = arith::SelectOp::create(b, l, overflowed, vScaled, v);
+              v = arith::MulFOp::create(b, l, v, extToF32(b, l, args[3]));
               linalg::YieldOp::create(b, l, truncFromF32(b, l, v, outElt));
             })
             .getResult(0);

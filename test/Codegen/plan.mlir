@@ -12,19 +12,20 @@
 // CPU-NEXT:   input 3 w_gate: F32[48, 32]
 // CPU-NEXT:   input 4 w_down: F32[32, 48]
 // CPU-NEXT:   output 0 y: F32[tokens, 32]
-// The row sums of squares (512 x 4 B) die before the up projection
-// (512 x 48 x 4 B) is born: both start at offset 0.
+// The row sums of squares (two of 512 x 4 B: plain and scaled) die before
+// the up projection (512 x 48 x 4 B) is born, which reuses their bytes.
 // CPU:        buffer 0: arena offset 0, 2048 B
-// CPU-NEXT:   buffer 1: arena offset 0, 98304 B
-// CPU-NEXT:   buffer 2: arena offset 98304, 98304 B
-// CPU:        step 0: launch mlp_kernel::mlp_kernel grid (tokens+255)/256 block 256 (tokens, buffer 0)
+// CPU-NEXT:   buffer 1: arena offset 2048, 2048 B
+// CPU-NEXT:   buffer 2: arena offset 0, 98304 B
+// CPU-NEXT:   buffer 3: arena offset 98304, 98304 B
+// CPU:        step 0: launch mlp_kernel::mlp_kernel grid (tokens+255)/256 block 256 (tokens, buffer 1)
 // CPU:        launch {{.*}} grid (tokens*48+255)/256 block 256
 // CPU-NOT:    gemm
 
 // CUDA:       entry mlp
-// CUDA:       gemm m tokens n 48 k 32 F32->F32 (buffer 1, input 2 -> buffer 2)
-// CUDA:       gemm m tokens n 48 k 32 F32->F32 (buffer 1, input 3 -> buffer 3)
-// CUDA:       gemm m tokens n 32 k 48 F32->F32 (buffer 4, input 4 -> output 0)
+// CUDA:       gemm m tokens n 48 k 32 F32->F32 (buffer 2, input 2 -> buffer 3)
+// CUDA:       gemm m tokens n 48 k 32 F32->F32 (buffer 2, input 3 -> buffer 4)
+// CUDA:       gemm m tokens n 32 k 48 F32->F32 (buffer 5, input 4 -> output 0)
 func.func @mlp(%x: tensor<?x32xf32> {hymir.name = "x"}, %norm: tensor<32xf32> {hymir.name = "norm"},
                %wu: tensor<48x32xf32> {hymir.name = "w_up"},
                %wg: tensor<48x32xf32> {hymir.name = "w_gate"}, %wd: tensor<32x48xf32> {hymir.name = "w_down"})

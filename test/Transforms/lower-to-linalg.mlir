@@ -39,14 +39,23 @@ func.func @linear_f32_out(%x: tensor<?x64xbf16>, %w: tensor<32x64xbf16>) -> tens
 // -----
 
 // A sum-of-squares reduction per row, then one elementwise op.
+// Two sums of squares in one pass (of x, and of x 2^-100 for rows whose
+// plain sum overflows f32); the output uses the second only when the first
+// is infinite.
 // CHECK-LABEL: func.func @rms_norm
-// CHECK:         %[[SS:.*]] = linalg.generic {{.*}} iterator_types = ["parallel", "reduction"]
+// CHECK:         %[[SS:.*]]:2 = linalg.generic {{.*}} iterator_types = ["parallel", "reduction"]
+// CHECK:           arith.mulf
+// CHECK:           arith.mulf %{{.*}}, %cst
 // CHECK:           arith.mulf
 // CHECK:           arith.addf
-// CHECK:         linalg.generic {{.*}} iterator_types = ["parallel", "parallel"]} ins(%{{.*}}, %[[SS]], %{{.*}} : tensor<?x64xf32>, tensor<?xf32>, tensor<64xf32>)
+// CHECK:           arith.addf
+// CHECK:           linalg.yield %{{.*}}, %{{.*}} : f32, f32
+// CHECK:         linalg.generic {{.*}} iterator_types = ["parallel", "parallel"]} ins(%{{.*}}, %[[SS]]#0, %[[SS]]#1, %{{.*}} : tensor<?x64xf32>, tensor<?xf32>, tensor<?xf32>, tensor<64xf32>)
 // CHECK:           arith.divf
 // CHECK:           arith.addf
 // CHECK:           math.rsqrt
+// CHECK:           arith.cmpf oeq, %{{.*}}, %cst
+// CHECK:           arith.select
 // CHECK-NOT:     hymir.rms_norm
 func.func @rms_norm(%x: tensor<?x64xf32>, %w: tensor<64xf32>) -> tensor<?x64xf32> {
   %y = hymir.rms_norm %x, %w {epsilon = 1.0e-5 : f32} : (tensor<?x64xf32>, tensor<64xf32>) -> tensor<?x64xf32>

@@ -1,5 +1,6 @@
-// A branch on the token count that yields a value: plans take only launches
-// guarded by the token count (scf.if without results), so this is refused.
+// A branch on the token count: plans take launches guarded by a
+// hymir.token_guard (which the kernel passes emit), never scf.if, so this
+// is refused with that reason.
 func.func @branch(%x: tensor<?x8xf32>) -> tensor<?x8xf32> {
   %c0 = arith.constant 0 : index
   %d = tensor.dim %x, %c0 : tensor<?x8xf32>
