@@ -77,7 +77,10 @@ parseCommandLine(int argc, char **argv, llvm::StringRef tool,
        << "\nartifact schema version " << ::hymir::kArtifactSchemaVersion
        << "\n";
   });
-  llvm::cl::ParseCommandLineOptions(argc, argv, overview);
+  std::string text = overview.str() +
+                     "\n  Options take --name=value or --name value; on/off "
+                     "options take --name or --name=false.\n";
+  llvm::cl::ParseCommandLineOptions(argc, argv, text);
 }
 
 /// A numeric option's valid range, stated in --help and checked before
