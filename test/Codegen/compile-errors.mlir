@@ -9,7 +9,7 @@
 
 // CHECK: error: hymir-compile: 'hymir.softmax_attention' has no lowering yet
 // TILE: hymir-compile: error: --moe-tile must be in [1, 1024], got 0
-// BRANCH: branch.mlir:8:8: error: hymir-compile: op cannot be placed in an execution plan (only hymir.token_guard may hold steps: a choice by token count is a guard, not a branch)
+// BRANCH: branch.mlir:9:8: error: hymir-compile: op cannot be placed in an execution plan (only hymir.token_guard may hold steps: a choice by token count is a guard, not a branch)
 // TARGET: hymir-compile: error: unknown target 'tpu' (supported: cpu, cuda)
 // CUDA: error: 'hymir.lightning_attention' op GPU kernel needs the key dim (6) and the value chunk (6) to be multiples of 4
 func.func @attention(%q: tensor<1x?x2x8xf32>, %k: tensor<1x?x2x8xf32>, %v: tensor<1x?x2x8xf32>) -> tensor<1x?x2x8xf32> {
