@@ -2,12 +2,15 @@
 //
 //   hymir-compile IN.mlir -o OUT.hymir --target=cpu|cuda [--chip=sm_90a]
 //                 [--devices=N] [--max-tokens=N] [--block-size=N]
-//                 [--dump-stages=DIR]
+//                 [--dump-stages=DIR] [--compile-to=STAGE] [--mlir-...]
 //
 // Every public func.func becomes an entry. The module goes through the
 // kernel-form pipeline (shared by both targets); each entry's host function
 // becomes an execution plan; the kernels become a host shared object (cpu)
-// or PTX (cuda). --dump-stages writes the IR after each stage. Each entry
+// or PTX (cuda). --dump-stages writes the IR after each stage (and each
+// kernel module's PTX); --compile-to stops after one. Options are checked
+// against their stated ranges before the input is read; the pipelines take
+// mlir-opt's debugging options (IR printing, timing, reproducers). Each entry
 // also carries its function as written (before any pass), serialized as a
 // reference program for `hymir-run --check`; an entry whose ops the oracle
 // evaluator does not know goes without one, with a note.
