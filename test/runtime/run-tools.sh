@@ -126,6 +126,12 @@ expect 2 "$bin/hymir-bench" g.hymir --entry linear --random-inputs 0
 one_line
 expect 2 "$bin/hymir-bench" g.hymir --nope
 one_line
+# Random inputs too large for the machine: one line naming the input, no
+# abort in the allocator.
+"$bin/hymir-compile" "$graph" -o big.hymir --target=cpu --max-tokens=2147483647 2>/dev/null
+expect 1 "$bin/hymir-bench" big.hymir --entry linear --random-inputs 2147483647
+one_line
+grep -q "input 'x' at --random-inputs 2147483647 would take .* bytes, more than half" err || { cat err; fail "no size error"; }
 
 # Progress lines on stderr, the first mark moved to 0 s.
 HYMIR_PROGRESS_AFTER_S=0 expect 0 "${run[@]}" --outputs out.st --check

@@ -48,6 +48,7 @@
 #include <optional>
 #include <random>
 #include <string>
+#include <unistd.h>
 #include <vector>
 
 namespace {
@@ -263,7 +264,32 @@ int main(int argc, char **argv) {
           return fail(v.status());
         shape.push_back(*v);
       }
-      hymir::Tensor t(spec.dtype, shape);
+      // Sized against the machine's memory before anything is allocated: a
+      // huge token count or shape is an error naming the input, not an
+      // abort in the allocator.
+      uint64_t bytes = hymir::dtypeSize(spec.dtype);
+      bool overflow = false;
+      for (int64_t extent : shape)
+        overflow |= extent < 0 ||
+                    __builtin_mul_overflow(bytes, static_cast<uint64_t>(extent),
+                                           &bytes);
+      const uint64_t memory = static_cast<uint64_t>(sysconf(_SC_PHYS_PAGES)) *
+                              static_cast<uint64_t>(sysconf(_SC_PAGE_SIZE));
+      if (overflow || bytes > memory / 2)
+        return fail(absl::ResourceExhaustedError(absl::StrCat(
+            "input '", spec.name, "' at --random-inputs ", o.randomTokens,
+            " would take ",
+            overflow ? std::string("more than 2^64") : absl::StrCat(bytes),
+            " bytes, more than half of this machine's ", memory,
+            " bytes of memory")));
+      std::optional<hymir::Tensor> held;
+      try {
+        held.emplace(spec.dtype, shape);
+      } catch (const std::bad_alloc &) {
+        return fail(absl::ResourceExhaustedError(absl::StrCat(
+            "cannot allocate ", bytes, " bytes for input '", spec.name, "'")));
+      }
+      hymir::Tensor &t = *held;
       uint8_t *d = t.data();
       // Weights of large models are gigabytes: draw the first kFresh
       // elements and repeat them (timing does not depend on the values).
