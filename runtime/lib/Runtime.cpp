@@ -9,6 +9,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "hymir/Runtime/Runtime.h"
+#include "hymir/Support/Names.h"
 
 #include "Driver.h"
 
@@ -193,16 +194,16 @@ Module::Impl::prepare(const std::string &name, const TensorMap &inputs) {
   if (!entry) {
     std::vector<std::string> names;
     for (const EntryDesc &e : desc().entries)
-      names.push_back(e.name);
+      names.push_back(printableName(e.name));
     return absl::NotFoundError(
-        absl::StrCat(label, ": no entry '", name,
+        absl::StrCat(label, ": no entry '", printableName(name),
                      "'; entries: ", absl::StrJoin(names, ", ")));
   }
   if (!desc().params.empty() &&
       devices[0].params.size() != desc().params.size())
     return absl::FailedPreconditionError(absl::StrCat(
         label, ": the module has ", desc().params.size(),
-        " parameters (first '", desc().params[0].name,
+        " parameters (first '", printableName(desc().params[0].name),
         "') and none are bound: bind them from a safetensors file first "
         "(Module::bindWeights, hymir_module_bind_weights in C, "
         "hymir-run --weights)"));
@@ -210,7 +211,8 @@ Module::Impl::prepare(const std::string &name, const TensorMap &inputs) {
   Frame frame;
   frame.entry = entry;
   frame.devices.resize(devices.size());
-  std::string where = absl::StrCat(label, ": entry '", name, "'");
+  std::string where =
+      absl::StrCat(label, ": entry '", printableName(name), "'");
   for (const auto &input : inputs) {
     const std::string &inputName = input.first;
     if (std::none_of(
@@ -218,9 +220,9 @@ Module::Impl::prepare(const std::string &name, const TensorMap &inputs) {
             [&](const TensorSpecDesc &s) { return s.name == inputName; })) {
       std::vector<std::string> names;
       for (const TensorSpecDesc &s : entry->inputs)
-        names.push_back(s.name);
+        names.push_back(printableName(s.name));
       return absl::InvalidArgumentError(
-          absl::StrCat(where, " has no input '", inputName,
+          absl::StrCat(where, " has no input '", printableName(inputName),
                        "'; its inputs are: ", absl::StrJoin(names, ", ")));
     }
   }
@@ -230,18 +232,18 @@ Module::Impl::prepare(const std::string &name, const TensorMap &inputs) {
     const TensorSpecDesc &spec = entry->inputs[s.input];
     auto it = inputs.find(spec.name);
     if (it == inputs.end())
-      return absl::InvalidArgumentError(
-          absl::StrCat(where, " is missing input '", spec.name, "'"));
+      return absl::InvalidArgumentError(absl::StrCat(
+          where, " is missing input '", printableName(spec.name), "'"));
     if (it->second.shape().size() != spec.shape.size())
       return absl::InvalidArgumentError(absl::StrCat(
-          where, ": input '", spec.name, "' has rank ",
+          where, ": input '", printableName(spec.name), "' has rank ",
           it->second.shape().size(), ", expected ", spec.shape.size()));
     int64_t value = it->second.shape()[s.dim];
     if (value < 1 || value > s.max)
       return absl::OutOfRangeError(
           absl::StrCat(where, ": ", s.name, " = ", value, " (dim ", s.dim,
-                       " of '", spec.name, "') must be in [1, ", s.max,
-                       "], the range the artifact was compiled for"));
+                       " of '", printableName(spec.name), "') must be in [1, ",
+                       s.max, "], the range the artifact was compiled for"));
     frame.symbols.push_back(value);
   }
 
@@ -260,15 +262,15 @@ Module::Impl::prepare(const std::string &name, const TensorMap &inputs) {
   for (const TensorSpecDesc &spec : entry->inputs) {
     auto it = inputs.find(spec.name);
     if (it == inputs.end())
-      return absl::InvalidArgumentError(
-          absl::StrCat(where, " is missing input '", spec.name, "'"));
+      return absl::InvalidArgumentError(absl::StrCat(
+          where, " is missing input '", printableName(spec.name), "'"));
     absl::StatusOr<std::vector<int64_t>> shape = resolve(spec);
     if (!shape.ok())
       return shape.status();
     const Tensor &t = it->second;
     if (t.dtype() != spec.dtype || t.shape() != *shape)
       return absl::InvalidArgumentError(absl::StrCat(
-          where, ": input '", spec.name, "' is ",
+          where, ": input '", printableName(spec.name), "' is ",
           std::string(dtypeName(t.dtype())), " ", shapeString(t.shape()),
           ", expected ", std::string(dtypeName(spec.dtype)), " ",
           shapeString(*shape)));
@@ -365,8 +367,9 @@ absl::Status Module::Impl::execute(Frame &frame) {
   for (size_t i = 0; i < entry.plan.size(); ++i) {
     // Messages name the step; they are only built when one is needed.
     auto where = [&]() {
-      return absl::StrCat(artifact.label(), ": entry '", entry.name, "' step ",
-                          i, " (", stepKindName(entry.plan[i]), ")");
+      return absl::StrCat(artifact.label(), ": entry '",
+                          printableName(entry.name), "' step ", i, " (",
+                          stepKindName(entry.plan[i]), ")");
     };
     if (const auto *c = std::get_if<CollectiveDesc>(&entry.plan[i])) {
       if (absl::Status s = collective(frame, *c, where); !s.ok())
@@ -725,8 +728,9 @@ absl::StatusOr<std::unique_ptr<Module>> Runtime::load(Artifact artifact) {
           device.driver->kernel(device.code[k.code], k.symbol);
       if (!handle.ok())
         return absl::Status(handle.status().code(),
-                            absl::StrCat(label, ": kernel '", k.name, "'", on,
-                                         ": ", handle.status().message()));
+                            absl::StrCat(label, ": kernel '",
+                                         printableName(k.name), "'", on, ": ",
+                                         handle.status().message()));
       device.kernels.push_back(*handle);
     }
   }

@@ -133,6 +133,19 @@ expect 1 "$bin/hymir-bench" big.hymir --entry linear --random-inputs 2147483647
 one_line
 grep -q "input 'x' at --random-inputs 2147483647 would take .* bytes, more than half" err || { cat err; fail "no size error"; }
 
+# Names with control characters (legal in artifacts and safetensors files)
+# are printed escaped: no raw escape sequence reaches the terminal.
+cat >esc.mlir <<'MLIR'
+func.func @f(%x: tensor<?x4xf32> {hymir.name = "x\1B[2J"}) -> (tensor<?x4xf32> {hymir.name = "y"}) {
+  %y = math.exp %x : tensor<?x4xf32>
+  return %y : tensor<?x4xf32>
+}
+MLIR
+"$bin/hymir-compile" esc.mlir -o esc.hymir --target=cpu 2>/dev/null
+expect 1 "$bin/hymir-run" esc.hymir --entry f --inputs in.st --outputs out.st
+grep -qF "its inputs are: x\033[2J" err || { cat err; fail "name not escaped"; }
+if LC_ALL=C grep -q $'\x1b' err; then fail "a raw escape character was printed"; fi
+
 # Progress lines on stderr, the first mark moved to 0 s.
 HYMIR_PROGRESS_AFTER_S=0 expect 0 "${run[@]}" --outputs out.st --check
 grep -q "^hymir-run: running linear on cpu: done in" err || { cat err; fail "no progress"; }

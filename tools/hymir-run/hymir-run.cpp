@@ -25,6 +25,7 @@
 #include "hymir/Runtime/Reference.h"
 #include "hymir/Runtime/Runtime.h"
 #include "hymir/Support/BFloat16.h"
+#include "hymir/Support/Names.h"
 
 #include <sys/stat.h>
 #include <unistd.h>
@@ -326,7 +327,7 @@ bool compare(const std::string &name, const hymir::Tensor &got,
   bool pass = finite && rel <= tolerance;
   std::printf("check %-24s relative error %.3e  max abs error %.3e  "
               "tolerance %.0e  %s\n",
-              name.c_str(), rel, maxAbs, tolerance,
+              hymir::printableName(name).c_str(), rel, maxAbs, tolerance,
               pass ? "PASS" : (finite ? "FAIL" : "FAIL (non-finite output)"));
   return pass;
 }
@@ -362,20 +363,20 @@ absl::StatusOr<bool> checkWithOracle(const Options &o,
   for (size_t i = 0; i < program.arguments.size(); ++i) {
     const std::string &name = program.argumentNames[i];
     hymir::RefValueKind kind = program.values[program.arguments[i]].kind;
-    absl::StatusOr<hymir::ReferenceValue> value =
-        absl::InvalidArgumentError(where + ": the reference reads '" + name +
-                                   "', which is neither an input nor a "
-                                   "weight given");
+    absl::StatusOr<hymir::ReferenceValue> value = absl::InvalidArgumentError(
+        where + ": the reference reads '" + hymir::printableName(name) +
+        "', which is neither an input nor a "
+        "weight given");
     if (auto it = inputs.find(name); it != inputs.end()) {
       const hymir::Tensor &t = it->second;
-      value = hymir::referenceValueFromBytes(t.dtype(), t.shape(), t.data(),
-                                             t.sizeBytes(), kind,
-                                             where + ": input '" + name + "'");
+      value = hymir::referenceValueFromBytes(
+          t.dtype(), t.shape(), t.data(), t.sizeBytes(), kind,
+          where + ": input '" + hymir::printableName(name) + "'");
     } else if (const hymir::TensorView *v =
                    weights ? weights->find(name) : nullptr) {
-      value = hymir::referenceValueFromBytes(v->dtype, v->shape, v->data,
-                                             v->sizeBytes, kind,
-                                             where + ": weight '" + name + "'");
+      value = hymir::referenceValueFromBytes(
+          v->dtype, v->shape, v->data, v->sizeBytes, kind,
+          where + ": weight '" + hymir::printableName(name) + "'");
     }
     if (!value.ok())
       return value.status();
@@ -415,10 +416,10 @@ absl::StatusOr<bool> checkWithOracle(const Options &o,
       };
     }
     if (!at || wantShape != got->second.shape())
-      return absl::InvalidArgumentError(where + ": output '" + name + "' is " +
-                                        shapeString(got->second.shape()) +
-                                        ", but the oracle computed " +
-                                        hymir::describeReferenceValue(want));
+      return absl::InvalidArgumentError(
+          where + ": output '" + hymir::printableName(name) + "' is " +
+          shapeString(got->second.shape()) + ", but the oracle computed " +
+          hymir::describeReferenceValue(want));
     ok &= compare(name, got->second, at, toleranceFor(o, got->second));
   }
   return ok;
@@ -445,24 +446,25 @@ absl::StatusOr<bool> checkWithFile(const Options &o,
   for (const auto &[name, t] : outputs) {
     const hymir::TensorView *r = ref->find(name);
     if (!r)
-      return absl::InvalidArgumentError("--reference " + o.reference +
-                                        " has no tensor '" + name +
-                                        "' (an output of the entry)");
+      return absl::InvalidArgumentError(
+          "--reference " + o.reference + " has no tensor '" +
+          hymir::printableName(name) + "' (an output of the entry)");
     if (r->shape != t.shape())
       return absl::InvalidArgumentError(
-          where + name + "' is " + shapeString(r->shape) +
+          where + hymir::printableName(name) + "' is " + shapeString(r->shape) +
           ", but the output is " + shapeString(t.shape()));
     if (!referenceDTypeFits(r->dtype, t.dtype()))
       return absl::InvalidArgumentError(
-          where + name + "' is " + std::string(hymir::dtypeName(r->dtype)) +
-          ", but the output is " + std::string(hymir::dtypeName(t.dtype())) +
+          where + hymir::printableName(name) + "' is " +
+          std::string(hymir::dtypeName(r->dtype)) + ", but the output is " +
+          std::string(hymir::dtypeName(t.dtype())) +
           " (a reference holds the output's dtype or " +
           (isInteger(t.dtype()) ? "I64" : "F64") + ")");
     for (int64_t i = 0; i < t.numel(); ++i)
       if (std::isnan(element(r->dtype, r->data, i)))
         return absl::InvalidArgumentError(
-            where + name + "' holds NaN (element " + std::to_string(i) +
-            "): it cannot serve as a reference");
+            where + hymir::printableName(name) + "' holds NaN (element " +
+            std::to_string(i) + "): it cannot serve as a reference");
   }
   std::printf("hymir-run: --reference: comparing with %s\n",
               o.reference.c_str());
