@@ -35,6 +35,7 @@
 
 #include "../RuntimeToolArgs.h"
 #include "../RuntimeToolProgress.h"
+#include "../RuntimeToolTensors.h"
 
 #include "hymir/Runtime/Runtime.h"
 #include "hymir/Support/BFloat16.h"
@@ -325,15 +326,11 @@ int main(int argc, char **argv) {
       inputs[spec.name] = std::move(t);
     }
   } else {
-    auto inputFile = hymir::SafetensorsFile::open(o.inputs);
-    if (!inputFile.ok())
-      return fail(inputFile.status());
-    for (const hymir::TensorView &v : inputFile->tensors()) {
-      auto t = hymir::Tensor::fromBytes(v.dtype, v.shape, v.data, v.sizeBytes);
-      if (!t.ok())
-        return fail(t.status());
-      inputs[v.name] = std::move(*t);
-    }
+    absl::StatusOr<hymir::TensorMap> read =
+        hymir::tools::readTensorFile(o.inputs);
+    if (!read.ok())
+      return fail(read.status());
+    inputs = std::move(*read);
   }
 
   absl::StatusOr<hymir::CallTiming> timing = [&] {

@@ -21,6 +21,7 @@
 
 #include "../RuntimeToolArgs.h"
 #include "../RuntimeToolProgress.h"
+#include "../RuntimeToolTensors.h"
 
 #include "hymir/Runtime/Reference.h"
 #include "hymir/Runtime/Runtime.h"
@@ -529,15 +530,11 @@ int main(int argc, char **argv) {
   hymir::TensorMap inputs;
   {
     hymir::tools::Progress progress(kTool, "reading inputs from " + o.inputs);
-    auto inputFile = hymir::SafetensorsFile::open(o.inputs);
-    if (!inputFile.ok())
-      return fail(inputFile.status());
-    for (const hymir::TensorView &v : inputFile->tensors()) {
-      auto t = hymir::Tensor::fromBytes(v.dtype, v.shape, v.data, v.sizeBytes);
-      if (!t.ok())
-        return fail(t.status());
-      inputs[v.name] = std::move(*t);
-    }
+    absl::StatusOr<hymir::TensorMap> read =
+        hymir::tools::readTensorFile(o.inputs);
+    if (!read.ok())
+      return fail(read.status());
+    inputs = std::move(*read);
   }
   auto start = std::chrono::steady_clock::now();
   absl::StatusOr<hymir::TensorMap> outputs = [&] {
