@@ -62,6 +62,12 @@ void mlir::hymir::buildKernelFormPipeline(OpPassManager &pm,
     pm.addNestedPass<func::FuncOp>(createHymirLightningToGpu(lightning));
   } else
     pm.addNestedPass<func::FuncOp>(createHymirTileLightningAttention());
+  // Softmax attention: flash-attention kernels over buffers, warp kernels
+  // on the GPU, the portable forall form elsewhere.
+  HymirSoftmaxAttentionToKernelsOptions attention;
+  attention.chip = options.gpuAttention ? std::string(options.chip) : "";
+  pm.addNestedPass<func::FuncOp>(
+      createHymirSoftmaxAttentionToKernels(attention));
   HymirLowerToLinalgOptions lower;
   lower.skipLinear = options.libraryGemm;
   pm.addPass(createHymirLowerToLinalg(lower));

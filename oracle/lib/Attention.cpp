@@ -17,8 +17,60 @@ namespace oracle {
 
 using namespace detail;
 
+namespace {
+
+/// The valid key count of every sequence: lengths[b], each in [0, S], or S
+/// for all.
+std::vector<int64_t> validLengths(const char *op, const IntTensor *lengths,
+                                  int64_t nb, int64_t ns, int64_t capacity,
+                                  const char *capacityName) {
+  std::vector<int64_t> valid(static_cast<size_t>(nb), ns);
+  if (!lengths)
+    return valid;
+  if (lengths->shape.size() != 1 || lengths->shape[0] != nb)
+    fail(op, "expects lengths of shape [" + std::to_string(nb) +
+                 "] (the batch), got rank " +
+                 std::to_string(lengths->shape.size()));
+  for (int64_t b = 0; b < nb; ++b) {
+    int64_t len = lengths->data[static_cast<size_t>(b)];
+    if (len < 0 || len > capacity)
+      fail(op, "lengths[" + std::to_string(b) + "] = " + std::to_string(len) +
+                   " is outside [0, " + std::to_string(capacity) + "] (" +
+                   capacityName + ")");
+    valid[static_cast<size_t>(b)] = len;
+  }
+  return valid;
+}
+
+} // namespace
+
+Tensor kvCacheWrite(const Tensor &cache, const Tensor &update,
+                    const IntTensor &lengths) {
+  const char *op = "kvCacheWrite";
+  checkRank(op, "cache", cache, 4);
+  checkRank(op, "update", update, 4);
+  int64_t nb = cache.shape[0], nc = cache.shape[1], h = cache.shape[2],
+          d = cache.shape[3], nt = update.shape[1];
+  checkDim(op, "update", update.shape, 0, nb, "the batch of cache");
+  checkDim(op, "update", update.shape, 2, h, "the head count of cache");
+  checkDim(op, "update", update.shape, 3, d, "the head dim of cache");
+  std::vector<int64_t> valid =
+      validLengths(op, &lengths, nb, nc, nc, "the cache capacity");
+  Tensor out = cache;
+  int64_t row = h * d;
+  for (int64_t b = 0; b < nb; ++b)
+    for (int64_t t = 0; t < nt; ++t) {
+      int64_t pos = valid[static_cast<size_t>(b)] - nt + t;
+      if (pos < 0)
+        continue;
+      std::copy_n(&update.data[(b * nt + t) * row], row,
+                  &out.data[(b * nc + pos) * row]);
+    }
+  return out;
+}
+
 Tensor softmaxAttention(const Tensor &q, const Tensor &k, const Tensor &v,
-                        bool causal, double scale) {
+                        bool causal, double scale, const IntTensor *lengths) {
   const char *op = "softmaxAttention";
   checkRank(op, "q", q, 4);
   checkRank(op, "k", k, 4);
@@ -35,14 +87,17 @@ Tensor softmaxAttention(const Tensor &q, const Tensor &k, const Tensor &v,
                  ") to be a multiple of the positive kv head count of k (" +
                  std::to_string(hkv) + ")");
   int64_t group = hq / hkv;
+  std::vector<int64_t> valid =
+      validLengths(op, lengths, nb, ns, ns, "the key count of k");
 
   Tensor out({nb, nt, hq, dv});
   std::vector<double> scores(static_cast<size_t>(ns));
   for (int64_t b = 0; b < nb; ++b) {
     for (int64_t i = 0; i < nt; ++i) {
       // Keys visible to query i: j < visible.
+      int64_t len = valid[static_cast<size_t>(b)];
       int64_t visible =
-          causal ? std::clamp<int64_t>(i + (ns - nt) + 1, 0, ns) : ns;
+          causal ? std::clamp<int64_t>(i + (len - nt) + 1, 0, len) : len;
       for (int64_t g = 0; g < hq; ++g) {
         double *o = &out.data[((b * nt + i) * hq + g) * dv];
         if (visible == 0)

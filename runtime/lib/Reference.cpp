@@ -493,8 +493,14 @@ absl::Status softmaxAttention(OpContext &c) {
   double scale = 0;
   HYMIR_RETURN_IF_ERROR(c.boolAttr("causal", causal));
   HYMIR_RETURN_IF_ERROR(c.floatAttr("scale", scale));
+  const oracle::IntTensor *lengths = c.numOperands() == 4 ? &c.i(3) : nullptr;
   c.results.push_back(
-      oracle::softmaxAttention(c.f(0), c.f(1), c.f(2), causal, scale));
+      oracle::softmaxAttention(c.f(0), c.f(1), c.f(2), causal, scale, lengths));
+  return absl::OkStatus();
+}
+
+absl::Status kvCacheWrite(OpContext &c) {
+  c.results.push_back(oracle::kvCacheWrite(c.f(0), c.f(1), c.i(2)));
   return absl::OkStatus();
 }
 
@@ -567,7 +573,8 @@ absl::Status cispoLoss(OpContext &c) {
 
 constexpr OpInfo kOps[] = {
     {"hymir.lightning_attention", "FFFFF?", 2, lightningAttention},
-    {"hymir.softmax_attention", "FFF", 1, softmaxAttention},
+    {"hymir.softmax_attention", "FFFI?", 1, softmaxAttention},
+    {"hymir.kv_cache_write", "FFI", 1, kvCacheWrite},
     {"hymir.rope", "FI", 1, rope},
     {"hymir.rms_norm", "FF", 1, rmsNorm},
     {"hymir.linear", "FF", 1, linear},

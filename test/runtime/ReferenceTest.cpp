@@ -792,11 +792,12 @@ TEST(ReferenceTest, ArgumentFailures) {
 
 TEST(ReferenceTest, KnownOps) {
   for (const char *name :
-       {"hymir.lightning_attention", "hymir.softmax_attention", "hymir.rope",
-        "hymir.rms_norm", "hymir.linear", "hymir.embedding", "hymir.moe",
-        "hymir.cispo_loss", "arith.addf", "arith.maximumf", "math.rsqrt",
-        "arith.constant", "tensor.dim", "tensor.splat", "tensor.expand_shape",
-        "tensor.collapse_shape", "tensor.extract_slice"})
+       {"hymir.lightning_attention", "hymir.softmax_attention",
+        "hymir.kv_cache_write", "hymir.rope", "hymir.rms_norm", "hymir.linear",
+        "hymir.embedding", "hymir.moe", "hymir.cispo_loss", "arith.addf",
+        "arith.maximumf", "math.rsqrt", "arith.constant", "tensor.dim",
+        "tensor.splat", "tensor.expand_shape", "tensor.collapse_shape",
+        "tensor.extract_slice"})
     EXPECT_TRUE(isReferenceOp(name)) << name;
   for (const char *name : {"math.sin", "func.call", "func.return", "", "hymir"})
     EXPECT_FALSE(isReferenceOp(name)) << name;
@@ -836,6 +837,8 @@ TEST(ReferenceTest, RandomProgramsNeverCrash) {
   static const Op kOps[] = {
       {"hymir.lightning_attention", 4, 2, {}},
       {"hymir.softmax_attention", 3, 1, {"causal", "scale"}},
+      {"hymir.softmax_attention", 4, 1, {"causal", "scale"}},
+      {"hymir.kv_cache_write", 3, 1, {}},
       {"hymir.rope", 2, 1, {"rotary_dim", "theta"}},
       {"hymir.rms_norm", 2, 1, {"epsilon"}},
       {"hymir.linear", 2, 1, {}},

@@ -9,6 +9,7 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
 
 using namespace hymir::oracle;
@@ -114,6 +115,65 @@ TEST(OracleSoftmaxAttention, RowsWithoutKeysAreZero) {
   // Query 3 sees only key 0, so it copies v_0.
   for (int64_t c = 0; c < 4; ++c)
     EXPECT_NEAR(out.data[3 * 8 + c], v.data[c], 1e-15);
+}
+
+namespace {
+
+/// The first `len` keys of sequence b alone, as a batch of one.
+Tensor sliceSequence(const Tensor &x, int64_t b, int64_t begin, int64_t len) {
+  int64_t ns = x.shape[1], row = x.shape[2] * x.shape[3];
+  Tensor out({1, len, x.shape[2], x.shape[3]});
+  std::copy_n(&x.data[(b * ns + begin) * row], len * row, out.data.begin());
+  return out;
+}
+
+} // namespace
+
+TEST(OracleSoftmaxAttention, LengthsEqualEachSequenceAlone) {
+  uint64_t seed = freshSeed();
+  SCOPED_TRACE(seedTrace(seed));
+  const int64_t nb = 3, nt = 2, ns = 9, hq = 4, hkv = 2, d = 8;
+  Tensor q = randomTensor({nb, nt, hq, d}, seed);
+  Tensor k = randomTensor({nb, ns, hkv, d}, seed + 1);
+  Tensor v = randomTensor({nb, ns, hkv, d}, seed + 2);
+  IntTensor lengths{{nb}, {2, 9, 5}};
+  for (bool causal : {true, false}) {
+    Tensor got = softmaxAttention(q, k, v, causal, 0.3, &lengths);
+    for (int64_t b = 0; b < nb; ++b) {
+      int64_t len = lengths.data[b];
+      Tensor want = softmaxAttention(sliceSequence(q, b, 0, nt),
+                                     sliceSequence(k, b, 0, len),
+                                     sliceSequence(v, b, 0, len), causal, 0.3);
+      Tensor gotB = sliceSequence(got, b, 0, nt);
+      EXPECT_LT(relativeError(gotB, want), 1e-15) << "sequence " << b;
+    }
+  }
+  IntTensor bad{{nb}, {2, 10, 5}};
+  EXPECT_THROW(softmaxAttention(q, k, v, true, 0.3, &bad), std::exception);
+}
+
+TEST(OracleKvCacheWrite, WritesTheLastRowsOfEachSequence) {
+  uint64_t seed = freshSeed();
+  SCOPED_TRACE(seedTrace(seed));
+  const int64_t nb = 3, nc = 6, nt = 3, h = 2, d = 2;
+  Tensor cache = randomTensor({nb, nc, h, d}, seed);
+  Tensor update = randomTensor({nb, nt, h, d}, seed + 1);
+  // Sequence 0 ends at 2 (its first update row is left padding), 1 at 6
+  // (the cache is full), 2 at 3.
+  IntTensor lengths{{nb}, {2, 6, 3}};
+  Tensor out = kvCacheWrite(cache, update, lengths);
+  int64_t row = h * d;
+  for (int64_t b = 0; b < nb; ++b)
+    for (int64_t p = 0; p < nc; ++p) {
+      int64_t t = p - (lengths.data[b] - nt);
+      const double *want = t >= 0 && t < nt ? &update.data[(b * nt + t) * row]
+                                            : &cache.data[(b * nc + p) * row];
+      for (int64_t c = 0; c < row; ++c)
+        EXPECT_EQ(out.data[(b * nc + p) * row + c], want[c])
+            << "b " << b << " position " << p;
+    }
+  IntTensor bad{{nb}, {2, 7, 3}};
+  EXPECT_THROW(kvCacheWrite(cache, update, bad), std::exception);
 }
 
 TEST(OracleSoftmaxAttention, LargeScoresAreStable) {

@@ -289,11 +289,12 @@ bool checkOptions() {
 /// inside bufferization.
 LogicalResult checkSupported(ModuleOp module) {
   WalkResult result = module.walk([&](Operation *op) {
-    if (isa<hy::SoftmaxAttentionOp, hy::CispoLossOp>(op)) {
+    if (isa<hy::CispoLossOp>(op)) {
       op->emitError() << "hymir-compile: '" << op->getName()
                       << "' has no lowering yet (only lightning_attention, "
-                         "moe, linear, rms_norm, embedding, rope and "
-                         "elementwise math compile)";
+                         "softmax_attention, kv_cache_write, moe, linear, "
+                         "rms_norm, embedding, rope and elementwise math "
+                         "compile)";
       return WalkResult::interrupt();
     }
     return WalkResult::advance();
@@ -497,6 +498,7 @@ LogicalResult run(MLIRContext &context, ModuleOp module, TimingScope &root) {
   formOptions.libraryGemm = cuda;
   formOptions.gpuLightning = cuda;
   formOptions.gpuMoe = cuda;
+  formOptions.gpuAttention = cuda;
   formOptions.lightningValueSplit = lightningSplitOpt;
   formOptions.lightningTensorCores = lightningTensorCoresOpt;
   // wgmma needs the sm_90a feature set (the chip's target description).
@@ -718,6 +720,7 @@ int main(int argc, char **argv) {
   registerAllExtensions(registry);
   registerAllToLLVMIRTranslations(registry);
   registry.insert<hy::HymirDialect, hy::plan::PlanDialect>();
+  hy::registerHymirBufferization(registry);
   MLIRContext context(registry);
   context.loadAllAvailableDialects();
 

@@ -32,6 +32,7 @@ int main(int argc, char **argv) {
   mlir::registerAllExtensions(registry);
   mlir::registerAllToLLVMIRTranslations(registry);
   registry.insert<mlir::hymir::HymirDialect, mlir::hymir::plan::PlanDialect>();
+  mlir::hymir::registerHymirBufferization(registry);
   return mlir::asMainReturnCode(
       mlir::MlirOptMain(argc, argv, "hymir optimizer driver\n", registry));
 }

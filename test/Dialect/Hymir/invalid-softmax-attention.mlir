@@ -386,3 +386,29 @@ func.func @softmax_attention_causal_dynamic_s_ok(
       -> tensor<2x6x4x8xf32>
   return
 }
+
+// -----
+
+// lengths is [B] i32.
+func.func @softmax_attention_lengths_type(
+    %q: tensor<2x1x4x8xf32>, %k: tensor<2x5x2x8xf32>, %len: tensor<2xi64>) {
+  // expected-error @+1 {{expects lengths to have element type 'i32', got 'i64'}}
+  %out = hymir.softmax_attention %q, %k, %k lengths(%len)
+      {causal = true, scale = 5.000000e-01 : f32}
+      : (tensor<2x1x4x8xf32>, tensor<2x5x2x8xf32>, tensor<2x5x2x8xf32>,
+         tensor<2xi64>) -> tensor<2x1x4x8xf32>
+  return
+}
+
+// -----
+
+// One length per sequence.
+func.func @softmax_attention_lengths_batch(
+    %q: tensor<2x1x4x8xf32>, %k: tensor<2x5x2x8xf32>, %len: tensor<3xi32>) {
+  // expected-error @+1 {{expects lengths dim 0 (B) to equal q dim 0 (2), got 3}}
+  %out = hymir.softmax_attention %q, %k, %k lengths(%len)
+      {causal = true, scale = 5.000000e-01 : f32}
+      : (tensor<2x1x4x8xf32>, tensor<2x5x2x8xf32>, tensor<2x5x2x8xf32>,
+         tensor<3xi32>) -> tensor<2x1x4x8xf32>
+  return
+}

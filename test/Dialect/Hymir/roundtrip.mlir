@@ -366,3 +366,21 @@ func.func @moe_route_and_experts(%x: tensor<?x32xbf16>, %router: tensor<4x32xf32
          tensor<4x16x32xbf16>, tensor<4x16x32xbf16>, tensor<4x32x16xbf16>) -> tensor<?x32xbf16>
   return %y : tensor<?x32xbf16>
 }
+
+// kv_cache_write, and softmax_attention over sequences of different lengths
+
+// CHECK-LABEL: func.func @decode_through_cache
+// CHECK: %[[C:.*]] = hymir.kv_cache_write %arg1, %arg2, %arg3 : (tensor<2x64x2x16xbf16>, tensor<2x1x2x16xbf16>, tensor<2xi32>) -> tensor<2x64x2x16xbf16>
+// CHECK: hymir.softmax_attention %arg0, %[[C]], %[[C]] lengths(%arg3) {causal = true, scale = 2.500000e-01 : f32} : (tensor<2x1x8x16xbf16>, tensor<2x64x2x16xbf16>, tensor<2x64x2x16xbf16>, tensor<2xi32>) -> tensor<2x1x8x16xbf16>
+func.func @decode_through_cache(%q: tensor<2x1x8x16xbf16>,
+    %cache: tensor<2x64x2x16xbf16>, %kv: tensor<2x1x2x16xbf16>,
+    %len: tensor<2xi32>) -> tensor<2x1x8x16xbf16> {
+  %c = hymir.kv_cache_write %cache, %kv, %len
+      : (tensor<2x64x2x16xbf16>, tensor<2x1x2x16xbf16>, tensor<2xi32>)
+      -> tensor<2x64x2x16xbf16>
+  %o = hymir.softmax_attention %q, %c, %c lengths(%len)
+      {causal = true, scale = 0.25 : f32}
+      : (tensor<2x1x8x16xbf16>, tensor<2x64x2x16xbf16>,
+         tensor<2x64x2x16xbf16>, tensor<2xi32>) -> tensor<2x1x8x16xbf16>
+  return %o : tensor<2x1x8x16xbf16>
+}

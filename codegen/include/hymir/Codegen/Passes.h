@@ -29,6 +29,11 @@ namespace mlir::hymir {
 #define GEN_PASS_REGISTRATION
 #include "hymir/Codegen/Passes.h.inc"
 
+/// Registers how hymir ops with in-place semantics bufferize
+/// (hymir.kv_cache_write writes into its cache operand's buffer); every tool
+/// that runs one-shot bufferization on hymir IR calls it.
+void registerHymirBufferization(DialectRegistry &registry);
+
 } // namespace mlir::hymir
 
 #endif // HYMIR_CODEGEN_PASSES_H

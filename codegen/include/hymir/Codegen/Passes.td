@@ -143,6 +143,48 @@ def HymirMoeLayoutToGpu
                            "::mlir::tensor::TensorDialect"];
 }
 
+def HymirSoftmaxAttentionToKernels
+    : Pass<"hymir-softmax-attention-to-kernels", "::mlir::func::FuncOp"> {
+  let summary = "Softmax attention as flash-attention kernels for cpu and cuda";
+  let description = [{
+    On tensors (before bufferization), for both targets. Rewrites each
+    `hymir.softmax_attention` into kernels over buffers (operands through
+    `bufferization.to_buffer`, the result a fresh allocation through
+    `bufferization.to_tensor`). Every kernel is the same tiled algorithm: per
+    query row, the visible keys in tiles, an online softmax (running maximum
+    and denominator, the accumulator rescaled once per tile) in f32, the
+    output normalised at the end. Sequence lengths (`lengths`) and the causal
+    limit bound each row's key range, so masked tiles are never read.
+
+    Without `chip` (the cpu target, and shapes the GPU kernels do not cover)
+    it is an `scf.forall` over (batch, query, head) whose body runs one row
+    with scratch buffers, mapped later by `hymir-map-forall-to-grid`.
+
+    With `chip` (the cuda target), head dims that are multiples of 32 (at most
+    256) take warp kernels: a thread block holds the query heads that share a
+    KV head (GQA: each key and value row is read once per block), one warp per
+    head, the lanes splitting the head dim, four keys in flight per warp.
+    Short static query counts (decode, at most 16 queries) split each row's
+    keys across `splits` blocks (flash-decoding: the count chosen so the grid
+    fills the chip), each writing a partial maximum, denominator and
+    accumulator; a combine kernel merges them. A dynamic query count gets the
+    split kernels for calls of at most 16 tokens and the unsplit kernel above
+    (launches guarded by the token count).
+  }];
+  let options = [
+    Option<"chip", "chip", "std::string", /*default=*/"\"\"",
+           "the GPU (cuda target) whose kernels to emit; empty: the portable "
+           "forall form of the cpu target">,
+    Option<"splits", "splits", "int64_t", /*default=*/"0",
+           "key splits per row of a short query count (0: automatic)">
+  ];
+  let dependentDialects = ["::mlir::gpu::GPUDialect", "::mlir::scf::SCFDialect",
+                           "::mlir::arith::ArithDialect", "::mlir::math::MathDialect",
+                           "::mlir::memref::MemRefDialect",
+                           "::mlir::vector::VectorDialect",
+                           "::mlir::bufferization::BufferizationDialect"];
+}
+
 def HymirLightningToGpu
     : Pass<"hymir-lightning-to-gpu", "::mlir::func::FuncOp"> {
   let summary = "Lightning attention as one cooperative GPU kernel";

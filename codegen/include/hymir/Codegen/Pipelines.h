@@ -37,6 +37,12 @@ struct KernelFormOptions : public PassPipelineOptions<KernelFormOptions> {
       llvm::cl::desc("lightning attention as one cooperative GPU kernel "
                      "(hymir-lightning-to-gpu) instead of the tiled loops"),
       llvm::cl::init(false)};
+  Option<bool> gpuAttention{
+      *this, "gpu-attention",
+      llvm::cl::desc("softmax attention as warp kernels for `chip` "
+                     "(hymir-softmax-attention-to-kernels) instead of the "
+                     "portable forall form"),
+      llvm::cl::init(false)};
   Option<int64_t> lightningValueSplit{
       *this, "lightning-value-split",
       llvm::cl::desc("value split of hymir-lightning-to-gpu (0: automatic)"),

@@ -252,8 +252,46 @@ LogicalResult SoftmaxAttentionOp::verify() {
                          << t << " and S = " << s;
   if (failed(c.positive("scale", getScale().convertToDouble())))
     return failure();
+  if (getLengths()) {
+    Named lengths = c.operand("lengths", getLengths());
+    if (failed(c.rank(lengths, 1, "[B]")) ||
+        failed(c.element(lengths, IntegerType::get(getContext(), 32))) ||
+        failed(c.dim(lengths, 0, q, 0, "B")))
+      return failure();
+  }
   return c.sameShapeAndElement(c.operand("result out", getOut()), q,
                                "[B, T, Hq, D]", {"B", "T", "Hq", "D"});
+}
+
+//===----------------------------------------------------------------------===//
+// KvCacheWriteOp
+//===----------------------------------------------------------------------===//
+
+LogicalResult KvCacheWriteOp::verify() {
+  Checker c(*this);
+  Named cache = c.operand("cache", getCache()),
+        update = c.operand("update", getUpdate()),
+        lengths = c.operand("lengths", getLengths());
+  if (failed(c.rank(cache, 4, "[B, C, H, D]")) || failed(c.floatElement(cache)))
+    return failure();
+  if (failed(c.rank(update, 4, "[B, T, H, D]")) ||
+      failed(c.sameElement(update, cache)) ||
+      failed(c.dim(update, 0, cache, 0, "B")) ||
+      failed(c.dim(update, 2, cache, 2, "H")) ||
+      failed(c.dim(update, 3, cache, 3, "D")))
+    return failure();
+  if (failed(c.rank(lengths, 1, "[B]")) ||
+      failed(c.element(lengths, IntegerType::get(getContext(), 32))) ||
+      failed(c.dim(lengths, 0, cache, 0, "B")))
+    return failure();
+  int64_t t = update.type.getDimSize(1), capacity = cache.type.getDimSize(1);
+  if (!ShapedType::isDynamic(t) && !ShapedType::isDynamic(capacity) &&
+      t > capacity)
+    return emitOpError() << "expects at most as many update rows as cache "
+                            "positions (update dim 1 <= cache dim 1), got T = "
+                         << t << " and C = " << capacity;
+  return c.sameShapeAndElement(c.operand("result", getResult()), cache,
+                               "[B, C, H, D]", {"B", "C", "H", "D"});
 }
 
 //===----------------------------------------------------------------------===//

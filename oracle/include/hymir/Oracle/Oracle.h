@@ -113,10 +113,19 @@ LightningResult lightningAttentionBlocked(const Tensor &q, const Tensor &k,
 /// q [B, T, Hq, D]; k [B, S, Hkv, D]; v [B, S, Hkv, Dv]; Hq % Hkv == 0 and
 /// query head g reads kv head g / (Hq / Hkv). Scores are scale * q.k. With
 /// `causal`, query i sees key j iff j <= i + (S - T) (aligned to the end, as
-/// in decode with a KV cache). A query with no visible key yields zeros.
-/// Returns [B, T, Hq, Dv].
+/// in decode with a KV cache). With `lengths` ([B]), sequence b has
+/// L_b = lengths[b] valid keys (every lengths[b] in [0, S]): query i sees key
+/// j iff j < L_b and, with `causal`, j <= i + (L_b - T). A query with no
+/// visible key yields zeros. Returns [B, T, Hq, Dv].
 Tensor softmaxAttention(const Tensor &q, const Tensor &k, const Tensor &v,
-                        bool causal, double scale);
+                        bool causal, double scale,
+                        const IntTensor *lengths = nullptr);
+
+/// cache [B, C, H, D]; update [B, T, H, D]; lengths [B] with every
+/// lengths[b] in [0, C]. Returns cache with update[b, t] written at position
+/// lengths[b] - T + t for every t where that position is >= 0.
+Tensor kvCacheWrite(const Tensor &cache, const Tensor &update,
+                    const IntTensor &lengths);
 
 /// x [B, T, H, D]; positions [B, T]. Rotates the first rotaryDim (even,
 /// <= D) dims of every head with rotate_half pairing (d, d + rotaryDim/2) and

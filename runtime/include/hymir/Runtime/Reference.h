@@ -13,7 +13,9 @@
 //
 //   hymir.lightning_attention  q, k, v, slopes[, initial_state] -> out,
 //                              final_state (the token recurrence)
-//   hymir.softmax_attention    q, k, v; causal (int), scale (float)
+//   hymir.softmax_attention    q, k, v[, lengths (int tensor)]; causal
+//                              (int), scale (float)
+//   hymir.kv_cache_write       cache, update, lengths (int tensor)
 //   hymir.rope                 x, positions (int tensor); rotary_dim (int),
 //                              theta (float)
 //   hymir.rms_norm             x, weight; epsilon (float)

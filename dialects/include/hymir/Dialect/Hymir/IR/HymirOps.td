@@ -72,20 +72,80 @@ def Hymir_LightningAttentionOp : Hymir_Op<"lightning_attention", [Pure]> {
 def Hymir_SoftmaxAttentionOp : Hymir_Op<"softmax_attention", [Pure]> {
   let summary = "Scaled dot-product softmax attention with grouped KV heads";
   let description = [{
-    `out[b, t, g] = softmax_s(scale * q[b, t, g] . k[b, s, g / (Hq / Hkv)]) v[...]`.
-    Query head `g` reads KV head `g / (Hq / Hkv)` (grouped-query attention), so
-    `Hq` must be a multiple of `Hkv`. With `causal`, query `t` sees keys
-    `s <= t + (S - T)`: the queries are the last `T` positions of the `S` keys,
-    as in a decode step against a KV cache.
+    `out[b, t, g] = softmax_s(scale * q[b, t, g] . k[b, s, g / (Hq / Hkv)]) v[...]`
+    over the keys `s` that query `t` of sequence `b` sees. Query head `g` reads
+    KV head `g / (Hq / Hkv)` (grouped-query attention), so `Hq` must be a
+    multiple of `Hkv`.
+
+    Sequence `b` has `L_b` valid keys: `lengths[b]` when the optional
+    `lengths` operand is given (a KV cache holding sequences of different
+    lengths), else `S`. Query `t` sees the keys `s < L_b`, and with `causal`
+    only `s <= L_b - T + t`: the queries are the last `T` of the sequence's
+    `L_b` positions, as in a decode step against a KV cache. A query that sees
+    no key yields zeros. A length outside `[0, S]` is an error; the kernels
+    treat it as clamped to that range.
 
     Operands: `q` `[B, T, Hq, D]`, `k` and `v` `[B, S, Hkv, D]`, one element
-    type (bf16 or f32). Result: `[B, T, Hq, D]` of that type.
+    type (bf16 or f32); optional `lengths` `[B]` i32. Result:
+    `[B, T, Hq, D]` of the element type of `q`.
+
+    Example (one decode step of two sequences against a cache of 4096
+    positions, 8 query heads sharing 2 KV heads):
+
+    ```mlir
+    %o = hymir.softmax_attention %q, %kc, %vc lengths(%len)
+        {causal = true, scale = 0.125 : f32}
+        : (tensor<2x1x8x64xbf16>, tensor<2x4096x2x64xbf16>,
+           tensor<2x4096x2x64xbf16>, tensor<2xi32>) -> tensor<2x1x8x64xbf16>
+    ```
   }];
   let arguments = (ins Hymir_Tensor:$q, Hymir_Tensor:$k, Hymir_Tensor:$v,
+                       Optional<Hymir_Tensor>:$lengths,
                        BoolAttr:$causal, F32Attr:$scale);
   let results = (outs Hymir_Tensor:$out);
   let assemblyFormat = [{
-    $q `,` $k `,` $v attr-dict `:` functional-type(operands, results)
+    $q `,` $k `,` $v (`lengths` `(` $lengths^ `)`)? attr-dict `:`
+    functional-type(operands, results)
+  }];
+  let hasVerifier = 1;
+}
+
+//===----------------------------------------------------------------------===//
+// kv_cache_write
+//===----------------------------------------------------------------------===//
+
+def Hymir_KvCacheWriteOp : Hymir_Op<"kv_cache_write", [Pure]> {
+  let summary = "Writes a step's keys or values into a KV cache";
+  let description = [{
+    Returns `cache` with the `T` rows of `update` written at the end of each
+    sequence's valid length: row `t` of sequence `b` goes to position
+    `lengths[b] - T + t`, so after the write sequence `b` holds `lengths[b]`
+    valid positions and the step's tokens are its last `T`. Rows whose
+    position is negative (left padding of a shorter prompt) are not written;
+    the other positions of the cache keep their values.
+
+    `lengths[b]` above the cache capacity `C` is an error; the kernels do not
+    write rows past `C`.
+
+    Operands: `cache` `[B, C, H, D]`, `update` `[B, T, H, D]` of the same
+    element type (bf16 or f32), `lengths` `[B]` i32. Result: the shape and type
+    of `cache`. With the cache an entry argument tied to this result
+    (`hymir.tied`), the write happens in place.
+
+    Example (the keys of one decode step, the cache then attended over):
+
+    ```mlir
+    %kc1 = hymir.kv_cache_write %kc, %k, %len
+        : (tensor<2x4096x2x64xbf16>, tensor<2x1x2x64xbf16>, tensor<2xi32>)
+        -> tensor<2x4096x2x64xbf16>
+    ```
+  }];
+  let arguments = (ins Hymir_Tensor:$cache, Hymir_Tensor:$update,
+                       Hymir_Tensor:$lengths);
+  let results = (outs Hymir_Tensor:$result);
+  let assemblyFormat = [{
+    $cache `,` $update `,` $lengths attr-dict `:`
+    functional-type(operands, results)
   }];
   let hasVerifier = 1;
 }

@@ -1,0 +1,107 @@
+//===- KvCacheWriteBufferization.cpp - hymir.kv_cache_write in place ------===//
+//
+// hymir.kv_cache_write bufferizes like tensor.insert_slice: its result is the
+// cache operand's buffer, written in place where one-shot bufferization finds
+// that safe (a tied entry argument, a value not read again), else a copy the
+// analysis inserts. The write itself is an scf.parallel over the update's
+// (batch, row, head, dim) points that stores the rows whose cache position
+// lengths[b] - T + t lies in [0, C); hymir-map-parallel-loops-to-grid turns
+// it into a kernel on both targets.
+//
+//===----------------------------------------------------------------------===//
+
+#include "hymir/Codegen/Passes.h"
+#include "hymir/Dialect/Hymir/IR/HymirOps.h"
+
+#include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/Bufferization/IR/BufferizableOpInterface.h"
+#include "mlir/Dialect/MemRef/IR/MemRef.h"
+#include "mlir/Dialect/SCF/IR/SCF.h"
+#include "mlir/IR/DialectRegistry.h"
+#include "mlir/IR/ImplicitLocOpBuilder.h"
+
+using namespace mlir;
+using namespace mlir::hymir;
+using namespace mlir::bufferization;
+
+namespace {
+
+struct KvCacheWriteBufferization
+    : BufferizableOpInterface::ExternalModel<KvCacheWriteBufferization,
+                                             KvCacheWriteOp> {
+  /// Every operand is read: the cache's other positions flow into the
+  /// result, so an out-of-place write must start from a copy.
+  bool bufferizesToMemoryRead(Operation *, OpOperand &,
+                              const AnalysisState &) const {
+    return true;
+  }
+  bool bufferizesToMemoryWrite(Operation *op, OpOperand &operand,
+                               const AnalysisState &) const {
+    return operand.getOperandNumber() == 0;
+  }
+  AliasingValueList getAliasingValues(Operation *op, OpOperand &operand,
+                                      const AnalysisState &) const {
+    if (operand.getOperandNumber() != 0)
+      return {};
+    return {{op->getResult(0), BufferRelation::Equivalent}};
+  }
+
+  LogicalResult bufferize(Operation *op, RewriterBase &rewriter,
+                          const BufferizationOptions &options,
+                          BufferizationState &state) const {
+    auto write = cast<KvCacheWriteOp>(op);
+    FailureOr<Value> cache =
+        getBuffer(rewriter, write.getCache(), options, state);
+    FailureOr<Value> update =
+        getBuffer(rewriter, write.getUpdate(), options, state);
+    FailureOr<Value> lengths =
+        getBuffer(rewriter, write.getLengths(), options, state);
+    if (failed(cache) || failed(update) || failed(lengths))
+      return failure();
+    ImplicitLocOpBuilder b(op->getLoc(), rewriter);
+    b.setInsertionPoint(op);
+    auto dim = [&](Value v, int64_t i) -> Value {
+      return memref::DimOp::create(b, v, i);
+    };
+    Value zero = arith::ConstantIndexOp::create(b, 0);
+    Value one = arith::ConstantIndexOp::create(b, 1);
+    Value rows = dim(*update, 1), capacity = dim(*cache, 1);
+    SmallVector<Value> upper = {dim(*update, 0), rows, dim(*update, 2),
+                                dim(*update, 3)};
+    SmallVector<Value> lower(4, zero), steps(4, one);
+    scf::ParallelOp::create(
+        b, lower, upper, steps,
+        [&](OpBuilder &nested, Location loc, ValueRange iv) {
+          ImplicitLocOpBuilder ib(loc, nested);
+          Value len = arith::IndexCastOp::create(
+              ib, ib.getIndexType(),
+              memref::LoadOp::create(ib, *lengths, ValueRange{iv[0]}));
+          // Position lengths[b] - T + t, stored only inside [0, C).
+          Value pos = arith::AddIOp::create(
+              ib, arith::SubIOp::create(ib, len, rows), iv[1]);
+          Value low =
+              arith::CmpIOp::create(ib, arith::CmpIPredicate::sge, pos, zero);
+          Value high = arith::CmpIOp::create(ib, arith::CmpIPredicate::slt, pos,
+                                             capacity);
+          auto inside =
+              scf::IfOp::create(ib, arith::AndIOp::create(ib, low, high),
+                                /*withElseRegion=*/false);
+          ib.setInsertionPointToStart(&inside.getThenRegion().front());
+          Value x = memref::LoadOp::create(ib, *update, iv);
+          memref::StoreOp::create(ib, x, *cache,
+                                  ValueRange{iv[0], pos, iv[2], iv[3]});
+          ib.setInsertionPointAfter(inside);
+          scf::ReduceOp::create(ib);
+        });
+    replaceOpWithBufferizedValues(rewriter, op, *cache);
+    return success();
+  }
+};
+
+} // namespace
+
+void mlir::hymir::registerHymirBufferization(DialectRegistry &registry) {
+  registry.addExtension(+[](MLIRContext *context, HymirDialect *) {
+    KvCacheWriteOp::attachInterface<KvCacheWriteBufferization>(*context);
+  });
+}

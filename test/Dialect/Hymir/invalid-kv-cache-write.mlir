@@ -1,0 +1,68 @@
+// RUN: hymir-opt %s -split-input-file -verify-diagnostics
+
+// One case per verifier branch of hymir.kv_cache_write (HymirOps.cpp): each
+// case is a valid op with one operand or result type broken.
+
+// cache is [B, C, H, D].
+func.func @cache_rank(%c: tensor<2x8x4xf32>, %u: tensor<2x1x2x4xf32>,
+                      %len: tensor<2xi32>) {
+  // expected-error @+1 {{expects cache to have rank 4 ([B, C, H, D]), got 'tensor<2x8x4xf32>'}}
+  %r = hymir.kv_cache_write %c, %u, %len
+      : (tensor<2x8x4xf32>, tensor<2x1x2x4xf32>, tensor<2xi32>) -> tensor<2x8x4xf32>
+  return
+}
+
+// -----
+
+// update has the cache's element type.
+func.func @update_element(%c: tensor<2x8x2x4xbf16>, %u: tensor<2x1x2x4xf32>,
+                          %len: tensor<2xi32>) {
+  // expected-error @+1 {{expects update to have the element type of cache ('bf16'), got 'f32'}}
+  %r = hymir.kv_cache_write %c, %u, %len
+      : (tensor<2x8x2x4xbf16>, tensor<2x1x2x4xf32>, tensor<2xi32>) -> tensor<2x8x2x4xbf16>
+  return
+}
+
+// -----
+
+// update's heads are the cache's.
+func.func @update_heads(%c: tensor<2x8x2x4xf32>, %u: tensor<2x1x3x4xf32>,
+                        %len: tensor<2xi32>) {
+  // expected-error @+1 {{expects update dim 2 (H) to equal cache dim 2 (2), got 3}}
+  %r = hymir.kv_cache_write %c, %u, %len
+      : (tensor<2x8x2x4xf32>, tensor<2x1x3x4xf32>, tensor<2xi32>) -> tensor<2x8x2x4xf32>
+  return
+}
+
+// -----
+
+// More rows than positions can never fit.
+func.func @update_rows(%c: tensor<2x8x2x4xf32>, %u: tensor<2x9x2x4xf32>,
+                       %len: tensor<2xi32>) {
+  // expected-error @+1 {{expects at most as many update rows as cache positions (update dim 1 <= cache dim 1), got T = 9 and C = 8}}
+  %r = hymir.kv_cache_write %c, %u, %len
+      : (tensor<2x8x2x4xf32>, tensor<2x9x2x4xf32>, tensor<2xi32>) -> tensor<2x8x2x4xf32>
+  return
+}
+
+// -----
+
+// lengths is [B] i32.
+func.func @lengths_batch(%c: tensor<2x8x2x4xf32>, %u: tensor<2x1x2x4xf32>,
+                         %len: tensor<1xi32>) {
+  // expected-error @+1 {{expects lengths dim 0 (B) to equal cache dim 0 (2), got 1}}
+  %r = hymir.kv_cache_write %c, %u, %len
+      : (tensor<2x8x2x4xf32>, tensor<2x1x2x4xf32>, tensor<1xi32>) -> tensor<2x8x2x4xf32>
+  return
+}
+
+// -----
+
+// The result is the cache's type.
+func.func @result_shape(%c: tensor<2x8x2x4xf32>, %u: tensor<2x1x2x4xf32>,
+                        %len: tensor<2xi32>) {
+  // expected-error @+1 {{expects result dim 1 (C) to equal cache dim 1 (8), got 7}}
+  %r = hymir.kv_cache_write %c, %u, %len
+      : (tensor<2x8x2x4xf32>, tensor<2x1x2x4xf32>, tensor<2xi32>) -> tensor<2x7x2x4xf32>
+  return
+}
