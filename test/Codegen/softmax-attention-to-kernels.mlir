@@ -52,7 +52,7 @@ func.func @prefill(%q: tensor<2x?x8x64xf32>, %k: tensor<2x?x2x64xf32>,
 // GPU-NOT: hymir.token_guard
 // GPU: memref.alloc() : memref<1x1x8x32x128xf32>
 // GPU: gpu.launch
-// GPU:   memref.load %{{.*}}[%{{.*}}] : memref<1xi32>
+// GPU:   tensor.extract %arg3[%{{.*}}] : tensor<1xi32>
 // GPU: gpu.launch
 func.func @decode(%q: tensor<1x1x8x128xbf16>, %k: tensor<1x8192x1x128xbf16>,
                   %v: tensor<1x8192x1x128xbf16>, %len: tensor<1xi32>)
