@@ -30,6 +30,13 @@
 namespace hymir {
 namespace {
 
+/// A host shared object loaded from memory and the memfd it was loaded
+/// through.
+struct LoadedCode {
+  void *handle;
+  int fd;
+};
+
 class HostBuffer : public DeviceBuffer {
 public:
   HostBuffer(void *data, size_t size) : data_(data), size_(size) {}
@@ -170,20 +177,29 @@ public:
       }
       written += static_cast<size_t>(n);
     }
+    // The fd stays open while the object is loaded: the dynamic loader knows
+    // a loaded object by its path, and a later load through a reused fd
+    // number would get this object back instead of its own.
     std::string path = absl::StrCat("/proc/self/fd/", fd);
     void *handle = dlopen(path.c_str(), RTLD_NOW | RTLD_LOCAL);
-    ::close(fd);
-    if (!handle)
+    if (!handle) {
+      ::close(fd);
       return absl::InvalidArgumentError(
           absl::StrCat(where, " is not a loadable shared object: ", dlerror()));
-    return handle;
+    }
+    return new LoadedCode{handle, fd};
   }
 
-  void unloadCode(CodeHandle code) override { dlclose(code); }
+  void unloadCode(CodeHandle code) override {
+    auto *loaded = static_cast<LoadedCode *>(code);
+    dlclose(loaded->handle);
+    ::close(loaded->fd);
+    delete loaded;
+  }
 
   absl::StatusOr<KernelHandle> kernel(CodeHandle code,
                                       const std::string &symbol) override {
-    void *fn = dlsym(code, symbol.c_str());
+    void *fn = dlsym(static_cast<LoadedCode *>(code)->handle, symbol.c_str());
     if (!fn)
       return absl::NotFoundError(
           absl::StrCat("kernel symbol '", symbol, "' is not in its code"));
