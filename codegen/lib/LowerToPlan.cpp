@@ -98,6 +98,7 @@ private:
   OpBuilder builder;
   plan::EntryOp entry;
   unsigned numSymbols = 0;
+  int64_t numChecks = 0;
   SmallVector<Attribute> inputs, outputs, symbols;
   DenseMap<Value, AffineExpr> sizes;
   DenseMap<Value, View> views;
@@ -481,6 +482,23 @@ LogicalResult EntryLowering::visit(Operation *op) {
     if (failed(v))
       return failure();
     views[alloc.getResult()] = *v;
+    return success();
+  }
+  if (auto slot = dyn_cast<CheckSlotOp>(op)) {
+    // A run-time check: two i64 words of the entry's check storage.
+    std::string location;
+    llvm::raw_string_ostream os(location);
+    if (auto file = slot.getLoc()->findInstanceOf<FileLineColLoc>())
+      os << file.getFilename().getValue() << ":" << file.getLine() << ":"
+         << file.getColumn();
+    Value storage = plan::CheckOp::create(
+        builder, op->getLoc(), plan::StorageType::get(context), numChecks++,
+        slot.getCheckedOp(), slot.getTensor(), slot.getValue(), location);
+    FailureOr<View> v =
+        shapedView(slot.getSlot().getType(), storage, {constant(2)}, op);
+    if (failed(v))
+      return failure();
+    views[slot.getResult()] = *v;
     return success();
   }
   if (auto expand = dyn_cast<memref::ExpandShapeOp>(op)) {

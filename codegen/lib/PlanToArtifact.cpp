@@ -1,9 +1,9 @@
 //===- PlanToArtifact.cpp - the plan IR as an artifact --------------------===//
 //
 // See PlanToArtifact.h. Storage ops become Ref kinds and indices (buffers
-// numbered in the order they appear in their entry), views the tensor
-// arguments of launches and the operands of the other steps, affine maps
-// size expressions.
+// numbered in the order they appear in their entry, checks by their index),
+// views the tensor arguments of launches and the operands of the other steps,
+// affine maps size expressions.
 //
 //===----------------------------------------------------------------------===//
 
@@ -127,9 +127,13 @@ FailureOr<rt::RefDesc> Translator::ref(Value value, Operation *op) {
   } else if (auto buffer = dyn_cast_or_null<plan::BufferOp>(storage)) {
     r.kind = rt::StorageKind::Buffer;
     r.index = bufferIndex.lookup(buffer);
+  } else if (auto check = dyn_cast_or_null<plan::CheckOp>(storage)) {
+    r.kind = rt::StorageKind::Check;
+    r.index = check.getIndex();
   } else {
     return view.emitError("hymir-plan-to-artifact: the view's storage is not "
-                          "an input, output, param or buffer of its entry");
+                          "an input, output, param, buffer or check of its "
+                          "entry");
   }
   return r;
 }
@@ -280,6 +284,13 @@ FailureOr<rt::EntryDesc> Translator::entry(plan::EntryOp op) {
       e.buffers.push_back(
           rt::BufferSlotDesc{static_cast<uint64_t>(*buffer.getOffset()),
                              static_cast<uint64_t>(buffer.getBytes())});
+      continue;
+    }
+    if (auto check = dyn_cast<plan::CheckOp>(inner)) {
+      // The entry verifier numbers checks in order.
+      e.checks.push_back(
+          rt::CheckDesc{check.getCheckedOp().str(), check.getTensor().str(),
+                        check.getValue().str(), check.getLocation().str()});
       continue;
     }
     if (isa<plan::LaunchOp, plan::GemmOp, plan::CopyOp, plan::AllReduceOp,

@@ -12,11 +12,14 @@
 
 #include "LinalgBuilders.h"
 #include "hymir/Transforms/MoeLowering.h"
+#include "hymir/Transforms/RunChecks.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/Arith/Utils/Utils.h"
 #include "mlir/Dialect/GPU/IR/GPUDialect.h"
 #include "mlir/Dialect/Linalg/IR/Linalg.h"
 #include "mlir/Dialect/Math/IR/Math.h"
+#include "mlir/Dialect/MemRef/IR/MemRef.h"
 #include "mlir/Dialect/SCF/IR/SCF.h"
 #include "mlir/Dialect/Tensor/IR/Tensor.h"
 #include "mlir/Dialect/Utils/StructuredOpsUtils.h"
@@ -397,6 +400,19 @@ struct LowerMoe : OpRewritePattern<MoeOp> {
   }
 };
 
+/// The name an op's run-time check gives `v`: its entry argument's name
+/// (`hymir.name`, default `arg<i>`), or empty for a computed value.
+std::string checkedTensorName(Value v) {
+  auto arg = dyn_cast<BlockArgument>(v);
+  if (!arg)
+    return "";
+  auto func = dyn_cast<FunctionOpInterface>(arg.getOwner()->getParentOp());
+  if (!func || arg.getOwner() != &func.getFunctionBody().front())
+    return "";
+  StringAttr name = getArgName(func, arg.getArgNumber());
+  return name ? name.str() : "arg" + std::to_string(arg.getArgNumber());
+}
+
 struct LowerEmbedding : OpRewritePattern<EmbeddingOp> {
   using OpRewritePattern::OpRewritePattern;
   LogicalResult matchAndRewrite(EmbeddingOp op,
@@ -406,10 +422,17 @@ struct LowerEmbedding : OpRewritePattern<EmbeddingOp> {
     RankedTensorType resultType = op.getResult().getType();
     int64_t rank = resultType.getRank();
     SmallVector<OpFoldResult> sizes = tensor::getMixedSizes(rewriter, loc, ids);
+    SmallVector<Value> idsDims;
+    for (OpFoldResult s : sizes)
+      idsDims.push_back(getValueOrCreateConstantIndexOp(rewriter, loc, s));
     sizes.push_back(tensor::getMixedSize(rewriter, loc, table, 1));
     Value init = tensor::EmptyOp::create(rewriter, loc, sizes,
                                          resultType.getElementType());
     Value vocab = tensor::DimOp::create(rewriter, loc, table, 0);
+    // An id outside [0, V) is the call's error: the check the runtime reads
+    // after the call (RunChecks.h).
+    Value slot = createRunCheckSlot(rewriter, loc, "hymir.embedding",
+                                    checkedTensorName(ids), "id");
     AffineMap idsMap = AffineMap::getMultiDimIdentityMap(rank, getContext())
                            .getMajorSubMap(rank - 1);
     SmallVector<utils::IteratorType> iters(rank, kPar);
@@ -419,17 +442,41 @@ struct LowerEmbedding : OpRewritePattern<EmbeddingOp> {
             ArrayRef<AffineMap>{idsMap, rewriter.getMultiDimIdentityMap(rank)},
             iters,
             [&](OpBuilder &b, Location l, ValueRange args) {
-              // Clamp the id into [0, V) so no read leaves the table.
+              SmallVector<Value> index;
+              for (int64_t d = 0; d < rank; ++d)
+                index.push_back(linalg::IndexOp::create(b, l, d));
+              // One unsigned compare finds both a negative id (a huge
+              // index) and one at or past V.
               Value id =
                   arith::IndexCastOp::create(b, l, b.getIndexType(), args[0]);
-              Value zero = arith::ConstantIndexOp::create(b, l, 0);
-              Value last = arith::SubIOp::create(
-                  b, l, vocab, arith::ConstantIndexOp::create(b, l, 1));
-              id = arith::MaxSIOp::create(b, l, id, zero);
-              id = arith::MinSIOp::create(b, l, id, last);
-              Value col = linalg::IndexOp::create(b, l, rank - 1);
-              Value v =
-                  tensor::ExtractOp::create(b, l, table, ValueRange{id, col});
+              Value bad = arith::CmpIOp::create(b, l, arith::CmpIPredicate::uge,
+                                                id, vocab);
+              scf::IfOp::create(b, l, bad, [&](OpBuilder &tb, Location tl) {
+                // Flagged once per bad id: by the element of column 0.
+                Value first = arith::CmpIOp::create(
+                    tb, tl, arith::CmpIPredicate::eq, index.back(),
+                    arith::ConstantIndexOp::create(tb, tl, 0));
+                scf::IfOp::create(
+                    tb, tl, first, [&](OpBuilder &fb, Location fl) {
+                      // The id's row-major position in `ids`.
+                      Value position =
+                          rank > 1 ? index[0]
+                                   : arith::ConstantIndexOp::create(fb, fl, 0);
+                      for (int64_t d = 1; d + 1 < rank; ++d)
+                        position = arith::AddIOp::create(
+                            fb, fl,
+                            arith::MulIOp::create(fb, fl, position, idsDims[d]),
+                            index[d]);
+                      flagRunCheck(fb, fl, slot, position, args[0], vocab);
+                      scf::YieldOp::create(fb, fl);
+                    });
+                scf::YieldOp::create(tb, tl);
+              });
+              // The read stays inside the table: a bad id reads row 0.
+              Value row = arith::SelectOp::create(
+                  b, l, bad, arith::ConstantIndexOp::create(b, l, 0), id);
+              Value v = tensor::ExtractOp::create(
+                  b, l, table, ValueRange{row, index.back()});
               linalg::YieldOp::create(b, l, v);
             })
             .getResult(0);

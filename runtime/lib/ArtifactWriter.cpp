@@ -170,8 +170,17 @@ private:
     fb::Offset<ar::RefProgram> reference;
     if (e.reference)
       reference = program(*e.reference);
+    fb::Offset<fb::Vector<fb::Offset<ar::Check>>> checkVec;
+    if (!e.checks.empty()) {
+      std::vector<fb::Offset<ar::Check>> checks;
+      for (const CheckDesc &c : e.checks)
+        checks.push_back(ar::CreateCheck(
+            b, b.CreateString(c.checkedOp), b.CreateString(c.tensor),
+            b.CreateString(c.value), b.CreateString(c.location)));
+      checkVec = b.CreateVector(checks);
+    }
     return ar::CreateEntry(b, name, inputs, outputs, symbolVec, bufferVec,
-                           e.arenaBytes, planVec, reference);
+                           e.arenaBytes, planVec, reference, checkVec);
   }
 
   fb::Offset<ar::RefProgram> program(const RefProgramDesc &p) {

@@ -4,7 +4,10 @@
 // token symbol, places inputs, outputs and the scratch arena in device
 // memory, and walks the plan. Before each step it checks that every element
 // a tensor argument can address lies inside its storage, so a wrong plan can
-// never make a kernel read or write outside its buffers.
+// never make a kernel read or write outside its buffers. After the steps it
+// reads the entry's run-time checks (words kernels flag when they find a bad
+// value, such as an embedding id outside its table) and fails the call with
+// the first one flagged.
 //
 //===----------------------------------------------------------------------===//
 
@@ -113,6 +116,8 @@ struct Module::Impl {
   struct DeviceFrame {
     std::vector<std::unique_ptr<DeviceBuffer>> inputs, outputs;
     DeviceBuffer *arena = nullptr;
+    // The entry's run-time checks, kCheckWords int64 words each.
+    std::unique_ptr<DeviceBuffer> checks;
   };
   /// Device memory and resolved sizes of one call.
   struct Frame {
@@ -125,6 +130,7 @@ struct Module::Impl {
   absl::StatusOr<Frame> prepare(const std::string &name,
                                 const TensorMap &inputs);
   absl::Status execute(Frame &frame);
+  absl::Status readChecks(Frame &frame);
   absl::Status executeOn(Frame &frame, size_t device, size_t i,
                          absl::FunctionRef<std::string()> where);
   absl::Status collective(Frame &frame, const CollectiveDesc &c,
@@ -323,7 +329,65 @@ Module::Impl::prepare(const std::string &name, const TensorMap &inputs) {
     }
     frame.devices[d].arena = arena.get();
   }
+  // Run-time checks start clear: kernels only ever lower word 0.
+  if (!entry->checks.empty()) {
+    std::vector<int64_t> clear(entry->checks.size() * kCheckWords, 0);
+    for (size_t i = 0; i < entry->checks.size(); ++i)
+      clear[i * kCheckWords] = kCheckClear;
+    size_t bytes = clear.size() * sizeof(int64_t);
+    for (size_t d = 0; d < devices.size(); ++d) {
+      absl::StatusOr<std::unique_ptr<DeviceBuffer>> buffer =
+          devices[d].driver->allocate(bytes);
+      if (!buffer.ok())
+        return buffer.status();
+      if (absl::Status s = devices[d].driver->copyToDevice((*buffer)->data(),
+                                                           clear.data(), bytes);
+          !s.ok())
+        return s;
+      frame.devices[d].checks = std::move(*buffer);
+    }
+  }
   return frame;
+}
+
+absl::Status Module::Impl::readChecks(Frame &frame) {
+  const EntryDesc &entry = *frame.entry;
+  if (entry.checks.empty())
+    return absl::OkStatus();
+  std::vector<std::vector<int64_t>> words(devices.size());
+  for (size_t d = 0; d < devices.size(); ++d) {
+    words[d].resize(entry.checks.size() * kCheckWords);
+    if (absl::Status s = devices[d].driver->copyToHost(
+            words[d].data(), frame.devices[d].checks->data(),
+            words[d].size() * sizeof(int64_t));
+        !s.ok())
+      return s;
+  }
+  // The first flagged check in the entry's order, on the first device that
+  // flagged it; its word 0 names the lowest bad position.
+  for (size_t i = 0; i < entry.checks.size(); ++i)
+    for (size_t d = 0; d < devices.size(); ++d) {
+      int64_t key = words[d][i * kCheckWords];
+      if (key == kCheckClear)
+        continue;
+      const CheckDesc &c = entry.checks[i];
+      int64_t position = key >> 32;
+      auto value = static_cast<int32_t>(static_cast<uint32_t>(key));
+      int64_t bound = words[d][i * kCheckWords + 1];
+      std::string subject = printableName(c.checkedOp);
+      if (!c.tensor.empty())
+        absl::StrAppend(&subject, " '", printableName(c.tensor), "'");
+      else if (!c.location.empty())
+        absl::StrAppend(&subject, " at ", printableName(c.location));
+      return absl::InvalidArgumentError(absl::StrCat(
+          artifact.label(), ": entry '", printableName(entry.name),
+          "': ", subject, ": ", printableName(c.value), " ", value,
+          position >= kCheckMaxPosition ? " at a position at or past "
+                                        : " at position ",
+          position, " is outside [0, ", bound, ")",
+          devices.size() > 1 ? absl::StrCat(" (device ", d, ")") : ""));
+    }
+  return absl::OkStatus();
 }
 
 absl::StatusOr<std::pair<uint8_t *, size_t>>
@@ -351,6 +415,10 @@ Module::Impl::storage(Frame &frame, size_t device, const RefDesc &ref,
     size = slot.sizeBytes;
     break;
   }
+  case StorageKind::Check:
+    size = kCheckWords * sizeof(int64_t);
+    base = static_cast<uint8_t *>(local.checks->data()) + ref.index * size;
+    break;
   }
   absl::StatusOr<int64_t> offset = evaluate(ref.offsetBytes, frame.symbols);
   if (!offset.ok())
@@ -559,6 +627,10 @@ absl::StatusOr<TensorMap> Module::call(const std::string &entry,
   for (Impl::Device &d : impl_->devices)
     if (absl::Status s = d.driver->synchronize(); !s.ok())
       return s;
+  // A bad value a kernel found (an embedding id outside its table) makes
+  // the outputs meaningless: the call fails with it.
+  if (absl::Status s = impl_->readChecks(*frame); !s.ok())
+    return s;
   // Outputs are whole on every device (the compiler gathers them): read
   // them from the first.
   TensorMap outputs;
@@ -600,6 +672,9 @@ absl::StatusOr<CallTiming> Module::time(const std::string &entry,
     }
     times.push_back(slowest);
   }
+  // The checks saw every run (they are cleared once, in prepare).
+  if (absl::Status s = impl_->readChecks(*frame); !s.ok())
+    return s;
   CallTiming timing;
   timing.runs = times;
   std::sort(times.begin(), times.end());

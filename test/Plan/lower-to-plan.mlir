@@ -162,3 +162,30 @@ module attributes {gpu.container_module} {
     return
   }
 }
+
+// -----
+
+// Run-time checks become the entry's check storage, numbered in order, with
+// the op's location for the message; kernels get a view of its two words.
+// CHECK-LABEL: hymir_plan.entry @checked
+// CHECK: %[[C0:.*]] = hymir_plan.check 0 "hymir.embedding" tensor "ids" value "id" at "{{.*}}lower-to-plan.mlir:{{[0-9]+}}:{{[0-9]+}}"
+// CHECK: %[[C1:.*]] = hymir_plan.check 1 "hymir.embedding" tensor "" value "id" at "{{.*}}lower-to-plan.mlir:{{[0-9]+}}:{{[0-9]+}}"
+// CHECK: %[[V0:.*]] = hymir_plan.view %[[C0]] offset affine_map<()[s0] -> (0)> sizes affine_map<()[s0] -> (2)> strides affine_map<()[s0] -> (1)> : <i64, 1>
+// CHECK: hymir_plan.launch @m::@k {{.*}}(%{{.*}}, %[[V0]] : !hymir_plan.view<i32, 1>, !hymir_plan.view<i64, 1>)
+// CHECK: %[[V1:.*]] = hymir_plan.view %[[C1]] {{.*}} : <i64, 1>
+// CHECK: hymir_plan.launch @m::@k {{.*}}(%{{.*}}, %[[V1]] : !hymir_plan.view<i32, 1>, !hymir_plan.view<i64, 1>)
+module attributes {gpu.container_module} {
+  gpu.module @m {
+    gpu.func @k(%ids: memref<?xi32>, %slot: memref<2xi64>) kernel { gpu.return }
+  }
+  func.func @checked(%ids: memref<?xi32> {hymir.name = "ids"}) {
+    %c1 = arith.constant 1 : index
+    %a = hymir.check_slot "hymir.embedding" tensor "ids" value "id" : memref<2xi64>
+    %b = hymir.check_slot "hymir.embedding" tensor "" value "id" : memref<2xi64>
+    gpu.launch_func @m::@k blocks in (%c1, %c1, %c1) threads in (%c1, %c1, %c1)
+        args(%ids : memref<?xi32>, %a : memref<2xi64>)
+    gpu.launch_func @m::@k blocks in (%c1, %c1, %c1) threads in (%c1, %c1, %c1)
+        args(%ids : memref<?xi32>, %b : memref<2xi64>)
+    return
+  }
+}

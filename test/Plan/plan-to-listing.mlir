@@ -13,6 +13,8 @@
 // CHECK-NEXT:   input 0 x: BF16[tokens, 64]
 // CHECK-NEXT:   output 0 y: F32[tokens, 48]
 // CHECK-NEXT:   buffer 0: arena offset 0, 786432 B
+// CHECK-NEXT:   check 0: hymir.embedding 'ids': each id in range (at g.mlir:3:8)
+// CHECK-NEXT:   check 1: hymir.embedding: each id in range
 // CHECK-NEXT:   arena 1048576 B
 // CHECK-NEXT:   step 0: gemm m tokens n 48 k 64 BF16->F32 f32-precision (input 0, param 0 -> buffer 0)
 // CHECK-NEXT:   step 1: launch m::k grid (tokens*48+255)/256 block 256 when tokens >= 65 (tokens*48, buffer 0, buffer 0 + tokens*192 B)
@@ -20,6 +22,7 @@
 // CHECK-NEXT:   step 3: all_reduce tokens*48 x F32 (buffer 0 + tokens*192 B -> buffer 0)
 // CHECK-NEXT:   step 4: all_gather tokens*24 x F32 (buffer 0 + tokens*192 B -> buffer 0)
 // CHECK-NEXT:   step 5: copy tokens*192 B (buffer 0 -> output 0)
+// CHECK-NEXT:   step 6: launch m::k grid 1 block 1 (check 1, check 0)
 module attributes {hymir_plan.target = "cuda", hymir_plan.chip = "sm_90a",
                    hymir_plan.devices = 2 : i64,
                    hymir_plan.params = [#hymir_plan.tensor<name = "w", elementType = bf16, shape = affine_map<() -> (48, 64)>, shardDim = 0>]} {
@@ -34,6 +37,8 @@ module attributes {hymir_plan.target = "cuda", hymir_plan.chip = "sm_90a",
     %w = hymir_plan.param 0
     %y = hymir_plan.output 0
     %b = hymir_plan.buffer 786432 at 0
+    %c0 = hymir_plan.check 0 "hymir.embedding" tensor "ids" value "id" at "g.mlir:3:8"
+    %c1 = hymir_plan.check 1 "hymir.embedding" tensor "" value "id" at ""
     %xv = hymir_plan.view %x offset affine_map<()[s0] -> (0)> sizes affine_map<()[s0] -> (s0, 64)> strides affine_map<()[s0] -> (64, 1)> : !hymir_plan.view<bf16, 2>
     %wv = hymir_plan.view %w offset affine_map<()[s0] -> (0)> sizes affine_map<()[s0] -> (48, 64)> strides affine_map<()[s0] -> (64, 1)> : !hymir_plan.view<bf16, 2>
     %bv = hymir_plan.view %b offset affine_map<()[s0] -> (0)> sizes affine_map<()[s0] -> (s0, 48)> strides affine_map<()[s0] -> (48, 1)> : !hymir_plan.view<f32, 2>
@@ -46,5 +51,8 @@ module attributes {hymir_plan.target = "cuda", hymir_plan.chip = "sm_90a",
     hymir_plan.all_reduce %bw -> %bv elements affine_map<()[s0] -> (s0 * 48)> : !hymir_plan.view<f32, 2> -> !hymir_plan.view<f32, 2>
     hymir_plan.all_gather %bw -> %bv elements affine_map<()[s0] -> (s0 * 24)> : !hymir_plan.view<f32, 2> -> !hymir_plan.view<f32, 2>
     hymir_plan.copy %bv -> %yv bytes affine_map<()[s0] -> (s0 * 192)> : !hymir_plan.view<f32, 2> -> !hymir_plan.view<f32, 2>
+    %cv0 = hymir_plan.view %c0 offset affine_map<()[s0] -> (0)> sizes affine_map<()[s0] -> (2)> strides affine_map<()[s0] -> (1)> : !hymir_plan.view<i64, 1>
+    %cv1 = hymir_plan.view %c1 offset affine_map<()[s0] -> (0)> sizes affine_map<()[s0] -> (2)> strides affine_map<()[s0] -> (1)> : !hymir_plan.view<i64, 1>
+    hymir_plan.launch @m::@k grid affine_map<()[s0] -> (1, 1, 1)> block [1, 1, 1] (%cv1, %cv0 : !hymir_plan.view<i64, 1>, !hymir_plan.view<i64, 1>)
   }
 }

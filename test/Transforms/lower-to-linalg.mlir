@@ -64,15 +64,37 @@ func.func @rms_norm(%x: tensor<?x64xf32>, %w: tensor<64xf32>) -> tensor<?x64xf32
 
 // -----
 
-// The row index is clamped into the table before the gather.
+// An id outside [0, V) (one unsigned compare) reads row 0 and flags the
+// run-time check with its row-major position in the ids (i * T + t) and
+// the table size, from the element of column 0.
 // CHECK-LABEL: func.func @embedding
-// CHECK:         linalg.generic {{.*}} ins(%{{.*}} : tensor<3x?xi32>) outs(%{{.*}} : tensor<3x?x16xbf16>)
-// CHECK:           arith.index_cast
-// CHECK:           arith.maxsi
-// CHECK:           arith.minsi
+// CHECK-SAME:    %[[T:.*]]: tensor<100x16xbf16>, %[[IDS:.*]]: tensor<3x?xi32>
+// CHECK:         %[[D1:.*]] = tensor.dim %[[IDS]], %c1
+// CHECK:         %[[V:.*]] = tensor.dim %[[T]], %c0
+// CHECK:         %[[SLOT:.*]] = hymir.check_slot "hymir.embedding" tensor "ids" value "id" : memref<2xi64>
+// CHECK:         linalg.generic {{.*}} ins(%[[IDS]] : tensor<3x?xi32>) outs(%{{.*}} : tensor<3x?x16xbf16>)
+// CHECK:         ^bb0(%[[ID:.*]]: i32, %{{.*}}: bf16):
+// CHECK:           %[[I:.*]] = linalg.index 0
+// CHECK:           %[[J:.*]] = linalg.index 1
 // CHECK:           %[[COL:.*]] = linalg.index 2
-// CHECK:           tensor.extract %{{.*}}[%{{.*}}, %[[COL]]] : tensor<100x16xbf16>
-func.func @embedding(%t: tensor<100x16xbf16>, %ids: tensor<3x?xi32>) -> tensor<3x?x16xbf16> {
+// CHECK:           %[[X:.*]] = arith.index_cast %[[ID]] : i32 to index
+// CHECK:           %[[BAD:.*]] = arith.cmpi uge, %[[X]], %[[V]]
+// CHECK:           scf.if %[[BAD]] {
+// CHECK:             %[[FIRST:.*]] = arith.cmpi eq, %[[COL]], %c0
+// CHECK:             scf.if %[[FIRST]] {
+// CHECK:               %[[M:.*]] = arith.muli %[[I]], %[[D1]]
+// CHECK:               %[[POS:.*]] = arith.addi %[[M]], %[[J]]
+// CHECK:               %[[AT:.*]] = arith.minui %[[POS]], %c2147483646
+// CHECK:               %[[AT64:.*]] = arith.index_castui %[[AT]] : index to i64
+// CHECK:               %[[HIGH:.*]] = arith.shli %[[AT64]], %c32_i64
+// CHECK:               %[[LOW:.*]] = arith.extui %[[ID]] : i32 to i64
+// CHECK:               %[[KEY:.*]] = arith.ori %[[HIGH]], %[[LOW]]
+// CHECK:               memref.atomic_rmw mins %[[KEY]], %[[SLOT]][%c0] : (i64, memref<2xi64>) -> i64
+// CHECK:               %[[V64:.*]] = arith.index_cast %[[V]] : index to i64
+// CHECK:               memref.atomic_rmw maxs %[[V64]], %[[SLOT]][%c1] : (i64, memref<2xi64>) -> i64
+// CHECK:           %[[ROW:.*]] = arith.select %[[BAD]], %c0, %[[X]] : index
+// CHECK:           tensor.extract %[[T]][%[[ROW]], %[[COL]]] : tensor<100x16xbf16>
+func.func @embedding(%t: tensor<100x16xbf16>, %ids: tensor<3x?xi32> {hymir.name = "ids"}) -> tensor<3x?x16xbf16> {
   %y = hymir.embedding %t, %ids : (tensor<100x16xbf16>, tensor<3x?xi32>) -> tensor<3x?x16xbf16>
   return %y : tensor<3x?x16xbf16>
 }

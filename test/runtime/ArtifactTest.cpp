@@ -148,7 +148,8 @@ RefDesc randomRef(Random &r, const EntryDesc &e, size_t params) {
       {StorageKind::Input, e.inputs.size()},
       {StorageKind::Output, e.outputs.size()},
       {StorageKind::Param, params},
-      {StorageKind::Buffer, e.buffers.size()}};
+      {StorageKind::Buffer, e.buffers.size()},
+      {StorageKind::Check, e.checks.size()}};
   kinds.erase(std::remove_if(kinds.begin(), kinds.end(),
                              [](const auto &k) { return k.second == 0; }),
               kinds.end());
@@ -327,6 +328,9 @@ EntryDesc randomEntry(Random &r, std::string name, const ModuleDesc &m) {
     e.buffers.push_back(b);
   }
   e.arenaBytes += static_cast<uint64_t>(r.range(0, 4096));
+  for (int64_t i = r.range(0, 2); i > 0; --i)
+    e.checks.push_back({"hymir.op" + r.tag(), r.coin() ? "ids" + r.tag() : "",
+                        "id" + r.tag(), r.coin() ? "g.mlir:1:" + r.tag() : ""});
   std::vector<int> kinds = {0, 1, 2, 3};
   for (int64_t i = r.range(0, 5); i > 0; --i)
     kinds.push_back(static_cast<int>(r.range(0, 3)));
@@ -1224,9 +1228,22 @@ std::vector<SemanticCase> semanticCases() {
                "a block holds 1 to 1024 threads"},
       {"arg storage kind",
        [](ModuleDesc &m) {
-         launch0(m).args[1].ref.kind = static_cast<StorageKind>(4);
+         launch0(m).args[1].ref.kind = static_cast<StorageKind>(5);
        },
-       step0 + "arg 1 has storage kind 4, which is not a known kind"},
+       step0 + "arg 1 has storage kind 5, which is not a known kind"},
+      // Run-time checks.
+      {"arg in a check the entry lacks",
+       [](ModuleDesc &m) {
+         launch0(m).args[1].ref = {StorageKind::Check, 1, {}};
+         m.entries[0].checks = {{"hymir.embedding", "pos", "id", ""}};
+       },
+       step0 + "arg 1 refers to check 1, but the entry has 1 checks"},
+      {"check without a value",
+       [](ModuleDesc &m) {
+         m.entries[0].checks = {{"hymir.embedding", "pos", "", "g.mlir:1:1"}};
+       },
+       "entry 'forward' check 0 names no op or no value; a check's error "
+       "names both"},
       {"arg input index",
        [](ModuleDesc &m) { launch0(m).args[0].ref.index = 2; },
        step0 + "arg 0 refers to input 2, but the entry has 2 inputs"},

@@ -38,6 +38,10 @@ bool operator==(const RefDesc &a, const RefDesc &b) {
 bool operator==(const BufferSlotDesc &a, const BufferSlotDesc &b) {
   return a.arenaOffset == b.arenaOffset && a.sizeBytes == b.sizeBytes;
 }
+bool operator==(const CheckDesc &a, const CheckDesc &b) {
+  return a.checkedOp == b.checkedOp && a.tensor == b.tensor &&
+         a.value == b.value && a.location == b.location;
+}
 bool operator==(const KernelArgDesc &a, const KernelArgDesc &b) {
   if (a.isTensor != b.isTensor)
     return false;
@@ -96,7 +100,7 @@ bool operator==(const EntryDesc &a, const EntryDesc &b) {
   return a.name == b.name && a.inputs == b.inputs && a.outputs == b.outputs &&
          a.symbols == b.symbols && a.buffers == b.buffers &&
          a.arenaBytes == b.arenaBytes && a.plan == b.plan &&
-         a.reference == b.reference;
+         a.reference == b.reference && a.checks == b.checks;
 }
 bool operator==(const ModuleDesc &a, const ModuleDesc &b) {
   return a.target == b.target && a.chip == b.chip &&

@@ -1,13 +1,14 @@
 //===- ArtifactListing.cpp - an artifact's contents as text ---------------===//
 //
 // The plan listing (code objects, parameters, and per entry its symbols,
-// inputs, outputs, buffers and steps, one line each) and hymir-dump's text
-// around it. Plain std::ostringstream, so the listing prints the same from
+// inputs, outputs, buffers, checks and steps, one line each) and hymir-dump's
+// text around it. Plain std::ostringstream, so the listing prints the same from
 // the compiler (through codegen's printArtifactListing) and from hymir-dump.
 //
 //===----------------------------------------------------------------------===//
 
 #include "hymir/Runtime/ArtifactListing.h"
+#include "hymir/Support/Names.h"
 
 #include <sstream>
 
@@ -71,6 +72,16 @@ void printEntryPlan(const ModuleDesc &m, const EntryDesc &e,
   for (size_t i = 0; i < e.buffers.size(); ++i)
     os << "  buffer " << i << ": arena offset " << e.buffers[i].arenaOffset
        << ", " << e.buffers[i].sizeBytes << " B\n";
+  for (size_t i = 0; i < e.checks.size(); ++i) {
+    const CheckDesc &c = e.checks[i];
+    os << "  check " << i << ": " << printableName(c.checkedOp);
+    if (!c.tensor.empty())
+      os << " '" << printableName(c.tensor) << "'";
+    os << ": each " << printableName(c.value) << " in range";
+    if (!c.location.empty())
+      os << " (at " << printableName(c.location) << ")";
+    os << "\n";
+  }
   os << "  arena " << e.arenaBytes << " B\n";
   for (size_t i = 0; i < e.plan.size(); ++i) {
     const StepDesc &step = e.plan[i];

@@ -45,6 +45,8 @@ std::string storageKindName(StorageKind kind) {
     return "param";
   case StorageKind::Buffer:
     return "buffer";
+  case StorageKind::Check:
+    return "check";
   }
   return absl::StrCat("storage kind ", static_cast<int>(kind));
 }

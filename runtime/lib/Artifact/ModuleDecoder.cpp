@@ -44,6 +44,8 @@ static_assert(static_cast<int>(CodeFormat::Cubin) ==
 static_assert(static_cast<int>(StorageKind::Param) ==
               static_cast<int>(ar::StorageKind::Param));
 static_assert(static_cast<int>(StorageKind::Buffer) ==
+              static_cast<int>(ar::StorageKind::Buffer));
+static_assert(static_cast<int>(StorageKind::Check) ==
               static_cast<int>(ar::StorageKind::MAX));
 static_assert(static_cast<int>(RefValueKind::Int) ==
               static_cast<int>(ar::RefKind::Int));
@@ -307,6 +309,10 @@ private:
     out.arenaBytes = in.arena_bytes();
     if (const ar::RefProgram *reference = in.reference())
       out.reference = program(*reference);
+    if (const auto *checks = in.checks())
+      for (const ar::Check *c : *checks)
+        out.checks.push_back({str(c->checked_op()), str(c->tensor()),
+                              str(c->value()), str(c->location())});
     const auto *plan = in.plan();
     if (!plan)
       return out;

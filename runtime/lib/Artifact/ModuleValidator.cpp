@@ -252,7 +252,7 @@ private:
 
   absl::Status checkRef(const EntryDesc &e, const RefDesc &r,
                         absl::string_view where) const {
-    if (!inRange(r.kind, StorageKind::Buffer))
+    if (!inRange(r.kind, StorageKind::Check))
       return fail(where,
                   absl::StrFormat("has storage kind %d, which is not a known "
                                   "kind",
@@ -272,6 +272,9 @@ private:
       break;
     case StorageKind::Buffer:
       count = e.buffers.size();
+      break;
+    case StorageKind::Check:
+      count = e.checks.size();
       break;
     }
     std::string kind = storageKindName(r.kind);
@@ -426,6 +429,13 @@ private:
                     absl::StrCat("(offset ", b.arenaOffset, ", ", b.sizeBytes,
                                  " bytes) does not fit in the arena of ",
                                  e.arenaBytes, " bytes"));
+    }
+
+    for (size_t i = 0; i < e.checks.size(); ++i) {
+      const CheckDesc &c = e.checks[i];
+      if (c.checkedOp.empty() || c.value.empty())
+        return fail(absl::StrCat(where, " check ", i),
+                    "names no op or no value; a check's error names both");
     }
 
     for (size_t i = 0; i < e.plan.size(); ++i) {

@@ -91,3 +91,13 @@ hymir_plan.entry @e inputs [] outputs [] symbols [] {
 
 // expected-error @+1 {{format must be host_shared_object, ptx or cubin, got 'elf'}}
 hymir_plan.code @c "elf" kernels [] data ""
+
+// -----
+
+// Checks are numbered in order: the runtime's check words are an array.
+hymir_plan.entry @e inputs [] outputs [] symbols [] {
+  %a = hymir_plan.check 0 "hymir.embedding" tensor "ids" value "id" at ""
+  // expected-error @+1 {{'hymir_plan.check' op is check 2 of its entry, but checks are numbered 0, 1, ... in order (expected 1)}}
+  %b = hymir_plan.check 2 "hymir.embedding" tensor "ids" value "id" at ""
+  hymir_plan.return
+}

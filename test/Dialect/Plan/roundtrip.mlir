@@ -27,10 +27,12 @@ module attributes {hymir_plan.target = "cuda", hymir_plan.chip = "sm_90a",
     // CHECK: %[[W:.*]] = hymir_plan.param 0
     // CHECK: %[[Y:.*]] = hymir_plan.output 0
     // CHECK: %[[B:.*]] = hymir_plan.buffer 786432 at 0
+    // CHECK: hymir_plan.check 0 "hymir.embedding" tensor "ids" value "id" at "g.mlir:3:8"
     %x = hymir_plan.input 0
     %w = hymir_plan.param 0
     %y = hymir_plan.output 0
     %b = hymir_plan.buffer 786432 at 0
+    %c = hymir_plan.check 0 "hymir.embedding" tensor "ids" value "id" at "g.mlir:3:8"
     // CHECK: hymir_plan.view %[[X]] offset {{.*}} sizes affine_map<()[s0] -> (s0, 64)> strides affine_map<()[s0] -> (64, 1)> : <bf16, 2>
     %xv = hymir_plan.view %x offset affine_map<()[s0] -> (0)> sizes affine_map<()[s0] -> (s0, 64)> strides affine_map<()[s0] -> (64, 1)> : !hymir_plan.view<bf16, 2>
     %wv = hymir_plan.view %w offset affine_map<()[s0] -> (0)> sizes affine_map<()[s0] -> (48, 64)> strides affine_map<()[s0] -> (64, 1)> : !hymir_plan.view<bf16, 2>

@@ -16,11 +16,12 @@ def HymirLowerToPlan : Pass<"hymir-lower-to-plan", "::mlir::ModuleOp"> {
     Runs on the kernel form (bufferized host functions: memref arguments,
     `memref.alloc`, reshapes and casts, `gpu.launch_func`, library GEMMs and
     collectives marked `hymir.library_call`, `memref.copy`, `hymir.token_guard`,
-    return). Index values are evaluated into affine maps over
-    the entry's one symbol, `tokens` (every `?` of the arguments, bounded by
-    `max-tokens`); memrefs become views of a storage (an input, a module
-    parameter for arguments marked `hymir.param`, an output, or an arena
-    buffer). A launch inside `hymir.token_guard` gets the guard's range of
+    `hymir.check_slot`, return). Index values are evaluated into affine maps
+    over the entry's one symbol, `tokens` (every `?` of the arguments, bounded
+    by `max-tokens`); memrefs become views of a storage (an input, a module
+    parameter for arguments marked `hymir.param`, an output, an arena
+    buffer, or a run-time check's words, `hymir_plan.check`, numbered in
+    order). A launch inside `hymir.token_guard` gets the guard's range of
     token counts (intersected with any enclosing guard's). A returned buffer that is
     returned once, from its start, becomes the output's own storage (the
     kernel writes the caller's tensor); any other returned value is copied

@@ -783,3 +783,18 @@ LogicalResult TokenGuardOp::verify() {
                          << lo << ", " << hi << "]";
   return success();
 }
+
+//===----------------------------------------------------------------------===//
+// CheckSlotOp
+//===----------------------------------------------------------------------===//
+
+LogicalResult CheckSlotOp::verify() {
+  MemRefType type = getSlot().getType();
+  if (type.getShape() != ArrayRef<int64_t>{2} ||
+      !type.getLayout().isIdentity() || type.getMemorySpace())
+    return emitOpError() << "expects its slot to be memref<2xi64>, got "
+                         << type;
+  if (getCheckedOp().empty() || getValue().empty())
+    return emitOpError() << "expects a checked op and a value name";
+  return success();
+}

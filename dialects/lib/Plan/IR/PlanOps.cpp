@@ -62,6 +62,17 @@ LogicalResult EntryOp::verify() {
                                "shape of '" + spec.getName().str() + "'")))
         return failure();
     }
+  // Checks are numbered in order: the runtime's check words are an array.
+  int64_t checks = 0;
+  for (auto check : getBody().front().getOps<CheckOp>()) {
+    if (static_cast<int64_t>(check.getIndex()) != checks)
+      return check.emitOpError()
+             << "is check " << static_cast<int64_t>(check.getIndex())
+             << " of its entry, but checks are numbered 0, 1, ... in order "
+                "(expected "
+             << checks << ")";
+    ++checks;
+  }
   if (getArenaBytes() && static_cast<int64_t>(*getArenaBytes()) < 0)
     return emitOpError() << "arena size must not be negative, got "
                          << static_cast<int64_t>(*getArenaBytes());

@@ -21,8 +21,10 @@ def HymirLowerToLinalg : Pass<"hymir-lower-to-linalg"> {
       `precision = "f32"` is true fp32), a cast to the result type;
     - `hymir.rms_norm`: an f32 sum-of-squares reduction per row, then one
       elementwise op `x * rsqrt(ss / N + eps) * w`;
-    - `hymir.embedding`: a gather whose row index is clamped to `[0, V)`, so
-      a bad id can never read outside the table;
+    - `hymir.embedding`: a gather; an id outside `[0, V)` (one unsigned
+      compare per element) reads row 0, so no read leaves the table, and
+      flags a run-time check (`hymir.check_slot`, made here) with its
+      position, which the runtime reports as the call's error;
     - `hymir.rope`: one elementwise op over `[B, T, H, D]` that reads each
       channel's rotate-half partner, with angles and rotation in f32.
 
@@ -56,7 +58,8 @@ def HymirLowerToLinalg : Pass<"hymir-lower-to-linalg"> {
   let dependentDialects = [
     "::mlir::arith::ArithDialect", "::mlir::linalg::LinalgDialect",
     "::mlir::math::MathDialect", "::mlir::tensor::TensorDialect",
-    "::mlir::scf::SCFDialect", "::mlir::gpu::GPUDialect"
+    "::mlir::scf::SCFDialect", "::mlir::gpu::GPUDialect",
+    "::mlir::memref::MemRefDialect"
   ];
 }
 

@@ -41,13 +41,19 @@ inline constexpr uint32_t kMaxDeviceCount = 64;
 /// kept as is until validateModule has checked that it is one of these.
 enum class Target { Cpu = 0, Cuda = 1 };
 enum class CodeFormat { HostSharedObject = 0, Ptx = 1, Cubin = 2 };
-enum class StorageKind { Input = 0, Output = 1, Param = 2, Buffer = 3 };
+enum class StorageKind {
+  Input = 0,
+  Output = 1,
+  Param = 2,
+  Buffer = 3,
+  Check = 4
+};
 
 /// "cpu", "cuda"; "target <n>" for a value outside the enum.
 std::string targetName(Target target);
 /// "host shared object", "ptx", "cubin".
 std::string codeFormatName(CodeFormat format);
-/// "input", "output", "param", "buffer".
+/// "input", "output", "param", "buffer", "check".
 std::string storageKindName(StorageKind kind);
 
 /// floor((constant + sum(coeff * symbol)) / divisor) over the entry's
@@ -99,8 +105,8 @@ struct KernelDesc {
   std::string symbol; // entry symbol inside that code object
 };
 
-/// Where a step's tensor lives: `index` into the entry's inputs, outputs or
-/// buffers, or the module's params, plus a byte offset.
+/// Where a step's tensor lives: `index` into the entry's inputs, outputs,
+/// buffers or checks, or the module's params, plus a byte offset.
 struct RefDesc {
   StorageKind kind = StorageKind::Buffer;
   uint32_t index = 0;
@@ -111,6 +117,22 @@ struct BufferSlotDesc {
   uint64_t arenaOffset = 0;
   uint64_t sizeBytes = 0;
 };
+
+/// A run-time check kernels flag (artifact.fbs, table Check): check i owns
+/// kCheckWords int64 words of check storage (StorageKind::Check, index i),
+/// cleared to {kCheckClear, 0} before a call. After the call, word 0 below
+/// kCheckClear holds the first bad element's position (bits 32 to 62,
+/// saturated at kCheckMaxPosition) and value (bits 0 to 31, an int32), and
+/// word 1 the bound of the valid range [0, bound).
+struct CheckDesc {
+  std::string checkedOp; // "hymir.embedding"
+  std::string tensor;    // the checked tensor's name, or empty
+  std::string value;     // what one element is: "id"
+  std::string location;  // "file:line:col" of the op, or empty
+};
+inline constexpr size_t kCheckWords = 2;
+inline constexpr int64_t kCheckClear = INT64_MAX;
+inline constexpr int64_t kCheckMaxPosition = (int64_t(1) << 31) - 2;
 
 /// One parameter of a kernel: a tensor (where it lives, its element type,
 /// and its sizes and strides in elements, as many of each) or an i64 scalar.
@@ -231,6 +253,7 @@ struct EntryDesc {
   std::vector<StepDesc> plan;
   /// Absent when the compiler could not express the entry as one.
   std::optional<RefProgramDesc> reference;
+  std::vector<CheckDesc> checks;
 };
 
 struct ModuleDesc {
@@ -251,6 +274,7 @@ bool operator==(const CodeObjectDesc &a, const CodeObjectDesc &b);
 bool operator==(const KernelDesc &a, const KernelDesc &b);
 bool operator==(const RefDesc &a, const RefDesc &b);
 bool operator==(const BufferSlotDesc &a, const BufferSlotDesc &b);
+bool operator==(const CheckDesc &a, const CheckDesc &b);
 bool operator==(const KernelArgDesc &a, const KernelArgDesc &b);
 bool operator==(const LaunchKernelDesc &a, const LaunchKernelDesc &b);
 bool operator==(const GemmDesc &a, const GemmDesc &b);
@@ -281,6 +305,9 @@ inline bool operator!=(const KernelDesc &a, const KernelDesc &b) {
 }
 inline bool operator!=(const RefDesc &a, const RefDesc &b) { return !(a == b); }
 inline bool operator!=(const BufferSlotDesc &a, const BufferSlotDesc &b) {
+  return !(a == b);
+}
+inline bool operator!=(const CheckDesc &a, const CheckDesc &b) {
   return !(a == b);
 }
 inline bool operator!=(const KernelArgDesc &a, const KernelArgDesc &b) {
@@ -336,7 +363,7 @@ inline bool operator!=(const ModuleDesc &a, const ModuleDesc &b) {
 ///    divisor >= 1, and |constant| + sum |coeff| * max fits in int64, so
 ///    evaluate() cannot overflow for symbol values within their maxima;
 ///  - buffer slots lie inside the arena (offset + size <= arena bytes, no
-///    wrap-around);
+///    wrap-around); every check names its op and its value;
 ///  - launch steps name an existing kernel, have 3 grid and 3 block dims,
 ///    1 to 1024 threads per block; each tensor argument has a known dtype,
 ///    as many strides as sizes, and no negative constant size; gemm steps

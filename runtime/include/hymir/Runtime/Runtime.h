@@ -83,13 +83,16 @@ public:
 
   /// Runs `entry` on `inputs` (by name; exactly the entry's inputs) and
   /// returns its outputs by name. Shapes are checked against the specs, and
-  /// the token count must be within the compiled maximum.
+  /// the token count must be within the compiled maximum. A bad value the
+  /// kernels find (an embedding id outside its table) fails the call with
+  /// InvalidArgument naming the op, the tensor, the value and its position.
   absl::StatusOr<TensorMap> call(const std::string &entry,
                                  const TensorMap &inputs);
 
   /// Like call, but runs the plan `warmup` times untimed and then
   /// `iterations` times timed on inputs already on the device, and reports
-  /// the time of each timed run, their median, minimum and maximum.
+  /// the time of each timed run, their median, minimum and maximum. A bad
+  /// value found in any run fails it like call.
   absl::StatusOr<CallTiming> time(const std::string &entry,
                                   const TensorMap &inputs, int warmup,
                                   int iterations);

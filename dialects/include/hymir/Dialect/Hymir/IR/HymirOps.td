@@ -547,4 +547,41 @@ def Hymir_TokenGuardOp : Hymir_Op<"token_guard", [RecursiveMemoryEffects,
   let hasVerifier = 1;
 }
 
+//===----------------------------------------------------------------------===//
+// check_slot (internal)
+//===----------------------------------------------------------------------===//
+
+def Hymir_CheckSlotOp : Hymir_Op<"check_slot", []> {
+  let summary = "The status words of a run-time check that kernels flag";
+  let description = [{
+    Internal: made by a lowering whose op has a condition on values that only
+    the run can see (`hymir-lower-to-linalg`: every id of `hymir.embedding`
+    lies in `[0, V)`). `slot` is two i64 words, which `hymir-lower-to-plan`
+    turns into a `hymir_plan.check` of the entry: the runtime sets them to
+    `(INT64_MAX, 0)` before a call, reads them after it and turns a flagged
+    check into the call's error. A kernel that finds a bad `value` (an i32) at
+    flat position `p` of the checked tensor, valid values being
+    `[0, bound)`, flags the check through `flagRunCheck`
+    (`hymir/Transforms/RunChecks.h`): word 0 becomes the minimum of itself
+    and `min(p, 2^31 - 2) << 32 | (value as u32)`, word 1 the maximum of
+    itself and `bound`, both by atomics, so the error names the lowest bad
+    position whatever order the threads run in.
+
+    `checked_op` names the op whose condition it is, `tensor` the checked
+    tensor (an entry argument's name, or empty when the tensor is computed:
+    the message then gives the op's location), `value` what one element of
+    it is (`"id"`).
+
+    ```mlir
+    %slot = hymir.check_slot "hymir.embedding" tensor "ids" value "id" : memref<2xi64>
+    ```
+  }];
+  let arguments = (ins StrAttr:$checked_op, StrAttr:$tensor, StrAttr:$value);
+  let results = (outs Res<MemRefRankOf<[I64], [1]>, "", [MemAlloc]>:$slot);
+  let assemblyFormat = [{
+    $checked_op `tensor` $tensor `value` $value attr-dict `:` type($slot)
+  }];
+  let hasVerifier = 1;
+}
+
 #endif // HYMIR_DIALECT_HYMIR_IR_HYMIROPS_TD

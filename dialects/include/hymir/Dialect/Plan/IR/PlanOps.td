@@ -23,7 +23,7 @@ include "mlir/Interfaces/SideEffectInterfaces.td"
 
 def Plan_StorageType : TypeDef<Plan_Dialect, "Storage"> {
   let mnemonic = "storage";
-  let summary = "the bytes of an input, output, parameter or arena buffer";
+  let summary = "the bytes of an input, output, parameter, arena buffer or check";
 }
 
 def Plan_ViewType : TypeDef<Plan_Dialect, "View"> {
@@ -145,6 +145,28 @@ def Plan_BufferOp : Plan_Op<"buffer", [HasParent<"EntryOp">,
   let arguments = (ins I64Attr:$bytes, OptionalAttr<I64Attr>:$offset);
   let results = (outs Plan_StorageType:$storage);
   let assemblyFormat = "$bytes (`at` $offset^)? attr-dict";
+}
+
+def Plan_CheckOp : Plan_Op<"check", [Pure, HasParent<"EntryOp">]> {
+  let summary = "the two status words of a run-time check kernels flag";
+  let description = [{
+    Check `index` of the entry (numbered from 0 in the order they appear),
+    from a `hymir.check_slot`: two i64 words the runtime sets to
+    `(INT64_MAX, 0)` before a call and reads after it. A kernel that finds
+    a bad element of the checked tensor leaves in word 0 its position
+    (bits 32 to 62) and value (bits 0 to 31), in word 1 the bound of the
+    valid range `[0, bound)`; the runtime turns that into the call's error,
+    naming `checked_op`, `tensor` (or, when it is empty, `location`) and
+    `value`:
+    `entry 'f': hymir.embedding 'ids': id 70000 at position 13 is outside
+    [0, 65536)`.
+  }];
+  let arguments = (ins I64Attr:$index, StrAttr:$checked_op, StrAttr:$tensor,
+                       StrAttr:$value, StrAttr:$location);
+  let results = (outs Plan_StorageType:$storage);
+  let assemblyFormat = [{
+    $index $checked_op `tensor` $tensor `value` $value `at` $location attr-dict
+  }];
 }
 
 def Plan_ViewOp : Plan_Op<"view", [Pure]> {
