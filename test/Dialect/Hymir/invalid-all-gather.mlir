@@ -40,3 +40,14 @@ func.func @all_gather_rank(%x: tensor<4x8xf32>) {
   %y = hymir.all_gather %x {dim = 0 : i64} : (tensor<4x8xf32>) -> tensor<64xf32>
   return
 }
+
+// -----
+
+// A result cannot fix a size the operands leave to run time (the token
+// count): the verifier says so at the op.
+
+func.func @all_gather_static_result_dynamic_dim(%x: tensor<?x8xf32>) {
+  // expected-error @+1 {{expects result dim 0 (dim 0) to be dynamic, as x dim 0 is (a size known only at run time), got 4}}
+  %y = hymir.all_gather %x {dim = 1 : i64} : (tensor<?x8xf32>) -> tensor<4x16xf32>
+  return
+}

@@ -663,3 +663,22 @@ func.func @cispo_loss_dynamic_ok(
       -> (tensor<f32>, tensor<3xf32>, tensor<?x8xf32>, tensor<?x8xf32>)
   return
 }
+
+// -----
+
+// A result cannot fix a size the operands leave to run time (the token
+// count): the verifier says so at the op.
+
+func.func @cispo_loss_static_result_dynamic_tokens(
+    %hidden: tensor<?x8xf32>, %lm_head: tensor<10x8xf32>,
+    %targets: tensor<?xi32>, %logp_old: tensor<?xf32>, %adv: tensor<?xf32>,
+    %mask: tensor<?xf32>) {
+  // expected-error @+1 {{expects result logp_new dim 0 (T) to be dynamic, as hidden dim 0 is (a size known only at run time), got 3}}
+  %loss, %logp, %dh, %dw = hymir.cispo_loss %hidden, %lm_head, %targets,
+      %logp_old, %adv, %mask
+      {eps_low = 2.000000e-01 : f32, eps_high = 2.800000e-01 : f32}
+      : (tensor<?x8xf32>, tensor<10x8xf32>, tensor<?xi32>, tensor<?xf32>,
+         tensor<?xf32>, tensor<?xf32>)
+      -> (tensor<f32>, tensor<3xf32>, tensor<?x8xf32>, tensor<10x8xf32>)
+  return
+}

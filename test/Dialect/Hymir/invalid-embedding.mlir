@@ -101,10 +101,33 @@ func.func @embedding_result_N(%table: tensor<10x8xf32>, %ids: tensor<2x3xi32>) {
 
 // -----
 
-// Dynamic dims are not compared: no error expected.
+// Dynamic dims are not compared, and a result may leave a static dim
+// dynamic: no error expected.
 func.func @embedding_dynamic_ok(
-    %table: tensor<?x?xf32>, %ids: tensor<2x?xi32>) {
+    %table: tensor<?x8xf32>, %ids: tensor<2x?xi32>) {
   %y = hymir.embedding %table, %ids
-      : (tensor<?x?xf32>, tensor<2x?xi32>) -> tensor<?x3x8xf32>
+      : (tensor<?x8xf32>, tensor<2x?xi32>) -> tensor<?x?x8xf32>
+  return
+}
+
+// -----
+
+// A result cannot fix a size the operands leave to run time (the token
+// count).
+func.func @embedding_static_result_dynamic_ids(
+    %table: tensor<10x8xf32>, %ids: tensor<2x?xi32>) {
+  // expected-error @+1 {{expects result dim 1 (ids dim 1) to be dynamic, as ids dim 1 is (a size known only at run time), got 3}}
+  %y = hymir.embedding %table, %ids
+      : (tensor<10x8xf32>, tensor<2x?xi32>) -> tensor<2x3x8xf32>
+  return
+}
+
+// -----
+
+func.func @embedding_static_result_dynamic_table(
+    %table: tensor<10x?xf32>, %ids: tensor<2x3xi32>) {
+  // expected-error @+1 {{expects result dim 2 (N) to be dynamic, as table dim 1 is (a size known only at run time), got 8}}
+  %y = hymir.embedding %table, %ids
+      : (tensor<10x?xf32>, tensor<2x3xi32>) -> tensor<2x3x8xf32>
   return
 }

@@ -66,3 +66,16 @@ func.func @result_shape(%c: tensor<2x8x2x4xf32>, %u: tensor<2x1x2x4xf32>,
       : (tensor<2x8x2x4xf32>, tensor<2x1x2x4xf32>, tensor<2xi32>) -> tensor<2x7x2x4xf32>
   return
 }
+
+// -----
+
+// A result cannot fix a size the operands leave to run time (the token
+// count): the verifier says so at the op.
+
+func.func @cache_static_result_dynamic_batch(%c: tensor<?x8x2x4xf32>, %u: tensor<?x1x2x4xf32>,
+                                             %len: tensor<?xi32>) {
+  // expected-error @+1 {{expects result dim 0 (B) to be dynamic, as cache dim 0 is (a size known only at run time), got 2}}
+  %r = hymir.kv_cache_write %c, %u, %len
+      : (tensor<?x8x2x4xf32>, tensor<?x1x2x4xf32>, tensor<?xi32>) -> tensor<2x8x2x4xf32>
+  return
+}

@@ -541,3 +541,32 @@ func.func @lightning_attention_dynamic_ok(
       -> (tensor<2x3x4x8xf32>, tensor<2x?x8x8xf32>)
   return
 }
+
+// -----
+
+// A result cannot fix a size the operands leave to run time (the token
+// count): the verifier says so at the op.
+
+func.func @lightning_attention_static_result_dynamic_tokens(
+    %q: tensor<2x?x4x8xf32>, %k: tensor<2x?x4x8xf32>, %v: tensor<2x?x4x8xf32>,
+    %slopes: tensor<4xf32>) {
+  // expected-error @+1 {{expects result out dim 1 (T) to be dynamic, as q dim 1 is (a size known only at run time), got 3}}
+  %out, %state = hymir.lightning_attention %q, %k, %v, %slopes
+      : (tensor<2x?x4x8xf32>, tensor<2x?x4x8xf32>, tensor<2x?x4x8xf32>,
+         tensor<4xf32>)
+      -> (tensor<2x3x4x8xf32>, tensor<2x4x8x8xf32>)
+  return
+}
+
+// -----
+
+func.func @lightning_attention_static_state_dynamic_batch(
+    %q: tensor<?x?x4x8xf32>, %k: tensor<?x?x4x8xf32>, %v: tensor<?x?x4x8xf32>,
+    %slopes: tensor<4xf32>) {
+  // expected-error @+1 {{expects result final_state dim 0 (B) to be dynamic, as q dim 0 is (a size known only at run time), got 2}}
+  %out, %state = hymir.lightning_attention %q, %k, %v, %slopes
+      : (tensor<?x?x4x8xf32>, tensor<?x?x4x8xf32>, tensor<?x?x4x8xf32>,
+         tensor<4xf32>)
+      -> (tensor<?x?x4x8xf32>, tensor<2x4x8x8xf32>)
+  return
+}

@@ -145,6 +145,17 @@ func.func @linear_result_N(%x: tensor<2x3x8xf32>, %weight: tensor<16x8xf32>) {
 // Dynamic dims are not compared: no error expected.
 func.func @linear_dynamic_ok(%x: tensor<2x?x?xf32>, %weight: tensor<16x8xf32>) {
   %y = hymir.linear %x, %weight
-      : (tensor<2x?x?xf32>, tensor<16x8xf32>) -> tensor<?x3x16xf32>
+      : (tensor<2x?x?xf32>, tensor<16x8xf32>) -> tensor<?x?x16xf32>
+  return
+}
+
+// -----
+
+// A result cannot fix a size the operands leave to run time (the token
+// count).
+func.func @linear_static_result_dynamic_x(%x: tensor<2x?x8xf32>, %weight: tensor<16x8xf32>) {
+  // expected-error @+1 {{expects result dim 1 (leading dim 1) to be dynamic, as x dim 1 is (a size known only at run time), got 3}}
+  %y = hymir.linear %x, %weight
+      : (tensor<2x?x8xf32>, tensor<16x8xf32>) -> tensor<2x3x16xf32>
   return
 }

@@ -86,3 +86,24 @@ func.func @moe_layout_rows_overflow(%i: tensor<4611686018427387904x2xi32>) {
   return
 }
 
+
+// -----
+
+// A result cannot fix a size the operands leave to run time (the token
+// count): the verifier says so at the op.
+
+func.func @moe_layout_static_rows_dynamic_tokens(%i: tensor<?x2xi32>) {
+  // expected-error @+1 {{expects sorted_tokens dim 0 (T * K + E * (tile - 1)) to be dynamic, as indices dim 0 (T) is (a size known only at run time), got 6}}
+  %s, %o, %l = hymir.moe_layout %i {num_experts = 4 : i64}
+      : (tensor<?x2xi32>) -> (tensor<6xi32>, tensor<5xi32>, tensor<?x2xi32>)
+  return
+}
+
+// -----
+
+func.func @moe_layout_static_slots_dynamic_tokens(%i: tensor<?x2xi32>) {
+  // expected-error @+1 {{expects slots dim 0 (T) to be dynamic, as indices dim 0 is (a size known only at run time), got 3}}
+  %s, %o, %l = hymir.moe_layout %i {num_experts = 4 : i64}
+      : (tensor<?x2xi32>) -> (tensor<?xi32>, tensor<5xi32>, tensor<3x2xi32>)
+  return
+}

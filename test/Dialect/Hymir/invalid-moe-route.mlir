@@ -84,3 +84,33 @@ func.func @moe_route_rows_overflow(%x: tensor<1x1152921504606846976xf32>) {
         : (tensor<1x1152921504606846976xf32>) -> (tensor<8xi32>, tensor<?xi32>, tensor<1x1xi32>, tensor<1x1xf32>)
   return
 }
+
+// -----
+
+// A result cannot fix a size the operands leave to run time (the token
+// count): the verifier says so at the op.
+
+func.func @moe_route_static_slots_dynamic_tokens(%x: tensor<?x4xf32>) {
+  // expected-error @+1 {{expects slots dim 0 (T) to be dynamic, as logits dim 0 is (a size known only at run time), got 3}}
+  %s, %o, %l, %w = hymir.moe_route %x {top_k = 2 : i64, tile = 1 : i64}
+      : (tensor<?x4xf32>) -> (tensor<?xi32>, tensor<5xi32>, tensor<3x2xi32>, tensor<?x2xf32>)
+  return
+}
+
+// -----
+
+func.func @moe_route_static_rows_dynamic_tokens(%x: tensor<?x4xf32>) {
+  // expected-error @+1 {{expects sorted_tokens dim 0 (T * top_k + E * (tile - 1)) to be dynamic, as logits dim 0 (T) is (a size known only at run time), got 6}}
+  %s, %o, %l, %w = hymir.moe_route %x {top_k = 2 : i64, tile = 1 : i64}
+      : (tensor<?x4xf32>) -> (tensor<6xi32>, tensor<5xi32>, tensor<?x2xi32>, tensor<?x2xf32>)
+  return
+}
+
+// -----
+
+func.func @moe_route_static_offsets_dynamic_experts(%x: tensor<3x?xf32>) {
+  // expected-error @+1 {{expects offsets dim 0 (E + 1) to be dynamic, as logits dim 1 (E) is (a size known only at run time), got 5}}
+  %s, %o, %l, %w = hymir.moe_route %x {top_k = 2 : i64, tile = 1 : i64}
+      : (tensor<3x?xf32>) -> (tensor<?xi32>, tensor<5xi32>, tensor<3x2xi32>, tensor<3x2xf32>)
+  return
+}

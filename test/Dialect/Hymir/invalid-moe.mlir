@@ -389,6 +389,21 @@ func.func @moe_dynamic_ok(
   %y = hymir.moe %x, %router, %w1, %w3, %w2 {top_k = 8 : i64}
       : (tensor<?x8xf32>, tensor<?x8xf32>, tensor<?x6x8xf32>,
          tensor<?x6x8xf32>, tensor<?x8x6xf32>)
+      -> tensor<?x8xf32>
+  return
+}
+
+// -----
+
+// A result cannot fix a size the operands leave to run time (the token
+// count).
+func.func @moe_static_result_dynamic_tokens(
+    %x: tensor<?x8xf32>, %router: tensor<4x8xf32>, %w1: tensor<4x6x8xf32>,
+    %w3: tensor<4x6x8xf32>, %w2: tensor<4x8x6xf32>) {
+  // expected-error @+1 {{expects result dim 0 (T) to be dynamic, as x dim 0 is (a size known only at run time), got 3}}
+  %y = hymir.moe %x, %router, %w1, %w3, %w2 {top_k = 2 : i64}
+      : (tensor<?x8xf32>, tensor<4x8xf32>, tensor<4x6x8xf32>,
+         tensor<4x6x8xf32>, tensor<4x8x6xf32>)
       -> tensor<3x8xf32>
   return
 }

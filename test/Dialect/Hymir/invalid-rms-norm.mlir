@@ -152,7 +152,18 @@ func.func @rms_norm_result_dim2(%x: tensor<2x3x8xf32>, %weight: tensor<8xf32>) {
 // Dynamic dims are not compared: no error expected.
 func.func @rms_norm_dynamic_ok(%x: tensor<2x?x8xf32>, %weight: tensor<8xf32>) {
   %y = hymir.rms_norm %x, %weight {epsilon = 9.99999974E-6 : f32}
-      : (tensor<2x?x8xf32>, tensor<8xf32>) -> tensor<2x5x?xf32>
+      : (tensor<2x?x8xf32>, tensor<8xf32>) -> tensor<?x?x?xf32>
+  return
+}
+
+// -----
+
+// A result cannot fix a size the operands leave to run time (the token
+// count).
+func.func @rms_norm_static_result_dynamic_x(%x: tensor<2x?x8xf32>, %weight: tensor<8xf32>) {
+  // expected-error @+1 {{expects result dim 1 (dim 1) to be dynamic, as x dim 1 is (a size known only at run time), got 5}}
+  %y = hymir.rms_norm %x, %weight {epsilon = 9.99999974E-6 : f32}
+      : (tensor<2x?x8xf32>, tensor<8xf32>) -> tensor<2x5x8xf32>
   return
 }
 

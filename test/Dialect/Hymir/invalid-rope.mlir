@@ -249,3 +249,17 @@ func.func @rope_dynamic_ok(
       : (tensor<2x?x4x?xf32>, tensor<?x5xi32>) -> tensor<2x5x4x?xf32>
   return
 }
+
+// -----
+
+// A result cannot fix a size the operands leave to run time (the token
+// count): the verifier says so at the op.
+
+func.func @rope_static_result_dynamic_tokens(
+    %x: tensor<2x?x4x8xf32>, %positions: tensor<2x?xi32>) {
+  // expected-error @+1 {{expects result dim 1 (T) to be dynamic, as x dim 1 is (a size known only at run time), got 5}}
+  %y = hymir.rope %x, %positions
+      {rotary_dim = 8 : i64, theta = 1.000000e+04 : f64}
+      : (tensor<2x?x4x8xf32>, tensor<2x?xi32>) -> tensor<2x5x4x8xf32>
+  return
+}

@@ -66,3 +66,17 @@ func.func @routed_experts_dynamic_k(%x: tensor<?x32xf32>, %i: tensor<?x?xi32>, %
       -> tensor<?x32xf32>
   return
 }
+
+// -----
+
+// A result cannot fix a size the operands leave to run time (the token
+// count): the verifier says so at the op.
+
+func.func @routed_experts_static_result_dynamic_tokens(%x: tensor<?x32xf32>, %i: tensor<?x2xi32>, %w: tensor<?x2xf32>,
+    %w1: tensor<4x16x32xf32>, %w3: tensor<4x16x32xf32>, %w2: tensor<4x32x16xf32>) {
+  // expected-error @+1 {{expects result dim 0 (T) to be dynamic, as x dim 0 is (a size known only at run time), got 3}}
+  %y = hymir.routed_experts %x, %i, %w, %w1, %w3, %w2
+      : (tensor<?x32xf32>, tensor<?x2xi32>, tensor<?x2xf32>, tensor<4x16x32xf32>, tensor<4x16x32xf32>, tensor<4x32x16xf32>)
+      -> tensor<3x32xf32>
+  return
+}

@@ -370,6 +370,21 @@ func.func @softmax_attention_dynamic_ok(
   %out = hymir.softmax_attention %q, %k, %v
       {causal = true, scale = 5.000000e-01 : f32}
       : (tensor<2x?x?x8xf32>, tensor<2x?x3x8xf32>, tensor<2x?x3x8xf32>)
+      -> tensor<2x?x?x8xf32>
+  return
+}
+
+// -----
+
+// A result cannot fix a size the operands leave to run time (the token
+// count).
+func.func @softmax_attention_static_result_dynamic_tokens(
+    %q: tensor<2x?x6x8xf32>, %k: tensor<2x?x3x8xf32>,
+    %v: tensor<2x?x3x8xf32>) {
+  // expected-error @+1 {{expects result out dim 1 (T) to be dynamic, as q dim 1 is (a size known only at run time), got 6}}
+  %out = hymir.softmax_attention %q, %k, %v
+      {causal = true, scale = 5.000000e-01 : f32}
+      : (tensor<2x?x6x8xf32>, tensor<2x?x3x8xf32>, tensor<2x?x3x8xf32>)
       -> tensor<2x6x6x8xf32>
   return
 }

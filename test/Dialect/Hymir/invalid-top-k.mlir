@@ -48,3 +48,14 @@ func.func @top_k_tokens(%x: tensor<6x4xf32>) {
   %v, %i = hymir.top_k %x {k = 2 : i64} : (tensor<6x4xf32>) -> (tensor<5x2xf32>, tensor<6x2xi32>)
   return
 }
+
+// -----
+
+// A result cannot fix a size the operands leave to run time (the token
+// count): the verifier says so at the op.
+
+func.func @top_k_static_result_dynamic_tokens(%x: tensor<?x4xf32>) {
+  // expected-error @+1 {{expects values dim 0 (T) to be dynamic, as input dim 0 is (a size known only at run time), got 3}}
+  %v, %i = hymir.top_k %x {k = 2 : i64} : (tensor<?x4xf32>) -> (tensor<3x2xf32>, tensor<?x2xi32>)
+  return
+}

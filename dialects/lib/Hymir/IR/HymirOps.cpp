@@ -3,6 +3,7 @@
 // The verifiers of the hymir ops. Each diagnostic names the operand (or
 // result), what the op expects and what it found. Dimensions are compared only
 // where both sides are static: token counts may stay dynamic until run time.
+// A result may not fix a dim that its operands leave dynamic.
 //
 //===----------------------------------------------------------------------===//
 
@@ -18,6 +19,7 @@
 
 #include <cmath>
 #include <optional>
+#include <tuple>
 
 using namespace mlir;
 using namespace mlir::hymir;
@@ -28,6 +30,7 @@ namespace {
 struct Named {
   StringRef name;
   RankedTensorType type;
+  bool result = false;
 };
 
 /// Reports the first shape or type violation of one op. Every check returns
@@ -37,8 +40,9 @@ class Checker {
 public:
   explicit Checker(Operation *op) : op(op) {}
 
+  /// `v` under `name`: an operand, or a result of the op.
   Named operand(StringRef name, Value v) const {
-    return {name, cast<RankedTensorType>(v.getType())};
+    return {name, cast<RankedTensorType>(v.getType()), v.getDefiningOp() == op};
   }
 
   LogicalResult rank(const Named &t, int64_t rank, StringRef layout) const {
@@ -83,13 +87,22 @@ public:
 
   /// Dimension `idx` of `t` is the model dimension `label` (B, T, H, ...).
   /// The first static size seen for a label is its reference; every later
-  /// static size must equal it. Negative indices count from the end.
+  /// static size must equal it. A result may not fix a size that every
+  /// operand seen so far leaves dynamic (verifiers bind operands first): a
+  /// dynamic dim is the token count, known only at run time. Negative
+  /// indices count from the end.
   LogicalResult bind(const Named &t, int64_t idx, StringRef label) {
     if (idx < 0)
       idx += t.type.getRank();
     int64_t got = t.type.getDimSize(idx);
-    if (ShapedType::isDynamic(got))
+    if (ShapedType::isDynamic(got)) {
+      if (!t.result)
+        dynamic.try_emplace(label, Binding{t.name, idx, got});
       return success();
+    }
+    if (auto it = dynamic.find(label);
+        t.result && it != dynamic.end() && !bound.count(label))
+      return staticAgainstDynamic(t, idx, label, it->second);
     auto [it, inserted] = bound.try_emplace(label, Binding{t.name, idx, got});
     const Binding &ref = it->second;
     if (inserted || ref.size == got)
@@ -160,14 +173,38 @@ public:
     return sameShapeAndElement(t, ref, layout, labels);
   }
 
+  /// Result `t` has a static dim `idx` that is `what`, a size given by
+  /// dynamic dim `dimIdx` of operand `from` (`fromWhat`).
+  LogicalResult staticFromDynamic(const Named &t, int64_t idx, StringRef what,
+                                  const Named &from, int64_t dimIdx,
+                                  StringRef fromWhat) const {
+    return staticAgainstDynamic(
+        t, idx, what, Binding{from.name, dimIdx, ShapedType::kDynamic},
+        fromWhat);
+  }
+
 private:
   struct Binding {
     StringRef name;
     int64_t index;
     int64_t size;
   };
+
+  LogicalResult staticAgainstDynamic(const Named &t, int64_t idx,
+                                     StringRef label, const Binding &ref,
+                                     StringRef refLabel = "") const {
+    return op->emitOpError()
+           << "expects " << t.name << " dim " << idx << " (" << label
+           << ") to be dynamic, as " << ref.name << " dim " << ref.index
+           << (refLabel.empty() ? "" : " (" + refLabel.str() + ")")
+           << " is (a size known only at run time), got "
+           << t.type.getDimSize(idx);
+  }
+
   Operation *op;
   llvm::StringMap<Binding> bound;
+  // The first dynamic operand dim of each label.
+  llvm::StringMap<Binding> dynamic;
 };
 
 constexpr StringLiteral kBTHD = "[B, T, H, D]";
@@ -616,6 +653,9 @@ LogicalResult MoeLayoutOp::verify() {
                          << " entries, got " << offsets.type.getDimSize(0);
   int64_t tokens = indices.type.getDimSize(0),
           picks = indices.type.getDimSize(1), rows = sorted.type.getDimSize(0);
+  if (ShapedType::isDynamic(tokens) && !ShapedType::isDynamic(rows))
+    return c.staticFromDynamic(sorted, 0, "T * K + E * (tile - 1)", indices, 0,
+                               "T");
   if (ShapedType::isDynamic(tokens) || ShapedType::isDynamic(picks) ||
       ShapedType::isDynamic(rows))
     return success();
@@ -665,11 +705,19 @@ LogicalResult MoeRouteOp::verify() {
     if (!t.type.isDynamicDim(1) && t.type.getDimSize(1) != topK)
       return emitOpError() << "expects " << t.name << " dim 1 to be top_k ("
                            << topK << "), got " << t.type.getDimSize(1);
+  if (ShapedType::isDynamic(experts) && !offsets.type.isDynamicDim(0))
+    return c.staticFromDynamic(offsets, 0, "E + 1", x, 1, "E");
   if (!ShapedType::isDynamic(experts) && !offsets.type.isDynamicDim(0) &&
       offsets.type.getDimSize(0) != experts + 1)
     return emitOpError() << "expects offsets to have E + 1 = " << experts + 1
                          << " entries, got " << offsets.type.getDimSize(0);
   int64_t tokens = x.type.getDimSize(0), rows = sorted.type.getDimSize(0);
+  for (auto [size, d, label] :
+       {std::tuple<int64_t, int64_t, StringRef>{tokens, 0, "T"},
+        {experts, 1, "E"}})
+    if (ShapedType::isDynamic(size) && !ShapedType::isDynamic(rows))
+      return c.staticFromDynamic(sorted, 0, "T * top_k + E * (tile - 1)", x, d,
+                                 label);
   if (ShapedType::isDynamic(tokens) || ShapedType::isDynamic(experts) ||
       ShapedType::isDynamic(rows))
     return success();

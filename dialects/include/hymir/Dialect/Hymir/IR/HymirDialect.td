@@ -25,7 +25,9 @@ def Hymir_Dialect : Dialect {
     the model's usual names: `B` batch, `T` and `S` tokens, `H` heads, `D`
     head dim, `N` hidden width, `E` experts, `I` expert width, `V` vocabulary.
     Token counts may be dynamic (`?`); every other relation between operand
-    shapes is checked by the op verifiers wherever both sides are static.
+    shapes is checked by the op verifiers wherever both sides are static,
+    and a result may not give a static size to a dim its operands leave
+    dynamic (that size is only known at run time).
 
     Activations are `bf16` or `f32`; products accumulate in `f32`. Recurrent
     state (the lightning attention state) and per-token scalars of the loss are
