@@ -22,6 +22,7 @@
 #include "hymir/Dialect/Hymir/IR/HymirOps.h"
 
 #include "GpuBuilder.h"
+#include "MmaFragments.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Bufferization/IR/Bufferization.h"
@@ -29,6 +30,7 @@
 #include "mlir/Dialect/GPU/IR/GPUDialect.h"
 #include "mlir/Dialect/Math/IR/Math.h"
 #include "mlir/Dialect/MemRef/IR/MemRef.h"
+#include "mlir/Dialect/NVGPU/IR/NVGPUDialect.h"
 #include "mlir/Dialect/SCF/IR/SCF.h"
 #include "mlir/Dialect/Vector/IR/VectorOps.h"
 #include "mlir/IR/ImplicitLocOpBuilder.h"
@@ -389,52 +391,426 @@ struct WarpKernels : AttentionBuilder {
   void combine(int64_t splits, Value partM, Value partL, Value partAcc) {
     Value rows = mul(mul(a.batch, a.queries), idx(w.heads));
     Value grid = arith::CeilDivUIOp::create(b, rows, idx(kCombineRows));
-    launch(grid, idx(1), idx(1), idx(kCombineRows * 32), Value(),
+    launch(
+        grid, idx(1), idx(1), idx(kCombineRows * 32), Value(),
+        [&](gpu::LaunchOp launch) {
+          Value tid = launch.getThreadIds().x;
+          Value row =
+              add(mul(launch.getBlockIds().x, kCombineRows), div(tid, 32));
+          Value lane = rem(tid, 32);
+          auto inRange = scf::IfOp::create(b, ult(row, rows),
+                                           /*withElseRegion=*/false);
+          OpBuilder::InsertionGuard guard(b);
+          b.setInsertionPointToStart(&inRange.getThenRegion().front());
+          Value g = rem(row, w.heads);
+          Value rest = div(row, w.heads);
+          Value t = arith::RemUIOp::create(b, rest, a.queries);
+          Value bi = arith::DivUIOp::create(b, rest, a.queries);
+          Value col = mul(lane, w.perLane);
+          Value zero = f32(0);
+          auto mMaxLoop = scf::ForOp::create(b, idx(0), idx(splits), idx(1),
+                                             ValueRange{negInf()});
+          {
+            OpBuilder::InsertionGuard inner(b);
+            b.setInsertionPointToStart(mMaxLoop.getBody());
+            Value m = memref::LoadOp::create(
+                b, partM, ValueRange{bi, t, g, mMaxLoop.getInductionVar()});
+            scf::YieldOp::create(b, fmax(mMaxLoop.getRegionIterArgs()[0], m));
+          }
+          Value mMax = mMaxLoop.getResult(0);
+          Value empty = arith::CmpFOp::create(b, arith::CmpFPredicate::OEQ,
+                                              mMax, negInf());
+          SmallVector<Value> init(w.perLane + 1, zero);
+          auto sum = scf::ForOp::create(b, idx(0), idx(splits), idx(1), init);
+          {
+            OpBuilder::InsertionGuard inner(b);
+            b.setInsertionPointToStart(sum.getBody());
+            Value sp = sum.getInductionVar();
+            ValueRange carried = sum.getRegionIterArgs();
+            Value m =
+                memref::LoadOp::create(b, partM, ValueRange{bi, t, g, sp});
+            Value weight =
+                select(empty, zero, math::Exp2Op::create(b, fsub(m, mMax)));
+            SmallVector<Value> next = {
+                fma(weight,
+                    memref::LoadOp::create(b, partL, ValueRange{bi, t, g, sp}),
+                    carried[0])};
+            auto type = VectorType::get({w.perLane}, b.getF32Type());
+            Value vec = vector::LoadOp::create(b, type, partAcc,
+                                               ValueRange{bi, t, g, sp, col});
+            for (int64_t e = 0; e < w.perLane; ++e)
+              next.push_back(fma(weight, vector::ExtractOp::create(b, vec, e),
+                                 carried[1 + e]));
+            scf::YieldOp::create(b, next);
+          }
+          Value l = sum.getResult(0);
+          SmallVector<Value> acc(sum.getResults().drop_front());
+          Value hasKeys =
+              arith::CmpFOp::create(b, arith::CmpFPredicate::OGT, l, zero);
+          Value inv =
+              select(hasKeys, arith::DivFOp::create(b, f32(1), l), zero);
+          storeLane(a.out, ValueRange{bi, t, g, col}, acc, inv, elt());
+        });
+  }
+};
+
+/// The tensor-core kernel's static shape (bf16, mma.sync m16n8k16).
+struct TensorCoreShape {
+  int64_t heads = 0, kvHeads = 0, dim = 0, group = 0;
+  /// Warps per block (16 query rows each) and keys per tile.
+  static constexpr int64_t kWarps = 4, kKeys = 64;
+  static constexpr int64_t kRows = 16 * kWarps;
+  /// Shared-memory row length of the K and V tiles, padded by 8 bf16 so
+  /// the fragment loads of 8 rows hit 8 different banks.
+  int64_t rowLength() const { return dim + 8; }
+  int64_t sharedBytes() const { return 2 * kKeys * rowLength() * 2; }
+};
+
+/// The tensor-core kernel (cuda, bf16, sm_80 on): GQA packing. A block owns
+/// 64 query rows of one KV head, row r being query t = r / G of query head
+/// kvh G + r % G (G query heads per KV head), so each K and V tile is read
+/// once for every query head of its group, and a decode step's G heads fill
+/// the rows of one tile. Per tile of 64 keys, staged in shared memory by the
+/// whole block, each warp computes S = Q K^T for its 16 rows on mma.sync
+/// (Q in registers as A fragments), applies the scale, the lengths and the
+/// causal limit per element, runs the online softmax on the accumulator
+/// fragments (row statistics reduced across the 4 lanes of a row) and adds
+/// P V, P reused from the S accumulators as A fragments. Warps whose rows
+/// are all past the end (decode) only help load.
+struct TensorCoreKernel : AttentionBuilder {
+  TensorCoreKernel(ImplicitLocOpBuilder &b, const AttentionBuffers &a,
+                   const TensorCoreShape &c, bool narrow)
+      : AttentionBuilder(b, a), c(c), narrow(narrow) {}
+  const TensorCoreShape &c;
+  /// All query rows of a KV head fit one warp's 16 (a decode step): the
+  /// warps then share those rows and split each key tile in four, each
+  /// writing its own partial (4 partials per split, merged by the combine).
+  bool narrow;
+
+  /// Partials per row for `splits` key splits.
+  int64_t partials(int64_t splits) const {
+    return narrow ? splits * TensorCoreShape::kWarps : splits;
+  }
+
+  /// One of a lane's two query rows: whether it exists, its query and head,
+  /// and the keys it sees.
+  struct Row {
+    Value valid, query, head, visible;
+  };
+
+  Value shuffleXor(Value x, int32_t offset) {
+    return gpu::ShuffleOp::create(b, x, offset, 32, gpu::ShuffleMode::XOR)
+        .getShuffleResult();
+  }
+  /// Two f32 as one register of two bf16 (lo in the low half).
+  Value packBf16(Value lo, Value hi) {
+    Type bf16 = b.getBF16Type();
+    Value v = vector::FromElementsOp::create(
+        b, VectorType::get({2}, bf16),
+        ValueRange{arith::TruncFOp::create(b, bf16, lo),
+                   arith::TruncFOp::create(b, bf16, hi)});
+    Value i32 =
+        vector::BitCastOp::create(b, VectorType::get({1}, b.getI32Type()), v);
+    return vector::ExtractOp::create(b, i32, 0);
+  }
+  /// memref[r0][col] and memref[r1][col] (bf16) as one register.
+  Value loadColumnPair(Value memref, Value r0, Value r1, Value col) {
+    Type bf16 = b.getBF16Type();
+    Value lo = memref::LoadOp::create(b, memref, ValueRange{r0, col});
+    Value hi = memref::LoadOp::create(b, memref, ValueRange{r1, col});
+    Value v = vector::FromElementsOp::create(b, VectorType::get({2}, bf16),
+                                             ValueRange{lo, hi});
+    Value i32 =
+        vector::BitCastOp::create(b, VectorType::get({1}, b.getI32Type()), v);
+    return vector::ExtractOp::create(b, i32, 0);
+  }
+  Value cmpF(arith::CmpFPredicate p, Value x, Value y) {
+    return arith::CmpFOp::create(b, p, x, y);
+  }
+
+  /// Query rows of a KV head: T G.
+  Value rowsPerKvHead() { return mul(a.queries, idx(c.group)); }
+  Value rowBlocks() {
+    return arith::CeilDivUIOp::create(b, rowsPerKvHead(),
+                                      idx(TensorCoreShape::kRows));
+  }
+
+  void attention(int64_t splits, Value partM, Value partL, Value partAcc) {
+    // x: the row block (the token count, ceil-divided); y: (batch, KV head,
+    // split), so each grid size stays affine in the token count.
+    Value gridY = mul(mul(a.batch, idx(c.kvHeads)), idx(splits));
+    Value bytes =
+        arith::ConstantIntOp::create(b, b.getI32Type(), c.sharedBytes());
+    launch(rowBlocks(), gridY, idx(1), idx(TensorCoreShape::kWarps * 32), bytes,
            [&](gpu::LaunchOp launch) {
-             Value tid = launch.getThreadIds().x;
-             Value row =
-                 add(mul(launch.getBlockIds().x, kCombineRows), div(tid, 32));
-             Value lane = rem(tid, 32);
-             auto inRange = scf::IfOp::create(b, ult(row, rows),
-                                              /*withElseRegion=*/false);
-             OpBuilder::InsertionGuard guard(b);
-             b.setInsertionPointToStart(&inRange.getThenRegion().front());
-             Value g = rem(row, w.heads);
-             Value rest = div(row, w.heads);
-             Value t = arith::RemUIOp::create(b, rest, a.queries);
-             Value bi = arith::DivUIOp::create(b, rest, a.queries);
-             Value col = mul(lane, w.perLane);
-             Value zero = f32(0);
-             Value mMax = negInf();
-             for (int64_t sp = 0; sp < splits; ++sp)
-               mMax = fmax(mMax, memref::LoadOp::create(
-                                     b, partM, ValueRange{bi, t, g, idx(sp)}));
-             Value empty = arith::CmpFOp::create(b, arith::CmpFPredicate::OEQ,
-                                                 mMax, negInf());
-             Value l = zero;
-             SmallVector<Value> acc(w.perLane, zero);
-             for (int64_t sp = 0; sp < splits; ++sp) {
-               Value m = memref::LoadOp::create(b, partM,
-                                                ValueRange{bi, t, g, idx(sp)});
-               Value weight =
-                   select(empty, zero, math::Exp2Op::create(b, fsub(m, mMax)));
-               l = fma(weight,
-                       memref::LoadOp::create(b, partL,
-                                              ValueRange{bi, t, g, idx(sp)}),
-                       l);
-               auto type = VectorType::get({w.perLane}, b.getF32Type());
-               Value vec = vector::LoadOp::create(
-                   b, type, partAcc, ValueRange{bi, t, g, idx(sp), col});
-               for (int64_t e = 0; e < w.perLane; ++e)
-                 acc[e] =
-                     fma(weight, vector::ExtractOp::create(b, vec, e), acc[e]);
-             }
-             Value hasKeys =
-                 arith::CmpFOp::create(b, arith::CmpFPredicate::OGT, l, zero);
-             Value inv =
-                 select(hasKeys, arith::DivFOp::create(b, f32(1), l), zero);
-             storeLane(a.out, ValueRange{bi, t, g, col}, acc, inv, elt());
+             body(launch, splits, partM, partL, partAcc);
            });
+  }
+
+  void body(gpu::LaunchOp launch, int64_t splits, Value partM, Value partL,
+            Value partAcc) {
+    using S = TensorCoreShape;
+    Type f32Type = b.getF32Type(), bf16 = b.getBF16Type();
+    Value rb = launch.getBlockIds().x, tid = launch.getThreadIds().x;
+    Value sp = rem(launch.getBlockIds().y, splits);
+    Value rest = div(launch.getBlockIds().y, splits);
+    Value kvh = rem(rest, c.kvHeads);
+    Value bi = div(rest, c.kvHeads);
+    Value warp = div(tid, 32), lane = rem(tid, 32);
+    Value groupRow = div(lane, 4), quad = rem(lane, 4);
+    Value rows = rowsPerKvHead();
+    Value blockRow0 = mul(rb, S::kRows);
+    Value warpRow0 = narrow ? blockRow0 : add(blockRow0, mul(warp, 16));
+    // Partial slot of this warp, and whether it writes partials at all.
+    Value slot = narrow ? add(mul(sp, TensorCoreShape::kWarps), warp) : sp;
+    bool writesPartials = partials(splits) > 1;
+
+    auto rowOf = [&](Value r) {
+      Row row;
+      row.valid = ult(r, rows);
+      Value safe = minS(r, sub(rows, idx(1)));
+      row.query = div(safe, c.group);
+      row.head = add(mul(kvh, c.group), rem(safe, c.group));
+      row.visible = select(row.valid, visibleKeys(bi, row.query), idx(0));
+      return row;
+    };
+    Row r0 = rowOf(add(warpRow0, groupRow));
+    Row r1 = rowOf(add(warpRow0, add(groupRow, idx(8))));
+
+    // The block's key range: up to the last row's limit, this split's share.
+    Value lastRow = minS(add(blockRow0, idx(S::kRows - 1)), sub(rows, idx(1)));
+    Value blockEnd = visibleKeys(bi, div(lastRow, c.group));
+    Value begin = idx(0), end = blockEnd;
+    if (splits > 1) {
+      Value per = arith::CeilDivUIOp::create(b, blockEnd, idx(splits));
+      begin = minS(mul(sp, per), blockEnd);
+      end = minS(add(begin, per), blockEnd);
+    }
+    Value warpActive = ult(warpRow0, rows);
+
+    // Q as A fragments, one set of 4 registers per 16 columns (zeros for
+    // rows past the end).
+    Value zeroI32 = arith::ConstantIntOp::create(b, b.getI32Type(), 0);
+    auto qPair = [&](const Row &row, Value col) {
+      Value x = loadBf16Pair(b, a.q, ValueRange{bi, row.query, row.head, col});
+      return select(row.valid, x, zeroI32);
+    };
+    SmallVector<SmallVector<Value>> qFrag;
+    for (int64_t ks = 0; ks < c.dim / 16; ++ks) {
+      Value col = add(mul(quad, 2), idx(ks * 16));
+      Value col8 = add(col, idx(8));
+      qFrag.push_back(
+          {qPair(r0, col), qPair(r1, col), qPair(r0, col8), qPair(r1, col8)});
+    }
+
+    Value smem = sharedBytes();
+    Value kTile = view(smem, 0, {S::kKeys, c.rowLength()}, bf16);
+    Value vTile = view(smem, S::kKeys * c.rowLength() * 2,
+                       {S::kKeys, c.rowLength()}, bf16);
+
+    Value zero = f32(0);
+    Value scaleLog2 = f32(a.scale * 1.4426950408889634f);
+    int64_t dTiles = c.dim / 8;
+    // Carried: m and l of both rows, then the accumulators [dTiles][4].
+    SmallVector<Value> init = {negInf(), negInf(), zero, zero};
+    init.append(dTiles * 4, zero);
+    auto loop = scf::ForOp::create(b, begin, end, idx(S::kKeys), init);
+    {
+      OpBuilder::InsertionGuard guard(b);
+      b.setInsertionPointToStart(loop.getBody());
+      Value s0 = loop.getInductionVar();
+      ValueRange carried = loop.getRegionIterArgs();
+      // Stage the K and V tiles: 16-byte chunks, zeros past the range.
+      gpu::BarrierOp::create(b);
+      int64_t chunksPerRow = c.dim / 8;
+      int64_t chunks = S::kKeys * chunksPerRow;
+      auto chunkType = VectorType::get({8}, bf16);
+      Value zeros = arith::ConstantOp::create(
+          b, DenseElementsAttr::get(chunkType, b.getZeroAttr(bf16)));
+      for (int64_t i = 0; i < chunks / (S::kWarps * 32); ++i) {
+        Value chunk = add(tid, idx(i * S::kWarps * 32));
+        Value row = div(chunk, chunksPerRow);
+        Value col = mul(rem(chunk, chunksPerRow), 8);
+        Value key = add(s0, row);
+        Value inside = ult(key, end);
+        Value safeKey = minS(key, sub(end, idx(1)));
+        for (auto [src, dst] : {std::pair{a.k, kTile}, {a.v, vTile}}) {
+          Value x = vector::LoadOp::create(b, chunkType, src,
+                                           ValueRange{bi, safeKey, kvh, col});
+          x = select(inside, x, zeros);
+          vector::StoreOp::create(b, x, dst, ValueRange{row, col});
+        }
+      }
+      gpu::BarrierOp::create(b);
+
+      auto active = scf::IfOp::create(b, TypeRange(carried), warpActive,
+                                      /*withElseRegion=*/true);
+      {
+        OpBuilder::InsertionGuard inner(b);
+        b.setInsertionPointToStart(&active.getElseRegion().front());
+        scf::YieldOp::create(b, carried);
+        b.setInsertionPointToStart(&active.getThenRegion().front());
+        // Keys past this split's end are zeros in the tiles: mask them too.
+        Value limits[2] = {minS(r0.visible, end), minS(r1.visible, end)};
+        Value keyOff = narrow ? mul(warp, 16) : idx(0);
+        int64_t keys = narrow ? S::kKeys / S::kWarps : S::kKeys;
+        scf::YieldOp::create(b, tile(s0, carried, qFrag, kTile, vTile, lane,
+                                     quad, keyOff, keys, limits, scaleLog2));
+      }
+      scf::YieldOp::create(b, active.getResults());
+    }
+
+    // Row sums across the 4 lanes of each row.
+    Value l0 = loop.getResult(2), l1 = loop.getResult(3);
+    for (int32_t offset : {1, 2}) {
+      l0 = fadd(l0, shuffleXor(l0, offset));
+      l1 = fadd(l1, shuffleXor(l1, offset));
+    }
+    ValueRange acc = loop.getResults().drop_front(4);
+    auto store = [&](const Row &row, Value m, Value l, int64_t half) {
+      auto valid = scf::IfOp::create(b, row.valid, /*withElseRegion=*/false);
+      OpBuilder::InsertionGuard guard(b);
+      b.setInsertionPointToStart(&valid.getThenRegion().front());
+      Value hasKeys = cmpF(arith::CmpFPredicate::OGT, l, zero);
+      Value inv = select(hasKeys, arith::DivFOp::create(b, f32(1), l), zero);
+      Type elt = cast<MemRefType>(a.out.getType()).getElementType();
+      for (int64_t dt = 0; dt < dTiles; ++dt) {
+        Value col = add(mul(quad, 2), idx(dt * 8));
+        Value x0 = acc[dt * 4 + 2 * half], x1 = acc[dt * 4 + 2 * half + 1];
+        if (!writesPartials) {
+          Value v = vector::FromElementsOp::create(
+              b, VectorType::get({2}, elt),
+              ValueRange{fromF32(fmul(x0, inv), elt),
+                         fromF32(fmul(x1, inv), elt)});
+          vector::StoreOp::create(b, v, a.out,
+                                  ValueRange{bi, row.query, row.head, col});
+        } else {
+          Value v = vector::FromElementsOp::create(
+              b, VectorType::get({2}, f32Type), ValueRange{x0, x1});
+          vector::StoreOp::create(
+              b, v, partAcc, ValueRange{bi, row.query, row.head, slot, col});
+        }
+      }
+      if (writesPartials) {
+        auto first = scf::IfOp::create(
+            b, arith::CmpIOp::create(b, arith::CmpIPredicate::eq, quad, idx(0)),
+            /*withElseRegion=*/false);
+        b.setInsertionPointToStart(&first.getThenRegion().front());
+        memref::StoreOp::create(b, m, partM,
+                                ValueRange{bi, row.query, row.head, slot});
+        memref::StoreOp::create(b, l, partL,
+                                ValueRange{bi, row.query, row.head, slot});
+      }
+    };
+    store(r0, loop.getResult(0), l0, 0);
+    store(r1, loop.getResult(1), l1, 1);
+  }
+
+  /// Four 8x8 bf16 matrices of shared memory as four registers: lane l
+  /// names row l % 8 of matrix l / 8 at (row, col); with `transpose` each
+  /// register holds a column pair instead of a row pair (ldmatrix).
+  SmallVector<Value> ldmatrix4(Value memref, Value row, Value col,
+                               bool transpose) {
+    Type bf16 = b.getBF16Type();
+    Value x =
+        nvgpu::LdMatrixOp::create(b, VectorType::get({4, 2}, bf16), memref,
+                                  ValueRange{row, col}, transpose, 4);
+    SmallVector<Value> regs;
+    for (int64_t i = 0; i < 4; ++i) {
+      Value pair = vector::ExtractOp::create(b, x, i);
+      Value i32 = vector::BitCastOp::create(
+          b, VectorType::get({1}, b.getI32Type()), pair);
+      regs.push_back(vector::ExtractOp::create(b, i32, 0));
+    }
+    return regs;
+  }
+
+  /// One warp's share of a key tile: `keys` keys (a multiple of 16) from
+  /// `keyOff` within the tile. Returns the updated (m0, m1, l0, l1, acc).
+  SmallVector<Value> tile(Value s0, ValueRange carried,
+                          ArrayRef<SmallVector<Value>> qFrag, Value kTile,
+                          Value vTile, Value lane, Value quad, Value keyOff,
+                          int64_t keys, Value limits[2], Value scaleLog2) {
+    int64_t nTiles = keys / 8, dTiles = c.dim / 8;
+    Value zero = f32(0);
+    // ldmatrix addressing: matrix lane / 8, row lane % 8.
+    Value matrix = div(lane, 8), matrixRow = rem(lane, 8);
+    // S = Q K^T: K rows are the B operand's columns; one ldmatrix.x4 gives
+    // the two k-halves of two n-tiles.
+    SmallVector<SmallVector<Value>> sAcc(nTiles, {zero, zero, zero, zero});
+    for (int64_t ks = 0; ks < c.dim / 16; ++ks) {
+      Value col = add(mul(rem(matrix, 2), 8), idx(ks * 16));
+      for (int64_t nt = 0; nt < nTiles; nt += 2) {
+        Value row = add(add(keyOff, mul(div(matrix, 2), 8)),
+                        add(matrixRow, idx(nt * 8)));
+        SmallVector<Value> frag = ldmatrix4(kTile, row, col, false);
+        sAcc[nt] = mmaBf16(b, qFrag[ks], {frag[0], frag[1]}, sAcc[nt]);
+        sAcc[nt + 1] = mmaBf16(b, qFrag[ks], {frag[2], frag[3]}, sAcc[nt + 1]);
+      }
+    }
+    // Scale into the base-2 exponent and mask by each row's key limit (its
+    // visible keys within this split).
+    SmallVector<Value> m = {carried[0], carried[1]};
+    SmallVector<Value> rowMax = {negInf(), negInf()};
+    Value keyBase = add(add(s0, keyOff), mul(quad, 2));
+    for (int64_t nt = 0; nt < nTiles; ++nt)
+      for (int64_t e = 0; e < 4; ++e) {
+        int64_t half = e / 2;
+        Value key = add(keyBase, idx(nt * 8 + e % 2));
+        Value x = fmul(sAcc[nt][e], scaleLog2);
+        x = select(ult(key, limits[half]), x, negInf());
+        sAcc[nt][e] = x;
+        rowMax[half] = fmax(rowMax[half], x);
+      }
+    SmallVector<Value> mSafe, corr, l;
+    for (int64_t h = 0; h < 2; ++h) {
+      for (int32_t offset : {1, 2})
+        rowMax[h] = fmax(rowMax[h], shuffleXor(rowMax[h], offset));
+      Value mNew = fmax(m[h], rowMax[h]);
+      // A row that has seen no key yet keeps m = -inf; exponents use 0.
+      Value none = cmpF(arith::CmpFPredicate::OEQ, mNew, negInf());
+      mSafe.push_back(select(none, zero, mNew));
+      corr.push_back(math::Exp2Op::create(b, fsub(m[h], mSafe[h])));
+      m[h] = mNew;
+      l.push_back(fmul(carried[2 + h], corr[h]));
+    }
+    // P = 2^(x - m): the accumulators of two n-tiles are the A fragment of
+    // one 16-key step.
+    for (int64_t nt = 0; nt < nTiles; ++nt)
+      for (int64_t e = 0; e < 4; ++e) {
+        int64_t half = e / 2;
+        Value p = math::Exp2Op::create(b, fsub(sAcc[nt][e], mSafe[half]));
+        sAcc[nt][e] = p;
+        l[half] = fadd(l[half], p);
+      }
+    SmallVector<Value> acc(carried.drop_front(4));
+    for (int64_t dt = 0; dt < dTiles; ++dt)
+      for (int64_t e = 0; e < 4; ++e)
+        acc[dt * 4 + e] = fmul(acc[dt * 4 + e], corr[e / 2]);
+    for (int64_t kk = 0; kk < keys / 16; ++kk) {
+      const SmallVector<Value> &lo = sAcc[2 * kk], &hi = sAcc[2 * kk + 1];
+      SmallVector<Value> aFrag = {
+          packBf16(lo[0], lo[1]), packBf16(lo[2], lo[3]),
+          packBf16(hi[0], hi[1]), packBf16(hi[2], hi[3])};
+      // V^T fragments: ldmatrix.trans of (keys, 8 columns) blocks; one x4
+      // gives both key halves of two d-tiles.
+      Value row = add(add(keyOff, idx(kk * 16)),
+                      add(mul(rem(matrix, 2), 8), matrixRow));
+      for (int64_t dt = 0; dt < dTiles; dt += 2) {
+        Value col = add(mul(div(matrix, 2), 8), idx(dt * 8));
+        SmallVector<Value> frag = ldmatrix4(vTile, row, col, true);
+        for (int64_t half = 0; half < 2; ++half) {
+          SmallVector<Value> d =
+              mmaBf16(b, aFrag, {frag[2 * half], frag[2 * half + 1]},
+                      ArrayRef<Value>(acc).slice((dt + half) * 4, 4));
+          for (int64_t e = 0; e < 4; ++e)
+            acc[(dt + half) * 4 + e] = d[e];
+        }
+      }
+    }
+    SmallVector<Value> next = {m[0], m[1], l[0], l[1]};
+    next.append(acc);
+    return next;
   }
 };
 
@@ -442,6 +818,9 @@ struct HymirSoftmaxAttentionToKernelsPass
     : hymir::impl::HymirSoftmaxAttentionToKernelsBase<
           HymirSoftmaxAttentionToKernelsPass> {
   using Base::Base;
+
+  /// The chip's facts (the `chip` option), on the GPU.
+  TargetDescription target;
 
   void runOnOperation() override {
     bool gpu = !chip.empty();
@@ -452,6 +831,7 @@ struct HymirSoftmaxAttentionToKernelsPass
                                    << llvm::toString(found.takeError());
         return signalPassFailure();
       }
+      target = *found;
     }
     if (splits < 0 || splits > 1024) {
       getOperation().emitError() << "hymir-softmax-attention-to-kernels: "
@@ -483,16 +863,37 @@ struct HymirSoftmaxAttentionToKernelsPass
     return w;
   }
 
-  /// Key splits for `queries` queries per sequence (0 when unknown: one).
-  int64_t chooseSplits(SoftmaxAttentionOp op, const WarpShape &w,
+  /// The tensor-core kernel's shape, if it covers the op (bf16, a head dim
+  /// that is a multiple of 32 up to 128, a chip with bf16 mma.sync).
+  std::optional<TensorCoreShape> tensorCoreShape(SoftmaxAttentionOp op,
+                                                 const WarpShape &w) const {
+    if (!tensorCores || !target.hasBf16Mma ||
+        !op.getQ().getType().getElementType().isBF16() || w.dim > 128)
+      return std::nullopt;
+    TensorCoreShape c;
+    c.heads = w.heads;
+    c.kvHeads = w.kvHeads;
+    c.dim = w.dim;
+    c.group = w.group;
+    if (c.sharedBytes() > target.maxSharedBytesPerBlock)
+      return std::nullopt;
+    return c;
+  }
+
+  /// Key splits for `queries` queries per sequence (0 when unknown: one),
+  /// so the grid of the tensor-core (`tc`) or warp kernel fills the chip.
+  int64_t chooseSplits(SoftmaxAttentionOp op, const WarpShape &w, bool tc,
                        int64_t queries) const {
     if (splits > 0)
       return splits;
     int64_t batch = op.getQ().getType().getDimSize(0);
     if (ShapedType::isDynamic(batch))
       batch = 1;
+    queries = std::max<int64_t>(queries, 1);
     int64_t rowBlocks =
-        batch * w.kvHeads * w.chunks * std::max<int64_t>(queries, 1);
+        tc ? batch * w.kvHeads *
+                 llvm::divideCeil(queries * w.group, TensorCoreShape::kRows)
+           : batch * w.kvHeads * w.chunks * queries;
     int64_t keys = op.getK().getType().getDimSize(1);
     int64_t most = ShapedType::isDynamic(keys)
                        ? 64
@@ -534,7 +935,16 @@ struct HymirSoftmaxAttentionToKernelsPass
       AttentionBuilder(b, a).portable();
     } else {
       WarpKernels kernels(b, a, *w);
+      std::optional<TensorCoreShape> tcShape = tensorCoreShape(op, *w);
+      std::optional<TensorCoreKernel> tc;
       int64_t queries = outType.getDimSize(1);
+      if (tcShape)
+        tc.emplace(b, a, *tcShape,
+                   /*narrow=*/!ShapedType::isDynamic(queries) &&
+                       queries * w->group <= 16);
+      auto slotsFor = [&](int64_t count) {
+        return tc ? tc->partials(count) : count;
+      };
       // Partials [B, T, Hq, splits] and [B, T, Hq, splits, D] in f32,
       // allocated outside any guard.
       Type f32 = b.getF32Type();
@@ -553,20 +963,24 @@ struct HymirSoftmaxAttentionToKernelsPass
         return p;
       };
       auto emitSplit = [&](int64_t count, const Partials &p) {
-        if (count == 1)
-          return kernels.attention(1, Value(), Value(), Value());
-        kernels.attention(count, p.m, p.l, p.acc);
-        kernels.combine(count, p.m, p.l, p.acc);
+        if (tc)
+          tc->attention(count, p.m, p.l, p.acc);
+        else
+          kernels.attention(count, p.m, p.l, p.acc);
+        if (slotsFor(count) > 1)
+          kernels.combine(slotsFor(count), p.m, p.l, p.acc);
       };
       if (!ShapedType::isDynamic(queries)) {
         int64_t count =
-            queries <= kSplitQueries ? chooseSplits(op, *w, queries) : 1;
-        emitSplit(count, count > 1 ? allocPartials(count) : Partials());
+            queries <= kSplitQueries ? chooseSplits(op, *w, !!tc, queries) : 1;
+        emitSplit(count, slotsFor(count) > 1 ? allocPartials(slotsFor(count))
+                                             : Partials());
       } else {
         // Per call: the split kernels up to kSplitQueries tokens (splits
         // chosen for one query), one block per row above.
-        int64_t count = chooseSplits(op, *w, 1);
-        Partials p = count > 1 ? allocPartials(count) : Partials();
+        int64_t count = chooseSplits(op, *w, !!tc, 1);
+        Partials p =
+            slotsFor(count) > 1 ? allocPartials(slotsFor(count)) : Partials();
         OpBuilder::InsertionGuard guard(b);
         auto shortCalls = TokenGuardOp::create(
             b, b.getI64IntegerAttr(0), b.getI64IntegerAttr(kSplitQueries));

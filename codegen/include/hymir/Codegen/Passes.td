@@ -170,19 +170,36 @@ def HymirSoftmaxAttentionToKernels
     accumulator; a combine kernel merges them. A dynamic query count gets the
     split kernels for calls of at most 16 tokens and the unsplit kernel above
     (launches guarded by the token count).
+
+    bf16 attention with head dims of 32, 64, 96 or 128 on a chip with bf16
+    mma.sync (`tensor-cores`, the default) takes the tensor-core kernel
+    instead of the warp kernel, with the same splits and combine. A block
+    owns 64 query rows of one KV head (GQA packing: row r is query r / G of
+    query head r % G of the group, so a decode step's G heads share one
+    tile and each K and V tile is read once per group). Per tile of 64 keys,
+    staged in shared memory, each warp computes S = Q K^T for its 16 rows
+    with mma.sync m16n8k16 (bf16 operands, f32 accumulation), masks by the
+    lengths and the causal limit, runs the online softmax on the
+    accumulator fragments, and adds P V with P rounded to bf16 and reused
+    from the S accumulators as A fragments.
   }];
   let options = [
     Option<"chip", "chip", "std::string", /*default=*/"\"\"",
            "the GPU (cuda target) whose kernels to emit; empty: the portable "
            "forall form of the cpu target">,
     Option<"splits", "splits", "int64_t", /*default=*/"0",
-           "key splits per row of a short query count (0: automatic)">
+           "key splits per row of a short query count (0: automatic)">,
+    Option<"tensorCores", "tensor-cores", "bool", /*default=*/"true",
+           "bf16 attention on tensor cores (mma.sync m16n8k16) where the "
+           "chip and the shapes allow">
   ];
   let dependentDialects = ["::mlir::gpu::GPUDialect", "::mlir::scf::SCFDialect",
                            "::mlir::arith::ArithDialect", "::mlir::math::MathDialect",
                            "::mlir::memref::MemRefDialect",
                            "::mlir::vector::VectorDialect",
-                           "::mlir::bufferization::BufferizationDialect"];
+                           "::mlir::bufferization::BufferizationDialect",
+                           "::mlir::NVVM::NVVMDialect",
+                           "::mlir::nvgpu::NVGPUDialect"];
 }
 
 def HymirLightningToGpu

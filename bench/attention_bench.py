@@ -1,0 +1,98 @@
+"""Softmax attention on the GPU host: hymir's compiled entries (hymir-bench,
+random inputs made on the host) beside, in the same call, a device-to-device
+copy (the bandwidth ceiling) and PyTorch's scaled_dot_product_attention with
+each backend that accepts the shape (flash, cuDNN, efficient).
+
+Prefill (causal, B = 1, 64 query heads sharing 8 KV heads, D = 128, bf16):
+TFLOP/s counted as 2 T^2 D Hq (the causal half of 4 T^2 D Hq). Decode (one
+query token that sees every cached key): GB/s over the bytes of K and V
+(2 B S Hkv D x 2 bytes), against the copy bandwidth of the same call.
+
+Usage: python3 attention_bench.py BUNDLE_DIR [quick]
+"""
+import sys
+
+import torch
+import torch.nn.functional as F
+from torch.nn.attention import SDPBackend, sdpa_kernel
+
+from bench_util import hymir, timed
+
+BUNDLE = sys.argv[1]
+QUICK = len(sys.argv) > 2 and sys.argv[2] == "quick"
+HQ, HKV, D = 64, 8, 128
+BACKENDS = [("flash", SDPBackend.FLASH_ATTENTION), ("cudnn", SDPBackend.CUDNN_ATTENTION),
+            ("efficient", SDPBackend.EFFICIENT_ATTENTION)]
+
+
+def sdpa_times(q, k, v, causal, warmup, iters):
+    """{backend: median ms} for the backends that run this shape."""
+    out = {}
+    for name, backend in BACKENDS:
+        try:
+            with sdpa_kernel(backend):
+                fn = lambda: F.scaled_dot_product_attention(q, k, v, is_causal=causal,
+                                                            enable_gqa=True)
+                fn()
+                out[name] = timed(fn, warmup=warmup, iters=iters)
+        except RuntimeError as e:
+            out[name] = None
+    return out
+
+
+def fmt(x, spec):
+    return "-" if x is None else format(x, spec)
+
+
+def main():
+    dev = "cuda"
+    print("card", torch.cuda.get_device_name())
+    big = torch.empty(1 << 30, dtype=torch.uint8, device=dev).random_()
+    dst = torch.empty_like(big)
+    copy_gbs = 2 * big.numel() / timed(lambda: dst.copy_(big)) / 1e6
+    del big, dst
+    print(f"copy GB/s={copy_gbs:.0f}")
+    print()
+    print("| prefill T | hymir ms | hymir TFLOP/s | SDPA flash ms | SDPA cuDNN ms | best SDPA TFLOP/s | hymir / best SDPA speed |")
+    print("|---|---|---|---|---|---|---|")
+    for t in ([4096] if QUICK else [4096, 16384, 65536]):
+        flop = 2.0 * t * t * D * HQ
+        q = torch.randn(1, HQ, t, D, device=dev, dtype=torch.bfloat16)
+        k, v = (torch.randn(1, HKV, t, D, device=dev, dtype=torch.bfloat16) for _ in range(2))
+        st = sdpa_times(q, k, v, True, 3, 10)
+        del q, k, v
+        torch.cuda.empty_cache()
+        ms = hymir(BUNDLE, "attention_prefill.hymir", "prefill", t, 1 if t >= 16384 else 3,
+                   warmup=0 if t >= 16384 else 1)
+        best = min([x for x in st.values() if x is not None], default=None)
+        print(f"| {t} | {fmt(ms, '.3f')} | {fmt(ms and flop / ms / 1e9, '.1f')} | "
+              f"{fmt(st['flash'], '.3f')} | {fmt(st['cudnn'], '.3f')} | "
+              f"{fmt(best and flop / best / 1e9, '.0f')} | {fmt(ms and best and best / ms, '.3f')}x |")
+    print()
+    print("| decode B, S | hymir us | hymir GB/s | of copy | SDPA flash us | SDPA cuDNN us | SDPA efficient us | hymir / best SDPA speed |")
+    print("|---|---|---|---|---|---|---|---|")
+    for b in (1, 16, 64):
+        for s in (8192, 65536):
+            if QUICK and (b, s) != (1, 65536):
+                continue
+            kv_bytes = 2.0 * b * s * HKV * D * 2
+            q = torch.randn(b, HQ, 1, D, device=dev, dtype=torch.bfloat16)
+            k, v = (torch.randn(b, HKV, s, D, device=dev, dtype=torch.bfloat16) for _ in range(2))
+            # One query against every key: not causal in SDPA's top-left
+            # alignment (hymir aligns causal queries to the end).
+            st = sdpa_times(q, k, v, False, 5, 30)
+            del q, k, v
+            torch.cuda.empty_cache()
+            ms = hymir(BUNDLE, "attention_decode_b%d_s%d.hymir" % (b, s), "decode", 1, 30, warmup=5)
+            best = min([x for x in st.values() if x is not None], default=None)
+            gbs = ms and kv_bytes / ms / 1e6
+            print(f"| {b}, {s} | {fmt(ms and ms * 1e3, '.1f')} | {fmt(gbs, '.0f')} | "
+                  f"{fmt(gbs and gbs / copy_gbs, '.3f')} | "
+                  f"{fmt(st['flash'] and st['flash'] * 1e3, '.1f')} | "
+                  f"{fmt(st['cudnn'] and st['cudnn'] * 1e3, '.1f')} | "
+                  f"{fmt(st['efficient'] and st['efficient'] * 1e3, '.1f')} | "
+                  f"{fmt(ms and best and best / ms, '.3f')}x |")
+
+
+if __name__ == "__main__":
+    main()
