@@ -23,6 +23,7 @@
 #include <algorithm>
 #include <cstdint>
 #include <cstring>
+#include <optional>
 
 namespace hymir {
 
@@ -37,6 +38,22 @@ static int64_t product(const std::vector<int64_t> &shape) {
   return n;
 }
 
+/// The bytes of a tensor of `shape` with `element`-byte elements, or
+/// nothing when a dim is negative or the count does not fit in 64 bits.
+static std::optional<size_t> tensorBytes(const std::vector<int64_t> &shape,
+                                         size_t element) {
+  for (int64_t d : shape)
+    if (d < 0)
+      return std::nullopt;
+  if (std::find(shape.begin(), shape.end(), 0) != shape.end())
+    return 0;
+  size_t bytes = element;
+  for (int64_t d : shape)
+    if (__builtin_mul_overflow(bytes, static_cast<size_t>(d), &bytes))
+      return std::nullopt;
+  return bytes;
+}
+
 Tensor::Tensor(DType dtype, std::vector<int64_t> shape)
     : dtype_(dtype), shape_(std::move(shape)),
       bytes_(static_cast<size_t>(product(shape_)) * dtypeSize(dtype)) {}
@@ -49,11 +66,20 @@ absl::StatusOr<Tensor> Tensor::fromBytes(DType dtype,
   for (int64_t d : shape)
     if (d < 0)
       return absl::InvalidArgumentError("tensor shape has a negative dim");
-  Tensor t(dtype, std::move(shape));
-  if (t.sizeBytes() != sizeBytes)
+  // Sized before anything is allocated: a shape whose byte count does not
+  // fit in 64 bits is an error, never a wrapped-around size.
+  size_t element = dtypeSize(dtype);
+  std::optional<size_t> need = tensorBytes(shape, element);
+  if (!need)
+    return absl::InvalidArgumentError(
+        absl::StrCat("tensor of ", std::string(dtypeName(dtype)), " ",
+                     absl::StrCat("[", absl::StrJoin(shape, ", "), "]"),
+                     " needs more than 2^64 bytes, got ", sizeBytes));
+  if (*need != sizeBytes)
     return absl::InvalidArgumentError(absl::StrCat(
-        "tensor of ", t.numel(), " ", std::string(dtypeName(dtype)),
-        " elements needs ", t.sizeBytes(), " bytes, got ", sizeBytes));
+        "tensor of ", *need / element, " ", std::string(dtypeName(dtype)),
+        " elements needs ", *need, " bytes, got ", sizeBytes));
+  Tensor t(dtype, std::move(shape));
   if (sizeBytes)
     std::memcpy(t.data(), data, sizeBytes);
   return t;
@@ -308,9 +334,13 @@ Module::Impl::prepare(const std::string &name, const TensorMap &inputs) {
     if (!shape.ok())
       return shape.status();
     for (size_t d = 0; d < devices.size(); ++d) {
+      std::optional<size_t> bytes = tensorBytes(*shape, dtypeSize(spec.dtype));
+      if (!bytes)
+        return absl::OutOfRangeError(absl::StrCat(
+            where, ": output '", printableName(spec.name), "' of shape ",
+            shapeString(*shape), " needs more than 2^64 bytes"));
       absl::StatusOr<std::unique_ptr<DeviceBuffer>> buffer =
-          devices[d].driver->allocate(static_cast<size_t>(product(*shape)) *
-                                      dtypeSize(spec.dtype));
+          devices[d].driver->allocate(*bytes);
       if (!buffer.ok())
         return buffer.status();
       frame.devices[d].outputs.push_back(std::move(*buffer));
@@ -540,7 +570,7 @@ absl::Status Module::Impl::executeOn(Frame &frame, size_t device, size_t i,
         // The furthest element the kernel can address must be inside.
         std::vector<int64_t> sizes, strides;
         int64_t last = 0;
-        bool empty = false;
+        bool empty = false, overflow = false;
         for (size_t d = 0; d < arg.sizes.size(); ++d) {
           absl::StatusOr<int64_t> s = evaluate(arg.sizes[d], frame.symbols);
           absl::StatusOr<int64_t> t = evaluate(arg.strides[d], frame.symbols);
@@ -550,12 +580,23 @@ absl::Status Module::Impl::executeOn(Frame &frame, size_t device, size_t i,
             return absl::OutOfRangeError(
                 absl::StrCat(argWhere(), ": negative size or stride"));
           empty |= *s == 0;
-          last += (*s - 1) * *t;
+          int64_t span = 0;
+          overflow |= *s > 0 && (__builtin_mul_overflow(*s - 1, *t, &span) ||
+                                 __builtin_add_overflow(last, span, &last));
           sizes.push_back(*s);
           strides.push_back(*t);
         }
-        size_t need =
-            empty ? 0 : static_cast<size_t>(last + 1) * dtypeSize(arg.dtype);
+        // Checked: a plan whose sizes and strides reach past 2^64 bytes
+        // is an error, never a wrapped-around (small) byte count.
+        size_t need = 0;
+        if (!empty &&
+            (overflow || __builtin_mul_overflow(static_cast<size_t>(last) + 1,
+                                                dtypeSize(arg.dtype), &need)))
+          return absl::OutOfRangeError(
+              absl::StrCat(argWhere(), " has sizes ", shapeString(sizes),
+                           " and strides ", shapeString(strides),
+                           ", which address more than 2^64 bytes of its ",
+                           storageKindName(arg.ref.kind)));
         if (need > place->second)
           return absl::OutOfRangeError(absl::StrCat(
               argWhere(), " addresses ", need, " bytes of its ",
@@ -603,9 +644,16 @@ absl::Status Module::Impl::executeOn(Frame &frame, size_t device, size_t i,
       if (!x.ok() || !w.ok() || !y.ok())
         return !x.ok() ? x.status() : !w.ok() ? w.status() : y.status();
       size_t in = dtypeSize(gemm->dtype), out = dtypeSize(gemm->outDtype);
-      if (static_cast<size_t>(*m * gemm->k) * in > x->second ||
-          static_cast<size_t>(gemm->n * gemm->k) * in > w->second ||
-          static_cast<size_t>(*m * gemm->n) * out > y->second)
+      // Checked products: sizes from a corrupt plan must not wrap around
+      // into small ones that pass the storage check.
+      std::optional<size_t> xBytes = tensorBytes({*m, gemm->k}, in),
+                            wBytes = tensorBytes({gemm->n, gemm->k}, in),
+                            yBytes = tensorBytes({*m, gemm->n}, out);
+      if (!xBytes || !wBytes || !yBytes)
+        return absl::OutOfRangeError(absl::StrCat(
+            where(), ": m = ", *m, ", n = ", gemm->n, ", k = ", gemm->k,
+            ": an operand size is negative or more than 2^64 bytes"));
+      if (*xBytes > x->second || *wBytes > w->second || *yBytes > y->second)
         return absl::OutOfRangeError(
             absl::StrCat(where(), ": operands exceed their storage"));
       if (absl::Status s =

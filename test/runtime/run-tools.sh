@@ -11,7 +11,10 @@
 #  - --help (exit 0, every flag explained), --version, --flag=value and
 #    --flag value, unknown flags (one line, exit 2);
 #  - the call time beside the oracle's, hymir-bench's min/median/max/spread
-#    and tokens/s, and progress lines of slow steps (the mark set to 0 s).
+#    and tokens/s, and progress lines of slow steps (the mark set to 0 s);
+#  - names with control characters print escaped in hymir-run's messages,
+#    the plan listing (hymir-dump, hymir-compile --print-plan) and
+#    hymir-bench's lines and messages.
 # Usage: run-tools.sh BIN_DIR GRAPH.mlir (an f32 graph with entry @linear)
 set -euo pipefail
 bin=$1 graph=$2
@@ -145,6 +148,36 @@ MLIR
 expect 1 "$bin/hymir-run" esc.hymir --entry f --inputs in.st --outputs out.st
 grep -qF "its inputs are: x\033[2J" err || { cat err; fail "name not escaped"; }
 if LC_ALL=C grep -q $'\x1b' err; then fail "a raw escape character was printed"; fi
+# The same for the listing (hymir-dump, hymir-compile --print-plan) and for
+# hymir-bench: entry, input, output, param and symbol-free names escaped.
+cat >esc2.mlir <<'MLIR'
+func.func @"f\1B[1m"(%x: tensor<?x4xf32> {hymir.name = "x\1B[2J"}) -> (tensor<?x4xf32> {hymir.name = "y\07"}) {
+  %y = math.exp %x : tensor<?x4xf32>
+  return %y : tensor<?x4xf32>
+}
+func.func @g(%x: tensor<2x4xf32> {hymir.name = "x"}, %w: tensor<4xf32> {hymir.name = "w\1B[3J", hymir.param}) -> (tensor<2x4xf32> {hymir.name = "y"}) {
+  %y = hymir.rms_norm %x, %w {epsilon = 1.0e-5 : f32} : (tensor<2x4xf32>, tensor<4xf32>) -> tensor<2x4xf32>
+  return %y : tensor<2x4xf32>
+}
+MLIR
+"$bin/hymir-compile" esc2.mlir -o esc2.hymir --target=cpu --print-plan >plan 2>/dev/null
+expect 0 "$bin/hymir-dump" esc2.hymir
+for f in plan out; do
+  for name in 'entry f\033[1m' 'input 0 x\033[2J' 'output 0 y\007' 'param 0 w\033[3J'; do
+    grep -qF "$name" $f || { cat $f; fail "$f: no escaped '$name'"; }
+  done
+  if LC_ALL=C grep -q $'[\x1b\x07]' $f; then fail "$f: a raw control character was printed"; fi
+done
+expect 1 "$bin/hymir-bench" esc2.hymir --entry $'f\e[1m' --random-inputs 3
+grep -qF "parameters (first 'w\033[3J') and none are bound" err || { cat err; fail "bench: param name not escaped"; }
+"$bin/hymir-reference" esc2.mlir --function g --tokens 1 --write-inputs gin.st \
+  --write-weights w2.st >/dev/null
+expect 0 "$bin/hymir-bench" esc2.hymir --entry $'f\e[1m' --weights w2.st --random-inputs 3 --iterations 2
+grep -qF 'bench f\033[1m device=cpu' out || { cat out; fail "bench name not escaped"; }
+expect 1 "$bin/hymir-bench" esc2.hymir --entry $'h\e[1m' --random-inputs 3
+grep -qF "no entry 'h\033[1m'" err || { cat err; fail "bench: missing entry not escaped"; }
+expect 1 "$bin/hymir-bench" big.hymir --entry linear --random-inputs 2147483647
+if LC_ALL=C grep -q $'[\x1b\x07]' out err; then fail "bench: a raw control character was printed"; fi
 
 # Progress lines on stderr, the first mark moved to 0 s.
 HYMIR_PROGRESS_AFTER_S=0 expect 0 "${run[@]}" --outputs out.st --check

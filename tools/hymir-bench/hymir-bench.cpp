@@ -39,6 +39,7 @@
 
 #include "hymir/Runtime/Runtime.h"
 #include "hymir/Support/BFloat16.h"
+#include "hymir/Support/Names.h"
 
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
@@ -251,10 +252,12 @@ int main(int argc, char **argv) {
       if (e.name == o.entry)
         entry = &e;
     if (!entry)
-      return fail(absl::NotFoundError("no entry '" + o.entry + "'"));
+      return fail(absl::NotFoundError("no entry '" +
+                                      hymir::printableName(o.entry) + "'"));
     std::vector<int64_t> symbols(entry->symbols.size(), o.randomTokens);
     hymir::tools::Progress progress("hymir-bench",
-                                    "drawing random inputs for " + o.entry);
+                                    "drawing random inputs for " +
+                                        hymir::printableName(o.entry));
     std::mt19937_64 rng(std::random_device{}());
     std::uniform_real_distribution<float> dist(-1.0f, 1.0f);
     for (const hymir::TensorSpecDesc &spec : entry->inputs) {
@@ -278,8 +281,8 @@ int main(int argc, char **argv) {
                               static_cast<uint64_t>(sysconf(_SC_PAGE_SIZE));
       if (overflow || bytes > memory / 2)
         return fail(absl::ResourceExhaustedError(absl::StrCat(
-            "input '", spec.name, "' at --random-inputs ", o.randomTokens,
-            " would take ",
+            "input '", hymir::printableName(spec.name), "' at --random-inputs ",
+            o.randomTokens, " would take ",
             overflow ? std::string("more than 2^64") : absl::StrCat(bytes),
             " bytes, more than half of this machine's ", memory,
             " bytes of memory")));
@@ -287,8 +290,9 @@ int main(int argc, char **argv) {
       try {
         held.emplace(spec.dtype, shape);
       } catch (const std::bad_alloc &) {
-        return fail(absl::ResourceExhaustedError(absl::StrCat(
-            "cannot allocate ", bytes, " bytes for input '", spec.name, "'")));
+        return fail(absl::ResourceExhaustedError(
+            absl::StrCat("cannot allocate ", bytes, " bytes for input '",
+                         hymir::printableName(spec.name), "'")));
       }
       hymir::Tensor &t = *held;
       uint8_t *d = t.data();
@@ -335,7 +339,8 @@ int main(int argc, char **argv) {
 
   absl::StatusOr<hymir::CallTiming> timing = [&] {
     hymir::tools::Progress progress(
-        "hymir-bench", "timing " + o.entry + " on " + o.device + " (" +
+        "hymir-bench", "timing " + hymir::printableName(o.entry) + " on " +
+                           hymir::printableName(o.device) + " (" +
                            std::to_string(o.warmup) + " warmup + " +
                            std::to_string(o.iterations) + " timed runs)");
     return (*module)->time(o.entry, inputs, o.warmup, o.iterations);
@@ -346,8 +351,8 @@ int main(int argc, char **argv) {
   std::string line = absl::StrFormat(
       "bench %s device=%s median_ms=%.6g iterations=%d min_ms=%.6g "
       "max_ms=%.6g spread=%.1f%%",
-      o.entry, o.device, entryMs, o.iterations, timing->minMilliseconds,
-      timing->maxMilliseconds,
+      hymir::printableName(o.entry), hymir::printableName(o.device), entryMs,
+      o.iterations, timing->minMilliseconds, timing->maxMilliseconds,
       entryMs > 0
           ? 100 * (timing->maxMilliseconds - timing->minMilliseconds) / entryMs
           : 0.0);

@@ -4,6 +4,8 @@
 // inputs, outputs, buffers, checks and steps, one line each) and hymir-dump's
 // text around it. Plain std::ostringstream, so the listing prints the same from
 // the compiler (through codegen's printArtifactListing) and from hymir-dump.
+// Names from the file are printed through printableName (C escapes), so a
+// control character in a name cannot act on the terminal.
 //
 //===----------------------------------------------------------------------===//
 
@@ -20,7 +22,7 @@ std::string sizeExprString(const SizeExprSpec &e,
   for (auto [sym, coeff] : e.terms) {
     if (!s.empty())
       s += "+";
-    s += sym < symbols.size() ? symbols[sym].name : "?";
+    s += sym < symbols.size() ? printableName(symbols[sym].name) : "?";
     if (coeff != 1)
       s += "*" + std::to_string(coeff);
   }
@@ -44,7 +46,7 @@ std::string refString(const RefDesc &r,
 /// The kernel's name, or a marker for an index the validator would refuse
 /// (the listing is also printed for modules not validated yet).
 std::string kernelName(const ModuleDesc &m, uint32_t kernel) {
-  return kernel < m.kernels.size() ? m.kernels[kernel].name
+  return kernel < m.kernels.size() ? printableName(m.kernels[kernel].name)
                                    : "<kernel " + std::to_string(kernel) + ">";
 }
 
@@ -53,7 +55,7 @@ void printEntryPlan(const ModuleDesc &m, const EntryDesc &e,
   auto specs = [&](const char *what, const std::vector<TensorSpecDesc> &list) {
     for (size_t i = 0; i < list.size(); ++i) {
       const TensorSpecDesc &t = list[i];
-      os << "  " << what << " " << i << " " << t.name << ": "
+      os << "  " << what << " " << i << " " << printableName(t.name) << ": "
          << dtypeName(t.dtype) << "[";
       for (size_t d = 0; d < t.shape.size(); ++d)
         os << (d ? ", " : "") << sizeExprString(t.shape[d], e.symbols);
@@ -63,10 +65,10 @@ void printEntryPlan(const ModuleDesc &m, const EntryDesc &e,
       os << "\n";
     }
   };
-  os << "entry " << e.name << "\n";
+  os << "entry " << printableName(e.name) << "\n";
   for (const SymbolDesc &s : e.symbols)
-    os << "  symbol " << s.name << " = input " << s.input << " dim " << s.dim
-       << ", max " << s.max << "\n";
+    os << "  symbol " << printableName(s.name) << " = input " << s.input
+       << " dim " << s.dim << ", max " << s.max << "\n";
   specs("input", e.inputs);
   specs("output", e.outputs);
   for (size_t i = 0; i < e.buffers.size(); ++i)
@@ -156,7 +158,8 @@ std::string artifactListing(const ModuleDesc &desc) {
     os << "devices " << desc.deviceCount << "\n";
   for (size_t i = 0; i < desc.params.size(); ++i) {
     const TensorSpecDesc &p = desc.params[i];
-    os << "param " << i << " " << p.name << ": " << dtypeName(p.dtype) << "[";
+    os << "param " << i << " " << printableName(p.name) << ": "
+       << dtypeName(p.dtype) << "[";
     for (size_t d = 0; d < p.shape.size(); ++d)
       os << (d ? ", " : "") << p.shape[d].constant;
     os << "]";
@@ -173,19 +176,20 @@ std::string artifactDump(const ModuleDesc &desc) {
   std::ostringstream os;
   os << "target " << targetName(desc.target) << "\n";
   if (!desc.chip.empty())
-    os << "chip " << desc.chip << "\n";
+    os << "chip " << printableName(desc.chip) << "\n";
   os << "device count " << desc.deviceCount << "\n";
   if (!desc.producer.empty())
-    os << "producer " << desc.producer << "\n";
+    os << "producer " << printableName(desc.producer) << "\n";
   os << "schema version " << kArtifactSchemaVersion << "\n";
   for (size_t i = 0; i < desc.kernels.size(); ++i) {
     const KernelDesc &k = desc.kernels[i];
-    os << "kernel " << i << " " << k.name << ": code " << k.code << ", symbol "
-       << k.symbol << "\n";
+    os << "kernel " << i << " " << printableName(k.name) << ": code " << k.code
+       << ", symbol " << printableName(k.symbol) << "\n";
   }
   for (const EntryDesc &e : desc.entries) {
-    os << "entry " << e.name << ": " << e.inputs.size() << " input(s), "
-       << e.outputs.size() << " output(s), " << e.plan.size() << " step(s), ";
+    os << "entry " << printableName(e.name) << ": " << e.inputs.size()
+       << " input(s), " << e.outputs.size() << " output(s), " << e.plan.size()
+       << " step(s), ";
     if (e.reference)
       os << "reference program of " << e.reference->ops.size()
          << " op(s) (hymir-run --check)\n";
