@@ -87,7 +87,9 @@ void mlir::hymir::buildKernelFormPipeline(OpPassManager &pm,
   late.collectives = true;
   pm.addPass(createHymirLowerToLinalg(late));
   // Buffers: function boundaries get identity-layout memrefs, which the plan
-  // builder binds to the runtime's tensors.
+  // builder binds to the runtime's tensors. Only tied arguments are written
+  // (in place); the others are read only.
+  pm.addPass(createHymirTieArguments());
   bufferization::OneShotBufferizePassOptions bufferize;
   bufferize.bufferizeFunctionBoundaries = true;
   bufferize.functionBoundaryTypeConversion =

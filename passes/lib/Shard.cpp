@@ -472,6 +472,11 @@ LogicalResult Sharder::run() {
   for (BlockArgument arg : body.getArguments())
     if (isa<RankedTensorType>(arg.getType()))
       argDecisions[arg] = -2;
+  // An argument updated in place stays whole on every device, as its tied
+  // result (returned values are whole) does.
+  for (unsigned r = 0; r < func.getNumResults(); ++r)
+    if (std::optional<unsigned> a = getTiedArgument(func, r))
+      argDecisions[body.getArgument(*a)] = -1;
   // Ops are visited in order; a visit may replace the op or insert
   // collectives before it, never after.
   SmallVector<Operation *> ops;

@@ -17,6 +17,18 @@ func.func @entry(%x: tensor<?x16xf32> {hymir.name = "x"},
 
 // -----
 
+// A result tied to an argument (updated in place).
+// CHECK-LABEL: func.func @step
+// CHECK-SAME: -> (tensor<4x16xf32> {hymir.name = "y"}, tensor<2x4x16xf32> {hymir.name = "state_out", hymir.tied = 1 : i64})
+func.func @step(%x: tensor<4x16xf32> {hymir.name = "x"},
+                %state: tensor<2x4x16xf32> {hymir.name = "state"})
+    -> (tensor<4x16xf32> {hymir.name = "y"},
+        tensor<2x4x16xf32> {hymir.name = "state_out", hymir.tied = 1 : i64}) {
+  return %x, %state : tensor<4x16xf32>, tensor<2x4x16xf32>
+}
+
+// -----
+
 #map_x = affine_map<(m, n, k) -> (m, k)>
 #map_w = affine_map<(m, n, k) -> (n, k)>
 #map_y = affine_map<(m, n, k) -> (m, n)>

@@ -207,3 +207,74 @@ func.func @op_attr_on_arg(%x: tensor<4xf32> {hymir.lightning = "heads"}) {
 func.func @unknown_on_arg(%x: tensor<4xf32> {hymir.params}) {
   return
 }
+
+// -----
+
+// hymir.tied goes on a result.
+// expected-error @+1 {{'func.func' op expects 'hymir.tied' on a result, found it on argument 0}}
+func.func @tied_on_arg(%x: tensor<4xf32> {hymir.tied = 0 : i64}) {
+  return
+}
+
+// -----
+
+// hymir.tied is an argument index.
+// expected-error @+1 {{'func.func' op expects 'hymir.tied' of result 0 to be an integer (an argument index), got "state"}}
+func.func @tied_value(%s: tensor<4xf32>) -> (tensor<4xf32> {hymir.tied = "state"}) {
+  return %s : tensor<4xf32>
+}
+
+// -----
+
+// expected-error @+1 {{'func.func' op expects 'hymir.tied' of result 0 to be an argument index in [0, 1), got 1}}
+func.func @tied_range(%s: tensor<4xf32>) -> (tensor<4xf32> {hymir.tied = 1 : i64}) {
+  return %s : tensor<4xf32>
+}
+
+// -----
+
+// expected-error @+1 {{'func.func' op expects 'hymir.tied' of result 0 to be an argument index in [0, 1), got -1}}
+func.func @tied_negative(%s: tensor<4xf32>) -> (tensor<4xf32> {hymir.tied = -1 : i64}) {
+  return %s : tensor<4xf32>
+}
+
+// -----
+
+// Only an entry has tied results.
+// expected-error @+1 {{'func.func' op ties result 0 to argument 0, but only an entry (a public function) has tied results}}
+func.func private @tied_private(%s: tensor<4xf32>) -> (tensor<4xf32> {hymir.tied = 0 : i64}) {
+  return %s : tensor<4xf32>
+}
+
+// -----
+
+// A tied result has its argument's type (dtype and shape).
+// expected-error @+1 {{'func.func' op ties result 0 of type 'tensor<4xbf16>' to argument 0 of type 'tensor<4xf32>'; a tied result has its argument's type}}
+func.func @tied_type(%s: tensor<4xf32>) -> (tensor<4xbf16> {hymir.tied = 0 : i64}) {
+  %t = arith.truncf %s : tensor<4xf32> to tensor<4xbf16>
+  return %t : tensor<4xbf16>
+}
+
+// -----
+
+// expected-error @+1 {{'func.func' op ties result 0 of type 'tensor<8xf32>' to argument 0 of type 'tensor<4xf32>'; a tied result has its argument's type}}
+func.func @tied_shape(%s: tensor<4xf32>, %t: tensor<8xf32>) -> (tensor<8xf32> {hymir.tied = 0 : i64}) {
+  return %t : tensor<8xf32>
+}
+
+// -----
+
+// A parameter is read only.
+// expected-error @+1 {{'func.func' op ties result 0 to argument 0, a parameter ('hymir.param'); parameters are bound once and read only}}
+func.func @tied_param(%w: tensor<4xf32> {hymir.param}) -> (tensor<4xf32> {hymir.tied = 0 : i64}) {
+  return %w : tensor<4xf32>
+}
+
+// -----
+
+// One result per argument.
+// expected-error @+1 {{'func.func' op ties results 0 and 1 to argument 0; an argument is tied to one result at most}}
+func.func @tied_twice(%s: tensor<4xf32>)
+    -> (tensor<4xf32> {hymir.tied = 0 : i64}, tensor<4xf32> {hymir.tied = 0 : i64}) {
+  return %s, %s : tensor<4xf32>, tensor<4xf32>
+}

@@ -30,6 +30,7 @@ using KernelAttr = HymirDialect::KernelAttrHelper;
 using NameAttr = HymirDialect::NameAttrHelper;
 using ParamAttr = HymirDialect::ParamAttrHelper;
 using ShardDimAttr = HymirDialect::ShardDimAttrHelper;
+using TiedAttr = HymirDialect::TiedAttrHelper;
 
 //===----------------------------------------------------------------------===//
 // Accessors
@@ -115,6 +116,16 @@ std::optional<int64_t> hymir::getShardDim(FunctionOpInterface func,
   return dim.getInt();
 }
 
+std::optional<unsigned> hymir::getTiedArgument(FunctionOpInterface func,
+                                               unsigned index) {
+  auto arg =
+      func.getResultAttrOfType<IntegerAttr>(index, TiedAttr::getNameStr());
+  if (!arg || arg.getValue().isNegative() ||
+      arg.getValue().uge(func.getNumArguments()))
+    return std::nullopt;
+  return static_cast<unsigned>(arg.getValue().getZExtValue());
+}
+
 //===----------------------------------------------------------------------===//
 // Verification
 //===----------------------------------------------------------------------===//
@@ -148,7 +159,7 @@ LogicalResult verifyKind(Operation *op, NamedAttribute attr,
 /// or results rather than on ops.
 bool isValueAttr(StringRef name) {
   return name == NameAttr::getNameStr() || name == ParamAttr::getNameStr() ||
-         name == ShardDimAttr::getNameStr();
+         name == ShardDimAttr::getNameStr() || name == TiedAttr::getNameStr();
 }
 
 bool isOpAttr(StringRef name) {
@@ -161,6 +172,46 @@ bool isOpAttr(StringRef name) {
 InFlightDiagnostic unknownAttr(Operation *op, StringRef name) {
   return op->emitOpError() << "has '" << name
                            << "', which the hymir dialect does not declare";
+}
+
+/// `hymir.tied` on result `index` (of type `type`) of the function `op`: an
+/// argument index of a public function, an argument of the result's type
+/// that is not a parameter, and no other result tied to it.
+LogicalResult verifyTied(Operation *op, unsigned index, Type type,
+                         Attribute value) {
+  StringRef name = TiedAttr::getNameStr();
+  auto func = cast<FunctionOpInterface>(op);
+  auto arg = dyn_cast<IntegerAttr>(value);
+  if (!arg || !isa<IntegerType>(arg.getType()))
+    return op->emitOpError()
+           << "expects '" << name << "' of result " << index
+           << " to be an integer (an argument index), got " << value;
+  int64_t n = func.getNumArguments();
+  const APInt &v = arg.getValue();
+  if (v.isNegative() || v.sge(n))
+    return op->emitOpError() << "expects '" << name << "' of result " << index
+                             << " to be an argument index in [0, " << n
+                             << "), got " << v.getSExtValue();
+  auto i = static_cast<unsigned>(v.getZExtValue());
+  if (!func.isPublic())
+    return op->emitOpError()
+           << "ties result " << index << " to argument " << i
+           << ", but only an entry (a public function) has tied results";
+  if (func.getArgumentTypes()[i] != type)
+    return op->emitOpError()
+           << "ties result " << index << " of type " << type << " to argument "
+           << i << " of type " << func.getArgumentTypes()[i]
+           << "; a tied result has its argument's type";
+  if (isParam(func, i))
+    return op->emitOpError() << "ties result " << index << " to argument " << i
+                             << ", a parameter ('" << ParamAttr::getNameStr()
+                             << "'); parameters are bound once and read only";
+  for (unsigned r = 0; r < index; ++r)
+    if (getTiedArgument(func, r) == i)
+      return op->emitOpError()
+             << "ties results " << r << " and " << index << " to argument " << i
+             << "; an argument is tied to one result at most";
+  return success();
 }
 
 /// Verifies a hymir attribute of argument (or, with `result`, result) `index`
@@ -178,6 +229,11 @@ LogicalResult verifyValueAttr(Operation *op, bool result, unsigned index,
              << " to be a non-empty string, got " << value;
     return success();
   }
+  if (name == TiedAttr::getNameStr())
+    return result ? verifyTied(op, index, type, value)
+                  : op->emitOpError()
+                        << "expects '" << name
+                        << "' on a result, found it on argument " << index;
   if (result &&
       (name == ParamAttr::getNameStr() || name == ShardDimAttr::getNameStr()))
     return op->emitOpError()

@@ -94,8 +94,10 @@ def HymirShard : Pass<"hymir-shard", "::mlir::ModuleOp"> {
     static and divisible by `devices` and no use so far needed it whole; the
     pass marks it `hymir.shard_dim` and gives it the part's type (the runtime
     hands each device its part). Results and unsplit arguments keep their
-    types, so callers see the original signature. `devices` = 1 changes
-    nothing; a graph that already holds collectives is refused.
+    types, so callers see the original signature. An argument a result is
+    tied to (`hymir.tied`) stays whole: every device updates all of it in
+    place. `devices` = 1 changes nothing; a graph that already holds
+    collectives is refused.
   }];
   let options = [
     Option<"devices", "devices", "int64_t", /*default=*/"1",
@@ -244,6 +246,31 @@ def HymirMapParallelLoopsToGrid
     "::mlir::arith::ArithDialect", "::mlir::gpu::GPUDialect",
     "::mlir::scf::SCFDialect"
   ];
+}
+
+def HymirTieArguments : Pass<"hymir-tie-arguments", "::mlir::ModuleOp"> {
+  let summary = "Tell one-shot bufferization which entry arguments it may write";
+  let description = [{
+    Lowers `hymir.tied` to what one-shot bufferization reads: on every entry
+    (public function), an argument a result is tied to gets
+    `bufferization.writable = true`, so the op computing that result writes
+    into the argument's buffer where the analysis finds it safe (the plan
+    then has no copy for the result), and every other argument gets
+    `bufferization.writable = false`, so no kernel writes into an untied
+    input or a parameter (a caller may pass them as device values it reuses
+    across calls). A tied result that is not the argument itself is
+    materialized in it (`bufferization.materialize_in_destination`), and
+    the `tensor.empty` its computation starts from is replaced by the
+    argument (empty-tensor elimination, for these materializations only), so
+    that the computation writes the argument's buffer directly. That is kept,
+    tied result by tied result, only where the bufferization analysis still
+    succeeds with it (tried on a copy of the module): when the argument's old
+    value is read or returned after the result is computed, the result is
+    left where bufferization puts it and the plan copies it into the
+    argument at the end. Runs right before one-shot bufferization.
+  }];
+  let dependentDialects = ["::mlir::bufferization::BufferizationDialect",
+                           "::mlir::tensor::TensorDialect"];
 }
 
 #endif // HYMIR_TRANSFORMS_PASSES_TD

@@ -56,6 +56,11 @@ bool isParam(FunctionOpInterface func, unsigned index);
 void setShardDim(FunctionOpInterface func, unsigned index, int64_t dim);
 std::optional<int64_t> getShardDim(FunctionOpInterface func, unsigned index);
 
+/// `hymir.tied`: the index of the argument result `index` of `func` is tied
+/// to (updated in place); none if the result is not tied.
+std::optional<unsigned> getTiedArgument(FunctionOpInterface func,
+                                        unsigned index);
+
 } // namespace mlir::hymir
 
 #endif // HYMIR_DIALECT_HYMIR_IR_HYMIRATTRIBUTES_H

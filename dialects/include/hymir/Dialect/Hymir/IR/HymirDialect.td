@@ -45,18 +45,44 @@ def Hymir_Dialect : Dialect {
     |---|---|---|---|---|
     | `hymir.name` | function argument or result | string: the name of the tensor in safetensors files (default `arg<i>`, `result<i>`) | the graph's author | the plan lowering (entry specs), `hymir-reference` |
     | `hymir.param` | function argument | unit: the argument is a parameter, bound from weights | the graph's author | the plan lowering (parameter specs), `hymir-reference` |
+    | `hymir.tied` | result of a public function | integer: the index of the argument this result is tied to (updated in place): the result has the argument's type, at most one result ties each argument, and a parameter cannot be tied | the graph's author | the kernel-form pipeline (argument writability for bufferization), the plan lowering (the output's storage is the argument's) |
     | `hymir.shard_dim` | function argument | integer in `[0, rank)`: each device holds a slice of the argument along this dim | `hymir-shard` | the plan lowering (sharded parameters) |
     | `hymir.library_call` | `linalg.generic` | `"gemm"`, `"all_reduce"` or `"all_gather"`: the step runs as a library call (cuBLASLt, NCCL, the cpu driver) | `hymir-lower-to-linalg` | `hymir-linalg-to-parallel-loops` (skips the op), the plan lowering (a library step) |
     | `hymir.precision` | a `hymir.library_call = "gemm"` op | `"bf16"` or `"f32"`: the `precision` of the `hymir.linear` it came from | `hymir-lower-to-linalg` | the plan lowering (the GEMM's compute type) |
     | `hymir.lightning` | any op | which part of lightning attention the op is: `"heads"` (the forall over batch and heads), `"blocks"` (the loop over token blocks, or the launch of the blocked SIMT kernel), `"intra"`, `"inter"`, `"state"` (the three products of a block), `"decode"`, `"tensor-core"` (kernel launches) | `hymir-tile-lightning-attention`, `hymir-lightning-to-gpu` | readers and lit tests |
     | `hymir.moe` | any op | which part of an MoE layer the op is: `"route"` (the fused routing forall), `"layout"`, `"gate-up"`, `"down"` (warp-per-row kernels), `"gate-up-tc"`, `"down-tc"` (mma.sync kernels), `"gate-up-wgmma"`, `"down-wgmma"` (wgmma kernels), `"combine"` (kernel launches) | `hymir-lower-to-linalg`, `hymir-moe-experts-to-gpu` | readers and lit tests |
     | `hymir.kernel` | function | unit: an outlined host (cpu) kernel | `hymir-extract-host-kernels` | `hymir-add-packed-kernel-entries` |
+
+    ### Tied arguments
+
+    A result of an entry (a public function) may be tied to an argument with
+    `hymir.tied = <argument index> : i64`: the result is the argument's new
+    value and lives in the argument's storage, computed in place where the
+    graph allows it (else, when the old value is still read after the
+    update, computed aside and copied there at the end of the call). A
+    decode step keeps its KV caches and recurrent states on the device this
+    way, across calls, and copies only its tokens; the runtime passes such
+    an argument as a device value (docs/running.md). Called with a host
+    tensor instead, the argument is copied in and the result comes back as
+    an ordinary output.
+
+    ```mlir
+    func.func @step(%state: tensor<4x16xf32> {hymir.name = "state"},
+                    %x: tensor<4x16xf32> {hymir.name = "x"})
+        -> (tensor<4x16xf32> {hymir.name = "state_out", hymir.tied = 0 : i64},
+            tensor<4x16xf32> {hymir.name = "y"}) {
+      %s = arith.addf %state, %x : tensor<4x16xf32>
+      %y = arith.mulf %s, %x : tensor<4x16xf32>
+      return %s, %y : tensor<4x16xf32>, tensor<4x16xf32>
+    }
+    ```
   }];
 
   let discardableAttrs = (ins
     "::mlir::StringAttr":$name,
     "::mlir::UnitAttr":$param,
     "::mlir::IntegerAttr":$shard_dim,
+    "::mlir::IntegerAttr":$tied,
     "::mlir::StringAttr":$library_call,
     "::mlir::StringAttr":$precision,
     "::mlir::StringAttr":$lightning,
