@@ -100,6 +100,10 @@ private:
   unsigned numSymbols = 0;
   int64_t numChecks = 0;
   SmallVector<Attribute> inputs, outputs, symbols;
+  // Per function argument, its entry input's index (-1 for a parameter);
+  // per entry input, its storage.
+  SmallVector<int64_t> inputOfArg;
+  SmallVector<Value> inputStorage;
   DenseMap<Value, AffineExpr> sizes;
   DenseMap<Value, View> views;
   DenseMap<Value, Value> materialized;
@@ -693,7 +697,10 @@ LogicalResult EntryLowering::visit(Operation *op) {
 LogicalResult EntryLowering::finish(func::ReturnOp ret) {
   // An output whose value is a buffer of its own (returned once, from its
   // start) is computed in place in the caller's output tensor; anything
-  // else is copied there.
+  // else is copied there. A tied output's storage is its input's: a value
+  // that bufferization already placed there (the whole input, as the
+  // argument's view) needs nothing, any other is copied there after every
+  // other output has been copied (which may read the input's old bytes).
   DenseMap<Value, int> returnedBuffers;
   SmallVector<View> returned;
   for (Value v : ret.getOperands()) {
@@ -704,11 +711,37 @@ LogicalResult EntryLowering::finish(func::ReturnOp ret) {
     if (view->storage.getDefiningOp<plan::BufferOp>())
       ++returnedBuffers[view->storage];
   }
+  SmallVector<std::pair<unsigned, int64_t>> tiedCopies; // (result, input)
   for (auto [i, v] : llvm::enumerate(returned)) {
     StringAttr name = getResultName(func, i);
+    int64_t tiedTo = -1;
+    if (std::optional<unsigned> arg = getTiedArgument(func, i)) {
+      tiedTo = inputOfArg[*arg];
+      if (tiedTo < 0)
+        return ret.emitError()
+               << "hymir-compile: result " << i << " is tied to argument "
+               << *arg << ", which is not an entry input";
+      if (getShardDim(func, *arg))
+        return ret.emitError()
+               << "hymir-compile: result " << i << " is tied to argument "
+               << *arg << ", which is split across devices";
+    }
     outputs.push_back(plan::TensorSpecAttr::get(
         context, name ? name.getValue() : "result" + std::to_string(i),
-        v.elementType, AffineMapAttr::get(map(v.sizes)), -1));
+        v.elementType, AffineMapAttr::get(map(v.sizes)), -1, tiedTo));
+    if (tiedTo >= 0) {
+      const View &arg = views[func.getArgument(*getTiedArgument(func, i))];
+      if (v.storage == inputStorage[tiedTo] && v.offset == constant(0) &&
+          v.sizes == arg.sizes && v.strides == arg.strides)
+        continue; // updated in place
+      if (v.storage == inputStorage[tiedTo])
+        return ret.emitError()
+               << "hymir-compile: tied result " << i
+               << " is a moved window of its own argument; the plan cannot "
+                  "copy it onto itself";
+      tiedCopies.push_back({static_cast<unsigned>(i), tiedTo});
+      continue;
+    }
     auto buffer = v.storage.getDefiningOp<plan::BufferOp>();
     auto offset = dyn_cast<AffineConstantExpr>(v.offset);
     if (buffer && returnedBuffers[v.storage] == 1 && offset &&
@@ -736,6 +769,26 @@ LogicalResult EntryLowering::finish(func::ReturnOp ret) {
         builder, ret.getLoc(),
         plan::ViewType::get(context, v.elementType, v.sizes.size()), out,
         AffineMapAttr::get(map(whole.offset)),
+        AffineMapAttr::get(map(whole.sizes)),
+        AffineMapAttr::get(map(whole.strides)));
+    plan::CopyOp::create(builder, ret.getLoc(),
+                         materialize(ret.getOperand(i), v), dst,
+                         AffineMapAttr::get(map(*bytes)));
+  }
+  for (auto [i, input] : tiedCopies) {
+    const View &v = returned[i];
+    if (!isContiguous(v))
+      return ret.emitError() << "hymir-compile: tied result " << i
+                             << " is a strided view; the plan copies it into "
+                                "its input as contiguous bytes";
+    FailureOr<AffineExpr> bytes = byteSize(v, ret, "tied output");
+    if (failed(bytes))
+      return failure();
+    View whole = views[func.getArgument(*getTiedArgument(func, i))];
+    Value dst = plan::ViewOp::create(
+        builder, ret.getLoc(),
+        plan::ViewType::get(context, v.elementType, v.sizes.size()),
+        whole.storage, AffineMapAttr::get(map(whole.offset)),
         AffineMapAttr::get(map(whole.sizes)),
         AffineMapAttr::get(map(whole.strides)));
     plan::CopyOp::create(builder, ret.getLoc(),
@@ -790,7 +843,7 @@ LogicalResult EntryLowering::arguments() {
     auto spec = plan::TensorSpecAttr::get(
         context, argName, type.getElementType(),
         AffineMapAttr::get(AffineMap::get(0, numSymbols, whole, context)),
-        shardDim);
+        shardDim, /*tiedTo=*/-1);
     Value storage;
     if (isParam(func, i)) {
       // Parameters are bound once per module, shared by name.
@@ -801,7 +854,8 @@ LogicalResult EntryLowering::arguments() {
       // Parameter specs are static: no symbols in their shape.
       spec = plan::TensorSpecAttr::get(
           context, argName, type.getElementType(),
-          AffineMapAttr::get(AffineMap::get(0, 0, whole, context)), shardDim);
+          AffineMapAttr::get(AffineMap::get(0, 0, whole, context)), shardDim,
+          /*tiedTo=*/-1);
       auto it = llvm::find_if(params, [&](Attribute p) {
         return cast<plan::TensorSpecAttr>(p).getName() == argName;
       });
@@ -815,10 +869,13 @@ LogicalResult EntryLowering::arguments() {
         params.push_back(spec);
       storage = plan::ParamOp::create(builder, func.getLoc(),
                                       plan::StorageType::get(context), index);
+      inputOfArg.push_back(-1);
     } else {
       storage = plan::InputOp::create(builder, func.getLoc(),
                                       plan::StorageType::get(context),
                                       static_cast<int64_t>(inputs.size()));
+      inputOfArg.push_back(static_cast<int64_t>(inputs.size()));
+      inputStorage.push_back(storage);
       inputs.push_back(spec);
     }
     FailureOr<View> v = shapedView(type, storage, shape, func);

@@ -99,8 +99,10 @@ FailureOr<rt::TensorSpecDesc> Translator::spec(Attribute attr, Operation *op) {
       sizes(tensor.getShape().getValue(), op);
   if (failed(shape))
     return failure();
-  return rt::TensorSpecDesc{tensor.getName().str(), *dtype, *shape,
-                            static_cast<int32_t>(tensor.getShardDim())};
+  rt::TensorSpecDesc desc{tensor.getName().str(), *dtype, *shape,
+                          static_cast<int32_t>(tensor.getShardDim())};
+  desc.tiedTo = static_cast<int32_t>(tensor.getTiedTo());
+  return desc;
 }
 
 FailureOr<rt::RefDesc> Translator::ref(Value value, Operation *op) {

@@ -87,8 +87,9 @@ private:
     for (const TensorSpecDesc &t : specs) {
       auto name = b.CreateString(t.name);
       auto shape = sizeExprs(t.shape);
-      out.push_back(ar::CreateTensorSpec(
-          b, name, toSchemaEnum<ar::DType>(t.dtype), shape, t.shardDim));
+      out.push_back(ar::CreateTensorSpec(b, name,
+                                         toSchemaEnum<ar::DType>(t.dtype),
+                                         shape, t.shardDim, t.tiedTo));
     }
     return b.CreateVector(out);
   }

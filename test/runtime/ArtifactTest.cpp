@@ -586,7 +586,8 @@ TEST(ArtifactTest, RoundTripRandomModules) {
     ASSERT_EQ(std::string(reinterpret_cast<const char *>(bytes.data()) + 4, 4),
               "HYMR");
     EXPECT_EQ(payloadRange(bytes).first % 8, 0u) << "payload not aligned";
-    EXPECT_EQ(ar::GetArtifact(bytes.data())->schema_version(), 1u);
+    EXPECT_EQ(ar::GetArtifact(bytes.data())->schema_version(),
+              kArtifactSchemaVersion);
     absl::StatusOr<Artifact> a = loadBytes(bytes);
     ASSERT_TRUE(a.ok()) << a.status();
     EXPECT_TRUE(a->module() == m);
@@ -786,22 +787,27 @@ TEST(ArtifactTest, WrongIdentifier) {
 TEST(ArtifactTest, UnsupportedVersion) {
   Random r(testSeed());
   std::vector<uint8_t> payload = payloadOf(serializeArtifact(baseModule(r)));
-  absl::StatusOr<Artifact> a = loadBytes(wrap(&payload, 2));
+  absl::StatusOr<Artifact> a = loadBytes(wrap(&payload, 3));
   EXPECT_EQ(a.status().code(), absl::StatusCode::kFailedPrecondition);
   EXPECT_EQ(a.status().message(),
-            "model.hymir: artifact schema version 2 is not supported; this "
-            "runtime reads version 1");
+            "model.hymir: artifact schema version 3 is not supported; this "
+            "runtime reads version 2");
+  // Version 1 (no tied outputs) is refused too: recompile.
+  a = loadBytes(wrap(&payload, 1));
+  EXPECT_EQ(a.status().message(),
+            "model.hymir: artifact schema version 1 is not supported; this "
+            "runtime reads version 2");
   // The version is checked before the payload, whatever a newer one holds.
   std::vector<uint8_t> other = r.bytes(40);
-  a = loadBytes(wrap(&other, 2, 12345));
+  a = loadBytes(wrap(&other, 3, 12345));
   EXPECT_EQ(a.status().code(), absl::StatusCode::kFailedPrecondition);
 }
 
 TEST(ArtifactTest, ChecksumAltered) {
   Random r(testSeed());
   std::vector<uint8_t> payload = payloadOf(serializeArtifact(baseModule(r)));
-  absl::StatusOr<Artifact> a =
-      loadBytes(wrap(&payload, 1, fnv1a64(payload) ^ 0x100));
+  absl::StatusOr<Artifact> a = loadBytes(
+      wrap(&payload, kArtifactSchemaVersion, fnv1a64(payload) ^ 0x100));
   EXPECT_EQ(a.status().code(), absl::StatusCode::kDataLoss);
   EXPECT_TRUE(
       startsWith(a.status().message(),

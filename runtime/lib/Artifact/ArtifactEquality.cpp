@@ -18,7 +18,7 @@ bool operator==(const SizeExprSpec &a, const SizeExprSpec &b) {
 }
 bool operator==(const TensorSpecDesc &a, const TensorSpecDesc &b) {
   return a.name == b.name && a.dtype == b.dtype && a.shape == b.shape &&
-         a.shardDim == b.shardDim;
+         a.shardDim == b.shardDim && a.tiedTo == b.tiedTo;
 }
 bool operator==(const SymbolDesc &a, const SymbolDesc &b) {
   return a.name == b.name && a.input == b.input && a.dim == b.dim &&

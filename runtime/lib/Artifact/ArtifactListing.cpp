@@ -62,6 +62,8 @@ void printEntryPlan(const ModuleDesc &m, const EntryDesc &e,
       os << "]";
       if (t.shardDim >= 0)
         os << " sharded along dim " << t.shardDim;
+      if (t.tiedTo >= 0)
+        os << " tied to input " << t.tiedTo;
       os << "\n";
     }
   };

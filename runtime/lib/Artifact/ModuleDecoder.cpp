@@ -158,7 +158,7 @@ private:
       for (const ar::TensorSpec *t : *in)
         out.push_back({str(t->name()),
                        static_cast<DType>(static_cast<int8_t>(t->dtype())),
-                       sizeExprs(t->shape()), t->shard_dim()});
+                       sizeExprs(t->shape()), t->shard_dim(), t->tied_to()});
     return out;
   }
 

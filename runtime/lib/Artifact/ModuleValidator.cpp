@@ -238,6 +238,41 @@ private:
     return absl::OkStatus();
   }
 
+  // A tied output is its input's storage under another name: same dtype
+  // and shape, an input of its own, whole on every device.
+  absl::Status checkTies(const EntryDesc &e,
+                         absl::string_view entryWhere) const {
+    for (const TensorSpecDesc &t : e.inputs)
+      if (t.tiedTo != -1)
+        return fail(absl::StrCat(entryWhere, " input ", quote(t.name)),
+                    absl::StrCat("is tied to input ", t.tiedTo,
+                                 "; only outputs are tied"));
+    std::vector<size_t> tiedBy(e.inputs.size(), e.outputs.size());
+    for (size_t i = 0; i < e.outputs.size(); ++i) {
+      const TensorSpecDesc &t = e.outputs[i];
+      if (t.tiedTo == -1)
+        continue;
+      std::string where = absl::StrCat(entryWhere, " output ", quote(t.name));
+      if (t.tiedTo < 0 || static_cast<size_t>(t.tiedTo) >= e.inputs.size())
+        return fail(where, absl::StrCat("is tied to input ", t.tiedTo,
+                                        ", but the entry has ", e.inputs.size(),
+                                        " inputs"));
+      const TensorSpecDesc &input = e.inputs[t.tiedTo];
+      std::string tied = absl::StrCat("is tied to input ", quote(input.name));
+      if (input.dtype != t.dtype || input.shape != t.shape)
+        return fail(where, absl::StrCat(tied, " of another dtype or shape"));
+      if (input.shardDim != -1)
+        return fail(where, absl::StrCat(tied, ", which is sharded; a tied "
+                                              "input is whole on every "
+                                              "device"));
+      if (tiedBy[t.tiedTo] != e.outputs.size())
+        return fail(
+            where, absl::StrCat(tied, ", as output ", tiedBy[t.tiedTo], " is"));
+      tiedBy[t.tiedTo] = i;
+    }
+    return absl::OkStatus();
+  }
+
   // checkSizeExpr, and a constant expression must not be negative.
   absl::Status checkNonNegative(const EntryDesc &e, const SizeExprSpec &expr,
                                 absl::string_view where,
@@ -282,6 +317,11 @@ private:
       return fail(where,
                   absl::StrCat("refers to ", kind, " ", r.index, ", but ",
                                owner, " has ", count, " ", kind, "s"));
+    if (r.kind == StorageKind::Output && e.outputs[r.index].tiedTo != -1)
+      return fail(where, absl::StrCat("refers to output ", r.index,
+                                      ", which is tied to input ",
+                                      e.outputs[r.index].tiedTo,
+                                      " and has no storage of its own"));
     return checkSizeExpr(e, r.offsetBytes, absl::StrCat(where, " offset"));
   }
 
@@ -419,6 +459,7 @@ private:
     }
     HYMIR_RETURN_IF_ERROR(checkTensorSpecs(e, e.inputs, where, "input"));
     HYMIR_RETURN_IF_ERROR(checkTensorSpecs(e, e.outputs, where, "output"));
+    HYMIR_RETURN_IF_ERROR(checkTies(e, where));
 
     for (size_t i = 0; i < e.buffers.size(); ++i) {
       const BufferSlotDesc &b = e.buffers[i];

@@ -82,6 +82,10 @@ LogicalResult PlanDialect::verifyOperationAttribute(Operation *op,
         return op->emitError()
                << "parameter '" << cast<TensorSpecAttr>(a).getName()
                << "' must have a static shape";
+      if (cast<TensorSpecAttr>(a).getTiedTo() != -1)
+        return op->emitError()
+               << "parameter '" << cast<TensorSpecAttr>(a).getName()
+               << "' is tied to an input; only entry outputs are tied";
     }
     return success();
   }
@@ -91,7 +95,7 @@ LogicalResult PlanDialect::verifyOperationAttribute(Operation *op,
 LogicalResult
 TensorSpecAttr::verify(function_ref<InFlightDiagnostic()> emitError,
                        StringRef name, Type elementType, AffineMapAttr shape,
-                       int64_t shardDim) {
+                       int64_t shardDim, int64_t tiedTo) {
   if (name.empty())
     return emitError() << "a tensor spec needs a name";
   if (shape.getValue().getNumDims() != 0)
@@ -102,5 +106,8 @@ TensorSpecAttr::verify(function_ref<InFlightDiagnostic()> emitError,
     return emitError() << "shard dim " << shardDim << " of '" << name
                        << "' is not a dim of its "
                        << shape.getValue().getNumResults() << "-d shape";
+  if (tiedTo < -1)
+    return emitError() << "'" << name << "' is tied to input " << tiedTo
+                       << "; an input index or -1 (not tied)";
   return success();
 }

@@ -73,6 +73,49 @@ LogicalResult EntryOp::verify() {
              << checks << ")";
     ++checks;
   }
+  // Ties: an output tied to an input is that input's storage.
+  SmallVector<int64_t> tiedBy(getInputs().size(), -1);
+  for (auto [i, a] : llvm::enumerate(getInputs()))
+    if (cast<TensorSpecAttr>(a).getTiedTo() != -1)
+      return emitOpError() << "input " << i << " ('"
+                           << cast<TensorSpecAttr>(a).getName()
+                           << "') is tied; only outputs are tied to inputs";
+  for (auto [i, a] : llvm::enumerate(getOutputs())) {
+    auto out = cast<TensorSpecAttr>(a);
+    int64_t k = out.getTiedTo();
+    if (k == -1)
+      continue;
+    if (k >= static_cast<int64_t>(tiedBy.size()))
+      return emitOpError() << "output " << i << " ('" << out.getName()
+                           << "') is tied to input " << k
+                           << ", but the entry has " << tiedBy.size();
+    auto in = cast<TensorSpecAttr>(getInputs()[k]);
+    if (in.getElementType() != out.getElementType() ||
+        in.getShape() != out.getShape())
+      return emitOpError() << "output " << i << " ('" << out.getName()
+                           << "') is tied to input " << k << " ('"
+                           << in.getName()
+                           << "') of another element type or shape";
+    if (in.getShardDim() != -1)
+      return emitOpError() << "output " << i << " ('" << out.getName()
+                           << "') is tied to input " << k << " ('"
+                           << in.getName()
+                           << "'), which is split across devices";
+    if (tiedBy[k] != -1)
+      return emitOpError() << "outputs " << tiedBy[k] << " and " << i
+                           << " are tied to input " << k << " ('"
+                           << in.getName() << "')";
+    tiedBy[k] = static_cast<int64_t>(i);
+  }
+  for (auto output : getBody().front().getOps<OutputOp>()) {
+    int64_t i = output.getIndex();
+    if (i >= 0 && i < static_cast<int64_t>(getOutputs().size()))
+      if (int64_t k = cast<TensorSpecAttr>(getOutputs()[i]).getTiedTo();
+          k != -1)
+        return output.emitOpError()
+               << "refers to output " << i << ", which is tied to input " << k
+               << ": its storage is the input's";
+  }
   if (getArenaBytes() && static_cast<int64_t>(*getArenaBytes()) < 0)
     return emitOpError() << "arena size must not be negative, got "
                          << static_cast<int64_t>(*getArenaBytes());

@@ -32,7 +32,9 @@
 namespace hymir {
 
 /// The schema version this runtime reads and the writer produces.
-inline constexpr uint32_t kArtifactSchemaVersion = 1;
+/// Version 2 added TensorSpec.tied_to (tied entry outputs), Entry.checks and
+/// the Check storage kind (run-time checks).
+inline constexpr uint32_t kArtifactSchemaVersion = 2;
 
 /// The most devices a module may span (hymir-compile --devices).
 inline constexpr uint32_t kMaxDeviceCount = 64;
@@ -75,12 +77,16 @@ struct SizeExprSpec {
 
 /// A named tensor. `shardDim` >= 0 (params and entry inputs only): device r
 /// of a module with n devices holds part r of n equal contiguous parts along
-/// that dim; `shape` is the whole tensor's.
+/// that dim; `shape` is the whole tensor's. `tiedTo` >= 0 (entry outputs
+/// only): the output is tied to that entry input, whose storage the plan
+/// updates in place; it has the input's dtype and shape and no storage of
+/// its own.
 struct TensorSpecDesc {
   std::string name;
   DType dtype = DType::F32;
   std::vector<SizeExprSpec> shape;
   int32_t shardDim = -1;
+  int32_t tiedTo = -1;
 };
 
 /// A dynamic dimension of an entry: dimension `dim` of input `input`, at
@@ -359,6 +365,10 @@ inline bool operator!=(const ModuleDesc &a, const ModuleDesc &b) {
 ///  - param shapes are constant and non-negative; a constant dim of an entry
 ///    tensor is non-negative;
 ///  - a symbol reads a dim of an existing input (dim < its rank), max > 0;
+///  - only entry outputs are tied; a tied output names an existing input
+///    that is not sharded, has its dtype and shape (the same size
+///    expressions), and is the only output tied to it; no step refers to a
+///    tied output's storage (it is the input's);
 ///  - every size expression refers to existing symbols of its entry, has a
 ///    divisor >= 1, and |constant| + sum |coeff| * max fits in int64, so
 ///    evaluate() cannot overflow for symbol values within their maxima;

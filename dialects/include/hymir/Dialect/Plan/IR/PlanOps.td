@@ -46,11 +46,15 @@ def Plan_TensorSpecAttr : AttrDef<Plan_Dialect, "TensorSpec"> {
     `name` is the safetensors name the caller uses; `shape` has one result
     per dim (over the entry's symbols; parameters are static); `shard_dim`
     is the dim split across devices (-1: whole on every device), in which
-    case `shape` is the whole tensor's.
+    case `shape` is the whole tensor's. `tiedTo` (entry outputs only) is the
+    index of the entry input this output is tied to: the output has no
+    storage of its own, the steps update the input's storage in place
+    (-1: an output of its own).
   }];
   let parameters = (ins StringRefParameter<>:$name, "Type":$elementType,
                         "AffineMapAttr":$shape,
-                        DefaultValuedParameter<"int64_t", "-1">:$shardDim);
+                        DefaultValuedParameter<"int64_t", "-1">:$shardDim,
+                        DefaultValuedParameter<"int64_t", "-1">:$tiedTo);
   let assemblyFormat = "`<` struct(params) `>`";
   let genVerifyDecl = 1;
 }
@@ -76,7 +80,10 @@ def Plan_EntryOp : Plan_Op<"entry", [Symbol, IsolatedFromAbove,
     affine map is `symbols[i]`). `arena_bytes`, set by
     `hymir-plan-memory`, is the size of the scratch arena the buffers live
     in. The body runs top to bottom; only step ops (launch, gemm, copy,
-    all_reduce, all_gather) do work.
+    all_reduce, all_gather) do work. An output tied to an input (`tiedTo`)
+    has the input's element type and shape, the input is not split across
+    devices, each input has one tied output at most, and the body refers to
+    the input's storage only (no `hymir_plan.output` of a tied output).
   }];
   let arguments = (ins SymbolNameAttr:$sym_name, ArrayAttr:$inputs,
                        ArrayAttr:$outputs, ArrayAttr:$symbols,
