@@ -62,6 +62,13 @@ inline void moveNewOptions(const llvm::StringSet<> &before,
       entry.second->addCategory(category);
 }
 
+/// The tool whose command line parseCommandLine is reading, for the
+/// messages of option parsers.
+inline std::string &currentTool() {
+  static std::string name;
+  return name;
+}
+
 /// Parses the command line of `tool`: --help shows `categories` only (the
 /// LLVM libraries' hundreds of backend options stay hidden, as they are
 /// still accepted), --version prints hymir's and the artifact schema's
@@ -71,6 +78,7 @@ parseCommandLine(int argc, char **argv, llvm::StringRef tool,
                  llvm::StringRef overview,
                  llvm::ArrayRef<const llvm::cl::OptionCategory *> categories) {
   llvm::cl::HideUnrelatedOptions(categories);
+  currentTool() = tool.str();
   std::string name = tool.str();
   llvm::cl::SetVersionPrinter([name](llvm::raw_ostream &os) {
     os << name << " (hymir) " << ::hymir::runtimeVersion()
@@ -107,18 +115,79 @@ inline llvm::StringRef describeRange(llvm::StringRef text, Range range,
   return keepText(out);
 }
 
+/// The value of a numeric option: an int64 whose parser (the
+/// llvm::cl::parser specialization below) states the option's range (set
+/// with the inRange modifier) when the value is not an integer at all, as
+/// checkRange does for an integer outside it.
+struct Int64Arg {
+  int64_t value = 0;
+  Int64Arg() = default;
+  Int64Arg(int64_t value) : value(value) {}
+  operator int64_t() const { return value; }
+};
+
+/// Option modifier: the range the option's parser names in its message.
+struct inRange {
+  explicit inRange(Range range) : range(range) {}
+  Range range;
+  template <class Opt> void apply(Opt &option) const {
+    option.getParser().range = range;
+  }
+};
+
 /// Checks `option` against `range`; prints `tool: error: --name must be in
 /// [min, max], got value` and returns false when it is outside.
-inline bool checkRange(llvm::StringRef tool,
-                       const llvm::cl::opt<int64_t> &option, Range range) {
-  if (option >= range.min && option <= range.max)
+template <typename Option>
+inline bool checkRange(llvm::StringRef tool, const Option &option,
+                       Range range) {
+  int64_t value = option.getValue();
+  if (value >= range.min && value <= range.max)
     return true;
   llvm::errs() << tool << ": error: --" << option.ArgStr << " must be in ["
-               << range.min << ", " << range.max << "], got "
-               << option.getValue() << "\n";
+               << range.min << ", " << range.max << "], got " << value << "\n";
   return false;
 }
 
 } // namespace hymir::tools
+
+namespace llvm::cl {
+
+/// Reads an Int64Arg like llvm::cl reads an int64, but a value that is not
+/// an integer (`1e12`, `abc`, one past int64) is one line stating the
+/// option's range: `tool: error: --name must be an integer in [min, max],
+/// got '1e12'`.
+template <>
+class parser<hymir::tools::Int64Arg>
+    : public basic_parser<hymir::tools::Int64Arg> {
+public:
+  explicit parser(Option &option) : basic_parser(option) {}
+
+  hymir::tools::Range range{INT64_MIN, INT64_MAX};
+
+  bool parse(Option &option, StringRef, StringRef arg,
+             hymir::tools::Int64Arg &value) {
+    int64_t v = 0;
+    if (!arg.getAsInteger(0, v)) {
+      value = v;
+      return false;
+    }
+    errs() << hymir::tools::currentTool() << ": error: --" << option.ArgStr
+           << " must be an integer in [" << range.min << ", " << range.max
+           << "], got '" << arg << "'\n";
+    return true;
+  }
+
+  StringRef getValueName() const override { return "long"; }
+
+  /// For --print-options.
+  void printOptionDiff(const Option &option,
+                       const hymir::tools::Int64Arg &value, const OptVal &,
+                       size_t globalWidth) const {
+    printOptionName(option, globalWidth);
+    outs() << "= " << value.value << "\n";
+  }
+};
+
+} // namespace llvm::cl
 
 #endif // HYMIR_TOOLS_TOOLSUPPORT_H

@@ -17,7 +17,12 @@
 // RUN: not hymir-compile %s -o %t --target=cuda --moe-decode-slots=-5 2>&1 | FileCheck %s --check-prefix=SLOTS
 // RUN: not hymir-compile %s -o %t --target=cuda --moe-wgmma-group=0 2>&1 | FileCheck %s --check-prefix=GROUP
 // RUN: not hymir-compile %s -o %t --max-tokens=1000000000000 2>&1 | FileCheck %s --check-prefix=TOKENS
+// A value that is not an integer at all states the range too.
 // RUN: not hymir-compile %s -o %t --max-tokens=1e12 2>&1 | FileCheck %s --check-prefix=TOKENS-PARSE
+// RUN: not hymir-compile %s -o %t --max-tokens=1e12 2>&1 | count 1
+// RUN: not hymir-compile %s -o %t --max-tokens 99999999999999999999 2>&1 | FileCheck %s --check-prefix=TOKENS-HUGE
+// RUN: not hymir-compile %s -o %t --block-size=abc 2>&1 | FileCheck %s --check-prefix=BLOCK-PARSE
+// RUN: not hymir-compile %s -o %t --target=cuda --moe-tile=0x 2>&1 | FileCheck %s --check-prefix=TILE-PARSE
 // RUN: not hymir-compile %s -o %t --devices=0 2>&1 | FileCheck %s --check-prefix=DEVICES
 // RUN: not hymir-compile %s -o %t --devices=65 2>&1 | FileCheck %s --check-prefix=DEVICES-BIG
 // The MoE tile of 2^40 ran forever on cuda (a loop of tile / 32 steps).
@@ -38,7 +43,10 @@
 // SLOTS: hymir-compile: error: --moe-decode-slots must be in [0, 1024], got -5
 // GROUP: hymir-compile: error: --moe-wgmma-group must be in [1, 256], got 0
 // TOKENS: hymir-compile: error: --max-tokens must be in [1, 2147483647], got 1000000000000
-// TOKENS-PARSE: hymir-compile: for the --max-tokens option: '1e12' value invalid
+// TOKENS-PARSE: hymir-compile: error: --max-tokens must be an integer in [1, 2147483647], got '1e12'
+// TOKENS-HUGE: hymir-compile: error: --max-tokens must be an integer in [1, 2147483647], got '99999999999999999999'
+// BLOCK-PARSE: hymir-compile: error: --block-size must be an integer in [1, 1024], got 'abc'
+// TILE-PARSE: hymir-compile: error: --moe-tile must be an integer in [1, 1024], got '0x'
 // DEVICES: hymir-compile: error: --devices must be in [1, 64], got 0
 // DEVICES-BIG: hymir-compile: error: --devices must be in [1, 64], got 65
 // TILE: hymir-compile: error: --moe-tile must be in [1, 1024], got 1099511627776

@@ -9,6 +9,8 @@
 // RUN: not hymir-reference %s --function made --memory-limit=1 2>&1 | FileCheck %s --check-prefix=MADE
 // RUN: not hymir-reference %s --function small --tokens=0 2>&1 | FileCheck %s --check-prefix=TOKENS
 // RUN: not hymir-reference %s --function small --memory-limit=0 2>&1 | FileCheck %s --check-prefix=LIMIT
+// RUN: not hymir-reference %s --function small --tokens=1e3 2>&1 | FileCheck %s --check-prefix=TOKENS-PARSE
+// RUN: not hymir-reference %s --function small --tokens=1e3 2>&1 | count 1
 // RUN: hymir-reference %s --function small --tokens 3 --seed 1 | FileCheck %s --check-prefix=SMALL
 
 // BIG: hymir-reference: error: argument 'x': tensor<1000000000000xf32> at T = 8 takes 8000000000000 bytes as f64, over --memory-limit=16 GiB
@@ -34,6 +36,7 @@ func.func @made(%x: tensor<4xf32>) -> tensor<65536x4096xf32> {
 }
 
 // TOKENS: hymir-reference: error: --tokens must be in [1, 2147483647], got 0
+// TOKENS-PARSE: hymir-reference: error: --tokens must be an integer in [1, 2147483647], got '1e3'
 // LIMIT: hymir-reference: error: --memory-limit must be in [1, 1024], got 0
 // SMALL: evaluated small
 func.func @small(%x: tensor<?x4xf32>) -> tensor<?x4xf32> {

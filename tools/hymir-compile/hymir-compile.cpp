@@ -94,27 +94,28 @@ static cl::opt<std::string> chipOpt(
     cl::desc(rtools::keepText("cuda: the GPU (default sm_90a; supported: " +
                               hy::supportedChips() + ")")),
     cl::init("sm_90a"), cl::cat(hymirCategory));
-static cl::opt<int64_t> devicesOpt(
+static cl::opt<rtools::Int64Arg> devicesOpt(
     "devices",
     cl::desc(rtools::describeRange("device count", kDevicesRange, 1)),
-    cl::init(1), cl::cat(hymirCategory));
-static cl::opt<int64_t> maxTokensOpt(
+    cl::init(1), rtools::inRange(kDevicesRange), cl::cat(hymirCategory));
+static cl::opt<rtools::Int64Arg> maxTokensOpt(
     "max-tokens",
     cl::desc(rtools::describeRange("largest token count an entry accepts",
                                    kMaxTokensRange, 4096)),
-    cl::init(4096), cl::cat(hymirCategory));
-static cl::opt<int64_t>
+    cl::init(4096), rtools::inRange(kMaxTokensRange), cl::cat(hymirCategory));
+static cl::opt<rtools::Int64Arg>
     blockSizeOpt("block-size",
                  cl::desc(rtools::describeRange("threads per kernel block",
                                                 kBlockSizeRange, 256)),
-                 cl::init(256), cl::cat(hymirCategory));
-static cl::opt<int64_t> lightningSplitOpt(
+                 cl::init(256), rtools::inRange(kBlockSizeRange),
+                 cl::cat(hymirCategory));
+static cl::opt<rtools::Int64Arg> lightningSplitOpt(
     "lightning-value-split",
-    cl::desc(rtools::describeRange(
-        "cuda: thread blocks per head over lightning attention's value dim, "
-        "0: automatic",
-        kValueSplitRange, 0)),
-    cl::init(0), cl::cat(hymirCategory));
+    cl::desc(rtools::describeRange("cuda: thread blocks per head over "
+                                   "lightning attention's value dim, "
+                                   "0: automatic",
+                                   kValueSplitRange, 0)),
+    cl::init(0), rtools::inRange(kValueSplitRange), cl::cat(hymirCategory));
 static cl::opt<bool> lightningTensorCoresOpt(
     "lightning-tensor-cores",
     cl::desc("cuda: bf16 lightning-attention prefill on tensor cores "
@@ -125,27 +126,27 @@ static cl::opt<bool> moeWgmmaOpt(
     cl::desc("cuda sm_90a: larger MoE calls on wgmma kernels (128-row "
              "tiles); false: mma.sync kernels (64-row tiles) (default true)"),
     cl::init(true), cl::cat(hymirCategory));
-static cl::opt<int64_t> moeDecodeSlotsOpt(
+static cl::opt<rtools::Int64Arg> moeDecodeSlotsOpt(
     "moe-decode-slots",
     cl::desc(rtools::describeRange(
         "cuda: grid height of the MoE decode kernels, 0: top_k; at most E "
         "is used",
         kDecodeSlotsRange, 0)),
-    cl::init(0), cl::cat(hymirCategory));
-static cl::opt<int64_t> moeWgmmaGroupOpt(
+    cl::init(0), rtools::inRange(kDecodeSlotsRange), cl::cat(hymirCategory));
+static cl::opt<rtools::Int64Arg> moeWgmmaGroupOpt(
     "moe-wgmma-group",
     cl::desc(rtools::describeRange(
         "cuda sm_90a: row tiles per group in the MoE wgmma kernels' block "
         "order",
         kWgmmaGroupRange, 8)),
-    cl::init(8), cl::cat(hymirCategory));
-static cl::opt<int64_t> moeTileOpt(
+    cl::init(8), rtools::inRange(kWgmmaGroupRange), cl::cat(hymirCategory));
+static cl::opt<rtools::Int64Arg> moeTileOpt(
     "moe-tile",
     cl::desc(rtools::describeRange(
         "rows each expert's routed rows are padded to; default: per op "
         "(cuda: 128 wgmma, 64 mma.sync; cpu: 1)",
         kMoeTileRange, std::nullopt)),
-    cl::init(0), cl::cat(hymirCategory));
+    cl::init(0), rtools::inRange(kMoeTileRange), cl::cat(hymirCategory));
 static cl::opt<std::string>
     ptxasOpt("ptxas",
              cl::desc("ptxas to assemble cubins with ('none': PTX only; "
@@ -517,7 +518,7 @@ LogicalResult run(MLIRContext &context, ModuleOp module, TimingScope &root) {
   // Unless --moe-tile says, each MoE op's tile is chosen from its shapes
   // for the chip's kernels (0; 1 on cpu).
   formOptions.moeTile =
-      moeTileOpt.getNumOccurrences() ? moeTileOpt.getValue() : 0;
+      moeTileOpt.getNumOccurrences() ? int64_t(moeTileOpt) : 0;
   formOptions.devices = devicesOpt;
   hy::buildKernelFormPipeline(**pm, formOptions);
   if (failed((*pm)->run(module)))

@@ -68,18 +68,20 @@ static cl::opt<std::string>
     functionName("function",
                  cl::desc("function to evaluate (default: the first public)"),
                  cl::cat(hymirCategory));
-static cl::opt<int64_t>
+static cl::opt<::hymir::tools::Int64Arg>
     tokens("tokens",
            cl::desc(::hymir::tools::describeRange("size of dynamic dims",
                                                   kTokensRange, 8)),
-           cl::init(8), cl::cat(hymirCategory));
-static cl::opt<int64_t> memoryLimitGiB(
+           cl::init(8), ::hymir::tools::inRange(kTokensRange),
+           cl::cat(hymirCategory));
+static cl::opt<::hymir::tools::Int64Arg> memoryLimitGiB(
     "memory-limit",
     cl::desc(::hymir::tools::describeRange(
         "GiB any one value of the function may take as f64 (the oracle's "
         "type); larger shapes are refused before anything is allocated",
         kMemoryRange, 16)),
-    cl::init(16), cl::cat(hymirCategory));
+    cl::init(16), ::hymir::tools::inRange(kMemoryRange),
+    cl::cat(hymirCategory));
 static cl::opt<std::string> inputsOpt("inputs",
                                       cl::desc("read the inputs from here"),
                                       cl::cat(hymirCategory));
@@ -113,7 +115,7 @@ static bool checkSizes(func::FuncOp func) {
     int64_t elements = 1;
     bool overflow = false;
     for (int64_t dim : type.getShape()) {
-      int64_t size = ShapedType::isDynamic(dim) ? tokens.getValue() : dim;
+      int64_t size = ShapedType::isDynamic(dim) ? int64_t(tokens) : dim;
       overflow |= llvm::MulOverflow(elements, size, elements);
     }
     int64_t bytes = 0;
