@@ -9,6 +9,7 @@
 
 #include "hymir/Runtime/Runtime.h"
 
+#include <cstring>
 #include <string>
 #include <vector>
 
@@ -33,6 +34,9 @@ struct hymir_module {
 };
 struct hymir_outputs {
   std::vector<std::pair<std::string, hymir::Tensor>> tensors;
+};
+struct hymir_value {
+  hymir::DeviceValue value;
 };
 
 namespace {
@@ -236,11 +240,120 @@ int hymir_module_bind_weights(hymir_module *module, const char *path) {
   return 0;
 }
 
+int64_t hymir_module_output_tied_to(const hymir_module *module, size_t entry,
+                                    size_t index) {
+  if (!validEntry(module, entry, "hymir_module_output_tied_to"))
+    return -1;
+  const auto &outputs = module->module->desc().entries[entry].outputs;
+  if (index >= outputs.size()) {
+    lastError = "hymir_module_output_tied_to: no output " +
+                std::to_string(index) + "; there are " +
+                std::to_string(outputs.size());
+    return -1;
+  }
+  return outputs[index].tiedTo;
+}
+
+hymir_value *hymir_module_allocate(hymir_module *module, const char *entry,
+                                   const char *input, const int64_t *shape,
+                                   int32_t rank) {
+  if (!module || !entry || !input || rank < 0 || (rank && !shape)) {
+    lastError = "hymir_module_allocate: module, entry, input or shape is "
+                "NULL, or rank is negative";
+    return nullptr;
+  }
+  std::vector<int64_t> dims(shape, shape + rank);
+  auto value = module->module->allocate(entry, input, dims);
+  if (!value.ok()) {
+    setError(value.status());
+    return nullptr;
+  }
+  return new hymir_value{std::move(*value)};
+}
+
+int hymir_value_info(const hymir_value *value, hymir_tensor_info *out) {
+  if (!value || !out) {
+    lastError = "hymir_value_info: value or out is NULL";
+    return 1;
+  }
+  out->name = nullptr;
+  out->dtype = static_cast<hymir_dtype>(value->value.dtype());
+  out->rank = static_cast<int32_t>(value->value.shape().size());
+  out->shape = value->value.shape().data();
+  return 0;
+}
+
+int hymir_value_upload(hymir_value *value, const void *data,
+                       size_t size_bytes) {
+  if (!value || (size_bytes && !data)) {
+    lastError = "hymir_value_upload: value or data is NULL";
+    return 1;
+  }
+  auto tensor = hymir::Tensor::fromBytes(
+      value->value.dtype(), value->value.shape(), data, size_bytes);
+  if (!tensor.ok()) {
+    setError(absl::InvalidArgumentError(
+        "hymir_value_upload: " + std::string(tensor.status().message())));
+    return 1;
+  }
+  if (absl::Status s = value->value.upload(*tensor); !s.ok()) {
+    setError(s);
+    return 1;
+  }
+  return 0;
+}
+
+int hymir_value_download(const hymir_value *value, void *data,
+                         size_t size_bytes) {
+  if (!value || (size_bytes && !data)) {
+    lastError = "hymir_value_download: value or data is NULL";
+    return 1;
+  }
+  if (size_bytes != value->value.sizeBytes()) {
+    lastError = "hymir_value_download: the value holds " +
+                std::to_string(value->value.sizeBytes()) + " bytes, got " +
+                std::to_string(size_bytes);
+    return 1;
+  }
+  auto tensor = value->value.download();
+  if (!tensor.ok()) {
+    setError(tensor.status());
+    return 1;
+  }
+  if (size_bytes)
+    std::memcpy(data, tensor->data(), size_bytes);
+  return 0;
+}
+
+void hymir_value_destroy(hymir_value *value) { delete value; }
+
 hymir_outputs *hymir_module_call(hymir_module *module, const char *entry,
                                  const hymir_tensor *inputs, size_t count) {
-  if (!module || !entry || (count && !inputs)) {
-    lastError = "hymir_module_call: module, entry or inputs is NULL";
+  return hymir_module_call_values(module, entry, inputs, count, nullptr, 0);
+}
+
+hymir_outputs *hymir_module_call_values(hymir_module *module, const char *entry,
+                                        const hymir_tensor *inputs,
+                                        size_t count,
+                                        const hymir_named_value *values,
+                                        size_t value_count) {
+  if (!module || !entry || (count && !inputs) || (value_count && !values)) {
+    lastError = "hymir_module_call: module, entry, inputs or values is NULL";
     return nullptr;
+  }
+  hymir::DeviceValueMap valueMap;
+  for (size_t i = 0; i < value_count; ++i) {
+    const hymir_named_value &v = values[i];
+    if (!v.name || !v.value) {
+      lastError = "hymir_module_call: value " + std::to_string(i) +
+                  " has no name or no value";
+      return nullptr;
+    }
+    if (!valueMap.emplace(v.name, &v.value->value).second) {
+      lastError = "hymir_module_call: input '" + std::string(v.name) +
+                  "' is given two device values";
+      return nullptr;
+    }
   }
   hymir::TensorMap map;
   for (size_t i = 0; i < count; ++i) {
@@ -262,7 +375,7 @@ hymir_outputs *hymir_module_call(hymir_module *module, const char *entry,
     }
     map[t.name] = std::move(*tensor);
   }
-  auto outputs = module->module->call(entry, map);
+  auto outputs = module->module->call(entry, map, valueMap);
   if (!outputs.ok()) {
     setError(outputs.status());
     return nullptr;

@@ -2,12 +2,13 @@
 //
 // Module::call checks the inputs against the entry's specs, resolves the
 // token symbol, places inputs, outputs and the scratch arena in device
-// memory, and walks the plan. Before each step it checks that every element
-// a tensor argument can address lies inside its storage, so a wrong plan can
-// never make a kernel read or write outside its buffers. After the steps it
-// reads the entry's run-time checks (words kernels flag when they find a bad
-// value, such as an embedding id outside its table) and fails the call with
-// the first one flagged.
+// memory (an input given as a DeviceValue stays where it is, and a tied
+// output is its input's storage), and walks the plan. Before each step it
+// checks that every element a tensor argument can address lies inside its
+// storage, so a wrong plan can never make a kernel read or write outside its
+// buffers. After the steps it reads the entry's run-time checks (words kernels
+// flag when they find a bad value, such as an embedding id outside its table)
+// and fails the call with the first one flagged.
 //
 //===----------------------------------------------------------------------===//
 
@@ -86,6 +87,67 @@ absl::StatusOr<Tensor> Tensor::fromBytes(DType dtype,
 }
 
 //===----------------------------------------------------------------------===//
+// DeviceValue
+//===----------------------------------------------------------------------===//
+
+static std::string shapeString(const std::vector<int64_t> &shape);
+
+/// One buffer per device of the module it was allocated for, each holding
+/// the whole tensor (a tied input is whole on every device).
+struct DeviceValue::Impl {
+  DType dtype = DType::F32;
+  std::vector<int64_t> shape;
+  size_t bytes = 0;
+  std::vector<std::shared_ptr<Driver>> drivers;
+  std::vector<std::unique_ptr<DeviceBuffer>> buffers;
+};
+
+DeviceValue::DeviceValue() = default;
+DeviceValue::~DeviceValue() = default;
+DeviceValue::DeviceValue(DeviceValue &&) noexcept = default;
+DeviceValue &DeviceValue::operator=(DeviceValue &&) noexcept = default;
+
+static const std::vector<int64_t> kNoShape;
+
+DType DeviceValue::dtype() const { return impl_ ? impl_->dtype : DType::F32; }
+const std::vector<int64_t> &DeviceValue::shape() const {
+  return impl_ ? impl_->shape : kNoShape;
+}
+size_t DeviceValue::sizeBytes() const { return impl_ ? impl_->bytes : 0; }
+
+absl::Status DeviceValue::upload(const Tensor &tensor) {
+  if (!impl_)
+    return absl::FailedPreconditionError(
+        "device value upload: the value is empty (moved from or never "
+        "allocated)");
+  if (tensor.dtype() != impl_->dtype || tensor.shape() != impl_->shape)
+    return absl::InvalidArgumentError(absl::StrCat(
+        "device value upload: the tensor is ",
+        std::string(dtypeName(tensor.dtype())), " ",
+        shapeString(tensor.shape()), ", the value ",
+        std::string(dtypeName(impl_->dtype)), " ", shapeString(impl_->shape)));
+  for (size_t d = 0; d < impl_->buffers.size(); ++d)
+    if (absl::Status s = impl_->drivers[d]->copyToDevice(
+            impl_->buffers[d]->data(), tensor.data(), impl_->bytes);
+        !s.ok())
+      return s;
+  return absl::OkStatus();
+}
+
+absl::StatusOr<Tensor> DeviceValue::download() const {
+  if (!impl_)
+    return absl::FailedPreconditionError(
+        "device value download: the value is empty (moved from or never "
+        "allocated)");
+  Tensor t(impl_->dtype, impl_->shape);
+  if (absl::Status s = impl_->drivers[0]->copyToHost(
+          t.data(), impl_->buffers[0]->data(), impl_->bytes);
+      !s.ok())
+    return s;
+  return t;
+}
+
+//===----------------------------------------------------------------------===//
 // Module
 //===----------------------------------------------------------------------===//
 
@@ -140,7 +202,10 @@ struct Module::Impl {
 
   /// One device's memory in a call.
   struct DeviceFrame {
-    std::vector<std::unique_ptr<DeviceBuffer>> inputs, outputs;
+    // Where each input and output lives: a buffer of `owned`, a device
+    // value's buffer, or (a tied output) its input's.
+    std::vector<DeviceBuffer *> inputs, outputs;
+    std::vector<std::unique_ptr<DeviceBuffer>> owned;
     DeviceBuffer *arena = nullptr;
     // The entry's run-time checks, kCheckWords int64 words each.
     std::unique_ptr<DeviceBuffer> checks;
@@ -151,10 +216,13 @@ struct Module::Impl {
     std::vector<int64_t> symbols;
     std::vector<DeviceFrame> devices;
     std::vector<std::vector<int64_t>> outputShapes;
+    // Per input: true when a device value supplied it.
+    std::vector<bool> fromValue;
   };
 
   absl::StatusOr<Frame> prepare(const std::string &name,
-                                const TensorMap &inputs);
+                                const TensorMap &inputs,
+                                const DeviceValueMap &values = {});
   absl::Status execute(Frame &frame);
   absl::Status readChecks(Frame &frame);
   absl::Status executeOn(Frame &frame, size_t device, size_t i,
@@ -220,7 +288,8 @@ absl::Status Module::bindWeights(const SafetensorsFile &weights) {
 }
 
 absl::StatusOr<Module::Impl::Frame>
-Module::Impl::prepare(const std::string &name, const TensorMap &inputs) {
+Module::Impl::prepare(const std::string &name, const TensorMap &inputs,
+                      const DeviceValueMap &values) {
   const std::string &label = artifact.label();
   const EntryDesc *entry = artifact.findEntry(name);
   if (!entry) {
@@ -245,32 +314,79 @@ Module::Impl::prepare(const std::string &name, const TensorMap &inputs) {
   frame.devices.resize(devices.size());
   std::string where =
       absl::StrCat(label, ": entry '", printableName(name), "'");
-  for (const auto &input : inputs) {
-    const std::string &inputName = input.first;
-    if (std::none_of(
-            entry->inputs.begin(), entry->inputs.end(),
-            [&](const TensorSpecDesc &s) { return s.name == inputName; })) {
-      std::vector<std::string> names;
-      for (const TensorSpecDesc &s : entry->inputs)
-        names.push_back(printableName(s.name));
+  auto unknownInput = [&](const std::string &inputName) {
+    std::vector<std::string> names;
+    for (const TensorSpecDesc &s : entry->inputs)
+      names.push_back(printableName(s.name));
+    return absl::InvalidArgumentError(
+        absl::StrCat(where, " has no input '", printableName(inputName),
+                     "'; its inputs are: ", absl::StrJoin(names, ", ")));
+  };
+  auto hasInput = [&](const std::string &inputName) {
+    return std::any_of(
+        entry->inputs.begin(), entry->inputs.end(),
+        [&](const TensorSpecDesc &s) { return s.name == inputName; });
+  };
+  for (const auto &input : inputs)
+    if (!hasInput(input.first))
+      return unknownInput(input.first);
+  // Device values: known inputs, not also given as tensors, valid, each
+  // passed once, on this module's devices, whole.
+  std::map<const DeviceValue::Impl *, std::string> seen;
+  for (const auto &[inputName, value] : values) {
+    if (!hasInput(inputName))
+      return unknownInput(inputName);
+    std::string what = absl::StrCat(where, ": device value for input '",
+                                    printableName(inputName), "'");
+    if (inputs.count(inputName))
       return absl::InvalidArgumentError(
-          absl::StrCat(where, " has no input '", printableName(inputName),
-                       "'; its inputs are: ", absl::StrJoin(names, ", ")));
-    }
+          absl::StrCat(where, ": input '", printableName(inputName),
+                       "' is given both as a host tensor and as a device "
+                       "value"));
+    if (!value || !value->impl_)
+      return absl::InvalidArgumentError(absl::StrCat(
+          what, " is empty (null, moved from or never allocated)"));
+    auto [it, inserted] = seen.emplace(value->impl_.get(), inputName);
+    if (!inserted)
+      return absl::InvalidArgumentError(absl::StrCat(
+          where, ": the same device value is passed for inputs '",
+          printableName(it->second), "' and '", printableName(inputName),
+          "'; a value is passed once per call"));
+    const std::vector<std::shared_ptr<Driver>> &owners = value->impl_->drivers;
+    bool ours = owners.size() == devices.size();
+    for (size_t d = 0; ours && d < devices.size(); ++d)
+      ours = owners[d] == devices[d].driver;
+    if (!ours)
+      return absl::InvalidArgumentError(absl::StrCat(
+          what, " belongs to other devices (another runtime, or a module on ",
+          "other devices): allocate it from this module"));
   }
+  auto dtypeOf = [&](const TensorSpecDesc &spec) {
+    if (auto it = inputs.find(spec.name); it != inputs.end())
+      return it->second.dtype();
+    return values.at(spec.name)->dtype();
+  };
+  auto shapeOf =
+      [&](const TensorSpecDesc &spec) -> const std::vector<int64_t> * {
+    if (auto it = inputs.find(spec.name); it != inputs.end())
+      return &it->second.shape();
+    if (auto it = values.find(spec.name); it != values.end())
+      return &it->second->shape();
+    return nullptr;
+  };
 
   // Symbols come from the dims that define them.
   for (const SymbolDesc &s : entry->symbols) {
     const TensorSpecDesc &spec = entry->inputs[s.input];
-    auto it = inputs.find(spec.name);
-    if (it == inputs.end())
+    const std::vector<int64_t> *given = shapeOf(spec);
+    if (!given)
       return absl::InvalidArgumentError(absl::StrCat(
           where, " is missing input '", printableName(spec.name), "'"));
-    if (it->second.shape().size() != spec.shape.size())
+    if (given->size() != spec.shape.size())
       return absl::InvalidArgumentError(absl::StrCat(
           where, ": input '", printableName(spec.name), "' has rank ",
-          it->second.shape().size(), ", expected ", spec.shape.size()));
-    int64_t value = it->second.shape()[s.dim];
+          given->size(), ", expected ", spec.shape.size()));
+    int64_t value = (*given)[s.dim];
     if (value < 1 || value > s.max)
       return absl::OutOfRangeError(
           absl::StrCat(where, ": ", s.name, " = ", value, " (dim ", s.dim,
@@ -292,21 +408,37 @@ Module::Impl::prepare(const std::string &name, const TensorMap &inputs) {
   };
 
   for (const TensorSpecDesc &spec : entry->inputs) {
-    auto it = inputs.find(spec.name);
-    if (it == inputs.end())
+    const std::vector<int64_t> *given = shapeOf(spec);
+    if (!given)
       return absl::InvalidArgumentError(absl::StrCat(
           where, " is missing input '", printableName(spec.name), "'"));
     absl::StatusOr<std::vector<int64_t>> shape = resolve(spec);
     if (!shape.ok())
       return shape.status();
-    const Tensor &t = it->second;
-    if (t.dtype() != spec.dtype || t.shape() != *shape)
+    auto value = values.find(spec.name);
+    bool isValue = value != values.end();
+    if (dtypeOf(spec) != spec.dtype || *given != *shape)
       return absl::InvalidArgumentError(absl::StrCat(
           where, ": input '", printableName(spec.name), "' is ",
-          std::string(dtypeName(t.dtype())), " ", shapeString(t.shape()),
+          isValue ? "a device value of " : "",
+          std::string(dtypeName(dtypeOf(spec))), " ", shapeString(*given),
           ", expected ", std::string(dtypeName(spec.dtype)), " ",
           shapeString(*shape)));
+    frame.fromValue.push_back(isValue);
     size_t n = devices.size();
+    if (isValue) {
+      // Read (and, tied, written) in place.
+      if (spec.shardDim >= 0 && n > 1)
+        return absl::InvalidArgumentError(absl::StrCat(
+            where, ": input '", printableName(spec.name),
+            "' is split across devices and cannot be a device value; pass "
+            "it as a host tensor"));
+      for (size_t d = 0; d < n; ++d)
+        frame.devices[d].inputs.push_back(
+            value->second->impl_->buffers[d].get());
+      continue;
+    }
+    const Tensor &t = inputs.at(spec.name);
     for (size_t d = 0; d < n; ++d) {
       // A sharded input: device d gets its part only.
       std::vector<uint8_t> part;
@@ -326,7 +458,8 @@ Module::Impl::prepare(const std::string &name, const TensorMap &inputs) {
       if (absl::Status s = driver.copyToDevice((*buffer)->data(), data, bytes);
           !s.ok())
         return s;
-      frame.devices[d].inputs.push_back(std::move(*buffer));
+      frame.devices[d].inputs.push_back(buffer->get());
+      frame.devices[d].owned.push_back(std::move(*buffer));
     }
   }
   for (const TensorSpecDesc &spec : entry->outputs) {
@@ -334,6 +467,13 @@ Module::Impl::prepare(const std::string &name, const TensorMap &inputs) {
     if (!shape.ok())
       return shape.status();
     for (size_t d = 0; d < devices.size(); ++d) {
+      // A tied output is its input's storage (validated: same dtype and
+      // shape).
+      if (spec.tiedTo >= 0) {
+        frame.devices[d].outputs.push_back(
+            frame.devices[d].inputs[spec.tiedTo]);
+        continue;
+      }
       std::optional<size_t> bytes = tensorBytes(*shape, dtypeSize(spec.dtype));
       if (!bytes)
         return absl::OutOfRangeError(absl::StrCat(
@@ -343,7 +483,8 @@ Module::Impl::prepare(const std::string &name, const TensorMap &inputs) {
           devices[d].driver->allocate(*bytes);
       if (!buffer.ok())
         return buffer.status();
-      frame.devices[d].outputs.push_back(std::move(*buffer));
+      frame.devices[d].outputs.push_back(buffer->get());
+      frame.devices[d].owned.push_back(std::move(*buffer));
     }
     frame.outputShapes.push_back(*shape);
   }
@@ -667,7 +808,74 @@ absl::Status Module::Impl::executeOn(Frame &frame, size_t device, size_t i,
 
 absl::StatusOr<TensorMap> Module::call(const std::string &entry,
                                        const TensorMap &inputs) {
-  absl::StatusOr<Impl::Frame> frame = impl_->prepare(entry, inputs);
+  return call(entry, inputs, {});
+}
+
+absl::StatusOr<DeviceValue>
+Module::allocate(const std::string &entry, const std::string &input,
+                 const std::vector<int64_t> &shape) {
+  const std::string &label = impl_->artifact.label();
+  const EntryDesc *e = impl_->artifact.findEntry(entry);
+  if (!e)
+    return absl::NotFoundError(absl::StrCat(
+        label, ": no entry '", printableName(entry), "' to allocate for"));
+  std::string where = absl::StrCat(label, ": entry '", printableName(entry),
+                                   "' input '", printableName(input), "'");
+  auto spec =
+      std::find_if(e->inputs.begin(), e->inputs.end(),
+                   [&](const TensorSpecDesc &s) { return s.name == input; });
+  if (spec == e->inputs.end())
+    return absl::NotFoundError(
+        absl::StrCat(label, ": entry '", printableName(entry),
+                     "' has no input '", printableName(input), "'"));
+  size_t n = impl_->devices.size();
+  if (spec->shardDim >= 0 && n > 1)
+    return absl::InvalidArgumentError(absl::StrCat(
+        where, " is split across devices and cannot be a device value"));
+  // The spec's shape; a dynamic dim (the token count) from `shape`.
+  std::vector<int64_t> dims;
+  bool dynamic = false;
+  for (const SizeExprSpec &d : spec->shape) {
+    dynamic |= !d.isConstant();
+    dims.push_back(d.isConstant() ? d.constant : -1);
+  }
+  if (!shape.empty() || dynamic) {
+    bool fits = shape.size() == dims.size();
+    for (size_t d = 0; fits && d < dims.size(); ++d)
+      fits = shape[d] >= 0 && (dims[d] < 0 || dims[d] == shape[d]);
+    if (!fits)
+      return absl::InvalidArgumentError(absl::StrCat(
+          where, " has shape ", shapeString(dims),
+          " (-1: the token count); cannot allocate ", shapeString(shape),
+          shape.empty() ? ": give the shape" : ""));
+    dims = shape;
+  }
+  auto impl = std::make_unique<DeviceValue::Impl>();
+  impl->dtype = spec->dtype;
+  impl->shape = dims;
+  std::optional<size_t> bytes = tensorBytes(dims, dtypeSize(spec->dtype));
+  if (!bytes)
+    return absl::InvalidArgumentError(absl::StrCat(
+        where, ": ", shapeString(dims), " needs more than 2^64 bytes"));
+  impl->bytes = *bytes;
+  for (size_t d = 0; d < n; ++d) {
+    absl::StatusOr<std::unique_ptr<DeviceBuffer>> buffer =
+        impl_->devices[d].driver->allocate(*bytes);
+    if (!buffer.ok())
+      return absl::Status(buffer.status().code(),
+                          absl::StrCat(where, ": ", buffer.status().message()));
+    impl->drivers.push_back(impl_->devices[d].driver);
+    impl->buffers.push_back(std::move(*buffer));
+  }
+  DeviceValue value;
+  value.impl_ = std::move(impl);
+  return value;
+}
+
+absl::StatusOr<TensorMap> Module::call(const std::string &entry,
+                                       const TensorMap &inputs,
+                                       const DeviceValueMap &values) {
+  absl::StatusOr<Impl::Frame> frame = impl_->prepare(entry, inputs, values);
   if (!frame.ok())
     return frame.status();
   if (absl::Status s = impl_->execute(*frame); !s.ok())
@@ -681,9 +889,13 @@ absl::StatusOr<TensorMap> Module::call(const std::string &entry,
     return s;
   // Outputs are whole on every device (the compiler gathers them): read
   // them from the first.
+  // A tied output whose input was a device value is that value: it is not
+  // copied back.
   TensorMap outputs;
   for (size_t i = 0; i < frame->entry->outputs.size(); ++i) {
     const TensorSpecDesc &spec = frame->entry->outputs[i];
+    if (spec.tiedTo >= 0 && frame->fromValue[spec.tiedTo])
+      continue;
     Tensor t(spec.dtype, frame->outputShapes[i]);
     if (absl::Status s = impl_->devices[0].driver->copyToHost(
             t.data(), frame->devices[0].outputs[i]->data(), t.sizeBytes());

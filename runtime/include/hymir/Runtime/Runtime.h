@@ -7,6 +7,15 @@
 //   (*module)->bindWeights(weights);                       // SafetensorsFile
 //   auto outputs = (*module)->call("forward", inputs);     // name -> Tensor
 //
+// Values that live on the device across calls (a decode step's KV cache or
+// recurrent state, tied to a result with hymir.tied) are DeviceValues:
+//
+//   auto cache = (*module)->allocate("step", "cache");     // zero-filled
+//   cache->upload(initial);                                // optional
+//   for (...)                                              // updated in place
+//     (*module)->call("step", {{"x", x}}, {{"cache", &*cache}});
+//   Tensor now = *cache->download();
+//
 // Every fallible call returns absl::Status(Or) with a message naming the
 // file, entry, tensor or step at fault. The runtime links no LLVM or MLIR.
 //
@@ -56,6 +65,41 @@ private:
 using TensorMap = std::map<std::string, Tensor>;
 
 class Driver;
+class DeviceBuffer;
+
+/// A tensor in device memory that the caller owns across calls (on the cpu
+/// device, host memory the runtime allocated). Module::allocate makes one for
+/// an entry input; Module::call reads it in place, and when the input is tied
+/// to a result (hymir.tied), the call updates it in place: no copy either
+/// way. A value stays valid after its module or runtime is destroyed and can
+/// serve every module of the runtime that runs on the same devices. Move
+/// only; an empty (default-constructed or moved-from) value is invalid.
+class DeviceValue {
+public:
+  DeviceValue();
+  ~DeviceValue();
+  DeviceValue(DeviceValue &&) noexcept;
+  DeviceValue &operator=(DeviceValue &&) noexcept;
+
+  bool valid() const { return impl_ != nullptr; }
+  DType dtype() const;
+  const std::vector<int64_t> &shape() const;
+  size_t sizeBytes() const;
+
+  /// Copies `tensor` (of exactly this value's dtype and shape) into the
+  /// value, on every device of a multi-device module.
+  absl::Status upload(const Tensor &tensor);
+  /// Copies the value to the host (from the first device).
+  absl::StatusOr<Tensor> download() const;
+
+private:
+  friend class Module;
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+/// Device values passed to a call, by input name.
+using DeviceValueMap = std::map<std::string, DeviceValue *>;
 
 /// Timing of the timed runs of Module::time, measured by the driver (device
 /// events on cuda, a steady clock on cpu), in milliseconds per run.
@@ -88,6 +132,26 @@ public:
   /// InvalidArgument naming the op, the tensor, the value and its position.
   absl::StatusOr<TensorMap> call(const std::string &entry,
                                  const TensorMap &inputs);
+
+  /// Like call, with some inputs given as device values: every input of the
+  /// entry is in exactly one of `inputs` and `values`. A value is read in
+  /// place; a value for an input that a result is tied to is updated in
+  /// place, and that result is not in the returned map (it is the value).
+  /// A tied input given as a host tensor is copied in, and its result comes
+  /// back as an ordinary output. A value must have the input's dtype and
+  /// shape, belong to this module's devices, and appear once per call.
+  /// A call that fails after its steps ran may have updated its values.
+  absl::StatusOr<TensorMap> call(const std::string &entry,
+                                 const TensorMap &inputs,
+                                 const DeviceValueMap &values);
+
+  /// A zero-filled device value for input `input` of `entry`, of the
+  /// input's dtype and shape. `shape` is needed only when the input has a
+  /// dynamic dim (the token count); it must match the static dims. An input
+  /// split across devices cannot be a device value.
+  absl::StatusOr<DeviceValue> allocate(const std::string &entry,
+                                       const std::string &input,
+                                       const std::vector<int64_t> &shape = {});
 
   /// Like call, but runs the plan `warmup` times untimed and then
   /// `iterations` times timed on inputs already on the device, and reports

@@ -11,6 +11,19 @@
  * Strings and shapes these calls return stay valid until the module is
  * destroyed.
  *
+ * Device values hold a tensor on the device across calls: a decode step's
+ * KV cache or recurrent state, an input tied to a result (hymir.tied) that
+ * hymir_module_call_values updates in place, with no copy:
+ *
+ *   hymir_value *cache = hymir_module_allocate(module, "step", "cache",
+ *                                              NULL, 0);  (zero-filled)
+ *   hymir_named_value values[] = {{"cache", cache}};
+ *   for (...)
+ *     hymir_outputs_destroy(hymir_module_call_values(module, "step",
+ *                                                    &x, 1, values, 1));
+ *   hymir_value_download(cache, host, bytes);
+ *   hymir_value_destroy(cache);
+ *
  * Build against the installed runtime with find_package(hymir) (target
  * hymir::runtime) or pkg-config (`pkg-config --cflags --libs hymir`); see
  * the README and examples/embed.
@@ -41,6 +54,7 @@ typedef enum hymir_dtype {
 typedef struct hymir_runtime hymir_runtime;
 typedef struct hymir_module hymir_module;
 typedef struct hymir_outputs hymir_outputs;
+typedef struct hymir_value hymir_value;
 
 /* A named tensor: dense, row-major. For inputs the runtime copies the data;
  * for outputs `data` points into the hymir_outputs object. */
@@ -97,6 +111,12 @@ size_t hymir_module_output_count(const hymir_module *module, size_t entry);
 int hymir_module_output_info(const hymir_module *module, size_t entry,
                              size_t index, hymir_tensor_info *out);
 
+/* The index of the input output `index` of `entry` is tied to (hymir.tied:
+ * the call updates that input in place and the output is its new value),
+ * or -1 for an untied output or an index out of range. */
+int64_t hymir_module_output_tied_to(const hymir_module *module, size_t entry,
+                                    size_t index);
+
 /* The module's parameters (weights): what hymir_module_bind_weights reads
  * from its file, by name. Their shapes are static. */
 size_t hymir_module_param_count(const hymir_module *module);
@@ -109,6 +129,42 @@ int hymir_module_bind_weights(hymir_module *module, const char *path);
 /* Runs an entry on `count` named inputs. */
 hymir_outputs *hymir_module_call(hymir_module *module, const char *entry,
                                  const hymir_tensor *inputs, size_t count);
+
+/* A device value: a zero-filled tensor in device memory (host memory on
+ * "cpu") of the dtype and shape of input `input` of `entry`. `shape` and
+ * `rank` give the shape when the input has a dim that depends on the token
+ * count; otherwise pass NULL and 0. A value serves every entry (and module
+ * of the runtime on the same devices) with an input of its dtype and shape.
+ * It may be destroyed before or after its module. */
+hymir_value *hymir_module_allocate(hymir_module *module, const char *entry,
+                                   const char *input, const int64_t *shape,
+                                   int32_t rank);
+/* The value's dtype and shape; `name` is NULL. 0 on success. */
+int hymir_value_info(const hymir_value *value, hymir_tensor_info *out);
+/* Copies `size_bytes` bytes (exactly the value's size, dense row-major)
+ * from the host into the value, or from the value to the host; 0 on
+ * success. */
+int hymir_value_upload(hymir_value *value, const void *data, size_t size_bytes);
+int hymir_value_download(const hymir_value *value, void *data,
+                         size_t size_bytes);
+void hymir_value_destroy(hymir_value *value);
+
+/* A device value passed to hymir_module_call_values for input `name`. */
+typedef struct hymir_named_value {
+  const char *name;
+  hymir_value *value;
+} hymir_named_value;
+
+/* Runs an entry on `count` host inputs and `value_count` device values,
+ * which together name every input once. A value is read in place; a value
+ * for a tied input is updated in place, and its tied output is not among
+ * the returned outputs. A tied input passed as a host tensor is copied in,
+ * and its new value comes back as an ordinary output. */
+hymir_outputs *hymir_module_call_values(hymir_module *module, const char *entry,
+                                        const hymir_tensor *inputs,
+                                        size_t count,
+                                        const hymir_named_value *values,
+                                        size_t value_count);
 
 size_t hymir_outputs_count(const hymir_outputs *outputs);
 /* Fills `out` with output `index` (valid until the outputs are destroyed);
