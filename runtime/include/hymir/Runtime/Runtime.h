@@ -65,15 +65,15 @@ private:
 using TensorMap = std::map<std::string, Tensor>;
 
 class Driver;
-class DeviceBuffer;
 
 /// A tensor in device memory that the caller owns across calls (on the cpu
 /// device, host memory the runtime allocated). Module::allocate makes one for
-/// an entry input; Module::call reads it in place, and when the input is tied
-/// to a result (hymir.tied), the call updates it in place: no copy either
-/// way. A value stays valid after its module or runtime is destroyed and can
-/// serve every module of the runtime that runs on the same devices. Move
-/// only; an empty (default-constructed or moved-from) value is invalid.
+/// an entry input; Module::call reads it where it is, and when the input is
+/// tied to a result (hymir.tied), the call leaves the result there: nothing
+/// is copied between host and device. A value keeps its memory after its
+/// module or runtime is destroyed and serves every module of the runtime
+/// that runs on the same devices; one call at a time may use it. Move only;
+/// an empty (default-constructed or moved-from) value is invalid.
 class DeviceValue {
 public:
   DeviceValue();
