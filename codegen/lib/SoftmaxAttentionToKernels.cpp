@@ -408,25 +408,29 @@ struct WarpKernels : AttentionBuilder {
           Value bi = arith::DivUIOp::create(b, rest, a.queries);
           Value col = mul(lane, w.perLane);
           Value zero = f32(0);
-          auto mMaxLoop = scf::ForOp::create(b, idx(0), idx(splits), idx(1),
-                                             ValueRange{negInf()});
-          {
-            OpBuilder::InsertionGuard inner(b);
-            b.setInsertionPointToStart(mMaxLoop.getBody());
-            Value m = memref::LoadOp::create(
-                b, partM, ValueRange{bi, t, g, mMaxLoop.getInductionVar()});
-            scf::YieldOp::create(b, fmax(mMaxLoop.getRegionIterArgs()[0], m));
-          }
-          Value mMax = mMaxLoop.getResult(0);
+          // A loop over the partials, unrolled up to 64 so that the loads
+          // of all partials are in flight together.
+          auto overPartials =
+              [&](ValueRange init,
+                  function_ref<SmallVector<Value>(Value, ValueRange)> body) {
+                if (splits <= 64) {
+                  SmallVector<Value> carried(init);
+                  for (int64_t sp = 0; sp < splits; ++sp)
+                    carried = body(idx(sp), carried);
+                  return carried;
+                }
+                return forLoop(idx(0), idx(splits), idx(1), init, body);
+              };
+          Value mMax = overPartials({negInf()}, [&](Value sp, ValueRange c) {
+            Value m =
+                memref::LoadOp::create(b, partM, ValueRange{bi, t, g, sp});
+            return SmallVector<Value>{fmax(c[0], m)};
+          })[0];
           Value empty = arith::CmpFOp::create(b, arith::CmpFPredicate::OEQ,
                                               mMax, negInf());
           SmallVector<Value> init(w.perLane + 1, zero);
-          auto sum = scf::ForOp::create(b, idx(0), idx(splits), idx(1), init);
-          {
-            OpBuilder::InsertionGuard inner(b);
-            b.setInsertionPointToStart(sum.getBody());
-            Value sp = sum.getInductionVar();
-            ValueRange carried = sum.getRegionIterArgs();
+          SmallVector<Value> sums = overPartials(init, [&](Value sp,
+                                                           ValueRange carried) {
             Value m =
                 memref::LoadOp::create(b, partM, ValueRange{bi, t, g, sp});
             Value weight =
@@ -441,10 +445,10 @@ struct WarpKernels : AttentionBuilder {
             for (int64_t e = 0; e < w.perLane; ++e)
               next.push_back(fma(weight, vector::ExtractOp::create(b, vec, e),
                                  carried[1 + e]));
-            scf::YieldOp::create(b, next);
-          }
-          Value l = sum.getResult(0);
-          SmallVector<Value> acc(sum.getResults().drop_front());
+            return next;
+          });
+          Value l = sums[0];
+          SmallVector<Value> acc(ArrayRef<Value>(sums).drop_front());
           Value hasKeys =
               arith::CmpFOp::create(b, arith::CmpFPredicate::OGT, l, zero);
           Value inv =
@@ -463,7 +467,8 @@ struct TensorCoreShape {
   /// Shared-memory row length of the K and V tiles, padded by 8 bf16 so
   /// the fragment loads of 8 rows hit 8 different banks.
   int64_t rowLength() const { return dim + 8; }
-  int64_t sharedBytes() const { return 2 * kKeys * rowLength() * 2; }
+  /// Two stages of K and V tiles.
+  int64_t sharedBytes() const { return 2 * 2 * kKeys * rowLength() * 2; }
 };
 
 /// The tensor-core kernel (cuda, bf16, sm_80 on): GQA packing. A block owns
@@ -483,14 +488,13 @@ struct TensorCoreKernel : AttentionBuilder {
       : AttentionBuilder(b, a), c(c), narrow(narrow) {}
   const TensorCoreShape &c;
   /// All query rows of a KV head fit one warp's 16 (a decode step): the
-  /// warps then share those rows and split each key tile in four, each
-  /// writing its own partial (4 partials per split, merged by the combine).
+  /// warps then share those rows and split each key tile in four; at the
+  /// end the block merges the four warps' statistics and accumulators
+  /// through shared memory into one result (or one partial per split).
   bool narrow;
 
   /// Partials per row for `splits` key splits.
-  int64_t partials(int64_t splits) const {
-    return narrow ? splits * TensorCoreShape::kWarps : splits;
-  }
+  int64_t partials(int64_t splits) const { return splits; }
 
   /// One of a lane's two query rows: whether it exists, its query and head,
   /// and the keys it sees.
@@ -562,7 +566,7 @@ struct TensorCoreKernel : AttentionBuilder {
     Value blockRow0 = mul(rb, S::kRows);
     Value warpRow0 = narrow ? blockRow0 : add(blockRow0, mul(warp, 16));
     // Partial slot of this warp, and whether it writes partials at all.
-    Value slot = narrow ? add(mul(sp, TensorCoreShape::kWarps), warp) : sp;
+    Value slot = sp;
     bool writesPartials = partials(splits) > 1;
 
     auto rowOf = [&](Value r) {
@@ -604,9 +608,45 @@ struct TensorCoreKernel : AttentionBuilder {
     }
 
     Value smem = sharedBytes();
-    Value kTile = view(smem, 0, {S::kKeys, c.rowLength()}, bf16);
-    Value vTile = view(smem, S::kKeys * c.rowLength() * 2,
-                       {S::kKeys, c.rowLength()}, bf16);
+    // Two stages of K and V tiles: [stage * 64 + key][col].
+    Value kTiles = view(smem, 0, {2 * S::kKeys, c.rowLength()}, bf16);
+    Value vTiles = view(smem, 2 * S::kKeys * c.rowLength() * 2,
+                        {2 * S::kKeys, c.rowLength()}, bf16);
+
+    // Issues the cp.async copies of the tile at key s0 into `stage` (16-byte
+    // chunks, zero-filled past the range) and commits them as one group.
+    int64_t chunksPerRow = c.dim / 8;
+    int64_t chunks = S::kKeys * chunksPerRow;
+    auto tokenType = nvgpu::DeviceAsyncTokenType::get(b.getContext());
+    auto issue = [&](Value s0, Value stage) {
+      SmallVector<Value> tokens;
+      for (int64_t i = 0; i < chunks / (S::kWarps * 32); ++i) {
+        Value chunk = add(tid, idx(i * S::kWarps * 32));
+        Value row = div(chunk, chunksPerRow);
+        Value col = mul(rem(chunk, chunksPerRow), 8);
+        Value key = add(s0, row);
+        Value bytes = select(ult(key, end), idx(8), idx(0));
+        Value safeKey = minS(key, sub(end, idx(1)));
+        Value dstRow = add(mul(stage, S::kKeys), row);
+        for (auto [src, dst] : {std::pair{a.k, kTiles}, {a.v, vTiles}})
+          tokens.push_back(nvgpu::DeviceAsyncCopyOp::create(
+              b, tokenType, dst, ValueRange{dstRow, col}, src,
+              ValueRange{bi, safeKey, kvh, col}, b.getIndexAttr(8), bytes,
+              b.getUnitAttr()));
+      }
+      return nvgpu::DeviceAsyncCreateGroupOp::create(b, tokenType, tokens);
+    };
+    auto waitGroups = [&](Value token, int32_t pending) {
+      nvgpu::DeviceAsyncWaitOp::create(b, token, b.getI32IntegerAttr(pending));
+    };
+    // Prologue: the first tile into stage 0.
+    {
+      auto any = scf::IfOp::create(b, ult(begin, end),
+                                   /*withElseRegion=*/false);
+      OpBuilder::InsertionGuard guard(b);
+      b.setInsertionPointToStart(&any.getThenRegion().front());
+      issue(begin, idx(0));
+    }
 
     Value zero = f32(0);
     Value scaleLog2 = f32(a.scale * 1.4426950408889634f);
@@ -620,28 +660,23 @@ struct TensorCoreKernel : AttentionBuilder {
       b.setInsertionPointToStart(loop.getBody());
       Value s0 = loop.getInductionVar();
       ValueRange carried = loop.getRegionIterArgs();
-      // Stage the K and V tiles: 16-byte chunks, zeros past the range.
-      gpu::BarrierOp::create(b);
-      int64_t chunksPerRow = c.dim / 8;
-      int64_t chunks = S::kKeys * chunksPerRow;
-      auto chunkType = VectorType::get({8}, bf16);
-      Value zeros = arith::ConstantOp::create(
-          b, DenseElementsAttr::get(chunkType, b.getZeroAttr(bf16)));
-      for (int64_t i = 0; i < chunks / (S::kWarps * 32); ++i) {
-        Value chunk = add(tid, idx(i * S::kWarps * 32));
-        Value row = div(chunk, chunksPerRow);
-        Value col = mul(rem(chunk, chunksPerRow), 8);
-        Value key = add(s0, row);
-        Value inside = ult(key, end);
-        Value safeKey = minS(key, sub(end, idx(1)));
-        for (auto [src, dst] : {std::pair{a.k, kTile}, {a.v, vTile}}) {
-          Value x = vector::LoadOp::create(b, chunkType, src,
-                                           ValueRange{bi, safeKey, kvh, col});
-          x = select(inside, x, zeros);
-          vector::StoreOp::create(b, x, dst, ValueRange{row, col});
-        }
+      Value stage = rem(div(sub(s0, begin), S::kKeys), 2);
+      // The next tile into the other stage while this one is used; then
+      // wait for this one (one group may stay in flight).
+      Value next = add(s0, idx(S::kKeys));
+      auto more = scf::IfOp::create(b, ult(next, end), /*withElseRegion=*/true);
+      {
+        OpBuilder::InsertionGuard inner(b);
+        b.setInsertionPointToStart(&more.getThenRegion().front());
+        waitGroups(issue(next, sub(idx(1), stage)), 1);
+        b.setInsertionPointToStart(&more.getElseRegion().front());
+        waitGroups(
+            nvgpu::DeviceAsyncCreateGroupOp::create(b, tokenType, ValueRange{}),
+            0);
       }
       gpu::BarrierOp::create(b);
+      Value stageRow = mul(stage, S::kKeys);
+      Value kTile = kTiles, vTile = vTiles;
 
       auto active = scf::IfOp::create(b, TypeRange(carried), warpActive,
                                       /*withElseRegion=*/true);
@@ -653,10 +688,14 @@ struct TensorCoreKernel : AttentionBuilder {
         // Keys past this split's end are zeros in the tiles: mask them too.
         Value limits[2] = {minS(r0.visible, end), minS(r1.visible, end)};
         Value keyOff = narrow ? mul(warp, 16) : idx(0);
+        Value smemOff = add(stageRow, keyOff);
         int64_t keys = narrow ? S::kKeys / S::kWarps : S::kKeys;
-        scf::YieldOp::create(b, tile(s0, carried, qFrag, kTile, vTile, lane,
-                                     quad, keyOff, keys, limits, scaleLog2));
+        scf::YieldOp::create(b,
+                             tile(s0, carried, qFrag, kTile, vTile, lane, quad,
+                                  keyOff, smemOff, keys, limits, scaleLog2));
       }
+      // The stage is overwritten two tiles later: every warp must be done.
+      gpu::BarrierOp::create(b);
       scf::YieldOp::create(b, active.getResults());
     }
 
@@ -667,6 +706,10 @@ struct TensorCoreKernel : AttentionBuilder {
       l1 = fadd(l1, shuffleXor(l1, offset));
     }
     ValueRange acc = loop.getResults().drop_front(4);
+    if (narrow)
+      return mergeWarps(bi, kvh, sp, tid, warp, groupRow, quad, rows,
+                        {loop.getResult(0), loop.getResult(1)}, {l0, l1}, acc,
+                        smem, splits, partM, partL, partAcc);
     auto store = [&](const Row &row, Value m, Value l, int64_t half) {
       auto valid = scf::IfOp::create(b, row.valid, /*withElseRegion=*/false);
       OpBuilder::InsertionGuard guard(b);
@@ -706,6 +749,94 @@ struct TensorCoreKernel : AttentionBuilder {
     store(r1, loop.getResult(1), l1, 1);
   }
 
+  /// The narrow (decode) form's end: the four warps' (m, l, acc) of the
+  /// same 16 rows, merged through shared memory; thread t merges row t / 8,
+  /// an eighth of the head dim, and writes the output or the split's partial.
+  void mergeWarps(Value bi, Value kvh, Value sp, Value tid, Value warp,
+                  Value groupRow, Value quad, Value rows, ArrayRef<Value> m,
+                  ArrayRef<Value> l, ValueRange acc, Value smem, int64_t splits,
+                  Value partM, Value partL, Value partAcc) {
+    using S = TensorCoreShape;
+    int64_t dTiles = c.dim / 8;
+    // [warp][row][col] accumulators, then [warp][row] m and l (f32).
+    Value accS = view(smem, 0, {S::kWarps, 16, c.dim});
+    int64_t statOffset = S::kWarps * 16 * c.dim * 4;
+    Value mS = view(smem, statOffset, {S::kWarps, 16});
+    Value lS = view(smem, statOffset + S::kWarps * 16 * 4, {S::kWarps, 16});
+    gpu::BarrierOp::create(b);
+    for (int64_t dt = 0; dt < dTiles; ++dt)
+      for (int64_t e = 0; e < 4; ++e) {
+        Value row = add(groupRow, idx(8 * (e / 2)));
+        Value col = add(mul(quad, 2), idx(dt * 8 + e % 2));
+        memref::StoreOp::create(b, acc[dt * 4 + e], accS,
+                                ValueRange{warp, row, col});
+      }
+    {
+      auto first = scf::IfOp::create(
+          b, arith::CmpIOp::create(b, arith::CmpIPredicate::eq, quad, idx(0)),
+          /*withElseRegion=*/false);
+      OpBuilder::InsertionGuard guard(b);
+      b.setInsertionPointToStart(&first.getThenRegion().front());
+      for (int64_t h = 0; h < 2; ++h) {
+        Value row = add(groupRow, idx(8 * h));
+        memref::StoreOp::create(b, m[h], mS, ValueRange{warp, row});
+        memref::StoreOp::create(b, l[h], lS, ValueRange{warp, row});
+      }
+    }
+    gpu::BarrierOp::create(b);
+    Value row = div(tid, 8);
+    int64_t width = c.dim / 8;
+    Value col0 = mul(rem(tid, 8), width);
+    auto valid = scf::IfOp::create(b, ult(row, rows), /*withElseRegion=*/false);
+    OpBuilder::InsertionGuard guard(b);
+    b.setInsertionPointToStart(&valid.getThenRegion().front());
+    Value zero = f32(0);
+    SmallVector<Value> mw, lw;
+    Value mMax = negInf();
+    for (int64_t w = 0; w < S::kWarps; ++w) {
+      mw.push_back(memref::LoadOp::create(b, mS, ValueRange{idx(w), row}));
+      lw.push_back(memref::LoadOp::create(b, lS, ValueRange{idx(w), row}));
+      mMax = fmax(mMax, mw.back());
+    }
+    Value empty = cmpF(arith::CmpFPredicate::OEQ, mMax, negInf());
+    Value total = zero;
+    SmallVector<Value> weight;
+    for (int64_t w = 0; w < S::kWarps; ++w) {
+      weight.push_back(
+          select(empty, zero, math::Exp2Op::create(b, fsub(mw[w], mMax))));
+      total = fma(weight[w], lw[w], total);
+    }
+    Value query = div(row, c.group);
+    Value head = add(mul(kvh, c.group), rem(row, c.group));
+    Type elt = cast<MemRefType>(a.out.getType()).getElementType();
+    Value hasKeys = cmpF(arith::CmpFPredicate::OGT, total, zero);
+    Value inv = select(hasKeys, arith::DivFOp::create(b, f32(1), total), zero);
+    for (int64_t j = 0; j < width; ++j) {
+      Value col = add(col0, idx(j));
+      Value x = zero;
+      for (int64_t w = 0; w < S::kWarps; ++w)
+        x = fma(weight[w],
+                memref::LoadOp::create(b, accS, ValueRange{idx(w), row, col}),
+                x);
+      if (splits == 1)
+        memref::StoreOp::create(b, fromF32(fmul(x, inv), elt), a.out,
+                                ValueRange{bi, query, head, col});
+      else
+        memref::StoreOp::create(b, x, partAcc,
+                                ValueRange{bi, query, head, sp, col});
+    }
+    if (splits > 1) {
+      auto first =
+          scf::IfOp::create(b,
+                            arith::CmpIOp::create(b, arith::CmpIPredicate::eq,
+                                                  rem(tid, 8), idx(0)),
+                            /*withElseRegion=*/false);
+      b.setInsertionPointToStart(&first.getThenRegion().front());
+      memref::StoreOp::create(b, mMax, partM, ValueRange{bi, query, head, sp});
+      memref::StoreOp::create(b, total, partL, ValueRange{bi, query, head, sp});
+    }
+  }
+
   /// Four 8x8 bf16 matrices of shared memory as four registers: lane l
   /// names row l % 8 of matrix l / 8 at (row, col); with `transpose` each
   /// register holds a column pair instead of a row pair (ldmatrix).
@@ -726,11 +857,13 @@ struct TensorCoreKernel : AttentionBuilder {
   }
 
   /// One warp's share of a key tile: `keys` keys (a multiple of 16) from
-  /// `keyOff` within the tile. Returns the updated (m0, m1, l0, l1, acc).
+  /// `keyOff` within the tile, at row `smemOff` of the staged tiles. Returns
+  /// the updated (m0, m1, l0, l1, acc).
   SmallVector<Value> tile(Value s0, ValueRange carried,
                           ArrayRef<SmallVector<Value>> qFrag, Value kTile,
                           Value vTile, Value lane, Value quad, Value keyOff,
-                          int64_t keys, Value limits[2], Value scaleLog2) {
+                          Value smemOff, int64_t keys, Value limits[2],
+                          Value scaleLog2) {
     int64_t nTiles = keys / 8, dTiles = c.dim / 8;
     Value zero = f32(0);
     // ldmatrix addressing: matrix lane / 8, row lane % 8.
@@ -741,7 +874,7 @@ struct TensorCoreKernel : AttentionBuilder {
     for (int64_t ks = 0; ks < c.dim / 16; ++ks) {
       Value col = add(mul(rem(matrix, 2), 8), idx(ks * 16));
       for (int64_t nt = 0; nt < nTiles; nt += 2) {
-        Value row = add(add(keyOff, mul(div(matrix, 2), 8)),
+        Value row = add(add(smemOff, mul(div(matrix, 2), 8)),
                         add(matrixRow, idx(nt * 8)));
         SmallVector<Value> frag = ldmatrix4(kTile, row, col, false);
         sAcc[nt] = mmaBf16(b, qFrag[ks], {frag[0], frag[1]}, sAcc[nt]);
@@ -794,7 +927,7 @@ struct TensorCoreKernel : AttentionBuilder {
           packBf16(hi[0], hi[1]), packBf16(hi[2], hi[3])};
       // V^T fragments: ldmatrix.trans of (keys, 8 columns) blocks; one x4
       // gives both key halves of two d-tiles.
-      Value row = add(add(keyOff, idx(kk * 16)),
+      Value row = add(add(smemOff, idx(kk * 16)),
                       add(mul(rem(matrix, 2), 8), matrixRow));
       for (int64_t dt = 0; dt < dTiles; dt += 2) {
         Value col = add(mul(div(matrix, 2), 8), idx(dt * 8));
