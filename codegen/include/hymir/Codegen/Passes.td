@@ -176,12 +176,16 @@ def HymirSoftmaxAttentionToKernels
     instead of the warp kernel, with the same splits and combine. A block
     owns 64 query rows of one KV head (GQA packing: row r is query r / G of
     query head r % G of the group, so a decode step's G heads share one
-    tile and each K and V tile is read once per group). Per tile of 64 keys,
-    staged in shared memory, each warp computes S = Q K^T for its 16 rows
-    with mma.sync m16n8k16 (bf16 operands, f32 accumulation), masks by the
-    lengths and the causal limit, runs the online softmax on the
-    accumulator fragments, and adds P V with P rounded to bf16 and reused
-    from the S accumulators as A fragments.
+    tile and each K and V tile is read once per group). Tiles of 64 keys
+    arrive by cp.async in two shared-memory stages (the next tile loads
+    while the current one is used). Each warp computes S = Q K^T for its 16
+    rows with mma.sync m16n8k16 (bf16 operands, f32 accumulation; K through
+    ldmatrix, V through ldmatrix.trans), masks by the lengths, the causal
+    limit and the split's end, runs the online softmax on the accumulator
+    fragments, and adds P V with P rounded to bf16 and reused from the S
+    accumulators as A fragments. When all rows of a KV head fit 16 (a
+    decode step), the 4 warps split each key tile instead and merge their
+    statistics and accumulators through shared memory at the end.
   }];
   let options = [
     Option<"chip", "chip", "std::string", /*default=*/"\"\"",
