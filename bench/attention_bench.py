@@ -8,8 +8,13 @@ TFLOP/s counted as 2 T^2 D Hq (the causal half of 4 T^2 D Hq). Decode (one
 query token that sees every cached key): GB/s over the bytes of K and V
 (2 B S Hkv D x 2 bytes), against the copy bandwidth of the same call.
 
+Partial RoPE (rotary 64 of 128, hymir.rope on q and k, its own kernels):
+its time beside the attention's of the same shape, to decide whether it
+must be fused (issue 12 asks for fusion unless it costs under 3%).
+
 Usage: python3 attention_bench.py BUNDLE_DIR [quick]
 """
+import os
 import sys
 
 import torch
@@ -55,6 +60,7 @@ def main():
     print()
     print("| prefill T | hymir ms | hymir TFLOP/s | SDPA flash ms | SDPA cuDNN ms | best SDPA TFLOP/s | hymir / best SDPA speed |")
     print("|---|---|---|---|---|---|---|")
+    prefill_ms = {}
     for t in ([4096] if QUICK else [4096, 16384, 65536]):
         flop = 2.0 * t * t * D * HQ
         q = torch.randn(1, HQ, t, D, device=dev, dtype=torch.bfloat16)
@@ -64,10 +70,28 @@ def main():
         torch.cuda.empty_cache()
         ms = hymir(BUNDLE, "attention_prefill.hymir", "prefill", t, 1 if t >= 16384 else 3,
                    warmup=0 if t >= 16384 else 1)
+        prefill_ms[t] = ms
         best = min([x for x in st.values() if x is not None], default=None)
         print(f"| {t} | {fmt(ms, '.3f')} | {fmt(ms and flop / ms / 1e9, '.1f')} | "
               f"{fmt(st['flash'], '.3f')} | {fmt(st['cudnn'], '.3f')} | "
               f"{fmt(best and flop / best / 1e9, '.0f')} | {fmt(ms and best and best / ms, '.3f')}x |")
+    # Attention times the RoPE rows compare with (decode: one token, S 8192).
+    dec_ms = {b: hymir(BUNDLE, "attention_decode_b%d_s8192.hymir" % b, "decode", 1, 30, warmup=5)
+              for b in ((1,) if QUICK else (1, 64))}
+    rope_cases = [("prefill T 4096", "rope_prefill.hymir", 4096, prefill_ms.get(4096)),
+                  ("prefill T 16384", "rope_prefill.hymir", 16384, prefill_ms.get(16384)),
+                  ("decode B 1 (S 8192)", "rope_decode_b1.hymir", 1, dec_ms.get(1)),
+                  ("decode B 64 (S 8192)", "rope_decode_b64.hymir", 1, dec_ms.get(64))]
+    print()
+    print("| RoPE on q and k | hymir RoPE us | attention us (same shape, above) | share of the attention time |")
+    print("|---|---|---|---|")
+    for what, art, tokens, attn in rope_cases:
+        if not os.path.exists(os.path.join(BUNDLE, "bench", art)):
+            continue
+        ms = hymir(BUNDLE, art, "rope", tokens, 30, warmup=5)
+        share = ms and attn and ms / attn
+        print(f"| {what} | {fmt(ms and ms * 1e3, '.1f')} | {fmt(attn and attn * 1e3, '.1f')} | "
+              f"{fmt(share and share * 100, '.2f')}% |")
     print()
     print("| decode B, S | hymir us | hymir GB/s | of copy | SDPA flash us | SDPA cuDNN us | SDPA efficient us | hymir / best SDPA speed |")
     print("|---|---|---|---|---|---|---|---|")
