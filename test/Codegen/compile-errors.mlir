@@ -7,13 +7,18 @@
 
 // RUN: not hymir-compile %s -o %t.hymir --target=cpu --moe-tile=0 2>&1 | FileCheck %s --check-prefix=TILE
 
-// CHECK: error: hymir-compile: 'hymir.softmax_attention' has no lowering yet
+// CHECK: error: hymir-compile: 'hymir.cispo_loss' has no lowering yet
 // TILE: hymir-compile: error: --moe-tile must be in [1, 1024], got 0
 // BRANCH: branch.mlir:9:8: error: hymir-compile: op cannot be placed in an execution plan (only hymir.token_guard may hold steps: a choice by token count is a guard, not a branch)
 // TARGET: hymir-compile: error: unknown target 'tpu' (supported: cpu, cuda)
 // CUDA: error: 'hymir.lightning_attention' op GPU kernel needs the key dim (6) and the value chunk (6) to be multiples of 4
-func.func @attention(%q: tensor<1x?x2x8xf32>, %k: tensor<1x?x2x8xf32>, %v: tensor<1x?x2x8xf32>) -> tensor<1x?x2x8xf32> {
-  %o = hymir.softmax_attention %q, %k, %v {causal = true, scale = 0.35 : f32}
-      : (tensor<1x?x2x8xf32>, tensor<1x?x2x8xf32>, tensor<1x?x2x8xf32>) -> tensor<1x?x2x8xf32>
-  return %o : tensor<1x?x2x8xf32>
+func.func @loss(%hidden: tensor<?x16xbf16>, %lm_head: tensor<100x16xbf16>,
+                %targets: tensor<?xi32>, %logp_old: tensor<?xf32>,
+                %adv: tensor<?xf32>, %mask: tensor<?xf32>) -> tensor<f32> {
+  %loss, %logp, %dh, %dw = hymir.cispo_loss %hidden, %lm_head, %targets,
+      %logp_old, %adv, %mask {eps_low = 1.0 : f32, eps_high = 0.2 : f32}
+      : (tensor<?x16xbf16>, tensor<100x16xbf16>, tensor<?xi32>, tensor<?xf32>,
+         tensor<?xf32>, tensor<?xf32>)
+      -> (tensor<f32>, tensor<?xf32>, tensor<?x16xbf16>, tensor<100x16xbf16>)
+  return %loss : tensor<f32>
 }
