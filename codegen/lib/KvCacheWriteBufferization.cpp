@@ -6,12 +6,15 @@
 // analysis inserts. The write itself is an scf.parallel over the update's
 // (batch, row, head, dim) points that stores the rows whose cache position
 // lengths[b] - T + t lies in [0, C); hymir-map-parallel-loops-to-grid turns
-// it into a kernel on both targets.
+// it into a kernel on both targets. A length outside [0, C] is the call's
+// error (a run-time check, RunChecks.h), flagged once per sequence.
 //
 //===----------------------------------------------------------------------===//
 
 #include "hymir/Codegen/Passes.h"
+#include "hymir/Dialect/Hymir/IR/HymirAttributes.h"
 #include "hymir/Dialect/Hymir/IR/HymirOps.h"
+#include "hymir/Transforms/RunChecks.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Bufferization/IR/BufferizableOpInterface.h"
@@ -19,12 +22,25 @@
 #include "mlir/Dialect/SCF/IR/SCF.h"
 #include "mlir/IR/DialectRegistry.h"
 #include "mlir/IR/ImplicitLocOpBuilder.h"
+#include "mlir/Interfaces/FunctionInterfaces.h"
 
 using namespace mlir;
 using namespace mlir::hymir;
 using namespace mlir::bufferization;
 
 namespace {
+
+/// The entry argument name of `v` for messages, or "" if it is computed.
+std::string entryArgumentName(Value v) {
+  auto arg = dyn_cast<BlockArgument>(v);
+  if (!arg)
+    return "";
+  auto func = dyn_cast<FunctionOpInterface>(arg.getOwner()->getParentOp());
+  if (!func || arg.getOwner() != &func.getFunctionBody().front())
+    return "";
+  StringAttr name = getArgName(func, arg.getArgNumber());
+  return name ? name.str() : "arg" + std::to_string(arg.getArgNumber());
+}
 
 struct KvCacheWriteBufferization
     : BufferizableOpInterface::ExternalModel<KvCacheWriteBufferization,
@@ -58,8 +74,11 @@ struct KvCacheWriteBufferization
         getBuffer(rewriter, write.getLengths(), options, state);
     if (failed(cache) || failed(update) || failed(lengths))
       return failure();
+    std::string lengthsName = entryArgumentName(write.getLengths());
     ImplicitLocOpBuilder b(op->getLoc(), rewriter);
     b.setInsertionPoint(op);
+    Value slot = createRunCheckSlot(b, b.getLoc(), "hymir.kv_cache_write",
+                                    lengthsName, "length");
     auto dim = [&](Value v, int64_t i) -> Value {
       return memref::DimOp::create(b, v, i);
     };
@@ -73,9 +92,25 @@ struct KvCacheWriteBufferization
         b, lower, upper, steps,
         [&](OpBuilder &nested, Location loc, ValueRange iv) {
           ImplicitLocOpBuilder ib(loc, nested);
-          Value len = arith::IndexCastOp::create(
-              ib, ib.getIndexType(),
-              memref::LoadOp::create(ib, *lengths, ValueRange{iv[0]}));
+          Value raw = memref::LoadOp::create(ib, *lengths, ValueRange{iv[0]});
+          Value len = arith::IndexCastOp::create(ib, ib.getIndexType(), raw);
+          // lengths[b] in [0, C], checked by the point (b, 0, 0, 0).
+          Value first = arith::CmpIOp::create(
+              ib, arith::CmpIPredicate::eq,
+              arith::OrIOp::create(ib, arith::OrIOp::create(ib, iv[1], iv[2]),
+                                   iv[3]),
+              zero);
+          Value negative =
+              arith::CmpIOp::create(ib, arith::CmpIPredicate::slt, len, zero);
+          Value past = arith::CmpIOp::create(ib, arith::CmpIPredicate::sgt, len,
+                                             capacity);
+          Value bad = arith::AndIOp::create(
+              ib, first, arith::OrIOp::create(ib, negative, past));
+          scf::IfOp::create(ib, bad, [&](OpBuilder &fb, Location fl) {
+            flagRunCheck(fb, fl, slot, iv[0], raw,
+                         arith::AddIOp::create(fb, fl, capacity, one));
+            scf::YieldOp::create(fb, fl);
+          });
           // Position lengths[b] - T + t, stored only inside [0, C).
           Value pos = arith::AddIOp::create(
               ib, arith::SubIOp::create(ib, len, rows), iv[1]);

@@ -14,6 +14,12 @@ The same inputs with every id valid are checked against the fp64 oracle
 gather copies the table's values exactly, so any error is a wrong row).
 hymir-bench (Module::time) reports a bad id the same way.
 
+hymir.kv_cache_write over caches [3, 64, 2, 16] and a decode step (the
+attention over the updated cache after it): a length past the capacity
+(65), a negative one, and both (the lower sequence is reported) fail the
+call naming the op, the lengths tensor, the value and the sequence; valid
+lengths pass --check.
+
 On cuda the compiler is needed on one machine and the GPU on another:
 `--prepare DIR --target cuda` compiles every graph and writes every input
 into DIR; `--prepared DIR --device cuda:0` runs and checks them.
@@ -61,6 +67,45 @@ COMPUTED = """func.func @embed(%table: tensor<{v}x{n}x{dt}> {{hymir.name = "tabl
   return %y : tensor<?x{n}x{dt}>
 }}
 """
+
+
+CACHE = """func.func @step(%q: tensor<3x1x4x16xf32> {hymir.name = "q"},
+                 %kc: tensor<3x64x2x16xf32> {hymir.name = "kc"},
+                 %k: tensor<3x1x2x16xf32> {hymir.name = "k"},
+                 %len: tensor<3xi32> {hymir.name = "lengths"})
+    -> (tensor<3x1x4x16xf32> {hymir.name = "out"},
+        tensor<3x64x2x16xf32> {hymir.name = "kc_out", hymir.tied = 1 : i64}) {
+  %c = hymir.kv_cache_write %kc, %k, %len
+      : (tensor<3x64x2x16xf32>, tensor<3x1x2x16xf32>, tensor<3xi32>) -> tensor<3x64x2x16xf32>
+  %o = hymir.softmax_attention %q, %c, %c lengths(%len) {causal = true, scale = 0.25 : f32}
+      : (tensor<3x1x4x16xf32>, tensor<3x64x2x16xf32>, tensor<3x64x2x16xf32>, tensor<3xi32>)
+      -> tensor<3x1x4x16xf32>
+  return %o, %c : tensor<3x1x4x16xf32>, tensor<3x64x2x16xf32>
+}
+"""
+
+
+def cache_case(name, lengths, expected):
+    """A decode step through the cache with `lengths`: fails with
+    `expected`, or passes --check when it is None."""
+    path = os.path.join(WORK, "cache.mlir")
+    art = os.path.join(WORK, "cache.hymir")
+    inp = os.path.join(WORK, name + ".safetensors")
+    if not RUN_ONLY:
+        run([BIN + "/hymir-reference", path, "--function", "step", "--write-inputs", inp])
+        replace_tensor(inp, "lengths", lambda spec, old: struct.pack("<3i", *lengths))
+    if PREPARE:
+        return
+    cmd = [BIN + "/hymir-run", art, "--entry", "step", "--device", DEVICE,
+           "--inputs", inp, "--outputs", os.path.join(WORK, "out.safetensors")]
+    if expected is None:
+        out = run(cmd + ["--check", "--tolerance", "1e-4"])
+        if "PASS" not in out or "FAIL" in out:
+            raise RuntimeError("%s: valid lengths did not pass --check:\n%s" % (name, out))
+        print("ok %-24s lengths %s, --check PASS" % (name, lengths))
+        return
+    line = fails(cmd, expected)
+    print("ok %-24s lengths %s: %s" % (name, lengths, line.split("': ", 1)[-1]))
 
 
 def set_ids(path, t, bad):
@@ -147,6 +192,18 @@ def main():
     case("computed_f32_valid", "computed_f32", 7, [], None)
     case("computed_f32_bad", "computed_f32", 7, [((1, 4), V + 5), ((0, 1), -1)],
          "computed_f32.mlir:7:8: id 105 at position 4 is outside [0, 100)")
+    # KV-cache lengths: in [0, C] (C = 64), checked per sequence.
+    if not RUN_ONLY:
+        with open(os.path.join(WORK, "cache.mlir"), "w") as f:
+            f.write(CACHE)
+        run([BIN + "/hymir-compile", os.path.join(WORK, "cache.mlir"), "-o",
+             os.path.join(WORK, "cache.hymir"), "--target=" + TARGET])
+    cw = "entry 'step': hymir.kv_cache_write 'lengths': "
+    cache_case("cache_valid", [1, 64, 33], None)
+    cache_case("cache_past", [1, 65, 33], cw + "length 65 at position 1 is outside [0, 65)")
+    cache_case("cache_negative", [5, 64, -3], cw + "length -3 at position 2 is outside [0, 65)")
+    cache_case("cache_both", [2147483647, -1, 3],
+               cw + "length 2147483647 at position 0 is outside [0, 65)")
     # Module::time (hymir-bench) reads the checks after its runs too.
     if not PREPARE and os.path.exists(BIN + "/hymir-bench"):
         fails([BIN + "/hymir-bench", os.path.join(WORK, g + ".hymir"), "--entry", "embed",

@@ -124,8 +124,9 @@ def Hymir_KvCacheWriteOp : Hymir_Op<"kv_cache_write", [Pure]> {
     position is negative (left padding of a shorter prompt) are not written;
     the other positions of the cache keep their values.
 
-    `lengths[b]` above the cache capacity `C` is an error; the kernels do not
-    write rows past `C`.
+    A length outside `[0, C]` (`C` the cache capacity) fails the call: a
+    run-time check reports the first such sequence, its length and the
+    range. No row is ever written outside the cache.
 
     Operands: `cache` `[B, C, H, D]`, `update` `[B, T, H, D]` of the same
     element type (bf16 or f32), `lengths` `[B]` i32. Result: the shape and type
