@@ -60,7 +60,6 @@ def main():
     print()
     print("| prefill T | hymir ms | hymir TFLOP/s | SDPA flash ms | SDPA cuDNN ms | best SDPA TFLOP/s | hymir / best SDPA speed |")
     print("|---|---|---|---|---|---|---|")
-    prefill_ms = {}
     for t in ([4096] if QUICK else [4096, 16384, 65536]):
         flop = 2.0 * t * t * D * HQ
         q = torch.randn(1, HQ, t, D, device=dev, dtype=torch.bfloat16)
@@ -70,28 +69,36 @@ def main():
         torch.cuda.empty_cache()
         ms = hymir(BUNDLE, "attention_prefill.hymir", "prefill", t, 1 if t >= 16384 else 3,
                    warmup=0 if t >= 16384 else 1)
-        prefill_ms[t] = ms
         best = min([x for x in st.values() if x is not None], default=None)
         print(f"| {t} | {fmt(ms, '.3f')} | {fmt(ms and flop / ms / 1e9, '.1f')} | "
               f"{fmt(st['flash'], '.3f')} | {fmt(st['cudnn'], '.3f')} | "
               f"{fmt(best and flop / best / 1e9, '.0f')} | {fmt(ms and best and best / ms, '.3f')}x |")
-    # Attention times the RoPE rows compare with (decode: one token, S 8192).
-    dec_ms = {b: hymir(BUNDLE, "attention_decode_b%d_s8192.hymir" % b, "decode", 1, 30, warmup=5)
-              for b in ((1,) if QUICK else (1, 64))}
-    rope_cases = [("prefill T 4096", "rope_prefill.hymir", 4096, prefill_ms.get(4096)),
-                  ("prefill T 16384", "rope_prefill.hymir", 16384, prefill_ms.get(16384)),
-                  ("decode B 1 (S 8192)", "rope_decode_b1.hymir", 1, dec_ms.get(1)),
-                  ("decode B 64 (S 8192)", "rope_decode_b64.hymir", 1, dec_ms.get(64))]
+    # RoPE inside a call: the same attention with hymir.rope on q and k first
+    # (bench/attention_rope_*.mlir), against the attention alone, both timed
+    # here; the standalone RoPE entries (bench/rope_*.mlir) add the call's
+    # own fixed cost and are printed for reference.
     print()
-    print("| RoPE on q and k | hymir RoPE us | attention us (same shape, above) | share of the attention time |")
-    print("|---|---|---|---|")
-    for what, art, tokens, attn in rope_cases:
-        if not os.path.exists(os.path.join(BUNDLE, "bench", art)):
+    print("| RoPE on q and k | attention alone us | attention with RoPE us | RoPE share | RoPE alone (own call) us |")
+    print("|---|---|---|---|---|")
+    rope_cases = [("prefill T 4096", "attention_prefill.hymir", "attention_rope_prefill.hymir",
+                   "prefill", "rope_prefill.hymir", 4096),
+                  ("prefill T 16384", "attention_prefill.hymir", "attention_rope_prefill.hymir",
+                   "prefill", "rope_prefill.hymir", 16384),
+                  ("decode B 1, S 8192", "attention_decode_b1_s8192.hymir",
+                   "attention_rope_decode_b1_s8192.hymir", "decode", "rope_decode_b1.hymir", 1),
+                  ("decode B 64, S 8192", "attention_decode_b64_s8192.hymir",
+                   "attention_rope_decode_b64_s8192.hymir", "decode", "rope_decode_b64.hymir", 1)]
+    for what, plain, fused, entry, alone, tokens in rope_cases:
+        if QUICK and tokens > 4096:
             continue
-        ms = hymir(BUNDLE, art, "rope", tokens, 30, warmup=5)
-        share = ms and attn and ms / attn
-        print(f"| {what} | {fmt(ms and ms * 1e3, '.1f')} | {fmt(attn and attn * 1e3, '.1f')} | "
-              f"{fmt(share and share * 100, '.2f')}% |")
+        iters = 5 if tokens >= 16384 else 30
+        a = hymir(BUNDLE, plain, entry, tokens, iters, warmup=2)
+        w = hymir(BUNDLE, fused, entry, tokens, iters, warmup=2)
+        r = hymir(BUNDLE, alone, "rope", tokens, 30, warmup=5)
+        share = a and w and (w - a) / a
+        print(f"| {what} | {fmt(a and a * 1e3, '.1f')} | {fmt(w and w * 1e3, '.1f')} | "
+              f"{fmt(share is not None and share * 100 if share is not None else None, '.2f')}% | "
+              f"{fmt(r and r * 1e3, '.1f')} |")
     print()
     print("| decode B, S | hymir us | hymir GB/s | of copy | SDPA flash us | SDPA cuDNN us | SDPA efficient us | hymir / best SDPA speed |")
     print("|---|---|---|---|---|---|---|---|")
