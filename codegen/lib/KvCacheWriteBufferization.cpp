@@ -30,18 +30,6 @@ using namespace mlir::bufferization;
 
 namespace {
 
-/// The entry argument name of `v` for messages, or "" if it is computed.
-std::string entryArgumentName(Value v) {
-  auto arg = dyn_cast<BlockArgument>(v);
-  if (!arg)
-    return "";
-  auto func = dyn_cast<FunctionOpInterface>(arg.getOwner()->getParentOp());
-  if (!func || arg.getOwner() != &func.getFunctionBody().front())
-    return "";
-  StringAttr name = getArgName(func, arg.getArgNumber());
-  return name ? name.str() : "arg" + std::to_string(arg.getArgNumber());
-}
-
 struct KvCacheWriteBufferization
     : BufferizableOpInterface::ExternalModel<KvCacheWriteBufferization,
                                              KvCacheWriteOp> {
@@ -74,7 +62,7 @@ struct KvCacheWriteBufferization
         getBuffer(rewriter, write.getLengths(), options, state);
     if (failed(cache) || failed(update) || failed(lengths))
       return failure();
-    std::string lengthsName = entryArgumentName(write.getLengths());
+    std::string lengthsName = runCheckTensorName(write.getLengths());
     ImplicitLocOpBuilder b(op->getLoc(), rewriter);
     b.setInsertionPoint(op);
     Value slot = createRunCheckSlot(b, b.getLoc(), "hymir.kv_cache_write",

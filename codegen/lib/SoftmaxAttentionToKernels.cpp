@@ -19,7 +19,9 @@
 
 #include "hymir/Codegen/Passes.h"
 #include "hymir/Codegen/Target.h"
+#include "hymir/Dialect/Hymir/IR/HymirAttributes.h"
 #include "hymir/Dialect/Hymir/IR/HymirOps.h"
+#include "hymir/Transforms/RunChecks.h"
 
 #include "GpuBuilder.h"
 #include "MmaFragments.h"
@@ -64,6 +66,8 @@ constexpr int64_t kCombineRows = 4;
 /// The buffers and sizes every kernel of one op reads.
 struct AttentionBuffers {
   Value q, k, v, lengths, out;
+  /// The run-time check of the lengths (with `lengths`): each in [0, S].
+  Value lengthsCheck;
   /// Sizes as index values (static ones as constants).
   Value batch, queries, keys, heads, kvHeads, dim;
   bool causal = false;
@@ -112,6 +116,31 @@ struct AttentionBuilder : GpuBuilder {
     return minS(maxS(limit, idx(0)), len);
   }
 
+  /// Where `first` holds (one thread per sequence), flags lengths[batch]
+  /// outside [0, S] as the call's error (the kernels read it clamped).
+  void checkLength(Value batch, Value first) {
+    if (!a.lengths)
+      return;
+    Value raw = memref::LoadOp::create(b, a.lengths, ValueRange{batch});
+    Value len = toIndex(raw);
+    Value bad = arith::OrIOp::create(b, slt(len, idx(0)), slt(a.keys, len));
+    auto flag = scf::IfOp::create(b, arith::AndIOp::create(b, first, bad),
+                                  /*withElseRegion=*/false);
+    OpBuilder::InsertionGuard guard(b);
+    b.setInsertionPointToStart(&flag.getThenRegion().front());
+    flagRunCheck(b, b.getLoc(), a.lengthsCheck, batch, raw,
+                 add(a.keys, idx(1)));
+  }
+  Value isZero(Value x) {
+    return arith::CmpIOp::create(b, arith::CmpIPredicate::eq, x, idx(0));
+  }
+  Value allOf(std::initializer_list<Value> conditions) {
+    Value all;
+    for (Value c : conditions)
+      all = all ? Value(arith::AndIOp::create(b, all, c)) : c;
+    return all;
+  }
+
   //===--------------------------------------------------------------------===//
   // The portable form: one row per iteration of an scf.forall.
   //===--------------------------------------------------------------------===//
@@ -128,6 +157,7 @@ struct AttentionBuilder : GpuBuilder {
   }
 
   void portableRow(Value bi, Value ti, Value gi) {
+    checkLength(bi, allOf({isZero(ti), isZero(gi)}));
     Type f32Type = b.getF32Type();
     Type elt = cast<MemRefType>(a.q.getType()).getElementType();
     Value kvh = arith::DivUIOp::create(
@@ -286,6 +316,8 @@ struct WarpKernels : AttentionBuilder {
     Value warp = div(tid, 32), lane = rem(tid, 32);
     Value g = add(add(mul(kvh, w.group), mul(c, w.warps)), warp);
     Value col = mul(lane, w.perLane);
+    checkLength(bi, allOf({isZero(t), isZero(c), isZero(kvh), isZero(sp),
+                           isZero(tid)}));
 
     Value visible = visibleKeys(bi, t);
     Value begin = idx(0), end = visible;
@@ -563,6 +595,7 @@ struct TensorCoreKernel : AttentionBuilder {
     Value warp = div(tid, 32), lane = rem(tid, 32);
     Value groupRow = div(lane, 4), quad = rem(lane, 4);
     Value rows = rowsPerKvHead();
+    checkLength(bi, allOf({isZero(rb), isZero(kvh), isZero(sp), isZero(tid)}));
     Value blockRow0 = mul(rb, S::kRows);
     Value warpRow0 = narrow ? blockRow0 : add(blockRow0, mul(warp, 16));
     // Partial slot of this warp, and whether it writes partials at all.
@@ -1043,6 +1076,10 @@ struct HymirSoftmaxAttentionToKernelsPass
     a.k = g.toBuffer(op.getK());
     a.v = g.toBuffer(op.getV());
     a.lengths = op.getLengths() ? g.toBuffer(op.getLengths()) : Value();
+    if (a.lengths)
+      a.lengthsCheck =
+          createRunCheckSlot(b, op.getLoc(), "hymir.softmax_attention",
+                             runCheckTensorName(op.getLengths()), "length");
     a.causal = op.getCausal();
     a.scale = op.getScale().convertToFloat();
     auto dimOf = [&](Value buffer, int64_t i) -> Value {

@@ -400,19 +400,6 @@ struct LowerMoe : OpRewritePattern<MoeOp> {
   }
 };
 
-/// The name an op's run-time check gives `v`: its entry argument's name
-/// (`hymir.name`, default `arg<i>`), or empty for a computed value.
-std::string checkedTensorName(Value v) {
-  auto arg = dyn_cast<BlockArgument>(v);
-  if (!arg)
-    return "";
-  auto func = dyn_cast<FunctionOpInterface>(arg.getOwner()->getParentOp());
-  if (!func || arg.getOwner() != &func.getFunctionBody().front())
-    return "";
-  StringAttr name = getArgName(func, arg.getArgNumber());
-  return name ? name.str() : "arg" + std::to_string(arg.getArgNumber());
-}
-
 struct LowerEmbedding : OpRewritePattern<EmbeddingOp> {
   using OpRewritePattern::OpRewritePattern;
   LogicalResult matchAndRewrite(EmbeddingOp op,
@@ -432,7 +419,7 @@ struct LowerEmbedding : OpRewritePattern<EmbeddingOp> {
     // An id outside [0, V) is the call's error: the check the runtime reads
     // after the call (RunChecks.h).
     Value slot = createRunCheckSlot(rewriter, loc, "hymir.embedding",
-                                    checkedTensorName(ids), "id");
+                                    runCheckTensorName(ids), "id");
     AffineMap idsMap = AffineMap::getMultiDimIdentityMap(rank, getContext())
                            .getMajorSubMap(rank - 1);
     SmallVector<utils::IteratorType> iters(rank, kPar);

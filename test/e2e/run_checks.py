@@ -18,7 +18,8 @@ hymir.kv_cache_write over caches [3, 64, 2, 16] and a decode step (the
 attention over the updated cache after it): a length past the capacity
 (65), a negative one, and both (the lower sequence is reported) fail the
 call naming the op, the lengths tensor, the value and the sequence; valid
-lengths pass --check.
+lengths pass --check. hymir.softmax_attention's own lengths (a graph
+without a cache write) are checked the same way against its key count.
 
 On cuda the compiler is needed on one machine and the GPU on another:
 `--prepare DIR --target cuda` compiles every graph and writes every input
@@ -85,11 +86,23 @@ CACHE = """func.func @step(%q: tensor<3x1x4x16xf32> {hymir.name = "q"},
 """
 
 
-def cache_case(name, lengths, expected):
+ATTENTION = """func.func @step(%q: tensor<3x1x4x16xf32> {hymir.name = "q"},
+                 %kc: tensor<3x64x2x16xf32> {hymir.name = "kc"},
+                 %len: tensor<3xi32> {hymir.name = "lengths"})
+    -> (tensor<3x1x4x16xf32> {hymir.name = "out"}) {
+  %o = hymir.softmax_attention %q, %kc, %kc lengths(%len) {causal = true, scale = 0.25 : f32}
+      : (tensor<3x1x4x16xf32>, tensor<3x64x2x16xf32>, tensor<3x64x2x16xf32>, tensor<3xi32>)
+      -> tensor<3x1x4x16xf32>
+  return %o : tensor<3x1x4x16xf32>
+}
+"""
+
+
+def cache_case(name, lengths, expected, graph="cache"):
     """A decode step through the cache with `lengths`: fails with
     `expected`, or passes --check when it is None."""
-    path = os.path.join(WORK, "cache.mlir")
-    art = os.path.join(WORK, "cache.hymir")
+    path = os.path.join(WORK, graph + ".mlir")
+    art = os.path.join(WORK, graph + ".hymir")
     inp = os.path.join(WORK, name + ".safetensors")
     if not RUN_ONLY:
         run([BIN + "/hymir-reference", path, "--function", "step", "--write-inputs", inp])
@@ -198,6 +211,17 @@ def main():
             f.write(CACHE)
         run([BIN + "/hymir-compile", os.path.join(WORK, "cache.mlir"), "-o",
              os.path.join(WORK, "cache.hymir"), "--target=" + TARGET])
+    if not RUN_ONLY:
+        with open(os.path.join(WORK, "attention.mlir"), "w") as f:
+            f.write(ATTENTION)
+        run([BIN + "/hymir-compile", os.path.join(WORK, "attention.mlir"), "-o",
+             os.path.join(WORK, "attention.hymir"), "--target=" + TARGET])
+    sa = "entry 'step': hymir.softmax_attention 'lengths': "
+    cache_case("attention_valid", [1, 64, 0], None, "attention")
+    cache_case("attention_past", [3, 9, 65], sa + "length 65 at position 2 is outside [0, 65)",
+               "attention")
+    cache_case("attention_negative", [-1, 64, 70], sa + "length -1 at position 0 is outside [0, 65)",
+               "attention")
     cw = "entry 'step': hymir.kv_cache_write 'lengths': "
     cache_case("cache_valid", [1, 64, 33], None)
     cache_case("cache_past", [1, 65, 33], cw + "length 65 at position 1 is outside [0, 65)")

@@ -12,12 +12,15 @@
 #ifndef HYMIR_TRANSFORMS_RUNCHECKS_H
 #define HYMIR_TRANSFORMS_RUNCHECKS_H
 
+#include "hymir/Dialect/Hymir/IR/HymirAttributes.h"
 #include "hymir/Dialect/Hymir/IR/HymirOps.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/MemRef/IR/MemRef.h"
+#include "mlir/Interfaces/FunctionInterfaces.h"
 
 #include <cstdint>
+#include <string>
 
 namespace mlir::hymir {
 
@@ -25,6 +28,20 @@ namespace mlir::hymir {
 /// it, so word 0 of a flagged check is always below INT64_MAX (the clear
 /// value) whatever the value.
 inline constexpr int64_t kRunCheckMaxPosition = (int64_t(1) << 31) - 2;
+
+/// The name a check gives the tensor `v`: its entry argument's name
+/// (hymir.name, else arg<i>), or "" for a value the graph computes (the check
+/// then names the op's location).
+inline std::string runCheckTensorName(Value v) {
+  auto arg = dyn_cast<BlockArgument>(v);
+  if (!arg)
+    return "";
+  auto func = dyn_cast<FunctionOpInterface>(arg.getOwner()->getParentOp());
+  if (!func || arg.getOwner() != &func.getFunctionBody().front())
+    return "";
+  StringAttr name = getArgName(func, arg.getArgNumber());
+  return name ? name.str() : "arg" + std::to_string(arg.getArgNumber());
+}
 
 /// A check slot for `checkedOp`'s condition on `tensor` (see
 /// hymir.check_slot), created at `b`'s insertion point.

@@ -82,8 +82,8 @@ def Hymir_SoftmaxAttentionOp : Hymir_Op<"softmax_attention", [Pure]> {
     lengths), else `S`. Query `t` sees the keys `s < L_b`, and with `causal`
     only `s <= L_b - T + t`: the queries are the last `T` of the sequence's
     `L_b` positions, as in a decode step against a KV cache. A query that sees
-    no key yields zeros. A length outside `[0, S]` is an error; the kernels
-    treat it as clamped to that range.
+    no key yields zeros. A length outside `[0, S]` fails the call: a run-time
+    check reports the first such sequence, its length and the range.
 
     Operands: `q` `[B, T, Hq, D]`, `k` and `v` `[B, S, Hkv, D]`, one element
     type (bf16 or f32); optional `lengths` `[B]` i32. Result:
