@@ -22,6 +22,7 @@
 #include <dlfcn.h>
 #include <functional>
 #include <map>
+#include <memory>
 #include <mutex>
 #include <sys/mman.h>
 #include <thread>
@@ -51,6 +52,13 @@ private:
 
 /// Runs `count` independent tasks on a fixed set of workers (and the calling
 /// thread), returning when all are done.
+///
+/// Each run is its own Job: a worker that is late (still inside drain when
+/// the run ended and the next one began) only ever touches the counters of
+/// the job it took, which it keeps alive, and finds them exhausted. With
+/// counters shared across runs, such a worker could claim an index of the
+/// next run twice, which made `pending` skip past zero and the caller wait
+/// forever (seen as a rare hang of a busy 2-core machine).
 class ThreadPool {
 public:
   explicit ThreadPool(unsigned workers) {
@@ -75,29 +83,36 @@ public:
         task(i);
       return;
     }
+    auto job = std::make_shared<Job>(task, count);
     {
       std::lock_guard<std::mutex> lock(mutex_);
-      task_ = &task;
-      next_ = 0;
-      count_ = count;
-      pending_ = count;
+      job_ = job;
       ++generation_;
     }
     wake_.notify_all();
-    drain();
+    drain(*job);
     std::unique_lock<std::mutex> lock(mutex_);
-    done_.wait(lock, [this] { return pending_ == 0; });
-    task_ = nullptr;
+    done_.wait(lock, [&] { return job->pending.load() == 0; });
+    job_.reset();
   }
 
 private:
-  void drain() {
+  /// One run's tasks and counters.
+  struct Job {
+    Job(const std::function<void(int64_t)> &task, int64_t count)
+        : task(task), count(count), pending(count) {}
+    const std::function<void(int64_t)> &task;
+    const int64_t count;
+    std::atomic<int64_t> next{0}, pending;
+  };
+
+  void drain(Job &job) {
     for (;;) {
-      int64_t i = next_.fetch_add(1);
-      if (i >= count_)
+      int64_t i = job.next.fetch_add(1);
+      if (i >= job.count)
         return;
-      (*task_)(i);
-      if (pending_.fetch_sub(1) == 1) {
+      job.task(i);
+      if (job.pending.fetch_sub(1) == 1) {
         std::lock_guard<std::mutex> lock(mutex_);
         done_.notify_all();
       }
@@ -107,23 +122,25 @@ private:
   void work() {
     uint64_t seen = 0;
     for (;;) {
+      std::shared_ptr<Job> job;
       {
         std::unique_lock<std::mutex> lock(mutex_);
         wake_.wait(lock, [&] { return stop_ || generation_ != seen; });
         if (stop_)
           return;
         seen = generation_;
+        job = job_;
       }
-      drain();
+      if (job)
+        drain(*job);
     }
   }
 
   std::vector<std::thread> threads_;
   std::mutex mutex_;
   std::condition_variable wake_, done_;
-  const std::function<void(int64_t)> *task_ = nullptr;
-  std::atomic<int64_t> next_{0}, pending_{0};
-  int64_t count_ = 0;
+  /// The current run (null between runs); guarded by mutex_.
+  std::shared_ptr<Job> job_;
   uint64_t generation_ = 0;
   bool stop_ = false;
 };
