@@ -21,7 +21,7 @@ import torch
 import torch.nn.functional as F
 from torch.nn.attention import SDPBackend, sdpa_kernel
 
-from bench_util import hymir, timed
+from bench_util import copy_bandwidth, hymir, timed
 
 BUNDLE = sys.argv[1]
 QUICK = len(sys.argv) > 2 and sys.argv[2] == "quick"
@@ -52,10 +52,7 @@ def fmt(x, spec):
 def main():
     dev = "cuda"
     print("card", torch.cuda.get_device_name())
-    big = torch.empty(1 << 30, dtype=torch.uint8, device=dev).random_()
-    dst = torch.empty_like(big)
-    copy_gbs = 2 * big.numel() / timed(lambda: dst.copy_(big)) / 1e6
-    del big, dst
+    copy_gbs = copy_bandwidth(dev)
     print(f"copy GB/s={copy_gbs:.0f}")
     print()
     print("| prefill T | hymir ms | hymir TFLOP/s | SDPA flash ms | SDPA cuDNN ms | best SDPA TFLOP/s | hymir / best SDPA speed |")

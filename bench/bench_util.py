@@ -25,6 +25,16 @@ def timed(fn, warmup=3, iters=10):
     return times[len(times) // 2]
 
 
+def copy_bandwidth(dev):
+    """GB/s of a 1 GiB device-to-device copy (read + written bytes): the
+    bandwidth ceiling the benchmarks compare with, measured in their call."""
+    big = torch.empty(1 << 30, dtype=torch.uint8, device=dev).random_()
+    dst = torch.empty_like(big)
+    gbs = 2 * big.numel() / timed(lambda: dst.copy_(big)) / 1e6
+    del big, dst
+    return gbs
+
+
 def hymir(bundle, artifact, entry, tokens, iters, warmup=3):
     """hymir-bench's median milliseconds for bench/`artifact`, or None (with
     what it printed) when it fails."""

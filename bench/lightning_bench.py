@@ -15,7 +15,7 @@ import sys
 
 import torch
 
-from bench_util import hymir, timed
+from bench_util import copy_bandwidth, hymir, timed
 
 BUNDLE = sys.argv[1]
 QUICK = len(sys.argv) > 2 and sys.argv[2] == "quick"
@@ -59,10 +59,7 @@ def decode_step(q, k, v, s, state):
 def main():
     dev = "cuda"
     print("card", torch.cuda.get_device_name())
-    big = torch.empty(1 << 30, dtype=torch.uint8, device=dev).random_()
-    dst = torch.empty_like(big)
-    copy_gbs = 2 * big.numel() / timed(lambda: dst.copy_(big)) / 1e6
-    del big, dst
+    copy_gbs = copy_bandwidth(dev)
     print(f"copy GB/s={copy_gbs:.0f}")
     s = slopes(dev)
     print("| B, T | hymir ms | GB/s | of copy | torch blocked ms | hymir / torch speed | FLA (anchors.md) ms |")

@@ -96,6 +96,12 @@ struct AttentionBuilder : GpuBuilder {
     return math::FmaOp::create(b, x, y, z);
   }
   Value negInf() { return f32(-std::numeric_limits<float>::infinity()); }
+  /// The x of lane (lane ^ offset): one butterfly exchange of a warp
+  /// reduction.
+  Value shuffleXor(Value x, int32_t offset) {
+    return gpu::ShuffleOp::create(b, x, offset, 32, gpu::ShuffleMode::XOR)
+        .getShuffleResult();
+  }
   Value fromF32(Value x, Type elt) {
     return elt.isF32() ? x : Value(arith::TruncFOp::create(b, elt, x));
   }
@@ -283,11 +289,6 @@ struct WarpKernels : AttentionBuilder {
     for (int64_t e = 0; e < w.perLane; ++e)
       out.push_back(toF32(vector::ExtractOp::create(b, vec, e)));
     return out;
-  }
-
-  Value shuffleXor(Value x, int32_t offset) {
-    return gpu::ShuffleOp::create(b, x, offset, 32, gpu::ShuffleMode::XOR)
-        .getShuffleResult();
   }
 
   /// The attention kernel over blocks (((b Hkv + kvh) chunks + c) T + t)
@@ -534,10 +535,6 @@ struct TensorCoreKernel : AttentionBuilder {
     Value valid, query, head, visible;
   };
 
-  Value shuffleXor(Value x, int32_t offset) {
-    return gpu::ShuffleOp::create(b, x, offset, 32, gpu::ShuffleMode::XOR)
-        .getShuffleResult();
-  }
   /// Two f32 as one register of two bf16 (lo in the low half).
   Value packBf16(Value lo, Value hi) {
     Type bf16 = b.getBF16Type();
