@@ -49,6 +49,9 @@ std::optional<int64_t> elementBytes(Type type) {
   return std::nullopt;
 }
 
+/// Bytes of a CUtensorMap.
+constexpr int64_t kTensorMapBytes = 128;
+
 /// A memref of the host function as the plan sees it.
 struct View {
   Value storage;
@@ -85,6 +88,7 @@ private:
   LogicalResult visit(Operation *op);
   LogicalResult launch(gpu::LaunchFuncOp op);
   LogicalResult guard(TokenGuardOp op);
+  LogicalResult tensorMap(TensorMapOp op);
   LogicalResult gemm(linalg::GenericOp op);
   template <typename CollectiveOp>
   LogicalResult collective(linalg::GenericOp op, bool gather);
@@ -346,6 +350,36 @@ LogicalResult EntryLowering::launch(gpu::LaunchFuncOp op) {
   return mlir::verify(step);
 }
 
+LogicalResult EntryLowering::tensorMap(TensorMapOp op) {
+  // The map's 128 bytes are a buffer of their own, which the step fills
+  // before the launches that follow it read it.
+  FailureOr<View> src = view(op.getSrc(), op);
+  if (failed(src))
+    return failure();
+  auto inner = dyn_cast<AffineConstantExpr>(src->strides.back());
+  if (!inner || inner.getValue() != 1)
+    return op.emitError("hymir-compile: a tensor map's source must have an "
+                        "innermost stride of 1 in the plan");
+  Value storage = plan::BufferOp::create(
+      builder, op.getLoc(), plan::StorageType::get(context),
+      builder.getI64IntegerAttr(kTensorMapBytes), IntegerAttr());
+  FailureOr<View> target = shapedView(op.getMap().getType(), storage,
+                                      {constant(kTensorMapBytes / 8)}, op);
+  if (failed(target))
+    return failure();
+  views[op.getResult()] = *target;
+  // Under nested guards whose ranges exclude each other nothing reads the
+  // map: the step is left out, as the launches are.
+  if (guardHi >= 0 && guardHi < guardLo)
+    return success();
+  auto step = plan::TensorMapOp::create(
+      builder, op.getLoc(), materialize(op.getSrc(), *src),
+      materialize(op.getResult(), *target), op.getBoxAttr(),
+      op.getSwizzleAttr(), builder.getI64IntegerAttr(guardLo),
+      builder.getI64IntegerAttr(guardHi));
+  return mlir::verify(step);
+}
+
 LogicalResult EntryLowering::guard(TokenGuardOp op) {
   // The launches inside run for the guard's range of token counts, within
   // any range that encloses it.
@@ -447,10 +481,12 @@ LogicalResult EntryLowering::visit(Operation *op) {
   if (guarded() &&
       !isa<gpu::LaunchFuncOp, TokenGuardOp, arith::ConstantOp, memref::DimOp,
            affine::AffineApplyOp, memref::ExpandShapeOp,
-           memref::CollapseShapeOp, memref::SubViewOp, memref::CastOp>(op) &&
+           memref::CollapseShapeOp, memref::SubViewOp, memref::CastOp,
+           TensorMapOp>(op) &&
       !indexArith)
-    return op->emitError("hymir-compile: only kernel launches can depend on "
-                         "the token count (inside hymir.token_guard)");
+    return op->emitError("hymir-compile: only kernel launches and tensor "
+                         "maps can depend on the token count (inside "
+                         "hymir.token_guard)");
   if (auto alloc = dyn_cast<memref::AllocOp>(op)) {
     MemRefType type = alloc.getType();
     SmallVector<AffineExpr> shape;
@@ -505,6 +541,8 @@ LogicalResult EntryLowering::visit(Operation *op) {
     views[slot.getResult()] = *v;
     return success();
   }
+  if (auto tensorMap = dyn_cast<TensorMapOp>(op))
+    return this->tensorMap(tensorMap);
   if (auto expand = dyn_cast<memref::ExpandShapeOp>(op)) {
     FailureOr<View> src = view(expand.getSrc(), op);
     if (failed(src))

@@ -13,6 +13,7 @@
 #include "llvm/Support/MathExtras.h"
 
 #include <algorithm>
+#include <limits>
 
 namespace mlir::hymir {
 #define GEN_PASS_DEF_HYMIRPLANMEMORY
@@ -27,7 +28,7 @@ namespace {
 
 bool isStep(Operation *op) {
   return isa<plan::LaunchOp, plan::GemmOp, plan::CopyOp, plan::AllReduceOp,
-             plan::AllGatherOp>(op);
+             plan::AllGatherOp, plan::TensorMapOp>(op);
 }
 
 struct Interval {
@@ -40,6 +41,22 @@ LogicalResult planEntry(plan::EntryOp entry, int64_t alignment) {
   // last step that reads or writes a view of it.
   SmallVector<Interval> buffers;
   DenseMap<Operation *, size_t> index;
+  auto bufferOf = [](Value v) -> plan::BufferOp {
+    auto view = v.getDefiningOp<plan::ViewOp>();
+    return view ? view.getSource().getDefiningOp<plan::BufferOp>() : nullptr;
+  };
+  // A tensor map's buffer is written by its step alone and may keep its
+  // bytes from one call to the next (the runtime skips rewriting equal
+  // ones): it shares bytes with no other buffer. A kernel reading through
+  // the map reads the map's source: the source lives as long as the map
+  // is used.
+  DenseMap<Operation *, SmallVector<Operation *>> sourcesOfMap;
+  for (auto map : entry.getBody().front().getOps<plan::TensorMapOp>())
+    if (plan::BufferOp target = bufferOf(map.getTarget())) {
+      SmallVector<Operation *> &sources = sourcesOfMap[target];
+      if (plan::BufferOp source = bufferOf(map.getSource()))
+        sources.push_back(source);
+    }
   size_t step = 0;
   for (Operation &op : entry.getBody().front()) {
     if (auto buffer = dyn_cast<plan::BufferOp>(op)) {
@@ -50,13 +67,18 @@ LogicalResult planEntry(plan::EntryOp entry, int64_t alignment) {
     if (!isStep(&op))
       continue;
     for (Value operand : op.getOperands()) {
-      auto view = operand.getDefiningOp<plan::ViewOp>();
-      auto buffer =
-          view ? view.getSource().getDefiningOp<plan::BufferOp>() : nullptr;
-      if (buffer)
-        buffers[index[buffer]].last = step;
+      plan::BufferOp buffer = bufferOf(operand);
+      if (!buffer)
+        continue;
+      buffers[index[buffer]].last = step;
+      for (Operation *source : sourcesOfMap.lookup(buffer))
+        buffers[index[source]].last = step;
     }
     ++step;
+  }
+  for (auto &[map, sources] : sourcesOfMap) {
+    buffers[index[map]].first = 0;
+    buffers[index[map]].last = std::numeric_limits<size_t>::max();
   }
   auto alignUp = [&](int64_t x) -> std::optional<int64_t> {
     int64_t y;

@@ -60,7 +60,7 @@ func.func @guard_without_tokens(%x: memref<4xf32>) {
 
 func.func @copy_in_guard(%x: memref<?xf32>) {
   hymir.token_guard tokens in [0, 16] {
-    // expected-error @+1 {{only kernel launches can depend on the token count (inside hymir.token_guard)}}
+    // expected-error @+1 {{only kernel launches and tensor maps can depend on the token count (inside hymir.token_guard)}}
     memref.copy %x, %x : memref<?xf32> to memref<?xf32>
   }
   return

@@ -101,3 +101,80 @@ hymir_plan.entry @e inputs [] outputs [] symbols [] {
   %b = hymir_plan.check 2 "hymir.embedding" tensor "ids" value "id" at ""
   hymir_plan.return
 }
+
+// -----
+
+hymir_plan.entry @e inputs [] outputs [] symbols [] {
+  %b = hymir_plan.buffer 4096
+  %s = hymir_plan.view %b offset affine_map<() -> (0)> sizes affine_map<() -> (8, 64)> strides affine_map<() -> (64, 1)> : !hymir_plan.view<bf16, 2>
+  %m = hymir_plan.view %b offset affine_map<() -> (0)> sizes affine_map<() -> (16)> strides affine_map<() -> (1)> : !hymir_plan.view<i64, 1>
+  // expected-error @+1 {{'hymir_plan.tensor_map' op expects one box extent per source dim (2), got 1}}
+  hymir_plan.tensor_map %s into %m box [64] swizzle 0 : !hymir_plan.view<bf16, 2> into !hymir_plan.view<i64, 1>
+  hymir_plan.return
+}
+
+// -----
+
+hymir_plan.entry @e inputs [] outputs [] symbols [] {
+  %b = hymir_plan.buffer 4096
+  %s = hymir_plan.view %b offset affine_map<() -> (0)> sizes affine_map<() -> (8, 64)> strides affine_map<() -> (64, 1)> : !hymir_plan.view<bf16, 2>
+  %m = hymir_plan.view %b offset affine_map<() -> (0)> sizes affine_map<() -> (16)> strides affine_map<() -> (1)> : !hymir_plan.view<i64, 1>
+  // expected-error @+1 {{'hymir_plan.tensor_map' op expects the innermost box extent to span at most the swizzle span (32 bytes), got 64 x 2 = 128 bytes}}
+  hymir_plan.tensor_map %s into %m box [8, 64] swizzle 32 : !hymir_plan.view<bf16, 2> into !hymir_plan.view<i64, 1>
+  hymir_plan.return
+}
+
+// -----
+
+hymir_plan.entry @e inputs [] outputs [] symbols [] {
+  %b = hymir_plan.buffer 4096
+  %s = hymir_plan.view %b offset affine_map<() -> (0)> sizes affine_map<() -> (8, 64)> strides affine_map<() -> (64, 1)> : !hymir_plan.view<bf16, 2>
+  %m = hymir_plan.view %b offset affine_map<() -> (0)> sizes affine_map<() -> (16)> strides affine_map<() -> (1)> : !hymir_plan.view<i64, 1>
+  // expected-error @+1 {{'hymir_plan.tensor_map' op expects swizzle 0, 32, 64 or 128 (bytes), got 256}}
+  hymir_plan.tensor_map %s into %m box [8, 64] swizzle 256 : !hymir_plan.view<bf16, 2> into !hymir_plan.view<i64, 1>
+  hymir_plan.return
+}
+
+// -----
+
+hymir_plan.entry @e inputs [] outputs [] symbols [] {
+  %b = hymir_plan.buffer 4096
+  %s = hymir_plan.view %b offset affine_map<() -> (0)> sizes affine_map<() -> (8, 64)> strides affine_map<() -> (64, 1)> : !hymir_plan.view<i1, 2>
+  %m = hymir_plan.view %b offset affine_map<() -> (0)> sizes affine_map<() -> (16)> strides affine_map<() -> (1)> : !hymir_plan.view<i64, 1>
+  // expected-error @+1 {{'hymir_plan.tensor_map' op expects a source of bf16, f16, f32, f64, i8, i32 or i64 elements, got 'i1'}}
+  hymir_plan.tensor_map %s into %m box [8, 64] swizzle 0 : !hymir_plan.view<i1, 2> into !hymir_plan.view<i64, 1>
+  hymir_plan.return
+}
+
+// -----
+
+hymir_plan.entry @e inputs [] outputs [] symbols [] {
+  %b = hymir_plan.buffer 4096
+  %s = hymir_plan.view %b offset affine_map<() -> (0)> sizes affine_map<() -> (8, 64)> strides affine_map<() -> (64, 1)> : !hymir_plan.view<bf16, 2>
+  %m = hymir_plan.view %b offset affine_map<() -> (0)> sizes affine_map<() -> (8)> strides affine_map<() -> (1)> : !hymir_plan.view<i64, 1>
+  // expected-error @+1 {{'hymir_plan.tensor_map' op expects a target of 16 i64 words, got sizes affine_map<() -> (8)> and strides affine_map<() -> (1)>}}
+  hymir_plan.tensor_map %s into %m box [8, 64] swizzle 0 : !hymir_plan.view<bf16, 2> into !hymir_plan.view<i64, 1>
+  hymir_plan.return
+}
+
+// -----
+
+hymir_plan.entry @e inputs [] outputs [] symbols [] {
+  %b = hymir_plan.buffer 4096
+  %s = hymir_plan.view %b offset affine_map<() -> (0)> sizes affine_map<() -> (8, 64)> strides affine_map<() -> (64, 1)> : !hymir_plan.view<bf16, 2>
+  %m = hymir_plan.view %b offset affine_map<() -> (0)> sizes affine_map<() -> (32)> strides affine_map<() -> (1)> : !hymir_plan.view<i32, 1>
+  // expected-error @+1 {{'hymir_plan.tensor_map' op expects a target of 16 i64 words, got '!hymir_plan.view<i32, 1>'}}
+  hymir_plan.tensor_map %s into %m box [8, 64] swizzle 0 : !hymir_plan.view<bf16, 2> into !hymir_plan.view<i32, 1>
+  hymir_plan.return
+}
+
+// -----
+
+hymir_plan.entry @e inputs [] outputs [] symbols [] {
+  %b = hymir_plan.buffer 4096
+  %s = hymir_plan.view %b offset affine_map<() -> (0)> sizes affine_map<() -> (8, 64)> strides affine_map<() -> (64, 1)> : !hymir_plan.view<bf16, 2>
+  %m = hymir_plan.view %b offset affine_map<() -> (0)> sizes affine_map<() -> (16)> strides affine_map<() -> (1)> : !hymir_plan.view<i64, 1>
+  // expected-error @+1 {{'hymir_plan.tensor_map' op token range [5, 4] is empty or negative}}
+  hymir_plan.tensor_map %s into %m box [8, 64] swizzle 0 {tokens_at_least = 5 : i64, tokens_at_most = 4 : i64} : !hymir_plan.view<bf16, 2> into !hymir_plan.view<i64, 1>
+  hymir_plan.return
+}

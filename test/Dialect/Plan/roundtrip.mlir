@@ -51,6 +51,9 @@ module attributes {hymir_plan.target = "cuda", hymir_plan.chip = "sm_90a",
     hymir_plan.all_reduce %bw -> %bv elements affine_map<()[s0] -> (s0 * 48)> : !hymir_plan.view<f32, 2> -> !hymir_plan.view<f32, 2>
     // CHECK: hymir_plan.all_gather
     hymir_plan.all_gather %bw -> %bv elements affine_map<()[s0] -> (s0 * 24)> : !hymir_plan.view<f32, 2> -> !hymir_plan.view<f32, 2>
+    // CHECK: hymir_plan.tensor_map %{{.*}} into %{{.*}} box [16, 64] swizzle 128 {tokens_at_least = 2 : i64} : <bf16, 2> into <i64, 1>
+    %m = hymir_plan.view %b offset affine_map<()[s0] -> (0)> sizes affine_map<()[s0] -> (16)> strides affine_map<()[s0] -> (1)> : !hymir_plan.view<i64, 1>
+    hymir_plan.tensor_map %xv into %m box [16, 64] swizzle 128 {tokens_at_least = 2 : i64} : !hymir_plan.view<bf16, 2> into !hymir_plan.view<i64, 1>
     // CHECK: hymir_plan.copy {{.*}} bytes affine_map<()[s0] -> (s0 * 192)>
     hymir_plan.copy %bv -> %yv bytes affine_map<()[s0] -> (s0 * 192)> : !hymir_plan.view<f32, 2> -> !hymir_plan.view<f32, 2>
     hymir_plan.return

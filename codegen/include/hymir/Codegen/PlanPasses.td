@@ -16,13 +16,16 @@ def HymirLowerToPlan : Pass<"hymir-lower-to-plan", "::mlir::ModuleOp"> {
     Runs on the kernel form (bufferized host functions: memref arguments,
     `memref.alloc`, reshapes and casts, `gpu.launch_func`, library GEMMs and
     collectives marked `hymir.library_call`, `memref.copy`, `hymir.token_guard`,
-    `hymir.check_slot`, return). Index values are evaluated into affine maps
+    `hymir.check_slot`, `hymir.tensor_map`, return). Index values are evaluated into affine maps
     over the entry's one symbol, `tokens` (every `?` of the arguments, bounded
     by `max-tokens`); memrefs become views of a storage (an input, a module
     parameter for arguments marked `hymir.param`, an output, an arena
     buffer, or a run-time check's words, `hymir_plan.check`, numbered in
-    order). A launch inside `hymir.token_guard` gets the guard's range of
-    token counts (intersected with any enclosing guard's). A returned buffer that is
+    order). A `hymir.tensor_map` becomes a 128-byte arena buffer and a
+    `hymir_plan.tensor_map` step, where the op stands, that fills it from
+    the view of its source. A launch or tensor map inside
+    `hymir.token_guard` gets the guard's range of token counts (intersected
+    with any enclosing guard's). A returned buffer that is
     returned once, from its start, becomes the output's own storage (the
     kernel writes the caller's tensor); any other returned value is copied
     into its output. Public functions are replaced by their entries; the
@@ -49,8 +52,11 @@ def HymirPlanMemory : Pass<"hymir-plan-memory", "::mlir::ModuleOp"> {
     definition to the last step that uses a view of it. Buffers are placed
     first fit by decreasing size (ties in program order) at offsets that are
     multiples of `alignment`; two buffers share bytes only when their live
-    ranges do not overlap. Sets each buffer's `offset` and the entry's
-    `arena`.
+    ranges do not overlap. A tensor map's buffer (the target of a
+    `hymir_plan.tensor_map`) shares bytes with no other buffer, since the
+    runtime may leave its bytes from one call to the next, and the buffer
+    its map reads stays live through the last step that uses the map. Sets
+    each buffer's `offset` and the entry's `arena`.
   }];
   let options = [
     Option<"alignment", "alignment", "int64_t", "256",

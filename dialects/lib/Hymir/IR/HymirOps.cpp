@@ -9,6 +9,7 @@
 
 #include "hymir/Dialect/Hymir/IR/HymirOps.h"
 #include "hymir/Dialect/Hymir/IR/HymirAttributes.h"
+#include "hymir/Dialect/TensorMapRules.h"
 
 #include "mlir/IR/Builders.h"
 #include "mlir/IR/BuiltinTypes.h"
@@ -844,5 +845,38 @@ LogicalResult CheckSlotOp::verify() {
                          << type;
   if (getCheckedOp().empty() || getValue().empty())
     return emitOpError() << "expects a checked op and a value name";
+  return success();
+}
+
+//===----------------------------------------------------------------------===//
+// TensorMapOp
+//===----------------------------------------------------------------------===//
+
+LogicalResult TensorMapOp::verify() {
+  MemRefType mapType = getMap().getType();
+  if (mapType.getShape() != ArrayRef<int64_t>{16} ||
+      !mapType.getLayout().isIdentity() || mapType.getMemorySpace())
+    return emitOpError() << "expects its map to be memref<16xi64> (the 128 "
+                            "bytes of a CUtensorMap), got "
+                         << mapType;
+  auto srcType = cast<MemRefType>(getSrc().getType());
+  std::optional<int64_t> elementBytes =
+      tensorMapElementBytes(srcType.getElementType());
+  if (!elementBytes)
+    return emitOpError() << "expects a source of bf16, f16, f32, f64, i8, "
+                            "i32 or i64 elements, got "
+                         << srcType.getElementType();
+  SmallVector<int64_t> strides;
+  int64_t offset;
+  if (failed(srcType.getStridesAndOffset(strides, offset)) ||
+      (!strides.empty() && strides.back() != 1))
+    return emitOpError() << "expects a source whose innermost stride is 1, "
+                            "got "
+                         << srcType;
+  // I64Attr getters return the bits unsigned.
+  if (std::optional<std::string> error =
+          tensorMapBoxError(srcType.getRank(), getBox(), *elementBytes,
+                            static_cast<int64_t>(getSwizzle())))
+    return emitOpError() << "expects " << *error;
   return success();
 }

@@ -5,6 +5,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "hymir/Dialect/Plan/IR/PlanOps.h"
+#include "hymir/Dialect/TensorMapRules.h"
 
 #include "mlir/IR/Builders.h"
 #include "mlir/IR/OpImplementation.h"
@@ -220,3 +221,34 @@ template <typename Op> static LogicalResult verifyCollective(Op op) {
 
 LogicalResult AllReduceOp::verify() { return verifyCollective(*this); }
 LogicalResult AllGatherOp::verify() { return verifyCollective(*this); }
+
+LogicalResult TensorMapOp::verify() {
+  ViewType source = getSource().getType(), target = getTarget().getType();
+  std::optional<int64_t> elementBytes =
+      hymir::tensorMapElementBytes(source.getElementType());
+  if (!elementBytes)
+    return emitOpError() << "expects a source of bf16, f16, f32, f64, i8, "
+                            "i32 or i64 elements, got "
+                         << source.getElementType();
+  // I64Attr getters return the bits unsigned.
+  if (std::optional<std::string> error =
+          hymir::tensorMapBoxError(source.getRank(), getBox(), *elementBytes,
+                                   static_cast<int64_t>(getSwizzle())))
+    return emitOpError() << "expects " << *error;
+  if (!target.getElementType().isInteger(64) || target.getRank() != 1)
+    return emitOpError() << "expects a target of 16 i64 words, got " << target;
+  if (auto view = getTarget().getDefiningOp<ViewOp>()) {
+    auto words = dyn_cast<AffineConstantExpr>(view.getSizes().getResult(0));
+    auto stride = dyn_cast<AffineConstantExpr>(view.getStrides().getResult(0));
+    if (!words || words.getValue() != 16 || !stride || stride.getValue() != 1)
+      return emitOpError() << "expects a target of 16 i64 words, got sizes "
+                           << view.getSizesAttr() << " and strides "
+                           << view.getStridesAttr();
+  }
+  auto lo = static_cast<int64_t>(getTokensAtLeast());
+  auto hi = static_cast<int64_t>(getTokensAtMost());
+  if (lo < 0 || hi < -1 || (hi >= 0 && hi < lo))
+    return emitOpError() << "token range [" << lo << ", " << hi
+                         << "] is empty or negative";
+  return success();
+}

@@ -585,4 +585,50 @@ def Hymir_CheckSlotOp : Hymir_Op<"check_slot", []> {
   let hasVerifier = 1;
 }
 
+//===----------------------------------------------------------------------===//
+// tensor_map (internal)
+//===----------------------------------------------------------------------===//
+
+def Hymir_TensorMapOp : Hymir_Op<"tensor_map", []> {
+  let summary = "A TMA tensor map of a global tensor, encoded by the runtime";
+  let description = [{
+    Internal: made by the Hopper kernel lowerings for a tensor that a kernel
+    reads with TMA (`cp.async.bulk.tensor`). `map` is 128 bytes of device
+    memory (16 i64 words, 64-byte aligned) that will hold the `CUtensorMap`
+    of `src`; the kernel receives the buffer as an ordinary argument and uses
+    its address as the TMA descriptor.
+
+    `hymir-lower-to-plan` turns the op into an arena buffer and a
+    `hymir_plan.tensor_map` step placed before every launch that follows it.
+    At each call the runtime encodes, with `cuTensorMapEncodeTiled`, a tiled
+    map of `src` as the call's buffers place it: the dims and byte strides
+    of the view at run time (given to the driver innermost first), element
+    strides 1, no interleave, the given `swizzle`, L2 promotion of 128 bytes
+    and out-of-bounds elements filled with zeros; it copies the 128 bytes
+    into `map` on the call's stream before the launches (and skips the copy
+    when they equal the bytes last written there). Only the cuda target
+    runs tensor maps.
+
+    `box` is the box a TMA load moves, one extent per dim of `src` in its
+    order (outermost first), each in `[1, 256]`. The innermost extent times
+    the element size must be a multiple of 16 bytes and, with a swizzle, at
+    most the swizzle span. `swizzle` is 0 (none), 32, 64 or 128 bytes. `src`
+    has rank 1 to 5 and an innermost stride of 1; the runtime also requires
+    its address and outer byte strides to be multiples of 16.
+
+    ```mlir
+    %map = hymir.tensor_map %q box [1, 16, 8, 64] swizzle 128
+        : memref<?x?x8x64xbf16> -> memref<16xi64>
+    ```
+  }];
+  let arguments = (ins AnyNon0RankedMemRef:$src,
+                       DenseI64ArrayAttr:$box, I64Attr:$swizzle);
+  let results = (outs Res<MemRefRankOf<[I64], [1]>, "", [MemAlloc]>:$map);
+  let assemblyFormat = [{
+    $src `box` $box `swizzle` $swizzle attr-dict `:` type($src) `->`
+    type($map)
+  }];
+  let hasVerifier = 1;
+}
+
 #endif // HYMIR_DIALECT_HYMIR_IR_HYMIROPS_TD

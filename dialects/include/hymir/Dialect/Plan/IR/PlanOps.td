@@ -254,6 +254,33 @@ def Plan_CopyOp : Plan_Op<"copy", [HasParent<"EntryOp">]> {
   let hasVerifier = 1;
 }
 
+def Plan_TensorMapOp : Plan_Op<"tensor_map", [HasParent<"EntryOp">]> {
+  let summary = "encodes a TMA tensor map of a view into 128 bytes of a buffer";
+  let description = [{
+    From a `hymir.tensor_map`. At each call the runtime encodes a tiled
+    `CUtensorMap` of `source` with `cuTensorMapEncodeTiled`: the view's
+    address, its sizes and byte strides at this call (innermost first for
+    the driver), the `box` (one extent per dim, outermost first as here),
+    element strides 1, no interleave, the `swizzle` span in bytes (0, 32, 64
+    or 128), L2 promotion of 128 bytes, out-of-bounds elements read as
+    zeros. It writes the 128 bytes at the start of `target` (a view of 16
+    i64 words of a buffer that nothing else writes) before the steps that
+    follow, which pass `target` to the kernels reading `source` with TMA.
+    The address and the outer byte strides of `source` must be multiples of
+    16 at run time. Like a launch, the step runs only for token counts in
+    `[tokens_at_least, tokens_at_most]`. Only the cuda target runs it.
+  }];
+  let arguments = (ins Plan_ViewType:$source, Plan_ViewType:$target,
+                       DenseI64ArrayAttr:$box, I64Attr:$swizzle,
+                       DefaultValuedAttr<I64Attr, "0">:$tokens_at_least,
+                       DefaultValuedAttr<I64Attr, "-1">:$tokens_at_most);
+  let assemblyFormat = [{
+    $source `into` $target `box` $box `swizzle` $swizzle attr-dict `:`
+    type($source) `into` type($target)
+  }];
+  let hasVerifier = 1;
+}
+
 class Plan_CollectiveOp<string mnemonic, string what>
     : Plan_Op<mnemonic, [HasParent<"EntryOp">]> {
   let summary = what;
