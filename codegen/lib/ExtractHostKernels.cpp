@@ -12,6 +12,7 @@
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/Dialect/GPU/IR/GPUDialect.h"
+#include "mlir/Dialect/MemRef/IR/MemRef.h"
 #include "mlir/Dialect/SCF/IR/SCF.h"
 #include "mlir/IR/IRMapping.h"
 
@@ -107,9 +108,17 @@ struct HymirExtractHostKernelsPass
         if (kernel.isKernel() &&
             failed(extractKernel(gpuModule, kernel, module)))
           return signalPassFailure();
+      // The globals the kernels carry (hymir-materialize-constants) move
+      // out with them, under the same names.
+      SymbolTable symbols(module);
+      for (auto global :
+           llvm::make_early_inc_range(gpuModule.getOps<memref::GlobalOp>()))
+        if (!symbols.lookup(global.getSymName()))
+          symbols.insert(global->clone());
     }
     for (Operation *op : old)
-      op->erase();
+      if (!isa<memref::GlobalOp>(op))
+        op->erase();
     module->removeAttr(gpu::GPUDialect::getContainerModuleAttrName());
   }
 };

@@ -96,6 +96,8 @@ void mlir::hymir::buildKernelFormPipeline(OpPassManager &pm,
       bufferization::LayoutMapOption::IdentityLayoutMap;
   pm.addPass(bufferization::createOneShotBufferizePass(bufferize));
   pm.addPass(createCanonicalizerPass());
+  // Constant tensors: buffers that a kernel fills from the global it carries.
+  pm.addNestedPass<func::FuncOp>(createHymirMaterializeConstants());
   // Kernels: one grid per linalg op, then outlined into gpu.modules.
   pm.addNestedPass<func::FuncOp>(createHymirMapForallToGrid());
   pm.addNestedPass<func::FuncOp>(createHymirLinalgToParallelLoops());

@@ -20,7 +20,9 @@ def HymirExtractHostKernels
     (`known_block_size` x 1 x 1) and runs the kernel body for each, with
     `gpu.thread_id x` the loop index and `gpu.block_id x` the new argument.
     Everything else in the module (the host functions that launched the
-    kernels, which hymir-lower-to-plan has read already) is erased. Kernels with
+    kernels, which hymir-lower-to-plan has read already) is erased, except
+    the constant globals the kernels read (`hymir-materialize-constants`),
+    which the module keeps under their names. Kernels with
     barriers, shared memory, several blocks or 2-d or 3-d blocks are rejected.
   }];
   let dependentDialects = ["::mlir::func::FuncDialect", "::mlir::scf::SCFDialect",

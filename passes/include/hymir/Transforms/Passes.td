@@ -225,6 +225,30 @@ def HymirLinalgToParallelLoops
                            "::mlir::linalg::LinalgDialect"];
 }
 
+def HymirMaterializeConstants
+    : Pass<"hymir-materialize-constants", "::mlir::func::FuncOp"> {
+  let summary = "Fill a buffer from each constant global the host reads, inside a loop nest";
+  let description = [{
+    An execution plan holds buffers, not data, so a `memref.get_global` of a
+    constant global in a host function (what bufferization makes of an
+    `arith.constant` tensor, such as the per-head decay rates of lightning
+    attention or a table of positions) cannot be one of its steps. This pass
+    replaces each such read by a new buffer (`memref.alloc`) and an
+    `scf.parallel` over its elements that copies them from the global, which
+    it reads inside the loop body. `hymir-map-parallel-loops-to-grid` makes a
+    kernel of the loop and kernel outlining copies the global into the
+    kernel's module, so the constant travels with the kernel code (the host
+    shared object on cpu, the PTX on cuda) and the plan sees one more buffer
+    and one more launch.
+
+    Reads of a global inside a kernel or a loop (already part of a kernel's
+    body) and reads of globals that are not constant are left alone.
+  }];
+  let dependentDialects = ["::mlir::arith::ArithDialect",
+                           "::mlir::memref::MemRefDialect",
+                           "::mlir::scf::SCFDialect"];
+}
+
 def HymirMapParallelLoopsToGrid
     : Pass<"hymir-map-parallel-loops-to-grid", "::mlir::func::FuncOp"> {
   let summary = "Map each outermost scf.parallel onto a 1-d grid of thread blocks";
