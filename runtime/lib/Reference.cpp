@@ -479,6 +479,78 @@ absl::Status extractSlice(OpContext &c) {
   return absl::OkStatus();
 }
 
+template <typename T>
+void concatenate(const std::vector<const std::vector<T> *> &parts,
+                 const std::vector<int64_t> &partExtents, int64_t outer,
+                 int64_t inner, std::vector<T> &out) {
+  // Row-major: for each index of the dims before `dim`, each part's block
+  // of extent * inner elements in turn.
+  for (int64_t o = 0; o < outer; ++o)
+    for (size_t p = 0; p < parts.size(); ++p) {
+      int64_t block = partExtents[p] * inner;
+      auto from = parts[p]->begin() + o * block;
+      out.insert(out.end(), from, from + block);
+    }
+}
+
+absl::Status concat(OpContext &c) {
+  int64_t dim = 0;
+  HYMIR_RETURN_IF_ERROR(c.intAttr("dim", dim));
+  const std::vector<int64_t> &first = *shapeOf(c.value(0));
+  int64_t rank = static_cast<int64_t>(first.size());
+  if (dim < 0 || dim >= rank)
+    return c.error(absl::StrCat("concatenates along dim ", dim,
+                                " of operands of rank ", rank));
+  bool isFloat = std::holds_alternative<oracle::Tensor>(c.value(0));
+  std::vector<int64_t> shape = first, extents;
+  shape[static_cast<size_t>(dim)] = 0;
+  for (size_t k = 0; k < c.numOperands(); ++k) {
+    const std::vector<int64_t> &s = *shapeOf(c.value(k));
+    bool same = s.size() == first.size() &&
+                std::holds_alternative<oracle::Tensor>(c.value(k)) == isFloat;
+    for (int64_t d = 0; same && d < rank; ++d)
+      same = d == dim ||
+             s[static_cast<size_t>(d)] == first[static_cast<size_t>(d)];
+    if (!same)
+      return c.error(absl::StrCat(
+          "operand ", k, " is ", describeReferenceValue(c.value(k)),
+          ", which does not concatenate with ",
+          describeReferenceValue(c.value(0)), " along dim ", dim));
+    extents.push_back(s[static_cast<size_t>(dim)]);
+    shape[static_cast<size_t>(dim)] += extents.back();
+  }
+  absl::StatusOr<int64_t> numel = checkedNumel(shape);
+  if (!numel.ok())
+    return c.error(numel.status().message());
+  // With no elements at all, nothing is copied (outer may then be huge).
+  int64_t outer = 0, inner = 1;
+  if (*numel > 0) {
+    outer = 1;
+    for (int64_t d = 0; d < dim; ++d)
+      outer *= first[static_cast<size_t>(d)];
+    for (int64_t d = dim + 1; d < rank; ++d)
+      inner *= first[static_cast<size_t>(d)];
+  }
+  if (isFloat) {
+    std::vector<const std::vector<double> *> parts;
+    for (size_t k = 0; k < c.numOperands(); ++k)
+      parts.push_back(&c.f(k).data);
+    oracle::Tensor out;
+    out.shape = shape;
+    concatenate(parts, extents, outer, inner, out.data);
+    c.results.push_back(std::move(out));
+  } else {
+    std::vector<const std::vector<int64_t> *> parts;
+    for (size_t k = 0; k < c.numOperands(); ++k)
+      parts.push_back(&c.i(k).data);
+    oracle::IntTensor out;
+    out.shape = shape;
+    concatenate(parts, extents, outer, inner, out.data);
+    c.results.push_back(std::move(out));
+  }
+  return absl::OkStatus();
+}
+
 absl::Status lightningAttention(OpContext &c) {
   const oracle::Tensor *init = c.numOperands() == 5 ? &c.f(4) : nullptr;
   oracle::LightningResult r =
@@ -603,6 +675,7 @@ constexpr OpInfo kOps[] = {
     {"tensor.expand_shape", "T", 1, reshape},
     {"tensor.collapse_shape", "T", 1, reshape},
     {"tensor.extract_slice", "TX*", 1, extractSlice},
+    {"tensor.concat", "TT*", 1, concat},
 };
 
 const OpInfo *findOp(absl::string_view name) {

@@ -425,6 +425,35 @@ TEST(ReferenceTest, ExtractSlice) {
             (std::vector<int64_t>{13, 14}));
 }
 
+TEST(ReferenceTest, Concat) {
+  Builder b;
+  uint32_t x = b.arg("x", F, {2, D, 3});
+  uint32_t y = b.arg("y", F, {2, 1, 3});
+  uint32_t p = b.arg("p", I, {1, 4});
+  // Along the dynamic middle dim, then integer rows stacked (positions of
+  // three sequences).
+  uint32_t xy =
+      b.op("tensor.concat", {x, y}, F, {2, D, 3}, {intAttr("dim", 1)});
+  uint32_t ppp =
+      b.op("tensor.concat", {p, p, p}, I, {3, 4}, {intAttr("dim", 0)});
+  b.result(xy);
+  b.result(ppp);
+  oracle::Tensor xv = random({2, 2, 3}, 53), yv = random({2, 1, 3}, 54);
+  std::vector<ReferenceValue> out =
+      run(b.p, {xv, yv, ints({1, 4}, {0, 1, 2, 3})});
+  ASSERT_EQ(out.size(), 2u);
+  oracle::Tensor want({2, 3, 3});
+  for (int64_t i = 0; i < 2; ++i)
+    for (int64_t t = 0; t < 3; ++t)
+      for (int64_t d = 0; d < 3; ++d)
+        want.data[static_cast<size_t>((i * 3 + t) * 3 + d)] =
+            t < 2 ? xv.data[static_cast<size_t>((i * 2 + t) * 3 + d)]
+                  : yv.data[static_cast<size_t>(i * 3 + d)];
+  EXPECT_TRUE(same(out[0], want));
+  EXPECT_EQ(std::get<oracle::IntTensor>(out[1]).data,
+            (std::vector<int64_t>{0, 1, 2, 3, 0, 1, 2, 3, 0, 1, 2, 3}));
+}
+
 // The chained graph of test/e2e (RMSNorm, SiLU-gated MLP, down projection),
 // as the serializer writes it, against the same math done by hand.
 TEST(ReferenceTest, GatedMlp) {
@@ -706,6 +735,22 @@ std::vector<ErrorCase> errorCases() {
        },
        "op 0 (tensor.extract_slice): cannot drop dim 1 of slice sizes [1, 1]",
        0},
+      {"concat of other dims",
+       [](Builder &b) {
+         uint32_t y = b.constant({3, 2}, {1, 2, 3, 4, 5, 6});
+         b.result(
+             b.op("tensor.concat", {0, y}, F, {6, 4}, {intAttr("dim", 0)}));
+       },
+       "op 1 (tensor.concat): operand 1 is f[3, 2], which does not "
+       "concatenate with f[3, 4] along dim 0",
+       1},
+      {"concat along a dim out of range",
+       [](Builder &b) {
+         b.result(
+             b.op("tensor.concat", {0, 0}, F, {3, 8}, {intAttr("dim", 2)}));
+       },
+       "op 0 (tensor.concat): concatenates along dim 2 of operands of rank 2",
+       0},
       {"slice with a negative size",
        [](Builder &b) {
          b.result(b.op("tensor.extract_slice", {0}, F, {3, D},
@@ -797,7 +842,7 @@ TEST(ReferenceTest, KnownOps) {
         "hymir.embedding", "hymir.moe", "hymir.cispo_loss", "arith.addf",
         "arith.maximumf", "math.rsqrt", "arith.constant", "tensor.dim",
         "tensor.splat", "tensor.expand_shape", "tensor.collapse_shape",
-        "tensor.extract_slice"})
+        "tensor.extract_slice", "tensor.concat"})
     EXPECT_TRUE(isReferenceOp(name)) << name;
   for (const char *name : {"math.sin", "func.call", "func.return", "", "hymir"})
     EXPECT_FALSE(isReferenceOp(name)) << name;
@@ -855,6 +900,7 @@ TEST(ReferenceTest, RandomProgramsNeverCrash) {
       {"tensor.expand_shape", 1, 1, {}},
       {"tensor.collapse_shape", 1, 1, {}},
       {"tensor.extract_slice", 1, 1, {"offsets", "sizes", "strides"}},
+      {"tensor.concat", 2, 1, {"dim"}},
       {"arith.maximumf", 2, 1, {}},
       {"unknown.op", 1, 1, {}}};
   static const char *kAttrs[] = {"dropped_dims", "epsilon", "top_k", "scale",

@@ -242,6 +242,10 @@ private:
           }
           return success();
         })
+        .Case([&](tensor::ConcatOp concat) {
+          out.attrs = {intAttr("dim", concat.getDim())};
+          return success();
+        })
         .Case([&](hy::LightningAttentionOp la) {
           out.attrs = {intAttr("block_size", la.getBlockSize())};
           return success();

@@ -41,6 +41,8 @@
 //                              ints attributes offsets, sizes, strides (one
 //                              per source dim) and dropped_dims (unit dims a
 //                              rank-reducing slice drops; may be absent)
+//   tensor.concat              one or more tensors of one kind and rank, equal
+//                              but for dim `dim` (int), joined along it
 //
 // Nothing in a program is trusted, validated or not: every failure (an
 // unknown op, a missing operand or attribute, a wrong kind or shape, an
