@@ -10,9 +10,9 @@
 // Random inputs are rounded to each argument's element type first, so the
 // reference sees exactly what a compiled entry sees; --write-inputs saves
 // them (named as hymir-run expects; with --write-weights the hymir.param
-// arguments go there instead), --inputs and --weights read them instead,
-// and --outputs writes the results in f64 (integers in i64), for
-// `hymir-run --reference`.
+// arguments go there instead, and those read with --weights are left out),
+// --inputs and --weights read them instead, and --outputs writes the results
+// in f64 (integers in i64), for `hymir-run --reference`.
 //
 // The function is serialized into a reference program (Serialize.h) and
 // evaluated by the runtime's evaluator (hymir/Runtime/Reference.h), the one
@@ -369,7 +369,9 @@ static int run() {
           reference::randomArgument(arg, tokens, seed + arg.getArgNumber()));
       roundToType(args.back(), type.getElementType());
     }
-    if (!writeInputsOpt.empty()) {
+    // Parameters read from --weights stay there: the inputs file holds the
+    // entry's inputs only, as hymir-run --inputs expects beside --weights.
+    if (!writeInputsOpt.empty() && !(isParam && weightTensors)) {
       std::optional<::hymir::DType> dtype = runtimeDType(type.getElementType());
       if (!dtype) {
         llvm::errs() << "hymir-reference: argument " << name

@@ -1,0 +1,121 @@
+//===- hymir-import.cpp - a Hugging Face MiniMax checkpoint to hymir IR ---===//
+//
+// Reads a model directory (config.json, and model.safetensors or
+// model.safetensors.index.json with its shards) of the MiniMax-M1 family and
+// writes one hymir module whose parameters are the checkpoint's tensors
+// under their own names (hymir/Frontend/MiniMaxImporter.h). Usage:
+//   hymir-import MODEL_DIR -o OUT.mlir [--max-batch=B] [--max-context=C]
+//                [--lm-head=bf16|f32] [--activation=bf16|f32]
+//                [--allow-unknown-keys]
+// Then: hymir-compile OUT.mlir --max-tokens=C, and hymir-run --entry forward
+// --weights MODEL_DIR/model.safetensors.
+//
+//===----------------------------------------------------------------------===//
+
+#include "ToolSupport.h"
+
+#include "hymir/Frontend/MiniMaxImporter.h"
+
+#include "mlir/IR/MLIRContext.h"
+#include "mlir/IR/OperationSupport.h"
+#include "mlir/Support/FileUtilities.h"
+#include "llvm/Support/CommandLine.h"
+#include "llvm/Support/InitLLVM.h"
+#include "llvm/Support/ToolOutputFile.h"
+#include "llvm/Support/raw_ostream.h"
+
+namespace cl = llvm::cl;
+namespace rtools = ::hymir::tools;
+
+static cl::OptionCategory hymirCategory("hymir-import options");
+
+static constexpr rtools::Range kBatchRange{1, 4096};
+static constexpr rtools::Range kContextRange{1, 2147483647};
+
+static cl::opt<std::string> modelDir(cl::Positional, cl::desc("<model dir>"),
+                                     cl::Required, cl::cat(hymirCategory));
+static cl::opt<std::string> outputFile("o",
+                                       cl::desc("output .mlir ('-': stdout)"),
+                                       cl::value_desc("path"), cl::init("-"),
+                                       cl::cat(hymirCategory));
+static cl::opt<rtools::Int64Arg> maxBatch(
+    "max-batch",
+    cl::desc(rtools::describeRange("sequences per call (the B of forward)",
+                                   kBatchRange, 1)),
+    cl::init(1), rtools::inRange(kBatchRange), cl::cat(hymirCategory));
+static cl::opt<rtools::Int64Arg> maxContext(
+    "max-context",
+    cl::desc(rtools::describeRange(
+        "most tokens per sequence (compile with --max-tokens at most this)",
+        kContextRange, 4096)),
+    cl::init(4096), rtools::inRange(kContextRange), cl::cat(hymirCategory));
+static cl::opt<std::string>
+    lmHead("lm-head",
+           cl::desc("precision of the LM head: bf16, or f32 (true fp32 "
+                    "products; default)"),
+           cl::init("f32"), cl::cat(hymirCategory));
+static cl::opt<std::string>
+    activation("activation",
+               cl::desc("activation dtype: bf16 or f32 (default: the "
+                        "config's dtype, bf16 when it names none)"),
+               cl::init(""), cl::cat(hymirCategory));
+static cl::opt<bool> allowUnknownKeys(
+    "allow-unknown-keys",
+    cl::desc("ignore config keys neither MiniMax-M1 nor transformers "
+             "MiniMaxConfig has (listed in the output's header)"),
+    cl::cat(hymirCategory));
+
+int main(int argc, char **argv) {
+  llvm::InitLLVM init(argc, argv);
+  rtools::parseCommandLine(
+      argc, argv, "hymir-import",
+      "hymir-import: a Hugging Face MiniMax checkpoint to a hymir module\n",
+      {&hymirCategory});
+  if (!rtools::checkRange("hymir-import", maxBatch, kBatchRange) ||
+      !rtools::checkRange("hymir-import", maxContext, kContextRange))
+    return 1;
+  for (auto [option, value] :
+       {std::pair<const char *, const std::string *>{"lm-head", &lmHead},
+        {"activation", &activation}})
+    if (!value->empty() && *value != "bf16" && *value != "f32") {
+      llvm::errs() << "hymir-import: error: --" << option
+                   << " must be bf16 or f32, got '" << *value << "'\n";
+      return 1;
+    }
+
+  mlir::MLIRContext context;
+  hymir::frontend::ImportOptions options;
+  options.maxBatch = maxBatch;
+  options.maxContext = maxContext;
+  options.lmHeadPrecision = lmHead;
+  options.activation = activation;
+  options.allowUnknownKeys = allowUnknownKeys;
+  llvm::Expected<hymir::frontend::ImportedModel> model =
+      hymir::frontend::importMiniMax(context, modelDir, options);
+  if (!model) {
+    llvm::errs() << "hymir-import: error: " << llvm::toString(model.takeError())
+                 << "\n";
+    return 1;
+  }
+
+  std::string error;
+  std::unique_ptr<llvm::ToolOutputFile> out =
+      mlir::openOutputFile(outputFile, &error);
+  if (!out) {
+    llvm::errs() << "hymir-import: error: " << error << "\n";
+    return 1;
+  }
+  llvm::StringRef summary(model->summary);
+  while (!summary.empty()) {
+    auto [line, rest] = summary.split('\n');
+    out->os() << "// " << line << "\n";
+    summary = rest;
+  }
+  // Large constants (the positions table) print in full, so that the module
+  // reads back as written.
+  model->module->print(
+      out->os(), mlir::OpPrintingFlags().printLargeElementsAttrWithHex(-1));
+  out->os() << "\n";
+  out->keep();
+  return 0;
+}
