@@ -242,6 +242,24 @@ FailureOr<rt::StepDesc> Translator::step(Operation *op) {
     return rt::StepDesc(
         rt::CollectiveDesc{kind, *src, *dst, dtypeOf(source), *n});
   };
+  if (auto map = dyn_cast<plan::TensorMapOp>(op)) {
+    FailureOr<rt::KernelArgDesc> source = tensorArg(map.getSource(), op);
+    FailureOr<rt::RefDesc> target = ref(map.getTarget(), op);
+    if (failed(source) || failed(target))
+      return failure();
+    rt::TensorMapDesc t;
+    t.source = source->ref;
+    t.dtype = source->dtype;
+    t.sizes = source->sizes;
+    t.strides = source->strides;
+    t.target = *target;
+    for (int64_t extent : map.getBox())
+      t.box.push_back(static_cast<uint32_t>(extent));
+    t.swizzle = static_cast<uint32_t>(map.getSwizzle());
+    t.tokensAtLeast = map.getTokensAtLeast();
+    t.tokensAtMost = map.getTokensAtMost();
+    return rt::StepDesc(std::move(t));
+  }
   if (auto reduce = dyn_cast<plan::AllReduceOp>(op))
     return collective(reduce.getSource(), reduce.getTarget(),
                       reduce.getElements(), rt::CollectiveKind::AllReduceSum);
@@ -296,7 +314,7 @@ FailureOr<rt::EntryDesc> Translator::entry(plan::EntryOp op) {
       continue;
     }
     if (isa<plan::LaunchOp, plan::GemmOp, plan::CopyOp, plan::AllReduceOp,
-            plan::AllGatherOp>(inner)) {
+            plan::AllGatherOp, plan::TensorMapOp>(inner)) {
       FailureOr<rt::StepDesc> s = step(&inner);
       if (failed(s))
         return failure();

@@ -144,6 +144,18 @@ private:
           toSchemaEnum<ar::DType>(c->dtype), elements);
       return ar::CreatePlanStep(b, ar::Step::Collective, collective.Union());
     }
+    if (const auto *t = std::get_if<TensorMapDesc>(&s)) {
+      auto r = ref(t->source);
+      auto sizes = sizeExprs(t->sizes);
+      auto strides = sizeExprs(t->strides);
+      auto source = ar::CreateTensorArg(b, r, toSchemaEnum<ar::DType>(t->dtype),
+                                        sizes, strides);
+      auto target = ref(t->target);
+      auto box = b.CreateVector(t->box);
+      auto map = ar::CreateTensorMap(b, source, target, box, t->swizzle,
+                                     t->tokensAtLeast, t->tokensAtMost);
+      return ar::CreatePlanStep(b, ar::Step::TensorMap, map.Union());
+    }
     const auto &c = std::get<CopyDesc>(s);
     auto src = ref(c.src), dst = ref(c.dst);
     auto bytes = sizeExpr(c.bytes);

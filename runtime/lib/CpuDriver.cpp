@@ -245,6 +245,23 @@ public:
         "generates its own code for linear");
   }
 
+  absl::Status
+  encodeTensorMap(const TensorMapEncoding &,
+                  std::array<uint8_t, kTensorMapBytes> &) override {
+    return absl::FailedPreconditionError(
+        "cpu: tensor maps need the cuda driver (TMA is a GPU feature; the "
+        "cpu target never plans them)");
+  }
+  absl::StatusOr<std::unique_ptr<DeviceBuffer>>
+  allocateStaging(size_t bytes) override {
+    return allocate(bytes);
+  }
+  absl::Status copyToDeviceAsync(void *dst, const void *src,
+                                 size_t bytes) override {
+    std::memcpy(dst, src, bytes);
+    return absl::OkStatus();
+  }
+
   absl::Status synchronize() override { return absl::OkStatus(); }
   absl::Status startTimer() override {
     start_ = std::chrono::steady_clock::now();

@@ -7,7 +7,10 @@
 // JIT error log returned on failure; launches above 48 KiB of dynamic shared
 // memory raise the kernel's limit first; timing uses events on the stream.
 // GEMM steps go to cuBLASLt (Blas.h), loaded on the first one together with
-// a 32 MiB workspace that the driver keeps for all later ones. Several
+// a 32 MiB workspace that the driver keeps for all later ones. Tensor maps
+// are encoded by cuTensorMapEncodeTiled (bound when present: drivers before
+// CUDA 12 lack it, and only tensor map steps need it) and reach the device
+// by asynchronous copies from page-locked staging memory. Several
 // drivers (one per device) can live in one process: every call makes the
 // driver's context current first; collectives between them run on NCCL
 // (Nccl.cpp).
@@ -22,6 +25,8 @@
 #include "hymir/Support/DynamicLibrary.h"
 
 #include "absl/strings/str_cat.h"
+
+#include <cstring>
 
 namespace hymir {
 namespace {
@@ -71,6 +76,15 @@ struct CudaApi {
   CUresult (*cuEventSynchronize)(CUevent);
   CUresult (*cuEventElapsedTime)(float *, CUevent, CUevent);
   CUresult (*cuGetErrorString)(CUresult, const char **);
+  CUresult (*cuGetErrorName)(CUresult, const char **);
+  CUresult (*cuMemAllocHost)(void **, size_t);
+  CUresult (*cuMemFreeHost)(void *);
+  CUresult (*cuMemcpyHtoDAsync)(CUdeviceptr, const void *, size_t, CUstream);
+  // Optional (null on drivers before CUDA 12).
+  CUresult (*cuTensorMapEncodeTiled)(void *, unsigned, unsigned, void *,
+                                     const uint64_t *, const uint64_t *,
+                                     const uint32_t *, const uint32_t *,
+                                     unsigned, unsigned, unsigned, unsigned);
 };
 
 absl::StatusOr<const CudaApi *> cudaApi() {
@@ -112,6 +126,11 @@ absl::StatusOr<const CudaApi *> cudaApi() {
     library.bind(api.cuEventSynchronize, "cuEventSynchronize");
     library.bind(api.cuEventElapsedTime, "cuEventElapsedTime");
     library.bind(api.cuGetErrorString, "cuGetErrorString");
+    library.bind(api.cuGetErrorName, "cuGetErrorName");
+    library.bind(api.cuMemAllocHost, "cuMemAllocHost_v2");
+    library.bind(api.cuMemFreeHost, "cuMemFreeHost");
+    library.bind(api.cuMemcpyHtoDAsync, "cuMemcpyHtoDAsync_v2");
+    library.bindOptional(api.cuTensorMapEncodeTiled, "cuTensorMapEncodeTiled");
     if (!library.missing().empty())
       return absl::UnavailableError(
           absl::StrCat("cuda: libcuda.so.1 has no ", library.missing()));
@@ -120,6 +139,27 @@ absl::StatusOr<const CudaApi *> cudaApi() {
 }
 
 class CudaDriver;
+
+/// Page-locked host memory (cuMemAllocHost), freed on destruction.
+class CudaHostBuffer : public DeviceBuffer {
+public:
+  CudaHostBuffer(const CudaApi *api, CUcontext context, void *ptr, size_t size)
+      : api_(api), context_(context), ptr_(ptr), size_(size) {}
+  ~CudaHostBuffer() override {
+    if (ptr_) {
+      api_->cuCtxSetCurrent(context_);
+      api_->cuMemFreeHost(ptr_);
+    }
+  }
+  void *data() const override { return ptr_; }
+  size_t size() const override { return size_; }
+
+private:
+  const CudaApi *api_;
+  CUcontext context_;
+  void *ptr_;
+  size_t size_;
+};
 
 class CudaBuffer : public DeviceBuffer {
 public:
@@ -336,6 +376,63 @@ public:
                                       block[1], block[2], sharedMemoryBytes,
                                       stream_, params.data(), nullptr),
                  "kernel launch");
+  }
+
+  absl::Status
+  encodeTensorMap(const TensorMapEncoding &args,
+                  std::array<uint8_t, kTensorMapBytes> &map) override {
+    if (absl::Status s = use(); !s.ok())
+      return s;
+    if (!api_->cuTensorMapEncodeTiled)
+      return absl::UnimplementedError(
+          "cuda: this NVIDIA driver has no cuTensorMapEncodeTiled (CUDA 12 "
+          "or newer is needed for TMA tensor maps)");
+    // CUtensorMap is 64-byte aligned.
+    alignas(64) std::array<uint8_t, kTensorMapBytes> encoded{};
+    CUresult r = api_->cuTensorMapEncodeTiled(
+        encoded.data(), args.dataType, args.rank,
+        reinterpret_cast<void *>(args.address), args.dims.data(),
+        args.strides.data(), args.box.data(), args.elementStrides.data(),
+        args.interleave, args.swizzle, args.l2Promotion, args.oobFill);
+    if (r != 0) {
+      const char *name = nullptr, *text = nullptr;
+      api_->cuGetErrorName(r, &name);
+      api_->cuGetErrorString(r, &text);
+      return absl::InvalidArgumentError(
+          absl::StrCat("cuda: cuTensorMapEncodeTiled failed with ",
+                       name ? name : "an unknown error", " (", r,
+                       text ? absl::StrCat(": ", text) : "", ") for ",
+                       describeTensorMapEncoding(args)));
+    }
+    map = encoded;
+    return absl::OkStatus();
+  }
+
+  absl::StatusOr<std::unique_ptr<DeviceBuffer>>
+  allocateStaging(size_t bytes) override {
+    if (absl::Status s = use(); !s.ok())
+      return s;
+    void *ptr = nullptr;
+    if (absl::Status s =
+            check(api_->cuMemAllocHost(&ptr, std::max<size_t>(bytes, 1)),
+                  absl::StrCat("allocating ", bytes,
+                               " bytes of page-locked host memory"));
+        !s.ok())
+      return s;
+    std::memset(ptr, 0, std::max<size_t>(bytes, 1));
+    return std::unique_ptr<DeviceBuffer>(
+        new CudaHostBuffer(api_, context_, ptr, bytes));
+  }
+
+  absl::Status copyToDeviceAsync(void *dst, const void *src,
+                                 size_t bytes) override {
+    if (absl::Status s = use(); !s.ok())
+      return s;
+    if (!bytes)
+      return absl::OkStatus();
+    return check(api_->cuMemcpyHtoDAsync(reinterpret_cast<CUdeviceptr>(dst),
+                                         src, bytes, stream_),
+                 "asynchronous host-to-device copy");
   }
 
   absl::Status gemm(const GemmDesc &desc, const void *x, const void *w, void *y,

@@ -1,14 +1,16 @@
 //===- Driver.h - the device abstraction under the runtime ------*- C++ -*-===//
 //
 // What the executor needs from a device: memory, copies, loading code
-// objects, kernel launches with the packed argument words, library GEMMs and
-// timing. The cpu driver (CpuDriver.cpp) and the cuda driver (CudaDriver.cpp)
-// implement it.
+// objects, kernel launches with the packed argument words, library GEMMs,
+// TMA tensor maps and timing. The cpu driver (CpuDriver.cpp) and the cuda
+// driver (CudaDriver.cpp) implement it.
 //
 //===----------------------------------------------------------------------===//
 
 #ifndef HYMIR_RUNTIME_LIB_DRIVER_H
 #define HYMIR_RUNTIME_LIB_DRIVER_H
+
+#include "TensorMap.h"
 
 #include "hymir/Runtime/Artifact.h"
 
@@ -61,6 +63,22 @@ public:
                               const std::array<uint32_t, 3> &block,
                               uint32_t sharedMemoryBytes,
                               std::vector<uint64_t> &words) = 0;
+
+  /// Encodes the tiled TMA tensor map `args` (cuTensorMapEncodeTiled) into
+  /// `map`. The cpu driver has no tensor maps: an error saying so.
+  virtual absl::Status
+  encodeTensorMap(const TensorMapEncoding &args,
+                  std::array<uint8_t, kTensorMapBytes> &map) = 0;
+
+  /// Host memory that copyToDeviceAsync reads from (page-locked on cuda, so
+  /// the copy is truly asynchronous), zero-filled.
+  virtual absl::StatusOr<std::unique_ptr<DeviceBuffer>>
+  allocateStaging(size_t bytes) = 0;
+  /// Copies `bytes` of staging memory to the device, ordered after the work
+  /// before it and before the work after it; `src` must stay unchanged until
+  /// the next synchronize().
+  virtual absl::Status copyToDeviceAsync(void *dst, const void *src,
+                                         size_t bytes) = 0;
 
   /// y[m, n] = x[m, k] w[n, k]^T by the device's BLAS.
   virtual absl::Status gemm(const GemmDesc &desc, const void *x, const void *w,

@@ -6,9 +6,11 @@
 // output is its input's storage), and walks the plan. Before each step it
 // checks that every element a tensor argument can address lies inside its
 // storage, so a wrong plan can never make a kernel read or write outside its
-// buffers. After the steps it reads the entry's run-time checks (words kernels
-// flag when they find a bad value, such as an embedding id outside its table)
-// and fails the call with the first one flagged.
+// buffers. A tensor map step encodes its map for the call's addresses and
+// sizes and copies it into its buffer, unless the bytes there are the same.
+// After the steps it reads the entry's run-time checks (words kernels flag when
+// they find a bad value, such as an embedding id outside its table) and fails
+// the call with the first one flagged.
 //
 //===----------------------------------------------------------------------===//
 
@@ -176,6 +178,13 @@ static std::vector<uint8_t> shardOf(const uint8_t *data,
 }
 
 struct Module::Impl {
+  /// A tensor map's bytes as last written to its target.
+  struct TensorMapSlot {
+    std::unique_ptr<DeviceBuffer> staging;
+    std::array<uint8_t, kTensorMapBytes> bytes{};
+    uint64_t copiedInEpoch = 0;
+  };
+
   /// What one device of the module holds. A module runs on every device of
   /// its group (SPMD): the same plan, each device on its own storage.
   struct Device {
@@ -184,6 +193,13 @@ struct Module::Impl {
     std::vector<KernelHandle> kernels;
     std::vector<std::unique_ptr<DeviceBuffer>> params;
     std::map<std::string, std::unique_ptr<DeviceBuffer>> arenas;
+    // Per tensor map target (an address in an arena, which lives as long
+    // as the module): the bytes last written there, from page-locked
+    // staging memory that must not change while the copy may run.
+    std::map<const void *, TensorMapSlot> tensorMaps;
+    // Bumped whenever the device is known idle (after a call's
+    // synchronize): a staging area copied from in an earlier epoch is free.
+    uint64_t syncEpoch = 0;
   };
 
   Impl(Artifact artifact) : artifact(std::move(artifact)) {}
@@ -232,6 +248,21 @@ struct Module::Impl {
   absl::StatusOr<std::pair<uint8_t *, size_t>>
   storage(Frame &frame, size_t device, const RefDesc &ref,
           absl::FunctionRef<std::string()> where);
+  /// A tensor's first element and its sizes and strides at this call,
+  /// checked to address nothing outside its storage.
+  struct PlacedTensor {
+    uint8_t *data;
+    std::vector<int64_t> sizes, strides;
+  };
+  absl::StatusOr<PlacedTensor>
+  placeTensor(Frame &frame, size_t device, const RefDesc &ref, DType dtype,
+              const std::vector<SizeExprSpec> &sizes,
+              const std::vector<SizeExprSpec> &strides,
+              absl::FunctionRef<std::string()> where);
+  /// Encodes a tensor map step's map and writes it to its target, unless
+  /// the same bytes were the last written there.
+  absl::Status tensorMap(Frame &frame, size_t device, const TensorMapDesc &map,
+                         absl::FunctionRef<std::string()> where);
 };
 
 Module::Module(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
@@ -669,12 +700,123 @@ absl::Status Module::Impl::collective(Frame &frame, const CollectiveDesc &c,
   return absl::OkStatus();
 }
 
+absl::StatusOr<Module::Impl::PlacedTensor>
+Module::Impl::placeTensor(Frame &frame, size_t device, const RefDesc &ref,
+                          DType dtype,
+                          const std::vector<SizeExprSpec> &sizeExprs,
+                          const std::vector<SizeExprSpec> &strideExprs,
+                          absl::FunctionRef<std::string()> where) {
+  absl::StatusOr<std::pair<uint8_t *, size_t>> place =
+      storage(frame, device, ref, where);
+  if (!place.ok())
+    return place.status();
+  // The furthest element the step can address must be inside.
+  PlacedTensor placed{place->first, {}, {}};
+  std::vector<int64_t> &sizes = placed.sizes, &strides = placed.strides;
+  int64_t last = 0;
+  bool empty = false, overflow = false;
+  for (size_t d = 0; d < sizeExprs.size(); ++d) {
+    absl::StatusOr<int64_t> s = evaluate(sizeExprs[d], frame.symbols);
+    absl::StatusOr<int64_t> t = evaluate(strideExprs[d], frame.symbols);
+    if (!s.ok() || !t.ok())
+      return s.ok() ? t.status() : s.status();
+    if (*s < 0 || *t < 0)
+      return absl::OutOfRangeError(
+          absl::StrCat(where(), ": negative size or stride"));
+    empty |= *s == 0;
+    int64_t span = 0;
+    overflow |= *s > 0 && (__builtin_mul_overflow(*s - 1, *t, &span) ||
+                           __builtin_add_overflow(last, span, &last));
+    sizes.push_back(*s);
+    strides.push_back(*t);
+  }
+  // Checked: a plan whose sizes and strides reach past 2^64 bytes is an
+  // error, never a wrapped-around (small) byte count.
+  size_t need = 0;
+  if (!empty &&
+      (overflow || __builtin_mul_overflow(static_cast<size_t>(last) + 1,
+                                          dtypeSize(dtype), &need)))
+    return absl::OutOfRangeError(absl::StrCat(
+        where(), " has sizes ", shapeString(sizes), " and strides ",
+        shapeString(strides), ", which address more than 2^64 bytes of its ",
+        storageKindName(ref.kind)));
+  if (need > place->second)
+    return absl::OutOfRangeError(
+        absl::StrCat(where(), " addresses ", need, " bytes of its ",
+                     storageKindName(ref.kind), ", which has ", place->second));
+  return placed;
+}
+
+absl::Status Module::Impl::tensorMap(Frame &frame, size_t device,
+                                     const TensorMapDesc &map,
+                                     absl::FunctionRef<std::string()> where) {
+  if (map.guarded()) {
+    int64_t tokens = frame.symbols[0];
+    if (tokens < map.tokensAtLeast ||
+        (map.tokensAtMost >= 0 && tokens > map.tokensAtMost))
+      return absl::OkStatus();
+  }
+  auto sourceWhere = [&]() { return absl::StrCat(where(), " source"); };
+  absl::StatusOr<PlacedTensor> source =
+      placeTensor(frame, device, map.source, map.dtype, map.sizes, map.strides,
+                  sourceWhere);
+  if (!source.ok())
+    return source.status();
+  auto target =
+      storage(frame, device, map.target, [&] { return where() + " target"; });
+  if (!target.ok())
+    return target.status();
+  if (target->second < kTensorMapBytes)
+    return absl::OutOfRangeError(
+        absl::StrCat(where(), ": writes ", kTensorMapBytes,
+                     " bytes into storage of ", target->second));
+  absl::StatusOr<TensorMapEncoding> args =
+      tensorMapEncoding(map, reinterpret_cast<uint64_t>(source->data),
+                        source->sizes, source->strides);
+  if (!args.ok())
+    return absl::Status(args.status().code(),
+                        absl::StrCat(where(), ": ", args.status().message()));
+  Device &local = devices[device];
+  std::array<uint8_t, kTensorMapBytes> bytes;
+  if (absl::Status s = local.driver->encodeTensorMap(*args, bytes); !s.ok())
+    return absl::Status(s.code(), absl::StrCat(where(), ": ", s.message()));
+  // Only this step writes the target (the validator made its buffer share
+  // no bytes): bytes equal to the last ones written are there already.
+  TensorMapSlot &slot = local.tensorMaps[target->first];
+  if (slot.staging && slot.bytes == bytes)
+    return absl::OkStatus();
+  if (!slot.staging) {
+    absl::StatusOr<std::unique_ptr<DeviceBuffer>> staging =
+        local.driver->allocateStaging(kTensorMapBytes);
+    if (!staging.ok())
+      return absl::Status(
+          staging.status().code(),
+          absl::StrCat(where(), ": ", staging.status().message()));
+    slot.staging = std::move(*staging);
+  } else if (slot.copiedInEpoch == local.syncEpoch) {
+    // The last copy from the staging bytes may still be in flight.
+    if (absl::Status s = local.driver->synchronize(); !s.ok())
+      return s;
+    ++local.syncEpoch;
+  }
+  std::memcpy(slot.staging->data(), bytes.data(), kTensorMapBytes);
+  if (absl::Status s = local.driver->copyToDeviceAsync(
+          target->first, slot.staging->data(), kTensorMapBytes);
+      !s.ok())
+    return absl::Status(s.code(), absl::StrCat(where(), ": ", s.message()));
+  slot.bytes = bytes;
+  slot.copiedInEpoch = local.syncEpoch;
+  return absl::OkStatus();
+}
+
 absl::Status Module::Impl::executeOn(Frame &frame, size_t device, size_t i,
                                      absl::FunctionRef<std::string()> where) {
   const EntryDesc &entry = *frame.entry;
   Driver *driver = devices[device].driver.get();
   const std::vector<KernelHandle> &kernels = devices[device].kernels;
   {
+    if (const auto *map = std::get_if<TensorMapDesc>(&entry.plan[i]))
+      return tensorMap(frame, device, *map, where);
     if (const auto *launch = std::get_if<LaunchKernelDesc>(&entry.plan[i])) {
       // A guarded step (validated: the entry has a token symbol) runs only
       // for its range of token counts.
@@ -704,51 +846,18 @@ absl::Status Module::Impl::executeOn(Frame &frame, size_t device, size_t i,
           continue;
         }
         auto argWhere = [&]() { return absl::StrCat(where(), " arg ", a); };
-        absl::StatusOr<std::pair<uint8_t *, size_t>> place =
-            storage(frame, device, arg.ref, argWhere);
-        if (!place.ok())
-          return place.status();
-        // The furthest element the kernel can address must be inside.
-        std::vector<int64_t> sizes, strides;
-        int64_t last = 0;
-        bool empty = false, overflow = false;
-        for (size_t d = 0; d < arg.sizes.size(); ++d) {
-          absl::StatusOr<int64_t> s = evaluate(arg.sizes[d], frame.symbols);
-          absl::StatusOr<int64_t> t = evaluate(arg.strides[d], frame.symbols);
-          if (!s.ok() || !t.ok())
-            return s.ok() ? t.status() : s.status();
-          if (*s < 0 || *t < 0)
-            return absl::OutOfRangeError(
-                absl::StrCat(argWhere(), ": negative size or stride"));
-          empty |= *s == 0;
-          int64_t span = 0;
-          overflow |= *s > 0 && (__builtin_mul_overflow(*s - 1, *t, &span) ||
-                                 __builtin_add_overflow(last, span, &last));
-          sizes.push_back(*s);
-          strides.push_back(*t);
-        }
-        // Checked: a plan whose sizes and strides reach past 2^64 bytes
-        // is an error, never a wrapped-around (small) byte count.
-        size_t need = 0;
-        if (!empty &&
-            (overflow || __builtin_mul_overflow(static_cast<size_t>(last) + 1,
-                                                dtypeSize(arg.dtype), &need)))
-          return absl::OutOfRangeError(
-              absl::StrCat(argWhere(), " has sizes ", shapeString(sizes),
-                           " and strides ", shapeString(strides),
-                           ", which address more than 2^64 bytes of its ",
-                           storageKindName(arg.ref.kind)));
-        if (need > place->second)
-          return absl::OutOfRangeError(absl::StrCat(
-              argWhere(), " addresses ", need, " bytes of its ",
-              storageKindName(arg.ref.kind), ", which has ", place->second));
-        uint64_t ptr = reinterpret_cast<uint64_t>(place->first);
+        absl::StatusOr<PlacedTensor> placed =
+            placeTensor(frame, device, arg.ref, arg.dtype, arg.sizes,
+                        arg.strides, argWhere);
+        if (!placed.ok())
+          return placed.status();
+        uint64_t ptr = reinterpret_cast<uint64_t>(placed->data);
         words.push_back(ptr);
         words.push_back(ptr);
         words.push_back(0);
-        for (int64_t s : sizes)
+        for (int64_t s : placed->sizes)
           words.push_back(static_cast<uint64_t>(s));
-        for (int64_t s : strides)
+        for (int64_t s : placed->strides)
           words.push_back(static_cast<uint64_t>(s));
       }
       std::array<uint32_t, 3> block = {launch->block[0], launch->block[1],
@@ -880,9 +989,11 @@ absl::StatusOr<TensorMap> Module::call(const std::string &entry,
     return frame.status();
   if (absl::Status s = impl_->execute(*frame); !s.ok())
     return s;
-  for (Impl::Device &d : impl_->devices)
+  for (Impl::Device &d : impl_->devices) {
     if (absl::Status s = d.driver->synchronize(); !s.ok())
       return s;
+    ++d.syncEpoch;
+  }
   // A bad value a kernel found (an embedding id outside its table) makes
   // the outputs meaningless: the call fails with it.
   if (absl::Status s = impl_->readChecks(*frame); !s.ok())

@@ -13,6 +13,7 @@
 // CHECK-NEXT:   input 0 x: BF16[tokens, 64]
 // CHECK-NEXT:   output 0 y: F32[tokens, 48]
 // CHECK-NEXT:   buffer 0: arena offset 0, 786432 B
+// CHECK-NEXT:   buffer 1: arena offset 786432, 128 B
 // CHECK-NEXT:   check 0: hymir.embedding 'ids': each id in range (at g.mlir:3:8)
 // CHECK-NEXT:   check 1: hymir.embedding: each id in range
 // CHECK-NEXT:   arena 1048576 B
@@ -23,6 +24,9 @@
 // CHECK-NEXT:   step 4: all_gather tokens*24 x F32 (buffer 0 + tokens*192 B -> buffer 0)
 // CHECK-NEXT:   step 5: copy tokens*192 B (buffer 0 -> output 0)
 // CHECK-NEXT:   step 6: launch m::k grid 1 block 1 (check 1, check 0)
+// CHECK-NEXT:   step 7: tensor_map BF16[tokens, 64] strides [64, 1] box [32, 64] swizzle 128 B when tokens >= 2 (input 0 -> buffer 1)
+// CHECK-NEXT:   step 8: tensor_map BF16[48, 64] strides [64, 1] box [8, 16] (param 0 -> buffer 1)
+// CHECK-NEXT:   step 9: launch m::k grid 1 block 1 (buffer 1)
 module attributes {hymir_plan.target = "cuda", hymir_plan.chip = "sm_90a",
                    hymir_plan.devices = 2 : i64,
                    hymir_plan.params = [#hymir_plan.tensor<name = "w", elementType = bf16, shape = affine_map<() -> (48, 64)>, shardDim = 0>]} {
@@ -37,6 +41,7 @@ module attributes {hymir_plan.target = "cuda", hymir_plan.chip = "sm_90a",
     %w = hymir_plan.param 0
     %y = hymir_plan.output 0
     %b = hymir_plan.buffer 786432 at 0
+    %mb = hymir_plan.buffer 128 at 786432
     %c0 = hymir_plan.check 0 "hymir.embedding" tensor "ids" value "id" at "g.mlir:3:8"
     %c1 = hymir_plan.check 1 "hymir.embedding" tensor "" value "id" at ""
     %xv = hymir_plan.view %x offset affine_map<()[s0] -> (0)> sizes affine_map<()[s0] -> (s0, 64)> strides affine_map<()[s0] -> (64, 1)> : !hymir_plan.view<bf16, 2>
@@ -54,5 +59,9 @@ module attributes {hymir_plan.target = "cuda", hymir_plan.chip = "sm_90a",
     %cv0 = hymir_plan.view %c0 offset affine_map<()[s0] -> (0)> sizes affine_map<()[s0] -> (2)> strides affine_map<()[s0] -> (1)> : !hymir_plan.view<i64, 1>
     %cv1 = hymir_plan.view %c1 offset affine_map<()[s0] -> (0)> sizes affine_map<()[s0] -> (2)> strides affine_map<()[s0] -> (1)> : !hymir_plan.view<i64, 1>
     hymir_plan.launch @m::@k grid affine_map<()[s0] -> (1, 1, 1)> block [1, 1, 1] (%cv1, %cv0 : !hymir_plan.view<i64, 1>, !hymir_plan.view<i64, 1>)
+    %mv = hymir_plan.view %mb offset affine_map<()[s0] -> (0)> sizes affine_map<()[s0] -> (16)> strides affine_map<()[s0] -> (1)> : !hymir_plan.view<i64, 1>
+    hymir_plan.tensor_map %xv into %mv box [32, 64] swizzle 128 {tokens_at_least = 2 : i64} : !hymir_plan.view<bf16, 2> into !hymir_plan.view<i64, 1>
+    hymir_plan.tensor_map %wv into %mv box [8, 16] swizzle 0 : !hymir_plan.view<bf16, 2> into !hymir_plan.view<i64, 1>
+    hymir_plan.launch @m::@k grid affine_map<()[s0] -> (1, 1, 1)> block [1, 1, 1] (%mv : !hymir_plan.view<i64, 1>)
   }
 }

@@ -787,19 +787,24 @@ TEST(ArtifactTest, WrongIdentifier) {
 TEST(ArtifactTest, UnsupportedVersion) {
   Random r(testSeed());
   std::vector<uint8_t> payload = payloadOf(serializeArtifact(baseModule(r)));
-  absl::StatusOr<Artifact> a = loadBytes(wrap(&payload, 3));
+  absl::StatusOr<Artifact> a = loadBytes(wrap(&payload, 4));
   EXPECT_EQ(a.status().code(), absl::StatusCode::kFailedPrecondition);
   EXPECT_EQ(a.status().message(),
-            "model.hymir: artifact schema version 3 is not supported; this "
-            "runtime reads version 2");
-  // Version 1 (no tied outputs) is refused too: recompile.
+            "model.hymir: artifact schema version 4 is not supported; this "
+            "runtime reads version 3");
+  // Versions 1 (no tied outputs) and 2 (no tensor maps) are refused too:
+  // recompile.
   a = loadBytes(wrap(&payload, 1));
   EXPECT_EQ(a.status().message(),
             "model.hymir: artifact schema version 1 is not supported; this "
-            "runtime reads version 2");
+            "runtime reads version 3");
+  a = loadBytes(wrap(&payload, 2));
+  EXPECT_EQ(a.status().message(),
+            "model.hymir: artifact schema version 2 is not supported; this "
+            "runtime reads version 3");
   // The version is checked before the payload, whatever a newer one holds.
   std::vector<uint8_t> other = r.bytes(40);
-  a = loadBytes(wrap(&other, 3, 12345));
+  a = loadBytes(wrap(&other, 4, 12345));
   EXPECT_EQ(a.status().code(), absl::StatusCode::kFailedPrecondition);
 }
 
@@ -1578,7 +1583,22 @@ TEST(ArtifactTest, StructuralRulesOfRawModules) {
          return ar::CreatePlanStep(b, static_cast<ar::Step>(9), c.Union());
        },
        "entry 'main' step 0 has step type 9, which is not a known step "
-       "(launch 1, gemm 2, copy 3, collective 4)"},
+       "(launch 1, gemm 2, copy 3, collective 4, tensor_map 5)"},
+      {"tensor map without source",
+       [](B &b) {
+         auto t =
+             ar::CreateTensorMap(b, 0, rawRef(b, ar::StorageKind::Output, 0));
+         return ar::CreatePlanStep(b, ar::Step::TensorMap, t.Union());
+       },
+       "entry 'main' step 0 (tensor_map) has no source"},
+      {"tensor map without target",
+       [](B &b) {
+         auto r = rawRef(b, ar::StorageKind::Input, 0);
+         auto source = ar::CreateTensorArg(b, r);
+         auto t = ar::CreateTensorMap(b, source);
+         return ar::CreatePlanStep(b, ar::Step::TensorMap, t.Union());
+       },
+       "entry 'main' step 0 (tensor_map) has no target"},
       {"gemm without x",
        [](B &b) {
          auto g = ar::CreateGemm(b, 0, rawRef(b, ar::StorageKind::Param, 0),

@@ -17,7 +17,7 @@
 // CHECK:      target cpu
 // CHECK-NEXT: device count 1
 // CHECK-NEXT: producer hymir-compile
-// CHECK-NEXT: schema version 2
+// CHECK-NEXT: schema version 3
 // CHECK-NEXT: kernel 0 {{.*}}: code 0, symbol {{.+}}
 // CHECK:      entry scale: 1 input(s), 1 output(s), {{[0-9]+}} step(s), reference program of {{[0-9]+}} op(s)
 // CHECK:      code 0: host shared object, {{[0-9]+}} B
@@ -30,7 +30,7 @@
 
 // BAD: hymir-dump: {{.*}}.bad: {{.+}}
 // UNKNOWN: hymir-dump: unknown option --frobnicate (see hymir-dump --help)
-// VERSION: hymir-dump (hymir {{[0-9]+\.[0-9]+\.[0-9]+}}), artifact schema version 2
+// VERSION: hymir-dump (hymir {{[0-9]+\.[0-9]+\.[0-9]+}}), artifact schema version 3
 // HELP: usage: hymir-dump ARTIFACT
 
 func.func @scale(%x: tensor<?x8xf32> {hymir.name = "x"},

@@ -67,6 +67,12 @@ bool operator==(const CollectiveDesc &a, const CollectiveDesc &b) {
   return a.kind == b.kind && a.src == b.src && a.dst == b.dst &&
          a.dtype == b.dtype && a.elements == b.elements;
 }
+bool operator==(const TensorMapDesc &a, const TensorMapDesc &b) {
+  return a.source == b.source && a.dtype == b.dtype && a.sizes == b.sizes &&
+         a.strides == b.strides && a.target == b.target && a.box == b.box &&
+         a.swizzle == b.swizzle && a.tokensAtLeast == b.tokensAtLeast &&
+         a.tokensAtMost == b.tokensAtMost;
+}
 static bool sameBits(double a, double b) {
   uint64_t x, y;
   std::memcpy(&x, &a, sizeof x);

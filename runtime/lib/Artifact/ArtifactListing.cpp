@@ -50,6 +50,16 @@ std::string kernelName(const ModuleDesc &m, uint32_t kernel) {
                                    : "<kernel " + std::to_string(kernel) + ">";
 }
 
+/// " when ..." for a step that runs for a range of token counts only.
+void printTokenRange(int64_t atLeast, int64_t atMost, std::ostream &os) {
+  if (atLeast > 0 && atMost >= 0)
+    os << " when " << atLeast << " <= tokens <= " << atMost;
+  else if (atLeast > 0)
+    os << " when tokens >= " << atLeast;
+  else if (atMost >= 0)
+    os << " when tokens <= " << atMost;
+}
+
 void printEntryPlan(const ModuleDesc &m, const EntryDesc &e,
                     std::ostringstream &os) {
   auto specs = [&](const char *what, const std::vector<TensorSpecDesc> &list) {
@@ -109,13 +119,7 @@ void printEntryPlan(const ModuleDesc &m, const EntryDesc &e,
         os << (d ? "x" : "") << l->block[d];
       if (l->sharedMemoryBytes)
         os << " shared " << l->sharedMemoryBytes << " B";
-      if (l->tokensAtLeast > 0 && l->tokensAtMost >= 0)
-        os << " when " << l->tokensAtLeast
-           << " <= tokens <= " << l->tokensAtMost;
-      else if (l->tokensAtLeast > 0)
-        os << " when tokens >= " << l->tokensAtLeast;
-      else if (l->tokensAtMost >= 0)
-        os << " when tokens <= " << l->tokensAtMost;
+      printTokenRange(l->tokensAtLeast, l->tokensAtMost, os);
       os << " (";
       for (size_t a = 0; a < l->args.size(); ++a) {
         const KernelArgDesc &arg = l->args[a];
@@ -142,6 +146,22 @@ void printEntryPlan(const ModuleDesc &m, const EntryDesc &e,
          << sizeExprString(c->elements, e.symbols) << " x "
          << dtypeName(c->dtype) << " (" << refString(c->src, e.symbols)
          << " -> " << refString(c->dst, e.symbols) << ")\n";
+    } else if (auto *t = std::get_if<TensorMapDesc>(&step)) {
+      os << "tensor_map " << dtypeName(t->dtype) << "[";
+      for (size_t d = 0; d < t->sizes.size(); ++d)
+        os << (d ? ", " : "") << sizeExprString(t->sizes[d], e.symbols);
+      os << "] strides [";
+      for (size_t d = 0; d < t->strides.size(); ++d)
+        os << (d ? ", " : "") << sizeExprString(t->strides[d], e.symbols);
+      os << "] box [";
+      for (size_t d = 0; d < t->box.size(); ++d)
+        os << (d ? ", " : "") << t->box[d];
+      os << "]";
+      if (t->swizzle)
+        os << " swizzle " << t->swizzle << " B";
+      printTokenRange(t->tokensAtLeast, t->tokensAtMost, os);
+      os << " (" << refString(t->source, e.symbols) << " -> "
+         << refString(t->target, e.symbols) << ")\n";
     }
   }
 }

@@ -70,6 +70,8 @@ std::string stepKindName(const StepDesc &step) {
     return "gemm";
   if (std::holds_alternative<CollectiveDesc>(step))
     return "collective";
+  if (std::holds_alternative<TensorMapDesc>(step))
+    return "tensor_map";
   return "copy";
 }
 

@@ -295,6 +295,24 @@ private:
     return out;
   }
 
+  StepDesc tensorMap(const ar::TensorMap &in, absl::string_view where) {
+    TensorMapDesc out;
+    if (const ar::TensorArg *source = in.source()) {
+      out.source = requiredRef(source->ref(), where, "source ref");
+      out.dtype = static_cast<DType>(static_cast<int8_t>(source->dtype()));
+      out.sizes = sizeExprs(source->sizes());
+      out.strides = sizeExprs(source->strides());
+    } else {
+      missing(where, "source");
+    }
+    out.target = requiredRef(in.target(), where, "target");
+    out.box = scalars<uint32_t>(in.box());
+    out.swizzle = in.swizzle();
+    out.tokensAtLeast = in.tokens_at_least();
+    out.tokensAtMost = in.tokens_at_most();
+    return out;
+  }
+
   EntryDesc entry(const ar::Entry &in) {
     EntryDesc out;
     out.name = str(in.name());
@@ -329,6 +347,8 @@ private:
       else if (const auto *c = s->step_as_Collective())
         out.plan.push_back(
             collective(*c, absl::StrCat(where, " (collective)")));
+      else if (const auto *t = s->step_as_TensorMap())
+        out.plan.push_back(tensorMap(*t, absl::StrCat(where, " (tensor_map)")));
       else if (s->step_type() == ar::Step::NONE || s->step() == nullptr)
         missing(where, "step");
       else if (error.ok())
@@ -336,7 +356,7 @@ private:
             label, ": ", where, " has step type ",
             static_cast<int>(s->step_type()),
             ", which is not a known step (launch 1, gemm 2, copy 3, "
-            "collective 4)"));
+            "collective 4, tensor_map 5)"));
     }
     return out;
   }

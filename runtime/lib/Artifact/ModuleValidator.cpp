@@ -420,6 +420,72 @@ private:
                             "element counts");
   }
 
+  // The source is a tensor argument with a box the driver accepts; the
+  // target is 128 bytes of a buffer that only the step writes, so that the
+  // runtime may skip rewriting bytes it wrote there before.
+  absl::Status checkTensorMap(const EntryDesc &e, const TensorMapDesc &t,
+                              absl::string_view where) const {
+    std::string source = absl::StrCat(where, " source");
+    HYMIR_RETURN_IF_ERROR(checkRef(e, t.source, source));
+    HYMIR_RETURN_IF_ERROR(checkDType(source, "dtype", t.dtype));
+    if (t.sizes.size() != t.strides.size())
+      return fail(source, absl::StrCat("has ", t.sizes.size(), " sizes and ",
+                                       t.strides.size(),
+                                       " strides; the counts must match"));
+    for (size_t d = 0; d < t.sizes.size(); ++d)
+      HYMIR_RETURN_IF_ERROR(checkNonNegative(
+          e, t.sizes[d], absl::StrCat(source, " sizes[", d, "]"), "sizes"));
+    for (size_t d = 0; d < t.strides.size(); ++d)
+      HYMIR_RETURN_IF_ERROR(checkNonNegative(
+          e, t.strides[d], absl::StrCat(source, " strides[", d, "]"),
+          "strides"));
+    if (std::string error =
+            tensorMapBoxError(t.sizes.size(), t.box, t.dtype, t.swizzle);
+        !error.empty())
+      return fail(where, error);
+    if (t.strides.back() != SizeExprSpec::of(1))
+      return fail(source, "has an innermost stride other than the constant "
+                          "1; a tensor map reads whole rows");
+    std::string target = absl::StrCat(where, " target");
+    HYMIR_RETURN_IF_ERROR(checkRef(e, t.target, target));
+    if (t.target.kind != StorageKind::Buffer)
+      return fail(target, absl::StrCat("is ", storageKindName(t.target.kind),
+                                       " storage; a tensor map is written "
+                                       "into a buffer"));
+    if (!t.target.offsetBytes.isConstant() || t.target.offsetBytes.constant < 0)
+      return fail(target, "has an offset that is not a non-negative "
+                          "constant");
+    const BufferSlotDesc &slot = e.buffers[t.target.index];
+    auto offset = static_cast<uint64_t>(t.target.offsetBytes.constant);
+    if (offset > slot.sizeBytes || slot.sizeBytes - offset < kTensorMapBytes)
+      return fail(target,
+                  absl::StrCat("has ", kTensorMapBytes, " bytes at ", "offset ",
+                               offset, " of buffer ", t.target.index,
+                               ", which has ", slot.sizeBytes));
+    for (size_t i = 0; i < e.buffers.size(); ++i) {
+      const BufferSlotDesc &other = e.buffers[i];
+      if (i == t.target.index || other.sizeBytes == 0 || slot.sizeBytes == 0)
+        continue;
+      // Slots lie inside the arena (checked before the steps): no overflow.
+      if (other.arenaOffset < slot.arenaOffset + slot.sizeBytes &&
+          slot.arenaOffset < other.arenaOffset + other.sizeBytes)
+        return fail(target,
+                    absl::StrCat("is buffer ", t.target.index,
+                                 ", which shares arena bytes with buffer ", i,
+                                 "; a tensor map's buffer has bytes of its "
+                                 "own"));
+    }
+    if (t.tokensAtLeast < 0 || t.tokensAtMost < -1 ||
+        (t.tokensAtMost >= 0 && t.tokensAtMost < t.tokensAtLeast))
+      return fail(where,
+                  absl::StrCat("runs for token counts [", t.tokensAtLeast, ", ",
+                               t.tokensAtMost, "], which is not a range"));
+    if (t.guarded() && e.symbols.empty())
+      return fail(where, "depends on the token count of an entry that has "
+                         "none");
+    return absl::OkStatus();
+  }
+
   absl::Status checkEntry(const EntryDesc &e) const {
     std::string where = absl::StrCat("entry ", quote(e.name));
     std::vector<absl::string_view> names;
@@ -489,6 +555,8 @@ private:
         HYMIR_RETURN_IF_ERROR(checkGemm(e, *g, stepWhere));
       else if (const auto *c = std::get_if<CollectiveDesc>(&s))
         HYMIR_RETURN_IF_ERROR(checkCollective(e, *c, stepWhere));
+      else if (const auto *t = std::get_if<TensorMapDesc>(&s))
+        HYMIR_RETURN_IF_ERROR(checkTensorMap(e, *t, stepWhere));
       else
         HYMIR_RETURN_IF_ERROR(checkCopy(e, std::get<CopyDesc>(s), stepWhere));
     }

@@ -32,9 +32,10 @@
 namespace hymir {
 
 /// The schema version this runtime reads and the writer produces.
-/// Version 2 added TensorSpec.tied_to (tied entry outputs), Entry.checks and
-/// the Check storage kind (run-time checks).
-inline constexpr uint32_t kArtifactSchemaVersion = 2;
+/// Version 3 added the TensorMap step (TMA tensor maps). Version 2 added
+/// TensorSpec.tied_to (tied entry outputs), Entry.checks and the Check
+/// storage kind (run-time checks).
+inline constexpr uint32_t kArtifactSchemaVersion = 3;
 
 /// The most devices a module may span (hymir-compile --devices).
 inline constexpr uint32_t kMaxDeviceCount = 64;
@@ -195,10 +196,40 @@ struct CollectiveDesc {
   SizeExprSpec elements;
 };
 
-using StepDesc =
-    std::variant<LaunchKernelDesc, GemmDesc, CopyDesc, CollectiveDesc>;
+/// A TMA tensor map (artifact.fbs, table TensorMap): at each call the
+/// runtime encodes a tiled CUtensorMap of the tensor `source` (its place,
+/// dtype, and sizes and strides in elements, outermost first) with the
+/// given `box` (one extent per dim, outermost first) and `swizzle` (bytes),
+/// and writes its kTensorMapBytes bytes at `target`, a buffer no other
+/// buffer shares bytes with. Runs only for token counts in
+/// [tokensAtLeast, tokensAtMost] (-1: no upper bound).
+struct TensorMapDesc {
+  RefDesc source;
+  DType dtype = DType::BF16;
+  std::vector<SizeExprSpec> sizes, strides;
+  RefDesc target;
+  std::vector<uint32_t> box;
+  uint32_t swizzle = 0;
+  int64_t tokensAtLeast = 0;
+  int64_t tokensAtMost = -1;
+  bool guarded() const { return tokensAtLeast != 0 || tokensAtMost != -1; }
+};
+inline constexpr size_t kTensorMapBytes = 128;
+inline constexpr size_t kTensorMapMaxRank = 5;
+inline constexpr uint32_t kTensorMapMaxBox = 256;
 
-/// "launch", "gemm", "copy", "collective".
+/// What is wrong with a tensor map's box over `rank` dims of `dtype`
+/// elements with a swizzle span of `swizzle` bytes (rank 1 to 5, one extent
+/// per dim in [1, 256], swizzle 0, 32, 64 or 128, the innermost extent a
+/// multiple of 16 bytes and within the swizzle span), as a phrase ("has
+/// swizzle 48; ..."), or empty when it is valid.
+std::string tensorMapBoxError(size_t rank, absl::Span<const uint32_t> box,
+                              DType dtype, uint32_t swizzle);
+
+using StepDesc = std::variant<LaunchKernelDesc, GemmDesc, CopyDesc,
+                              CollectiveDesc, TensorMapDesc>;
+
+/// "launch", "gemm", "copy", "collective", "tensor_map".
 std::string stepKindName(const StepDesc &step);
 
 /// What a value of a reference program holds (RefKind in the schema): a
@@ -286,6 +317,7 @@ bool operator==(const LaunchKernelDesc &a, const LaunchKernelDesc &b);
 bool operator==(const GemmDesc &a, const GemmDesc &b);
 bool operator==(const CopyDesc &a, const CopyDesc &b);
 bool operator==(const CollectiveDesc &a, const CollectiveDesc &b);
+bool operator==(const TensorMapDesc &a, const TensorMapDesc &b);
 /// Doubles (attribute values, constants) compare by their bits, so NaN
 /// constants survive a round trip as equal.
 bool operator==(const RefValueDesc &a, const RefValueDesc &b);
@@ -329,6 +361,9 @@ inline bool operator!=(const CopyDesc &a, const CopyDesc &b) {
   return !(a == b);
 }
 inline bool operator!=(const CollectiveDesc &a, const CollectiveDesc &b) {
+  return !(a == b);
+}
+inline bool operator!=(const TensorMapDesc &a, const TensorMapDesc &b) {
   return !(a == b);
 }
 inline bool operator!=(const RefValueDesc &a, const RefValueDesc &b) {
@@ -379,6 +414,11 @@ inline bool operator!=(const ModuleDesc &a, const ModuleDesc &b) {
 ///    as many strides as sizes, and no negative constant size; gemm steps
 ///    have n, k >= 1; every tensor reference is in range for its storage
 ///    kind;
+///  - tensor map steps: a source of a known dtype, rank 1 to 5, as many
+///    strides and box extents as sizes, innermost stride the constant 1, a
+///    box and swizzle tensorMapBoxError accepts, a token range like a
+///    launch's; the target is a buffer of at least kTensorMapBytes bytes
+///    from its (constant) offset that shares no byte with another buffer;
 ///  - an entry's reference program has known value kinds, dims >= -1 and
 ///    rank-0 indexes; as many argument names as arguments, each non-empty,
 ///    unique and naming an input of the entry or a param of the module, and

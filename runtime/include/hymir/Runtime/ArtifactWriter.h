@@ -2,9 +2,9 @@
 //
 // Encodes a ModuleDesc (Artifact.h) as a .hymir file: the Module FlatBuffer
 // becomes the payload of an outer Artifact table (file identifier "HYMR",
-// schema version 1, FNV-1a 64 checksum of the payload). Plain C++ on top of
-// flatbuffers::FlatBufferBuilder, so hymir-compile can use it without the
-// runtime needing anything from MLIR.
+// schema version kArtifactSchemaVersion, FNV-1a 64 checksum of the
+// payload). Plain C++ on top of flatbuffers::FlatBufferBuilder, so
+// hymir-compile can use it without the runtime needing anything from MLIR.
 //
 //===----------------------------------------------------------------------===//
 
