@@ -228,7 +228,7 @@ int hymir_module_bind_weights(hymir_module *module, const char *path) {
     lastError = "hymir_module_bind_weights: module or path is NULL";
     return 1;
   }
-  auto weights = hymir::SafetensorsFile::open(path);
+  auto weights = hymir::ShardedSafetensors::open(path);
   if (!weights.ok()) {
     setError(weights.status());
     return 1;

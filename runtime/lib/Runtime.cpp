@@ -278,6 +278,15 @@ static std::vector<int64_t> staticShape(const TensorSpecDesc &spec) {
 }
 
 absl::Status Module::bindWeights(const SafetensorsFile &weights) {
+  return bindFrom(weights);
+}
+
+absl::Status Module::bindWeights(const ShardedSafetensors &weights) {
+  return bindFrom(weights);
+}
+
+template <typename Weights>
+absl::Status Module::bindFrom(const Weights &weights) {
   const ModuleDesc &m = impl_->desc();
   size_t n = impl_->devices.size();
   std::vector<std::vector<std::unique_ptr<DeviceBuffer>>> bound(n);

@@ -814,6 +814,155 @@ SafetensorsFile::get(std::string_view name, DType dtype,
 }
 
 //===----------------------------------------------------------------------===//
+// ShardedSafetensors
+//===----------------------------------------------------------------------===//
+
+namespace {
+
+/// The largest index file read (M1's is a few hundred KB).
+constexpr off_t kMaxIndexBytes = off_t{64} << 20;
+
+bool isDirectory(const std::string &path) {
+  struct stat info;
+  return ::stat(path.c_str(), &info) == 0 && S_ISDIR(info.st_mode);
+}
+
+bool exists(const std::string &path) {
+  struct stat info;
+  return ::stat(path.c_str(), &info) == 0;
+}
+
+/// A name the index may give a shard: a file beside it, not a path.
+bool plainFileName(const std::string &name) {
+  return !name.empty() && name != "." && name != ".." &&
+         name.find('/') == std::string::npos &&
+         name.find('\0') == std::string::npos;
+}
+
+absl::StatusOr<std::string> readIndex(const std::string &path,
+                                      const std::string &context) {
+  int fd;
+  do {
+    fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK);
+  } while (fd < 0 && errno == EINTR);
+  if (fd < 0)
+    return absl::ErrnoToStatus(errno, "cannot open " + context);
+  struct stat info;
+  if (::fstat(fd, &info) != 0 || !S_ISREG(info.st_mode) ||
+      info.st_size > kMaxIndexBytes) {
+    ::close(fd);
+    return absl::InvalidArgumentError(
+        absl::StrCat(context, ": not a regular file of at most ",
+                     kMaxIndexBytes >> 20, " MiB"));
+  }
+  std::string text(static_cast<size_t>(info.st_size), '\0');
+  size_t done = 0;
+  while (done < text.size()) {
+    ssize_t n = ::read(fd, text.data() + done, text.size() - done);
+    if (n < 0 && errno == EINTR)
+      continue;
+    if (n <= 0) {
+      int error = n < 0 ? errno : EIO;
+      ::close(fd);
+      return absl::ErrnoToStatus(error, "cannot read " + context);
+    }
+    done += static_cast<size_t>(n);
+  }
+  ::close(fd);
+  return text;
+}
+
+} // namespace
+
+absl::StatusOr<ShardedSafetensors>
+ShardedSafetensors::open(const std::string &path) {
+  ShardedSafetensors out;
+  out.label = path;
+  std::string file = path;
+  if (isDirectory(path)) {
+    file = path + "/model.safetensors";
+    if (!exists(file))
+      file = path + "/model.safetensors.index.json";
+    if (!exists(file))
+      return absl::NotFoundError(absl::StrCat("model directory '", path,
+                                              "': no model.safetensors or "
+                                              "model.safetensors.index.json"));
+  }
+  bool index =
+      file.size() >= 5 && file.compare(file.size() - 5, 5, ".json") == 0;
+  if (!index) {
+    absl::StatusOr<SafetensorsFile> single = SafetensorsFile::open(file);
+    if (!single.ok())
+      return single.status();
+    out.fileList.push_back(*std::move(single));
+    return out;
+  }
+
+  std::string context = absl::StrCat("safetensors index '", file, "'");
+  absl::StatusOr<std::string> text = readIndex(file, context);
+  if (!text.ok())
+    return text.status();
+  nlohmann::json root =
+      nlohmann::json::parse(*text, nullptr, /*allow_exceptions=*/false);
+  if (root.is_discarded() || !root.is_object())
+    return absl::InvalidArgumentError(context + ": not a JSON object");
+  auto map = root.find("weight_map");
+  if (map == root.end() || !map->is_object())
+    return absl::InvalidArgumentError(context + ": no \"weight_map\" object");
+  std::string dir = ".";
+  if (size_t slash = file.rfind('/'); slash != std::string::npos)
+    dir = file.substr(0, slash);
+  std::map<std::string, size_t> shardIndex;
+  std::vector<std::string> shards;
+  for (auto it = map->begin(); it != map->end(); ++it) {
+    const std::string &tensor = it.key();
+    if (!it->is_string() || !plainFileName(it->get<std::string>()))
+      return absl::InvalidArgumentError(absl::StrCat(
+          context, ": \"weight_map\" maps ", quotedName(tensor), " to ",
+          it->dump(), ", which is not the name of a file beside the index"));
+    std::string shard = it->get<std::string>();
+    auto [pos, added] = shardIndex.emplace(shard, shards.size());
+    if (added)
+      shards.push_back(shard);
+    out.fileOf[tensor] = pos->second;
+  }
+  for (const std::string &shard : shards) {
+    absl::StatusOr<SafetensorsFile> opened =
+        SafetensorsFile::open(dir + "/" + shard);
+    if (!opened.ok())
+      return opened.status();
+    out.fileList.push_back(*std::move(opened));
+  }
+  for (const auto &[tensor, i] : out.fileOf)
+    if (!out.fileList[i].find(tensor))
+      return absl::InvalidArgumentError(
+          absl::StrCat(context, ": \"weight_map\" maps ", quotedName(tensor),
+                       " to ", shards[i], ", which has no such tensor"));
+  return out;
+}
+
+const TensorView *ShardedSafetensors::find(std::string_view name) const {
+  if (fileOf.empty())
+    return fileList.empty() ? nullptr : fileList[0].find(name);
+  auto it = fileOf.find(name);
+  return it == fileOf.end() ? nullptr : fileList[it->second].find(name);
+}
+
+absl::StatusOr<TensorView>
+ShardedSafetensors::get(std::string_view name, DType dtype,
+                        const std::vector<int64_t> &shape) const {
+  if (fileOf.empty() && fileList.size() == 1)
+    return fileList[0].get(name, dtype, shape);
+  auto it = fileOf.find(name);
+  if (it == fileOf.end())
+    return absl::NotFoundError(absl::StrCat(
+        "safetensors index '", label, "': no tensor ", quotedName(name),
+        " (expected ", toAbsl(dtypeName(dtype)), " ", shapeString(shape),
+        "); its weight map names ", fileOf.size(), " tensors"));
+  return fileList[it->second].get(name, dtype, shape);
+}
+
+//===----------------------------------------------------------------------===//
 // SafetensorsWriter
 //===----------------------------------------------------------------------===//
 

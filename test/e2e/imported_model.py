@@ -19,7 +19,8 @@ tip a near-tied top-2 expert choice and move a token's logits far more than
 any tolerance (the f32 runs keep fresh ids).
 
 Also: a sharded checkpoint (model.safetensors.index.json) imports to the
-same module as the single file; T past --max-context fails the call.
+same module as the single file and binds from its shards (hymir-run
+--weights INDEX or DIR); T past --max-context fails the call.
 Usage: imported_model.py BIN_DIR
 """
 import os
@@ -97,6 +98,18 @@ def main():
             failures += 1
         else:
             print("sharded checkpoint (3 shards, index): same module as the single file")
+        # ... and binds from its shards at run time (the index, or the
+        # directory), checked against the oracle reading them too.
+        inputs = os.path.join(work, "sharded-in.safetensors")
+        run([os.path.join(bin_dir, "hymir-reference"), os.path.join(work, "hf-f32-b2.mlir"),
+             "--function", "forward", "--tokens", "11", "--weights",
+             os.path.join(work, "hf", "model.safetensors"), "--write-inputs", inputs])
+        for weights in (os.path.join(sharded, "model.safetensors.index.json"), sharded):
+            out = run([os.path.join(bin_dir, "hymir-run"), os.path.join(work, "hf-f32-b2.hymir"),
+                       "--entry", "forward", "--device", "cpu", "--inputs", inputs, "--weights",
+                       weights, "--outputs", os.path.join(work, "out.safetensors"), "--check"])
+            line = next(l for l in out.splitlines() if l.startswith("check logits"))
+            print(f"weights from the shards ({os.path.basename(weights)}): {line}")
 
         # Past the positions table: the call fails, it never reads past it.
         inputs = os.path.join(work, "long.safetensors")

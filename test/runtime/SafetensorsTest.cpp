@@ -907,3 +907,116 @@ TEST(SafetensorsTest, WriterRejectsMisuse) {
 }
 
 } // namespace
+
+//===----------------------------------------------------------------------===//
+// ShardedSafetensors
+//===----------------------------------------------------------------------===//
+
+namespace {
+
+void writeText(const std::string &path, const std::string &text) {
+  std::ofstream out(path, std::ios::trunc);
+  out << text;
+}
+
+/// A model directory with two shards and an index mapping each tensor.
+std::string makeShardedModel(const std::string &stem) {
+  std::string dir = absl::StrCat(::testing::TempDir(), "hymir_sharded_", stem,
+                                 "_", ::getpid());
+  std::string command = "rm -rf '" + dir + "' && mkdir -p '" + dir + "'";
+  EXPECT_EQ(std::system(command.c_str()), 0);
+  std::vector<float> a(6, 1.5f), b(4, -2.0f);
+  SafetensorsWriter first, second;
+  first.add("a", DType::F32, {2, 3}, a.data(), a.size() * 4);
+  second.add("b", DType::F32, {4}, b.data(), b.size() * 4);
+  EXPECT_TRUE(first.write(dir + "/one.safetensors").ok());
+  EXPECT_TRUE(second.write(dir + "/two.safetensors").ok());
+  writeText(dir + "/model.safetensors.index.json",
+            R"({"metadata": {"total_size": 40}, "weight_map": )"
+            R"({"a": "one.safetensors", "b": "two.safetensors"}})");
+  return dir;
+}
+
+} // namespace
+
+TEST(SafetensorsTest, ShardsByIndexOrDirectory) {
+  std::string dir = makeShardedModel("ok");
+  for (const std::string &path : {dir + "/model.safetensors.index.json", dir}) {
+    SCOPED_TRACE(path);
+    absl::StatusOr<ShardedSafetensors> w = ShardedSafetensors::open(path);
+    ASSERT_TRUE(w.ok()) << w.status();
+    EXPECT_EQ(w->files().size(), 2u);
+    ASSERT_NE(w->find("b"), nullptr);
+    EXPECT_EQ(w->find("b")->shape, (std::vector<int64_t>{4}));
+    EXPECT_EQ(w->find("c"), nullptr);
+    absl::StatusOr<TensorView> a = w->get("a", DType::F32, {2, 3});
+    ASSERT_TRUE(a.ok()) << a.status();
+    float first = 0;
+    std::memcpy(&first, a->data, 4);
+    EXPECT_EQ(first, 1.5f);
+    // A shape mismatch names the shard, a missing tensor the index.
+    absl::StatusOr<TensorView> bad = w->get("b", DType::F32, {5});
+    EXPECT_NE(std::string(bad.status().message()).find("two.safetensors"),
+              std::string::npos)
+        << bad.status();
+    absl::StatusOr<TensorView> none = w->get("c", DType::F32, {1});
+    EXPECT_EQ(none.status().code(), absl::StatusCode::kNotFound);
+    EXPECT_NE(std::string(none.status().message())
+                  .find("no tensor 'c' (expected F32 [1]); its weight map "
+                        "names 2 tensors"),
+              std::string::npos)
+        << none.status();
+  }
+  // A single file opens as one file; a directory with model.safetensors
+  // takes it before any index.
+  absl::StatusOr<ShardedSafetensors> one =
+      ShardedSafetensors::open(dir + "/one.safetensors");
+  ASSERT_TRUE(one.ok()) << one.status();
+  EXPECT_NE(one->find("a"), nullptr);
+  EXPECT_EQ(one->find("b"), nullptr);
+  std::system(
+      ("cp '" + dir + "/two.safetensors' '" + dir + "/model.safetensors'")
+          .c_str());
+  absl::StatusOr<ShardedSafetensors> preferred = ShardedSafetensors::open(dir);
+  ASSERT_TRUE(preferred.ok()) << preferred.status();
+  EXPECT_EQ(preferred->files().size(), 1u);
+}
+
+TEST(SafetensorsTest, ShardIndexErrors) {
+  std::string dir = makeShardedModel("bad");
+  std::string index = dir + "/model.safetensors.index.json";
+  struct Case {
+    std::string text, message;
+  };
+  std::vector<Case> cases = {
+      {"[1, 2]", "': not a JSON object"},
+      {"{\"weight_map\": ", "': not a JSON object"},
+      {"{\"metadata\": {}}", "': no \"weight_map\" object"},
+      {R"({"weight_map": {"a": "../one.safetensors"}})",
+       "\"weight_map\" maps 'a' to \"../one.safetensors\", which is not the "
+       "name of a file beside the index"},
+      {R"({"weight_map": {"a": 7}})",
+       "\"weight_map\" maps 'a' to 7, which is not the name of a file beside "
+       "the index"},
+      {R"({"weight_map": {"a": "two.safetensors"}})",
+       "\"weight_map\" maps 'a' to two.safetensors, which has no such tensor"},
+      {R"({"weight_map": {"a": "three.safetensors"}})",
+       "cannot open safetensors file"},
+  };
+  for (const Case &c : cases) {
+    SCOPED_TRACE(c.text);
+    writeText(index, c.text);
+    absl::StatusOr<ShardedSafetensors> w = ShardedSafetensors::open(index);
+    ASSERT_FALSE(w.ok());
+    EXPECT_NE(std::string(w.status().message()).find(c.message),
+              std::string::npos)
+        << w.status();
+  }
+  std::system(("rm -f '" + index + "'").c_str());
+  absl::StatusOr<ShardedSafetensors> empty = ShardedSafetensors::open(dir);
+  EXPECT_EQ(empty.status().code(), absl::StatusCode::kNotFound);
+  EXPECT_NE(std::string(empty.status().message())
+                .find("no model.safetensors or model.safetensors.index.json"),
+            std::string::npos)
+      << empty.status();
+}

@@ -85,6 +85,7 @@ void usage(std::FILE *to, bool full) {
       "  --random-inputs T     instead of --inputs: uniform random inputs in\n"
       "                        [-1, 1) (i32 in [0, 64)) with token count T\n"
       "  --weights FILE        safetensors file binding the module's params\n"
+      "                        (or an index of shards, or a model directory)\n"
       "  --device DEV          cpu (default), cuda or cuda:N\n"
       "  --warmup N            untimed runs first (default 5)\n"
       "  --iterations N        timed runs (default 20)\n"
@@ -237,7 +238,7 @@ int main(int argc, char **argv) {
   if (!o.weights.empty()) {
     hymir::tools::Progress progress("hymir-bench",
                                     "binding weights from " + o.weights);
-    auto weights = hymir::SafetensorsFile::open(o.weights);
+    auto weights = hymir::ShardedSafetensors::open(o.weights);
     if (!weights.ok())
       return fail(weights.status());
     if (absl::Status s = (*module)->bindWeights(*weights); !s.ok())

@@ -94,7 +94,9 @@ static cl::opt<std::string> writeWeightsOpt(
              "inputs"),
     cl::cat(hymirCategory));
 static cl::opt<std::string>
-    weightsOpt("weights", cl::desc("read the hymir.param arguments from here"),
+    weightsOpt("weights",
+               cl::desc("read the hymir.param arguments from here (a "
+                        "safetensors file, a checkpoint index or its folder)"),
                cl::cat(hymirCategory));
 static cl::opt<std::string> outputsOpt("outputs",
                                        cl::desc("write the results here"),
@@ -325,12 +327,14 @@ static int run() {
                << " with the fp64 oracle, T = " << tokens << ", seed " << seed
                << "\n";
   std::vector<ReferenceValue> args;
-  std::optional<::hymir::SafetensorsFile> inputTensors, weightTensors;
+  // Weights may be one file or a checkpoint's shards (an index or a model
+  // directory), as hymir-run --weights takes them.
+  std::optional<::hymir::ShardedSafetensors> inputTensors, weightTensors;
   for (auto [path, file] : {std::make_pair(&inputsOpt, &inputTensors),
                             std::make_pair(&weightsOpt, &weightTensors)}) {
     if (path->empty())
       continue;
-    auto opened = ::hymir::SafetensorsFile::open(*path);
+    auto opened = ::hymir::ShardedSafetensors::open(*path);
     if (!opened.ok()) {
       llvm::errs() << "hymir-reference: "
                    << std::string(opened.status().message()) << "\n";
@@ -344,7 +348,7 @@ static int run() {
         reference::entryValueName(func, arg.getArgNumber(), false);
     auto type = cast<RankedTensorType>(arg.getType());
     bool isParam = mlir::hymir::isParam(func, arg.getArgNumber());
-    std::optional<::hymir::SafetensorsFile> &source =
+    std::optional<::hymir::ShardedSafetensors> &source =
         isParam && weightTensors ? weightTensors : inputTensors;
     if (source) {
       const ::hymir::TensorView *view = source->find(name);

@@ -107,7 +107,9 @@ void usage(std::FILE *to, bool full) {
       "                      it may not be the artifact, inputs, weights or\n"
       "                      reference file\n"
       "  --weights FILE      safetensors file binding the module's parameters\n"
-      "                      by name (needed when the artifact has params)\n"
+      "                      by name (needed when the artifact has params);\n"
+      "                      or a checkpoint's model.safetensors.index.json\n"
+      "                      (its shards), or a model directory\n"
       "  --device DEV        cpu (default), cuda, cuda:N, or cuda:N,M,... for\n"
       "                      an artifact compiled for several devices\n"
       "  --check             recompute the outputs with the fp64 oracle (the\n"
@@ -346,7 +348,7 @@ std::string shapeString(const std::vector<int64_t> &shape) {
 absl::StatusOr<bool> checkWithOracle(const Options &o,
                                      const hymir::ModuleDesc &module,
                                      const hymir::TensorMap &inputs,
-                                     const hymir::SafetensorsFile *weights,
+                                     const hymir::ShardedSafetensors *weights,
                                      const hymir::TensorMap &outputs,
                                      double callMs) {
   const hymir::EntryDesc *entry = nullptr;
@@ -517,10 +519,10 @@ int main(int argc, char **argv) {
   auto module = (*runtime)->load(o.artifact);
   if (!module.ok())
     return fail(module.status());
-  std::optional<hymir::SafetensorsFile> weights;
+  std::optional<hymir::ShardedSafetensors> weights;
   if (!o.weights.empty()) {
     hymir::tools::Progress progress(kTool, "binding weights from " + o.weights);
-    auto opened = hymir::SafetensorsFile::open(o.weights);
+    auto opened = hymir::ShardedSafetensors::open(o.weights);
     if (!opened.ok())
       return fail(opened.status());
     weights.emplace(*std::move(opened));

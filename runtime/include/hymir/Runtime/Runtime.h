@@ -124,6 +124,9 @@ public:
   /// parameter, or one whose dtype or shape differs from the compiled spec,
   /// is an error naming it; nothing is bound then.
   absl::Status bindWeights(const SafetensorsFile &weights);
+  /// The same from a checkpoint's shards (or one file): each parameter is
+  /// read from the file the index maps it to.
+  absl::Status bindWeights(const ShardedSafetensors &weights);
 
   /// Runs `entry` on `inputs` (by name; exactly the entry's inputs) and
   /// returns its outputs by name. Shapes are checked against the specs, and
@@ -165,6 +168,8 @@ private:
   friend class Runtime;
   struct Impl;
   explicit Module(std::unique_ptr<Impl> impl);
+  /// bindWeights for any source with SafetensorsFile's get().
+  template <typename Weights> absl::Status bindFrom(const Weights &weights);
   std::unique_ptr<Impl> impl_;
 };
 

@@ -105,6 +105,38 @@ private:
   std::map<std::string, std::string> metadataMap;
 };
 
+/// The weights of one model: a single safetensors file, or the shards that a
+/// Hugging Face index names (`model.safetensors.index.json`, whose
+/// "weight_map" maps each tensor to the file beside it that holds it). Each
+/// file is mapped and validated as a SafetensorsFile.
+class ShardedSafetensors {
+public:
+  /// `path` is a .safetensors file, an index (a path ending in ".json"), or
+  /// a directory holding model.safetensors or, when there is none,
+  /// model.safetensors.index.json. An index whose map is not an object of
+  /// file names beside it, or names a tensor its file lacks, is
+  /// InvalidArgument naming the index, the tensor and the file.
+  static absl::StatusOr<ShardedSafetensors> open(const std::string &path);
+
+  /// The tensor called `name` in the file that holds it, or nullptr.
+  const TensorView *find(std::string_view name) const;
+
+  /// As SafetensorsFile::get, in the file that holds `name` (its errors name
+  /// that file); a tensor no file holds is NotFound naming `path()`.
+  absl::StatusOr<TensorView> get(std::string_view name, DType dtype,
+                                 const std::vector<int64_t> &shape) const;
+
+  /// The path given to open().
+  const std::string &path() const { return label; }
+  const std::vector<SafetensorsFile> &files() const { return fileList; }
+
+private:
+  std::string label;
+  std::vector<SafetensorsFile> fileList;
+  /// From the index: tensor name to index into fileList.
+  std::map<std::string, size_t, std::less<>> fileOf;
+};
+
 /// Collects tensors and metadata and writes them as one safetensors file. The
 /// header lists the tensors in the order they were added; their data is laid
 /// out by decreasing element size (stable), so that with the header padded to

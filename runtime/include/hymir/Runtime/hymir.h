@@ -123,7 +123,9 @@ size_t hymir_module_param_count(const hymir_module *module);
 int hymir_module_param_info(const hymir_module *module, size_t index,
                             hymir_tensor_info *out);
 
-/* Binds every parameter from a safetensors file; 0 on success. */
+/* Binds every parameter from a safetensors file, or from the shards a
+ * model.safetensors.index.json names, or from a model directory holding
+ * either; 0 on success. */
 int hymir_module_bind_weights(hymir_module *module, const char *path);
 
 /* Runs an entry on `count` named inputs. */
