@@ -18,19 +18,27 @@ rounded to bf16 (2^-9 relative) through 4 to 8 layers (the runs measure
 tip a near-tied top-2 expert choice and move a token's logits far more than
 any tolerance (the f32 runs keep fresh ids).
 
+The oracle evaluates the graph hymir-import wrote, so it cannot see a
+graph of the wrong model; test/e2e/minimax_reference.py, a plain-Python fp64
+MiniMax written apart from the graph (from model-math.md and the modeling
+code), checks the f32 imports of the three presets on fixed ids (1e-4).
+
 Also: a sharded checkpoint (model.safetensors.index.json) imports to the
 same module as the single file and binds from its shards (hymir-run
 --weights INDEX or DIR); T past --max-context fails the call.
 Usage: imported_model.py BIN_DIR
 """
+import json
 import os
 import random
+import struct
 import subprocess
 import sys
 import tempfile
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from e2e_util import run  # noqa: E402
+from e2e_util import read_tensor, relative_error, run  # noqa: E402
+import minimax_reference  # noqa: E402
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 MAKE = os.path.join(ROOT, "scripts", "make-checkpoint.py")
@@ -74,6 +82,36 @@ def check_case(bin_dir, work, preset, act, batch, tokens, tol, fresh):
     return artifact, weights
 
 
+def write_ids(path, rows):
+    values = [i for row in rows for i in row]
+    header = {"input_ids": {"dtype": "I32", "shape": [len(rows), len(rows[0])],
+                            "data_offsets": [0, 4 * len(values)]}}
+    text = json.dumps(header).encode()
+    text += b" " * (-len(text) % 8)
+    with open(path, "wb") as f:
+        f.write(struct.pack("<Q", len(text)) + text + struct.pack(f"<{len(values)}i", *values))
+
+
+def independent_check(bin_dir, work, preset, batch, tokens=6):
+    """hymir's forward (f32) against test/e2e/minimax_reference.py, a model
+    written apart from hymir's graph, on fixed ids: 1e-4 as above."""
+    ckpt = os.path.join(work, preset)
+    rng = random.Random(5)
+    ids = [[rng.randrange(128) for _ in range(tokens)] for _ in range(batch)]
+    inputs, outputs = os.path.join(work, "ids.safetensors"), os.path.join(work, "out.safetensors")
+    write_ids(inputs, ids)
+    run([os.path.join(bin_dir, "hymir-run"), os.path.join(work, f"{preset}-f32-b{batch}.hymir"),
+         "--entry", "forward", "--device", "cpu", "--inputs", inputs, "--weights",
+         os.path.join(ckpt, "model.safetensors"), "--outputs", outputs])
+    got = read_tensor(outputs, "logits")
+    want = [v for seq in minimax_reference.forward(ckpt, ids) for row in seq for v in row]
+    err = relative_error(got, want)
+    ok = err <= 1e-4
+    print(f"{preset} batch {batch} T={tokens} against the independent Python model: "
+          f"relative error {err:.3e} {'PASS' if ok else 'FAIL'}")
+    return ok
+
+
 def main():
     bin_dir = sys.argv[1]
     failures = 0
@@ -83,6 +121,10 @@ def main():
                 artifact, weights = check_case(bin_dir, work, *case)
             except (RuntimeError, StopIteration) as e:
                 print(f"FAIL {case[0]} {case[1]} batch {case[2]}: {e}")
+                failures += 1
+
+        for preset, batch in (("m1", 3), ("hf", 2), ("m1-partial", 2)):
+            if not independent_check(bin_dir, work, preset, batch):
                 failures += 1
 
         # Shards: the same module as the single file (but for the header
