@@ -30,7 +30,9 @@ namespace rtools = ::hymir::tools;
 static cl::OptionCategory hymirCategory("hymir-import options");
 
 static constexpr rtools::Range kBatchRange{1, 4096};
-static constexpr rtools::Range kContextRange{1, 2147483647};
+// The positions table of forward holds one i32 per token of context (M1
+// extrapolates to 4M tokens).
+static constexpr rtools::Range kContextRange{1, 4194304};
 
 static cl::opt<std::string> modelDir(cl::Positional, cl::desc("<model dir>"),
                                      cl::Required, cl::cat(hymirCategory));
