@@ -76,6 +76,15 @@
 // RUN: hymir-import %t/h3hf --max-context=8 | FileCheck %s --check-prefix=H3-HF
 // H3-HF: arith.constant dense<[0.157491699, 0.0248033889, 0.00390628912]> : tensor<3xf32>
 
+// Tied word embeddings: the LM head is the embedding table (argument 1),
+// and no lm_head tensor is needed.
+// RUN: %python %hymir_src/scripts/make-checkpoint.py %t/tied --drop lm_head.weight --set tie_word_embeddings=true
+// RUN: hymir-import %t/tied --max-context=8 | FileCheck %s --check-prefix=TIED
+// TIED-LABEL: func.func @forward
+// TIED-SAME: %arg1: tensor<128x64xbf16> {hymir.name = "model.embed_tokens.weight", hymir.param}
+// TIED-NOT: lm_head
+// TIED: hymir.linear %{{.*}}, %arg1 {precision = "f32"}
+
 // The written module reads back and compiles.
 // RUN: hymir-import %t/hf --max-context=8 -o %t/hf.mlir
 // RUN: hymir-opt %t/hf.mlir --verify-diagnostics -o /dev/null
