@@ -85,6 +85,6 @@
 // TIED-NOT: lm_head
 // TIED: hymir.linear %{{.*}}, %arg1 {precision = "f32"}
 
-// The written module reads back and compiles.
+// The written module reads back and verifies.
 // RUN: hymir-import %t/hf --max-context=8 -o %t/hf.mlir
 // RUN: hymir-opt %t/hf.mlir --verify-diagnostics -o /dev/null
