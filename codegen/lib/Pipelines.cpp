@@ -66,6 +66,7 @@ void mlir::hymir::buildKernelFormPipeline(OpPassManager &pm,
   // on the GPU, the portable forall form elsewhere.
   HymirSoftmaxAttentionToKernelsOptions attention;
   attention.chip = options.gpuAttention ? std::string(options.chip) : "";
+  attention.pipeline = options.attentionPipeline;
   pm.addNestedPass<func::FuncOp>(
       createHymirSoftmaxAttentionToKernels(attention));
   HymirLowerToLinalgOptions lower;

@@ -23,6 +23,7 @@
 #include "hymir/Dialect/Hymir/IR/HymirOps.h"
 #include "hymir/Transforms/RunChecks.h"
 
+#include "AttentionKernels.h"
 #include "GpuBuilder.h"
 #include "MmaFragments.h"
 
@@ -63,89 +64,9 @@ constexpr int64_t kMinSplitKeys = 256;
 /// Rows per block of the combine kernel (one warp each).
 constexpr int64_t kCombineRows = 4;
 
-/// The buffers and sizes every kernel of one op reads.
-struct AttentionBuffers {
-  Value q, k, v, lengths, out;
-  /// The run-time check of the lengths (with `lengths`): each in [0, S].
-  Value lengthsCheck;
-  /// Sizes as index values (static ones as constants).
-  Value batch, queries, keys, heads, kvHeads, dim;
-  bool causal = false;
-  float scale = 1;
-};
-
-/// Builders of one op's kernels, on index values.
-struct AttentionBuilder : GpuBuilder {
-  AttentionBuilder(ImplicitLocOpBuilder &b, const AttentionBuffers &a)
-      : GpuBuilder(b), a(a) {}
-  const AttentionBuffers &a;
-
-  Value minS(Value x, Value y) { return arith::MinSIOp::create(b, x, y); }
-  Value maxS(Value x, Value y) { return arith::MaxSIOp::create(b, x, y); }
-  Value slt(Value x, Value y) {
-    return arith::CmpIOp::create(b, arith::CmpIPredicate::slt, x, y);
-  }
-  Value select(Value c, Value x, Value y) {
-    return arith::SelectOp::create(b, c, x, y);
-  }
-  Value fadd(Value x, Value y) { return arith::AddFOp::create(b, x, y); }
-  Value fmul(Value x, Value y) { return arith::MulFOp::create(b, x, y); }
-  Value fsub(Value x, Value y) { return arith::SubFOp::create(b, x, y); }
-  Value fmax(Value x, Value y) { return arith::MaximumFOp::create(b, x, y); }
-  Value fma(Value x, Value y, Value z) {
-    return math::FmaOp::create(b, x, y, z);
-  }
-  Value negInf() { return f32(-std::numeric_limits<float>::infinity()); }
-  /// The x of lane (lane ^ offset): one butterfly exchange of a warp
-  /// reduction.
-  Value shuffleXor(Value x, int32_t offset) {
-    return gpu::ShuffleOp::create(b, x, offset, 32, gpu::ShuffleMode::XOR)
-        .getShuffleResult();
-  }
-  Value fromF32(Value x, Type elt) {
-    return elt.isF32() ? x : Value(arith::TruncFOp::create(b, elt, x));
-  }
-
-  /// The key range [0, visible) of query `t` of sequence `batch`: the
-  /// sequence's length (clamped to [0, S]) and, if causal, the query's
-  /// position L - T + t (end-aligned).
-  Value visibleKeys(Value batch, Value t) {
-    Value len = a.keys;
-    if (a.lengths) {
-      Value raw =
-          toIndex(memref::LoadOp::create(b, a.lengths, ValueRange{batch}));
-      len = minS(maxS(raw, idx(0)), a.keys);
-    }
-    if (!a.causal)
-      return len;
-    Value limit = add(sub(len, a.queries), add(t, idx(1)));
-    return minS(maxS(limit, idx(0)), len);
-  }
-
-  /// Where `first` holds (one thread per sequence), flags lengths[batch]
-  /// outside [0, S] as the call's error (the kernels read it clamped).
-  void checkLength(Value batch, Value first) {
-    if (!a.lengths)
-      return;
-    Value raw = memref::LoadOp::create(b, a.lengths, ValueRange{batch});
-    Value len = toIndex(raw);
-    Value bad = arith::OrIOp::create(b, slt(len, idx(0)), slt(a.keys, len));
-    auto flag = scf::IfOp::create(b, arith::AndIOp::create(b, first, bad),
-                                  /*withElseRegion=*/false);
-    OpBuilder::InsertionGuard guard(b);
-    b.setInsertionPointToStart(&flag.getThenRegion().front());
-    flagRunCheck(b, b.getLoc(), a.lengthsCheck, batch, raw,
-                 add(a.keys, idx(1)));
-  }
-  Value isZero(Value x) {
-    return arith::CmpIOp::create(b, arith::CmpIPredicate::eq, x, idx(0));
-  }
-  Value allOf(std::initializer_list<Value> conditions) {
-    Value all;
-    for (Value c : conditions)
-      all = all ? Value(arith::AndIOp::create(b, all, c)) : c;
-    return all;
-  }
+/// The portable form and the kernels' shared builders.
+struct AttentionBuilder : AttentionCommon {
+  using AttentionCommon::AttentionCommon;
 
   //===--------------------------------------------------------------------===//
   // The portable form: one row per iteration of an scf.forall.
@@ -1043,6 +964,24 @@ struct HymirSoftmaxAttentionToKernelsPass
     return c;
   }
 
+  /// The Hopper pipeline kernel's shape, if it covers the op (bf16 in and
+  /// out, a chip with wgmma, the `pipeline` option).
+  std::optional<HopperAttentionShape> hopperShape(SoftmaxAttentionOp op,
+                                                  const WarpShape &w) const {
+    if (!pipeline || !tensorCores || !target.hasWgmma ||
+        !op.getQ().getType().getElementType().isBF16() ||
+        !HopperAttentionShape::covers(w.heads, w.kvHeads, w.dim))
+      return std::nullopt;
+    HopperAttentionShape h;
+    h.heads = w.heads;
+    h.kvHeads = w.kvHeads;
+    h.dim = w.dim;
+    h.group = w.group;
+    if (h.sharedBytes() > target.maxSharedBytesPerBlock)
+      return std::nullopt;
+    return h;
+  }
+
   /// Key splits for `queries` queries per sequence (0 when unknown: one),
   /// so the grid of the tensor-core (`tc`) or warp kernel fills the chip.
   int64_t chooseSplits(SoftmaxAttentionOp op, const WarpShape &w, bool tc,
@@ -1137,11 +1076,23 @@ struct HymirSoftmaxAttentionToKernelsPass
         if (slotsFor(count) > 1)
           kernels.combine(slotsFor(count), p.m, p.l, p.acc);
       };
+      // Longer calls (prefill): the Hopper pipeline kernel where it covers
+      // the op, else the unsplit kernel.
+      std::optional<HopperAttentionShape> hopper = hopperShape(op, *w);
+      auto emitLong = [&]() {
+        if (hopper)
+          emitHopperAttention(b, a, *hopper);
+        else
+          emitSplit(1, Partials());
+      };
       if (!ShapedType::isDynamic(queries)) {
-        int64_t count =
-            queries <= kSplitQueries ? chooseSplits(op, *w, !!tc, queries) : 1;
-        emitSplit(count, slotsFor(count) > 1 ? allocPartials(slotsFor(count))
-                                             : Partials());
+        if (queries > kSplitQueries)
+          emitLong();
+        else {
+          int64_t count = chooseSplits(op, *w, !!tc, queries);
+          emitSplit(count, slotsFor(count) > 1 ? allocPartials(slotsFor(count))
+                                               : Partials());
+        }
       } else {
         // Per call: the split kernels up to kSplitQueries tokens (splits
         // chosen for one query), one block per row above.
@@ -1157,7 +1108,7 @@ struct HymirSoftmaxAttentionToKernelsPass
         auto longCalls = TokenGuardOp::create(
             b, b.getI64IntegerAttr(kSplitQueries + 1), b.getI64IntegerAttr(-1));
         b.setInsertionPointToStart(&longCalls.getBody().emplaceBlock());
-        emitSplit(1, Partials());
+        emitLong();
       }
     }
     Value result = bufferization::ToTensorOp::create(

@@ -121,6 +121,12 @@ static cl::opt<bool> lightningTensorCoresOpt(
     cl::desc("cuda: bf16 lightning-attention prefill on tensor cores "
              "(default true)"),
     cl::init(true), cl::cat(hymirCategory));
+static cl::opt<bool> attentionPipelineOpt(
+    "attention-pipeline",
+    cl::desc("cuda sm_90a: bf16 softmax-attention prefill of more than 16 "
+             "tokens on the Hopper pipeline kernel (TMA, mbarrier ring, "
+             "wgmma); false: the warp kernels (default true)"),
+    cl::init(true), cl::cat(hymirCategory));
 static cl::opt<bool> moeWgmmaOpt(
     "moe-wgmma",
     cl::desc("cuda sm_90a: larger MoE calls on wgmma kernels (128-row "
@@ -502,6 +508,7 @@ LogicalResult run(MLIRContext &context, ModuleOp module, TimingScope &root) {
   formOptions.gpuAttention = cuda;
   formOptions.lightningValueSplit = lightningSplitOpt;
   formOptions.lightningTensorCores = lightningTensorCoresOpt;
+  formOptions.attentionPipeline = attentionPipelineOpt;
   // wgmma needs the sm_90a feature set (the chip's target description).
   bool wgmma = false;
   if (cuda) {

@@ -197,7 +197,11 @@ def HymirSoftmaxAttentionToKernels
            "key splits per row of a short query count (0: automatic)">,
     Option<"tensorCores", "tensor-cores", "bool", /*default=*/"true",
            "bf16 attention on tensor cores (mma.sync m16n8k16) where the "
-           "chip and the shapes allow">
+           "chip and the shapes allow">,
+    Option<"pipeline", "pipeline", "bool", /*default=*/"true",
+           "bf16 prefill (more than 16 queries) on the Hopper pipeline layer "
+           "(TMA rings, warp roles, wgmma) on chips with wgmma, for head dims "
+           "64 and 128">
   ];
   let dependentDialects = ["::mlir::gpu::GPUDialect", "::mlir::scf::SCFDialect",
                            "::mlir::arith::ArithDialect", "::mlir::math::MathDialect",

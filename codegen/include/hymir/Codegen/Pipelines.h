@@ -51,6 +51,10 @@ struct KernelFormOptions : public PassPipelineOptions<KernelFormOptions> {
       *this, "lightning-tensor-cores",
       llvm::cl::desc("tensor-cores option of hymir-lightning-to-gpu"),
       llvm::cl::init(true)};
+  Option<bool> attentionPipeline{
+      *this, "attention-pipeline",
+      llvm::cl::desc("pipeline option of hymir-softmax-attention-to-kernels"),
+      llvm::cl::init(true)};
   Option<bool> gpuMoe{
       *this, "gpu-moe",
       llvm::cl::desc("routed MoE experts as warp-per-row GPU kernels "

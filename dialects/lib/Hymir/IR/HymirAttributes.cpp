@@ -26,6 +26,7 @@ using LibraryCallAttr = HymirDialect::LibraryCallAttrHelper;
 using PrecisionAttr = HymirDialect::PrecisionAttrHelper;
 using LightningAttr = HymirDialect::LightningAttrHelper;
 using MoeAttr = HymirDialect::MoeAttrHelper;
+using PipelineAttr = HymirDialect::PipelineAttrHelper;
 using KernelAttr = HymirDialect::KernelAttrHelper;
 using NameAttr = HymirDialect::NameAttrHelper;
 using ParamAttr = HymirDialect::ParamAttrHelper;
@@ -81,6 +82,13 @@ void hymir::setMoePart(Operation *op, MoePart part) {
 }
 std::optional<MoePart> hymir::getMoePart(Operation *op) {
   return getKind<MoePart, MoeAttr>(op);
+}
+
+void hymir::setPipelinePart(Operation *op, PipelinePart part) {
+  setKind<PipelinePart, PipelineAttr>(op, part);
+}
+std::optional<PipelinePart> hymir::getPipelinePart(Operation *op) {
+  return getKind<PipelinePart, PipelineAttr>(op);
 }
 
 void hymir::setHostKernel(Operation *func) {
@@ -166,7 +174,7 @@ bool isOpAttr(StringRef name) {
   return name == LibraryCallAttr::getNameStr() ||
          name == PrecisionAttr::getNameStr() ||
          name == LightningAttr::getNameStr() || name == MoeAttr::getNameStr() ||
-         name == KernelAttr::getNameStr();
+         name == PipelineAttr::getNameStr() || name == KernelAttr::getNameStr();
 }
 
 InFlightDiagnostic unknownAttr(Operation *op, StringRef name) {
@@ -297,6 +305,8 @@ LogicalResult HymirDialect::verifyOperationAttribute(Operation *op,
     return verifyKind<LightningPart>(op, attr, getMaxEnumValForLightningPart());
   if (name == MoeAttr::getNameStr())
     return verifyKind<MoePart>(op, attr, getMaxEnumValForMoePart());
+  if (name == PipelineAttr::getNameStr())
+    return verifyKind<PipelinePart>(op, attr, getMaxEnumValForPipelinePart());
   if (name == KernelAttr::getNameStr()) {
     if (!isa<UnitAttr>(attr.getValue()))
       return op->emitOpError()

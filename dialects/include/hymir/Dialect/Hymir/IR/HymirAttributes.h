@@ -40,6 +40,10 @@ std::optional<LightningPart> getLightningPart(Operation *op);
 void setMoePart(Operation *op, MoePart part);
 std::optional<MoePart> getMoePart(Operation *op);
 
+/// `hymir.pipeline`: the piece of the Hopper pipeline layer `op` holds.
+void setPipelinePart(Operation *op, PipelinePart part);
+std::optional<PipelinePart> getPipelinePart(Operation *op);
+
 /// `hymir.kernel`: `func` is an outlined host (cpu) kernel.
 void setHostKernel(Operation *func);
 bool isHostKernel(Operation *func);

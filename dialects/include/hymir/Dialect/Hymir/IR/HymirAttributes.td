@@ -63,4 +63,15 @@ def Hymir_MoePart : I32Enum<"MoePart",
   let cppNamespace = "::mlir::hymir";
 }
 
+// `hymir.pipeline`: which piece of the Hopper pipeline layer an op holds.
+def Hymir_PipelinePart : I32Enum<"PipelinePart",
+    "piece of the Hopper pipeline layer", [
+      I32EnumCase<"Ring", 0, "ring">,
+      I32EnumCase<"Roles", 1, "roles">,
+      I32EnumCase<"Producer", 2, "producer">,
+      I32EnumCase<"Consumer", 3, "consumer">
+    ]> {
+  let cppNamespace = "::mlir::hymir";
+}
+
 #endif // HYMIR_DIALECT_HYMIR_IR_HYMIRATTRIBUTES_TD

@@ -51,6 +51,7 @@ def Hymir_Dialect : Dialect {
     | `hymir.precision` | a `hymir.library_call = "gemm"` op | `"bf16"` or `"f32"`: the `precision` of the `hymir.linear` it came from | `hymir-lower-to-linalg` | the plan lowering (the GEMM's compute type) |
     | `hymir.lightning` | any op | which part of lightning attention the op is: `"heads"` (the forall over batch and heads), `"blocks"` (the loop over token blocks, or the launch of the blocked SIMT kernel), `"intra"`, `"inter"`, `"state"` (the three products of a block), `"decode"`, `"tensor-core"` (kernel launches) | `hymir-tile-lightning-attention`, `hymir-lightning-to-gpu` | readers and lit tests |
     | `hymir.moe` | any op | which part of an MoE layer the op is: `"route"` (the fused routing forall), `"layout"`, `"gate-up"`, `"down"` (warp-per-row kernels), `"gate-up-tc"`, `"down-tc"` (mma.sync kernels), `"gate-up-wgmma"`, `"down-wgmma"` (wgmma kernels), `"combine"` (kernel launches) | `hymir-lower-to-linalg`, `hymir-moe-experts-to-gpu` | readers and lit tests |
+    | `hymir.pipeline` | any op | which piece of the Hopper pipeline layer the op holds: `"ring"` (the barrier initialisation of the shared-memory rings), `"roles"` (the split into warp roles), `"producer"`, `"consumer"` (each role's register budget) | the sm_90a kernels of `hymir-softmax-attention-to-kernels` | readers and lit tests |
     | `hymir.kernel` | function | unit: an outlined host (cpu) kernel | `hymir-extract-host-kernels` | `hymir-add-packed-kernel-entries` |
 
     ### Tied arguments
@@ -87,6 +88,7 @@ def Hymir_Dialect : Dialect {
     "::mlir::StringAttr":$precision,
     "::mlir::StringAttr":$lightning,
     "::mlir::StringAttr":$moe,
+    "::mlir::StringAttr":$pipeline,
     "::mlir::UnitAttr":$kernel
   );
   let hasOperationAttrVerify = 1;

@@ -1,0 +1,372 @@
+//===- AttentionHopperKernel.cpp - flash-attention prefill on sm_90a ------===//
+//
+// The bf16 prefill kernel of hymir-softmax-attention-to-kernels on the
+// Hopper pipeline layer (HopperPipeline.h), FlashAttention-3 style.
+//
+// A block owns 128 query rows of one KV head with GQA packing: row r is
+// query t0 + r / G of query head kvh G + r % G, so one TMA box of q ([1,
+// 128 / G, G, 64] per 64 columns) brings the rows in order and each K and
+// V tile serves all G heads of its group. Three warpgroups:
+//
+// - the producer (warpgroup 0, one thread) loads Q once, then the K and V
+//   tiles of 128 keys into two-stage rings by TMA, each slot guarded by a
+//   full barrier (arrive with the expected bytes) and an empty barrier
+//   (released by the 8 consumer warps);
+// - two consumer warpgroups, 64 rows each: S = Q K^T on wgmma (both
+//   operands in shared memory, K-major), the lengths and causal limits
+//   applied on tiles that reach past the first row's limit, the online
+//   softmax in registers (the scale folded into the exponent: p = 2^(s c -
+//   m c) with c = scale log2 e), then O += P V on wgmma with P in registers
+//   (the S accumulators rounded to bf16 as A fragments) and V MN-major in
+//   shared memory.
+//
+// Row blocks run last-first, so the causal blocks with the most keys start
+// first. Output rows are normalised by the row sums and stored as bf16.
+//
+//===----------------------------------------------------------------------===//
+
+#include "AttentionKernels.h"
+#include "HopperPipeline.h"
+
+#include "hymir/Dialect/Hymir/IR/HymirOps.h"
+
+#include "mlir/Dialect/LLVMIR/LLVMDialect.h"
+#include "mlir/Dialect/LLVMIR/NVVMDialect.h"
+#include "mlir/Dialect/Vector/IR/VectorOps.h"
+
+using namespace mlir;
+using namespace mlir::hymir;
+
+bool HopperAttentionShape::covers(int64_t heads, int64_t kvHeads, int64_t dim) {
+  if (kvHeads <= 0 || heads % kvHeads != 0 || (dim != 64 && dim != 128))
+    return false;
+  int64_t group = heads / kvHeads;
+  return group <= kRows && kRows % group == 0;
+}
+
+namespace {
+
+/// Bytes of one 64-column slice of a 128-row tile (128-byte rows).
+constexpr int64_t kSliceBytes = 128 * 128;
+
+struct Layout {
+  int64_t q = 0, qBarrier = 0;
+  Ring k, v;
+  int64_t bytes = 0;
+};
+
+Layout layoutFor(int64_t dim) {
+  using S = HopperAttentionShape;
+  SharedLayout l;
+  Layout out;
+  int64_t tile = dim / 64 * kSliceBytes;
+  out.q = l.region(tile);
+  out.k = Ring::carve(l, S::kStages, tile);
+  out.v = Ring::carve(l, S::kStages, tile);
+  out.qBarrier = l.barriers(1);
+  out.k.carveBarriers(l);
+  out.v.carveBarriers(l);
+  out.bytes = l.bytes;
+  return out;
+}
+
+struct HopperKernel : AttentionCommon {
+  HopperKernel(ImplicitLocOpBuilder &b, const AttentionBuffers &a,
+               const HopperAttentionShape &s)
+      : AttentionCommon(b, a), s(s), p(b), layout(layoutFor(s.dim)) {}
+  const HopperAttentionShape &s;
+  HopperPipeline p;
+  Layout layout;
+
+  int64_t slices() const { return s.dim / 64; }
+  int64_t tileBytes() const { return slices() * kSliceBytes; }
+
+  /// A tensor map of `buffer` with `box` (MLIR order), 128-byte swizzle.
+  Value tensorMap(Value buffer, ArrayRef<int64_t> box) {
+    return TensorMapOp::create(b, MemRefType::get({16}, b.getI64Type()), buffer,
+                               b.getDenseI64ArrayAttr(box),
+                               b.getI64IntegerAttr(128));
+  }
+
+  void emit() {
+    using S = HopperAttentionShape;
+    int64_t queriesPerBlock = S::kRows / s.group;
+    Value qMap = tensorMap(a.q, {1, queriesPerBlock, s.group, 64});
+    Value kMap = tensorMap(a.k, {1, S::kKeys, 1, 64});
+    Value vMap = tensorMap(a.v, {1, S::kKeys, 1, 64});
+    Value rowBlocks = arith::CeilDivUIOp::create(
+        b, mul(a.queries, idx(s.group)), idx(S::kRows));
+    Value gridY = mul(a.batch, idx(s.kvHeads));
+    Value bytes = i32(layout.bytes);
+    launch(rowBlocks, gridY, idx(1), idx(S::kThreads), bytes,
+           [&](gpu::LaunchOp launch) {
+             Value rb = sub(sub(launch.getGridSizeX(), idx(1)),
+                            launch.getBlockIds().x);
+             body(launch.getThreadIds().x, rb, launch.getBlockIds().y, qMap,
+                  kMap, vMap);
+           });
+  }
+
+  void body(Value tid, Value rb, Value y, Value qMap, Value kMap, Value vMap) {
+    using S = HopperAttentionShape;
+    p.begin();
+    Value kvh = rem(y, s.kvHeads), bi = div(y, s.kvHeads);
+    checkLength(bi, allOf({isZero(rb), isZero(y), isZero(tid)}));
+    Value rows = mul(a.queries, idx(s.group));
+    Value blockRow0 = mul(rb, S::kRows);
+    Value t0 = div(blockRow0, s.group);
+    // The block's keys: up to the last row's limit; masks from the first
+    // row's limit on.
+    Value lastRow = minS(add(blockRow0, idx(S::kRows - 1)), sub(rows, idx(1)));
+    Value blockEnd = visibleKeys(bi, div(lastRow, s.group));
+    Value firstVisible = visibleKeys(bi, t0);
+    Value tiles = arith::CeilDivUIOp::create(b, blockEnd, idx(S::kKeys));
+
+    // The consumer warps release each slot: 2 warpgroups of 4 warps.
+    p.initBarriers(tid, {{layout.qBarrier, 1, 1},
+                         {layout.k.full, S::kStages, 1},
+                         {layout.k.empty, S::kStages, 8},
+                         {layout.v.full, S::kStages, 1},
+                         {layout.v.empty, S::kStages, 8}});
+    p.roles(
+        tid, /*producerRegisters=*/40, /*consumerRegisters=*/232,
+        [&](Value t) { producer(t, bi, kvh, t0, tiles, qMap, kMap, vMap); },
+        [&](Value wg, Value t) {
+          consumer(wg, t, bi, kvh, blockRow0, rows, firstVisible, tiles);
+        });
+  }
+
+  void producer(Value t, Value bi, Value kvh, Value t0, Value tiles, Value qMap,
+                Value kMap, Value vMap) {
+    auto one = scf::IfOp::create(b, isZero(t), /*withElseRegion=*/false);
+    OpBuilder::InsertionGuard guard(b);
+    b.setInsertionPointToStart(&one.getThenRegion().front());
+    Value qDesc = p.descriptor(qMap), kDesc = p.descriptor(kMap),
+          vDesc = p.descriptor(vMap);
+    Value qBar = p.barrier(layout.qBarrier, 0);
+    p.arriveExpectBytes(qBar, tileBytes());
+    for (int64_t h = 0; h < slices(); ++h)
+      p.tmaLoad(qDesc, p.sharedAddress(layout.q + h * kSliceBytes), qBar,
+                {idx(64 * h), mul(kvh, idx(s.group)), t0, bi});
+    auto loop = scf::ForOp::create(b, idx(0), tiles, idx(1));
+    b.setInsertionPoint(loop.getBody()->getTerminator());
+    Value i = loop.getInductionVar();
+    Value s0 = mul(i, HopperAttentionShape::kKeys);
+    for (auto [ring, desc] :
+         {std::pair{&layout.k, kDesc}, {&layout.v, vDesc}}) {
+      Value slot = p.slotOf(*ring, i);
+      Value parity = p.parityOf(*ring, i);
+      // A fresh barrier counts its "previous" phase as done, so the first
+      // pass over the ring does not wait.
+      p.wait(p.barrier(ring->empty, slot),
+             arith::XOrIOp::create(b, parity, i32(1)));
+      Value full = p.barrier(ring->full, slot);
+      p.arriveExpectBytes(full, tileBytes());
+      Value slotAddress = p.sharedAddress(arith::AddIOp::create(
+          b, p.i64(ring->base), p.mul64(p.toI64(slot), ring->slotBytes)));
+      for (int64_t h = 0; h < slices(); ++h)
+        p.tmaLoad(desc,
+                  arith::AddIOp::create(b, slotAddress, p.i64(h * kSliceBytes)),
+                  full, {idx(64 * h), kvh, s0, bi});
+    }
+  }
+
+  /// Two f32 as one register of two bf16 (lo in the low half).
+  Value packBf16(Value lo, Value hi) {
+    Type bf16 = b.getBF16Type();
+    Value v = vector::FromElementsOp::create(
+        b, VectorType::get({2}, bf16),
+        ValueRange{arith::TruncFOp::create(b, bf16, lo),
+                   arith::TruncFOp::create(b, bf16, hi)});
+    Value i32v =
+        vector::BitCastOp::create(b, VectorType::get({1}, b.getI32Type()), v);
+    return vector::ExtractOp::create(b, i32v, 0);
+  }
+
+  void consumer(Value wg, Value t, Value bi, Value kvh, Value blockRow0,
+                Value rows, Value firstVisible, Value tiles) {
+    using S = HopperAttentionShape;
+    Value warp = div(t, 32), lane = rem(t, 32);
+    Value groupRow = div(lane, 4), quad = rem(lane, 4);
+    // This thread's rows (accumulator registers i with bit 1 clear, then
+    // set): r and r + 8.
+    Value r0 = add(add(blockRow0, mul(wg, 64)), add(mul(warp, 16), groupRow));
+    struct Row {
+      Value valid, query, head, visible;
+    };
+    auto rowOf = [&](Value r) {
+      Row row;
+      row.valid = ult(r, rows);
+      Value safe = minS(r, sub(rows, idx(1)));
+      row.query = div(safe, s.group);
+      row.head = add(mul(kvh, s.group), rem(safe, s.group));
+      row.visible = select(row.valid, visibleKeys(bi, row.query), idx(0));
+      return row;
+    };
+    Row rowPair[2] = {rowOf(r0), rowOf(add(r0, idx(8)))};
+
+    // Q: 64 rows of this warpgroup in each 64-column slice; K-major.
+    auto qDescriptor = [&](int64_t ks) {
+      int64_t offset = layout.q + ks / 4 * kSliceBytes + (ks % 4) * 32;
+      Value at = arith::AddIOp::create(b, p.sharedAddress(offset),
+                                       p.mul64(p.toI64(wg), 64 * 128));
+      return p.matrixDescriptor(at, 16, 1024);
+    };
+    p.wait(p.barrier(layout.qBarrier, 0), i32(0));
+
+    int64_t oRegs = s.dim / 2;
+    Value zero = f32(0);
+    Value scaleLog2 = f32(a.scale * 1.4426950408889634f);
+    SmallVector<Value> init = {negInf(), negInf(), zero, zero,
+                               p.zeroAccumulator(oRegs)};
+    auto loop = scf::ForOp::create(b, idx(0), tiles, idx(1), init);
+    {
+      OpBuilder::InsertionGuard guard(b);
+      b.setInsertionPointToStart(loop.getBody());
+      Value i = loop.getInductionVar();
+      ValueRange carried = loop.getRegionIterArgs();
+      Value s0 = mul(i, S::kKeys);
+      Value slot = p.slotOf(layout.k, i), parity = p.parityOf(layout.k, i);
+      auto slotAddress = [&](const Ring &ring) {
+        return p.sharedAddress(arith::AddIOp::create(
+            b, p.i64(ring.base), p.mul64(p.toI64(slot), ring.slotBytes)));
+      };
+      Value firstLane = isZero(lane);
+      auto release = [&](const Ring &ring) {
+        auto one = scf::IfOp::create(b, firstLane, /*withElseRegion=*/false);
+        OpBuilder::InsertionGuard inner(b);
+        b.setInsertionPointToStart(&one.getThenRegion().front());
+        p.arrive(p.barrier(ring.empty, slot));
+      };
+
+      // S = Q K^T: D / 16 steps of m64n128k16.
+      p.wait(p.barrier(layout.k.full, slot), parity);
+      Value kBase = slotAddress(layout.k);
+      p.wgmmaFence();
+      Value acc = p.zeroAccumulator(S::kKeys / 2);
+      for (int64_t ks = 0; ks < s.dim / 16; ++ks) {
+        Value at = arith::AddIOp::create(
+            b, kBase, p.i64(ks / 4 * kSliceBytes + (ks % 4) * 32));
+        acc = p.wgmmaShared(acc, qDescriptor(ks),
+                            p.matrixDescriptor(at, 16, 1024), S::kKeys);
+      }
+      p.wgmmaCommit();
+      p.wgmmaWait(0);
+      release(layout.k);
+
+      SmallVector<Value> x;
+      for (int64_t r = 0; r < S::kKeys / 2; ++r)
+        x.push_back(LLVM::ExtractValueOp::create(b, acc, r));
+      // Register r: row (r >> 1) & 1, key s0 + 8 (r >> 2) + 2 quad + (r & 1).
+      Value needsMask = ult(firstVisible, add(s0, idx(S::kKeys)));
+      auto masked = scf::IfOp::create(b, TypeRange(ValueRange(x)), needsMask,
+                                      /*withElseRegion=*/true);
+      {
+        OpBuilder::InsertionGuard inner(b);
+        b.setInsertionPointToStart(&masked.getElseRegion().front());
+        scf::YieldOp::create(b, x);
+        b.setInsertionPointToStart(&masked.getThenRegion().front());
+        Value keyBase = add(s0, mul(quad, 2));
+        SmallVector<Value> y;
+        for (int64_t r = 0; r < S::kKeys / 2; ++r) {
+          Value key = add(keyBase, idx(8 * (r >> 2) + (r & 1)));
+          y.push_back(
+              select(ult(key, rowPair[(r >> 1) & 1].visible), x[r], negInf()));
+        }
+        scf::YieldOp::create(b, y);
+      }
+      x.assign(masked.getResults().begin(), masked.getResults().end());
+
+      // Online softmax per row (4 lanes share a row).
+      Value mNew[2], mScaled[2], corr[2], sum[2] = {zero, zero};
+      for (int64_t h = 0; h < 2; ++h) {
+        Value mx = carried[h];
+        for (int64_t r = 0; r < S::kKeys / 2; ++r)
+          if (((r >> 1) & 1) == h)
+            mx = fmax(mx, x[r]);
+        for (int32_t offset : {1, 2})
+          mx = fmax(mx, shuffleXor(mx, offset));
+        mNew[h] = mx;
+        Value empty =
+            arith::CmpFOp::create(b, arith::CmpFPredicate::OEQ, mx, negInf());
+        mScaled[h] = select(empty, zero, fmul(mx, scaleLog2));
+        corr[h] = math::Exp2Op::create(
+            b, fsub(fmul(carried[h], scaleLog2), mScaled[h]));
+      }
+      SmallVector<Value> prob;
+      for (int64_t r = 0; r < S::kKeys / 2; ++r) {
+        int64_t h = (r >> 1) & 1;
+        Value e = math::Exp2Op::create(
+            b, fma(x[r], scaleLog2, arith::NegFOp::create(b, mScaled[h])));
+        sum[h] = fadd(sum[h], e);
+        prob.push_back(e);
+      }
+      Value l[2];
+      for (int64_t h = 0; h < 2; ++h)
+        l[h] = fma(carried[2 + h], corr[h], sum[h]);
+      Value o = carried[4];
+      for (int64_t r = 0; r < oRegs; ++r) {
+        Value v = LLVM::ExtractValueOp::create(b, o, r);
+        o = LLVM::InsertValueOp::create(b, o, fmul(v, corr[(r >> 1) & 1]), r);
+      }
+
+      // O += P V: 8 steps of m64n(D)k16, P as A fragments.
+      p.wait(p.barrier(layout.v.full, slot), parity);
+      Value vBase = slotAddress(layout.v);
+      p.wgmmaFence();
+      for (int64_t kk = 0; kk < S::kKeys / 16; ++kk) {
+        SmallVector<Value> frag;
+        for (int64_t j = 0; j < 4; ++j)
+          frag.push_back(
+              packBf16(prob[8 * kk + 2 * j], prob[8 * kk + 2 * j + 1]));
+        Value at = arith::AddIOp::create(b, vBase, p.i64(kk * 16 * 128));
+        o = p.wgmmaRegisterA(o, frag, p.matrixDescriptor(at, kSliceBytes, 1024),
+                             s.dim, /*transposeB=*/true);
+      }
+      p.wgmmaCommit();
+      p.wgmmaWait(0);
+      release(layout.v);
+      scf::YieldOp::create(b, ValueRange{mNew[0], mNew[1], l[0], l[1], o});
+    }
+
+    // Row sums across the 4 lanes of each row, then the output.
+    Value o = loop.getResult(4);
+    Type elt = cast<MemRefType>(a.out.getType()).getElementType();
+    for (int64_t h = 0; h < 2; ++h) {
+      Value l = loop.getResult(2 + h);
+      for (int32_t offset : {1, 2})
+        l = fadd(l, shuffleXor(l, offset));
+      const Row &row = rowPair[h];
+      auto valid = scf::IfOp::create(b, row.valid, /*withElseRegion=*/false);
+      OpBuilder::InsertionGuard guard(b);
+      b.setInsertionPointToStart(&valid.getThenRegion().front());
+      Value hasKeys =
+          arith::CmpFOp::create(b, arith::CmpFPredicate::OGT, l, zero);
+      Value inv = select(hasKeys, arith::DivFOp::create(b, f32(1), l), zero);
+      for (int64_t dt = 0; dt < s.dim / 8; ++dt) {
+        int64_t r = dt * 4 + 2 * h;
+        Value x0 = LLVM::ExtractValueOp::create(b, o, r);
+        Value x1 = LLVM::ExtractValueOp::create(b, o, r + 1);
+        Value v = vector::FromElementsOp::create(
+            b, VectorType::get({2}, elt),
+            ValueRange{fromF32(fmul(x0, inv), elt),
+                       fromF32(fmul(x1, inv), elt)});
+        Value col = add(mul(quad, 2), idx(dt * 8));
+        vector::StoreOp::create(b, v, a.out,
+                                ValueRange{bi, row.query, row.head, col});
+      }
+    }
+  }
+};
+
+} // namespace
+
+int64_t HopperAttentionShape::sharedBytes() const {
+  return layoutFor(dim).bytes;
+}
+
+void mlir::hymir::emitHopperAttention(ImplicitLocOpBuilder &b,
+                                      const AttentionBuffers &a,
+                                      const HopperAttentionShape &shape) {
+  HopperKernel(b, a, shape).emit();
+}
