@@ -1,0 +1,306 @@
+#!/usr/bin/env python3
+"""hymir-generate on the imported tiny models, cpu target.
+
+For each preset with golden data (test/e2e/golden/<preset>, made by
+scripts/make-golden.py; the m1 and hf checkpoints of
+scripts/make-checkpoint.py otherwise): the checkpoint is imported with f32
+activations and 3 sequence slots, compiled for cpu, and
+  - hymir-generate greedy, 16 new tokens, on 3 prompts of different lengths
+    served together: the same tokens as a greedy loop over `forward` made
+    here, one hymir-run call per token on a batch-1 artifact, and log-probs
+    within 1e-5 of the log-softmax (fp64, in Python) of that loop's f32
+    logits;
+  - greedy 64 tokens from the golden prompt: transformers' tokens
+    (generate.json), or a divergence at a near tie of transformers' top two
+    logits (under 1e-3), as test/e2e/golden_transformers.py allows;
+  - one slot against three (continuous batching, right-padded rows): the
+    same greedy and seeded sampled tokens; the same seed twice, the same
+    output; five prompts over two slots with --stream-tokens all finish,
+    each token line before its sequence's line;
+  - a stop token ends a sequence at its first occurrence (finish "stop");
+    early truncation with N = 3 and a probability every token passes ends
+    each sequence after 3 tokens ("truncated"); --max-new-tokens ("length").
+Errors, each a one-line message and a non-zero exit: an artifact without
+`forward`, a prompt longer than the context, an id outside the vocabulary,
+bad option values, bad prompt files, missing weights.
+Usage: generate_model.py BIN_DIR
+"""
+import json
+import math
+import os
+import struct
+import subprocess
+import sys
+import tempfile
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from e2e_util import read_tensor, run  # noqa: E402
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+MAKE = os.path.join(ROOT, "scripts", "make-checkpoint.py")
+GOLDEN = os.path.join(ROOT, "test", "e2e", "golden")
+CONTEXT = 72  # the golden prompt (8) and 64 new tokens
+PROMPTS = [[5, 17, 99, 3], [116, 100, 72, 108, 68, 8, 96, 69], [42]]
+NEAR_TIE = 1e-3
+LOGPROB_TOLERANCE = 1e-5
+
+failures = []
+
+
+def check(ok, what):
+    print(("PASS " if ok else "FAIL ") + what)
+    if not ok:
+        failures.append(what)
+
+
+def write_ids(path, rows):
+    values = [i for row in rows for i in row]
+    header = {"input_ids": {"dtype": "I32", "shape": [len(rows), len(rows[0])],
+                            "data_offsets": [0, 4 * len(values)]}}
+    text = json.dumps(header).encode()
+    text += b" " * (-len(text) % 8)
+    with open(path, "wb") as f:
+        f.write(struct.pack("<Q", len(text)) + text + struct.pack(f"<{len(values)}i", *values))
+
+
+def generate(bin_dir, artifact, weights, args, prompts=None):
+    """Runs hymir-generate; (finished lines by index, token lines, stderr)."""
+    cmd = [os.path.join(bin_dir, "hymir-generate"), artifact, "--weights", weights]
+    for p in prompts or []:
+        cmd += ["--prompt", ",".join(map(str, p))]
+    r = subprocess.run(cmd + args, capture_output=True, text=True)
+    if r.returncode != 0:
+        raise RuntimeError(f"hymir-generate {' '.join(args)} failed:\n{r.stderr}")
+    lines = [json.loads(l) for l in r.stdout.splitlines()]
+    done = {l["index"]: l for l in lines if "tokens" in l}
+    tokens = [l for l in lines if "token" in l]
+    return done, tokens, r.stderr, lines
+
+
+def forward_loop(bin_dir, artifact, weights, prompt, count, work):
+    """Greedy tokens and their log-probs (fp64 log-softmax of the f32
+    logits), one hymir-run call of forward per token."""
+    seq, tokens, logprobs = list(prompt), [], []
+    inputs, outputs = os.path.join(work, "ids.safetensors"), os.path.join(work, "out.safetensors")
+    for _ in range(count):
+        write_ids(inputs, [seq])
+        run([os.path.join(bin_dir, "hymir-run"), artifact, "--entry", "forward", "--device",
+             "cpu", "--inputs", inputs, "--weights", weights, "--outputs", outputs])
+        logits = read_tensor(outputs, "logits")
+        vocab = len(logits) // len(seq)
+        last = logits[-vocab:]
+        token = max(range(vocab), key=lambda v: (last[v], -v))
+        m = max(last)
+        lse = m + math.log(sum(math.exp(x - m) for x in last))
+        tokens.append(token)
+        logprobs.append(last[token] - lse)
+        seq.append(token)
+    return tokens, logprobs
+
+
+def import_compile(bin_dir, ckpt, work, name, batch):
+    mlir = os.path.join(work, name + ".mlir")
+    run([os.path.join(bin_dir, "hymir-import"), ckpt, "-o", mlir, "--activation=f32",
+         f"--max-batch={batch}", f"--max-context={CONTEXT}"])
+    run([os.path.join(bin_dir, "hymir-compile"), mlir, "-o", mlir + ".hymir", "--target=cpu",
+         f"--max-tokens={CONTEXT}"])
+    return mlir + ".hymir"
+
+
+def check_preset(bin_dir, preset, seed, golden, work):
+    ckpt = os.path.join(work, preset)
+    run([sys.executable, MAKE, ckpt, "--preset", preset, "--seed", str(seed)])
+    weights = os.path.join(ckpt, "model.safetensors")
+    art3 = import_compile(bin_dir, ckpt, work, preset + "-b3", 3)
+    art1 = import_compile(bin_dir, ckpt, work, preset + "-b1", 1)
+
+    # Greedy, 16 tokens, three prompts at once, against the forward loop.
+    done, _, err, _ = generate(bin_dir, art3, weights, ["--max-new-tokens", "16"], PROMPTS)
+    check("generating with 'forward'" in err and "tokens/s" in err.splitlines()[-1],
+          f"{preset}: stderr notes the forward stepper and ends with tokens/s: "
+          f"{err.splitlines()[-1]}")
+    for i, prompt in enumerate(PROMPTS):
+        want, want_lp = forward_loop(bin_dir, art1, weights, prompt, 16, work)
+        got = done[i]
+        err_lp = max(abs(a - b) for a, b in zip(got["logprobs"], want_lp))
+        check(got["tokens"] == want and got["finish_reason"] == "length" and
+              err_lp <= LOGPROB_TOLERANCE,
+              f"{preset} prompt {i} ({len(prompt)} tokens): greedy 16 tokens equal to the "
+              f"forward loop's, log-probs within {err_lp:.2e} of its fp64 log-softmax")
+
+    # Greedy 64 from the golden prompt against transformers.
+    if golden:
+        meta = json.load(open(os.path.join(golden, "generate.json")))
+        done, _, _, _ = generate(bin_dir, art3, weights, ["--max-new-tokens", "64"],
+                                 [meta["prompt"]])
+        got, want = done[0]["tokens"], meta["tokens"]
+        diverge = next((k for k in range(len(want)) if got[k] != want[k]), None)
+        if diverge is None:
+            check(True, f"{preset}: greedy 64 tokens identical to transformers'")
+        else:
+            gap = meta["top2_gap"][diverge]
+            check(gap < NEAR_TIE, f"{preset}: greedy diverges from transformers at step "
+                  f"{diverge}: transformers' top-2 gap {gap:.3g} (a near tie is under "
+                  f"{NEAR_TIE})")
+
+    # One slot or three: the same tokens, greedy and sampled.
+    for args in (["--max-new-tokens", "12"],
+                 ["--max-new-tokens", "12", "--temperature", "1", "--top-k", "40",
+                  "--top-p", "0.95", "--seed", "11"]):
+        one, _, _, _ = generate(bin_dir, art3, weights, args + ["--slots", "1"], PROMPTS)
+        three, _, _, _ = generate(bin_dir, art3, weights, args, PROMPTS)
+        same = all(one[i]["tokens"] == three[i]["tokens"] for i in range(len(PROMPTS)))
+        lp = max(abs(a - b) for i in range(len(PROMPTS))
+                 for a, b in zip(one[i]["logprobs"], three[i]["logprobs"]))
+        check(same and lp <= LOGPROB_TOLERANCE,
+              f"{preset} {' '.join(args[2:]) or 'greedy'}: --slots 1 and 3 give the same "
+              f"tokens, log-probs within {lp:.2e}")
+    sampled = ["--max-new-tokens", "12", "--temperature", "1", "--seed"]
+    a, _, _, _ = generate(bin_dir, art3, weights, sampled + ["11"], PROMPTS)
+    b, _, _, _ = generate(bin_dir, art3, weights, sampled + ["11"], PROMPTS)
+    c, _, _, _ = generate(bin_dir, art3, weights, sampled + ["12"], PROMPTS)
+    greedy, _, _, _ = generate(bin_dir, art3, weights, ["--max-new-tokens", "12"], PROMPTS)
+    check(a == b and a != c and a != greedy,
+          f"{preset}: sampling with seed 11 twice gives the same output, seed 12 and "
+          "greedy others")
+
+    # Continuous batching: five prompts over two slots, streamed.
+    five = PROMPTS + [[7, 7], [1, 2, 3, 4, 5, 6]]
+    done, tokens, _, lines = generate(
+        bin_dir, art3, weights, ["--max-new-tokens", "6", "--slots", "2", "--stream-tokens"],
+        five)
+    order_ok = True
+    for i in range(len(five)):
+        finish_at = next(k for k, l in enumerate(lines) if l.get("index") == i and "tokens" in l)
+        mine = [k for k, l in enumerate(lines) if l.get("index") == i and "token" in l]
+        order_ok &= len(mine) == 6 and max(mine) < finish_at and \
+            [lines[k]["token"] for k in mine] == done[i]["tokens"]
+    check(sorted(done) == list(range(5)) and len(tokens) == 30 and order_ok,
+          f"{preset}: 5 prompts over 2 slots all finish, each token line before its "
+          f"sequence; finish order {[l['index'] for l in lines if 'tokens' in l]}")
+
+    # Stop tokens, early truncation, length.
+    stop = greedy[0]["tokens"][2]
+    first = greedy[0]["tokens"].index(stop)
+    done, _, _, _ = generate(bin_dir, art3, weights,
+                             ["--max-new-tokens", "12", "--stop", str(stop)], PROMPTS[:1])
+    check(done[0]["tokens"] == greedy[0]["tokens"][:first + 1] and
+          done[0]["finish_reason"] == "stop",
+          f"{preset}: --stop {stop} ends the sequence after {first + 1} tokens (stop)")
+    done, _, _, _ = generate(bin_dir, art3, weights,
+                             ["--max-new-tokens", "12", "--early-truncation", "3",
+                              "--early-truncation-probability", "0.001"], PROMPTS)
+    check(all(done[i]["finish_reason"] == "truncated" and len(done[i]["tokens"]) == 3 and
+              all(math.exp(l) > 0.001 for l in done[i]["logprobs"]) for i in done),
+          f"{preset}: early truncation N=3 ends each sequence after 3 tokens (truncated)")
+    done, _, _, _ = generate(bin_dir, art3, weights,
+                             ["--max-new-tokens", "12", "--early-truncation", "3"], PROMPTS)
+    check(all(done[i]["finish_reason"] == "length" for i in done),
+          f"{preset}: at probability 0.99 no sequence of the random model is truncated")
+    # The context: a sequence feeds at most CONTEXT tokens, so a prompt of
+    # CONTEXT - 1 makes 2 new ones (the last is never fed).
+    done, _, _, _ = generate(bin_dir, art3, weights, ["--max-new-tokens", "16"],
+                             [[3] * (CONTEXT - 1), [4]])
+    check(len(done[0]["tokens"]) == 2 and done[0]["finish_reason"] == "length" and
+          len(done[1]["tokens"]) == 16,
+          f"{preset}: a prompt of {CONTEXT - 1} tokens ends with 2 new ones at the context "
+          f"of {CONTEXT} (length), beside a short one that makes 16")
+    return art3, weights
+
+
+def expect_error(bin_dir, args, code, text, what):
+    r = subprocess.run([os.path.join(bin_dir, "hymir-generate")] + args, capture_output=True,
+                       text=True)
+    lines = r.stderr.strip().splitlines()
+    ok = r.returncode == code and len(lines) >= 1 and text in lines[-1]
+    check(ok, f"error, {what}: exit {r.returncode}: {lines[-1] if lines else '(nothing)'}")
+
+
+def check_errors(bin_dir, artifact, weights, work):
+    base = [artifact, "--weights", weights]
+    linear = os.path.join(work, "linear.hymir")
+    run([os.path.join(bin_dir, "hymir-compile"),
+         os.path.join(ROOT, "test", "e2e", "Inputs", "linear_f32.mlir"), "-o", linear,
+         "--target=cpu"])
+    expect_error(bin_dir, [linear, "--prompt", "1"], 1,
+                 "no entry 'forward' (entries: linear): generation needs an entry 'forward'",
+                 "an artifact without forward")
+    long = ",".join(["1"] * (CONTEXT + 1))
+    expect_error(bin_dir, base + ["--prompt", "1", "--prompt", long], 1,
+                 f"--prompt #2: the prompt has {CONTEXT + 1} tokens, more than the model's "
+                 f"context of {CONTEXT}", "a prompt longer than the context")
+    expect_error(bin_dir, base + ["--prompt", "1 2 128"], 1,
+                 "--prompt #1: token 128 at position 2 is not in the model's vocabulary "
+                 "[0, 128)", "an id outside the vocabulary")
+    prompts = os.path.join(work, "prompts.jsonl")
+    with open(prompts, "w") as f:
+        f.write('[1, 2]\n\n{"tokens": [3, -4]}\n')
+    expect_error(bin_dir, base + ["--prompts", prompts], 1,
+                 f"{prompts} line 3: token -4 at position 1 is not in the model's "
+                 "vocabulary", "a negative id in a prompts file")
+    with open(prompts, "w") as f:
+        f.write('[1, 2]\n[3, "x"]\n')
+    expect_error(bin_dir, base + ["--prompts", prompts], 1,
+                 f'{prompts} line 2: element 1 ("x") is not a token id',
+                 "a prompts file with a string id")
+    with open(prompts, "w") as f:
+        f.write('[1, 2\n')
+    expect_error(bin_dir, base + ["--prompts", prompts], 1, f"{prompts} line 1: not JSON",
+                 "a prompts file with a broken line")
+    expect_error(bin_dir, base + ["--prompts", os.path.join(work, "none.jsonl")], 1,
+                 "cannot read --prompts", "a missing prompts file")
+    expect_error(bin_dir, base + ["--prompt", "1,x"], 1,
+                 "--prompt #1: 'x' is not a token id", "a word in --prompt")
+    expect_error(bin_dir, base, 2, "no prompts: give --prompts FILE or --prompt IDS",
+                 "no prompts")
+    for args, text in (
+            (["--temperature", "-1"], "temperature must be a finite number >= 0"),
+            (["--temperature", "abc"], "--temperature must be a finite number, got 'abc'"),
+            (["--top-k", "-1"], "--top-k must be an integer >= 0, got"),
+            (["--temperature", "1", "--top-p", "1.5"], "top-p must be in (0, 1]"),
+            (["--temperature", "1", "--top-p", "0"], "top-p must be in (0, 1]"),
+            (["--top-k", "5"], "top-k and top-p need a temperature above 0"),
+            (["--max-new-tokens", "0"], "--max-new-tokens must be an integer >= 1, got"),
+            (["--slots", "0"], "--slots must be an integer >= 1, got"),
+            (["--slots", "4"], "--slots 4 is more than the model's 3 sequence slots"),
+            (["--stop", "128"], "stop token 128 is not in the model's vocabulary [0, 128)"),
+            (["--stop", ""], "--stop needs at least one token id"),
+            (["--early-truncation", "-3"], "--early-truncation must be an integer >= 0, got"),
+            (["--early-truncation-probability", "1"],
+             "the early-truncation probability must be in (0, 1), got 1"),
+            (["--seed", "-1"], "--seed must be an integer in [0, 2^64)"),
+            (["--bogus"], "unknown option --bogus")):
+        expect_error(bin_dir, base + ["--prompt", "1"] + args, 2, text, " ".join(args))
+    expect_error(bin_dir, [artifact, "--prompt", "1"], 1,
+                 "parameters: give the checkpoint with --weights", "no --weights")
+
+
+def main():
+    bin_dir = sys.argv[1]
+    presets = {"m1": 7, "hf": 7}
+    with tempfile.TemporaryDirectory() as work:
+        artifact = weights = None
+        for preset, seed in presets.items():
+            golden = os.path.join(GOLDEN, preset)
+            if os.path.exists(os.path.join(golden, "generate.json")):
+                seed = json.load(open(os.path.join(golden, "generate.json")))["seed"]
+            else:
+                print(f"note: no golden data for {preset} in {GOLDEN}: the comparison with "
+                      "transformers is skipped")
+                golden = None
+            try:
+                a, w = check_preset(bin_dir, preset, seed, golden, work)
+                artifact, weights = artifact or a, weights or w
+            except (RuntimeError, KeyError, StopIteration) as e:
+                check(False, f"{preset}: {e}")
+        if artifact:
+            check_errors(bin_dir, artifact, weights, work)
+    if failures:
+        print(f"{len(failures)} check(s) failed")
+        return 1
+    print("hymir-generate: every check PASS")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
