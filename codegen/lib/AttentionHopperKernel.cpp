@@ -183,6 +183,47 @@ struct HopperKernel : AttentionCommon {
     return vector::ExtractOp::create(b, i32v, 0);
   }
 
+  /// The online softmax of one S tile (64 registers per thread, masked):
+  /// the new row maxima, the factors that rescale the old sums and O, the
+  /// tile's row sums and P as 32 registers of bf16 pairs (A fragments).
+  struct Softmax {
+    Value m[2], corr[2], sum[2];
+    SmallVector<Value> frag;
+  };
+  Softmax softmax(ArrayRef<Value> x, Value m0, Value m1) {
+    using S = HopperAttentionShape;
+    Value zero = f32(0);
+    Value scaleLog2 = f32(a.scale * 1.4426950408889634f);
+    Softmax out;
+    Value mOld[2] = {m0, m1}, mScaled[2];
+    for (int64_t h = 0; h < 2; ++h) {
+      Value mx = mOld[h];
+      for (int64_t r = 0; r < S::kKeys / 2; ++r)
+        if (((r >> 1) & 1) == h)
+          mx = fmax(mx, x[r]);
+      for (int32_t offset : {1, 2})
+        mx = fmax(mx, shuffleXor(mx, offset));
+      out.m[h] = mx;
+      Value empty =
+          arith::CmpFOp::create(b, arith::CmpFPredicate::OEQ, mx, negInf());
+      mScaled[h] = select(empty, zero, fmul(mx, scaleLog2));
+      out.corr[h] =
+          math::Exp2Op::create(b, fsub(fmul(mOld[h], scaleLog2), mScaled[h]));
+      out.sum[h] = zero;
+    }
+    SmallVector<Value> prob;
+    for (int64_t r = 0; r < S::kKeys / 2; ++r) {
+      int64_t h = (r >> 1) & 1;
+      Value e = math::Exp2Op::create(
+          b, fma(x[r], scaleLog2, arith::NegFOp::create(b, mScaled[h])));
+      out.sum[h] = fadd(out.sum[h], e);
+      prob.push_back(e);
+    }
+    for (int64_t r = 0; r < S::kKeys / 2; r += 2)
+      out.frag.push_back(packBf16(prob[r], prob[r + 1]));
+    return out;
+  }
+
   void consumer(Value wg, Value t, Value bi, Value kvh, Value blockRow0,
                 Value rows, Value firstVisible, Value tiles) {
     using S = HopperAttentionShape;
@@ -216,33 +257,22 @@ struct HopperKernel : AttentionCommon {
 
     int64_t oRegs = s.dim / 2;
     Value zero = f32(0);
-    Value scaleLog2 = f32(a.scale * 1.4426950408889634f);
-    SmallVector<Value> init = {negInf(), negInf(), zero, zero,
-                               p.zeroAccumulator(oRegs)};
-    auto loop = scf::ForOp::create(b, idx(0), tiles, idx(1), init);
-    {
-      OpBuilder::InsertionGuard guard(b);
-      b.setInsertionPointToStart(loop.getBody());
-      Value i = loop.getInductionVar();
-      ValueRange carried = loop.getRegionIterArgs();
-      Value s0 = mul(i, S::kKeys);
-      Value slot = p.slotOf(layout.k, i), parity = p.parityOf(layout.k, i);
-      auto slotAddress = [&](const Ring &ring) {
-        return p.sharedAddress(arith::AddIOp::create(
-            b, p.i64(ring.base), p.mul64(p.toI64(slot), ring.slotBytes)));
-      };
-      Value firstLane = isZero(lane);
-      auto release = [&](const Ring &ring) {
-        auto one = scf::IfOp::create(b, firstLane, /*withElseRegion=*/false);
-        OpBuilder::InsertionGuard inner(b);
-        b.setInsertionPointToStart(&one.getThenRegion().front());
-        p.arrive(p.barrier(ring.empty, slot));
-      };
-
-      // S = Q K^T: D / 16 steps of m64n128k16.
-      p.wait(p.barrier(layout.k.full, slot), parity);
-      Value kBase = slotAddress(layout.k);
-      p.wgmmaFence();
+    Value firstLane = isZero(lane);
+    auto slotAddress = [&](const Ring &ring, Value slot) {
+      return p.sharedAddress(arith::AddIOp::create(
+          b, p.i64(ring.base), p.mul64(p.toI64(slot), ring.slotBytes)));
+    };
+    auto release = [&](const Ring &ring, Value slot) {
+      auto one = scf::IfOp::create(b, firstLane, /*withElseRegion=*/false);
+      OpBuilder::InsertionGuard inner(b);
+      b.setInsertionPointToStart(&one.getThenRegion().front());
+      p.arrive(p.barrier(ring.empty, slot));
+    };
+    // S = Q K^T of tile i: D / 16 steps of m64n128k16, not waited for.
+    auto issueS = [&](Value i) {
+      Value slot = p.slotOf(layout.k, i);
+      p.wait(p.barrier(layout.k.full, slot), p.parityOf(layout.k, i));
+      Value kBase = slotAddress(layout.k, slot);
       Value acc = p.zeroAccumulator(S::kKeys / 2);
       for (int64_t ks = 0; ks < s.dim / 16; ++ks) {
         Value at = arith::AddIOp::create(
@@ -250,90 +280,170 @@ struct HopperKernel : AttentionCommon {
         acc = p.wgmmaShared(acc, qDescriptor(ks),
                             p.matrixDescriptor(at, 16, 1024), S::kKeys);
       }
-      p.wgmmaCommit();
-      p.wgmmaWait(0);
-      release(layout.k);
-
+      return acc;
+    };
+    // O += P V of tile i: 8 steps of m64n(D)k16, P as A fragments.
+    auto issuePV = [&](Value o, ArrayRef<Value> frag, Value i) {
+      Value slot = p.slotOf(layout.v, i);
+      p.wait(p.barrier(layout.v.full, slot), p.parityOf(layout.v, i));
+      Value vBase = slotAddress(layout.v, slot);
+      for (int64_t kk = 0; kk < S::kKeys / 16; ++kk) {
+        Value at = arith::AddIOp::create(b, vBase, p.i64(kk * 16 * 128));
+        o = p.wgmmaRegisterA(o, frag.slice(4 * kk, 4),
+                             p.matrixDescriptor(at, kSliceBytes, 1024), s.dim,
+                             /*transposeB=*/true);
+      }
+      return o;
+    };
+    // The tile's scores, masked where a key lies past a row's limit (only
+    // on tiles that reach past the first row's limit).
+    auto scores = [&](Value acc, Value i) {
       SmallVector<Value> x;
       for (int64_t r = 0; r < S::kKeys / 2; ++r)
         x.push_back(LLVM::ExtractValueOp::create(b, acc, r));
+      Value s0 = mul(i, S::kKeys);
       // Register r: row (r >> 1) & 1, key s0 + 8 (r >> 2) + 2 quad + (r & 1).
       Value needsMask = ult(firstVisible, add(s0, idx(S::kKeys)));
       auto masked = scf::IfOp::create(b, TypeRange(ValueRange(x)), needsMask,
                                       /*withElseRegion=*/true);
-      {
-        OpBuilder::InsertionGuard inner(b);
-        b.setInsertionPointToStart(&masked.getElseRegion().front());
-        scf::YieldOp::create(b, x);
-        b.setInsertionPointToStart(&masked.getThenRegion().front());
-        Value keyBase = add(s0, mul(quad, 2));
-        SmallVector<Value> y;
-        for (int64_t r = 0; r < S::kKeys / 2; ++r) {
-          Value key = add(keyBase, idx(8 * (r >> 2) + (r & 1)));
-          y.push_back(
-              select(ult(key, rowPair[(r >> 1) & 1].visible), x[r], negInf()));
-        }
-        scf::YieldOp::create(b, y);
-      }
-      x.assign(masked.getResults().begin(), masked.getResults().end());
-
-      // Online softmax per row (4 lanes share a row).
-      Value mNew[2], mScaled[2], corr[2], sum[2] = {zero, zero};
-      for (int64_t h = 0; h < 2; ++h) {
-        Value mx = carried[h];
-        for (int64_t r = 0; r < S::kKeys / 2; ++r)
-          if (((r >> 1) & 1) == h)
-            mx = fmax(mx, x[r]);
-        for (int32_t offset : {1, 2})
-          mx = fmax(mx, shuffleXor(mx, offset));
-        mNew[h] = mx;
-        Value empty =
-            arith::CmpFOp::create(b, arith::CmpFPredicate::OEQ, mx, negInf());
-        mScaled[h] = select(empty, zero, fmul(mx, scaleLog2));
-        corr[h] = math::Exp2Op::create(
-            b, fsub(fmul(carried[h], scaleLog2), mScaled[h]));
-      }
-      SmallVector<Value> prob;
+      OpBuilder::InsertionGuard inner(b);
+      b.setInsertionPointToStart(&masked.getElseRegion().front());
+      scf::YieldOp::create(b, x);
+      b.setInsertionPointToStart(&masked.getThenRegion().front());
+      Value keyBase = add(s0, mul(quad, 2));
+      SmallVector<Value> y;
       for (int64_t r = 0; r < S::kKeys / 2; ++r) {
-        int64_t h = (r >> 1) & 1;
-        Value e = math::Exp2Op::create(
-            b, fma(x[r], scaleLog2, arith::NegFOp::create(b, mScaled[h])));
-        sum[h] = fadd(sum[h], e);
-        prob.push_back(e);
+        Value key = add(keyBase, idx(8 * (r >> 2) + (r & 1)));
+        y.push_back(
+            select(ult(key, rowPair[(r >> 1) & 1].visible), x[r], negInf()));
       }
-      Value l[2];
-      for (int64_t h = 0; h < 2; ++h)
-        l[h] = fma(carried[2 + h], corr[h], sum[h]);
-      Value o = carried[4];
+      scf::YieldOp::create(b, y);
+      return SmallVector<Value>(masked.getResults());
+    };
+    auto rescale = [&](Value o, const Softmax &sm) {
       for (int64_t r = 0; r < oRegs; ++r) {
         Value v = LLVM::ExtractValueOp::create(b, o, r);
-        o = LLVM::InsertValueOp::create(b, o, fmul(v, corr[(r >> 1) & 1]), r);
+        o = LLVM::InsertValueOp::create(b, o, fmul(v, sm.corr[(r >> 1) & 1]),
+                                        r);
       }
+      return o;
+    };
 
-      // O += P V: 8 steps of m64n(D)k16, P as A fragments.
-      p.wait(p.barrier(layout.v.full, slot), parity);
-      Value vBase = slotAddress(layout.v);
+    // Ping-pong: named barrier 1 + w is warpgroup w's turn to issue; a
+    // warpgroup's issue section ends by handing the turn to the other. The
+    // second warpgroup opens the first turn and leaves out its last hand-
+    // over, so every barrier sees as many arrivals as waits.
+    bool pingPong = s.schedule >= 1, overlap = s.schedule >= 2;
+    Value second =
+        arith::CmpIOp::create(b, arith::CmpIPredicate::eq, wg, idx(1));
+    Value first =
+        arith::CmpIOp::create(b, arith::CmpIPredicate::ne, wg, idx(1));
+    Value myTurn = p.toI32(add(wg, idx(1)));
+    Value otherTurn = p.toI32(sub(idx(2), wg));
+    auto beginIssue = [&]() {
+      if (pingPong)
+        p.namedSync(myTurn, 256);
       p.wgmmaFence();
-      for (int64_t kk = 0; kk < S::kKeys / 16; ++kk) {
-        SmallVector<Value> frag;
-        for (int64_t j = 0; j < 4; ++j)
-          frag.push_back(
-              packBf16(prob[8 * kk + 2 * j], prob[8 * kk + 2 * j + 1]));
-        Value at = arith::AddIOp::create(b, vBase, p.i64(kk * 16 * 128));
-        o = p.wgmmaRegisterA(o, frag, p.matrixDescriptor(at, kSliceBytes, 1024),
-                             s.dim, /*transposeB=*/true);
+    };
+    auto endIssue = [&](Value section) {
+      if (!pingPong)
+        return;
+      Value notLast = arith::CmpIOp::create(b, arith::CmpIPredicate::ne,
+                                            section, sub(tiles, idx(1)));
+      auto hand = scf::IfOp::create(b, arith::OrIOp::create(b, first, notLast),
+                                    /*withElseRegion=*/false);
+      OpBuilder::InsertionGuard inner(b);
+      b.setInsertionPointToStart(&hand.getThenRegion().front());
+      p.namedArrive(otherTurn, 256);
+    };
+
+    Type oType = p.accumulatorType(oRegs);
+    Type f32Type = b.getF32Type();
+    auto any = scf::IfOp::create(b, TypeRange{oType, f32Type, f32Type},
+                                 ult(idx(0), tiles),
+                                 /*withElseRegion=*/true);
+    {
+      OpBuilder::InsertionGuard guard(b);
+      b.setInsertionPointToStart(&any.getElseRegion().front());
+      scf::YieldOp::create(b, ValueRange{p.zeroAccumulator(oRegs), zero, zero});
+      b.setInsertionPointToStart(&any.getThenRegion().front());
+      if (pingPong) {
+        auto open = scf::IfOp::create(b, second, /*withElseRegion=*/false);
+        OpBuilder::InsertionGuard inner(b);
+        b.setInsertionPointToStart(&open.getThenRegion().front());
+        p.namedArrive(i32(1), 256);
       }
+      // Tile 0: S alone.
+      beginIssue();
+      Value acc0 = issueS(idx(0));
+      p.wgmmaCommit();
+      endIssue(idx(0));
+      p.wgmmaWait(0);
+      release(layout.k, p.slotOf(layout.k, idx(0)));
+      Softmax sm0 = softmax(scores(acc0, idx(0)), negInf(), negInf());
+      SmallVector<Value> init = {sm0.m[0], sm0.m[1], sm0.sum[0], sm0.sum[1],
+                                 p.zeroAccumulator(oRegs)};
+      llvm::append_range(init, sm0.frag);
+
+      // Tiles 1 .. n-1: this tile's S with the previous tile's P V.
+      auto loop = scf::ForOp::create(b, idx(1), tiles, idx(1), init);
+      {
+        OpBuilder::InsertionGuard inner(b);
+        b.setInsertionPointToStart(loop.getBody());
+        Value i = loop.getInductionVar();
+        Value prev = sub(i, idx(1));
+        ValueRange carried = loop.getRegionIterArgs();
+        SmallVector<Value> frag(carried.begin() + 5, carried.end());
+        Value o = carried[4];
+        beginIssue();
+        Value acc;
+        Softmax sm;
+        if (overlap) {
+          acc = issueS(i);
+          p.wgmmaCommit();
+          o = issuePV(o, frag, prev);
+          p.wgmmaCommit();
+          endIssue(i);
+          p.wgmmaWait(1);
+          release(layout.k, p.slotOf(layout.k, i));
+          sm = softmax(scores(acc, i), carried[0], carried[1]);
+          p.wgmmaWait(0);
+          release(layout.v, p.slotOf(layout.v, prev));
+        } else {
+          o = issuePV(o, frag, prev);
+          acc = issueS(i);
+          p.wgmmaCommit();
+          endIssue(i);
+          p.wgmmaWait(0);
+          release(layout.v, p.slotOf(layout.v, prev));
+          release(layout.k, p.slotOf(layout.k, i));
+          sm = softmax(scores(acc, i), carried[0], carried[1]);
+        }
+        o = rescale(o, sm);
+        SmallVector<Value> next = {sm.m[0], sm.m[1],
+                                   fma(carried[2], sm.corr[0], sm.sum[0]),
+                                   fma(carried[3], sm.corr[1], sm.sum[1]), o};
+        llvm::append_range(next, sm.frag);
+        scf::YieldOp::create(b, next);
+      }
+      // The last tile's P V.
+      SmallVector<Value> frag(loop.getResults().begin() + 5,
+                              loop.getResults().end());
+      Value last = sub(tiles, idx(1));
+      p.wgmmaFence();
+      Value o = issuePV(loop.getResult(4), frag, last);
       p.wgmmaCommit();
       p.wgmmaWait(0);
-      release(layout.v);
-      scf::YieldOp::create(b, ValueRange{mNew[0], mNew[1], l[0], l[1], o});
+      release(layout.v, p.slotOf(layout.v, last));
+      scf::YieldOp::create(b,
+                           ValueRange{o, loop.getResult(2), loop.getResult(3)});
     }
 
     // Row sums across the 4 lanes of each row, then the output.
-    Value o = loop.getResult(4);
+    Value o = any.getResult(0);
     Type elt = cast<MemRefType>(a.out.getType()).getElementType();
     for (int64_t h = 0; h < 2; ++h) {
-      Value l = loop.getResult(2 + h);
+      Value l = any.getResult(1 + h);
       for (int32_t offset : {1, 2})
         l = fadd(l, shuffleXor(l, offset));
       const Row &row = rowPair[h];

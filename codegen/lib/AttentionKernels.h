@@ -114,6 +114,12 @@ struct AttentionCommon : GpuBuilder {
 /// mma.sync kernel), keys in tiles of 128 through TMA rings.
 struct HopperAttentionShape {
   int64_t heads = 0, kvHeads = 0, dim = 0, group = 0;
+  /// The consumers' order of work per K/V tile: 0 serial (each warpgroup
+  /// waits for S, runs the softmax, then P V), 1 ping-pong (the two
+  /// warpgroups take turns issuing their products, so one's softmax runs
+  /// under the other's), 2 ping-pong with the next tile's S issued before
+  /// this tile's softmax, which then runs under its own P V.
+  int64_t schedule = 0;
   static constexpr int64_t kRows = 128, kKeys = 128, kStages = 2;
   static constexpr int64_t kThreads = 384; // producer + two consumers
   /// Whether the kernel covers bf16 attention of this shape: D in {64,

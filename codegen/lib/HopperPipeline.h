@@ -244,6 +244,15 @@ struct HopperPipeline : GpuBuilder {
 
   void wgmmaFence() { NVVM::WgmmaFenceAlignedOp::create(b); }
   void wgmmaCommit() { NVVM::WgmmaGroupSyncAlignedOp::create(b); }
+  /// Named barrier `id` (1-15; 0 is the block-wide one) over `threads`
+  /// threads: wait there, or count this warp's arrival and go on.
+  void namedSync(Value id, int64_t threads) {
+    NVVM::BarrierOp::create(b, Type(), id, i32(threads),
+                            NVVM::BarrierReductionAttr(), Value());
+  }
+  void namedArrive(Value id, int64_t threads) {
+    NVVM::BarrierArriveOp::create(b, id, i32(threads));
+  }
   void wgmmaWait(int64_t pending) {
     NVVM::WgmmaWaitGroupSyncOp::create(b, static_cast<uint64_t>(pending));
   }

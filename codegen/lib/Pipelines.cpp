@@ -67,6 +67,7 @@ void mlir::hymir::buildKernelFormPipeline(OpPassManager &pm,
   HymirSoftmaxAttentionToKernelsOptions attention;
   attention.chip = options.gpuAttention ? std::string(options.chip) : "";
   attention.pipeline = options.attentionPipeline;
+  attention.schedule = options.attentionSchedule;
   pm.addNestedPass<func::FuncOp>(
       createHymirSoftmaxAttentionToKernels(attention));
   HymirLowerToLinalgOptions lower;

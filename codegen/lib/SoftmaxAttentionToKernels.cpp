@@ -917,6 +917,12 @@ struct HymirSoftmaxAttentionToKernelsPass
       }
       target = *found;
     }
+    if (schedule < 0 || schedule > 2) {
+      getOperation().emitError() << "hymir-softmax-attention-to-kernels: "
+                                    "schedule must be 0, 1 or 2, got "
+                                 << schedule;
+      return signalPassFailure();
+    }
     if (splits < 0 || splits > 1024) {
       getOperation().emitError() << "hymir-softmax-attention-to-kernels: "
                                     "splits must be in [0, 1024], got "
@@ -977,6 +983,7 @@ struct HymirSoftmaxAttentionToKernelsPass
     h.kvHeads = w.kvHeads;
     h.dim = w.dim;
     h.group = w.group;
+    h.schedule = schedule;
     if (h.sharedBytes() > target.maxSharedBytesPerBlock)
       return std::nullopt;
     return h;

@@ -73,6 +73,7 @@ static constexpr rtools::Range kDevicesRange{1, 64};
 static constexpr rtools::Range kMaxTokensRange{1, 2147483647};
 static constexpr rtools::Range kBlockSizeRange{1, 1024};
 static constexpr rtools::Range kValueSplitRange{0, 64};
+static constexpr rtools::Range kAttentionScheduleRange{0, 2};
 static constexpr rtools::Range kDecodeSlotsRange{0, 1024};
 static constexpr rtools::Range kWgmmaGroupRange{1, 256};
 // The warp-rows kernels unroll tile / 32 steps; beyond 1024 rows a tile
@@ -127,6 +128,14 @@ static cl::opt<bool> attentionPipelineOpt(
              "tokens on the Hopper pipeline kernel (TMA, mbarrier ring, "
              "wgmma); false: the warp kernels (default true)"),
     cl::init(true), cl::cat(hymirCategory));
+static cl::opt<rtools::Int64Arg> attentionScheduleOpt(
+    "attention-schedule",
+    cl::desc(rtools::describeRange(
+        "cuda sm_90a: consumer order of the pipeline attention kernel: 0 "
+        "serial, 1 ping-pong, 2 ping-pong with S issued ahead",
+        kAttentionScheduleRange, 0)),
+    cl::init(0), rtools::inRange(kAttentionScheduleRange),
+    cl::cat(hymirCategory));
 static cl::opt<bool> moeWgmmaOpt(
     "moe-wgmma",
     cl::desc("cuda sm_90a: larger MoE calls on wgmma kernels (128-row "
@@ -509,6 +518,7 @@ LogicalResult run(MLIRContext &context, ModuleOp module, TimingScope &root) {
   formOptions.lightningValueSplit = lightningSplitOpt;
   formOptions.lightningTensorCores = lightningTensorCoresOpt;
   formOptions.attentionPipeline = attentionPipelineOpt;
+  formOptions.attentionSchedule = attentionScheduleOpt;
   // wgmma needs the sm_90a feature set (the chip's target description).
   bool wgmma = false;
   if (cuda) {

@@ -201,7 +201,11 @@ def HymirSoftmaxAttentionToKernels
     Option<"pipeline", "pipeline", "bool", /*default=*/"true",
            "bf16 prefill (more than 16 queries) on the Hopper pipeline layer "
            "(TMA rings, warp roles, wgmma) on chips with wgmma, for head dims "
-           "64 and 128">
+           "64 and 128">,
+    Option<"schedule", "schedule", "int64_t", /*default=*/"0",
+           "consumer order in the pipeline kernel: 0 serial, 1 ping-pong "
+           "(the two warpgroups take turns issuing products), 2 ping-pong "
+           "with the next tile's S issued before this tile's softmax">
   ];
   let dependentDialects = ["::mlir::gpu::GPUDialect", "::mlir::scf::SCFDialect",
                            "::mlir::arith::ArithDialect", "::mlir::math::MathDialect",

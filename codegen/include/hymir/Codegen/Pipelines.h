@@ -55,6 +55,10 @@ struct KernelFormOptions : public PassPipelineOptions<KernelFormOptions> {
       *this, "attention-pipeline",
       llvm::cl::desc("pipeline option of hymir-softmax-attention-to-kernels"),
       llvm::cl::init(true)};
+  Option<int64_t> attentionSchedule{
+      *this, "attention-schedule",
+      llvm::cl::desc("schedule option of hymir-softmax-attention-to-kernels"),
+      llvm::cl::init(0)};
   Option<bool> gpuMoe{
       *this, "gpu-moe",
       llvm::cl::desc("routed MoE experts as warp-per-row GPU kernels "
