@@ -2,9 +2,10 @@
 //
 // See MiniMaxImporter.h. Two passes over the model: `collect` checks every
 // tensor the config calls for against the checkpoint (name, shape, dtype)
-// and lists the parameters of `forward`; `build` writes the module: one
-// private function per layer kind and signature (a lightning and a softmax
-// layer, called once per layer) and `forward`. Activations between layers
+// and lists the parameters of the entries; `build` writes the module: per
+// entry (`forward`, then `prefill` and `decode`, buildCached) one private
+// function per layer kind and signature (a lightning and a softmax layer,
+// called once per layer) and the entry. Activations between layers
 // are [B*T, N] rows; the attention ops see [B, T, heads, head dim].
 // Elementwise math (SiLU, the sigmoid gate, the residual sums) is computed
 // in f32 whatever the activation dtype, rounding once at the end, as the
@@ -20,10 +21,12 @@
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/Dialect/Linalg/IR/Linalg.h"
 #include "mlir/Dialect/Math/IR/Math.h"
 #include "mlir/Dialect/Tensor/IR/Tensor.h"
 #include "mlir/IR/Builders.h"
 #include "mlir/IR/BuiltinAttributes.h"
+#include "mlir/IR/ImplicitLocOpBuilder.h"
 #include "mlir/IR/Verifier.h"
 #include "llvm/ADT/StringExtras.h"
 #include "llvm/Support/FormatVariadic.h"
@@ -75,6 +78,11 @@ struct LayerParams {
   MoeParams moe;
 };
 
+/// The entries built: `forward` (every position, no caches), `prefill` (a
+/// batch of right-padded prompts through the caches) and `decode` (one
+/// token per active sequence through the caches).
+enum class Entry { Forward, Prefill, Decode };
+
 class Importer {
 public:
   Importer(MLIRContext &context, const ModelConfig &config,
@@ -85,6 +93,8 @@ public:
 
   llvm::Error collect();
   OwningOpRef<ModuleOp> build();
+  /// Builds `prefill` or `decode` into the module `build` made.
+  void buildCached(Entry entry);
   /// How the MoE weights are stored, for the summary.
   bool anyPerExpert() const {
     return llvm::any_of(layers,
@@ -99,8 +109,16 @@ private:
 
   // Builders of the graph.
   Value dim(Value t, int64_t d) { return tensor::DimOp::create(b, loc, t, d); }
-  RankedTensorType rows(int64_t width, Type elt) {
-    return RankedTensorType::get({ShapedType::kDynamic, width}, elt);
+  /// The static token count of the entry being built (decode: 1), else
+  /// dynamic.
+  int64_t tokenDim() const {
+    return mode == Entry::Decode ? 1 : ShapedType::kDynamic;
+  }
+  /// The token count as a size: a constant where static, else `tokens`.
+  OpFoldResult tokenSize(Value tokens) {
+    if (mode == Entry::Decode)
+      return b.getIndexAttr(1);
+    return tokens;
   }
   Value toF32(Value v);
   Value castTo(Value v, Type elt);
@@ -110,13 +128,38 @@ private:
   Value residual(Value res, Value block, double alpha, double beta);
   Value rmsNorm(Value x, Value w, double eps);
   Value linear(Value x, Value w, Type elt, StringRef precision = "bf16");
-  Value heads(Value rows2d, Value tokens, int64_t count, int64_t width);
+  Value heads(Value rows2d, OpFoldResult tokens, int64_t count, int64_t width);
   Value moe(Value h, ValueRange w);
 
-  func::FuncOp layerFunction(LayerKind kind, TypeRange argTypes);
+  // Integer and broadcast glue of the cached entries, as linalg.generic
+  // ops on tensors (there is no hymir op for them; the kernel form fuses
+  // them like any elementwise math).
+  Value empty(ArrayRef<int64_t> shape, Type elt, ValueRange dynamicSizes = {});
+  /// A linalg.generic: `ins` read through `maps` (one per input, then the
+  /// output's), all loops parallel unless `iterators` says otherwise, into
+  /// `init`; `body` gets a builder, the block arguments and the loop
+  /// indices, and returns the value to yield.
+  Value generic(
+      ValueRange ins, ArrayRef<AffineMap> maps, Value init,
+      function_ref<Value(ImplicitLocOpBuilder &, ValueRange, ValueRange)> body,
+      ArrayRef<utils::IteratorType> iterators = {});
+  /// The map of a rank-`rank` loop nest reading the loop dims `dims`.
+  AffineMap dims(unsigned rank, ArrayRef<unsigned> dims);
+  /// The values of the [B] i32 entry argument `arg`, checked to lie in
+  /// [0, bound) at run time: they are read as rows of a [bound, 1] table
+  /// holding 0, 1, ..., bound - 1 (hymir.embedding, whose run-time check
+  /// names the argument and the first bad value; a bad value reads row 0).
+  Value checkedCounts(Value arg, OpFoldResult bound);
+
+  func::FuncOp layerFunction(LayerKind kind, TypeRange argTypes,
+                             TypeRange resultTypes);
   void buildLightning(func::FuncOp f);
   void buildSoftmax(func::FuncOp f);
   Value expertStack(ArrayRef<int64_t> params, ArrayRef<Value> args);
+  /// The operands every layer function takes (see layerFunction): x, the
+  /// layer's weights, its decay rates or `positions`, and `tokens`.
+  SmallVector<Value> layerOperands(size_t l, Value x, ArrayRef<Value> args,
+                                   Value positions, Value tokens);
 
   MLIRContext &context;
   const ModelConfig &c;
@@ -126,13 +169,15 @@ private:
   Location loc;
   OpBuilder b;
   ModuleOp module;
+  /// The entry being built.
+  Entry mode = Entry::Forward;
   /// The rows (B*T) of the layer function being built.
   Value rowCount;
 
   std::vector<Param> params;
   std::vector<LayerParams> layers;
   int64_t embed = -1, finalNorm = -1, head = -1;
-  std::map<std::pair<int, const void *>, func::FuncOp> layerFunctions;
+  std::map<std::tuple<int, int, const void *>, func::FuncOp> layerFunctions;
 };
 
 llvm::Expected<int64_t> Importer::require(const std::string &name,
@@ -339,7 +384,9 @@ Value Importer::splat(double value, Value like) {
   auto type = cast<RankedTensorType>(like.getType()).clone(f32);
   Value scalar = arith::ConstantOp::create(
       b, loc, b.getF32FloatAttr(static_cast<float>(value)));
-  return tensor::SplatOp::create(b, loc, type, scalar, ValueRange{rowCount});
+  return tensor::SplatOp::create(b, loc, type, scalar,
+                                 type.isDynamicDim(0) ? ValueRange{rowCount}
+                                                      : ValueRange{});
 }
 
 Value Importer::silu(Value x) {
@@ -373,24 +420,88 @@ Value Importer::rmsNorm(Value x, Value w, double eps) {
                                b.getF32FloatAttr(static_cast<float>(eps)));
 }
 
+/// x [rows, K] times w [N, K]^T: [rows, N] of element type `elt`.
 Value Importer::linear(Value x, Value w, Type elt, StringRef precision) {
   int64_t out = cast<RankedTensorType>(w.getType()).getDimSize(0);
-  return hy::LinearOp::create(b, loc, rows(out, elt), x, w,
-                              b.getStringAttr(precision));
+  auto type = RankedTensorType::get(
+      {cast<RankedTensorType>(x.getType()).getDimSize(0), out}, elt);
+  return hy::LinearOp::create(b, loc, type, x, w, b.getStringAttr(precision));
 }
 
 /// [B*T, count*width] rows as [B, T, count, width].
-Value Importer::heads(Value rows2d, Value tokens, int64_t count,
+Value Importer::heads(Value rows2d, OpFoldResult tokens, int64_t count,
                       int64_t width) {
   int64_t batch = options.maxBatch;
   Type elt = cast<RankedTensorType>(rows2d.getType()).getElementType();
-  auto type =
-      RankedTensorType::get({batch, ShapedType::kDynamic, count, width}, elt);
+  auto type = RankedTensorType::get({batch, tokenDim(), count, width}, elt);
   SmallVector<OpFoldResult> shape = {b.getIndexAttr(batch), tokens,
                                      b.getIndexAttr(count),
                                      b.getIndexAttr(width)};
   return tensor::ExpandShapeOp::create(b, loc, type, rows2d, {{0, 1}, {2, 3}},
                                        shape);
+}
+
+Value Importer::empty(ArrayRef<int64_t> shape, Type elt,
+                      ValueRange dynamicSizes) {
+  return tensor::EmptyOp::create(b, loc, shape, elt, dynamicSizes);
+}
+
+AffineMap Importer::dims(unsigned rank, ArrayRef<unsigned> which) {
+  SmallVector<AffineExpr> exprs;
+  for (unsigned d : which)
+    exprs.push_back(b.getAffineDimExpr(d));
+  return AffineMap::get(rank, 0, exprs, &context);
+}
+
+Value Importer::generic(
+    ValueRange ins, ArrayRef<AffineMap> maps, Value init,
+    function_ref<Value(ImplicitLocOpBuilder &, ValueRange, ValueRange)> body,
+    ArrayRef<utils::IteratorType> iterators) {
+  unsigned rank = maps.back().getNumDims();
+  SmallVector<utils::IteratorType> iters(iterators);
+  if (iters.empty())
+    iters.assign(rank, utils::IteratorType::parallel);
+  return linalg::GenericOp::create(
+             b, loc, TypeRange{init.getType()}, ins, ValueRange{init}, maps,
+             iters,
+             [&](OpBuilder &nested, Location l, ValueRange args) {
+               ImplicitLocOpBuilder ib(l, nested);
+               SmallVector<Value> index;
+               for (unsigned d = 0; d < rank; ++d)
+                 index.push_back(linalg::IndexOp::create(ib, d));
+               linalg::YieldOp::create(ib, body(ib, args, index));
+               // Only the indices the body read stay.
+               for (Value i : index)
+                 if (i.use_empty())
+                   i.getDefiningOp()->erase();
+             })
+      .getResult(0);
+}
+
+Value Importer::checkedCounts(Value arg, OpFoldResult bound) {
+  int64_t batch = options.maxBatch;
+  SmallVector<Value> dynamic;
+  std::optional<int64_t> rowsStatic = getConstantIntValue(bound);
+  if (!rowsStatic)
+    dynamic.push_back(cast<Value>(bound));
+  Value table = generic(
+      {}, {b.getMultiDimIdentityMap(2)},
+      empty({rowsStatic ? *rowsStatic : ShapedType::kDynamic, 1}, f32, dynamic),
+      [](ImplicitLocOpBuilder &ib, ValueRange, ValueRange i) -> Value {
+        return arith::UIToFPOp::create(
+            ib, ib.getF32Type(),
+            arith::IndexCastUIOp::create(ib, ib.getI32Type(), i[0]));
+      });
+  Value rows = hy::EmbeddingOp::create(
+      b, loc, RankedTensorType::get({batch, 1}, f32), table, arg);
+  AffineMap column = AffineMap::get(
+      1, 0, {b.getAffineDimExpr(0), b.getAffineConstantExpr(0)}, &context);
+  return generic(
+      {rows}, {column, b.getMultiDimIdentityMap(1)},
+      empty({batch}, b.getI32Type()),
+      [](ImplicitLocOpBuilder &ib, ValueRange x, ValueRange) -> Value {
+        return arith::FPToSIOp::create(ib, ib.getI32Type(), x[0]);
+      });
 }
 
 Value Importer::moe(Value h, ValueRange w) {
@@ -399,16 +510,24 @@ Value Importer::moe(Value h, ValueRange w) {
                            b.getBoolAttr(c.renormalize));
 }
 
-/// The layer function of `kind` for these argument types, made once.
-func::FuncOp Importer::layerFunction(LayerKind kind, TypeRange argTypes) {
-  auto type = FunctionType::get(&context, argTypes, {argTypes[0]});
-  auto key = std::make_pair(static_cast<int>(kind), type.getAsOpaquePointer());
+/// The layer function of `kind` for these argument and result types in the
+/// entry being built, made once.
+func::FuncOp Importer::layerFunction(LayerKind kind, TypeRange argTypes,
+                                     TypeRange resultTypes) {
+  auto type = FunctionType::get(&context, argTypes, resultTypes);
+  auto key = std::make_tuple(static_cast<int>(kind), static_cast<int>(mode),
+                             type.getAsOpaquePointer());
   if (auto it = layerFunctions.find(key); it != layerFunctions.end())
     return it->second;
   std::string name =
       kind == LayerKind::Lightning ? "lightning_layer" : "softmax_layer";
+  if (mode == Entry::Prefill)
+    name += "_prefill";
+  else if (mode == Entry::Decode)
+    name += "_decode";
   size_t same = llvm::count_if(layerFunctions, [&](const auto &entry) {
-    return entry.first.first == static_cast<int>(kind);
+    return std::get<0>(entry.first) == static_cast<int>(kind) &&
+           std::get<1>(entry.first) == static_cast<int>(mode);
   });
   if (same)
     name += "_" + std::to_string(same);
@@ -428,13 +547,18 @@ func::FuncOp Importer::layerFunction(LayerKind kind, TypeRange argTypes) {
 // Arguments of both layer functions: x, input norm, post-attention norm,
 // router, W1, W3, W2, then the mixer's four weights, then the decay rates
 // (lightning) or the positions (softmax), then the token count T of each
-// sequence (x has B*T rows).
+// sequence (x has B*T rows). In prefill and decode then the caches and the
+// per-sequence counts the entry computed (see buildCached):
+//   lightning: state [B, H, D, D] f32, counts [B] i32 (prefill: also the
+//              cache lengths [B] i32) -> (y, new state);
+//   softmax:   key cache, value cache [B, C, Hkv, D], span [B] i32 (the
+//              valid keys after the write) -> (y, new key and value caches).
 
 void Importer::buildLightning(func::FuncOp f) {
   ValueRange a = f.getArguments();
   Value x = a[0];
-  int64_t h = c.numHeads, d = c.headDim;
-  Value tokens = a[12];
+  int64_t h = c.numHeads, d = c.headDim, batch = options.maxBatch;
+  OpFoldResult tokens = tokenSize(a[12]);
   rowCount = dim(x, 0);
   Value hn = rmsNorm(x, a[1], c.rmsNormEps);
   // q | k | v per head, SiLU on all three; no scale, no normaliser.
@@ -445,19 +569,117 @@ void Importer::buildLightning(func::FuncOp f) {
     SmallVector<OpFoldResult> offsets = {b.getIndexAttr(0), b.getIndexAttr(0),
                                          b.getIndexAttr(0),
                                          b.getIndexAttr(part * d)};
-    SmallVector<OpFoldResult> sizes = {b.getIndexAttr(options.maxBatch), tokens,
+    SmallVector<OpFoldResult> sizes = {b.getIndexAttr(batch), tokens,
                                        b.getIndexAttr(h), b.getIndexAttr(d)};
     SmallVector<OpFoldResult> strides(4, b.getIndexAttr(1));
     qkvParts.push_back(
         tensor::ExtractSliceOp::create(b, loc, qkv4, offsets, sizes, strides));
   }
-  Type qType = qkvParts[0].getType();
-  auto stateType = RankedTensorType::get({options.maxBatch, h, d, d}, f32);
-  auto attention = hy::LightningAttentionOp::create(
-      b, loc, qType, stateType, qkvParts[0], qkvParts[1], qkvParts[2], a[11],
-      /*initial_state=*/Value(), b.getI64IntegerAttr(256));
-  Value o = tensor::CollapseShapeOp::create(b, loc, attention.getOut(),
-                                            {{0, 1}, {2, 3}});
+  Value q = qkvParts[0], k = qkvParts[1], v = qkvParts[2], slopes = a[11];
+  auto stateType = RankedTensorType::get({batch, h, d, d}, f32);
+  auto lightning = [&](Value q, Value k, Value v, Value rates, Value initial) {
+    return hy::LightningAttentionOp::create(b, loc, q.getType(), stateType, q,
+                                            k, v, rates, initial,
+                                            b.getI64IntegerAttr(256));
+  };
+  AffineMap all4 = b.getMultiDimIdentityMap(4);
+  // The layer's new state (prefill and decode).
+  Value state;
+  Value out;
+  if (mode == Entry::Forward) {
+    out = lightning(q, k, v, slopes, Value()).getOut();
+  } else if (mode == Entry::Decode) {
+    Value old = a[13], counts = a[14];
+    auto step = lightning(q, k, v, slopes, old);
+    out = step.getOut();
+    // A slot without a token (counts 0) keeps its state.
+    state = generic(
+        {step.getFinalState(), old, counts}, {all4, all4, dims(4, {0}), all4},
+        empty(stateType.getShape(), f32),
+        [&](ImplicitLocOpBuilder &ib, ValueRange x, ValueRange) -> Value {
+          Value active = arith::CmpIOp::create(
+              ib, arith::CmpIPredicate::sgt, x[2],
+              arith::ConstantIntOp::create(ib, ib.getI32Type(), 0));
+          return arith::SelectOp::create(ib, active, x[0], x[1]);
+        });
+  } else {
+    Value old = a[13], counts = a[14], lengths = a[15];
+    auto isZero = [](ImplicitLocOpBuilder &ib, Value i32) -> Value {
+      return arith::CmpIOp::create(
+          ib, arith::CmpIPredicate::eq, i32,
+          arith::ConstantIntOp::create(ib, ib.getI32Type(), 0));
+    };
+    auto zeroF32 = [](ImplicitLocOpBuilder &ib) -> Value {
+      return arith::ConstantOp::create(ib, ib.getF32FloatAttr(0));
+    };
+    // A slot whose cache is empty starts a new sequence: its state is
+    // taken as zeros, whatever it holds.
+    Value start = generic(
+        {old, lengths}, {all4, dims(4, {0}), all4},
+        empty(stateType.getShape(), f32),
+        [&](ImplicitLocOpBuilder &ib, ValueRange x, ValueRange) -> Value {
+          return arith::SelectOp::create(ib, isZero(ib, x[1]), zeroF32(ib),
+                                         x[0]);
+        });
+    out = lightning(q, k, v, slopes, start).getOut();
+    // The op's final state is the state after all T tokens, padding
+    // included. The state after the first n = counts[b] tokens is
+    //   S_n = lambda^n S_start + sum_{t < n} lambda^(n-1-t) k_t^T v_t,
+    // the sum being a lightning attention without decay (slopes 0) over
+    // the keys weighted by lambda^(n-1-t), and zero past n (every weight
+    // at most 1: nothing overflows, whatever the padding).
+    Value tokenCount = dim(q, 1);
+    Value weights = generic(
+        {counts, slopes},
+        {dims(3, {0}), dims(3, {2}), b.getMultiDimIdentityMap(3)},
+        empty({batch, ShapedType::kDynamic, h}, f32, {tokenCount}),
+        [&](ImplicitLocOpBuilder &ib, ValueRange x, ValueRange i) -> Value {
+          Value t = arith::IndexCastOp::create(ib, ib.getI32Type(), i[1]);
+          Value inside =
+              arith::CmpIOp::create(ib, arith::CmpIPredicate::slt, t, x[0]);
+          Value age = arith::SubIOp::create(
+              ib, arith::SubIOp::create(ib, x[0], t),
+              arith::ConstantIntOp::create(ib, ib.getI32Type(), 1));
+          Value decayed = math::ExpOp::create(
+              ib, arith::MulFOp::create(
+                      ib, arith::NegFOp::create(ib, x[1]),
+                      arith::SIToFPOp::create(ib, ib.getF32Type(), age)));
+          return arith::SelectOp::create(ib, inside, decayed, zeroF32(ib));
+        });
+    Value weighted = generic(
+        {k, weights}, {all4, dims(4, {0, 1, 2}), all4},
+        empty({batch, ShapedType::kDynamic, h, d}, f32, {tokenCount}),
+        [&](ImplicitLocOpBuilder &ib, ValueRange x, ValueRange) -> Value {
+          Value key = x[0];
+          if (!key.getType().isF32())
+            key = arith::ExtFOp::create(ib, ib.getF32Type(), key);
+          return arith::MulFOp::create(ib, key, x[1]);
+        });
+    Value noDecay = arith::ConstantOp::create(
+        b, loc,
+        DenseElementsAttr::get(RankedTensorType::get({h}, f32),
+                               b.getF32FloatAttr(0)));
+    Value sums = lightning(weighted, weighted, toF32(v), noDecay, Value())
+                     .getFinalState();
+    // A slot without tokens (counts 0) keeps its state, and a new one
+    // (cache length 0) starts from zeros.
+    state = generic(
+        {old, sums, counts, lengths, slopes},
+        {all4, all4, dims(4, {0}), dims(4, {0}), dims(4, {1}), all4},
+        empty(stateType.getShape(), f32),
+        [&](ImplicitLocOpBuilder &ib, ValueRange x, ValueRange) -> Value {
+          Value decay = math::ExpOp::create(
+              ib, arith::MulFOp::create(
+                      ib, arith::NegFOp::create(ib, x[4]),
+                      arith::SIToFPOp::create(ib, ib.getF32Type(), x[2])));
+          Value carried = arith::AddFOp::create(
+              ib, arith::MulFOp::create(ib, decay, x[0]), x[1]);
+          Value fresh =
+              arith::SelectOp::create(ib, isZero(ib, x[3]), x[1], carried);
+          return arith::SelectOp::create(ib, isZero(ib, x[2]), x[0], fresh);
+        });
+  }
+  Value o = tensor::CollapseShapeOp::create(b, loc, out, {{0, 1}, {2, 3}});
   // RMSNorm over all heads (eps 1e-6 in both codebases), the sigmoid
   // gate of the layer's input, the output projection.
   Value on = toF32(rmsNorm(o, a[10], 1e-6));
@@ -469,14 +691,17 @@ void Importer::buildLightning(func::FuncOp f) {
   Value h2 = rmsNorm(x1, a[2], c.rmsNormEps);
   Value y = residual(c.postnorm ? h2 : x1, moe(h2, a.slice(3, 4)), c.mlpAlpha,
                      c.mlpBeta);
-  func::ReturnOp::create(b, loc, y);
+  SmallVector<Value> results = {y};
+  if (state)
+    results.push_back(state);
+  func::ReturnOp::create(b, loc, results);
 }
 
 void Importer::buildSoftmax(func::FuncOp f) {
   ValueRange a = f.getArguments();
   Value x = a[0];
   int64_t h = c.numHeads, kv = c.numKvHeads, d = c.headDim;
-  Value tokens = a[12];
+  OpFoldResult tokens = tokenSize(a[12]);
   rowCount = dim(x, 0);
   Value hn = rmsNorm(x, a[1], c.rmsNormEps);
   Value q = heads(linear(hn, a[7], act), tokens, h, d);
@@ -488,9 +713,22 @@ void Importer::buildSoftmax(func::FuncOp f) {
                               b.getI64IntegerAttr(c.rotaryDim),
                               b.getF64FloatAttr(c.ropeTheta));
   };
+  SmallVector<Value> caches;
+  Value keys = rope(k), values = v, lengths;
+  if (mode != Entry::Forward) {
+    // The step's keys and values go to positions cache_lengths[b] + t of
+    // the caches; the queries see the span[b] = cache_lengths[b] + T
+    // positions before and up to themselves (causal), or none in a slot
+    // without tokens (span 0, nothing written).
+    lengths = a[15];
+    keys = hy::KvCacheWriteOp::create(b, loc, a[13].getType(), a[13], keys,
+                                      lengths);
+    values = hy::KvCacheWriteOp::create(b, loc, a[14].getType(), a[14], values,
+                                        lengths);
+    caches = {keys, values};
+  }
   Value attn = hy::SoftmaxAttentionOp::create(
-      b, loc, q.getType(), rope(q), rope(k), v, /*lengths=*/Value(),
-      b.getBoolAttr(true),
+      b, loc, q.getType(), rope(q), keys, values, lengths, b.getBoolAttr(true),
       b.getF32FloatAttr(
           static_cast<float>(1.0 / std::sqrt(static_cast<double>(d)))));
   Value o = tensor::CollapseShapeOp::create(b, loc, attn, {{0, 1}, {2, 3}});
@@ -499,7 +737,9 @@ void Importer::buildSoftmax(func::FuncOp f) {
   Value h2 = rmsNorm(x1, a[2], c.rmsNormEps);
   Value y = residual(c.postnorm ? h2 : x1, moe(h2, a.slice(3, 4)), c.mlpAlpha,
                      c.mlpBeta);
-  func::ReturnOp::create(b, loc, y);
+  SmallVector<Value> results = {y};
+  results.append(caches);
+  func::ReturnOp::create(b, loc, results);
 }
 
 /// One [I, N] (or [N, I]) tensor per expert stacked into [E, I, N].
@@ -515,6 +755,50 @@ Value Importer::expertStack(ArrayRef<int64_t> ids, ArrayRef<Value> args) {
   if (parts.size() == 1)
     return parts[0];
   return tensor::ConcatOp::create(b, loc, /*dim=*/0, parts);
+}
+
+SmallVector<Value> Importer::layerOperands(size_t l, Value x,
+                                           ArrayRef<Value> args,
+                                           Value positions, Value tokens) {
+  const LayerParams &layer = layers[l];
+  int64_t n = c.hiddenSize;
+  auto arg = [&](int64_t id) { return args[static_cast<size_t>(id)]; };
+  SmallVector<Value> operands = {x, arg(layer.inputNorm), arg(layer.postNorm),
+                                 arg(layer.moe.router)};
+  const MoeParams &m = layer.moe;
+  if (m.fused) {
+    Value gateUp = arg(m.gateUp);
+    auto t = cast<RankedTensorType>(gateUp.getType());
+    int64_t e = t.getDimSize(0), i = t.getDimSize(1) / 2;
+    for (int64_t half = 0; half < 2; ++half) {
+      SmallVector<OpFoldResult> offsets = {
+          b.getIndexAttr(0), b.getIndexAttr(half * i), b.getIndexAttr(0)};
+      SmallVector<OpFoldResult> sizes = {b.getIndexAttr(e), b.getIndexAttr(i),
+                                         b.getIndexAttr(n)};
+      SmallVector<OpFoldResult> strides(3, b.getIndexAttr(1));
+      operands.push_back(tensor::ExtractSliceOp::create(b, loc, gateUp, offsets,
+                                                        sizes, strides));
+    }
+    operands.push_back(arg(m.down));
+  } else {
+    operands.push_back(expertStack(m.w1, args));
+    operands.push_back(expertStack(m.w3, args));
+    operands.push_back(expertStack(m.w2, args));
+  }
+  for (int64_t id : layer.mixer)
+    operands.push_back(arg(id));
+  if (layer.kind == LayerKind::Lightning) {
+    SmallVector<float> slopes;
+    for (double s : c.lightningSlopes(static_cast<int64_t>(l)))
+      slopes.push_back(static_cast<float>(s));
+    auto type = RankedTensorType::get({c.numHeads}, f32);
+    operands.push_back(arith::ConstantOp::create(
+        b, loc, DenseFPElementsAttr::get(type, ArrayRef(slopes))));
+  } else {
+    operands.push_back(positions);
+  }
+  operands.push_back(tokens);
+  return operands;
 }
 
 OwningOpRef<ModuleOp> Importer::build() {
@@ -576,44 +860,11 @@ OwningOpRef<ModuleOp> Importer::build() {
           b, loc, 0, SmallVector<Value>(static_cast<size_t>(batch), positions));
   }
 
-  for (auto [l, layer] : llvm::enumerate(layers)) {
-    auto arg = [&](int64_t id) { return args[static_cast<size_t>(id)]; };
-    SmallVector<Value> operands = {x, arg(layer.inputNorm), arg(layer.postNorm),
-                                   arg(layer.moe.router)};
-    const MoeParams &m = layer.moe;
-    if (m.fused) {
-      Value gateUp = arg(m.gateUp);
-      auto t = cast<RankedTensorType>(gateUp.getType());
-      int64_t e = t.getDimSize(0), i = t.getDimSize(1) / 2;
-      for (int64_t half = 0; half < 2; ++half) {
-        SmallVector<OpFoldResult> offsets = {
-            b.getIndexAttr(0), b.getIndexAttr(half * i), b.getIndexAttr(0)};
-        SmallVector<OpFoldResult> sizes = {b.getIndexAttr(e), b.getIndexAttr(i),
-                                           b.getIndexAttr(n)};
-        SmallVector<OpFoldResult> strides(3, b.getIndexAttr(1));
-        operands.push_back(tensor::ExtractSliceOp::create(
-            b, loc, gateUp, offsets, sizes, strides));
-      }
-      operands.push_back(arg(m.down));
-    } else {
-      operands.push_back(expertStack(m.w1, args));
-      operands.push_back(expertStack(m.w3, args));
-      operands.push_back(expertStack(m.w2, args));
-    }
-    for (int64_t id : layer.mixer)
-      operands.push_back(arg(id));
-    if (layer.kind == LayerKind::Lightning) {
-      SmallVector<float> slopes;
-      for (double s : c.lightningSlopes(static_cast<int64_t>(l)))
-        slopes.push_back(static_cast<float>(s));
-      auto type = RankedTensorType::get({c.numHeads}, f32);
-      operands.push_back(arith::ConstantOp::create(
-          b, loc, DenseFPElementsAttr::get(type, ArrayRef(slopes))));
-    } else {
-      operands.push_back(positions);
-    }
-    operands.push_back(tokens);
-    func::FuncOp f = layerFunction(layer.kind, ValueRange(operands).getTypes());
+  for (size_t l = 0; l < layers.size(); ++l) {
+    SmallVector<Value> operands = layerOperands(l, x, args, positions, tokens);
+    func::FuncOp f =
+        layerFunction(layers[l].kind, ValueRange(operands).getTypes(),
+                      {operands[0].getType()});
     x = func::CallOp::create(b, loc, f, operands).getResult(0);
   }
 
@@ -625,7 +876,201 @@ OwningOpRef<ModuleOp> Importer::build() {
   Value out = tensor::ExpandShapeOp::create(b, loc, logitsType, logits,
                                             {{0, 1}, {2}}, shape);
   func::ReturnOp::create(b, loc, out);
+  buildCached(Entry::Prefill);
+  buildCached(Entry::Decode);
   return owned;
+}
+
+// prefill and decode (MiniMaxImporter.h has their contract). Per call the
+// entry checks the counts and the cache lengths, then derives for every
+// sequence b, with n = its token count (prompt_lengths or active) and
+// L = cache_lengths[b]:
+//   positions [B, T]  L + t, the RoPE positions of its tokens;
+//   span [B]          L + T when n > 0, else 0: the valid cache positions
+//                     after the write (the padding's keys land past L + n,
+//                     where nothing reads them before they are
+//                     overwritten); 0 writes nothing;
+//   one-hot [B, T]    1 at t = n - 1: picks the last token's row for the
+//                     LM head (none when n = 0: zero logits).
+void Importer::buildCached(Entry entry) {
+  mode = entry;
+  bool decode = entry == Entry::Decode;
+  b.setInsertionPointToEnd(module.getBody());
+  int64_t batch = options.maxBatch, v = c.vocabSize, n = c.hiddenSize;
+  int64_t h = c.numHeads, d = c.headDim;
+  auto i32 = b.getI32Type();
+  auto countsType = RankedTensorType::get({batch}, i32);
+  auto stateType = RankedTensorType::get({batch, h, d, d}, f32);
+  auto cacheType =
+      RankedTensorType::get({batch, options.maxContext, c.numKvHeads, d}, act);
+
+  // Arguments: ids, counts, cache lengths, the caches in layer order, the
+  // parameters. Results: logits, then each tied input's new value.
+  SmallVector<Type> argTypes = {RankedTensorType::get({batch, tokenDim()}, i32),
+                                countsType, countsType};
+  SmallVector<std::string> argNames = {
+      "input_ids", decode ? "active" : "prompt_lengths", "cache_lengths"};
+  SmallVector<Type> resultTypes = {RankedTensorType::get({batch, v}, f32)};
+  SmallVector<std::string> resultNames = {"logits"};
+  SmallVector<int64_t> tiedTo = {-1};
+  auto cached = [&](std::string name, Type type) {
+    tiedTo.push_back(static_cast<int64_t>(argTypes.size()));
+    argTypes.push_back(type);
+    resultTypes.push_back(type);
+    argNames.push_back(name);
+    resultNames.push_back(name + "_out");
+  };
+  tiedTo.push_back(2);
+  resultTypes.push_back(countsType);
+  resultNames.push_back("cache_lengths_out");
+  for (auto [l, layer] : llvm::enumerate(layers)) {
+    std::string prefix = llvm::formatv("layers.{0}.", l);
+    if (layer.kind == LayerKind::Lightning) {
+      cached(prefix + "state", stateType);
+    } else {
+      cached(prefix + "key_cache", cacheType);
+      cached(prefix + "value_cache", cacheType);
+    }
+  }
+  size_t firstParam = argTypes.size();
+  for (const Param &p : params)
+    argTypes.push_back(p.type);
+  auto f =
+      func::FuncOp::create(b, loc, decode ? "decode" : "prefill",
+                           FunctionType::get(&context, argTypes, resultTypes));
+  StringRef nameAttr = hy::HymirDialect::NameAttrHelper::getNameStr();
+  StringRef paramAttr = hy::HymirDialect::ParamAttrHelper::getNameStr();
+  StringRef tiedAttr = hy::HymirDialect::TiedAttrHelper::getNameStr();
+  for (auto [i, name] : llvm::enumerate(argNames))
+    f.setArgAttr(i, nameAttr, b.getStringAttr(name));
+  for (auto [i, p] : llvm::enumerate(params)) {
+    f.setArgAttr(firstParam + i, nameAttr, b.getStringAttr(p.name));
+    f.setArgAttr(firstParam + i, paramAttr, b.getUnitAttr());
+  }
+  for (auto [i, name] : llvm::enumerate(resultNames)) {
+    f.setResultAttr(i, nameAttr, b.getStringAttr(name));
+    if (tiedTo[i] >= 0)
+      f.setResultAttr(i, tiedAttr, b.getI64IntegerAttr(tiedTo[i]));
+  }
+  b.setInsertionPointToStart(f.addEntryBlock());
+  ValueRange a = f.getArguments();
+  SmallVector<Value> args(a.drop_front(firstParam));
+  Value ids = a[0];
+
+  Value tokens =
+      decode ? Value(arith::ConstantIndexOp::create(b, loc, 1)) : dim(ids, 1);
+  OpFoldResult countBound =
+      decode ? OpFoldResult(b.getIndexAttr(2))
+             : OpFoldResult(arith::AddIOp::create(
+                                b, loc, tokens,
+                                arith::ConstantIndexOp::create(b, loc, 1))
+                                .getResult());
+  Value counts = checkedCounts(a[1], countBound);
+  Value lengths = checkedCounts(a[2], b.getIndexAttr(options.maxContext + 1));
+  AffineMap all1 = b.getMultiDimIdentityMap(1);
+  auto zeroI32 = [](ImplicitLocOpBuilder &ib) -> Value {
+    return arith::ConstantIntOp::create(ib, ib.getI32Type(), 0);
+  };
+  Value span = generic(
+      {counts, lengths}, {all1, all1, all1}, empty({batch}, i32),
+      [&](ImplicitLocOpBuilder &ib, ValueRange x, ValueRange) -> Value {
+        Value active = arith::CmpIOp::create(ib, arith::CmpIPredicate::sgt,
+                                             x[0], zeroI32(ib));
+        // (The token count is cast here: the plan holds no host scalars.)
+        Value t = arith::IndexCastOp::create(ib, ib.getI32Type(), tokens);
+        return arith::SelectOp::create(
+            ib, active, arith::AddIOp::create(ib, x[1], t), zeroI32(ib));
+      });
+  Value lengthsOut =
+      generic({lengths, counts}, {all1, all1, all1}, empty({batch}, i32),
+              [](ImplicitLocOpBuilder &ib, ValueRange x, ValueRange) -> Value {
+                return arith::AddIOp::create(ib, x[0], x[1]);
+              });
+  SmallVector<Value> dynamicT;
+  if (!decode)
+    dynamicT.push_back(tokens);
+  AffineMap all2 = b.getMultiDimIdentityMap(2);
+  Value positions;
+  if (llvm::is_contained(c.layers, LayerKind::Softmax))
+    positions = generic(
+        {lengths}, {dims(2, {0}), all2},
+        empty({batch, tokenDim()}, i32, dynamicT),
+        [](ImplicitLocOpBuilder &ib, ValueRange x, ValueRange i) -> Value {
+          return arith::AddIOp::create(
+              ib, x[0], arith::IndexCastOp::create(ib, ib.getI32Type(), i[1]));
+        });
+  Value lastToken = generic(
+      {counts}, {dims(2, {0}), all2}, empty({batch, tokenDim()}, f32, dynamicT),
+      [](ImplicitLocOpBuilder &ib, ValueRange x, ValueRange i) -> Value {
+        Value t = arith::IndexCastOp::create(ib, ib.getI32Type(), i[1]);
+        Value last = arith::SubIOp::create(
+            ib, x[0], arith::ConstantIntOp::create(ib, ib.getI32Type(), 1));
+        Value here =
+            arith::CmpIOp::create(ib, arith::CmpIPredicate::eq, t, last);
+        return arith::UIToFPOp::create(ib, ib.getF32Type(), here);
+      });
+
+  Value emb = hy::EmbeddingOp::create(
+      b, loc,
+      RankedTensorType::get(
+          {batch, tokenDim(), n},
+          params[static_cast<size_t>(embed)].type.getElementType()),
+      args[static_cast<size_t>(embed)], ids);
+  Value x =
+      castTo(tensor::CollapseShapeOp::create(b, loc, emb, {{0, 1}, {2}}), act);
+
+  SmallVector<Value> results = {Value(), lengthsOut};
+  size_t cache = 3;
+  for (size_t l = 0; l < layers.size(); ++l) {
+    SmallVector<Value> operands = layerOperands(l, x, args, positions, tokens);
+    SmallVector<Type> types = {x.getType()};
+    if (layers[l].kind == LayerKind::Lightning) {
+      types.push_back(stateType);
+      operands.push_back(a[cache++]);
+      operands.push_back(counts);
+      if (!decode)
+        operands.push_back(lengths);
+    } else {
+      types.append({cacheType, cacheType});
+      operands.push_back(a[cache++]);
+      operands.push_back(a[cache++]);
+      operands.push_back(span);
+    }
+    func::FuncOp layer =
+        layerFunction(layers[l].kind, ValueRange(operands).getTypes(), types);
+    auto call = func::CallOp::create(b, loc, layer, operands);
+    x = call.getResult(0);
+    llvm::append_range(results, call.getResults().drop_front());
+  }
+
+  // The last token's row of every sequence (a sum over the tokens with one
+  // weight 1, exact), then the final norm and the LM head on B rows.
+  SmallVector<OpFoldResult> shape = {b.getIndexAttr(batch), tokenSize(tokens),
+                                     b.getIndexAttr(n)};
+  Value x3 = tensor::ExpandShapeOp::create(
+      b, loc, RankedTensorType::get({batch, tokenDim(), n}, act), x,
+      {{0, 1}, {2}}, shape);
+  Value zero = arith::ConstantOp::create(b, loc, b.getF32FloatAttr(0));
+  Value init =
+      linalg::FillOp::create(b, loc, zero, empty({batch, n}, f32)).getResult(0);
+  Value last =
+      generic({lastToken, x3},
+              {dims(3, {0, 2}), dims(3, {0, 2, 1}), dims(3, {0, 1})}, init,
+              [](ImplicitLocOpBuilder &ib, ValueRange x, ValueRange) -> Value {
+                Value row = x[1];
+                if (!row.getType().isF32())
+                  row = arith::ExtFOp::create(ib, ib.getF32Type(), row);
+                return arith::AddFOp::create(
+                    ib, x[2], arith::MulFOp::create(ib, x[0], row));
+              },
+              {utils::IteratorType::parallel, utils::IteratorType::parallel,
+               utils::IteratorType::reduction});
+  Value xf = rmsNorm(castTo(last, act), args[static_cast<size_t>(finalNorm)],
+                     c.rmsNormEps);
+  results[0] =
+      linear(xf, args[static_cast<size_t>(head)], f32, options.lmHeadPrecision);
+  func::ReturnOp::create(b, loc, results);
+  mode = Entry::Forward;
 }
 
 } // namespace
@@ -634,7 +1079,8 @@ llvm::Expected<ImportedModel> importMiniMax(MLIRContext &context,
                                             llvm::StringRef dir,
                                             const ImportOptions &options) {
   context.loadDialect<hy::HymirDialect, func::FuncDialect, arith::ArithDialect,
-                      math::MathDialect, tensor::TensorDialect>();
+                      math::MathDialect, tensor::TensorDialect,
+                      linalg::LinalgDialect>();
   if (options.maxBatch < 1 || options.maxContext < 1)
     return fail("the batch and the context must be at least 1");
   if (options.lmHeadPrecision != "bf16" && options.lmHeadPrecision != "f32")

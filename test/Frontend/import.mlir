@@ -88,3 +88,46 @@
 // The written module reads back and verifies.
 // RUN: hymir-import %t/hf --max-context=8 -o %t/hf.mlir
 // RUN: hymir-opt %t/hf.mlir --verify-diagnostics -o /dev/null
+
+// The cached entries (the m1 preset: lightning layers 0-2, softmax layer 3;
+// batch 2, context 8): after the ids, the per-sequence counts and cache
+// lengths, one state per lightning layer and a key and a value cache per
+// softmax layer, then the parameters; results the last token's logits and
+// each cache's new value, tied to its argument (updated in place).
+// RUN: %python %hymir_src/scripts/make-checkpoint.py %t/cached --preset m1
+// RUN: hymir-import %t/cached --max-batch=2 --max-context=8 | FileCheck %s --check-prefix=CACHED
+// CACHED-LABEL: func.func private @lightning_layer_prefill
+// Outputs with the slot's start state (zeros when its cache is empty), the
+// state after each sequence's own length from the decay-weighted keys.
+// CACHED: hymir.lightning_attention {{.*}} initial_state(%{{.*}}) : (tensor<2x?x4x16xbf16>
+// CACHED: hymir.lightning_attention {{.*}} : (tensor<2x?x4x16xf32>, tensor<2x?x4x16xf32>, tensor<2x?x4x16xf32>, tensor<4xf32>)
+// CACHED-LABEL: func.func private @softmax_layer_prefill
+// CACHED: hymir.kv_cache_write %{{.*}} : (tensor<2x8x2x16xbf16>, tensor<2x?x2x16xbf16>, tensor<2xi32>) -> tensor<2x8x2x16xbf16>
+// CACHED: hymir.softmax_attention {{.*}} lengths(%{{.*}}) {causal = true
+// CACHED-LABEL: func.func @prefill
+// CACHED-SAME: (%arg0: tensor<2x?xi32> {hymir.name = "input_ids"}, %arg1: tensor<2xi32> {hymir.name = "prompt_lengths"}, %arg2: tensor<2xi32> {hymir.name = "cache_lengths"},
+// CACHED-SAME: %arg3: tensor<2x4x16x16xf32> {hymir.name = "layers.0.state"}, %arg4: tensor<2x4x16x16xf32> {hymir.name = "layers.1.state"}, %arg5: tensor<2x4x16x16xf32> {hymir.name = "layers.2.state"},
+// CACHED-SAME: %arg6: tensor<2x8x2x16xbf16> {hymir.name = "layers.3.key_cache"}, %arg7: tensor<2x8x2x16xbf16> {hymir.name = "layers.3.value_cache"},
+// CACHED-SAME: %arg8: tensor<128x64xbf16> {hymir.name = "model.embed_tokens.weight", hymir.param}
+// CACHED-SAME: -> (tensor<2x128xf32> {hymir.name = "logits"}, tensor<2xi32> {hymir.name = "cache_lengths_out", hymir.tied = 2 : i64},
+// CACHED-SAME: tensor<2x4x16x16xf32> {hymir.name = "layers.0.state_out", hymir.tied = 3 : i64}, tensor<2x4x16x16xf32> {hymir.name = "layers.1.state_out", hymir.tied = 4 : i64}, tensor<2x4x16x16xf32> {hymir.name = "layers.2.state_out", hymir.tied = 5 : i64},
+// CACHED-SAME: tensor<2x8x2x16xbf16> {hymir.name = "layers.3.key_cache_out", hymir.tied = 6 : i64}, tensor<2x8x2x16xbf16> {hymir.name = "layers.3.value_cache_out", hymir.tied = 7 : i64})
+// The counts read as rows of a [T + 1, 1] table, the cache lengths of a
+// [context + 1, 1] one: the embedding's run-time check names the argument.
+// CACHED: hymir.embedding %{{.*}}, %arg1 : (tensor<?x1xf32>, tensor<2xi32>) -> tensor<2x1xf32>
+// CACHED: hymir.embedding %{{.*}}, %arg2 : (tensor<9x1xf32>, tensor<2xi32>) -> tensor<2x1xf32>
+// CACHED: call @lightning_layer_prefill
+// CACHED: call @softmax_layer_prefill
+// CACHED: hymir.linear {{.*}} {precision = "f32"} : (tensor<2x64xbf16>, tensor<128x64xbf16>) -> tensor<2x128xf32>
+// One token per sequence, static shapes (the decode kernels).
+// CACHED-LABEL: func.func private @lightning_layer_decode
+// CACHED: hymir.lightning_attention {{.*}} initial_state(%arg13) : (tensor<2x1x4x16xbf16>
+// CACHED-LABEL: func.func private @softmax_layer_decode
+// CACHED: hymir.kv_cache_write %{{.*}} : (tensor<2x8x2x16xbf16>, tensor<2x1x2x16xbf16>, tensor<2xi32>) -> tensor<2x8x2x16xbf16>
+// CACHED-LABEL: func.func @decode
+// CACHED-SAME: (%arg0: tensor<2x1xi32> {hymir.name = "input_ids"}, %arg1: tensor<2xi32> {hymir.name = "active"}, %arg2: tensor<2xi32> {hymir.name = "cache_lengths"},
+// CACHED-SAME: %arg3: tensor<2x4x16x16xf32> {hymir.name = "layers.0.state"},
+// CACHED-SAME: %arg7: tensor<2x8x2x16xbf16> {hymir.name = "layers.3.value_cache"},
+// CACHED-SAME: -> (tensor<2x128xf32> {hymir.name = "logits"}, tensor<2xi32> {hymir.name = "cache_lengths_out", hymir.tied = 2 : i64},
+// CACHED-SAME: tensor<2x8x2x16xbf16> {hymir.name = "layers.3.value_cache_out", hymir.tied = 7 : i64})
+// CACHED: hymir.embedding %{{.*}}, %arg1 : (tensor<2x1xf32>, tensor<2xi32>) -> tensor<2x1xf32>

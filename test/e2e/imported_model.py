@@ -23,6 +23,16 @@ graph of the wrong model; test/e2e/minimax_reference.py, a plain-Python fp64
 MiniMax written apart from the graph (from model-math.md and the modeling
 code), checks the f32 imports of the three presets on fixed ids (1e-4).
 
+The cached entries, prefill and decode (f32, batch 3, each preset): prompts
+of 5, 1 and 9 tokens in one prefill (right-padded with random ids, over
+caches of random values), 3 decode steps, then slot 1 idle through a decode
+step and a prefill of 2 and 1 more tokens for the others, and a last decode
+step: every step's logits against forward's on the whole sequences at the
+same positions (1e-5, see CACHED_TOLERANCE), zero logits and caches and
+length unchanged bit for bit for the idle slot; bad prompt lengths, active
+flags and cache lengths, and a KV cache overrun, fail the call with their
+message.
+
 Also: a sharded checkpoint (model.safetensors.index.json) imports to the
 same module as the single file and binds from its shards (hymir-run
 --weights INDEX or DIR); T past --max-context fails the call.
@@ -112,6 +122,202 @@ def independent_check(bin_dir, work, preset, batch, tokens=6):
     return ok
 
 
+# --- prefill and decode (the cached entries) ---
+ST_FORMAT = {"F32": "f", "I32": "i"}
+
+
+def write_tensors(path, tensors):
+    """tensors: name -> (dtype "F32" or "I32", shape, list of values)."""
+    header, blobs, offset = {}, [], 0
+    for name, (dtype, shape, values) in tensors.items():
+        blob = struct.pack(f"<{len(values)}{ST_FORMAT[dtype]}", *values)
+        header[name] = {"dtype": dtype, "shape": shape, "data_offsets": [offset, offset + len(blob)]}
+        offset += len(blob)
+        blobs.append(blob)
+    text = json.dumps(header).encode()
+    text += b" " * (-len(text) % 8)
+    with open(path, "wb") as f:
+        f.write(struct.pack("<Q", len(text)) + text + b"".join(blobs))
+
+
+def read_tensors(path):
+    """name -> (dtype, shape, list of values) of an F32/I32 safetensors file."""
+    data = open(path, "rb").read()
+    n = struct.unpack("<Q", data[:8])[0]
+    out = {}
+    for name, spec in json.loads(data[8:8 + n]).items():
+        if name == "__metadata__":
+            continue
+        s, e = spec["data_offsets"]
+        fmt = ST_FORMAT[spec["dtype"]]
+        out[name] = (spec["dtype"], spec["shape"],
+                     list(struct.unpack(f"<{(e - s) // 4}{fmt}", data[8 + n + s:8 + n + e])))
+    return out
+
+
+def entry_inputs(bin_dir, artifact, entry):
+    """[(name, dtype, shape)] of the entry's inputs, from hymir-dump."""
+    text = run([os.path.join(bin_dir, "hymir-dump"), artifact])
+    section = text.split(f"\nentry {entry}\n", 1)[1].split("\nentry ", 1)[0]
+    inputs = []
+    for line in section.splitlines():
+        line = line.strip()
+        if line.startswith("input "):
+            name, spec = line.split(" ", 2)[2].split(": ")
+            dtype, shape = spec.rstrip("]").split("[")
+            # A dynamic dim (the token count) reads as a name.
+            inputs.append((name, dtype, [int(x) if x.isdigit() else None
+                                         for x in shape.split(", ")]))
+    return inputs
+
+
+class Cached:
+    """Sequences run through prefill and decode of one artifact (B slots),
+    each step checked against forward on the whole sequences: the logits of
+    a slot with tokens equal forward's at its last new token, a slot without
+    tokens gets zero logits and keeps its caches and cache length bit for
+    bit."""
+
+    def __init__(self, bin_dir, work, artifact, weights, batch, vocab, seqs, rng):
+        self.bin_dir, self.work, self.artifact, self.weights = bin_dir, work, artifact, weights
+        self.batch, self.vocab, self.seqs, self.rng = batch, vocab, seqs, rng
+        width = len(seqs[0])
+        out = self.call("forward", {"input_ids": ("I32", [batch, width], sum(seqs, []))})
+        self.forward = out["logits"][2]
+        self.width = width
+        # Caches of random values: a slot whose cache length is 0 starts a
+        # new sequence whatever its states hold, and no cache position past
+        # a sequence's length is read.
+        self.caches = {}
+        for name, dtype, shape in entry_inputs(bin_dir, artifact, "prefill")[3:]:
+            count = 1
+            for d in shape:
+                count *= d
+            self.caches[name] = (dtype, shape, [rng.uniform(-1, 1) for _ in range(count)])
+        self.lengths = [0] * batch
+        self.worst = 0.0
+
+    def call(self, entry, tensors):
+        inputs = os.path.join(self.work, "cached-in.safetensors")
+        outputs = os.path.join(self.work, "cached-out.safetensors")
+        write_tensors(inputs, tensors)
+        run([os.path.join(self.bin_dir, "hymir-run"), self.artifact, "--entry", entry,
+             "--device", "cpu", "--inputs", inputs, "--weights", self.weights,
+             "--outputs", outputs])
+        return read_tensors(outputs)
+
+    def step(self, entry, counts, width):
+        """One call: counts[b] new tokens of sequence b (right-padded with
+        random ids to `width`); returns the worst relative error."""
+        b_, v = self.batch, self.vocab
+        ids = []
+        for b in range(b_):
+            row = self.seqs[b][self.lengths[b]:self.lengths[b] + counts[b]]
+            ids += row + [self.rng.randrange(v) for _ in range(width - len(row))]
+        tensors = {"input_ids": ("I32", [b_, width], ids),
+                   ("active" if entry == "decode" else "prompt_lengths"): ("I32", [b_], counts),
+                   "cache_lengths": ("I32", [b_], self.lengths)}
+        tensors.update(self.caches)
+        out = self.call(entry, tensors)
+        logits = out["logits"][2]
+        worst = 0.0
+        for b in range(b_):
+            got = logits[b * v:(b + 1) * v]
+            if counts[b] == 0:
+                if any(got):
+                    raise RuntimeError(f"{entry} {counts}: slot {b} has no token but nonzero logits")
+                continue
+            t = self.lengths[b] + counts[b] - 1
+            want = self.forward[(b * self.width + t) * v:(b * self.width + t + 1) * v]
+            worst = max(worst, relative_error(got, want))
+        new_lengths = out["cache_lengths_out"][2]
+        if new_lengths != [n + c for n, c in zip(self.lengths, counts)]:
+            raise RuntimeError(f"{entry} {counts}: cache_lengths_out {new_lengths}, "
+                               f"expected {self.lengths} + {counts}")
+        caches = {name: (dtype, shape, out[name + "_out"][2])
+                  for name, (dtype, shape, _) in self.caches.items()}
+        for b in range(b_):
+            if counts[b]:
+                continue
+            for name, (_, _, old) in self.caches.items():
+                per = len(old) // b_
+                if old[b * per:(b + 1) * per] != caches[name][2][b * per:(b + 1) * per]:
+                    raise RuntimeError(f"{entry} {counts}: slot {b} has no token but its "
+                                       f"{name} changed")
+        self.caches, self.lengths = caches, new_lengths
+        self.worst = max(self.worst, worst)
+        return worst
+
+
+# Prefill then decode against forward: relative L2 error of each step's
+# logits (the active slots') at most 1e-5. Both paths compute in f32 with
+# the same weights: the cached path reads keys and values from the caches,
+# resumes the lightning state of the previous call (after a prefill, the
+# state after each sequence's own length: lambda^n S + the decay-weighted
+# sum of its keys, see MiniMaxImporter.cpp) and steps the recurrence one
+# token at a time, each a different f32 rounding order than forward's
+# blocked algorithm (the runs measure 2-4e-7 through 4-8 layers); a wrong
+# position, a padded token leaking in or a stale state moves the logits by
+# 1e-2 or more.
+CACHED_TOLERANCE = 1e-5
+
+
+def cached_check(bin_dir, work, preset, artifact):
+    """Prompts of 5, 1 and 9 tokens in one prefill, 3 decode steps, a decode
+    step and a prefill of 2 and 1 more tokens with slot 1 idle, a last
+    decode step: every step's logits against forward, and slot 1's caches
+    and length unchanged while it is idle."""
+    ckpt = os.path.join(work, preset)
+    weights = os.path.join(ckpt, "model.safetensors")
+    vocab = json.load(open(os.path.join(ckpt, "config.json")))["vocab_size"]
+    seed = random.randrange(1 << 31)
+    rng = random.Random(seed)
+    prompts, steps = [5, 1, 9], 3
+    # Each sequence: its prompt and the 6 tokens of the later calls.
+    width = max(prompts) + steps + 3
+    seqs = [[rng.randrange(vocab) for _ in range(width)] for _ in prompts]
+    c = Cached(bin_dir, work, artifact, weights, 3, vocab, seqs, rng)
+    plan = [("prefill", prompts, max(prompts))] + [("decode", [1, 1, 1], 1)] * steps + [
+        ("decode", [1, 0, 1], 1), ("prefill", [2, 0, 1], 4), ("decode", [1, 1, 1], 1)]
+    errors = [c.step(entry, counts, w) for entry, counts, w in plan]
+    ok = c.worst <= CACHED_TOLERANCE
+    print(f"{preset} prefill {prompts} + {steps} decode steps, slot 1 idle for a decode step "
+          f"and a prefill of [2, 0, 1] (seed {seed}): relative error per step "
+          f"{' '.join(f'{e:.1e}' for e in errors)}, idle slot unchanged "
+          f"{'PASS' if ok else 'FAIL'} (tolerance {CACHED_TOLERANCE})")
+    # Bad counts and lengths fail the call with a message naming the
+    # argument (or, past the KV cache, the cache write).
+    caches = dict(c.caches)
+    bad = [("prefill", "prompt_lengths", [10, 1, 9], [0, 0, 0], 9, "'prompt_lengths': id 10"),
+           ("prefill", "prompt_lengths", [3, -1, 2], [0, 0, 0], 9, "'prompt_lengths': id -1"),
+           ("decode", "active", [1, 2, 1], [3, 3, 3], 1, "'active': id 2"),
+           ("decode", "active", [1, 1, 1], [3, -2, 3], 1, "'cache_lengths': id -2")]
+    keys = [name for name in caches if name.endswith("key_cache")]
+    if keys:
+        context = caches[keys[0]][1][1]
+        bad.append(("prefill", "prompt_lengths", [1, 1, 1], [0, context - 3, 0], 4,
+                    "hymir.kv_cache_write at"))
+    for entry, counts_name, counts, lengths, w, expect in bad:
+        tensors = {"input_ids": ("I32", [3, w], [0] * 3 * w), counts_name: ("I32", [3], counts),
+                   "cache_lengths": ("I32", [3], lengths)}
+        tensors.update(caches)
+        path = os.path.join(work, "bad.safetensors")
+        write_tensors(path, tensors)
+        r = subprocess.run([os.path.join(bin_dir, "hymir-run"), artifact, "--entry", entry,
+                            "--device", "cpu", "--inputs", path, "--weights", weights,
+                            "--outputs", os.path.join(work, "bad-out.safetensors")],
+                           capture_output=True, text=True)
+        message = (r.stderr.strip().splitlines() or ["?"])[-1]
+        if r.returncode == 0 or expect not in message:
+            print(f"FAIL {preset} {entry} {counts_name}={counts} cache_lengths={lengths} T={w}: "
+                  f"expected an error with {expect!r}, got rc {r.returncode}: {message}")
+            ok = False
+        else:
+            print(f"{preset} {entry} {counts_name}={counts} cache_lengths={lengths} T={w} fails: "
+                  f"{message}")
+    return ok
+
+
 def main():
     bin_dir = sys.argv[1]
     failures = 0
@@ -125,6 +331,24 @@ def main():
 
         for preset, batch in (("m1", 3), ("hf", 2), ("m1-partial", 2)):
             if not independent_check(bin_dir, work, preset, batch):
+                failures += 1
+
+        # prefill and decode, batch 3, f32, against forward of the same
+        # artifact.
+        for preset in ("m1", "hf", "m1-partial"):
+            artifact = os.path.join(work, f"{preset}-f32-b3.hymir")
+            try:
+                if not os.path.exists(artifact):
+                    mlir = artifact[:-len(".hymir")] + ".mlir"
+                    run([os.path.join(bin_dir, "hymir-import"), os.path.join(work, preset),
+                         "-o", mlir, "--activation=f32", "--max-batch=3",
+                         f"--max-context={MAX_CONTEXT}"])
+                    run([os.path.join(bin_dir, "hymir-compile"), mlir, "-o", artifact,
+                         "--target=cpu", f"--max-tokens={MAX_CONTEXT}"])
+                if not cached_check(bin_dir, work, preset, artifact):
+                    failures += 1
+            except RuntimeError as e:
+                print(f"FAIL {preset} prefill/decode: {e}")
                 failures += 1
 
         # Shards: the same module as the single file (but for the header

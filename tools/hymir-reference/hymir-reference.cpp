@@ -31,6 +31,7 @@
 #include "ToolSupport.h"
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/Dialect/Linalg/IR/Linalg.h"
 #include "mlir/Dialect/Math/IR/Math.h"
 #include "mlir/Dialect/Tensor/IR/Tensor.h"
 #include "mlir/IR/MLIRContext.h"
@@ -285,6 +286,10 @@ static int run() {
   registry
       .insert<mlir::hymir::HymirDialect, arith::ArithDialect, func::FuncDialect,
               math::MathDialect, tensor::TensorDialect>();
+  // Modules may hold functions the oracle cannot evaluate (the imported
+  // model's prefill and decode, with linalg glue): they parse, and only
+  // the --function evaluated must be the oracle's.
+  registry.insert<linalg::LinalgDialect>();
   MLIRContext context(registry);
   context.loadAllAvailableDialects();
   llvm::SourceMgr sourceMgr;

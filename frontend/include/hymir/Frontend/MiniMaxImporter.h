@@ -14,6 +14,40 @@
 //            no caches. B is the import's batch (ImportOptions::maxBatch),
 //            T the call's token count, at most ImportOptions::maxContext.
 //
+//   prefill  a batch of sequences through the caches, B slots, C =
+//            ImportOptions::maxContext, H heads of D, Hkv KV heads, V vocab.
+//            Arguments, in this order:
+//              input_ids       [B, T] i32: slot b's new tokens in columns
+//                              [0, prompt_lengths[b]), right-padded with
+//                              any ids in [0, V);
+//              prompt_lengths  [B] i32 in [0, T]: 0 leaves the slot idle;
+//              cache_lengths   [B] i32 in [0, C]: the tokens slot b's
+//                              caches hold, where its new tokens start; 0
+//                              starts a new sequence (its lightning states
+//                              count as zeros, whatever they hold);
+//              per layer l, in order: lightning `layers.<l>.state`
+//                              [B, H, D, D] f32; softmax
+//                              `layers.<l>.key_cache`, then
+//                              `layers.<l>.value_cache` [B, C, Hkv, D] in the
+//                              activation dtype;
+//              the parameters (as forward's).
+//            Results: `logits` [B, V] f32 after each slot's last new token
+//            (zeros for an idle slot), `cache_lengths_out` [B] i32 =
+//            cache_lengths + prompt_lengths, then each cache's new value,
+//            `<name>_out`; result i >= 1 is tied (hymir.tied, updated in
+//            place) to argument i + 1. An idle slot's caches and length are
+//            left bit for bit. An active slot needs cache_lengths[b] + T <= C
+//            when the model has softmax layers (its padding's keys land past
+//            its length, where nothing reads them).
+//   decode   one token per slot: prefill with T = 1 (input_ids [B, 1]) and
+//            `active` [B] i32 in {0, 1} for prompt_lengths, all shapes
+//            static; a slot's state is used as it is (start sequences with
+//            prefill). Same cache names and shapes as prefill, so one set of
+//            device values serves both.
+//            Bad counts or lengths fail the call at run time: the message
+//            names the argument, the value and the slot (or, for
+//            cache_lengths[b] + T past C, the KV-cache write).
+//
 // The graph follows model-math.md: embedding, per layer RMSNorm, the token
 // mixer (lightning attention with the config dialect's decay rates, or
 // softmax attention with RoPE), the residual with the config's alpha and
