@@ -1,6 +1,9 @@
-"""Helpers shared by the end-to-end matrix scripts: running a tool, and
-rewriting one tensor of a safetensors file in place (same dtype and size)."""
+"""Helpers shared by the end-to-end matrix scripts: running a tool,
+rewriting one tensor of a safetensors file in place (same dtype and size),
+writing and reading whole F32/I32 safetensors files, and an artifact
+entry's inputs."""
 import json
+import os
 import struct
 import subprocess
 
@@ -52,3 +55,52 @@ def relative_error(got, want):
     num = sum((g - w) ** 2 for g, w in zip(got, want))
     den = sum(w * w for w in want)
     return (num / den) ** 0.5 if den > 0 else num ** 0.5
+
+
+ST_FORMAT = {"F32": "f", "I32": "i"}
+
+
+def write_tensors(path, tensors):
+    """tensors: name -> (dtype "F32" or "I32", shape, list of values)."""
+    header, blobs, offset = {}, [], 0
+    for name, (dtype, shape, values) in tensors.items():
+        blob = struct.pack(f"<{len(values)}{ST_FORMAT[dtype]}", *values)
+        header[name] = {"dtype": dtype, "shape": shape, "data_offsets": [offset, offset + len(blob)]}
+        offset += len(blob)
+        blobs.append(blob)
+    text = json.dumps(header).encode()
+    text += b" " * (-len(text) % 8)
+    with open(path, "wb") as f:
+        f.write(struct.pack("<Q", len(text)) + text + b"".join(blobs))
+
+
+def read_tensors(path):
+    """name -> (dtype, shape, list of values) of an F32/I32 safetensors file."""
+    data = open(path, "rb").read()
+    n = struct.unpack("<Q", data[:8])[0]
+    out = {}
+    for name, spec in json.loads(data[8:8 + n]).items():
+        if name == "__metadata__":
+            continue
+        s, e = spec["data_offsets"]
+        fmt = ST_FORMAT[spec["dtype"]]
+        out[name] = (spec["dtype"], spec["shape"],
+                     list(struct.unpack(f"<{(e - s) // 4}{fmt}", data[8 + n + s:8 + n + e])))
+    return out
+
+
+def entry_inputs(bin_dir, artifact, entry):
+    """[(name, dtype, shape)] of the entry's inputs, from hymir-dump (a
+    dynamic dim is None)."""
+    text = run([os.path.join(bin_dir, "hymir-dump"), artifact])
+    section = text.split(f"\nentry {entry}\n", 1)[1].split("\nentry ", 1)[0]
+    inputs = []
+    for line in section.splitlines():
+        line = line.strip()
+        if line.startswith("input "):
+            name, spec = line.split(" ", 2)[2].split(": ")
+            dtype, shape = spec.rstrip("]").split("[")
+            # A dynamic dim (the token count) reads as a name.
+            inputs.append((name, dtype, [int(x) if x.isdigit() else None
+                                         for x in shape.split(", ")]))
+    return inputs

@@ -13,10 +13,12 @@ activations, compiled for cpu, and
     of the decay-rate layer factor, under 1e-5 relative);
   - greedy generation of 64 tokens from the golden prompt, by calling
     forward on the whole sequence for each new token (the argmax of the
-    last position): identical to transformers' tokens, or diverging only at
-    a near tie, which is printed: transformers' top two logits within 1e-3
-    and hymir's logits of the two tokens within 1e-3 too (f32 rounding may
-    break such a tie either way; the tokens after it no longer compare).
+    last position), and again through the caches (prefill of the prompt,
+    then one decode call per token): identical to transformers' tokens, or
+    diverging only at a near tie, which is printed: transformers' top two
+    logits within 1e-3 and hymir's logits of the two tokens within 1e-3 too
+    (f32 rounding may break such a tie either way; the tokens after it no
+    longer compare).
 Without golden data the test is skipped (exit 77) with the command that
 makes it.
 Usage: golden_transformers.py BIN_DIR [GOLDEN_DIR]
@@ -29,7 +31,7 @@ import sys
 import tempfile
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from e2e_util import read_tensor, relative_error, run  # noqa: E402
+from e2e_util import entry_inputs, read_tensor, read_tensors, run, write_tensors  # noqa: E402
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 MAKE = os.path.join(ROOT, "scripts", "make-checkpoint.py")
@@ -90,16 +92,60 @@ def check_preset(bin_dir, golden, work):
          f"--max-context={total}"])
     run([tool("hymir-compile"), mlir, "-o", mlir + ".hymir", "--target=cpu",
          f"--max-tokens={total}"])
-    seq = list(meta["prompt"])
-    want = meta["tokens"]
+    artifact = mlir + ".hymir"
     inputs, outputs = os.path.join(work, "ids.safetensors"), os.path.join(work, "out.safetensors")
-    for step, expected in enumerate(want):
+
+    def by_forward(seq):
         write_ids(inputs, [seq])
-        run([tool("hymir-run"), mlir + ".hymir", "--entry", "forward", "--device", "cpu",
+        run([tool("hymir-run"), artifact, "--entry", "forward", "--device", "cpu",
              "--inputs", inputs, "--weights", weights, "--outputs", outputs])
         logits = read_tensor(outputs, "logits")
-        vocab = len(logits) // len(seq)
-        last = logits[-vocab:]
+        return logits[-(len(logits) // len(seq)):]
+
+    ok &= greedy(preset, "greedy (forward per token)", meta, by_forward)
+
+    # The same through the caches: prefill of the prompt (caches of zeros),
+    # then one decode call per token, each fed the caches the last returned.
+    caches = {name: (dtype, shape, [0] * prod(shape))
+              for name, dtype, shape in entry_inputs(bin_dir, artifact, "prefill")[3:]}
+    state = {"caches": caches, "length": 0}
+
+    def by_caches(seq):
+        new = seq[state["length"]:]
+        entry = "prefill" if state["length"] == 0 else "decode"
+        tensors = {"input_ids": ("I32", [1, len(new)], new),
+                   ("prompt_lengths" if entry == "prefill" else "active"): ("I32", [1], [len(new)]),
+                   "cache_lengths": ("I32", [1], [state["length"]])}
+        tensors.update(state["caches"])
+        write_tensors(inputs, tensors)
+        run([tool("hymir-run"), artifact, "--entry", entry, "--device", "cpu",
+             "--inputs", inputs, "--weights", weights, "--outputs", outputs])
+        out = read_tensors(outputs)
+        state["caches"] = {name: (dtype, shape, out[name + "_out"][2])
+                           for name, (dtype, shape, _) in state["caches"].items()}
+        state["length"] = out["cache_lengths_out"][2][0]
+        return out["logits"][2]
+
+    ok &= greedy(preset, "greedy (prefill, then decode per token)", meta, by_caches)
+    return ok
+
+
+def prod(shape):
+    n = 1
+    for d in shape:
+        n *= d
+    return n
+
+
+def greedy(preset, how, meta, next_logits):
+    """Greedy generation of meta's tokens from its prompt, next_logits(seq)
+    giving the logits after seq: identical tokens, or a divergence at a near
+    tie (printed)."""
+    seq = list(meta["prompt"])
+    want = meta["tokens"]
+    for step, expected in enumerate(want):
+        last = next_logits(seq)
+        vocab = len(last)
         order = sorted(range(vocab), key=lambda v: (-last[v], v))
         token = order[0]
         if token != expected:
@@ -108,19 +154,19 @@ def check_preset(bin_dir, golden, work):
             gap = meta["top2_gap"][step]
             ours = last[token] - last[expected]
             if gap < NEAR_TIE and ours < NEAR_TIE:
-                print(f"{preset} greedy: diverges at step {step} (hymir {token}, transformers "
+                print(f"{preset} {how}: diverges at step {step} (hymir {token}, transformers "
                       f"{expected}) on a near tie: transformers' top-2 gap {gap:.3g}, hymir's "
                       f"logits of the two {ours:.3g} apart; the {step} tokens before it are "
                       "identical")
-                return ok
-            print(f"FAIL {preset} greedy: step {step}: hymir {token}, transformers {expected}: "
+                return True
+            print(f"FAIL {preset} {how}: step {step}: hymir {token}, transformers {expected}: "
                   f"transformers' top-2 gap {gap:.3g}, hymir's logits of the two {ours:.3g} "
                   f"apart (a near tie is under {NEAR_TIE} in both)")
             return False
         seq.append(token)
-    print(f"{preset} greedy: {len(want)} tokens identical to transformers' "
+    print(f"{preset} {how}: {len(want)} tokens identical to transformers' "
           f"(smallest top-2 gap {min(meta['top2_gap']):.3g})")
-    return ok
+    return True
 
 
 def read_tensor_int(path):

@@ -47,7 +47,8 @@ import sys
 import tempfile
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from e2e_util import read_tensor, relative_error, run  # noqa: E402
+from e2e_util import (entry_inputs, read_tensor, read_tensors, relative_error,  # noqa: E402
+                      run, write_tensors)
 import minimax_reference  # noqa: E402
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
@@ -123,54 +124,6 @@ def independent_check(bin_dir, work, preset, batch, tokens=6):
 
 
 # --- prefill and decode (the cached entries) ---
-ST_FORMAT = {"F32": "f", "I32": "i"}
-
-
-def write_tensors(path, tensors):
-    """tensors: name -> (dtype "F32" or "I32", shape, list of values)."""
-    header, blobs, offset = {}, [], 0
-    for name, (dtype, shape, values) in tensors.items():
-        blob = struct.pack(f"<{len(values)}{ST_FORMAT[dtype]}", *values)
-        header[name] = {"dtype": dtype, "shape": shape, "data_offsets": [offset, offset + len(blob)]}
-        offset += len(blob)
-        blobs.append(blob)
-    text = json.dumps(header).encode()
-    text += b" " * (-len(text) % 8)
-    with open(path, "wb") as f:
-        f.write(struct.pack("<Q", len(text)) + text + b"".join(blobs))
-
-
-def read_tensors(path):
-    """name -> (dtype, shape, list of values) of an F32/I32 safetensors file."""
-    data = open(path, "rb").read()
-    n = struct.unpack("<Q", data[:8])[0]
-    out = {}
-    for name, spec in json.loads(data[8:8 + n]).items():
-        if name == "__metadata__":
-            continue
-        s, e = spec["data_offsets"]
-        fmt = ST_FORMAT[spec["dtype"]]
-        out[name] = (spec["dtype"], spec["shape"],
-                     list(struct.unpack(f"<{(e - s) // 4}{fmt}", data[8 + n + s:8 + n + e])))
-    return out
-
-
-def entry_inputs(bin_dir, artifact, entry):
-    """[(name, dtype, shape)] of the entry's inputs, from hymir-dump."""
-    text = run([os.path.join(bin_dir, "hymir-dump"), artifact])
-    section = text.split(f"\nentry {entry}\n", 1)[1].split("\nentry ", 1)[0]
-    inputs = []
-    for line in section.splitlines():
-        line = line.strip()
-        if line.startswith("input "):
-            name, spec = line.split(" ", 2)[2].split(": ")
-            dtype, shape = spec.rstrip("]").split("[")
-            # A dynamic dim (the token count) reads as a name.
-            inputs.append((name, dtype, [int(x) if x.isdigit() else None
-                                         for x in shape.split(", ")]))
-    return inputs
-
-
 class Cached:
     """Sequences run through prefill and decode of one artifact (B slots),
     each step checked against forward on the whole sequences: the logits of
