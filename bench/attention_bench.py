@@ -56,10 +56,11 @@ def main():
     print(f"copy GB/s={copy_gbs:.0f}")
     print()
     # Variants of the same graph, timed when the bundle has them: the
-    # pipeline kernel with the serial (s0) and plain ping-pong (s1) orders,
-    # and the warp kernels (--attention-pipeline=false).
-    variants = [(name, f) for name, f in (("serial", "attention_prefill_s0.hymir"),
-                                          ("ping-pong", "attention_prefill_s1.hymir"),
+    # pipeline kernel with the ping-pong orders (--attention-schedule 1 and
+    # 2; the default is the serial order) and the warp kernels
+    # (--attention-pipeline=false).
+    variants = [(name, f) for name, f in (("ping-pong", "attention_prefill_s1.hymir"),
+                                          ("ping-pong, S ahead", "attention_prefill_s2.hymir"),
                                           ("warp kernels", "attention_prefill_warp.hymir"))
                 if os.path.exists(os.path.join(BUNDLE, "bench", f))]
     print("| prefill T | hymir ms | hymir TFLOP/s | " + "".join(f"{n} ms | " for n, _ in variants) +

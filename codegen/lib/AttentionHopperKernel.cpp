@@ -171,17 +171,10 @@ struct HopperKernel : AttentionCommon {
     }
   }
 
-  /// Two f32 as one register of two bf16 (lo in the low half).
-  Value packBf16(Value lo, Value hi) {
-    Type bf16 = b.getBF16Type();
-    Value v = vector::FromElementsOp::create(
-        b, VectorType::get({2}, bf16),
-        ValueRange{arith::TruncFOp::create(b, bf16, lo),
-                   arith::TruncFOp::create(b, bf16, hi)});
-    Value i32v =
-        vector::BitCastOp::create(b, VectorType::get({1}, b.getI32Type()), v);
-    return vector::ExtractOp::create(b, i32v, 0);
-  }
+  /// The larger of two scores; a NaN operand is ignored. One max.f32: the
+  /// LLVM intrinsic, since the kernel pipeline's arith expansion turns
+  /// arith.maximumf and arith.maxnumf into compares and selects.
+  Value fmaxNum(Value x, Value y) { return LLVM::MaxNumOp::create(b, x, y); }
 
   /// The online softmax of one S tile (64 registers per thread, masked):
   /// the new row maxima, the factors that rescale the old sums and O, the
@@ -200,9 +193,9 @@ struct HopperKernel : AttentionCommon {
       Value mx = mOld[h];
       for (int64_t r = 0; r < S::kKeys / 2; ++r)
         if (((r >> 1) & 1) == h)
-          mx = fmax(mx, x[r]);
+          mx = fmaxNum(mx, x[r]);
       for (int32_t offset : {1, 2})
-        mx = fmax(mx, shuffleXor(mx, offset));
+        mx = fmaxNum(mx, shuffleXor(mx, offset));
       out.m[h] = mx;
       Value empty =
           arith::CmpFOp::create(b, arith::CmpFPredicate::OEQ, mx, negInf());
@@ -220,7 +213,7 @@ struct HopperKernel : AttentionCommon {
       prob.push_back(e);
     }
     for (int64_t r = 0; r < S::kKeys / 2; r += 2)
-      out.frag.push_back(packBf16(prob[r], prob[r + 1]));
+      out.frag.push_back(p.packBf16x2(prob[r], prob[r + 1]));
     return out;
   }
 

@@ -244,6 +244,21 @@ struct HopperPipeline : GpuBuilder {
 
   void wgmmaFence() { NVVM::WgmmaFenceAlignedOp::create(b); }
   void wgmmaCommit() { NVVM::WgmmaGroupSyncAlignedOp::create(b); }
+  /// Two f32 rounded to bf16 in one register, `lo` in the low half
+  /// (cvt.rn.bf16x2.f32: one instruction, where arith.truncf would be
+  /// expanded into integer rounding code by the bf16 emulation of the
+  /// kernel pipeline).
+  Value packBf16x2(Value lo, Value hi) {
+    auto op = LLVM::InlineAsmOp::create(
+        b, b.getI32Type(), ValueRange{hi, lo},
+        b.getStringAttr("cvt.rn.bf16x2.f32 $0, $1, $2;"),
+        b.getStringAttr("=r,f,f"), UnitAttr(), UnitAttr(),
+        LLVM::TailCallKindAttr(),
+        LLVM::AsmDialectAttr::get(b.getContext(), LLVM::AsmDialect::AD_ATT),
+        ArrayAttr());
+    return op.getResult(0);
+  }
+
   /// Named barrier `id` (1-15; 0 is the block-wide one) over `threads`
   /// threads: wait there, or count this warp's arrival and go on.
   void namedSync(Value id, int64_t threads) {
