@@ -3,7 +3,8 @@
 // ForwardStepper: each step calls an entry input_ids [B, T] i32 ->
 // logits [B, T, V] f32 on the fed slots' whole sequences and keeps the
 // logits of each one's last position. makeStepper picks the stepper for a
-// module.
+// module (PrefillDecodeStepper, in GeneratePrefillDecode.cpp, when it has
+// the cached entries).
 //
 //===----------------------------------------------------------------------===//
 
@@ -168,20 +169,35 @@ ForwardStepper::step(absl::Span<const StepFeed> feeds) {
   return rows;
 }
 
-absl::StatusOr<std::unique_ptr<Stepper>> makeStepper(Module &module,
-                                                     std::string *note) {
+absl::StatusOr<std::unique_ptr<Stepper>>
+makeStepper(Module &module, std::string *note, StepperKind kind) {
   const ModuleDesc &desc = module.desc();
   bool cached =
       findEntry(desc, "prefill") != nullptr && findEntry(desc, "decode");
+  if (kind == StepperKind::Cache || (kind == StepperKind::Auto && cached)) {
+    absl::StatusOr<std::unique_ptr<PrefillDecodeStepper>> stepper =
+        PrefillDecodeStepper::create(module);
+    if (!stepper.ok())
+      return stepper.status();
+    if (note)
+      *note = absl::StrCat(
+          "generating with 'prefill' (each step's new prompts, one call) and "
+          "'decode' (one token per running sequence, one call) over caches "
+          "kept on the device (",
+          (*stepper)->slotCount(), " slots, context ", (*stepper)->maxContext(),
+          ")");
+    return std::unique_ptr<Stepper>(std::move(*stepper));
+  }
   absl::StatusOr<std::unique_ptr<ForwardStepper>> stepper =
       ForwardStepper::create(module, "forward");
   if (!stepper.ok())
     return stepper.status();
   if (note)
     *note = absl::StrCat(
-        cached ? "the artifact's prefill and decode entries are not driven "
-                 "yet"
-               : "the artifact has no decode entry",
+        kind == StepperKind::Forward ? "the forward stepper was asked for"
+        : cached                     ? "the artifact has prefill and decode"
+                                     : "the artifact has no prefill and "
+                                       "decode entries",
         ": generating with 'forward' on each sequence's whole tokens per new "
         "token (O(T^2) in the sequence length; ",
         (*stepper)->slotCount(), " slots, context ", (*stepper)->maxContext(),

@@ -13,6 +13,11 @@ activations and 3 sequence slots, compiled for cpu, and
   - greedy 64 tokens from the golden prompt: transformers' tokens
     (generate.json), or a divergence at a near tie of transformers' top two
     logits (under 1e-3), as test/e2e/golden_transformers.py allows;
+  - the cache stepper (prefill and decode over device-resident caches, the
+    default for these artifacts) against the forward stepper (--stepper
+    forward): the same greedy tokens, log-probs within 1e-5, and the same
+    seeded sampled tokens, on prompts of different lengths, with more
+    prompts than slots (slots reused by new prompts after finished ones);
   - one slot against three (continuous batching, right-padded rows): the
     same greedy and seeded sampled tokens; the same seed twice, the same
     output; five prompts over two slots with --stream-tokens all finish,
@@ -21,7 +26,7 @@ activations and 3 sequence slots, compiled for cpu, and
     early truncation with N = 3 and a probability every token passes ends
     each sequence after 3 tokens ("truncated"); --max-new-tokens ("length").
 Errors, each a one-line message and a non-zero exit: an artifact without
-`forward`, a prompt longer than the context, an id outside the vocabulary,
+`forward`, --stepper cache on one without prefill, a bad --stepper, a prompt longer than the context, an id outside the vocabulary,
 bad option values, bad prompt files, missing weights.
 Usage: generate_model.py BIN_DIR
 """
@@ -116,9 +121,13 @@ def check_preset(bin_dir, preset, seed, golden, work):
 
     # Greedy, 16 tokens, three prompts at once, against the forward loop.
     done, _, err, _ = generate(bin_dir, art3, weights, ["--max-new-tokens", "16"], PROMPTS)
-    check("generating with 'forward'" in err and "tokens/s" in err.splitlines()[-1],
-          f"{preset}: stderr notes the forward stepper and ends with tokens/s: "
+    check("generating with 'prefill'" in err and "tokens/s" in err.splitlines()[-1],
+          f"{preset}: stderr notes the cache stepper (the default) and ends with tokens/s: "
           f"{err.splitlines()[-1]}")
+    _, _, ferr, _ = generate(bin_dir, art3, weights,
+                             ["--max-new-tokens", "1", "--stepper", "forward"], PROMPTS[:1])
+    check("generating with 'forward'" in ferr,
+          f"{preset}: --stepper forward notes the forward stepper")
     for i, prompt in enumerate(PROMPTS):
         want, want_lp = forward_loop(bin_dir, art1, weights, prompt, 16, work)
         got = done[i]
@@ -128,15 +137,47 @@ def check_preset(bin_dir, preset, seed, golden, work):
               f"{preset} prompt {i} ({len(prompt)} tokens): greedy 16 tokens equal to the "
               f"forward loop's, log-probs within {err_lp:.2e} of its fp64 log-softmax")
 
-    # Greedy 64 from the golden prompt against transformers.
+    # The cache stepper against the forward stepper: 7 prompts of 1 to 11
+    # tokens over 3 slots and over 2 (slots reused after finished
+    # sequences; their caches start anew), greedy and sampled. A stop token
+    # (prompt 0's third greedy token) ends some sequences early, so that
+    # steps mix a new prompt's prefill with the others' decode.
+    seven = PROMPTS + [[7, 7], [1, 2, 3, 4, 5, 6], [9] * 11, [30, 31, 32]]
+    base, _, _, _ = generate(bin_dir, art3, weights,
+                             ["--max-new-tokens", "10", "--stepper", "forward"], seven)
+    stop = ["--stop", str(base[0]["tokens"][2])]
+    for args in (["--max-new-tokens", "10"] + stop,
+                 ["--max-new-tokens", "10", "--slots", "2"] + stop,
+                 ["--max-new-tokens", "10", "--temperature", "0.9", "--top-k", "50",
+                  "--seed", "5"],
+                 ["--max-new-tokens", "10", "--temperature", "1", "--top-p", "0.9",
+                  "--seed", "3", "--slots", "2"] + stop):
+        cache, _, cerr, _ = generate(bin_dir, art3, weights, args + ["--stepper", "cache"],
+                                     seven)
+        forward, _, _, _ = generate(bin_dir, art3, weights, args + ["--stepper", "forward"],
+                                    seven)
+        same = all(cache[i]["tokens"] == forward[i]["tokens"] and
+                   cache[i]["finish_reason"] == forward[i]["finish_reason"]
+                   for i in range(len(seven)))
+        lp = max(abs(a - b) for i in range(len(seven))
+                 for a, b in zip(cache[i]["logprobs"], forward[i]["logprobs"]))
+        reasons = sorted(set(cache[i]["finish_reason"] for i in cache))
+        check("generating with 'prefill'" in cerr and same and lp <= LOGPROB_TOLERANCE,
+              f"{preset} {' '.join(args[2:])}: cache and forward steppers give the same "
+              f"tokens for {len(seven)} prompts (finish {reasons}), log-probs within {lp:.2e}")
+
+    # Greedy 64 from the golden prompt against transformers, through the
+    # caches (one prefill, then one decode call per token).
     if golden:
         meta = json.load(open(os.path.join(golden, "generate.json")))
-        done, _, _, _ = generate(bin_dir, art3, weights, ["--max-new-tokens", "64"],
+        done, _, _, _ = generate(bin_dir, art3, weights,
+                                 ["--max-new-tokens", "64", "--stepper", "cache"],
                                  [meta["prompt"]])
         got, want = done[0]["tokens"], meta["tokens"]
         diverge = next((k for k in range(len(want)) if got[k] != want[k]), None)
         if diverge is None:
-            check(True, f"{preset}: greedy 64 tokens identical to transformers'")
+            check(True, f"{preset}: greedy 64 tokens (cache stepper) identical to "
+                  "transformers'")
         else:
             gap = meta["top2_gap"][diverge]
             check(gap < NEAR_TIE, f"{preset}: greedy diverges from transformers at step "
@@ -199,12 +240,14 @@ def check_preset(bin_dir, preset, seed, golden, work):
           f"{preset}: at probability 0.99 no sequence of the random model is truncated")
     # The context: a sequence feeds at most CONTEXT tokens, so a prompt of
     # CONTEXT - 1 makes 2 new ones (the last is never fed).
-    done, _, _, _ = generate(bin_dir, art3, weights, ["--max-new-tokens", "16"],
-                             [[3] * (CONTEXT - 1), [4]])
-    check(len(done[0]["tokens"]) == 2 and done[0]["finish_reason"] == "length" and
-          len(done[1]["tokens"]) == 16,
-          f"{preset}: a prompt of {CONTEXT - 1} tokens ends with 2 new ones at the context "
-          f"of {CONTEXT} (length), beside a short one that makes 16")
+    for stepper in ("cache", "forward"):
+        done, _, _, _ = generate(bin_dir, art3, weights,
+                                 ["--max-new-tokens", "16", "--stepper", stepper],
+                                 [[3] * (CONTEXT - 1), [4]])
+        check(len(done[0]["tokens"]) == 2 and done[0]["finish_reason"] == "length" and
+              len(done[1]["tokens"]) == 16,
+              f"{preset} {stepper}: a prompt of {CONTEXT - 1} tokens ends with 2 new ones at "
+              f"the context of {CONTEXT} (length), beside a short one that makes 16")
     return art3, weights
 
 
@@ -225,6 +268,9 @@ def check_errors(bin_dir, artifact, weights, work):
     expect_error(bin_dir, [linear, "--prompt", "1"], 1,
                  "no entry 'forward' (entries: linear): generation needs an entry 'forward'",
                  "an artifact without forward")
+    expect_error(bin_dir, [linear, "--prompt", "1", "--stepper", "cache"], 1,
+                 "no entry 'prefill' (entries: linear): generation through the caches needs "
+                 "the entries 'prefill' and 'decode'", "--stepper cache without prefill")
     long = ",".join(["1"] * (CONTEXT + 1))
     expect_error(bin_dir, base + ["--prompt", "1", "--prompt", long], 1,
                  f"--prompt #2: the prompt has {CONTEXT + 1} tokens, more than the model's "
@@ -269,6 +315,7 @@ def check_errors(bin_dir, artifact, weights, work):
             (["--early-truncation-probability", "1"],
              "the early-truncation probability must be in (0, 1), got 1"),
             (["--seed", "-1"], "--seed must be an integer in [0, 2^64)"),
+            (["--stepper", "kv"], "--stepper must be auto, cache or forward, got 'kv'"),
             (["--bogus"], "unknown option --bogus")):
         expect_error(bin_dir, base + ["--prompt", "1"] + args, 2, text, " ".join(args))
     expect_error(bin_dir, [artifact, "--prompt", "1"], 1,

@@ -5,6 +5,7 @@
 //                  [--temperature T] [--top-k K] [--top-p P] [--seed S]
 //                  [--stop ID,...] [--early-truncation N] [--slots N]
 //                  [--stream-tokens] [--output FILE] [--progress-every S]
+//                  [--stepper auto|cache|forward]
 //
 // Loads an artifact of an imported model (hymir-import, hymir-compile) and
 // its weights, and generates from prompts given as token ids, serving them
@@ -50,6 +51,7 @@ struct Options {
   hymir::GenerateOptions generate;
   bool streamTokens = false;
   double progressEvery = 1; // seconds between progress lines; < 0: none
+  hymir::StepperKind stepper = hymir::StepperKind::Auto;
 };
 
 void usage(std::FILE *to, bool full) {
@@ -62,7 +64,8 @@ void usage(std::FILE *to, bool full) {
       "[--seed S]\n"
       "                      [--stop ID[,ID..]] [--early-truncation N]\n"
       "                      [--slots N] [--stream-tokens] [--output FILE]\n"
-      "                      [--progress-every S]\n");
+      "                      [--progress-every S] [--stepper "
+      "auto|cache|forward]\n");
   if (!full)
     return;
   std::fprintf(
@@ -109,6 +112,12 @@ void usage(std::FILE *to, bool full) {
       "  --progress-every S  a progress line on stderr every S seconds "
       "(default\n"
       "                      1; 0: every step; -1: none but the last)\n"
+      "  --stepper KIND      how the model runs: cache (the prefill and "
+      "decode\n"
+      "                      entries over device-resident caches), forward\n"
+      "                      (rerun 'forward' on each sequence's whole tokens\n"
+      "                      per new token) or auto (default: cache when the\n"
+      "                      artifact has prefill and decode, else forward)\n"
       "  -h, --help          this text\n"
       "  --version           hymir's version and the artifact schema version\n"
       "\n"
@@ -122,9 +131,7 @@ void usage(std::FILE *to, bool full) {
       "maximum of new tokens, or the model's context, was reached. With\n"
       "--stream-tokens, before them: {\"index\": I, \"position\": P, "
       "\"token\": T,\n"
-      "\"logprob\": L}. Until it drives the prefill and decode entries,\n"
-      "every step reruns 'forward' on each sequence's whole tokens (a note\n"
-      "on stderr says so).\n"
+      "\"logprob\": L}. A note on stderr says which entries run.\n"
       "\n"
       "Exit status: 0 when every prompt was served; 1 when anything goes\n"
       "wrong (a one-line message); 2 on a usage error.\n");
@@ -197,6 +204,21 @@ int parse(int argc, char **argv, Options &o) {
       if (text->empty()) {
         std::fprintf(stderr, "%s: %s needs a non-empty value\n", kTool,
                      flag.c_str());
+        return 2;
+      }
+    } else if (args.is("--stepper")) {
+      if (!args.value(v))
+        return 2;
+      if (v == "auto")
+        o.stepper = hymir::StepperKind::Auto;
+      else if (v == "cache")
+        o.stepper = hymir::StepperKind::Cache;
+      else if (v == "forward")
+        o.stepper = hymir::StepperKind::Forward;
+      else {
+        std::fprintf(stderr,
+                     "%s: --stepper must be auto, cache or forward, got '%s'\n",
+                     kTool, v.c_str());
         return 2;
       }
     } else if (args.is("--prompt")) {
@@ -407,7 +429,7 @@ int main(int argc, char **argv) {
     return fail(module.status());
   std::string note;
   absl::StatusOr<std::unique_ptr<hymir::Stepper>> stepper =
-      hymir::makeStepper(**module, &note);
+      hymir::makeStepper(**module, &note, o.stepper);
   if (!stepper.ok())
     return fail(stepper.status());
   hymir::Stepper &model = **stepper;

@@ -4,7 +4,7 @@
 // Generates tokens from prompts (token ids) with a compiled language model,
 // the library under hymir-generate:
 //
-//   auto stepper = hymir::makeStepper(*module, &note);  // forward entry
+//   auto stepper = hymir::makeStepper(*module, &note);  // prefill/decode
 //   hymir::GenerateOptions options;
 //   options.sampling = {/*temperature=*/0.7, /*topK=*/40, /*topP=*/0.95,
 //                       /*seed=*/1};
@@ -21,7 +21,9 @@
 //     context limit, early truncation, streaming callbacks;
 //   - a Stepper, which turns "these slots continue with these tokens" into
 //     logits of each slot's next token. ForwardStepper reruns an imported
-//     model's `forward` entry on each sequence's whole tokens.
+//     model's `forward` entry on each sequence's whole tokens;
+//     PrefillDecodeStepper runs its `prefill` and `decode` entries over
+//     device-resident caches.
 //
 // A sequence's tokens and log-probs depend on its prompt, the options and
 // the seed only: not on how many slots there are or which prompts share a
@@ -49,6 +51,7 @@
 
 namespace hymir {
 
+class DeviceValue;
 class Module;
 
 //===----------------------------------------------------------------------===//
@@ -181,12 +184,66 @@ private:
   std::vector<std::vector<int32_t>> sequences_; // per slot
 };
 
-/// The stepper hymir-generate uses for `module`: today always a
-/// ForwardStepper over `forward` (the module's `prefill`/`decode` entries
-/// are not driven yet). `note`, when given, receives a line saying which
-/// entries run and why.
-absl::StatusOr<std::unique_ptr<Stepper>> makeStepper(Module &module,
-                                                     std::string *note);
+/// A stepper over the entries `prefill` and `decode` hymir-import writes
+/// (their contract is in MiniMaxImporter.h and docs/running.md): the caches
+/// (lightning states, KV caches) and the cache lengths are device values
+/// allocated once, updated in place by the tied results. A step runs its
+/// starting feeds as one prefill call (prompts right-padded to the longest,
+/// cache_lengths 0: new sequences) and the continuing ones as one decode
+/// call (active 1); the other slots are idle in each call and keep their
+/// caches. Only the logits come back to the host. O(T) per new token. The
+/// context is the prefill's largest T and the KV caches' capacity C, the
+/// smaller: a starting prompt always fits (cache_lengths + T <= C). The
+/// module must outlive the stepper, with its weights bound.
+class PrefillDecodeStepper : public Stepper {
+public:
+  /// An error naming the entry and what differs when `module` lacks
+  /// `prefill` or `decode` (with the entries it has) or their interfaces
+  /// are not the importer's; an allocation error.
+  static absl::StatusOr<std::unique_ptr<PrefillDecodeStepper>>
+  create(Module &module);
+  ~PrefillDecodeStepper() override;
+
+  int64_t slotCount() const override { return batch_; }
+  int64_t vocabSize() const override { return vocab_; }
+  int64_t maxContext() const override { return context_; }
+  std::string describe() const override;
+  absl::StatusOr<std::vector<float>>
+  step(absl::Span<const StepFeed> feeds) override;
+  void release(int64_t slot) override;
+
+private:
+  explicit PrefillDecodeStepper(Module &module);
+  /// One call of prefill or decode for `feeds` ([B, tokens] ids); returns
+  /// the [B, V] logits.
+  absl::StatusOr<std::vector<float>>
+  call(bool isPrefill, absl::Span<const StepFeed *const> feeds, int64_t tokens);
+
+  Module &module_;
+  int64_t batch_ = 0, vocab_ = 0, context_ = 0;
+  int64_t fixedPrefillTokens_ = 0; // a static prefill T, or 0
+  std::vector<std::string> prefillNames_, decodeNames_; // ids, counts
+  std::string logitsName_, lengthsName_;
+  std::vector<std::string> cacheNames_;
+  std::unique_ptr<DeviceValue> lengthsValue_;
+  std::vector<std::unique_ptr<DeviceValue>> caches_;
+  std::vector<int64_t> held_; // tokens in each slot's caches; 0: free
+};
+
+/// Which stepper makeStepper builds.
+enum class StepperKind {
+  Auto,    // prefill/decode when the module has both entries, else forward
+  Forward, // ForwardStepper over `forward`
+  Cache,   // PrefillDecodeStepper (an error without its entries)
+};
+
+/// The stepper hymir-generate uses for `module`: by default a
+/// PrefillDecodeStepper when the module has `prefill` and `decode`, else a
+/// ForwardStepper over `forward`. `note`, when given, receives a line saying
+/// which entries run and why.
+absl::StatusOr<std::unique_ptr<Stepper>>
+makeStepper(Module &module, std::string *note,
+            StepperKind kind = StepperKind::Auto);
 
 //===----------------------------------------------------------------------===//
 // Generation
