@@ -51,9 +51,10 @@ def main():
             os.replace(os.path.join(ckpt, "model.safetensors"),
                        os.path.join(d, "model.safetensors"))
             if dtype == "bf16":
-                ids = [t for p in PROMPTS[:1] for t in p] * 2
+                # forward's batch is the import's --max-batch (3).
+                ids = [(7 * i + 3) % 128 for i in range(3 * 8)]
                 write_tensors(os.path.join(d, "ids.safetensors"),
-                              {"input_ids": ("I32", [2, 8], ids)})
+                              {"input_ids": ("I32", [3, 8], ids)})
                 continue
             with open(os.path.join(d, "prompts.jsonl"), "w") as f:
                 for p in PROMPTS:
