@@ -25,6 +25,15 @@ activations and 3 sequence slots, compiled for cpu, and
   - a stop token ends a sequence at its first occurrence (finish "stop");
     early truncation with N = 3 and a probability every token passes ends
     each sequence after 3 tokens ("truncated"); --max-new-tokens ("length").
+Text (a byte-level tokenizer.json written here, beside a link to the
+weights: ids 0-124 are the bytes 0-124, 125 the special token <|end|>, 126
+and 127 the merges "he" and "ll"): --prompt-text and {"text": ...} lines
+give the same tokens as the ids of the same text (encoded here), in
+command-line order with --prompt; each finished line's "text" is its new
+tokens decoded here; a text prompt without a tokenizer, an unsupported or
+missing tokenizer, a byte the vocabulary lacks fail naming it; an id-only
+run beside an unsupported tokenizer.json notes it and succeeds, without
+"text".
 Errors, each a one-line message and a non-zero exit: an artifact without
 `forward`, --stepper cache on one without prefill, a bad --stepper, a prompt longer than the context, an id outside the vocabulary,
 bad option values, bad prompt files, missing weights.
@@ -297,7 +306,8 @@ def check_errors(bin_dir, artifact, weights, work):
                  "cannot read --prompts", "a missing prompts file")
     expect_error(bin_dir, base + ["--prompt", "1,x"], 1,
                  "--prompt #1: 'x' is not a token id", "a word in --prompt")
-    expect_error(bin_dir, base, 2, "no prompts: give --prompts FILE or --prompt IDS",
+    expect_error(bin_dir, base, 2,
+                 "no prompts: give --prompts FILE, --prompt IDS or --prompt-text TEXT",
                  "no prompts")
     for args, text in (
             (["--temperature", "-1"], "temperature must be a finite number >= 0"),
@@ -322,6 +332,155 @@ def check_errors(bin_dir, artifact, weights, work):
                  "parameters: give the checkpoint with --weights", "no --weights")
 
 
+def byte_chars():
+    """The ByteLevel alphabet: printable bytes stand for themselves, the
+    others for 256 + their rank among the others."""
+    chars, extra = [], 0
+    for b in range(256):
+        if 33 <= b <= 126 or 161 <= b <= 172 or 174 <= b <= 255:
+            chars.append(chr(b))
+        else:
+            chars.append(chr(256 + extra))
+            extra += 1
+    return chars
+
+
+SPECIAL = "<|end|>"
+MERGED = {b"he": 126, b"ll": 127}
+
+
+def tokenizer_json():
+    chars = byte_chars()
+    vocab = {chars[b]: b for b in range(125)}
+    for pair, i in MERGED.items():
+        vocab["".join(chars[b] for b in pair)] = i
+    return {
+        "version": "1.0", "truncation": None, "padding": None,
+        "added_tokens": [{"id": 125, "content": SPECIAL, "single_word": False,
+                          "lstrip": False, "rstrip": False, "normalized": False,
+                          "special": True}],
+        "normalizer": None,
+        "pre_tokenizer": {"type": "ByteLevel", "add_prefix_space": False,
+                          "trim_offsets": True, "use_regex": True},
+        "post_processor": None,
+        "decoder": {"type": "ByteLevel", "add_prefix_space": True, "trim_offsets": True,
+                    "use_regex": True},
+        "model": {"type": "BPE", "dropout": None, "unk_token": None,
+                  "continuing_subword_prefix": None, "end_of_word_suffix": None,
+                  "fuse_unk": False, "byte_fallback": False, "ignore_merges": False,
+                  "vocab": vocab, "merges": ["h e", "l l"]}}
+
+
+def encode(text):
+    """The ids of `text` under tokenizer_json(), for texts whose "he" and
+    "ll" never straddle a pre-token boundary (letters only around them)."""
+    ids = []
+    for k, part in enumerate(text.split(SPECIAL)):
+        if k:
+            ids.append(125)
+        data, i = part.encode(), 0
+        while i < len(data):
+            if data[i:i + 2] in MERGED:
+                ids.append(MERGED[data[i:i + 2]])
+                i += 2
+            else:
+                assert data[i] < 125
+                ids.append(data[i])
+                i += 1
+    return ids
+
+
+def decode(ids):
+    pieces = {125: SPECIAL.encode(), **{i: pair for pair, i in MERGED.items()}}
+    return b"".join(pieces.get(i, bytes([i])) for i in ids).decode()
+
+
+def check_text(bin_dir, artifact, weights, work):
+    exe = os.path.join(bin_dir, "hymir-generate")
+    text_dir, broken_dir = os.path.join(work, "text-model"), os.path.join(work, "broken-model")
+    for d in (text_dir, broken_dir):
+        os.makedirs(d)
+        os.symlink(weights, os.path.join(d, "model.safetensors"))
+    with open(os.path.join(text_dir, "tokenizer.json"), "w") as f:
+        json.dump(tokenizer_json(), f)
+    unsupported = tokenizer_json()
+    unsupported["model"]["type"] = "WordPiece"
+    with open(os.path.join(broken_dir, "tokenizer.json"), "w") as f:
+        json.dump(unsupported, f)
+
+    # Text prompts against the ids of the same text: a file's lines first,
+    # then --prompt-text and --prompt in command-line order.
+    texts = ["hello, shell", "Hi" + SPECIAL + " hell\nyes", "ll"]
+    file_text = "Well, the bells"
+    prompts = os.path.join(work, "text-prompts.jsonl")
+    with open(prompts, "w") as f:
+        f.write(json.dumps({"text": file_text}) + "\n[7, 7]\n")
+    args = ["--max-new-tokens", "8", "--slots", "2"]
+    cmd = [exe, artifact, "--weights", text_dir, "--prompts", prompts,
+           "--prompt-text", texts[0], "--prompt", "5,17", "--prompt-text", texts[1],
+           "--prompt-text", texts[2]] + args
+    r = subprocess.run(cmd, capture_output=True, text=True)
+    if r.returncode != 0:
+        check(False, f"text prompts: hymir-generate failed: {r.stderr}")
+        return
+    by_text = {l["index"]: l for l in map(json.loads, r.stdout.splitlines())}
+    want_ids = [encode(file_text), [7, 7], encode(texts[0]), [5, 17], encode(texts[1]),
+                encode(texts[2])]
+    by_ids, _, _, _ = generate(bin_dir, artifact, os.path.join(text_dir, "model.safetensors"),
+                               args, want_ids)
+    check(sorted(by_text) == list(range(6)) and
+          all(by_text[i]["tokens"] == by_ids[i]["tokens"] and
+              by_text[i]["prompt_tokens"] == len(want_ids[i]) for i in range(6)),
+          f"text prompts (file line, --prompt-text, mixed with ids) give the tokens of the "
+          f"ids {want_ids[2]}, ... in command-line order")
+    check(all(l.get("text") == decode(l["tokens"]) for l in
+              list(by_text.values()) + list(by_ids.values())),
+          f"each finished line's \"text\" is its new tokens decoded: "
+          f"{by_text[0]['text']!r}")
+
+    # Errors.
+    expect_error(bin_dir, [artifact, "--weights", weights, "--prompt-text", "hi"], 1,
+                 "--prompt-text #1: a text prompt needs a tokenizer: no --tokenizer given and "
+                 f"no {os.path.join(os.path.dirname(weights), 'tokenizer.json')} beside the "
+                 "weights", "a text prompt without a tokenizer")
+    expect_error(bin_dir, [artifact, "--weights", weights, "--tokenizer",
+                           os.path.join(work, "none.json"), "--prompt", "1"], 1,
+                 "cannot open tokenizer file", "a missing --tokenizer")
+    expect_error(bin_dir, [artifact, "--weights", broken_dir, "--prompt", "1",
+                           "--prompt-text", "hi"], 1,
+                 "--prompt-text #1: " + os.path.join(broken_dir, "tokenizer.json") +
+                 ": model.type is WordPiece; only BPE is supported",
+                 "a text prompt with an unsupported tokenizer.json beside the weights")
+    expect_error(bin_dir, [artifact, "--weights", weights, "--tokenizer",
+                           os.path.join(broken_dir, "tokenizer.json"), "--prompt", "1"], 1,
+                 "model.type is WordPiece; only BPE is supported",
+                 "an unsupported --tokenizer, even with id prompts")
+    expect_error(bin_dir, [artifact, "--weights", text_dir, "--prompt", "1",
+                           "--prompt-text", "ok", "--prompt-text", "a}"], 1,
+                 "--prompt-text #2: " + os.path.join(text_dir, "tokenizer.json") +
+                 ": model.vocab has no token for byte 0x7d", "a byte the vocabulary lacks")
+    with open(prompts, "w") as f:
+        f.write('{"text": "hi", "tokens": [1]}\n')
+    expect_error(bin_dir, [artifact, "--weights", text_dir, "--prompts", prompts], 1,
+                 f'{prompts} line 1: an object with both "tokens" and "text"',
+                 "a prompts line with tokens and text")
+    with open(prompts, "w") as f:
+        f.write('{"text": 5}\n')
+    expect_error(bin_dir, [artifact, "--weights", text_dir, "--prompts", prompts], 1,
+                 f'{prompts} line 1: "text" is number, not a string',
+                 "a prompts line whose text is a number")
+
+    # Id prompts beside an unsupported tokenizer.json: a note, no text.
+    r = subprocess.run([exe, artifact, "--weights",
+                        os.path.join(broken_dir, "model.safetensors"), "--prompt", "1,2"] +
+                       args, capture_output=True, text=True)
+    lines = [json.loads(l) for l in r.stdout.splitlines()] if r.returncode == 0 else []
+    note = next((l for l in r.stderr.splitlines() if "tokenizer.json" in l), "")
+    check(r.returncode == 0 and len(lines) == 1 and "text" not in lines[0] and
+          'note: no "text" in the output: ' in note and "WordPiece" in note,
+          f"id prompts beside an unsupported tokenizer.json: exit {r.returncode}, {note}")
+
+
 def main():
     bin_dir = sys.argv[1]
     presets = {"m1": 7, "hf": 7}
@@ -342,6 +501,7 @@ def main():
                 check(False, f"{preset}: {e}")
         if artifact:
             check_errors(bin_dir, artifact, weights, work)
+            check_text(bin_dir, artifact, weights, work)
     if failures:
         print(f"{len(failures)} check(s) failed")
         return 1

@@ -1,6 +1,8 @@
 //===- hymir-generate.cpp - generate tokens with a compiled model ---------===//
 //
-//   hymir-generate ARTIFACT --weights W (--prompts FILE | --prompt IDS)...
+//   hymir-generate ARTIFACT --weights W
+//                  (--prompts FILE | --prompt IDS | --prompt-text TEXT)...
+//                  [--tokenizer tokenizer.json]
 //                  [--device cpu|cuda:N] [--max-new-tokens N]
 //                  [--temperature T] [--top-k K] [--top-p P] [--seed S]
 //                  [--stop ID,...] [--early-truncation N] [--slots N]
@@ -8,11 +10,13 @@
 //                  [--stepper auto|cache|forward]
 //
 // Loads an artifact of an imported model (hymir-import, hymir-compile) and
-// its weights, and generates from prompts given as token ids, serving them
+// its weights, and generates from prompts given as token ids or as text
+// (tokenized by hymir/Runtime/Tokenizer.h from a tokenizer.json), serving them
 // together over the model's sequence slots (continuous batching: a waiting
 // prompt takes the slot a finished sequence frees). Writes one JSON line per
 // finished sequence as it finishes, with --stream-tokens one per token too,
-// and a progress line with tokens/s on stderr. The work is the C++ API of
+// and a progress line with tokens/s on stderr; with a tokenizer each
+// finished line also carries the new tokens' text. The work is the C++ API of
 // hymir/Runtime/Generate.h. A runtime-world tool: no LLVM or MLIR. Every
 // failure exits non-zero with a one-line message (2 for a usage error).
 //
@@ -23,6 +27,7 @@
 
 #include "hymir/Runtime/Generate.h"
 #include "hymir/Runtime/Runtime.h"
+#include "hymir/Runtime/Tokenizer.h"
 
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
@@ -33,6 +38,7 @@
 #include <cmath>
 #include <cstdio>
 #include <cstring>
+#include <filesystem>
 #include <fstream>
 #include <iostream>
 #include <limits>
@@ -44,10 +50,16 @@ namespace {
 
 constexpr const char *kTool = "hymir-generate";
 
+/// One --prompt (ids) or --prompt-text, in command-line order.
+struct PromptArg {
+  bool isText;
+  std::string value;
+};
+
 struct Options {
-  std::string artifact, weights, promptsFile, output;
+  std::string artifact, weights, promptsFile, output, tokenizer;
   std::string device = "cpu";
-  std::vector<std::string> prompts; // each --prompt
+  std::vector<PromptArg> prompts;
   hymir::GenerateOptions generate;
   bool streamTokens = false;
   double progressEvery = 1; // seconds between progress lines; < 0: none
@@ -57,8 +69,10 @@ struct Options {
 void usage(std::FILE *to, bool full) {
   std::fprintf(
       to,
-      "usage: hymir-generate ARTIFACT [--weights W] (--prompts FILE | "
-      "--prompt IDS)...\n"
+      "usage: hymir-generate ARTIFACT [--weights W]\n"
+      "                      (--prompts FILE | --prompt IDS | --prompt-text "
+      "TEXT)...\n"
+      "                      [--tokenizer tokenizer.json]\n"
       "                      [--device cpu|cuda|cuda:N] [--max-new-tokens N]\n"
       "                      [--temperature T] [--top-k K] [--top-p P] "
       "[--seed S]\n"
@@ -71,7 +85,8 @@ void usage(std::FILE *to, bool full) {
   std::fprintf(
       to,
       "\n"
-      "Generates tokens from prompts of token ids with a model imported by\n"
+      "Generates tokens from prompts of token ids or text with a model "
+      "imported by\n"
       "hymir-import and compiled by hymir-compile. Flags take their value as\n"
       "--flag=value or --flag value.\n"
       "\n"
@@ -79,11 +94,27 @@ void usage(std::FILE *to, bool full) {
       "                      model.safetensors.index.json, or its folder\n"
       "  --prompts FILE      one prompt per line (blank lines skipped): a "
       "JSON\n"
-      "                      array of token ids, or an object whose "
+      "                      array of token ids, an object whose "
       "\"tokens\"\n"
-      "                      is one; FILE - reads stdin\n"
+      "                      is one, or {\"text\": \"...\"} (tokenized); "
+      "FILE -\n"
+      "                      reads stdin\n"
       "  --prompt IDS        one prompt: ids separated by commas or spaces;\n"
       "                      repeatable, numbered after the file's prompts\n"
+      "  --prompt-text TEXT  one prompt of UTF-8 text, tokenized as is (no\n"
+      "                      chat template or BOS added; special tokens "
+      "written\n"
+      "                      in the text are their ids); repeatable, "
+      "numbered\n"
+      "                      with --prompt in command-line order\n"
+      "  --tokenizer PATH    a Hugging Face tokenizer.json (byte-level BPE);\n"
+      "                      default: tokenizer.json in the --weights folder "
+      "or\n"
+      "                      beside the --weights file, when there is one. "
+      "Text\n"
+      "                      prompts need it; when one is loaded each "
+      "finished\n"
+      "                      line gets \"text\", its new tokens decoded\n"
       "  --device DEV        cpu (default), cuda or cuda:N\n"
       "  --max-new-tokens N  at most N new tokens per sequence (default 256)\n"
       "  --temperature T     0 (default): greedy, the most probable token;\n"
@@ -124,11 +155,15 @@ void usage(std::FILE *to, bool full) {
       "Output, one JSON object per line, in the order sequences finish:\n"
       "  {\"index\": I, \"prompt_tokens\": N, \"tokens\": [...], \"logprobs\": "
       "[...],\n"
-      "   \"finish_reason\": \"stop\"|\"length\"|\"truncated\"}\n"
+      "   \"finish_reason\": \"stop\"|\"length\"|\"truncated\", "
+      "\"text\": \"...\"}\n"
       "index: the prompt's number from 0; logprobs: the model's log-\n"
       "probability of each new token (log-softmax of the f32 logits, in\n"
       "double, whatever the temperature, top-k or top-p); length: the\n"
-      "maximum of new tokens, or the model's context, was reached. With\n"
+      "maximum of new tokens, or the model's context, was reached; text:\n"
+      "only with a tokenizer, the new tokens decoded with special tokens\n"
+      "kept (a stop token's text included), invalid UTF-8 as U+FFFD (if\n"
+      "an id is outside the tokenizer, \"text_error\" says so instead). With\n"
       "--stream-tokens, before them: {\"index\": I, \"position\": P, "
       "\"token\": T,\n"
       "\"logprob\": L}. A note on stderr says which entries run.\n"
@@ -193,11 +228,12 @@ int parse(int argc, char **argv, Options &o) {
       return 1;
     }
     std::string flag = args.arg(), v;
-    std::string *text = args.is("--weights")   ? &o.weights
-                        : args.is("--prompts") ? &o.promptsFile
-                        : args.is("--output")  ? &o.output
-                        : args.is("--device")  ? &o.device
-                                               : nullptr;
+    std::string *text = args.is("--weights")     ? &o.weights
+                        : args.is("--prompts")   ? &o.promptsFile
+                        : args.is("--output")    ? &o.output
+                        : args.is("--device")    ? &o.device
+                        : args.is("--tokenizer") ? &o.tokenizer
+                                                 : nullptr;
     if (text) {
       if (!args.value(*text))
         return 2;
@@ -224,7 +260,11 @@ int parse(int argc, char **argv, Options &o) {
     } else if (args.is("--prompt")) {
       if (!args.value(v))
         return 2;
-      o.prompts.push_back(v);
+      o.prompts.push_back({false, v});
+    } else if (args.is("--prompt-text")) {
+      if (!args.value(v))
+        return 2;
+      o.prompts.push_back({true, v});
     } else if (args.is("--stream-tokens")) {
       if (!args.noValue())
         return 2;
@@ -277,7 +317,7 @@ int parse(int argc, char **argv, Options &o) {
     } else {
       std::fprintf(stderr,
                    "%s: unexpected argument %s (one artifact; "
-                   "prompts come with --prompt or --prompts)\n",
+                   "prompts come with --prompt, --prompt-text or --prompts)\n",
                    kTool, args.arg().c_str());
       return 2;
     }
@@ -289,8 +329,8 @@ int parse(int argc, char **argv, Options &o) {
   }
   if (o.promptsFile.empty() && o.prompts.empty()) {
     std::fprintf(stderr,
-                 "%s: no prompts: give --prompts FILE or --prompt IDS (see "
-                 "%s --help)\n",
+                 "%s: no prompts: give --prompts FILE, --prompt IDS or "
+                 "--prompt-text TEXT (see %s --help)\n",
                  kTool, kTool);
     return 2;
   }
@@ -315,9 +355,75 @@ struct Prompt {
   std::string source;
 };
 
+/// The tokenizer of --tokenizer, or the tokenizer.json found beside the
+/// weights; without one, text prompts are an error and the output has no
+/// text.
+struct TextSide {
+  std::optional<hymir::Tokenizer> tokenizer;
+  std::string lookedFor;  // what was looked for, when none was found
+  absl::Status autoError; // why a tokenizer.json found beside the weights
+                          // did not load
+};
+
+absl::StatusOr<TextSide> findTokenizer(const Options &o) {
+  namespace fs = std::filesystem;
+  TextSide side;
+  if (!o.tokenizer.empty()) {
+    absl::StatusOr<hymir::Tokenizer> tokenizer =
+        hymir::Tokenizer::fromFile(o.tokenizer);
+    if (!tokenizer.ok())
+      return tokenizer.status();
+    side.tokenizer = *std::move(tokenizer);
+    return side;
+  }
+  if (o.weights.empty()) {
+    side.lookedFor = "no --tokenizer given and no --weights to look beside";
+    return side;
+  }
+  std::error_code ec;
+  fs::path weights(o.weights);
+  fs::path path =
+      (fs::is_directory(weights, ec) ? weights : weights.parent_path()) /
+      "tokenizer.json";
+  if (!fs::exists(path, ec)) {
+    side.lookedFor = absl::StrCat("no --tokenizer given and no ", path.string(),
+                                  " beside the weights");
+    return side;
+  }
+  absl::StatusOr<hymir::Tokenizer> tokenizer =
+      hymir::Tokenizer::fromFile(path.string());
+  if (tokenizer.ok())
+    side.tokenizer = *std::move(tokenizer);
+  else
+    side.autoError = tokenizer.status();
+  return side;
+}
+
+/// The ids of a text prompt; errors start with `where`.
+absl::StatusOr<std::vector<int32_t>> encodeText(const TextSide &side,
+                                                const std::string &text,
+                                                const std::string &where) {
+  if (!side.tokenizer) {
+    if (!side.autoError.ok())
+      return absl::Status(side.autoError.code(),
+                          absl::StrCat(where, ": ", side.autoError.message()));
+    return absl::FailedPreconditionError(absl::StrCat(
+        where, ": a text prompt needs a tokenizer: ", side.lookedFor,
+        " (give --tokenizer PATH)"));
+  }
+  absl::StatusOr<std::vector<int32_t>> ids = side.tokenizer->encode(text);
+  if (!ids.ok())
+    return absl::Status(ids.status().code(),
+                        absl::StrCat(where, ": ", ids.status().message()));
+  return ids;
+}
+
 /// The prompts of --prompts (one JSON value per non-blank line) and then
-/// of each --prompt.
-absl::StatusOr<std::vector<Prompt>> readPrompts(const Options &o) {
+/// of each --prompt and --prompt-text, in command-line order.
+absl::StatusOr<std::vector<Prompt>> readPrompts(const Options &o,
+                                                const TextSide &side) {
+  constexpr const char *kForms = "(a prompt is an array of token ids, "
+                                 "{\"tokens\": [...]} or {\"text\": \"...\"})";
   std::vector<Prompt> prompts;
   if (!o.promptsFile.empty()) {
     std::ifstream file;
@@ -339,21 +445,31 @@ absl::StatusOr<std::vector<Prompt>> readPrompts(const Options &o) {
       nlohmann::json value = nlohmann::json::parse(line, nullptr, false);
       if (value.is_discarded())
         return absl::InvalidArgumentError(
-            absl::StrCat(where, ": not JSON (a prompt is an array of token "
-                                "ids or {\"tokens\": [...]})"));
+            absl::StrCat(where, ": not JSON ", kForms));
+      if (value.is_object() && value.contains("text")) {
+        if (value.contains("tokens"))
+          return absl::InvalidArgumentError(absl::StrCat(
+              where, ": an object with both \"tokens\" and \"text\" ", kForms));
+        if (!value["text"].is_string())
+          return absl::InvalidArgumentError(
+              absl::StrCat(where, ": \"text\" is ", value["text"].type_name(),
+                           ", not a string"));
+        absl::StatusOr<std::vector<int32_t>> ids =
+            encodeText(side, value["text"].get<std::string>(), where);
+        if (!ids.ok())
+          return ids.status();
+        prompts.push_back(Prompt{*std::move(ids), where});
+        continue;
+      }
       if (value.is_object()) {
         if (!value.contains("tokens"))
           return absl::InvalidArgumentError(absl::StrCat(
-              where, ": an object without \"tokens\" (a prompt is an array "
-                     "of token ids or {\"tokens\": [...]})"));
+              where, ": an object without \"tokens\" or \"text\" ", kForms));
         value = value["tokens"];
       }
       if (!value.is_array())
-        return absl::InvalidArgumentError(
-            absl::StrCat(where,
-                         ": a prompt is an array of token ids or {\"tokens\": "
-                         "[...]}, got ",
-                         value.type_name()));
+        return absl::InvalidArgumentError(absl::StrCat(
+            where, ": not a prompt ", kForms, ", got ", value.type_name()));
       Prompt p{{}, where};
       for (size_t i = 0; i < value.size(); ++i) {
         const nlohmann::json &id = value[i];
@@ -370,9 +486,14 @@ absl::StatusOr<std::vector<Prompt>> readPrompts(const Options &o) {
       return absl::InternalError(
           absl::StrCat("reading --prompts ", o.promptsFile, " failed"));
   }
-  for (size_t i = 0; i < o.prompts.size(); ++i) {
-    std::string where = absl::StrCat("--prompt #", i + 1);
-    absl::StatusOr<std::vector<int32_t>> ids = parseIds(o.prompts[i], where);
+  int64_t idPrompts = 0, textPrompts = 0;
+  for (const PromptArg &arg : o.prompts) {
+    std::string where = arg.isText
+                            ? absl::StrCat("--prompt-text #", ++textPrompts)
+                            : absl::StrCat("--prompt #", ++idPrompts);
+    absl::StatusOr<std::vector<int32_t>> ids =
+        arg.isText ? encodeText(side, arg.value, where)
+                   : parseIds(arg.value, where);
     if (!ids.ok())
       return ids.status();
     prompts.push_back(Prompt{*std::move(ids), where});
@@ -417,9 +538,17 @@ int main(int argc, char **argv) {
   Options o;
   if (int r = parse(argc, argv, o); r != 0)
     return r == 1 ? 0 : 2;
-  absl::StatusOr<std::vector<Prompt>> prompts = readPrompts(o);
+  absl::StatusOr<TextSide> side = findTokenizer(o);
+  if (!side.ok())
+    return fail(side.status());
+  absl::StatusOr<std::vector<Prompt>> prompts = readPrompts(o, *side);
   if (!prompts.ok())
     return fail(prompts.status());
+  // Only id prompts: a tokenizer.json beside the weights that does not load
+  // costs the text of the output, not the run.
+  if (!side->autoError.ok())
+    std::fprintf(stderr, "%s: note: no \"text\" in the output: %s\n", kTool,
+                 std::string(side->autoError.message()).c_str());
 
   auto runtime = hymir::Runtime::create(o.device);
   if (!runtime.ok())
@@ -491,13 +620,22 @@ int main(int argc, char **argv) {
   for (const Prompt &p : *prompts)
     ids.push_back(p.ids);
   callbacks.onFinish = [&](const hymir::Generation &g) {
-    written &= writeLine(
-        out,
-        {{"index", g.index},
-         {"prompt_tokens", ids[g.index].size()},
-         {"tokens", g.tokens},
-         {"logprobs", g.logprobs},
-         {"finish_reason", std::string(hymir::finishReasonName(g.finish))}});
+    nlohmann::ordered_json line = {
+        {"index", g.index},
+        {"prompt_tokens", ids[g.index].size()},
+        {"tokens", g.tokens},
+        {"logprobs", g.logprobs},
+        {"finish_reason", std::string(hymir::finishReasonName(g.finish))}};
+    if (side->tokenizer) {
+      // Special tokens kept: a stop token's text shows how it ended.
+      absl::StatusOr<std::string> text =
+          side->tokenizer->decode(g.tokens, /*skipSpecialTokens=*/false);
+      if (text.ok())
+        line["text"] = *text;
+      else
+        line["text_error"] = std::string(text.status().message());
+    }
+    written &= writeLine(out, line);
   };
   double nextReport = o.progressEvery;
   hymir::GenerateProgress last;
