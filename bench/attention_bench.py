@@ -87,8 +87,11 @@ def main():
     # here; the standalone RoPE entries (bench/rope_*.mlir) add the call's
     # own fixed cost and are printed for reference.
     print()
-    print("| RoPE on q and k | attention alone us | attention with RoPE us | RoPE share | RoPE alone (own call) us |")
-    print("|---|---|---|---|---|")
+    fused_file = "attention_rope_prefill_fused.hymir"
+    has_fused = os.path.exists(os.path.join(BUNDLE, "bench", fused_file))
+    print("| RoPE on q and k | attention alone us | attention with RoPE us | RoPE share | RoPE alone (own call) us |"
+          + (" q RoPE fused us | fused share |" if has_fused else ""))
+    print("|---|---|---|---|---|" + ("---|---|" if has_fused else ""))
     rope_cases = [("prefill T 4096", "attention_prefill.hymir", "attention_rope_prefill.hymir",
                    "prefill", "rope_prefill.hymir", 4096),
                   ("prefill T 16384", "attention_prefill.hymir", "attention_rope_prefill.hymir",
@@ -105,9 +108,15 @@ def main():
         w = hymir(BUNDLE, fused, entry, tokens, iters, warmup=2)
         r = hymir(BUNDLE, alone, "rope", tokens, 30, warmup=5)
         share = a and w and (w - a) / a
+        extra = ""
+        if has_fused and fused == "attention_rope_prefill.hymir":
+            f = hymir(BUNDLE, fused_file, entry, tokens, iters, warmup=2)
+            fshare = a and f and (f - a) / a
+            extra = (f" {fmt(f and f * 1e3, '.1f')} | "
+                     f"{fmt(fshare * 100 if fshare is not None else None, '.2f')}% |")
         print(f"| {what} | {fmt(a and a * 1e3, '.1f')} | {fmt(w and w * 1e3, '.1f')} | "
               f"{fmt(share is not None and share * 100 if share is not None else None, '.2f')}% | "
-              f"{fmt(r and r * 1e3, '.1f')} |")
+              f"{fmt(r and r * 1e3, '.1f')} |" + extra)
     print()
     print("| decode B, S | hymir us | hymir GB/s | of copy | SDPA flash us | SDPA cuDNN us | SDPA efficient us | hymir / best SDPA speed |")
     print("|---|---|---|---|---|---|---|---|")

@@ -49,13 +49,21 @@ namespace {
 /// Bytes of one 64-column slice of a 128-row tile (128-byte rows).
 constexpr int64_t kSliceBytes = 128 * 128;
 
+/// Distinct queries among a consumer warpgroup's 64 rows.
+int64_t queriesPerWarpgroup(int64_t group) {
+  return std::max<int64_t>(1, 64 / group);
+}
+
 struct Layout {
   int64_t q = 0, qBarrier = 0;
   Ring k, v;
+  /// The fused RoPE's table: per consumer warpgroup, per query of its rows,
+  /// per frequency, cos and sin as f32.
+  int64_t rope = 0, ropeBytesPerWarpgroup = 0;
   int64_t bytes = 0;
 };
 
-Layout layoutFor(int64_t dim) {
+Layout layoutFor(int64_t dim, int64_t group, int64_t rotary) {
   using S = HopperAttentionShape;
   SharedLayout l;
   Layout out;
@@ -63,6 +71,10 @@ Layout layoutFor(int64_t dim) {
   out.q = l.region(tile);
   out.k = Ring::carve(l, S::kStages, tile);
   out.v = Ring::carve(l, S::kStages, tile);
+  if (rotary > 0) {
+    out.ropeBytesPerWarpgroup = queriesPerWarpgroup(group) * rotary / 2 * 8;
+    out.rope = l.region(2 * out.ropeBytesPerWarpgroup, 16);
+  }
   out.qBarrier = l.barriers(1);
   out.k.carveBarriers(l);
   out.v.carveBarriers(l);
@@ -73,7 +85,8 @@ Layout layoutFor(int64_t dim) {
 struct HopperKernel : AttentionCommon {
   HopperKernel(ImplicitLocOpBuilder &b, const AttentionBuffers &a,
                const HopperAttentionShape &s)
-      : AttentionCommon(b, a), s(s), p(b), layout(layoutFor(s.dim)) {}
+      : AttentionCommon(b, a), s(s), p(b),
+        layout(layoutFor(s.dim, s.group, a.ropePositions ? a.ropeRotary : 0)) {}
   const HopperAttentionShape &s;
   HopperPipeline p;
   Layout layout;
@@ -217,6 +230,112 @@ struct HopperKernel : AttentionCommon {
     return out;
   }
 
+  /// The RoPE angle's cos and sin of channel pair `i` at `position` (i32),
+  /// with the arithmetic of hymir.rope's generic lowering.
+  std::pair<Value, Value> ropeAngle(Value i, Value position) {
+    float logTheta = std::log(a.ropeTheta);
+    Value iF = arith::UIToFPOp::create(
+        b, b.getF32Type(), arith::IndexCastUIOp::create(b, b.getI64Type(), i));
+    Value invFreq = math::ExpOp::create(
+        b, fmul(iF, f32(-2.0f * logTheta / static_cast<float>(a.ropeRotary))));
+    Value angle =
+        fmul(arith::SIToFPOp::create(b, b.getF32Type(), position), invFreq);
+    return {math::CosOp::create(b, angle), math::SinOp::create(b, angle)};
+  }
+
+  /// Fused RoPE: each consumer warpgroup rotates the first rotary channels
+  /// of its 64 Q rows in shared memory (128-byte swizzle: the 16-byte
+  /// chunk k of row r sits at chunk k ^ (r % 8)) before its first wgmma.
+  /// First a table of cos and sin per (query, frequency) of its rows, then
+  /// the rotation of whole chunk pairs (c .. c + 7, c + half ..).
+  void rotateQ(Value wg, Value t, Value bi, Value blockRow0) {
+    int64_t half = a.ropeRotary / 2;
+    int64_t nq = queriesPerWarpgroup(s.group);
+    Value barrierId = p.toI32(add(wg, idx(3)));
+    Value table = arith::AddIOp::create(
+        b, p.sharedAddress(layout.rope),
+        p.mul64(p.toI64(wg), layout.ropeBytesPerWarpgroup));
+    Value rowBase = add(blockRow0, mul(wg, 64));
+    Value firstQuery = div(rowBase, s.group);
+    Value lastQuery = sub(a.queries, idx(1));
+    auto tableAt = [&](Value entry) {
+      return p.sharedPtr(
+          arith::AddIOp::create(b, table, p.mul64(p.toI64(entry), 8)));
+    };
+    Type f32Type = b.getF32Type();
+    {
+      auto loop = scf::ForOp::create(b, t, idx(nq * half), idx(128));
+      OpBuilder::InsertionGuard guard(b);
+      b.setInsertionPointToStart(loop.getBody());
+      Value e = loop.getInductionVar();
+      Value query = minS(add(firstQuery, div(e, half)), lastQuery);
+      Value position =
+          memref::LoadOp::create(b, a.ropePositions, ValueRange{bi, query});
+      auto [cos, sin] = ropeAngle(rem(e, half), position);
+      Value at = tableAt(e);
+      LLVM::StoreOp::create(b, cos, at, 4);
+      LLVM::StoreOp::create(b, sin,
+                            LLVM::GEPOp::create(b, at.getType(), f32Type, at,
+                                                ArrayRef<LLVM::GEPArg>{1}),
+                            4);
+    }
+    p.namedSync(barrierId, 128);
+    {
+      int64_t chunks = half / 8;
+      auto loop = scf::ForOp::create(b, t, idx(64 * chunks), idx(128));
+      OpBuilder::InsertionGuard guard(b);
+      b.setInsertionPointToStart(loop.getBody());
+      Value item = loop.getInductionVar();
+      Value localRow = div(item, chunks), j = rem(item, chunks);
+      Value r = add(mul(wg, 64), localRow);
+      Value swz = rem(r, 8);
+      auto chunkPtr = [&](Value c) {
+        Value slice = div(c, 64), chunk = div(rem(c, 64), 8);
+        Value offset = add(add(mul(slice, kSliceBytes), mul(r, 128)),
+                           mul(arith::XOrIOp::create(b, chunk, swz), 16));
+        return p.sharedPtr(arith::AddIOp::create(b, p.sharedAddress(layout.q),
+                                                 p.toI64(offset)));
+      };
+      Value c1 = mul(j, 8);
+      Value ptr1 = chunkPtr(c1), ptr2 = chunkPtr(add(c1, idx(half)));
+      Type bf16 = b.getBF16Type();
+      auto vecType = VectorType::get({8}, bf16);
+      Value x1 = LLVM::LoadOp::create(b, vecType, ptr1, 16);
+      Value x2 = LLVM::LoadOp::create(b, vecType, ptr2, 16);
+      Value ql = sub(div(add(blockRow0, r), s.group), firstQuery);
+      Value y1 = x1, y2 = x2;
+      for (int64_t e = 0; e < 8; ++e) {
+        Value entry = add(mul(ql, half), add(c1, idx(e)));
+        Value at = tableAt(entry);
+        Value cos = LLVM::LoadOp::create(b, f32Type, at, 4);
+        Value sin = LLVM::LoadOp::create(
+            b, f32Type,
+            LLVM::GEPOp::create(b, at.getType(), f32Type, at,
+                                ArrayRef<LLVM::GEPArg>{1}),
+            4);
+        Value u = arith::ExtFOp::create(
+            b, f32Type, Value(vector::ExtractOp::create(b, x1, e)));
+        Value w = arith::ExtFOp::create(
+            b, f32Type, Value(vector::ExtractOp::create(b, x2, e)));
+        // rotate_half: the first half takes -partner sin, the second +.
+        Value o1 = fadd(fmul(u, cos), fmul(w, arith::NegFOp::create(b, sin)));
+        Value o2 = fadd(fmul(w, cos), fmul(u, sin));
+        y1 = vector::InsertOp::create(b, arith::TruncFOp::create(b, bf16, o1),
+                                      y1, e);
+        y2 = vector::InsertOp::create(b, arith::TruncFOp::create(b, bf16, o2),
+                                      y2, e);
+      }
+      LLVM::StoreOp::create(b, y1, ptr1, 16);
+      LLVM::StoreOp::create(b, y2, ptr2, 16);
+    }
+    // The writes (generic proxy) before the warpgroup's wgmma reads them.
+    NVVM::FenceProxyOp::create(
+        b, NVVM::ProxyKind::async_shared,
+        NVVM::SharedSpaceAttr::get(b.getContext(),
+                                   NVVM::SharedSpace::shared_cta));
+    p.namedSync(barrierId, 128);
+  }
+
   void consumer(Value wg, Value t, Value bi, Value kvh, Value blockRow0,
                 Value rows, Value firstVisible, Value tiles) {
     using S = HopperAttentionShape;
@@ -247,6 +366,8 @@ struct HopperKernel : AttentionCommon {
       return p.matrixDescriptor(at, 16, 1024);
     };
     p.wait(p.barrier(layout.qBarrier, 0), i32(0));
+    if (a.ropePositions)
+      rotateQ(wg, t, bi, blockRow0);
 
     int64_t oRegs = s.dim / 2;
     Value zero = f32(0);
@@ -464,8 +585,82 @@ struct HopperKernel : AttentionCommon {
 
 } // namespace
 
-int64_t HopperAttentionShape::sharedBytes() const {
-  return layoutFor(dim).bytes;
+int64_t HopperAttentionShape::sharedBytes(int64_t rotary) const {
+  return layoutFor(dim, group, rotary).bytes;
+}
+
+bool HopperAttentionShape::coversRope(int64_t rotary) const {
+  return rotary > 0 && rotary % 16 == 0 && rotary <= dim &&
+         2 * queriesPerWarpgroup(group) * rotary / 2 * 8 <= 32 * 1024;
+}
+
+namespace {
+/// The short calls' RoPE kernel: one thread per element of q.
+struct RopeKernel : AttentionCommon {
+  using AttentionCommon::AttentionCommon;
+  void emit(Value in, Value out) {
+    int64_t half = a.ropeRotary / 2;
+    Value rowElems = mul(a.heads, a.dim);
+    Value total = mul(mul(a.batch, a.queries), rowElems);
+    Value blocks = arith::CeilDivUIOp::create(b, total, idx(256));
+    launch(
+        blocks, idx(1), idx(1), idx(256), Value(), [&](gpu::LaunchOp launch) {
+          Value e = add(mul(launch.getBlockIds().x, idx(256)),
+                        launch.getThreadIds().x);
+          auto inside = scf::IfOp::create(b, ult(e, total),
+                                          /*withElseRegion=*/false);
+          OpBuilder::InsertionGuard guard(b);
+          b.setInsertionPointToStart(&inside.getThenRegion().front());
+          auto divV = [&](Value x, Value y) -> Value {
+            return arith::DivUIOp::create(b, x, y);
+          };
+          auto remV = [&](Value x, Value y) -> Value {
+            return arith::RemUIOp::create(b, x, y);
+          };
+          Value d = remV(e, a.dim);
+          Value h = remV(divV(e, a.dim), a.heads);
+          Value row = divV(e, rowElems);
+          Value tq = remV(row, a.queries), bq = divV(row, a.queries);
+          Type f32Type = b.getF32Type();
+          Type elt = cast<MemRefType>(in.getType()).getElementType();
+          auto load = [&](Value ch) -> Value {
+            Value x = memref::LoadOp::create(b, in, ValueRange{bq, tq, h, ch});
+            return elt.isF32() ? x : arith::ExtFOp::create(b, f32Type, x);
+          };
+          Value xv = load(d);
+          Value inRotary = ult(d, idx(a.ropeRotary));
+          Value firstHalf = ult(d, idx(half));
+          Value partner =
+              select(firstHalf, add(d, idx(half)), sub(d, idx(half)));
+          partner = select(inRotary, partner, d);
+          float logTheta = std::log(a.ropeTheta);
+          Value iF = arith::UIToFPOp::create(
+              b, f32Type,
+              arith::IndexCastUIOp::create(b, b.getI64Type(), rem(d, half)));
+          Value invFreq = math::ExpOp::create(
+              b, fmul(iF, f32(-2.0f * logTheta /
+                              static_cast<float>(a.ropeRotary))));
+          Value position =
+              memref::LoadOp::create(b, a.ropePositions, ValueRange{bq, tq});
+          Value angle =
+              fmul(arith::SIToFPOp::create(b, f32Type, position), invFreq);
+          Value cos = math::CosOp::create(b, angle);
+          Value sin = math::SinOp::create(b, angle);
+          Value signedSin =
+              select(firstHalf, arith::NegFOp::create(b, sin), sin);
+          Value rotated = fadd(fmul(xv, cos), fmul(load(partner), signedSin));
+          Value v = select(inRotary, rotated, xv);
+          memref::StoreOp::create(b, fromF32(v, elt), out,
+                                  ValueRange{bq, tq, h, d});
+        });
+  }
+};
+} // namespace
+
+void mlir::hymir::emitRopeKernel(ImplicitLocOpBuilder &b,
+                                 const AttentionBuffers &a, Value in,
+                                 Value out) {
+  RopeKernel(b, a).emit(in, out);
 }
 
 void mlir::hymir::emitHopperAttention(ImplicitLocOpBuilder &b,

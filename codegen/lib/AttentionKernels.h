@@ -33,6 +33,12 @@ struct AttentionBuffers {
   Value batch, queries, keys, heads, kvHeads, dim;
   bool causal = false;
   float scale = 1;
+  /// Fused partial RoPE on q (the pipeline kernel only): when set, `q` is
+  /// the unrotated input and the kernel rotates its first `ropeRotary`
+  /// channels at `ropePositions` ([B, T] i32), as hymir.rope would.
+  Value ropePositions;
+  int64_t ropeRotary = 0;
+  double ropeTheta = 0;
 };
 
 /// Builders of one op's kernels, on index values.
@@ -125,9 +131,19 @@ struct HopperAttentionShape {
   /// Whether the kernel covers bf16 attention of this shape: D in {64,
   /// 128}, G a power of two dividing 128.
   static bool covers(int64_t heads, int64_t kvHeads, int64_t dim);
-  /// Dynamic shared memory: Q, the K and V rings, the barriers.
-  int64_t sharedBytes() const;
+  /// Dynamic shared memory: Q, the K and V rings, the barriers, and with
+  /// a fused RoPE of `rotary` channels its cos/sin table.
+  int64_t sharedBytes(int64_t rotary = 0) const;
+  /// Whether the kernel can rotate q itself (RoPE of `rotary` channels):
+  /// pairs of whole 16-byte chunks and a table of at most 32 KiB.
+  bool coversRope(int64_t rotary) const;
 };
+
+/// hymir.rope on the q buffer `in` into `out` (same shape): one thread per
+/// element, the same arithmetic as the op's generic lowering. The short
+/// calls of a fused RoPE take this before the warp kernels.
+void emitRopeKernel(ImplicitLocOpBuilder &b, const AttentionBuffers &a,
+                    Value in, Value out);
 
 /// Emits the prefill kernel for `a` (bf16, sm_90a; no key splits).
 void emitHopperAttention(ImplicitLocOpBuilder &b, const AttentionBuffers &a,

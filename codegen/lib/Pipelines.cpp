@@ -68,6 +68,7 @@ void mlir::hymir::buildKernelFormPipeline(OpPassManager &pm,
   attention.chip = options.gpuAttention ? std::string(options.chip) : "";
   attention.pipeline = options.attentionPipeline;
   attention.schedule = options.attentionSchedule;
+  attention.fuseRope = options.attentionFuseRope;
   pm.addNestedPass<func::FuncOp>(
       createHymirSoftmaxAttentionToKernels(attention));
   HymirLowerToLinalgOptions lower;

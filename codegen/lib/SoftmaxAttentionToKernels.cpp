@@ -1015,7 +1015,14 @@ struct HymirSoftmaxAttentionToKernelsPass
     ImplicitLocOpBuilder b(op.getLoc(), op);
     GpuBuilder g(b);
     AttentionBuffers a;
-    a.q = g.toBuffer(op.getQ());
+    // A RoPE on q that only this op reads goes into the pipeline kernel.
+    RopeOp rope = fusableRope(op, gpu);
+    a.q = g.toBuffer(rope ? rope.getX() : op.getQ());
+    if (rope) {
+      a.ropePositions = g.toBuffer(rope.getPositions());
+      a.ropeRotary = rope.getRotaryDim();
+      a.ropeTheta = rope.getTheta().convertToDouble();
+    }
     a.k = g.toBuffer(op.getK());
     a.v = g.toBuffer(op.getV());
     a.lengths = op.getLengths() ? g.toBuffer(op.getLengths()) : Value();
@@ -1106,11 +1113,22 @@ struct HymirSoftmaxAttentionToKernelsPass
         int64_t count = chooseSplits(op, *w, !!tc, 1);
         Partials p =
             slotsFor(count) > 1 ? allocPartials(slotsFor(count)) : Partials();
+        // A fused RoPE: the short calls rotate q into a buffer of their
+        // own first (the pipeline kernel rotates in shared memory).
+        Value unrotated = a.q, rotated;
+        if (rope)
+          rotated = memref::AllocOp::create(b, cast<MemRefType>(a.q.getType()),
+                                            dynSizes);
         OpBuilder::InsertionGuard guard(b);
         auto shortCalls = TokenGuardOp::create(
             b, b.getI64IntegerAttr(0), b.getI64IntegerAttr(kSplitQueries));
         b.setInsertionPointToStart(&shortCalls.getBody().emplaceBlock());
+        if (rope) {
+          emitRopeKernel(b, a, unrotated, rotated);
+          a.q = rotated;
+        }
         emitSplit(count, p);
+        a.q = unrotated;
         b.setInsertionPointAfter(shortCalls);
         auto longCalls = TokenGuardOp::create(
             b, b.getI64IntegerAttr(kSplitQueries + 1), b.getI64IntegerAttr(-1));
@@ -1122,6 +1140,29 @@ struct HymirSoftmaxAttentionToKernelsPass
         b, outType, a.out, /*restrict=*/true, /*writable=*/true);
     op.getOut().replaceAllUsesWith(result);
     op.erase();
+    if (rope)
+      rope.erase();
+  }
+
+  /// The hymir.rope producing `op`'s q when the pipeline kernel can take
+  /// it over: bf16 prefill on that kernel with a dynamic query count (or
+  /// a static one above the short calls'), this op its only user, whole
+  /// 16-byte chunk pairs, the table and the rings in shared memory.
+  RopeOp fusableRope(SoftmaxAttentionOp op, bool gpu) {
+    auto rope = op.getQ().getDefiningOp<RopeOp>();
+    if (!gpu || !fuseRope || !rope || !rope->hasOneUse())
+      return {};
+    std::optional<WarpShape> w = warpShape(op);
+    if (!w)
+      return {};
+    std::optional<HopperAttentionShape> hopper = hopperShape(op, *w);
+    int64_t queries = op.getQ().getType().getDimSize(1);
+    if (!hopper || !hopper->coversRope(rope.getRotaryDim()) ||
+        hopper->sharedBytes(rope.getRotaryDim()) >
+            target.maxSharedBytesPerBlock ||
+        (!ShapedType::isDynamic(queries) && queries <= kSplitQueries))
+      return {};
+    return rope;
   }
 };
 

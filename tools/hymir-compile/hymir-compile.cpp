@@ -136,6 +136,11 @@ static cl::opt<rtools::Int64Arg> attentionScheduleOpt(
         kAttentionScheduleRange, 0)),
     cl::init(0), rtools::inRange(kAttentionScheduleRange),
     cl::cat(hymirCategory));
+static cl::opt<bool> attentionFuseRopeOpt(
+    "attention-fuse-rope",
+    cl::desc("cuda sm_90a: a hymir.rope on the q of a softmax attention "
+             "runs inside the pipeline kernel (default false)"),
+    cl::init(false), cl::cat(hymirCategory));
 static cl::opt<bool> moeWgmmaOpt(
     "moe-wgmma",
     cl::desc("cuda sm_90a: larger MoE calls on wgmma kernels (128-row "
@@ -519,6 +524,7 @@ LogicalResult run(MLIRContext &context, ModuleOp module, TimingScope &root) {
   formOptions.lightningTensorCores = lightningTensorCoresOpt;
   formOptions.attentionPipeline = attentionPipelineOpt;
   formOptions.attentionSchedule = attentionScheduleOpt;
+  formOptions.attentionFuseRope = attentionFuseRopeOpt;
   // wgmma needs the sm_90a feature set (the chip's target description).
   bool wgmma = false;
   if (cuda) {

@@ -205,7 +205,11 @@ def HymirSoftmaxAttentionToKernels
     Option<"schedule", "schedule", "int64_t", /*default=*/"0",
            "consumer order in the pipeline kernel: 0 serial, 1 ping-pong "
            "(the two warpgroups take turns issuing products), 2 ping-pong "
-           "with the next tile's S issued before this tile's softmax">
+           "with the next tile's S issued before this tile's softmax">,
+    Option<"fuseRope", "fuse-rope", "bool", /*default=*/"false",
+           "a hymir.rope on q read only by the attention is done inside the "
+           "pipeline kernel (its short calls rotate q in a kernel of their "
+           "own)">
   ];
   let dependentDialects = ["::mlir::gpu::GPUDialect", "::mlir::scf::SCFDialect",
                            "::mlir::arith::ArithDialect", "::mlir::math::MathDialect",

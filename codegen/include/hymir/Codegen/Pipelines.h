@@ -59,6 +59,10 @@ struct KernelFormOptions : public PassPipelineOptions<KernelFormOptions> {
       *this, "attention-schedule",
       llvm::cl::desc("schedule option of hymir-softmax-attention-to-kernels"),
       llvm::cl::init(0)};
+  Option<bool> attentionFuseRope{
+      *this, "attention-fuse-rope",
+      llvm::cl::desc("fuse-rope option of hymir-softmax-attention-to-kernels"),
+      llvm::cl::init(false)};
   Option<bool> gpuMoe{
       *this, "gpu-moe",
       llvm::cl::desc("routed MoE experts as warp-per-row GPU kernels "
