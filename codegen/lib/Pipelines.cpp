@@ -71,6 +71,9 @@ void mlir::hymir::buildKernelFormPipeline(OpPassManager &pm,
   attention.fuseRope = options.attentionFuseRope;
   pm.addNestedPass<func::FuncOp>(
       createHymirSoftmaxAttentionToKernels(attention));
+  // The CISPO loss: kernels that stream the vocabulary in tiles (the forall
+  // form; no GPU kernels yet).
+  pm.addNestedPass<func::FuncOp>(createHymirTileCispoLoss());
   HymirLowerToLinalgOptions lower;
   lower.skipLinear = options.libraryGemm;
   pm.addPass(createHymirLowerToLinalg(lower));

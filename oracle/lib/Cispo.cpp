@@ -17,13 +17,19 @@ namespace oracle {
 
 using namespace detail;
 
-CispoResult cispoLoss(const Tensor &hidden, const Tensor &lmHead,
+CispoResult cispoLoss(const Tensor &hiddenIn, const Tensor &lmHeadIn,
                       const IntTensor &targets, const Tensor &logpOld,
                       const Tensor &advantages, const Tensor &mask,
-                      double epsLow, double epsHigh, bool unifiedMask) {
+                      double epsLow, double epsHigh, bool unifiedMask,
+                      bool bf16Head) {
   const char *op = "cispoLoss";
-  checkRank(op, "hidden", hidden, 2);
-  checkRank(op, "lm_head", lmHead, 2);
+  checkRank(op, "hidden", hiddenIn, 2);
+  checkRank(op, "lm_head", lmHeadIn, 2);
+  // A bf16 head multiplies the operands rounded to bf16; everything after
+  // the products (and the gradients, taken with respect to the rounded
+  // operands) is exact.
+  const Tensor hidden = bf16Head ? roundToBf16(hiddenIn) : hiddenIn;
+  const Tensor lmHead = bf16Head ? roundToBf16(lmHeadIn) : lmHeadIn;
   int64_t nt = hidden.shape[0], n = hidden.shape[1], nv = lmHead.shape[0];
   checkDim(op, "lm_head", lmHead.shape, 1, n, "the hidden size of hidden");
   checkRank(op, "targets", targets, 1);

@@ -633,9 +633,14 @@ absl::Status cispoLoss(OpContext &c) {
   HYMIR_RETURN_IF_ERROR(c.floatAttr("eps_low", epsLow));
   HYMIR_RETURN_IF_ERROR(c.floatAttr("eps_high", epsHigh));
   HYMIR_RETURN_IF_ERROR(c.boolAttr("unified_mask", unifiedMask));
+  // precision "bf16" (absent in programs written before it existed: the
+  // default "f32").
+  bool bf16Head = false;
+  if (c.attr("bf16_head"))
+    HYMIR_RETURN_IF_ERROR(c.boolAttr("bf16_head", bf16Head));
   oracle::CispoResult r =
       oracle::cispoLoss(c.f(0), c.f(1), c.i(2), c.f(3), c.f(4), c.f(5), epsLow,
-                        epsHigh, unifiedMask);
+                        epsHigh, unifiedMask, bf16Head);
   c.results.push_back(oracle::Tensor({}, r.loss));
   c.results.push_back(std::move(r.logpNew));
   c.results.push_back(std::move(r.dHidden));

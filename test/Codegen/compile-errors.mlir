@@ -7,7 +7,7 @@
 
 // RUN: not hymir-compile %s -o %t.hymir --target=cpu --moe-tile=0 2>&1 | FileCheck %s --check-prefix=TILE
 
-// CHECK: error: hymir-compile: 'hymir.cispo_loss' has no lowering yet
+// CHECK: error: hymir-compile: 'hymir.cispo_loss' has no cuda lowering yet (it compiles for --target=cpu)
 // TILE: hymir-compile: error: --moe-tile must be in [1, 1024], got 0
 // BRANCH: branch.mlir:9:8: error: hymir-compile: op cannot be placed in an execution plan (only hymir.token_guard may hold steps: a choice by token count is a guard, not a branch)
 // TARGET: hymir-compile: error: unknown target 'tpu' (supported: cpu, cuda)

@@ -252,6 +252,28 @@ TEST(ReferenceTest, MoeAndCispo) {
   EXPECT_TRUE(same(out[2], c.logpNew));
   EXPECT_TRUE(same(out[3], c.dHidden));
   EXPECT_TRUE(same(out[4], c.dLmHead));
+
+  // bf16_head (precision "bf16") reaches the oracle.
+  Builder bf;
+  uint32_t h = bf.arg("h", F, {D, 8});
+  uint32_t lm2 = bf.arg("lm", F, {12, 8});
+  uint32_t t2 = bf.arg("targets", I, {D});
+  uint32_t old2 = bf.arg("old", F, {D});
+  uint32_t adv2 = bf.arg("adv", F, {D});
+  uint32_t mask2 = bf.arg("mask", F, {D});
+  for (uint32_t id :
+       bf.opN("hymir.cispo_loss", {h, lm2, t2, old2, adv2, mask2},
+              {{F, {}}, {F, {D}}, {F, {D, 8}}, {F, {12, 8}}},
+              {floatAttr("eps_low", 0.2), floatAttr("eps_high", 0.3),
+               intAttr("unified_mask", 0), intAttr("bf16_head", 1)}))
+    bf.result(id);
+  std::vector<ReferenceValue> bfOut =
+      run(bf.p, {xv, lmv, tv, oldv, advv, maskv});
+  ASSERT_EQ(bfOut.size(), 4u);
+  oracle::CispoResult cb =
+      oracle::cispoLoss(xv, lmv, tv, oldv, advv, maskv, 0.2, 0.3, false, true);
+  EXPECT_TRUE(same(bfOut[1], cb.logpNew));
+  EXPECT_TRUE(same(bfOut[3], cb.dLmHead));
 }
 
 //===----------------------------------------------------------------------===//
@@ -889,7 +911,10 @@ TEST(ReferenceTest, RandomProgramsNeverCrash) {
       {"hymir.linear", 2, 1, {}},
       {"hymir.embedding", 2, 1, {}},
       {"hymir.moe", 5, 1, {"top_k", "renormalize"}},
-      {"hymir.cispo_loss", 6, 4, {"eps_low", "eps_high", "unified_mask"}},
+      {"hymir.cispo_loss",
+       6,
+       4,
+       {"eps_low", "eps_high", "unified_mask", "bf16_head"}},
       {"arith.addf", 2, 1, {}},
       {"arith.divf", 2, 1, {}},
       {"arith.negf", 1, 1, {}},

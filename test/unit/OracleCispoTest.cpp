@@ -225,3 +225,25 @@ TEST(OracleCispo, NoLowerBoundWhenEpsLowIsLarge) {
       cispoLoss(hidden, head, targets, logpOld, adv, mask, 0.2, 0.28, true);
   EXPECT_EQ(dropped.loss, 0.0);
 }
+
+TEST(OracleCispo, Bf16HeadIsTheLossOfRoundedOperands) {
+  // precision "bf16": the same loss, log-probs and gradients as the f32 head
+  // on hidden and lm_head rounded to bf16; random f32 operands are not bf16
+  // values, so the log-probs differ from the f32 head's.
+  uint64_t seed = freshSeed();
+  SCOPED_TRACE(seedTrace(seed));
+  Problem p = makeProblem(seed);
+  CispoResult bf16 =
+      cispoLoss(p.hidden, p.lmHead, p.targets, p.logpOld, p.advantages, p.mask,
+                kEpsLow, kEpsHigh, true, /*bf16Head=*/true);
+  CispoResult rounded =
+      cispoLoss(roundToBf16(p.hidden), roundToBf16(p.lmHead), p.targets,
+                p.logpOld, p.advantages, p.mask, kEpsLow, kEpsHigh, true);
+  CispoResult f32 = cispoLoss(p.hidden, p.lmHead, p.targets, p.logpOld,
+                              p.advantages, p.mask, kEpsLow, kEpsHigh, true);
+  EXPECT_EQ(bf16.loss, rounded.loss);
+  EXPECT_EQ(bf16.logpNew.data, rounded.logpNew.data);
+  EXPECT_EQ(bf16.dHidden.data, rounded.dHidden.data);
+  EXPECT_EQ(bf16.dLmHead.data, rounded.dLmHead.data);
+  EXPECT_NE(bf16.logpNew.data, f32.logpNew.data);
+}

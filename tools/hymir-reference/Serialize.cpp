@@ -278,7 +278,8 @@ private:
           out.attrs = {
               floatAttr("eps_low", loss.getEpsLow().convertToDouble()),
               floatAttr("eps_high", loss.getEpsHigh().convertToDouble()),
-              intAttr("unified_mask", loss.getUnifiedMask())};
+              intAttr("unified_mask", loss.getUnifiedMask()),
+              intAttr("bf16_head", loss.getPrecision() == "bf16")};
           return success();
         })
         .Default([](Operation *) { return success(); });

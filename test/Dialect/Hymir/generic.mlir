@@ -171,6 +171,22 @@ func.func @cispo_loss_default_mask(%h: tensor<4x8xf32>, %lm: tensor<10x8xf32>,
   return
 }
 
+// -----
+
+// precision "bf16" is printed; the default "f32" (above) is not.
+// CHECK-LABEL: func.func @cispo_loss_bf16_head
+// CHECK: hymir.cispo_loss {{.*}} {eps_high = 2.800000e-01 : f32, eps_low = 2.000000e-01 : f32, precision = "bf16"} : (
+func.func @cispo_loss_bf16_head(%h: tensor<4x8xf32>, %lm: tensor<10x8xf32>,
+                                %t: tensor<4xi32>, %old: tensor<4xf32>,
+                                %adv: tensor<4xf32>, %mask: tensor<4xf32>) {
+  %r:4 = "hymir.cispo_loss"(%h, %lm, %t, %old, %adv, %mask)
+      {eps_low = 0.2 : f32, eps_high = 0.28 : f32, precision = "bf16"}
+      : (tensor<4x8xf32>, tensor<10x8xf32>, tensor<4xi32>,
+         tensor<4xf32>, tensor<4xf32>, tensor<4xf32>)
+      -> (tensor<f32>, tensor<4xf32>, tensor<4x8xf32>, tensor<10x8xf32>)
+  return
+}
+
 // CHECK-LABEL: func.func @collectives
 // CHECK: hymir.all_reduce %arg0 : (tensor<4x8xf32>) -> tensor<4x8xf32>
 // CHECK: hymir.all_gather %{{.*}} {dim = 0 : i64} : (tensor<4x8xf32>) -> tensor<8x8xf32>

@@ -682,3 +682,20 @@ func.func @cispo_loss_static_result_dynamic_tokens(
       -> (tensor<f32>, tensor<3xf32>, tensor<?x8xf32>, tensor<10x8xf32>)
   return
 }
+
+// -----
+
+func.func @cispo_loss_precision(
+    %hidden: tensor<3x8xf32>, %lm_head: tensor<10x8xf32>,
+    %targets: tensor<3xi32>, %logp_old: tensor<3xf32>, %adv: tensor<3xf32>,
+    %mask: tensor<3xf32>) {
+  // expected-error @+1 {{expects precision to be "bf16" or "f32", got "tf32"}}
+  %loss, %logp, %dh, %dw = hymir.cispo_loss %hidden, %lm_head, %targets,
+      %logp_old, %adv, %mask
+      {eps_low = 2.000000e-01 : f32, eps_high = 2.800000e-01 : f32,
+       precision = "tf32"}
+      : (tensor<3x8xf32>, tensor<10x8xf32>, tensor<3xi32>, tensor<3xf32>,
+         tensor<3xf32>, tensor<3xf32>)
+      -> (tensor<f32>, tensor<3xf32>, tensor<3x8xf32>, tensor<10x8xf32>)
+  return
+}

@@ -505,6 +505,10 @@ LogicalResult CispoLossOp::verify() {
   if (failed(c.positive("eps_low", getEpsLow().convertToDouble())) ||
       failed(c.positive("eps_high", getEpsHigh().convertToDouble())))
     return failure();
+  if (!symbolizePrecision(getPrecision()))
+    return emitOpError()
+           << "expects precision to be \"bf16\" or \"f32\", got \""
+           << getPrecision() << "\"";
   Named loss = c.operand("result loss", getLoss());
   if (failed(c.rank(loss, 0, "a scalar")) || failed(c.element(loss, f32)))
     return failure();

@@ -199,11 +199,14 @@ struct CispoResult {
 ///   loss = -(1/Nmask) sum_t mask_t M_t rhat_t A_t logp_new_t,
 ///   Nmask = sum_t mask_t.
 /// rhat and M are stop-gradient. Nmask == 0 gives loss 0 and zero gradients
-/// (logpNew is still computed). Needs epsLow + epsHigh >= 0.
+/// (logpNew is still computed). Needs epsLow + epsHigh >= 0. With bf16Head
+/// (precision "bf16") hidden and lmHead are rounded to bf16 first and the
+/// gradients are those of the rounded operands.
 CispoResult cispoLoss(const Tensor &hidden, const Tensor &lmHead,
                       const IntTensor &targets, const Tensor &logpOld,
                       const Tensor &advantages, const Tensor &mask,
-                      double epsLow, double epsHigh, bool unifiedMask);
+                      double epsLow, double epsHigh, bool unifiedMask,
+                      bool bf16Head = false);
 
 } // namespace oracle
 } // namespace hymir

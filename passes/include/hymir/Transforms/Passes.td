@@ -189,6 +189,48 @@ def HymirTileLightningAttention
   ];
 }
 
+def HymirTileCispoLoss
+    : Pass<"hymir-tile-cispo-loss", "::mlir::func::FuncOp"> {
+  let summary = "The CISPO loss as kernels that stream the vocabulary in tiles";
+  let description = [{
+    On tensors (before bufferization). Rewrites each `hymir.cispo_loss` into
+    `scf.forall` kernels over buffers (operands through
+    `bufferization.to_buffer`, results fresh allocations through
+    `bufferization.to_tensor`), mapped later by `hymir-map-forall-to-grid`.
+    The `[T, V]` logits are never stored: every kernel recomputes the logits
+    it needs, `vocab-tile` rows of `lm_head` at a time.
+
+    - forward, one iteration per token: a loop over vocabulary tiles with an
+      online log-sum-exp (running maximum and sum, rescaled once per tile),
+      the target's logit picked out as its tile passes, `logp_new` and the
+      token's log-sum-exp (scratch `[T]`). A target outside `[0, V)` flags
+      a run-time check;
+    - weights, one iteration: the masked token count, the clipped IS weight,
+      the unified mask, the loss, and each token's gradient coefficient
+      `-mask M sg(r^) A / sum(mask)` (scratch `[T]`);
+    - `d_hidden`, one iteration per token, and `d_lm_head`, one per
+      vocabulary row: the logits recomputed, `dz = coef (1[v == y] - p)`
+      accumulated in f32 against the other operand's row. Tokens with a zero
+      coefficient (masked, dropped, or no advantage) are skipped.
+
+    Only what the used results need runs: `logp_new` alone is the forward
+    kernel; the loss adds the weights kernel; each gradient its own kernel.
+    Products follow `precision`: `"f32"` multiplies in f32, `"bf16"` rounds
+    both operands to bf16 first; accumulation is always f32.
+  }];
+  let options = [
+    Option<"vocabTile", "vocab-tile", "int64_t", /*default=*/"128",
+           "vocabulary rows per tile of the forward kernel's online "
+           "log-sum-exp and of the d_hidden kernel">
+  ];
+  let dependentDialects = [
+    "::mlir::arith::ArithDialect", "::mlir::math::MathDialect",
+    "::mlir::scf::SCFDialect", "::mlir::memref::MemRefDialect",
+    "::mlir::bufferization::BufferizationDialect",
+    "::mlir::gpu::GPUDialect"
+  ];
+}
+
 def HymirMapForallToGrid
     : Pass<"hymir-map-forall-to-grid", "::mlir::func::FuncOp"> {
   let summary = "Map each outermost scf.forall on buffers onto a grid of single-thread blocks";

@@ -24,8 +24,10 @@
 //   hymir.moe                  x, router, w1, w3, w2; top_k, renormalize (int)
 //   hymir.cispo_loss           hidden, lm_head, targets (int tensor),
 //                              logp_old, advantages, mask; eps_low,
-//                              eps_high (float), unified_mask (int) -> loss,
-//                              logp_new, d_hidden, d_lm_head
+//                              eps_high (float), unified_mask (int),
+//                              optional bf16_head (int, precision "bf16";
+//                              absent: 0) -> loss, logp_new, d_hidden,
+//                              d_lm_head
 //   arith.addf subf mulf divf maximumf minimumf   a, b of one shape
 //   arith.negf extf truncf, math.exp log tanh sqrt rsqrt   a
 //   arith.constant             no operands; the op's data (float result) or

@@ -293,9 +293,15 @@ def Hymir_CispoLossOp : Hymir_Op<"cispo_loss", [Pure]> {
     `sg` stops the gradient. `M_t` is 1 unless `unified_mask` is set; then it is
     0 for tokens with `A > 0, r > 1 + eps_high` or `A < 0, r < 1 - eps_low`.
     Results: the scalar `loss`, `logp_new` `[T]`, and the gradients
-    `d_hidden` `[T, N]` and `d_lm_head` `[V, N]`. The op has no lowering yet
-    (`hymir-compile` refuses it with that message); the oracle and
-    `hymir-reference` evaluate it.
+    `d_hidden` `[T, N]` and `d_lm_head` `[V, N]`. Results without uses are
+    not computed (a forward-only call pays for no gradients). A target
+    outside `[0, V)` is a run-time error.
+
+    `precision` chooses how the head's products are formed: `"f32"` (the
+    default, M1's FP32 head) in true fp32; `"bf16"` with `hidden` and
+    `lm_head` rounded to bf16 (to nearest even) where they enter a product,
+    accumulation in f32. The meaning (and the oracle) is the op on the
+    rounded operands; the gradients are taken with respect to them.
 
     Operands: `hidden` `[T, N]`, `lm_head` `[V, N]` (bf16 or f32),
     `targets` `[T]` i32, `logp_old`, `advantages`, `mask` `[T]` f32.
@@ -305,7 +311,8 @@ def Hymir_CispoLossOp : Hymir_Op<"cispo_loss", [Pure]> {
                        Hymir_Tensor:$targets, Hymir_Tensor:$logp_old,
                        Hymir_Tensor:$advantages, Hymir_Tensor:$mask,
                        F32Attr:$eps_low, F32Attr:$eps_high,
-                       DefaultValuedAttr<BoolAttr, "false">:$unified_mask);
+                       DefaultValuedAttr<BoolAttr, "false">:$unified_mask,
+                       DefaultValuedStrAttr<StrAttr, "f32">:$precision);
   let results = (outs Hymir_Tensor:$loss, Hymir_Tensor:$logp_new,
                       Hymir_Tensor:$d_hidden, Hymir_Tensor:$d_lm_head);
   let assemblyFormat = [{
