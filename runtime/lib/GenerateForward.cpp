@@ -184,8 +184,8 @@ makeStepper(Module &module, std::string *note, StepperKind kind) {
           "generating with 'prefill' (each step's new prompts, one call) and "
           "'decode' (one token per running sequence, one call) over caches "
           "kept on the device (",
-          (*stepper)->slotCount(), " slots, context ", (*stepper)->maxContext(),
-          ")");
+          "the model's ", (*stepper)->slotCount(), " slots, context ",
+          (*stepper)->maxContext(), ")");
     return std::unique_ptr<Stepper>(std::move(*stepper));
   }
   absl::StatusOr<std::unique_ptr<ForwardStepper>> stepper =
@@ -199,7 +199,7 @@ makeStepper(Module &module, std::string *note, StepperKind kind) {
                                      : "the artifact has no prefill and "
                                        "decode entries",
         ": generating with 'forward' on each sequence's whole tokens per new "
-        "token (O(T^2) in the sequence length; ",
+        "token (O(T^2) in the sequence length; the model's ",
         (*stepper)->slotCount(), " slots, context ", (*stepper)->maxContext(),
         ")");
   return std::unique_ptr<Stepper>(std::move(*stepper));
