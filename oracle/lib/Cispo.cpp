@@ -112,5 +112,42 @@ CispoResult cispoLoss(const Tensor &hiddenIn, const Tensor &lmHeadIn,
   return result;
 }
 
+Tensor tokenLogprobs(const Tensor &hiddenIn, const Tensor &lmHeadIn,
+                     const IntTensor &tokens, bool bf16Head) {
+  const char *op = "tokenLogprobs";
+  checkRank(op, "hidden", hiddenIn, 2);
+  checkRank(op, "lm_head", lmHeadIn, 2);
+  const Tensor hidden = bf16Head ? roundToBf16(hiddenIn) : hiddenIn;
+  const Tensor lmHead = bf16Head ? roundToBf16(lmHeadIn) : lmHeadIn;
+  int64_t nt = hidden.shape[0], n = hidden.shape[1], nv = lmHead.shape[0];
+  checkDim(op, "lm_head", lmHead.shape, 1, n, "the hidden size of hidden");
+  checkRank(op, "tokens", tokens, 1);
+  checkDim(op, "tokens", tokens.shape, 0, nt, "the token count of hidden");
+  for (int64_t t = 0; t < nt; ++t)
+    if (tokens.data[t] < 0 || tokens.data[t] >= nv)
+      fail(op, "operand 'tokens' holds " + std::to_string(tokens.data[t]) +
+                   " at token " + std::to_string(t) + ", outside [0, " +
+                   std::to_string(nv) + ") (the rows of lm_head)");
+  Tensor result({nt});
+  std::vector<double> z(static_cast<size_t>(nv));
+  for (int64_t t = 0; t < nt; ++t) {
+    const double *ht = &hidden.data[t * n];
+    double maxZ = 0.0;
+    for (int64_t v = 0; v < nv; ++v) {
+      const double *wv = &lmHead.data[v * n];
+      double acc = 0.0;
+      for (int64_t c = 0; c < n; ++c)
+        acc += ht[c] * wv[c];
+      z[v] = acc;
+      maxZ = v == 0 ? acc : std::max(maxZ, acc);
+    }
+    double sumExp = 0.0;
+    for (int64_t v = 0; v < nv; ++v)
+      sumExp += std::exp(z[v] - maxZ);
+    result.data[t] = z[tokens.data[t]] - (maxZ + std::log(sumExp));
+  }
+  return result;
+}
+
 } // namespace oracle
 } // namespace hymir

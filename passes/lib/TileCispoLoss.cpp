@@ -1,7 +1,8 @@
 //===- TileCispoLoss.cpp - the CISPO loss streamed over the vocabulary ----===//
 //
-// The pass hymir-tile-cispo-loss (see Passes.td): each hymir.cispo_loss
-// becomes scf.forall kernels over buffers that never hold the [T, V] logits:
+// The pass hymir-tile-cispo-loss (see Passes.td): each hymir.cispo_loss and
+// hymir.token_logprobs becomes scf.forall kernels over buffers that never
+// hold the [T, V] logits:
 //
 //   forward (per token t):  for each tile of vocabulary rows:
 //                             z_v  = h_t . W_v                    (f32)
@@ -14,7 +15,9 @@
 //
 // with p_tv = exp(z_tv - lse_t) recomputed from the same dot product (the
 // same order of operations, so the same value as the forward's). Kernels
-// whose results have no uses are not emitted.
+// whose results have no uses are not emitted. hymir.token_logprobs is the
+// forward kernel alone, built by the same function, so its result equals
+// cispo_loss's logp_new bitwise.
 //
 //===----------------------------------------------------------------------===//
 
@@ -47,12 +50,10 @@ namespace {
 /// fused multiply-adds) where the hidden size is a static multiple of it.
 constexpr int64_t kDotLanes = 4;
 
-/// Builds the kernels of one op.
+/// Builds the kernels of one op (hymir.cispo_loss or hymir.token_logprobs).
 struct CispoBuilder {
-  CispoBuilder(ImplicitLocOpBuilder &b, CispoLossOp op, int64_t tile)
-      : b(b), op(op), tile(tile) {}
+  CispoBuilder(ImplicitLocOpBuilder &b, int64_t tile) : b(b), tile(tile) {}
   ImplicitLocOpBuilder &b;
-  CispoLossOp op;
   int64_t tile;
 
   Value hidden, head, targets, logpOld, advantages, mask;
@@ -285,7 +286,7 @@ struct CispoBuilder {
 
   /// The loss and every token's gradient coefficient, by one thread. The
   /// sums over tokens are f64: the mask count and the loss may cancel.
-  void weights(Value logp, Value loss, Value coef) {
+  void weights(CispoLossOp op, Value logp, Value loss, Value coef) {
     kernel(idx(1), [&](Value) {
       Type f64Type = b.getF64Type();
       auto wide = [&](Value x) -> Value {
@@ -378,30 +379,67 @@ struct CispoBuilder {
     });
   }
 
-  void lower() {
+  /// The head's operands as buffers, their sizes and the run-time check of
+  /// the targets: what the forward kernel reads.
+  void setUpHead(Operation *op, TypedValue<RankedTensorType> hiddenTensor,
+                 Value headTensor, Value targetsTensor, StringRef precision,
+                 StringRef targetRole) {
+    bf16Head = precision == "bf16";
+    hidden = toBuffer(hiddenTensor);
+    head = toBuffer(headTensor);
+    targets = toBuffer(targetsTensor);
+    tokens = dim(hidden, 0);
+    width = dim(hidden, 1);
+    staticWidth = hiddenTensor.getType().getDimSize(1);
+    vocab = dim(head, 0);
+    check = createRunCheckSlot(b, b.getLoc(), op->getName().getStringRef(),
+                               runCheckTensorName(targetsTensor), targetRole);
+  }
+
+  /// The forward kernel into fresh buffers: log-probs of type `logpType`
+  /// and the log-sum-exp scratch.
+  std::pair<Value, Value> forwardInto(Type logpType) {
+    Value logp = allocLike(logpType, hidden);
+    Value lse = memref::AllocOp::create(
+        b, MemRefType::get({ShapedType::kDynamic}, b.getF32Type()),
+        ValueRange{tokens});
+    forward(logp, lse);
+    return {logp, lse};
+  }
+
+  void replaceWithBuffer(Value result, Value buffer) {
+    Value tensor = bufferization::ToTensorOp::create(
+        b, result.getType(), buffer, /*restrict=*/true, /*writable=*/true);
+    result.replaceAllUsesWith(tensor);
+  }
+
+  void lower(TokenLogprobsOp op) {
+    if (op.getResult().use_empty()) {
+      op.erase();
+      return;
+    }
+    setUpHead(op, op.getHidden(), op.getLmHead(), op.getTokens(),
+              op.getPrecision(), "token");
+    auto [logp, lse] = forwardInto(op.getResult().getType());
+    memref::DeallocOp::create(b, lse);
+    replaceWithBuffer(op.getResult(), logp);
+    op.erase();
+  }
+
+  void lower(CispoLossOp op) {
     bool wantLogp = !op.getLogpNew().use_empty();
     bool wantLoss = !op.getLoss().use_empty();
     bool wantDHidden = !op.getDHidden().use_empty();
     bool wantDHead = !op.getDLmHead().use_empty();
-    bf16Head = op.getPrecision() == "bf16";
     if (!wantLogp && !wantLoss && !wantDHidden && !wantDHead) {
       op.erase();
       return;
     }
-    hidden = toBuffer(op.getHidden());
-    head = toBuffer(op.getLmHead());
-    targets = toBuffer(op.getTargets());
-    tokens = dim(hidden, 0);
-    width = dim(hidden, 1);
-    staticWidth = op.getHidden().getType().getDimSize(1);
-    vocab = dim(head, 0);
-    check = createRunCheckSlot(b, b.getLoc(), "hymir.cispo_loss",
-                               runCheckTensorName(op.getTargets()), "target");
+    setUpHead(op, op.getHidden(), op.getLmHead(), op.getTargets(),
+              op.getPrecision(), "target");
     Type f32Type = b.getF32Type();
     auto tokenRow = MemRefType::get({ShapedType::kDynamic}, f32Type);
-    Value logp = allocLike(op.getLogpNew().getType(), hidden);
-    Value lse = memref::AllocOp::create(b, tokenRow, ValueRange{tokens});
-    forward(logp, lse);
+    auto [logp, lse] = forwardInto(op.getLogpNew().getType());
     SmallVector<std::pair<Value, Value>> results;
     if (wantLogp)
       results.push_back({op.getLogpNew(), logp});
@@ -412,7 +450,7 @@ struct CispoBuilder {
       mask = toBuffer(op.getMask());
       Value loss = memref::AllocOp::create(b, MemRefType::get({}, f32Type));
       Value coef = memref::AllocOp::create(b, tokenRow, ValueRange{tokens});
-      weights(logp, loss, coef);
+      weights(op, logp, loss, coef);
       if (wantLoss)
         results.push_back({op.getLoss(), loss});
       if (wantDHidden) {
@@ -426,11 +464,8 @@ struct CispoBuilder {
         results.push_back({op.getDLmHead(), out});
       }
     }
-    for (auto [result, buffer] : results) {
-      Value tensor = bufferization::ToTensorOp::create(
-          b, result.getType(), buffer, /*restrict=*/true, /*writable=*/true);
-      result.replaceAllUsesWith(tensor);
-    }
+    for (auto [result, buffer] : results)
+      replaceWithBuffer(result, buffer);
     op.erase();
   }
 };
@@ -446,11 +481,18 @@ struct TileCispoLossPass
           << vocabTile;
       return signalPassFailure();
     }
-    SmallVector<CispoLossOp> ops;
-    getOperation().walk([&](CispoLossOp op) { ops.push_back(op); });
-    for (CispoLossOp op : ops) {
-      ImplicitLocOpBuilder b(op.getLoc(), op);
-      CispoBuilder(b, op, vocabTile).lower();
+    SmallVector<Operation *> ops;
+    getOperation().walk([&](Operation *op) {
+      if (isa<CispoLossOp, TokenLogprobsOp>(op))
+        ops.push_back(op);
+    });
+    for (Operation *op : ops) {
+      ImplicitLocOpBuilder b(op->getLoc(), op);
+      CispoBuilder builder(b, vocabTile);
+      if (auto loss = dyn_cast<CispoLossOp>(op))
+        builder.lower(loss);
+      else
+        builder.lower(cast<TokenLogprobsOp>(op));
     }
   }
 };

@@ -648,6 +648,14 @@ absl::Status cispoLoss(OpContext &c) {
   return absl::OkStatus();
 }
 
+absl::Status tokenLogprobs(OpContext &c) {
+  bool bf16Head = false;
+  if (c.attr("bf16_head"))
+    HYMIR_RETURN_IF_ERROR(c.boolAttr("bf16_head", bf16Head));
+  c.results.push_back(oracle::tokenLogprobs(c.f(0), c.f(1), c.i(2), bf16Head));
+  return absl::OkStatus();
+}
+
 constexpr OpInfo kOps[] = {
     {"hymir.lightning_attention", "FFFFF?", 2, lightningAttention},
     {"hymir.softmax_attention", "FFFI?", 1, softmaxAttention},
@@ -658,6 +666,7 @@ constexpr OpInfo kOps[] = {
     {"hymir.embedding", "FI", 1, embedding},
     {"hymir.moe", "FFFFF", 1, moe},
     {"hymir.cispo_loss", "FFIFFF", 4, cispoLoss},
+    {"hymir.token_logprobs", "FFI", 1, tokenLogprobs},
     {"hymir.top_k", "F", 2, topK},
     {"hymir.routed_experts", "FIFFFF", 1, routedExperts},
     {"arith.addf", "FF", 1, binary<add>},

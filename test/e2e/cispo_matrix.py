@@ -23,7 +23,9 @@ bf16 head's rounding too, so both precisions are held to f32 accumulation):
 f32 outputs 1e-4 (measured 1e-8..4e-6: dot products of N terms and sums of
 V exponentials in f32); bf16 gradients 1e-2 (the result is rounded to bf16,
 2^-9 relative per element). The forward-only logp_new must equal the full
-graph's bitwise (the same kernel). A mask of zeros gives loss 0 and zero
+graph's bitwise (the same kernel), and so must hymir.token_logprobs' result
+(issue 14 item 3: the same forward kernel; also within 1e-4 of the oracle's
+tokenLogprobs). A mask of zeros gives loss 0 and zero
 gradients exactly, and a target outside [0, V) fails the call with a
 message naming the op, the tensor and the value.
 
@@ -66,6 +68,25 @@ def graph(v, n, dt, precision, unified, outputs):
       {{eps_low = {EPS_LOW} : f32, eps_high = {EPS_HIGH} : f32, unified_mask = {str(unified).lower()}, precision = "{precision}"}}
       : ({h}, {w}, tensor<?xi32>, {r}, {r}, {r}) -> (tensor<f32>, {r}, {h}, {w})
   return {", ".join(x[1] for x in results)} : {", ".join(x[2] for x in results)}
+}}
+"""
+
+
+def logprobs_graph(v, n, dt, precision):
+    """hymir.token_logprobs over the loss graph's arguments (the ones it does
+    not read are ignored), so that one inputs file serves both."""
+    h = "tensor<?x%dx%s>" % (n, dt)
+    w = "tensor<%dx%dx%s>" % (v, n, dt)
+    r = "tensor<?xf32>"
+    return f"""func.func @cispo(%hidden: {h} {{hymir.name = "hidden"}},
+    %lm_head: {w} {{hymir.name = "lm_head"}},
+    %targets: tensor<?xi32> {{hymir.name = "targets"}},
+    %logp_old: {r} {{hymir.name = "logp_old"}},
+    %advantages: {r} {{hymir.name = "advantages"}},
+    %mask: {r} {{hymir.name = "mask"}}) -> ({r} {{hymir.name = "logprobs"}}) {{
+  %lp = hymir.token_logprobs %hidden, %lm_head, %targets {{precision = "{precision}"}}
+      : ({h}, {w}, tensor<?xi32>) -> {r}
+  return %lp : {r}
 }}
 """
 
@@ -127,10 +148,22 @@ def check(tag, t, v, n, dt, precision, unified, zero_mask=False):
             raise RuntimeError("%s: %s relative error %.3e > %g" % (tag, name, rel, tol))
     if read_tensor(out, "logp_new") != logp:
         raise RuntimeError("%s: the forward-only logp_new differs from the full graph's" % tag)
+    # hymir.token_logprobs: against the oracle, and bitwise cispo_loss's
+    # logp_new (the same forward kernel).
+    _, lp_art = compile_graph(tag + "_logprobs", logprobs_graph(v, n, dt, precision), t)
+    lp_out = os.path.join(WORK, tag + ".logprobs.safetensors")
+    text = run([BIN + "/hymir-run", lp_art, "--entry", "cispo", "--inputs", inp,
+                "--outputs", lp_out, "--check", "--tolerance", "1"])
+    lp_err = [float(l.split()[4]) for l in text.splitlines() if l.startswith("check logprobs")]
+    if len(lp_err) != 1 or not lp_err[0] <= 1e-4:
+        raise RuntimeError("%s: token_logprobs against the oracle: %s" % (tag, lp_err or text))
+    if read_tensor(lp_out, "logprobs") != logp:
+        raise RuntimeError("%s: token_logprobs differs from cispo_loss's logp_new" % tag)
     clipped = sum(1 for k in range(t) if mask[k] and RATIOS[k % 4] in (2.0, 0.5))
     print("ok %-34s T=%-4d V=%-5d N=%-3d loss %.1e logp %.1e d_hidden %.1e d_lm_head %.1e"
-          " (%d clipped tokens)" % (tag, t, v, n, errors["loss"][0], errors["logp_new"][0],
-                                    errors["d_hidden"][0], errors["d_lm_head"][0], clipped))
+          " (%d clipped tokens); token_logprobs %.1e, = logp_new bitwise"
+          % (tag, t, v, n, errors["loss"][0], errors["logp_new"][0],
+             errors["d_hidden"][0], errors["d_lm_head"][0], clipped, lp_err[0]))
     return full, inp
 
 

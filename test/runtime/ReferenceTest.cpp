@@ -858,13 +858,26 @@ TEST(ReferenceTest, ArgumentFailures) {
 }
 
 TEST(ReferenceTest, KnownOps) {
-  for (const char *name :
-       {"hymir.lightning_attention", "hymir.softmax_attention",
-        "hymir.kv_cache_write", "hymir.rope", "hymir.rms_norm", "hymir.linear",
-        "hymir.embedding", "hymir.moe", "hymir.cispo_loss", "arith.addf",
-        "arith.maximumf", "math.rsqrt", "arith.constant", "tensor.dim",
-        "tensor.splat", "tensor.expand_shape", "tensor.collapse_shape",
-        "tensor.extract_slice", "tensor.concat"})
+  for (const char *name : {"hymir.lightning_attention",
+                           "hymir.softmax_attention",
+                           "hymir.kv_cache_write",
+                           "hymir.rope",
+                           "hymir.rms_norm",
+                           "hymir.linear",
+                           "hymir.embedding",
+                           "hymir.moe",
+                           "hymir.cispo_loss",
+                           "hymir.token_logprobs",
+                           "arith.addf",
+                           "arith.maximumf",
+                           "math.rsqrt",
+                           "arith.constant",
+                           "tensor.dim",
+                           "tensor.splat",
+                           "tensor.expand_shape",
+                           "tensor.collapse_shape",
+                           "tensor.extract_slice",
+                           "tensor.concat"})
     EXPECT_TRUE(isReferenceOp(name)) << name;
   for (const char *name : {"math.sin", "func.call", "func.return", "", "hymir"})
     EXPECT_FALSE(isReferenceOp(name)) << name;
@@ -915,6 +928,7 @@ TEST(ReferenceTest, RandomProgramsNeverCrash) {
        6,
        4,
        {"eps_low", "eps_high", "unified_mask", "bf16_head"}},
+      {"hymir.token_logprobs", 3, 1, {"bf16_head"}},
       {"arith.addf", 2, 1, {}},
       {"arith.divf", 2, 1, {}},
       {"arith.negf", 1, 1, {}},

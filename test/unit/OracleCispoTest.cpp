@@ -247,3 +247,17 @@ TEST(OracleCispo, Bf16HeadIsTheLossOfRoundedOperands) {
   EXPECT_EQ(bf16.dLmHead.data, rounded.dLmHead.data);
   EXPECT_NE(bf16.logpNew.data, f32.logpNew.data);
 }
+
+TEST(OracleCispo, TokenLogprobsAreLogpNew) {
+  // hymir.token_logprobs is cispo_loss's logp_new alone, in both precisions.
+  uint64_t seed = freshSeed();
+  SCOPED_TRACE(seedTrace(seed));
+  Problem p = makeProblem(seed);
+  for (bool bf16Head : {false, true}) {
+    CispoResult r =
+        cispoLoss(p.hidden, p.lmHead, p.targets, p.logpOld, p.advantages,
+                  p.mask, kEpsLow, kEpsHigh, false, bf16Head);
+    EXPECT_EQ(tokenLogprobs(p.hidden, p.lmHead, p.targets, bf16Head).data,
+              r.logpNew.data);
+  }
+}

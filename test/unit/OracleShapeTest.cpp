@@ -126,3 +126,14 @@ TEST(OracleShapes, Cispo) {
                  cispoLoss(h, head, targets, vec, vec, vec, -0.5, 0.28, false));
   EXPECT_NO_THROW(cispoLoss(h, head, targets, vec, vec, vec, 0.2, 0.28, true));
 }
+
+TEST(OracleShapes, TokenLogprobs) {
+  const int64_t t = 3, n = 4, v = 7;
+  Tensor h = ones({t, n}), head = ones({v, n});
+  IntTensor tokens{{t}, {0, 6, 2}};
+  EXPECT_REJECTS("'hidden'", tokenLogprobs(ones({t * n}), head, tokens));
+  EXPECT_REJECTS("'lm_head'", tokenLogprobs(h, ones({v, n + 1}), tokens));
+  EXPECT_REJECTS("'tokens'", tokenLogprobs(h, head, IntTensor{{2}, {0, 1}}));
+  EXPECT_REJECTS("'tokens'", tokenLogprobs(h, head, IntTensor{{t}, {0, 7, 1}}));
+  EXPECT_NO_THROW(tokenLogprobs(h, head, tokens, true));
+}

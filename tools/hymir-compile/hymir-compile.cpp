@@ -310,7 +310,7 @@ bool checkOptions() {
 /// a failure deep inside bufferization.
 LogicalResult checkSupported(ModuleOp module, bool cuda) {
   WalkResult result = module.walk([&](Operation *op) {
-    if (cuda && isa<hy::CispoLossOp>(op)) {
+    if (cuda && isa<hy::CispoLossOp, hy::TokenLogprobsOp>(op)) {
       op->emitError() << "hymir-compile: '" << op->getName()
                       << "' has no cuda lowering yet (it compiles for "
                          "--target=cpu)";

@@ -51,6 +51,8 @@ int64_t indexBound(BlockArgument arg, bool &isPositions, int64_t &lowest) {
     return emb.getTable().getType().getDimSize(0);
   if (auto loss = dyn_cast_or_null<mlir::hymir::CispoLossOp>(user))
     return loss.getLmHead().getType().getDimSize(0);
+  if (auto logprobs = dyn_cast_or_null<mlir::hymir::TokenLogprobsOp>(user))
+    return logprobs.getLmHead().getType().getDimSize(0);
   if (auto experts = dyn_cast_or_null<mlir::hymir::RoutedExpertsOp>(user);
       experts && use->getOperandNumber() == 1) {
     int64_t count = experts.getW1().getType().getDimSize(0);
@@ -88,8 +90,8 @@ int64_t indexBound(BlockArgument arg, bool &isPositions, int64_t &lowest) {
         v = 1.0 + 0.1 * v;
     } else if (user && n > 0 && !t.shape.empty() &&
                isa<mlir::hymir::LinearOp, mlir::hymir::MoeOp,
-                   mlir::hymir::RoutedExpertsOp, mlir::hymir::CispoLossOp>(
-                   user)) {
+                   mlir::hymir::RoutedExpertsOp, mlir::hymir::CispoLossOp,
+                   mlir::hymir::TokenLogprobsOp>(user)) {
       double scale = 1.0 / std::sqrt(static_cast<double>(t.shape.back()));
       for (double &v : t.data)
         v *= scale;

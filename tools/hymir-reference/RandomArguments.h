@@ -22,7 +22,7 @@ namespace hymir::reference {
 /// slopes for lightning attention, norm weights near 1, projection weights
 /// scaled by 1/sqrt(fan-in), else uniform in [-1, 1). Integer arguments get
 /// 0..T-1 positions for rope, ids below the table size for embedding and
-/// targets below the vocabulary for cispo_loss.
+/// targets below the vocabulary for cispo_loss and token_logprobs.
 ::hymir::ReferenceValue randomArgument(mlir::BlockArgument arg, int64_t tokens,
                                        uint64_t seed);
 

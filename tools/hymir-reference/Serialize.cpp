@@ -282,6 +282,10 @@ private:
               intAttr("bf16_head", loss.getPrecision() == "bf16")};
           return success();
         })
+        .Case([&](hy::TokenLogprobsOp logprobs) {
+          out.attrs = {intAttr("bf16_head", logprobs.getPrecision() == "bf16")};
+          return success();
+        })
         .Default([](Operation *) { return success(); });
   }
 

@@ -187,6 +187,17 @@ func.func @cispo_loss_bf16_head(%h: tensor<4x8xf32>, %lm: tensor<10x8xf32>,
   return
 }
 
+// -----
+
+// CHECK-LABEL: func.func @token_logprobs
+// CHECK: %{{.*}} = hymir.token_logprobs %arg0, %arg1, %arg2 {precision = "bf16"} : (tensor<?x32xbf16>, tensor<100x32xbf16>, tensor<?xi32>) -> tensor<?xf32>
+func.func @token_logprobs(%h: tensor<?x32xbf16>, %lm: tensor<100x32xbf16>,
+                          %t: tensor<?xi32>) {
+  %r = "hymir.token_logprobs"(%h, %lm, %t) {precision = "bf16"}
+      : (tensor<?x32xbf16>, tensor<100x32xbf16>, tensor<?xi32>) -> tensor<?xf32>
+  return
+}
+
 // CHECK-LABEL: func.func @collectives
 // CHECK: hymir.all_reduce %arg0 : (tensor<4x8xf32>) -> tensor<4x8xf32>
 // CHECK: hymir.all_gather %{{.*}} {dim = 0 : i64} : (tensor<4x8xf32>) -> tensor<8x8xf32>

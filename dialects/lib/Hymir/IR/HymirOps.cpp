@@ -520,6 +520,36 @@ LogicalResult CispoLossOp::verify() {
 }
 
 //===----------------------------------------------------------------------===//
+// TokenLogprobsOp
+//===----------------------------------------------------------------------===//
+
+LogicalResult TokenLogprobsOp::verify() {
+  Checker c(*this);
+  Named hidden = c.operand("hidden", getHidden()),
+        lmHead = c.operand("lm_head", getLmHead()),
+        tokens = c.operand("tokens", getTokens()),
+        result = c.operand("result", getResult());
+  if (failed(c.rank(hidden, 2, "[T, N]")) || failed(c.floatElement(hidden)))
+    return failure();
+  if (failed(c.rank(lmHead, 2, "[V, N]")) || failed(c.floatElement(lmHead)) ||
+      failed(c.dim(lmHead, 1, hidden, 1, "N")))
+    return failure();
+  if (failed(c.rank(tokens, 1, "[T]")) ||
+      failed(c.element(tokens, IntegerType::get(getContext(), 32))) ||
+      failed(c.dim(tokens, 0, hidden, 0, "T")))
+    return failure();
+  if (failed(c.rank(result, 1, "[T]")) ||
+      failed(c.element(result, Float32Type::get(getContext()))) ||
+      failed(c.dim(result, 0, hidden, 0, "T")))
+    return failure();
+  if (!symbolizePrecision(getPrecision()))
+    return emitOpError()
+           << "expects precision to be \"bf16\" or \"f32\", got \""
+           << getPrecision() << "\"";
+  return success();
+}
+
+//===----------------------------------------------------------------------===//
 // MoeRouteOp, MoeExpertsOp
 //===----------------------------------------------------------------------===//
 

@@ -208,6 +208,13 @@ CispoResult cispoLoss(const Tensor &hidden, const Tensor &lmHead,
                       double epsLow, double epsHigh, bool unifiedMask,
                       bool bf16Head = false);
 
+/// hymir.token_logprobs: result_t = z_t[tokens_t] - logsumexp(z_t) with
+/// z = hidden lmHead^T (hidden [T, N], lmHead [V, N], tokens [T] in
+/// [0, V)); cispoLoss's logpNew alone. With bf16Head the operands are rounded
+/// to bf16 first.
+Tensor tokenLogprobs(const Tensor &hidden, const Tensor &lmHead,
+                     const IntTensor &tokens, bool bf16Head = false);
+
 } // namespace oracle
 } // namespace hymir
 

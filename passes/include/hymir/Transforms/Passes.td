@@ -193,7 +193,8 @@ def HymirTileCispoLoss
     : Pass<"hymir-tile-cispo-loss", "::mlir::func::FuncOp"> {
   let summary = "The CISPO loss as kernels that stream the vocabulary in tiles";
   let description = [{
-    On tensors (before bufferization). Rewrites each `hymir.cispo_loss` into
+    On tensors (before bufferization). Rewrites each `hymir.cispo_loss` and
+    `hymir.token_logprobs` into
     `scf.forall` kernels over buffers (operands through
     `bufferization.to_buffer`, results fresh allocations through
     `bufferization.to_tensor`), mapped later by `hymir-map-forall-to-grid`.
@@ -215,6 +216,9 @@ def HymirTileCispoLoss
 
     Only what the used results need runs: `logp_new` alone is the forward
     kernel; the loss adds the weights kernel; each gradient its own kernel.
+    `hymir.token_logprobs` becomes the forward kernel alone, built by the
+    same code, so its result equals `logp_new` bitwise for the same operands
+    and precision.
     Products follow `precision`: `"f32"` multiplies in f32, `"bf16"` rounds
     both operands to bf16 first; accumulation is always f32.
   }];

@@ -28,6 +28,8 @@
 //                              optional bf16_head (int, precision "bf16";
 //                              absent: 0) -> loss, logp_new, d_hidden,
 //                              d_lm_head
+//   hymir.token_logprobs       hidden, lm_head, tokens (int tensor);
+//                              optional bf16_head (int, as above)
 //   arith.addf subf mulf divf maximumf minimumf   a, b of one shape
 //   arith.negf extf truncf, math.exp log tanh sqrt rsqrt   a
 //   arith.constant             no operands; the op's data (float result) or

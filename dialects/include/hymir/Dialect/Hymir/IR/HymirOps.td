@@ -323,6 +323,39 @@ def Hymir_CispoLossOp : Hymir_Op<"cispo_loss", [Pure]> {
 }
 
 //===----------------------------------------------------------------------===//
+// token_logprobs
+//===----------------------------------------------------------------------===//
+
+def Hymir_TokenLogprobsOp : Hymir_Op<"token_logprobs", [Pure]> {
+  let summary = "Log-probabilities of given tokens under the LM head";
+  let description = [{
+    With `z = hidden @ lm_head^T`,
+    `result_t = z_t[tokens_t] - logsumexp(z_t)`: the log-probability of token
+    `tokens_t` after the hidden state `hidden_t`, without the `[T, V]` logits.
+
+    This is `logp_new` of `hymir.cispo_loss` on its own, lowered by the same
+    forward kernel (`hymir-tile-cispo-loss`): for the same `hidden`,
+    `lm_head`, `tokens` and `precision` the two are bitwise equal, so log-probs
+    taken while generating agree exactly with those a training step sees.
+    `precision` has the meaning it has for `hymir.cispo_loss` (`"f32"`, the
+    default, or `"bf16"`: operands rounded to bf16 for the products, f32
+    accumulation). A token outside `[0, V)` is a run-time error.
+
+    Operands: `hidden` `[T, N]`, `lm_head` `[V, N]` (bf16 or f32), `tokens`
+    `[T]` i32. Result `[T]` f32.
+  }];
+  let arguments = (ins Hymir_Tensor:$hidden, Hymir_Tensor:$lm_head,
+                       Hymir_Tensor:$tokens,
+                       DefaultValuedStrAttr<StrAttr, "f32">:$precision);
+  let results = (outs Hymir_Tensor:$result);
+  let assemblyFormat = [{
+    $hidden `,` $lm_head `,` $tokens attr-dict `:`
+    functional-type(operands, results)
+  }];
+  let hasVerifier = 1;
+}
+
+//===----------------------------------------------------------------------===//
 // Decomposed MoE: top_k and routed_experts
 //===----------------------------------------------------------------------===//
 
