@@ -3,9 +3,10 @@
 // See MiniMaxImporter.h. Two passes over the model: `collect` checks every
 // tensor the config calls for against the checkpoint (name, shape, dtype)
 // and lists the parameters of the entries; `build` writes the module: per
-// entry (`forward`, then `prefill` and `decode`, buildCached) one private
-// function per layer kind and signature (a lightning and a softmax layer,
-// called once per layer) and the entry. Activations between layers
+// entry (`forward`, the training entries `score` and `cispo_step` sharing
+// its trunk and layer functions, buildTraining, then `prefill` and
+// `decode`, buildCached) one private function per layer kind and signature
+// (a lightning and a softmax layer, called once per layer) and the entry. Activations between layers
 // are [B*T, N] rows; the attention ops see [B, T, heads, head dim].
 // Elementwise math (SiLU, the sigmoid gate, the residual sums) is computed
 // in f32 whatever the activation dtype, rounding once at the end, as the
@@ -95,6 +96,9 @@ public:
   OwningOpRef<ModuleOp> build();
   /// Builds `prefill` or `decode` into the module `build` made.
   void buildCached(Entry entry);
+  /// Builds the training entries `score` and `cispo_step` into the module
+  /// `build` made.
+  void buildTraining();
   /// How the MoE weights are stored, for the summary.
   bool anyPerExpert() const {
     return llvm::any_of(layers,
@@ -102,6 +106,18 @@ public:
   }
 
 private:
+  /// A cache-free entry `name`: arguments `inputs` (named, first) then the
+  /// parameters, results `results` (named). Leaves the builder in its body.
+  func::FuncOp cacheFreeEntry(StringRef name,
+                              ArrayRef<std::pair<StringRef, Type>> inputs,
+                              ArrayRef<std::pair<StringRef, Type>> results);
+  /// The model up to the final RMSNorm on every position of `ids` [B, T]
+  /// (`params`: the entry's parameter arguments): [B*T, N] rows.
+  Value trunk(Value ids, ArrayRef<Value> params);
+  /// [B, T] i32 or f32 `x` as [B*T] rows, and back.
+  Value flatten(Value x);
+  Value unflatten(Value rows, Type type, Value tokens);
+
   llvm::Expected<int64_t> require(const std::string &name,
                                   SmallVector<int64_t> shape,
                                   const llvm::Twine &what);
@@ -809,27 +825,137 @@ OwningOpRef<ModuleOp> Importer::build() {
   auto i32 = b.getI32Type();
 
   // forward(input_ids, parameters...) -> logits.
-  SmallVector<Type> argTypes = {
-      RankedTensorType::get({batch, ShapedType::kDynamic}, i32)};
-  for (const Param &p : params)
-    argTypes.push_back(p.type);
+  auto idsType = RankedTensorType::get({batch, ShapedType::kDynamic}, i32);
   auto logitsType =
       RankedTensorType::get({batch, ShapedType::kDynamic, v}, f32);
-  auto forward = func::FuncOp::create(
-      b, loc, "forward", FunctionType::get(&context, argTypes, {logitsType}));
-  StringRef nameAttr = hy::HymirDialect::NameAttrHelper::getNameStr();
-  StringRef paramAttr = hy::HymirDialect::ParamAttrHelper::getNameStr();
-  forward.setArgAttr(0, nameAttr, b.getStringAttr("input_ids"));
-  for (auto [i, p] : llvm::enumerate(params)) {
-    forward.setArgAttr(i + 1, nameAttr, b.getStringAttr(p.name));
-    forward.setArgAttr(i + 1, paramAttr, b.getUnitAttr());
-  }
-  forward.setResultAttr(0, nameAttr, b.getStringAttr("logits"));
-  b.setInsertionPointToStart(forward.addEntryBlock());
+  func::FuncOp forward = cacheFreeEntry("forward", {{"input_ids", idsType}},
+                                        {{"logits", logitsType}});
   Value ids = forward.getArgument(0);
   // Parameter i is argument i + 1.
   SmallVector<Value> args(forward.getArguments().drop_front());
+  Value tokens = dim(ids, 1);
+  Value xf = trunk(ids, args);
+  Value logits =
+      linear(xf, args[static_cast<size_t>(head)], f32, options.lmHeadPrecision);
+  SmallVector<OpFoldResult> shape = {b.getIndexAttr(batch), tokens,
+                                     b.getIndexAttr(v)};
+  Value out = tensor::ExpandShapeOp::create(b, loc, logitsType, logits,
+                                            {{0, 1}, {2}}, shape);
+  func::ReturnOp::create(b, loc, out);
+  b.setInsertionPointToEnd(module.getBody());
+  buildTraining();
+  buildCached(Entry::Prefill);
+  buildCached(Entry::Decode);
+  return owned;
+}
 
+func::FuncOp
+Importer::cacheFreeEntry(StringRef name,
+                         ArrayRef<std::pair<StringRef, Type>> inputs,
+                         ArrayRef<std::pair<StringRef, Type>> results) {
+  SmallVector<Type> argTypes, resultTypes;
+  for (const auto &input : inputs)
+    argTypes.push_back(input.second);
+  for (const Param &p : params)
+    argTypes.push_back(p.type);
+  for (const auto &result : results)
+    resultTypes.push_back(result.second);
+  auto f = func::FuncOp::create(
+      b, loc, name, FunctionType::get(&context, argTypes, resultTypes));
+  StringRef nameAttr = hy::HymirDialect::NameAttrHelper::getNameStr();
+  StringRef paramAttr = hy::HymirDialect::ParamAttrHelper::getNameStr();
+  for (auto [i, input] : llvm::enumerate(inputs))
+    f.setArgAttr(i, nameAttr, b.getStringAttr(input.first));
+  for (auto [i, p] : llvm::enumerate(params)) {
+    f.setArgAttr(i + inputs.size(), nameAttr, b.getStringAttr(p.name));
+    f.setArgAttr(i + inputs.size(), paramAttr, b.getUnitAttr());
+  }
+  for (auto [i, result] : llvm::enumerate(results))
+    f.setResultAttr(i, nameAttr, b.getStringAttr(result.first));
+  b.setInsertionPointToStart(f.addEntryBlock());
+  return f;
+}
+
+Value Importer::flatten(Value x) {
+  return tensor::CollapseShapeOp::create(b, loc, x,
+                                         {ReassociationIndices{0, 1}});
+}
+
+Value Importer::unflatten(Value rows, Type type, Value tokens) {
+  SmallVector<OpFoldResult> shape = {b.getIndexAttr(options.maxBatch), tokens};
+  return tensor::ExpandShapeOp::create(b, loc, type, rows, {{0, 1}}, shape);
+}
+
+// score and cispo_step (MiniMaxImporter.h has their contract): the trunk of
+// forward, then the LM head through hymir.token_logprobs or
+// hymir.cispo_loss, whose forward kernel is the same code (so score's
+// log-probs equal cispo_step's logp_new bitwise).
+void Importer::buildTraining() {
+  int64_t batch = options.maxBatch, n = c.hiddenSize, v = c.vocabSize;
+  auto dyn = ShapedType::kDynamic;
+  auto idsType = RankedTensorType::get({batch, dyn}, b.getI32Type());
+  auto perToken = RankedTensorType::get({batch, dyn}, f32);
+  auto rows = RankedTensorType::get({dyn}, f32);
+  StringRef precision = options.lmHeadPrecision;
+
+  func::FuncOp score =
+      cacheFreeEntry("score", {{"input_ids", idsType}, {"targets", idsType}},
+                     {{"logprobs", perToken}});
+  {
+    Value ids = score.getArgument(0);
+    SmallVector<Value> args(score.getArguments().drop_front(2));
+    Value tokens = dim(ids, 1);
+    Value xf = trunk(ids, args);
+    Value lp = hy::TokenLogprobsOp::create(
+        b, loc, rows, xf, args[static_cast<size_t>(head)],
+        flatten(score.getArgument(1)), b.getStringAttr(precision));
+    func::ReturnOp::create(b, loc, unflatten(lp, perToken, tokens));
+  }
+  b.setInsertionPointToEnd(module.getBody());
+
+  Type headType = params[static_cast<size_t>(head)].type;
+  auto dHiddenType = RankedTensorType::get({batch, dyn, n}, act);
+  func::FuncOp step = cacheFreeEntry("cispo_step",
+                                     {{"input_ids", idsType},
+                                      {"targets", idsType},
+                                      {"logp_old", perToken},
+                                      {"advantages", perToken},
+                                      {"mask", perToken}},
+                                     {{"loss", RankedTensorType::get({}, f32)},
+                                      {"logp_new", perToken},
+                                      {"d_hidden", dHiddenType},
+                                      {"d_lm_head", headType}});
+  {
+    Value ids = step.getArgument(0);
+    SmallVector<Value> args(step.getArguments().drop_front(5));
+    Value tokens = dim(ids, 1);
+    Value xf = trunk(ids, args);
+    Type xfType = xf.getType();
+    auto loss = hy::CispoLossOp::create(
+        b, loc,
+        TypeRange{RankedTensorType::get({}, f32), rows, xfType, headType}, xf,
+        args[static_cast<size_t>(head)], flatten(step.getArgument(1)),
+        flatten(step.getArgument(2)), flatten(step.getArgument(3)),
+        flatten(step.getArgument(4)),
+        b.getF32FloatAttr(static_cast<float>(options.cispoEpsLow)),
+        b.getF32FloatAttr(static_cast<float>(options.cispoEpsHigh)),
+        b.getBoolAttr(options.cispoUnifiedMask), b.getStringAttr(precision));
+    SmallVector<OpFoldResult> shape = {b.getIndexAttr(batch), tokens,
+                                       b.getIndexAttr(n)};
+    Value dHidden = tensor::ExpandShapeOp::create(
+        b, loc, dHiddenType, loss.getDHidden(), {{0, 1}, {2}}, shape);
+    func::ReturnOp::create(
+        b, loc,
+        ValueRange{loss.getLoss(),
+                   unflatten(loss.getLogpNew(), perToken, tokens), dHidden,
+                   loss.getDLmHead()});
+  }
+  b.setInsertionPointToEnd(module.getBody());
+}
+
+Value Importer::trunk(Value ids, ArrayRef<Value> args) {
+  int64_t batch = options.maxBatch, n = c.hiddenSize;
+  auto i32 = b.getI32Type();
   Value tokens = dim(ids, 1);
   Value emb = hy::EmbeddingOp::create(
       b, loc,
@@ -867,18 +993,7 @@ OwningOpRef<ModuleOp> Importer::build() {
                       {operands[0].getType()});
     x = func::CallOp::create(b, loc, f, operands).getResult(0);
   }
-
-  Value xf = rmsNorm(x, args[static_cast<size_t>(finalNorm)], c.rmsNormEps);
-  Value logits =
-      linear(xf, args[static_cast<size_t>(head)], f32, options.lmHeadPrecision);
-  SmallVector<OpFoldResult> shape = {b.getIndexAttr(batch), tokens,
-                                     b.getIndexAttr(v)};
-  Value out = tensor::ExpandShapeOp::create(b, loc, logitsType, logits,
-                                            {{0, 1}, {2}}, shape);
-  func::ReturnOp::create(b, loc, out);
-  buildCached(Entry::Prefill);
-  buildCached(Entry::Decode);
-  return owned;
+  return rmsNorm(x, args[static_cast<size_t>(finalNorm)], c.rmsNormEps);
 }
 
 // prefill and decode (MiniMaxImporter.h has their contract). Per call the

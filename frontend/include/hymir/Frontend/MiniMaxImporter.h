@@ -48,6 +48,19 @@
 //            names the argument, the value and the slot (or, for
 //            cache_lengths[b] + T past C, the KV-cache write).
 //
+//   score    input_ids [B, T] i32, targets [B, T] i32 in [0, V), then the
+//            parameters -> `logprobs` [B, T] f32: log p(targets[b, t] |
+//            input_ids[b, 0..t]) under forward's model (no caches), by
+//            hymir.token_logprobs with the LM head's precision.
+//   cispo_step  score's arguments plus logp_old, advantages, mask [B, T]
+//            f32 (after targets, before the parameters) -> `loss` (scalar
+//            f32), `logp_new` [B, T] f32 (bitwise score's logprobs),
+//            `d_hidden` [B, T, N] (activation dtype; the gradient with
+//            respect to the final RMSNorm's output) and `d_lm_head` [V, N]
+//            (lm_head's dtype): hymir.cispo_loss over all B*T tokens (the
+//            mask normalises), clip ImportOptions::cispoEpsLow/High, unified
+//            mask cispoUnifiedMask. A target outside [0, V) fails the call.
+//
 // The graph follows model-math.md: embedding, per layer RMSNorm, the token
 // mixer (lightning attention with the config dialect's decay rates, or
 // softmax attention with RoPE), the residual with the config's alpha and
@@ -86,6 +99,12 @@ struct ImportOptions {
   std::string activation;
   /// Config keys neither dialect knows are ignored instead of failing.
   bool allowUnknownKeys = false;
+  /// The clip of `cispo_step`'s IS weight, [1 - eps_low, 1 + eps_high]
+  /// (MiniMax-M1: no lower bound in practice, only eps_high tuned), and its
+  /// unified mask.
+  double cispoEpsLow = 1.0;
+  double cispoEpsHigh = 0.28;
+  bool cispoUnifiedMask = false;
 };
 
 struct ImportedModel {
