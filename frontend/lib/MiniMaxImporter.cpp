@@ -6,11 +6,11 @@
 // entry (`forward`, the training entries `score` and `cispo_step` sharing
 // its trunk and layer functions, buildTraining, then `prefill` and
 // `decode`, buildCached) one private function per layer kind and signature
-// (a lightning and a softmax layer, called once per layer) and the entry. Activations between layers
-// are [B*T, N] rows; the attention ops see [B, T, heads, head dim].
-// Elementwise math (SiLU, the sigmoid gate, the residual sums) is computed
-// in f32 whatever the activation dtype, rounding once at the end, as the
-// PyTorch code's opmath does.
+// (a lightning and a softmax layer, called once per layer) and the entry.
+// Activations between layers are [B*T, N] rows; the attention ops see [B, T,
+// heads, head dim]. Elementwise math (SiLU, the sigmoid gate, the residual
+// sums) is computed in f32 whatever the activation dtype, rounding once at the
+// end, as the PyTorch code's opmath does.
 //
 //===----------------------------------------------------------------------===//
 
