@@ -308,4 +308,38 @@ def HymirExternDynamicSharedMemory
   let dependentDialects = ["::mlir::LLVM::LLVMDialect"];
 }
 
+def HymirTestHopperProbes
+    : Pass<"hymir-test-hopper-probes", "::mlir::ModuleOp"> {
+  let summary = "Test only: add probe kernels of the Hopper pipeline layer";
+  let description = [{
+    Adds `gpu.module @hopper_probes` with one kernel per piece of the Hopper
+    pipeline layer (codegen/lib/HopperPipeline.h), built with the layer's own
+    builders, for the GPU probe test (test/gpu/hopper-probes), which launches
+    them on an sm_90a GPU and compares each with a host reference:
+
+    - `hopper_probe_tma`: a TMA load of a 64 x 64 bf16 box from a tensor map
+      passed as a kernel parameter, 128-byte swizzle, boxes hanging over the
+      tensor's edges (zero fill), written back to global memory;
+    - `hopper_probe_ring`: an mbarrier ring of 3 slots streaming 10 tiles from
+      a producer warpgroup (one thread issuing the copies) to a consumer
+      warpgroup, so barrier phases wrap around; the consumer sums;
+    - `hopper_probe_setmaxnreg`: the ring with two consumer warpgroups holding
+      64 f32 accumulators per thread, the producer's register budget lowered
+      to 40 and the consumers' raised to 232 (`setmaxnreg`);
+    - `hopper_probe_wgmma`: `wgmma.mma_async` m64n128k16, bf16 operands both
+      in shared memory (K-major, 128-byte swizzle, loaded by TMA), f32
+      accumulators: one k step and four.
+
+    Shapes, launch sizes and shared-memory bytes are in
+    `hymir/Codegen/HopperProbes.h`; lower the result with
+    `hymir-cuda-kernels`.
+  }];
+  let dependentDialects = ["::mlir::gpu::GPUDialect", "::mlir::scf::SCFDialect",
+                           "::mlir::arith::ArithDialect",
+                           "::mlir::memref::MemRefDialect",
+                           "::mlir::NVVM::NVVMDialect",
+                           "::mlir::LLVM::LLVMDialect",
+                           "::mlir::hymir::HymirDialect"];
+}
+
 #endif // HYMIR_CODEGEN_PASSES_TD
