@@ -71,8 +71,10 @@ void mlir::hymir::buildKernelFormPipeline(OpPassManager &pm,
   attention.fuseRope = options.attentionFuseRope;
   pm.addNestedPass<func::FuncOp>(
       createHymirSoftmaxAttentionToKernels(attention));
-  // The CISPO loss: kernels that stream the vocabulary in tiles (the forall
-  // form; no GPU kernels yet).
+  // The CISPO loss: kernels that stream the vocabulary in tiles (tensor-core
+  // kernels on the GPU, the forall form elsewhere).
+  if (options.gpuCispo)
+    pm.addNestedPass<func::FuncOp>(createHymirCispoLossToGpu());
   pm.addNestedPass<func::FuncOp>(createHymirTileCispoLoss());
   HymirLowerToLinalgOptions lower;
   lower.skipLinear = options.libraryGemm;

@@ -16,12 +16,8 @@ bin=$1 examples=$2
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 # Keys: graph:target.
-declare -A expected_failure=(
-  [cispo_loss.mlir:cuda]="hymir.cispo_loss has no cuda lowering yet (the CISPO issue)"
-)
-declare -A expected_message=(
-  [cispo_loss.mlir:cuda]="has no cuda lowering yet"
-)
+declare -A expected_failure=()
+declare -A expected_message=()
 # Whole bf16 models are checked through their f32 twin (every bf16 of the
 # graph read as f32): rounding each activation of eight layers to bf16 flips
 # near-tied MoE routes, after which no tolerance against the fp64 oracle

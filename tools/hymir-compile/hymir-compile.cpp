@@ -306,21 +306,6 @@ bool checkOptions() {
   return true;
 }
 
-/// Ops that have no lowering for the target yet get a clear error instead of
-/// a failure deep inside bufferization.
-LogicalResult checkSupported(ModuleOp module, bool cuda) {
-  WalkResult result = module.walk([&](Operation *op) {
-    if (cuda && isa<hy::CispoLossOp, hy::TokenLogprobsOp>(op)) {
-      op->emitError() << "hymir-compile: '" << op->getName()
-                      << "' has no cuda lowering yet (it compiles for "
-                         "--target=cpu)";
-      return WalkResult::interrupt();
-    }
-    return WalkResult::advance();
-  });
-  return failure(result.wasInterrupted());
-}
-
 /// The most bytes one tensor may hold counting its static dims (2^40, 1
 /// TiB): beyond it kernel grids and plan sizes leave the ranges the
 /// kernels and the runtime compute them in.
@@ -502,7 +487,7 @@ FailureOr<std::unique_ptr<PassManager>> makePassManager(MLIRContext &context,
 
 LogicalResult run(MLIRContext &context, ModuleOp module, TimingScope &root) {
   bool cuda = targetOpt == "cuda";
-  if (failed(checkSupported(module, cuda)) || failed(checkSizes(module)))
+  if (failed(checkSizes(module)))
     return failure();
   OwningOpRef<ModuleOp> original = module.clone();
 
@@ -518,6 +503,7 @@ LogicalResult run(MLIRContext &context, ModuleOp module, TimingScope &root) {
   formOptions.gpuLightning = cuda;
   formOptions.gpuMoe = cuda;
   formOptions.gpuAttention = cuda;
+  formOptions.gpuCispo = cuda;
   formOptions.lightningValueSplit = lightningSplitOpt;
   formOptions.lightningTensorCores = lightningTensorCoresOpt;
   formOptions.attentionPipeline = attentionPipelineOpt;

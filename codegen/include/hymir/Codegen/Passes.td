@@ -220,6 +220,50 @@ def HymirSoftmaxAttentionToKernels
                            "::mlir::nvgpu::NVGPUDialect"];
 }
 
+def HymirCispoLossToGpu
+    : Pass<"hymir-cispo-loss-to-gpu", "::mlir::func::FuncOp"> {
+  let summary = "The CISPO loss and token log-probs as tensor-core GPU kernels";
+  let description = [{
+    For the cuda target, on tensors (before bufferization and before
+    `hymir-tile-cispo-loss`, which then finds nothing left). Each
+    `hymir.cispo_loss` and `hymir.token_logprobs` with a static `lm_head`
+    [V, N], N a multiple of 16, becomes kernels that never hold the [T, V]
+    logits; every head product is an `mma.sync` m16n8k16 tile (bf16
+    operands, f32 accumulators) loaded from global memory. With
+    `precision = "f32"` an f32 operand is split into a bf16 high part and a
+    bf16 low part and a tile takes three products (hi hi + lo hi + hi lo);
+    with `"bf16"` f32 operands are rounded to bf16.
+
+    - partials: blocks of 64 tokens (4 warps of 16) by chunks of 2048
+      vocabulary rows; per token the chunk's logits in tiles of 64 with an
+      online maximum and sum of exponentials; the target's logit written by
+      the lane that holds it;
+    - lse (a thread per token): the chunks merged in order, the log-sum-exp
+      and `logp = z_y - lse`; a target outside [0, V) is a run-time check;
+    - weights (one block of 256 threads): mask count, clipped stop-gradient
+      IS weight, unified mask, loss and per-token coefficients (f64 sums,
+      thread 0 adds the threads' sums in order);
+    - d_hidden: blocks of 64 tokens by vocabulary chunks; the logits tile is
+      recomputed, `g = coef (1[v = y] - exp(z - lse))` split into bf16 hi + lo
+      fragments and `g W` added atomically into f32 rows;
+    - d_lm_head: blocks of 64 vocabulary rows by chunks of 256 tokens; the
+      transposed tile `W h^T` recomputed and `g^T h` added atomically.
+
+    A gradient of f32 is accumulated in place; a bf16 one in an f32 buffer
+    converted at the end. Kernels of unused results are not emitted, and
+    `hymir.token_logprobs` is the partials and lse kernels alone, built by
+    the same code as the loss's, so its result equals `logp_new` bitwise.
+    Other shapes are an error naming the op.
+  }];
+  let dependentDialects = ["::mlir::gpu::GPUDialect", "::mlir::scf::SCFDialect",
+                           "::mlir::arith::ArithDialect", "::mlir::math::MathDialect",
+                           "::mlir::memref::MemRefDialect",
+                           "::mlir::vector::VectorDialect",
+                           "::mlir::bufferization::BufferizationDialect",
+                           "::mlir::LLVM::LLVMDialect",
+                           "::mlir::NVVM::NVVMDialect"];
+}
+
 def HymirLightningToGpu
     : Pass<"hymir-lightning-to-gpu", "::mlir::func::FuncOp"> {
   let summary = "Lightning attention as one cooperative GPU kernel";

@@ -68,6 +68,12 @@ struct KernelFormOptions : public PassPipelineOptions<KernelFormOptions> {
       llvm::cl::desc("routed MoE experts as warp-per-row GPU kernels "
                      "(hymir-moe-experts-to-gpu) instead of generic ones"),
       llvm::cl::init(false)};
+  Option<bool> gpuCispo{
+      *this, "gpu-cispo",
+      llvm::cl::desc("hymir.cispo_loss and hymir.token_logprobs as tensor-core "
+                     "GPU kernels (hymir-cispo-loss-to-gpu) instead of the "
+                     "portable loops"),
+      llvm::cl::init(false)};
   Option<bool> moeWgmma{
       *this, "moe-wgmma",
       llvm::cl::desc("wgmma option of hymir-moe-experts-to-gpu (sm_90a)"),

@@ -1,0 +1,775 @@
+//===- CispoLossToGpu.cpp - the CISPO loss as tensor-core kernels ---------===//
+//
+// The pass hymir-cispo-loss-to-gpu (see Passes.td): each hymir.cispo_loss
+// and hymir.token_logprobs becomes GPU kernels that never hold the [T, V]
+// logits. Every product of the LM head is an mma.sync m16n8k16 tile (bf16
+// operands, f32 accumulators) with fragments loaded from global memory; an
+// f32 operand of the f32 head is split into a bf16 high and low part and
+// the tile takes three products (hi hi + lo hi + hi lo):
+//
+//   partials (blocks of 64 tokens x chunks of 2048 vocabulary rows): per
+//            token the chunk's logits in tiles of 64, an online (max, sum
+//            of exp) per lane merged across the quad; the target logit is
+//            written by the one lane whose column it is
+//   lse      (a thread per token): the chunks' partials merged in order,
+//            lse and logp = z_y - lse; targets outside [0, V) flagged
+//   weights  (one block): mask count, clipped stop-gradient IS weight,
+//            unified mask, loss and coef_t = -mask M r^ A / count (f64 sums)
+//   d_hidden (blocks of 64 tokens x vocabulary chunks): the logits tile
+//            recomputed, g = coef (1[v == y] - exp(z - lse)) split into
+//            bf16 hi + lo A fragments, g W added atomically to f32 rows
+//   d_lm_head (blocks of 64 vocabulary rows x chunks of 256 tokens): the
+//            transposed tile z^T = W h^T, g^T h added atomically
+//
+// Kernels of unused results are not emitted; hymir.token_logprobs is the
+// partials and lse kernels alone, built by the same code, so its result
+// equals cispo_loss's logp_new bitwise.
+//
+//===----------------------------------------------------------------------===//
+
+#include "hymir/Codegen/Passes.h"
+#include "hymir/Dialect/Hymir/IR/HymirOps.h"
+#include "hymir/Transforms/RunChecks.h"
+
+#include "GpuBuilder.h"
+#include "MmaFragments.h"
+
+#include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/Bufferization/IR/Bufferization.h"
+#include "mlir/Dialect/GPU/IR/GPUDialect.h"
+#include "mlir/Dialect/LLVMIR/LLVMDialect.h"
+#include "mlir/Dialect/LLVMIR/NVVMDialect.h"
+#include "mlir/Dialect/Math/IR/Math.h"
+#include "mlir/Dialect/MemRef/IR/MemRef.h"
+#include "mlir/Dialect/SCF/IR/SCF.h"
+#include "mlir/Dialect/Vector/IR/VectorOps.h"
+#include "mlir/IR/ImplicitLocOpBuilder.h"
+
+#include <limits>
+
+namespace mlir::hymir {
+#define GEN_PASS_DEF_HYMIRCISPOLOSSTOGPU
+#include "hymir/Codegen/Passes.h.inc"
+} // namespace mlir::hymir
+
+using namespace mlir;
+using namespace mlir::hymir;
+
+namespace {
+
+/// Warps per block; each takes 16 rows (tokens, or vocabulary rows in the
+/// d_lm_head kernel).
+constexpr int64_t kWarps = 4;
+constexpr int64_t kBlockRows = 16 * kWarps;
+/// n8 tiles of one logits tile: 64 columns.
+constexpr int64_t kNTiles = 8;
+constexpr int64_t kTileCols = 8 * kNTiles;
+/// Vocabulary rows per block of the partials and d_hidden kernels.
+constexpr int64_t kVocabChunk = 2048;
+/// Tokens per block of the d_lm_head kernel.
+constexpr int64_t kTokenChunk = 256;
+/// Threads of the lse, weights and row kernels.
+constexpr int64_t kThreads = 256;
+
+/// A pair of adjacent k elements as bf16x2 registers: the high part, and
+/// the low part where the operand is split (else null).
+struct Pair {
+  Value hi, lo;
+};
+
+struct CispoGpuBuilder : GpuBuilder {
+  using GpuBuilder::GpuBuilder;
+
+  Value hidden, head, targets, check;
+  Value tokens;
+  int64_t vocab = 0, width = 0;
+  bool bf16Head = false;
+  // Per launch: this thread's warp, lane, row group and quad.
+  Value warp, lane, groupRow, quad;
+
+  //===--------------------------------------------------------------------===//
+  // Small builders
+  //===--------------------------------------------------------------------===//
+
+  Value fadd(Value x, Value y) { return arith::AddFOp::create(b, x, y); }
+  Value fsub(Value x, Value y) { return arith::SubFOp::create(b, x, y); }
+  Value fmul(Value x, Value y) { return arith::MulFOp::create(b, x, y); }
+  Value fmax(Value x, Value y) { return LLVM::MaxNumOp::create(b, x, y); }
+  Value exp(Value x) { return math::ExpOp::create(b, x); }
+  Value select(Value c, Value x, Value y) {
+    return arith::SelectOp::create(b, c, x, y);
+  }
+  Value eq(Value x, Value y) {
+    return arith::CmpIOp::create(b, arith::CmpIPredicate::eq, x, y);
+  }
+  Value minU(Value x, Value y) { return arith::MinUIOp::create(b, x, y); }
+  Value andI(Value x, Value y) { return arith::AndIOp::create(b, x, y); }
+  Value load(Value memref, ValueRange indices) {
+    return memref::LoadOp::create(b, memref, indices);
+  }
+  void store(Value value, Value memref, ValueRange indices) {
+    memref::StoreOp::create(b, value, memref, indices);
+  }
+  Value ceilDiv(Value x, int64_t n) {
+    return arith::CeilDivUIOp::create(b, x, idx(n));
+  }
+  Value last(Value n) { return sub(n, idx(1)); }
+  Type elementOf(Value memref) {
+    return cast<MemRefType>(memref.getType()).getElementType();
+  }
+  /// Whether an operand of the head is split into hi + lo (the f32 head
+  /// over f32 values).
+  bool splits(Value memref) { return !bf16Head && elementOf(memref).isF32(); }
+
+  SmallVector<Value>
+  forLoop(Value lb, Value ub, Value step, ValueRange init,
+          function_ref<SmallVector<Value>(Value, ValueRange)> body) {
+    auto loop = scf::ForOp::create(b, lb, ub, step, init);
+    OpBuilder::InsertionGuard guard(b);
+    if (init.empty())
+      b.setInsertionPoint(loop.getBody()->getTerminator());
+    else
+      b.setInsertionPointToStart(loop.getBody());
+    SmallVector<Value> yielded =
+        body(loop.getInductionVar(), loop.getRegionIterArgs());
+    if (!init.empty())
+      scf::YieldOp::create(b, yielded);
+    return SmallVector<Value>(loop.getResults());
+  }
+  void ifThen(Value cond, function_ref<void()> body) {
+    auto ifOp = scf::IfOp::create(b, cond, /*withElseRegion=*/false);
+    OpBuilder::InsertionGuard guard(b);
+    b.setInsertionPointToStart(&ifOp.getThenRegion().front());
+    body();
+  }
+
+  //===--------------------------------------------------------------------===//
+  // Fragments
+  //===--------------------------------------------------------------------===//
+
+  /// Two bf16 as one i32 register.
+  Value pack(Value bf16x2) {
+    Value i32 = vector::BitCastOp::create(
+        b, VectorType::get({1}, b.getI32Type()), bf16x2);
+    return vector::ExtractOp::create(b, i32, 0);
+  }
+  /// An f32x2 vector as bf16x2 registers: hi = bf16(x), lo = bf16(x - hi)
+  /// when `split`.
+  Pair splitF32(Value f32x2, bool split) {
+    auto bf = VectorType::get({2}, b.getBF16Type());
+    Value hi = arith::TruncFOp::create(b, bf, f32x2);
+    Pair p{pack(hi), Value()};
+    if (split) {
+      Value back =
+          arith::ExtFOp::create(b, VectorType::get({2}, b.getF32Type()), hi);
+      p.lo = pack(arith::TruncFOp::create(b, bf, fsub(f32x2, back)));
+    }
+    return p;
+  }
+  /// Two f32 scalars as a pair (always split: gradients keep ~16 bits).
+  Pair splitScalars(Value x, Value y) {
+    Value v = vector::FromElementsOp::create(
+        b, VectorType::get({2}, b.getF32Type()), ValueRange{x, y});
+    return splitF32(v, /*split=*/true);
+  }
+  /// memref[row, col] and memref[row, col + 1] of a head operand.
+  Pair loadPair(Value memref, Value row, Value col) {
+    Type elt = elementOf(memref);
+    if (elt.isBF16())
+      return {loadBf16Pair(b, memref, ValueRange{row, col}), Value()};
+    Value v = vector::LoadOp::create(b, VectorType::get({2}, elt), memref,
+                                     ValueRange{row, col}, false,
+                                     llvm::MaybeAlign(8));
+    return splitF32(v, splits(memref));
+  }
+  /// memref[row0, col] and memref[row1, col] of a head operand (a k pair
+  /// down a column).
+  Pair loadColumnPair(Value memref, Value row0, Value row1, Value col) {
+    Type elt = elementOf(memref);
+    Value x = load(memref, {row0, col}), y = load(memref, {row1, col});
+    Value v = vector::FromElementsOp::create(b, VectorType::get({2}, elt),
+                                             ValueRange{x, y});
+    if (elt.isBF16())
+      return {pack(v), Value()};
+    return splitF32(v, splits(memref));
+  }
+
+  /// acc += a * b over one m16n8k16 step with split operands: hi hi, then
+  /// lo hi and hi lo where present.
+  void mmaSplit(ArrayRef<Pair> a, ArrayRef<Pair> bb,
+                MutableArrayRef<Value> acc) {
+    auto his = [](ArrayRef<Pair> p) {
+      SmallVector<Value> v;
+      for (const Pair &x : p)
+        v.push_back(x.hi);
+      return v;
+    };
+    auto los = [](ArrayRef<Pair> p) {
+      SmallVector<Value> v;
+      for (const Pair &x : p)
+        v.push_back(x.lo);
+      return v;
+    };
+    SmallVector<Value> d = mmaBf16(b, his(a), his(bb), acc);
+    if (a.front().lo)
+      d = mmaBf16(b, los(a), his(bb), d);
+    if (bb.front().lo)
+      d = mmaBf16(b, his(a), los(bb), d);
+    llvm::copy(d, acc.begin());
+  }
+
+  /// The warp's logits tile: acc[4 j + r] = sum_k a[row, k] bm[col_j, k] over
+  /// the width, rows aLo / aHi (this lane's two rows of `a`), bRows[j] this
+  /// lane's row of `bm` in n-tile j (all rows clamped in range by the
+  /// caller). The same operations wherever a tile is computed.
+  SmallVector<Value> logitsTile(Value a, Value aLo, Value aHi, Value bm,
+                                ArrayRef<Value> bRows) {
+    SmallVector<Value> init(kNTiles * 4, f32(0));
+    return forLoop(
+        idx(0), idx(width), idx(16), init, [&](Value k0, ValueRange carried) {
+          SmallVector<Value> acc(carried);
+          Value col = add(k0, mul(quad, 2));
+          Value col8 = add(col, 8);
+          SmallVector<Pair> fa = {loadPair(a, aLo, col), loadPair(a, aHi, col),
+                                  loadPair(a, aLo, col8),
+                                  loadPair(a, aHi, col8)};
+          for (int64_t j = 0; j < kNTiles; ++j) {
+            SmallVector<Pair> fb = {loadPair(bm, bRows[j], col),
+                                    loadPair(bm, bRows[j], col8)};
+            mmaSplit(fa, fb, MutableArrayRef<Value>(acc).slice(4 * j, 4));
+          }
+          return acc;
+        });
+  }
+
+  /// The A fragments (16 rows x 16 k, four k slices) of a tile of f32
+  /// values in accumulator layout (g[4 j + r]), split into hi + lo.
+  SmallVector<SmallVector<Pair>> gradFragments(ArrayRef<Value> g) {
+    SmallVector<SmallVector<Pair>> frags;
+    for (int64_t s = 0; s < kNTiles / 2; ++s) {
+      const Value *lo = g.data() + 8 * s, *hi = g.data() + 8 * s + 4;
+      frags.push_back({splitScalars(lo[0], lo[1]), splitScalars(lo[2], lo[3]),
+                       splitScalars(hi[0], hi[1]), splitScalars(hi[2], hi[3])});
+    }
+    return frags;
+  }
+
+  /// out[rowLo/rowHi, :] += g (16 x 64 of this warp, as fragments) times
+  /// m[k0 + k, :] (64 rows of `m`, row-major over the width), one n8 tile
+  /// of columns at a time, added atomically where the output row is valid.
+  void accumulateGrad(ArrayRef<SmallVector<Pair>> gA, Value m, Value k0,
+                      Value kRows, Value out, Value rowLo, Value rowHi,
+                      Value rows) {
+    forLoop(idx(0), idx(width), idx(8), {}, [&](Value c0, ValueRange) {
+      SmallVector<Value> acc(4, f32(0));
+      Value col = add(c0, groupRow);
+      for (int64_t s = 0; s < kNTiles / 2; ++s) {
+        Value k = add(add(k0, 16 * s), mul(quad, 2));
+        auto row = [&](int64_t d) { return minU(add(k, d), last(kRows)); };
+        SmallVector<Pair> fb = {loadColumnPair(m, row(0), row(1), col),
+                                loadColumnPair(m, row(8), row(9), col)};
+        mmaSplit(gA[s], fb, acc);
+      }
+      Value outCol = add(c0, mul(quad, 2));
+      for (int64_t r = 0; r < 4; ++r) {
+        Value row = r < 2 ? rowLo : rowHi;
+        ifThen(ult(row, rows), [&] {
+          memref::AtomicRMWOp::create(b, arith::AtomicRMWKind::addf, acc[r],
+                                      out, ValueRange{row, add(outCol, r % 2)});
+        });
+      }
+      return SmallVector<Value>{};
+    });
+  }
+
+  /// A launch of blocks of kWarps warps; sets warp, lane, groupRow, quad.
+  void warpLaunch(Value gridX, Value gridY,
+                  function_ref<void(gpu::LaunchOp)> body) {
+    launch(gridX, gridY, idx(1), idx(kWarps * 32), Value(),
+           [&](gpu::LaunchOp l) {
+             Value tid = l.getThreadIds().x;
+             warp = div(tid, 32);
+             lane = rem(tid, 32);
+             groupRow = div(lane, 4);
+             quad = rem(lane, 4);
+             body(l);
+           });
+  }
+  /// One thread per row of `rows`, a block of kThreads threads each.
+  void rowLaunch(Value rows, function_ref<void(Value, Value)> body) {
+    launch(rows, idx(1), idx(1), idx(kThreads), Value(), [&](gpu::LaunchOp l) {
+      body(l.getBlockIds().x, l.getThreadIds().x);
+    });
+  }
+
+  //===--------------------------------------------------------------------===//
+  // Forward
+  //===--------------------------------------------------------------------===//
+
+  int64_t vocabChunks() { return (vocab + kVocabChunk - 1) / kVocabChunk; }
+
+  /// Per token and vocabulary chunk: the running max and sum of exp of the
+  /// chunk's logits; the target's logit where it lies in the chunk.
+  void partials(Value partM, Value partS, Value zy) {
+    warpLaunch(
+        ceilDiv(tokens, kBlockRows), idx(vocabChunks()), [&](gpu::LaunchOp l) {
+          Value chunk = l.getBlockIds().y;
+          Value t0 = add(mul(l.getBlockIds().x, kBlockRows), mul(warp, 16));
+          Value tLo = add(t0, groupRow), tHi = add(tLo, 8);
+          Value rowLo = minU(tLo, last(tokens));
+          Value rowHi = minU(tHi, last(tokens));
+          Value yLo = toIndex(load(targets, {rowLo}));
+          Value yHi = toIndex(load(targets, {rowHi}));
+          Value vStart = mul(chunk, kVocabChunk);
+          Value vEnd = minU(add(vStart, kVocabChunk), idx(vocab));
+          Value lowest = f32(-std::numeric_limits<float>::max());
+          Value negInf = f32(-std::numeric_limits<float>::infinity());
+          Value zero = f32(0);
+          Value no = arith::ConstantIntOp::create(b, b.getI1Type(), 0);
+          SmallVector<Value> init = {lowest, zero, lowest, zero,
+                                     zero,   zero, no,     no};
+          SmallVector<Value> st = forLoop(
+              vStart, vEnd, idx(kTileCols), init, [&](Value v0, ValueRange c) {
+                SmallVector<Value> bRows;
+                for (int64_t j = 0; j < kNTiles; ++j)
+                  bRows.push_back(
+                      minU(add(add(v0, 8 * j), groupRow), idx(vocab - 1)));
+                SmallVector<Value> z =
+                    logitsTile(hidden, rowLo, rowHi, head, bRows);
+                Value mx[2] = {negInf, negInf};
+                Value zt[2] = {c[4], c[5]}, found[2] = {c[6], c[7]};
+                Value ys[2] = {yLo, yHi};
+                for (int64_t j = 0; j < kNTiles; ++j)
+                  for (int64_t r = 0; r < 4; ++r) {
+                    int64_t h = r / 2;
+                    Value v = add(add(add(v0, 8 * j), mul(quad, 2)), r % 2);
+                    Value &x = z[4 * j + r];
+                    x = select(ult(v, idx(vocab)), x, negInf);
+                    mx[h] = fmax(mx[h], x);
+                    Value hit = eq(v, ys[h]);
+                    zt[h] = select(hit, x, zt[h]);
+                    found[h] = arith::OrIOp::create(b, found[h], hit);
+                  }
+                SmallVector<Value> next;
+                for (int64_t h = 0; h < 2; ++h) {
+                  Value m = c[2 * h], s = c[2 * h + 1];
+                  Value mNew = fmax(m, mx[h]);
+                  Value sum = fmul(s, exp(fsub(m, mNew)));
+                  for (int64_t j = 0; j < kNTiles; ++j)
+                    for (int64_t r = 2 * h; r < 2 * h + 2; ++r)
+                      sum = fadd(sum, exp(fsub(z[4 * j + r], mNew)));
+                  next.append({mNew, sum});
+                }
+                next.append({zt[0], zt[1], found[0], found[1]});
+                return next;
+              });
+          Value ts[2] = {tLo, tHi};
+          for (int64_t h = 0; h < 2; ++h) {
+            Value m = st[2 * h], s = st[2 * h + 1];
+            // The quad's four lanes hold the row's columns.
+            for (int32_t offset : {1, 2}) {
+              Value m2 = gpu::ShuffleOp::create(b, m, offset, 32,
+                                                gpu::ShuffleMode::XOR)
+                             .getShuffleResult();
+              Value s2 = gpu::ShuffleOp::create(b, s, offset, 32,
+                                                gpu::ShuffleMode::XOR)
+                             .getShuffleResult();
+              Value mNew = fmax(m, m2);
+              s = fadd(fmul(s, exp(fsub(m, mNew))),
+                       fmul(s2, exp(fsub(m2, mNew))));
+              m = mNew;
+            }
+            Value valid = ult(ts[h], tokens);
+            ifThen(andI(valid, eq(quad, idx(0))), [&] {
+              store(m, partM, {chunk, ts[h]});
+              store(s, partS, {chunk, ts[h]});
+            });
+            ifThen(andI(valid, st[6 + h]),
+                   [&] { store(st[4 + h], zy, {ts[h]}); });
+          }
+        });
+  }
+
+  /// lse and logp per token from the chunks' partials (merged in chunk
+  /// order); a target outside [0, V) is flagged.
+  void finishForward(Value partM, Value partS, Value zy, Value logp,
+                     Value lse) {
+    rowLaunch(ceilDiv(tokens, kThreads), [&](Value block, Value tid) {
+      Value t = add(mul(block, kThreads), tid);
+      ifThen(ult(t, tokens), [&] {
+        Value y = load(targets, {t});
+        Value bad = ult(idx(vocab - 1), toIndex(y));
+        ifThen(bad,
+               [&] { flagRunCheck(b, b.getLoc(), check, t, y, idx(vocab)); });
+        Value lowest = f32(-std::numeric_limits<float>::max());
+        SmallVector<Value> ms =
+            forLoop(idx(0), idx(vocabChunks()), idx(1), {lowest, f32(0)},
+                    [&](Value c, ValueRange acc) {
+                      Value m2 = load(partM, {c, t}), s2 = load(partS, {c, t});
+                      Value mNew = fmax(acc[0], m2);
+                      Value s = fadd(fmul(acc[1], exp(fsub(acc[0], mNew))),
+                                     fmul(s2, exp(fsub(m2, mNew))));
+                      return SmallVector<Value>{mNew, s};
+                    });
+        Value l = fadd(ms[0], math::LogOp::create(b, ms[1]));
+        if (lse)
+          store(l, lse, {t});
+        store(fsub(load(zy, {t}), l), logp, {t});
+      });
+    });
+  }
+
+  //===--------------------------------------------------------------------===//
+  // Loss and weights
+  //===--------------------------------------------------------------------===//
+
+  /// One block: coef_t and the loss. Each thread sums its tokens' mask and
+  /// w lp in f64; thread 0 adds the threads' sums in order.
+  void weights(CispoLossOp op, Value logp, Value logpOld, Value advantages,
+               Value mask, Value loss, Value coef) {
+    Value smemBytes = i32(2 * kThreads * 8 + 8);
+    launch(
+        idx(1), idx(1), idx(1), idx(kThreads), smemBytes, [&](gpu::LaunchOp l) {
+          Value tid = l.getThreadIds().x;
+          Type f64 = b.getF64Type();
+          Value smem = sharedBytes();
+          Value sums = view(smem, 0, {2 * kThreads + 1}, f64);
+          auto wide = [&](Value x) -> Value {
+            return arith::ExtFOp::create(b, f64, x);
+          };
+          Value zero = f32(0);
+          Value zero64 = arith::ConstantOp::create(b, b.getF64FloatAttr(0));
+          double epsLow = op.getEpsLow().convertToDouble();
+          double epsHigh = op.getEpsHigh().convertToDouble();
+          Value low = f32(static_cast<float>(1.0 - epsLow));
+          Value high = f32(static_cast<float>(1.0 + epsHigh));
+          auto fcmp = [&](arith::CmpFPredicate p, Value x, Value y) {
+            return arith::CmpFOp::create(b, p, x, y);
+          };
+          SmallVector<Value> own = forLoop(
+              tid, tokens, idx(kThreads), {zero64, zero64},
+              [&](Value t, ValueRange acc) {
+                Value lp = load(logp, {t});
+                Value a = load(advantages, {t});
+                Value m = load(mask, {t});
+                Value r = exp(fsub(lp, load(logpOld, {t})));
+                Value rHat = arith::MinimumFOp::create(
+                    b, arith::MaximumFOp::create(b, r, low), high);
+                Value w = fmul(fmul(m, rHat), a);
+                if (op.getUnifiedMask()) {
+                  Value up = andI(fcmp(arith::CmpFPredicate::OGT, a, zero),
+                                  fcmp(arith::CmpFPredicate::OGT, r, high));
+                  Value down = andI(fcmp(arith::CmpFPredicate::OLT, a, zero),
+                                    fcmp(arith::CmpFPredicate::OLT, r, low));
+                  w = select(arith::OrIOp::create(b, up, down), zero, w);
+                }
+                // w for now; scaled by 1 / count below.
+                store(w, coef, {t});
+                return SmallVector<Value>{
+                    arith::AddFOp::create(b, acc[0], wide(m)),
+                    math::FmaOp::create(b, wide(w), wide(lp), acc[1])};
+              });
+          store(own[0], sums, {tid});
+          store(own[1], sums, {add(tid, kThreads)});
+          gpu::BarrierOp::create(b);
+          ifThen(eq(tid, idx(0)), [&] {
+            SmallVector<Value> total =
+                forLoop(idx(0), idx(kThreads), idx(1), {zero64, zero64},
+                        [&](Value i, ValueRange acc) {
+                          return SmallVector<Value>{
+                              arith::AddFOp::create(b, acc[0], load(sums, {i})),
+                              arith::AddFOp::create(
+                                  b, acc[1], load(sums, {add(i, kThreads)}))};
+                        });
+            Value none = fcmp(arith::CmpFPredicate::OEQ, total[0], zero64);
+            Value inv = select(
+                none, zero64,
+                arith::DivFOp::create(
+                    b, arith::ConstantOp::create(b, b.getF64FloatAttr(1)),
+                    total[0]));
+            store(inv, sums, {idx(2 * kThreads)});
+            Value lossValue = arith::NegFOp::create(
+                b, arith::MulFOp::create(b, total[1], inv));
+            store(arith::TruncFOp::create(b, b.getF32Type(), lossValue), loss,
+                  {});
+          });
+          gpu::BarrierOp::create(b);
+          Value inv = load(sums, {idx(2 * kThreads)});
+          stridedLoop(tid, tokens, kThreads, [&](Value t) {
+            Value c = arith::NegFOp::create(
+                b, arith::MulFOp::create(b, wide(load(coef, {t})), inv));
+            store(arith::TruncFOp::create(b, b.getF32Type(), c), coef, {t});
+          });
+        });
+  }
+
+  //===--------------------------------------------------------------------===//
+  // Backward
+  //===--------------------------------------------------------------------===//
+
+  /// dz = coef (1[v == y] - exp(z - lse)), 0 where `valid` is false.
+  Value gradOf(Value z, Value v, Value y, Value c, Value l, Value valid) {
+    Value onehot = select(eq(v, y), f32(1), f32(0));
+    Value g = fmul(c, fsub(onehot, exp(fsub(z, l))));
+    return select(valid, g, f32(0));
+  }
+
+  /// out [T, N] f32 += the gradient with respect to hidden.
+  void dHidden(Value lse, Value coef, Value out) {
+    warpLaunch(
+        ceilDiv(tokens, kBlockRows), idx(vocabChunks()), [&](gpu::LaunchOp l) {
+          Value t0 = add(mul(l.getBlockIds().x, kBlockRows), mul(warp, 16));
+          Value tLo = add(t0, groupRow), tHi = add(tLo, 8);
+          Value rowLo = minU(tLo, last(tokens)),
+                rowHi = minU(tHi, last(tokens));
+          Value ts[2] = {tLo, tHi}, rows[2] = {rowLo, rowHi};
+          Value y[2], c[2], ls[2];
+          for (int64_t h = 0; h < 2; ++h) {
+            y[h] = toIndex(load(targets, {rows[h]}));
+            c[h] = select(ult(ts[h], tokens), load(coef, {rows[h]}), f32(0));
+            ls[h] = load(lse, {rows[h]});
+          }
+          Value vStart = mul(l.getBlockIds().y, kVocabChunk);
+          Value vEnd = minU(add(vStart, kVocabChunk), idx(vocab));
+          forLoop(vStart, vEnd, idx(kTileCols), {}, [&](Value v0, ValueRange) {
+            SmallVector<Value> bRows;
+            for (int64_t j = 0; j < kNTiles; ++j)
+              bRows.push_back(
+                  minU(add(add(v0, 8 * j), groupRow), idx(vocab - 1)));
+            SmallVector<Value> z =
+                logitsTile(hidden, rowLo, rowHi, head, bRows);
+            for (int64_t j = 0; j < kNTiles; ++j)
+              for (int64_t r = 0; r < 4; ++r) {
+                int64_t h = r / 2;
+                Value v = add(add(add(v0, 8 * j), mul(quad, 2)), r % 2);
+                z[4 * j + r] = gradOf(z[4 * j + r], v, y[h], c[h], ls[h],
+                                      ult(v, idx(vocab)));
+              }
+            accumulateGrad(gradFragments(z), head, v0, idx(vocab), out, tLo,
+                           tHi, tokens);
+            return SmallVector<Value>{};
+          });
+        });
+  }
+
+  /// out [V, N] f32 += the gradient with respect to the head.
+  void dHead(Value lse, Value coef, Value out) {
+    warpLaunch(
+        idx((vocab + kBlockRows - 1) / kBlockRows),
+        ceilDiv(tokens, kTokenChunk), [&](gpu::LaunchOp l) {
+          Value v0 = add(mul(l.getBlockIds().x, kBlockRows), mul(warp, 16));
+          Value vLo = add(v0, groupRow), vHi = add(vLo, 8);
+          Value rowLo = minU(vLo, idx(vocab - 1)),
+                rowHi = minU(vHi, idx(vocab - 1));
+          Value vs[2] = {vLo, vHi};
+          Value tStart = mul(l.getBlockIds().y, kTokenChunk);
+          Value tEnd = minU(add(tStart, kTokenChunk), tokens);
+          forLoop(tStart, tEnd, idx(kTileCols), {}, [&](Value t0, ValueRange) {
+            SmallVector<Value> bRows;
+            for (int64_t j = 0; j < kNTiles; ++j)
+              bRows.push_back(
+                  minU(add(add(t0, 8 * j), groupRow), last(tokens)));
+            SmallVector<Value> z =
+                logitsTile(head, rowLo, rowHi, hidden, bRows);
+            for (int64_t j = 0; j < kNTiles; ++j)
+              for (int64_t e = 0; e < 2; ++e) {
+                Value t = add(add(add(t0, 8 * j), mul(quad, 2)), e);
+                Value row = minU(t, last(tokens));
+                Value y = toIndex(load(targets, {row}));
+                Value c = load(coef, {row}), ls = load(lse, {row});
+                Value tValid = ult(t, tokens);
+                for (int64_t h = 0; h < 2; ++h) {
+                  Value valid = andI(tValid, ult(vs[h], idx(vocab)));
+                  Value &x = z[4 * j + 2 * h + e];
+                  x = gradOf(x, vs[h], y, c, ls, valid);
+                }
+              }
+            accumulateGrad(gradFragments(z), hidden, t0, tokens, out, vLo, vHi,
+                           idx(vocab));
+            return SmallVector<Value>{};
+          });
+        });
+  }
+
+  /// out[r, :] = 0 for every row r of `rows`.
+  void zeroRows(Value out, Value rows) {
+    rowLaunch(rows, [&](Value row, Value tid) {
+      stridedLoop(tid, idx(width), kThreads,
+                  [&](Value c) { store(f32(0), out, {row, c}); });
+    });
+  }
+  /// out = acc in out's element type.
+  void convertRows(Value acc, Value out, Value rows) {
+    Type elt = elementOf(out);
+    rowLaunch(rows, [&](Value row, Value tid) {
+      stridedLoop(tid, idx(width), kThreads, [&](Value c) {
+        store(arith::TruncFOp::create(b, elt, load(acc, {row, c})), out,
+              {row, c});
+      });
+    });
+  }
+
+  /// A gradient result: accumulated atomically in f32 (the result itself
+  /// when it is f32), zeroed first.
+  Value gradient(Type resultType, Value rows,
+                 function_ref<void(Value)> accumulate) {
+    auto type = cast<RankedTensorType>(resultType);
+    auto f32Rows = MemRefType::get({type.getDimSize(0), width}, b.getF32Type());
+    SmallVector<Value> dyn;
+    if (type.isDynamicDim(0))
+      dyn.push_back(rows);
+    Value acc = memref::AllocOp::create(b, f32Rows, dyn);
+    zeroRows(acc, rows);
+    accumulate(acc);
+    if (type.getElementType().isF32())
+      return acc;
+    Value out = memref::AllocOp::create(
+        b, MemRefType::get(type.getShape(), type.getElementType()), dyn);
+    convertRows(acc, out, rows);
+    memref::DeallocOp::create(b, acc);
+    return out;
+  }
+
+  //===--------------------------------------------------------------------===//
+  // Ops
+  //===--------------------------------------------------------------------===//
+
+  void setUp(Operation *op, Value hiddenTensor, Value headTensor,
+             Value targetsTensor, StringRef precision, StringRef role) {
+    bf16Head = precision == "bf16";
+    hidden = toBuffer(hiddenTensor);
+    head = toBuffer(headTensor);
+    targets = toBuffer(targetsTensor);
+    tokens = memref::DimOp::create(b, hidden, 0);
+    auto headType = cast<RankedTensorType>(headTensor.getType());
+    vocab = headType.getDimSize(0);
+    width = headType.getDimSize(1);
+    check = createRunCheckSlot(b, b.getLoc(), op->getName().getStringRef(),
+                               runCheckTensorName(targetsTensor), role);
+  }
+
+  /// The forward kernels into fresh buffers: logp of `logpType`, and the
+  /// log-sum-exp when `wantLse`.
+  std::pair<Value, Value> forward(Type logpType, bool wantLse) {
+    Type f32Type = b.getF32Type();
+    auto row = MemRefType::get({ShapedType::kDynamic}, f32Type);
+    auto part = MemRefType::get({vocabChunks(), ShapedType::kDynamic}, f32Type);
+    Value partM = memref::AllocOp::create(b, part, ValueRange{tokens});
+    Value partS = memref::AllocOp::create(b, part, ValueRange{tokens});
+    Value zy = memref::AllocOp::create(b, row, ValueRange{tokens});
+    partials(partM, partS, zy);
+    auto logpType2 = cast<RankedTensorType>(logpType);
+    SmallVector<Value> dyn;
+    if (logpType2.isDynamicDim(0))
+      dyn.push_back(tokens);
+    Value logp = memref::AllocOp::create(
+        b, MemRefType::get(logpType2.getShape(), f32Type), dyn);
+    Value lse = wantLse
+                    ? Value(memref::AllocOp::create(b, row, ValueRange{tokens}))
+                    : Value();
+    finishForward(partM, partS, zy, logp, lse);
+    for (Value v : {partM, partS, zy})
+      memref::DeallocOp::create(b, v);
+    return {logp, lse};
+  }
+
+  void replaceWithBuffer(Value result, Value buffer) {
+    Value tensor = bufferization::ToTensorOp::create(
+        b, result.getType(), buffer, /*restrict=*/true, /*writable=*/true);
+    result.replaceAllUsesWith(tensor);
+  }
+
+  void lower(TokenLogprobsOp op) {
+    setUp(op, op.getHidden(), op.getLmHead(), op.getTokens(), op.getPrecision(),
+          "token");
+    auto [logp, lse] = forward(op.getResult().getType(), false);
+    replaceWithBuffer(op.getResult(), logp);
+    op.erase();
+  }
+
+  void lower(CispoLossOp op) {
+    bool wantLogp = !op.getLogpNew().use_empty();
+    bool wantLoss = !op.getLoss().use_empty();
+    bool wantDHidden = !op.getDHidden().use_empty();
+    bool wantDHead = !op.getDLmHead().use_empty();
+    setUp(op, op.getHidden(), op.getLmHead(), op.getTargets(),
+          op.getPrecision(), "target");
+    bool wantGrads = wantDHidden || wantDHead;
+    auto [logp, lse] = forward(op.getLogpNew().getType(), wantGrads);
+    SmallVector<std::pair<Value, Value>> results;
+    if (wantLogp)
+      results.push_back({op.getLogpNew(), logp});
+    if (wantLoss || wantGrads) {
+      Type f32Type = b.getF32Type();
+      Value loss = memref::AllocOp::create(b, MemRefType::get({}, f32Type));
+      Value coef = memref::AllocOp::create(
+          b, MemRefType::get({ShapedType::kDynamic}, f32Type),
+          ValueRange{tokens});
+      weights(op, logp, toBuffer(op.getLogpOld()), toBuffer(op.getAdvantages()),
+              toBuffer(op.getMask()), loss, coef);
+      if (wantLoss)
+        results.push_back({op.getLoss(), loss});
+      if (wantDHidden)
+        results.push_back({op.getDHidden(), gradient(op.getDHidden().getType(),
+                                                     tokens, [&](Value acc) {
+                                                       dHidden(lse, coef, acc);
+                                                     })});
+      if (wantDHead)
+        results.push_back(
+            {op.getDLmHead(),
+             gradient(op.getDLmHead().getType(), idx(vocab),
+                      [&](Value acc) { dHead(lse, coef, acc); })});
+    }
+    for (auto [result, buffer] : results)
+      replaceWithBuffer(result, buffer);
+    op.erase();
+  }
+};
+
+struct HymirCispoLossToGpuPass
+    : hymir::impl::HymirCispoLossToGpuBase<HymirCispoLossToGpuPass> {
+  using Base::Base;
+
+  /// Why the kernels do not cover `op`'s shapes, or "" when they do.
+  static std::string uncovered(Value head) {
+    auto type = cast<RankedTensorType>(head.getType());
+    if (type.isDynamicDim(0) || type.isDynamicDim(1))
+      return "the lm_head's shape must be static";
+    if (type.getDimSize(1) % 16 != 0)
+      return "the hidden size must be a multiple of 16";
+    if (type.getDimSize(0) < 1)
+      return "the vocabulary must not be empty";
+    return "";
+  }
+
+  void runOnOperation() override {
+    SmallVector<Operation *> ops;
+    getOperation().walk([&](Operation *op) {
+      if (isa<CispoLossOp, TokenLogprobsOp>(op))
+        ops.push_back(op);
+    });
+    for (Operation *op : ops) {
+      bool unused =
+          llvm::all_of(op->getResults(), [](Value v) { return v.use_empty(); });
+      if (unused) {
+        op->erase();
+        continue;
+      }
+      Value head = isa<CispoLossOp>(op) ? cast<CispoLossOp>(op).getLmHead()
+                                        : cast<TokenLogprobsOp>(op).getLmHead();
+      if (std::string why = uncovered(head); !why.empty()) {
+        op->emitError() << "hymir-cispo-loss-to-gpu: " << why
+                        << " for the cuda kernels, got " << head.getType();
+        return signalPassFailure();
+      }
+      ImplicitLocOpBuilder b(op->getLoc(), op);
+      CispoGpuBuilder builder(b);
+      if (auto loss = dyn_cast<CispoLossOp>(op))
+        builder.lower(loss);
+      else
+        builder.lower(cast<TokenLogprobsOp>(op));
+    }
+  }
+};
+
+} // namespace
