@@ -118,8 +118,16 @@ def main():
               f"{fmt(share is not None and share * 100 if share is not None else None, '.2f')}% | "
               f"{fmt(r and r * 1e3, '.1f')} |" + extra)
     print()
-    print("| decode B, S | hymir us | hymir GB/s | of copy | SDPA flash us | SDPA cuDNN us | SDPA efficient us | hymir / best SDPA speed |")
-    print("|---|---|---|---|---|---|---|---|")
+    # Key-split counts other than the automatic one (hymir-compile
+    # --attention-splits N, files attention_decode_bB_sS_spN.hymir), timed
+    # beside the default when the bundle has them.
+    split_counts = sorted({int(f.split("_sp")[1].split(".")[0])
+                           for f in os.listdir(os.path.join(BUNDLE, "bench"))
+                           if f.startswith("attention_decode_") and "_sp" in f})
+    print("| decode B, S | hymir us | hymir GB/s | of copy | " +
+          "".join(f"splits {n} us | " for n in split_counts) +
+          "SDPA flash us | SDPA cuDNN us | SDPA efficient us | hymir / best SDPA speed |")
+    print("|---|---|---|---|" + "---|" * len(split_counts) + "---|---|---|---|")
     for b in (1, 16, 64):
         for s in (8192, 65536):
             if QUICK and (b, s) != (1, 65536):
@@ -133,10 +141,16 @@ def main():
             del q, k, v
             torch.cuda.empty_cache()
             ms = hymir(BUNDLE, "attention_decode_b%d_s%d.hymir" % (b, s), "decode", 1, 30, warmup=5)
+            alt = []
+            for n in split_counts:
+                f = "attention_decode_b%d_s%d_sp%d.hymir" % (b, s, n)
+                have = os.path.exists(os.path.join(BUNDLE, "bench", f))
+                alt.append(hymir(BUNDLE, f, "decode", 1, 30, warmup=5) if have else None)
             best = min([x for x in st.values() if x is not None], default=None)
             gbs = ms and kv_bytes / ms / 1e6
             print(f"| {b}, {s} | {fmt(ms and ms * 1e3, '.1f')} | {fmt(gbs, '.0f')} | "
-                  f"{fmt(gbs and gbs / copy_gbs, '.3f')} | "
+                  f"{fmt(gbs and gbs / copy_gbs, '.3f')} | " +
+                  "".join(f"{fmt(x and x * 1e3, '.1f')} | " for x in alt) +
                   f"{fmt(st['flash'] and st['flash'] * 1e3, '.1f')} | "
                   f"{fmt(st['cudnn'] and st['cudnn'] * 1e3, '.1f')} | "
                   f"{fmt(st['efficient'] and st['efficient'] * 1e3, '.1f')} | "
