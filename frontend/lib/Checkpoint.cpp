@@ -61,7 +61,8 @@ Expected<Checkpoint> Checkpoint::open(StringRef dir) {
   if (!sys::fs::exists(index))
     return fail(formatv("{0}: no model.safetensors or "
                         "model.safetensors.index.json (a Hugging Face model "
-                        "directory holds one of them)",
+                        "directory holds one of them; hymir-import "
+                        "--no-weights reads config.json alone)",
                         dir));
   ckpt.sourceName = "model.safetensors.index.json";
   ErrorOr<std::unique_ptr<MemoryBuffer>> text = MemoryBuffer::getFile(index);

@@ -90,6 +90,10 @@ public:
            const Checkpoint &checkpoint, const ImportOptions &options, Type act)
       : context(context), c(config), ckpt(checkpoint), options(options),
         act(act), f32(Float32Type::get(&context)),
+        declared(options.declaredWeights == "bf16"
+                     ? Type(BFloat16Type::get(&context))
+                 : options.declaredWeights == "f32" ? Type(f32)
+                                                    : Type()),
         loc(UnknownLoc::get(&context)), b(&context) {}
 
   llvm::Error collect();
@@ -182,6 +186,9 @@ private:
   const Checkpoint &ckpt;
   const ImportOptions &options;
   Type act, f32;
+  /// The dtype of every parameter when they are declared from the config
+  /// (ImportOptions::declaredWeights), else null: the checkpoint's.
+  Type declared;
   Location loc;
   OpBuilder b;
   ModuleOp module;
@@ -199,6 +206,10 @@ private:
 llvm::Expected<int64_t> Importer::require(const std::string &name,
                                           SmallVector<int64_t> shape,
                                           const llvm::Twine &what) {
+  if (declared) {
+    params.push_back({name, RankedTensorType::get(shape, declared)});
+    return static_cast<int64_t>(params.size() - 1);
+  }
   const CheckpointTensor *t = ckpt.find(name);
   if (!t)
     return fail(llvm::formatv("no tensor '{0}' in {1} ({2})", name,
@@ -231,7 +242,7 @@ llvm::Error Importer::collectMoe(int64_t layer, MoeParams &moe) {
   // The checkpoint's names say how its experts are stored.
   std::string fusedRouter = p + "mlp.gate.weight";
   std::string splitRouter = p + "block_sparse_moe.gate.weight";
-  moe.fused = ckpt.find(fusedRouter) != nullptr;
+  moe.fused = declared || ckpt.find(fusedRouter) != nullptr;
   if (!moe.fused && !ckpt.find(splitRouter))
     return fail(llvm::formatv(
         "no tensor '{0}' (transformers layout) or '{1}' (MiniMax layout) in "
@@ -1236,7 +1247,14 @@ llvm::Expected<ImportedModel> importMiniMax(MLIRContext &context,
     return fail(
         llvm::formatv("activation dtype '{0}': bf16 or f32", activation));
 
-  llvm::Expected<Checkpoint> checkpoint = Checkpoint::open(dir);
+  const bool declare = !options.declaredWeights.empty();
+  if (declare && options.declaredWeights != "bf16" &&
+      options.declaredWeights != "f32")
+    return fail(llvm::formatv("declared weight dtype '{0}': bf16 or f32",
+                              options.declaredWeights));
+  // Declared weights read no safetensors file: an empty checkpoint.
+  llvm::Expected<Checkpoint> checkpoint =
+      declare ? Checkpoint() : Checkpoint::open(dir);
   if (!checkpoint)
     return checkpoint.takeError();
   Importer importer(context, *config, *checkpoint, options, act);
@@ -1254,7 +1272,12 @@ llvm::Expected<ImportedModel> importMiniMax(MLIRContext &context,
   std::string &s = model.summary;
   llvm::raw_string_ostream os(s);
   os << "Imported by hymir-import from " << dir << " (" << c.dialectName()
-     << " config, " << checkpoint->source() << ").\n"
+     << " config, "
+     << (declare ? "no weights read: parameters declared from the config in "
+                   "transformers' layout, " +
+                       options.declaredWeights
+                 : checkpoint->source())
+     << ").\n"
      << c.numLayers << " layers (" << c.numLayers - softmax << " lightning, "
      << softmax << " softmax), hidden " << c.hiddenSize << ", " << c.numHeads
      << " heads of " << c.headDim << " (" << c.numKvHeads << " KV heads), "

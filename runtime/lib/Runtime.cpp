@@ -15,6 +15,8 @@
 //===----------------------------------------------------------------------===//
 
 #include "hymir/Runtime/Runtime.h"
+#include "hymir/Runtime/RandomWeights.h"
+#include "hymir/Support/BFloat16.h"
 #include "hymir/Support/Names.h"
 
 #include "Driver.h"
@@ -24,8 +26,10 @@
 #include "absl/strings/str_join.h"
 
 #include <algorithm>
+#include <cmath>
 #include <cstdint>
 #include <cstring>
+#include <map>
 #include <optional>
 
 namespace hymir {
@@ -322,6 +326,108 @@ absl::Status Module::bindFrom(const Weights &weights) {
       bound[d].push_back(std::move(*buffer));
     }
   }
+  for (size_t d = 0; d < n; ++d)
+    impl_->devices[d].params = std::move(bound[d]);
+  return absl::OkStatus();
+}
+
+absl::Status Module::bindRandomWeights(uint64_t seed, double stddev) {
+  namespace rw = random_weights;
+  const ModuleDesc &m = impl_->desc();
+  for (const TensorSpecDesc &p : m.params)
+    if (p.dtype != DType::BF16 && p.dtype != DType::F32)
+      return absl::InvalidArgumentError(absl::StrCat(
+          label(), ": random weights are made for bf16 and f32 parameters; '",
+          printableName(p.name), "' is ", std::string(dtypeName(p.dtype))));
+  if (!(stddev > 0) || !std::isfinite(stddev))
+    return absl::InvalidArgumentError(absl::StrCat(
+        label(), ": random weights need a positive standard deviation, got ",
+        stddev));
+  // The block twice over, so that any rotation of it is one contiguous
+  // copy, and ones; per dtype the module uses, on every device.
+  std::vector<double> normal = rw::normalBlock(seed);
+  const size_t period = static_cast<size_t>(rw::kPeriod);
+  auto hostBlock = [&](DType dtype, bool ones) {
+    size_t es = dtypeSize(dtype);
+    std::vector<uint8_t> bytes(2 * period * es);
+    for (size_t k = 0; k < 2 * period; ++k) {
+      float f = ones ? 1.0f : static_cast<float>(stddev * normal[k % period]);
+      if (dtype == DType::BF16) {
+        uint16_t h = floatToBf16(f);
+        std::memcpy(bytes.data() + 2 * k, &h, 2);
+      } else {
+        std::memcpy(bytes.data() + 4 * k, &f, 4);
+      }
+    }
+    return bytes;
+  };
+  size_t n = impl_->devices.size();
+  // scratch[d][(dtype, ones)]
+  std::vector<std::map<std::pair<DType, bool>, std::unique_ptr<DeviceBuffer>>>
+      scratch(n);
+  std::vector<std::vector<std::unique_ptr<DeviceBuffer>>> bound(n);
+  for (const TensorSpecDesc &p : m.params) {
+    std::vector<int64_t> shape = staticShape(p);
+    const bool ones = shape.size() == 1;
+    const size_t es = dtypeSize(p.dtype);
+    std::optional<size_t> whole = tensorBytes(shape, es);
+    if (!whole)
+      return absl::OutOfRangeError(absl::StrCat(
+          label(), ": parameter '", printableName(p.name), "' of shape ",
+          shapeString(shape), " needs more than 2^64 bytes"));
+    const size_t offset = static_cast<size_t>(rw::offsetOf(p.name));
+    for (size_t d = 0; d < n; ++d) {
+      Driver &driver = *impl_->devices[d].driver;
+      size_t bytes = *whole;
+      if (p.shardDim >= 0 && n > 1) {
+        // Device d's part, as bindWeights copies it (shardOf).
+        size_t extent =
+            static_cast<size_t>(shape[static_cast<size_t>(p.shardDim)]);
+        bytes = extent ? bytes / extent * (extent / n) : 0;
+      }
+      std::unique_ptr<DeviceBuffer> &block = scratch[d][{p.dtype, ones}];
+      if (!block) {
+        std::vector<uint8_t> host = hostBlock(p.dtype, ones);
+        absl::StatusOr<std::unique_ptr<DeviceBuffer>> buffer =
+            driver.allocate(host.size());
+        if (!buffer.ok())
+          return buffer.status();
+        if (absl::Status s = driver.copyToDevice((*buffer)->data(), host.data(),
+                                                 host.size());
+            !s.ok())
+          return s;
+        block = std::move(*buffer);
+      }
+      absl::StatusOr<std::unique_ptr<DeviceBuffer>> buffer =
+          driver.allocate(bytes);
+      if (!buffer.ok())
+        return absl::Status(buffer.status().code(),
+                            absl::StrCat(label(), ": parameter '", p.name,
+                                         "' on device ", d, ": ",
+                                         buffer.status().message()));
+      // The first period from the block at the name's offset, then the
+      // filled part copied onto the rest, doubling it each time.
+      uint8_t *dst = static_cast<uint8_t *>((*buffer)->data());
+      const uint8_t *src = static_cast<const uint8_t *>(block->data());
+      size_t filled = std::min(bytes, period * es);
+      if (filled)
+        if (absl::Status s = driver.copyOnDevice(
+                dst, src + (ones ? 0 : offset * es), filled);
+            !s.ok())
+          return s;
+      while (filled < bytes) {
+        size_t chunk = std::min(filled, bytes - filled);
+        if (absl::Status s = driver.copyOnDevice(dst + filled, dst, chunk);
+            !s.ok())
+          return s;
+        filled += chunk;
+      }
+      bound[d].push_back(std::move(*buffer));
+    }
+  }
+  for (size_t d = 0; d < n; ++d)
+    if (absl::Status s = impl_->devices[d].driver->synchronize(); !s.ok())
+      return s;
   for (size_t d = 0; d < n; ++d)
     impl_->devices[d].params = std::move(bound[d]);
   return absl::OkStatus();
@@ -1026,18 +1132,53 @@ absl::StatusOr<TensorMap> Module::call(const std::string &entry,
   return outputs;
 }
 
-absl::StatusOr<CallTiming> Module::time(const std::string &entry,
-                                        const TensorMap &inputs, int warmup,
-                                        int iterations) {
+absl::StatusOr<CallTiming>
+Module::time(const std::string &entry, const TensorMap &inputs, int warmup,
+             int iterations, const std::vector<std::string> &restore) {
   absl::StatusOr<Impl::Frame> frame = impl_->prepare(entry, inputs);
   if (!frame.ok())
     return frame.status();
-  for (int i = 0; i < warmup; ++i)
+  // The inputs copied in again before each run: (index, host tensor).
+  std::vector<std::pair<size_t, const Tensor *>> restored;
+  for (const std::string &name : restore) {
+    const std::vector<TensorSpecDesc> &specs = frame->entry->inputs;
+    auto spec = std::find_if(specs.begin(), specs.end(),
+                             [&](const TensorSpecDesc &s) {
+                               return s.name == name;
+                             });
+    if (spec == specs.end())
+      return absl::InvalidArgumentError(
+          absl::StrCat(label(), ": entry '", printableName(entry),
+                       "' has no input '", printableName(name),
+                       "' to restore before each run"));
+    if (spec->shardDim >= 0 && impl_->devices.size() > 1)
+      return absl::InvalidArgumentError(absl::StrCat(
+          label(), ": input '", printableName(name),
+          "' is split across devices and cannot be restored before each run"));
+    restored.push_back({static_cast<size_t>(spec - specs.begin()),
+                        &inputs.at(name)});
+  }
+  auto restoreInputs = [&]() -> absl::Status {
+    for (auto [index, tensor] : restored)
+      for (size_t d = 0; d < impl_->devices.size(); ++d)
+        if (absl::Status s = impl_->devices[d].driver->copyToDevice(
+                frame->devices[d].inputs[index]->data(), tensor->data(),
+                tensor->sizeBytes());
+            !s.ok())
+          return s;
+    return absl::OkStatus();
+  };
+  for (int i = 0; i < warmup; ++i) {
+    if (absl::Status s = restoreInputs(); !s.ok())
+      return s;
     if (absl::Status s = impl_->execute(*frame); !s.ok())
       return s;
+  }
   // On several devices a run takes as long as its slowest device.
   std::vector<double> times;
   for (int i = 0; i < std::max(1, iterations); ++i) {
+    if (absl::Status s = restoreInputs(); !s.ok())
+      return s;
     for (Impl::Device &d : impl_->devices)
       if (absl::Status s = d.driver->startTimer(); !s.ok())
         return s;

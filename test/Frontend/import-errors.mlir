@@ -84,7 +84,7 @@
 // SHARDS: model.safetensors.index.json: 'weight_map' maps 'model.norm.weight' to model-00001-of-00002.safetensors, which has no such tensor
 // RUN: rm %t/shards/model.safetensors.index.json
 // RUN: not hymir-import %t/shards 2>&1 | FileCheck %s --check-prefix=NOWEIGHTS
-// NOWEIGHTS: shards: no model.safetensors or model.safetensors.index.json (a Hugging Face model directory holds one of them)
+// NOWEIGHTS: shards: no model.safetensors or model.safetensors.index.json (a Hugging Face model directory holds one of them; hymir-import --no-weights reads config.json alone)
 
 // Options.
 // RUN: not hymir-import %t/missing --lm-head=f16 2>&1 | FileCheck %s --check-prefix=OPTION

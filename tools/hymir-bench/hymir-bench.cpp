@@ -1,14 +1,22 @@
 //===- hymir-bench.cpp - time an entry of a .hymir artifact ---------------===//
 //
 //   hymir-bench ARTIFACT --entry NAME --inputs IN.safetensors
-//               [--weights W.safetensors] [--device cpu|cuda:N]
-//               [--warmup 5] [--iterations 20]
+//               [--weights W.safetensors | --random-weights SEED]
+//               [--set NAME=VALUE]... [--restore NAME]...
+//               [--device cpu|cuda:N] [--warmup 5] [--iterations 20]
 //               [--linear-anchor M,N,K[,bf16|f32]]...
 //
 // --random-inputs T fills every input from its spec with the token count T:
 // uniform values in [-1, 1) (never 0; i32 in [0, 64)), the first 4M
 // elements of each tensor drawn and then repeated, so that gigabytes of
-// weights take no time to make.
+// weights take no time to make. --set NAME=VALUE then fills input NAME with
+// one value (prefill's prompt_lengths=T and cache_lengths=0, decode's
+// active=1). --restore NAME copies input NAME in again before every run,
+// untimed (a tied input a run changes, such as prefill's cache_lengths).
+// --random-weights SEED binds the parameters to values made on the device
+// (Module::bindRandomWeights, RandomWeights.h): ones for rank-1 parameters,
+// normal(0, 0.02) for the others; a model of 95 GB needs no file and no
+// host memory.
 //
 // Times the entry with Module::time (events on the device's stream on cuda,
 // a steady clock on cpu): `--warmup` untimed runs, then `--iterations` timed
@@ -60,6 +68,9 @@ struct Options {
   std::string device = "cpu";
   int warmup = 5, iterations = 20;
   int randomTokens = 0; // --random-inputs T
+  std::optional<uint64_t> randomWeightsSeed;
+  std::vector<std::pair<std::string, double>> sets; // --set NAME=VALUE
+  std::vector<std::string> restore;
   std::vector<hymir::bench::AnchorShape> anchors;
 };
 
@@ -67,11 +78,13 @@ constexpr uint64_t kAnchorSeed = 0x68796d6972ull; // "hymir"
 
 void usage(std::FILE *to, bool full) {
   std::fprintf(
-      to, "usage: hymir-bench ARTIFACT --entry NAME (--inputs IN.safetensors |"
-          " --random-inputs T)\n"
-          "                   [--weights W.safetensors] [--device cpu|cuda:N]\n"
-          "                   [--warmup N] [--iterations N]\n"
-          "                   [--linear-anchor M,N,K[,bf16|f32]]...\n");
+      to,
+      "usage: hymir-bench ARTIFACT --entry NAME (--inputs IN.safetensors |"
+      " --random-inputs T)\n"
+      "                   [--weights W.safetensors | --random-weights SEED]\n"
+      "                   [--set NAME=VALUE]... [--restore NAME]...\n"
+      "                   [--device cpu|cuda:N] [--warmup N] [--iterations N]\n"
+      "                   [--linear-anchor M,N,K[,bf16|f32]]...\n");
   if (!full)
     return;
   std::fprintf(
@@ -86,6 +99,14 @@ void usage(std::FILE *to, bool full) {
       "                        [-1, 1) (i32 in [0, 64)) with token count T\n"
       "  --weights FILE        safetensors file binding the module's params\n"
       "                        (or an index of shards, or a model directory)\n"
+      "  --random-weights SEED instead of --weights: parameters made on the\n"
+      "                        device from SEED (ones for rank-1 ones, else\n"
+      "                        normal(0, 0.02); RandomWeights.h)\n"
+      "  --set NAME=VALUE      (repeatable) fill input NAME with VALUE (after\n"
+      "                        --random-inputs or --inputs)\n"
+      "  --restore NAME        (repeatable) copy input NAME in again before\n"
+      "                        every run, untimed (a tied input the entry\n"
+      "                        updates, e.g. prefill's cache_lengths)\n"
       "  --device DEV          cpu (default), cuda or cuda:N\n"
       "  --warmup N            untimed runs first (default 5)\n"
       "  --iterations N        timed runs (default 20)\n"
@@ -149,6 +170,36 @@ int parse(int argc, char **argv, Options &o) {
     } else if (args.is("--random-inputs")) {
       if (!count(o.randomTokens, 1))
         return 2;
+    } else if (args.is("--random-weights")) {
+      if (!args.value(v))
+        return 2;
+      uint64_t seed = 0;
+      if (!absl::SimpleAtoi(v, &seed)) {
+        std::fprintf(stderr,
+                     "hymir-bench: --random-weights '%s' must be an integer "
+                     ">= 0 (the seed)\n",
+                     v.c_str());
+        return 2;
+      }
+      o.randomWeightsSeed = seed;
+    } else if (args.is("--set")) {
+      if (!args.value(v))
+        return 2;
+      size_t eq = v.find('=');
+      double value = 0;
+      if (eq == std::string::npos || eq == 0 ||
+          !absl::SimpleAtod(v.substr(eq + 1), &value)) {
+        std::fprintf(stderr,
+                     "hymir-bench: --set '%s' must be NAME=VALUE with a "
+                     "number VALUE\n",
+                     v.c_str());
+        return 2;
+      }
+      o.sets.push_back({v.substr(0, eq), value});
+    } else if (args.is("--restore")) {
+      if (!args.value(v))
+        return 2;
+      o.restore.push_back(v);
     } else if (args.is("--warmup")) {
       if (!count(o.warmup, 0))
         return 2;
@@ -174,6 +225,11 @@ int parse(int argc, char **argv, Options &o) {
                    args.arg().c_str());
       return 2;
     }
+  }
+  if (!o.weights.empty() && o.randomWeightsSeed) {
+    std::fprintf(stderr, "hymir-bench: --weights and --random-weights are "
+                         "alternatives; give one\n");
+    return 2;
   }
   if (o.artifact.empty() || o.entry.empty() ||
       o.inputs.empty() == (o.randomTokens == 0)) {
@@ -242,6 +298,13 @@ int main(int argc, char **argv) {
     if (!weights.ok())
       return fail(weights.status());
     if (absl::Status s = (*module)->bindWeights(*weights); !s.ok())
+      return fail(s);
+  } else if (o.randomWeightsSeed) {
+    hymir::tools::Progress progress(
+        "hymir-bench", absl::StrCat("making random weights on ", o.device,
+                                    " (seed ", *o.randomWeightsSeed, ")"));
+    if (absl::Status s = (*module)->bindRandomWeights(*o.randomWeightsSeed);
+        !s.ok())
       return fail(s);
   }
   hymir::TensorMap inputs;
@@ -338,13 +401,49 @@ int main(int argc, char **argv) {
     inputs = std::move(*read);
   }
 
+  for (const auto &[name, value] : o.sets) {
+    auto it = inputs.find(name);
+    if (it == inputs.end())
+      return fail(absl::NotFoundError(
+          absl::StrCat("--set: entry '", hymir::printableName(o.entry),
+                       "' has no input '", hymir::printableName(name), "'")));
+    hymir::Tensor &t = it->second;
+    uint8_t *d = t.data();
+    for (int64_t k = 0; k < t.numel(); ++k) {
+      switch (t.dtype()) {
+      case hymir::DType::F32: {
+        float f = static_cast<float>(value);
+        std::memcpy(d + 4 * k, &f, 4);
+        break;
+      }
+      case hymir::DType::BF16: {
+        uint16_t h = hymir::floatToBf16(static_cast<float>(value));
+        std::memcpy(d + 2 * k, &h, 2);
+        break;
+      }
+      case hymir::DType::I32: {
+        if (value != static_cast<double>(static_cast<int32_t>(value)))
+          return fail(absl::InvalidArgumentError(
+              absl::StrCat("--set: input '", hymir::printableName(name),
+                           "' is i32 and ", value, " is not an i32 value")));
+        int32_t i = static_cast<int32_t>(value);
+        std::memcpy(d + 4 * k, &i, 4);
+        break;
+      }
+      default:
+        return fail(
+            absl::UnimplementedError("--set handles f32, bf16 and i32 inputs"));
+      }
+    }
+  }
+
   absl::StatusOr<hymir::CallTiming> timing = [&] {
     hymir::tools::Progress progress(
         "hymir-bench", "timing " + hymir::printableName(o.entry) + " on " +
                            hymir::printableName(o.device) + " (" +
                            std::to_string(o.warmup) + " warmup + " +
                            std::to_string(o.iterations) + " timed runs)");
-    return (*module)->time(o.entry, inputs, o.warmup, o.iterations);
+    return (*module)->time(o.entry, inputs, o.warmup, o.iterations, o.restore);
   }();
   if (!timing.ok())
     return fail(timing.status());

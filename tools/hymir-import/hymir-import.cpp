@@ -7,8 +7,12 @@
 //   hymir-import MODEL_DIR -o OUT.mlir [--max-batch=B] [--max-context=C]
 //                [--lm-head=bf16|f32] [--activation=bf16|f32]
 //                [--allow-unknown-keys]
+//                [--no-weights [--weight-dtype=bf16|f32]]
 // Then: hymir-compile OUT.mlir --max-tokens=C, and hymir-run --entry forward
-// --weights MODEL_DIR/model.safetensors.
+// --weights MODEL_DIR/model.safetensors. With --no-weights only config.json
+// is read and the parameters are declared from it in transformers' layout
+// (for weights bound later, or made on the device: hymir-bench
+// --random-weights).
 //
 //===----------------------------------------------------------------------===//
 
@@ -67,6 +71,19 @@ static cl::opt<bool> allowUnknownKeys(
              "MiniMaxConfig has (listed in the output's header)"),
     cl::cat(hymirCategory));
 
+static cl::opt<bool> noWeights(
+    "no-weights",
+    cl::desc("read config.json only, no safetensors: declare every parameter "
+             "from the config in transformers' layout (fused experts), for "
+             "weights bound later or made on the device (hymir-bench "
+             "--random-weights)"),
+    cl::cat(hymirCategory));
+static cl::opt<std::string> weightDType(
+    "weight-dtype",
+    cl::desc("with --no-weights: the parameters' dtype, bf16 (default) or "
+             "f32"),
+    cl::init(""), cl::cat(hymirCategory));
+
 int main(int argc, char **argv) {
   llvm::InitLLVM init(argc, argv);
   rtools::parseCommandLine(
@@ -78,12 +95,20 @@ int main(int argc, char **argv) {
     return 1;
   for (auto [option, value] :
        {std::pair<const char *, const std::string *>{"lm-head", &lmHead},
-        {"activation", &activation}})
+        {"activation", &activation},
+        {"weight-dtype", &weightDType}})
     if (!value->empty() && *value != "bf16" && *value != "f32") {
       llvm::errs() << "hymir-import: error: --" << option
                    << " must be bf16 or f32, got '" << *value << "'\n";
       return 1;
     }
+
+  if (!weightDType.empty() && !noWeights) {
+    llvm::errs() << "hymir-import: error: --weight-dtype declares the "
+                    "parameters' dtype and needs --no-weights (with a "
+                    "checkpoint the tensors' own dtypes are used)\n";
+    return 1;
+  }
 
   mlir::MLIRContext context;
   hymir::frontend::ImportOptions options;
@@ -92,6 +117,9 @@ int main(int argc, char **argv) {
   options.lmHeadPrecision = lmHead;
   options.activation = activation;
   options.allowUnknownKeys = allowUnknownKeys;
+  if (noWeights)
+    options.declaredWeights =
+        weightDType.empty() ? std::string("bf16") : std::string(weightDType);
   llvm::Expected<hymir::frontend::ImportedModel> model =
       hymir::frontend::importMiniMax(context, modelDir, options);
   if (!model) {

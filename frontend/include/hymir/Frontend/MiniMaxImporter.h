@@ -99,6 +99,13 @@ struct ImportOptions {
   std::string activation;
   /// Config keys neither dialect knows are ignored instead of failing.
   bool allowUnknownKeys = false;
+  /// Empty: the parameters are the checkpoint's tensors (read from its
+  /// safetensors headers). "bf16" or "f32": no safetensors file is read (the
+  /// directory needs only config.json); every parameter is declared from the
+  /// config in transformers' layout (fused experts, `mlp.gate`) with this
+  /// dtype, for weights bound later from any source of those names and
+  /// shapes, or made on the device (Module::bindRandomWeights).
+  std::string declaredWeights;
   /// The clip of `cispo_step`'s IS weight, [1 - eps_low, 1 + eps_high]
   /// (MiniMax-M1: no lower bound in practice, only eps_high tuned), and its
   /// unified mask.
@@ -117,7 +124,8 @@ struct ImportedModel {
 
 /// Imports the model directory `dir`. Errors name the file and the key or
 /// tensor at fault: an unknown or inconsistent config key, a missing tensor,
-/// a tensor whose shape or dtype does not fit the config.
+/// a tensor whose shape or dtype does not fit the config. With
+/// ImportOptions::declaredWeights only config.json is read.
 llvm::Expected<ImportedModel> importMiniMax(mlir::MLIRContext &context,
                                             llvm::StringRef dir,
                                             const ImportOptions &options);

@@ -127,6 +127,12 @@ public:
   /// The same from a checkpoint's shards (or one file): each parameter is
   /// read from the file the index maps it to.
   absl::Status bindWeights(const ShardedSafetensors &weights);
+  /// Binds every parameter to values made on the device from `seed`, with
+  /// no file and no host copy of the weights (benchmarks of models too
+  /// large to ship): ones for rank-1 parameters (RMSNorm weights), else
+  /// normal(0, `stddev`) values, by the rule of RandomWeights.h. Parameters
+  /// must be bf16 or f32; nothing is bound on an error.
+  absl::Status bindRandomWeights(uint64_t seed, double stddev = 0.02);
 
   /// Runs `entry` on `inputs` (by name; exactly the entry's inputs) and
   /// returns its outputs by name. Shapes are checked against the specs, and
@@ -159,10 +165,15 @@ public:
   /// Like call, but runs the plan `warmup` times untimed and then
   /// `iterations` times timed on inputs already on the device, and reports
   /// the time of each timed run, their median, minimum and maximum. A bad
-  /// value found in any run fails it like call.
+  /// value found in any run fails it like call. The inputs named in
+  /// `restore` are copied from `inputs` to the device again before every
+  /// run, outside the timed span: tied inputs a run would otherwise leave
+  /// changed for the next (prefill's `cache_lengths`, so that every run
+  /// starts the same sequences afresh).
   absl::StatusOr<CallTiming> time(const std::string &entry,
                                   const TensorMap &inputs, int warmup,
-                                  int iterations);
+                                  int iterations,
+                                  const std::vector<std::string> &restore = {});
 
 private:
   friend class Runtime;

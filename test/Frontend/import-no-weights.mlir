@@ -1,0 +1,39 @@
+// hymir-import --no-weights: only config.json is read; every parameter is
+// declared from the config in transformers' layout (fused experts,
+// mlp.gate) with --weight-dtype (default bf16), for weights bound later or
+// made on the device (hymir-bench --random-weights).
+// RUN: rm -rf %t && mkdir -p %t/m1 %t/hf
+// RUN: %python %hymir_src/scripts/make-checkpoint.py %t/m1-ckpt --preset m1
+// RUN: cp %t/m1-ckpt/config.json %t/m1/
+// RUN: hymir-import %t/m1 --no-weights --max-context=8 | FileCheck %s --check-prefix=M1
+// RUN: hymir-import %t/m1 --no-weights --weight-dtype=f32 --max-context=8 | FileCheck %s --check-prefix=F32
+
+// The M1 dialect's config, transformers' names and layout.
+// M1: // Imported by hymir-import from {{.*}}m1 (MiniMax-M1 config, no weights read: parameters declared from the config in transformers' layout, bf16).
+// M1: experts fused.
+// M1-LABEL: func.func @forward
+// M1-SAME: tensor<128x64xbf16> {hymir.name = "model.embed_tokens.weight", hymir.param}
+// M1-SAME: tensor<4x64xbf16> {hymir.name = "model.layers.0.mlp.gate.weight", hymir.param}
+// M1-SAME: tensor<4x64x64xbf16> {hymir.name = "model.layers.0.mlp.experts.gate_up_proj", hymir.param}
+// M1-SAME: tensor<4x64x32xbf16> {hymir.name = "model.layers.0.mlp.experts.down_proj", hymir.param}
+// M1-SAME: tensor<128x64xbf16> {hymir.name = "lm_head.weight", hymir.param}
+// M1-NOT: block_sparse_moe
+
+// F32: parameters declared from the config in transformers' layout, f32).
+// F32-LABEL: func.func @forward
+// F32-SAME: tensor<128x64xf32> {hymir.name = "model.embed_tokens.weight", hymir.param}
+
+// The same module as importing the transformers-layout checkpoint itself.
+// RUN: %python %hymir_src/scripts/make-checkpoint.py %t/hf-ckpt --preset hf
+// RUN: cp %t/hf-ckpt/config.json %t/hf/
+// RUN: hymir-import %t/hf --no-weights --max-batch=2 --max-context=8 | grep -v '^//' > %t/declared.mlir
+// RUN: hymir-import %t/hf-ckpt --max-batch=2 --max-context=8 | grep -v '^//' > %t/read.mlir
+// RUN: diff %t/declared.mlir %t/read.mlir
+
+// Errors.
+// RUN: not hymir-import %t/hf 2>&1 | FileCheck %s --check-prefix=NOFILE
+// NOFILE: hymir-import: error: {{.*}}hf: no model.safetensors or model.safetensors.index.json (a Hugging Face model directory holds one of them; hymir-import --no-weights reads config.json alone)
+// RUN: not hymir-import %t/hf-ckpt --weight-dtype=f32 2>&1 | FileCheck %s --check-prefix=NEEDS
+// NEEDS: hymir-import: error: --weight-dtype declares the parameters' dtype and needs --no-weights (with a checkpoint the tensors' own dtypes are used)
+// RUN: not hymir-import %t/hf --no-weights --weight-dtype=f16 2>&1 | FileCheck %s --check-prefix=DTYPE
+// DTYPE: hymir-import: error: --weight-dtype must be bf16 or f32, got 'f16'

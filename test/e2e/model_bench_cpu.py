@@ -1,0 +1,115 @@
+#!/usr/bin/env python3
+"""The pieces of the M1-width model benchmark (bench/model_bench.py, issue 13
+item 8) on the cpu target with a tiny config, so CI sees them without a GPU:
+
+- hymir-import --no-weights of a config.json alone, compiled for cpu;
+- hymir-run of it without weights fails with a message saying to bind them;
+- hymir-bench --random-weights (parameters made on the device) times
+  prefill with --set prompt_lengths=T --set cache_lengths=0 and
+  --restore cache_lengths over more runs than the KV cache holds (each run
+  starts afresh; without --restore the third run overruns the cache and
+  fails with its message), and decode at a set cache position;
+- hymir-bench's refusals: --weights with --random-weights, --set or
+  --restore of an input the entry lacks, a non-integer value for an i32;
+- bench/model_bench.py's floors from the artifact's parameter listing
+  (hymir-dump), and its plain-Python value rule against the first values
+  RandomWeightsTest pins.
+Usage: model_bench_cpu.py BIN_DIR
+"""
+import importlib.util
+import json
+import os
+import subprocess
+import sys
+import tempfile
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+CONTEXT = 64
+
+
+def load(path, name):
+    spec = importlib.util.spec_from_file_location(name, path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def run(cmd, want_rc=0, contains=None):
+    r = subprocess.run(cmd, capture_output=True, text=True)
+    out = r.stdout + r.stderr
+    ok = (r.returncode == 0) if want_rc == 0 else (r.returncode != 0)
+    if not ok or (contains and contains not in out):
+        sys.exit("FAIL: %s\nexit %d, wanted %s%s\n%s" % (
+            " ".join(cmd), r.returncode, "0" if want_rc == 0 else "non-zero",
+            "" if not contains else " and '%s'" % contains, out[-3000:]))
+    return out
+
+
+def main():
+    bin_dir = sys.argv[1]
+    tool = lambda name: os.path.join(bin_dir, name)
+    make = load(os.path.join(ROOT, "scripts", "make-checkpoint.py"), "make_checkpoint")
+    bench = load(os.path.join(ROOT, "bench", "model_bench.py"), "model_bench")
+    with tempfile.TemporaryDirectory() as tmp:
+        model = os.path.join(tmp, "model")
+        os.makedirs(model)
+        with open(os.path.join(model, "config.json"), "w") as f:
+            json.dump(make.preset_config("hf"), f)
+        mlir, art = os.path.join(tmp, "m.mlir"), os.path.join(tmp, "m.hymir")
+        run([tool("hymir-import"), model, "-o", mlir, "--no-weights", "--max-batch=2",
+             "--max-context=%d" % CONTEXT, "--lm-head=bf16"])
+        run([tool("hymir-compile"), mlir, "-o", art, "--target=cpu",
+             "--max-tokens=%d" % CONTEXT])
+        ids = os.path.join(tmp, "ids.safetensors")
+        sys.path.insert(0, os.path.join(ROOT, "test", "e2e"))
+        from e2e_util import write_tensors
+        write_tensors(ids, {"input_ids": ("I32", [2, 4], [1, 2, 3, 4, 5, 6, 7, 8])})
+        run([tool("hymir-run"), art, "--entry", "forward", "--inputs", ids, "--outputs",
+             os.path.join(tmp, "out.safetensors")], 1, "none are bound")
+
+        hb = [tool("hymir-bench"), art, "--random-weights", "3"]
+        T = 40  # 3 runs x 40 tokens > the cache's 64: only --restore keeps them fresh
+        prefill = hb + ["--entry", "prefill", "--random-inputs", str(T), "--set",
+                        "prompt_lengths=%d" % T, "--set", "cache_lengths=0", "--warmup", "1",
+                        "--iterations", "2"]
+        out = run(prefill + ["--restore", "cache_lengths"], 0, "bench prefill device=cpu")
+        print(out.strip().splitlines()[-1])
+        run(prefill, 1, "cache_lengths")
+        out = run(hb + ["--entry", "decode", "--random-inputs", "1", "--set", "active=1",
+                        "--set", "cache_lengths=16", "--warmup", "1", "--iterations", "3"],
+                  0, "bench decode device=cpu")
+        print(out.strip().splitlines()[-1])
+        run(hb + ["--weights", ids, "--entry", "decode", "--random-inputs", "1"], 1,
+            "--weights and --random-weights are alternatives")
+        run(hb + ["--entry", "decode", "--random-inputs", "1", "--set", "bogus=1"], 1,
+            "has no input 'bogus'")
+        run(hb + ["--entry", "decode", "--random-inputs", "1", "--restore", "bogus"], 1,
+            "has no input 'bogus' to restore before each run")
+        run(hb + ["--entry", "decode", "--random-inputs", "1", "--set", "active=0.5"], 1,
+            "is not an i32 value")
+        run(hb + ["--entry", "decode", "--random-inputs", "1", "--set", "active"], 1,
+            "must be NAME=VALUE")
+
+        listing = run([tool("hymir-dump"), art])
+        params_txt = os.path.join(tmp, "params.txt")
+        with open(params_txt, "w") as f:
+            f.write("\n".join(l.strip() for l in listing.splitlines()
+                              if l.strip().startswith("param")))
+        params = bench.read_params(params_txt)
+        config = make.preset_config("hf")
+        assert len(params) == 39 and params[-1][0] == "lm_head.weight", params[-1]
+        decode_bytes, prefill_flops, sizes = bench.floors(config, params, 16)
+        one, experts = decode_bytes(1, False)
+        assert abs(experts - 2.0) < 1e-9, experts
+        assert 0 < one < sizes["weight_bytes"], (one, sizes)
+        assert decode_bytes(64, True)[0] > decode_bytes(64, False)[0]
+        assert prefill_flops(64) > 2 * prefill_flops(32) > 0
+    want = [-1.3937453360903498, -0.2759684708309307]
+    got = bench.normal_block_python(1, 2)
+    assert all(abs(a - b) < 1e-14 for a, b in zip(got, want)), got
+    assert bench.fnv1a64("w") % bench.PERIOD == 2114261
+    print("model-bench pieces on cpu: PASS")
+
+
+if __name__ == "__main__":
+    main()
