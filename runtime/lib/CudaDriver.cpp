@@ -10,7 +10,10 @@
 // a 32 MiB workspace that the driver keeps for all later ones. Tensor maps
 // are encoded by cuTensorMapEncodeTiled (bound when present: drivers before
 // CUDA 12 lack it, and only tensor map steps need it) and reach the device
-// by asynchronous copies from page-locked staging memory. Several
+// by asynchronous copies from page-locked staging memory. Stream capture
+// (cuStreamBeginCapture_v2 in thread-local mode, so that work it cannot
+// record fails instead of running) makes CUDA graphs of the stream's work,
+// instantiated and launched on the same stream. Several
 // drivers (one per device) can live in one process: every call makes the
 // driver's context current first; collectives between them run on NCCL
 // (Nccl.cpp).
@@ -27,6 +30,7 @@
 #include "absl/strings/str_cat.h"
 
 #include <cstring>
+#include <unordered_map>
 
 namespace hymir {
 namespace {
@@ -38,9 +42,14 @@ using CUcontext = struct CUctx_st *;
 using CUmodule = struct CUmod_st *;
 using CUfunction = struct CUfunc_st *;
 using CUevent = struct CUevent_st *;
+using CUgraph = struct CUgraph_st *;
+using CUgraphExec = struct CUgraphExec_st *;
 constexpr int kJitInfoLogBuffer = 3, kJitInfoLogBufferSize = 4,
               kJitErrorLogBuffer = 5, kJitErrorLogBufferSize = 6;
 constexpr int kFuncAttrMaxDynamicSharedSize = 8;
+// CU_STREAM_CAPTURE_MODE_THREAD_LOCAL: work this thread cannot record (an
+// allocation, a synchronous copy) fails the capture instead of running.
+constexpr int kCaptureModeThreadLocal = 1;
 
 /// The driver entry points, resolved once.
 struct CudaApi {
@@ -85,6 +94,15 @@ struct CudaApi {
                                      const uint64_t *, const uint64_t *,
                                      const uint32_t *, const uint32_t *,
                                      unsigned, unsigned, unsigned, unsigned);
+  // Stream capture and graphs (optional: null on drivers before CUDA 11.4;
+  // graphs are then not used).
+  CUresult (*cuStreamBeginCapture)(CUstream, int);
+  CUresult (*cuStreamEndCapture)(CUstream, CUgraph *);
+  CUresult (*cuGraphInstantiateWithFlags)(CUgraphExec *, CUgraph,
+                                          unsigned long long);
+  CUresult (*cuGraphLaunch)(CUgraphExec, CUstream);
+  CUresult (*cuGraphExecDestroy)(CUgraphExec);
+  CUresult (*cuGraphDestroy)(CUgraph);
 };
 
 absl::StatusOr<const CudaApi *> cudaApi() {
@@ -131,6 +149,13 @@ absl::StatusOr<const CudaApi *> cudaApi() {
     library.bind(api.cuMemFreeHost, "cuMemFreeHost");
     library.bind(api.cuMemcpyHtoDAsync, "cuMemcpyHtoDAsync_v2");
     library.bindOptional(api.cuTensorMapEncodeTiled, "cuTensorMapEncodeTiled");
+    library.bindOptional(api.cuStreamBeginCapture, "cuStreamBeginCapture_v2");
+    library.bindOptional(api.cuStreamEndCapture, "cuStreamEndCapture");
+    library.bindOptional(api.cuGraphInstantiateWithFlags,
+                         "cuGraphInstantiateWithFlags");
+    library.bindOptional(api.cuGraphLaunch, "cuGraphLaunch");
+    library.bindOptional(api.cuGraphExecDestroy, "cuGraphExecDestroy");
+    library.bindOptional(api.cuGraphDestroy, "cuGraphDestroy");
     if (!library.missing().empty())
       return absl::UnavailableError(
           absl::StrCat("cuda: libcuda.so.1 has no ", library.missing()));
@@ -139,6 +164,27 @@ absl::StatusOr<const CudaApi *> cudaApi() {
 }
 
 class CudaDriver;
+
+/// An instantiated graph (cuGraphInstantiateWithFlags), destroyed with the
+/// graph it was made from.
+class CudaGraph : public StreamGraph {
+public:
+  CudaGraph(const CudaApi *api, CUcontext context, CUgraph graph,
+            CUgraphExec exec)
+      : api_(api), context_(context), graph_(graph), exec_(exec) {}
+  ~CudaGraph() override {
+    api_->cuCtxSetCurrent(context_);
+    api_->cuGraphExecDestroy(exec_);
+    api_->cuGraphDestroy(graph_);
+  }
+  CUgraphExec exec() const { return exec_; }
+
+private:
+  const CudaApi *api_;
+  CUcontext context_;
+  CUgraph graph_;
+  CUgraphExec exec_;
+};
 
 /// Page-locked host memory (cuMemAllocHost), freed on destruction.
 class CudaHostBuffer : public DeviceBuffer {
@@ -360,13 +406,18 @@ public:
       if (g > 0x7fffffff)
         return absl::OutOfRangeError(
             absl::StrCat("cuda: grid dimension ", g, " is too large"));
-    if (sharedMemoryBytes > 48 * 1024)
+    // Raised once per kernel and size (not again on every launch, nor in a
+    // stream capture, whose first launch follows a plain one).
+    if (sharedMemoryBytes > 48 * 1024 &&
+        sharedMemoryRaised_[fn] < sharedMemoryBytes) {
       if (absl::Status s = check(
               api_->cuFuncSetAttribute(fn, kFuncAttrMaxDynamicSharedSize,
                                        static_cast<int>(sharedMemoryBytes)),
               "raising the dynamic shared memory limit");
           !s.ok())
         return s;
+      sharedMemoryRaised_[fn] = sharedMemoryBytes;
+    }
     std::vector<void *> params;
     for (uint64_t &w : words)
       params.push_back(&w);
@@ -483,6 +534,59 @@ public:
     return static_cast<double>(ms);
   }
 
+  std::string graphsUnavailable() const override {
+    if (!api_->cuStreamBeginCapture || !api_->cuStreamEndCapture ||
+        !api_->cuGraphInstantiateWithFlags || !api_->cuGraphLaunch ||
+        !api_->cuGraphExecDestroy || !api_->cuGraphDestroy)
+      return "this NVIDIA driver's libcuda.so.1 lacks stream capture "
+             "(cuStreamBeginCapture_v2 ... cuGraphInstantiateWithFlags: "
+             "CUDA 11.4 or newer)";
+    return "";
+  }
+  absl::Status beginCapture() override {
+    if (std::string why = graphsUnavailable(); !why.empty())
+      return absl::UnimplementedError(absl::StrCat("cuda: ", why));
+    if (absl::Status s = use(); !s.ok())
+      return s;
+    return check(api_->cuStreamBeginCapture(stream_, kCaptureModeThreadLocal),
+                 "beginning a stream capture");
+  }
+  absl::StatusOr<std::unique_ptr<StreamGraph>> endCapture() override {
+    if (std::string why = graphsUnavailable(); !why.empty())
+      return absl::UnimplementedError(absl::StrCat("cuda: ", why));
+    if (absl::Status s = use(); !s.ok())
+      return s;
+    // Ends the capture even when work in it failed (the stream leaves
+    // capture mode either way); a capture that work invalidated returns
+    // an error and no graph.
+    CUgraph graph = nullptr;
+    CUresult r = api_->cuStreamEndCapture(stream_, &graph);
+    if (r != 0) {
+      if (graph)
+        api_->cuGraphDestroy(graph);
+      return check(r, "ending the stream capture");
+    }
+    if (!graph)
+      return absl::InternalError("cuda: the stream capture made no graph");
+    CUgraphExec exec = nullptr;
+    if (absl::Status s =
+            check(api_->cuGraphInstantiateWithFlags(&exec, graph, 0),
+                  "instantiating the captured graph");
+        !s.ok()) {
+      api_->cuGraphDestroy(graph);
+      return s;
+    }
+    return std::unique_ptr<StreamGraph>(
+        new CudaGraph(api_, context_, graph, exec));
+  }
+  absl::Status launchGraph(StreamGraph &graph) override {
+    if (absl::Status s = use(); !s.ok())
+      return s;
+    return check(
+        api_->cuGraphLaunch(static_cast<CudaGraph &>(graph).exec(), stream_),
+        "launching a graph");
+  }
+
   int ordinal() const override { return ordinal_; }
   CUstream stream() const override { return stream_; }
   absl::Status use() const override {
@@ -499,6 +603,8 @@ private:
   int ordinal_ = 0;
   CUstream stream_ = nullptr;
   CUevent start_ = nullptr, stop_ = nullptr;
+  // The dynamic shared memory limit each kernel was raised to.
+  std::unordered_map<CUfunction, uint32_t> sharedMemoryRaised_;
   // Created by the first GEMM step; the handle goes before its workspace.
   std::unique_ptr<DeviceBuffer> gemmWorkspace_;
   std::unique_ptr<CublasLtGemm> blas_;

@@ -2,8 +2,9 @@
 //
 // What the executor needs from a device: memory, copies, loading code
 // objects, kernel launches with the packed argument words, library GEMMs,
-// TMA tensor maps and timing. The cpu driver (CpuDriver.cpp) and the cuda
-// driver (CudaDriver.cpp) implement it.
+// TMA tensor maps, timing and (cuda) graphs of captured stream work. The
+// cpu driver (CpuDriver.cpp) and the cuda driver (CudaDriver.cpp) implement
+// it.
 //
 //===----------------------------------------------------------------------===//
 
@@ -34,6 +35,14 @@ public:
   virtual ~DeviceBuffer() = default;
   virtual void *data() const = 0;
   virtual size_t size() const = 0;
+};
+
+/// A driver's stream work captured once and replayed as a whole (a CUDA
+/// graph, instantiated); owned by its driver's user, destroyed before the
+/// driver.
+class StreamGraph {
+public:
+  virtual ~StreamGraph() = default;
 };
 
 class Driver {
@@ -85,6 +94,31 @@ public:
                             void *y, int64_t m) = 0;
 
   virtual absl::Status synchronize() = 0;
+
+  /// Why this driver cannot capture its work into graphs; empty when it
+  /// can.
+  virtual std::string graphsUnavailable() const {
+    return "CUDA graphs are a cuda feature; the cpu device launches the "
+           "steps one by one";
+  }
+  /// Starts recording this driver's stream work: the launches, device
+  /// copies, asynchronous copies and GEMMs that follow are recorded, not
+  /// run, until endCapture. Work that cannot be recorded (an allocation, a
+  /// synchronous copy, a synchronize) fails, and endCapture then fails too.
+  virtual absl::Status beginCapture() {
+    return absl::UnimplementedError(graphsUnavailable());
+  }
+  /// Ends the recording begun by beginCapture and returns it instantiated,
+  /// or why it could not be recorded.
+  virtual absl::StatusOr<std::unique_ptr<StreamGraph>> endCapture() {
+    return absl::UnimplementedError(graphsUnavailable());
+  }
+  /// Enqueues a graph of this driver's on its stream, ordered after the
+  /// work before it and before the work after it.
+  virtual absl::Status launchGraph(StreamGraph &graph) {
+    (void)graph;
+    return absl::UnimplementedError(graphsUnavailable());
+  }
 
   /// Starts and stops a timer around device work, in milliseconds.
   virtual absl::Status startTimer() = 0;

@@ -194,6 +194,11 @@ SampledToken sampleToken(absl::Span<const float> logits,
 
 Stepper::~Stepper() = default;
 
+std::string Stepper::cudaGraphsNote() const {
+  return "cuda graphs: not used: this stepper runs no decode entry (graphs "
+         "serve the decode step of the cache stepper)";
+}
+
 std::string_view finishReasonName(FinishReason reason) {
   switch (reason) {
   case FinishReason::Stop:

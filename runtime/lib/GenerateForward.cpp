@@ -170,13 +170,14 @@ ForwardStepper::step(absl::Span<const StepFeed> feeds) {
 }
 
 absl::StatusOr<std::unique_ptr<Stepper>>
-makeStepper(Module &module, std::string *note, StepperKind kind) {
+makeStepper(Module &module, std::string *note, StepperKind kind,
+            const StepperOptions &options) {
   const ModuleDesc &desc = module.desc();
   bool cached =
       findEntry(desc, "prefill") != nullptr && findEntry(desc, "decode");
   if (kind == StepperKind::Cache || (kind == StepperKind::Auto && cached)) {
     absl::StatusOr<std::unique_ptr<PrefillDecodeStepper>> stepper =
-        PrefillDecodeStepper::create(module);
+        PrefillDecodeStepper::create(module, options);
     if (!stepper.ok())
       return stepper.status();
     if (note)

@@ -106,7 +106,7 @@ absl::Status checkCachedEntry(const std::string &where, const EntryDesc &e,
 PrefillDecodeStepper::PrefillDecodeStepper(Module &module) : module_(module) {}
 
 absl::StatusOr<std::unique_ptr<PrefillDecodeStepper>>
-PrefillDecodeStepper::create(Module &module) {
+PrefillDecodeStepper::create(Module &module, const StepperOptions &options) {
   const ModuleDesc &desc = module.desc();
   const std::string needs =
       "generation through the caches needs the entries 'prefill' and "
@@ -170,6 +170,7 @@ PrefillDecodeStepper::create(Module &module) {
   auto stepper =
       std::unique_ptr<PrefillDecodeStepper>(new PrefillDecodeStepper(module));
   PrefillDecodeStepper &s = *stepper;
+  s.options_ = options;
   s.batch_ = batch;
   s.vocab_ = prefill->outputs[0].shape[1].constant;
   s.fixedPrefillTokens_ =
@@ -210,6 +211,24 @@ std::string PrefillDecodeStepper::describe() const {
   return "entries 'prefill' and 'decode' over device-resident caches";
 }
 
+std::string PrefillDecodeStepper::cudaGraphsNote() const {
+  if (!options_.cudaGraphs)
+    return "cuda graphs: off";
+  CudaGraphUse use = module_.cudaGraphUse("decode");
+  std::string calls = absl::StrCat(
+      use.graphs, " graph", use.graphs == 1 ? "" : "s", " captured, ",
+      use.replays, " replay", use.replays == 1 ? "" : "s", ", ", use.plainCalls,
+      " call", use.plainCalls == 1 ? "" : "s", " with plain launches");
+  if (!use.notUsed.empty())
+    return absl::StrCat("cuda graphs: not used for entry 'decode': ",
+                        use.notUsed, " (", calls, ")");
+  if (use.replays == 0)
+    return absl::StrCat("cuda graphs: none replayed for entry 'decode' yet (",
+                        calls,
+                        "; a graph is captured on the second decode call)");
+  return absl::StrCat("cuda graphs: used for entry 'decode' (", calls, ")");
+}
+
 void PrefillDecodeStepper::release(int64_t slot) {
   if (slot >= 0 && slot < batch_)
     held_[slot] = 0;
@@ -246,7 +265,12 @@ absl::StatusOr<std::vector<float>> PrefillDecodeStepper::call(
   values.emplace(lengthsName_, lengthsValue_.get());
   for (size_t i = 0; i < caches_.size(); ++i)
     values.emplace(cacheNames_[i], caches_[i].get());
-  absl::StatusOr<TensorMap> outputs = module_.call(entry, inputs, values);
+  // Decode repeats with the same caches every step: with cudaGraphs it
+  // runs as one graph. Prefill's token count changes from call to call.
+  CallOptions callOptions;
+  callOptions.cudaGraphs = options_.cudaGraphs && !isPrefill;
+  absl::StatusOr<TensorMap> outputs =
+      module_.call(entry, inputs, values, callOptions);
   if (!outputs.ok())
     return outputs.status();
   auto it = outputs->find(logitsName_);

@@ -19,6 +19,7 @@
 #include "hymir/Support/BFloat16.h"
 #include "hymir/Support/Names.h"
 
+#include "CallCache.h"
 #include "Driver.h"
 
 #include "absl/functional/function_ref.h"
@@ -215,6 +216,8 @@ struct Module::Impl {
 
   const ModuleDesc &desc() const { return artifact.module(); }
   ~Impl() {
+    // Graphs and kept calls go before the code their kernels are in.
+    graphs.clear();
     for (Device &d : devices)
       for (CodeHandle c : d.code)
         d.driver->unloadCode(c);
@@ -238,15 +241,87 @@ struct Module::Impl {
     std::vector<std::vector<int64_t>> outputShapes;
     // Per input: true when a device value supplied it.
     std::vector<bool> fromValue;
+    // A launch's grid and argument words, prepared on its first run when
+    // the frame runs again (kept calls, Module::time): [device][step];
+    // empty when the frame runs once.
+    struct PreparedLaunch {
+      bool ready = false;
+      bool skip = false; // a guard or an empty grid: nothing to launch
+      std::array<int64_t, 3> grid{};
+      std::vector<uint64_t> words;
+    };
+    std::vector<std::vector<PreparedLaunch>> launches;
+    // Set while the steps are being captured into a graph: tensor map
+    // steps are skipped (written before the capture, see captureGraph).
+    bool capturing = false;
   };
+
+  /// A call's frame kept for the next call of the same key
+  /// (CallOptions::cudaGraphs), with the graph captured from it.
+  struct KeptCall {
+    Frame frame;
+    // Page-locked staging that host inputs reach the device through:
+    // [device][input], null for inputs device values supply.
+    std::vector<std::vector<std::unique_ptr<DeviceBuffer>>> staging;
+    std::unique_ptr<StreamGraph> graph;
+    // The tensor maps the graph's kernels read: written before the capture
+    // and again before a replay when another call changed them.
+    std::vector<std::pair<void *, std::array<uint8_t, kTensorMapBytes>>>
+        tensorMaps;
+    int64_t runs = 0;
+    // The run-time check words may be flagged (a call that failed or
+    // stopped before reading them): cleared before the next run.
+    bool checksDirty = false;
+  };
+  static constexpr size_t kKeptCallsPerEntry = 8;
+  struct EntryGraphs {
+    CallCache<KeptCall> calls{kKeptCallsPerEntry};
+    CudaGraphUse use;
+  };
+  std::map<std::string, EntryGraphs> graphs;
 
   absl::StatusOr<Frame> prepare(const std::string &name,
                                 const TensorMap &inputs,
                                 const DeviceValueMap &values = {});
+  /// The checks and sizes of prepare without device storage: inputs given
+  /// as host tensors are null in the frame until place() puts them there.
+  absl::StatusOr<Frame> resolve(const std::string &name,
+                                const TensorMap &inputs,
+                                const DeviceValueMap &values);
+  /// Device storage for a resolved frame: host inputs copied in, outputs,
+  /// the entry's arena and its run-time checks (clear).
+  absl::Status place(Frame &frame, const TensorMap &inputs);
+  absl::Status clearChecks(Frame &frame);
   absl::Status execute(Frame &frame);
+  /// The frame's kept call for `inputs` and `values` (made on a miss), its
+  /// host inputs copied in and its device values current.
+  absl::StatusOr<KeptCall *> keptCall(const std::string &name,
+                                      const TensorMap &inputs,
+                                      const DeviceValueMap &values);
+  /// Runs a kept call: a graph replay, a capture and launch, or the steps
+  /// one by one, as CallOptions::cudaGraphs describes.
+  absl::Status runKept(EntryGraphs &graphs, KeptCall &kept);
+  /// Why a graph cannot be made for this module's calls, or empty.
+  std::string graphsUnavailable() const;
+  /// Captures the frame's steps into a graph (not running them); tensor
+  /// maps are written first and recorded in `tensorMaps`.
+  absl::StatusOr<std::unique_ptr<StreamGraph>> captureGraph(
+      Frame &frame,
+      std::vector<std::pair<void *, std::array<uint8_t, kTensorMapBytes>>>
+          &tensorMaps);
+  /// Synchronizes, reads the run-time checks, and copies the outputs that
+  /// are not device values to the host.
+  absl::StatusOr<TensorMap> finish(Frame &frame);
   absl::Status readChecks(Frame &frame);
   absl::Status executeOn(Frame &frame, size_t device, size_t i,
                          absl::FunctionRef<std::string()> where);
+  /// A launch step's grid and argument words for this frame (`skip` when a
+  /// guard or an empty grid leaves nothing to launch), every tensor
+  /// argument checked to address nothing outside its storage.
+  absl::Status prepareLaunch(Frame &frame, size_t device,
+                             const LaunchKernelDesc &launch,
+                             absl::FunctionRef<std::string()> where,
+                             Frame::PreparedLaunch &prepared);
   absl::Status collective(Frame &frame, const CollectiveDesc &c,
                           absl::FunctionRef<std::string()> where);
   absl::StatusOr<std::pair<uint8_t *, size_t>>
@@ -266,7 +341,13 @@ struct Module::Impl {
   /// Encodes a tensor map step's map and writes it to its target, unless
   /// the same bytes were the last written there.
   absl::Status tensorMap(Frame &frame, size_t device, const TensorMapDesc &map,
-                         absl::FunctionRef<std::string()> where);
+                         absl::FunctionRef<std::string()> where,
+                         void **written = nullptr);
+  /// Writes `bytes` to a tensor map target through its staging memory,
+  /// unless they are the ones last written there.
+  absl::Status writeTensorMap(size_t device, void *target,
+                              const std::array<uint8_t, kTensorMapBytes> &bytes,
+                              absl::FunctionRef<std::string()> where);
 };
 
 Module::Module(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
@@ -436,6 +517,17 @@ absl::Status Module::bindRandomWeights(uint64_t seed, double stddev) {
 absl::StatusOr<Module::Impl::Frame>
 Module::Impl::prepare(const std::string &name, const TensorMap &inputs,
                       const DeviceValueMap &values) {
+  absl::StatusOr<Frame> frame = resolve(name, inputs, values);
+  if (!frame.ok())
+    return frame.status();
+  if (absl::Status s = place(*frame, inputs); !s.ok())
+    return s;
+  return frame;
+}
+
+absl::StatusOr<Module::Impl::Frame>
+Module::Impl::resolve(const std::string &name, const TensorMap &inputs,
+                      const DeviceValueMap &values) {
   const std::string &label = artifact.label();
   const EntryDesc *entry = artifact.findEntry(name);
   if (!entry) {
@@ -584,18 +676,48 @@ Module::Impl::prepare(const std::string &name, const TensorMap &inputs,
             value->second->impl_->buffers[d].get());
       continue;
     }
+    // A host tensor: placed in device storage by place().
+    for (size_t d = 0; d < n; ++d)
+      frame.devices[d].inputs.push_back(nullptr);
+  }
+  for (const TensorSpecDesc &spec : entry->outputs) {
+    absl::StatusOr<std::vector<int64_t>> shape = resolve(spec);
+    if (!shape.ok())
+      return shape.status();
+    if (spec.tiedTo < 0 && !tensorBytes(*shape, dtypeSize(spec.dtype)))
+      return absl::OutOfRangeError(absl::StrCat(
+          where, ": output '", printableName(spec.name), "' of shape ",
+          shapeString(*shape), " needs more than 2^64 bytes"));
+    frame.outputShapes.push_back(*shape);
+  }
+  return frame;
+}
+
+/// The bytes of host tensor `t` for input `spec` that device `d` of `n`
+/// holds: all of it, or its part of a sharded input (copied into `part`).
+static std::pair<const void *, size_t>
+inputBytesFor(const TensorSpecDesc &spec, const Tensor &t, size_t d, size_t n,
+              std::vector<uint8_t> &part) {
+  if (spec.shardDim < 0 || n == 1)
+    return {t.data(), t.sizeBytes()};
+  part =
+      shardOf(t.data(), t.shape(), dtypeSize(t.dtype()), spec.shardDim, d, n);
+  return {part.data(), part.size()};
+}
+
+absl::Status Module::Impl::place(Frame &frame, const TensorMap &inputs) {
+  const EntryDesc *entry = frame.entry;
+  const std::string &name = entry->name;
+  size_t n = devices.size();
+  for (size_t i = 0; i < entry->inputs.size(); ++i) {
+    if (frame.fromValue[i])
+      continue;
+    const TensorSpecDesc &spec = entry->inputs[i];
     const Tensor &t = inputs.at(spec.name);
     for (size_t d = 0; d < n; ++d) {
       // A sharded input: device d gets its part only.
       std::vector<uint8_t> part;
-      const void *data = t.data();
-      size_t bytes = t.sizeBytes();
-      if (spec.shardDim >= 0 && n > 1) {
-        part = shardOf(t.data(), t.shape(), dtypeSize(t.dtype()), spec.shardDim,
-                       d, n);
-        data = part.data();
-        bytes = part.size();
-      }
+      auto [data, bytes] = inputBytesFor(spec, t, d, n, part);
       Driver &driver = *devices[d].driver;
       absl::StatusOr<std::unique_ptr<DeviceBuffer>> buffer =
           driver.allocate(bytes);
@@ -604,15 +726,13 @@ Module::Impl::prepare(const std::string &name, const TensorMap &inputs,
       if (absl::Status s = driver.copyToDevice((*buffer)->data(), data, bytes);
           !s.ok())
         return s;
-      frame.devices[d].inputs.push_back(buffer->get());
+      frame.devices[d].inputs[i] = buffer->get();
       frame.devices[d].owned.push_back(std::move(*buffer));
     }
   }
-  for (const TensorSpecDesc &spec : entry->outputs) {
-    absl::StatusOr<std::vector<int64_t>> shape = resolve(spec);
-    if (!shape.ok())
-      return shape.status();
-    for (size_t d = 0; d < devices.size(); ++d) {
+  for (size_t o = 0; o < entry->outputs.size(); ++o) {
+    const TensorSpecDesc &spec = entry->outputs[o];
+    for (size_t d = 0; d < n; ++d) {
       // A tied output is its input's storage (validated: same dtype and
       // shape).
       if (spec.tiedTo >= 0) {
@@ -620,19 +740,15 @@ Module::Impl::prepare(const std::string &name, const TensorMap &inputs,
             frame.devices[d].inputs[spec.tiedTo]);
         continue;
       }
-      std::optional<size_t> bytes = tensorBytes(*shape, dtypeSize(spec.dtype));
-      if (!bytes)
-        return absl::OutOfRangeError(absl::StrCat(
-            where, ": output '", printableName(spec.name), "' of shape ",
-            shapeString(*shape), " needs more than 2^64 bytes"));
+      // Checked in resolve().
+      size_t bytes = *tensorBytes(frame.outputShapes[o], dtypeSize(spec.dtype));
       absl::StatusOr<std::unique_ptr<DeviceBuffer>> buffer =
-          devices[d].driver->allocate(*bytes);
+          devices[d].driver->allocate(bytes);
       if (!buffer.ok())
         return buffer.status();
       frame.devices[d].outputs.push_back(buffer->get());
       frame.devices[d].owned.push_back(std::move(*buffer));
     }
-    frame.outputShapes.push_back(*shape);
   }
   // The arena is sized for the symbols' maxima: allocated once per entry.
   for (size_t d = 0; d < devices.size(); ++d) {
@@ -664,7 +780,23 @@ Module::Impl::prepare(const std::string &name, const TensorMap &inputs,
       frame.devices[d].checks = std::move(*buffer);
     }
   }
-  return frame;
+  return absl::OkStatus();
+}
+
+absl::Status Module::Impl::clearChecks(Frame &frame) {
+  const EntryDesc &entry = *frame.entry;
+  if (entry.checks.empty())
+    return absl::OkStatus();
+  std::vector<int64_t> clear(entry.checks.size() * kCheckWords, 0);
+  for (size_t i = 0; i < entry.checks.size(); ++i)
+    clear[i * kCheckWords] = kCheckClear;
+  for (size_t d = 0; d < devices.size(); ++d)
+    if (absl::Status s = devices[d].driver->copyToDevice(
+            frame.devices[d].checks->data(), clear.data(),
+            clear.size() * sizeof(int64_t));
+        !s.ok())
+      return s;
+  return absl::OkStatus();
 }
 
 absl::Status Module::Impl::readChecks(Frame &frame) {
@@ -864,7 +996,8 @@ Module::Impl::placeTensor(Frame &frame, size_t device, const RefDesc &ref,
 
 absl::Status Module::Impl::tensorMap(Frame &frame, size_t device,
                                      const TensorMapDesc &map,
-                                     absl::FunctionRef<std::string()> where) {
+                                     absl::FunctionRef<std::string()> where,
+                                     void **written) {
   if (map.guarded()) {
     int64_t tokens = frame.symbols[0];
     if (tokens < map.tokensAtLeast ||
@@ -891,13 +1024,23 @@ absl::Status Module::Impl::tensorMap(Frame &frame, size_t device,
   if (!args.ok())
     return absl::Status(args.status().code(),
                         absl::StrCat(where(), ": ", args.status().message()));
-  Device &local = devices[device];
   std::array<uint8_t, kTensorMapBytes> bytes;
-  if (absl::Status s = local.driver->encodeTensorMap(*args, bytes); !s.ok())
+  if (absl::Status s = devices[device].driver->encodeTensorMap(*args, bytes);
+      !s.ok())
     return absl::Status(s.code(), absl::StrCat(where(), ": ", s.message()));
+  if (written)
+    *written = target->first;
+  return writeTensorMap(device, target->first, bytes, where);
+}
+
+absl::Status
+Module::Impl::writeTensorMap(size_t device, void *target,
+                             const std::array<uint8_t, kTensorMapBytes> &bytes,
+                             absl::FunctionRef<std::string()> where) {
+  Device &local = devices[device];
   // Only this step writes the target (the validator made its buffer share
   // no bytes): bytes equal to the last ones written are there already.
-  TensorMapSlot &slot = local.tensorMaps[target->first];
+  TensorMapSlot &slot = local.tensorMaps[target];
   if (slot.staging && slot.bytes == bytes)
     return absl::OkStatus();
   if (!slot.staging) {
@@ -916,11 +1059,64 @@ absl::Status Module::Impl::tensorMap(Frame &frame, size_t device,
   }
   std::memcpy(slot.staging->data(), bytes.data(), kTensorMapBytes);
   if (absl::Status s = local.driver->copyToDeviceAsync(
-          target->first, slot.staging->data(), kTensorMapBytes);
+          target, slot.staging->data(), kTensorMapBytes);
       !s.ok())
     return absl::Status(s.code(), absl::StrCat(where(), ": ", s.message()));
   slot.bytes = bytes;
   slot.copiedInEpoch = local.syncEpoch;
+  return absl::OkStatus();
+}
+
+absl::Status Module::Impl::prepareLaunch(Frame &frame, size_t device,
+                                         const LaunchKernelDesc &launch,
+                                         absl::FunctionRef<std::string()> where,
+                                         Frame::PreparedLaunch &prepared) {
+  // A guarded step (validated: the entry has a token symbol) runs only for
+  // its range of token counts.
+  if (launch.guarded()) {
+    int64_t tokens = frame.symbols[0];
+    if (tokens < launch.tokensAtLeast ||
+        (launch.tokensAtMost >= 0 && tokens > launch.tokensAtMost)) {
+      prepared.skip = true;
+      return absl::OkStatus();
+    }
+  }
+  std::array<int64_t, 3> &grid = prepared.grid;
+  for (int d = 0; d < 3; ++d) {
+    absl::StatusOr<int64_t> g = evaluate(launch.grid[d], frame.symbols);
+    if (!g.ok())
+      return g.status();
+    grid[d] = *g;
+  }
+  if (grid[0] <= 0 || grid[1] <= 0 || grid[2] <= 0) {
+    prepared.skip = true; // nothing to compute for this size
+    return absl::OkStatus();
+  }
+  std::vector<uint64_t> &words = prepared.words;
+  words.clear();
+  for (size_t a = 0; a < launch.args.size(); ++a) {
+    const KernelArgDesc &arg = launch.args[a];
+    if (!arg.isTensor) {
+      absl::StatusOr<int64_t> v = evaluate(arg.scalar, frame.symbols);
+      if (!v.ok())
+        return v.status();
+      words.push_back(static_cast<uint64_t>(*v));
+      continue;
+    }
+    auto argWhere = [&]() { return absl::StrCat(where(), " arg ", a); };
+    absl::StatusOr<PlacedTensor> placed = placeTensor(
+        frame, device, arg.ref, arg.dtype, arg.sizes, arg.strides, argWhere);
+    if (!placed.ok())
+      return placed.status();
+    uint64_t ptr = reinterpret_cast<uint64_t>(placed->data);
+    words.push_back(ptr);
+    words.push_back(ptr);
+    words.push_back(0);
+    for (int64_t s : placed->sizes)
+      words.push_back(static_cast<uint64_t>(s));
+    for (int64_t s : placed->strides)
+      words.push_back(static_cast<uint64_t>(s));
+  }
   return absl::OkStatus();
 }
 
@@ -931,54 +1127,28 @@ absl::Status Module::Impl::executeOn(Frame &frame, size_t device, size_t i,
   const std::vector<KernelHandle> &kernels = devices[device].kernels;
   {
     if (const auto *map = std::get_if<TensorMapDesc>(&entry.plan[i]))
-      return tensorMap(frame, device, *map, where);
+      return frame.capturing ? absl::OkStatus()
+                             : tensorMap(frame, device, *map, where);
     if (const auto *launch = std::get_if<LaunchKernelDesc>(&entry.plan[i])) {
-      // A guarded step (validated: the entry has a token symbol) runs only
-      // for its range of token counts.
-      if (launch->guarded()) {
-        int64_t tokens = frame.symbols[0];
-        if (tokens < launch->tokensAtLeast ||
-            (launch->tokensAtMost >= 0 && tokens > launch->tokensAtMost))
-          return absl::OkStatus();
+      // The grid and words depend on the frame's storage and symbols only:
+      // a frame that runs again prepares them once.
+      Frame::PreparedLaunch once;
+      Frame::PreparedLaunch &prepared =
+          frame.launches.empty() ? once : frame.launches[device][i];
+      if (!prepared.ready) {
+        if (absl::Status s =
+                prepareLaunch(frame, device, *launch, where, prepared);
+            !s.ok())
+          return s;
+        prepared.ready = true;
       }
-      std::array<int64_t, 3> grid;
-      for (int d = 0; d < 3; ++d) {
-        absl::StatusOr<int64_t> g = evaluate(launch->grid[d], frame.symbols);
-        if (!g.ok())
-          return g.status();
-        grid[d] = *g;
-      }
-      if (grid[0] <= 0 || grid[1] <= 0 || grid[2] <= 0)
-        return absl::OkStatus(); // nothing to compute for this size
-      std::vector<uint64_t> words;
-      for (size_t a = 0; a < launch->args.size(); ++a) {
-        const KernelArgDesc &arg = launch->args[a];
-        if (!arg.isTensor) {
-          absl::StatusOr<int64_t> v = evaluate(arg.scalar, frame.symbols);
-          if (!v.ok())
-            return v.status();
-          words.push_back(static_cast<uint64_t>(*v));
-          continue;
-        }
-        auto argWhere = [&]() { return absl::StrCat(where(), " arg ", a); };
-        absl::StatusOr<PlacedTensor> placed =
-            placeTensor(frame, device, arg.ref, arg.dtype, arg.sizes,
-                        arg.strides, argWhere);
-        if (!placed.ok())
-          return placed.status();
-        uint64_t ptr = reinterpret_cast<uint64_t>(placed->data);
-        words.push_back(ptr);
-        words.push_back(ptr);
-        words.push_back(0);
-        for (int64_t s : placed->sizes)
-          words.push_back(static_cast<uint64_t>(s));
-        for (int64_t s : placed->strides)
-          words.push_back(static_cast<uint64_t>(s));
-      }
+      if (prepared.skip)
+        return absl::OkStatus();
       std::array<uint32_t, 3> block = {launch->block[0], launch->block[1],
                                        launch->block[2]};
-      if (absl::Status s = driver->launch(kernels[launch->kernel], grid, block,
-                                          launch->sharedMemoryBytes, words);
+      if (absl::Status s =
+              driver->launch(kernels[launch->kernel], prepared.grid, block,
+                             launch->sharedMemoryBytes, prepared.words);
           !s.ok())
         return absl::Status(s.code(), absl::StrCat(where(), ": ", s.message()));
     } else if (const auto *copy = std::get_if<CopyDesc>(&entry.plan[i])) {
@@ -1096,6 +1266,35 @@ Module::allocate(const std::string &entry, const std::string &input,
   return value;
 }
 
+absl::StatusOr<TensorMap> Module::Impl::finish(Frame &frame) {
+  for (Device &d : devices) {
+    if (absl::Status s = d.driver->synchronize(); !s.ok())
+      return s;
+    ++d.syncEpoch;
+  }
+  // A bad value a kernel found (an embedding id outside its table) makes
+  // the outputs meaningless: the call fails with it.
+  if (absl::Status s = readChecks(frame); !s.ok())
+    return s;
+  // Outputs are whole on every device (the compiler gathers them): read
+  // them from the first.
+  // A tied output whose input was a device value is that value: it is not
+  // copied back.
+  TensorMap outputs;
+  for (size_t i = 0; i < frame.entry->outputs.size(); ++i) {
+    const TensorSpecDesc &spec = frame.entry->outputs[i];
+    if (spec.tiedTo >= 0 && frame.fromValue[spec.tiedTo])
+      continue;
+    Tensor t(spec.dtype, frame.outputShapes[i]);
+    if (absl::Status s = devices[0].driver->copyToHost(
+            t.data(), frame.devices[0].outputs[i]->data(), t.sizeBytes());
+        !s.ok())
+      return s;
+    outputs[spec.name] = std::move(t);
+  }
+  return outputs;
+}
+
 absl::StatusOr<TensorMap> Module::call(const std::string &entry,
                                        const TensorMap &inputs,
                                        const DeviceValueMap &values) {
@@ -1104,59 +1303,239 @@ absl::StatusOr<TensorMap> Module::call(const std::string &entry,
     return frame.status();
   if (absl::Status s = impl_->execute(*frame); !s.ok())
     return s;
-  for (Impl::Device &d : impl_->devices) {
-    if (absl::Status s = d.driver->synchronize(); !s.ok())
-      return s;
-    ++d.syncEpoch;
-  }
-  // A bad value a kernel found (an embedding id outside its table) makes
-  // the outputs meaningless: the call fails with it.
-  if (absl::Status s = impl_->readChecks(*frame); !s.ok())
+  return impl_->finish(*frame);
+}
+
+absl::StatusOr<TensorMap> Module::call(const std::string &entry,
+                                       const TensorMap &inputs,
+                                       const DeviceValueMap &values,
+                                       const CallOptions &options) {
+  if (!options.cudaGraphs)
+    return call(entry, inputs, values);
+  absl::StatusOr<Impl::KeptCall *> kept =
+      impl_->keptCall(entry, inputs, values);
+  if (!kept.ok())
+    return kept.status();
+  Impl::KeptCall &k = **kept;
+  // Flagged until this run's checks are read clear.
+  k.checksDirty = true;
+  if (absl::Status s = impl_->runKept(impl_->graphs[entry], k); !s.ok())
     return s;
-  // Outputs are whole on every device (the compiler gathers them): read
-  // them from the first.
-  // A tied output whose input was a device value is that value: it is not
-  // copied back.
-  TensorMap outputs;
-  for (size_t i = 0; i < frame->entry->outputs.size(); ++i) {
-    const TensorSpecDesc &spec = frame->entry->outputs[i];
-    if (spec.tiedTo >= 0 && frame->fromValue[spec.tiedTo])
-      continue;
-    Tensor t(spec.dtype, frame->outputShapes[i]);
-    if (absl::Status s = impl_->devices[0].driver->copyToHost(
-            t.data(), frame->devices[0].outputs[i]->data(), t.sizeBytes());
-        !s.ok())
-      return s;
-    outputs[spec.name] = std::move(t);
-  }
+  absl::StatusOr<TensorMap> outputs = impl_->finish(k.frame);
+  if (outputs.ok())
+    k.checksDirty = false;
   return outputs;
 }
 
-absl::StatusOr<CallTiming>
-Module::time(const std::string &entry, const TensorMap &inputs, int warmup,
-             int iterations, const std::vector<std::string> &restore) {
+CudaGraphUse Module::cudaGraphUse(const std::string &entry) const {
+  auto it = impl_->graphs.find(entry);
+  return it == impl_->graphs.end() ? CudaGraphUse() : it->second.use;
+}
+
+std::string Module::Impl::graphsUnavailable() const {
+  if (devices.size() > 1)
+    return absl::StrCat("the module runs on ", devices.size(),
+                        " devices, whose collectives are not captured");
+  return devices[0].driver->graphsUnavailable();
+}
+
+absl::StatusOr<Module::Impl::KeptCall *>
+Module::Impl::keptCall(const std::string &name, const TensorMap &inputs,
+                       const DeviceValueMap &values) {
+  absl::StatusOr<Frame> fresh = resolve(name, inputs, values);
+  if (!fresh.ok())
+    return fresh.status();
+  const EntryDesc &entry = *fresh->entry;
+  const size_t n = devices.size();
+  // The symbols, each device value's address, and the parameters' (a
+  // rebinding allocates new ones while the old are alive, so the first
+  // parameter's address changes with it).
+  CallKey key{fresh->symbols, {}};
+  for (size_t i = 0; i < entry.inputs.size(); ++i)
+    for (size_t d = 0; d < n; ++d)
+      key.valueAddresses.push_back(
+          fresh->fromValue[i]
+              ? reinterpret_cast<uintptr_t>(fresh->devices[d].inputs[i]->data())
+              : 0);
+  for (size_t d = 0; d < n; ++d)
+    key.valueAddresses.push_back(
+        devices[d].params.empty()
+            ? 0
+            : reinterpret_cast<uintptr_t>(devices[d].params[0]->data()));
+  EntryGraphs &entryGraphs = graphs[name];
+  if (KeptCall *kept = entryGraphs.calls.find(key)) {
+    Frame &frame = kept->frame;
+    // The device values are at the key's addresses; their buffer objects
+    // are this call's (an earlier call's may be gone).
+    for (size_t i = 0; i < entry.inputs.size(); ++i)
+      if (fresh->fromValue[i])
+        for (size_t d = 0; d < n; ++d)
+          frame.devices[d].inputs[i] = fresh->devices[d].inputs[i];
+    for (size_t o = 0; o < entry.outputs.size(); ++o)
+      if (int32_t tied = entry.outputs[o].tiedTo; tied >= 0)
+        for (size_t d = 0; d < n; ++d)
+          frame.devices[d].outputs[o] = frame.devices[d].inputs[tied];
+    // A call that failed may have left work running (and check words
+    // flagged): wait for it, then clear them.
+    if (kept->checksDirty) {
+      for (size_t d = 0; d < n; ++d) {
+        if (absl::Status s = devices[d].driver->synchronize(); !s.ok())
+          return s;
+        ++devices[d].syncEpoch;
+      }
+      if (absl::Status s = clearChecks(frame); !s.ok())
+        return s;
+    }
+    // Host inputs through their staging, ordered before the steps (the
+    // previous call synchronized, so the staging is free).
+    for (size_t i = 0; i < entry.inputs.size(); ++i) {
+      if (frame.fromValue[i])
+        continue;
+      const TensorSpecDesc &spec = entry.inputs[i];
+      const Tensor &t = inputs.at(spec.name);
+      for (size_t d = 0; d < n; ++d) {
+        std::vector<uint8_t> part;
+        auto [data, bytes] = inputBytesFor(spec, t, d, n, part);
+        DeviceBuffer &staging = *kept->staging[d][i];
+        std::memcpy(staging.data(), data, bytes);
+        if (absl::Status s = devices[d].driver->copyToDeviceAsync(
+                frame.devices[d].inputs[i]->data(), staging.data(), bytes);
+            !s.ok())
+          return s;
+      }
+    }
+    return kept;
+  }
+  auto kept = std::make_unique<KeptCall>();
+  kept->frame = std::move(*fresh);
+  Frame &frame = kept->frame;
+  if (absl::Status s = place(frame, inputs); !s.ok())
+    return s;
+  frame.launches.assign(n,
+                        std::vector<Frame::PreparedLaunch>(entry.plan.size()));
+  kept->staging.resize(n);
+  for (size_t d = 0; d < n; ++d) {
+    kept->staging[d].resize(entry.inputs.size());
+    for (size_t i = 0; i < entry.inputs.size(); ++i) {
+      if (frame.fromValue[i])
+        continue;
+      absl::StatusOr<std::unique_ptr<DeviceBuffer>> staging =
+          devices[d].driver->allocateStaging(
+              frame.devices[d].inputs[i]->size());
+      if (!staging.ok())
+        return staging.status();
+      kept->staging[d][i] = std::move(*staging);
+    }
+  }
+  return &entryGraphs.calls.insert(std::move(key), std::move(kept));
+}
+
+absl::StatusOr<std::unique_ptr<StreamGraph>> Module::Impl::captureGraph(
+    Frame &frame,
+    std::vector<std::pair<void *, std::array<uint8_t, kTensorMapBytes>>>
+        &tensorMaps) {
+  const EntryDesc &entry = *frame.entry;
+  Driver &driver = *devices[0].driver;
+  // Tensor maps are encoded on the host: written now, outside the graph,
+  // and again before a replay if another call wrote other bytes there.
+  tensorMaps.clear();
+  for (size_t i = 0; i < entry.plan.size(); ++i) {
+    const auto *map = std::get_if<TensorMapDesc>(&entry.plan[i]);
+    if (!map)
+      continue;
+    auto where = [&]() {
+      return absl::StrCat(artifact.label(), ": entry '",
+                          printableName(entry.name), "' step ", i,
+                          " (tensor map)");
+    };
+    void *target = nullptr;
+    if (absl::Status s = tensorMap(frame, 0, *map, where, &target); !s.ok())
+      return s;
+    if (target)
+      tensorMaps.emplace_back(target, devices[0].tensorMaps[target].bytes);
+  }
+  if (absl::Status s = driver.beginCapture(); !s.ok())
+    return s;
+  frame.capturing = true;
+  absl::Status steps = execute(frame);
+  frame.capturing = false;
+  // The capture ends whatever happened in it.
+  absl::StatusOr<std::unique_ptr<StreamGraph>> graph = driver.endCapture();
+  if (!steps.ok())
+    return steps;
+  return graph;
+}
+
+absl::Status Module::Impl::runKept(EntryGraphs &entryGraphs, KeptCall &kept) {
+  CudaGraphUse &use = entryGraphs.use;
+  ++kept.runs;
+  if (use.notUsed.empty())
+    use.notUsed = graphsUnavailable();
+  if (!use.notUsed.empty() || (!kept.graph && kept.runs == 1)) {
+    // The first run of a key launches the steps one by one: it loads what
+    // loads lazily (cuBLASLt and its plans, tensor map staging), which a
+    // capture could not record.
+    ++use.plainCalls;
+    return execute(kept.frame);
+  }
+  Device &device = devices[0];
+  if (!kept.graph) {
+    absl::StatusOr<std::unique_ptr<StreamGraph>> graph =
+        captureGraph(kept.frame, kept.tensorMaps);
+    if (!graph.ok()) {
+      // Nothing ran: the call launches the steps itself, and later calls
+      // of the entry do too.
+      use.notUsed = absl::StrCat("capture failed: ", graph.status().message());
+      ++use.plainCalls;
+      return execute(kept.frame);
+    }
+    kept.graph = std::move(*graph);
+    ++use.graphs;
+  } else {
+    for (const auto &[target, bytes] : kept.tensorMaps)
+      if (absl::Status s = writeTensorMap(
+              0, target, bytes,
+              [&] {
+                return absl::StrCat(artifact.label(), ": entry '",
+                                    printableName(kept.frame.entry->name),
+                                    "': a tensor map of its graph");
+              });
+          !s.ok())
+        return s;
+  }
+  ++use.replays;
+  return device.driver->launchGraph(*kept.graph);
+}
+
+absl::StatusOr<CallTiming> Module::time(const std::string &entry,
+                                        const TensorMap &inputs, int warmup,
+                                        int iterations,
+                                        const std::vector<std::string> &restore,
+                                        const CallOptions &options) {
   absl::StatusOr<Impl::Frame> frame = impl_->prepare(entry, inputs);
   if (!frame.ok())
     return frame.status();
+  // Every run uses the same storage: each launch's words are made once.
+  frame->launches.assign(
+      impl_->devices.size(),
+      std::vector<Impl::Frame::PreparedLaunch>(frame->entry->plan.size()));
   // The inputs copied in again before each run: (index, host tensor).
   std::vector<std::pair<size_t, const Tensor *>> restored;
   for (const std::string &name : restore) {
     const std::vector<TensorSpecDesc> &specs = frame->entry->inputs;
-    auto spec = std::find_if(specs.begin(), specs.end(),
-                             [&](const TensorSpecDesc &s) {
-                               return s.name == name;
-                             });
+    auto spec =
+        std::find_if(specs.begin(), specs.end(),
+                     [&](const TensorSpecDesc &s) { return s.name == name; });
     if (spec == specs.end())
-      return absl::InvalidArgumentError(
-          absl::StrCat(label(), ": entry '", printableName(entry),
-                       "' has no input '", printableName(name),
-                       "' to restore before each run"));
+      return absl::InvalidArgumentError(absl::StrCat(
+          label(), ": entry '", printableName(entry), "' has no input '",
+          printableName(name), "' to restore before each run"));
     if (spec->shardDim >= 0 && impl_->devices.size() > 1)
       return absl::InvalidArgumentError(absl::StrCat(
           label(), ": input '", printableName(name),
           "' is split across devices and cannot be restored before each run"));
-    restored.push_back({static_cast<size_t>(spec - specs.begin()),
-                        &inputs.at(name)});
+    restored.push_back(
+        {static_cast<size_t>(spec - specs.begin()), &inputs.at(name)});
   }
   auto restoreInputs = [&]() -> absl::Status {
     for (auto [index, tensor] : restored)
@@ -1168,12 +1547,33 @@ Module::time(const std::string &entry, const TensorMap &inputs, int warmup,
           return s;
     return absl::OkStatus();
   };
-  for (int i = 0; i < warmup; ++i) {
+  CallTiming timing;
+  std::string notUsed =
+      options.cudaGraphs ? impl_->graphsUnavailable() : std::string();
+  // A graph is captured after at least one run launched the steps (that
+  // run loads what loads lazily, which a capture cannot record).
+  for (int i = 0;
+       i <
+       (options.cudaGraphs && notUsed.empty() ? std::max(1, warmup) : warmup);
+       ++i) {
     if (absl::Status s = restoreInputs(); !s.ok())
       return s;
     if (absl::Status s = impl_->execute(*frame); !s.ok())
       return s;
   }
+  std::unique_ptr<StreamGraph> graph;
+  std::vector<std::pair<void *, std::array<uint8_t, kTensorMapBytes>>>
+      tensorMaps;
+  if (options.cudaGraphs && notUsed.empty()) {
+    absl::StatusOr<std::unique_ptr<StreamGraph>> captured =
+        impl_->captureGraph(*frame, tensorMaps);
+    if (captured.ok())
+      graph = std::move(*captured);
+    else
+      notUsed = absl::StrCat("capture failed: ", captured.status().message());
+  }
+  timing.cudaGraph = graph != nullptr;
+  timing.cudaGraphNotUsed = notUsed;
   // On several devices a run takes as long as its slowest device.
   std::vector<double> times;
   for (int i = 0; i < std::max(1, iterations); ++i) {
@@ -1182,7 +1582,9 @@ Module::time(const std::string &entry, const TensorMap &inputs, int warmup,
     for (Impl::Device &d : impl_->devices)
       if (absl::Status s = d.driver->startTimer(); !s.ok())
         return s;
-    if (absl::Status s = impl_->execute(*frame); !s.ok())
+    if (absl::Status s = graph ? impl_->devices[0].driver->launchGraph(*graph)
+                               : impl_->execute(*frame);
+        !s.ok())
       return s;
     double slowest = 0;
     for (Impl::Device &d : impl_->devices) {
@@ -1196,7 +1598,6 @@ Module::time(const std::string &entry, const TensorMap &inputs, int warmup,
   // The checks saw every run (they are cleared once, in prepare).
   if (absl::Status s = impl_->readChecks(*frame); !s.ok())
     return s;
-  CallTiming timing;
   timing.runs = times;
   std::sort(times.begin(), times.end());
   timing.milliseconds = times[times.size() / 2];

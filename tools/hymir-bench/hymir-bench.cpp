@@ -4,7 +4,13 @@
 //               [--weights W.safetensors | --random-weights SEED]
 //               [--set NAME=VALUE]... [--restore NAME]...
 //               [--device cpu|cuda:N] [--warmup 5] [--iterations 20]
-//               [--linear-anchor M,N,K[,bf16|f32]]...
+//               [--linear-anchor M,N,K[,bf16|f32]]... [--cuda-graphs]
+//
+// --cuda-graphs also times the entry as one CUDA graph (CallOptions::
+// cudaGraphs: captured after the warm-up runs, each timed run one graph
+// launch) after the plain launches, on fresh copies of the inputs, and
+// prints a second bench line with cuda_graph=1 and the ratio to the plain
+// median; where no graph can be made, a line saying why.
 //
 // --random-inputs T fills every input from its spec with the token count T:
 // uniform values in [-1, 1) (never 0; i32 in [0, 64)), the first 4M
@@ -68,6 +74,7 @@ struct Options {
   std::string device = "cpu";
   int warmup = 5, iterations = 20;
   int randomTokens = 0; // --random-inputs T
+  bool cudaGraphs = false;
   std::optional<uint64_t> randomWeightsSeed;
   std::vector<std::pair<std::string, double>> sets; // --set NAME=VALUE
   std::vector<std::string> restore;
@@ -84,7 +91,8 @@ void usage(std::FILE *to, bool full) {
       "                   [--weights W.safetensors | --random-weights SEED]\n"
       "                   [--set NAME=VALUE]... [--restore NAME]...\n"
       "                   [--device cpu|cuda:N] [--warmup N] [--iterations N]\n"
-      "                   [--linear-anchor M,N,K[,bf16|f32]]...\n");
+      "                   [--linear-anchor M,N,K[,bf16|f32]]... "
+      "[--cuda-graphs]\n");
   if (!full)
     return;
   std::fprintf(
@@ -116,6 +124,14 @@ void usage(std::FILE *to, bool full) {
       "                        random non-zero data; cuda only (skipped on "
       "cpu\n"
       "                        with a note)\n"
+      "  --cuda-graphs         also time the entry as one CUDA graph replayed\n"
+      "                        per run (captured after the warm-up runs), "
+      "on\n"
+      "                        fresh copies of the inputs: a second bench "
+      "line\n"
+      "                        with cuda_graph=1 and "
+      "plain_over_graph=RATIO,\n"
+      "                        or 'cuda graphs: not used ...: WHY'\n"
       "  -h, --help            this text\n"
       "  --version             hymir's version and the artifact schema "
       "version\n"
@@ -167,6 +183,10 @@ int parse(int argc, char **argv, Options &o) {
     if (text) {
       if (!args.value(*text))
         return 2;
+    } else if (args.is("--cuda-graphs")) {
+      if (!args.noValue())
+        return 2;
+      o.cudaGraphs = true;
     } else if (args.is("--random-inputs")) {
       if (!count(o.randomTokens, 1))
         return 2;
@@ -400,7 +420,6 @@ int main(int argc, char **argv) {
       return fail(read.status());
     inputs = std::move(*read);
   }
-
   for (const auto &[name, value] : o.sets) {
     auto it = inputs.find(name);
     if (it == inputs.end())
@@ -462,6 +481,43 @@ int main(int argc, char **argv) {
                             *tokens / (entryMs * 1e-3));
   std::printf("%s\n", line.c_str());
   std::fflush(stdout);
+
+  if (o.cudaGraphs) {
+    hymir::CallOptions graphs;
+    graphs.cudaGraphs = true;
+    absl::StatusOr<hymir::CallTiming> replay = [&] {
+      hymir::tools::Progress progress(
+          "hymir-bench", "timing " + hymir::printableName(o.entry) +
+                             " as a CUDA graph on " +
+                             hymir::printableName(o.device));
+      return (*module)->time(o.entry, inputs, o.warmup, o.iterations, o.restore,
+                             graphs);
+    }();
+    if (!replay.ok())
+      return fail(replay.status());
+    if (!replay->cudaGraph) {
+      std::printf("cuda graphs: not used for entry '%s': %s\n",
+                  hymir::printableName(o.entry).c_str(),
+                  replay->cudaGraphNotUsed.c_str());
+    } else {
+      const double graphMs = replay->milliseconds;
+      std::printf(
+          "%s\n",
+          absl::StrFormat(
+              "bench %s device=%s cuda_graph=1 median_ms=%.6g iterations=%d "
+              "min_ms=%.6g max_ms=%.6g spread=%.1f%% plain_over_graph=%.4g",
+              hymir::printableName(o.entry), hymir::printableName(o.device),
+              graphMs, o.iterations, replay->minMilliseconds,
+              replay->maxMilliseconds,
+              graphMs > 0
+                  ? 100 * (replay->maxMilliseconds - replay->minMilliseconds) /
+                        graphMs
+                  : 0.0,
+              graphMs > 0 ? entryMs / graphMs : 0.0)
+              .c_str());
+    }
+    std::fflush(stdout);
+  }
 
   for (size_t i = 0; i < o.anchors.size(); ++i) {
     const hymir::bench::AnchorShape &shape = o.anchors[i];

@@ -7,7 +7,7 @@
 //                  [--temperature T] [--top-k K] [--top-p P] [--seed S]
 //                  [--stop ID,...] [--early-truncation N] [--slots N]
 //                  [--stream-tokens] [--output FILE] [--progress-every S]
-//                  [--stepper auto|cache|forward]
+//                  [--stepper auto|cache|forward] [--cuda-graphs on|off]
 //
 // Loads an artifact of an imported model (hymir-import, hymir-compile) and
 // its weights, and generates from prompts given as token ids or as text
@@ -64,6 +64,7 @@ struct Options {
   bool streamTokens = false;
   double progressEvery = 1; // seconds between progress lines; < 0: none
   hymir::StepperKind stepper = hymir::StepperKind::Auto;
+  std::optional<bool> cudaGraphs; // --cuda-graphs; default: on for cuda
 };
 
 void usage(std::FILE *to, bool full) {
@@ -149,6 +150,17 @@ void usage(std::FILE *to, bool full) {
       "                      (rerun 'forward' on each sequence's whole tokens\n"
       "                      per new token) or auto (default: cache when the\n"
       "                      artifact has prefill and decode, else forward)\n"
+      "  --cuda-graphs on|off\n"
+      "                      run the decode step as a CUDA graph, captured "
+      "once\n"
+      "                      and replayed per token (default: on for cuda, "
+      "off\n"
+      "                      for cpu, where it is not used and a note says "
+      "so);\n"
+      "                      when capture is impossible the steps launch one "
+      "by\n"
+      "                      one; a note on stderr says whether graphs were "
+      "used\n"
       "  -h, --help          this text\n"
       "  --version           hymir's version and the artifact schema version\n"
       "\n"
@@ -242,6 +254,15 @@ int parse(int argc, char **argv, Options &o) {
                      flag.c_str());
         return 2;
       }
+    } else if (args.is("--cuda-graphs")) {
+      if (!args.value(v))
+        return 2;
+      if (v != "on" && v != "off") {
+        std::fprintf(stderr, "%s: --cuda-graphs must be on or off, got '%s'\n",
+                     kTool, v.c_str());
+        return 2;
+      }
+      o.cudaGraphs = v == "on";
     } else if (args.is("--stepper")) {
       if (!args.value(v))
         return 2;
@@ -557,8 +578,11 @@ int main(int argc, char **argv) {
   if (!module.ok())
     return fail(module.status());
   std::string note;
+  hymir::StepperOptions stepperOptions;
+  stepperOptions.cudaGraphs =
+      o.cudaGraphs.value_or(o.device.rfind("cuda", 0) == 0);
   absl::StatusOr<std::unique_ptr<hymir::Stepper>> stepper =
-      hymir::makeStepper(**module, &note, o.stepper);
+      hymir::makeStepper(**module, &note, o.stepper, stepperOptions);
   if (!stepper.ok())
     return fail(stepper.status());
   hymir::Stepper &model = **stepper;
@@ -649,6 +673,7 @@ int main(int argc, char **argv) {
   };
   absl::StatusOr<std::vector<hymir::Generation>> generations =
       hymir::generate(model, ids, o.generate, callbacks);
+  std::fprintf(stderr, "%s: note: %s\n", kTool, model.cudaGraphsNote().c_str());
   if (out != stdout && std::fclose(out) != 0)
     written = false;
   if (!generations.ok())

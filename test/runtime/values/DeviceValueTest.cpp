@@ -19,6 +19,12 @@
 //  - the errors: wrong shape or dtype, a value of another runtime, a value
 //    passed twice or for an input also given as a tensor, an empty value,
 //    unknown names.
+//  - calls kept for replay (CallOptions::cudaGraphs) on the cpu, where they
+//    run without graphs and say why: the same results as plain calls with
+//    host inputs copied in afresh each call, one kept call per set of
+//    device values and per token count, a new value at an old address, a
+//    flagged run-time check cleared for the next call (kept_checks.hymir),
+//    two devices, and Module::time with the option.
 //
 // Inputs are fresh random numbers each run; the seed is printed on failure
 // and HYMIR_TEST_SEED repeats it.
@@ -423,13 +429,224 @@ TEST_F(DeviceValueTest, LightningDecodeKeepsItsStateOnTheDevice) {
             1e-4);
 }
 
+// CallOptions::cudaGraphs on the cpu: no graph (a cuda feature, said in
+// cudaGraphUse), but the call's storage is kept and its launch words are
+// prepared once. Results equal plain calls', bitwise.
+TEST_F(DeviceValueTest, KeptCallsMatchPlainCalls) {
+  const std::vector<int64_t> shape = {2, 4, 16};
+  CallOptions keep;
+  keep.cudaGraphs = true;
+  absl::StatusOr<DeviceValue> a = module->allocate("step", "state");
+  absl::StatusOr<DeviceValue> b = module->allocate("step", "state");
+  ASSERT_TRUE(a.ok() && b.ok());
+  Tensor initial = randomTensor(shape, gen);
+  ASSERT_TRUE(a->upload(initial).ok());
+  ASSERT_TRUE(b->upload(initial).ok());
+  for (int call = 0; call < 5; ++call) {
+    SCOPED_TRACE(::testing::Message() << "call " << call);
+    Tensor x = randomTensor(shape, gen); // new host bytes every call
+    absl::StatusOr<TensorMap> kept =
+        module->call("step", {{"x", x}}, {{"state", &*a}}, keep);
+    absl::StatusOr<TensorMap> plain =
+        module->call("step", {{"x", x}}, {{"state", &*b}});
+    ASSERT_TRUE(kept.ok()) << kept.status();
+    ASSERT_TRUE(plain.ok()) << plain.status();
+    EXPECT_EQ(kept->count("state_out"), 0u);
+    ASSERT_EQ(kept->count("y"), 1u);
+    EXPECT_EQ(std::memcmp(kept->at("y").data(), plain->at("y").data(),
+                          plain->at("y").sizeBytes()),
+              0);
+    absl::StatusOr<Tensor> sa = a->download(), sb = b->download();
+    ASSERT_TRUE(sa.ok() && sb.ok());
+    EXPECT_EQ(std::memcmp(sa->data(), sb->data(), sa->sizeBytes()), 0);
+  }
+  CudaGraphUse use = module->cudaGraphUse("step");
+  EXPECT_EQ(use.graphs, 0);
+  EXPECT_EQ(use.replays, 0);
+  EXPECT_EQ(use.plainCalls, 5);
+  EXPECT_NE(use.notUsed.find("CUDA graphs are a cuda feature"),
+            std::string::npos)
+      << use.notUsed;
+  // Never called with the option.
+  EXPECT_EQ(module->cudaGraphUse("reread").plainCalls, 0);
+  EXPECT_TRUE(module->cudaGraphUse("reread").notUsed.empty());
+  EXPECT_TRUE(module->cudaGraphUse("no such entry").notUsed.empty());
+}
+
+// A kept call is keyed by its device values' addresses: swapping values,
+// passing the tied input as a host tensor (copied into the kept storage
+// afresh each call, so a call never sees the last one's update), and a
+// value freed and another allocated (perhaps at its address) all give the
+// host loop's results.
+TEST_F(DeviceValueTest, KeptCallsFollowTheirValues) {
+  const std::vector<int64_t> shape = {2, 4, 16};
+  CallOptions keep;
+  keep.cudaGraphs = true;
+  auto expectStep = [&](const Tensor &state, const Tensor &x, const Tensor &now,
+                        const Tensor &y) {
+    for (int i = 0; i < 128; ++i) {
+      float s = floats(state)[i] * 0.5f + floats(x)[i];
+      ASSERT_NEAR(floats(now)[i], s, 1e-6f * std::abs(s) + 1e-7f) << i;
+      float yy = s * floats(x)[i];
+      ASSERT_NEAR(floats(y)[i], yy, 1e-6f * std::abs(yy) + 1e-7f) << i;
+    }
+  };
+  std::vector<DeviceValue> values;
+  for (int v = 0; v < 3; ++v) {
+    absl::StatusOr<DeviceValue> value = module->allocate("step", "state");
+    ASSERT_TRUE(value.ok());
+    values.push_back(std::move(*value));
+  }
+  for (int round = 0; round < 2; ++round)
+    for (int v = 0; v < 3; ++v) {
+      SCOPED_TRACE(::testing::Message() << "round " << round << " value " << v);
+      absl::StatusOr<Tensor> before = values[v].download();
+      ASSERT_TRUE(before.ok());
+      Tensor x = randomTensor(shape, gen);
+      absl::StatusOr<TensorMap> out =
+          module->call("step", {{"x", x}}, {{"state", &values[v]}}, keep);
+      ASSERT_TRUE(out.ok()) << out.status();
+      absl::StatusOr<Tensor> now = values[v].download();
+      ASSERT_TRUE(now.ok());
+      expectStep(*before, x, *now, out->at("y"));
+    }
+  // The tied input as a host tensor: the same tensor twice, the same result.
+  Tensor hostState = randomTensor(shape, gen), x = randomTensor(shape, gen);
+  for (int call = 0; call < 2; ++call) {
+    absl::StatusOr<TensorMap> out =
+        module->call("step", {{"x", x}, {"state", hostState}}, {}, keep);
+    ASSERT_TRUE(out.ok()) << out.status();
+    ASSERT_EQ(out->count("state_out"), 1u);
+    expectStep(hostState, x, out->at("state_out"), out->at("y"));
+  }
+  // A value freed, another allocated: its buffer may reuse the address.
+  values.clear();
+  absl::StatusOr<DeviceValue> fresh = module->allocate("step", "state");
+  ASSERT_TRUE(fresh.ok());
+  Tensor initial = randomTensor(shape, gen);
+  ASSERT_TRUE(fresh->upload(initial).ok());
+  absl::StatusOr<TensorMap> out =
+      module->call("step", {{"x", x}}, {{"state", &*fresh}}, keep);
+  ASSERT_TRUE(out.ok()) << out.status();
+  absl::StatusOr<Tensor> now = fresh->download();
+  ASSERT_TRUE(now.ok());
+  expectStep(initial, x, *now, out->at("y"));
+  // Bad inputs fail as they do without the option.
+  absl::StatusOr<TensorMap> bad =
+      module->call("step", {{"x", randomTensor({2, 4, 8}, gen)}},
+                   {{"state", &*fresh}}, keep);
+  ASSERT_FALSE(bad.ok());
+  EXPECT_NE(bad.status().message().find("input 'x'"), std::string::npos)
+      << bad.status();
+}
+
+// A run-time check a kept call flags fails that call, and the next call of
+// the same key starts clear; each token count is a kept call of its own.
+TEST_F(DeviceValueTest, KeptCallsClearTheirChecks) {
+  std::unique_ptr<Module> lookup = load(*runtime, "kept_checks.hymir");
+  ASSERT_NE(lookup, nullptr);
+  CallOptions keep;
+  keep.cudaGraphs = true;
+  Tensor table = randomTensor({8, 4}, gen);
+  auto ids = [](std::vector<int32_t> v) {
+    absl::StatusOr<Tensor> t = Tensor::fromBytes(
+        DType::I32, {static_cast<int64_t>(v.size())}, v.data(), v.size() * 4);
+    return *t;
+  };
+  auto expectRows = [&](const absl::StatusOr<TensorMap> &out,
+                        std::vector<int32_t> v) {
+    ASSERT_TRUE(out.ok()) << out.status();
+    const Tensor &rows = out->at("rows");
+    ASSERT_EQ(rows.shape(),
+              (std::vector<int64_t>{static_cast<int64_t>(v.size()), 4}));
+    for (size_t r = 0; r < v.size(); ++r)
+      for (int c = 0; c < 4; ++c)
+        ASSERT_EQ(floats(rows)[r * 4 + c], floats(table)[v[r] * 4 + c]);
+  };
+  expectRows(lookup->call("lookup", {{"table", table}, {"ids", ids({1, 2, 3})}},
+                          {}, keep),
+             {1, 2, 3});
+  absl::StatusOr<TensorMap> bad = lookup->call(
+      "lookup", {{"table", table}, {"ids", ids({1, 9, 3})}}, {}, keep);
+  ASSERT_FALSE(bad.ok());
+  EXPECT_EQ(bad.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_NE(bad.status().message().find("9 at position 1"), std::string::npos)
+      << bad.status();
+  expectRows(lookup->call("lookup", {{"table", table}, {"ids", ids({7, 0, 5})}},
+                          {}, keep),
+             {7, 0, 5});
+  for (std::vector<int32_t> v : {std::vector<int32_t>{4, 5, 6},
+                                 std::vector<int32_t>{0, 1, 2, 3, 4},
+                                 std::vector<int32_t>{6},
+                                 {3, 2, 1, 0, 7}})
+    expectRows(lookup->call("lookup_any", {{"table", table}, {"ids", ids(v)}},
+                            {}, keep),
+               v);
+  EXPECT_EQ(lookup->cudaGraphUse("lookup").plainCalls, 3);
+  EXPECT_EQ(lookup->cudaGraphUse("lookup_any").plainCalls, 4);
+}
+
+// Two devices: kept calls work; the note names the devices.
+TEST_F(DeviceValueTest, KeptCallsOnTwoDevices) {
+  std::unique_ptr<Module> split = load(*runtime, "tied_state_2dev.hymir");
+  ASSERT_NE(split, nullptr);
+  CallOptions keep;
+  keep.cudaGraphs = true;
+  const std::vector<int64_t> shape = {2, 4, 16};
+  absl::StatusOr<DeviceValue> state = split->allocate("step", "state");
+  ASSERT_TRUE(state.ok()) << state.status();
+  Tensor initial = randomTensor(shape, gen);
+  ASSERT_TRUE(state->upload(initial).ok());
+  std::vector<float> s(floats(initial), floats(initial) + 128);
+  for (int call = 0; call < 3; ++call) {
+    Tensor x = randomTensor(shape, gen);
+    absl::StatusOr<TensorMap> out =
+        split->call("step", {{"x", x}}, {{"state", &*state}}, keep);
+    ASSERT_TRUE(out.ok()) << out.status();
+    absl::StatusOr<Tensor> now = state->download();
+    ASSERT_TRUE(now.ok());
+    for (int i = 0; i < 128; ++i) {
+      s[i] = s[i] * 0.5f + floats(x)[i];
+      ASSERT_NEAR(floats(*now)[i], s[i], 1e-6f * std::abs(s[i]) + 1e-7f);
+    }
+  }
+  EXPECT_NE(split->cudaGraphUse("step").notUsed.find("2 devices"),
+            std::string::npos)
+      << split->cudaGraphUse("step").notUsed;
+}
+
+// Module::time with the option on the cpu: timed as plain launches, and
+// the timing says why no graph was used.
+TEST_F(DeviceValueTest, TimeWithCudaGraphsOnCpu) {
+  const std::vector<int64_t> shape = {2, 4, 16};
+  CallOptions graphs;
+  graphs.cudaGraphs = true;
+  absl::StatusOr<CallTiming> t = module->time(
+      "step",
+      {{"x", randomTensor(shape, gen)}, {"state", randomTensor(shape, gen)}}, 1,
+      3, {}, graphs);
+  ASSERT_TRUE(t.ok()) << t.status();
+  EXPECT_FALSE(t->cudaGraph);
+  EXPECT_EQ(t->runs.size(), 3u);
+  EXPECT_NE(t->cudaGraphNotUsed.find("cuda feature"), std::string::npos)
+      << t->cudaGraphNotUsed;
+  absl::StatusOr<CallTiming> plain = module->time(
+      "step",
+      {{"x", randomTensor(shape, gen)}, {"state", randomTensor(shape, gen)}}, 0,
+      2);
+  ASSERT_TRUE(plain.ok()) << plain.status();
+  EXPECT_FALSE(plain->cudaGraph);
+  EXPECT_TRUE(plain->cudaGraphNotUsed.empty());
+}
+
 } // namespace
 
 int main(int argc, char **argv) {
   ::testing::InitGoogleTest(&argc, argv);
   if (argc != 2) {
     std::cerr << "usage: HymirDeviceValueTests [gtest flags] ARTIFACT_DIR "
-                 "(holding tied_state.hymir and tied_lightning.hymir)\n";
+                 "(holding tied_state.hymir, tied_lightning.hymir and "
+                 "kept_checks.hymir)\n";
     return 2;
   }
   artifactDir = argv[1];

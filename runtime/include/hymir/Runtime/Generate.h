@@ -150,6 +150,18 @@ public:
   step(absl::Span<const StepFeed> feeds) = 0;
   /// The sequence in `slot` has finished; the slot may be reused.
   virtual void release(int64_t slot) { (void)slot; }
+  /// A line saying whether the steps ran as CUDA graphs (StepperOptions::
+  /// cudaGraphs) and if not why, for a note on stderr.
+  virtual std::string cudaGraphsNote() const;
+};
+
+/// How a stepper runs the model.
+struct StepperOptions {
+  /// Run the `decode` entry with CallOptions::cudaGraphs (Runtime.h): on
+  /// cuda its steps are captured once (a graph per set of caches) and the
+  /// graph is replayed every step; where that cannot be done, the steps
+  /// launch one by one and cudaGraphsNote() says why.
+  bool cudaGraphs = false;
 };
 
 /// A stepper over an entry `input_ids` [B, T] i32 -> `logits` [B, T, V] f32
@@ -201,7 +213,7 @@ public:
   /// `prefill` or `decode` (with the entries it has) or their interfaces
   /// are not the importer's; an allocation error.
   static absl::StatusOr<std::unique_ptr<PrefillDecodeStepper>>
-  create(Module &module);
+  create(Module &module, const StepperOptions &options = {});
   ~PrefillDecodeStepper() override;
 
   int64_t slotCount() const override { return batch_; }
@@ -211,6 +223,7 @@ public:
   absl::StatusOr<std::vector<float>>
   step(absl::Span<const StepFeed> feeds) override;
   void release(int64_t slot) override;
+  std::string cudaGraphsNote() const override;
 
 private:
   explicit PrefillDecodeStepper(Module &module);
@@ -220,6 +233,7 @@ private:
   call(bool isPrefill, absl::Span<const StepFeed *const> feeds, int64_t tokens);
 
   Module &module_;
+  StepperOptions options_;
   int64_t batch_ = 0, vocab_ = 0, context_ = 0;
   int64_t fixedPrefillTokens_ = 0; // a static prefill T, or 0
   std::vector<std::string> prefillNames_, decodeNames_; // ids, counts
@@ -240,10 +254,12 @@ enum class StepperKind {
 /// The stepper hymir-generate uses for `module`: by default a
 /// PrefillDecodeStepper when the module has `prefill` and `decode`, else a
 /// ForwardStepper over `forward`. `note`, when given, receives a line saying
-/// which entries run and why.
+/// which entries run and why. `options` go to a PrefillDecodeStepper (a
+/// ForwardStepper runs no decode entry: its cudaGraphsNote says so).
 absl::StatusOr<std::unique_ptr<Stepper>>
 makeStepper(Module &module, std::string *note,
-            StepperKind kind = StepperKind::Auto);
+            StepperKind kind = StepperKind::Auto,
+            const StepperOptions &options = {});
 
 //===----------------------------------------------------------------------===//
 // Generation

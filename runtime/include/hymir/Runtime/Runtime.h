@@ -101,6 +101,32 @@ private:
 /// Device values passed to a call, by input name.
 using DeviceValueMap = std::map<std::string, DeviceValue *>;
 
+/// How Module::call and Module::time run an entry.
+struct CallOptions {
+  /// Keep the call's device storage for the next call with the same symbol
+  /// values (the bucket: token count, batch) and the same device values,
+  /// prepare the kernels' argument words once for it, and on cuda run the
+  /// steps as a CUDA graph: the first call of such a key launches them one
+  /// by one (a warm-up), the second captures them (driver API stream
+  /// capture) and launches the graph, later ones replay it. Host tensors
+  /// are copied into the kept storage each call; outputs and run-time
+  /// checks are read as without the option. Where a graph cannot be made
+  /// (the cpu device, several devices, work the capture cannot record) the
+  /// steps are launched one by one, and Module::cudaGraphUse says why.
+  /// For calls that repeat with the same values, like a decode step.
+  bool cudaGraphs = false;
+};
+
+/// What CallOptions::cudaGraphs has done for one entry of a module.
+struct CudaGraphUse {
+  int64_t graphs = 0;     // graphs captured, one per key
+  int64_t replays = 0;    // calls that ran as a graph launch
+  int64_t plainCalls = 0; // calls that launched the steps one by one
+  /// Why graphs are not used for the entry (and no longer tried); empty
+  /// while they are or nothing has asked for them.
+  std::string notUsed;
+};
+
 /// Timing of the timed runs of Module::time, measured by the driver (device
 /// events on cuda, a steady clock on cpu), in milliseconds per run.
 struct CallTiming {
@@ -108,6 +134,10 @@ struct CallTiming {
   double minMilliseconds = 0; // the fastest run
   double maxMilliseconds = 0; // the slowest run
   std::vector<double> runs;   // every timed run, in the order they ran
+  /// With CallOptions::cudaGraphs: whether the timed runs were launches of
+  /// one captured graph, and if not why.
+  bool cudaGraph = false;
+  std::string cudaGraphNotUsed;
 };
 
 /// A loaded artifact on one device.
@@ -153,6 +183,15 @@ public:
   absl::StatusOr<TensorMap> call(const std::string &entry,
                                  const TensorMap &inputs,
                                  const DeviceValueMap &values);
+  /// Like call, run as `options` say (CallOptions::cudaGraphs).
+  absl::StatusOr<TensorMap> call(const std::string &entry,
+                                 const TensorMap &inputs,
+                                 const DeviceValueMap &values,
+                                 const CallOptions &options);
+
+  /// What CallOptions::cudaGraphs has done for `entry` so far (all zero
+  /// and empty for an entry never called with it).
+  CudaGraphUse cudaGraphUse(const std::string &entry) const;
 
   /// A zero-filled device value for input `input` of `entry`, of the
   /// input's dtype and shape. `shape` is needed only when the input has a
@@ -169,11 +208,16 @@ public:
   /// `restore` are copied from `inputs` to the device again before every
   /// run, outside the timed span: tied inputs a run would otherwise leave
   /// changed for the next (prefill's `cache_lengths`, so that every run
-  /// starts the same sequences afresh).
+  /// starts the same sequences afresh). The argument words of every launch
+  /// are prepared on the first run and reused. With options.cudaGraphs the
+  /// timed runs are launches of one graph captured after the warm-up runs
+  /// (at least one), where a graph can be made; CallTiming says whether,
+  /// and why not.
   absl::StatusOr<CallTiming> time(const std::string &entry,
                                   const TensorMap &inputs, int warmup,
                                   int iterations,
-                                  const std::vector<std::string> &restore = {});
+                                  const std::vector<std::string> &restore = {},
+                                  const CallOptions &options = {});
 
 private:
   friend class Runtime;
