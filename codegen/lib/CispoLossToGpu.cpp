@@ -33,6 +33,7 @@
 
 #include "GpuBuilder.h"
 #include "MmaFragments.h"
+#include "WgmmaTiles.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Bufferization/IR/Bufferization.h"
@@ -41,6 +42,7 @@
 #include "mlir/Dialect/LLVMIR/NVVMDialect.h"
 #include "mlir/Dialect/Math/IR/Math.h"
 #include "mlir/Dialect/MemRef/IR/MemRef.h"
+#include "mlir/Dialect/NVGPU/IR/NVGPUDialect.h"
 #include "mlir/Dialect/SCF/IR/SCF.h"
 #include "mlir/Dialect/Vector/IR/VectorOps.h"
 #include "mlir/IR/ImplicitLocOpBuilder.h"
@@ -57,13 +59,9 @@ using namespace mlir::hymir;
 
 namespace {
 
-/// Warps per block; each takes 16 rows (tokens, or vocabulary rows in the
-/// d_lm_head kernel).
+/// Warps per block; each takes 16 m-tiles rows (tokens, or vocabulary rows
+/// in the d_lm_head kernel) by 8 n-tiles columns (the pass options).
 constexpr int64_t kWarps = 4;
-constexpr int64_t kBlockRows = 16 * kWarps;
-/// n8 tiles of one logits tile: 64 columns.
-constexpr int64_t kNTiles = 8;
-constexpr int64_t kTileCols = 8 * kNTiles;
 /// Vocabulary rows per block of the partials and d_hidden kernels.
 constexpr int64_t kVocabChunk = 2048;
 /// Tokens per block of the d_lm_head kernel.
@@ -84,6 +82,11 @@ struct CispoGpuBuilder : GpuBuilder {
   Value tokens;
   int64_t vocab = 0, width = 0;
   bool bf16Head = false;
+  // m16 tiles of rows and n8 tiles of columns of a warp's logits tile.
+  int64_t mTiles = 1, nTiles = 8;
+  // The forward's logits tiles on wgmma (WgmmaTiles: 128 tokens x 128
+  // vocabulary rows, bf16 operands); set by the pass where it applies.
+  bool wgmma = false;
   // Per launch: this thread's warp, lane, row group and quad.
   Value warp, lane, groupRow, quad;
 
@@ -218,35 +221,43 @@ struct CispoGpuBuilder : GpuBuilder {
     llvm::copy(d, acc.begin());
   }
 
-  /// The warp's logits tile: acc[4 j + r] = sum_k a[row, k] bm[col_j, k] over
-  /// the width, rows aLo / aHi (this lane's two rows of `a`), bRows[j] this
-  /// lane's row of `bm` in n-tile j (all rows clamped in range by the
-  /// caller). The same operations wherever a tile is computed.
-  SmallVector<Value> logitsTile(Value a, Value aLo, Value aHi, Value bm,
-                                ArrayRef<Value> bRows) {
-    SmallVector<Value> init(kNTiles * 4, f32(0));
+  /// The warp's logits tile: acc[(mt nTiles + j) 4 + r] = sum_k a[row, k]
+  /// bm[col_j, k] over the width, for m-tile mt of rows aRows[mt] (this
+  /// lane's two rows of `a` in it, lo and hi) and n-tile j of rows bRows[j]
+  /// (this lane's row of `bm`; all rows clamped in range by the caller).
+  /// A B fragment serves every m-tile. The same operations wherever a tile
+  /// is computed.
+  SmallVector<Value> logitsTile(Value a, ArrayRef<std::array<Value, 2>> aRows,
+                                Value bm, ArrayRef<Value> bRows) {
+    int64_t mt = aRows.size(), nt = bRows.size();
+    SmallVector<Value> init(mt * nt * 4, f32(0));
     return forLoop(
         idx(0), idx(width), idx(16), init, [&](Value k0, ValueRange carried) {
           SmallVector<Value> acc(carried);
           Value col = add(k0, mul(quad, 2));
           Value col8 = add(col, 8);
-          SmallVector<Pair> fa = {loadPair(a, aLo, col), loadPair(a, aHi, col),
-                                  loadPair(a, aLo, col8),
-                                  loadPair(a, aHi, col8)};
-          for (int64_t j = 0; j < kNTiles; ++j) {
+          SmallVector<SmallVector<Pair>> fa;
+          for (const auto &rows : aRows)
+            fa.push_back({loadPair(a, rows[0], col), loadPair(a, rows[1], col),
+                          loadPair(a, rows[0], col8),
+                          loadPair(a, rows[1], col8)});
+          for (int64_t j = 0; j < nt; ++j) {
             SmallVector<Pair> fb = {loadPair(bm, bRows[j], col),
                                     loadPair(bm, bRows[j], col8)};
-            mmaSplit(fa, fb, MutableArrayRef<Value>(acc).slice(4 * j, 4));
+            for (int64_t m = 0; m < mt; ++m)
+              mmaSplit(fa[m], fb,
+                       MutableArrayRef<Value>(acc).slice((m * nt + j) * 4, 4));
           }
           return acc;
         });
   }
 
-  /// The A fragments (16 rows x 16 k, four k slices) of a tile of f32
-  /// values in accumulator layout (g[4 j + r]), split into hi + lo.
+  /// The A fragments (16 rows x 16 k a slice, nTiles / 2 slices) of one
+  /// m-tile of f32 values in accumulator layout (g[4 j + r]), split into
+  /// hi + lo.
   SmallVector<SmallVector<Pair>> gradFragments(ArrayRef<Value> g) {
     SmallVector<SmallVector<Pair>> frags;
-    for (int64_t s = 0; s < kNTiles / 2; ++s) {
+    for (int64_t s = 0; s < nTiles / 2; ++s) {
       const Value *lo = g.data() + 8 * s, *hi = g.data() + 8 * s + 4;
       frags.push_back({splitScalars(lo[0], lo[1]), splitScalars(lo[2], lo[3]),
                        splitScalars(hi[0], hi[1]), splitScalars(hi[2], hi[3])});
@@ -254,32 +265,62 @@ struct CispoGpuBuilder : GpuBuilder {
     return frags;
   }
 
-  /// out[rowLo/rowHi, :] += g (16 x 64 of this warp, as fragments) times
-  /// m[k0 + k, :] (64 rows of `m`, row-major over the width), one n8 tile
-  /// of columns at a time, added atomically where the output row is valid.
-  void accumulateGrad(ArrayRef<SmallVector<Pair>> gA, Value m, Value k0,
-                      Value kRows, Value out, Value rowLo, Value rowHi,
-                      Value rows) {
+  /// out[rows, :] += g (per m-tile: 16 rows x 8 nTiles k, as fragments
+  /// gA[mt][slice]) times m[k0 + k, :] (rows of `m`, row-major over the
+  /// width), one n8 tile of columns at a time (a B fragment serves every
+  /// m-tile), added atomically where the output row (outRows[mt][lo/hi])
+  /// is below `rows`.
+  void accumulateGrad(ArrayRef<SmallVector<SmallVector<Pair>>> gA, Value m,
+                      Value k0, Value kRows, Value out,
+                      ArrayRef<std::array<Value, 2>> outRows, Value rows) {
+    int64_t mt = gA.size();
     forLoop(idx(0), idx(width), idx(8), {}, [&](Value c0, ValueRange) {
-      SmallVector<Value> acc(4, f32(0));
+      SmallVector<Value> acc(4 * mt, f32(0));
       Value col = add(c0, groupRow);
-      for (int64_t s = 0; s < kNTiles / 2; ++s) {
+      for (int64_t s = 0; s < nTiles / 2; ++s) {
         Value k = add(add(k0, 16 * s), mul(quad, 2));
         auto row = [&](int64_t d) { return minU(add(k, d), last(kRows)); };
         SmallVector<Pair> fb = {loadColumnPair(m, row(0), row(1), col),
                                 loadColumnPair(m, row(8), row(9), col)};
-        mmaSplit(gA[s], fb, acc);
+        for (int64_t i = 0; i < mt; ++i)
+          mmaSplit(gA[i][s], fb, MutableArrayRef<Value>(acc).slice(4 * i, 4));
       }
       Value outCol = add(c0, mul(quad, 2));
-      for (int64_t r = 0; r < 4; ++r) {
-        Value row = r < 2 ? rowLo : rowHi;
-        ifThen(ult(row, rows), [&] {
-          memref::AtomicRMWOp::create(b, arith::AtomicRMWKind::addf, acc[r],
-                                      out, ValueRange{row, add(outCol, r % 2)});
-        });
-      }
+      for (int64_t i = 0; i < mt; ++i)
+        for (int64_t r = 0; r < 4; ++r) {
+          Value row = outRows[i][r / 2];
+          ifThen(ult(row, rows), [&] {
+            memref::AtomicRMWOp::create(b, arith::AtomicRMWKind::addf,
+                                        acc[4 * i + r], out,
+                                        ValueRange{row, add(outCol, r % 2)});
+          });
+        }
       return SmallVector<Value>{};
     });
+  }
+
+  /// This lane's rows of the warp's m-tiles: warp rows from r0, each m-tile
+  /// 16 (lo = r0 + 16 mt + groupRow, hi = lo + 8), and the same clamped
+  /// below `n`.
+  void laneRows(Value r0, Value n, SmallVector<std::array<Value, 2>> &rows,
+                SmallVector<std::array<Value, 2>> &clamped) {
+    for (int64_t m = 0; m < mTiles; ++m) {
+      Value lo = add(add(r0, 16 * m), groupRow), hi = add(lo, 8);
+      rows.push_back({lo, hi});
+      clamped.push_back({minU(lo, last(n)), minU(hi, last(n))});
+    }
+  }
+  /// This lane's row of `bm` in each n-tile of the tile at c0 (clamped).
+  SmallVector<Value> tileRows(Value c0, Value n) {
+    SmallVector<Value> rows;
+    for (int64_t j = 0; j < nTiles; ++j)
+      rows.push_back(minU(add(add(c0, 8 * j), groupRow), last(n)));
+    return rows;
+  }
+  /// The column (index in the tile at c0) of accumulator element r of
+  /// n-tile j.
+  Value tileCol(Value c0, int64_t j, int64_t r) {
+    return add(add(add(c0, 8 * j), mul(quad, 2)), r % 2);
   }
 
   /// A launch of blocks of kWarps warps; sets warp, lane, groupRow, quad.
@@ -311,61 +352,70 @@ struct CispoGpuBuilder : GpuBuilder {
   /// Per token and vocabulary chunk: the running max and sum of exp of the
   /// chunk's logits; the target's logit where it lies in the chunk.
   void partials(Value partM, Value partS, Value zy) {
+    int64_t blockRows = kWarps * 16 * mTiles, cols = 8 * nTiles;
+    int64_t nr = 2 * mTiles; // this lane's rows
     warpLaunch(
-        ceilDiv(tokens, kBlockRows), idx(vocabChunks()), [&](gpu::LaunchOp l) {
+        ceilDiv(tokens, blockRows), idx(vocabChunks()), [&](gpu::LaunchOp l) {
           Value chunk = l.getBlockIds().y;
-          Value t0 = add(mul(l.getBlockIds().x, kBlockRows), mul(warp, 16));
-          Value tLo = add(t0, groupRow), tHi = add(tLo, 8);
-          Value rowLo = minU(tLo, last(tokens));
-          Value rowHi = minU(tHi, last(tokens));
-          Value yLo = toIndex(load(targets, {rowLo}));
-          Value yHi = toIndex(load(targets, {rowHi}));
+          Value r0 =
+              add(mul(l.getBlockIds().x, blockRows), mul(warp, 16 * mTiles));
+          SmallVector<std::array<Value, 2>> ts, rows;
+          laneRows(r0, tokens, ts, rows);
+          SmallVector<Value> ys;
+          for (int64_t i = 0; i < nr; ++i)
+            ys.push_back(toIndex(load(targets, {rows[i / 2][i % 2]})));
           Value vStart = mul(chunk, kVocabChunk);
           Value vEnd = minU(add(vStart, kVocabChunk), idx(vocab));
           Value lowest = f32(-std::numeric_limits<float>::max());
           Value negInf = f32(-std::numeric_limits<float>::infinity());
           Value zero = f32(0);
           Value no = arith::ConstantIntOp::create(b, b.getI1Type(), 0);
-          SmallVector<Value> init = {lowest, zero, lowest, zero,
-                                     zero,   zero, no,     no};
+          // Per row: m, s (2 nr), then the target logit (nr) and whether it
+          // was seen (nr).
+          SmallVector<Value> init;
+          for (int64_t i = 0; i < nr; ++i)
+            init.append({lowest, zero});
+          init.append(nr, zero);
+          init.append(nr, no);
           SmallVector<Value> st = forLoop(
-              vStart, vEnd, idx(kTileCols), init, [&](Value v0, ValueRange c) {
-                SmallVector<Value> bRows;
-                for (int64_t j = 0; j < kNTiles; ++j)
-                  bRows.push_back(
-                      minU(add(add(v0, 8 * j), groupRow), idx(vocab - 1)));
+              vStart, vEnd, idx(cols), init, [&](Value v0, ValueRange c) {
                 SmallVector<Value> z =
-                    logitsTile(hidden, rowLo, rowHi, head, bRows);
-                Value mx[2] = {negInf, negInf};
-                Value zt[2] = {c[4], c[5]}, found[2] = {c[6], c[7]};
-                Value ys[2] = {yLo, yHi};
-                for (int64_t j = 0; j < kNTiles; ++j)
-                  for (int64_t r = 0; r < 4; ++r) {
-                    int64_t h = r / 2;
-                    Value v = add(add(add(v0, 8 * j), mul(quad, 2)), r % 2);
-                    Value &x = z[4 * j + r];
-                    x = select(ult(v, idx(vocab)), x, negInf);
-                    mx[h] = fmax(mx[h], x);
-                    Value hit = eq(v, ys[h]);
-                    zt[h] = select(hit, x, zt[h]);
-                    found[h] = arith::OrIOp::create(b, found[h], hit);
-                  }
+                    logitsTile(hidden, rows, head, tileRows(v0, idx(vocab)));
+                SmallVector<Value> mx(nr, negInf), zt, found;
+                for (int64_t i = 0; i < nr; ++i) {
+                  zt.push_back(c[2 * nr + i]);
+                  found.push_back(c[3 * nr + i]);
+                }
+                for (int64_t m = 0; m < mTiles; ++m)
+                  for (int64_t j = 0; j < nTiles; ++j)
+                    for (int64_t r = 0; r < 4; ++r) {
+                      int64_t i = 2 * m + r / 2;
+                      Value v = tileCol(v0, j, r);
+                      Value &x = z[(m * nTiles + j) * 4 + r];
+                      x = select(ult(v, idx(vocab)), x, negInf);
+                      mx[i] = fmax(mx[i], x);
+                      Value hit = eq(v, ys[i]);
+                      zt[i] = select(hit, x, zt[i]);
+                      found[i] = arith::OrIOp::create(b, found[i], hit);
+                    }
                 SmallVector<Value> next;
-                for (int64_t h = 0; h < 2; ++h) {
-                  Value m = c[2 * h], s = c[2 * h + 1];
-                  Value mNew = fmax(m, mx[h]);
-                  Value sum = fmul(s, exp(fsub(m, mNew)));
-                  for (int64_t j = 0; j < kNTiles; ++j)
-                    for (int64_t r = 2 * h; r < 2 * h + 2; ++r)
-                      sum = fadd(sum, exp(fsub(z[4 * j + r], mNew)));
+                for (int64_t i = 0; i < nr; ++i) {
+                  Value m = c[2 * i], sum0 = c[2 * i + 1];
+                  Value mNew = fmax(m, mx[i]);
+                  Value sum = fmul(sum0, exp(fsub(m, mNew)));
+                  int64_t mt = i / 2;
+                  for (int64_t j = 0; j < nTiles; ++j)
+                    for (int64_t r = 2 * (i % 2); r < 2 * (i % 2) + 2; ++r)
+                      sum = fadd(sum,
+                                 exp(fsub(z[(mt * nTiles + j) * 4 + r], mNew)));
                   next.append({mNew, sum});
                 }
-                next.append({zt[0], zt[1], found[0], found[1]});
+                next.append(zt);
+                next.append(found);
                 return next;
               });
-          Value ts[2] = {tLo, tHi};
-          for (int64_t h = 0; h < 2; ++h) {
-            Value m = st[2 * h], s = st[2 * h + 1];
+          for (int64_t i = 0; i < nr; ++i) {
+            Value m = st[2 * i], s = st[2 * i + 1];
             // The quad's four lanes hold the row's columns.
             for (int32_t offset : {1, 2}) {
               Value m2 = gpu::ShuffleOp::create(b, m, offset, 32,
@@ -379,15 +429,119 @@ struct CispoGpuBuilder : GpuBuilder {
                        fmul(s2, exp(fsub(m2, mNew))));
               m = mNew;
             }
-            Value valid = ult(ts[h], tokens);
+            Value t = ts[i / 2][i % 2];
+            Value valid = ult(t, tokens);
             ifThen(andI(valid, eq(quad, idx(0))), [&] {
-              store(m, partM, {chunk, ts[h]});
-              store(s, partS, {chunk, ts[h]});
+              store(m, partM, {chunk, t});
+              store(s, partS, {chunk, t});
             });
-            ifThen(andI(valid, st[6 + h]),
-                   [&] { store(st[4 + h], zy, {ts[h]}); });
+            ifThen(andI(valid, st[3 * nr + i]),
+                   [&] { store(st[2 * nr + i], zy, {t}); });
           }
         });
+  }
+
+  /// partials() on wgmma: blocks of 128 tokens (two warpgroups) by
+  /// vocabulary chunks, WgmmaTiles::product over 128-row tiles of the head
+  /// (the last tile starts at V - 128; columns an earlier tile had are
+  /// masked). Every thread holds two rows (as an mma.sync lane does) and 32
+  /// columns of each; the quad merges them.
+  void partialsWgmma(Value partM, Value partS, Value zy) {
+    using Wg = WgmmaTiles;
+    auto head3Type = MemRefType::get({1, vocab, width}, elementOf(head));
+    Value head3 = memref::ExpandShapeOp::create(
+        b, head3Type, head, SmallVector<ReassociationIndices>{{0, 1}, {2}});
+    Value smemBytes = i32(Wg::sharedBytes(1));
+    launch(ceilDiv(tokens, Wg::kRows), idx(vocabChunks()), idx(1),
+           idx(Wg::kThreads), smemBytes, [&](gpu::LaunchOp l) {
+             Value tid = l.getThreadIds().x;
+             Value chunk = l.getBlockIds().y;
+             Value t0 = mul(l.getBlockIds().x, Wg::kRows);
+             Wg w(b, tid);
+             SmallVector<Value> aRows;
+             for (int64_t i = 0; i < Wg::kRowsPerThread; ++i)
+               aRows.push_back(minU(add(t0, w.copyRow(i)), last(tokens)));
+             w.active = ult(add(t0, mul(div(tid, 128), Wg::kRows / 2)), tokens);
+             lane = rem(tid, 32);
+             quad = rem(lane, 4);
+             Value rowBase = add(mul(div(tid, 32), 16), div(lane, 4));
+             Value ts[2] = {add(t0, rowBase), add(add(t0, rowBase), 8)};
+             Value ys[2];
+             for (int64_t h = 0; h < 2; ++h)
+               ys[h] = toIndex(load(targets, {minU(ts[h], last(tokens))}));
+             Value vStart = mul(chunk, kVocabChunk);
+             Value vEnd = minU(add(vStart, kVocabChunk), idx(vocab));
+             Value lowest = f32(-std::numeric_limits<float>::max());
+             Value negInf = f32(-std::numeric_limits<float>::infinity());
+             Value zero = f32(0);
+             Value no = arith::ConstantIntOp::create(b, b.getI1Type(), 0);
+             SmallVector<Value> init = {lowest, zero, lowest, zero,
+                                        zero,   zero, no,     no};
+             SmallVector<Value> st = forLoop(
+                 vStart, vEnd, idx(Wg::kChunkRows), init,
+                 [&](Value v0, ValueRange c) {
+                   Value row0 = minU(v0, idx(vocab - Wg::kChunkRows));
+                   Value acc = w.product(hidden, aRows,
+                                         {Wg::Chunk{head3, idx(0), row0}},
+                                         width, w.active)[0];
+                   // The next tile's copies overwrite stages another warpgroup
+                   // may still read.
+                   gpu::BarrierOp::create(b);
+                   SmallVector<Value> z[2];
+                   Value mx[2] = {negInf, negInf};
+                   Value zt[2] = {c[4], c[5]}, found[2] = {c[6], c[7]};
+                   for (int64_t i = 0; i < Wg::kChunkRows / 2; ++i) {
+                     int64_t h = (i >> 1) & 1;
+                     Value v =
+                         add(add(row0, mul(quad, 2)), 8 * (i >> 2) + (i & 1));
+                     Value valid =
+                         andI(arith::CmpIOp::create(
+                                  b, arith::CmpIPredicate::uge, v, v0),
+                              ult(v, idx(vocab)));
+                     Value x =
+                         select(valid, LLVM::ExtractValueOp::create(b, acc, i),
+                                negInf);
+                     z[h].push_back(x);
+                     mx[h] = fmax(mx[h], x);
+                     Value hit = andI(valid, eq(v, ys[h]));
+                     zt[h] = select(hit, x, zt[h]);
+                     found[h] = arith::OrIOp::create(b, found[h], hit);
+                   }
+                   SmallVector<Value> next;
+                   for (int64_t h = 0; h < 2; ++h) {
+                     Value m = c[2 * h], sum = c[2 * h + 1];
+                     Value mNew = fmax(m, mx[h]);
+                     sum = fmul(sum, exp(fsub(m, mNew)));
+                     for (Value x : z[h])
+                       sum = fadd(sum, exp(fsub(x, mNew)));
+                     next.append({mNew, sum});
+                   }
+                   next.append({zt[0], zt[1], found[0], found[1]});
+                   return next;
+                 });
+             for (int64_t h = 0; h < 2; ++h) {
+               Value m = st[2 * h], s = st[2 * h + 1];
+               for (int32_t offset : {1, 2}) {
+                 Value m2 = gpu::ShuffleOp::create(b, m, offset, 32,
+                                                   gpu::ShuffleMode::XOR)
+                                .getShuffleResult();
+                 Value s2 = gpu::ShuffleOp::create(b, s, offset, 32,
+                                                   gpu::ShuffleMode::XOR)
+                                .getShuffleResult();
+                 Value mNew = fmax(m, m2);
+                 s = fadd(fmul(s, exp(fsub(m, mNew))),
+                          fmul(s2, exp(fsub(m2, mNew))));
+                 m = mNew;
+               }
+               Value valid = ult(ts[h], tokens);
+               ifThen(andI(valid, eq(quad, idx(0))), [&] {
+                 store(m, partM, {chunk, ts[h]});
+                 store(s, partS, {chunk, ts[h]});
+               });
+               ifThen(andI(valid, st[6 + h]),
+                      [&] { store(st[4 + h], zy, {ts[h]}); });
+             }
+           });
   }
 
   /// lse and logp per token from the chunks' partials (merged in chunk
@@ -516,37 +670,40 @@ struct CispoGpuBuilder : GpuBuilder {
 
   /// out [T, N] f32 += the gradient with respect to hidden.
   void dHidden(Value lse, Value coef, Value out) {
+    int64_t blockRows = kWarps * 16 * mTiles, cols = 8 * nTiles;
     warpLaunch(
-        ceilDiv(tokens, kBlockRows), idx(vocabChunks()), [&](gpu::LaunchOp l) {
-          Value t0 = add(mul(l.getBlockIds().x, kBlockRows), mul(warp, 16));
-          Value tLo = add(t0, groupRow), tHi = add(tLo, 8);
-          Value rowLo = minU(tLo, last(tokens)),
-                rowHi = minU(tHi, last(tokens));
-          Value ts[2] = {tLo, tHi}, rows[2] = {rowLo, rowHi};
-          Value y[2], c[2], ls[2];
-          for (int64_t h = 0; h < 2; ++h) {
-            y[h] = toIndex(load(targets, {rows[h]}));
-            c[h] = select(ult(ts[h], tokens), load(coef, {rows[h]}), f32(0));
-            ls[h] = load(lse, {rows[h]});
+        ceilDiv(tokens, blockRows), idx(vocabChunks()), [&](gpu::LaunchOp l) {
+          Value r0 =
+              add(mul(l.getBlockIds().x, blockRows), mul(warp, 16 * mTiles));
+          SmallVector<std::array<Value, 2>> ts, rows;
+          laneRows(r0, tokens, ts, rows);
+          SmallVector<Value> y, c, ls;
+          for (int64_t i = 0; i < 2 * mTiles; ++i) {
+            Value row = rows[i / 2][i % 2];
+            y.push_back(toIndex(load(targets, {row})));
+            c.push_back(select(ult(ts[i / 2][i % 2], tokens), load(coef, {row}),
+                               f32(0)));
+            ls.push_back(load(lse, {row}));
           }
           Value vStart = mul(l.getBlockIds().y, kVocabChunk);
           Value vEnd = minU(add(vStart, kVocabChunk), idx(vocab));
-          forLoop(vStart, vEnd, idx(kTileCols), {}, [&](Value v0, ValueRange) {
-            SmallVector<Value> bRows;
-            for (int64_t j = 0; j < kNTiles; ++j)
-              bRows.push_back(
-                  minU(add(add(v0, 8 * j), groupRow), idx(vocab - 1)));
+          forLoop(vStart, vEnd, idx(cols), {}, [&](Value v0, ValueRange) {
             SmallVector<Value> z =
-                logitsTile(hidden, rowLo, rowHi, head, bRows);
-            for (int64_t j = 0; j < kNTiles; ++j)
-              for (int64_t r = 0; r < 4; ++r) {
-                int64_t h = r / 2;
-                Value v = add(add(add(v0, 8 * j), mul(quad, 2)), r % 2);
-                z[4 * j + r] = gradOf(z[4 * j + r], v, y[h], c[h], ls[h],
-                                      ult(v, idx(vocab)));
-              }
-            accumulateGrad(gradFragments(z), head, v0, idx(vocab), out, tLo,
-                           tHi, tokens);
+                logitsTile(hidden, rows, head, tileRows(v0, idx(vocab)));
+            SmallVector<SmallVector<SmallVector<Pair>>> gA;
+            for (int64_t m = 0; m < mTiles; ++m) {
+              MutableArrayRef<Value> g =
+                  MutableArrayRef<Value>(z).slice(m * nTiles * 4, nTiles * 4);
+              for (int64_t j = 0; j < nTiles; ++j)
+                for (int64_t r = 0; r < 4; ++r) {
+                  int64_t i = 2 * m + r / 2;
+                  Value v = tileCol(v0, j, r);
+                  g[4 * j + r] = gradOf(g[4 * j + r], v, y[i], c[i], ls[i],
+                                        ult(v, idx(vocab)));
+                }
+              gA.push_back(gradFragments(g));
+            }
+            accumulateGrad(gA, head, v0, idx(vocab), out, ts, tokens);
             return SmallVector<Value>{};
           });
         });
@@ -554,38 +711,39 @@ struct CispoGpuBuilder : GpuBuilder {
 
   /// out [V, N] f32 += the gradient with respect to the head.
   void dHead(Value lse, Value coef, Value out) {
+    int64_t blockRows = kWarps * 16 * mTiles, cols = 8 * nTiles;
     warpLaunch(
-        idx((vocab + kBlockRows - 1) / kBlockRows),
-        ceilDiv(tokens, kTokenChunk), [&](gpu::LaunchOp l) {
-          Value v0 = add(mul(l.getBlockIds().x, kBlockRows), mul(warp, 16));
-          Value vLo = add(v0, groupRow), vHi = add(vLo, 8);
-          Value rowLo = minU(vLo, idx(vocab - 1)),
-                rowHi = minU(vHi, idx(vocab - 1));
-          Value vs[2] = {vLo, vHi};
+        idx((vocab + blockRows - 1) / blockRows), ceilDiv(tokens, kTokenChunk),
+        [&](gpu::LaunchOp l) {
+          Value r0 =
+              add(mul(l.getBlockIds().x, blockRows), mul(warp, 16 * mTiles));
+          SmallVector<std::array<Value, 2>> vs, rows;
+          laneRows(r0, idx(vocab), vs, rows);
           Value tStart = mul(l.getBlockIds().y, kTokenChunk);
           Value tEnd = minU(add(tStart, kTokenChunk), tokens);
-          forLoop(tStart, tEnd, idx(kTileCols), {}, [&](Value t0, ValueRange) {
-            SmallVector<Value> bRows;
-            for (int64_t j = 0; j < kNTiles; ++j)
-              bRows.push_back(
-                  minU(add(add(t0, 8 * j), groupRow), last(tokens)));
+          forLoop(tStart, tEnd, idx(cols), {}, [&](Value t0, ValueRange) {
             SmallVector<Value> z =
-                logitsTile(head, rowLo, rowHi, hidden, bRows);
-            for (int64_t j = 0; j < kNTiles; ++j)
+                logitsTile(head, rows, hidden, tileRows(t0, tokens));
+            for (int64_t j = 0; j < nTiles; ++j)
               for (int64_t e = 0; e < 2; ++e) {
-                Value t = add(add(add(t0, 8 * j), mul(quad, 2)), e);
+                Value t = tileCol(t0, j, e);
                 Value row = minU(t, last(tokens));
                 Value y = toIndex(load(targets, {row}));
                 Value c = load(coef, {row}), ls = load(lse, {row});
                 Value tValid = ult(t, tokens);
-                for (int64_t h = 0; h < 2; ++h) {
-                  Value valid = andI(tValid, ult(vs[h], idx(vocab)));
-                  Value &x = z[4 * j + 2 * h + e];
-                  x = gradOf(x, vs[h], y, c, ls, valid);
-                }
+                for (int64_t m = 0; m < mTiles; ++m)
+                  for (int64_t h = 0; h < 2; ++h) {
+                    Value v = vs[m][h];
+                    Value valid = andI(tValid, ult(v, idx(vocab)));
+                    Value &x = z[(m * nTiles + j) * 4 + 2 * h + e];
+                    x = gradOf(x, v, y, c, ls, valid);
+                  }
               }
-            accumulateGrad(gradFragments(z), hidden, t0, tokens, out, vLo, vHi,
-                           idx(vocab));
+            SmallVector<SmallVector<SmallVector<Pair>>> gA;
+            for (int64_t m = 0; m < mTiles; ++m)
+              gA.push_back(gradFragments(
+                  ArrayRef<Value>(z).slice(m * nTiles * 4, nTiles * 4)));
+            accumulateGrad(gA, hidden, t0, tokens, out, vs, idx(vocab));
             return SmallVector<Value>{};
           });
         });
@@ -657,7 +815,10 @@ struct CispoGpuBuilder : GpuBuilder {
     Value partM = memref::AllocOp::create(b, part, ValueRange{tokens});
     Value partS = memref::AllocOp::create(b, part, ValueRange{tokens});
     Value zy = memref::AllocOp::create(b, row, ValueRange{tokens});
-    partials(partM, partS, zy);
+    if (wgmma)
+      partialsWgmma(partM, partS, zy);
+    else
+      partials(partM, partS, zy);
     auto logpType2 = cast<RankedTensorType>(logpType);
     SmallVector<Value> dyn;
     if (logpType2.isDynamicDim(0))
@@ -743,6 +904,18 @@ struct HymirCispoLossToGpuPass
   }
 
   void runOnOperation() override {
+    if (mTiles != 1 && mTiles != 2 && mTiles != 4) {
+      getOperation().emitError()
+          << "hymir-cispo-loss-to-gpu: m-tiles must be 1, 2 or 4, got "
+          << mTiles;
+      return signalPassFailure();
+    }
+    if (nTiles != 2 && nTiles != 4 && nTiles != 8 && nTiles != 16) {
+      getOperation().emitError()
+          << "hymir-cispo-loss-to-gpu: n-tiles must be 2, 4, 8 or 16, got "
+          << nTiles;
+      return signalPassFailure();
+    }
     SmallVector<Operation *> ops;
     getOperation().walk([&](Operation *op) {
       if (isa<CispoLossOp, TokenLogprobsOp>(op))
@@ -764,6 +937,20 @@ struct HymirCispoLossToGpuPass
       }
       ImplicitLocOpBuilder b(op->getLoc(), op);
       CispoGpuBuilder builder(b);
+      builder.mTiles = mTiles;
+      builder.nTiles = nTiles;
+      // wgmma tiles: bf16 operands (exact in either precision), whole
+      // 64-column K stages, at least one 128-row head tile.
+      auto headType = cast<RankedTensorType>(head.getType());
+      Value hiddenValue = isa<CispoLossOp>(op)
+                              ? cast<CispoLossOp>(op).getHidden()
+                              : cast<TokenLogprobsOp>(op).getHidden();
+      builder.wgmma = wgmma && headType.getElementType().isBF16() &&
+                      cast<RankedTensorType>(hiddenValue.getType())
+                          .getElementType()
+                          .isBF16() &&
+                      headType.getDimSize(1) % WgmmaTiles::kK == 0 &&
+                      headType.getDimSize(0) >= WgmmaTiles::kChunkRows;
       if (auto loss = dyn_cast<CispoLossOp>(op))
         builder.lower(loss);
       else

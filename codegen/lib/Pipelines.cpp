@@ -73,8 +73,13 @@ void mlir::hymir::buildKernelFormPipeline(OpPassManager &pm,
       createHymirSoftmaxAttentionToKernels(attention));
   // The CISPO loss: kernels that stream the vocabulary in tiles (tensor-core
   // kernels on the GPU, the forall form elsewhere).
-  if (options.gpuCispo)
-    pm.addNestedPass<func::FuncOp>(createHymirCispoLossToGpu());
+  if (options.gpuCispo) {
+    HymirCispoLossToGpuOptions cispo;
+    cispo.mTiles = options.cispoMTiles;
+    cispo.nTiles = options.cispoNTiles;
+    cispo.wgmma = options.cispoWgmma;
+    pm.addNestedPass<func::FuncOp>(createHymirCispoLossToGpu(cispo));
+  }
   pm.addNestedPass<func::FuncOp>(createHymirTileCispoLoss());
   HymirLowerToLinalgOptions lower;
   lower.skipLinear = options.libraryGemm;

@@ -5,7 +5,8 @@ against the fp64 oracle, over the cases of cispo_matrix.py (issue 14: T in
 both head precisions, both clips, unified mask on and off, a zero mask, a
 target outside [0, V)), in two halves since the GPU host has no compiler:
 
-  on the build machine:  cispo_gpu.py BIN_DIR --prepare DIR
+  on the build machine:  cispo_gpu.py BIN_DIR --prepare DIR [--tiles MxN]
+                             [--bench-tiles MxN,...] [--bench]
       compiles, per case, the full graph (loss, logp_new, d_hidden,
       d_lm_head), the forward-only graph (logp_new) and hymir.token_logprobs
       for cuda into DIR/CASE/, with inputs (logp_old built from the cpu
@@ -106,13 +107,22 @@ def logprobs_graph(v, n, dt, precision):
 """
 
 
-def compile_graph(d, name, text, target, t):
+def tile_flags(tiles):
+    """hymir-compile flags of a warp tile "MxN" (m16 by n8 tiles)."""
+    if not tiles:
+        return []
+    m, n = tiles.split("x")
+    return ["--cispo-m-tiles=" + m, "--cispo-n-tiles=" + n]
+
+
+def compile_graph(d, name, text, target, t, tiles=None):
     path = os.path.join(d, name + ".mlir")
     with open(path, "w") as f:
         f.write(text)
     art = os.path.join(d, name + ".hymir")
+    flags = tile_flags(tiles or OPTS.get("--tiles")) if target == "cuda" else []
     run([BIN + "/hymir-compile", path, "-o", art, "--target=" + target,
-         "--max-tokens=%d" % max(t, 8)])
+         "--max-tokens=%d" % max(t, 8)] + flags)
     return path, art
 
 
@@ -155,14 +165,21 @@ BENCH_T, BENCH_N, BENCH_V = 4096, 6144, 200064
 
 
 def prepare_bench(root):
+    """bf16 operands with the bf16 head (the f32 head over bf16 operands
+    computes the same products), per warp tile of --bench-tiles (default
+    the compiler's); and f32 operands with the f32 head (hi + lo split)."""
     d = os.path.join(root, "bench")
     os.makedirs(d, exist_ok=True)
-    for precision in ("bf16", "f32"):
-        for kind, outputs in (("fwd", {"logp_new"}),
-                              ("full", {"loss", "logp_new", "d_hidden", "d_lm_head"})):
-            compile_graph(d, "%s_%s" % (kind, precision),
-                          graph(BENCH_V, BENCH_N, "bf16", precision, False, outputs),
-                          "cuda", BENCH_T)
+    full = {"loss", "logp_new", "d_hidden", "d_lm_head"}
+    for tiles in OPTS.get("--bench-tiles", "default").split(","):
+        t = None if tiles == "default" else tiles
+        for kind, outputs in (("fwd", {"logp_new"}), ("full", full)):
+            compile_graph(d, "%s_bf16_%s" % (kind, tiles),
+                          graph(BENCH_V, BENCH_N, "bf16", "bf16", False, outputs),
+                          "cuda", BENCH_T, t)
+    for kind, outputs in (("fwd", {"logp_new"}), ("full", full)):
+        compile_graph(d, "%s_f32ops_f32head" % kind,
+                      graph(BENCH_V, BENCH_N, "f32", "f32", False, outputs), "cuda", BENCH_T)
 
 
 def prepare(root):
@@ -255,7 +272,7 @@ def bench(root):
                             "--device", DEVICE, "--warmup", "2", "--iterations", "10"],
                            capture_output=True, text=True)
         lines = [l for l in (r.stdout + r.stderr).splitlines() if l.startswith("bench")]
-        print("bench cispo %-10s T=%d N=%d V=%d: %s" % (
+        print("bench cispo %-22s T=%d N=%d V=%d: %s" % (
             name[:-6], BENCH_T, BENCH_N, BENCH_V,
             lines[0] if lines and r.returncode == 0 else "FAIL rc %d %s" % (r.returncode, (r.stdout + r.stderr)[-400:])))
     anchor = os.path.join(HERE, "cispo_bench.py")

@@ -146,6 +146,12 @@ static cl::opt<bool> moeWgmmaOpt(
     cl::desc("cuda sm_90a: larger MoE calls on wgmma kernels (128-row "
              "tiles); false: mma.sync kernels (64-row tiles) (default true)"),
     cl::init(true), cl::cat(hymirCategory));
+static cl::opt<bool> cispoWgmmaOpt(
+    "cispo-wgmma",
+    cl::desc("cuda sm_90a: the CISPO loss's and token log-probs' forward "
+             "logits on wgmma tiles where the head and hidden states are "
+             "bf16; false: mma.sync (default false)"),
+    cl::init(false), cl::cat(hymirCategory));
 static cl::opt<rtools::Int64Arg> moeDecodeSlotsOpt(
     "moe-decode-slots",
     cl::desc(rtools::describeRange(
@@ -160,6 +166,20 @@ static cl::opt<rtools::Int64Arg> moeWgmmaGroupOpt(
         "order",
         kWgmmaGroupRange, 8)),
     cl::init(8), rtools::inRange(kWgmmaGroupRange), cl::cat(hymirCategory));
+static constexpr rtools::Range kCispoTilesRange{1, 16};
+static cl::opt<rtools::Int64Arg> cispoMTilesOpt(
+    "cispo-m-tiles",
+    cl::desc(rtools::describeRange(
+        "cuda: m16 row tiles of a warp in the CISPO loss kernels (1, 2 or 4)",
+        kCispoTilesRange, 1)),
+    cl::init(1), rtools::inRange(kCispoTilesRange), cl::cat(hymirCategory));
+static cl::opt<rtools::Int64Arg> cispoNTilesOpt(
+    "cispo-n-tiles",
+    cl::desc(rtools::describeRange(
+        "cuda: n8 column tiles of a warp in the CISPO loss kernels (2, 4, 8 "
+        "or 16)",
+        kCispoTilesRange, 8)),
+    cl::init(8), rtools::inRange(kCispoTilesRange), cl::cat(hymirCategory));
 static cl::opt<rtools::Int64Arg> moeTileOpt(
     "moe-tile",
     cl::desc(rtools::describeRange(
@@ -504,6 +524,8 @@ LogicalResult run(MLIRContext &context, ModuleOp module, TimingScope &root) {
   formOptions.gpuMoe = cuda;
   formOptions.gpuAttention = cuda;
   formOptions.gpuCispo = cuda;
+  formOptions.cispoMTiles = cispoMTilesOpt;
+  formOptions.cispoNTiles = cispoNTilesOpt;
   formOptions.lightningValueSplit = lightningSplitOpt;
   formOptions.lightningTensorCores = lightningTensorCoresOpt;
   formOptions.attentionPipeline = attentionPipelineOpt;
@@ -517,6 +539,7 @@ LogicalResult run(MLIRContext &context, ModuleOp module, TimingScope &root) {
     if (!target)
       return module.emitError() << llvm::toString(target.takeError());
     wgmma = moeWgmmaOpt && target->hasWgmma;
+    formOptions.cispoWgmma = cispoWgmmaOpt && target->hasWgmma;
   }
   formOptions.chip = chipOpt;
   formOptions.moeWgmma = wgmma;

@@ -254,14 +254,32 @@ def HymirCispoLossToGpu
     `hymir.token_logprobs` is the partials and lse kernels alone, built by
     the same code as the loss's, so its result equals `logp_new` bitwise.
     Other shapes are an error naming the op.
+
+    A warp's tile is `m-tiles` x 16 rows by `n-tiles` x 8 columns (blocks of
+    4 warps); a B fragment serves every m-tile, and a gradient is added to
+    memory once per tile of `8 n-tiles` vocabulary rows (d_hidden) or
+    tokens (d_lm_head). With `wgmma` (sm_90a) the partials kernel of bf16
+    operands takes its logits from `WgmmaTiles` (cp.async stages, wgmma
+    m64n128k16; blocks of 128 tokens, two warpgroups) instead.
   }];
+  let options = [
+    Option<"mTiles", "m-tiles", "int64_t", /*default=*/"1",
+           "m16 row tiles of a warp (1, 2 or 4)">,
+    Option<"nTiles", "n-tiles", "int64_t", /*default=*/"8",
+           "n8 column tiles of a warp (2, 4, 8 or 16)">,
+    Option<"wgmma", "wgmma", "bool", /*default=*/"false",
+           "sm_90a: the forward's logits tiles on wgmma (WgmmaTiles, 128 "
+           "tokens x 128 vocabulary rows) where both operands are bf16, N "
+           "is a multiple of 64 and V at least 128">
+  ];
   let dependentDialects = ["::mlir::gpu::GPUDialect", "::mlir::scf::SCFDialect",
                            "::mlir::arith::ArithDialect", "::mlir::math::MathDialect",
                            "::mlir::memref::MemRefDialect",
                            "::mlir::vector::VectorDialect",
                            "::mlir::bufferization::BufferizationDialect",
                            "::mlir::LLVM::LLVMDialect",
-                           "::mlir::NVVM::NVVMDialect"];
+                           "::mlir::NVVM::NVVMDialect",
+                           "::mlir::nvgpu::NVGPUDialect"];
 }
 
 def HymirLightningToGpu

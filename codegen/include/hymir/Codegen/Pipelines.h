@@ -74,6 +74,18 @@ struct KernelFormOptions : public PassPipelineOptions<KernelFormOptions> {
                      "GPU kernels (hymir-cispo-loss-to-gpu) instead of the "
                      "portable loops"),
       llvm::cl::init(false)};
+  Option<int64_t> cispoMTiles{
+      *this, "cispo-m-tiles",
+      llvm::cl::desc("m-tiles option of hymir-cispo-loss-to-gpu"),
+      llvm::cl::init(1)};
+  Option<int64_t> cispoNTiles{
+      *this, "cispo-n-tiles",
+      llvm::cl::desc("n-tiles option of hymir-cispo-loss-to-gpu"),
+      llvm::cl::init(8)};
+  Option<bool> cispoWgmma{
+      *this, "cispo-wgmma",
+      llvm::cl::desc("wgmma option of hymir-cispo-loss-to-gpu (sm_90a)"),
+      llvm::cl::init(false)};
   Option<bool> moeWgmma{
       *this, "moe-wgmma",
       llvm::cl::desc("wgmma option of hymir-moe-experts-to-gpu (sm_90a)"),
