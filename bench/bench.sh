@@ -21,3 +21,7 @@ done
 # prefill and decode against the copy ceiling and PyTorch, in the same call.
 python3 "$bundle/lightning_bench.py" "$bundle" ${HYMIR_LIGHTNING_BENCH:-} ||
   echo "lightning benchmark failed"
+# Softmax attention (64/8 heads, D = 128, bf16): prefill and decode against
+# the copy ceiling and SDPA's backends, the RoPE share and the fused form.
+[ -f "$bundle/bench/attention_prefill.hymir" ] && [ -f "$bundle/attention_bench.py" ] &&
+  { python3 "$bundle/attention_bench.py" "$bundle" || echo "attention benchmark failed"; }
