@@ -182,10 +182,21 @@ void HymirMoeExpertsToGpuPass::emitExperts(ImplicitLocOpBuilder &b,
   };
   if (!choice.wgmma && !choice.mma)
     return emitRows();
-  // Both sets, each under the range of token counts it serves: the plan
-  // guards each launch by its range, so a call runs one set.
   int64_t cut =
       choice.wgmma ? target.moeDecodeTokensWgmma : target.moeDecodeTokens;
+  auto emitTiles = [&]() {
+    if (choice.wgmma)
+      emitMoeWgmmaKernels(b, o, wgmmaGroup);
+    else
+      emitMoeMmaKernels(b, o);
+  };
+  // A static token count (a decode step's batch) has one set and no guard:
+  // its entry may have no dynamic dim to guard by.
+  int64_t staticTokens = cast<ShapedType>(o.x.getType()).getDimSize(0);
+  if (!ShapedType::isDynamic(staticTokens))
+    return staticTokens <= cut ? emitRows() : emitTiles();
+  // Both sets, each under the range of token counts it serves: the plan
+  // guards each launch by its range, so a call runs one set.
   OpBuilder::InsertionGuard guard(b);
   auto rows =
       TokenGuardOp::create(b, b.getI64IntegerAttr(0), b.getI64IntegerAttr(cut));
@@ -195,10 +206,7 @@ void HymirMoeExpertsToGpuPass::emitExperts(ImplicitLocOpBuilder &b,
   auto tiles = TokenGuardOp::create(b, b.getI64IntegerAttr(cut + 1),
                                     b.getI64IntegerAttr(-1));
   b.setInsertionPointToStart(&tiles.getBody().emplaceBlock());
-  if (choice.wgmma)
-    emitMoeWgmmaKernels(b, o, wgmmaGroup);
-  else
-    emitMoeMmaKernels(b, o);
+  emitTiles();
 }
 
 Value HymirMoeExpertsToGpuPass::emitCombine(ImplicitLocOpBuilder &b,

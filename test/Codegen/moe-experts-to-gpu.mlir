@@ -109,3 +109,38 @@ func.func @wgmma(%x: tensor<?x256xbf16>, %logits: tensor<?x4xf32>, %w1: tensor<4
          tensor<4x128x256xbf16>, tensor<4x128x256xbf16>, tensor<4x256x128xbf16>) -> tensor<?x256xbf16>
   return %y : tensor<?x256xbf16>
 }
+
+// -----
+
+// A static token count (a decode step of a fixed batch) takes only the set
+// that serves it, without a token guard (its entry may have no dynamic dim
+// to guard by): 4 tokens the warp-per-row kernels, 64 the wgmma ones.
+// CHECK-LABEL: func.func @static_decode
+// CHECK-NOT: hymir.token_guard
+// CHECK: } {hymir.moe = "gate-up"}
+// CHECK: } {hymir.moe = "down"}
+// CHECK-NOT: wgmma
+// CHECK-LABEL: func.func @static_prefill
+// CHECK-NOT: hymir.token_guard
+// CHECK-NOT: {hymir.moe = "gate-up"}
+// CHECK: } {hymir.moe = "gate-up-wgmma"}
+// CHECK: } {hymir.moe = "down-wgmma"}
+// CHECK-NOT: hymir.token_guard
+func.func @static_decode(%x: tensor<4x256xbf16>, %logits: tensor<4x4xf32>, %w1: tensor<4x128x256xbf16>,
+                         %w3: tensor<4x128x256xbf16>, %w2: tensor<4x256x128xbf16>) -> tensor<4x256xbf16> {
+  %s, %o, %l, %w = hymir.moe_route %logits {top_k = 2 : i64, tile = 128 : i64}
+      : (tensor<4x4xf32>) -> (tensor<?xi32>, tensor<5xi32>, tensor<4x2xi32>, tensor<4x2xf32>)
+  %y = hymir.moe_experts %x, %s, %o, %l, %w, %w1, %w3, %w2
+      : (tensor<4x256xbf16>, tensor<?xi32>, tensor<5xi32>, tensor<4x2xi32>, tensor<4x2xf32>,
+         tensor<4x128x256xbf16>, tensor<4x128x256xbf16>, tensor<4x256x128xbf16>) -> tensor<4x256xbf16>
+  return %y : tensor<4x256xbf16>
+}
+func.func @static_prefill(%x: tensor<64x256xbf16>, %logits: tensor<64x4xf32>, %w1: tensor<4x128x256xbf16>,
+                          %w3: tensor<4x128x256xbf16>, %w2: tensor<4x256x128xbf16>) -> tensor<64x256xbf16> {
+  %s, %o, %l, %w = hymir.moe_route %logits {top_k = 2 : i64, tile = 128 : i64}
+      : (tensor<64x4xf32>) -> (tensor<?xi32>, tensor<5xi32>, tensor<64x2xi32>, tensor<64x2xf32>)
+  %y = hymir.moe_experts %x, %s, %o, %l, %w, %w1, %w3, %w2
+      : (tensor<64x256xbf16>, tensor<?xi32>, tensor<5xi32>, tensor<64x2xi32>, tensor<64x2xf32>,
+         tensor<4x128x256xbf16>, tensor<4x128x256xbf16>, tensor<4x256x128xbf16>) -> tensor<64x256xbf16>
+  return %y : tensor<64x256xbf16>
+}
