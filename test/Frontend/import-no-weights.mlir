@@ -30,6 +30,17 @@
 // RUN: hymir-import %t/hf-ckpt --max-batch=2 --max-context=8 | grep -v '^//' > %t/read.mlir
 // RUN: diff %t/declared.mlir %t/read.mlir
 
+// --entries keeps the entries named and the layer functions they call.
+// RUN: hymir-import %t/hf --no-weights --entries=decode | FileCheck %s --check-prefix=ENTRIES
+// ENTRIES: // Entries kept (--entries): decode.
+// ENTRIES-NOT: @forward
+// ENTRIES-NOT: _prefill
+// ENTRIES: func.func private @lightning_layer_decode
+// ENTRIES: func.func @decode
+// ENTRIES-NOT: func.func
+// RUN: not hymir-import %t/hf --no-weights --entries=decode,bogus 2>&1 | FileCheck %s --check-prefix=BADENTRY
+// BADENTRY: hymir-import: error: --entries names 'bogus', which the model does not have; its entries: forward, score, cispo_step, prefill, decode
+
 // Errors.
 // RUN: not hymir-import %t/hf 2>&1 | FileCheck %s --check-prefix=NOFILE
 // NOFILE: hymir-import: error: {{.*}}hf: no model.safetensors or model.safetensors.index.json (a Hugging Face model directory holds one of them; hymir-import --no-weights reads config.json alone)

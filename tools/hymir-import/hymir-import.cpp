@@ -8,11 +8,13 @@
 //                [--lm-head=bf16|f32] [--activation=bf16|f32]
 //                [--allow-unknown-keys]
 //                [--no-weights [--weight-dtype=bf16|f32]]
+//                [--entries=NAME,...]
 // Then: hymir-compile OUT.mlir --max-tokens=C, and hymir-run --entry forward
 // --weights MODEL_DIR/model.safetensors. With --no-weights only config.json
 // is read and the parameters are declared from it in transformers' layout
 // (for weights bound later, or made on the device: hymir-bench
-// --random-weights).
+// --random-weights). --entries keeps only the entries named (a smaller
+// artifact, compiled faster: a benchmark of prefill and decode).
 //
 //===----------------------------------------------------------------------===//
 
@@ -20,9 +22,12 @@
 
 #include "hymir/Frontend/MiniMaxImporter.h"
 
+#include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/IR/MLIRContext.h"
 #include "mlir/IR/OperationSupport.h"
+#include "mlir/IR/SymbolTable.h"
 #include "mlir/Support/FileUtilities.h"
+#include "llvm/ADT/StringExtras.h"
 #include "llvm/Support/CommandLine.h"
 #include "llvm/Support/InitLLVM.h"
 #include "llvm/Support/ToolOutputFile.h"
@@ -84,6 +89,48 @@ static cl::opt<std::string> weightDType(
              "f32"),
     cl::init(""), cl::cat(hymirCategory));
 
+static cl::list<std::string>
+    entries("entries",
+            cl::desc("keep only these entries (comma-separated; default all: "
+                     "forward, score, cispo_step, prefill, decode, ...)"),
+            cl::CommaSeparated, cl::cat(hymirCategory));
+
+/// Erases the public functions (entries) of `module` not in `keep`, then the
+/// private functions nothing calls any more. An unknown name is an error
+/// listing the entries.
+static bool keepEntries(mlir::ModuleOp module,
+                        const std::vector<std::string> &keep) {
+  std::vector<std::string> all;
+  for (auto f : module.getOps<mlir::func::FuncOp>())
+    if (f.isPublic())
+      all.push_back(f.getSymName().str());
+  for (const std::string &name : keep)
+    if (std::find(all.begin(), all.end(), name) == all.end()) {
+      llvm::errs() << "hymir-import: error: --entries names '" << name
+                   << "', which the model does not have; its entries: "
+                   << llvm::join(all, ", ") << "\n";
+      return false;
+    }
+  llvm::SmallVector<mlir::func::FuncOp> dead;
+  for (auto f : module.getOps<mlir::func::FuncOp>())
+    if (f.isPublic() &&
+        std::find(keep.begin(), keep.end(), f.getSymName()) == keep.end())
+      dead.push_back(f);
+  for (mlir::func::FuncOp f : dead)
+    f.erase();
+  // Private functions (the layers) left without callers, until none is.
+  for (bool erased = true; erased;) {
+    erased = false;
+    for (auto f :
+         llvm::make_early_inc_range(module.getOps<mlir::func::FuncOp>()))
+      if (f.isPrivate() && mlir::SymbolTable::symbolKnownUseEmpty(f, module)) {
+        f.erase();
+        erased = true;
+      }
+  }
+  return true;
+}
+
 int main(int argc, char **argv) {
   llvm::InitLLVM init(argc, argv);
   rtools::parseCommandLine(
@@ -128,6 +175,11 @@ int main(int argc, char **argv) {
     return 1;
   }
 
+  if (!entries.empty() &&
+      !keepEntries(*model->module,
+                   std::vector<std::string>(entries.begin(), entries.end())))
+    return 1;
+
   std::string error;
   std::unique_ptr<llvm::ToolOutputFile> out =
       mlir::openOutputFile(outputFile, &error);
@@ -135,6 +187,9 @@ int main(int argc, char **argv) {
     llvm::errs() << "hymir-import: error: " << error << "\n";
     return 1;
   }
+  if (!entries.empty())
+    model->summary += "Entries kept (--entries): " +
+                      llvm::join(entries.begin(), entries.end(), ", ") + ".\n";
   llvm::StringRef summary(model->summary);
   while (!summary.empty()) {
     auto [line, rest] = summary.split('\n');
