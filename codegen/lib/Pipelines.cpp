@@ -69,6 +69,7 @@ void mlir::hymir::buildKernelFormPipeline(OpPassManager &pm,
   attention.pipeline = options.attentionPipeline;
   attention.schedule = options.attentionSchedule;
   attention.fuseRope = options.attentionFuseRope;
+  attention.splits = options.attentionSplits;
   pm.addNestedPass<func::FuncOp>(
       createHymirSoftmaxAttentionToKernels(attention));
   // The CISPO loss: kernels that stream the vocabulary in tiles (tensor-core

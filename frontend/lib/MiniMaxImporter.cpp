@@ -103,6 +103,8 @@ public:
   /// Builds the training entries `score` and `cispo_step` into the module
   /// `build` made.
   void buildTraining();
+  /// Builds the `logprobs` entry into the module `build` made.
+  void buildLogprobs();
   /// How the MoE weights are stored, for the summary.
   bool anyPerExpert() const {
     return llvm::any_of(layers,
@@ -857,6 +859,7 @@ OwningOpRef<ModuleOp> Importer::build() {
   buildTraining();
   buildCached(Entry::Prefill);
   buildCached(Entry::Decode);
+  buildLogprobs();
   return owned;
 }
 
@@ -1058,6 +1061,9 @@ void Importer::buildCached(Entry entry) {
       cached(prefix + "value_cache", cacheType);
     }
   }
+  resultTypes.push_back(RankedTensorType::get({batch, n}, act));
+  resultNames.push_back("hidden");
+  tiedTo.push_back(-1);
   size_t firstParam = argTypes.size();
   for (const Param &p : params)
     argTypes.push_back(p.type);
@@ -1195,8 +1201,32 @@ void Importer::buildCached(Entry entry) {
                      c.rmsNormEps);
   results[0] =
       linear(xf, args[static_cast<size_t>(head)], f32, options.lmHeadPrecision);
+  // The normed last-token rows too, for the `logprobs` entry (generation's
+  // log-probs through the training path's head code).
+  results.push_back(xf);
   func::ReturnOp::create(b, loc, results);
   mode = Entry::Forward;
+}
+
+// logprobs(hidden [B, N], tokens [B]) -> [B] f32: hymir.token_logprobs on
+// the rows prefill or decode returned as `hidden`, with the precision of
+// score and cispo_step, so a generated token's log-prob comes from the
+// kernel that scores it for training.
+void Importer::buildLogprobs() {
+  b.setInsertionPointToEnd(module.getBody());
+  int64_t batch = options.maxBatch, n = c.hiddenSize;
+  auto rowsType = RankedTensorType::get({batch}, f32);
+  func::FuncOp f = cacheFreeEntry(
+      "logprobs",
+      {{"hidden", RankedTensorType::get({batch, n}, act)},
+       {"tokens", RankedTensorType::get({batch}, b.getI32Type())}},
+      {{"logprobs", rowsType}});
+  SmallVector<Value> args(f.getArguments().drop_front(2));
+  Value lp = hy::TokenLogprobsOp::create(
+      b, loc, rowsType, f.getArgument(0), args[static_cast<size_t>(head)],
+      f.getArgument(1), b.getStringAttr(options.lmHeadPrecision));
+  func::ReturnOp::create(b, loc, lp);
+  b.setInsertionPointToEnd(module.getBody());
 }
 
 } // namespace

@@ -199,6 +199,12 @@ std::string Stepper::cudaGraphsNote() const {
          "serve the decode step of the cache stepper)";
 }
 
+absl::StatusOr<std::vector<float>>
+Stepper::tokenLogprobs(absl::Span<const StepFeed>, absl::Span<const int32_t>) {
+  return absl::UnimplementedError(
+      absl::StrCat(describe(), ": no head kernel for given tokens"));
+}
+
 std::string_view finishReasonName(FinishReason reason) {
   switch (reason) {
   case FinishReason::Stop:
@@ -333,6 +339,7 @@ generate(Stepper &stepper, const std::vector<std::vector<int32_t>> &prompts,
                        logits->size(), " logits for ", feeds.size(),
                        " sequences of a vocabulary of ", vocab));
     ++progress.steps;
+    std::vector<SampledToken> sampled(feeds.size());
     for (size_t f = 0; f < feeds.size(); ++f) {
       Running &r = *slot[feeds[f].slot];
       absl::Span<const float> row(logits->data() + f * vocab, vocab);
@@ -344,7 +351,31 @@ generate(Stepper &stepper, const std::vector<std::vector<int32_t>> &prompts,
               " tokens hold ", row[v], " (token ", v,
               "); no token can be "
               "sampled from non-finite logits"));
-      SampledToken next = sampleToken(row, options.sampling, r.random);
+      sampled[f] = sampleToken(row, options.sampling, r.random);
+    }
+    // The model's head kernel recomputes the chosen tokens' log-probs, as
+    // training will score them.
+    if (options.modelLogprobs && stepper.hasTokenLogprobs()) {
+      std::vector<int32_t> chosen(feeds.size());
+      for (size_t f = 0; f < feeds.size(); ++f)
+        chosen[f] = sampled[f].token;
+      absl::StatusOr<std::vector<float>> lp =
+          stepper.tokenLogprobs(feeds, chosen);
+      if (!lp.ok())
+        return absl::Status(lp.status().code(),
+                            absl::StrCat("step ", progress.steps,
+                                         ": log-probs of the sampled tokens: ",
+                                         lp.status().message()));
+      if (lp->size() != feeds.size())
+        return absl::InternalError(absl::StrCat(
+            "step ", progress.steps, ": the stepper returned ", lp->size(),
+            " log-probs for ", feeds.size(), " sequences"));
+      for (size_t f = 0; f < feeds.size(); ++f)
+        sampled[f].logprob = (*lp)[f];
+    }
+    for (size_t f = 0; f < feeds.size(); ++f) {
+      Running &r = *slot[feeds[f].slot];
+      const SampledToken &next = sampled[f];
       Generation &g = r.generation;
       g.tokens.push_back(next.token);
       g.logprobs.push_back(next.logprob);

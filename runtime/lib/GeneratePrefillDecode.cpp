@@ -68,9 +68,17 @@ bool staticShape(const TensorSpecDesc &spec) {
 /// [B, T], a count vector, cache_lengths, the caches; logits [B, V],
 /// cache_lengths_out and the caches' new values, result i >= 1 tied to
 /// argument i + 1. Returns an error naming what differs.
+/// Whether the last output of `e` is the untied `hidden` rows [B, N] that
+/// recent imports add after the caches.
+bool hasHiddenOutput(const EntryDesc &e) {
+  return !e.outputs.empty() && e.outputs.size() == e.inputs.size() &&
+         e.outputs.back().name == "hidden" && e.outputs.back().tiedTo < 0;
+}
+
 absl::Status checkCachedEntry(const std::string &where, const EntryDesc &e,
                               int64_t batch, const std::string &needs) {
-  if (e.inputs.size() < 3 || e.outputs.size() + 1 != e.inputs.size())
+  const size_t hidden = hasHiddenOutput(e) ? 1 : 0;
+  if (e.inputs.size() < 3 || e.outputs.size() + 1 != e.inputs.size() + hidden)
     return absl::InvalidArgumentError(
         absl::StrCat(where, " has ", e.inputs.size(), " inputs and ",
                      e.outputs.size(), " outputs: ", needs));
@@ -92,7 +100,16 @@ absl::Status checkCachedEntry(const std::string &where, const EntryDesc &e,
     return absl::InvalidArgumentError(
         absl::StrCat(where, ": output 0 is ", specText(logits),
                      ", not logits f32[", batch, ", V]: ", needs));
-  for (size_t i = 1; i < e.outputs.size(); ++i)
+  if (hidden) {
+    const TensorSpecDesc &h = e.outputs.back();
+    if (h.shape.size() != 2 || !staticShape(h) ||
+        h.shape[0].constant != batch || h.shardDim >= 0 ||
+        (h.dtype != DType::F32 && h.dtype != DType::BF16))
+      return absl::InvalidArgumentError(
+          absl::StrCat(where, ": output ", specText(h),
+                       " is not hidden rows f32 or bf16 [", batch, ", N]"));
+  }
+  for (size_t i = 1; i + hidden < e.outputs.size(); ++i)
     if (e.outputs[i].tiedTo != static_cast<int32_t>(i + 1))
       return absl::InvalidArgumentError(
           absl::StrCat(where, ": output ", i, " ", specText(e.outputs[i]),
@@ -167,10 +184,47 @@ PrefillDecodeStepper::create(Module &module, const StepperOptions &options) {
           specText(p), ": the two must share their caches"));
   }
 
+  // Generation's log-probs through the head kernel training uses: prefill
+  // and decode return the hidden rows, `logprobs` maps them and the chosen
+  // tokens to log-probs. Optional; when present it must fit.
+  std::string hiddenName, lpHidden, lpTokens, lpOutput;
+  const EntryDesc *lp = findEntry(desc, "logprobs");
+  if (lp && hasHiddenOutput(*prefill) && hasHiddenOutput(*decode)) {
+    const TensorSpecDesc &h = prefill->outputs.back();
+    const std::string where =
+        absl::StrCat(module.label(), ": entry 'logprobs'");
+    if (!(decode->outputs.back() == h))
+      return absl::InvalidArgumentError(
+          absl::StrCat(dWhere, ": output ", specText(decode->outputs.back()),
+                       " differs from 'prefill''s ", specText(h)));
+    if (lp->inputs.size() < 2 || lp->outputs.size() != 1 ||
+        lp->inputs[0].dtype != h.dtype || !(lp->inputs[0].shape == h.shape) ||
+        !isVector(lp->inputs[1], DType::I32, batch) ||
+        !isVector(lp->outputs[0], DType::F32, batch))
+      return absl::InvalidArgumentError(absl::StrCat(
+          where, " is not (hidden ", specText(h), ", tokens i32[", batch,
+          "]) -> f32[", batch, "] as hymir-import writes it"));
+    hiddenName = h.name;
+    lpHidden = lp->inputs[0].name;
+    lpTokens = lp->inputs[1].name;
+    lpOutput = lp->outputs[0].name;
+  }
+
   auto stepper =
       std::unique_ptr<PrefillDecodeStepper>(new PrefillDecodeStepper(module));
   PrefillDecodeStepper &s = *stepper;
   s.options_ = options;
+  if (!hiddenName.empty()) {
+    const TensorSpecDesc &h = prefill->outputs.back();
+    s.hiddenName_ = hiddenName;
+    s.lpHiddenName_ = lpHidden;
+    s.lpTokensName_ = lpTokens;
+    s.lpOutputName_ = lpOutput;
+    s.hiddenDtype_ = h.dtype;
+    s.hiddenSize_ = h.shape[1].constant;
+    s.hiddenRows_.assign(
+        static_cast<size_t>(batch * s.hiddenSize_) * dtypeSize(h.dtype), 0);
+  }
   s.batch_ = batch;
   s.vocab_ = prefill->outputs[0].shape[1].constant;
   s.fixedPrefillTokens_ =
@@ -208,7 +262,10 @@ PrefillDecodeStepper::create(Module &module, const StepperOptions &options) {
 PrefillDecodeStepper::~PrefillDecodeStepper() = default;
 
 std::string PrefillDecodeStepper::describe() const {
-  return "entries 'prefill' and 'decode' over device-resident caches";
+  return hiddenName_.empty()
+             ? "entries 'prefill' and 'decode' over device-resident caches"
+             : "entries 'prefill' and 'decode' over device-resident caches, "
+               "'logprobs' for the sampled tokens";
 }
 
 std::string PrefillDecodeStepper::cudaGraphsNote() const {
@@ -279,6 +336,20 @@ absl::StatusOr<std::vector<float>> PrefillDecodeStepper::call(
     return absl::InternalError(absl::StrCat("entry '", entry,
                                             "' returned no logits [", batch_,
                                             ", ", vocab_, "] f32"));
+  if (!hiddenName_.empty()) {
+    auto h = outputs->find(hiddenName_);
+    const size_t rowBytes =
+        static_cast<size_t>(hiddenSize_) * dtypeSize(hiddenDtype_);
+    if (h == outputs->end() || h->second.dtype() != hiddenDtype_ ||
+        h->second.shape() != std::vector<int64_t>{batch_, hiddenSize_})
+      return absl::InternalError(absl::StrCat(
+          "entry '", entry, "' returned no '", hiddenName_, "' [", batch_, ", ",
+          hiddenSize_, "] ", std::string(dtypeName(hiddenDtype_))));
+    const auto *rows = static_cast<const uint8_t *>(h->second.data());
+    for (const StepFeed *feed : feeds)
+      std::memcpy(hiddenRows_.data() + feed->slot * rowBytes,
+                  rows + feed->slot * rowBytes, rowBytes);
+  }
   for (const StepFeed *feed : feeds)
     held_[feed->slot] =
         lengthData[feed->slot] + static_cast<int64_t>(feed->tokens.size());
@@ -343,6 +414,44 @@ PrefillDecodeStepper::step(absl::Span<const StepFeed> feeds) {
     place(*logits, continuing);
   }
   return rows;
+}
+
+absl::StatusOr<std::vector<float>>
+PrefillDecodeStepper::tokenLogprobs(absl::Span<const StepFeed> feeds,
+                                    absl::Span<const int32_t> tokens) {
+  if (hiddenName_.empty())
+    return Stepper::tokenLogprobs(feeds, tokens);
+  if (tokens.size() != feeds.size())
+    return absl::InvalidArgumentError(absl::StrCat(
+        tokens.size(), " tokens for ", feeds.size(), " sequences"));
+  Tensor hidden(hiddenDtype_, {batch_, hiddenSize_});
+  std::memcpy(hidden.data(), hiddenRows_.data(), hiddenRows_.size());
+  Tensor ids(DType::I32, {batch_});
+  auto *idData = reinterpret_cast<int32_t *>(ids.data());
+  std::fill(idData, idData + batch_, 0);
+  for (size_t f = 0; f < feeds.size(); ++f) {
+    if (feeds[f].slot < 0 || feeds[f].slot >= batch_)
+      return absl::InvalidArgumentError(absl::StrCat(
+          "slot ", feeds[f].slot, " is not one of the entries' ", batch_));
+    idData[feeds[f].slot] = tokens[f];
+  }
+  TensorMap inputs;
+  inputs.emplace(lpHiddenName_, std::move(hidden));
+  inputs.emplace(lpTokensName_, std::move(ids));
+  absl::StatusOr<TensorMap> outputs = module_.call("logprobs", inputs);
+  if (!outputs.ok())
+    return outputs.status();
+  auto it = outputs->find(lpOutputName_);
+  if (it == outputs->end() || it->second.dtype() != DType::F32 ||
+      it->second.shape() != std::vector<int64_t>{batch_})
+    return absl::InternalError(absl::StrCat("entry 'logprobs' returned no '",
+                                            lpOutputName_, "' [", batch_,
+                                            "] f32"));
+  const auto *lp = reinterpret_cast<const float *>(it->second.data());
+  std::vector<float> out(feeds.size());
+  for (size_t f = 0; f < feeds.size(); ++f)
+    out[f] = lp[feeds[f].slot];
+  return out;
 }
 
 } // namespace hymir

@@ -111,7 +111,8 @@
 // CACHED-SAME: %arg8: tensor<128x64xbf16> {hymir.name = "model.embed_tokens.weight", hymir.param}
 // CACHED-SAME: -> (tensor<2x128xf32> {hymir.name = "logits"}, tensor<2xi32> {hymir.name = "cache_lengths_out", hymir.tied = 2 : i64},
 // CACHED-SAME: tensor<2x4x16x16xf32> {hymir.name = "layers.0.state_out", hymir.tied = 3 : i64}, tensor<2x4x16x16xf32> {hymir.name = "layers.1.state_out", hymir.tied = 4 : i64}, tensor<2x4x16x16xf32> {hymir.name = "layers.2.state_out", hymir.tied = 5 : i64},
-// CACHED-SAME: tensor<2x8x2x16xbf16> {hymir.name = "layers.3.key_cache_out", hymir.tied = 6 : i64}, tensor<2x8x2x16xbf16> {hymir.name = "layers.3.value_cache_out", hymir.tied = 7 : i64})
+// CACHED-SAME: tensor<2x8x2x16xbf16> {hymir.name = "layers.3.key_cache_out", hymir.tied = 6 : i64}, tensor<2x8x2x16xbf16> {hymir.name = "layers.3.value_cache_out", hymir.tied = 7 : i64},
+// CACHED-SAME: tensor<2x64xbf16> {hymir.name = "hidden"})
 // The counts read as rows of a [T + 1, 1] table, the cache lengths of a
 // [context + 1, 1] one: the embedding's run-time check names the argument.
 // CACHED: hymir.embedding %{{.*}}, %arg1 : (tensor<?x1xf32>, tensor<2xi32>) -> tensor<2x1xf32>
@@ -129,5 +130,11 @@
 // CACHED-SAME: %arg3: tensor<2x4x16x16xf32> {hymir.name = "layers.0.state"},
 // CACHED-SAME: %arg7: tensor<2x8x2x16xbf16> {hymir.name = "layers.3.value_cache"},
 // CACHED-SAME: -> (tensor<2x128xf32> {hymir.name = "logits"}, tensor<2xi32> {hymir.name = "cache_lengths_out", hymir.tied = 2 : i64},
-// CACHED-SAME: tensor<2x8x2x16xbf16> {hymir.name = "layers.3.value_cache_out", hymir.tied = 7 : i64})
+// CACHED-SAME: tensor<2x8x2x16xbf16> {hymir.name = "layers.3.value_cache_out", hymir.tied = 7 : i64}, tensor<2x64xbf16> {hymir.name = "hidden"})
 // CACHED: hymir.embedding %{{.*}}, %arg1 : (tensor<2x1xf32>, tensor<2xi32>) -> tensor<2x1xf32>
+// The head on given tokens, for generation's log-probs: the rows prefill
+// and decode return as `hidden`, through score's hymir.token_logprobs.
+// CACHED-LABEL: func.func @logprobs
+// CACHED-SAME: (%arg0: tensor<2x64xbf16> {hymir.name = "hidden"}, %arg1: tensor<2xi32> {hymir.name = "tokens"},
+// CACHED-SAME: -> (tensor<2xf32> {hymir.name = "logprobs"})
+// CACHED: hymir.token_logprobs %arg0, %{{.*}}, %arg1 : (tensor<2x64xbf16>, tensor<128x64xbf16>, tensor<2xi32>) -> tensor<2xf32>

@@ -18,6 +18,9 @@ activations and 3 sequence slots, compiled for cpu, and
     forward): the same greedy tokens, log-probs within 1e-5, and the same
     seeded sampled tokens, on prompts of different lengths, with more
     prompts than slots (slots reused by new prompts after finished ones);
+  - sampled tokens' log-probs from the `logprobs` entry (the default)
+    against --logprobs host (a log-softmax of the logits): the same tokens,
+    log-probs within 1e-5;
   - one slot against three (continuous batching, right-padded rows): the
     same greedy and seeded sampled tokens; the same seed twice, the same
     output; five prompts over two slots with --stream-tokens all finish,
@@ -35,7 +38,7 @@ missing tokenizer, a byte the vocabulary lacks fail naming it; an id-only
 run beside an unsupported tokenizer.json notes it and succeeds, without
 "text".
 Errors, each a one-line message and a non-zero exit: an artifact without
-`forward`, --stepper cache on one without prefill, a bad --stepper, a prompt longer than the context, an id outside the vocabulary,
+`forward`, --stepper cache on one without prefill, a bad --stepper or --logprobs, a prompt longer than the context, an id outside the vocabulary,
 bad option values, bad prompt files, missing weights.
 Usage: generate_model.py BIN_DIR
 """
@@ -174,6 +177,19 @@ def check_preset(bin_dir, preset, seed, golden, work):
         check("generating with 'prefill'" in cerr and same and lp <= LOGPROB_TOLERANCE,
               f"{preset} {' '.join(args[2:])}: cache and forward steppers give the same "
               f"tokens for {len(seven)} prompts (finish {reasons}), log-probs within {lp:.2e}")
+    # The cache stepper's log-probs come from the `logprobs` entry (the head
+    # kernel of `score`); --logprobs host takes them from the logits on the
+    # host instead: the same tokens, log-probs within the tolerance.
+    args = ["--max-new-tokens", "10", "--temperature", "1", "--seed", "11"]
+    model, _, merr, _ = generate(bin_dir, art3, weights, args, seven)
+    host, _, herr, _ = generate(bin_dir, art3, weights, args + ["--logprobs", "host"], seven)
+    lp = max(abs(a - b) for i in range(len(seven))
+             for a, b in zip(model[i]["logprobs"], host[i]["logprobs"]))
+    check("log-probs from the 'logprobs' entry" in merr and "log-softmax of the logits" in herr
+          and all(model[i]["tokens"] == host[i]["tokens"] for i in range(len(seven)))
+          and lp <= LOGPROB_TOLERANCE,
+          f"{preset}: log-probs from the 'logprobs' entry and from the host's log-softmax "
+          f"agree within {lp:.2e}, same sampled tokens")
 
     # Greedy 64 from the golden prompt against transformers, through the
     # caches (one prefill, then one decode call per token).
@@ -326,6 +342,7 @@ def check_errors(bin_dir, artifact, weights, work):
              "the early-truncation probability must be in (0, 1), got 1"),
             (["--seed", "-1"], "--seed must be an integer in [0, 2^64)"),
             (["--stepper", "kv"], "--stepper must be auto, cache or forward, got 'kv'"),
+            (["--logprobs", "gpu"], "--logprobs must be model or host, got 'gpu'"),
             (["--bogus"], "unknown option --bogus")):
         expect_error(bin_dir, base + ["--prompt", "1"] + args, 2, text, " ".join(args))
     expect_error(bin_dir, [artifact, "--prompt", "1"], 1,

@@ -74,6 +74,7 @@ static constexpr rtools::Range kMaxTokensRange{1, 2147483647};
 static constexpr rtools::Range kBlockSizeRange{1, 1024};
 static constexpr rtools::Range kValueSplitRange{0, 64};
 static constexpr rtools::Range kAttentionScheduleRange{0, 2};
+static constexpr rtools::Range kAttentionSplitsRange{0, 1024};
 static constexpr rtools::Range kDecodeSlotsRange{0, 1024};
 static constexpr rtools::Range kWgmmaGroupRange{1, 256};
 // The warp-rows kernels unroll tile / 32 steps; beyond 1024 rows a tile
@@ -135,6 +136,14 @@ static cl::opt<rtools::Int64Arg> attentionScheduleOpt(
         "serial, 1 ping-pong, 2 ping-pong with S issued ahead",
         kAttentionScheduleRange, 0)),
     cl::init(0), rtools::inRange(kAttentionScheduleRange),
+    cl::cat(hymirCategory));
+static cl::opt<rtools::Int64Arg> attentionSplitsOpt(
+    "attention-splits",
+    cl::desc(rtools::describeRange(
+        "cuda: key splits per row of a softmax-attention call of up to 16 "
+        "queries (flash-decoding); 0: chosen from the grid size",
+        kAttentionSplitsRange, 0)),
+    cl::init(0), rtools::inRange(kAttentionSplitsRange),
     cl::cat(hymirCategory));
 static cl::opt<bool> attentionFuseRopeOpt(
     "attention-fuse-rope",
@@ -531,6 +540,7 @@ LogicalResult run(MLIRContext &context, ModuleOp module, TimingScope &root) {
   formOptions.attentionPipeline = attentionPipelineOpt;
   formOptions.attentionSchedule = attentionScheduleOpt;
   formOptions.attentionFuseRope = attentionFuseRopeOpt;
+  formOptions.attentionSplits = attentionSplitsOpt;
   // wgmma needs the sm_90a feature set (the chip's target description).
   bool wgmma = false;
   if (cuda) {

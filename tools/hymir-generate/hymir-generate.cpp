@@ -7,7 +7,8 @@
 //                  [--temperature T] [--top-k K] [--top-p P] [--seed S]
 //                  [--stop ID,...] [--early-truncation N] [--slots N]
 //                  [--stream-tokens] [--output FILE] [--progress-every S]
-//                  [--stepper auto|cache|forward] [--cuda-graphs on|off]
+//                  [--stepper auto|cache|forward] [--logprobs model|host]
+//                  [--cuda-graphs on|off]
 //
 // Loads an artifact of an imported model (hymir-import, hymir-compile) and
 // its weights, and generates from prompts given as token ids or as text
@@ -150,6 +151,11 @@ void usage(std::FILE *to, bool full) {
       "                      (rerun 'forward' on each sequence's whole tokens\n"
       "                      per new token) or auto (default: cache when the\n"
       "                      artifact has prefill and decode, else forward)\n"
+      "  --logprobs SRC      where each token's log-prob comes from: model\n"
+      "                      (default: the artifact's 'logprobs' entry, the\n"
+      "                      head kernel 'score' runs, where the cache\n"
+      "                      stepper has it) or host (a log-softmax of the\n"
+      "                      logits, one head pass less per step)\n"
       "  --cuda-graphs on|off\n"
       "                      run the decode step as a CUDA graph, captured "
       "once\n"
@@ -263,6 +269,16 @@ int parse(int argc, char **argv, Options &o) {
         return 2;
       }
       o.cudaGraphs = v == "on";
+    } else if (args.is("--logprobs")) {
+      if (!args.value(v))
+        return 2;
+      if (v == "model" || v == "host") {
+        g.modelLogprobs = v == "model";
+      } else {
+        std::fprintf(stderr, "%s: --logprobs must be model or host, got '%s'\n",
+                     kTool, v.c_str());
+        return 2;
+      }
     } else if (args.is("--stepper")) {
       if (!args.value(v))
         return 2;
@@ -587,6 +603,10 @@ int main(int argc, char **argv) {
     return fail(stepper.status());
   hymir::Stepper &model = **stepper;
   std::fprintf(stderr, "%s: note: %s\n", kTool, note.c_str());
+  std::fprintf(stderr, "%s: note: log-probs from %s\n", kTool,
+               o.generate.modelLogprobs && model.hasTokenLogprobs()
+                   ? "the 'logprobs' entry (the head kernel of 'score')"
+                   : "a log-softmax of the logits on the host");
 
   // Prompts and options against the model, before reading the weights.
   for (const Prompt &p : *prompts)

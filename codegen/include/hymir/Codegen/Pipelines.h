@@ -59,6 +59,11 @@ struct KernelFormOptions : public PassPipelineOptions<KernelFormOptions> {
       *this, "attention-schedule",
       llvm::cl::desc("schedule option of hymir-softmax-attention-to-kernels"),
       llvm::cl::init(0)};
+  Option<int64_t> attentionSplits{
+      *this, "attention-splits",
+      llvm::cl::desc("splits option of hymir-softmax-attention-to-kernels "
+                     "(0: automatic)"),
+      llvm::cl::init(0)};
   Option<bool> attentionFuseRope{
       *this, "attention-fuse-rope",
       llvm::cl::desc("fuse-rope option of hymir-softmax-attention-to-kernels"),

@@ -35,7 +35,10 @@
 //            (zeros for an idle slot), `cache_lengths_out` [B] i32 =
 //            cache_lengths + prompt_lengths, then each cache's new value,
 //            `<name>_out`; result i >= 1 is tied (hymir.tied, updated in
-//            place) to argument i + 1. An idle slot's caches and length are
+//            place) to argument i + 1; last, untied, `hidden` [B, N] in the
+//            activation dtype: the final RMSNorm's output at each slot's
+//            last new token (the rows `logits` come from, the `logprobs`
+//            entry's input). An idle slot's caches and length are
 //            left bit for bit. An active slot needs cache_lengths[b] + T <= C
 //            when the model has softmax layers (its padding's keys land past
 //            its length, where nothing reads them).
@@ -60,6 +63,11 @@
 //            (lm_head's dtype): hymir.cispo_loss over all B*T tokens (the
 //            mask normalises), clip ImportOptions::cispoEpsLow/High, unified
 //            mask cispoUnifiedMask. A target outside [0, V) fails the call.
+//   logprobs hidden [B, N] (activation dtype, prefill's or decode's
+//            `hidden`), tokens [B] i32 in [0, V), then the parameters ->
+//            `logprobs` [B] f32: log p(tokens[b]) under the LM head by
+//            hymir.token_logprobs with score's precision, so generation
+//            reports the log-probs of the kernel training scores with.
 //
 // The graph follows model-math.md: embedding, per layer RMSNorm, the token
 // mixer (lightning attention with the config dialect's decay rates, or

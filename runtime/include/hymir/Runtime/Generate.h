@@ -37,6 +37,8 @@
 #ifndef HYMIR_RUNTIME_GENERATE_H
 #define HYMIR_RUNTIME_GENERATE_H
 
+#include "hymir/Runtime/DType.h"
+
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/types/span.h"
@@ -153,6 +155,16 @@ public:
   /// A line saying whether the steps ran as CUDA graphs (StepperOptions::
   /// cudaGraphs) and if not why, for a note on stderr.
   virtual std::string cudaGraphsNote() const;
+  /// Whether tokenLogprobs works: the model has a head kernel for given
+  /// tokens (the `logprobs` entry hymir-import writes).
+  virtual bool hasTokenLogprobs() const { return false; }
+  /// The log-probabilities of `tokens[i]` (one per feed of the last step,
+  /// in its order) under the model's LM head, computed by the model's own
+  /// head kernel from the final hidden states of the last step: the code
+  /// that scores tokens for training, not a host log-softmax of the logits.
+  virtual absl::StatusOr<std::vector<float>>
+  tokenLogprobs(absl::Span<const StepFeed> feeds,
+                absl::Span<const int32_t> tokens);
 };
 
 /// How a stepper runs the model.
@@ -224,6 +236,14 @@ public:
   step(absl::Span<const StepFeed> feeds) override;
   void release(int64_t slot) override;
   std::string cudaGraphsNote() const override;
+  /// True when the module has the `logprobs` entry and prefill and decode
+  /// return `hidden`.
+  bool hasTokenLogprobs() const override { return !hiddenName_.empty(); }
+  /// One call of `logprobs` on the hidden rows the last step's calls
+  /// returned for the fed slots.
+  absl::StatusOr<std::vector<float>>
+  tokenLogprobs(absl::Span<const StepFeed> feeds,
+                absl::Span<const int32_t> tokens) override;
 
 private:
   explicit PrefillDecodeStepper(Module &module);
@@ -242,6 +262,13 @@ private:
   std::unique_ptr<DeviceValue> lengthsValue_;
   std::vector<std::unique_ptr<DeviceValue>> caches_;
   std::vector<int64_t> held_; // tokens in each slot's caches; 0: free
+  // The `hidden` result of prefill and decode and the `logprobs` entry's
+  // names (empty when the module has no `logprobs` entry), and the hidden
+  // rows [B, N] of each slot's last call (bytes of the activation dtype).
+  std::string hiddenName_, lpHiddenName_, lpTokensName_, lpOutputName_;
+  DType hiddenDtype_ = DType::F32;
+  int64_t hiddenSize_ = 0;
+  std::vector<uint8_t> hiddenRows_;
 };
 
 /// Which stepper makeStepper builds.
@@ -285,6 +312,11 @@ struct GenerateOptions {
   double truncationProbability = 0.99;
   /// How many slots to use, at most the stepper's; 0: all of them.
   int64_t slots = 0;
+  /// Take each sampled token's log-prob from the stepper's tokenLogprobs
+  /// (the model's head kernel, the code `score` and `cispo_step` run) when
+  /// it has one; otherwise, or when false, from a log-softmax of the step's
+  /// logits on the host. The truncation rule reads the same log-prob.
+  bool modelLogprobs = true;
 };
 
 /// An InvalidArgument error naming the option when `options` is not valid
