@@ -109,8 +109,11 @@ def main():
         r = hymir(BUNDLE, alone, "rope", tokens, 30, warmup=5)
         share = a and w and (w - a) / a
         extra = ""
-        if has_fused and fused == "attention_rope_prefill.hymir":
-            f = hymir(BUNDLE, fused_file, entry, tokens, iters, warmup=2)
+        # The same graph compiled with --attention-fuse-rope (q's RoPE in
+        # the attention kernel), when the bundle has it.
+        this_fused = fused.replace(".hymir", "_fused.hymir")
+        if has_fused and os.path.exists(os.path.join(BUNDLE, "bench", this_fused)):
+            f = hymir(BUNDLE, this_fused, entry, tokens, iters, warmup=2)
             fshare = a and f and (f - a) / a
             extra = (f" {fmt(f and f * 1e3, '.1f')} | "
                      f"{fmt(fshare * 100 if fshare is not None else None, '.2f')}% |")

@@ -33,7 +33,8 @@ struct AttentionBuffers {
   Value batch, queries, keys, heads, kvHeads, dim;
   bool causal = false;
   float scale = 1;
-  /// Fused partial RoPE on q (the pipeline kernel only): when set, `q` is
+  /// Fused partial RoPE on q (the pipeline kernel and the tensor-core split
+  /// kernel; the warp kernels never see it set): when set, `q` is
   /// the unrotated input and the kernel rotates its first `ropeRotary`
   /// channels at `ropePositions` ([B, T] i32), as hymir.rope would.
   Value ropePositions;

@@ -467,6 +467,43 @@ struct TensorCoreKernel : AttentionBuilder {
         vector::BitCastOp::create(b, VectorType::get({1}, b.getI32Type()), v);
     return vector::ExtractOp::create(b, i32, 0);
   }
+  /// Fused RoPE: q's channels `col` and `col + 1` of `row`, rotated as
+  /// hymir.rope's kernel does (f32 math on the bf16 inputs, rounded to bf16
+  /// once), as one register of two bf16. The partner channel (c +- half)
+  /// is read from global memory: q is read once per block.
+  Value rotatedQPair(Value bi, const Row &row, Value col) {
+    Type f32Type = b.getF32Type();
+    int64_t half = a.ropeRotary / 2;
+    Value position =
+        memref::LoadOp::create(b, a.ropePositions, ValueRange{bi, row.query});
+    Value posF = arith::SIToFPOp::create(b, f32Type, position);
+    float logTheta = std::log(a.ropeTheta);
+    auto load = [&](Value ch) -> Value {
+      Value x = memref::LoadOp::create(b, a.q,
+                                       ValueRange{bi, row.query, row.head, ch});
+      return arith::ExtFOp::create(b, f32Type, x);
+    };
+    auto channel = [&](Value d) -> Value {
+      Value xv = load(d);
+      Value inRotary = ult(d, idx(a.ropeRotary));
+      Value firstHalf = ult(d, idx(half));
+      Value partner = select(firstHalf, add(d, idx(half)), sub(d, idx(half)));
+      partner = select(inRotary, partner, d);
+      Value iF = arith::UIToFPOp::create(
+          b, f32Type,
+          arith::IndexCastUIOp::create(b, b.getI64Type(), rem(d, half)));
+      Value invFreq = math::ExpOp::create(
+          b, fmul(iF, f32(-2.0f * logTheta / static_cast<float>(a.ropeRotary))));
+      Value angle = fmul(posF, invFreq);
+      Value cos = math::CosOp::create(b, angle);
+      Value sin = math::SinOp::create(b, angle);
+      Value signedSin = select(firstHalf, arith::NegFOp::create(b, sin), sin);
+      Value rotated = fadd(fmul(xv, cos), fmul(load(partner), signedSin));
+      return select(inRotary, rotated, xv);
+    };
+    return packBf16(channel(col), channel(add(col, idx(1))));
+  }
+
   /// memref[r0][col] and memref[r1][col] (bf16) as one register.
   Value loadColumnPair(Value memref, Value r0, Value r1, Value col) {
     Type bf16 = b.getBF16Type();
@@ -546,7 +583,9 @@ struct TensorCoreKernel : AttentionBuilder {
     // Q as A fragments, one set of 4 registers per 16 columns (zeros for
     // rows past the end).
     Value zeroI32 = arith::ConstantIntOp::create(b, b.getI32Type(), 0);
-    auto qPair = [&](const Row &row, Value col) {
+    auto qPair = [&](const Row &row, Value col, bool rotary) {
+      if (rotary)
+        return select(row.valid, rotatedQPair(bi, row, col), zeroI32);
       Value x = loadBf16Pair(b, a.q, ValueRange{bi, row.query, row.head, col});
       return select(row.valid, x, zeroI32);
     };
@@ -554,8 +593,10 @@ struct TensorCoreKernel : AttentionBuilder {
     for (int64_t ks = 0; ks < c.dim / 16; ++ks) {
       Value col = add(mul(quad, 2), idx(ks * 16));
       Value col8 = add(col, idx(8));
-      qFrag.push_back(
-          {qPair(r0, col), qPair(r1, col), qPair(r0, col8), qPair(r1, col8)});
+      // Fused RoPE: only the k-steps over rotary channels rotate.
+      bool rot = a.ropePositions && ks * 16 < a.ropeRotary;
+      qFrag.push_back({qPair(r0, col, rot), qPair(r1, col, rot),
+                       qPair(r0, col8, rot), qPair(r1, col8, rot)});
     }
 
     Value smem = sharedBytes();
@@ -1113,22 +1154,27 @@ struct HymirSoftmaxAttentionToKernelsPass
         int64_t count = chooseSplits(op, *w, !!tc, 1);
         Partials p =
             slotsFor(count) > 1 ? allocPartials(slotsFor(count)) : Partials();
-        // A fused RoPE: the short calls rotate q into a buffer of their
-        // own first (the pipeline kernel rotates in shared memory).
+        // A fused RoPE: the tensor-core split kernel rotates its Q
+        // fragments; without it the short calls rotate q into a buffer of
+        // their own first (the pipeline kernel rotates in shared memory).
         Value unrotated = a.q, rotated;
-        if (rope)
+        bool ropeKernel = rope && !tc;
+        if (ropeKernel)
           rotated = memref::AllocOp::create(b, cast<MemRefType>(a.q.getType()),
                                             dynSizes);
         OpBuilder::InsertionGuard guard(b);
         auto shortCalls = TokenGuardOp::create(
             b, b.getI64IntegerAttr(0), b.getI64IntegerAttr(kSplitQueries));
         b.setInsertionPointToStart(&shortCalls.getBody().emplaceBlock());
-        if (rope) {
+        Value positions = a.ropePositions;
+        if (ropeKernel) {
           emitRopeKernel(b, a, unrotated, rotated);
           a.q = rotated;
+          a.ropePositions = Value();
         }
         emitSplit(count, p);
         a.q = unrotated;
+        a.ropePositions = positions;
         b.setInsertionPointAfter(shortCalls);
         auto longCalls = TokenGuardOp::create(
             b, b.getI64IntegerAttr(kSplitQueries + 1), b.getI64IntegerAttr(-1));
@@ -1144,10 +1190,12 @@ struct HymirSoftmaxAttentionToKernelsPass
       rope.erase();
   }
 
-  /// The hymir.rope producing `op`'s q when the pipeline kernel can take
-  /// it over: bf16 prefill on that kernel with a dynamic query count (or
-  /// a static one above the short calls'), this op its only user, whole
-  /// 16-byte chunk pairs, the table and the rings in shared memory.
+  /// The hymir.rope producing `op`'s q when the kernels can take it over
+  /// (this op its only user): a static query count of the short calls
+  /// (decode) on the bf16 tensor-core split kernel, which rotates its Q
+  /// fragments as it loads them; otherwise (prefill, or a dynamic count)
+  /// the pipeline kernel: whole 16-byte chunk pairs, the table and the
+  /// rings in shared memory.
   RopeOp fusableRope(SoftmaxAttentionOp op, bool gpu) {
     auto rope = op.getQ().getDefiningOp<RopeOp>();
     if (!gpu || !fuseRope || !rope || !rope->hasOneUse())
@@ -1155,12 +1203,16 @@ struct HymirSoftmaxAttentionToKernelsPass
     std::optional<WarpShape> w = warpShape(op);
     if (!w)
       return {};
-    std::optional<HopperAttentionShape> hopper = hopperShape(op, *w);
     int64_t queries = op.getQ().getType().getDimSize(1);
+    bool shortOnly = !ShapedType::isDynamic(queries) && queries <= kSplitQueries;
+    // Short calls (decode): the tensor-core split kernel rotates its Q
+    // fragments as it loads them.
+    if (shortOnly)
+      return tensorCoreShape(op, *w) ? rope : RopeOp();
+    std::optional<HopperAttentionShape> hopper = hopperShape(op, *w);
     if (!hopper || !hopper->coversRope(rope.getRotaryDim()) ||
         hopper->sharedBytes(rope.getRotaryDim()) >
-            target.maxSharedBytesPerBlock ||
-        (!ShapedType::isDynamic(queries) && queries <= kSplitQueries))
+            target.maxSharedBytesPerBlock)
       return {};
     return rope;
   }
