@@ -109,28 +109,63 @@ def normal_block_torch(torch, seed, device):
     return block
 
 
-def fill_like_hymir(torch, model, seed, stddev):
-    """Every parameter of `model` as hymir-bench --random-weights makes it."""
+def fill_rule(torch, flat, name, src):
+    """Contiguous `flat` as the rule fills hymir's parameter `name`."""
+    n = flat.numel()
+    o = fnv1a64(name) % PERIOD
+    filled = min(n, PERIOD)
+    flat[:filled].copy_(src[o:o + filled])
+    while filled < n:
+        c = min(filled, n - filled)
+        flat[filled:filled + c].copy_(flat[:c])
+        filled += c
+
+
+def fill_like_hymir(torch, model, seed, stddev, stacked):
+    """Every parameter of `model` as hymir-bench --random-weights makes it.
+    With `stacked` hymir's experts are mlp.experts.w1, w3 [E, I, N] and w2:
+    transformers' gate_up_proj [E, 2I, N] gets w1 in rows [0, I) of each
+    expert and w3 in [I, 2I) (its gate and up halves), down_proj w2."""
     block = normal_block_torch(torch, seed, "cuda")
     scaled = {}
     for name, p in model.named_parameters():
-        flat = p.data.view(-1)
-        n = flat.numel()
         if p.dim() == 1:
-            flat.fill_(1.0)
+            p.data.fill_(1.0)
             continue
         if p.dtype not in scaled:
             b = (stddev * block).to(torch.float32).to(p.dtype)
             scaled[p.dtype] = torch.cat([b, b])
         src = scaled[p.dtype]
-        o = fnv1a64(name) % PERIOD
-        filled = min(n, PERIOD)
-        flat[:filled].copy_(src[o:o + filled])
-        while filled < n:
-            c = min(filled, n - filled)
-            flat[filled:filled + c].copy_(flat[:c])
-            filled += c
+        if stacked and name.endswith("mlp.experts.gate_up_proj"):
+            stem = name[:-len("gate_up_proj")]
+            half = p.shape[1] // 2
+            part = torch.empty((p.shape[0], half, p.shape[2]), dtype=p.dtype, device=p.device)
+            for w, rows in (("w1", slice(0, half)), ("w3", slice(half, 2 * half))):
+                fill_rule(torch, part.view(-1), stem + w, src)
+                p.data[:, rows, :].copy_(part)
+            del part
+        elif stacked and name.endswith("mlp.experts.down_proj"):
+            fill_rule(torch, p.data.view(-1), name[:-len("down_proj")] + "w2", src)
+        else:
+            fill_rule(torch, p.data.view(-1), name, src)
     torch.cuda.synchronize()
+
+
+def transformers_shapes(params):
+    """transformers' parameter shapes for hymir's parameters (stacked
+    experts as gate_up_proj and down_proj)."""
+    shapes = {}
+    for name, _, shape in params:
+        if name.endswith("mlp.experts.w1"):
+            stem = name[:-len("w1")]
+            shapes[stem + "gate_up_proj"] = [shape[0], 2 * shape[1], shape[2]]
+        elif name.endswith("mlp.experts.w3"):
+            continue
+        elif name.endswith("mlp.experts.w2"):
+            shapes[name[:-len("w2")] + "down_proj"] = shape
+        else:
+            shapes[name] = shape
+    return shapes
 
 
 # --- floors ----------------------------------------------------------------
@@ -166,7 +201,7 @@ def floors(cfg, params, position):
     dense_macs = 0        # per token, attention projections and routers
     for name, dtype, shape in params:
         b = numel(shape) * size[dtype]
-        if name.endswith("mlp.experts.gate_up_proj") or name.endswith("mlp.experts.down_proj"):
+        if ".mlp.experts." in name:
             expert_bytes += b
         elif name == "model.embed_tokens.weight":
             embed_row = shape[1] * size[dtype]
@@ -231,24 +266,34 @@ def ceilings(torch):
     return copy, gemm
 
 
-def hymir_bench(bin_dir, artifact, device, args, label):
+def hymir_bench(bin_dir, artifact, device, args, label, graphs=False):
+    """The median of the plain launches and, with `graphs` (hymir-bench
+    --cuda-graphs), of the CUDA-graph replays (None where none was made)."""
     cmd = [os.path.join(bin_dir, "hymir-bench"), artifact, "--device", device,
-           "--random-weights", str(SEED)] + args
+           "--random-weights", str(SEED)] + args + (["--cuda-graphs"] if graphs else [])
     t = time.time()
     try:
         r = subprocess.run(cmd, capture_output=True, text=True, timeout=300)
     except subprocess.TimeoutExpired:
         print("hymir %s: FAILED (timed out after 300 s)" % label, flush=True)
-        return None
-    m = re.search(r"^bench .* median_ms=([0-9.e+-]+).* min_ms=([0-9.e+-]+)", r.stdout, re.M)
-    if r.returncode != 0 or not m:
+        return None, None
+    plain = re.search(r"^bench (?!.*cuda_graph=1).* median_ms=([0-9.e+-]+).* min_ms=([0-9.e+-]+)",
+                      r.stdout, re.M)
+    graph = re.search(r"^bench .*cuda_graph=1.* median_ms=([0-9.e+-]+)", r.stdout, re.M)
+    if r.returncode != 0 or not plain:
         print("hymir %s: FAILED (exit %d): %s %s" % (label, r.returncode, r.stdout[-1500:],
                                                      r.stderr[-1500:]), flush=True)
-        return None
-    ms = float(m.group(1))
-    print("hymir %s: median %.4g ms, min %s ms (process %.0f s)" % (label, ms, m.group(2),
-                                                                  time.time() - t), flush=True)
-    return ms
+        return None, None
+    ms = float(plain.group(1))
+    graph_ms = float(graph.group(1)) if graph else None
+    note = ""
+    if graphs:
+        why = re.search(r"^cuda graphs: .*$", r.stdout + r.stderr, re.M)
+        note = (", as a CUDA graph %.4g ms" % graph_ms if graph_ms is not None else
+                "; %s" % (why.group(0) if why else "no CUDA-graph line"))
+    print("hymir %s: median %.4g ms, min %s ms%s (process %.0f s)" % (
+        label, ms, plain.group(2), note, time.time() - t), flush=True)
+    return ms, graph_ms
 
 
 def build_transformers(torch, config_path, params):
@@ -263,7 +308,8 @@ def build_transformers(torch, config_path, params):
     finally:
         torch.set_default_dtype(previous)
     model.eval()
-    ours = {name: shape for name, _, shape in params}
+    ours = transformers_shapes(params)
+    stacked = any(name.endswith("mlp.experts.w1") for name, _, _ in params)
     theirs = {name: list(p.shape) for name, p in model.named_parameters()}
     if ours != theirs:
         only_ours = sorted(set(ours) - set(theirs))[:5]
@@ -271,7 +317,7 @@ def build_transformers(torch, config_path, params):
         shapes = [n for n in set(ours) & set(theirs) if ours[n] != theirs[n]][:5]
         print("WARNING: transformers' parameters differ from hymir's: only hymir %s, only "
               "transformers %s, shapes differ %s" % (only_ours, only_theirs, shapes))
-    fill_like_hymir(torch, model, SEED, STDDEV)
+    fill_like_hymir(torch, model, SEED, STDDEV, stacked)
     return model
 
 
@@ -345,12 +391,15 @@ def main():
     results = {"copy_bytes_per_s": copy, "gemm_flops_per_s": gemm, "config": cfg,
                "decode_position": position, "rows": []}
 
-    hymir = {}
+    hymir, hymir_plain = {}, {}
+    help_text = subprocess.run([os.path.join(args.bin_dir, "hymir-bench"), "--help"],
+                               capture_output=True, text=True).stdout
+    graphs = "--cuda-graphs" in help_text
     if not args.skip_hymir:
         art = lambda v: os.path.join(args.prepared, meta["variants"][v]["artifact"])
         for T in PREFILL_TOKENS:
             if "b1" in meta["variants"] and T <= meta["variants"]["b1"]["max_tokens"]:
-                hymir[("prefill", T)] = hymir_bench(
+                hymir[("prefill", T)], _ = hymir_bench(
                     args.bin_dir, art("b1"), args.device,
                     ["--entry", "prefill", "--random-inputs", str(T),
                      "--set", "prompt_lengths=%d" % T, "--set", "cache_lengths=0",
@@ -358,11 +407,25 @@ def main():
                     "prefill T=%d" % T)
         for B, v in DECODE_BATCHES.items():
             if v in meta["variants"]:
-                hymir[("decode", B)] = hymir_bench(
+                # The decode step as a CUDA graph where hymir-bench offers it
+                # (hymir-generate replays it so); the plain launches beside.
+                plain, graph = hymir_bench(
                     args.bin_dir, art(v), args.device,
                     ["--entry", "decode", "--random-inputs", "1", "--set", "active=1",
                      "--set", "cache_lengths=%d" % position, "--warmup", "5",
-                     "--iterations", "20"], "decode B=%d" % B)
+                     "--iterations", "20"], "decode B=%d" % B, graphs)
+                hymir_plain[("decode", B)] = plain
+                hymir[("decode", B)] = graph if graph is not None else plain
+        if "b1t" in meta["variants"]:
+            # The same step with transformers' expert layout, whose halves the
+            # graph slices into W1 and W3 by a copy per call.
+            plain, graph = hymir_bench(
+                args.bin_dir, art("b1t"), args.device,
+                ["--entry", "decode", "--random-inputs", "1", "--set", "active=1",
+                 "--set", "cache_lengths=%d" % position, "--warmup", "3",
+                 "--iterations", "10"], "decode B=1, transformers' expert layout", graphs)
+            hymir_plain[("decode-tl", 1)] = plain
+            hymir[("decode-tl", 1)] = graph if graph is not None else plain
 
     tf = {}
     if not args.skip_transformers:
@@ -415,14 +478,26 @@ def main():
         row = {"workload": "decode", "batch": B, "position": position, "experts_per_layer": experts,
                "weight_bytes": weights, "bytes_with_caches": with_caches, "floor_ms": floor_ms,
                "floor_ms_with_caches": with_caches / copy * 1e3, "hymir_ms": h,
-               "transformers_ms": t}
+               "transformers_ms": t, "hymir_plain_launches_ms": hymir_plain.get(("decode", B))}
         results["rows"].append(row)
-        print("| decode B=%d at %d | %.1f GB (%.1f experts/layer; %.1f GB with caches) | %.3f "
+        how = " (CUDA graph)" if h is not None and h != hymir_plain.get(("decode", B)) else ""
+        print("| decode B=%d at %d%s | %.1f GB (%.1f experts/layer; %.1f GB with caches) | %.3f "
               "(%.3f) | %s | %s | %s | %s | %s | %s |" % (
-                  B, position, weights / 1e9, experts, with_caches / 1e9, floor_ms,
+                  B, position, how, weights / 1e9, experts, with_caches / 1e9, floor_ms,
                   row["floor_ms_with_caches"], fmt(h), fmt(h and B / (h * 1e-3), "%.1f"),
                   fmt(h and h / floor_ms, "%.2fx"), fmt(t), fmt(t and B / (t * 1e-3), "%.1f"),
                   fmt(h and t and t / h, "%.1fx")))
+    if ("decode-tl", 1) in hymir:
+        h = hymir[("decode-tl", 1)]
+        weights, _ = decode_bytes(1, False)
+        floor_ms = weights / copy * 1e3
+        results["rows"].append({"workload": "decode, transformers' expert layout", "batch": 1,
+                                "floor_ms": floor_ms, "hymir_ms": h,
+                                "hymir_plain_launches_ms": hymir_plain.get(("decode-tl", 1))})
+        print("| decode B=1 at %d, transformers' expert layout (W1/W3 sliced by a copy per "
+              "call) | same | %.3f | %s | %s | %s | | | |" % (
+                  position, floor_ms, fmt(h), fmt(h and 1 / (h * 1e-3), "%.1f"),
+                  fmt(h and h / floor_ms, "%.2fx")))
     if args.json:
         with open(args.json, "w") as f:
             json.dump(results, f, indent=1)

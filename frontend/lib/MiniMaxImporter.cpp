@@ -66,6 +66,9 @@ struct Param {
 struct MoeParams {
   int64_t router = -1;
   bool fused = true;
+  /// Declared in hymir's stacked layout: w1, w3, w2 hold one [E, ...]
+  /// parameter each.
+  bool stacked = false;
   int64_t gateUp = -1, down = -1;
   SmallVector<int64_t> w1, w3, w2;
 };
@@ -107,8 +110,9 @@ public:
   void buildLogprobs();
   /// How the MoE weights are stored, for the summary.
   bool anyPerExpert() const {
-    return llvm::any_of(layers,
-                        [](const LayerParams &l) { return !l.moe.fused; });
+    return llvm::any_of(layers, [](const LayerParams &l) {
+      return !l.moe.fused && !l.moe.stacked;
+    });
   }
 
 private:
@@ -256,6 +260,24 @@ llvm::Error Importer::collectMoe(int64_t layer, MoeParams &moe) {
   if (!router)
     return router.takeError();
   moe.router = *router;
+  if (declared && options.declaredLayout == "stacked") {
+    moe.fused = false;
+    moe.stacked = true;
+    for (auto [out, w, shape] :
+         {std::tuple<SmallVector<int64_t> *, const char *,
+                     SmallVector<int64_t>>{&moe.w1, "w1", {e, i, n}},
+          {&moe.w3, "w3", {e, i, n}},
+          {&moe.w2, "w2", {e, n, i}}}) {
+      llvm::Expected<int64_t> id =
+          require(p + "mlp.experts." + w, shape,
+                  llvm::formatv("layer {0}'s experts {1}: {2}", layer,
+                                llvm::StringRef(w).upper(), sizes));
+      if (!id)
+        return id.takeError();
+      out->push_back(*id);
+    }
+    return llvm::Error::success();
+  }
   if (moe.fused) {
     llvm::Expected<int64_t> gateUp = require(
         p + "mlp.experts.gate_up_proj", {e, 2 * i, n},
@@ -809,6 +831,9 @@ SmallVector<Value> Importer::layerOperands(size_t l, Value x,
                                                         sizes, strides));
     }
     operands.push_back(arg(m.down));
+  } else if (m.stacked) {
+    for (int64_t id : {m.w1[0], m.w3[0], m.w2[0]})
+      operands.push_back(arg(id));
   } else {
     operands.push_back(expertStack(m.w1, args));
     operands.push_back(expertStack(m.w3, args));
@@ -1282,6 +1307,12 @@ llvm::Expected<ImportedModel> importMiniMax(MLIRContext &context,
       options.declaredWeights != "f32")
     return fail(llvm::formatv("declared weight dtype '{0}': bf16 or f32",
                               options.declaredWeights));
+  if (!options.declaredLayout.empty() &&
+      (!declare || (options.declaredLayout != "transformers" &&
+                    options.declaredLayout != "stacked")))
+    return fail(llvm::formatv("declared weight layout '{0}': transformers or "
+                              "stacked, with declared weights only",
+                              options.declaredLayout));
   // Declared weights read no safetensors file: an empty checkpoint.
   llvm::Expected<Checkpoint> checkpoint =
       declare ? Checkpoint() : Checkpoint::open(dir);
@@ -1303,9 +1334,11 @@ llvm::Expected<ImportedModel> importMiniMax(MLIRContext &context,
   llvm::raw_string_ostream os(s);
   os << "Imported by hymir-import from " << dir << " (" << c.dialectName()
      << " config, "
-     << (declare ? "no weights read: parameters declared from the config in "
-                   "transformers' layout, " +
-                       options.declaredWeights
+     << (declare ? "no weights read: parameters declared from the config in " +
+                       std::string(options.declaredLayout == "stacked"
+                                       ? "the stacked layout"
+                                       : "transformers' layout") +
+                       ", " + options.declaredWeights
                  : checkpoint->source())
      << ").\n"
      << c.numLayers << " layers (" << c.numLayers - softmax << " lightning, "
@@ -1325,7 +1358,8 @@ llvm::Expected<ImportedModel> importMiniMax(MLIRContext &context,
      << ", batch " << options.maxBatch << ", at most " << options.maxContext
      << " tokens; experts "
      << (importer.anyPerExpert() ? "stored per expert (stacked in the graph)"
-                                 : "fused")
+         : options.declaredLayout == "stacked" ? "stacked (w1, w3, w2)"
+                                               : "fused")
      << ".\n";
   for (const std::string &key : c.ignoredKeys)
     os << "Ignored config key '" << key << "'.\n";

@@ -41,6 +41,21 @@
 // RUN: not hymir-import %t/hf --no-weights --entries=decode,bogus 2>&1 | FileCheck %s --check-prefix=BADENTRY
 // BADENTRY: hymir-import: error: --entries names 'bogus', which the model does not have; its entries: forward, score, cispo_step, prefill, decode
 
+// --weight-layout=stacked: the experts as hymir.moe takes them, no slices.
+// RUN: hymir-import %t/hf --no-weights --weight-layout=stacked --entries=decode | FileCheck %s --check-prefix=STACKED
+// STACKED: // Imported by hymir-import from {{.*}}hf (transformers MiniMaxConfig config, no weights read: parameters declared from the config in the stacked layout, bf16).
+// STACKED: experts stacked (w1, w3, w2).
+// STACKED-LABEL: func.func @decode
+// STACKED-SAME: tensor<4x64xbf16> {hymir.name = "model.layers.0.mlp.gate.weight", hymir.param}
+// STACKED-SAME: tensor<4x32x64xbf16> {hymir.name = "model.layers.0.mlp.experts.w1", hymir.param}
+// STACKED-SAME: tensor<4x32x64xbf16> {hymir.name = "model.layers.0.mlp.experts.w3", hymir.param}
+// STACKED-SAME: tensor<4x64x32xbf16> {hymir.name = "model.layers.0.mlp.experts.w2", hymir.param}
+// STACKED-NOT: tensor.extract_slice
+// RUN: not hymir-import %t/hf-ckpt --weight-layout=stacked 2>&1 | FileCheck %s --check-prefix=LAYOUTNEEDS
+// LAYOUTNEEDS: hymir-import: error: --weight-layout declares the parameters' layout and needs --no-weights (a checkpoint has its own)
+// RUN: not hymir-import %t/hf --no-weights --weight-layout=fused 2>&1 | FileCheck %s --check-prefix=LAYOUT
+// LAYOUT: hymir-import: error: --weight-layout must be transformers or stacked, got 'fused'
+
 // Errors.
 // RUN: not hymir-import %t/hf 2>&1 | FileCheck %s --check-prefix=NOFILE
 // NOFILE: hymir-import: error: {{.*}}hf: no model.safetensors or model.safetensors.index.json (a Hugging Face model directory holds one of them; hymir-import --no-weights reads config.json alone)

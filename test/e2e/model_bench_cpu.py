@@ -3,6 +3,9 @@
 item 8) on the cpu target with a tiny config, so CI sees them without a GPU:
 
 - hymir-import --no-weights of a config.json alone, compiled for cpu;
+- --weight-layout=stacked (mlp.experts.w1, w3, w2: no slicing copy) bound
+  from the tiny transformers-layout checkpoint split into those tensors
+  gives forward's logits bit for bit as the transformers-layout import;
 - hymir-run of it without weights fails with a message saying to bind them;
 - hymir-bench --random-weights (parameters made on the device) times
   prefill with --set prompt_lengths=T --set cache_lengths=0 and
@@ -19,6 +22,7 @@ Usage: model_bench_cpu.py BIN_DIR
 import importlib.util
 import json
 import os
+import struct
 import subprocess
 import sys
 import tempfile
@@ -43,6 +47,47 @@ def run(cmd, want_rc=0, contains=None):
             " ".join(cmd), r.returncode, "0" if want_rc == 0 else "non-zero",
             "" if not contains else " and '%s'" % contains, out[-3000:]))
     return out
+
+
+def split_experts(src, dst, intermediate):
+    """A copy of safetensors file `src` with each mlp.experts.gate_up_proj
+    [E, 2I, N] written as mlp.experts.w1 and w3 [E, I, N] and each down_proj
+    as w2 (bytes as they are)."""
+    with open(src, "rb") as f:
+        data = f.read()
+    n = struct.unpack("<Q", data[:8])[0]
+    header = json.loads(data[8:8 + n])
+    body = data[8 + n:]
+    out = {}
+    for name, spec in header.items():
+        if name == "__metadata__":
+            continue
+        a, b = spec["data_offsets"]
+        blob, shape = body[a:b], spec["shape"]
+        if name.endswith("mlp.experts.gate_up_proj"):
+            e, rows, width = shape
+            size = 2  # BF16
+            per = rows * width * size
+            half = intermediate * width * size
+            w1 = b"".join(blob[x * per:x * per + half] for x in range(e))
+            w3 = b"".join(blob[x * per + half:(x + 1) * per] for x in range(e))
+            stem = name[:-len("gate_up_proj")]
+            out[stem + "w1"] = (spec["dtype"], [e, intermediate, width], w1)
+            out[stem + "w3"] = (spec["dtype"], [e, intermediate, width], w3)
+        elif name.endswith("mlp.experts.down_proj"):
+            out[name[:-len("down_proj")] + "w2"] = (spec["dtype"], shape, blob)
+        else:
+            out[name] = (spec["dtype"], shape, blob)
+    parts, head, offset = [], {}, 0
+    for name, (dtype, shape, blob) in out.items():
+        head[name] = {"dtype": dtype, "shape": shape,
+                      "data_offsets": [offset, offset + len(blob)]}
+        offset += len(blob)
+        parts.append(blob)
+    text = json.dumps(head).encode()
+    text += b" " * (-len(text) % 8)
+    with open(dst, "wb") as f:
+        f.write(struct.pack("<Q", len(text)) + text + b"".join(parts))
 
 
 def main():
@@ -96,6 +141,38 @@ def main():
             f.write("\n".join(l.strip() for l in listing.splitlines()
                               if l.strip().startswith("param")))
         params = bench.read_params(params_txt)
+
+        # The stacked layout computes what the transformers layout does.
+        ckpt = os.path.join(tmp, "ckpt")
+        run([sys.executable, os.path.join(ROOT, "scripts", "make-checkpoint.py"), "--preset",
+             "hf", "--seed", "7", ckpt])
+        stacked_w = os.path.join(tmp, "stacked.safetensors")
+        split_experts(os.path.join(ckpt, "model.safetensors"), stacked_w,
+                      make.preset_config("hf")["intermediate_size"])
+        logits = {}
+        for layout, weights in (("transformers", os.path.join(ckpt, "model.safetensors")),
+                                ("stacked", stacked_w)):
+            m, a = os.path.join(tmp, layout + ".mlir"), os.path.join(tmp, layout + ".hymir")
+            run([tool("hymir-import"), model, "-o", m, "--no-weights",
+                 "--weight-layout=" + layout, "--max-batch=2", "--max-context=16",
+                 "--entries=forward"])
+            run([tool("hymir-compile"), m, "-o", a, "--target=cpu", "--max-tokens=16"])
+            out_file = os.path.join(tmp, layout + "-logits.safetensors")
+            run([tool("hymir-run"), a, "--entry", "forward", "--inputs", ids, "--weights",
+                 weights, "--outputs", out_file])
+            with open(out_file, "rb") as f:
+                logits[layout] = f.read()
+        assert logits["transformers"] == logits["stacked"], "stacked logits differ"
+        # model_bench.py's map from hymir's stacked names to transformers'.
+        listed = {}
+        for layout in ("transformers", "stacked"):
+            path = os.path.join(tmp, layout + "-params.txt")
+            with open(path, "w") as f:
+                f.write(run([tool("hymir-dump"), os.path.join(tmp, layout + ".hymir")]))
+            listed[layout] = bench.read_params(path)
+        want = {name: shape for name, _, shape in listed["transformers"]}
+        assert bench.transformers_shapes(listed["stacked"]) == want, "name map"
+        print("stacked layout: forward's logits identical to the transformers layout's")
         config = make.preset_config("hf")
         assert len(params) == 39 and params[-1][0] == "lm_head.weight", params[-1]
         decode_bytes, prefill_flops, sizes = bench.floors(config, params, 16)

@@ -7,7 +7,8 @@
 //   hymir-import MODEL_DIR -o OUT.mlir [--max-batch=B] [--max-context=C]
 //                [--lm-head=bf16|f32] [--activation=bf16|f32]
 //                [--allow-unknown-keys]
-//                [--no-weights [--weight-dtype=bf16|f32]]
+//                [--no-weights [--weight-dtype=bf16|f32]
+//                 [--weight-layout=transformers|stacked]]
 //                [--entries=NAME,...]
 // Then: hymir-compile OUT.mlir --max-tokens=C, and hymir-run --entry forward
 // --weights MODEL_DIR/model.safetensors. With --no-weights only config.json
@@ -89,6 +90,13 @@ static cl::opt<std::string> weightDType(
              "f32"),
     cl::init(""), cl::cat(hymirCategory));
 
+static cl::opt<std::string> weightLayout(
+    "weight-layout",
+    cl::desc("with --no-weights: the experts' layout, transformers (default: "
+             "mlp.experts.gate_up_proj, sliced into W1 and W3 by a copy per "
+             "call) or stacked (mlp.experts.w1, w3, w2 as hymir.moe takes "
+             "them: no copy)"),
+    cl::init(""), cl::cat(hymirCategory));
 static cl::list<std::string>
     entries("entries",
             cl::desc("keep only these entries (comma-separated; default all: "
@@ -150,6 +158,19 @@ int main(int argc, char **argv) {
       return 1;
     }
 
+  if (!weightLayout.empty() && weightLayout != "transformers" &&
+      weightLayout != "stacked") {
+    llvm::errs() << "hymir-import: error: --weight-layout must be "
+                    "transformers or stacked, got '"
+                 << weightLayout << "'\n";
+    return 1;
+  }
+  if (!weightLayout.empty() && !noWeights) {
+    llvm::errs() << "hymir-import: error: --weight-layout declares the "
+                    "parameters' layout and needs --no-weights (a checkpoint "
+                    "has its own)\n";
+    return 1;
+  }
   if (!weightDType.empty() && !noWeights) {
     llvm::errs() << "hymir-import: error: --weight-dtype declares the "
                     "parameters' dtype and needs --no-weights (with a "
@@ -167,6 +188,7 @@ int main(int argc, char **argv) {
   if (noWeights)
     options.declaredWeights =
         weightDType.empty() ? std::string("bf16") : std::string(weightDType);
+  options.declaredLayout = weightLayout;
   llvm::Expected<hymir::frontend::ImportedModel> model =
       hymir::frontend::importMiniMax(context, modelDir, options);
   if (!model) {

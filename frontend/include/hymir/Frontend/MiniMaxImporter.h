@@ -77,7 +77,10 @@
 // decay rates and the positions 0..maxContext-1 are constants of the graph.
 // Experts stored one tensor per expert (the released MiniMax checkpoints)
 // are stacked in the graph with tensor.concat, so each call copies them;
-// the fused layout (transformers) is read in place.
+// the fused layout (transformers) has its gate_up_proj sliced into W1 and W3,
+// which the cuda plan also copies each call (two copy kernels per layer);
+// declared weights in the stacked layout (ImportOptions::declaredLayout) are
+// hymir.moe's operands as they are.
 //
 //===----------------------------------------------------------------------===//
 
@@ -114,6 +117,12 @@ struct ImportOptions {
   /// dtype, for weights bound later from any source of those names and
   /// shapes, or made on the device (Module::bindRandomWeights).
   std::string declaredWeights;
+  /// With declaredWeights, the experts' layout: "transformers" (default:
+  /// `mlp.experts.gate_up_proj` [E, 2I, N], whose halves the graph slices
+  /// into W1 and W3, a copy per call) or "stacked" (hymir's own names
+  /// `mlp.experts.w1`, `w3` [E, I, N] and `w2` [E, N, I], the operands of
+  /// hymir.moe as they are: no copy).
+  std::string declaredLayout;
   /// The clip of `cispo_step`'s IS weight, [1 - eps_low, 1 + eps_high]
   /// (MiniMax-M1: no lower bound in practice, only eps_high tuned), and its
   /// unified mask.
