@@ -7,7 +7,10 @@
 // (batch, row, head, dim) points that stores the rows whose cache position
 // lengths[b] - T + t lies in [0, C); hymir-map-parallel-loops-to-grid turns
 // it into a kernel on both targets. A length outside [0, C] is the call's
-// error (a run-time check, RunChecks.h), flagged once per sequence.
+// error (a run-time check, RunChecks.h), flagged once per sequence. With
+// positions (the fused RoPE of the update), each stored element is rotated
+// in the loop with hymir.rope's arithmetic, reading its partner channel from
+// the update buffer, so no rotated copy of the update is ever made.
 //
 //===----------------------------------------------------------------------===//
 
@@ -18,6 +21,7 @@
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Bufferization/IR/BufferizableOpInterface.h"
+#include "mlir/Dialect/Math/IR/Math.h"
 #include "mlir/Dialect/MemRef/IR/MemRef.h"
 #include "mlir/Dialect/SCF/IR/SCF.h"
 #include "mlir/IR/DialectRegistry.h"
@@ -29,6 +33,59 @@ using namespace mlir::hymir;
 using namespace mlir::bufferization;
 
 namespace {
+
+/// update[b, t, h, d] rotated as hymir.rope rotates it (LowerToLinalg.cpp):
+/// in f32, the angle positions[b, t] * exp(i * -2 ln(theta) / rotary) for
+/// i = d mod rotary/2, the partner channel d +- rotary/2 read from `update`,
+/// rounded to the element type once; channels past rotary_dim pass through.
+Value rotatedUpdate(ImplicitLocOpBuilder &b, Value update, Value positions,
+                    ValueRange iv, int64_t rotary, double theta) {
+  Type f32 = b.getF32Type();
+  Type elt = cast<MemRefType>(update.getType()).getElementType();
+  auto index = [&](int64_t v) -> Value {
+    return arith::ConstantIndexOp::create(b, v);
+  };
+  auto toF32 = [&](Value v) -> Value {
+    return v.getType() == f32 ? v : arith::ExtFOp::create(b, f32, v);
+  };
+  int64_t half = rotary / 2;
+  Value d = iv[3];
+  Value inRotary =
+      arith::CmpIOp::create(b, arith::CmpIPredicate::ult, d, index(rotary));
+  Value firstHalf =
+      arith::CmpIOp::create(b, arith::CmpIPredicate::ult, d, index(half));
+  Value i = arith::RemUIOp::create(b, d, index(half));
+  Value partner = arith::SelectOp::create(
+      b, firstHalf, arith::AddIOp::create(b, d, index(half)),
+      arith::SubIOp::create(b, d, index(half)));
+  partner = arith::SelectOp::create(b, inRotary, partner, d);
+  float logTheta = std::log(theta);
+  Value iF = arith::UIToFPOp::create(
+      b, f32, arith::IndexCastUIOp::create(b, b.getI64Type(), i));
+  Value invFreq = math::ExpOp::create(
+      b, arith::MulFOp::create(
+             b, iF,
+             arith::ConstantOp::create(
+                 b, b.getF32FloatAttr(-2.0f * logTheta /
+                                      static_cast<float>(rotary)))));
+  Value position =
+      memref::LoadOp::create(b, positions, ValueRange{iv[0], iv[1]});
+  Value angle = arith::MulFOp::create(
+      b, arith::SIToFPOp::create(b, f32, position), invFreq);
+  Value cos = math::CosOp::create(b, angle);
+  Value sin = math::SinOp::create(b, angle);
+  Value xv = toF32(memref::LoadOp::create(b, update, iv));
+  Value xp = toF32(memref::LoadOp::create(
+      b, update, ValueRange{iv[0], iv[1], iv[2], partner}));
+  // rotate_half: the first half takes -partner sin, the second +partner sin.
+  Value signedSin =
+      arith::SelectOp::create(b, firstHalf, arith::NegFOp::create(b, sin), sin);
+  Value rotated =
+      arith::AddFOp::create(b, arith::MulFOp::create(b, xv, cos),
+                            arith::MulFOp::create(b, xp, signedSin));
+  Value v = arith::SelectOp::create(b, inRotary, rotated, xv);
+  return elt == f32 ? v : arith::TruncFOp::create(b, elt, v);
+}
 
 struct KvCacheWriteBufferization
     : BufferizableOpInterface::ExternalModel<KvCacheWriteBufferization,
@@ -62,6 +119,15 @@ struct KvCacheWriteBufferization
         getBuffer(rewriter, write.getLengths(), options, state);
     if (failed(cache) || failed(update) || failed(lengths))
       return failure();
+    // The fused RoPE's positions, when the op has them.
+    Value positions;
+    if (write.getPositions()) {
+      FailureOr<Value> buffer =
+          getBuffer(rewriter, write.getPositions(), options, state);
+      if (failed(buffer))
+        return failure();
+      positions = *buffer;
+    }
     std::string lengthsName = runCheckTensorName(write.getLengths());
     ImplicitLocOpBuilder b(op->getLoc(), rewriter);
     b.setInsertionPoint(op);
@@ -110,7 +176,11 @@ struct KvCacheWriteBufferization
               scf::IfOp::create(ib, arith::AndIOp::create(ib, low, high),
                                 /*withElseRegion=*/false);
           ib.setInsertionPointToStart(&inside.getThenRegion().front());
-          Value x = memref::LoadOp::create(ib, *update, iv);
+          Value x = positions
+                        ? rotatedUpdate(ib, *update, positions, iv,
+                                        *write.getRotaryDim(),
+                                        write.getTheta()->convertToDouble())
+                        : memref::LoadOp::create(ib, *update, iv).getResult();
           memref::StoreOp::create(ib, x, *cache,
                                   ValueRange{iv[0], pos, iv[2], iv[3]});
           ib.setInsertionPointAfter(inside);

@@ -62,6 +62,10 @@ void mlir::hymir::buildKernelFormPipeline(OpPassManager &pm,
     pm.addNestedPass<func::FuncOp>(createHymirLightningToGpu(lightning));
   } else
     pm.addNestedPass<func::FuncOp>(createHymirTileLightningAttention());
+  // The keys' RoPE applied by the KV-cache write that stores them (both
+  // targets), beside the queries' RoPE in the attention kernels.
+  if (options.attentionFuseRope)
+    pm.addNestedPass<func::FuncOp>(createHymirFuseKvCacheRope());
   // Softmax attention: flash-attention kernels over buffers, warp kernels
   // on the GPU, the portable forall form elsewhere.
   HymirSoftmaxAttentionToKernelsOptions attention;

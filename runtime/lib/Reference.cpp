@@ -572,7 +572,17 @@ absl::Status softmaxAttention(OpContext &c) {
 }
 
 absl::Status kvCacheWrite(OpContext &c) {
-  c.results.push_back(oracle::kvCacheWrite(c.f(0), c.f(1), c.i(2)));
+  if (c.numOperands() < 4) {
+    c.results.push_back(oracle::kvCacheWrite(c.f(0), c.f(1), c.i(2)));
+    return absl::OkStatus();
+  }
+  // The fused RoPE of the update: hymir.rope's meaning, then the write.
+  int64_t rotaryDim = 0;
+  double theta = 0;
+  HYMIR_RETURN_IF_ERROR(c.intAttr("rotary_dim", rotaryDim));
+  HYMIR_RETURN_IF_ERROR(c.floatAttr("theta", theta));
+  oracle::Tensor rotated = oracle::rope(c.f(1), c.i(3), rotaryDim, theta);
+  c.results.push_back(oracle::kvCacheWrite(c.f(0), rotated, c.i(2)));
   return absl::OkStatus();
 }
 
@@ -659,7 +669,7 @@ absl::Status tokenLogprobs(OpContext &c) {
 constexpr OpInfo kOps[] = {
     {"hymir.lightning_attention", "FFFFF?", 2, lightningAttention},
     {"hymir.softmax_attention", "FFFI?", 1, softmaxAttention},
-    {"hymir.kv_cache_write", "FFI", 1, kvCacheWrite},
+    {"hymir.kv_cache_write", "FFII?", 1, kvCacheWrite},
     {"hymir.rope", "FI", 1, rope},
     {"hymir.rms_norm", "FF", 1, rmsNorm},
     {"hymir.linear", "FF", 1, linear},

@@ -40,3 +40,32 @@ func.func @copied(%cache: tensor<2x16x2x4xf32> {bufferization.writable = false},
       -> tensor<2x16x2x4xf32>
   return %r : tensor<2x16x2x4xf32>
 }
+
+// -----
+
+// The update's RoPE in the store loop: the position of the row, cos and sin
+// of its angle in f32, the partner channel read from the update buffer, one
+// rounding to bf16 before the store; no rotated copy of the update.
+// CHECK-LABEL: func.func @rope
+// CHECK-SAME: (%[[CACHE:.*]]: memref<2x16x2x8xbf16>, %[[UPDATE:.*]]: memref<2x3x2x8xbf16>, %[[LEN:.*]]: memref<2xi32>, %[[POS:.*]]: memref<2x3xi32>)
+// CHECK-NOT: memref.alloc
+// CHECK: scf.parallel (%[[B:.*]], %[[T:.*]], %[[H:.*]], %[[D:.*]]) = {{.*}} to (%c2, %c3, %c2, %c8)
+// CHECK:   scf.if
+// CHECK:     %[[P:.*]] = memref.load %[[POS]][%[[B]], %[[T]]]
+// CHECK:     arith.sitofp %[[P]] : i32 to f32
+// CHECK:     math.cos
+// CHECK:     math.sin
+// CHECK:     memref.load %[[UPDATE]][%[[B]], %[[T]], %[[H]], %[[D]]]
+// CHECK:     memref.load %[[UPDATE]][%[[B]], %[[T]], %[[H]], %{{.*}}]
+// CHECK:     %[[R:.*]] = arith.truncf %{{.*}} : f32 to bf16
+// CHECK:     memref.store %[[R]], %[[CACHE]][%[[B]], %{{.*}}, %[[H]], %[[D]]]
+// CHECK: return %[[CACHE]]
+func.func @rope(%cache: tensor<2x16x2x8xbf16> {bufferization.writable = true},
+                %u: tensor<2x3x2x8xbf16>, %len: tensor<2xi32>,
+                %pos: tensor<2x3xi32>) -> tensor<2x16x2x8xbf16> {
+  %r = hymir.kv_cache_write %cache, %u, %len positions(%pos)
+      {rotary_dim = 4 : i64, theta = 1.0e4 : f64}
+      : (tensor<2x16x2x8xbf16>, tensor<2x3x2x8xbf16>, tensor<2xi32>,
+         tensor<2x3xi32>) -> tensor<2x16x2x8xbf16>
+  return %r : tensor<2x16x2x8xbf16>
+}

@@ -148,7 +148,9 @@ static cl::opt<rtools::Int64Arg> attentionSplitsOpt(
 static cl::opt<bool> attentionFuseRopeOpt(
     "attention-fuse-rope",
     cl::desc("cuda sm_90a: a hymir.rope on the q of a softmax attention "
-             "runs inside the pipeline kernel (default false)"),
+             "runs inside the attention kernel; both targets: a hymir.rope "
+             "on the update of a hymir.kv_cache_write runs inside the "
+             "write (default false)"),
     cl::init(false), cl::cat(hymirCategory));
 static cl::opt<bool> moeWgmmaOpt(
     "moe-wgmma",

@@ -61,7 +61,9 @@ int64_t indexBound(BlockArgument arg, bool &isPositions, int64_t &lowest) {
       return count + 2;
     }
   }
-  isPositions = isa_and_nonnull<mlir::hymir::RopeOp>(user);
+  isPositions = isa_and_nonnull<mlir::hymir::RopeOp>(user) ||
+                (isa_and_nonnull<mlir::hymir::KvCacheWriteOp>(user) &&
+                 use->getOperandNumber() == 3);
   return 16;
 }
 

@@ -255,6 +255,14 @@ private:
                        floatAttr("scale", sa.getScale().convertToDouble())};
           return success();
         })
+        .Case([&](hy::KvCacheWriteOp write) {
+          if (write.getPositions())
+            out.attrs = {
+                intAttr("rotary_dim",
+                        static_cast<int64_t>(*write.getRotaryDim())),
+                floatAttr("theta", write.getTheta()->convertToDouble())};
+          return success();
+        })
         .Case([&](hy::RopeOp rope) {
           out.attrs = {intAttr("rotary_dim", rope.getRotaryDim()),
                        floatAttr("theta", rope.getTheta().convertToDouble())};

@@ -79,3 +79,75 @@ func.func @cache_static_result_dynamic_batch(%c: tensor<?x8x2x4xf32>, %u: tensor
       : (tensor<?x8x2x4xf32>, tensor<?x1x2x4xf32>, tensor<?xi32>) -> tensor<2x8x2x4xf32>
   return
 }
+
+// -----
+
+// The update's RoPE: positions, rotary_dim and theta together.
+func.func @rope_no_positions(%c: tensor<2x8x2x4xf32>, %u: tensor<2x1x2x4xf32>,
+                             %len: tensor<2xi32>) {
+  // expected-error @+1 {{expects positions, rotary_dim and theta together (the RoPE of the update) or none of them, got no positions, rotary_dim and theta}}
+  %r = hymir.kv_cache_write %c, %u, %len {rotary_dim = 4 : i64, theta = 1.0e4 : f64}
+      : (tensor<2x8x2x4xf32>, tensor<2x1x2x4xf32>, tensor<2xi32>) -> tensor<2x8x2x4xf32>
+  return
+}
+
+// -----
+
+func.func @rope_no_theta(%c: tensor<2x8x2x4xf32>, %u: tensor<2x1x2x4xf32>,
+                         %len: tensor<2xi32>, %pos: tensor<2x1xi32>) {
+  // expected-error @+1 {{expects positions, rotary_dim and theta together (the RoPE of the update) or none of them, got positions, rotary_dim and no theta}}
+  %r = hymir.kv_cache_write %c, %u, %len positions(%pos) {rotary_dim = 4 : i64}
+      : (tensor<2x8x2x4xf32>, tensor<2x1x2x4xf32>, tensor<2xi32>, tensor<2x1xi32>) -> tensor<2x8x2x4xf32>
+  return
+}
+
+// -----
+
+// positions is [B, T] i32: one per update row.
+func.func @rope_positions_rows(%c: tensor<2x8x2x4xf32>, %u: tensor<2x1x2x4xf32>,
+                               %len: tensor<2xi32>, %pos: tensor<2x3xi32>) {
+  // expected-error @+1 {{expects positions dim 1 (T) to equal update dim 1 (1), got 3}}
+  %r = hymir.kv_cache_write %c, %u, %len positions(%pos) {rotary_dim = 4 : i64, theta = 1.0e4 : f64}
+      : (tensor<2x8x2x4xf32>, tensor<2x1x2x4xf32>, tensor<2xi32>, tensor<2x3xi32>) -> tensor<2x8x2x4xf32>
+  return
+}
+
+// -----
+
+func.func @rope_positions_element(%c: tensor<2x8x2x4xf32>, %u: tensor<2x1x2x4xf32>,
+                                  %len: tensor<2xi32>, %pos: tensor<2x1xi64>) {
+  // expected-error @+1 {{expects positions to have element type 'i32', got 'i64'}}
+  %r = hymir.kv_cache_write %c, %u, %len positions(%pos) {rotary_dim = 4 : i64, theta = 1.0e4 : f64}
+      : (tensor<2x8x2x4xf32>, tensor<2x1x2x4xf32>, tensor<2xi32>, tensor<2x1xi64>) -> tensor<2x8x2x4xf32>
+  return
+}
+
+// -----
+
+func.func @rope_odd_rotary(%c: tensor<2x8x2x4xf32>, %u: tensor<2x1x2x4xf32>,
+                           %len: tensor<2xi32>, %pos: tensor<2x1xi32>) {
+  // expected-error @+1 {{expects rotary_dim to be positive and even, got 3}}
+  %r = hymir.kv_cache_write %c, %u, %len positions(%pos) {rotary_dim = 3 : i64, theta = 1.0e4 : f64}
+      : (tensor<2x8x2x4xf32>, tensor<2x1x2x4xf32>, tensor<2xi32>, tensor<2x1xi32>) -> tensor<2x8x2x4xf32>
+  return
+}
+
+// -----
+
+func.func @rope_wide_rotary(%c: tensor<2x8x2x4xf32>, %u: tensor<2x1x2x4xf32>,
+                            %len: tensor<2xi32>, %pos: tensor<2x1xi32>) {
+  // expected-error @+1 {{expects rotary_dim to be at most the head dim D (4), got 8}}
+  %r = hymir.kv_cache_write %c, %u, %len positions(%pos) {rotary_dim = 8 : i64, theta = 1.0e4 : f64}
+      : (tensor<2x8x2x4xf32>, tensor<2x1x2x4xf32>, tensor<2xi32>, tensor<2x1xi32>) -> tensor<2x8x2x4xf32>
+  return
+}
+
+// -----
+
+func.func @rope_theta(%c: tensor<2x8x2x4xf32>, %u: tensor<2x1x2x4xf32>,
+                      %len: tensor<2xi32>, %pos: tensor<2x1xi32>) {
+  // expected-error @+1 {{expects theta to be positive and finite, got 0}}
+  %r = hymir.kv_cache_write %c, %u, %len positions(%pos) {rotary_dim = 4 : i64, theta = 0.0 : f64}
+      : (tensor<2x8x2x4xf32>, tensor<2x1x2x4xf32>, tensor<2xi32>, tensor<2x1xi32>) -> tensor<2x8x2x4xf32>
+  return
+}

@@ -384,3 +384,18 @@ func.func @decode_through_cache(%q: tensor<2x1x8x16xbf16>,
          tensor<2x64x2x16xbf16>, tensor<2xi32>) -> tensor<2x1x8x16xbf16>
   return %o : tensor<2x1x8x16xbf16>
 }
+
+// kv_cache_write that applies RoPE to its update (positions, rotary_dim,
+// theta)
+
+// CHECK-LABEL: func.func @cache_write_with_rope
+// CHECK: hymir.kv_cache_write %arg0, %arg1, %arg2 positions(%arg3) {rotary_dim = 8 : i64, theta = 1.000000e+07 : f64} : (tensor<2x64x2x16xbf16>, tensor<2x1x2x16xbf16>, tensor<2xi32>, tensor<2x1xi32>) -> tensor<2x64x2x16xbf16>
+func.func @cache_write_with_rope(%cache: tensor<2x64x2x16xbf16>,
+    %k: tensor<2x1x2x16xbf16>, %len: tensor<2xi32>, %pos: tensor<2x1xi32>)
+    -> tensor<2x64x2x16xbf16> {
+  %c = hymir.kv_cache_write %cache, %k, %len positions(%pos)
+      {rotary_dim = 8 : i64, theta = 1.0e7 : f64}
+      : (tensor<2x64x2x16xbf16>, tensor<2x1x2x16xbf16>, tensor<2xi32>,
+         tensor<2x1xi32>) -> tensor<2x64x2x16xbf16>
+  return %c : tensor<2x64x2x16xbf16>
+}

@@ -66,7 +66,9 @@ struct KernelFormOptions : public PassPipelineOptions<KernelFormOptions> {
       llvm::cl::init(0)};
   Option<bool> attentionFuseRope{
       *this, "attention-fuse-rope",
-      llvm::cl::desc("fuse-rope option of hymir-softmax-attention-to-kernels"),
+      llvm::cl::desc("fuse-rope option of hymir-softmax-attention-to-kernels "
+                     "(the queries' RoPE), and hymir-fuse-kv-cache-rope (the "
+                     "keys' RoPE in the KV-cache write, both targets)"),
       llvm::cl::init(false)};
   Option<bool> gpuMoe{
       *this, "gpu-moe",

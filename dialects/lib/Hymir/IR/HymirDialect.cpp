@@ -10,6 +10,7 @@
 #include "hymir/Dialect/Hymir/IR/HymirDialect.h"
 #include "hymir/Dialect/Hymir/IR/HymirOps.h"
 
+#include "mlir/Dialect/Math/IR/Math.h"
 #include "mlir/Dialect/SCF/IR/SCF.h"
 #include "mlir/Transforms/InliningUtils.h"
 

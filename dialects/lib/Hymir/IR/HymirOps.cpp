@@ -328,6 +328,36 @@ LogicalResult KvCacheWriteOp::verify() {
     return emitOpError() << "expects at most as many update rows as cache "
                             "positions (update dim 1 <= cache dim 1), got T = "
                          << t << " and C = " << capacity;
+  // The optional RoPE of the update: positions, rotary_dim and theta
+  // together, as hymir.rope takes them.
+  bool hasPositions = static_cast<bool>(getPositions()),
+       hasRotary = getRotaryDimAttr() != nullptr,
+       hasTheta = getThetaAttr() != nullptr;
+  if (hasPositions != hasRotary || hasPositions != hasTheta)
+    return emitOpError()
+           << "expects positions, rotary_dim and theta together (the RoPE of "
+              "the update) or none of them, got "
+           << (hasPositions ? "" : "no ") << "positions, "
+           << (hasRotary ? "" : "no ") << "rotary_dim and "
+           << (hasTheta ? "" : "no ") << "theta";
+  if (hasPositions) {
+    Named positions = c.operand("positions", getPositions());
+    if (failed(c.rank(positions, 2, "[B, T]")) ||
+        failed(c.element(positions, IntegerType::get(getContext(), 32))) ||
+        failed(c.dim(positions, 0, update, 0, "B")) ||
+        failed(c.dim(positions, 1, update, 1, "T")))
+      return failure();
+    int64_t rotary = *getRotaryDim(), d = update.type.getDimSize(3);
+    if (rotary <= 0 || rotary % 2 != 0)
+      return emitOpError() << "expects rotary_dim to be positive and even, got "
+                           << rotary;
+    if (!ShapedType::isDynamic(d) && rotary > d)
+      return emitOpError()
+             << "expects rotary_dim to be at most the head dim D (" << d
+             << "), got " << rotary;
+    if (failed(c.positive("theta", getTheta()->convertToDouble())))
+      return failure();
+  }
   return c.sameShapeAndElement(c.operand("result", getResult()), cache,
                                "[B, C, H, D]", {"B", "C", "H", "D"});
 }

@@ -150,6 +150,24 @@ def HymirFuseMoeRouting : Pass<"hymir-fuse-moe-routing", "::mlir::func::FuncOp">
   let dependentDialects = ["::mlir::arith::ArithDialect"];
 }
 
+def HymirFuseKvCacheRope
+    : Pass<"hymir-fuse-kv-cache-rope", "::mlir::func::FuncOp"> {
+  let summary = "Apply the RoPE of keys in the KV-cache write that stores them";
+  let description = [{
+    Rewrites `hymir.kv_cache_write(cache, hymir.rope(x, positions), lengths)`
+    into `hymir.kv_cache_write(cache, x, lengths) positions(positions)` with
+    the rope's `rotary_dim` and `theta`, where the write is the rope's only
+    use: the write's store loop rotates each element as it stores it (the
+    same arithmetic as `hymir.rope`), so a decode step of a softmax layer
+    runs no RoPE kernel for its keys. A rope with other uses, or a write
+    that already applies a RoPE, is left alone.
+
+    `hymir-compile --attention-fuse-rope` (KernelFormOptions
+    `attention-fuse-rope`) runs it on both targets, beside the fused RoPE of
+    the queries in the attention kernels.
+  }];
+}
+
 def HymirTileLightningAttention
     : Pass<"hymir-tile-lightning-attention", "::mlir::func::FuncOp"> {
   let summary = "Tile lightning attention into intra-block and inter-block parts";

@@ -15,7 +15,9 @@
 //                              final_state (the token recurrence)
 //   hymir.softmax_attention    q, k, v[, lengths (int tensor)]; causal
 //                              (int), scale (float)
-//   hymir.kv_cache_write       cache, update, lengths (int tensor)
+//   hymir.kv_cache_write       cache, update, lengths (int tensor)[,
+//                              positions (int tensor); rotary_dim (int),
+//                              theta (float): the update's RoPE]
 //   hymir.rope                 x, positions (int tensor); rotary_dim (int),
 //                              theta (float)
 //   hymir.rms_norm             x, weight; epsilon (float)

@@ -15,9 +15,10 @@ include "mlir/IR/OpBase.td"
 def Hymir_Dialect : Dialect {
   let name = "hymir";
   let cppNamespace = "::mlir::hymir";
-  // hymir.kv_cache_write bufferizes to scf.parallel (registerHymirBufferization
-  // in hymir/Codegen/Passes.h).
-  let dependentDialects = ["::mlir::scf::SCFDialect"];
+  // hymir.kv_cache_write bufferizes to scf.parallel, with math for the RoPE
+  // it may apply (registerHymirBufferization in hymir/Codegen/Passes.h).
+  let dependentDialects = ["::mlir::scf::SCFDialect",
+                           "::mlir::math::MathDialect"];
   let summary = "Domain ops of hybrid-attention Mixture-of-Experts models";
   let description = [{
     The `hymir` dialect describes models of the MiniMax-M1 family at the level

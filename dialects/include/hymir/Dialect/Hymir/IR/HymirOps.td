@@ -133,6 +133,16 @@ def Hymir_KvCacheWriteOp : Hymir_Op<"kv_cache_write", [Pure]> {
     of `cache`. With the cache an entry argument tied to this result
     (`hymir.tied`), the write happens in place.
 
+    Optionally the write applies RoPE to the update first: with `positions`
+    `[B, T]` i32 and the attributes `rotary_dim` and `theta` (all three or
+    none), the rows written are `hymir.rope(update, positions)` with those
+    attributes, computed exactly as `hymir.rope` computes them (f32 angles
+    and rotation, one rounding to the element type), so a decode step's
+    keys are rotated as they are stored and run no RoPE kernel of their own.
+    `rotary_dim` must be even, positive and at most `D`; `theta` positive.
+    hymir-fuse-kv-cache-rope makes this form from a `hymir.rope` whose only
+    use is the update.
+
     Example (the keys of one decode step, the cache then attended over):
 
     ```mlir
@@ -140,13 +150,26 @@ def Hymir_KvCacheWriteOp : Hymir_Op<"kv_cache_write", [Pure]> {
         : (tensor<2x4096x2x64xbf16>, tensor<2x1x2x64xbf16>, tensor<2xi32>)
         -> tensor<2x4096x2x64xbf16>
     ```
+
+    The same keys rotated on the first 64 channels of each head as they are
+    written:
+
+    ```mlir
+    %kc1 = hymir.kv_cache_write %kc, %k, %len positions(%pos)
+        {rotary_dim = 64 : i64, theta = 1.0e7 : f64}
+        : (tensor<2x4096x2x128xbf16>, tensor<2x1x2x128xbf16>, tensor<2xi32>,
+           tensor<2x1xi32>) -> tensor<2x4096x2x128xbf16>
+    ```
   }];
   let arguments = (ins Hymir_Tensor:$cache, Hymir_Tensor:$update,
-                       Hymir_Tensor:$lengths);
+                       Hymir_Tensor:$lengths,
+                       Optional<Hymir_Tensor>:$positions,
+                       OptionalAttr<I64Attr>:$rotary_dim,
+                       OptionalAttr<F64Attr>:$theta);
   let results = (outs Hymir_Tensor:$result);
   let assemblyFormat = [{
-    $cache `,` $update `,` $lengths attr-dict `:`
-    functional-type(operands, results)
+    $cache `,` $update `,` $lengths (`positions` `(` $positions^ `)`)?
+    attr-dict `:` functional-type(operands, results)
   }];
   let hasVerifier = 1;
 }
