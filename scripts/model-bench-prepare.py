@@ -80,6 +80,8 @@ def m1_width_config(layers):
         "mlp_alpha_factor": alpha,
         "mlp_beta_factor": 1.0,
         "block_size": 256,
+        # transformers' default would window the softmax layer; M1 has none.
+        "sliding_window": None,
         "max_position_embeddings": 131072,
         "initializer_range": 0.02,
         "tie_word_embeddings": False,
