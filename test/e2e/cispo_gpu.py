@@ -6,7 +6,7 @@ both head precisions, both clips, unified mask on and off, a zero mask, a
 target outside [0, V)), in two halves since the GPU host has no compiler:
 
   on the build machine:  cispo_gpu.py BIN_DIR --prepare DIR [--tiles MxN]
-                             [--bench-tiles MxN,...] [--bench]
+                             [--wgmma true|false] [--bench-tiles MxN,...] [--bench]
       compiles, per case, the full graph (loss, logp_new, d_hidden,
       d_lm_head), the forward-only graph (logp_new) and hymir.token_logprobs
       for cuda into DIR/CASE/, with inputs (logp_old built from the cpu
@@ -108,11 +108,13 @@ def logprobs_graph(v, n, dt, precision):
 
 
 def tile_flags(tiles):
-    """hymir-compile flags of a warp tile "MxN" (m16 by n8 tiles)."""
+    """hymir-compile flags of a warp tile "MxN" (m16 by n8 tiles), and
+    --cispo-wgmma=VALUE from --wgmma VALUE."""
+    flags = ["--cispo-wgmma=" + OPTS["--wgmma"]] if "--wgmma" in OPTS else []
     if not tiles:
-        return []
+        return flags
     m, n = tiles.split("x")
-    return ["--cispo-m-tiles=" + m, "--cispo-n-tiles=" + n]
+    return flags + ["--cispo-m-tiles=" + m, "--cispo-n-tiles=" + n]
 
 
 def compile_graph(d, name, text, target, t, tiles=None):

@@ -161,8 +161,8 @@ static cl::opt<bool> cispoWgmmaOpt(
     "cispo-wgmma",
     cl::desc("cuda sm_90a: the CISPO loss's and token log-probs' forward "
              "logits on wgmma tiles where the head and hidden states are "
-             "bf16; false: mma.sync (default false)"),
-    cl::init(false), cl::cat(hymirCategory));
+             "bf16; false: mma.sync (default true)"),
+    cl::init(true), cl::cat(hymirCategory));
 static cl::opt<rtools::Int64Arg> moeDecodeSlotsOpt(
     "moe-decode-slots",
     cl::desc(rtools::describeRange(
