@@ -15,7 +15,11 @@ call, in this order:
     (prompt_lengths = T, cache_lengths = 0, restored before every run), and
     decode at batch 1, 16 and 64 with every sequence's caches at position
     DECODE_POSITION (1024; each timed run appends one token);
- 3. transformers' MiniMaxForCausalLM on the same config, built on the GPU in
+ 3. the agreement check: hymir-run prefill (--random-weights 1) of one
+    256-token prompt; its last logits are compared with transformers' on
+    the same weights (relative L2, top-1 and top-10) once step 4 has built
+    the model;
+ 4. transformers' MiniMaxForCausalLM on the same config, built on the GPU in
     bf16 with the SAME parameter values (the rule of
     runtime/include/hymir/Runtime/RandomWeights.h, rebuilt here in torch),
     SDPA attention: prefill with use_cache and logits_to_keep=1, and decode
@@ -38,13 +42,17 @@ Prints one line per measurement and a Markdown table; --json writes every
 number. A run that fails prints its error and the table says so.
 """
 import argparse
+import array
 import json
 import math
 import os
 import re
+import random
 import statistics
+import struct
 import subprocess
 import sys
+import tempfile
 import time
 
 SEED = 1
@@ -53,6 +61,7 @@ PERIOD = 4194301  # random_weights::kPeriod
 PREFILL_TOKENS = (4096, 16384)
 DECODE_BATCHES = {1: "b1", 16: "b16", 64: "b64"}
 H200_BF16_DENSE = 989e12
+AGREE_TOKENS = 256  # prompt of the agreement check
 M64 = (1 << 64) - 1
 
 
@@ -231,6 +240,94 @@ def floors(cfg, params, position):
     return decode_bytes, prefill_flops, {
         "dense_bytes": dense_bytes, "expert_bytes": expert_bytes,
         "weight_bytes": dense_bytes + expert_bytes + embed_row * V}
+
+
+# --- agreement: hymir's prefill logits against transformers' ---------------
+
+def entry_inputs(bin_dir, artifact, entry):
+    """[(name, dtype, shape)] of the entry's inputs from hymir-dump (a
+    dynamic dim, the token count, is None)."""
+    text = subprocess.run([os.path.join(bin_dir, "hymir-dump"), artifact], capture_output=True,
+                          text=True, check=True).stdout
+    section = text.split("\nentry %s\n" % entry, 1)[1].split("\nentry ", 1)[0]
+    inputs = []
+    for line in section.splitlines():
+        line = line.strip()
+        if line.startswith("input "):
+            name, spec = line.split(" ", 2)[2].split(": ")
+            dtype, shape = spec.rstrip("]").split("[")
+            inputs.append((name, dtype, [int(x) if x.isdigit() else None
+                                         for x in shape.split(", ")]))
+    return inputs
+
+
+def write_safetensors(path, tensors):
+    """tensors: name -> (dtype, shape, bytes)."""
+    header, offset = {}, 0
+    for name, (dtype, shape, blob) in tensors.items():
+        header[name] = {"dtype": dtype, "shape": shape,
+                        "data_offsets": [offset, offset + len(blob)]}
+        offset += len(blob)
+    text = json.dumps(header).encode()
+    text += b" " * (-len(text) % 8)
+    with open(path, "wb") as f:
+        f.write(struct.pack("<Q", len(text)) + text)
+        for _, _, blob in tensors.values():
+            f.write(blob)
+
+
+def read_f32(path, name):
+    with open(path, "rb") as f:
+        n = struct.unpack("<Q", f.read(8))[0]
+        header = json.loads(f.read(n))
+        a, b = header[name]["data_offsets"]
+        assert header[name]["dtype"] == "F32", header[name]
+        f.seek(8 + n + a)
+        return array.array("f", f.read(b - a))
+
+
+def hymir_prefill_logits(bin_dir, artifact, device, ids, tmp):
+    """The last position's logits of hymir's prefill of `ids` (one
+    sequence, fresh caches), parameters made with --random-weights."""
+    sizes = {"I32": 4, "F32": 4, "BF16": 2}
+    tensors = {}
+    for name, dtype, shape in entry_inputs(bin_dir, artifact, "prefill"):
+        shape = [len(ids) if d is None else d for d in shape]
+        if name == "input_ids":  # every slot the same prompt
+            blob = struct.pack("<%di" % (len(ids) * shape[0]), *(ids * shape[0]))
+        elif name == "prompt_lengths":
+            blob = struct.pack("<%di" % shape[0], *([len(ids)] * shape[0]))
+        else:  # cache_lengths 0: the caches' contents are not read
+            blob = bytes(numel(shape) * sizes[dtype])
+        tensors[name] = (dtype, shape, blob)
+    inputs, outputs = os.path.join(tmp, "agree-in.safetensors"), os.path.join(
+        tmp, "agree-out.safetensors")
+    write_safetensors(inputs, tensors)
+    r = subprocess.run([os.path.join(bin_dir, "hymir-run"), artifact, "--entry", "prefill",
+                        "--device", device, "--random-weights", str(SEED), "--inputs", inputs,
+                        "--outputs", outputs], capture_output=True, text=True, timeout=300)
+    if r.returncode != 0:
+        raise RuntimeError("hymir-run: %s %s" % (r.stdout[-1000:], r.stderr[-1000:]))
+    every = read_f32(outputs, "logits")  # [B, V]: slot 0's row
+    logits = every[:len(every) // tensors["input_ids"][1][0]]
+    os.remove(inputs)
+    os.remove(outputs)
+    return logits
+
+
+def agreement(torch, model, ids, hymir_logits):
+    """Relative L2 error and top-token agreement of transformers' last
+    logits against hymir's."""
+    with torch.inference_mode():
+        theirs = model(input_ids=torch.tensor([ids], device="cuda"), use_cache=False,
+                       logits_to_keep=1).logits[0, -1].float()
+    ours = torch.tensor(hymir_logits, device="cuda")
+    rel = ((ours - theirs).norm() / theirs.norm()).item()
+    top_ours = torch.topk(ours, 10).indices.tolist()
+    top_theirs = torch.topk(theirs, 10).indices.tolist()
+    return {"relative_l2": rel, "same_top1": top_ours[0] == top_theirs[0],
+            "top10_overlap": len(set(top_ours) & set(top_theirs)),
+            "finite": bool(torch.isfinite(ours).all().item())}
 
 
 # --- measurements ----------------------------------------------------------
@@ -427,6 +524,19 @@ def main():
             hymir_plain[("decode-tl", 1)] = plain
             hymir[("decode-tl", 1)] = graph if graph is not None else plain
 
+    agree_ids = [random.Random(5).randrange(cfg["vocab_size"]) for _ in range(AGREE_TOKENS)]
+    hymir_logits = None
+    if not args.skip_hymir and "b1" in meta["variants"]:
+        try:
+            with tempfile.TemporaryDirectory() as tmp:
+                hymir_logits = hymir_prefill_logits(
+                    args.bin_dir, os.path.join(args.prepared, meta["variants"]["b1"]["artifact"]),
+                    args.device, agree_ids, tmp)
+            print("hymir prefill of %d tokens for the agreement check: done" % AGREE_TOKENS,
+                  flush=True)
+        except Exception as e:  # noqa: BLE001 (reported; the benchmark goes on)
+            print("hymir prefill for the agreement check: FAILED %s" % e, flush=True)
+
     tf = {}
     if not args.skip_transformers:
         try:
@@ -434,6 +544,13 @@ def main():
             model = build_transformers(torch, os.path.join(args.prepared, "config.json"), params)
             print("transformers: model built and filled in %.0f s, %.1f GiB allocated" % (
                 time.time() - t, torch.cuda.memory_allocated() / 2**30), flush=True)
+            if hymir_logits is not None:
+                a = agreement(torch, model, agree_ids, hymir_logits)
+                results["agreement"] = a
+                print("agreement, last logits of a %d-token prefill, hymir vs transformers (same "
+                      "weights, bf16): relative L2 %.3g, same top-1 %s, top-10 overlap %d/10, "
+                      "hymir finite %s" % (AGREE_TOKENS, a["relative_l2"], a["same_top1"],
+                                           a["top10_overlap"], a["finite"]), flush=True)
             for T in PREFILL_TOKENS:
                 try:
                     tf[("prefill", T)] = transformers_prefill(torch, model, cfg["vocab_size"], T, 2)

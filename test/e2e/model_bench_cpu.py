@@ -7,6 +7,8 @@ item 8) on the cpu target with a tiny config, so CI sees them without a GPU:
   from the tiny transformers-layout checkpoint split into those tensors
   gives forward's logits bit for bit as the transformers-layout import;
 - hymir-run of it without weights fails with a message saying to bind them;
+  with --random-weights it runs (bench/model_bench.py's agreement check:
+  prefill's last logits, finite), and refuses --check and --weights beside;
 - hymir-bench --random-weights (parameters made on the device) times
   prefill with --set prompt_lengths=T --set cache_lengths=0 and
   --restore cache_lengths over more runs than the KV cache holds (each run
@@ -134,6 +136,16 @@ def main():
             "is not an i32 value")
         run(hb + ["--entry", "decode", "--random-inputs", "1", "--set", "active"], 1,
             "must be NAME=VALUE")
+
+        # hymir-run --random-weights, and the agreement check's hymir side.
+        logits = bench.hymir_prefill_logits(bin_dir, art, "cpu", [3, 1, 4, 1, 5, 9, 2, 6], tmp)
+        assert len(logits) == 128 and all(abs(x) < 1e30 for x in logits), logits[:4]
+        assert any(x != 0 for x in logits)
+        hr = [tool("hymir-run"), art, "--entry", "forward", "--inputs", ids, "--outputs",
+              os.path.join(tmp, "o.safetensors"), "--random-weights", "3"]
+        run(hr + ["--check"], 1, "--check recomputes with the oracle on the host")
+        run(hr + ["--weights", ids], 1, "--weights and --random-weights are alternatives")
+        run(hr[:-1] + ["x"], 1, "must be an integer >= 0")
 
         listing = run([tool("hymir-dump"), art])
         params_txt = os.path.join(tmp, "params.txt")

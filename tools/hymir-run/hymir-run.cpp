@@ -1,7 +1,8 @@
 //===- hymir-run.cpp - run an entry of a .hymir artifact ------------------===//
 //
 //   hymir-run OUT.hymir --entry NAME --inputs IN.safetensors
-//             [--weights W.safetensors] [--device cpu|cuda:0[,1..]]
+//             [--weights W.safetensors | --random-weights SEED]
+//             [--device cpu|cuda:0[,1..]]
 //             --outputs OUT.safetensors [--check] [--reference REF.safetensors]
 //             [--tolerance X]
 //
@@ -14,7 +15,10 @@
 // relative L2 error (a default per element type, or --tolerance), and any
 // FAIL exits 1, as iree-run-module --expected_output does. The outputs file
 // is written through a temporary file in its folder and a rename, and may
-// not be one of the files read. A runtime-world tool: no LLVM or MLIR.
+// not be one of the files read. --random-weights SEED binds parameters made
+// on the device (Module::bindRandomWeights, as hymir-bench's option), for
+// a model too large to ship; --check needs weights on the host and refuses
+// it. A runtime-world tool: no LLVM or MLIR.
 // Every failure exits non-zero with a one-line message.
 //
 //===----------------------------------------------------------------------===//
@@ -48,6 +52,7 @@ struct Options {
   std::string artifact, entry, inputs, weights, outputs, reference;
   std::string device = "cpu";
   bool check = false;
+  std::optional<uint64_t> randomWeightsSeed;
   double tolerance = -1; // < 0: the default of each output's dtype
 };
 
@@ -83,8 +88,9 @@ bool isInteger(hymir::DType d) {
 void usage(std::FILE *to, bool full) {
   std::fprintf(to, "usage: hymir-run ARTIFACT --entry NAME --inputs "
                    "IN.safetensors --outputs OUT.safetensors\n"
-                   "                 [--weights W.safetensors] [--device "
-                   "cpu|cuda|cuda:N[,M..]]\n"
+                   "                 [--weights W.safetensors | "
+                   "--random-weights SEED]\n"
+                   "                 [--device cpu|cuda|cuda:N[,M..]]\n"
                    "                 [--check] [--reference REF.safetensors] "
                    "[--tolerance X]\n");
   if (!full)
@@ -110,6 +116,9 @@ void usage(std::FILE *to, bool full) {
       "                      by name (needed when the artifact has params);\n"
       "                      or a checkpoint's model.safetensors.index.json\n"
       "                      (its shards), or a model directory\n"
+      "  --random-weights SEED instead of --weights: parameters made on the\n"
+      "                      device from SEED (hymir-bench's option; not with\n"
+      "                      --check)\n"
       "  --device DEV        cpu (default), cuda, cuda:N, or cuda:N,M,... for\n"
       "                      an artifact compiled for several devices\n"
       "  --check             recompute the outputs with the fp64 oracle (the\n"
@@ -164,6 +173,22 @@ int parse(int argc, char **argv, Options &o) {
     if (text) {
       if (!args.value(*text))
         return 2;
+    } else if (args.is("--random-weights")) {
+      std::string v;
+      if (!args.value(v))
+        return 2;
+      uint64_t seed = 0;
+      char *end = nullptr;
+      errno = 0;
+      seed = std::strtoull(v.c_str(), &end, 10);
+      if (v.empty() || v[0] == '-' || !end || *end || errno) {
+        std::fprintf(stderr,
+                     "hymir-run: --random-weights '%s' must be an integer "
+                     ">= 0 (the seed)\n",
+                     v.c_str());
+        return 2;
+      }
+      o.randomWeightsSeed = seed;
     } else if (args.is("--check")) {
       if (!args.noValue())
         return 2;
@@ -200,6 +225,18 @@ int parse(int argc, char **argv, Options &o) {
       o.outputs.empty()) {
     std::fprintf(stderr, "hymir-run: the artifact, --entry, --inputs and "
                          "--outputs are required (see hymir-run --help)\n");
+    return 2;
+  }
+  if (o.randomWeightsSeed && !o.weights.empty()) {
+    std::fprintf(stderr, "hymir-run: --weights and --random-weights are "
+                         "alternatives; give one\n");
+    return 2;
+  }
+  if (o.randomWeightsSeed && o.check) {
+    std::fprintf(stderr,
+                 "hymir-run: --check recomputes with the oracle on the host, "
+                 "which needs the weights from a file; --random-weights makes "
+                 "them on the device only (use --reference)\n");
     return 2;
   }
   return 0;
@@ -527,6 +564,12 @@ int main(int argc, char **argv) {
       return fail(opened.status());
     weights.emplace(*std::move(opened));
     if (absl::Status s = (*module)->bindWeights(*weights); !s.ok())
+      return fail(s);
+  } else if (o.randomWeightsSeed) {
+    hymir::tools::Progress progress(kTool,
+                                    "making random weights on " + o.device);
+    if (absl::Status s = (*module)->bindRandomWeights(*o.randomWeightsSeed);
+        !s.ok())
       return fail(s);
   }
   hymir::TensorMap inputs;
