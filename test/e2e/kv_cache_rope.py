@@ -14,7 +14,8 @@ cpu (ctest e2e/cpu/kv-cache-rope): kv_cache_rope.py BIN_DIR
   2. A prefill-shaped write, f32, T = 3 rows, rotary_dim = D = 8 (every
      channel rotated), a sequence shorter than T (left padding: rows at
      negative positions are not written), fused, within 1e-5 of the oracle
-     (f32 angle and rotation against fp64).
+     (f32 angle and rotation against fp64); once as rope then write, once
+     written in the fused form (the oracle then evaluates the op's RoPE).
   3. The imported tiny M1 model with partial rotary (scripts/make-checkpoint.py
      --preset m1-partial, f32, entries forward, prefill and decode) compiled
      with --attention-fuse-rope: prefill and decode steps through the caches
@@ -124,13 +125,29 @@ PREFILL = """func.func @prefill(%kc: tensor<2x16x2x8xf32> {hymir.name = "kc"},
 """
 
 
-def cpu_prefill(bin_dir, work):
+# The same write in its fused form as a user may write it: hymir-reference
+# and the reference program stored in the artifact evaluate the op's RoPE.
+PREFILL_FUSED = """func.func @prefill(%kc: tensor<2x16x2x8xf32> {hymir.name = "kc"},
+    %k: tensor<2x3x2x8xf32> {hymir.name = "k"},
+    %pos: tensor<2x3xi32> {hymir.name = "positions"},
+    %len: tensor<2xi32> {hymir.name = "lengths"})
+    -> (tensor<2x16x2x8xf32> {hymir.name = "kc_out", hymir.tied = 0 : i64}) {
+  %kc1 = hymir.kv_cache_write %kc, %k, %len positions(%pos)
+      {rotary_dim = 8 : i64, theta = 1.0e4 : f64}
+      : (tensor<2x16x2x8xf32>, tensor<2x3x2x8xf32>, tensor<2xi32>, tensor<2x3xi32>)
+      -> tensor<2x16x2x8xf32>
+  return %kc1 : tensor<2x16x2x8xf32>
+}
+"""
+
+
+def cpu_prefill(bin_dir, work, text, form):
     graph = os.path.join(work, "prefill.mlir")
     with open(graph, "w") as f:
-        f.write(PREFILL)
+        f.write(text)
     artifact = os.path.join(work, "prefill.hymir")
     kernels = compile_graph(bin_dir, graph, artifact, "cpu", True)
-    report(kernels == 1, f"prefill: the fused write is the only kernel ({kernels})")
+    report(kernels == 1, f"prefill ({form}): the fused write is the only kernel ({kernels})")
     ref = os.path.join(bin_dir, "hymir-reference")
     inputs = os.path.join(work, "prefill_in.safetensors")
     outputs = os.path.join(work, "prefill_ref.safetensors")
@@ -146,7 +163,8 @@ def cpu_prefill(bin_dir, work):
                         outputs, "--tolerance", "1e-5"], capture_output=True, text=True)
     if r.returncode != 0:
         print(r.stdout + r.stderr)
-    report(r.returncode == 0, "prefill f32, T = 3 with left padding, fused, against the oracle (1e-5)")
+    report(r.returncode == 0,
+           f"prefill ({form}) f32, T = 3 with left padding, fused, against the oracle (1e-5)")
 
 
 def cpu_imported(bin_dir, work):
@@ -208,7 +226,8 @@ def main():
     else:
         with tempfile.TemporaryDirectory() as work:
             cpu_decode(bin_dir, work)
-            cpu_prefill(bin_dir, work)
+            cpu_prefill(bin_dir, work, PREFILL, "rope then write")
+            cpu_prefill(bin_dir, work, PREFILL_FUSED, "written fused")
             cpu_imported(bin_dir, work)
     print(f"kv-cache rope: {'FAILED' if failed else 'PASSED'}")
     sys.exit(1 if failed else 0)

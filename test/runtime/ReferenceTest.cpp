@@ -212,6 +212,30 @@ TEST(ReferenceTest, AttentionOps) {
   EXPECT_TRUE(same(out[4], r.finalState));
 }
 
+// hymir.kv_cache_write with positions (the update's fused RoPE) means
+// hymir.rope of the update, then the write.
+TEST(ReferenceTest, KvCacheWriteWithRope) {
+  Builder b;
+  uint32_t cache = b.arg("cache", F, {2, 8, 2, 8});
+  uint32_t update = b.arg("update", F, {2, 3, 2, 8});
+  uint32_t lengths = b.arg("lengths", I, {2});
+  uint32_t pos = b.arg("pos", I, {2, 3});
+  b.result(b.op("hymir.kv_cache_write", {cache, update, lengths, pos}, F,
+                {2, 8, 2, 8},
+                {intAttr("rotary_dim", 4), floatAttr("theta", 1e4)}));
+  b.result(
+      b.op("hymir.kv_cache_write", {cache, update, lengths}, F, {2, 8, 2, 8}));
+  oracle::Tensor cv = random({2, 8, 2, 8}, 11), uv = random({2, 3, 2, 8}, 12);
+  // Sequence 1 is shorter than the update: its first row is not written.
+  oracle::IntTensor lv = ints({2}, {5, 2}),
+                    pv = ints({2, 3}, {2, 3, 4, 0, 700, 701});
+  std::vector<ReferenceValue> out = run(b.p, {cv, uv, lv, pv});
+  ASSERT_EQ(out.size(), 2u);
+  EXPECT_TRUE(
+      same(out[0], oracle::kvCacheWrite(cv, oracle::rope(uv, pv, 4, 1e4), lv)));
+  EXPECT_TRUE(same(out[1], oracle::kvCacheWrite(cv, uv, lv)));
+}
+
 TEST(ReferenceTest, MoeAndCispo) {
   Builder b;
   uint32_t x = b.arg("x", F, {D, 8});
@@ -919,6 +943,7 @@ TEST(ReferenceTest, RandomProgramsNeverCrash) {
       {"hymir.softmax_attention", 3, 1, {"causal", "scale"}},
       {"hymir.softmax_attention", 4, 1, {"causal", "scale"}},
       {"hymir.kv_cache_write", 3, 1, {}},
+      {"hymir.kv_cache_write", 4, 1, {"rotary_dim", "theta"}},
       {"hymir.rope", 2, 1, {"rotary_dim", "theta"}},
       {"hymir.rms_norm", 2, 1, {"epsilon"}},
       {"hymir.linear", 2, 1, {}},
