@@ -383,23 +383,35 @@ struct HopperKernel : AttentionCommon {
       p.arrive(p.barrier(ring.empty, slot));
     };
     // S = Q K^T of tile i: D / 16 steps of m64n128k16, not waited for.
-    auto issueS = [&](Value i) {
+    // The waits for a tile's K or V come before the warpgroup's
+    // wgmma.fence (beginIssue): a spin loop between the fence and the
+    // wgmmas made ptxas inject warpgroup.arrives (C7519) and serialise
+    // the wgmmas on the divergent path (C7520).
+    auto waitK = [&](Value i) {
       Value slot = p.slotOf(layout.k, i);
       p.wait(p.barrier(layout.k.full, slot), p.parityOf(layout.k, i));
+    };
+    auto waitV = [&](Value i) {
+      Value slot = p.slotOf(layout.v, i);
+      p.wait(p.barrier(layout.v.full, slot), p.parityOf(layout.v, i));
+    };
+    auto issueS = [&](Value i) {
+      Value slot = p.slotOf(layout.k, i);
       Value kBase = slotAddress(layout.k, slot);
-      Value acc = p.zeroAccumulator(S::kKeys / 2);
+      // The first step overwrites (scale-d 0): no zeroed registers.
+      Value acc = p.anyAccumulator(S::kKeys / 2);
       for (int64_t ks = 0; ks < s.dim / 16; ++ks) {
         Value at = arith::AddIOp::create(
             b, kBase, p.i64(ks / 4 * kSliceBytes + (ks % 4) * 32));
         acc = p.wgmmaShared(acc, qDescriptor(ks),
-                            p.matrixDescriptor(at, 16, 1024), S::kKeys);
+                            p.matrixDescriptor(at, 16, 1024), S::kKeys,
+                            /*overwrite=*/ks == 0);
       }
       return acc;
     };
     // O += P V of tile i: 8 steps of m64n(D)k16, P as A fragments.
     auto issuePV = [&](Value o, ArrayRef<Value> frag, Value i) {
       Value slot = p.slotOf(layout.v, i);
-      p.wait(p.barrier(layout.v.full, slot), p.parityOf(layout.v, i));
       Value vBase = slotAddress(layout.v, slot);
       for (int64_t kk = 0; kk < S::kKeys / 16; ++kk) {
         Value at = arith::AddIOp::create(b, vBase, p.i64(kk * 16 * 128));
@@ -488,6 +500,7 @@ struct HopperKernel : AttentionCommon {
         p.namedArrive(i32(1), 256);
       }
       // Tile 0: S alone.
+      waitK(idx(0));
       beginIssue();
       Value acc0 = issueS(idx(0));
       p.wgmmaCommit();
@@ -509,6 +522,8 @@ struct HopperKernel : AttentionCommon {
         ValueRange carried = loop.getRegionIterArgs();
         SmallVector<Value> frag(carried.begin() + 5, carried.end());
         Value o = carried[4];
+        waitK(i);
+        waitV(prev);
         beginIssue();
         Value acc;
         Softmax sm;
@@ -544,6 +559,7 @@ struct HopperKernel : AttentionCommon {
       SmallVector<Value> frag(loop.getResults().begin() + 5,
                               loop.getResults().end());
       Value last = sub(tiles, idx(1));
+      waitV(last);
       p.wgmmaFence();
       Value o = issuePV(loop.getResult(4), frag, last);
       p.wgmmaCommit();

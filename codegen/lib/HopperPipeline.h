@@ -272,14 +272,26 @@ struct HopperPipeline : GpuBuilder {
     NVVM::WgmmaWaitGroupSyncOp::create(b, static_cast<uint64_t>(pending));
   }
 
+  /// An accumulator whose value does not matter: the input of a first
+  /// wgmma with scale-d 0 (wgmmaShared's `overwrite`).
+  Value anyAccumulator(int64_t n) {
+    return LLVM::PoisonOp::create(b, accumulatorType(n));
+  }
+
   /// acc += A B for one m64nNk16 step, bf16 operands both in shared memory
-  /// (descriptors), A K-major, B K-major.
-  Value wgmmaShared(Value acc, Value descA, Value descB, int64_t n) {
+  /// (descriptors), A K-major, B K-major. With `overwrite`, acc = A B
+  /// (scale-d 0): a chain's first step then needs no zeroed registers,
+  /// whose writes before the asynchronous wgmma make ptxas inject a
+  /// warpgroup.arrive (C7519) and, on a divergent path, serialise the
+  /// wgmmas (C7520).
+  Value wgmmaShared(Value acc, Value descA, Value descB, int64_t n,
+                    bool overwrite = false) {
     auto shape = NVVM::MMAShapeAttr::get(b.getContext(), 64, n, 16);
     return NVVM::WgmmaMmaAsyncOp::create(
                b, acc.getType(), acc, descA, descB, shape,
                NVVM::WGMMATypes::bf16, NVVM::WGMMATypes::bf16,
-               NVVM::WGMMATypes::f32, NVVM::WGMMAScaleOut::one,
+               NVVM::WGMMATypes::f32,
+               overwrite ? NVVM::WGMMAScaleOut::zero : NVVM::WGMMAScaleOut::one,
                NVVM::WGMMAScaleIn::one, NVVM::WGMMAScaleIn::one,
                NVVM::MMALayout::row, NVVM::MMALayout::col,
                NVVM::MMAIntOverflowAttr())

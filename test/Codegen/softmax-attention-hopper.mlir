@@ -22,9 +22,12 @@
 // CHECK:       nvvm.mbarrier.arrive.expect_tx
 // CHECK:       nvvm.cp.async.bulk.tensor.shared.cluster.global
 // CHECK:     nvvm.setmaxregister increase 232 {hymir.pipeline = "consumer"}
+// The K tile's wait comes before the fence; the chain's first step
+// overwrites (scale-d 0: no zeroed accumulator registers).
 // CHECK:       nvvm.mbarrier.try_wait.parity
 // CHECK:       nvvm.wgmma.fence.aligned
-// CHECK-COUNT-8: nvvm.wgmma.mma_async {{.*}} <m = 64, n = 128, k = 16>
+// CHECK:       nvvm.wgmma.mma_async {{.*}} <m = 64, n = 128, k = 16>, D[<f32>, <zero>]
+// CHECK-COUNT-7: nvvm.wgmma.mma_async {{.*}} <m = 64, n = 128, k = 16>, D[<f32>, <one>]
 // CHECK:       nvvm.wgmma.commit.group.sync.aligned
 // CHECK:       math.exp2
 // CHECK-COUNT-8: wgmma.mma_async.sync.aligned.m64n128k16.f32.bf16.bf16
