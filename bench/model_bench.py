@@ -245,8 +245,13 @@ def floors(cfg, params, position):
 # --- agreement: hymir's prefill logits against transformers' ---------------
 
 def entry_inputs(bin_dir, artifact, entry):
-    """[(name, dtype, shape)] of the entry's inputs from hymir-dump (a
-    dynamic dim, the token count, is None)."""
+    """[(name, dtype, shape)] of the entry's inputs (a dynamic dim, the token
+    count, is None): from ENTRY-inputs.json beside the artifact
+    (model-bench-prepare.py writes it for prefill), else from hymir-dump."""
+    listed = os.path.join(os.path.dirname(artifact), entry + "-inputs.json")
+    if os.path.exists(listed):
+        with open(listed) as f:
+            return [tuple(x) for x in json.load(f)]
     text = subprocess.run([os.path.join(bin_dir, "hymir-dump"), artifact], capture_output=True,
                           text=True, check=True).stdout
     section = text.split("\nentry %s\n" % entry, 1)[1].split("\nentry ", 1)[0]

@@ -19,6 +19,7 @@ bench/model_bench.py for transformers):
 The others declare the experts stacked (mlp.experts.w1, w3, w2: the
 operands of hymir.moe, no copy); bench/model_bench.py gives transformers'
 gate_up_proj and down_proj the same values.
+  prefill-inputs.json  model-b1's prefill inputs (name, dtype, shape)
   params.txt        the artifacts' parameter names, dtypes and shapes
                     (model_bench.py checks transformers' against them)
   plan.txt          hymir-dump's arena line per entry (device memory)
@@ -136,6 +137,20 @@ def main():
                 entry = line.split()[1]
             elif line.strip().startswith("arena ") and entry:
                 plan_lines.append("%s %s: %s" % (name, entry, line.strip()))
+        if name == "b1":
+            # prefill's inputs, for model_bench.py's agreement check (the
+            # GPU host's bundle has no hymir-dump).
+            section = dump.split("\nentry prefill\n", 1)[1].split("\nentry ", 1)[0]
+            specs = []
+            for line in section.splitlines():
+                line = line.strip()
+                if line.startswith("input "):
+                    input_name, spec = line.split(" ", 2)[2].split(": ")
+                    dtype, shape = spec.rstrip("]").split("[")
+                    specs.append([input_name, dtype, [int(x) if x.isdigit() else None
+                                                      for x in shape.split(", ")]])
+            with open(os.path.join(args.out, "prefill-inputs.json"), "w") as f:
+                json.dump(specs, f)
         if not params_written:
             # "param NAME: DTYPE [shape]" lines of the plan listing, as printed.
             with open(os.path.join(args.out, "params.txt"), "w") as f:
