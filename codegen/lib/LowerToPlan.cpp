@@ -92,6 +92,7 @@ private:
   LogicalResult gemm(linalg::GenericOp op);
   template <typename CollectiveOp>
   LogicalResult collective(linalg::GenericOp op, bool gather);
+  LogicalResult allToAll(linalg::GenericOp op);
   LogicalResult finish(func::ReturnOp ret);
   LogicalResult arguments();
 
@@ -472,6 +473,54 @@ LogicalResult EntryLowering::collective(linalg::GenericOp op, bool gather) {
   return success();
 }
 
+/// An all_to_all from hymir-lower-to-linalg: inputs (rows, send offsets),
+/// inits (received rows, receive offsets), each contiguous.
+LogicalResult EntryLowering::allToAll(linalg::GenericOp op) {
+  if (op.getNumDpsInputs() != 2 || op.getNumDpsInits() != 2)
+    return op.emitError("hymir-compile: an all_to_all has two inputs (rows, "
+                        "offsets) and two inits");
+  SmallVector<Value> operands = {op.getDpsInputs()[0], op.getDpsInputs()[1],
+                                 op.getDpsInits()[0], op.getDpsInits()[1]};
+  SmallVector<View> v;
+  for (Value operand : operands) {
+    FailureOr<View> one = view(operand, op);
+    if (failed(one))
+      return failure();
+    if (!isContiguous(*one))
+      return op.emitError("hymir-compile: an all_to_all needs contiguous "
+                          "buffers (a strided view reached it)");
+    v.push_back(*one);
+  }
+  if (v[0].elementType != v[2].elementType)
+    return op.emitError("hymir-compile: an all_to_all keeps its dtype");
+  // Rows of static size; the row count may follow the token count.
+  int64_t row = 1;
+  for (AffineExpr s : ArrayRef(v[0].sizes).drop_front()) {
+    auto c = dyn_cast<AffineConstantExpr>(s);
+    if (!c)
+      return op.emitError("hymir-compile: an all_to_all needs static row "
+                          "sizes");
+    row *= c.getValue();
+  }
+  FailureOr<AffineExpr> elements =
+      checked(v[0].sizes.front() * row, op, "all_to_all size");
+  if (failed(elements))
+    return failure();
+  auto peers = dyn_cast<AffineConstantExpr>(v[1].sizes.front());
+  if (!peers || peers.getValue() != options.devices + 1)
+    return op.emitError() << "hymir-compile: all_to_all offsets for "
+                          << (peers ? std::to_string(peers.getValue() - 1)
+                                    : "?")
+                          << " devices in a module compiled for "
+                          << options.devices << " (--devices)";
+  plan::AllToAllOp::create(
+      builder, op.getLoc(), materialize(operands[0], v[0]),
+      materialize(operands[1], v[1]), materialize(operands[2], v[2]),
+      materialize(operands[3], v[3]), AffineMapAttr::get(map(*elements)),
+      builder.getI64IntegerAttr(row));
+  return success();
+}
+
 LogicalResult EntryLowering::visit(Operation *op) {
   // Inside a token guard only launches (with the views and index arithmetic
   // they need) can be placed: they are the steps that carry a guard.
@@ -705,6 +754,8 @@ LogicalResult EntryLowering::visit(Operation *op) {
         return collective<plan::AllReduceOp>(generic, /*gather=*/false);
       if (*kind == LibraryCall::AllGather)
         return collective<plan::AllGatherOp>(generic, /*gather=*/true);
+      if (*kind == LibraryCall::AllToAll)
+        return allToAll(generic);
       return gemm(generic);
     }
   }

@@ -33,6 +33,7 @@ void mlir::hymir::buildKernelFormPipeline(OpPassManager &pm,
   if (options.devices > 1) {
     HymirShardOptions shard;
     shard.devices = options.devices;
+    shard.moe = options.shardMoe;
     pm.addPass(createHymirShard(shard));
   }
   // MoE: one fused routing step and experts on the routed rows only.

@@ -28,7 +28,7 @@ namespace {
 
 bool isStep(Operation *op) {
   return isa<plan::LaunchOp, plan::GemmOp, plan::CopyOp, plan::AllReduceOp,
-             plan::AllGatherOp, plan::TensorMapOp>(op);
+             plan::AllGatherOp, plan::AllToAllOp, plan::TensorMapOp>(op);
 }
 
 struct Interval {

@@ -266,6 +266,20 @@ FailureOr<rt::StepDesc> Translator::step(Operation *op) {
   if (auto gather = dyn_cast<plan::AllGatherOp>(op))
     return collective(gather.getSource(), gather.getTarget(),
                       gather.getElements(), rt::CollectiveKind::AllGather);
+  if (auto toAll = dyn_cast<plan::AllToAllOp>(op)) {
+    FailureOr<rt::StepDesc> step =
+        collective(toAll.getSource(), toAll.getTarget(), toAll.getElements(),
+                   rt::CollectiveKind::AllToAll);
+    FailureOr<rt::RefDesc> srcOffsets = ref(toAll.getSourceOffsets(), op),
+                           dstOffsets = ref(toAll.getTargetOffsets(), op);
+    if (failed(step) || failed(srcOffsets) || failed(dstOffsets))
+      return failure();
+    auto &c = std::get<rt::CollectiveDesc>(*step);
+    c.srcOffsets = *srcOffsets;
+    c.dstOffsets = *dstOffsets;
+    c.row = toAll.getRow();
+    return step;
+  }
   return op->emitError("hymir-plan-to-artifact: not a plan step");
 }
 
@@ -314,7 +328,7 @@ FailureOr<rt::EntryDesc> Translator::entry(plan::EntryOp op) {
       continue;
     }
     if (isa<plan::LaunchOp, plan::GemmOp, plan::CopyOp, plan::AllReduceOp,
-            plan::AllGatherOp, plan::TensorMapOp>(inner)) {
+            plan::AllGatherOp, plan::AllToAllOp, plan::TensorMapOp>(inner)) {
       FailureOr<rt::StepDesc> s = step(&inner);
       if (failed(s))
         return failure();

@@ -57,8 +57,13 @@ constexpr int64_t kPortableTile = 32;
 constexpr int64_t kKeysInFlight = 4;
 /// Query counts up to this take the split kernels.
 constexpr int64_t kSplitQueries = 16;
-/// Blocks the split kernels aim for (about four per SM of an H100 or H200).
-constexpr int64_t kFillBlocks = 512;
+/// Blocks the split kernels aim for: about one per SM of an H100 or H200.
+/// Measured on an H200 (2026-12-03, decode of 64/8 heads, D 128, every
+/// split count timed in one call): one wave beats four, whose last partial
+/// wave and larger combine cost 5-20% (B 1: 16 splits 19.1 / 77.2 us at
+/// S 8192 / 65536 against 22.0 / 92.7 with 32 / 64; B 16: 1 split 135.2 /
+/// 993.7 us against 152.3 / 1051.8 with 4; B 64 within 1-2% either way).
+constexpr int64_t kFillBlocks = 128;
 /// The fewest keys a split gets when the count is automatic.
 constexpr int64_t kMinSplitKeys = 256;
 /// Rows per block of the combine kernel (one warp each).

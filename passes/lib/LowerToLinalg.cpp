@@ -649,6 +649,42 @@ struct LowerAllGather : OpRewritePattern<AllGatherOp> {
   }
 };
 
+/// hymir.all_to_all as one generic over [rows, ..., peers + 1] whose two
+/// outputs are copies of its two inputs: a single device's meaning (it
+/// sends all its rows to itself). The plan turns it into an exchange of
+/// variable row counts between the real devices.
+struct LowerAllToAll : OpRewritePattern<AllToAllOp> {
+  using OpRewritePattern::OpRewritePattern;
+  LogicalResult matchAndRewrite(AllToAllOp op,
+                                PatternRewriter &rewriter) const override {
+    Location loc = op.getLoc();
+    MLIRContext *ctx = rewriter.getContext();
+    auto type = cast<RankedTensorType>(op.getX().getType());
+    auto offsetsType = cast<RankedTensorType>(op.getSendOffsets().getType());
+    int64_t rank = type.getRank();
+    Value rows = tensor::EmptyOp::create(
+        rewriter, loc, tensor::getMixedSizes(rewriter, loc, op.getX()),
+        type.getElementType());
+    Value offsets = tensor::EmptyOp::create(
+        rewriter, loc, offsetsType.getShape(), offsetsType.getElementType());
+    AffineMap rowMap =
+        AffineMap::getMultiDimIdentityMap(rank + 1, ctx).dropResult(rank);
+    AffineMap peerMap =
+        AffineMap::get(rank + 1, 0, getAffineDimExpr(rank, ctx), ctx);
+    SmallVector<AffineMap> maps = {rowMap, peerMap, rowMap, peerMap};
+    SmallVector<utils::IteratorType> iters(rank + 1, kPar);
+    auto generic = linalg::GenericOp::create(
+        rewriter, loc, TypeRange{type, offsetsType},
+        ValueRange{op.getX(), op.getSendOffsets()}, ValueRange{rows, offsets},
+        maps, iters, [&](OpBuilder &b, Location l, ValueRange args) {
+          linalg::YieldOp::create(b, l, ValueRange{args[0], args[1]});
+        });
+    setLibraryCall(generic, LibraryCall::AllToAll);
+    rewriter.replaceOp(op, generic.getResults());
+    return success();
+  }
+};
+
 struct HymirLowerToLinalgPass
     : hymir::impl::HymirLowerToLinalgBase<HymirLowerToLinalgPass> {
   using Base::Base;
@@ -660,7 +696,8 @@ struct HymirLowerToLinalgPass
     if (!skipLinear)
       patterns.add<LowerLinear>(&getContext(), libraryGemm);
     if (collectives)
-      patterns.add<LowerAllReduce, LowerAllGather>(&getContext());
+      patterns.add<LowerAllReduce, LowerAllGather, LowerAllToAll>(
+          &getContext());
     GreedyRewriteConfig config;
     config.setStrictness(GreedyRewriteStrictness::ExistingOps);
     if (failed(

@@ -8,14 +8,21 @@
 // of the part's shape) or has them made whole first with hymir.all_gather /
 // hymir.all_reduce. The rules are listed in Passes.td.
 //
+// hymir.moe has two forms: tensor parallel (every device computes every
+// expert on its slice of the intermediate dim) and expert parallel (each
+// device holds E / N whole experts and its own tokens, which hymir.all_to_all
+// sends to the devices of the experts they picked and brings back).
+//
 //===----------------------------------------------------------------------===//
 
 #include "hymir/Dialect/Hymir/IR/HymirAttributes.h"
 #include "hymir/Dialect/Hymir/IR/HymirOps.h"
+#include "hymir/Transforms/MoeLowering.h"
 #include "hymir/Transforms/Passes.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/Dialect/Linalg/IR/Linalg.h"
 #include "mlir/Dialect/Tensor/IR/Tensor.h"
 #include "mlir/IR/Builders.h"
 #include "mlir/IR/BuiltinAttributes.h"
@@ -42,10 +49,14 @@ struct Layout {
   bool isSplit(int64_t d) const { return kind == Split && dim == d; }
 };
 
+/// How hymir.moe ops are split (the pass's `moe` option).
+enum class MoeMode { Auto, Expert, Tensor };
+
 class Sharder {
 public:
-  Sharder(func::FuncOp func, int64_t devices)
-      : func(func), devices(devices), builder(func.getContext()) {}
+  Sharder(func::FuncOp func, int64_t devices, MoeMode moeMode)
+      : func(func), devices(devices), moeMode(moeMode),
+        builder(func.getContext()) {}
 
   LogicalResult run();
 
@@ -60,6 +71,9 @@ private:
   LogicalResult visitHeads(Operation *op, ArrayRef<Value> headOperands);
   LogicalResult visitLightning(LightningAttentionOp op);
   LogicalResult visitMoe(MoeOp op);
+  /// Why `op` cannot be expert parallel, or "" when it can.
+  std::string whyNotExpertParallel(MoeOp op) const;
+  LogicalResult expertParallel(MoeOp op);
   LogicalResult visitRmsNorm(RmsNormOp op);
   /// Every tensor operand (and every value its regions use from outside)
   /// made whole; results replicated.
@@ -97,6 +111,7 @@ private:
 
   func::FuncOp func;
   int64_t devices;
+  MoeMode moeMode;
   OpBuilder builder;
   llvm::DenseMap<Value, Layout> layouts;
   llvm::DenseMap<Value, Value> wholes;
@@ -403,7 +418,41 @@ LogicalResult Sharder::visitLightning(LightningAttentionOp op) {
   return success();
 }
 
+std::string Sharder::whyNotExpertParallel(MoeOp op) const {
+  auto xType = cast<RankedTensorType>(op.getX().getType());
+  auto w1Type = cast<RankedTensorType>(op.getW1().getType());
+  if (!divisible(w1Type, 0))
+    return "the expert count (" + std::to_string(w1Type.getDimSize(0)) +
+           ") is not a multiple of the device count";
+  if (!canPart(op.getX(), 0))
+    return xType.isDynamicDim(0) || !divisible(xType, 0)
+               ? "its token count must be static and a multiple of the "
+                 "device count"
+               : "its tokens are not split across the devices (x is "
+                 "needed whole)";
+  if (!canPart(op.getW1(), 0) || !canPart(op.getW3(), 0) ||
+      !canPart(op.getW2(), 0))
+    return "its expert weights cannot be split by expert";
+  if (layout(op.getRouter()).kind == Layout::Partial)
+    return "its router is a partial sum";
+  return "";
+}
+
 LogicalResult Sharder::visitMoe(MoeOp op) {
+  // The rule: expert parallel when the op's tokens can be split across the
+  // devices without communication (they are split by rows already, or x is
+  // an argument of a static token count divisible by the device count) and
+  // the experts divide evenly; otherwise tensor parallel. Forced modes skip
+  // the choice (expert: an error when it cannot be).
+  if (moeMode != MoeMode::Tensor) {
+    std::string why = whyNotExpertParallel(op);
+    if (why.empty())
+      return expertParallel(op);
+    if (moeMode == MoeMode::Expert)
+      return op.emitError() << "hymir-shard: hymir.moe cannot be expert "
+                               "parallel over "
+                            << devices << " devices: " << why;
+  }
   // Each device computes every expert on its slice of the intermediate dim;
   // the down projections of the slices sum to the whole.
   if (layout(op.getX()).kind == Layout::Partial || !canPart(op.getW1(), 1) ||
@@ -417,6 +466,208 @@ LogicalResult Sharder::visitMoe(MoeOp op) {
   op.getW3Mutable().assign(partOf(op.getW3(), 1, op));
   op.getW2Mutable().assign(partOf(op.getW2(), 2, op));
   layouts[op.getResult()] = Layout::partial();
+  return success();
+}
+
+/// Device r holds tokens [r T/N, (r + 1) T/N) and experts [r E/N, (r + 1)
+/// E/N). It routes its tokens, lays their (token, pick) pairs out grouped by
+/// expert (hymir.moe_route with tile 1), so that the pairs for device p are
+/// rows [offsets[p E/N], offsets[(p + 1) E/N]) and sends them there with
+/// hymir.all_to_all (with each row's expert, as an index among the
+/// receiver's experts). Each device runs its experts on the rows it
+/// received (hymir.routed_experts with one pick of weight 1 per row, in
+/// f32), the results go back by the same counts, in the order they left,
+/// and each device combines its tokens' picks with their routing weights.
+/// Every capacity is the T * top_k pairs of all devices: no device can
+/// receive more.
+LogicalResult Sharder::expertParallel(MoeOp op) {
+  Location loc = op.getLoc();
+  MLIRContext *ctx = op.getContext();
+  Value x = partOf(op.getX(), 0, op);
+  Value router = wholeOf(op.getRouter(), op);
+  Value w1 = partOf(op.getW1(), 0, op), w3 = partOf(op.getW3(), 0, op),
+        w2 = partOf(op.getW2(), 0, op);
+  builder.setInsertionPoint(op);
+  auto xType = cast<RankedTensorType>(x.getType());
+  int64_t tokens = xType.getDimSize(0), width = xType.getDimSize(1);
+  int64_t experts = cast<RankedTensorType>(router.getType()).getDimSize(0);
+  int64_t local = experts / devices, topK = op.getTopK();
+  int64_t pairs = tokens * topK, capacity = pairs * devices;
+  Type f32 = builder.getF32Type(), i32 = builder.getI32Type();
+  auto tensor = [](ArrayRef<int64_t> shape, Type t) {
+    return RankedTensorType::get(shape, t);
+  };
+  auto toF32 = [&](Value v) -> Value {
+    auto type = cast<RankedTensorType>(v.getType());
+    if (type.getElementType().isF32())
+      return v;
+    return arith::ExtFOp::create(builder, loc, type.clone(f32), v);
+  };
+  auto par = utils::IteratorType::parallel;
+  auto red = utils::IteratorType::reduction;
+  auto idx = [&](OpBuilder &b, Location l, int64_t c) -> Value {
+    return arith::ConstantIndexOp::create(b, l, c);
+  };
+  auto i32c = [&](OpBuilder &b, Location l, int64_t c) -> Value {
+    return arith::ConstantIntOp::create(b, l, c, 32);
+  };
+  auto toIndex = [](OpBuilder &b, Location l, Value v) -> Value {
+    return arith::IndexCastOp::create(b, l, b.getIndexType(), v);
+  };
+  auto empty = [&](ArrayRef<int64_t> shape, Type t) -> Value {
+    return tensor::EmptyOp::create(builder, loc, shape, t);
+  };
+  AffineExpr d0 = getAffineDimExpr(0, ctx), d1 = getAffineDimExpr(1, ctx);
+
+  // Routing of this device's tokens, as the one-device lowering computes it.
+  Value logits = LinearOp::create(
+      builder, loc, tensor({tokens, experts}, f32), toF32(x), toF32(router),
+      builder.getStringAttr(stringifyPrecision(Precision::F32)));
+  auto route = MoeRouteOp::create(
+      builder, loc,
+      TypeRange{tensor({pairs}, i32), tensor({experts + 1}, i32),
+                tensor({tokens, topK}, i32), tensor({tokens, topK}, f32)},
+      logits, op.getTopKAttr(), op.getRenormalizeAttr(),
+      builder.getI64IntegerAttr(1));
+  Value sorted = route.getSortedTokens(), offsets = route.getOffsets();
+
+  // Where each peer's rows start: the offsets of its first expert.
+  Value sendOffsets =
+      linalg::GenericOp::create(
+          builder, loc, tensor({devices + 1}, i32), ValueRange{},
+          ValueRange{empty({devices + 1}, i32)},
+          ArrayRef<AffineMap>{AffineMap::get(1, 0, d0, ctx)},
+          ArrayRef<utils::IteratorType>{par},
+          [&](OpBuilder &b, Location l, ValueRange) {
+            Value p = linalg::IndexOp::create(b, l, 0);
+            Value e = arith::MulIOp::create(b, l, p, idx(b, l, local));
+            linalg::YieldOp::create(
+                b, l, ValueRange{tensor::ExtractOp::create(b, l, offsets, e)});
+          })
+          .getResult(0);
+
+  // The rows to send: x's row of each pair (zero past the pairs).
+  Value rows =
+      linalg::GenericOp::create(
+          builder, loc, tensor({capacity, width}, xType.getElementType()),
+          ValueRange{},
+          ValueRange{empty({capacity, width}, xType.getElementType())},
+          ArrayRef<AffineMap>{AffineMap::getMultiDimIdentityMap(2, ctx)},
+          ArrayRef<utils::IteratorType>{par, par},
+          [&](OpBuilder &b, Location l, ValueRange) {
+            Value r = linalg::IndexOp::create(b, l, 0);
+            Value c = linalg::IndexOp::create(b, l, 1);
+            Value inPairs = arith::CmpIOp::create(
+                b, l, arith::CmpIPredicate::ult, r, idx(b, l, pairs));
+            Value at = arith::MinUIOp::create(b, l, r, idx(b, l, pairs - 1));
+            Value tok = tensor::ExtractOp::create(b, l, sorted, at);
+            Value valid = arith::AndIOp::create(
+                b, l, inPairs,
+                arith::CmpIOp::create(b, l, arith::CmpIPredicate::sge, tok,
+                                      i32c(b, l, 0)));
+            Value safe =
+                toIndex(b, l, arith::MaxSIOp::create(b, l, tok, i32c(b, l, 0)));
+            Value v = tensor::ExtractOp::create(b, l, x, ValueRange{safe, c});
+            Value zero = arith::ConstantOp::create(
+                b, l, b.getZeroAttr(xType.getElementType()));
+            linalg::YieldOp::create(
+                b, l,
+                ValueRange{arith::SelectOp::create(b, l, valid, v, zero)});
+          })
+          .getResult(0);
+
+  // Each row's expert among its receiver's: the number of groups that end
+  // at or before it, modulo E / N.
+  Value zeros32 =
+      linalg::FillOp::create(builder, loc, ValueRange{i32c(builder, loc, 0)},
+                             ValueRange{empty({capacity}, i32)})
+          .getResult(0);
+  Value rowExpert =
+      linalg::GenericOp::create(
+          builder, loc, tensor({capacity}, i32), ValueRange{offsets},
+          ValueRange{zeros32},
+          ArrayRef<AffineMap>{AffineMap::get(2, 0, d1, ctx),
+                              AffineMap::get(2, 0, d0, ctx)},
+          ArrayRef<utils::IteratorType>{par, red},
+          [&](OpBuilder &b, Location l, ValueRange a) {
+            Value r = arith::IndexCastOp::create(
+                b, l, b.getI32Type(), linalg::IndexOp::create(b, l, 0));
+            Value g = linalg::IndexOp::create(b, l, 1);
+            Value ended = arith::AndIOp::create(
+                b, l,
+                arith::CmpIOp::create(b, l, arith::CmpIPredicate::uge, g,
+                                      idx(b, l, 1)),
+                arith::CmpIOp::create(b, l, arith::CmpIPredicate::sle, a[0],
+                                      r));
+            Value next = arith::AddIOp::create(
+                b, l, a[1],
+                arith::ExtUIOp::create(b, l, b.getI32Type(), ended));
+            linalg::YieldOp::create(b, l, ValueRange{next});
+          })
+          .getResult(0);
+  Value localExpert =
+      linalg::GenericOp::create(
+          builder, loc, tensor({capacity}, i32), ValueRange{rowExpert},
+          ValueRange{empty({capacity}, i32)},
+          ArrayRef<AffineMap>{AffineMap::get(1, 0, d0, ctx),
+                              AffineMap::get(1, 0, d0, ctx)},
+          ArrayRef<utils::IteratorType>{par},
+          [&](OpBuilder &b, Location l, ValueRange a) {
+            Value clamped =
+                arith::MinSIOp::create(b, l, a[0], i32c(b, l, experts - 1));
+            linalg::YieldOp::create(b, l,
+                                    ValueRange{arith::RemSIOp::create(
+                                        b, l, clamped, i32c(b, l, local))});
+          })
+          .getResult(0);
+
+  // Dispatch.
+  auto dispatch = AllToAllOp::create(builder, loc, rows.getType(),
+                                     sendOffsets.getType(), rows, sendOffsets);
+  auto dispatchExperts =
+      AllToAllOp::create(builder, loc, localExpert.getType(),
+                         sendOffsets.getType(), localExpert, sendOffsets);
+  Value received = dispatchExperts.getRecvOffsets();
+  // Rows past the received ones pick no expert.
+  Value picks =
+      linalg::GenericOp::create(
+          builder, loc, tensor({capacity, 1}, i32),
+          ValueRange{dispatchExperts.getResult()},
+          ValueRange{empty({capacity, 1}, i32)},
+          ArrayRef<AffineMap>{AffineMap::get(2, 0, d0, ctx),
+                              AffineMap::getMultiDimIdentityMap(2, ctx)},
+          ArrayRef<utils::IteratorType>{par, par},
+          [&](OpBuilder &b, Location l, ValueRange a) {
+            Value r = arith::IndexCastOp::create(
+                b, l, b.getI32Type(), linalg::IndexOp::create(b, l, 0));
+            Value end =
+                tensor::ExtractOp::create(b, l, received, idx(b, l, devices));
+            Value in =
+                arith::CmpIOp::create(b, l, arith::CmpIPredicate::slt, r, end);
+            linalg::YieldOp::create(b, l,
+                                    ValueRange{arith::SelectOp::create(
+                                        b, l, in, a[0], i32c(b, l, -1))});
+          })
+          .getResult(0);
+  Value ones = arith::ConstantOp::create(
+      builder, loc,
+      DenseElementsAttr::get(tensor({capacity, 1}, f32),
+                             builder.getF32FloatAttr(1.0f)));
+  // This device's experts on the rows it received, in f32.
+  Value expertRows = RoutedExpertsOp::create(
+      builder, loc, tensor({capacity, width}, f32), toF32(dispatch.getResult()),
+      picks, ones, w1, w3, w2);
+  // Combine: the rows go back by the counts they came with, landing in the
+  // order they left; each token sums its picks.
+  auto back = AllToAllOp::create(builder, loc, expertRows.getType(),
+                                 dispatch.getRecvOffsets().getType(),
+                                 expertRows, dispatch.getRecvOffsets());
+  Value y = buildMoeCombine(builder, loc, route.getWeights(), route.getSlots(),
+                            back.getResult(), x,
+                            tensor({tokens, width}, xType.getElementType()));
+  op.getResult().replaceAllUsesWith(y);
+  op.erase();
+  layouts[y] = Layout::split(0);
   return success();
 }
 
@@ -434,7 +685,7 @@ LogicalResult Sharder::visitRmsNorm(RmsNormOp op) {
 }
 
 LogicalResult Sharder::visit(Operation *op) {
-  if (isa<AllReduceOp, AllGatherOp>(op))
+  if (isa<AllReduceOp, AllGatherOp, AllToAllOp>(op))
     return op->emitError("hymir-shard: the graph already has collectives; "
                          "shard a single-device graph");
   if (auto linear = dyn_cast<LinearOp>(op))
@@ -502,6 +753,19 @@ struct HymirShard : hymir::impl::HymirShardBase<HymirShard> {
                                  << static_cast<int64_t>(devices);
       return signalPassFailure();
     }
+    MoeMode mode;
+    if (moe == "auto")
+      mode = MoeMode::Auto;
+    else if (moe == "expert")
+      mode = MoeMode::Expert;
+    else if (moe == "tensor")
+      mode = MoeMode::Tensor;
+    else {
+      getOperation().emitError()
+          << "hymir-shard: moe must be auto, expert or tensor, got '" << moe
+          << "'";
+      return signalPassFailure();
+    }
     if (devices == 1)
       return;
     for (auto func : getOperation().getOps<func::FuncOp>()) {
@@ -511,7 +775,7 @@ struct HymirShard : hymir::impl::HymirShardBase<HymirShard> {
         func.emitError("hymir-shard: functions of one block only");
         return signalPassFailure();
       }
-      if (failed(Sharder(func, devices).run()))
+      if (failed(Sharder(func, devices, mode).run()))
         return signalPassFailure();
     }
   }

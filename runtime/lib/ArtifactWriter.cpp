@@ -139,9 +139,13 @@ private:
     if (const auto *c = std::get_if<CollectiveDesc>(&s)) {
       auto src = ref(c->src), dst = ref(c->dst);
       auto elements = sizeExpr(c->elements);
+      bool toAll = c->kind == CollectiveKind::AllToAll;
+      auto srcOffsets = toAll ? ref(c->srcOffsets) : decltype(src)();
+      auto dstOffsets = toAll ? ref(c->dstOffsets) : decltype(src)();
       auto collective = ar::CreateCollective(
           b, toSchemaEnum<ar::CollectiveKind>(c->kind), src, dst,
-          toSchemaEnum<ar::DType>(c->dtype), elements);
+          toSchemaEnum<ar::DType>(c->dtype), elements, srcOffsets, dstOffsets,
+          toAll ? c->row : 0);
       return ar::CreatePlanStep(b, ar::Step::Collective, collective.Union());
     }
     if (const auto *t = std::get_if<TensorMapDesc>(&s)) {

@@ -326,6 +326,52 @@ public:
     return absl::OkStatus();
   }
 
+  absl::Status allToAll(const std::vector<const void *> &src,
+                        const std::vector<const void *> &srcOffsets,
+                        const std::vector<void *> &dst,
+                        const std::vector<void *> &dstOffsets, size_t rows,
+                        size_t rowBytes) override {
+    size_t n = devices_;
+    if (src.size() != n || srcOffsets.size() != n || dst.size() != n ||
+        dstOffsets.size() != n)
+      return absl::InternalError(absl::StrCat("cpu all_to_all: buffers of ",
+                                              src.size(), " devices for ", n));
+    // Every sender's offsets checked before anything moves.
+    for (size_t e = 0; e < n; ++e) {
+      const int32_t *o = static_cast<const int32_t *>(srcOffsets[e]);
+      for (size_t p = 0; p <= n; ++p) {
+        bool bad = o[p] < 0 || static_cast<size_t>(o[p]) > rows ||
+                   (p > 0 && o[p] < o[p - 1]);
+        if (bad)
+          return absl::OutOfRangeError(absl::StrCat(
+              "all_to_all: device ", e, " sends by offsets that are not ",
+              "non-decreasing in [0, ", rows, "] (entry ", p, " is ", o[p],
+              ")"));
+      }
+    }
+    for (size_t d = 0; d < n; ++d) {
+      auto *out = static_cast<uint8_t *>(dst[d]);
+      auto *recv = static_cast<int32_t *>(dstOffsets[d]);
+      size_t at = 0;
+      for (size_t e = 0; e < n; ++e) {
+        const int32_t *o = static_cast<const int32_t *>(srcOffsets[e]);
+        size_t count = static_cast<size_t>(o[d + 1] - o[d]);
+        if (count > rows - at)
+          return absl::OutOfRangeError(absl::StrCat(
+              "all_to_all: device ", d, " receives more than its ", rows,
+              " rows (", at, " so far, ", count, " more from device ", e, ")"));
+        recv[e] = static_cast<int32_t>(at);
+        std::memcpy(out + at * rowBytes,
+                    static_cast<const uint8_t *>(src[e]) + o[d] * rowBytes,
+                    count * rowBytes);
+        at += count;
+      }
+      recv[n] = static_cast<int32_t>(at);
+      std::memset(out + at * rowBytes, 0, (rows - at) * rowBytes);
+    }
+    return absl::OkStatus();
+  }
+
 private:
   absl::Status check(const std::vector<const void *> &src,
                      const std::vector<void *> &dst, DType dtype) const {

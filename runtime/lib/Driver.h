@@ -140,6 +140,18 @@ public:
   virtual absl::Status allGather(const std::vector<const void *> &src,
                                  const std::vector<void *> &dst,
                                  size_t elements, DType dtype) = 0;
+  /// Device e sends rows [srcOffsets[e][d], srcOffsets[e][d + 1]) of src[e]
+  /// to device d; dst[d] receives every device's rows in device order,
+  /// dstOffsets[d] (devices + 1 i32) where each device's rows start, and
+  /// zeros past them. Offsets live in device memory like the rows; `rows`
+  /// is the capacity of every src and dst, `rowBytes` the bytes of a row.
+  /// Offsets outside [0, rows], decreasing, or more rows than a dst holds
+  /// are an error.
+  virtual absl::Status allToAll(const std::vector<const void *> &src,
+                                const std::vector<const void *> &srcOffsets,
+                                const std::vector<void *> &dst,
+                                const std::vector<void *> &dstOffsets,
+                                size_t rows, size_t rowBytes) = 0;
 };
 
 /// The cpu driver: host memory, kernels from an in-memory shared object, a

@@ -324,6 +324,8 @@ struct Module::Impl {
                              Frame::PreparedLaunch &prepared);
   absl::Status collective(Frame &frame, const CollectiveDesc &c,
                           absl::FunctionRef<std::string()> where);
+  absl::Status allToAll(Frame &frame, const CollectiveDesc &c, size_t bytes,
+                        absl::FunctionRef<std::string()> where);
   absl::StatusOr<std::pair<uint8_t *, size_t>>
   storage(Frame &frame, size_t device, const RefDesc &ref,
           absl::FunctionRef<std::string()> where);
@@ -921,6 +923,8 @@ absl::Status Module::Impl::collective(Frame &frame, const CollectiveDesc &c,
     return absl::OutOfRangeError(absl::StrCat(
         where(), ": ", *elements, " elements per device is too large"));
   size_t bytes = static_cast<size_t>(*elements) * element;
+  if (c.kind == CollectiveKind::AllToAll)
+    return allToAll(frame, c, bytes, where);
   size_t dstBytes = c.kind == CollectiveKind::AllGather ? bytes * n : bytes;
   std::vector<const void *> src;
   std::vector<void *> dst;
@@ -942,6 +946,54 @@ absl::Status Module::Impl::collective(Frame &frame, const CollectiveDesc &c,
   absl::Status s = c.kind == CollectiveKind::AllReduceSum
                        ? collectives->allReduceSum(src, dst, *elements, c.dtype)
                        : collectives->allGather(src, dst, *elements, c.dtype);
+  if (!s.ok())
+    return absl::Status(s.code(), absl::StrCat(where(), ": ", s.message()));
+  return absl::OkStatus();
+}
+
+absl::Status Module::Impl::allToAll(Frame &frame, const CollectiveDesc &c,
+                                    size_t bytes,
+                                    absl::FunctionRef<std::string()> where) {
+  size_t n = devices.size();
+  size_t rowBytes = static_cast<size_t>(c.row) * dtypeSize(c.dtype);
+  if (c.row < 1 || bytes % rowBytes != 0)
+    return absl::InvalidArgumentError(
+        absl::StrCat(where(), ": ", bytes, " bytes are not whole rows of ",
+                     c.row, " elements"));
+  size_t offsetBytes = (n + 1) * sizeof(int32_t);
+  std::vector<const void *> src, srcOffsets;
+  std::vector<void *> dst, dstOffsets;
+  for (size_t d = 0; d < n; ++d) {
+    auto place = [&](const RefDesc &ref, const char *what,
+                     size_t need) -> absl::StatusOr<uint8_t *> {
+      auto s = storage(frame, d, ref, [&] { return where() + " " + what; });
+      if (!s.ok())
+        return s.status();
+      if (need > s->second)
+        return absl::OutOfRangeError(
+            absl::StrCat(where(), " ", what, ": needs ", need,
+                         " bytes, storage holds ", s->second));
+      return s->first;
+    };
+    absl::StatusOr<uint8_t *> s = place(c.src, "source", bytes),
+                              so = place(c.srcOffsets, "source offsets",
+                                         offsetBytes),
+                              t = place(c.dst, "destination", bytes),
+                              to = place(c.dstOffsets, "destination offsets",
+                                         offsetBytes);
+    for (const auto *p : {&s, &so, &t, &to})
+      if (!p->ok())
+        return p->status();
+    src.push_back(*s);
+    srcOffsets.push_back(*so);
+    dst.push_back(*t);
+    dstOffsets.push_back(*to);
+  }
+  if (!collectives)
+    return absl::UnimplementedError(absl::StrCat(
+        where(), ": all_to_all on one cuda device is not implemented"));
+  absl::Status s = collectives->allToAll(src, srcOffsets, dst, dstOffsets,
+                                         bytes / rowBytes, rowBytes);
   if (!s.ok())
     return absl::Status(s.code(), absl::StrCat(where(), ": ", s.message()));
   return absl::OkStatus();
@@ -1746,6 +1798,9 @@ absl::StatusOr<std::unique_ptr<Module>> Runtime::load(Artifact artifact) {
     } else {
       impl->collectives = createCpuCollectives(n);
     }
+  } else if (!cuda_) {
+    // One simulated device still exchanges rows with itself (all_to_all).
+    impl->collectives = createCpuCollectives(1);
   }
   return std::unique_ptr<Module>(new Module(std::move(impl)));
 }

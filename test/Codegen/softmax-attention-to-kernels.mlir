@@ -18,8 +18,8 @@
 // per query head, the 4 query heads of a KV head in one block.
 // GPU-LABEL: func.func @prefill
 // GPU: memref.alloc(%{{.*}}) : memref<2x?x8x64xf32>
-// GPU: memref.alloc(%{{.*}}) : memref<2x?x8x64xf32>
-// GPU: memref.alloc(%{{.*}}) : memref<2x?x8x64x64xf32>
+// GPU: memref.alloc(%{{.*}}) : memref<2x?x8x32xf32>
+// GPU: memref.alloc(%{{.*}}) : memref<2x?x8x32x64xf32>
 // GPU: hymir.token_guard tokens in [0, 16]
 // GPU:   gpu.launch
 // GPU-SAME: threads(%{{.*}}, %{{.*}}, %{{.*}}) in (%{{.*}} = %c128

@@ -100,6 +100,12 @@ static cl::opt<rtools::Int64Arg> devicesOpt(
     "devices",
     cl::desc(rtools::describeRange("device count", kDevicesRange, 1)),
     cl::init(1), rtools::inRange(kDevicesRange), cl::cat(hymirCategory));
+static cl::opt<std::string> shardMoeOpt(
+    "shard-moe",
+    cl::desc("with --devices > 1: how hymir.moe is split: auto (expert "
+             "parallel when its tokens can be split, else tensor parallel), "
+             "expert or tensor (default auto)"),
+    cl::init("auto"), cl::cat(hymirCategory));
 static cl::opt<rtools::Int64Arg> maxTokensOpt(
     "max-tokens",
     cl::desc(rtools::describeRange("largest token count an entry accepts",
@@ -312,6 +318,13 @@ bool checkOptions() {
       !target) {
     llvm::errs() << "hymir-compile: error: --chip: "
                  << llvm::toString(target.takeError()) << "\n";
+    return false;
+  }
+  if (shardMoeOpt != "auto" && shardMoeOpt != "expert" &&
+      shardMoeOpt != "tensor") {
+    llvm::errs() << "hymir-compile: error: --shard-moe must be auto, expert "
+                    "or tensor, got '"
+                 << shardMoeOpt << "'\n";
     return false;
   }
   if (!rtools::checkRange(tool, devicesOpt, kDevicesRange) ||
@@ -562,6 +575,7 @@ LogicalResult run(MLIRContext &context, ModuleOp module, TimingScope &root) {
   formOptions.moeTile =
       moeTileOpt.getNumOccurrences() ? int64_t(moeTileOpt) : 0;
   formOptions.devices = devicesOpt;
+  formOptions.shardMoe = shardMoeOpt;
   hy::buildKernelFormPipeline(**pm, formOptions);
   if (failed((*pm)->run(module)))
     return failure();

@@ -65,7 +65,9 @@ bool operator==(const CopyDesc &a, const CopyDesc &b) {
 }
 bool operator==(const CollectiveDesc &a, const CollectiveDesc &b) {
   return a.kind == b.kind && a.src == b.src && a.dst == b.dst &&
-         a.dtype == b.dtype && a.elements == b.elements;
+         a.dtype == b.dtype && a.elements == b.elements &&
+         a.srcOffsets == b.srcOffsets && a.dstOffsets == b.dstOffsets &&
+         a.row == b.row;
 }
 bool operator==(const TensorMapDesc &a, const TensorMapDesc &b) {
   return a.source == b.source && a.dtype == b.dtype && a.sizes == b.sizes &&

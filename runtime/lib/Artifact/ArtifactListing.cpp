@@ -144,8 +144,15 @@ void printEntryPlan(const ModuleDesc &m, const EntryDesc &e,
     } else if (auto *c = std::get_if<CollectiveDesc>(&step)) {
       os << collectiveKindName(c->kind) << " "
          << sizeExprString(c->elements, e.symbols) << " x "
-         << dtypeName(c->dtype) << " (" << refString(c->src, e.symbols)
-         << " -> " << refString(c->dst, e.symbols) << ")\n";
+         << dtypeName(c->dtype);
+      if (c->kind == CollectiveKind::AllToAll)
+        os << " rows of " << c->row << " (" << refString(c->src, e.symbols)
+           << ", offsets " << refString(c->srcOffsets, e.symbols) << " -> "
+           << refString(c->dst, e.symbols) << ", offsets "
+           << refString(c->dstOffsets, e.symbols) << ")\n";
+      else
+        os << " (" << refString(c->src, e.symbols) << " -> "
+           << refString(c->dst, e.symbols) << ")\n";
     } else if (auto *t = std::get_if<TensorMapDesc>(&step)) {
       os << "tensor_map " << dtypeName(t->dtype) << "[";
       for (size_t d = 0; d < t->sizes.size(); ++d)

@@ -81,6 +81,8 @@ std::string collectiveKindName(CollectiveKind kind) {
     return "all_reduce";
   case CollectiveKind::AllGather:
     return "all_gather";
+  case CollectiveKind::AllToAll:
+    return "all_to_all";
   }
   return absl::StrCat("collective ", static_cast<int>(kind));
 }

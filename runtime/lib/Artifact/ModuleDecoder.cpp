@@ -292,6 +292,11 @@ private:
     out.dst = requiredRef(in.dst(), where, "dst");
     out.dtype = static_cast<DType>(static_cast<int8_t>(in.dtype()));
     out.elements = requiredSizeExpr(in.elements(), where, "elements");
+    if (out.kind == CollectiveKind::AllToAll) {
+      out.srcOffsets = requiredRef(in.src_offsets(), where, "src_offsets");
+      out.dstOffsets = requiredRef(in.dst_offsets(), where, "dst_offsets");
+      out.row = in.row();
+    }
     return out;
   }
 

@@ -405,14 +405,27 @@ private:
 
   absl::Status checkCollective(const EntryDesc &e, const CollectiveDesc &c,
                                absl::string_view where) const {
-    if (!inRange(c.kind, CollectiveKind::AllGather))
+    if (!inRange(c.kind, CollectiveKind::AllToAll))
       return fail(where, absl::StrFormat("has collective kind %d, which is "
                                          "not a known kind",
                                          static_cast<int>(c.kind)));
     HYMIR_RETURN_IF_ERROR(checkRef(e, c.src, absl::StrCat(where, " src")));
     HYMIR_RETURN_IF_ERROR(checkRef(e, c.dst, absl::StrCat(where, " dst")));
     HYMIR_RETURN_IF_ERROR(checkDType(where, "dtype", c.dtype));
-    if (c.dtype != DType::F32 && c.dtype != DType::BF16)
+    if (c.kind == CollectiveKind::AllToAll) {
+      HYMIR_RETURN_IF_ERROR(
+          checkRef(e, c.srcOffsets, absl::StrCat(where, " src_offsets")));
+      HYMIR_RETURN_IF_ERROR(
+          checkRef(e, c.dstOffsets, absl::StrCat(where, " dst_offsets")));
+      if (c.row < 1)
+        return fail(where, absl::StrCat("has all_to_all rows of ", c.row,
+                                        " elements; rows must be positive"));
+      if (c.dtype != DType::F32 && c.dtype != DType::BF16 &&
+          c.dtype != DType::I32)
+        return fail(where,
+                    absl::StrCat("has dtype ", std::string(dtypeName(c.dtype)),
+                                 "; all_to_all moves f32, bf16 or i32"));
+    } else if (c.dtype != DType::F32 && c.dtype != DType::BF16)
       return fail(where,
                   absl::StrCat("has dtype ", std::string(dtypeName(c.dtype)),
                                "; collectives move f32 or bf16"));

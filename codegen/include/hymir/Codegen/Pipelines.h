@@ -120,6 +120,10 @@ struct KernelFormOptions : public PassPipelineOptions<KernelFormOptions> {
       *this, "devices",
       llvm::cl::desc("split the graph across this many devices (hymir-shard)"),
       llvm::cl::init(1)};
+  Option<std::string> shardMoe{
+      *this, "shard-moe",
+      llvm::cl::desc("moe option of hymir-shard: auto, expert or tensor"),
+      llvm::cl::init("auto")};
 };
 
 struct CudaKernelOptions : public PassPipelineOptions<CudaKernelOptions> {

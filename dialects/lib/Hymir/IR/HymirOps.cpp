@@ -852,6 +852,39 @@ LogicalResult AllReduceOp::verify() {
   return success();
 }
 
+LogicalResult AllToAllOp::verify() {
+  Checker c(*this);
+  Named x = c.operand("x", getX()),
+        offsets = c.operand("send_offsets", getSendOffsets());
+  Type e = x.type.getElementType();
+  if (!e.isBF16() && !e.isF32() && !e.isInteger(32))
+    return emitOpError() << "expects x to have element type bf16, f32 or i32, "
+                            "got "
+                         << e;
+  if (failed(c.minRank(x, 1, "[rows, ...]")))
+    return failure();
+  for (int64_t d = 1; d < x.type.getRank(); ++d)
+    if (x.type.isDynamicDim(d))
+      return emitOpError() << "expects x to have static dims after dim 0, got "
+                           << x.type;
+  if (failed(c.rank(offsets, 1, "[devices + 1]")) ||
+      failed(c.element(offsets, IntegerType::get(getContext(), 32))))
+    return failure();
+  if (offsets.type.isDynamicDim(0) || offsets.type.getDimSize(0) < 2)
+    return emitOpError() << "expects send_offsets to have a static size of at "
+                            "least 2 (devices + 1), got "
+                         << offsets.type;
+  if (getResult().getType() != x.type)
+    return emitOpError() << "expects the result to have the type of x ("
+                         << x.type << "), got " << getResult().getType();
+  if (getRecvOffsets().getType() != offsets.type)
+    return emitOpError() << "expects recv_offsets to have the type of "
+                            "send_offsets ("
+                         << offsets.type << "), got "
+                         << getRecvOffsets().getType();
+  return success();
+}
+
 LogicalResult AllGatherOp::verify() {
   Checker c(*this);
   Named x = c.operand("x", getX()), result = c.operand("result", getResult());

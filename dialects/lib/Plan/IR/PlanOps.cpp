@@ -222,6 +222,18 @@ template <typename Op> static LogicalResult verifyCollective(Op op) {
 LogicalResult AllReduceOp::verify() { return verifyCollective(*this); }
 LogicalResult AllGatherOp::verify() { return verifyCollective(*this); }
 
+LogicalResult AllToAllOp::verify() {
+  if (failed(verifyCollective(*this)))
+    return failure();
+  Type i32 = IntegerType::get(getContext(), 32);
+  if (getSourceOffsets().getType().getElementType() != i32 ||
+      getTargetOffsets().getType().getElementType() != i32)
+    return emitOpError() << "offsets must be i32 views";
+  if (getRow() < 1)
+    return emitOpError() << "row must be positive, got " << getRow();
+  return success();
+}
+
 LogicalResult TensorMapOp::verify() {
   ViewType source = getSource().getType(), target = getTarget().getType();
   std::optional<int64_t> elementBytes =

@@ -85,8 +85,25 @@ def HymirShard : Pass<"hymir-shard", "::mlir::ModuleOp"> {
     - `hymir.lightning_attention`, `hymir.rope` and
       `hymir.softmax_attention` keep a split over heads (dim 2); slopes and
       an initial state are split to match;
-    - `hymir.moe` with replicated x and router splits w1 and w3 along the
-      intermediate dim (1) and w2 along its dim 2: the result is partial;
+    - `hymir.moe`, by the rule below or the `moe` option:
+      *tensor parallel*: with replicated x and router, w1 and w3 split along
+      the intermediate dim (1) and w2 along its dim 2: the result is
+      partial; *expert parallel*: device r holds experts [r E/N, (r + 1)
+      E/N) (w1, w3, w2 split along dim 0) and tokens [r T/N, (r + 1) T/N)
+      (x split along dim 0), routes its tokens (`hymir.moe_route` with
+      tile 1), sends each (token, pick) row to the device of its expert
+      with `hymir.all_to_all` (counts per peer from the routing's
+      per-expert offsets), runs its experts on the rows received
+      (`hymir.routed_experts`, f32 rows), sends the results back the same
+      way and combines its tokens' picks: the result is split along dim 0.
+      Rule (`moe=auto`): expert parallel when x can be split by tokens
+      without communication (it is split by rows already, or it is an
+      argument whose token count is static and divisible by N) and E is
+      divisible by N; tensor parallel otherwise (a replicated x, or a
+      dynamic token count). `moe=expert` fails on an op that cannot be
+      expert parallel, naming why; `moe=tensor` never chooses it.
+      Capacities are static (every device's buffers hold all T * top_k
+      pairs), so expert parallelism needs a static token count;
     - anything else, and every returned value, gets its operands replicated
       (an all_gather of a split value, an all_reduce of a partial one).
 
@@ -101,10 +118,13 @@ def HymirShard : Pass<"hymir-shard", "::mlir::ModuleOp"> {
   }];
   let options = [
     Option<"devices", "devices", "int64_t", /*default=*/"1",
-           "devices the program is split across">
+           "devices the program is split across">,
+    Option<"moe", "moe", "std::string", /*default=*/"\"auto\"",
+           "how hymir.moe is split: auto (the rule), expert or tensor">
   ];
   let dependentDialects = ["::mlir::tensor::TensorDialect",
-                           "::mlir::arith::ArithDialect"];
+                           "::mlir::arith::ArithDialect",
+                           "::mlir::linalg::LinalgDialect"];
 }
 
 def HymirFuseMoeRouting : Pass<"hymir-fuse-moe-routing", "::mlir::func::FuncOp"> {

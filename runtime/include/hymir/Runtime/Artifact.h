@@ -183,8 +183,9 @@ struct CopyDesc {
   SizeExprSpec bytes;
 };
 
-enum class CollectiveKind { AllReduceSum = 0, AllGather = 1 };
-/// "all_reduce", "all_gather"; "collective <n>" for a value outside the enum.
+enum class CollectiveKind { AllReduceSum = 0, AllGather = 1, AllToAll = 2 };
+/// "all_reduce", "all_gather", "all_to_all"; "collective <n>" for a value
+/// outside the enum.
 std::string collectiveKindName(CollectiveKind kind);
 
 /// A collective over the module's devices; `elements` is each device's
@@ -194,6 +195,10 @@ struct CollectiveDesc {
   RefDesc src, dst;
   DType dtype = DType::F32;
   SizeExprSpec elements;
+  /// AllToAll only: the i32 offsets per peer (devices + 1 entries) and the
+  /// elements of one row.
+  RefDesc srcOffsets, dstOffsets;
+  int64_t row = 0;
 };
 
 /// A TMA tensor map (artifact.fbs, table TensorMap): at each call the

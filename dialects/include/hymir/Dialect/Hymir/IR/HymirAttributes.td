@@ -19,7 +19,8 @@ def Hymir_LibraryCall : I32Enum<"LibraryCall",
     "kind of library call a linalg.generic stands for", [
       I32EnumCase<"Gemm", 0, "gemm">,
       I32EnumCase<"AllReduce", 1, "all_reduce">,
-      I32EnumCase<"AllGather", 2, "all_gather">
+      I32EnumCase<"AllGather", 2, "all_gather">,
+      I32EnumCase<"AllToAll", 3, "all_to_all">
     ]> {
   let cppNamespace = "::mlir::hymir";
 }

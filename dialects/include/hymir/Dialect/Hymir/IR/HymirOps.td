@@ -581,6 +581,36 @@ def Hymir_AllGatherOp : Hymir_Op<"all_gather", [Pure]> {
   let hasVerifier = 1;
 }
 
+def Hymir_AllToAllOp : Hymir_Op<"all_to_all", [Pure]> {
+  let summary = "Rows of a tensor exchanged between the devices, a variable count per peer";
+  let description = [{
+    Device `r` sends rows `[send_offsets[p], send_offsets[p + 1])` of `x`
+    (dim 0) to device `p`, for every `p` of the `n` devices
+    (`send_offsets` has `n + 1` entries, non-decreasing, starting at 0). The
+    `result` of device `r` holds the rows received, in device order: those
+    of device `p` at `[recv_offsets[p], recv_offsets[p + 1])`, where
+    `recv_offsets[0] = 0` and `recv_offsets[p + 1] - recv_offsets[p]` is the
+    count device `p` sent to `r`. Rows past `recv_offsets[n]` are zero.
+
+    The result has the type of `x`: its dim 0 is the capacity of both sides.
+    A device that sends rows past the end of `x` or receives more rows than
+    the capacity gets a run-time error. On one device this is the identity
+    (rows past `send_offsets[1]` read as zero). `hymir-shard` uses it for
+    the token dispatch and combine of expert parallelism, with the offsets
+    taken from the routing's per-expert offsets (`hymir.moe_route`).
+
+    Operands: `x` of rank >= 1 with static dims after dim 0, bf16, f32 or
+    i32; `send_offsets` `[n + 1]` i32 with a static size. Results: `result`
+    (the type of `x`) and `recv_offsets` (the type of `send_offsets`).
+  }];
+  let arguments = (ins Hymir_Tensor:$x, Hymir_Tensor:$send_offsets);
+  let results = (outs Hymir_Tensor:$result, Hymir_Tensor:$recv_offsets);
+  let assemblyFormat = [{
+    $x `,` $send_offsets attr-dict `:` functional-type(operands, results)
+  }];
+  let hasVerifier = 1;
+}
+
 //===----------------------------------------------------------------------===//
 // token_guard (internal)
 //===----------------------------------------------------------------------===//

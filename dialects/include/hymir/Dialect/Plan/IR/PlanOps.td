@@ -298,4 +298,27 @@ def Plan_AllReduceOp : Plan_CollectiveOp<"all_reduce",
 def Plan_AllGatherOp : Plan_CollectiveOp<"all_gather",
     "stacks every device's `elements` elements of `source` into `target`">;
 
+def Plan_AllToAllOp : Plan_Op<"all_to_all", [HasParent<"EntryOp">]> {
+  let summary = "exchanges rows of `source` between the devices, variable counts per peer";
+  let description = [{
+    `hymir.all_to_all` as a step. `source` and `target` hold `elements`
+    elements each (the capacity), in rows of `row` elements; the
+    `source_offsets` and `target_offsets` views hold `devices + 1` i32
+    entries each. Each device sends rows `[source_offsets[p],
+    source_offsets[p + 1])` to device `p`; `target` receives every peer's
+    rows in device order, `target_offsets` where each peer's rows start,
+    and zeros past them. Offsets that leave the capacity are a run-time
+    error.
+  }];
+  let arguments = (ins Plan_ViewType:$source, Plan_ViewType:$source_offsets,
+                       Plan_ViewType:$target, Plan_ViewType:$target_offsets,
+                       AffineMapAttr:$elements, I64Attr:$row);
+  let assemblyFormat = [{
+    $source `,` $source_offsets `->` $target `,` $target_offsets `elements`
+    $elements `row` $row attr-dict `:` type($source) `,` type($source_offsets)
+    `->` type($target) `,` type($target_offsets)
+  }];
+  let hasVerifier = 1;
+}
+
 #endif // HYMIR_DIALECT_PLAN_IR_PLANOPS_TD
