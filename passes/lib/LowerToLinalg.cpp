@@ -651,8 +651,9 @@ struct LowerAllGather : OpRewritePattern<AllGatherOp> {
 
 /// hymir.all_to_all as one generic over [rows, ..., peers + 1] whose two
 /// outputs are copies of its two inputs: a single device's meaning (it
-/// sends all its rows to itself). The plan turns it into an exchange of
-/// variable row counts between the real devices.
+/// sends its rows to itself; the zeros past them are the plan step's). The
+/// plan turns it into an exchange of variable row counts between the real
+/// devices.
 struct LowerAllToAll : OpRewritePattern<AllToAllOp> {
   using OpRewritePattern::OpRewritePattern;
   LogicalResult matchAndRewrite(AllToAllOp op,

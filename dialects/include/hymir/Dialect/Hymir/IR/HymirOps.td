@@ -594,10 +594,11 @@ def Hymir_AllToAllOp : Hymir_Op<"all_to_all", [Pure]> {
 
     The result has the type of `x`: its dim 0 is the capacity of both sides.
     A device that sends rows past the end of `x` or receives more rows than
-    the capacity gets a run-time error. On one device this is the identity
-    (rows past `send_offsets[1]` read as zero). `hymir-shard` uses it for
-    the token dispatch and combine of expert parallelism, with the offsets
-    taken from the routing's per-expert offsets (`hymir.moe_route`).
+    the capacity gets a run-time error. On one device rows
+    `[0, send_offsets[1])` come back in place and the rest are zero.
+    `hymir-shard` uses it for the token dispatch and combine of expert
+    parallelism, with the offsets taken from the routing's per-expert
+    offsets (`hymir.moe_route`).
 
     Operands: `x` of rank >= 1 with static dims after dim 0, bf16, f32 or
     i32; `send_offsets` `[n + 1]` i32 with a static size. Results: `result`
