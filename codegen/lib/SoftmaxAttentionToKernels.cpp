@@ -1112,20 +1112,31 @@ struct HymirSoftmaxAttentionToKernelsPass
         return tc ? tc->partials(count) : count;
       };
       // Partials [B, T, Hq, splits] and [B, T, Hq, splits, D] in f32,
-      // allocated outside any guard.
+      // allocated outside any guard. Only calls of at most kSplitQueries
+      // tokens write them, so a dynamic T takes that many rows (not the
+      // compiled maximum: at 16384 tokens of M1's 64 heads that was 34 GB).
       Type f32 = b.getF32Type();
       struct Partials {
         Value m, l, acc;
       };
       auto allocPartials = [&](int64_t count) {
         SmallVector<int64_t> shape(outType.getShape());
+        SmallVector<Value> sizes;
+        for (int64_t i = 0, next = 0; i < outType.getRank(); ++i) {
+          if (!outType.isDynamicDim(i))
+            continue;
+          Value size = dynSizes[next++];
+          if (i == 1)
+            shape[1] = kSplitQueries;
+          else
+            sizes.push_back(size);
+        }
         shape.insert(shape.begin() + 3, count);
         SmallVector<int64_t> ml(shape.begin(), shape.begin() + 4);
         Partials p;
-        p.m = memref::AllocOp::create(b, MemRefType::get(ml, f32), dynSizes);
-        p.l = memref::AllocOp::create(b, MemRefType::get(ml, f32), dynSizes);
-        p.acc =
-            memref::AllocOp::create(b, MemRefType::get(shape, f32), dynSizes);
+        p.m = memref::AllocOp::create(b, MemRefType::get(ml, f32), sizes);
+        p.l = memref::AllocOp::create(b, MemRefType::get(ml, f32), sizes);
+        p.acc = memref::AllocOp::create(b, MemRefType::get(shape, f32), sizes);
         return p;
       };
       auto emitSplit = [&](int64_t count, const Partials &p) {

@@ -15,11 +15,12 @@
 
 // With a chip and a dynamic query count: the split kernels (attention and
 // combine) for calls of up to 16 tokens, the unsplit kernel above; one warp
-// per query head, the 4 query heads of a KV head in one block.
+// per query head, the 4 query heads of a KV head in one block. The split
+// partials hold 16 query rows (only the short calls write them), not T.
 // GPU-LABEL: func.func @prefill
 // GPU: memref.alloc(%{{.*}}) : memref<2x?x8x64xf32>
-// GPU: memref.alloc(%{{.*}}) : memref<2x?x8x32xf32>
-// GPU: memref.alloc(%{{.*}}) : memref<2x?x8x32x64xf32>
+// GPU: memref.alloc() : memref<2x16x8x32xf32>
+// GPU: memref.alloc() : memref<2x16x8x32x64xf32>
 // GPU: hymir.token_guard tokens in [0, 16]
 // GPU:   gpu.launch
 // GPU-SAME: threads(%{{.*}}, %{{.*}}, %{{.*}}) in (%{{.*}} = %c128
