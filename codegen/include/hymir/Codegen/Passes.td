@@ -168,7 +168,8 @@ def HymirSoftmaxAttentionToKernels
     head, the lanes splitting the head dim, four keys in flight per warp.
     Short static query counts (decode, at most 16 queries) split each row's
     keys across `splits` blocks (flash-decoding: the count chosen so the grid
-    fills the chip), each writing a partial maximum, denominator and
+    is about one block per SM, 128 blocks, which measured best on an H200),
+    each writing a partial maximum, denominator and
     accumulator; a combine kernel merges them. A dynamic query count gets the
     split kernels for calls of at most 16 tokens and the unsplit kernel above
     (launches guarded by the token count).
