@@ -772,10 +772,14 @@ void Importer::buildSoftmax(func::FuncOp f) {
     // positions before and up to themselves (causal), or none in a slot
     // without tokens (span 0, nothing written).
     lengths = a[15];
+    // (No RoPE in the write: hymir-fuse-kv-cache-rope moves the keys'
+    // hymir.rope into it when the compile asks for fused RoPE.)
     keys = hy::KvCacheWriteOp::create(b, loc, a[13].getType(), a[13], keys,
-                                      lengths);
+                                      lengths, Value(), IntegerAttr(),
+                                      FloatAttr());
     values = hy::KvCacheWriteOp::create(b, loc, a[14].getType(), a[14], values,
-                                        lengths);
+                                        lengths, Value(), IntegerAttr(),
+                                        FloatAttr());
     caches = {keys, values};
   }
   Value attn = hy::SoftmaxAttentionOp::create(
