@@ -756,6 +756,15 @@ LogicalResult EntryLowering::visit(Operation *op) {
         return collective<plan::AllGatherOp>(generic, /*gather=*/true);
       if (*kind == LibraryCall::AllToAll)
         return allToAll(generic);
+      if (*kind == LibraryCall::DeviceIndex) {
+        Value target = generic.getDpsInits()[0];
+        FailureOr<View> v = view(target, op);
+        if (failed(v))
+          return failure();
+        plan::DeviceIndexOp::create(builder, op->getLoc(),
+                                    materialize(target, *v));
+        return success();
+      }
       return gemm(generic);
     }
   }

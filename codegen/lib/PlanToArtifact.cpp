@@ -266,6 +266,14 @@ FailureOr<rt::StepDesc> Translator::step(Operation *op) {
   if (auto gather = dyn_cast<plan::AllGatherOp>(op))
     return collective(gather.getSource(), gather.getTarget(),
                       gather.getElements(), rt::CollectiveKind::AllGather);
+  if (auto index = dyn_cast<plan::DeviceIndexOp>(op)) {
+    FailureOr<rt::RefDesc> target = ref(index.getTarget(), op);
+    if (failed(target))
+      return failure();
+    return rt::StepDesc(rt::CollectiveDesc{rt::CollectiveKind::DeviceIndex,
+                                           *target, *target, rt::DType::I32,
+                                           rt::SizeExprSpec::of(1)});
+  }
   if (auto toAll = dyn_cast<plan::AllToAllOp>(op)) {
     FailureOr<rt::StepDesc> step =
         collective(toAll.getSource(), toAll.getTarget(), toAll.getElements(),
@@ -328,7 +336,8 @@ FailureOr<rt::EntryDesc> Translator::entry(plan::EntryOp op) {
       continue;
     }
     if (isa<plan::LaunchOp, plan::GemmOp, plan::CopyOp, plan::AllReduceOp,
-            plan::AllGatherOp, plan::AllToAllOp, plan::TensorMapOp>(inner)) {
+            plan::AllGatherOp, plan::AllToAllOp, plan::DeviceIndexOp,
+            plan::TensorMapOp>(inner)) {
       FailureOr<rt::StepDesc> s = step(&inner);
       if (failed(s))
         return failure();

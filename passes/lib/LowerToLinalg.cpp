@@ -686,6 +686,31 @@ struct LowerAllToAll : OpRewritePattern<AllToAllOp> {
   }
 };
 
+/// hymir.device_index as a generic writing 0 (one device's meaning), marked
+/// for the plan, which writes each device's index.
+struct LowerDeviceIndex : OpRewritePattern<DeviceIndexOp> {
+  using OpRewritePattern::OpRewritePattern;
+  LogicalResult matchAndRewrite(DeviceIndexOp op,
+                                PatternRewriter &rewriter) const override {
+    Location loc = op.getLoc();
+    auto type = cast<RankedTensorType>(op.getResult().getType());
+    Value init = tensor::EmptyOp::create(rewriter, loc, type.getShape(),
+                                         type.getElementType());
+    auto generic = linalg::GenericOp::create(
+        rewriter, loc, TypeRange{type}, ValueRange{}, ValueRange{init},
+        ArrayRef<AffineMap>{
+            AffineMap::getMultiDimIdentityMap(1, rewriter.getContext())},
+        ArrayRef<utils::IteratorType>{kPar},
+        [&](OpBuilder &b, Location l, ValueRange) {
+          linalg::YieldOp::create(
+              b, l, ValueRange{arith::ConstantIntOp::create(b, l, 0, 32)});
+        });
+    setLibraryCall(generic, LibraryCall::DeviceIndex);
+    rewriter.replaceOp(op, generic.getResult(0));
+    return success();
+  }
+};
+
 struct HymirLowerToLinalgPass
     : hymir::impl::HymirLowerToLinalgBase<HymirLowerToLinalgPass> {
   using Base::Base;
@@ -697,8 +722,9 @@ struct HymirLowerToLinalgPass
     if (!skipLinear)
       patterns.add<LowerLinear>(&getContext(), libraryGemm);
     if (collectives)
-      patterns.add<LowerAllReduce, LowerAllGather, LowerAllToAll>(
-          &getContext());
+      patterns
+          .add<LowerAllReduce, LowerAllGather, LowerAllToAll, LowerDeviceIndex>(
+              &getContext());
     GreedyRewriteConfig config;
     config.setStrictness(GreedyRewriteStrictness::ExistingOps);
     if (failed(

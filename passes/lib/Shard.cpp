@@ -71,9 +71,13 @@ private:
   LogicalResult visitHeads(Operation *op, ArrayRef<Value> headOperands);
   LogicalResult visitLightning(LightningAttentionOp op);
   LogicalResult visitMoe(MoeOp op);
-  /// Why `op` cannot be expert parallel, or "" when it can.
-  std::string whyNotExpertParallel(MoeOp op) const;
+  /// Why `op`'s experts cannot be split across the devices, or "".
+  std::string whyNotSplitExperts(MoeOp op) const;
+  /// Whether `op`'s tokens can be split across the devices without
+  /// communication.
+  bool canSplitTokens(MoeOp op) const;
   LogicalResult expertParallel(MoeOp op);
+  LogicalResult expertParallelReplicated(MoeOp op);
   LogicalResult visitRmsNorm(RmsNormOp op);
   /// Every tensor operand (and every value its regions use from outside)
   /// made whole; results replicated.
@@ -418,40 +422,42 @@ LogicalResult Sharder::visitLightning(LightningAttentionOp op) {
   return success();
 }
 
-std::string Sharder::whyNotExpertParallel(MoeOp op) const {
-  auto xType = cast<RankedTensorType>(op.getX().getType());
+std::string Sharder::whyNotSplitExperts(MoeOp op) const {
   auto w1Type = cast<RankedTensorType>(op.getW1().getType());
   if (!divisible(w1Type, 0))
     return "the expert count (" + std::to_string(w1Type.getDimSize(0)) +
            ") is not a multiple of the device count";
-  if (!canPart(op.getX(), 0))
-    return xType.isDynamicDim(0) || !divisible(xType, 0)
-               ? "its token count must be static and a multiple of the "
-                 "device count"
-               : "its tokens are not split across the devices (x is "
-                 "needed whole)";
   if (!canPart(op.getW1(), 0) || !canPart(op.getW3(), 0) ||
       !canPart(op.getW2(), 0))
     return "its expert weights cannot be split by expert";
-  if (layout(op.getRouter()).kind == Layout::Partial)
-    return "its router is a partial sum";
   return "";
+}
+
+bool Sharder::canSplitTokens(MoeOp op) const {
+  return canPart(op.getX(), 0) &&
+         layout(op.getRouter()).kind != Layout::Partial;
 }
 
 LogicalResult Sharder::visitMoe(MoeOp op) {
   // The rule: expert parallel when the op's tokens can be split across the
   // devices without communication (they are split by rows already, or x is
   // an argument of a static token count divisible by the device count) and
-  // the experts divide evenly; otherwise tensor parallel. Forced modes skip
-  // the choice (expert: an error when it cannot be).
+  // the experts divide evenly; otherwise tensor parallel (with replicated
+  // tokens it moves as much as expert parallelism without all_to_all, one
+  // all_reduce, and loads the devices evenly). Forced modes skip the
+  // choice; forced experts with replicated tokens take the form without
+  // all_to_all, and experts that cannot be split are an error.
   if (moeMode != MoeMode::Tensor) {
-    std::string why = whyNotExpertParallel(op);
-    if (why.empty())
+    std::string why = whyNotSplitExperts(op);
+    if (why.empty() && canSplitTokens(op))
       return expertParallel(op);
-    if (moeMode == MoeMode::Expert)
-      return op.emitError() << "hymir-shard: hymir.moe cannot be expert "
-                               "parallel over "
-                            << devices << " devices: " << why;
+    if (moeMode == MoeMode::Expert) {
+      if (!why.empty())
+        return op.emitError() << "hymir-shard: hymir.moe cannot be expert "
+                                 "parallel over "
+                              << devices << " devices: " << why;
+      return expertParallelReplicated(op);
+    }
   }
   // Each device computes every expert on its slice of the intermediate dim;
   // the down projections of the slices sum to the whole.
@@ -671,6 +677,76 @@ LogicalResult Sharder::expertParallel(MoeOp op) {
   return success();
 }
 
+/// Expert parallel with replicated tokens: every device routes every token
+/// (as the one-device lowering does), keeps the picks of its own experts
+/// (expert - r E/N for device r, from hymir.device_index; the others -1,
+/// which hymir.routed_experts skips) and computes them on x, which it has:
+/// no rows move, and the result is partial (an all_reduce sums it).
+LogicalResult Sharder::expertParallelReplicated(MoeOp op) {
+  Location loc = op.getLoc();
+  MLIRContext *ctx = op.getContext();
+  Value x = wholeOf(op.getX(), op);
+  Value router = wholeOf(op.getRouter(), op);
+  Value w1 = partOf(op.getW1(), 0, op), w3 = partOf(op.getW3(), 0, op),
+        w2 = partOf(op.getW2(), 0, op);
+  builder.setInsertionPoint(op);
+  auto xType = cast<RankedTensorType>(x.getType());
+  int64_t experts = cast<RankedTensorType>(router.getType()).getDimSize(0);
+  int64_t local = experts / devices, topK = op.getTopK();
+  Type f32 = builder.getF32Type(), i32 = builder.getI32Type();
+  auto toF32 = [&](Value v) -> Value {
+    auto type = cast<RankedTensorType>(v.getType());
+    if (type.getElementType().isF32())
+      return v;
+    return arith::ExtFOp::create(builder, loc, type.clone(f32), v);
+  };
+  Value logits = LinearOp::create(
+      builder, loc, RankedTensorType::get({xType.getDimSize(0), experts}, f32),
+      toF32(x), toF32(router),
+      builder.getStringAttr(stringifyPrecision(Precision::F32)));
+  auto [picks, weights] =
+      buildMoeRouting(builder, loc, logits, topK, op.getRenormalize());
+  Value rank =
+      DeviceIndexOp::create(builder, loc, RankedTensorType::get({1}, i32));
+  auto picksType = cast<RankedTensorType>(picks.getType());
+  Value init = tensor::EmptyOp::create(
+      builder, loc, tensor::getMixedSizes(builder, loc, picks), i32);
+  AffineMap id = AffineMap::getMultiDimIdentityMap(2, ctx);
+  Value own = linalg::GenericOp::create(
+                  builder, loc, picksType, ValueRange{picks}, ValueRange{init},
+                  ArrayRef<AffineMap>{id, id},
+                  ArrayRef<utils::IteratorType>{utils::IteratorType::parallel,
+                                                utils::IteratorType::parallel},
+                  [&](OpBuilder &b, Location l, ValueRange a) {
+                    Value r = tensor::ExtractOp::create(
+                        b, l, rank,
+                        ValueRange{arith::ConstantIndexOp::create(b, l, 0)});
+                    Value first = arith::MulIOp::create(
+                        b, l, r, arith::ConstantIntOp::create(b, l, local, 32));
+                    Value e = arith::SubIOp::create(b, l, a[0], first);
+                    Value mine = arith::AndIOp::create(
+                        b, l,
+                        arith::CmpIOp::create(
+                            b, l, arith::CmpIPredicate::sge, e,
+                            arith::ConstantIntOp::create(b, l, 0, 32)),
+                        arith::CmpIOp::create(
+                            b, l, arith::CmpIPredicate::slt, e,
+                            arith::ConstantIntOp::create(b, l, local, 32)));
+                    linalg::YieldOp::create(
+                        b, l,
+                        ValueRange{arith::SelectOp::create(
+                            b, l, mine, e,
+                            arith::ConstantIntOp::create(b, l, -1, 32))});
+                  })
+                  .getResult(0);
+  Value y = RoutedExpertsOp::create(builder, loc, op.getResult().getType(), x,
+                                    own, weights, w1, w3, w2);
+  op.getResult().replaceAllUsesWith(y);
+  op.erase();
+  layouts[y] = Layout::partial();
+  return success();
+}
+
 LogicalResult Sharder::visitRmsNorm(RmsNormOp op) {
   Layout l = layout(op.getX());
   int64_t last = cast<RankedTensorType>(op.getX().getType()).getRank() - 1;
@@ -685,7 +761,7 @@ LogicalResult Sharder::visitRmsNorm(RmsNormOp op) {
 }
 
 LogicalResult Sharder::visit(Operation *op) {
-  if (isa<AllReduceOp, AllGatherOp, AllToAllOp>(op))
+  if (isa<AllReduceOp, AllGatherOp, AllToAllOp, DeviceIndexOp>(op))
     return op->emitError("hymir-shard: the graph already has collectives; "
                          "shard a single-device graph");
   if (auto linear = dyn_cast<LinearOp>(op))

@@ -16,3 +16,14 @@ func.func @exchange(%x: tensor<?x16xbf16>, %o: tensor<5xi32>) -> (tensor<?x16xbf
   %y, %r = hymir.all_to_all %x, %o : (tensor<?x16xbf16>, tensor<5xi32>) -> (tensor<?x16xbf16>, tensor<5xi32>)
   return %y, %r : tensor<?x16xbf16>, tensor<5xi32>
 }
+
+// hymir.device_index: a generic writing 0 (one device's meaning), marked
+// for the plan, which writes each device's index.
+// CHECK-LABEL: func.func @index
+// CHECK: %[[I:.*]] = linalg.generic {{.*}} outs(%{{.*}} : tensor<1xi32>) attrs = {hymir.library_call = "device_index"}
+// CHECK: return %[[I]]
+// KEEP: hymir.device_index
+func.func @index() -> tensor<1xi32> {
+  %r = hymir.device_index : tensor<1xi32>
+  return %r : tensor<1xi32>
+}

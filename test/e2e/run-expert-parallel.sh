@@ -6,20 +6,26 @@
 # fp64 oracle), and compare every output of N devices with 1 device's within
 # TOLERANCE (max |a - b| / (1 + |b|); the summation order may differ).
 # Usage: run-expert-parallel.sh BIN_DIR GRAPH.mlir TOLERANCE "N1 N2 ..."
+# Environment: MOE (--shard-moe, default auto), EXPECT (the plan step every
+# N > 1 plan must have, default all_to_all), TOKENS (hymir-reference
+# --tokens, for a graph with a dynamic token count).
 set -euo pipefail
 bin=$1 graph=$2 tol=$3 counts=$4
+moe=${MOE:-auto} expect=${EXPECT:-all_to_all}
 entry=$(sed -n 's/^func\.func @\([A-Za-z0-9_]*\).*/\1/p' "$graph" | head -n 1)
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
-"$bin/hymir-reference" "$graph" --function "$entry" \
+tokens=()
+[[ -n ${TOKENS:-} ]] && tokens=(--tokens "$TOKENS")
+"$bin/hymir-reference" "$graph" --function "$entry" "${tokens[@]}" \
   --write-inputs "$work/in.safetensors" --write-weights "$work/w.safetensors" >/dev/null
 for n in 1 $counts; do
   "$bin/hymir-compile" "$graph" -o "$work/g$n.hymir" --target=cpu \
-    --devices="$n" --print-plan >"$work/plan$n.txt"
-  steps=$(grep -c ': all_to_all ' "$work/plan$n.txt" || true)
-  echo "== $(basename "$graph") @$entry on $n device(s): $steps all_to_all steps"
+    --devices="$n" --shard-moe="$moe" --print-plan >"$work/plan$n.txt"
+  steps=$(grep -c ": $expect " "$work/plan$n.txt" || true)
+  echo "== $(basename "$graph") @$entry on $n device(s), --shard-moe=$moe: $steps $expect steps"
   if [[ $n -gt 1 && $steps -eq 0 ]]; then
-    echo "FAIL: no all_to_all in the plan for $n devices" >&2
+    echo "FAIL: no $expect in the plan for $n devices" >&2
     exit 1
   fi
   "$bin/hymir-run" "$work/g$n.hymir" --entry "$entry" --device cpu \

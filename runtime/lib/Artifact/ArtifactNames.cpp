@@ -83,6 +83,8 @@ std::string collectiveKindName(CollectiveKind kind) {
     return "all_gather";
   case CollectiveKind::AllToAll:
     return "all_to_all";
+  case CollectiveKind::DeviceIndex:
+    return "device_index";
   }
   return absl::StrCat("collective ", static_cast<int>(kind));
 }

@@ -405,14 +405,17 @@ private:
 
   absl::Status checkCollective(const EntryDesc &e, const CollectiveDesc &c,
                                absl::string_view where) const {
-    if (!inRange(c.kind, CollectiveKind::AllToAll))
+    if (!inRange(c.kind, CollectiveKind::DeviceIndex))
       return fail(where, absl::StrFormat("has collective kind %d, which is "
                                          "not a known kind",
                                          static_cast<int>(c.kind)));
     HYMIR_RETURN_IF_ERROR(checkRef(e, c.src, absl::StrCat(where, " src")));
     HYMIR_RETURN_IF_ERROR(checkRef(e, c.dst, absl::StrCat(where, " dst")));
     HYMIR_RETURN_IF_ERROR(checkDType(where, "dtype", c.dtype));
-    if (c.kind == CollectiveKind::AllToAll) {
+    if (c.kind == CollectiveKind::DeviceIndex) {
+      if (c.dtype != DType::I32)
+        return fail(where, "has a device_index of a dtype other than i32");
+    } else if (c.kind == CollectiveKind::AllToAll) {
       HYMIR_RETURN_IF_ERROR(
           checkRef(e, c.srcOffsets, absl::StrCat(where, " src_offsets")));
       HYMIR_RETURN_IF_ERROR(

@@ -885,6 +885,15 @@ LogicalResult AllToAllOp::verify() {
   return success();
 }
 
+LogicalResult DeviceIndexOp::verify() {
+  auto type = cast<RankedTensorType>(getResult().getType());
+  if (type.getRank() != 1 || type.getDimSize(0) != 1 ||
+      !type.getElementType().isInteger(32))
+    return emitOpError() << "expects the result to be tensor<1xi32>, got "
+                         << type;
+  return success();
+}
+
 LogicalResult AllGatherOp::verify() {
   Checker c(*this);
   Named x = c.operand("x", getX()), result = c.operand("result", getResult());

@@ -222,6 +222,13 @@ template <typename Op> static LogicalResult verifyCollective(Op op) {
 LogicalResult AllReduceOp::verify() { return verifyCollective(*this); }
 LogicalResult AllGatherOp::verify() { return verifyCollective(*this); }
 
+LogicalResult DeviceIndexOp::verify() {
+  if (getTarget().getType().getElementType() !=
+      IntegerType::get(getContext(), 32))
+    return emitOpError() << "target must be an i32 view";
+  return success();
+}
+
 LogicalResult AllToAllOp::verify() {
   if (failed(verifyCollective(*this)))
     return failure();

@@ -100,10 +100,15 @@ def HymirShard : Pass<"hymir-shard", "::mlir::ModuleOp"> {
       without communication (it is split by rows already, or it is an
       argument whose token count is static and divisible by N) and E is
       divisible by N; tensor parallel otherwise (a replicated x, or a
-      dynamic token count). `moe=expert` fails on an op that cannot be
-      expert parallel, naming why; `moe=tensor` never chooses it.
-      Capacities are static (every device's buffers hold all T * top_k
-      pairs), so expert parallelism needs a static token count;
+      dynamic token count: with replicated tokens, tensor parallelism moves
+      as much, one all_reduce, and loads the devices evenly). `moe=expert`
+      with replicated tokens (any token count) takes the form without
+      all_to_all: every device routes every token and computes the picks
+      of its own experts (`hymir.device_index` says which), a partial
+      result; experts that cannot be split (E not divisible by N) are an
+      error naming why. `moe=tensor` never splits experts. The all_to_all
+      form's capacities are static (every device's buffers hold all
+      T * top_k pairs), so it needs a static token count;
     - anything else, and every returned value, gets its operands replicated
       (an all_gather of a split value, an all_reduce of a partial one).
 

@@ -183,9 +183,14 @@ struct CopyDesc {
   SizeExprSpec bytes;
 };
 
-enum class CollectiveKind { AllReduceSum = 0, AllGather = 1, AllToAll = 2 };
-/// "all_reduce", "all_gather", "all_to_all"; "collective <n>" for a value
-/// outside the enum.
+enum class CollectiveKind {
+  AllReduceSum = 0,
+  AllGather = 1,
+  AllToAll = 2,
+  DeviceIndex = 3
+};
+/// "all_reduce", "all_gather", "all_to_all", "device_index"; "collective <n>"
+/// for a value outside the enum.
 std::string collectiveKindName(CollectiveKind kind);
 
 /// A collective over the module's devices; `elements` is each device's

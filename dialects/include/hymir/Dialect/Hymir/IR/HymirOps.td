@@ -612,6 +612,21 @@ def Hymir_AllToAllOp : Hymir_Op<"all_to_all", [Pure]> {
   let hasVerifier = 1;
 }
 
+def Hymir_DeviceIndexOp : Hymir_Op<"device_index", [Pure]> {
+  let summary = "The index of the device running the SPMD program";
+  let description = [{
+    `result` `[1]` i32 holds the index of the device in its group (0 to
+    N - 1; in a job of several processes, the global index): the one value
+    that differs between the devices running the same program.
+    `hymir-shard` uses it where a device must pick its own part of a
+    replicated value (its experts among all the routing's picks). On one
+    device it is 0.
+  }];
+  let results = (outs Hymir_Tensor:$result);
+  let assemblyFormat = [{ attr-dict `:` type($result) }];
+  let hasVerifier = 1;
+}
+
 //===----------------------------------------------------------------------===//
 // token_guard (internal)
 //===----------------------------------------------------------------------===//

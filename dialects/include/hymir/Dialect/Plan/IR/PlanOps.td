@@ -321,4 +321,11 @@ def Plan_AllToAllOp : Plan_Op<"all_to_all", [HasParent<"EntryOp">]> {
   let hasVerifier = 1;
 }
 
+def Plan_DeviceIndexOp : Plan_Op<"device_index", [HasParent<"EntryOp">]> {
+  let summary = "writes each device's index into `target` (one i32)";
+  let arguments = (ins Plan_ViewType:$target);
+  let assemblyFormat = [{ $target attr-dict `:` type($target) }];
+  let hasVerifier = 1;
+}
+
 #endif // HYMIR_DIALECT_PLAN_IR_PLANOPS_TD
