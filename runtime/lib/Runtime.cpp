@@ -21,6 +21,7 @@
 
 #include "CallCache.h"
 #include "Driver.h"
+#include "Rendezvous.h"
 
 #include "absl/functional/function_ref.h"
 #include "absl/strings/str_cat.h"
@@ -213,6 +214,13 @@ struct Module::Impl {
   std::vector<Device> devices;
   // Present when there is more than one device.
   std::unique_ptr<Collectives> collectives;
+  // One rank of a job of several processes (Distributed.h): `devices`
+  // holds this process's devices, the group's devices firstDevice,
+  // firstDevice + 1, ... of groupDevices (0: not a job, every device here).
+  size_t firstDevice = 0, groupDevices = 0;
+  /// The devices the module's plan runs on, in this process or not: how
+  /// many parts a split tensor has.
+  size_t parts() const { return groupDevices ? groupDevices : devices.size(); }
 
   const ModuleDesc &desc() const { return artifact.module(); }
   ~Impl() {
@@ -334,11 +342,11 @@ struct Module::Impl {
   struct PlacedTensor {
     uint8_t *data;
     std::vector<int64_t> sizes, strides;
-  /// Writes each device's index (one i32) at the step's destination.
-  absl::Status deviceIndex(Frame &frame, const CollectiveDesc &c,
-                           absl::FunctionRef<std::string()> where);
-  // Per device, staging memory holding its index (made on first use).
-  std::vector<std::unique_ptr<DeviceBuffer>> indexStaging;
+    /// Writes each device's index (one i32) at the step's destination.
+    absl::Status deviceIndex(Frame &frame, const CollectiveDesc &c,
+                             absl::FunctionRef<std::string()> where);
+    // Per device, staging memory holding its index (made on first use).
+    std::vector<std::unique_ptr<DeviceBuffer>> indexStaging;
   };
   absl::StatusOr<PlacedTensor>
   placeTensor(Frame &frame, size_t device, const RefDesc &ref, DType dtype,
@@ -394,9 +402,10 @@ absl::Status Module::bindFrom(const Weights &weights) {
       std::vector<uint8_t> part;
       const void *data = view->data;
       size_t bytes = view->sizeBytes;
-      if (p.shardDim >= 0 && n > 1) {
+      if (p.shardDim >= 0 && impl_->parts() > 1) {
         part = shardOf(static_cast<const uint8_t *>(view->data), shape,
-                       dtypeSize(p.dtype), p.shardDim, d, n);
+                       dtypeSize(p.dtype), p.shardDim, impl_->firstDevice + d,
+                       impl_->parts());
         data = part.data();
         bytes = part.size();
       }
@@ -467,11 +476,11 @@ absl::Status Module::bindRandomWeights(uint64_t seed, double stddev) {
     for (size_t d = 0; d < n; ++d) {
       Driver &driver = *impl_->devices[d].driver;
       size_t bytes = *whole;
-      if (p.shardDim >= 0 && n > 1) {
+      if (p.shardDim >= 0 && impl_->parts() > 1) {
         // Device d's part, as bindWeights copies it (shardOf).
         size_t extent =
             static_cast<size_t>(shape[static_cast<size_t>(p.shardDim)]);
-        bytes = extent ? bytes / extent * (extent / n) : 0;
+        bytes = extent ? bytes / extent * (extent / impl_->parts()) : 0;
       }
       std::unique_ptr<DeviceBuffer> &block = scratch[d][{p.dtype, ones}];
       if (!block) {
@@ -673,7 +682,7 @@ Module::Impl::resolve(const std::string &name, const TensorMap &inputs,
     size_t n = devices.size();
     if (isValue) {
       // Read (and, tied, written) in place.
-      if (spec.shardDim >= 0 && n > 1)
+      if (spec.shardDim >= 0 && parts() > 1)
         return absl::InvalidArgumentError(absl::StrCat(
             where, ": input '", printableName(spec.name),
             "' is split across devices and cannot be a device value; pass "
@@ -724,7 +733,8 @@ absl::Status Module::Impl::place(Frame &frame, const TensorMap &inputs) {
     for (size_t d = 0; d < n; ++d) {
       // A sharded input: device d gets its part only.
       std::vector<uint8_t> part;
-      auto [data, bytes] = inputBytesFor(spec, t, d, n, part);
+      auto [data, bytes] =
+          inputBytesFor(spec, t, firstDevice + d, parts(), part);
       Driver &driver = *devices[d].driver;
       absl::StatusOr<std::unique_ptr<DeviceBuffer>> buffer =
           driver.allocate(bytes);
@@ -922,7 +932,8 @@ absl::Status Module::Impl::collective(Frame &frame, const CollectiveDesc &c,
   absl::StatusOr<int64_t> elements = evaluate(c.elements, frame.symbols);
   if (!elements.ok())
     return elements.status();
-  size_t n = devices.size();
+  // n devices in all, `local` of them in this process (one rank of a job).
+  size_t n = parts(), local = devices.size();
   // Sizes are checked before they are multiplied (a corrupt count must not
   // wrap around into a small one).
   size_t element = dtypeSize(c.dtype);
@@ -936,7 +947,7 @@ absl::Status Module::Impl::collective(Frame &frame, const CollectiveDesc &c,
   size_t dstBytes = c.kind == CollectiveKind::AllGather ? bytes * n : bytes;
   std::vector<const void *> src;
   std::vector<void *> dst;
-  for (size_t d = 0; d < n; ++d) {
+  for (size_t d = 0; d < local; ++d) {
     auto s = storage(frame, d, c.src, [&] { return where() + " source"; });
     auto t = storage(frame, d, c.dst, [&] { return where() + " destination"; });
     if (!s.ok() || !t.ok())
@@ -962,7 +973,7 @@ absl::Status Module::Impl::collective(Frame &frame, const CollectiveDesc &c,
 absl::Status Module::Impl::allToAll(Frame &frame, const CollectiveDesc &c,
                                     size_t bytes,
                                     absl::FunctionRef<std::string()> where) {
-  size_t n = devices.size();
+  size_t n = parts(), local = devices.size();
   size_t rowBytes = static_cast<size_t>(c.row) * dtypeSize(c.dtype);
   if (c.row < 1 || bytes % rowBytes != 0)
     return absl::InvalidArgumentError(
@@ -970,39 +981,41 @@ absl::Status Module::Impl::allToAll(Frame &frame, const CollectiveDesc &c,
                      c.row, " elements"));
   size_t offsetBytes = (n + 1) * sizeof(int32_t);
   std::vector<const void *> src, srcOffsets;
-absl::Status Module::Impl::deviceIndex(Frame &frame, const CollectiveDesc &c,
-                                       absl::FunctionRef<std::string()> where) {
-  indexStaging.resize(devices.size());
-  for (size_t d = 0; d < devices.size(); ++d) {
-    auto t = storage(frame, d, c.dst, [&] { return where() + " destination"; });
-    if (!t.ok())
-      return t.status();
-    if (t->second < sizeof(int32_t))
-      return absl::OutOfRangeError(absl::StrCat(
-          where(), ": a device index needs 4 bytes, storage holds ",
-          t->second));
-    Driver &driver = *devices[d].driver;
-    if (!indexStaging[d]) {
-      absl::StatusOr<std::unique_ptr<DeviceBuffer>> staging =
-          driver.allocateStaging(sizeof(int32_t));
-      if (!staging.ok())
-        return staging.status();
-      // The index among all the group's devices (this process holds
-      // devices.size() of them).
-      int32_t index = static_cast<int32_t>(d);
-      std::memcpy((*staging)->data(), &index, sizeof(index));
-      indexStaging[d] = std::move(*staging);
+  absl::Status Module::Impl::deviceIndex(
+      Frame & frame, const CollectiveDesc &c,
+      absl::FunctionRef<std::string()> where) {
+    indexStaging.resize(devices.size());
+    for (size_t d = 0; d < devices.size(); ++d) {
+      auto t =
+          storage(frame, d, c.dst, [&] { return where() + " destination"; });
+      if (!t.ok())
+        return t.status();
+      if (t->second < sizeof(int32_t))
+        return absl::OutOfRangeError(absl::StrCat(
+            where(), ": a device index needs 4 bytes, storage holds ",
+            t->second));
+      Driver &driver = *devices[d].driver;
+      if (!indexStaging[d]) {
+        absl::StatusOr<std::unique_ptr<DeviceBuffer>> staging =
+            driver.allocateStaging(sizeof(int32_t));
+        if (!staging.ok())
+          return staging.status();
+        // The index among all the group's devices (this process holds
+        // devices.size() of them).
+        int32_t index = static_cast<int32_t>(firstDevice + d);
+        std::memcpy((*staging)->data(), &index, sizeof(index));
+        indexStaging[d] = std::move(*staging);
+      }
+      if (absl::Status s = driver.copyToDeviceAsync(
+              t->first, indexStaging[d]->data(), sizeof(int32_t));
+          !s.ok())
+        return s;
     }
-    if (absl::Status s = driver.copyToDeviceAsync(
-            t->first, indexStaging[d]->data(), sizeof(int32_t));
-        !s.ok())
-      return s;
+    return absl::OkStatus();
   }
-  return absl::OkStatus();
-}
 
   std::vector<void *> dst, dstOffsets;
-  for (size_t d = 0; d < n; ++d) {
+  for (size_t d = 0; d < local; ++d) {
     auto place = [&](const RefDesc &ref, const char *what,
                      size_t need) -> absl::StatusOr<uint8_t *> {
       auto s = storage(frame, d, ref, [&] { return where() + " " + what; });
@@ -1313,8 +1326,7 @@ Module::allocate(const std::string &entry, const std::string &input,
     return absl::NotFoundError(
         absl::StrCat(label, ": entry '", printableName(entry),
                      "' has no input '", printableName(input), "'"));
-  size_t n = impl_->devices.size();
-  if (spec->shardDim >= 0 && n > 1)
+  if (spec->shardDim >= 0 && impl_->parts() > 1)
     return absl::InvalidArgumentError(absl::StrCat(
         where, " is split across devices and cannot be a device value"));
   // The spec's shape; a dynamic dim (the token count) from `shape`.
@@ -1343,7 +1355,7 @@ Module::allocate(const std::string &entry, const std::string &input,
     return absl::InvalidArgumentError(absl::StrCat(
         where, ": ", shapeString(dims), " needs more than 2^64 bytes"));
   impl->bytes = *bytes;
-  for (size_t d = 0; d < n; ++d) {
+  for (size_t d = 0; d < impl_->devices.size(); ++d) {
     absl::StatusOr<std::unique_ptr<DeviceBuffer>> buffer =
         impl_->devices[d].driver->allocate(*bytes);
     if (!buffer.ok())
@@ -1424,8 +1436,8 @@ CudaGraphUse Module::cudaGraphUse(const std::string &entry) const {
 }
 
 std::string Module::Impl::graphsUnavailable() const {
-  if (devices.size() > 1)
-    return absl::StrCat("the module runs on ", devices.size(),
+  if (parts() > 1)
+    return absl::StrCat("the module runs on ", parts(),
                         " devices, whose collectives are not captured");
   return devices[0].driver->graphsUnavailable();
 }
@@ -1486,7 +1498,8 @@ Module::Impl::keptCall(const std::string &name, const TensorMap &inputs,
       const Tensor &t = inputs.at(spec.name);
       for (size_t d = 0; d < n; ++d) {
         std::vector<uint8_t> part;
-        auto [data, bytes] = inputBytesFor(spec, t, d, n, part);
+        auto [data, bytes] =
+            inputBytesFor(spec, t, firstDevice + d, parts(), part);
         DeviceBuffer &staging = *kept->staging[d][i];
         std::memcpy(staging.data(), data, bytes);
         if (absl::Status s = devices[d].driver->copyToDeviceAsync(
@@ -1621,7 +1634,7 @@ absl::StatusOr<CallTiming> Module::time(const std::string &entry,
       return absl::InvalidArgumentError(absl::StrCat(
           label(), ": entry '", printableName(entry), "' has no input '",
           printableName(name), "' to restore before each run"));
-    if (spec->shardDim >= 0 && impl_->devices.size() > 1)
+    if (spec->shardDim >= 0 && impl_->parts() > 1)
       return absl::InvalidArgumentError(absl::StrCat(
           label(), ": input '", printableName(name),
           "' is split across devices and cannot be restored before each run"));
@@ -1763,6 +1776,33 @@ Runtime::create(const std::string &device) {
       new Runtime(std::move(drivers), device, true, named));
 }
 
+absl::StatusOr<std::unique_ptr<Runtime>>
+Runtime::create(const std::string &device, const ProcessGroupSpec &group) {
+  // One device per rank: plain "cuda" is the local rank's GPU.
+  std::string opened = device;
+  if (device == "cuda")
+    opened = absl::StrCat("cuda:", group.localRank);
+  else if (device != "cpu" && (device.rfind("cuda:", 0) != 0 ||
+                               device.find(',') != std::string::npos))
+    return absl::InvalidArgumentError(absl::StrCat(
+        "device '", device, "' for rank ", group.rank, " of ", group.worldSize,
+        ": a rank opens one device (cpu, cuda or cuda:N)"));
+  absl::StatusOr<std::unique_ptr<ProcessGroup>> joined =
+      ProcessGroup::join(group);
+  if (!joined.ok())
+    return joined.status();
+  absl::StatusOr<std::unique_ptr<Runtime>> runtime = create(opened);
+  if (!runtime.ok()) {
+    (*joined)->fail(absl::Status(
+        runtime.status().code(),
+        absl::StrCat("rank ", group.rank, ": ", runtime.status().message())));
+    return runtime.status();
+  }
+  (*runtime)->group_ = std::move(*joined);
+  (*runtime)->explicitList_ = true;
+  return runtime;
+}
+
 absl::StatusOr<std::unique_ptr<Module>> Runtime::load(const std::string &path) {
   absl::StatusOr<Artifact> artifact = Artifact::load(path);
   if (!artifact.ok())
@@ -1777,16 +1817,30 @@ absl::StatusOr<std::unique_ptr<Module>> Runtime::load(Artifact artifact) {
         artifact.label(), " was compiled for ", targetName(m.target),
         " and cannot run on device '", device_, "'"));
   size_t n = m.deviceCount;
+  // As one rank of a job (create with a group): this process holds device
+  // `rank` of the n, and the job must have n ranks.
+  size_t local = n, first = 0;
+  if (group_) {
+    if (n != static_cast<size_t>(group_->size()))
+      return absl::FailedPreconditionError(
+          absl::StrCat(artifact.label(), " was compiled for ", n, " device",
+                       n == 1 ? "" : "s", " and the job has ", group_->size(),
+                       " ranks of one device each (", group_->spec().source,
+                       "): start ", n, " processes or compile the module for ",
+                       group_->size(), " (hymir-compile --devices)"));
+    local = 1;
+    first = static_cast<size_t>(group_->rank());
+  }
   // The first n devices: the cpu simulates as many as needed in this
   // process, plain "cuda" takes devices 0..n-1, a named list must match.
-  if (explicitList_ && drivers_.size() != n)
+  if (explicitList_ && !group_ && drivers_.size() != n)
     return absl::FailedPreconditionError(absl::StrCat(
         artifact.label(), " was compiled for ", n, " device", n == 1 ? "" : "s",
         " and the runtime opened ", drivers_.size(), " ('", device_, "'): ",
         absl::StrCat("open ", n, " device", n == 1 ? "" : "s",
                      " (e.g. 'cuda:0,1') or compile the module for ",
                      drivers_.size(), " (hymir-compile --devices)")));
-  while (drivers_.size() < n) {
+  while (drivers_.size() < local) {
     absl::StatusOr<std::unique_ptr<Driver>> driver =
         cuda_ ? createCudaDriver(static_cast<int>(drivers_.size()))
               : createCpuDriver();
@@ -1799,11 +1853,13 @@ absl::StatusOr<std::unique_ptr<Module>> Runtime::load(Artifact artifact) {
   }
   auto impl = std::make_unique<Module::Impl>(std::move(artifact));
   const std::string &label = impl->artifact.label();
-  for (size_t d = 0; d < n; ++d) {
+  impl->firstDevice = first;
+  impl->groupDevices = group_ ? n : 0;
+  for (size_t d = 0; d < local; ++d) {
     impl->devices.emplace_back();
     Module::Impl::Device &device = impl->devices.back();
     device.driver = drivers_[d];
-    std::string on = n == 1 ? "" : absl::StrCat(" on device ", d);
+    std::string on = n == 1 ? "" : absl::StrCat(" on device ", first + d);
     for (size_t i = 0; i < impl->desc().code.size(); ++i) {
       absl::StatusOr<CodeHandle> handle = device.driver->loadCode(
           impl->desc().code[i], absl::StrCat(label, ": code object ", i, on));
@@ -1822,7 +1878,16 @@ absl::StatusOr<std::unique_ptr<Module>> Runtime::load(Artifact artifact) {
       device.kernels.push_back(*handle);
     }
   }
-  if (n > 1) {
+  if (group_ && n > 1) {
+    absl::StatusOr<std::unique_ptr<Collectives>> collectives =
+        cuda_ ? createNcclRankCollectives(group_, drivers_[0].get())
+              : createProcessCollectives(group_);
+    if (!collectives.ok())
+      return absl::Status(
+          collectives.status().code(),
+          absl::StrCat(label, ": ", collectives.status().message()));
+    impl->collectives = std::move(*collectives);
+  } else if (n > 1) {
     if (cuda_) {
       std::vector<Driver *> group;
       for (size_t d = 0; d < n; ++d)

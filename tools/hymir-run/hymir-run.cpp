@@ -27,6 +27,7 @@
 #include "../RuntimeToolProgress.h"
 #include "../RuntimeToolTensors.h"
 
+#include "hymir/Runtime/Distributed.h"
 #include "hymir/Runtime/Reference.h"
 #include "hymir/Runtime/Runtime.h"
 #include "hymir/Support/BFloat16.h"
@@ -121,6 +122,12 @@ void usage(std::FILE *to, bool full) {
       "                      --check)\n"
       "  --device DEV        cpu (default), cuda, cuda:N, or cuda:N,M,... for\n"
       "                      an artifact compiled for several devices\n"
+      "                      As one rank of a job (RANK/WORLD_SIZE,\n"
+      "                      MASTER_ADDR/MASTER_PORT as torchrun sets them,\n"
+      "                      or OMPI_COMM_WORLD_* / PMI_* with MASTER_PORT):\n"
+      "                      this process runs device RANK of the artifact's\n"
+      "                      WORLD_SIZE (plain cuda: GPU LOCAL_RANK); every\n"
+      "                      rank writes the whole outputs\n"
       "  --check             recompute the outputs with the fp64 oracle (the\n"
       "                      entry's reference program, stored in the "
       "artifact)\n"
@@ -550,7 +557,17 @@ int main(int argc, char **argv) {
     return r == 1 ? 0 : 2;
   if (outputsOverwriteAnInput(o))
     return 2;
-  auto runtime = hymir::Runtime::create(o.device);
+  // One rank of a job when a launcher's variables say so (torchrun,
+  // mpirun: hymir/Runtime/Distributed.h).
+  auto group = hymir::processGroupFromEnvironment();
+  if (!group.ok())
+    return fail(group.status());
+  const std::string device = o.device;
+  if (*group) // messages below name the rank
+    o.device += " (rank " + std::to_string((*group)->rank) + " of " +
+                std::to_string((*group)->worldSize) + ")";
+  auto runtime = *group ? hymir::Runtime::create(device, **group)
+                        : hymir::Runtime::create(device);
   if (!runtime.ok())
     return fail(runtime.status());
   auto module = (*runtime)->load(o.artifact);

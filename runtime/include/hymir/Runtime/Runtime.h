@@ -65,6 +65,8 @@ private:
 using TensorMap = std::map<std::string, Tensor>;
 
 class Driver;
+class ProcessGroup;
+struct ProcessGroupSpec;
 
 /// A tensor in device memory that the caller owns across calls (on the cpu
 /// device, host memory the runtime allocated). Module::allocate makes one for
@@ -244,6 +246,16 @@ public:
   /// several cuda devices also need NCCL, found at run time on their load.
   static absl::StatusOr<std::unique_ptr<Runtime>>
   create(const std::string &device);
+  /// Opens `device` as rank group.rank of a job of group.worldSize
+  /// processes (Distributed.h): joins the job's rendezvous first (every
+  /// rank must call this), then opens one device: "cpu", or on cuda the
+  /// named one, plain "cuda" taking device group.localRank. A module of n
+  /// devices then runs on n ranks, this process holding device `rank`;
+  /// its collectives go to the other ranks (NCCL on cuda, the rendezvous's
+  /// connections on cpu). A peer that exits or hangs fails every rank's
+  /// call with an error naming it, within group.timeoutSeconds.
+  static absl::StatusOr<std::unique_ptr<Runtime>>
+  create(const std::string &device, const ProcessGroupSpec &group);
 
   /// Loads and verifies an artifact (see Artifact.h) and prepares its code
   /// for this device; an artifact compiled for another target is an error.
@@ -262,6 +274,8 @@ private:
   std::string device_;
   bool cuda_;
   bool explicitList_;
+  // Set when this process is one rank of a job (create with a group).
+  std::shared_ptr<ProcessGroup> group_;
 };
 
 } // namespace hymir
