@@ -498,7 +498,8 @@ struct TensorCoreKernel : AttentionBuilder {
           b, f32Type,
           arith::IndexCastUIOp::create(b, b.getI64Type(), rem(d, half)));
       Value invFreq = math::ExpOp::create(
-          b, fmul(iF, f32(-2.0f * logTheta / static_cast<float>(a.ropeRotary))));
+          b,
+          fmul(iF, f32(-2.0f * logTheta / static_cast<float>(a.ropeRotary))));
       Value angle = fmul(posF, invFreq);
       Value cos = math::CosOp::create(b, angle);
       Value sin = math::SinOp::create(b, angle);
@@ -1220,7 +1221,8 @@ struct HymirSoftmaxAttentionToKernelsPass
     if (!w)
       return {};
     int64_t queries = op.getQ().getType().getDimSize(1);
-    bool shortOnly = !ShapedType::isDynamic(queries) && queries <= kSplitQueries;
+    bool shortOnly =
+        !ShapedType::isDynamic(queries) && queries <= kSplitQueries;
     // Short calls (decode): the tensor-core split kernel rotates its Q
     // fragments as it loads them.
     if (shortOnly)
