@@ -8,6 +8,8 @@
 #     one process simulating the N devices;
 #  2. a rank that exits early, and one killed (SIGKILL) after it joined:
 #     the other ranks fail within a few seconds, their error naming it;
+#     and a collective whose parts disagree in size (one rank has other
+#     inputs): every rank fails with rank 0's verdict naming the rank;
 #  3. a rank that joins and then hangs: the others fail after
 #     HYMIR_DIST_TIMEOUT, naming it; never a hang;
 #  4. a rank that never starts: the rendezvous fails naming it;
@@ -138,7 +140,7 @@ expect_named() {
       fail "rank $r succeeded although rank $victim $2"
     fi
     grep -q "rank $victim" "$work/rank$r.log" && grep -q -- "$pattern" "$work/rank$r.log" ||
-      { cat "$work/rank$r.log"; fail "rank $r's error does not name rank $victim ($pattern)"; }
+      { tail -n 3 "$work"/rank*.log; fail "rank $r's error does not name rank $victim ($pattern)"; }
   done
 }
 
@@ -175,6 +177,24 @@ took=$((SECONDS - start))
 echo "PASS: rank $victim of $n killed: every other rank failed naming it (${took} s)"
 sed -n 's/^/  rank 0: /p' "$work/rank0.log" | tail -n 1
 [[ $n -gt 2 ]] && sed -n 's/^/  rank 1: /p' "$work/rank1.log" | tail -n 1
+
+# 2c. A collective that fails: rank $victim gets other inputs (more tokens),
+# so its parts of the first collective differ in size from the others'.
+if [[ -n $tokens ]]; then
+  "$bin/hymir-reference" "$graph" --function "$entry" --tokens $((tokens + 2)) \
+    --write-inputs "$work/other.safetensors" \
+    --write-weights "$work/other-w.safetensors" >/dev/null
+  port=$(free_port)
+  pids=()
+  start_others 60
+  start_rank "$victim" "$n" "$work/other.safetensors" HYMIR_DIST_TIMEOUT=60
+  expect_named "the ranks run different artifacts or inputs" "disagreed"
+  wait "${pids[$victim]}" && fail "rank $victim succeeded in a failed collective"
+  grep -q "reported by rank 0" "$work/rank$victim.log" ||
+    { cat "$work/rank$victim.log"; fail "rank $victim's error is not rank 0's"; }
+  echo "PASS: a collective whose parts disagree fails on every rank"
+  sed -n 's/^/  rank 0: /p' "$work/rank0.log" | tail -n 1
+fi
 
 # 3. A rank that hangs after joining: the others time out naming it.
 port=$(free_port)
