@@ -334,6 +334,11 @@ struct Module::Impl {
                           absl::FunctionRef<std::string()> where);
   absl::Status allToAll(Frame &frame, const CollectiveDesc &c, size_t bytes,
                         absl::FunctionRef<std::string()> where);
+  /// Writes each device's index (one i32) at the step's destination.
+  absl::Status deviceIndex(Frame &frame, const CollectiveDesc &c,
+                           absl::FunctionRef<std::string()> where);
+  // Per device, staging memory holding its index (made on first use).
+  std::vector<std::unique_ptr<DeviceBuffer>> indexStaging;
   absl::StatusOr<std::pair<uint8_t *, size_t>>
   storage(Frame &frame, size_t device, const RefDesc &ref,
           absl::FunctionRef<std::string()> where);
@@ -342,11 +347,6 @@ struct Module::Impl {
   struct PlacedTensor {
     uint8_t *data;
     std::vector<int64_t> sizes, strides;
-    /// Writes each device's index (one i32) at the step's destination.
-    absl::Status deviceIndex(Frame &frame, const CollectiveDesc &c,
-                             absl::FunctionRef<std::string()> where);
-    // Per device, staging memory holding its index (made on first use).
-    std::vector<std::unique_ptr<DeviceBuffer>> indexStaging;
   };
   absl::StatusOr<PlacedTensor>
   placeTensor(Frame &frame, size_t device, const RefDesc &ref, DType dtype,
@@ -970,6 +970,37 @@ absl::Status Module::Impl::collective(Frame &frame, const CollectiveDesc &c,
   return absl::OkStatus();
 }
 
+absl::Status Module::Impl::deviceIndex(Frame &frame, const CollectiveDesc &c,
+                                       absl::FunctionRef<std::string()> where) {
+  indexStaging.resize(devices.size());
+  for (size_t d = 0; d < devices.size(); ++d) {
+    auto t = storage(frame, d, c.dst, [&] { return where() + " destination"; });
+    if (!t.ok())
+      return t.status();
+    if (t->second < sizeof(int32_t))
+      return absl::OutOfRangeError(absl::StrCat(
+          where(), ": a device index needs 4 bytes, storage holds ",
+          t->second));
+    Driver &driver = *devices[d].driver;
+    if (!indexStaging[d]) {
+      absl::StatusOr<std::unique_ptr<DeviceBuffer>> staging =
+          driver.allocateStaging(sizeof(int32_t));
+      if (!staging.ok())
+        return staging.status();
+      // The index among all the group's devices (this process holds
+      // devices.size() of them).
+      int32_t index = static_cast<int32_t>(firstDevice + d);
+      std::memcpy((*staging)->data(), &index, sizeof(index));
+      indexStaging[d] = std::move(*staging);
+    }
+    if (absl::Status s = driver.copyToDeviceAsync(
+            t->first, indexStaging[d]->data(), sizeof(int32_t));
+        !s.ok())
+      return s;
+  }
+  return absl::OkStatus();
+}
+
 absl::Status Module::Impl::allToAll(Frame &frame, const CollectiveDesc &c,
                                     size_t bytes,
                                     absl::FunctionRef<std::string()> where) {
@@ -981,39 +1012,6 @@ absl::Status Module::Impl::allToAll(Frame &frame, const CollectiveDesc &c,
                      c.row, " elements"));
   size_t offsetBytes = (n + 1) * sizeof(int32_t);
   std::vector<const void *> src, srcOffsets;
-  absl::Status Module::Impl::deviceIndex(
-      Frame & frame, const CollectiveDesc &c,
-      absl::FunctionRef<std::string()> where) {
-    indexStaging.resize(devices.size());
-    for (size_t d = 0; d < devices.size(); ++d) {
-      auto t =
-          storage(frame, d, c.dst, [&] { return where() + " destination"; });
-      if (!t.ok())
-        return t.status();
-      if (t->second < sizeof(int32_t))
-        return absl::OutOfRangeError(absl::StrCat(
-            where(), ": a device index needs 4 bytes, storage holds ",
-            t->second));
-      Driver &driver = *devices[d].driver;
-      if (!indexStaging[d]) {
-        absl::StatusOr<std::unique_ptr<DeviceBuffer>> staging =
-            driver.allocateStaging(sizeof(int32_t));
-        if (!staging.ok())
-          return staging.status();
-        // The index among all the group's devices (this process holds
-        // devices.size() of them).
-        int32_t index = static_cast<int32_t>(firstDevice + d);
-        std::memcpy((*staging)->data(), &index, sizeof(index));
-        indexStaging[d] = std::move(*staging);
-      }
-      if (absl::Status s = driver.copyToDeviceAsync(
-              t->first, indexStaging[d]->data(), sizeof(int32_t));
-          !s.ok())
-        return s;
-    }
-    return absl::OkStatus();
-  }
-
   std::vector<void *> dst, dstOffsets;
   for (size_t d = 0; d < local; ++d) {
     auto place = [&](const RefDesc &ref, const char *what,
