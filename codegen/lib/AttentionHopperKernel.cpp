@@ -615,7 +615,6 @@ namespace {
 struct RopeKernel : AttentionCommon {
   using AttentionCommon::AttentionCommon;
   void emit(Value in, Value out) {
-    int64_t half = a.ropeRotary / 2;
     Value rowElems = mul(a.heads, a.dim);
     Value total = mul(mul(a.batch, a.queries), rowElems);
     Value blocks = arith::CeilDivUIOp::create(b, total, idx(256));
@@ -637,35 +636,16 @@ struct RopeKernel : AttentionCommon {
           Value h = remV(divV(e, a.dim), a.heads);
           Value row = divV(e, rowElems);
           Value tq = remV(row, a.queries), bq = divV(row, a.queries);
-          Type f32Type = b.getF32Type();
           Type elt = cast<MemRefType>(in.getType()).getElementType();
           auto load = [&](Value ch) -> Value {
             Value x = memref::LoadOp::create(b, in, ValueRange{bq, tq, h, ch});
-            return elt.isF32() ? x : arith::ExtFOp::create(b, f32Type, x);
+            return elt.isF32()
+                       ? x
+                       : Value(arith::ExtFOp::create(b, b.getF32Type(), x));
           };
-          Value xv = load(d);
-          Value inRotary = ult(d, idx(a.ropeRotary));
-          Value firstHalf = ult(d, idx(half));
-          Value partner =
-              select(firstHalf, add(d, idx(half)), sub(d, idx(half)));
-          partner = select(inRotary, partner, d);
-          float logTheta = std::log(a.ropeTheta);
-          Value iF = arith::UIToFPOp::create(
-              b, f32Type,
-              arith::IndexCastUIOp::create(b, b.getI64Type(), rem(d, half)));
-          Value invFreq = math::ExpOp::create(
-              b, fmul(iF, f32(-2.0f * logTheta /
-                              static_cast<float>(a.ropeRotary))));
           Value position =
               memref::LoadOp::create(b, a.ropePositions, ValueRange{bq, tq});
-          Value angle =
-              fmul(arith::SIToFPOp::create(b, f32Type, position), invFreq);
-          Value cos = math::CosOp::create(b, angle);
-          Value sin = math::SinOp::create(b, angle);
-          Value signedSin =
-              select(firstHalf, arith::NegFOp::create(b, sin), sin);
-          Value rotated = fadd(fmul(xv, cos), fmul(load(partner), signedSin));
-          Value v = select(inRotary, rotated, xv);
+          Value v = ropeChannel(d, position, load);
           memref::StoreOp::create(b, fromF32(v, elt), out,
                                   ValueRange{bq, tq, h, d});
         });

@@ -74,6 +74,34 @@ struct AttentionCommon : GpuBuilder {
     return elt.isF32() ? x : Value(arith::TruncFOp::create(b, elt, x));
   }
 
+  /// hymir.rope's value of channel `d` (index) of a row at `position` (i32),
+  /// with the arithmetic of its generic lowering: `load(channel)` gives a
+  /// channel of the unrotated row as f32; channels past the rotary span
+  /// come back as they are. The fused forms and the RoPE kernel share it.
+  Value ropeChannel(Value d, Value position, function_ref<Value(Value)> load) {
+    Type f32Type = b.getF32Type();
+    int64_t half = a.ropeRotary / 2;
+    Value xv = load(d);
+    Value inRotary = ult(d, idx(a.ropeRotary));
+    Value firstHalf = ult(d, idx(half));
+    Value partner = arith::SelectOp::create(b, firstHalf, add(d, idx(half)),
+                                            sub(d, idx(half)));
+    partner = arith::SelectOp::create(b, inRotary, partner, d);
+    float logTheta = std::log(a.ropeTheta);
+    Value iF = arith::UIToFPOp::create(
+        b, f32Type,
+        arith::IndexCastUIOp::create(b, b.getI64Type(), rem(d, half)));
+    Value invFreq = math::ExpOp::create(
+        b, fmul(iF, f32(-2.0f * logTheta / static_cast<float>(a.ropeRotary))));
+    Value angle = fmul(arith::SIToFPOp::create(b, f32Type, position), invFreq);
+    Value cos = math::CosOp::create(b, angle);
+    Value sin = math::SinOp::create(b, angle);
+    Value signedSin = arith::SelectOp::create(
+        b, firstHalf, arith::NegFOp::create(b, sin), sin);
+    Value rotated = fadd(fmul(xv, cos), fmul(load(partner), signedSin));
+    return arith::SelectOp::create(b, inRotary, rotated, xv);
+  }
+
   /// The key range [0, visible) of query `t` of sequence `batch`: the
   /// sequence's length (clamped to [0, S]) and, if causal, the query's
   /// position L - T + t (end-aligned).

@@ -477,37 +477,15 @@ struct TensorCoreKernel : AttentionBuilder {
   /// once), as one register of two bf16. The partner channel (c +- half)
   /// is read from global memory: q is read once per block.
   Value rotatedQPair(Value bi, const Row &row, Value col) {
-    Type f32Type = b.getF32Type();
-    int64_t half = a.ropeRotary / 2;
     Value position =
         memref::LoadOp::create(b, a.ropePositions, ValueRange{bi, row.query});
-    Value posF = arith::SIToFPOp::create(b, f32Type, position);
-    float logTheta = std::log(a.ropeTheta);
     auto load = [&](Value ch) -> Value {
       Value x = memref::LoadOp::create(b, a.q,
                                        ValueRange{bi, row.query, row.head, ch});
-      return arith::ExtFOp::create(b, f32Type, x);
+      return arith::ExtFOp::create(b, b.getF32Type(), x);
     };
-    auto channel = [&](Value d) -> Value {
-      Value xv = load(d);
-      Value inRotary = ult(d, idx(a.ropeRotary));
-      Value firstHalf = ult(d, idx(half));
-      Value partner = select(firstHalf, add(d, idx(half)), sub(d, idx(half)));
-      partner = select(inRotary, partner, d);
-      Value iF = arith::UIToFPOp::create(
-          b, f32Type,
-          arith::IndexCastUIOp::create(b, b.getI64Type(), rem(d, half)));
-      Value invFreq = math::ExpOp::create(
-          b,
-          fmul(iF, f32(-2.0f * logTheta / static_cast<float>(a.ropeRotary))));
-      Value angle = fmul(posF, invFreq);
-      Value cos = math::CosOp::create(b, angle);
-      Value sin = math::SinOp::create(b, angle);
-      Value signedSin = select(firstHalf, arith::NegFOp::create(b, sin), sin);
-      Value rotated = fadd(fmul(xv, cos), fmul(load(partner), signedSin));
-      return select(inRotary, rotated, xv);
-    };
-    return packBf16(channel(col), channel(add(col, idx(1))));
+    return packBf16(ropeChannel(col, position, load),
+                    ropeChannel(add(col, idx(1)), position, load));
   }
 
   /// memref[r0][col] and memref[r1][col] (bf16) as one register.
