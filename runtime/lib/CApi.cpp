@@ -31,6 +31,7 @@ struct hymir_module {
   std::unique_ptr<hymir::Module> module;
   std::vector<CEntryInfo> entries; // as desc().entries
   std::vector<CTensorInfo> params; // as desc().params
+  std::string graphNote;           // hymir_cuda_graph_use.not_used
 };
 struct hymir_outputs {
   std::vector<std::pair<std::string, hymir::Tensor>> tensors;
@@ -337,6 +338,15 @@ hymir_outputs *hymir_module_call_values(hymir_module *module, const char *entry,
                                         size_t count,
                                         const hymir_named_value *values,
                                         size_t value_count) {
+  return hymir_module_call_options(module, entry, inputs, count, values,
+                                   value_count, nullptr);
+}
+
+hymir_outputs *
+hymir_module_call_options(hymir_module *module, const char *entry,
+                          const hymir_tensor *inputs, size_t count,
+                          const hymir_named_value *values, size_t value_count,
+                          const hymir_call_options *options) {
   if (!module || !entry || (count && !inputs) || (value_count && !values)) {
     lastError = "hymir_module_call: module, entry, inputs or values is NULL";
     return nullptr;
@@ -375,7 +385,10 @@ hymir_outputs *hymir_module_call_values(hymir_module *module, const char *entry,
     }
     map[t.name] = std::move(*tensor);
   }
-  auto outputs = module->module->call(entry, map, valueMap);
+  hymir::CallOptions callOptions;
+  if (options)
+    callOptions.cudaGraphs = options->cuda_graphs != 0;
+  auto outputs = module->module->call(entry, map, valueMap, callOptions);
   if (!outputs.ok()) {
     setError(outputs.status());
     return nullptr;
@@ -384,6 +397,30 @@ hymir_outputs *hymir_module_call_values(hymir_module *module, const char *entry,
   for (auto &[name, tensor] : *outputs)
     result->tensors.emplace_back(name, std::move(tensor));
   return result;
+}
+
+int hymir_module_cuda_graph_use(hymir_module *module, const char *entry,
+                                hymir_cuda_graph_use *out) {
+  if (!module || !entry || !out) {
+    lastError = "hymir_module_cuda_graph_use: module, entry or out is NULL";
+    return 1;
+  }
+  const hymir::ModuleDesc &desc = module->module->desc();
+  bool known = false;
+  for (const auto &e : desc.entries)
+    known |= e.name == entry;
+  if (!known) {
+    lastError = "hymir_module_cuda_graph_use: the module has no entry '" +
+                std::string(entry) + "'";
+    return 1;
+  }
+  hymir::CudaGraphUse use = module->module->cudaGraphUse(entry);
+  module->graphNote = use.notUsed;
+  out->graphs = use.graphs;
+  out->replays = use.replays;
+  out->plain_calls = use.plainCalls;
+  out->not_used = module->graphNote.c_str();
+  return 0;
 }
 
 size_t hymir_outputs_count(const hymir_outputs *outputs) {

@@ -88,6 +88,37 @@ int main(int argc, char **argv) {
     hymir_outputs_destroy(out);
   }
 
+  /* Two more calls asking for CUDA graphs: the same values on every device;
+   * on cpu the steps run one by one and the graph use says why. */
+  hymir_call_options options;
+  memset(&options, 0, sizeof(options));
+  options.cuda_graphs = 1;
+  for (int call = 3; call < 5; ++call) {
+    for (int i = 0; i < N; ++i) {
+      x[i] = (float)((i * 11 + call * 5) % 13) / 5.0f - 1.0f;
+      want[i] = want[i] * 0.5f + x[i];
+    }
+    hymir_outputs *out = hymir_module_call_options(module, "step", &input, 1,
+                                                   values, 1, &options);
+    if (!out) {
+      printf("error: %s\n", hymir_last_error());
+      return 1;
+    }
+    if (hymir_value_download(state, got, sizeof(got)) != 0)
+      printf("error: %s\n", hymir_last_error());
+    printf("graph call %d: %zu outputs, state max diff %g\n", call,
+           hymir_outputs_count(out), maxDiff(got, want));
+    hymir_outputs_destroy(out);
+  }
+  hymir_cuda_graph_use use;
+  if (hymir_module_cuda_graph_use(module, "step", &use) != 0)
+    printf("error: %s\n", hymir_last_error());
+  else
+    printf("graphs %lld replays %lld plain %lld: %s\n", (long long)use.graphs,
+           (long long)use.replays, (long long)use.plain_calls, use.not_used);
+  if (hymir_module_cuda_graph_use(module, "nope", &use) != 0)
+    printf("error: %s\n", hymir_last_error());
+
   /* The same entry with the state as a host tensor: the new state comes back
    * as an output. */
   hymir_tensor both[2] = {input,

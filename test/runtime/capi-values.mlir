@@ -1,7 +1,8 @@
 // Device values through the C API: a state tied to a result is allocated,
 // uploaded, updated in place by three calls (checked against a C loop after
 // each: f32 with one rounding per op in the same order, so no difference)
-// and downloaded; passed as a host tensor, its new value is an output; the
+// and downloaded; two calls asking for CUDA graphs (hymir_call_options) give
+// the same values and report why the cpu device runs no graph; passed as a host tensor, its new value is an output; the
 // failing calls name the entry and the input.
 // RUN: hymir-compile %s -o %t.hymir --target=cpu
 // RUN: hymir-capi-values-probe %t.hymir | FileCheck %s
@@ -12,6 +13,10 @@
 // CHECK-NEXT: call 0: 1 outputs, state max diff 0
 // CHECK-NEXT: call 1: 1 outputs, state max diff 0
 // CHECK-NEXT: call 2: 1 outputs, state max diff 0
+// CHECK-NEXT: graph call 3: 1 outputs, state max diff 0
+// CHECK-NEXT: graph call 4: 1 outputs, state max diff 0
+// CHECK-NEXT: graphs 0 replays 0 plain 2: CUDA graphs are a cuda feature; the cpu device launches the steps one by one
+// CHECK-NEXT: error: hymir_module_cuda_graph_use: the module has no entry 'nope'
 // CHECK-NEXT: host call output state_out
 // CHECK-NEXT: host call output y
 // CHECK-NEXT: error: {{.*}}: entry 'step': the same device value is passed for inputs 'state' and 'x'; a value is passed once per call

@@ -168,6 +168,41 @@ hymir_outputs *hymir_module_call_values(hymir_module *module, const char *entry,
                                         const hymir_named_value *values,
                                         size_t value_count);
 
+/* How hymir_module_call_options runs an entry (CallOptions in Runtime.h).
+ * Zero-initialise it, then set what you need, so that fields added later
+ * keep their defaults. */
+typedef struct hymir_call_options {
+  /* Non-zero: keep the call's device storage for the next call with the
+   * same token count, batch and device values, and on cuda run the steps
+   * as a CUDA graph (the first call of such a key launches them, the
+   * second captures, later ones replay). Where no graph can be made (the
+   * cpu device, several devices) the steps are launched one by one and
+   * hymir_module_cuda_graph_use says why. For calls that repeat, like a
+   * decode step. */
+  int32_t cuda_graphs;
+} hymir_call_options;
+
+/* hymir_module_call_values run as `options` say (NULL: as without them). */
+hymir_outputs *
+hymir_module_call_options(hymir_module *module, const char *entry,
+                          const hymir_tensor *inputs, size_t count,
+                          const hymir_named_value *values, size_t value_count,
+                          const hymir_call_options *options);
+
+/* What hymir_call_options.cuda_graphs has done for `entry` so far. */
+typedef struct hymir_cuda_graph_use {
+  int64_t graphs;      /* graphs captured, one per key */
+  int64_t replays;     /* calls that ran as a graph launch */
+  int64_t plain_calls; /* calls that launched the steps one by one */
+  /* Why graphs are not used for the entry, or "" while they are or nothing
+   * asked for them; valid until the next call on the module. */
+  const char *not_used;
+} hymir_cuda_graph_use;
+
+/* Fills `out` for `entry`; 0 on success, non-zero for an unknown entry. */
+int hymir_module_cuda_graph_use(hymir_module *module, const char *entry,
+                                hymir_cuda_graph_use *out);
+
 size_t hymir_outputs_count(const hymir_outputs *outputs);
 /* Fills `out` with output `index` (valid until the outputs are destroyed);
  * 0 on success. */
