@@ -90,8 +90,10 @@ private:
   LogicalResult guard(TokenGuardOp op);
   LogicalResult tensorMap(TensorMapOp op);
   LogicalResult gemm(linalg::GenericOp op);
+  /// How a collective's source and target sizes relate.
+  enum class Shape { Same, Gather, Scatter };
   template <typename CollectiveOp>
-  LogicalResult collective(linalg::GenericOp op, bool gather);
+  LogicalResult collective(linalg::GenericOp op, Shape shape);
   LogicalResult allToAll(linalg::GenericOp op);
   LogicalResult finish(func::ReturnOp ret);
   LogicalResult arguments();
@@ -433,9 +435,12 @@ LogicalResult EntryLowering::gemm(linalg::GenericOp op) {
 }
 
 /// A collective from hymir-lower-to-linalg: the generic's input is this
-/// device's contribution and its init the whole result, both contiguous.
+/// device's contribution and its init its result, both contiguous. `elements`
+/// counts the smaller side: the source of an all_reduce or all_gather (whose
+/// target stacks the devices' parts), the target of a reduce_scatter (whose
+/// source stacks the parts it sums).
 template <typename CollectiveOp>
-LogicalResult EntryLowering::collective(linalg::GenericOp op, bool gather) {
+LogicalResult EntryLowering::collective(linalg::GenericOp op, Shape shape) {
   if (op.getNumDpsInputs() != 1 || op.getNumDpsInits() != 1)
     return op.emitError("hymir-compile: a collective has one input and one "
                         "init");
@@ -449,7 +454,7 @@ LogicalResult EntryLowering::collective(linalg::GenericOp op, bool gather) {
     return op.emitError("hymir-compile: a collective needs contiguous "
                         "buffers (a strided view reached it)");
   AffineExpr elements = constant(1);
-  for (AffineExpr s : src->sizes) {
+  for (AffineExpr s : (shape == Shape::Scatter ? dst : src)->sizes) {
     if (!isa<AffineConstantExpr>(elements) && !isa<AffineConstantExpr>(s))
       return op.emitError("hymir-compile: collective size is not affine in "
                           "the token count");
@@ -458,14 +463,17 @@ LogicalResult EntryLowering::collective(linalg::GenericOp op, bool gather) {
       return failure();
     elements = *next;
   }
-  if (gather) {
-    // The stacked result's outer dim is the device axis.
-    auto axis = dyn_cast<AffineConstantExpr>(dst->sizes.front());
+  if (shape != Shape::Same) {
+    // The stacked side's outer dim is the device axis.
+    const View &stacked = shape == Shape::Gather ? *dst : *src;
+    auto axis = dyn_cast<AffineConstantExpr>(stacked.sizes.front());
     if (!axis || axis.getValue() != options.devices)
-      return op.emitError() << "hymir-compile: all_gather over "
-                            << (axis ? std::to_string(axis.getValue()) : "?")
-                            << " devices in a module compiled for "
-                            << options.devices << " (--devices)";
+      return op.emitError()
+             << "hymir-compile: "
+             << (shape == Shape::Gather ? "all_gather" : "reduce_scatter")
+             << " over " << (axis ? std::to_string(axis.getValue()) : "?")
+             << " devices in a module compiled for " << options.devices
+             << " (--devices)";
   }
   CollectiveOp::create(builder, op.getLoc(), materialize(srcv, *src),
                        materialize(dstv, *dst),
@@ -751,9 +759,11 @@ LogicalResult EntryLowering::visit(Operation *op) {
   if (auto generic = dyn_cast<linalg::GenericOp>(op)) {
     if (std::optional<LibraryCall> kind = getLibraryCall(generic)) {
       if (*kind == LibraryCall::AllReduce)
-        return collective<plan::AllReduceOp>(generic, /*gather=*/false);
+        return collective<plan::AllReduceOp>(generic, Shape::Same);
       if (*kind == LibraryCall::AllGather)
-        return collective<plan::AllGatherOp>(generic, /*gather=*/true);
+        return collective<plan::AllGatherOp>(generic, Shape::Gather);
+      if (*kind == LibraryCall::ReduceScatter)
+        return collective<plan::ReduceScatterOp>(generic, Shape::Scatter);
       if (*kind == LibraryCall::AllToAll)
         return allToAll(generic);
       if (*kind == LibraryCall::DeviceIndex) {

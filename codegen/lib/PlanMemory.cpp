@@ -28,8 +28,8 @@ namespace {
 
 bool isStep(Operation *op) {
   return isa<plan::LaunchOp, plan::GemmOp, plan::CopyOp, plan::AllReduceOp,
-             plan::AllGatherOp, plan::AllToAllOp, plan::DeviceIndexOp,
-             plan::TensorMapOp>(op);
+             plan::AllGatherOp, plan::ReduceScatterOp, plan::AllToAllOp,
+             plan::DeviceIndexOp, plan::TensorMapOp>(op);
 }
 
 struct Interval {

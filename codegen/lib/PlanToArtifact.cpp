@@ -266,6 +266,10 @@ FailureOr<rt::StepDesc> Translator::step(Operation *op) {
   if (auto gather = dyn_cast<plan::AllGatherOp>(op))
     return collective(gather.getSource(), gather.getTarget(),
                       gather.getElements(), rt::CollectiveKind::AllGather);
+  if (auto scatter = dyn_cast<plan::ReduceScatterOp>(op))
+    return collective(scatter.getSource(), scatter.getTarget(),
+                      scatter.getElements(),
+                      rt::CollectiveKind::ReduceScatterSum);
   if (auto index = dyn_cast<plan::DeviceIndexOp>(op)) {
     FailureOr<rt::RefDesc> target = ref(index.getTarget(), op);
     if (failed(target))
@@ -336,8 +340,8 @@ FailureOr<rt::EntryDesc> Translator::entry(plan::EntryOp op) {
       continue;
     }
     if (isa<plan::LaunchOp, plan::GemmOp, plan::CopyOp, plan::AllReduceOp,
-            plan::AllGatherOp, plan::AllToAllOp, plan::DeviceIndexOp,
-            plan::TensorMapOp>(inner)) {
+            plan::AllGatherOp, plan::ReduceScatterOp, plan::AllToAllOp,
+            plan::DeviceIndexOp, plan::TensorMapOp>(inner)) {
       FailureOr<rt::StepDesc> s = step(&inner);
       if (failed(s))
         return failure();

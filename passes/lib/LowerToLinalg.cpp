@@ -546,6 +546,27 @@ struct LowerRope : OpRewritePattern<RopeOp> {
   }
 };
 
+/// `x` in a buffer of its own when it is a view that may be strided (a slice,
+/// or a reshape of one): a collective moves contiguous bytes.
+static Value contiguousInput(PatternRewriter &rewriter, Location loc, Value x) {
+  Value root = x;
+  while (Operation *def = root.getDefiningOp()) {
+    if (auto expand = dyn_cast<tensor::ExpandShapeOp>(def))
+      root = expand.getSrc();
+    else if (auto collapse = dyn_cast<tensor::CollapseShapeOp>(def))
+      root = collapse.getSrc();
+    else
+      break;
+  }
+  if (!root.getDefiningOp<tensor::ExtractSliceOp>())
+    return x;
+  auto type = cast<RankedTensorType>(x.getType());
+  Value init = tensor::EmptyOp::create(rewriter, loc,
+                                       tensor::getMixedSizes(rewriter, loc, x),
+                                       type.getElementType());
+  return linalg::CopyOp::create(rewriter, loc, x, init).getResult(0);
+}
+
 /// The device axis of a collective is an extra outermost loop: a single
 /// device's program reads as the sum (all_reduce) or the stack (all_gather)
 /// over a device axis of extent 1. Marked hymir.library_call, the plan turns
@@ -571,8 +592,8 @@ struct LowerAllReduce : OpRewritePattern<AllReduceOp> {
     llvm::append_range(stackedSizes, sizes);
     Value stacked = tensor::ExpandShapeOp::create(
         rewriter, loc,
-        RankedTensorType::get(stackedShape, type.getElementType()), op.getX(),
-        groups, stackedSizes);
+        RankedTensorType::get(stackedShape, type.getElementType()),
+        contiguousInput(rewriter, loc, op.getX()), groups, stackedSizes);
     Value init =
         tensor::EmptyOp::create(rewriter, loc, sizes, type.getElementType());
     MLIRContext *ctx = rewriter.getContext();
@@ -614,7 +635,8 @@ struct LowerAllGather : OpRewritePattern<AllGatherOp> {
         AffineMap::getMultiDimIdentityMap(rank + 1, ctx)};
     SmallVector<utils::IteratorType> iters(rank + 1, kPar);
     auto generic = linalg::GenericOp::create(
-        rewriter, loc, init.getType(), ValueRange{op.getX()}, ValueRange{init},
+        rewriter, loc, init.getType(),
+        ValueRange{contiguousInput(rewriter, loc, op.getX())}, ValueRange{init},
         maps, iters, [&](OpBuilder &b, Location l, ValueRange args) {
           linalg::YieldOp::create(b, l, args[0]);
         });
@@ -645,6 +667,80 @@ struct LowerAllGather : OpRewritePattern<AllGatherOp> {
       groups.push_back({d + 1});
     rewriter.replaceOpWithNewOp<tensor::CollapseShapeOp>(
         op, op.getResult().getType(), stacked, groups);
+    return success();
+  }
+};
+
+/// hymir.reduce_scatter: x with its scattered dim D cut into [n, D / n] and
+/// the device axis n moved outermost (a copy when it was not: device r's part
+/// is then the r-th contiguous block, as NCCL's reduce-scatter reads it),
+/// summed over that axis by a generic marked for the plan. On one device it
+/// reads as the sum of the parts; the plan makes it the collective.
+struct LowerReduceScatter : OpRewritePattern<ReduceScatterOp> {
+  using OpRewritePattern::OpRewritePattern;
+  LogicalResult matchAndRewrite(ReduceScatterOp op,
+                                PatternRewriter &rewriter) const override {
+    Location loc = op.getLoc();
+    MLIRContext *ctx = rewriter.getContext();
+    auto type = cast<RankedTensorType>(op.getX().getType());
+    auto resultType = cast<RankedTensorType>(op.getResult().getType());
+    int64_t rank = type.getRank(), dim = op.getDim();
+    int64_t devices = type.getDimSize(dim) / resultType.getDimSize(dim);
+    Type element = type.getElementType();
+    // [..., n, D / n, ...]
+    SmallVector<ReassociationIndices> groups;
+    SmallVector<OpFoldResult> sizes =
+        tensor::getMixedSizes(rewriter, loc, op.getX());
+    SmallVector<OpFoldResult> cutSizes;
+    SmallVector<int64_t> cutShape;
+    for (int64_t d = 0, next = 0; d < rank; ++d) {
+      if (d == dim) {
+        groups.push_back({next, next + 1});
+        next += 2;
+        cutSizes.push_back(rewriter.getIndexAttr(devices));
+        cutSizes.push_back(rewriter.getIndexAttr(resultType.getDimSize(dim)));
+        cutShape.push_back(devices);
+        cutShape.push_back(resultType.getDimSize(dim));
+        continue;
+      }
+      groups.push_back({next++});
+      cutSizes.push_back(sizes[d]);
+      cutShape.push_back(type.getDimSize(d));
+    }
+    Value cut = tensor::ExpandShapeOp::create(
+        rewriter, loc, RankedTensorType::get(cutShape, element),
+        contiguousInput(rewriter, loc, op.getX()), groups, cutSizes);
+    // The device axis outermost.
+    SmallVector<OpFoldResult> stackedSizes = {rewriter.getIndexAttr(devices)};
+    for (int64_t d = 0; d < rank + 1; ++d)
+      if (d != dim)
+        stackedSizes.push_back(cutSizes[d]);
+    Value stacked = cut;
+    if (dim > 0) {
+      SmallVector<int64_t> perm = {dim};
+      for (int64_t d = 0; d < rank + 1; ++d)
+        if (d != dim)
+          perm.push_back(d);
+      Value init =
+          tensor::EmptyOp::create(rewriter, loc, stackedSizes, element);
+      stacked = linalg::TransposeOp::create(rewriter, loc, cut, init, perm)
+                    .getResult()[0];
+    }
+    SmallVector<OpFoldResult> partSizes(stackedSizes.begin() + 1,
+                                        stackedSizes.end());
+    Value init = tensor::EmptyOp::create(rewriter, loc, partSizes, element);
+    SmallVector<AffineMap> maps = {
+        AffineMap::getMultiDimIdentityMap(rank + 1, ctx),
+        AffineMap::getMultiDimIdentityMap(rank + 1, ctx).dropResult(0)};
+    SmallVector<utils::IteratorType> iters(rank + 1, kPar);
+    iters[0] = kRed;
+    auto generic = linalg::GenericOp::create(
+        rewriter, loc, resultType, ValueRange{stacked}, ValueRange{init}, maps,
+        iters, [&](OpBuilder &b, Location l, ValueRange args) {
+          linalg::YieldOp::create(b, l, args[0]);
+        });
+    setLibraryCall(generic, LibraryCall::ReduceScatter);
+    rewriter.replaceOp(op, generic.getResult(0));
     return success();
   }
 };
@@ -722,9 +818,8 @@ struct HymirLowerToLinalgPass
     if (!skipLinear)
       patterns.add<LowerLinear>(&getContext(), libraryGemm);
     if (collectives)
-      patterns
-          .add<LowerAllReduce, LowerAllGather, LowerAllToAll, LowerDeviceIndex>(
-              &getContext());
+      patterns.add<LowerAllReduce, LowerAllGather, LowerReduceScatter,
+                   LowerAllToAll, LowerDeviceIndex>(&getContext());
     GreedyRewriteConfig config;
     config.setStrictness(GreedyRewriteStrictness::ExistingOps);
     if (failed(

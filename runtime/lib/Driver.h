@@ -140,6 +140,11 @@ public:
   virtual absl::Status allGather(const std::vector<const void *> &src,
                                  const std::vector<void *> &dst,
                                  size_t elements, DType dtype) = 0;
+  /// dst[d][i] = sum over devices e of src[e][d * elements + i]: device d
+  /// keeps block d of the sum (each src holds devices * elements).
+  virtual absl::Status reduceScatterSum(const std::vector<const void *> &src,
+                                        const std::vector<void *> &dst,
+                                        size_t elements, DType dtype) = 0;
   /// Device e sends rows [srcOffsets[e][d], srcOffsets[e][d + 1]) of src[e]
   /// to device d; dst[d] receives every device's rows in device order,
   /// dstOffsets[d] (devices + 1 i32) where each device's rows start, and

@@ -34,6 +34,8 @@ struct NcclApi {
                               CUstream);
   NcclResult (*ncclAllGather)(const void *, void *, size_t, int, NcclComm,
                               CUstream);
+  NcclResult (*ncclReduceScatter)(const void *, void *, size_t, int, int,
+                                  NcclComm, CUstream);
   NcclResult (*ncclSend)(const void *, size_t, int, int, NcclComm, CUstream);
   NcclResult (*ncclRecv)(void *, size_t, int, int, NcclComm, CUstream);
   const char *(*ncclGetErrorString)(NcclResult);
@@ -54,6 +56,7 @@ absl::StatusOr<const NcclApi *> ncclApi() {
     library.bind(api.ncclGroupEnd, "ncclGroupEnd");
     library.bind(api.ncclAllReduce, "ncclAllReduce");
     library.bind(api.ncclAllGather, "ncclAllGather");
+    library.bind(api.ncclReduceScatter, "ncclReduceScatter");
     library.bind(api.ncclSend, "ncclSend");
     library.bind(api.ncclRecv, "ncclRecv");
     library.bind(api.ncclGetErrorString, "ncclGetErrorString");
@@ -104,6 +107,16 @@ public:
     return group(src, dst, dtype, "all-reduce", [&](size_t d, int type) {
       return api_->ncclAllReduce(src[d], dst[d], elements, type, kNcclSum,
                                  comms_[d], devices_[d]->stream());
+    });
+  }
+
+  /// NOT YET RUN ON A GPU.
+  absl::Status reduceScatterSum(const std::vector<const void *> &src,
+                                const std::vector<void *> &dst, size_t elements,
+                                DType dtype) override {
+    return group(src, dst, dtype, "reduce-scatter", [&](size_t d, int type) {
+      return api_->ncclReduceScatter(src[d], dst[d], elements, type, kNcclSum,
+                                     comms_[d], devices_[d]->stream());
     });
   }
 

@@ -54,6 +54,8 @@ struct RankApi {
                               CUstream);
   NcclResult (*ncclAllGather)(const void *, void *, size_t, int, NcclComm,
                               CUstream);
+  NcclResult (*ncclReduceScatter)(const void *, void *, size_t, int, int,
+                                  NcclComm, CUstream);
   NcclResult (*ncclSend)(const void *, size_t, int, int, NcclComm, CUstream);
   NcclResult (*ncclRecv)(void *, size_t, int, int, NcclComm, CUstream);
   const char *(*ncclGetErrorString)(NcclResult);
@@ -77,6 +79,7 @@ absl::StatusOr<const RankApi *> rankApi() {
     nccl.bind(api.ncclGroupEnd, "ncclGroupEnd");
     nccl.bind(api.ncclAllReduce, "ncclAllReduce");
     nccl.bind(api.ncclAllGather, "ncclAllGather");
+    nccl.bind(api.ncclReduceScatter, "ncclReduceScatter");
     nccl.bind(api.ncclSend, "ncclSend");
     nccl.bind(api.ncclRecv, "ncclRecv");
     nccl.bind(api.ncclGetErrorString, "ncclGetErrorString");
@@ -136,6 +139,16 @@ public:
     return collective(src, dst, dtype, "all_reduce", [&](int type) {
       return api_->ncclAllReduce(src[0], dst[0], elements, type, kNcclSum,
                                  comm_, device_->stream());
+    });
+  }
+
+  /// NOT YET RUN ON A GPU.
+  absl::Status reduceScatterSum(const std::vector<const void *> &src,
+                                const std::vector<void *> &dst, size_t elements,
+                                DType dtype) override {
+    return collective(src, dst, dtype, "reduce_scatter", [&](int type) {
+      return api_->ncclReduceScatter(src[0], dst[0], elements, type, kNcclSum,
+                                     comm_, device_->stream());
     });
   }
 

@@ -724,6 +724,17 @@ public:
         });
   }
 
+  absl::Status reduceScatterSum(const std::vector<const void *> &src,
+                                const std::vector<void *> &dst, size_t elements,
+                                DType dtype) override {
+    size_t bytes = elements * dtypeSize(dtype);
+    return exchange(
+        "reduce_scatter", src, dst, bytes * group_->size(), bytes,
+        [&](const std::vector<const void *> &s, const std::vector<void *> &d) {
+          return local_->reduceScatterSum(s, d, elements, dtype);
+        });
+  }
+
   absl::Status allGather(const std::vector<const void *> &src,
                          const std::vector<void *> &dst, size_t elements,
                          DType dtype) override {

@@ -944,6 +944,10 @@ absl::Status Module::Impl::collective(Frame &frame, const CollectiveDesc &c,
   size_t bytes = static_cast<size_t>(*elements) * element;
   if (c.kind == CollectiveKind::AllToAll)
     return allToAll(frame, c, bytes, where);
+  // `elements` counts the smaller side: the source of an all_gather, the
+  // target of a reduce_scatter.
+  size_t srcBytes =
+      c.kind == CollectiveKind::ReduceScatterSum ? bytes * n : bytes;
   size_t dstBytes = c.kind == CollectiveKind::AllGather ? bytes * n : bytes;
   std::vector<const void *> src;
   std::vector<void *> dst;
@@ -952,9 +956,9 @@ absl::Status Module::Impl::collective(Frame &frame, const CollectiveDesc &c,
     auto t = storage(frame, d, c.dst, [&] { return where() + " destination"; });
     if (!s.ok() || !t.ok())
       return s.ok() ? t.status() : s.status();
-    if (bytes > s->second || dstBytes > t->second)
+    if (srcBytes > s->second || dstBytes > t->second)
       return absl::OutOfRangeError(
-          absl::StrCat(where(), ": moves ", bytes, " bytes from each of ", n,
+          absl::StrCat(where(), ": moves ", srcBytes, " bytes from each of ", n,
                        " devices between storage of ", s->second, " and ",
                        t->second, " bytes"));
     src.push_back(s->first);
@@ -962,9 +966,12 @@ absl::Status Module::Impl::collective(Frame &frame, const CollectiveDesc &c,
   }
   if (n == 1) // the sum or concatenation of one device's part is that part
     return devices[0].driver->copyOnDevice(dst[0], src[0], bytes);
-  absl::Status s = c.kind == CollectiveKind::AllReduceSum
-                       ? collectives->allReduceSum(src, dst, *elements, c.dtype)
-                       : collectives->allGather(src, dst, *elements, c.dtype);
+  absl::Status s =
+      c.kind == CollectiveKind::AllReduceSum
+          ? collectives->allReduceSum(src, dst, *elements, c.dtype)
+      : c.kind == CollectiveKind::ReduceScatterSum
+          ? collectives->reduceScatterSum(src, dst, *elements, c.dtype)
+          : collectives->allGather(src, dst, *elements, c.dtype);
   if (!s.ok())
     return absl::Status(s.code(), absl::StrCat(where(), ": ", s.message()));
   return absl::OkStatus();

@@ -181,6 +181,18 @@ TEST(ProcessGroup, CollectivesMatchOneProcess) {
             .ok());
     for (int e = 0; e < n; ++e)
       EXPECT_EQ(all[e * elements + 1], value(e, 1));
+    // reduce_scatter of every rank's gathered blocks: rank r keeps block r
+    // of the sum, which is all_reduce's sum.
+    std::vector<float> block(elements);
+    ASSERT_TRUE((*collectives)
+                    ->reduceScatterSum({all.data()}, {block.data()}, elements,
+                                       DType::F32)
+                    .ok());
+    std::vector<float> want(elements);
+    for (size_t i = 0; i < elements; ++i)
+      want[i] = static_cast<float>(n) * value(r, i);
+    for (size_t i = 0; i < elements; ++i)
+      EXPECT_FLOAT_EQ(block[i], want[i]) << "rank " << r << " element " << i;
   });
 }
 

@@ -85,6 +85,8 @@ std::string collectiveKindName(CollectiveKind kind) {
     return "all_to_all";
   case CollectiveKind::DeviceIndex:
     return "device_index";
+  case CollectiveKind::ReduceScatterSum:
+    return "reduce_scatter";
   }
   return absl::StrCat("collective ", static_cast<int>(kind));
 }

@@ -405,7 +405,7 @@ private:
 
   absl::Status checkCollective(const EntryDesc &e, const CollectiveDesc &c,
                                absl::string_view where) const {
-    if (!inRange(c.kind, CollectiveKind::DeviceIndex))
+    if (!inRange(c.kind, CollectiveKind::ReduceScatterSum))
       return fail(where, absl::StrFormat("has collective kind %d, which is "
                                          "not a known kind",
                                          static_cast<int>(c.kind)));

@@ -8,7 +8,7 @@
 
 // hymir.library_call names a known library call.
 func.func @library_call_value(%x: tensor<4xf32>) -> tensor<4xf32> {
-  // expected-error @+1 {{'linalg.generic' op expects 'hymir.library_call' to be one of "gemm", "all_reduce", "all_gather", "all_to_all", "device_index", got "conv"}}
+  // expected-error @+1 {{'linalg.generic' op expects 'hymir.library_call' to be one of "gemm", "all_reduce", "all_gather", "all_to_all", "device_index", "reduce_scatter", got "conv"}}
   %y = linalg.generic {indexing_maps = [#id, #id], iterator_types = ["parallel"]}
       ins(%x : tensor<4xf32>) outs(%x : tensor<4xf32>)
       attrs = {hymir.library_call = "conv"} {
@@ -22,7 +22,7 @@ func.func @library_call_value(%x: tensor<4xf32>) -> tensor<4xf32> {
 
 // hymir.library_call is a string.
 func.func @library_call_not_string() {
-  // expected-error @+1 {{'arith.constant' op expects 'hymir.library_call' to be one of "gemm", "all_reduce", "all_gather", "all_to_all", "device_index", got 1 : i64}}
+  // expected-error @+1 {{'arith.constant' op expects 'hymir.library_call' to be one of "gemm", "all_reduce", "all_gather", "all_to_all", "device_index", "reduce_scatter", got 1 : i64}}
   %c = arith.constant {hymir.library_call = 1} 0 : index
   return
 }

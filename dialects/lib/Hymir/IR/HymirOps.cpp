@@ -852,6 +852,32 @@ LogicalResult AllReduceOp::verify() {
   return success();
 }
 
+LogicalResult ReduceScatterOp::verify() {
+  Checker c(*this);
+  Named x = c.operand("x", getX()), result = c.operand("result", getResult());
+  if (failed(c.floatElement(x)) || failed(c.sameElement(result, x)) ||
+      failed(c.rank(result, x.type.getRank(), "the rank of x")))
+    return failure();
+  int64_t dim = getDim();
+  if (dim < 0 || dim >= x.type.getRank())
+    return emitOpError() << "expects dim to be in [0, " << x.type.getRank()
+                         << "), got " << dim;
+  int64_t whole = x.type.getDimSize(dim), part = result.type.getDimSize(dim);
+  if (ShapedType::isDynamic(part) || ShapedType::isDynamic(whole))
+    return emitOpError() << "expects x and the result to have static sizes "
+                            "along the scattered dim "
+                         << dim;
+  if (part == 0 || whole % part != 0)
+    return emitOpError() << "expects x dim " << dim
+                         << " to be a positive multiple (the device count) of "
+                            "result dim "
+                         << dim << " (" << part << "), got " << whole;
+  for (int64_t i = 0; i < x.type.getRank(); ++i)
+    if (i != dim && failed(c.dim(result, i, x, i, "dim " + std::to_string(i))))
+      return failure();
+  return success();
+}
+
 LogicalResult AllToAllOp::verify() {
   Checker c(*this);
   Named x = c.operand("x", getX()),

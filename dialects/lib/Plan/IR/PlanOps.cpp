@@ -221,6 +221,7 @@ template <typename Op> static LogicalResult verifyCollective(Op op) {
 
 LogicalResult AllReduceOp::verify() { return verifyCollective(*this); }
 LogicalResult AllGatherOp::verify() { return verifyCollective(*this); }
+LogicalResult ReduceScatterOp::verify() { return verifyCollective(*this); }
 
 LogicalResult DeviceIndexOp::verify() {
   if (getTarget().getType().getElementType() !=

@@ -40,15 +40,19 @@ def HymirLowerToLinalg : Pass<"hymir-lower-to-linalg"> {
     device axis of extent 1 (a sum of one contribution; a stack of the
     device count's copies, then a transpose and a reshape to the gathered
     dim), which hymir-lower-to-plan turns into collective steps over the real
-    devices. They are lowered after elementwise fusion, so nothing fuses
-    into them.
+    devices. `hymir.reduce_scatter` becomes a copy of x with the scattered
+    dim cut into [devices, part] and the device axis moved outermost, summed
+    over that axis by a generic marked `"reduce_scatter"`. Inputs that may be
+    strided views (slices) are copied into buffers of their own first. They
+    are lowered after elementwise fusion, so nothing fuses into them.
 
     Ops it does not handle (attention, MoE, the loss) are left alone for
     their own passes.
   }];
   let options = [
     Option<"collectives", "collectives", "bool", /*default=*/"false",
-           "lower hymir.all_reduce and hymir.all_gather to marked generics">,
+           "lower the collectives (hymir.all_reduce, all_gather, "
+           "reduce_scatter, all_to_all, device_index) to marked generics">,
     Option<"libraryGemm", "library-gemm", "bool", /*default=*/"false",
            "leave linear to the target's BLAS as a marked contraction">,
     Option<"skipLinear", "skip-linear", "bool", /*default=*/"false",

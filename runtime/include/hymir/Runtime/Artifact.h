@@ -187,9 +187,11 @@ enum class CollectiveKind {
   AllReduceSum = 0,
   AllGather = 1,
   AllToAll = 2,
-  DeviceIndex = 3
+  DeviceIndex = 3,
+  ReduceScatterSum = 4
 };
-/// "all_reduce", "all_gather", "all_to_all", "device_index"; "collective <n>"
+/// "all_reduce", "all_gather", "all_to_all", "device_index",
+/// "reduce_scatter"; "collective <n>"
 /// for a value outside the enum.
 std::string collectiveKindName(CollectiveKind kind);
 

@@ -21,7 +21,8 @@ def Hymir_LibraryCall : I32Enum<"LibraryCall",
       I32EnumCase<"AllReduce", 1, "all_reduce">,
       I32EnumCase<"AllGather", 2, "all_gather">,
       I32EnumCase<"AllToAll", 3, "all_to_all">,
-      I32EnumCase<"DeviceIndex", 4, "device_index">
+      I32EnumCase<"DeviceIndex", 4, "device_index">,
+      I32EnumCase<"ReduceScatter", 5, "reduce_scatter">
     ]> {
   let cppNamespace = "::mlir::hymir";
 }

@@ -581,6 +581,29 @@ def Hymir_AllGatherOp : Hymir_Op<"all_gather", [Pure]> {
   let hasVerifier = 1;
 }
 
+def Hymir_ReduceScatterOp : Hymir_Op<"reduce_scatter", [Pure]> {
+  let summary = "Element-wise sum over the devices, each keeping its part along one dimension";
+  let description = [{
+    Every device contributes its whole `x`; device `r` of `n` receives part
+    `r` of the element-wise sum along `dim`: `result` dim `dim` is
+    `x.shape[dim] / n` and every other dimension equals `x`'s. It is
+    `hymir.all_reduce` followed by each device taking its part, moving half
+    the bytes: `hymir-shard` inserts it where a partial value (a
+    row-parallel product) feeds a consumer that keeps a split. A bf16 sum
+    may be rounded after each addition, in an order the collective library
+    chooses.
+
+    Operands: `x`, bf16 or f32, with a static size along `dim`. The result
+    has the element type of `x`.
+  }];
+  let arguments = (ins Hymir_Tensor:$x, I64Attr:$dim);
+  let results = (outs Hymir_Tensor:$result);
+  let assemblyFormat = [{
+    $x attr-dict `:` functional-type(operands, results)
+  }];
+  let hasVerifier = 1;
+}
+
 def Hymir_AllToAllOp : Hymir_Op<"all_to_all", [Pure]> {
   let summary = "Rows of a tensor exchanged between the devices, a variable count per peer";
   let description = [{

@@ -297,6 +297,9 @@ def Plan_AllReduceOp : Plan_CollectiveOp<"all_reduce",
     "sums `elements` elements of `source` over the devices into `target`">;
 def Plan_AllGatherOp : Plan_CollectiveOp<"all_gather",
     "stacks every device's `elements` elements of `source` into `target`">;
+def Plan_ReduceScatterOp : Plan_CollectiveOp<"reduce_scatter",
+    "sums every device's `source` (devices x `elements` elements) and leaves "
+    "device r block r of the sum (`elements` elements) in `target`">;
 
 def Plan_AllToAllOp : Plan_Op<"all_to_all", [HasParent<"EntryOp">]> {
   let summary = "exchanges rows of `source` between the devices, variable counts per peer";
