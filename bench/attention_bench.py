@@ -73,10 +73,11 @@ def main():
         st = sdpa_times(q, k, v, True, 3, 10)
         del q, k, v
         torch.cuda.empty_cache()
-        ms = hymir(BUNDLE, "attention_prefill.hymir", "prefill", t, 1 if t >= 16384 else 3,
-                   warmup=0 if t >= 16384 else 1)
-        other = [hymir(BUNDLE, f, "prefill", t, 1 if t >= 16384 else 3,
-                       warmup=0 if t >= 16384 else 1) for _, f in variants]
+        # One warm-up run at least: a cold first run (clocks, lazy loading)
+        # measured 7.7 ms at 16K where the warm kernel takes 6.85 ms.
+        iters = 2 if t >= 65536 else 5
+        ms = hymir(BUNDLE, "attention_prefill.hymir", "prefill", t, iters, warmup=1)
+        other = [hymir(BUNDLE, f, "prefill", t, iters, warmup=1) for _, f in variants]
         best = min([x for x in st.values() if x is not None], default=None)
         print(f"| {t} | {fmt(ms, '.3f')} | {fmt(ms and flop / ms / 1e9, '.1f')} | "
               + "".join(f"{fmt(x, '.3f')} | " for x in other) +
@@ -121,6 +122,25 @@ def main():
               f"{fmt(share is not None and share * 100 if share is not None else None, '.2f')}% | "
               f"{fmt(r and r * 1e3, '.1f')} |" + extra)
     print()
+    # RoPE as the model's prefill pays it: the layer through KV caches
+    # (bench/attention_layer_prefill*.mlir) without RoPE, with the RoPE
+    # kernels, and with --attention-fuse-rope (k's RoPE in the cache write,
+    # q's in the attention kernel).
+    layer = [("no RoPE", "attention_layer_prefill_norope.hymir"),
+             ("RoPE kernels", "attention_layer_prefill.hymir"),
+             ("fused", "attention_layer_prefill_fused.hymir")]
+    if all(os.path.exists(os.path.join(BUNDLE, "bench", f)) for _, f in layer):
+        print("| layer prefill T | no RoPE us | RoPE kernels us | share | fused us | fused share |")
+        print("|---|---|---|---|---|---|")
+        for t in ([4096] if QUICK else [4096, 16384]):
+            ts = [hymir(BUNDLE, f, "prefill", t, 5, warmup=2, extra=["--set", f"lengths={t}"])
+                  for _, f in layer]
+            base = ts[0]
+            share = [base and x and (x - base) / base * 100 for x in ts[1:]]
+            print(f"| {t} | {fmt(base and base * 1e3, '.1f')} | {fmt(ts[1] and ts[1] * 1e3, '.1f')} | "
+                  f"{fmt(share[0], '.2f')}% | {fmt(ts[2] and ts[2] * 1e3, '.1f')} | "
+                  f"{fmt(share[1], '.2f')}% |")
+        print()
     # Key-split counts other than the automatic one (hymir-compile
     # --attention-splits N, files attention_decode_bB_sS_spN.hymir), timed
     # beside the default when the bundle has them.

@@ -35,12 +35,13 @@ def copy_bandwidth(dev):
     return gbs
 
 
-def hymir(bundle, artifact, entry, tokens, iters, warmup=3):
+def hymir(bundle, artifact, entry, tokens, iters, warmup=3, extra=()):
     """hymir-bench's median milliseconds for bench/`artifact`, or None (with
-    what it printed) when it fails."""
+    what it printed) when it fails. `extra`: more hymir-bench arguments
+    (--set NAME=VALUE)."""
     cmd = [os.path.join(bundle, "bin", "hymir-bench"), os.path.join(bundle, "bench", artifact),
            "--entry", entry, "--device", "cuda:0", "--random-inputs", str(tokens),
-           "--warmup", str(warmup), "--iterations", str(iters)]
+           "--warmup", str(warmup), "--iterations", str(iters)] + list(extra)
     r = subprocess.run(cmd, capture_output=True, text=True)
     m = re.search(r"^bench .* median_ms=([0-9.eE+-]+)", r.stdout, re.M)
     if r.returncode != 0 or not m:
