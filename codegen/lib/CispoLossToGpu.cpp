@@ -32,6 +32,7 @@
 #include "hymir/Transforms/RunChecks.h"
 
 #include "GpuBuilder.h"
+#include "HopperPipeline.h"
 #include "MmaFragments.h"
 #include "WgmmaTiles.h"
 
@@ -68,6 +69,13 @@ constexpr int64_t kVocabChunk = 2048;
 constexpr int64_t kTokenChunk = 256;
 /// Threads of the lse, weights and row kernels.
 constexpr int64_t kThreads = 256;
+/// Vocabulary rows per pass of the wgmma backward: a pass's g planes ([T,
+/// rows] and [rows, T] bf16, two of each with the f32 head) and the head's
+/// transposed slice ([N, rows] bf16) are what it holds above the inputs and
+/// results (0.62 GiB at T = 4096, N = 6144; 0.89 GiB with the f32 head).
+constexpr int64_t kGradRows = 16384;
+/// Rows and columns of a transpose kernel's tile.
+constexpr int64_t kTransposeTile = 64;
 
 /// A pair of adjacent k elements as bf16x2 registers: the high part, and
 /// the low part where the operand is split (else null).
@@ -87,6 +95,10 @@ struct CispoGpuBuilder : GpuBuilder {
   // The forward's logits tiles on wgmma (WgmmaTiles: 128 tokens x 128
   // vocabulary rows, bf16 operands); set by the pass where it applies.
   bool wgmma = false;
+  // The backward as three wgmma products per vocabulary pass (g, g^T h,
+  // g W) without atomics; set by the pass where it applies (wgmma, and N a
+  // multiple of 128).
+  bool wgmmaGrads = false;
   // Per launch: this thread's warp, lane, row group and quad.
   Value warp, lane, groupRow, quad;
 
@@ -761,8 +773,10 @@ struct CispoGpuBuilder : GpuBuilder {
     Type elt = elementOf(out);
     rowLaunch(rows, [&](Value row, Value tid) {
       stridedLoop(tid, idx(width), kThreads, [&](Value c) {
-        store(arith::TruncFOp::create(b, elt, load(acc, {row, c})), out,
-              {row, c});
+        Value x = load(acc, {row, c});
+        if (!elt.isF32())
+          x = arith::TruncFOp::create(b, elt, x);
+        store(x, out, {row, c});
       });
     });
   }
@@ -786,6 +800,392 @@ struct CispoGpuBuilder : GpuBuilder {
     convertRows(acc, out, rows);
     memref::DeallocOp::create(b, acc);
     return out;
+  }
+
+  //===--------------------------------------------------------------------===//
+  // Backward on wgmma
+  //===--------------------------------------------------------------------===//
+  //
+  // For bf16 operands (products exact in either precision) the gradients
+  // are three GEMMs per pass over kGradRows vocabulary rows, each on
+  // WgmmaTiles (cp.async stages, wgmma from K-major shared memory, f32
+  // accumulators in registers), every output tile owned by one block:
+  //
+  //   g      [Tp, rows]: z = h W^T recomputed, g = coef (1[v = y] - exp(z -
+  //          lse)) written as bf16 (hi, and lo = g - hi with the f32 head)
+  //          both as g [t, v] and as g^T [v, t]
+  //   d_lm_head [rows, N] = g^T h (K = Tp, over h^T [N, Tp]), written once
+  //   d_hidden  [Tp, N] += g W (K = rows, over the pass's W^T [N, rows]),
+  //          an f32 accumulator read and written by the tile's own block
+  //
+  // Tp is T rounded up to 128 (rows past T hold g = 0; h^T is 0 up to T
+  // rounded up to 64, the K that g^T h reads); a pass's rows round up to
+  // 128 (g = 0 and W^T = 0 past V). With the f32
+  // head g's two planes share the other operand's stage: that operand is
+  // the product's A and the planes two B chunks (tiles transposed).
+
+  /// Rounds n up to a multiple of m.
+  static int64_t roundUp(int64_t n, int64_t m) { return (n + m - 1) / m * m; }
+
+  /// Inside a kernel: the flat buffer `flat` (`rows` (T + 127) elements) as
+  /// a [rows, Tp] matrix, Tp = T rounded up to 128 (rows of 16-byte
+  /// multiples for cp.async; the plan's sizes are linear in T, so the host
+  /// side allocates it flat).
+  Value tokenMatrix(Value flat, int64_t rows) {
+    Value cols = mul(ceilDiv(tokens, WgmmaTiles::kRows), WgmmaTiles::kRows);
+    auto type = MemRefType::get({rows, ShapedType::kDynamic}, elementOf(flat));
+    return memref::ReinterpretCastOp::create(
+        b, type, flat, OpFoldResult(b.getIndexAttr(0)),
+        ArrayRef<OpFoldResult>{b.getIndexAttr(rows), cols},
+        ArrayRef<OpFoldResult>{cols, b.getIndexAttr(1)});
+  }
+  bool isFlat(Value memref) {
+    return cast<MemRefType>(memref.getType()).getRank() == 1;
+  }
+
+  Value bf16Zero() {
+    return arith::ConstantOp::create(b, b.getFloatAttr(b.getBF16Type(), 0.0));
+  }
+  /// An i32 of two bf16 as a vector<2xbf16>.
+  Value unpackPair(Value packed) {
+    Value v = vector::FromElementsOp::create(
+        b, VectorType::get({1}, b.getI32Type()), ValueRange{packed});
+    return vector::BitCastOp::create(b, VectorType::get({2}, b.getBF16Type()),
+                                     v);
+  }
+  /// memref[row, col .. col + 1] = (x, y) in memref's element type (bf16
+  /// rounded to nearest by one cvt, or f32).
+  void storePair(Value x, Value y, Value memref, Value row, Value col) {
+    Type elt = elementOf(memref);
+    Value v;
+    if (elt.isBF16()) {
+      HopperPipeline hp(b);
+      v = unpackPair(hp.packBf16x2(x, y));
+    } else {
+      v = vector::FromElementsOp::create(b, VectorType::get({2}, elt),
+                                         ValueRange{x, y});
+    }
+    vector::StoreOp::create(b, v, memref, ValueRange{row, col},
+                            /*nontemporal=*/false,
+                            llvm::MaybeAlign(elt.isBF16() ? 4 : 8));
+  }
+  /// memref[row, col] = x in memref's element type.
+  void storeOne(Value x, Value memref, Value row, Value col) {
+    Type elt = elementOf(memref);
+    if (!elt.isF32())
+      x = arith::TruncFOp::create(b, elt, x);
+    store(x, memref, {row, col});
+  }
+
+  /// dst[c, j] = src[row0 + j, c] for j < kTransposeTile tiles, c < N; 0
+  /// where row0 + j >= srcRows. Tiles of 64 x 64
+  /// through shared memory (rows padded by 2 elements against bank
+  /// conflicts), both sides read and written along rows.
+  void transpose(Value src, Value srcRows, int64_t row0, Value dst,
+                 Value tiles) {
+    constexpr int64_t kTile = kTransposeTile, kPitch = kTile + 2;
+    constexpr int64_t kRowsPerPass = kThreads / kTile;
+    launch(idx(width / kTile), tiles, idx(1), idx(kThreads),
+           i32(kTile * kPitch * 2), [&](gpu::LaunchOp l) {
+             if (isFlat(dst))
+               dst = tokenMatrix(dst, width);
+             Value tid = l.getThreadIds().x;
+             Value c0 = mul(l.getBlockIds().x, kTile);
+             Value j0 = mul(l.getBlockIds().y, kTile);
+             Value tile =
+                 view(sharedBytes(), 0, {kTile, kPitch}, b.getBF16Type());
+             Value x = rem(tid, kTile), y = div(tid, kTile);
+             Value zero = bf16Zero();
+             for (int64_t i = 0; i < kTile; i += kRowsPerPass) {
+               Value j = add(y, i);
+               Value r = add(add(j0, j), row0);
+               Value v = load(src, {minU(r, last(srcRows)), add(c0, x)});
+               store(select(ult(r, srcRows), v, zero), tile, {j, x});
+             }
+             gpu::BarrierOp::create(b);
+             for (int64_t i = 0; i < kTile; i += kRowsPerPass) {
+               Value c = add(y, i);
+               store(load(tile, {x, c}), dst, {add(c0, c), add(j0, x)});
+             }
+           });
+  }
+
+  /// Calls fn(reg, row, col) for the accumulator registers of a WgmmaTiles
+  /// chunk in pairs (reg even; reg + 1 is column col + 1 of the same row).
+  void forEachPair(WgmmaTiles &w,
+                   function_ref<void(int64_t, Value, Value)> fn) {
+    SmallVector<std::pair<Value, Value>> at;
+    w.forEachAccumulator(
+        [&](int64_t, Value row, Value col) { at.push_back({row, col}); });
+    for (int64_t i = 0; i + 1 < static_cast<int64_t>(at.size()); i += 2)
+      fn(i, at[i].first, at[i].second);
+  }
+  Value reg(Value acc, int64_t i) {
+    return LLVM::ExtractValueOp::create(b, acc, i);
+  }
+
+  /// The g planes of one pass (vocabulary rows v0 .. v0 + padded): blocks
+  /// of 128 tokens x 128 rows, z recomputed on WgmmaTiles, g written to
+  /// `g` ([Tp, rows] per plane) and `gt` ([rows, Tp] per plane) where given.
+  void gradPlanes(Value lse, Value coef, int64_t v0, int64_t padded,
+                  ArrayRef<Value> g, ArrayRef<Value> gt, int64_t gtRows) {
+    using Wg = WgmmaTiles;
+    launch(ceilDiv(tokens, Wg::kRows), idx(padded / Wg::kChunkRows), idx(1),
+           idx(Wg::kThreads), i32(Wg::sharedBytes(1)), [&](gpu::LaunchOp l) {
+             Value tid = l.getThreadIds().x;
+             Wg w(b, tid);
+             Value t0 = mul(l.getBlockIds().x, Wg::kRows);
+             Value p0 = mul(l.getBlockIds().y, Wg::kChunkRows);
+             SmallVector<Value> aRows;
+             for (int64_t i = 0; i < Wg::kRowsPerThread; ++i)
+               aRows.push_back(minU(add(t0, w.copyRow(i)), last(tokens)));
+             Value acc =
+                 w.product(hidden, aRows,
+                           {Wg::Chunk{head, Value(), add(p0, v0), idx(vocab)}},
+                           width, Value())[0];
+             // This thread's two rows (as in WgmmaTiles::forEachAccumulator).
+             Value ln = rem(tid, 32);
+             Value rowBase = add(mul(div(tid, 32), 16), div(ln, 4));
+             Value y[2], c[2], ls[2];
+             for (int64_t h = 0; h < 2; ++h) {
+               Value t = add(add(t0, rowBase), 8 * h);
+               Value row = minU(t, last(tokens));
+               y[h] = toIndex(load(targets, {row}));
+               c[h] = select(ult(t, tokens), load(coef, {row}), f32(0));
+               ls[h] = load(lse, {row});
+             }
+             SmallVector<Value> gtm;
+             for (Value plane : gt)
+               gtm.push_back(tokenMatrix(plane, gtRows));
+             HopperPipeline hp(b);
+             forEachPair(w, [&](int64_t i, Value row, Value col) {
+               int64_t h = (i >> 1) & 1;
+               Value t = add(t0, row), p = add(p0, col);
+               Value v = add(p, v0), v1 = add(v, 1);
+               Value g0 = gradOf(reg(acc, i), v, y[h], c[h], ls[h],
+                                 ult(v, idx(vocab)));
+               Value g1 = gradOf(reg(acc, i + 1), v1, y[h], c[h], ls[h],
+                                 ult(v1, idx(vocab)));
+               SmallVector<Value> planes = {hp.packBf16x2(g0, g1)};
+               if (g.size() > 1 || gt.size() > 1) {
+                 // lo = g - hi: hi's halves back in f32 by shifting the bits.
+                 Value hi = planes[0];
+                 auto f32Of = [&](Value bits) {
+                   return arith::BitcastOp::create(b, b.getF32Type(), bits);
+                 };
+                 Value hi0 = f32Of(arith::ShLIOp::create(b, hi, i32(16)));
+                 Value hi1 = f32Of(arith::AndIOp::create(
+                     b, hi, i32(static_cast<int32_t>(0xFFFF0000u))));
+                 planes.push_back(hp.packBf16x2(fsub(g0, hi0), fsub(g1, hi1)));
+               }
+               for (size_t k = 0; k < planes.size(); ++k) {
+                 Value pair = unpackPair(planes[k]);
+                 if (k < g.size())
+                   vector::StoreOp::create(b, pair, g[k], ValueRange{t, p},
+                                           /*nontemporal=*/false,
+                                           llvm::MaybeAlign(4));
+                 if (k < gt.size())
+                   for (int64_t e = 0; e < 2; ++e)
+                     store(vector::ExtractOp::create(b, pair, e), gtm[k],
+                           {add(p, e), t});
+               }
+             });
+           });
+  }
+
+  /// d_lm_head rows v0 .. v0 + rows of one pass: g^T h over K = Tp, a block
+  /// per output tile, written once (rows past V skipped).
+  void headTiles(int64_t v0, int64_t padded, ArrayRef<Value> gtFlat,
+                 int64_t gtRows, Value htFlat, Value out) {
+    using Wg = WgmmaTiles;
+    Value steps = ceilDiv(tokens, Wg::kK);
+    if (gtFlat.size() == 1) {
+      // A = g^T rows, B = h^T rows (nc chunks of 128 columns of N).
+      int64_t nc = width % (2 * Wg::kChunkRows) == 0 ? 2 : 1;
+      launch(idx(padded / Wg::kRows), idx(width / (nc * Wg::kChunkRows)),
+             idx(1), idx(Wg::kThreads), i32(Wg::sharedBytes(nc)),
+             [&](gpu::LaunchOp l) {
+               Value gt = tokenMatrix(gtFlat[0], gtRows);
+               Value ht = tokenMatrix(htFlat, width);
+               Value tid = l.getThreadIds().x;
+               Wg w(b, tid);
+               Value p0 = mul(l.getBlockIds().x, Wg::kRows);
+               Value n0 = mul(l.getBlockIds().y, nc * Wg::kChunkRows);
+               SmallVector<Value> aRows;
+               for (int64_t i = 0; i < Wg::kRowsPerThread; ++i)
+                 aRows.push_back(add(p0, w.copyRow(i)));
+               SmallVector<Wg::Chunk> chunks;
+               for (int64_t m = 0; m < nc; ++m)
+                 chunks.push_back(
+                     Wg::Chunk{ht, Value(), add(n0, m * Wg::kChunkRows)});
+               SmallVector<Value> acc =
+                   w.productSteps(gt, aRows, chunks, steps, Value());
+               forEachPair(w, [&](int64_t i, Value row, Value col) {
+                 Value v = add(add(p0, row), v0);
+                 ifThen(ult(v, idx(vocab)), [&] {
+                   for (int64_t m = 0; m < nc; ++m)
+                     storePair(reg(acc[m], i), reg(acc[m], i + 1), out, v,
+                               add(add(n0, m * Wg::kChunkRows), col));
+                 });
+               });
+             });
+      return;
+    }
+    // Split g: A = h^T rows (N), B = g^T hi and lo rows: the tile is
+    // [n, v], its sum written transposed.
+    launch(idx(width / Wg::kRows), idx(padded / Wg::kChunkRows), idx(1),
+           idx(Wg::kThreads), i32(Wg::sharedBytes(2)), [&](gpu::LaunchOp l) {
+             Value gt[2] = {tokenMatrix(gtFlat[0], gtRows),
+                            tokenMatrix(gtFlat[1], gtRows)};
+             Value ht = tokenMatrix(htFlat, width);
+             Value tid = l.getThreadIds().x;
+             Wg w(b, tid);
+             Value n0 = mul(l.getBlockIds().x, Wg::kRows);
+             Value p0 = mul(l.getBlockIds().y, Wg::kChunkRows);
+             SmallVector<Value> aRows;
+             for (int64_t i = 0; i < Wg::kRowsPerThread; ++i)
+               aRows.push_back(add(n0, w.copyRow(i)));
+             SmallVector<Value> acc = w.productSteps(
+                 ht, aRows,
+                 {Wg::Chunk{gt[0], Value(), p0}, Wg::Chunk{gt[1], Value(), p0}},
+                 steps, Value());
+             forEachPair(w, [&](int64_t i, Value row, Value col) {
+               Value n = add(n0, row);
+               for (int64_t e = 0; e < 2; ++e) {
+                 Value v = add(add(add(p0, col), e), v0);
+                 Value x = fadd(reg(acc[0], i + e), reg(acc[1], i + e));
+                 ifThen(ult(v, idx(vocab)), [&] { storeOne(x, out, v, n); });
+               }
+             });
+           });
+  }
+
+  /// d_hidden's f32 accumulator [Tp, N] (=, on the first pass, else +=) g W
+  /// of one pass: K = the pass's padded rows, over W^T [N, rows].
+  void hiddenTiles(int64_t padded, bool first, ArrayRef<Value> g, Value wt,
+                   Value acc) {
+    using Wg = WgmmaTiles;
+    auto accumulate = [&](Value x, Value y, Value t, Value n) {
+      if (!first) {
+        Value old = vector::LoadOp::create(
+            b, VectorType::get({2}, b.getF32Type()), acc, ValueRange{t, n},
+            false, llvm::MaybeAlign(8));
+        x = fadd(x, vector::ExtractOp::create(b, old, 0));
+        y = fadd(y, vector::ExtractOp::create(b, old, 1));
+      }
+      storePair(x, y, acc, t, n);
+    };
+    if (g.size() == 1) {
+      // A = g rows (tokens), B = W^T rows (nc chunks of 128 columns of N).
+      int64_t nc = width % (2 * Wg::kChunkRows) == 0 ? 2 : 1;
+      launch(ceilDiv(tokens, Wg::kRows), idx(width / (nc * Wg::kChunkRows)),
+             idx(1), idx(Wg::kThreads), i32(Wg::sharedBytes(nc)),
+             [&](gpu::LaunchOp l) {
+               Value tid = l.getThreadIds().x;
+               Wg w(b, tid);
+               Value t0 = mul(l.getBlockIds().x, Wg::kRows);
+               Value n0 = mul(l.getBlockIds().y, nc * Wg::kChunkRows);
+               SmallVector<Value> aRows;
+               for (int64_t i = 0; i < Wg::kRowsPerThread; ++i)
+                 aRows.push_back(add(t0, w.copyRow(i)));
+               SmallVector<Wg::Chunk> chunks;
+               for (int64_t m = 0; m < nc; ++m)
+                 chunks.push_back(
+                     Wg::Chunk{wt, Value(), add(n0, m * Wg::kChunkRows)});
+               SmallVector<Value> sums =
+                   w.product(g[0], aRows, chunks, padded, Value());
+               forEachPair(w, [&](int64_t i, Value row, Value col) {
+                 Value t = add(t0, row);
+                 for (int64_t m = 0; m < nc; ++m)
+                   accumulate(reg(sums[m], i), reg(sums[m], i + 1), t,
+                              add(add(n0, m * Wg::kChunkRows), col));
+               });
+             });
+      return;
+    }
+    // Split g: A = W^T rows (N), B = g hi and lo rows: the tile is [n, t].
+    launch(idx(width / Wg::kRows), ceilDiv(tokens, Wg::kChunkRows), idx(1),
+           idx(Wg::kThreads), i32(Wg::sharedBytes(2)), [&](gpu::LaunchOp l) {
+             Value tid = l.getThreadIds().x;
+             Wg w(b, tid);
+             Value n0 = mul(l.getBlockIds().x, Wg::kRows);
+             Value t0 = mul(l.getBlockIds().y, Wg::kChunkRows);
+             SmallVector<Value> aRows;
+             for (int64_t i = 0; i < Wg::kRowsPerThread; ++i)
+               aRows.push_back(add(n0, w.copyRow(i)));
+             SmallVector<Value> sums = w.product(
+                 wt, aRows,
+                 {Wg::Chunk{g[0], Value(), t0}, Wg::Chunk{g[1], Value(), t0}},
+                 padded, Value());
+             forEachPair(w, [&](int64_t i, Value row, Value col) {
+               Value n = add(n0, row);
+               for (int64_t e = 0; e < 2; ++e) {
+                 Value t = add(add(t0, col), e);
+                 Value x = fadd(reg(sums[0], i + e), reg(sums[1], i + e));
+                 if (!first)
+                   x = fadd(x, load(acc, {t, n}));
+                 store(x, acc, {t, n});
+               }
+             });
+           });
+  }
+
+  /// Both gradients (where wanted) on wgmma; returns the result buffers
+  /// (null where not wanted).
+  std::pair<Value, Value> backwardWgmma(Value lse, Value coef, Type dHiddenType,
+                                        Type dHeadType) {
+    using Wg = WgmmaTiles;
+    Type bf = b.getBF16Type();
+    int64_t dyn = ShapedType::kDynamic;
+    int64_t planes = bf16Head ? 1 : 2;
+    int64_t passRows = std::min(kGradRows, roundUp(vocab, Wg::kChunkRows));
+    // Rows of the token-sized buffers: T + 127 covers T rounded up to 128
+    // (the plan's sizes are linear in T).
+    Value tp = add(tokens, Wg::kRows - 1);
+    SmallVector<Value> temps, g, gt;
+    auto alloc = [&](ArrayRef<int64_t> shape, Type elt, ValueRange dims) {
+      Value m = memref::AllocOp::create(b, MemRefType::get(shape, elt), dims);
+      temps.push_back(m);
+      return m;
+    };
+    Value ht, wt, acc, dHiddenOut, dHeadOut;
+    if (dHiddenType) {
+      for (int64_t k = 0; k < planes; ++k)
+        g.push_back(alloc({dyn, passRows}, bf, tp));
+      wt = alloc({width, passRows}, bf, {});
+      acc = alloc({dyn, width}, b.getF32Type(), tp);
+    }
+    if (dHeadType) {
+      ht = alloc({dyn}, bf, mul(tp, width));
+      transpose(hidden, tokens, 0, ht, ceilDiv(tokens, kTransposeTile));
+      for (int64_t k = 0; k < planes; ++k)
+        gt.push_back(alloc({dyn}, bf, mul(tp, passRows)));
+      auto type = cast<RankedTensorType>(dHeadType);
+      dHeadOut = memref::AllocOp::create(
+          b, MemRefType::get(type.getShape(), type.getElementType()));
+    }
+    for (int64_t v0 = 0; v0 < vocab; v0 += kGradRows) {
+      int64_t padded = roundUp(std::min(kGradRows, vocab - v0), Wg::kRows);
+      if (dHiddenType)
+        transpose(head, idx(vocab), v0, wt, idx(padded / kTransposeTile));
+      gradPlanes(lse, coef, v0, padded, g, gt, passRows);
+      if (dHeadType)
+        headTiles(v0, padded, gt, passRows, ht, dHeadOut);
+      if (dHiddenType)
+        hiddenTiles(padded, v0 == 0, g, wt, acc);
+    }
+    if (dHiddenType) {
+      auto type = cast<RankedTensorType>(dHiddenType);
+      SmallVector<Value> dims;
+      if (type.isDynamicDim(0))
+        dims.push_back(tokens);
+      dHiddenOut = memref::AllocOp::create(
+          b, MemRefType::get(type.getShape(), type.getElementType()), dims);
+      convertRows(acc, dHiddenOut, tokens);
+    }
+    for (Value m : temps)
+      memref::DeallocOp::create(b, m);
+    return {dHiddenOut, dHeadOut};
   }
 
   //===--------------------------------------------------------------------===//
@@ -870,16 +1270,26 @@ struct CispoGpuBuilder : GpuBuilder {
               toBuffer(op.getMask()), loss, coef);
       if (wantLoss)
         results.push_back({op.getLoss(), loss});
-      if (wantDHidden)
-        results.push_back({op.getDHidden(), gradient(op.getDHidden().getType(),
-                                                     tokens, [&](Value acc) {
-                                                       dHidden(lse, coef, acc);
-                                                     })});
-      if (wantDHead)
-        results.push_back(
-            {op.getDLmHead(),
-             gradient(op.getDLmHead().getType(), idx(vocab),
-                      [&](Value acc) { dHead(lse, coef, acc); })});
+      if (wgmmaGrads && wantGrads) {
+        auto [dh, dw] = backwardWgmma(
+            lse, coef, wantDHidden ? op.getDHidden().getType() : Type(),
+            wantDHead ? op.getDLmHead().getType() : Type());
+        if (dh)
+          results.push_back({op.getDHidden(), dh});
+        if (dw)
+          results.push_back({op.getDLmHead(), dw});
+      } else {
+        if (wantDHidden)
+          results.push_back(
+              {op.getDHidden(),
+               gradient(op.getDHidden().getType(), tokens,
+                        [&](Value acc) { dHidden(lse, coef, acc); })});
+        if (wantDHead)
+          results.push_back(
+              {op.getDLmHead(),
+               gradient(op.getDLmHead().getType(), idx(vocab),
+                        [&](Value acc) { dHead(lse, coef, acc); })});
+      }
     }
     for (auto [result, buffer] : results)
       replaceWithBuffer(result, buffer);
@@ -951,6 +1361,8 @@ struct HymirCispoLossToGpuPass
                           .isBF16() &&
                       headType.getDimSize(1) % WgmmaTiles::kK == 0 &&
                       headType.getDimSize(0) >= WgmmaTiles::kChunkRows;
+      builder.wgmmaGrads = builder.wgmma && wgmmaGrads &&
+                           headType.getDimSize(1) % WgmmaTiles::kChunkRows == 0;
       if (auto loss = dyn_cast<CispoLossOp>(op))
         builder.lower(loss);
       else

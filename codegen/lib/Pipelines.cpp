@@ -84,6 +84,7 @@ void mlir::hymir::buildKernelFormPipeline(OpPassManager &pm,
     cispo.mTiles = options.cispoMTiles;
     cispo.nTiles = options.cispoNTiles;
     cispo.wgmma = options.cispoWgmma;
+    cispo.wgmmaGrads = options.cispoWgmmaGrads;
     pm.addNestedPass<func::FuncOp>(createHymirCispoLossToGpu(cispo));
   }
   pm.addNestedPass<func::FuncOp>(createHymirTileCispoLoss());

@@ -37,6 +37,8 @@
 #include "mlir/Dialect/SCF/IR/SCF.h"
 #include "mlir/IR/ImplicitLocOpBuilder.h"
 
+#include <optional>
+
 namespace mlir::hymir {
 
 struct WgmmaTiles : GpuBuilder {
@@ -58,9 +60,13 @@ struct WgmmaTiles : GpuBuilder {
     return kStages * stageBytes(chunks);
   }
 
-  /// One B operand: rows row0 .. row0 + 127 of weights[expert] ([E, O, K]).
+  /// One B operand: rows row0 .. row0 + 127 of weights[expert] ([E, O, K]),
+  /// or of weights ([O, K]) when `expert` is null; with `rowLimit`, a row at
+  /// or past it reads row rowLimit - 1 instead (its products are the
+  /// caller's to ignore).
   struct Chunk {
     Value weights, expert, row0;
+    Value rowLimit = {};
   };
 
   WgmmaTiles(ImplicitLocOpBuilder &b, Value tid) : GpuBuilder(b), tid(tid) {}
@@ -99,8 +105,25 @@ struct WgmmaTiles : GpuBuilder {
   /// zero and the tensor cores are left to the other.
   SmallVector<Value> product(Value a, ArrayRef<Value> aRows,
                              ArrayRef<Chunk> chunks, int64_t k, Value active) {
+    return product(a, aRows, chunks, Value(), k / kK, active);
+  }
+  /// The same over `steps` (an index) stages of kK: K need not be known
+  /// when the kernel is built. A null `active` means every warpgroup
+  /// works (no branch around the products).
+  SmallVector<Value> productSteps(Value a, ArrayRef<Value> aRows,
+                                  ArrayRef<Chunk> chunks, Value steps,
+                                  Value active) {
+    return product(a, aRows, chunks, steps, std::nullopt, active);
+  }
+
+private:
+  /// product() over `steps` stages, or `known` ones when it is set.
+  SmallVector<Value> product(Value a, ArrayRef<Value> aRows,
+                             ArrayRef<Chunk> chunks, Value steps,
+                             std::optional<int64_t> known, Value active) {
     MLIRContext *ctx = b.getContext();
-    int64_t nc = chunks.size(), steps = k / kK, stage = stageBytes(nc);
+    int64_t nc = chunks.size(), stage = stageBytes(nc);
+    auto stepCount = [&]() { return known ? idx(*known) : steps; };
     auto space = gpu::AddressSpaceAttr::get(ctx, gpu::AddressSpace::Workgroup);
     Value bytes = gpu::DynamicSharedMemoryOp::create(
         b, MemRefType::get({ShapedType::kDynamic}, b.getI8Type(),
@@ -146,10 +169,18 @@ struct WgmmaTiles : GpuBuilder {
         Value row = copyRow(i);
         Value at = add(add(stageBase, mul(row, kRowBytes)), swizzled);
         copy(a, ValueRange{aRows[i], k0}, at);
-        for (int64_t m = 0; m < nc; ++m)
-          copy(chunks[m].weights,
-               ValueRange{chunks[m].expert, add(chunks[m].row0, row), k0},
-               add(at, kABytes + m * kChunkBytes));
+        for (int64_t m = 0; m < nc; ++m) {
+          const Chunk &c = chunks[m];
+          Value bRow = add(c.row0, row);
+          if (c.rowLimit)
+            bRow = arith::MinUIOp::create(
+                b, bRow, arith::SubIOp::create(b, c.rowLimit, idx(1)));
+          SmallVector<Value> at3;
+          if (c.expert)
+            at3.push_back(c.expert);
+          at3.append({bRow, k0});
+          copy(c.weights, at3, add(at, kABytes + m * kChunkBytes));
+        }
       }
     };
     auto commit = [&]() { NVVM::CpAsyncCommitGroupOp::create(b); };
@@ -157,15 +188,25 @@ struct WgmmaTiles : GpuBuilder {
     // Prologue: the first kStages - 1 steps in flight (empty groups past
     // the end keep the group count uniform).
     for (int64_t s = 0; s + 1 < kStages; ++s) {
-      if (s < steps)
+      if (known) {
+        if (s < *known)
+          issue(idx(s), idx(s));
+      } else {
+        auto inRange = scf::IfOp::create(
+            b,
+            arith::CmpIOp::create(b, arith::CmpIPredicate::ult, idx(s), steps),
+            /*withElseRegion=*/false);
+        OpBuilder::InsertionGuard guard(b);
+        b.setInsertionPointToStart(&inRange.getThenRegion().front());
         issue(idx(s), idx(s));
+      }
       commit();
     }
 
     auto accType = LLVM::LLVMStructType::getLiteral(
         ctx, SmallVector<Type>(kChunkRows / 2, b.getF32Type()));
     SmallVector<Value> init(nc, LLVM::ZeroOp::create(b, accType));
-    auto loop = scf::ForOp::create(b, idx(0), idx(steps), idx(1), init);
+    auto loop = scf::ForOp::create(b, idx(0), stepCount(), idx(1), init);
     {
       OpBuilder::InsertionGuard guard(b);
       b.setInsertionPointToStart(loop.getBody());
@@ -190,12 +231,15 @@ struct WgmmaTiles : GpuBuilder {
           arith::IndexCastOp::create(b, b.getI64Type(),
                                      add(mul(slot, stage / 16), kABytes / 16)));
       SmallVector<Value> acc(loop.getRegionIterArgs());
-      auto work = scf::IfOp::create(b, TypeRange(ValueRange(acc)), active,
-                                    /*withElseRegion=*/true);
+      scf::IfOp work;
       OpBuilder::InsertionGuard issueGuard(b);
-      b.setInsertionPointToStart(&work.getElseRegion().front());
-      scf::YieldOp::create(b, acc);
-      b.setInsertionPointToStart(&work.getThenRegion().front());
+      if (active) {
+        work = scf::IfOp::create(b, TypeRange(ValueRange(acc)), active,
+                                 /*withElseRegion=*/true);
+        b.setInsertionPointToStart(&work.getElseRegion().front());
+        scf::YieldOp::create(b, acc);
+        b.setInsertionPointToStart(&work.getThenRegion().front());
+      }
       NVVM::WgmmaFenceAlignedOp::create(b);
       auto shape = NVVM::MMAShapeAttr::get(ctx, 64, kChunkRows, 16);
       for (int64_t ks = 0; ks < kK / 16; ++ks) {
@@ -215,18 +259,21 @@ struct WgmmaTiles : GpuBuilder {
         }
       }
       NVVM::WgmmaGroupSyncAlignedOp::create(b);
-      scf::YieldOp::create(b, acc);
-      b.setInsertionPointAfter(work);
-      acc.assign(work.getResults().begin(), work.getResults().end());
+      if (work) {
+        scf::YieldOp::create(b, acc);
+        b.setInsertionPointAfter(work);
+        acc.assign(work.getResults().begin(), work.getResults().end());
+      }
       // The previous step's products are done in every warp: its stage
       // may be overwritten.
       NVVM::WgmmaWaitGroupSyncOp::create(b, static_cast<uint64_t>(1));
       gpu::BarrierOp::create(b);
       Value next = add(step, kStages - 1);
-      auto ahead = scf::IfOp::create(
-          b,
-          arith::CmpIOp::create(b, arith::CmpIPredicate::ult, next, idx(steps)),
-          /*withElseRegion=*/false);
+      auto ahead =
+          scf::IfOp::create(b,
+                            arith::CmpIOp::create(b, arith::CmpIPredicate::ult,
+                                                  next, stepCount()),
+                            /*withElseRegion=*/false);
       {
         OpBuilder::InsertionGuard inner(b);
         b.setInsertionPointToStart(&ahead.getThenRegion().front());

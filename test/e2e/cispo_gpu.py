@@ -6,15 +6,18 @@ both head precisions, both clips, unified mask on and off, a zero mask, a
 target outside [0, V)), in two halves since the GPU host has no compiler:
 
   on the build machine:  cispo_gpu.py BIN_DIR --prepare DIR [--tiles MxN]
-                             [--wgmma true|false] [--bench-tiles MxN,...] [--bench]
+                             [--wgmma true|false] [--wgmma-grads true|false]
+                             [--bench-tiles MxN,...] [--bench]
+                             [--bench-old-grads true|false]
       compiles, per case, the full graph (loss, logp_new, d_hidden,
       d_lm_head), the forward-only graph (logp_new) and hymir.token_logprobs
       for cuda into DIR/CASE/, with inputs (logp_old built from the cpu
       target's logp_new so that the IS ratio cycles through 2.0, 0.5, 1.05,
       0.9: both clips, and tokens dropped by the unified mask); and, with
       --bench, the head of MiniMax-M1 (T = 4096, N = 6144, V = 200064, bf16
-      operands, bf16 and f32 head, forward only and with both gradients) into
-      DIR/bench/.
+      operands, bf16 and f32 head, forward only and with both gradients;
+      the atomic backward beside the wgmma one unless --bench-old-grads
+      false) into DIR/bench/, with each plan's arena in bench/arena.json.
   on the GPU host:       cispo_gpu.py BIN_DIR --prepared DIR [--device cuda:0]
       runs every case with hymir-run --check (the artifact's reference
       program, fp64) and prints PASS/FAIL per case; then, when DIR/bench
@@ -62,6 +65,12 @@ CASES = [
     ("t1_v1000_n64_f32_unified", 1, 1000, 64, "f32", "f32", True, False),
     ("t7_v1000_n64_f32_zero_mask", 7, 1000, 64, "f32", "f32", True, True),
     ("t1000_v1003_n256_f32", 1000, 1003, 256, "f32", "f32", False, False),
+    # bf16 operands, N a multiple of 128: the wgmma backward (passes of 16384
+    # vocabulary rows; 32000 and 20000 take two, the second partial).
+    ("t300_v32000_n128_bf16_bf16head", 300, 32000, 128, "bf16", "bf16", False, False),
+    ("t130_v20000_n256_bf16_f32head_unified", 130, 20000, 256, "bf16", "f32", True, False),
+    ("t1000_v1003_n256_bf16_bf16head", 1000, 1003, 256, "bf16", "bf16", False, False),
+    ("t7_v1000_n128_bf16_zero_mask", 7, 1000, 128, "bf16", "f32", True, True),
 ]
 
 
@@ -109,20 +118,24 @@ def logprobs_graph(v, n, dt, precision):
 
 def tile_flags(tiles):
     """hymir-compile flags of a warp tile "MxN" (m16 by n8 tiles), and
-    --cispo-wgmma=VALUE from --wgmma VALUE."""
+    --cispo-wgmma=VALUE from --wgmma VALUE, --cispo-wgmma-grads=VALUE from
+    --wgmma-grads VALUE."""
     flags = ["--cispo-wgmma=" + OPTS["--wgmma"]] if "--wgmma" in OPTS else []
+    if "--wgmma-grads" in OPTS:
+        flags.append("--cispo-wgmma-grads=" + OPTS["--wgmma-grads"])
     if not tiles:
         return flags
     m, n = tiles.split("x")
     return flags + ["--cispo-m-tiles=" + m, "--cispo-n-tiles=" + n]
 
 
-def compile_graph(d, name, text, target, t, tiles=None):
+def compile_graph(d, name, text, target, t, tiles=None, extra=()):
     path = os.path.join(d, name + ".mlir")
     with open(path, "w") as f:
         f.write(text)
     art = os.path.join(d, name + ".hymir")
     flags = tile_flags(tiles or OPTS.get("--tiles")) if target == "cuda" else []
+    flags += list(extra)
     run([BIN + "/hymir-compile", path, "-o", art, "--target=" + target,
          "--max-tokens=%d" % max(t, 8)] + flags)
     return path, art
@@ -167,9 +180,14 @@ BENCH_T, BENCH_N, BENCH_V = 4096, 6144, 200064
 
 
 def prepare_bench(root):
-    """bf16 operands with the bf16 head (the f32 head over bf16 operands
-    computes the same products), per warp tile of --bench-tiles (default
-    the compiler's); and f32 operands with the f32 head (hi + lo split)."""
+    """bf16 operands with the bf16 head, per warp tile of --bench-tiles
+    (default the compiler's; the warp tiles only matter to the mma.sync
+    kernels); bf16 operands with the f32 head (the same forward products,
+    the backward's g in two bf16 planes: M1's FP32 head over bf16 weights);
+    the same two with --cispo-wgmma-grads=false (the atomic mma.sync
+    backward) unless --bench-old-grads false; and f32 operands with the
+    f32 head (hi + lo split, mma.sync). Each artifact's plan arena (memory
+    above inputs and results) goes to bench/arena.json."""
     d = os.path.join(root, "bench")
     os.makedirs(d, exist_ok=True)
     full = {"loss", "logp_new", "d_hidden", "d_lm_head"}
@@ -179,9 +197,31 @@ def prepare_bench(root):
             compile_graph(d, "%s_bf16_%s" % (kind, tiles),
                           graph(BENCH_V, BENCH_N, "bf16", "bf16", False, outputs),
                           "cuda", BENCH_T, t)
+    compile_graph(d, "full_bf16ops_f32head",
+                  graph(BENCH_V, BENCH_N, "bf16", "f32", False, full), "cuda", BENCH_T)
+    if OPTS.get("--bench-old-grads", "true") != "false":
+        for precision in ("bf16", "f32"):
+            compile_graph(d, "full_bf16ops_%shead_oldgrads" % precision,
+                          graph(BENCH_V, BENCH_N, "bf16", precision, False, full),
+                          "cuda", BENCH_T, extra=["--cispo-wgmma-grads=false"])
     for kind, outputs in (("fwd", {"logp_new"}), ("full", full)):
         compile_graph(d, "%s_f32ops_f32head" % kind,
                       graph(BENCH_V, BENCH_N, "f32", "f32", False, outputs), "cuda", BENCH_T)
+    arenas = {}
+    for name in sorted(os.listdir(d)):
+        if name.endswith(".mlir"):
+            text = run([BIN + "/hymir-compile", os.path.join(d, name), "-o", os.devnull,
+                        "--target=cuda", "--max-tokens=%d" % BENCH_T, "--ptxas=none",
+                        "--print-plan"] + arena_flags(name))
+            sizes = [int(l.split()[1]) for l in text.splitlines() if l.strip().startswith("arena ")]
+            arenas[name[:-5]] = sizes[0] if sizes else None
+    with open(os.path.join(d, "arena.json"), "w") as f:
+        json.dump(arenas, f, indent=1)
+
+
+def arena_flags(mlir_name):
+    """The compile flags prepare_bench gave the artifact of `mlir_name`."""
+    return ["--cispo-wgmma-grads=false"] if "oldgrads" in mlir_name else []
 
 
 def prepare(root):
@@ -266,6 +306,13 @@ def bench(root):
     d = os.path.join(root, "bench")
     if not os.path.isdir(d):
         return
+    arenas = {}
+    if os.path.exists(os.path.join(d, "arena.json")):
+        with open(os.path.join(d, "arena.json")) as f:
+            arenas = json.load(f)
+    for name, size in sorted(arenas.items()):
+        if size is not None:
+            print("arena cispo %-34s %.3f GiB above inputs and results" % (name, size / 2**30))
     for name in sorted(os.listdir(d)):
         if not name.endswith(".hymir"):
             continue

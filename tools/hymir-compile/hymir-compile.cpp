@@ -169,6 +169,13 @@ static cl::opt<bool> cispoWgmmaOpt(
              "logits on wgmma tiles where the head and hidden states are "
              "bf16; false: mma.sync (default true)"),
     cl::init(true), cl::cat(hymirCategory));
+static cl::opt<bool> cispoWgmmaGradsOpt(
+    "cispo-wgmma-grads",
+    cl::desc("cuda sm_90a, with --cispo-wgmma and N a multiple of 128: the "
+             "CISPO loss's gradients as wgmma products per pass of 16384 "
+             "vocabulary rows, no atomics; false: mma.sync kernels adding "
+             "into f32 rows atomically (default true)"),
+    cl::init(true), cl::cat(hymirCategory));
 static cl::opt<rtools::Int64Arg> moeDecodeSlotsOpt(
     "moe-decode-slots",
     cl::desc(rtools::describeRange(
@@ -549,6 +556,7 @@ LogicalResult run(MLIRContext &context, ModuleOp module, TimingScope &root) {
   formOptions.gpuAttention = cuda;
   formOptions.gpuCispo = cuda;
   formOptions.cispoMTiles = cispoMTilesOpt;
+  formOptions.cispoWgmmaGrads = cispoWgmmaGradsOpt;
   formOptions.cispoNTiles = cispoNTilesOpt;
   formOptions.lightningValueSplit = lightningSplitOpt;
   formOptions.lightningTensorCores = lightningTensorCoresOpt;

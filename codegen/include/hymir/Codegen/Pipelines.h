@@ -93,6 +93,10 @@ struct KernelFormOptions : public PassPipelineOptions<KernelFormOptions> {
       *this, "cispo-wgmma",
       llvm::cl::desc("wgmma option of hymir-cispo-loss-to-gpu (sm_90a)"),
       llvm::cl::init(false)};
+  Option<bool> cispoWgmmaGrads{
+      *this, "cispo-wgmma-grads",
+      llvm::cl::desc("wgmma-grads option of hymir-cispo-loss-to-gpu"),
+      llvm::cl::init(true)};
   Option<bool> moeWgmma{
       *this, "moe-wgmma",
       llvm::cl::desc("wgmma option of hymir-moe-experts-to-gpu (sm_90a)"),
