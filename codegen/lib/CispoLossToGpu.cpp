@@ -21,6 +21,10 @@
 //   d_lm_head (blocks of 64 vocabulary rows x chunks of 256 tokens): the
 //            transposed tile z^T = W h^T, g^T h added atomically
 //
+// With wgmma-grads (bf16 operands, N a multiple of 128) the two gradient
+// kernels are replaced by GEMMs on WgmmaTiles without atomics, per pass of
+// kGradRows vocabulary rows (see "Backward on wgmma" below).
+//
 // Kernels of unused results are not emitted; hymir.token_logprobs is the
 // partials and lse kernels alone, built by the same code, so its result
 // equals cispo_loss's logp_new bitwise.
@@ -71,8 +75,9 @@ constexpr int64_t kTokenChunk = 256;
 constexpr int64_t kThreads = 256;
 /// Vocabulary rows per pass of the wgmma backward: a pass's g planes ([T,
 /// rows] and [rows, T] bf16, two of each with the f32 head) and the head's
-/// transposed slice ([N, rows] bf16) are what it holds above the inputs and
-/// results (0.62 GiB at T = 4096, N = 6144; 0.89 GiB with the f32 head).
+/// transposed slice ([N, rows] bf16) are most of what it holds above the
+/// inputs and results (with h^T and d_hidden's f32 accumulator: 0.59 GiB at
+/// T = 4096, N = 6144; 0.85 GiB with the f32 head).
 constexpr int64_t kGradRows = 16384;
 /// Rows and columns of a transpose kernel's tile.
 constexpr int64_t kTransposeTile = 64;
@@ -820,9 +825,10 @@ struct CispoGpuBuilder : GpuBuilder {
   //
   // Tp is T rounded up to 128 (rows past T hold g = 0; h^T is 0 up to T
   // rounded up to 64, the K that g^T h reads); a pass's rows round up to
-  // 128 (g = 0 and W^T = 0 past V). With the f32
-  // head g's two planes share the other operand's stage: that operand is
-  // the product's A and the planes two B chunks (tiles transposed).
+  // 128 (g = 0 and W^T = 0 past V). With the f32 head g's two planes share
+  // the other operand's stage: that operand is the product's A and the
+  // planes two B chunks (tiles transposed). The kernels of each pass are
+  // launched from the host function in turn (the plan has no host loops).
 
   /// Rounds n up to a multiple of m.
   static int64_t roundUp(int64_t n, int64_t m) { return (n + m - 1) / m * m; }
