@@ -1006,17 +1006,19 @@ struct CispoGpuBuilder : GpuBuilder {
     using Wg = WgmmaTiles;
     Value steps = ceilDiv(tokens, Wg::kK);
     if (gtFlat.size() == 1) {
-      // A = g^T rows, B = h^T rows (nc chunks of 128 columns of N).
+      // A = g^T rows, B = h^T rows (nc chunks of 128 columns of N). The
+      // column tiles are the grid's x: blocks running together share g^T
+      // tiles (h^T, 2 N T bytes, is the smaller operand to stream).
       int64_t nc = width % (2 * Wg::kChunkRows) == 0 ? 2 : 1;
-      launch(idx(padded / Wg::kRows), idx(width / (nc * Wg::kChunkRows)),
+      launch(idx(width / (nc * Wg::kChunkRows)), idx(padded / Wg::kRows),
              idx(1), idx(Wg::kThreads), i32(Wg::sharedBytes(nc)),
              [&](gpu::LaunchOp l) {
                Value gt = tokenMatrix(gtFlat[0], gtRows);
                Value ht = tokenMatrix(htFlat, width);
                Value tid = l.getThreadIds().x;
                Wg w(b, tid);
-               Value p0 = mul(l.getBlockIds().x, Wg::kRows);
-               Value n0 = mul(l.getBlockIds().y, nc * Wg::kChunkRows);
+               Value p0 = mul(l.getBlockIds().y, Wg::kRows);
+               Value n0 = mul(l.getBlockIds().x, nc * Wg::kChunkRows);
                SmallVector<Value> aRows;
                for (int64_t i = 0; i < Wg::kRowsPerThread; ++i)
                  aRows.push_back(add(p0, w.copyRow(i)));

@@ -11,11 +11,11 @@
 // CHECK: step 3: launch {{.*}} grid 4x(tokens+63)/64x1 block 256 shared 8448 B
 // CHECK: step 4: launch {{.*}} grid 4x256x1 block 256 shared 8448 B
 // CHECK: step 5: launch {{.*}} grid (tokens+127)/128x128x1 block 256 shared 131072 B
-// CHECK: step 6: launch {{.*}} grid 128 block 256 shared 196608 B
+// CHECK: step 6: launch {{.*}} grid 1x128x1 block 256 shared 196608 B
 // CHECK: step 7: launch {{.*}} grid (tokens+127)/128 block 256 shared 196608 B
 // CHECK: step 8: launch {{.*}} grid 4x58x1 block 256 shared 8448 B
 // CHECK: step 9: launch {{.*}} grid (tokens+127)/128x29x1
-// CHECK: step 10: launch {{.*}} grid 29 block 256
+// CHECK: step 10: launch {{.*}} grid 1x29x1 block 256
 // CHECK: step 12: launch {{.*}} grid tokens block 256
 // CHECK-NOT: step 13:
 // CHECK: entry f32_head
