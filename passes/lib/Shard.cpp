@@ -15,6 +15,8 @@
 //
 //===----------------------------------------------------------------------===//
 
+#include "LinalgBuilders.h"
+
 #include "hymir/Dialect/Hymir/IR/HymirAttributes.h"
 #include "hymir/Dialect/Hymir/IR/HymirOps.h"
 #include "hymir/Transforms/MoeLowering.h"
@@ -23,6 +25,7 @@
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/Dialect/Linalg/IR/Linalg.h"
+#include "mlir/Dialect/Math/IR/Math.h"
 #include "mlir/Dialect/Tensor/IR/Tensor.h"
 #include "mlir/IR/Builders.h"
 #include "mlir/IR/BuiltinAttributes.h"
@@ -79,6 +82,17 @@ private:
   LogicalResult expertParallel(MoeOp op);
   LogicalResult expertParallelReplicated(MoeOp op);
   LogicalResult visitRmsNorm(RmsNormOp op);
+  /// RMSNorm of an x split along the normalised (last) dim: each device's
+  /// sums of squares, one all_reduce of them, its part normalised.
+  LogicalResult distributedRmsNorm(RmsNormOp op, Value x);
+  LogicalResult visitEmbedding(EmbeddingOp op);
+  /// This device's index, [1] i32 (one hymir.device_index per function).
+  Value deviceIndex();
+  /// Part r of replicated `v` along static `dim`, read on device r at offset
+  /// r * part (no communication).
+  Value localPart(Value v, int64_t dim, Operation *user);
+  /// Partial `v` summed over the devices, each keeping its part along `dim`.
+  Value reduceScatter(Value v, int64_t dim, Operation *user);
   /// Every tensor operand (and every value its regions use from outside)
   /// made whole; results replicated.
   void wholeOperands(Operation *op);
@@ -100,6 +114,11 @@ private:
     return t.getDimSize(dim) > 0 && t.getDimSize(dim) % devices == 0;
   }
   static bool isUniform(Value v);
+  /// A constant whose elements differ (each device reads its part).
+  static bool isDenseConstant(Value v) {
+    auto c = v.getDefiningOp<arith::ConstantOp>();
+    return c && isa<DenseElementsAttr>(c.getValue()) && !isUniform(v);
+  }
   /// Whether `v`'s part along `dim` can be had without communication: it is
   /// split so already, a splat, or an argument no use has needed whole.
   bool canPart(Value v, int64_t dim) const;
@@ -120,6 +139,9 @@ private:
   llvm::DenseMap<Value, Layout> layouts;
   llvm::DenseMap<Value, Value> wholes;
   llvm::DenseMap<std::pair<Value, int64_t>, Value> uniformParts;
+  llvm::DenseMap<std::pair<Value, int64_t>, Value> localParts;
+  llvm::DenseMap<std::pair<Value, int64_t>, Value> scattered;
+  Value index;
   // Entry arguments: -2 undecided, -1 needed whole, d >= 0 split along d.
   llvm::DenseMap<Value, int64_t> argDecisions;
 };
@@ -138,7 +160,7 @@ bool Sharder::canPart(Value v, int64_t dim) const {
     return true;
   if (layout(v).kind != Layout::Replicated)
     return false;
-  if (isUniform(v))
+  if (isUniform(v) || isDenseConstant(v))
     return divisible(v.getType(), dim);
   auto it = argDecisions.find(v);
   if (it == argDecisions.end())
@@ -168,6 +190,8 @@ Value Sharder::partOf(Value v, int64_t dim, Operation *user) {
     layouts[part] = Layout::split(dim);
     return part;
   }
+  if (isDenseConstant(v))
+    return localPart(v, dim, user);
   // An undecided argument: every device receives its part.
   auto arg = cast<BlockArgument>(v);
   argDecisions[v] = dim;
@@ -202,6 +226,71 @@ Value Sharder::wholeOf(Value v, Operation *user) {
   return whole;
 }
 
+Value Sharder::deviceIndex() {
+  if (index)
+    return index;
+  OpBuilder::InsertionGuard guard(builder);
+  builder.setInsertionPointToStart(&func.getBody().front());
+  index = DeviceIndexOp::create(
+      builder, func.getLoc(), RankedTensorType::get({1}, builder.getI32Type()));
+  return index;
+}
+
+Value Sharder::localPart(Value v, int64_t dim, Operation *user) {
+  Value &part = localParts[{v, dim}];
+  if (part)
+    return part;
+  Value rank = deviceIndex();
+  builder.setInsertionPoint(user);
+  Location loc = v.getLoc();
+  auto type = cast<RankedTensorType>(v.getType());
+  auto partTy = partType(type, dim);
+  int64_t size = partTy.getDimSize(dim);
+  SmallVector<OpFoldResult> sizes = tensor::getMixedSizes(builder, loc, v);
+  sizes[dim] = builder.getIndexAttr(size);
+  Value init =
+      tensor::EmptyOp::create(builder, loc, sizes, type.getElementType());
+  int64_t r = type.getRank();
+  SmallVector<utils::IteratorType> iters(r, utils::IteratorType::parallel);
+  part =
+      linalg::GenericOp::create(
+          builder, loc, partTy, ValueRange{}, ValueRange{init},
+          ArrayRef<AffineMap>{
+              AffineMap::getMultiDimIdentityMap(r, builder.getContext())},
+          iters,
+          [&](OpBuilder &b, Location l, ValueRange) {
+            SmallVector<Value> at;
+            for (int64_t d = 0; d < r; ++d)
+              at.push_back(linalg::IndexOp::create(b, l, d));
+            Value device = arith::IndexCastOp::create(
+                b, l, b.getIndexType(),
+                tensor::ExtractOp::create(
+                    b, l, rank,
+                    ValueRange{arith::ConstantIndexOp::create(b, l, 0)}));
+            at[dim] = arith::AddIOp::create(
+                b, l, at[dim],
+                arith::MulIOp::create(
+                    b, l, device, arith::ConstantIndexOp::create(b, l, size)));
+            linalg::YieldOp::create(
+                b, l, ValueRange{tensor::ExtractOp::create(b, l, v, at)});
+          })
+          .getResult(0);
+  layouts[part] = Layout::split(dim);
+  return part;
+}
+
+Value Sharder::reduceScatter(Value v, int64_t dim, Operation *user) {
+  Value &part = scattered[{v, dim}];
+  if (part)
+    return part;
+  builder.setInsertionPoint(user);
+  auto type = cast<RankedTensorType>(v.getType());
+  part = ReduceScatterOp::create(builder, v.getLoc(), partType(type, dim), v,
+                                 builder.getI64IntegerAttr(dim));
+  layouts[part] = Layout::split(dim);
+  return part;
+}
+
 void Sharder::wholeOperands(Operation *op) {
   for (OpOperand &operand : op->getOpOperands())
     if (isa<RankedTensorType>(operand.get().getType()))
@@ -231,10 +320,30 @@ LogicalResult Sharder::visitLinear(LinearOp op) {
     setPart(op.getResult(), last);
     return success();
   }
+  auto wType = cast<RankedTensorType>(w.getType());
+  if (lx.isSplit(last) && canPart(w, 0) &&
+      wType.getDimSize(0) > wType.getDimSize(1)) {
+    // A widening product of a split x (the q/k/v projection of a
+    // distributed norm's output): gathering x moves less than summing the
+    // wider partial product, and the result splits by heads.
+    op.getXMutable().assign(wholeOf(x, op));
+    op.getWeightMutable().assign(partOf(w, 0, op));
+    setPart(op.getResult(), last);
+    return success();
+  }
   if (lx.isSplit(last) && canPart(w, 1)) {
     // Row parallel: each device's product is a summand of the whole.
     op.getWeightMutable().assign(partOf(w, 1, op));
     layouts[op.getResult()] = Layout::partial();
+    return success();
+  }
+  if (lx.kind == Layout::Split && lx.dim != last && canPart(w, 0)) {
+    // Rows split (by an expert-parallel MoE) meeting a weight that can be
+    // split: gathered, so that the weight is split by its rows as the
+    // entries whose rows are whole split it (a parameter has one layout).
+    op.getXMutable().assign(wholeOf(x, op));
+    op.getWeightMutable().assign(partOf(w, 0, op));
+    setPart(op.getResult(), last);
     return success();
   }
   if (lx.kind == Layout::Split && lx.dim != last) {
@@ -248,6 +357,38 @@ LogicalResult Sharder::visitLinear(LinearOp op) {
 }
 
 LogicalResult Sharder::visitElementwise(Operation *op) {
+  // A partial operand: summed by a reduce_scatter along the last dim, so that
+  // the op (and the consumers that keep the split: a residual, an RMSNorm)
+  // runs on 1 / N of it; the other operands take their parts there (a
+  // replicated value's by reading it at the device's offset). Moves the
+  // bytes of an all_reduce when the value is gathered later.
+  if (llvm::any_of(op->getOperands(), [&](Value v) {
+        return layout(v).kind == Layout::Partial;
+      })) {
+    auto type = cast<RankedTensorType>(op->getResult(0).getType());
+    int64_t last = type.getRank() - 1;
+    bool fits = last >= 0 && llvm::all_of(op->getOperands(), [&](Value v) {
+                  Layout l = layout(v);
+                  return divisible(v.getType(), last) &&
+                         (l.kind != Layout::Split || l.dim == last);
+                });
+    if (!fits) {
+      wholeOperands(op);
+      return success();
+    }
+    for (OpOperand &operand : op->getOpOperands()) {
+      Value v = operand.get();
+      Layout l = layout(v);
+      if (l.kind == Layout::Partial)
+        operand.set(reduceScatter(v, last, op));
+      else if (l.kind == Layout::Replicated)
+        operand.set(canPart(v, last) ? partOf(v, last, op)
+                                     : localPart(v, last, op));
+    }
+    for (Value r : op->getResults())
+      setPart(r, last);
+    return success();
+  }
   // The common split of the non-uniform operands, if there is one.
   std::optional<int64_t> dim;
   bool anySplit = false;
@@ -265,13 +406,21 @@ LogicalResult Sharder::visitElementwise(Operation *op) {
       return success();
     }
   }
-  if (!anySplit || !llvm::all_of(op->getOperands(),
-                                 [&](Value v) { return canPart(v, *dim); })) {
+  // A replicated operand that cannot be split as an argument or a splat is
+  // read in parts at the device's offset: no communication.
+  auto local = [&](Value v) {
+    return layout(v).kind == Layout::Replicated && !canPart(v, *dim) &&
+           divisible(v.getType(), *dim);
+  };
+  if (!anySplit || !llvm::all_of(op->getOperands(), [&](Value v) {
+        return canPart(v, *dim) || local(v);
+      })) {
     wholeOperands(op);
     return success();
   }
   for (OpOperand &operand : op->getOpOperands())
-    operand.set(partOf(operand.get(), *dim, op));
+    operand.set(local(operand.get()) ? localPart(operand.get(), *dim, op)
+                                     : partOf(operand.get(), *dim, op));
   for (Value r : op->getResults())
     setPart(r, *dim);
   return success();
@@ -451,6 +600,13 @@ LogicalResult Sharder::visitMoe(MoeOp op) {
     std::string why = whyNotSplitExperts(op);
     if (why.empty() && canSplitTokens(op))
       return expertParallel(op);
+    // Forced experts on tokens of a static count that divides: each device
+    // reads its rows of the whole x (no communication beyond making x
+    // whole) and exchanges them.
+    if (moeMode == MoeMode::Expert && why.empty() &&
+        divisible(op.getX().getType(), 0) &&
+        layout(op.getRouter()).kind != Layout::Partial)
+      return expertParallel(op);
     if (moeMode == MoeMode::Expert) {
       if (!why.empty())
         return op.emitError() << "hymir-shard: hymir.moe cannot be expert "
@@ -489,7 +645,9 @@ LogicalResult Sharder::visitMoe(MoeOp op) {
 LogicalResult Sharder::expertParallel(MoeOp op) {
   Location loc = op.getLoc();
   MLIRContext *ctx = op.getContext();
-  Value x = partOf(op.getX(), 0, op);
+  bool localRows = !canPart(op.getX(), 0);
+  Value x = localRows ? localPart(wholeOf(op.getX(), op), 0, op)
+                      : partOf(op.getX(), 0, op);
   Value router = wholeOf(op.getRouter(), op);
   Value w1 = partOf(op.getW1(), 0, op), w3 = partOf(op.getW3(), 0, op),
         w2 = partOf(op.getW2(), 0, op);
@@ -671,9 +829,14 @@ LogicalResult Sharder::expertParallel(MoeOp op) {
   Value y = buildMoeCombine(builder, loc, route.getWeights(), route.getSlots(),
                             back.getResult(), x,
                             tensor({tokens, width}, xType.getElementType()));
+  layouts[y] = Layout::split(0);
+  // Rows read from a replicated x go back replicated: the entries whose
+  // tokens cannot be split (a prefill's) see a whole (partial) result here,
+  // and the same layouts downstream keep every parameter's split the same.
+  if (localRows)
+    y = wholeOf(y, op);
   op.getResult().replaceAllUsesWith(y);
   op.erase();
-  layouts[y] = Layout::split(0);
   return success();
 }
 
@@ -750,6 +913,15 @@ LogicalResult Sharder::expertParallelReplicated(MoeOp op) {
 LogicalResult Sharder::visitRmsNorm(RmsNormOp op) {
   Layout l = layout(op.getX());
   int64_t last = cast<RankedTensorType>(op.getX().getType()).getRank() - 1;
+  // The normalised dim split (or a partial x, summed so): each device
+  // normalises its part with the whole rows' sums of squares.
+  if ((l.isSplit(last) ||
+       (l.kind == Layout::Partial && divisible(op.getX().getType(), last))) &&
+      divisible(op.getWeight().getType(), 0)) {
+    Value x = l.kind == Layout::Partial ? reduceScatter(op.getX(), last, op)
+                                        : op.getX();
+    return distributedRmsNorm(op, x);
+  }
   if (l.kind != Layout::Split || l.dim == last) {
     wholeOperands(op);
     return success();
@@ -760,8 +932,222 @@ LogicalResult Sharder::visitRmsNorm(RmsNormOp op) {
   return success();
 }
 
+/// The arithmetic of hymir.rms_norm's lowering (hymir-lower-to-linalg) on
+/// a part: the sums of squares (and of x 2^-100, used where the first
+/// overflows) of each device's columns, added over the devices by one
+/// all_reduce of [rows, 2] f32, then each device's columns normalised by the
+/// whole width's mean with its part of the (whole) weight. The sums add in
+/// another order than on one device (per device, then over the devices): within
+/// f32 rounding of them.
+LogicalResult Sharder::distributedRmsNorm(RmsNormOp op, Value x) {
+  // The weight stays whole (N elements) and each device reads its part: a
+  // parameter is split the same way by every entry, and another entry's
+  // norm of the same weight may need it whole.
+  Value weight = localPart(wholeOf(op.getWeight(), op), 0, op);
+  builder.setInsertionPoint(op);
+  Location loc = op.getLoc();
+  MLIRContext *ctx = op.getContext();
+  auto xType = cast<RankedTensorType>(x.getType());
+  int64_t r = xType.getRank(), width = xType.getDimSize(r - 1) * devices;
+  Type f32 = builder.getF32Type();
+  // [rows..., 2]: the sums.
+  SmallVector<OpFoldResult> sumSizes = tensor::getMixedSizes(builder, loc, x);
+  sumSizes.back() = builder.getIndexAttr(2);
+  Value zero =
+      arith::ConstantOp::create(builder, loc, builder.getF32FloatAttr(0.0f));
+  Value sums =
+      linalg::FillOp::create(
+          builder, loc, ValueRange{zero},
+          ValueRange{tensor::EmptyOp::create(builder, loc, sumSizes, f32)})
+          .getResult(0);
+  // Loops (rows..., columns, which sum): x reads (rows, column); the sums
+  // (rows, which).
+  SmallVector<AffineExpr> rows;
+  for (int64_t d = 0; d < r - 1; ++d)
+    rows.push_back(getAffineDimExpr(d, ctx));
+  AffineExpr col = getAffineDimExpr(r - 1, ctx),
+             which = getAffineDimExpr(r, ctx);
+  SmallVector<AffineExpr> xExprs(rows), sumExprs(rows);
+  xExprs.push_back(col);
+  sumExprs.push_back(which);
+  SmallVector<utils::IteratorType> iters(r + 1, utils::IteratorType::parallel);
+  iters[r - 1] = utils::IteratorType::reduction;
+  Value down = arith::ConstantOp::create(
+      builder, loc, builder.getF32FloatAttr(std::ldexp(1.0f, -100)));
+  Value one =
+      arith::ConstantOp::create(builder, loc, builder.getF32FloatAttr(1.0f));
+  sums = linalg::GenericOp::create(
+             builder, loc, sums.getType(), ValueRange{x}, ValueRange{sums},
+             ArrayRef<AffineMap>{AffineMap::get(r + 1, 0, xExprs, ctx),
+                                 AffineMap::get(r + 1, 0, sumExprs, ctx)},
+             iters,
+             [&](OpBuilder &b, Location l, ValueRange a) {
+               Value v = extToF32(b, l, a[0]);
+               Value scaled = arith::CmpIOp::create(
+                   b, l, arith::CmpIPredicate::eq,
+                   linalg::IndexOp::create(b, l, r),
+                   arith::ConstantIndexOp::create(b, l, 1));
+               v = arith::MulFOp::create(
+                   b, l, v, arith::SelectOp::create(b, l, scaled, down, one));
+               linalg::YieldOp::create(
+                   b, l,
+                   ValueRange{arith::AddFOp::create(
+                       b, l, a[1], arith::MulFOp::create(b, l, v, v))});
+             })
+             .getResult(0);
+  sums = AllReduceOp::create(builder, loc, sums.getType(), sums);
+  // y = x * rsqrt(ss / N + eps) * w; x 2^-100 * rsqrt(ssScaled / N) * w
+  // where ss overflowed.
+  Value widthF = arith::ConstantOp::create(
+      builder, loc, builder.getF32FloatAttr(static_cast<float>(width)));
+  Value eps = arith::ConstantOp::create(builder, loc, op.getEpsilonAttr());
+  Value inf = arith::ConstantOp::create(
+      builder, loc,
+      builder.getF32FloatAttr(std::numeric_limits<float>::infinity()));
+  Type outElt = op.getResult().getType().getElementType();
+  Value init = tensor::EmptyOp::create(
+      builder, loc, tensor::getMixedSizes(builder, loc, x), outElt);
+  AffineMap id = AffineMap::getMultiDimIdentityMap(r, ctx);
+  SmallVector<AffineExpr> rowExprs;
+  for (int64_t d = 0; d < r - 1; ++d)
+    rowExprs.push_back(getAffineDimExpr(d, ctx));
+  SmallVector<AffineExpr> ssExprs(rowExprs), scaledExprs(rowExprs);
+  ssExprs.push_back(getAffineConstantExpr(0, ctx));
+  scaledExprs.push_back(getAffineConstantExpr(1, ctx));
+  SmallVector<utils::IteratorType> par(r, utils::IteratorType::parallel);
+  Value y =
+      linalg::GenericOp::create(
+          builder, loc, init.getType(), ValueRange{x, sums, sums, weight},
+          ValueRange{init},
+          ArrayRef<AffineMap>{
+              id, AffineMap::get(r, 0, ssExprs, ctx),
+              AffineMap::get(r, 0, scaledExprs, ctx),
+              AffineMap::get(r, 0, getAffineDimExpr(r - 1, ctx), ctx), id},
+          par,
+          [&](OpBuilder &b, Location l, ValueRange a) {
+            Value xv = extToF32(b, l, a[0]);
+            Value mean = arith::DivFOp::create(b, l, a[1], widthF);
+            Value v = arith::MulFOp::create(
+                b, l, xv,
+                math::RsqrtOp::create(b, l,
+                                      arith::AddFOp::create(b, l, mean, eps)));
+            Value meanScaled = arith::DivFOp::create(b, l, a[2], widthF);
+            Value vScaled = arith::MulFOp::create(
+                b, l, arith::MulFOp::create(b, l, xv, down),
+                math::RsqrtOp::create(b, l, meanScaled));
+            Value overflowed = arith::CmpFOp::create(
+                b, l, arith::CmpFPredicate::OEQ, a[1], inf);
+            v = arith::SelectOp::create(b, l, overflowed, vScaled, v);
+            v = arith::MulFOp::create(b, l, v, extToF32(b, l, a[3]));
+            linalg::YieldOp::create(b, l, truncFromF32(b, l, v, outElt));
+          })
+          .getResult(0);
+  op.getResult().replaceAllUsesWith(y);
+  op.erase();
+  layouts[y] = Layout::split(r - 1);
+  return success();
+}
+
+/// A table split by vocabulary rows: device r holds ids [r V/N, (r + 1)
+/// V/N), looks up the ids in its range (others read row 0 and are zeroed):
+/// a partial result, the whole rows once summed. Ids outside [0, V) read
+/// zeros instead of failing the call (each device's check sees ids clamped
+/// into its part).
+LogicalResult Sharder::visitEmbedding(EmbeddingOp op) {
+  Value table = op.getTable(), ids = op.getIds();
+  if (layout(ids).kind != Layout::Replicated || !canPart(table, 0) ||
+      isUniform(table)) {
+    wholeOperands(op);
+    return success();
+  }
+  Value part = partOf(table, 0, op);
+  Value rank = deviceIndex();
+  builder.setInsertionPoint(op);
+  Location loc = op.getLoc();
+  MLIRContext *ctx = op.getContext();
+  int64_t rows = cast<RankedTensorType>(part.getType()).getDimSize(0);
+  auto idsType = cast<RankedTensorType>(ids.getType());
+  int64_t r = idsType.getRank();
+  AffineMap id = AffineMap::getMultiDimIdentityMap(r, ctx);
+  SmallVector<utils::IteratorType> par(r, utils::IteratorType::parallel);
+  auto i32c = [](OpBuilder &b, Location l, int64_t c) -> Value {
+    return arith::ConstantIntOp::create(b, l, c, 32);
+  };
+  // Each id relative to this device's first row; -1 where it is not here.
+  Value local =
+      linalg::GenericOp::create(
+          builder, loc, idsType, ValueRange{ids},
+          ValueRange{tensor::EmptyOp::create(
+              builder, loc, tensor::getMixedSizes(builder, loc, ids),
+              idsType.getElementType())},
+          ArrayRef<AffineMap>{id, id}, par,
+          [&](OpBuilder &b, Location l, ValueRange a) {
+            Value device = tensor::ExtractOp::create(
+                b, l, rank,
+                ValueRange{arith::ConstantIndexOp::create(b, l, 0)});
+            Value at = arith::SubIOp::create(
+                b, l, a[0],
+                arith::MulIOp::create(b, l, device, i32c(b, l, rows)));
+            Value here = arith::AndIOp::create(
+                b, l,
+                arith::CmpIOp::create(b, l, arith::CmpIPredicate::sge, at,
+                                      i32c(b, l, 0)),
+                arith::CmpIOp::create(b, l, arith::CmpIPredicate::slt, at,
+                                      i32c(b, l, rows)));
+            linalg::YieldOp::create(b, l,
+                                    ValueRange{arith::SelectOp::create(
+                                        b, l, here, at, i32c(b, l, -1))});
+          })
+          .getResult(0);
+  Value clamped =
+      linalg::GenericOp::create(
+          builder, loc, idsType, ValueRange{local},
+          ValueRange{tensor::EmptyOp::create(
+              builder, loc, tensor::getMixedSizes(builder, loc, ids),
+              idsType.getElementType())},
+          ArrayRef<AffineMap>{id, id}, par,
+          [&](OpBuilder &b, Location l, ValueRange a) {
+            linalg::YieldOp::create(
+                b, l,
+                ValueRange{arith::MaxSIOp::create(b, l, a[0], i32c(b, l, 0))});
+          })
+          .getResult(0);
+  auto resultType = cast<RankedTensorType>(op.getResult().getType());
+  Value rowsOut = EmbeddingOp::create(builder, loc, resultType, part, clamped);
+  // Rows of ids that are not here: zero.
+  SmallVector<AffineExpr> idExprs;
+  for (int64_t d = 0; d < r; ++d)
+    idExprs.push_back(getAffineDimExpr(d, ctx));
+  AffineMap outMap = AffineMap::getMultiDimIdentityMap(r + 1, ctx);
+  SmallVector<utils::IteratorType> par1(r + 1, utils::IteratorType::parallel);
+  Type elt = resultType.getElementType();
+  Value y =
+      linalg::GenericOp::create(
+          builder, loc, resultType, ValueRange{rowsOut, local},
+          ValueRange{tensor::EmptyOp::create(
+              builder, loc, tensor::getMixedSizes(builder, loc, rowsOut), elt)},
+          ArrayRef<AffineMap>{outMap, AffineMap::get(r + 1, 0, idExprs, ctx),
+                              outMap},
+          par1,
+          [&](OpBuilder &b, Location l, ValueRange a) {
+            Value here = arith::CmpIOp::create(b, l, arith::CmpIPredicate::sge,
+                                               a[1], i32c(b, l, 0));
+            Value zero = arith::ConstantOp::create(b, l, b.getZeroAttr(elt));
+            linalg::YieldOp::create(
+                b, l,
+                ValueRange{arith::SelectOp::create(b, l, here, a[0], zero)});
+          })
+          .getResult(0);
+  op.getResult().replaceAllUsesWith(y);
+  op.erase();
+  layouts[y] = Layout::partial();
+  return success();
+}
+
 LogicalResult Sharder::visit(Operation *op) {
-  if (isa<AllReduceOp, AllGatherOp, AllToAllOp, DeviceIndexOp>(op))
+  if (isa<AllReduceOp, AllGatherOp, ReduceScatterOp, AllToAllOp, DeviceIndexOp>(
+          op) &&
+      op->getResult(0) != index)
     return op->emitError("hymir-shard: the graph already has collectives; "
                          "shard a single-device graph");
   if (auto linear = dyn_cast<LinearOp>(op))
@@ -784,6 +1170,8 @@ LogicalResult Sharder::visit(Operation *op) {
     return visitMoe(moe);
   if (auto norm = dyn_cast<RmsNormOp>(op))
     return visitRmsNorm(norm);
+  if (auto embedding = dyn_cast<EmbeddingOp>(op))
+    return visitEmbedding(embedding);
   if (op->hasTrait<OpTrait::Elementwise>() && op->getNumResults() > 0 &&
       llvm::all_of(op->getOperandTypes(),
                    [](Type t) { return isa<RankedTensorType>(t); }) &&

@@ -75,15 +75,20 @@ func.func @heads(%x: tensor<?x64xf32>, %state: tensor<1x4x16x16xf32>, %slopes: t
 
 // -----
 
-// A norm over a split dim needs the whole row: gathered first. The weight
-// used whole first stays whole for the later linear.
-// CHECK-LABEL: func.func @norm_needs_whole
+// A norm over a split dim is distributed: the rows' sums of squares are
+// added by an all_reduce of [rows, 2] and each device normalises its
+// columns; the weight stays whole. The residual reads its part of x (needed
+// whole by the first linear) at the device's offset; the sum is gathered
+// for the return and the last linear.
+// CHECK-LABEL: func.func @norm_split
 // CHECK-SAME: %arg1: tensor<32x64xf32> {hymir.shard_dim = 0 : i64}, %arg2: tensor<64xf32>, %arg3: tensor<64x64xf32>)
 // CHECK: %[[H:.*]] = hymir.linear %arg0, %arg1
-// CHECK: %[[G:.*]] = hymir.all_gather %[[H]] {dim = 1 : i64} : (tensor<?x32xf32>) -> tensor<?x64xf32>
-// CHECK: hymir.rms_norm %[[G]], %arg2
-// CHECK: hymir.linear %{{.*}}, %arg3 : (tensor<?x64xf32>, tensor<64x64xf32>) -> tensor<?x64xf32>
-func.func @norm_needs_whole(%x: tensor<?x64xf32>, %w: tensor<64x64xf32>, %n: tensor<64xf32>,
+// CHECK: hymir.all_reduce %{{.*}} : (tensor<?x2xf32>) -> tensor<?x2xf32>
+// CHECK-NOT: hymir.rms_norm
+// CHECK: %[[A:.*]] = arith.addf %{{.*}}, %{{.*}} : tensor<?x32xf32>
+// CHECK: %[[G:.*]] = hymir.all_gather %[[A]] {dim = 1 : i64} : (tensor<?x32xf32>) -> tensor<?x64xf32>
+// CHECK: hymir.linear %[[G]], %arg3 : (tensor<?x64xf32>, tensor<64x64xf32>) -> tensor<?x64xf32>
+func.func @norm_split(%x: tensor<?x64xf32>, %w: tensor<64x64xf32>, %n: tensor<64xf32>,
                             %n2: tensor<64x64xf32>) -> (tensor<?x64xf32>, tensor<?x64xf32>) {
   %h = hymir.linear %x, %w : (tensor<?x64xf32>, tensor<64x64xf32>) -> tensor<?x64xf32>
   %r = hymir.rms_norm %h, %n {epsilon = 1.0e-05 : f32} : (tensor<?x64xf32>, tensor<64xf32>) -> tensor<?x64xf32>
@@ -124,12 +129,16 @@ func.func @moe(%x: tensor<?x64xbf16>, %router: tensor<4x64xf32>, %w1: tensor<4x3
 // -----
 
 // A residual around a column-parallel projection: x is needed whole by the
-// projection, so the add gathers the projection instead of splitting x.
+// projection, and the add reads its part of x at the device's offset (no
+// communication) instead of gathering the projection; the sum is gathered
+// at the return.
 // CHECK-LABEL: func.func @residual
 // CHECK-SAME: %arg0: tensor<?x64xf32>, %arg1: tensor<32x64xf32> {hymir.shard_dim = 0 : i64})
 // CHECK: %[[H:.*]] = hymir.linear %arg0, %arg1
-// CHECK: %[[G:.*]] = hymir.all_gather %[[H]] {dim = 1 : i64}
-// CHECK: arith.addf %[[G]], %arg0 : tensor<?x64xf32>
+// CHECK: %[[X:.*]] = linalg.generic {{.*}} outs(%{{.*}} : tensor<?x32xf32>)
+// CHECK: tensor.extract %arg0
+// CHECK: %[[A:.*]] = arith.addf %[[H]], %[[X]] : tensor<?x32xf32>
+// CHECK: hymir.all_gather %[[A]] {dim = 1 : i64}
 func.func @residual(%x: tensor<?x64xf32>, %w: tensor<64x64xf32>) -> tensor<?x64xf32> {
   %h = hymir.linear %x, %w : (tensor<?x64xf32>, tensor<64x64xf32>) -> tensor<?x64xf32>
   %a = arith.addf %h, %x : tensor<?x64xf32>

@@ -72,17 +72,39 @@ def HymirShard : Pass<"hymir-shard", "::mlir::ModuleOp"> {
   let description = [{
     Rewrites every public function into the program each of `devices` devices
     runs on its own part of the data (tensor parallelism, Megatron style),
-    inserting `hymir.all_reduce` and `hymir.all_gather` where parts must be
-    combined. Every value is *replicated* (whole on every device), *split*
+    inserting `hymir.all_reduce`, `hymir.all_gather` and
+    `hymir.reduce_scatter` where parts must be combined. Every value is *replicated* (whole on every device), *split*
     along one dim (device r holds part r of N equal contiguous parts) or
     *partial* (the whole is the sum over devices). Ops are visited in order:
 
     - `hymir.linear` with a splittable weight: a replicated x splits the
       weight's rows (the result is split along its last dim); an x split
       along its last dim splits the weight's columns (the result is
-      partial);
+      partial), unless the product widens (more rows than columns, as a
+      q/k/v projection): then x is gathered and the weight split by rows;
+      x split by rows (an expert-parallel MoE's tokens) is gathered when
+      the weight can be split by rows, so that a parameter is split the same
+      way by every entry;
     - element-wise ops keep a common split; splats and splat constants are
-      re-created at the part's shape;
+      re-created at the part's shape, other constants and replicated values
+      computed on every device are read in parts (each device at its
+      offset, from `hymir.device_index`: no communication); an element-wise op
+      with a partial operand (a row-parallel product feeding a residual) sums
+      it with `hymir.reduce_scatter` along the last dim and runs on its part
+      (a replicated operand read at the device's offset): the split result
+      feeds the split consumers after it (an RMSNorm, the next residual), and
+      the all_gather where a whole value is needed moves the rest of what an
+      all_reduce would have;
+    - `hymir.rms_norm` over a split (or partial) last dim is distributed:
+      each device's sums of squares, one `hymir.all_reduce` of them ([rows,
+      2] f32: the sums and the overflow-safe scaled sums), its columns
+      normalised by the whole width with its part of the weight (the
+      weight stays whole, N elements, and is read at the device's offset,
+      so every entry sharing it agrees on its layout);
+    - `hymir.embedding` with a table that can be split by rows (vocabulary):
+      each device looks up the ids in its rows (others read row 0 and are
+      zeroed), a partial result; ids outside the table read zeros instead of
+      failing the call;
     - `tensor.expand_shape` / `collapse_shape` move a split to the outermost
       dim of its group when the sizes divide; `tensor.extract_slice` keeps a
       split it does not cut; `tensor.dim` of another dim is left alone;
@@ -106,8 +128,10 @@ def HymirShard : Pass<"hymir-shard", "::mlir::ModuleOp"> {
       divisible by N; tensor parallel otherwise (a replicated x, or a
       dynamic token count: with replicated tokens, tensor parallelism moves
       as much, one all_reduce, and loads the devices evenly). `moe=expert`
-      with replicated tokens (any token count) takes the form without
-      all_to_all: every device routes every token and computes the picks
+      with replicated tokens of a static count divisible by N (a decode
+      step's batch) reads each device's rows of x at its offset and takes
+      the all_to_all form; with any other replicated token count, the form
+      without all_to_all: every device routes every token and computes the picks
       of its own experts (`hymir.device_index` says which), a partial
       result; experts that cannot be split (E not divisible by N) are an
       error naming why. `moe=tensor` never splits experts. The all_to_all
