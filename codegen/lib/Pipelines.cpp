@@ -98,6 +98,10 @@ void mlir::hymir::buildKernelFormPipeline(OpPassManager &pm,
   pm.addPass(memref::createResolveRankedShapeTypeResultDimsPass());
   pm.addPass(createCanonicalizerPass());
   pm.addPass(createLinalgElementwiseOpFusionPass());
+  // What upstream fusion leaves: splat inputs and producers with several
+  // users (a chain is then one kernel).
+  if (options.fuseElementwise)
+    pm.addNestedPass<func::FuncOp>(createHymirFuseElementwise());
   pm.addPass(createCanonicalizerPass());
   pm.addPass(createCSEPass());
   // Library calls (the BLAS, collectives) after fusion: nothing fuses into
@@ -120,9 +124,13 @@ void mlir::hymir::buildKernelFormPipeline(OpPassManager &pm,
   pm.addNestedPass<func::FuncOp>(createHymirMaterializeConstants());
   // Kernels: one grid per linalg op, then outlined into gpu.modules.
   pm.addNestedPass<func::FuncOp>(createHymirMapForallToGrid());
+  // Elementwise ops: one thread per vector of contiguous elements.
+  if (options.fuseElementwise)
+    pm.addNestedPass<func::FuncOp>(createHymirVectorizeElementwise());
   pm.addNestedPass<func::FuncOp>(createHymirLinalgToParallelLoops());
   HymirMapParallelLoopsToGridOptions grid;
   grid.blockSize = options.blockSize;
+  grid.warpReductions = options.warpReductions;
   pm.addNestedPass<func::FuncOp>(createHymirMapParallelLoopsToGrid(grid));
   pm.addNestedPass<func::FuncOp>(createGpuLaunchSinkIndexComputationsPass());
   pm.addPass(createGpuKernelOutliningPass());
@@ -151,6 +159,8 @@ static void addScalarToLLVM(OpPassManager &pm) {
   arith::ArithExpandOpsPassOptions expand;
   expand.includeBf16 = true;
   pm.addPass(arith::createArithExpandOpsPass(expand));
+  // Vector loads, stores and arithmetic of the elementwise kernels.
+  pm.addPass(createConvertVectorToLLVMPass());
   pm.addPass(createFinalizeMemRefToLLVMConversionPass());
   pm.addPass(createConvertMathToLLVMPass());
   pm.addPass(createArithToLLVMConversionPass());

@@ -12,8 +12,9 @@
 // HOST-NOT:    func.func @scale(
 
 // LLVM:        llvm.func @scale_kernel__scale_kernel(%{{.*}}: i64, %{{.*}}: i64, %{{.*}}: !llvm.ptr, %{{.*}}: !llvm.ptr, %{{.*}}: i64
-// bf16 arithmetic is carried out in f32.
-// LLVM:          llvm.fmul %{{.*}} : f32
+// bf16 arithmetic is carried out in f32, 8 elements (16 bytes of bf16) at a
+// time (hymir-vectorize-elementwise).
+// LLVM:          llvm.fmul %{{.*}} : vector<8xf32>
 // LLVM:        llvm.func @scale_kernel__scale_kernel.packed(%[[B:.*]]: i64, %[[WORDS:.*]]: !llvm.ptr)
 // LLVM:          llvm.getelementptr %[[WORDS]][0] : (!llvm.ptr) -> !llvm.ptr, i64
 // LLVM:          llvm.load {{.*}} : !llvm.ptr -> i64

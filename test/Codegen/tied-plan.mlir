@@ -6,7 +6,8 @@
 // CHECK-LABEL: entry decay
 // CHECK:        output 0 state_out: F32[tokens, 16] tied to input 0
 // CHECK-NOT:    buffer
-// CHECK:        step 0: launch {{.*}} (tokens*16, input 0, input 1)
+// One thread per vector of 4 f32 (hymir-vectorize-elementwise).
+// CHECK:        step 0: launch {{.*}} (tokens*4, input 0, input 1)
 // CHECK-NOT:    copy
 // CHECK-LABEL: entry reread
 // CHECK:        output 0 state_out: F32[4, 16] tied to input 0

@@ -158,6 +158,13 @@ static cl::opt<bool> attentionFuseRopeOpt(
              "on the update of a hymir.kv_cache_write runs inside the "
              "write (default false)"),
     cl::init(false), cl::cat(hymirCategory));
+static cl::opt<bool> fuseElementwiseOpt(
+    "fuse-elementwise",
+    cl::desc("chains of elementwise and broadcast ops as one kernel on "
+             "vectors of contiguous elements (8 bf16 or 4 f32 per thread); "
+             "false: the former kernels, one thread per element (default "
+             "true)"),
+    cl::init(true), cl::cat(hymirCategory));
 static cl::opt<bool> moeWgmmaOpt(
     "moe-wgmma",
     cl::desc("cuda sm_90a: larger MoE calls on wgmma kernels (128-row "
@@ -552,6 +559,7 @@ LogicalResult run(MLIRContext &context, ModuleOp module, TimingScope &root) {
   formOptions.blockSize = blockSizeOpt;
   formOptions.libraryGemm = cuda;
   formOptions.gpuLightning = cuda;
+  formOptions.warpReductions = cuda;
   formOptions.gpuMoe = cuda;
   formOptions.gpuAttention = cuda;
   formOptions.gpuCispo = cuda;
@@ -584,6 +592,7 @@ LogicalResult run(MLIRContext &context, ModuleOp module, TimingScope &root) {
       moeTileOpt.getNumOccurrences() ? int64_t(moeTileOpt) : 0;
   formOptions.devices = devicesOpt;
   formOptions.shardMoe = shardMoeOpt;
+  formOptions.fuseElementwise = fuseElementwiseOpt;
   hy::buildKernelFormPipeline(**pm, formOptions);
   if (failed((*pm)->run(module)))
     return failure();

@@ -28,6 +28,11 @@ struct KernelFormOptions : public PassPipelineOptions<KernelFormOptions> {
   Option<int64_t> blockSize{*this, "block-size",
                             llvm::cl::desc("threads per block"),
                             llvm::cl::init(256)};
+  Option<bool> warpReductions{
+      *this, "warp-reductions",
+      llvm::cl::desc("reductions along the contiguous dim one warp a point "
+                     "(hymir-map-parallel-loops-to-grid; cuda)"),
+      llvm::cl::init(false)};
   Option<bool> libraryGemm{
       *this, "library-gemm",
       llvm::cl::desc("leave hymir.linear to the target's BLAS (cuda)"),
@@ -128,6 +133,14 @@ struct KernelFormOptions : public PassPipelineOptions<KernelFormOptions> {
       *this, "shard-moe",
       llvm::cl::desc("moe option of hymir-shard: auto, expert or tensor"),
       llvm::cl::init("auto")};
+  Option<bool> fuseElementwise{
+      *this, "fuse-elementwise",
+      llvm::cl::desc("splat inputs and multi-use producers fused into their "
+                     "elementwise consumers (hymir-fuse-elementwise) and "
+                     "elementwise kernels on vectors of contiguous elements "
+                     "(hymir-vectorize-elementwise); false: one thread per "
+                     "element, as before"),
+      llvm::cl::init(true)};
 };
 
 struct CudaKernelOptions : public PassPipelineOptions<CudaKernelOptions> {

@@ -381,12 +381,89 @@ def HymirMapParallelLoopsToGrid
   }];
   let options = [
     Option<"blockSize", "block-size", "int64_t", /*default=*/"256",
-           "threads per block">
+           "threads per block">,
+    Option<"warpReductions", "warp-reductions", "bool", /*default=*/"false",
+           "a point whose body reduces along the contiguous dim of its reads "
+           "(an scf.for loading, combining with one associative op and "
+           "storing accumulators) is owned by a warp: lanes stride over the "
+           "dim, shuffles combine them (cuda; the cpu's thread loop has no "
+           "shuffles)">
   ];
   let dependentDialects = [
     "::mlir::arith::ArithDialect", "::mlir::gpu::GPUDialect",
-    "::mlir::scf::SCFDialect"
+    "::mlir::scf::SCFDialect", "::mlir::memref::MemRefDialect"
   ];
+}
+
+def HymirFuseElementwise
+    : Pass<"hymir-fuse-elementwise", "::mlir::func::FuncOp"> {
+  let summary = "Fuse chains of elementwise and broadcast linalg ops into one op";
+  let description = [{
+    Runs after the upstream `linalg-fuse-elementwise-ops` and catches what it
+    leaves as separate kernels:
+
+    - A splat input (`tensor.splat` of a scalar, or `linalg.fill` of a
+      `tensor.empty`) of a `linalg.generic` becomes the scalar itself inside
+      the body: the operand is dropped, so no kernel fills a tensor with one
+      value for another kernel to read back.
+    - A `linalg.generic` whose result has several users fuses into an
+      all-parallel `linalg.generic` user too (upstream fuses single-use
+      producers only), when its other users (shape queries aside) come
+      after that user; a producer whose value a reduction reads before the
+      user (a norm's statistics) is left alone.
+    - Then all-parallel generics of the same domain (the same
+      `tensor.empty` sizes) that share an input merge into one generic with
+      the results of both, placed where every operand of both exists and
+      before every user of both (such as a producer and the users it was
+      fused into); CSE of the merged body computes their common values
+      once. The chain is one kernel that reads each input once and writes
+      each result once. Generics with side effects in their body (run-time
+      checks) are not merged.
+
+    Ops marked `hymir.library_call` (GEMMs, collectives) are neither fused
+    nor fused into.
+  }];
+  let dependentDialects = ["::mlir::linalg::LinalgDialect",
+                           "::mlir::tensor::TensorDialect"];
+}
+
+def HymirVectorizeElementwise
+    : Pass<"hymir-vectorize-elementwise", "::mlir::func::FuncOp"> {
+  let summary = "Lower elementwise linalg ops on buffers to loops over vectors of contiguous elements";
+  let description = [{
+    Every all-parallel `linalg.generic` on buffers whose payload is
+    elementwise arithmetic (`arith`, `math`) becomes an `scf.parallel` whose
+    innermost dimension steps by a vector width V: one iteration (one GPU
+    thread after `hymir-map-parallel-loops-to-grid`) loads V contiguous
+    elements of each operand with `vector.load`, computes the payload on
+    `vector<V x T>` and stores V results with `vector.store`. Operands that
+    do not vary along the innermost dimension (a per-row statistic, a
+    scalar) are loaded once and broadcast. Where fewer than V elements are
+    left in a row, the iteration computes them one by one (the tail).
+
+    V is `vector-bytes` divided by the smallest element size among the
+    vector operands, clamped to [2, 8] (8 for bf16, 4 for f32). Loads and
+    stores carry `alignment = V * element size` where the address is known to
+    be a multiple of it: an identity-layout buffer (the arena places every
+    buffer at a multiple of 256 bytes) or a strided view with static strides
+    and offset, whose innermost size is a static multiple of V.
+
+    Left to `hymir-linalg-to-parallel-loops`: ops with reductions, library
+    calls, payloads with `linalg.index`, `tensor.extract` or other
+    non-elementwise ops, operands that step through memory along the
+    innermost dimension with a stride other than 1 (transposes), element
+    types narrower than 8 bits, and innermost sizes that are dynamic (a
+    token-count vector: its grid would be a ceildiv of a ceildiv of the
+    token count, which the plan cannot size) or below V.
+  }];
+  let options = [
+    Option<"vectorBytes", "vector-bytes", "int64_t", /*default=*/"16",
+           "bytes each thread loads per operand (4, 8, 16 or 32)">
+  ];
+  let dependentDialects = ["::mlir::arith::ArithDialect",
+                           "::mlir::memref::MemRefDialect",
+                           "::mlir::scf::SCFDialect",
+                           "::mlir::vector::VectorDialect"];
 }
 
 def HymirTieArguments : Pass<"hymir-tie-arguments", "::mlir::ModuleOp"> {
