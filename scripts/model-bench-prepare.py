@@ -108,6 +108,8 @@ def main():
     ap.add_argument("--only", default=",".join(VARIANTS),
                     help="comma-separated variants (default all: %s)" % ",".join(VARIANTS))
     ap.add_argument("--target", default="cuda", help="cuda (default), or cpu for a dry run")
+    ap.add_argument("--compile-arg", action="append", default=[],
+                    help="one more hymir-compile argument (repeatable), e.g. --compile-arg=--fuse-elementwise=false")
     args = ap.parse_args()
     tool = lambda name: os.path.join(args.bin_dir, name)
     os.makedirs(args.out, exist_ok=True)
@@ -128,7 +130,7 @@ def main():
              "--activation=bf16", "--max-batch=%d" % batch, "--max-context=%d" % context,
              "--entries=" + entries, "--weight-layout=" + layout])
         run([tool("hymir-compile"), mlir, "-o", artifact, "--target=" + args.target,
-             "--max-tokens=%d" % max_tokens])
+             "--max-tokens=%d" % max_tokens] + args.compile_arg)
         os.remove(mlir)  # the positions table makes it large; the artifact is what runs
         dump = run([tool("hymir-dump"), artifact])
         entry = None
