@@ -55,10 +55,17 @@ struct Layout {
 /// How hymir.moe ops are split (the pass's `moe` option).
 enum class MoeMode { Auto, Expert, Tensor };
 
+/// Each parameter's layout as the entries sharded so far left it, by name:
+/// -1 whole, d >= 0 split along d. A parameter is bound once for the whole
+/// module, so a later entry takes the layout an earlier one chose (and
+/// gathers the parameter where it needs it whole).
+using ParamLayouts = llvm::StringMap<int64_t>;
+
 class Sharder {
 public:
-  Sharder(func::FuncOp func, int64_t devices, MoeMode moeMode)
-      : func(func), devices(devices), moeMode(moeMode),
+  Sharder(func::FuncOp func, int64_t devices, MoeMode moeMode,
+          ParamLayouts &params)
+      : func(func), devices(devices), moeMode(moeMode), params(params),
         builder(func.getContext()) {}
 
   LogicalResult run();
@@ -86,6 +93,7 @@ private:
   /// sums of squares, one all_reduce of them, its part normalised.
   LogicalResult distributedRmsNorm(RmsNormOp op, Value x);
   LogicalResult visitEmbedding(EmbeddingOp op);
+  LogicalResult visitTokenLogprobs(TokenLogprobsOp op);
   /// This device's index, [1] i32 (one hymir.device_index per function).
   Value deviceIndex();
   /// Part r of replicated `v` along static `dim`, read on device r at offset
@@ -132,9 +140,18 @@ private:
     layouts[result] = Layout::split(dim);
   }
 
+  /// The name of parameter argument `index`, or "" for an input.
+  StringRef paramName(unsigned index) {
+    if (!isParam(func, index))
+      return "";
+    auto name = func.getArgAttrOfType<StringAttr>(index, "hymir.name");
+    return name ? name.getValue() : "";
+  }
+
   func::FuncOp func;
   int64_t devices;
   MoeMode moeMode;
+  ParamLayouts &params;
   OpBuilder builder;
   llvm::DenseMap<Value, Layout> layouts;
   llvm::DenseMap<Value, Value> wholes;
@@ -573,7 +590,8 @@ LogicalResult Sharder::visitLightning(LightningAttentionOp op) {
 
 std::string Sharder::whyNotSplitExperts(MoeOp op) const {
   auto w1Type = cast<RankedTensorType>(op.getW1().getType());
-  if (!divisible(w1Type, 0))
+  // (Split by an earlier entry, w1 has the part's type.)
+  if (!layout(op.getW1()).isSplit(0) && !divisible(w1Type, 0))
     return "the expert count (" + std::to_string(w1Type.getDimSize(0)) +
            ") is not a multiple of the device count";
   if (!canPart(op.getW1(), 0) || !canPart(op.getW3(), 0) ||
@@ -1144,6 +1162,173 @@ LogicalResult Sharder::visitEmbedding(EmbeddingOp op) {
   return success();
 }
 
+/// An LM head split by vocabulary rows: each device forms its [T, V / N]
+/// logits, their max and sum of exponentials (its part's log-sum-exp), and
+/// the target's logit where the target is among its rows (else 0). One
+/// all_gather of the parts' log-sum-exps ([T, N]) and one all_reduce of the
+/// target logits make the result on every device: the log-sum-exp of the
+/// parts' log-sum-exps (max first), subtracted from the target's logit.
+/// Tokens outside [0, V) are on no device: their log-prob is -lse instead of
+/// a run-time error.
+LogicalResult Sharder::visitTokenLogprobs(TokenLogprobsOp op) {
+  Value head = op.getLmHead();
+  if (!canPart(head, 0) || isUniform(head)) {
+    wholeOperands(op);
+    return success();
+  }
+  Value hidden = wholeOf(op.getHidden(), op);
+  Value tokens = wholeOf(op.getTokens(), op);
+  Value part = partOf(head, 0, op);
+  Value rank = deviceIndex();
+  builder.setInsertionPoint(op);
+  Location loc = op.getLoc();
+  MLIRContext *ctx = op.getContext();
+  Type f32 = builder.getF32Type();
+  int64_t rows = cast<RankedTensorType>(part.getType()).getDimSize(0);
+  int64_t t = cast<RankedTensorType>(hidden.getType()).getDimSize(0);
+  OpFoldResult tSize = tensor::getMixedSize(builder, loc, hidden, 0);
+  auto tensor = [&](ArrayRef<int64_t> shape) {
+    return RankedTensorType::get(shape, f32);
+  };
+  auto filled = [&](ArrayRef<OpFoldResult> sizes, float v) -> Value {
+    Value c =
+        arith::ConstantOp::create(builder, loc, builder.getF32FloatAttr(v));
+    return linalg::FillOp::create(
+               builder, loc, ValueRange{c},
+               ValueRange{tensor::EmptyOp::create(builder, loc, sizes, f32)})
+        .getResult(0);
+  };
+  AffineExpr d0 = getAffineDimExpr(0, ctx), d1 = getAffineDimExpr(1, ctx);
+  auto par = utils::IteratorType::parallel;
+  auto red = utils::IteratorType::reduction;
+  AffineMap rowsMap = AffineMap::getMultiDimIdentityMap(2, ctx);
+  AffineMap rowMap = AffineMap::get(2, 0, d0, ctx);
+  AffineMap id1 = AffineMap::getMultiDimIdentityMap(1, ctx);
+
+  Value z = LinearOp::create(builder, loc, tensor({t, rows}), hidden, part,
+                             op.getPrecisionAttr());
+  float inf = std::numeric_limits<float>::infinity();
+  // This part's max, then its sum of exponentials.
+  Value m =
+      linalg::GenericOp::create(
+          builder, loc, tensor({t}), ValueRange{z},
+          ValueRange{filled({tSize}, -inf)},
+          ArrayRef<AffineMap>{rowsMap, rowMap},
+          ArrayRef<utils::IteratorType>{par, red},
+          [&](OpBuilder &b, Location l, ValueRange a) {
+            linalg::YieldOp::create(
+                b, l, ValueRange{arith::MaximumFOp::create(b, l, a[0], a[1])});
+          })
+          .getResult(0);
+  Value sum = linalg::GenericOp::create(
+                  builder, loc, tensor({t}), ValueRange{z, m},
+                  ValueRange{filled({tSize}, 0.0f)},
+                  ArrayRef<AffineMap>{rowsMap, rowMap, rowMap},
+                  ArrayRef<utils::IteratorType>{par, red},
+                  [&](OpBuilder &b, Location l, ValueRange a) {
+                    Value e = math::ExpOp::create(
+                        b, l, arith::SubFOp::create(b, l, a[0], a[1]));
+                    linalg::YieldOp::create(
+                        b, l, ValueRange{arith::AddFOp::create(b, l, a[2], e)});
+                  })
+                  .getResult(0);
+  // [T, 1]: this part's log-sum-exp, gathered to [T, N].
+  Value lse =
+      linalg::GenericOp::create(
+          builder, loc, tensor({t, 1}), ValueRange{m, sum},
+          ValueRange{tensor::EmptyOp::create(
+              builder, loc,
+              ArrayRef<OpFoldResult>{tSize, builder.getIndexAttr(1)}, f32)},
+          ArrayRef<AffineMap>{rowMap, rowMap, rowsMap},
+          ArrayRef<utils::IteratorType>{par, par},
+          [&](OpBuilder &b, Location l, ValueRange a) {
+            linalg::YieldOp::create(
+                b, l,
+                ValueRange{arith::AddFOp::create(
+                    b, l, a[0], math::LogOp::create(b, l, a[1]))});
+          })
+          .getResult(0);
+  Value parts = AllGatherOp::create(builder, loc, tensor({t, devices}), lse,
+                                    builder.getI64IntegerAttr(1));
+  // The target's logit on the device that holds its row, 0 elsewhere.
+  Value target =
+      linalg::GenericOp::create(
+          builder, loc, tensor({t}), ValueRange{tokens},
+          ValueRange{tensor::EmptyOp::create(
+              builder, loc, ArrayRef<OpFoldResult>{tSize}, f32)},
+          ArrayRef<AffineMap>{id1, id1}, ArrayRef<utils::IteratorType>{par},
+          [&](OpBuilder &b, Location l, ValueRange a) {
+            auto i32c = [&](int64_t c) -> Value {
+              return arith::ConstantIntOp::create(b, l, c, 32);
+            };
+            Value device = tensor::ExtractOp::create(
+                b, l, rank,
+                ValueRange{arith::ConstantIndexOp::create(b, l, 0)});
+            Value at = arith::SubIOp::create(
+                b, l, a[0], arith::MulIOp::create(b, l, device, i32c(rows)));
+            Value here = arith::AndIOp::create(
+                b, l,
+                arith::CmpIOp::create(b, l, arith::CmpIPredicate::sge, at,
+                                      i32c(0)),
+                arith::CmpIOp::create(b, l, arith::CmpIPredicate::slt, at,
+                                      i32c(rows)));
+            Value safe = arith::IndexCastOp::create(
+                b, l, b.getIndexType(),
+                arith::MaxSIOp::create(
+                    b, l, arith::MinSIOp::create(b, l, at, i32c(rows - 1)),
+                    i32c(0)));
+            Value v = tensor::ExtractOp::create(
+                b, l, z, ValueRange{linalg::IndexOp::create(b, l, 0), safe});
+            Value zero =
+                arith::ConstantOp::create(b, l, b.getF32FloatAttr(0.0f));
+            linalg::YieldOp::create(
+                b, l, ValueRange{arith::SelectOp::create(b, l, here, v, zero)});
+          })
+          .getResult(0);
+  target = AllReduceOp::create(builder, loc, target.getType(), target);
+  // The whole log-sum-exp from the parts', then the log-prob.
+  Value gm =
+      linalg::GenericOp::create(
+          builder, loc, tensor({t}), ValueRange{parts},
+          ValueRange{filled({tSize}, -inf)},
+          ArrayRef<AffineMap>{rowsMap, rowMap},
+          ArrayRef<utils::IteratorType>{par, red},
+          [&](OpBuilder &b, Location l, ValueRange a) {
+            linalg::YieldOp::create(
+                b, l, ValueRange{arith::MaximumFOp::create(b, l, a[0], a[1])});
+          })
+          .getResult(0);
+  Value gs = linalg::GenericOp::create(
+                 builder, loc, tensor({t}), ValueRange{parts, gm},
+                 ValueRange{filled({tSize}, 0.0f)},
+                 ArrayRef<AffineMap>{rowsMap, rowMap, rowMap},
+                 ArrayRef<utils::IteratorType>{par, red},
+                 [&](OpBuilder &b, Location l, ValueRange a) {
+                   Value e = math::ExpOp::create(
+                       b, l, arith::SubFOp::create(b, l, a[0], a[1]));
+                   linalg::YieldOp::create(
+                       b, l, ValueRange{arith::AddFOp::create(b, l, a[2], e)});
+                 })
+                 .getResult(0);
+  Value y =
+      linalg::GenericOp::create(
+          builder, loc, tensor({t}), ValueRange{target, gm, gs},
+          ValueRange{tensor::EmptyOp::create(
+              builder, loc, ArrayRef<OpFoldResult>{tSize}, f32)},
+          ArrayRef<AffineMap>{id1, id1, id1, id1},
+          ArrayRef<utils::IteratorType>{par},
+          [&](OpBuilder &b, Location l, ValueRange a) {
+            Value whole = arith::AddFOp::create(
+                b, l, a[1], math::LogOp::create(b, l, a[2]));
+            linalg::YieldOp::create(
+                b, l, ValueRange{arith::SubFOp::create(b, l, a[0], whole)});
+          })
+          .getResult(0);
+  op.getResult().replaceAllUsesWith(y);
+  op.erase();
+  return success();
+}
+
 LogicalResult Sharder::visit(Operation *op) {
   if (isa<AllReduceOp, AllGatherOp, ReduceScatterOp, AllToAllOp, DeviceIndexOp>(
           op) &&
@@ -1172,6 +1357,8 @@ LogicalResult Sharder::visit(Operation *op) {
     return visitRmsNorm(norm);
   if (auto embedding = dyn_cast<EmbeddingOp>(op))
     return visitEmbedding(embedding);
+  if (auto logprobs = dyn_cast<TokenLogprobsOp>(op))
+    return visitTokenLogprobs(logprobs);
   if (op->hasTrait<OpTrait::Elementwise>() && op->getNumResults() > 0 &&
       llvm::all_of(op->getOperandTypes(),
                    [](Type t) { return isa<RankedTensorType>(t); }) &&
@@ -1192,6 +1379,18 @@ LogicalResult Sharder::run() {
   for (unsigned r = 0; r < func.getNumResults(); ++r)
     if (std::optional<unsigned> a = getTiedArgument(func, r))
       argDecisions[body.getArgument(*a)] = -1;
+  // Parameters an earlier entry decided keep that layout.
+  for (BlockArgument arg : body.getArguments()) {
+    StringRef name = paramName(arg.getArgNumber());
+    auto it = name.empty() ? params.end() : params.find(name);
+    if (it == params.end() || !argDecisions.count(arg))
+      continue;
+    argDecisions[arg] = it->second;
+    if (it->second >= 0) {
+      setPart(arg, it->second);
+      setShardDim(func, arg.getArgNumber(), it->second);
+    }
+  }
   // Ops are visited in order; a visit may replace the op or insert
   // collectives before it, never after.
   SmallVector<Operation *> ops;
@@ -1200,6 +1399,14 @@ LogicalResult Sharder::run() {
   for (Operation *op : ops)
     if (failed(visit(op)))
       return failure();
+  // What this entry decided for the parameters later entries share.
+  for (BlockArgument arg : body.getArguments()) {
+    StringRef name = paramName(arg.getArgNumber());
+    auto it = argDecisions.find(arg);
+    if (name.empty() || it == argDecisions.end() || it->second == -2)
+      continue;
+    params.try_emplace(name, it->second);
+  }
   SmallVector<Type> inputs(body.getArgumentTypes());
   Operation *terminator = body.getTerminator();
   func.setFunctionType(FunctionType::get(func.getContext(), inputs,
@@ -1232,6 +1439,7 @@ struct HymirShard : hymir::impl::HymirShardBase<HymirShard> {
     }
     if (devices == 1)
       return;
+    ParamLayouts params;
     for (auto func : getOperation().getOps<func::FuncOp>()) {
       if (!func.isPublic() || func.isExternal())
         continue;
@@ -1239,7 +1447,7 @@ struct HymirShard : hymir::impl::HymirShardBase<HymirShard> {
         func.emitError("hymir-shard: functions of one block only");
         return signalPassFailure();
       }
-      if (failed(Sharder(func, devices, mode).run()))
+      if (failed(Sharder(func, devices, mode, params).run()))
         return signalPassFailure();
     }
   }

@@ -151,3 +151,48 @@ func.func @expert_local_rows(%x0: tensor<4x64xf32>, %router: tensor<8x64xf32>,
       -> tensor<4x64xf32>
   return %y : tensor<4x64xf32>
 }
+
+// -----
+
+// Log-probs under an LM head split by vocabulary (64 of 128 rows per
+// device): each device's [T, 64] logits, their max and sum of exponentials
+// (its part's log-sum-exp, [T, 1], gathered to [T, 2]), the target's logit
+// where its row is here (an all_reduce of [T]); the result is the target's
+// logit less the log-sum-exp of the parts'.
+// CHECK-LABEL: func.func @logprobs
+// CHECK-SAME: %arg1: tensor<64x32xbf16> {hymir.shard_dim = 0 : i64}
+// CHECK: %[[Z:.*]] = hymir.linear %arg0, %arg1 {precision = "f32"} : (tensor<?x32xf32>, tensor<64x32xbf16>) -> tensor<?x64xf32>
+// CHECK: arith.maximumf
+// CHECK: math.exp
+// CHECK: math.log
+// CHECK: hymir.all_gather %{{.*}} {dim = 1 : i64} : (tensor<?x1xf32>) -> tensor<?x2xf32>
+// CHECK: tensor.extract %[[Z]]
+// CHECK: hymir.all_reduce %{{.*}} : (tensor<?xf32>) -> tensor<?xf32>
+// CHECK-NOT: hymir.token_logprobs
+// CHECK: return
+func.func @logprobs(%h: tensor<?x32xf32>, %head: tensor<128x32xbf16>, %t: tensor<?xi32>) -> tensor<?xf32> {
+  %y = hymir.token_logprobs %h, %head, %t : (tensor<?x32xf32>, tensor<128x32xbf16>, tensor<?xi32>) -> tensor<?xf32>
+  return %y : tensor<?xf32>
+}
+
+// -----
+
+// A parameter is bound once for the module: the second entry takes the LM
+// head split by rows as the first left it, and gathers it for the op that
+// needs it whole (a slice that cuts the split dim).
+// CHECK-LABEL: func.func @first
+// CHECK-SAME: %arg1: tensor<64x32xf32> {hymir.name = "head", hymir.param, hymir.shard_dim = 0 : i64}
+// CHECK-LABEL: func.func @second
+// CHECK-SAME: %arg1: tensor<64x32xf32> {hymir.name = "head", hymir.param, hymir.shard_dim = 0 : i64}
+// CHECK: %[[W:.*]] = hymir.all_gather %arg1 {dim = 0 : i64} : (tensor<64x32xf32>) -> tensor<128x32xf32>
+// CHECK: tensor.extract_slice %[[W]][0, 0] [96, 32] [1, 1]
+func.func @first(%x: tensor<?x32xf32>, %head: tensor<128x32xf32> {hymir.name = "head", hymir.param})
+    -> tensor<?x128xf32> {
+  %y = hymir.linear %x, %head : (tensor<?x32xf32>, tensor<128x32xf32>) -> tensor<?x128xf32>
+  return %y : tensor<?x128xf32>
+}
+func.func @second(%x: tensor<?x32xf32>, %head: tensor<128x32xf32> {hymir.name = "head", hymir.param})
+    -> tensor<96x32xf32> {
+  %y = tensor.extract_slice %head[0, 0] [96, 32] [1, 1] : tensor<128x32xf32> to tensor<96x32xf32>
+  return %y : tensor<96x32xf32>
+}

@@ -10,10 +10,12 @@ of 8 (8 KV heads) and 8 experts, so that heads, experts and the vocabulary
 
   - checkpoint layout (experts one tensor each, stacked in the graph by
     tensor.concat, which hymir-shard leaves replicated): forward on 4
-    devices, heads and the vocabulary split, experts computed whole;
+    devices, heads and the vocabulary split, experts computed whole; and
+    the log-prob entries score and logprobs, whose LM head is split by
+    vocabulary (a distributed log-sum-exp);
   - stacked experts (hymir-import --no-weights --weight-layout=stacked,
     the checkpoint's tensors stacked into w1/w3/w2 here): forward with
-    --shard-moe=tensor (experts split by their intermediate dim) on 2 and 8
+    --shard-moe=tensor (experts split by their intermediate dim) on 2
     devices, and --shard-moe=expert (mixed: heads tensor parallel, experts
     placed E/N per device) on 4 and 8;
   - generation: prefill and decode (batch 4) with --shard-moe=expert on 4
@@ -123,6 +125,33 @@ def forward(bin_dir, artifact, weights, ids, work):
     return read_tensor(outputs, "logits")
 
 
+def check_logprobs(bin_dir, work, one, many, devices, weights, failures):
+    """score and logprobs of `many` against `one` on the same inputs."""
+    rng = random.Random(13)
+    t = 37
+    score_in = os.path.join(work, "score.safetensors")
+    write_tensors(score_in, {
+        "input_ids": ("I32", [BATCH, t], [rng.randrange(128) for _ in range(BATCH * t)]),
+        "targets": ("I32", [BATCH, t], [rng.randrange(128) for _ in range(BATCH * t)])})
+    logprobs_in = os.path.join(work, "logprobs.safetensors")
+    write_tensors(logprobs_in, {
+        "hidden": ("F32", [BATCH, 64], [rng.uniform(-2, 2) for _ in range(BATCH * 64)]),
+        "tokens": ("I32", [BATCH], [rng.randrange(128) for _ in range(BATCH)])})
+    for entry, inputs in (("score", score_in), ("logprobs", logprobs_in)):
+        got = []
+        for artifact in (one, many):
+            out = os.path.join(work, entry + ".out.safetensors")
+            run([os.path.join(bin_dir, "hymir-run"), artifact, "--entry", entry, "--device",
+                 "cpu", "--inputs", inputs, "--weights", weights, "--outputs", out])
+            got.append(read_tensor(out, "logprobs"))
+        err = relative_error(got[1], got[0])
+        ok = err <= TOLERANCE
+        print(f"checkpoint {entry} on {devices} devices (LM head split by vocabulary): "
+              f"relative error {err:.3e} against 1 device {'PASS' if ok else 'FAIL'}")
+        if not ok:
+            failures.append(f"{entry} {devices}")
+
+
 def check_forward(bin_dir, work, mlir, weights, label, cases, failures):
     base = os.path.join(work, label + "-1.hymir")
     compile_model(bin_dir, mlir, base, 1, "auto")
@@ -175,15 +204,17 @@ def main():
         common = ["--activation=f32", f"--max-context={CONTEXT}"]
 
         per_expert = os.path.join(work, "per-expert.mlir")
-        run([imp, ckpt, "-o", per_expert, f"--max-batch={BATCH}", "--entries=forward"] + common)
+        run([imp, ckpt, "-o", per_expert, f"--max-batch={BATCH}",
+             "--entries=forward,score,logprobs"] + common)
         check_forward(bin_dir, work, per_expert, weights, "checkpoint", [(4, "auto")], failures)
+        check_logprobs(bin_dir, work, os.path.join(work, "checkpoint-1.hymir"),
+                       os.path.join(work, "checkpoint-auto-4.hymir"), 4, weights, failures)
 
         stacked_mlir = os.path.join(work, "stacked.mlir")
         run([imp, ckpt, "-o", stacked_mlir, "--no-weights", "--weight-layout=stacked",
              f"--max-batch={BATCH}", "--entries=forward"] + common)
         check_forward(bin_dir, work, stacked_mlir, stacked, "stacked",
-                      [(2, "tensor"), (8, "tensor"), (4, "expert"), (8, "expert")],
-                      failures)
+                      [(2, "tensor"), (4, "expert"), (8, "expert")], failures)
 
         cached = os.path.join(work, "cached.mlir")
         run([imp, ckpt, "-o", cached, "--no-weights", "--weight-layout=stacked",

@@ -101,6 +101,12 @@ def HymirShard : Pass<"hymir-shard", "::mlir::ModuleOp"> {
       normalised by the whole width with its part of the weight (the
       weight stays whole, N elements, and is read at the device's offset,
       so every entry sharing it agrees on its layout);
+    - `hymir.token_logprobs` with an LM head that can be split by rows
+      (vocabulary): each device's logits of its rows, their log-sum-exp
+      (gathered, [T, N]) and the target's logit where its row is here (an
+      all_reduce); the log-prob from the parts' log-sum-exps on every
+      device (a target outside the vocabulary gives -lse instead of an
+      error);
     - `hymir.embedding` with a table that can be split by rows (vocabulary):
       each device looks up the ids in its rows (others read row 0 and are
       zeroed), a partial result; ids outside the table read zeros instead of
@@ -143,7 +149,10 @@ def HymirShard : Pass<"hymir-shard", "::mlir::ModuleOp"> {
     A function argument (parameter or input) is splittable when its dim is
     static and divisible by `devices` and no use so far needed it whole; the
     pass marks it `hymir.shard_dim` and gives it the part's type (the runtime
-    hands each device its part). Results and unsplit arguments keep their
+    hands each device its part). A parameter (`hymir.param`, by its `hymir.name`)
+    is bound once for the module: the entries are sharded in order and a
+    later entry takes the layout an earlier one chose for it (gathering it
+    where it needs it whole, as `hymir.cispo_loss` does the LM head). Results and unsplit arguments keep their
     types, so callers see the original signature. An argument a result is
     tied to (`hymir.tied`) stays whole: every device updates all of it in
     place. `devices` = 1 changes nothing; a graph that already holds
