@@ -152,12 +152,18 @@ def check_logprobs(bin_dir, work, one, many, devices, weights, failures):
             failures.append(f"{entry} {devices}")
 
 
-def check_forward(bin_dir, work, mlir, weights, label, cases, failures):
-    base = os.path.join(work, label + "-1.hymir")
-    compile_model(bin_dir, mlir, base, 1, "auto")
-    rng = random.Random(11)
-    id_sets = [[rng.randrange(128) for _ in range(BATCH * t)] for t in (1, 37)]
-    want = [forward(bin_dir, base, weights, ids, work) for ids in id_sets]
+def _ids(seed, tokens):
+    rng = random.Random(seed)
+    return [rng.randrange(128) for _ in range(BATCH * tokens)]
+
+
+ID_SETS = [_ids(11, 1), _ids(12, 37)]
+
+
+def check_forward(bin_dir, work, mlir, weights, label, cases, want, failures):
+    """Forward logits of `mlir` compiled for each (devices, moe) case against
+    `want`, one device's logits of ID_SETS."""
+    id_sets = ID_SETS
     for devices, moe in cases:
         artifact = os.path.join(work, f"{label}-{moe}-{devices}.hymir")
         counts = compile_model(bin_dir, mlir, artifact, devices, moe)
@@ -206,7 +212,13 @@ def main():
         per_expert = os.path.join(work, "per-expert.mlir")
         run([imp, ckpt, "-o", per_expert, f"--max-batch={BATCH}",
              "--entries=forward,score,logprobs"] + common)
-        check_forward(bin_dir, work, per_expert, weights, "checkpoint", [(4, "auto")], failures)
+        # One device: the baseline of both layouts (the graph stacks the
+        # per-expert tensors into the same [E, ...] values).
+        base = os.path.join(work, "checkpoint-1.hymir")
+        compile_model(bin_dir, per_expert, base, 1, "auto")
+        want = [forward(bin_dir, base, weights, ids, work) for ids in ID_SETS]
+        check_forward(bin_dir, work, per_expert, weights, "checkpoint", [(4, "auto")], want,
+                      failures)
         check_logprobs(bin_dir, work, os.path.join(work, "checkpoint-1.hymir"),
                        os.path.join(work, "checkpoint-auto-4.hymir"), 4, weights, failures)
 
@@ -214,7 +226,7 @@ def main():
         run([imp, ckpt, "-o", stacked_mlir, "--no-weights", "--weight-layout=stacked",
              f"--max-batch={BATCH}", "--entries=forward"] + common)
         check_forward(bin_dir, work, stacked_mlir, stacked, "stacked",
-                      [(2, "tensor"), (4, "expert"), (8, "expert")], failures)
+                      [(2, "tensor"), (4, "expert"), (8, "expert")], want, failures)
 
         cached = os.path.join(work, "cached.mlir")
         run([imp, ckpt, "-o", cached, "--no-weights", "--weight-layout=stacked",
