@@ -9,10 +9,16 @@
 #include "hymir/Dialect/Hymir/IR/HymirAttributes.h"
 #include "hymir/Transforms/Passes.h"
 
+#include "ElementwisePayload.h"
+
+#include "mlir/Dialect/Bufferization/IR/Bufferization.h"
+#include "mlir/Dialect/GPU/IR/GPUDialect.h"
 #include "mlir/Dialect/Linalg/IR/Linalg.h"
 #include "mlir/Dialect/Linalg/Transforms/Transforms.h"
+#include "mlir/Dialect/MemRef/IR/MemRef.h"
 #include "mlir/Dialect/MemRef/Transforms/Transforms.h"
 #include "mlir/Dialect/Tensor/IR/Tensor.h"
+#include "mlir/Dialect/Vector/IR/VectorOps.h"
 #include "mlir/IR/Dominance.h"
 #include "mlir/IR/IRMapping.h"
 #include "mlir/IR/PatternMatch.h"
@@ -79,6 +85,178 @@ struct InlineSplatInputs : OpRewritePattern<linalg::GenericOp> {
     rewriter.inlineRegionBefore(op.getRegion(), fused.getRegion(),
                                 fused.getRegion().begin());
     rewriter.replaceOp(op, fused->getResults());
+    return success();
+  }
+};
+
+/// The one vector.store into `buffer` inside `launch`, where `buffer` has no
+/// other use there; null otherwise.
+vector::StoreOp soleVectorStore(gpu::LaunchOp launch, Value buffer) {
+  vector::StoreOp store;
+  for (Operation *user : buffer.getUsers()) {
+    if (!launch->isProperAncestor(user))
+      continue;
+    auto candidate = dyn_cast<vector::StoreOp>(user);
+    if (!candidate || store || candidate.getBase() != buffer)
+      return {};
+    store = candidate;
+  }
+  return store;
+}
+
+/// An elementwise consumer of a kernel's result computed in the kernel's
+/// epilogue: where a hand-written kernel (the MoE combine) writes its
+/// [rows, cols] result with one vector.store per thread and the result's
+/// only user is an all-parallel generic, the generic's payload runs on that
+/// vector before it is stored (its other operands loaded at the same
+/// place), and the kernel stores the generic's result instead.
+struct FuseIntoKernelEpilogue : OpRewritePattern<linalg::GenericOp> {
+  using OpRewritePattern::OpRewritePattern;
+
+  LogicalResult matchAndRewrite(linalg::GenericOp op,
+                                PatternRewriter &rewriter) const override {
+    if (hymir::getLibraryCall(op) || !op.hasPureTensorSemantics() ||
+        op.getNumLoops() != 2 || op.getNumReductionLoops() != 0 ||
+        op.getNumDpsInits() != 1 || !hymir::hasElementwisePayload(op))
+      return failure();
+    OpOperand &init = op.getDpsInitsMutable()[0];
+    if (!op.getMatchingIndexingMap(&init).isIdentity() ||
+        !op.getMatchingBlockArgument(&init).use_empty())
+      return failure();
+    // The operand the kernel writes.
+    OpOperand *fused = nullptr;
+    bufferization::ToTensorOp result;
+    for (OpOperand *input : op.getDpsInputOperands()) {
+      auto toTensor = input->get().getDefiningOp<bufferization::ToTensorOp>();
+      if (toTensor && toTensor->hasOneUse() &&
+          op.getMatchingIndexingMap(input).isIdentity()) {
+        fused = input;
+        result = toTensor;
+        break;
+      }
+    }
+    if (!fused)
+      return failure();
+    auto alloc = result.getBuffer().getDefiningOp<memref::AllocOp>();
+    if (!alloc || alloc.getType().getRank() != 2 ||
+        !alloc.getType().getLayout().isIdentity())
+      return failure();
+    gpu::LaunchOp launch;
+    for (Operation *user : alloc->getUsers()) {
+      if (user == result.getOperation())
+        continue;
+      auto owner = user->getParentOfType<gpu::LaunchOp>();
+      if (!owner || (launch && owner != launch))
+        return failure();
+      launch = owner;
+    }
+    if (!launch || launch->getBlock() != op->getBlock())
+      return failure();
+    vector::StoreOp store = soleVectorStore(launch, alloc);
+    if (!store || store.getVectorType().getRank() != 1 || !store.getAlignment())
+      return failure();
+    int64_t width = store.getVectorType().getNumElements();
+    int64_t storeBytes = alloc.getType().getElementTypeBitWidth() / 8;
+    // Elements from the row's start that a stored vector begins at a
+    // multiple of (from the store's alignment).
+    int64_t step = *store.getAlignment() / storeBytes;
+    auto outType = cast<RankedTensorType>(op.getResultTypes()[0]);
+    if (outType.getShape() != alloc.getType().getShape() ||
+        !isa<FloatType, IntegerType>(outType.getElementType()))
+      return failure();
+    int64_t cols = outType.getShape()[1];
+    // The other operands: whole tensors, rows or columns of one, scalars,
+    // all defined before the kernel.
+    AffineMap identity = op.getMatchingIndexingMap(fused);
+    AffineMap rowMap =
+        AffineMap::get(2, 0, {rewriter.getAffineDimExpr(0)}, getContext());
+    AffineMap colMap =
+        AffineMap::get(2, 0, {rewriter.getAffineDimExpr(1)}, getContext());
+    for (OpOperand *input : op.getDpsInputOperands()) {
+      if (input == fused)
+        continue;
+      Operation *def = input->get().getDefiningOp();
+      if (def && (def->getBlock() != launch->getBlock() ||
+                  !def->isBeforeInBlock(launch)))
+        return failure();
+      auto type = dyn_cast<RankedTensorType>(input->get().getType());
+      AffineMap map = op.getMatchingIndexingMap(input);
+      if (!type || !isa<FloatType, IntegerType>(type.getElementType()) ||
+          type.getElementTypeBitWidth() < 8 ||
+          (map != identity && map != rowMap && map != colMap))
+        return failure();
+    }
+
+    // Buffers of the other operands, read inside the kernel.
+    rewriter.setInsertionPoint(launch);
+    Location loc = op.getLoc();
+    SmallVector<Value> buffers;
+    for (OpOperand *input : op.getDpsInputOperands()) {
+      if (input == fused) {
+        buffers.push_back(Value());
+        continue;
+      }
+      auto type = cast<RankedTensorType>(input->get().getType());
+      buffers.push_back(bufferization::ToBufferOp::create(
+          rewriter, loc,
+          MemRefType::get(type.getShape(), type.getElementType()), input->get(),
+          /*read_only=*/true));
+    }
+    auto outBufferType =
+        MemRefType::get(outType.getShape(), outType.getElementType());
+    Value out = memref::AllocOp::create(rewriter, loc, outBufferType,
+                                        alloc.getDynamicSizes());
+
+    // The epilogue, before the kernel's store.
+    rewriter.setInsertionPoint(store);
+    Value row = store.getIndices()[0], col = store.getIndices()[1];
+    auto alignFor = [&](Type element, bool wholeRows) -> llvm::MaybeAlign {
+      int64_t bytes = element.getIntOrFloatBitWidth() / 8;
+      if (!wholeRows || (!ShapedType::isDynamic(cols) && cols % step == 0))
+        return llvm::Align(std::min<int64_t>(step * bytes, width * bytes));
+      return std::nullopt;
+    };
+    SmallVector<Value> args;
+    for (auto [input, buffer] : llvm::zip(op.getDpsInputOperands(), buffers)) {
+      if (input == fused) {
+        args.push_back(store.getValueToStore());
+        continue;
+      }
+      auto type = cast<MemRefType>(buffer.getType());
+      auto vectorType = VectorType::get({width}, type.getElementType());
+      AffineMap map = op.getMatchingIndexingMap(input);
+      if (map == rowMap)
+        args.push_back(
+            memref::LoadOp::create(rewriter, loc, buffer, ValueRange{row}));
+      else if (map == colMap)
+        // A column operand starts at col, a multiple of step when every
+        // row is.
+        args.push_back(vector::LoadOp::create(
+            rewriter, loc, vectorType, buffer, ValueRange{col},
+            /*nontemporal=*/false,
+            alignFor(type.getElementType(), /*wholeRows=*/true)));
+      else
+        args.push_back(vector::LoadOp::create(
+            rewriter, loc, vectorType, buffer, ValueRange{row, col},
+            /*nontemporal=*/false,
+            alignFor(type.getElementType(), /*wholeRows=*/false)));
+    }
+    args.push_back(Value()); // the output's block argument, unused
+    SmallVector<Value> values =
+        hymir::emitElementwisePayload(rewriter, loc, op, args, width);
+    vector::StoreOp::create(
+        rewriter, loc, values[0], out, ValueRange{row, col},
+        /*nontemporal=*/false,
+        alignFor(outType.getElementType(), /*wholeRows=*/false));
+    rewriter.eraseOp(store);
+
+    rewriter.setInsertionPoint(op);
+    Value tensor = bufferization::ToTensorOp::create(
+        rewriter, loc, outType, out, /*restrict=*/true, /*writable=*/true);
+    rewriter.replaceOp(op, tensor);
+    rewriter.eraseOp(result);
+    if (alloc->use_empty())
+      rewriter.eraseOp(alloc);
     return success();
   }
 };
@@ -307,7 +485,7 @@ struct HymirFuseElementwisePass
     : hymir::impl::HymirFuseElementwiseBase<HymirFuseElementwisePass> {
   void runOnOperation() override {
     RewritePatternSet patterns(&getContext());
-    patterns.add<InlineSplatInputs>(&getContext());
+    patterns.add<InlineSplatInputs, FuseIntoKernelEpilogue>(&getContext());
     // Shape queries of fused values ask the operands instead: they would
     // count as users and keep producers apart.
     memref::populateResolveRankedShapedTypeResultDimsPatterns(patterns);

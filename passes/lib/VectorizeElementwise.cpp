@@ -11,6 +11,8 @@
 #include "hymir/Dialect/Hymir/IR/HymirAttributes.h"
 #include "hymir/Transforms/Passes.h"
 
+#include "ElementwisePayload.h"
+
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/GPU/IR/GPUDialect.h"
 #include "mlir/Dialect/Linalg/IR/Linalg.h"
@@ -77,27 +79,7 @@ FailureOr<VectorForm> analyse(linalg::GenericOp op, int64_t vectorBytes) {
   int64_t loops = op.getNumLoops();
   if (loops == 0 || op.getNumReductionLoops() != 0)
     return failure();
-  for (Operation &inner : op.getBody()->without_terminator()) {
-    if (inner.getNumRegions() != 0)
-      return failure();
-    if (!isa<arith::ConstantOp>(inner) &&
-        !(inner.hasTrait<OpTrait::Elementwise>() &&
-          inner.hasTrait<OpTrait::Vectorizable>()))
-      return failure();
-    for (Type type :
-         llvm::concat<Type>(inner.getOperandTypes(), inner.getResultTypes()))
-      if (!isa<FloatType, IntegerType>(type))
-        return failure();
-  }
-  // Values from above the op enter as broadcasts: scalars only.
-  bool capturesOther = false;
-  op.getRegion().walk([&](Operation *inner) {
-    for (Value operand : inner->getOperands())
-      if (!op.getRegion().isAncestor(operand.getParentRegion()) &&
-          !isa<FloatType, IntegerType>(operand.getType()))
-        capturesOther = true;
-  });
-  if (capturesOther)
+  if (!hymir::hasElementwisePayload(op))
     return failure();
 
   VectorForm form;
@@ -156,12 +138,6 @@ void emitPayload(OpBuilder &b, Location loc, linalg::GenericOp op,
   auto vectorOf = [&](Type type) -> Type {
     return width > 0 ? VectorType::get({width}, type) : type;
   };
-  auto widen = [&](Value value) -> Value {
-    if (width == 0 || isa<VectorType>(value.getType()))
-      return value;
-    return vector::BroadcastOp::create(b, loc, vectorOf(value.getType()),
-                                       value);
-  };
   auto indicesOf = [&](OpOperand &operand) {
     SmallVector<Value> indices;
     for (AffineExpr expr : op.getMatchingIndexingMap(&operand).getResults())
@@ -175,46 +151,28 @@ void emitPayload(OpBuilder &b, Location loc, linalg::GenericOp op,
     return llvm::Align(width * type.getElementTypeBitWidth() / 8);
   };
 
-  IRMapping mapping;
-  Block *body = op.getBody();
+  SmallVector<Value> args;
   for (OpOperand &operand : op->getOpOperands()) {
     BlockArgument arg = op.getMatchingBlockArgument(&operand);
-    if (arg.use_empty())
-      continue;
     Access access = form.access[operand.getOperandNumber()];
     Value value;
-    if (access == Access::Value) {
-      value = widen(operand.get());
+    if (arg.use_empty()) {
+      value = Value();
+    } else if (access == Access::Value) {
+      value = operand.get();
     } else if (access == Access::Vector && width > 0) {
       value = vector::LoadOp::create(
           b, loc, cast<VectorType>(vectorOf(arg.getType())), operand.get(),
           indicesOf(operand),
           /*nontemporal=*/false, alignmentOf(operand));
     } else {
-      value = widen(
-          memref::LoadOp::create(b, loc, operand.get(), indicesOf(operand)));
+      value = memref::LoadOp::create(b, loc, operand.get(), indicesOf(operand));
     }
-    mapping.map(arg, value);
+    args.push_back(value);
   }
-  for (Operation &inner : body->without_terminator()) {
-    if (auto constant = dyn_cast<arith::ConstantOp>(inner)) {
-      Value scalar = b.clone(inner)->getResult(0);
-      mapping.map(constant.getResult(), widen(scalar));
-      continue;
-    }
-    OperationState state(inner.getLoc(), inner.getName());
-    for (Value operand : inner.getOperands())
-      state.addOperands(widen(mapping.lookupOrDefault(operand)));
-    for (Type type : inner.getResultTypes())
-      state.addTypes(vectorOf(type));
-    state.addAttributes(inner.getAttrs());
-    Operation *widened = b.create(state);
-    mapping.map(inner.getResults(), widened->getResults());
-  }
-  auto yield = cast<linalg::YieldOp>(body->getTerminator());
-  for (auto [value, init] :
-       llvm::zip(yield.getValues(), op.getDpsInitsMutable())) {
-    Value result = widen(mapping.lookupOrDefault(value));
+  SmallVector<Value> results =
+      hymir::emitElementwisePayload(b, loc, op, args, width);
+  for (auto [result, init] : llvm::zip(results, op.getDpsInitsMutable())) {
     if (width > 0)
       vector::StoreOp::create(b, loc, result, init.get(), indicesOf(init),
                               /*nontemporal=*/false, alignmentOf(init));
@@ -317,3 +275,67 @@ struct HymirVectorizeElementwisePass
 };
 
 } // namespace
+
+bool mlir::hymir::hasElementwisePayload(linalg::GenericOp op) {
+  for (Operation &inner : op.getBody()->without_terminator()) {
+    if (inner.getNumRegions() != 0)
+      return false;
+    if (!isa<arith::ConstantOp>(inner) &&
+        !(inner.hasTrait<OpTrait::Elementwise>() &&
+          inner.hasTrait<OpTrait::Vectorizable>()))
+      return false;
+    for (Type type :
+         llvm::concat<Type>(inner.getOperandTypes(), inner.getResultTypes()))
+      if (!isa<FloatType, IntegerType>(type))
+        return false;
+  }
+  // Values from above the op enter as broadcasts: scalars only.
+  bool capturesOther = false;
+  op.getRegion().walk([&](Operation *inner) {
+    for (Value operand : inner->getOperands())
+      if (!op.getRegion().isAncestor(operand.getParentRegion()) &&
+          !isa<FloatType, IntegerType>(operand.getType()))
+        capturesOther = true;
+  });
+  return !capturesOther;
+}
+
+SmallVector<Value> mlir::hymir::emitElementwisePayload(OpBuilder &b,
+                                                       Location loc,
+                                                       linalg::GenericOp op,
+                                                       ValueRange args,
+                                                       int64_t width) {
+  auto vectorOf = [&](Type type) -> Type {
+    return width > 0 ? VectorType::get({width}, type) : type;
+  };
+  auto widen = [&](Value value) -> Value {
+    if (width == 0 || isa<VectorType>(value.getType()))
+      return value;
+    return vector::BroadcastOp::create(b, loc, vectorOf(value.getType()),
+                                       value);
+  };
+  IRMapping mapping;
+  Block *body = op.getBody();
+  for (auto [arg, value] : llvm::zip(body->getArguments(), args))
+    if (value)
+      mapping.map(arg, widen(value));
+  for (Operation &inner : body->without_terminator()) {
+    if (auto constant = dyn_cast<arith::ConstantOp>(inner)) {
+      Value scalar = b.clone(inner)->getResult(0);
+      mapping.map(constant.getResult(), widen(scalar));
+      continue;
+    }
+    OperationState state(inner.getLoc(), inner.getName());
+    for (Value operand : inner.getOperands())
+      state.addOperands(widen(mapping.lookupOrDefault(operand)));
+    for (Type type : inner.getResultTypes())
+      state.addTypes(vectorOf(type));
+    state.addAttributes(inner.getAttrs());
+    Operation *widened = b.create(state);
+    mapping.map(inner.getResults(), widened->getResults());
+  }
+  SmallVector<Value> results;
+  for (Value value : body->getTerminator()->getOperands())
+    results.push_back(widen(mapping.lookupOrDefault(value)));
+  return results;
+}

@@ -105,3 +105,58 @@ func.func @earlier_user(%x: tensor<8x32xf32>, %y: tensor<8x32xf32>) -> tensor<8x
   } -> tensor<8x32xf32>
   return %n : tensor<8x32xf32>
 }
+
+// -----
+
+// A kernel's [rows, cols] result stored one vector per thread (as the MoE
+// combine stores its weighted sum) and read only by an elementwise op: the
+// op's payload runs in the kernel's epilogue on the stored vector, its
+// other operands (a scaled residual, a per-column weight) loaded at the
+// same place, and the kernel stores the op's result instead.
+// CHECK-LABEL: func.func @epilogue
+// CHECK-SAME:    (%[[X:.*]]: tensor<?x64xbf16>, %[[W:.*]]: tensor<64xbf16>)
+// CHECK-DAG:     %[[XB:.*]] = bufferization.to_buffer %[[X]] read_only : tensor<?x64xbf16> to memref<?x64xbf16>
+// CHECK-DAG:     %[[WB:.*]] = bufferization.to_buffer %[[W]] read_only : tensor<64xbf16> to memref<64xbf16>
+// CHECK:         %[[OUT:.*]] = memref.alloc(%{{.*}}) : memref<?x64xbf16>
+// CHECK:         gpu.launch
+// CHECK:           %[[XV:.*]] = vector.load %[[XB]][%[[R:.*]], %[[C:.*]]] {alignment = 16 : i64} : memref<?x64xbf16>, vector<8xbf16>
+// CHECK:           %[[WV:.*]] = vector.load %[[WB]][%[[C]]] {alignment = 16 : i64} : memref<64xbf16>, vector<8xbf16>
+// CHECK:           %[[S:.*]] = arith.mulf %[[XV]], %{{.*}} : vector<8xbf16>
+// CHECK:           %[[A:.*]] = arith.addf %[[S]], %{{.*}} : vector<8xbf16>
+// CHECK:           %[[M:.*]] = arith.mulf %[[A]], %[[WV]] : vector<8xbf16>
+// CHECK:           vector.store %[[M]], %[[OUT]][%[[R]], %[[C]]] {alignment = 16 : i64} : memref<?x64xbf16>, vector<8xbf16>
+// CHECK-NOT:       vector.store
+// CHECK:         %[[Y:.*]] = bufferization.to_tensor %[[OUT]] restrict writable
+// CHECK-NOT:     linalg.generic
+// CHECK:         return %[[Y]]
+#id = affine_map<(d0, d1) -> (d0, d1)>
+#col = affine_map<(d0, d1) -> (d1)>
+func.func @epilogue(%x: tensor<?x64xbf16>, %w: tensor<64xbf16>) -> tensor<?x64xbf16> {
+  %c0 = arith.constant 0 : index
+  %c1 = arith.constant 1 : index
+  %c8 = arith.constant 8 : index
+  %c256 = arith.constant 256 : index
+  %half = arith.constant 0.5 : f32
+  %alpha = arith.constant 3.5 : bf16
+  %t = tensor.dim %x, %c0 : tensor<?x64xbf16>
+  %buf = memref.alloc(%t) : memref<?x64xbf16>
+  gpu.launch blocks(%bx, %by, %bz) in (%gx = %t, %gy = %c1, %gz = %c1)
+             threads(%tx, %ty, %tz) in (%sx = %c8, %sy = %c1, %sz = %c1) {
+    %col = arith.muli %tx, %c8 : index
+    %v = vector.broadcast %half : f32 to vector<8xf32>
+    %b = arith.truncf %v : vector<8xf32> to vector<8xbf16>
+    vector.store %b, %buf[%bx, %col] {alignment = 16 : i64} : memref<?x64xbf16>, vector<8xbf16>
+    gpu.terminator
+  }
+  %sum = bufferization.to_tensor %buf restrict writable : memref<?x64xbf16> to tensor<?x64xbf16>
+  %e = tensor.empty(%t) : tensor<?x64xbf16>
+  %y = linalg.generic {indexing_maps = [#id, #id, #col, #id], iterator_types = ["parallel", "parallel"]}
+      ins(%x, %sum, %w : tensor<?x64xbf16>, tensor<?x64xbf16>, tensor<64xbf16>) outs(%e : tensor<?x64xbf16>) {
+  ^bb0(%a: bf16, %s: bf16, %c: bf16, %o: bf16):
+    %m = arith.mulf %a, %alpha : bf16
+    %r = arith.addf %m, %s : bf16
+    %z = arith.mulf %r, %c : bf16
+    linalg.yield %z : bf16
+  } -> tensor<?x64xbf16>
+  return %y : tensor<?x64xbf16>
+}

@@ -429,11 +429,24 @@ def HymirFuseElementwise
       each result once. Generics with side effects in their body (run-time
       checks) are not merged.
 
+    - An all-parallel 2-d generic whose operand is the only use of a
+      kernel's result (`bufferization.to_tensor` of a buffer that one
+      `gpu.launch` writes with a single aligned `vector.store` per thread,
+      as the MoE combine writes its weighted sum) runs in that kernel's
+      epilogue: its payload is applied to the stored vector, its other
+      operands (whole tensors, rows or columns of one, defined before the
+      kernel) are loaded at the same place, and the kernel stores its
+      result into a buffer of its own. The residual add after an MoE block
+      is then no kernel of its own.
+
     Ops marked `hymir.library_call` (GEMMs, collectives) are neither fused
     nor fused into.
   }];
-  let dependentDialects = ["::mlir::linalg::LinalgDialect",
-                           "::mlir::tensor::TensorDialect"];
+  let dependentDialects = ["::mlir::bufferization::BufferizationDialect",
+                           "::mlir::linalg::LinalgDialect",
+                           "::mlir::memref::MemRefDialect",
+                           "::mlir::tensor::TensorDialect",
+                           "::mlir::vector::VectorDialect"];
 }
 
 def HymirVectorizeElementwise
