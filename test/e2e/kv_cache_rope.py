@@ -55,8 +55,8 @@ def report(ok, what):
 def compile_graph(bin_dir, graph, out, target, fused, max_tokens=64):
     cmd = [os.path.join(bin_dir, "hymir-compile"), graph, "-o", out, "--target=" + target,
            f"--max-tokens={max_tokens}"]
-    if fused:
-        cmd.append("--attention-fuse-rope")
+    # Fused is hymir-compile's default; unfused asks for the RoPE kernels.
+    cmd.append("--attention-fuse-rope=" + ("true" if fused else "false"))
     r = subprocess.run(cmd, capture_output=True, text=True)
     if r.returncode != 0:
         raise RuntimeError(f"{' '.join(cmd)} failed:\n{r.stdout}{r.stderr}")

@@ -156,8 +156,9 @@ static cl::opt<bool> attentionFuseRopeOpt(
     cl::desc("cuda sm_90a: a hymir.rope on the q of a softmax attention "
              "runs inside the attention kernel; both targets: a hymir.rope "
              "on the update of a hymir.kv_cache_write runs inside the "
-             "write (default false)"),
-    cl::init(false), cl::cat(hymirCategory));
+             "write (default true: measured faster than the RoPE "
+             "kernels at every shape, docs/benchmarks.md)"),
+    cl::init(true), cl::cat(hymirCategory));
 static cl::opt<bool> fuseElementwiseOpt(
     "fuse-elementwise",
     cl::desc("chains of elementwise and broadcast ops as one kernel on "

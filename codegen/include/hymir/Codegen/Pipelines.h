@@ -74,7 +74,7 @@ struct KernelFormOptions : public PassPipelineOptions<KernelFormOptions> {
       llvm::cl::desc("fuse-rope option of hymir-softmax-attention-to-kernels "
                      "(the queries' RoPE), and hymir-fuse-kv-cache-rope (the "
                      "keys' RoPE in the KV-cache write, both targets)"),
-      llvm::cl::init(false)};
+      llvm::cl::init(true)};
   Option<bool> gpuMoe{
       *this, "gpu-moe",
       llvm::cl::desc("routed MoE experts as warp-per-row GPU kernels "
