@@ -44,6 +44,34 @@ Value tripCount(OpBuilder &b, Location loc, Value lb, Value ub, Value step) {
   return b.createOrFold<arith::CeilDivUIOp>(loc, span, step);
 }
 
+/// The trip count of each of `loop`'s dims and their product (the points).
+Value pointsOf(OpBuilder &b, Location loc, scf::ParallelOp loop,
+               SmallVectorImpl<Value> &trips) {
+  Value points = arith::ConstantIndexOp::create(b, loc, 1);
+  for (auto [lb, ub, step] :
+       llvm::zip(loop.getLowerBound(), loop.getUpperBound(), loop.getStep())) {
+    trips.push_back(tripCount(b, loc, lb, ub, step));
+    points = b.createOrFold<arith::MulIOp>(loc, points, trips.back());
+  }
+  return points;
+}
+
+/// Maps `loop`'s ivs to point `gid` of the linearised space, innermost dim
+/// fastest.
+void mapPoint(OpBuilder &b, Location loc, scf::ParallelOp loop, Value gid,
+              ArrayRef<Value> trips, IRMapping &mapping) {
+  Value rest = gid;
+  for (int64_t i = loop.getNumLoops() - 1; i >= 0; --i) {
+    Value idx = i == 0 ? rest : arith::RemUIOp::create(b, loc, rest, trips[i]);
+    if (i > 0)
+      rest = arith::DivUIOp::create(b, loc, rest, trips[i]);
+    Value iv = arith::AddIOp::create(
+        b, loc, loop.getLowerBound()[i],
+        arith::MulIOp::create(b, loc, idx, loop.getStep()[i]));
+    mapping.map(loop.getInductionVars()[i], iv);
+  }
+}
+
 /// One accumulator of a warp reduction: loaded, combined and stored back
 /// at indices that do not depend on the reduced dim.
 struct Accumulator {
@@ -201,12 +229,7 @@ void mapToWarps(scf::ParallelOp loop, scf::ForOp reduction,
   OpBuilder b(loop);
   Location loc = loop.getLoc();
   SmallVector<Value> trips;
-  Value points = arith::ConstantIndexOp::create(b, loc, 1);
-  for (auto [lb, ub, step] :
-       llvm::zip(loop.getLowerBound(), loop.getUpperBound(), loop.getStep())) {
-    trips.push_back(tripCount(b, loc, lb, ub, step));
-    points = b.createOrFold<arith::MulIOp>(loc, points, trips.back());
-  }
+  Value points = pointsOf(b, loc, loop, trips);
   int64_t warps = blockSize / 32;
   Value block = arith::ConstantIndexOp::create(b, loc, warps * 32);
   Value perBlock = arith::ConstantIndexOp::create(b, loc, warps);
@@ -230,16 +253,7 @@ void mapToWarps(scf::ParallelOp loop, scf::ForOp reduction,
 
   b.setInsertionPointToStart(&guard.getThenRegion().front());
   IRMapping mapping;
-  Value rest = gid;
-  for (int64_t i = loop.getNumLoops() - 1; i >= 0; --i) {
-    Value idx = i == 0 ? rest : arith::RemUIOp::create(b, loc, rest, trips[i]);
-    if (i > 0)
-      rest = arith::DivUIOp::create(b, loc, rest, trips[i]);
-    Value iv = arith::AddIOp::create(
-        b, loc, loop.getLowerBound()[i],
-        arith::MulIOp::create(b, loc, idx, loop.getStep()[i]));
-    mapping.map(loop.getInductionVars()[i], iv);
-  }
+  mapPoint(b, loc, loop, gid, trips, mapping);
   for (Operation &op : loop.getBody()->without_terminator())
     if (&op != reduction.getOperation())
       b.clone(op, mapping);
@@ -319,12 +333,7 @@ LogicalResult mapToGrid(scf::ParallelOp loop, int64_t blockSize) {
   OpBuilder b(loop);
   Location loc = loop.getLoc();
   SmallVector<Value> trips;
-  Value points = arith::ConstantIndexOp::create(b, loc, 1);
-  for (auto [lb, ub, step] :
-       llvm::zip(loop.getLowerBound(), loop.getUpperBound(), loop.getStep())) {
-    trips.push_back(tripCount(b, loc, lb, ub, step));
-    points = b.createOrFold<arith::MulIOp>(loc, points, trips.back());
-  }
+  Value points = pointsOf(b, loc, loop, trips);
   Value block = arith::ConstantIndexOp::create(b, loc, blockSize);
   Value one = arith::ConstantIndexOp::create(b, loc, 1);
   Value grid = b.createOrFold<arith::CeilDivUIOp>(loc, points, block);
@@ -339,19 +348,9 @@ LogicalResult mapToGrid(scf::ParallelOp loop, int64_t blockSize) {
   auto guard = scf::IfOp::create(b, loc, inRange, /*withElseRegion=*/false);
   gpu::TerminatorOp::create(b, loc);
 
-  // Delinearise gid, innermost dimension fastest, into the loop's ivs.
   b.setInsertionPointToStart(&guard.getThenRegion().front());
   IRMapping mapping;
-  Value rest = gid;
-  for (int64_t i = loop.getNumLoops() - 1; i >= 0; --i) {
-    Value idx = i == 0 ? rest : arith::RemUIOp::create(b, loc, rest, trips[i]);
-    if (i > 0)
-      rest = arith::DivUIOp::create(b, loc, rest, trips[i]);
-    Value iv = arith::AddIOp::create(
-        b, loc, loop.getLowerBound()[i],
-        arith::MulIOp::create(b, loc, idx, loop.getStep()[i]));
-    mapping.map(loop.getInductionVars()[i], iv);
-  }
+  mapPoint(b, loc, loop, gid, trips, mapping);
   for (Operation &op : loop.getBody()->without_terminator())
     b.clone(op, mapping);
   loop.erase();
