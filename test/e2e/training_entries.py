@@ -20,7 +20,9 @@ each LM-head precision (hymir-import --lm-head), batch 2.
 - cispo_step's loss, logp_new, d_hidden and d_lm_head against the fp64
   oracle evaluating the whole entry (f32 activations) (hymir-run --check; the oracle's
   cispoLoss gradients are checked against finite differences in
-  OracleCispoTest): 1e-4 relative, the f32 tolerance of cispo_matrix.py;
+  OracleCispoTest): 1e-4 relative, the f32 tolerance of cispo_matrix.py
+  (2e-3 with the bf16 head, whose rounding of the hidden states can land on
+  the neighbouring bf16 value where the trunks differ in f32 rounding);
   d_lm_head has lm_head's dtype, the checkpoint's bf16, so it is rounded to
   bf16 (2^-9 relative per element; runs measure 1.7e-3): 1e-2, as
   cispo_matrix's bf16 gradients.
@@ -113,7 +115,13 @@ def check_head(bin_dir, work, ckpt, act, head, rng):
                             "logp_old": ("F32", shape, old), "advantages": ("F32", shape, adv),
                             "mask": ("F32", shape, mask)})
     step, step_err = call("cispo_step", step_in, check=oracle)
-    for result, tol in (("loss", 1e-4), ("logp_new", 1e-4), ("d_hidden", 1e-4),
+    # A bf16 head rounds the f32 hidden states to bf16: where hymir's trunk
+    # and the oracle's differ by f32 rounding, an element can round to the
+    # neighbouring bf16 value (one ulp, 2^-8 relative), which moves logits,
+    # the loss and d_hidden by up to ~1e-3 relative (a seed measured loss
+    # 2.9e-4, d_hidden 4.2e-4). The f32 head keeps 1e-4.
+    near = 2e-3 if head == "bf16" else 1e-4
+    for result, tol in (("loss", near), ("logp_new", near), ("d_hidden", near),
                         ("d_lm_head", 1e-2)):
         if oracle and not step_err.get(result, 1.0) <= tol:
             raise RuntimeError(f"{name}: cispo_step {result} against the oracle: {step_err}")
@@ -144,7 +152,7 @@ def check_head(bin_dir, work, ckpt, act, head, rng):
 
 def main():
     bin_dir = sys.argv[1]
-    seed = random.randrange(1 << 30)
+    seed = int(os.environ.get("HYMIR_TEST_SEED", random.randrange(1 << 30)))
     rng = random.Random(seed)
     work = tempfile.mkdtemp(prefix="hymir-training-")
     print(f"training entries: seed {seed}, work {work}")
