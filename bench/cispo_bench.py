@@ -12,6 +12,8 @@ import sys
 
 import torch
 
+import anchors
+
 T, N, V = (int(x) for x in sys.argv[1:4]) if len(sys.argv) >= 4 else (4096, 6144, 200064)
 EPS_LOW, EPS_HIGH = 0.2, 0.28
 
@@ -24,6 +26,50 @@ def cispo(h, w, targets, logp_old, adv, mask, fp32):
     logp = torch.log_softmax(logits, dim=-1).gather(1, targets[:, None])[:, 0]
     r = torch.exp(logp.detach() - logp_old).clamp(1 - EPS_LOW, 1 + EPS_HIGH)
     return -(r * adv * mask * logp).sum() / mask.sum()
+
+
+def liger(h, w, targets, logp_old, adv, mask):
+    """Liger-Kernel's chunked fused linear GRPO loss with loss_type="cispo"
+    (not compiled, no KL term, clip at 1 + EPS_HIGH as CISPO's upper bound)
+    on the same tokens: one sequence of T, and 4 sequences of T / 4 (its chunk
+    is one sequence). Skipped with a message when HYMIR_ANCHOR_SRC does not
+    hold its source (bench/anchors.py)."""
+    cls = anchors.load_liger_grpo()
+    if cls is None:
+        print("anchor liger cispo: skipped (no source)")
+        return
+    loss_fn = cls(beta=0.0, compiled=False, use_ref_model=False, chunk_size=1,
+                  epsilon_low=EPS_LOW, epsilon_high=1 + EPS_HIGH, loss_type="cispo")
+    for batch in (1, 4):
+        seq = T // batch
+        x = h.detach().view(batch, seq, N).clone().requires_grad_()
+        lw = w.detach().clone().requires_grad_()
+        ids = targets.view(batch, seq)
+        am = mask.view(batch, seq)
+        old = logp_old.view(batch, seq)
+        a = adv.view(batch, seq)[:, 0].contiguous()
+
+        def step():
+            x.grad = None
+            lw.grad = None
+            out = loss_fn(x, lw, ids, am, a, old_per_token_logps=old)
+            (out[0] if isinstance(out, tuple) else out).backward()
+        try:
+            step()
+            x.grad = None
+            lw.grad = None
+            torch.cuda.synchronize()
+            base = torch.cuda.memory_allocated()
+            torch.cuda.reset_peak_memory_stats()
+            ms = timed(step, iters=3, warmup=1)
+            peak = torch.cuda.max_memory_allocated() - base
+        except Exception as e:  # noqa: BLE001 - report and go on
+            print("anchor liger cispo B=%d: failed: %s" % (batch, e))
+            continue
+        print("anchor liger cispo (LigerFusedLinearGRPOLoss, chunked, not compiled) fwd+bwd B=%d x %d N=%d V=%d: "
+              "median_ms=%.2f peak_above_inputs=%.2f GiB" % (batch, seq, N, V, ms, peak / 2**30))
+        del x, lw
+        torch.cuda.empty_cache()
 
 
 def timed(fn, iters=5, warmup=2):
@@ -66,6 +112,7 @@ def main():
         peak = torch.cuda.max_memory_allocated() - base
         print("anchor torch cispo %s head fwd+bwd T=%d N=%d V=%d: median_ms=%.2f peak_above_inputs=%.2f GiB"
               % ("fp32" if fp32 else "bf16", T, N, V, ms, peak / 2**30))
+    liger(h, w, targets, logp_old, adv, mask)
     a = torch.randn(T, N, device=dev, dtype=torch.bfloat16)
     b = torch.randn(V, N, device=dev, dtype=torch.bfloat16)
     ms = timed(lambda: a @ b.t())
