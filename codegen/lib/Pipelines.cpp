@@ -120,6 +120,10 @@ void mlir::hymir::buildKernelFormPipeline(OpPassManager &pm,
       bufferization::LayoutMapOption::IdentityLayoutMap;
   pm.addPass(bufferization::createOneShotBufferizePass(bufferize));
   pm.addPass(createCanonicalizerPass());
+  // A tied lightning state written by its decode kernel in place instead
+  // of copied in after it.
+  if (options.gpuLightning)
+    pm.addNestedPass<func::FuncOp>(createHymirLightningStateInPlace());
   // Constant tensors: buffers that a kernel fills from the global it carries.
   pm.addNestedPass<func::FuncOp>(createHymirMaterializeConstants());
   // Kernels: one grid per linalg op, then outlined into gpu.modules.

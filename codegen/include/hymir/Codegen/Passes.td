@@ -371,6 +371,35 @@ def HymirLightningToGpu
                            "::mlir::LLVM::LLVMDialect"];
 }
 
+def HymirLightningStateInPlace
+    : Pass<"hymir-lightning-state-in-place", "::mlir::func::FuncOp"> {
+  let summary = "A tied lightning state updated by its decode kernel in place";
+  let description = [{
+    For the cuda target, after one-shot bufferization and before kernel
+    outlining. An entry whose lightning-attention state is tied (state in,
+    state out in one runtime buffer) bufferizes to a decode launch that
+    writes the new state into a fresh buffer and a `memref.copy` of that
+    buffer into the argument's (4 MiB per layer at B = 1, M1's shapes; the
+    same bytes again as the kernel moves). Where the copy's source is a
+    `memref.alloc` written only by one `gpu.launch` marked
+    `hymir.lightning = "decode"` and its target is an argument of the entry
+    that the launch only loads (its initial state), the launch writes the
+    argument directly and the copy and the allocation go.
+
+    This is safe because of what the decode kernel is: every thread loads
+    its elements of the initial state before the token loop and stores the
+    same elements of the final state after it, and no thread touches
+    another's elements; so in place, each element is read before it is
+    overwritten, by the thread that overwrites it. The rewrite also needs
+    the argument's old value to be dead after the launch: no op between the
+    launch and the copy may use the argument or a view of it. Anything else
+    (a blocked kernel, a state read again later, a launch under a token
+    guard) keeps its copy.
+  }];
+  let dependentDialects = ["::mlir::gpu::GPUDialect",
+                           "::mlir::memref::MemRefDialect"];
+}
+
 def HymirExternDynamicSharedMemory
     : Pass<"hymir-extern-dynamic-shared-memory", "::mlir::gpu::GPUModuleOp"> {
   let summary = "Make dynamic shared memory an external, 1024-aligned array";

@@ -1,0 +1,49 @@
+// A tied lightning state on cuda: the decode kernel updates the state input
+// in place (hymir-lightning-state-in-place), so the plan holds the launch
+// alone: no buffer for the new state and no copy back into the input. An
+// untied state is written into its output by the same launch; a dynamic
+// token count (two guarded kernels) keeps its buffer and copy.
+// RUN: hymir-compile %s -o %t.hymir --target=cuda --ptxas=none --max-tokens=64 --print-plan | FileCheck %s
+
+// CHECK-LABEL: entry tied
+// CHECK:         output 1 state_out: F32[2, 4, 16, 16] tied to input 4
+// CHECK-NEXT:    arena 0 B
+// CHECK-NEXT:    step 0: launch {{.*}} grid 1x4x2 block 64 (input 4, input 3, input 2, input 1, input 0, output 0)
+// CHECK-NOT:     step
+// CHECK-LABEL: entry untied
+// CHECK:         arena 0 B
+// CHECK-NEXT:    step 0: launch {{.*}} (input 4, input 3, input 2, input 1, input 0, output 0, output 1)
+// CHECK-NOT:     step
+// CHECK-LABEL: entry tied_tokens
+// CHECK:         buffer 0
+// CHECK:         copy 8192 B (buffer 0 -> input 4)
+
+func.func @tied(%q: tensor<2x1x4x16xbf16> {hymir.name = "q"}, %k: tensor<2x1x4x16xbf16> {hymir.name = "k"},
+                %v: tensor<2x1x4x16xbf16> {hymir.name = "v"}, %slopes: tensor<4xf32> {hymir.name = "slopes"},
+                %state: tensor<2x4x16x16xf32> {hymir.name = "state"})
+    -> (tensor<2x1x4x16xbf16> {hymir.name = "out"}, tensor<2x4x16x16xf32> {hymir.name = "state_out", hymir.tied = 4 : i64}) {
+  %o, %s = hymir.lightning_attention %q, %k, %v, %slopes initial_state(%state)
+      : (tensor<2x1x4x16xbf16>, tensor<2x1x4x16xbf16>, tensor<2x1x4x16xbf16>, tensor<4xf32>, tensor<2x4x16x16xf32>)
+      -> (tensor<2x1x4x16xbf16>, tensor<2x4x16x16xf32>)
+  return %o, %s : tensor<2x1x4x16xbf16>, tensor<2x4x16x16xf32>
+}
+
+func.func @untied(%q: tensor<2x1x4x16xbf16> {hymir.name = "q"}, %k: tensor<2x1x4x16xbf16> {hymir.name = "k"},
+                  %v: tensor<2x1x4x16xbf16> {hymir.name = "v"}, %slopes: tensor<4xf32> {hymir.name = "slopes"},
+                  %state: tensor<2x4x16x16xf32> {hymir.name = "state"})
+    -> (tensor<2x1x4x16xbf16> {hymir.name = "out"}, tensor<2x4x16x16xf32> {hymir.name = "state_out"}) {
+  %o, %s = hymir.lightning_attention %q, %k, %v, %slopes initial_state(%state)
+      : (tensor<2x1x4x16xbf16>, tensor<2x1x4x16xbf16>, tensor<2x1x4x16xbf16>, tensor<4xf32>, tensor<2x4x16x16xf32>)
+      -> (tensor<2x1x4x16xbf16>, tensor<2x4x16x16xf32>)
+  return %o, %s : tensor<2x1x4x16xbf16>, tensor<2x4x16x16xf32>
+}
+
+func.func @tied_tokens(%q: tensor<2x?x4x16xbf16> {hymir.name = "q"}, %k: tensor<2x?x4x16xbf16> {hymir.name = "k"},
+                       %v: tensor<2x?x4x16xbf16> {hymir.name = "v"}, %slopes: tensor<4xf32> {hymir.name = "slopes"},
+                       %state: tensor<2x4x16x16xf32> {hymir.name = "state"})
+    -> (tensor<2x?x4x16xbf16> {hymir.name = "out"}, tensor<2x4x16x16xf32> {hymir.name = "state_out", hymir.tied = 4 : i64}) {
+  %o, %s = hymir.lightning_attention %q, %k, %v, %slopes initial_state(%state)
+      : (tensor<2x?x4x16xbf16>, tensor<2x?x4x16xbf16>, tensor<2x?x4x16xbf16>, tensor<4xf32>, tensor<2x4x16x16xf32>)
+      -> (tensor<2x?x4x16xbf16>, tensor<2x4x16x16xf32>)
+  return %o, %s : tensor<2x?x4x16xbf16>, tensor<2x4x16x16xf32>
+}
