@@ -81,6 +81,12 @@ constexpr int64_t kThreads = 256;
 constexpr int64_t kGradRows = 16384;
 /// Rows and columns of a transpose kernel's tile.
 constexpr int64_t kTransposeTile = 64;
+/// Vocabulary rows of the head transposed at a time by the token-chunked
+/// backward ([N, rows] bf16: 0.1 GB at N = 6144).
+constexpr int64_t kChunkPassRows = 8192;
+/// SMs of the H200 (the wave count the token-chunked d_hidden tiles are
+/// chosen for).
+constexpr int64_t kSms = 132;
 
 /// A pair of adjacent k elements as bf16x2 registers: the high part, and
 /// the low part where the operand is split (else null).
@@ -104,6 +110,19 @@ struct CispoGpuBuilder : GpuBuilder {
   // g W) without atomics; set by the pass where it applies (wgmma, and N a
   // multiple of 128).
   bool wgmmaGrads = false;
+  // Tokens per chunk of the token-chunked backward (0: off) and the most
+  // tokens a call can have (the chunks are unrolled up to it); set by the
+  // pass where it applies (wgmmaGrads and the bf16 head).
+  int64_t tokenChunk = 0, maxTokens = 0;
+  /// Where the token-chunked backward keeps a chunk's exponentials.
+  struct ChunkStore {
+    int64_t c0 = 0; // the chunk's first token
+    Value e;        // [Tc, Vp] bf16: exp(z - m), m the thread's running max
+    Value scale;    // [Tc, 4 Vp / 128] f32: that m per tile and quad lane
+    // e's column Vp (e is [Tc, Vp + 8]), written where a tile's column is
+    // not its own and read by nothing.
+    int64_t spareColumn = 0;
+  };
   // Per launch: this thread's warp, lane, row group and quad.
   Value warp, lane, groupRow, quad;
 
@@ -463,17 +482,22 @@ struct CispoGpuBuilder : GpuBuilder {
   /// (the last tile starts at V - 128; columns an earlier tile had are
   /// masked). Every thread holds two rows (as an mma.sync lane does) and 32
   /// columns of each; the quad merges them.
-  void partialsWgmma(Value partM, Value partS, Value zy) {
+  void partialsWgmma(Value partM, Value partS, Value zy,
+                     const ChunkStore *cs = nullptr) {
     using Wg = WgmmaTiles;
     auto head3Type = MemRefType::get({1, vocab, width}, elementOf(head));
     Value head3 = memref::ExpandShapeOp::create(
         b, head3Type, head, SmallVector<ReassociationIndices>{{0, 1}, {2}});
     Value smemBytes = i32(Wg::sharedBytes(1));
-    launch(ceilDiv(tokens, Wg::kRows), idx(vocabChunks()), idx(1),
-           idx(Wg::kThreads), smemBytes, [&](gpu::LaunchOp l) {
+    Value blocks =
+        cs ? idx(tokenChunk / Wg::kRows) : ceilDiv(tokens, Wg::kRows);
+    launch(blocks, idx(vocabChunks()), idx(1), idx(Wg::kThreads), smemBytes,
+           [&](gpu::LaunchOp l) {
              Value tid = l.getThreadIds().x;
              Value chunk = l.getBlockIds().y;
              Value t0 = mul(l.getBlockIds().x, Wg::kRows);
+             if (cs)
+               t0 = add(t0, cs->c0);
              Wg w(b, tid);
              SmallVector<Value> aRows;
              for (int64_t i = 0; i < Wg::kRowsPerThread; ++i)
@@ -504,7 +528,7 @@ struct CispoGpuBuilder : GpuBuilder {
                    // The next tile's copies overwrite stages another warpgroup
                    // may still read.
                    gpu::BarrierOp::create(b);
-                   SmallVector<Value> z[2];
+                   SmallVector<Value> z[2], zv[2], zValid[2];
                    Value mx[2] = {negInf, negInf};
                    Value zt[2] = {c[4], c[5]}, found[2] = {c[6], c[7]};
                    for (int64_t i = 0; i < Wg::kChunkRows / 2; ++i) {
@@ -519,6 +543,8 @@ struct CispoGpuBuilder : GpuBuilder {
                          select(valid, LLVM::ExtractValueOp::create(b, acc, i),
                                 negInf);
                      z[h].push_back(x);
+                     zv[h].push_back(v);
+                     zValid[h].push_back(valid);
                      mx[h] = fmax(mx[h], x);
                      Value hit = andI(valid, eq(v, ys[h]));
                      zt[h] = select(hit, x, zt[h]);
@@ -529,8 +555,23 @@ struct CispoGpuBuilder : GpuBuilder {
                      Value m = c[2 * h], sum = c[2 * h + 1];
                      Value mNew = fmax(m, mx[h]);
                      sum = fmul(sum, exp(fsub(m, mNew)));
-                     for (Value x : z[h])
-                       sum = fadd(sum, exp(fsub(x, mNew)));
+                     // A chunk's row of the stores (rows past T are stored
+                     // too: the g kernel zeroes them).
+                     Value tl = cs ? sub(ts[h], idx(cs->c0)) : Value();
+                     if (cs)
+                       store(mNew, cs->scale,
+                             {tl, add(mul(div(v0, Wg::kChunkRows), 4), quad)});
+                     for (size_t k = 0; k < z[h].size(); ++k) {
+                       Value ex = exp(fsub(z[h][k], mNew));
+                       sum = fadd(sum, ex);
+                       // Columns an earlier tile had (or past V) go to the
+                       // spare column: no branch among the sums.
+                       if (cs)
+                         store(arith::TruncFOp::create(b, b.getBF16Type(), ex),
+                               cs->e,
+                               {tl, select(zValid[h][k], zv[h][k],
+                                           idx(cs->spareColumn))});
+                     }
                      next.append({mNew, sum});
                    }
                    next.append({zt[0], zt[1], found[0], found[1]});
@@ -564,10 +605,18 @@ struct CispoGpuBuilder : GpuBuilder {
   /// lse and logp per token from the chunks' partials (merged in chunk
   /// order); a target outside [0, V) is flagged.
   void finishForward(Value partM, Value partS, Value zy, Value logp,
-                     Value lse) {
-    rowLaunch(ceilDiv(tokens, kThreads), [&](Value block, Value tid) {
+                     Value lse, int64_t c0 = -1) {
+    Value blocks = c0 < 0 ? ceilDiv(tokens, kThreads)
+                          : idx((tokenChunk + kThreads - 1) / kThreads);
+    rowLaunch(blocks, [&](Value block, Value tid) {
       Value t = add(mul(block, kThreads), tid);
-      ifThen(ult(t, tokens), [&] {
+      Value in = ult(t, tokens);
+      if (c0 >= 0) {
+        // Only the chunk's tokens: the next chunk's partials are not there.
+        in = andI(ult(t, idx(tokenChunk)), ult(add(t, c0), tokens));
+        t = add(t, c0);
+      }
+      ifThen(in, [&] {
         Value y = load(targets, {t});
         Value bad = ult(idx(vocab - 1), toIndex(y));
         ifThen(bad,
@@ -597,7 +646,7 @@ struct CispoGpuBuilder : GpuBuilder {
   /// One block: coef_t and the loss. Each thread sums its tokens' mask and
   /// w lp in f64; thread 0 adds the threads' sums in order.
   void weights(CispoLossOp op, Value logp, Value logpOld, Value advantages,
-               Value mask, Value loss, Value coef) {
+               Value mask, Value loss, Value coef, int64_t limit = -1) {
     Value smemBytes = i32(2 * kThreads * 8 + 8);
     launch(
         idx(1), idx(1), idx(1), idx(kThreads), smemBytes, [&](gpu::LaunchOp l) {
@@ -621,6 +670,10 @@ struct CispoGpuBuilder : GpuBuilder {
               tid, tokens, idx(kThreads), {zero64, zero64},
               [&](Value t, ValueRange acc) {
                 Value lp = load(logp, {t});
+                // Tokens of later chunks have no log-prob yet: 0 keeps their
+                // (unused) coefficients and the partial loss finite.
+                if (limit >= 0)
+                  lp = select(ult(t, idx(limit)), lp, f32(0));
                 Value a = load(advantages, {t});
                 Value m = load(mask, {t});
                 Value r = exp(fsub(lp, load(logpOld, {t})));
@@ -1197,6 +1250,295 @@ struct CispoGpuBuilder : GpuBuilder {
   }
 
   //===--------------------------------------------------------------------===//
+  // Token chunks
+  //===--------------------------------------------------------------------===//
+  //
+  // With token-chunk = Tc (bf16 head, wgmma-grads) the logits are computed
+  // once: per chunk of Tc tokens (unrolled up to max-tokens, chunk k under a
+  // token guard of T > k Tc):
+  //
+  //   partials   the forward's wgmma kernel over the chunk's tokens (the
+  //              same blocks and arithmetic, so logp_new is unchanged),
+  //              also storing e = bf16(exp(z - m)) [Tc, Vp] (rows of
+  //              Vp + 8: a spare column for the masked ones) and the
+  //              thread's running max m per 128-row tile and quad lane
+  //   lse, coef  the chunk's log-probs; the weights kernel with the later
+  //              chunks' log-probs taken as 0 (their coefficients unused)
+  //   g          g = coef (1[v = y] - e exp(m - lse)) as bf16 over e in
+  //              place, and g^T [Vp, Tc] through shared memory
+  //   d_lm_head  += g^T h (K = Tc, over the chunk's h^T [N, Tc]) into the
+  //              result itself: stored by chunk 0, then read, added in f32
+  //              and rounded to its type once per chunk
+  //   d_hidden   rows of the chunk = g W: per pass of kChunkPassRows
+  //              vocabulary rows W^T [N, rows] and an f32 [Tc, N]
+  //              accumulator, converted into the result's rows
+  //
+  // and the weights kernel once more over every token for the loss.
+
+  /// The g planes of a chunk from its exponentials: g over `cs.e` in place
+  /// and g^T into `gt` ([Vp, Tc]) where given; 0 past T and V.
+  void chunkGrads(const ChunkStore &cs, Value lse, Value coef, Value gt,
+                  int64_t vp) {
+    constexpr int64_t kTile = kTransposeTile, kPitch = kTile + 2;
+    constexpr int64_t kRowsPerPass = kThreads / kTile;
+    using Wg = WgmmaTiles;
+    launch(idx(tokenChunk / kTile), idx(vp / kTile), idx(1), idx(kThreads),
+           i32(kTile * kPitch * 2), [&](gpu::LaunchOp l) {
+             Value tid = l.getThreadIds().x;
+             Value l0 = mul(l.getBlockIds().x, kTile);
+             Value p0 = mul(l.getBlockIds().y, kTile);
+             Value tile =
+                 view(sharedBytes(), 0, {kTile, kPitch}, b.getBF16Type());
+             Value x = rem(tid, kTile), y = div(tid, kTile);
+             Value v = add(p0, x);
+             Value vIn = ult(v, idx(vocab));
+             // The scale of column v: its tile (the forward's last tile
+             // starts at V - 128) and the quad lane that held it.
+             Value vc = minU(v, idx(vocab - 1));
+             Value tileOf = div(vc, Wg::kChunkRows);
+             Value row0 =
+                 minU(mul(tileOf, Wg::kChunkRows), idx(vocab - Wg::kChunkRows));
+             Value q = div(rem(sub(vc, row0), 8), 2);
+             Value sCol = add(mul(tileOf, 4), q);
+             for (int64_t i = 0; i < kTile; i += kRowsPerPass) {
+               Value j = add(y, i);
+               Value tl = add(l0, j);
+               Value t = add(tl, cs.c0);
+               Value row = minU(t, last(tokens));
+               Value e =
+                   arith::ExtFOp::create(b, b.getF32Type(), load(cs.e, {tl, v}));
+               Value m = load(cs.scale, {tl, sCol});
+               Value target = toIndex(load(targets, {row}));
+               Value c = load(coef, {row}), ls = load(lse, {row});
+               Value onehot = select(eq(v, target), f32(1), f32(0));
+               Value g = fmul(c, fsub(onehot, fmul(e, exp(fsub(m, ls)))));
+               g = select(andI(ult(t, tokens), vIn), g, f32(0));
+               Value gb = arith::TruncFOp::create(b, b.getBF16Type(), g);
+               store(gb, cs.e, {tl, v});
+               if (gt)
+                 store(gb, tile, {j, x});
+             }
+             if (!gt)
+               return;
+             gpu::BarrierOp::create(b);
+             for (int64_t i = 0; i < kTile; i += kRowsPerPass) {
+               Value c = add(y, i);
+               store(load(tile, {x, c}), gt, {add(p0, c), add(l0, x)});
+             }
+           });
+  }
+
+  /// d_lm_head (+)= g^T h of one chunk: A = g^T rows, B = the chunk's h^T
+  /// rows, K = Tc; the first chunk stores, later ones add to the result
+  /// (one rounding to its type per chunk).
+  void headChunk(Value gt, Value ht, Value out, int64_t vp, bool first) {
+    using Wg = WgmmaTiles;
+    int64_t nc = width % (2 * Wg::kChunkRows) == 0 ? 2 : 1;
+    Type elt = elementOf(out);
+    launch(idx(width / (nc * Wg::kChunkRows)), idx(vp / Wg::kRows), idx(1),
+           idx(Wg::kThreads), i32(Wg::sharedBytes(nc)), [&](gpu::LaunchOp l) {
+             Value tid = l.getThreadIds().x;
+             Wg w(b, tid);
+             Value p0 = mul(l.getBlockIds().y, Wg::kRows);
+             Value n0 = mul(l.getBlockIds().x, nc * Wg::kChunkRows);
+             SmallVector<Value> aRows;
+             for (int64_t i = 0; i < Wg::kRowsPerThread; ++i)
+               aRows.push_back(add(p0, w.copyRow(i)));
+             SmallVector<Wg::Chunk> chunks;
+             for (int64_t m = 0; m < nc; ++m)
+               chunks.push_back(
+                   Wg::Chunk{ht, Value(), add(n0, m * Wg::kChunkRows)});
+             SmallVector<Value> acc =
+                 w.product(gt, aRows, chunks, tokenChunk, Value());
+             forEachPair(w, [&](int64_t i, Value row, Value col) {
+               Value v = add(p0, row);
+               ifThen(ult(v, idx(vocab)), [&] {
+                 for (int64_t m = 0; m < nc; ++m) {
+                   Value n = add(add(n0, m * Wg::kChunkRows), col);
+                   Value x = reg(acc[m], i), y = reg(acc[m], i + 1);
+                   if (!first) {
+                     Value old = vector::LoadOp::create(
+                         b, VectorType::get({2}, elt), out, ValueRange{v, n},
+                         false, llvm::MaybeAlign(elt.isBF16() ? 4 : 8));
+                     if (!elt.isF32())
+                       old = arith::ExtFOp::create(
+                           b, VectorType::get({2}, b.getF32Type()), old);
+                     x = fadd(x, vector::ExtractOp::create(b, old, 0));
+                     y = fadd(y, vector::ExtractOp::create(b, old, 1));
+                   }
+                   storePair(x, y, out, v, n);
+                 }
+               });
+             });
+           });
+  }
+
+  /// acc [Tc, N] f32 (=, for the first pass, else +=) g W over the
+  /// vocabulary rows v0 .. v0 + padded: A = g rows from column v0, B = the
+  /// pass's W^T rows.
+  void hiddenChunk(Value g, int64_t v0, int64_t padded, Value wt, Value acc,
+                   bool first) {
+    using Wg = WgmmaTiles;
+    // Tiles of 128 x 256 (one block an SM) unless 128 x 128 fill the SMs'
+    // waves better: a chunk has few row tiles (8 at Tc = 1024, N = 6144:
+    // 192 blocks of 128 x 256 are 1.45 waves on 132 SMs, 384 of 128 x 128
+    // are 2.9), counting a 128 x 128 tile 10% slower per product.
+    auto waveUse = [](int64_t blocks) {
+      return static_cast<double>(blocks) /
+             static_cast<double>((blocks + kSms - 1) / kSms * kSms);
+    };
+    int64_t rowTiles = tokenChunk / Wg::kRows;
+    int64_t nc = 1;
+    if (width % (2 * Wg::kChunkRows) == 0 &&
+        waveUse(rowTiles * width / (2 * Wg::kChunkRows)) >=
+            0.9 * waveUse(rowTiles * width / Wg::kChunkRows))
+      nc = 2;
+    launch(idx(tokenChunk / Wg::kRows), idx(width / (nc * Wg::kChunkRows)),
+           idx(1), idx(Wg::kThreads), i32(Wg::sharedBytes(nc)),
+           [&](gpu::LaunchOp l) {
+             Value tid = l.getThreadIds().x;
+             Wg w(b, tid);
+             w.aCol0 = idx(v0);
+             Value t0 = mul(l.getBlockIds().x, Wg::kRows);
+             Value n0 = mul(l.getBlockIds().y, nc * Wg::kChunkRows);
+             SmallVector<Value> aRows;
+             for (int64_t i = 0; i < Wg::kRowsPerThread; ++i)
+               aRows.push_back(add(t0, w.copyRow(i)));
+             SmallVector<Wg::Chunk> chunks;
+             for (int64_t m = 0; m < nc; ++m)
+               chunks.push_back(
+                   Wg::Chunk{wt, Value(), add(n0, m * Wg::kChunkRows)});
+             SmallVector<Value> sums =
+                 w.product(g, aRows, chunks, padded, Value());
+             forEachPair(w, [&](int64_t i, Value row, Value col) {
+               Value t = add(t0, row);
+               for (int64_t m = 0; m < nc; ++m) {
+                 Value n = add(add(n0, m * Wg::kChunkRows), col);
+                 Value x = reg(sums[m], i), y = reg(sums[m], i + 1);
+                 if (!first) {
+                   Value old = vector::LoadOp::create(
+                       b, VectorType::get({2}, b.getF32Type()), acc,
+                       ValueRange{t, n}, false, llvm::MaybeAlign(8));
+                   x = fadd(x, vector::ExtractOp::create(b, old, 0));
+                   y = fadd(y, vector::ExtractOp::create(b, old, 1));
+                 }
+                 storePair(x, y, acc, t, n);
+               }
+             });
+           });
+  }
+
+  /// out[c0 + r, :] = acc[r, :] for the chunk's rows below T.
+  void convertChunk(Value acc, Value out, int64_t c0) {
+    Type elt = elementOf(out);
+    rowLaunch(idx(tokenChunk), [&](Value row, Value tid) {
+      Value t = add(row, c0);
+      ifThen(ult(t, tokens), [&] {
+        stridedLoop(tid, idx(width), kThreads, [&](Value c) {
+          Value x = load(acc, {row, c});
+          if (!elt.isF32())
+            x = arith::TruncFOp::create(b, elt, x);
+          store(x, out, {t, c});
+        });
+      });
+    });
+  }
+
+  /// The loss with the token-chunked backward; fills `results` with the
+  /// wanted ones.
+  void lowerChunked(CispoLossOp op, bool wantLogp, bool wantLoss,
+                    bool wantDHidden, bool wantDHead,
+                    SmallVector<std::pair<Value, Value>> &results) {
+    using Wg = WgmmaTiles;
+    Type f32Type = b.getF32Type(), bf = b.getBF16Type();
+    int64_t tc = tokenChunk;
+    int64_t vp = roundUp(vocab, Wg::kChunkRows);
+    int64_t passRows = std::min(kChunkPassRows, vp);
+    auto row = MemRefType::get({ShapedType::kDynamic}, f32Type);
+    auto part = MemRefType::get({vocabChunks(), ShapedType::kDynamic}, f32Type);
+    SmallVector<Value> temps;
+    auto temp = [&](MemRefType type, ValueRange dims) {
+      Value m = memref::AllocOp::create(b, type, dims);
+      temps.push_back(m);
+      return m;
+    };
+    Value partM = temp(part, tokens), partS = temp(part, tokens);
+    Value zy = temp(row, tokens), lse = temp(row, tokens);
+    Value coef = temp(row, tokens);
+    auto logpType = cast<RankedTensorType>(op.getLogpNew().getType());
+    SmallVector<Value> dyn;
+    if (logpType.isDynamicDim(0))
+      dyn.push_back(tokens);
+    Value logp = memref::AllocOp::create(
+        b, MemRefType::get(logpType.getShape(), f32Type), dyn);
+    Value loss = memref::AllocOp::create(b, MemRefType::get({}, f32Type));
+    ChunkStore cs;
+    cs.e = temp(MemRefType::get({tc, vp + 8}, bf), {});
+    cs.spareColumn = vp;
+    cs.scale = temp(MemRefType::get({tc, vp / Wg::kChunkRows * 4}, f32Type), {});
+    Value gt, ht, wt, acc, dHeadOut, dHiddenOut;
+    if (wantDHead) {
+      gt = temp(MemRefType::get({vp, tc}, bf), {});
+      ht = temp(MemRefType::get({width, tc}, bf), {});
+      auto type = cast<RankedTensorType>(op.getDLmHead().getType());
+      dHeadOut = memref::AllocOp::create(
+          b, MemRefType::get(type.getShape(), type.getElementType()));
+    }
+    if (wantDHidden) {
+      wt = temp(MemRefType::get({width, passRows}, bf), {});
+      acc = temp(MemRefType::get({tc, width}, f32Type), {});
+      auto type = cast<RankedTensorType>(op.getDHidden().getType());
+      SmallVector<Value> dims;
+      if (type.isDynamicDim(0))
+        dims.push_back(tokens);
+      dHiddenOut = memref::AllocOp::create(
+          b, MemRefType::get(type.getShape(), type.getElementType()), dims);
+    }
+    Value logpOld = toBuffer(op.getLogpOld());
+    Value advantages = toBuffer(op.getAdvantages());
+    Value mask = toBuffer(op.getMask());
+    int64_t chunks = (maxTokens + tc - 1) / tc;
+    for (int64_t k = 0; k < chunks; ++k) {
+      int64_t c0 = k * tc;
+      OpBuilder::InsertionGuard guard(b);
+      if (k > 0) {
+        auto inRange = TokenGuardOp::create(b, b.getI64IntegerAttr(c0 + 1),
+                                            b.getI64IntegerAttr(-1));
+        b.setInsertionPointToStart(&inRange.getBody().emplaceBlock());
+      }
+      cs.c0 = c0;
+      partialsWgmma(partM, partS, zy, &cs);
+      finishForward(partM, partS, zy, logp, lse, c0);
+      weights(op, logp, logpOld, advantages, mask, loss, coef, c0 + tc);
+      chunkGrads(cs, lse, coef, gt, vp);
+      if (wantDHead) {
+        transpose(hidden, tokens, c0, ht, idx(tc / kTransposeTile));
+        headChunk(gt, ht, dHeadOut, vp, k == 0);
+      }
+      if (wantDHidden) {
+        for (int64_t v0 = 0; v0 < vocab; v0 += passRows) {
+          int64_t padded = roundUp(std::min(passRows, vocab - v0), Wg::kRows);
+          transpose(head, idx(vocab), v0, wt, idx(padded / kTransposeTile));
+          hiddenChunk(cs.e, v0, padded, wt, acc, v0 == 0);
+        }
+        convertChunk(acc, dHiddenOut, c0);
+      }
+    }
+    // The loss over every token (the chunks' calls saw only their own).
+    weights(op, logp, logpOld, advantages, mask, loss, coef);
+    for (Value m : temps)
+      memref::DeallocOp::create(b, m);
+    if (wantLogp)
+      results.push_back({op.getLogpNew(), logp});
+    if (wantLoss)
+      results.push_back({op.getLoss(), loss});
+    if (dHiddenOut)
+      results.push_back({op.getDHidden(), dHiddenOut});
+    if (dHeadOut)
+      results.push_back({op.getDLmHead(), dHeadOut});
+  }
+
+  //===--------------------------------------------------------------------===//
   // Ops
   //===--------------------------------------------------------------------===//
 
@@ -1264,8 +1606,15 @@ struct CispoGpuBuilder : GpuBuilder {
     setUp(op, op.getHidden(), op.getLmHead(), op.getTargets(),
           op.getPrecision(), "target");
     bool wantGrads = wantDHidden || wantDHead;
-    auto [logp, lse] = forward(op.getLogpNew().getType(), wantGrads);
     SmallVector<std::pair<Value, Value>> results;
+    if (tokenChunk > 0 && wantGrads) {
+      lowerChunked(op, wantLogp, wantLoss, wantDHidden, wantDHead, results);
+      for (auto [result, buffer] : results)
+        replaceWithBuffer(result, buffer);
+      op.erase();
+      return;
+    }
+    auto [logp, lse] = forward(op.getLogpNew().getType(), wantGrads);
     if (wantLogp)
       results.push_back({op.getLogpNew(), logp});
     if (wantLoss || wantGrads) {
@@ -1334,6 +1683,13 @@ struct HymirCispoLossToGpuPass
           << nTiles;
       return signalPassFailure();
     }
+    if (tokenChunk < 0 || tokenChunk % WgmmaTiles::kRows != 0) {
+      getOperation().emitError()
+          << "hymir-cispo-loss-to-gpu: token-chunk must be 0 (off) or a "
+             "positive multiple of 128, got "
+          << static_cast<int64_t>(tokenChunk);
+      return signalPassFailure();
+    }
     SmallVector<Operation *> ops;
     getOperation().walk([&](Operation *op) {
       if (isa<CispoLossOp, TokenLogprobsOp>(op))
@@ -1371,6 +1727,27 @@ struct HymirCispoLossToGpuPass
                       headType.getDimSize(0) >= WgmmaTiles::kChunkRows;
       builder.wgmmaGrads = builder.wgmma && wgmmaGrads &&
                            headType.getDimSize(1) % WgmmaTiles::kChunkRows == 0;
+      // The token-chunked backward: the bf16 head on the wgmma backward,
+      // chunks unrolled up to the static token count or max-tokens.
+      auto loss = dyn_cast<CispoLossOp>(op);
+      if (loss && tokenChunk > 0 && builder.wgmmaGrads &&
+          loss.getPrecision() == "bf16") {
+        int64_t staticTokens =
+            cast<RankedTensorType>(hiddenValue.getType()).getDimSize(0);
+        int64_t bound =
+            ShapedType::isDynamic(staticTokens) ? maxTokens : staticTokens;
+        if (bound < 1) {
+          op->emitError() << "hymir-cispo-loss-to-gpu: token-chunk needs "
+                             "max-tokens (the most tokens of a call) for a "
+                             "dynamic token count";
+          return signalPassFailure();
+        }
+        // No chunk larger than the most tokens of a call (in 128s).
+        int64_t rows = WgmmaTiles::kRows;
+        builder.tokenChunk = std::min<int64_t>(tokenChunk,
+                                               (bound + rows - 1) / rows * rows);
+        builder.maxTokens = bound;
+      }
       if (auto loss = dyn_cast<CispoLossOp>(op))
         builder.lower(loss);
       else

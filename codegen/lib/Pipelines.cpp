@@ -85,6 +85,8 @@ void mlir::hymir::buildKernelFormPipeline(OpPassManager &pm,
     cispo.nTiles = options.cispoNTiles;
     cispo.wgmma = options.cispoWgmma;
     cispo.wgmmaGrads = options.cispoWgmmaGrads;
+    cispo.tokenChunk = options.cispoTokenChunk;
+    cispo.maxTokens = options.cispoMaxTokens;
     pm.addNestedPass<func::FuncOp>(createHymirCispoLossToGpu(cispo));
   }
   pm.addNestedPass<func::FuncOp>(createHymirTileCispoLoss());

@@ -72,6 +72,9 @@ struct WgmmaTiles : GpuBuilder {
   WgmmaTiles(ImplicitLocOpBuilder &b, Value tid) : GpuBuilder(b), tid(tid) {}
   Value tid;
   Value active; // see product()
+  /// Where set, A's K starts at this column (an index): K element k of a
+  /// row is a[row, aCol0 + k]. B's K always starts at 0.
+  Value aCol0;
 
   Value i64(int64_t n) {
     return arith::ConstantIntOp::create(b, b.getI64Type(), n);
@@ -168,7 +171,7 @@ private:
       for (int64_t i = 0; i < kRowsPerThread; ++i) {
         Value row = copyRow(i);
         Value at = add(add(stageBase, mul(row, kRowBytes)), swizzled);
-        copy(a, ValueRange{aRows[i], k0}, at);
+        copy(a, ValueRange{aRows[i], aCol0 ? add(k0, aCol0) : k0}, at);
         for (int64_t m = 0; m < nc; ++m) {
           const Chunk &c = chunks[m];
           Value bRow = add(c.row0, row);

@@ -184,6 +184,17 @@ static cl::opt<bool> cispoWgmmaGradsOpt(
              "vocabulary rows, no atomics; false: mma.sync kernels adding "
              "into f32 rows atomically (default true)"),
     cl::init(true), cl::cat(hymirCategory));
+static constexpr rtools::Range kCispoTokenChunkRange{0, 1 << 20};
+static cl::opt<rtools::Int64Arg> cispoTokenChunkOpt(
+    "cispo-token-chunk",
+    cl::desc(rtools::describeRange(
+        "cuda sm_90a, bf16 head on the wgmma backward: the CISPO loss's "
+        "backward per chunk of this many tokens (a multiple of 128), the "
+        "chunk's logits kept (as bf16 exponentials) instead of recomputed; "
+        "0: the recomputing backward",
+        kCispoTokenChunkRange, 0)),
+    cl::init(0), rtools::inRange(kCispoTokenChunkRange),
+    cl::cat(hymirCategory));
 static cl::opt<rtools::Int64Arg> moeDecodeSlotsOpt(
     "moe-decode-slots",
     cl::desc(rtools::describeRange(
@@ -347,8 +358,15 @@ bool checkOptions() {
       !rtools::checkRange(tool, blockSizeOpt, kBlockSizeRange) ||
       !rtools::checkRange(tool, lightningSplitOpt, kValueSplitRange) ||
       !rtools::checkRange(tool, moeDecodeSlotsOpt, kDecodeSlotsRange) ||
-      !rtools::checkRange(tool, moeWgmmaGroupOpt, kWgmmaGroupRange))
+      !rtools::checkRange(tool, moeWgmmaGroupOpt, kWgmmaGroupRange) ||
+      !rtools::checkRange(tool, cispoTokenChunkOpt, kCispoTokenChunkRange))
     return false;
+  if (cispoTokenChunkOpt % 128 != 0) {
+    llvm::errs() << "hymir-compile: error: --cispo-token-chunk must be a "
+                    "multiple of 128 (0: off), got "
+                 << static_cast<int64_t>(cispoTokenChunkOpt) << "\n";
+    return false;
+  }
   if (moeTileOpt.getNumOccurrences() &&
       !rtools::checkRange(tool, moeTileOpt, kMoeTileRange))
     return false;
@@ -566,6 +584,8 @@ LogicalResult run(MLIRContext &context, ModuleOp module, TimingScope &root) {
   formOptions.gpuCispo = cuda;
   formOptions.cispoMTiles = cispoMTilesOpt;
   formOptions.cispoWgmmaGrads = cispoWgmmaGradsOpt;
+  formOptions.cispoTokenChunk = cispoTokenChunkOpt;
+  formOptions.cispoMaxTokens = maxTokensOpt;
   formOptions.cispoNTiles = cispoNTilesOpt;
   formOptions.lightningValueSplit = lightningSplitOpt;
   formOptions.lightningTensorCores = lightningTensorCoresOpt;

@@ -273,6 +273,20 @@ def HymirCispoLossToGpu
     and d_hidden += g W into one f32 [T, N] accumulator converted at the end.
     Memory above inputs and results: the pass's planes, W^T, h^T and the
     accumulator (0.59 GiB at T = 4096, N = 6144; 0.85 GiB with the f32 head).
+    With `token-chunk` = Tc > 0 as well (a multiple of 128; the bf16 head
+    only) the logits are not recomputed: per chunk of Tc tokens (unrolled up
+    to the static token count or `max-tokens`, chunk k under a token guard
+    of T > k Tc) the forward's wgmma kernel over the chunk's tokens (the
+    same blocks, so `logp_new` is unchanged) also stores `e = exp(z - m)`
+    as bf16 [Tc, V rounded up to 128] with each thread's running maximum m
+    per 128-row tile; then the chunk's lse, its coefficients (the weights
+    kernel), `g = coef (1[v = y] - e exp(m - lse))` as bf16 over e in place
+    and as g^T, `d_lm_head (+)= g^T h` (K = Tc; chunk 0 stores, later chunks
+    add into the result, one rounding to its type per chunk), and the
+    chunk's `d_hidden` rows = g W (passes of 8192 vocabulary rows of W^T, an
+    f32 [Tc, N] accumulator). The loss comes from the weights kernel over
+    every token at the end. g carries two bf16 roundings (e and g) where
+    the recomputing backward has one.
   }];
   let options = [
     Option<"mTiles", "m-tiles", "int64_t", /*default=*/"1",
@@ -286,7 +300,13 @@ def HymirCispoLossToGpu
     Option<"wgmmaGrads", "wgmma-grads", "bool", /*default=*/"true",
            "with wgmma and N a multiple of 128: the gradients as wgmma "
            "products per pass of 16384 vocabulary rows (g planes, g^T h, "
-           "g W; no atomics, no f32 copy of a bf16 gradient)">
+           "g W; no atomics, no f32 copy of a bf16 gradient)">,
+    Option<"tokenChunk", "token-chunk", "int64_t", /*default=*/"0",
+           "with wgmma-grads and the bf16 head: the token-chunked backward "
+           "with chunks of this many tokens (a multiple of 128; 0: off)">,
+    Option<"maxTokens", "max-tokens", "int64_t", /*default=*/"0",
+           "the most tokens of a call (the token-chunked backward unrolls "
+           "its chunks up to it where the token count is dynamic)">
   ];
   let dependentDialects = ["::mlir::gpu::GPUDialect", "::mlir::scf::SCFDialect",
                            "::mlir::arith::ArithDialect", "::mlir::math::MathDialect",

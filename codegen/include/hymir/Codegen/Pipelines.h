@@ -102,6 +102,14 @@ struct KernelFormOptions : public PassPipelineOptions<KernelFormOptions> {
       *this, "cispo-wgmma-grads",
       llvm::cl::desc("wgmma-grads option of hymir-cispo-loss-to-gpu"),
       llvm::cl::init(true)};
+  Option<int64_t> cispoTokenChunk{
+      *this, "cispo-token-chunk",
+      llvm::cl::desc("token-chunk option of hymir-cispo-loss-to-gpu"),
+      llvm::cl::init(0)};
+  Option<int64_t> cispoMaxTokens{
+      *this, "cispo-max-tokens",
+      llvm::cl::desc("max-tokens option of hymir-cispo-loss-to-gpu"),
+      llvm::cl::init(0)};
   Option<bool> moeWgmma{
       *this, "moe-wgmma",
       llvm::cl::desc("wgmma option of hymir-moe-experts-to-gpu (sm_90a)"),
