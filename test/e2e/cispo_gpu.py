@@ -9,6 +9,7 @@ target outside [0, V)), in two halves since the GPU host has no compiler:
                              [--wgmma true|false] [--wgmma-grads true|false]
                              [--bench-tiles MxN,...] [--bench]
                              [--bench-old-grads true|false]
+                             [--bench-token-chunks N,... | none]
       compiles, per case, the full graph (loss, logp_new, d_hidden,
       d_lm_head), the forward-only graph (logp_new) and hymir.token_logprobs
       for cuda into DIR/CASE/, with inputs (logp_old built from the cpu
@@ -17,7 +18,9 @@ target outside [0, V)), in two halves since the GPU host has no compiler:
       --bench, the head of MiniMax-M1 (T = 4096, N = 6144, V = 200064, bf16
       operands, bf16 and f32 head, forward only and with both gradients;
       the atomic backward beside the wgmma one unless --bench-old-grads
-      false) into DIR/bench/, with each plan's arena in bench/arena.json.
+      false; the bf16 head's token-chunked backward, --cispo-token-chunk=N,
+      for each N of --bench-token-chunks, default 1024,2048) into
+      DIR/bench/, with each plan's arena in bench/arena.json.
   on the GPU host:       cispo_gpu.py BIN_DIR --prepared DIR [--device cuda:0]
       runs every case with hymir-run --check (the artifact's reference
       program, fp64) and prints PASS/FAIL per case; then, when DIR/bench
@@ -28,7 +31,10 @@ Tolerances (relative L2 error against the oracle, as on cpu): loss and
 logp_new 1e-4; gradients 1e-4 for f32 results, 1e-2 for bf16 ones; with the
 f32 head over f32 operands the log-probs within 1e-5 absolute of fp64 (the
 issue's bound for the hi + lo split). The forward-only logp_new and
-token_logprobs' result must equal the full graph's logp_new bitwise. A mask
+token_logprobs' result must equal the full graph's logp_new bitwise (also
+for the cases compiled with --cispo-token-chunk, whose full graph keeps a
+chunk's logits instead of recomputing them: its forward kernel is the
+forward-only graph's over the chunk's tokens). A mask
 of zeros gives loss and gradients exactly 0; a target equal to V fails the
 call naming the op, the tensor and the value.
 """
@@ -52,7 +58,8 @@ DEVICE = OPTS.get("--device", "cuda:0")
 EPS_LOW, EPS_HIGH = 0.2, 0.28
 RATIOS = [2.0, 0.5, 1.05, 0.9]
 
-# tag: T, V, N, operand dtype, head precision, unified mask, zero mask
+# tag: T, V, N, operand dtype, head precision, unified mask, zero mask[,
+# hymir-compile flags of the case]
 CASES = [
     ("t300_v32000_n64_f32_unified", 300, 32000, 64, "f32", "f32", True, False),
     ("t300_v1003_n256_f32_bf16head", 300, 1003, 256, "f32", "bf16", False, False),
@@ -72,6 +79,19 @@ CASES = [
     ("t130_v20000_n128_bf16_f32head_unified", 130, 20000, 128, "bf16", "f32", True, False),
     ("t1000_v1003_n256_bf16_bf16head", 1000, 1003, 256, "bf16", "bf16", False, False),
     ("t7_v1000_n128_bf16_zero_mask", 7, 1000, 128, "bf16", "f32", True, True),
+    # The token-chunked backward (bf16 head): 2 chunks of 256 (the second 44
+    # tokens) over 3 passes of 8192 vocabulary rows (the last 616, V not a
+    # multiple of 128: the forward's last tile overlaps the one before);
+    # 8 chunks of 128 (the last 104); 2 chunks of 128 (the second 2 tokens,
+    # most of its blocks past T); one chunk with a zero mask.
+    ("t300_v17000_n128_bf16_bf16head_chunk256", 300, 17000, 128, "bf16", "bf16", False, False,
+     ["--cispo-token-chunk=256"]),
+    ("t1000_v1003_n256_bf16_bf16head_unified_chunk128", 1000, 1003, 256, "bf16", "bf16", True,
+     False, ["--cispo-token-chunk=128"]),
+    ("t130_v20000_n128_bf16_bf16head_unified_chunk128", 130, 20000, 128, "bf16", "bf16", True,
+     False, ["--cispo-token-chunk=128"]),
+    ("t7_v1000_n128_bf16_bf16head_zero_mask_chunk128", 7, 1000, 128, "bf16", "bf16", True, True,
+     ["--cispo-token-chunk=128"]),
 ]
 
 
@@ -147,14 +167,16 @@ def set_f32(path, name, values):
 
 
 def prepare_case(root, rng, case):
-    tag, t, v, n, dt, precision, unified, zero_mask = case
+    tag, t, v, n, dt, precision, unified, zero_mask = case[:8]
+    flags = case[8] if len(case) > 8 else []
     d = os.path.join(root, tag)
     os.makedirs(d, exist_ok=True)
     full_mlir, _ = compile_graph(d, "full", graph(v, n, dt, precision, unified,
                                                   {"loss", "logp_new", "d_hidden", "d_lm_head"}),
-                                 "cuda", t)
-    compile_graph(d, "fwd", graph(v, n, dt, precision, unified, {"logp_new"}), "cuda", t)
-    compile_graph(d, "logprobs", logprobs_graph(v, n, dt, precision), "cuda", t)
+                                 "cuda", t, extra=flags)
+    compile_graph(d, "fwd", graph(v, n, dt, precision, unified, {"logp_new"}), "cuda", t,
+                  extra=flags)
+    compile_graph(d, "logprobs", logprobs_graph(v, n, dt, precision), "cuda", t, extra=flags)
     # The cpu forward (for logp_old only; removed afterwards).
     _, cpu_fwd = compile_graph(d, "cpu_fwd", graph(v, n, dt, precision, unified, {"logp_new"}),
                                "cpu", t)
@@ -174,7 +196,7 @@ def prepare_case(root, rng, case):
     for f in ("cpu_fwd.hymir", "cpu_fwd.mlir", "cpu_fwd.out.safetensors"):
         os.remove(os.path.join(d, f))
     return {"tag": tag, "t": t, "v": v, "n": n, "dt": dt, "precision": precision,
-            "unified": unified, "zero_mask": zero_mask}
+            "unified": unified, "zero_mask": zero_mask, "flags": flags}
 
 
 BENCH_T, BENCH_N, BENCH_V = 4096, 6144, 200064
@@ -208,6 +230,10 @@ def prepare_bench(root):
     for kind, outputs in (("fwd", {"logp_new"}), ("full", full)):
         compile_graph(d, "%s_f32ops_f32head" % kind,
                       graph(BENCH_V, BENCH_N, "f32", "f32", False, outputs), "cuda", BENCH_T)
+    for chunk in token_chunks():
+        compile_graph(d, "full_bf16_chunk%d" % chunk,
+                      graph(BENCH_V, BENCH_N, "bf16", "bf16", False, full), "cuda", BENCH_T,
+                      extra=["--cispo-token-chunk=%d" % chunk])
     arenas = {}
     for name in sorted(os.listdir(d)):
         if name.endswith(".mlir"):
@@ -220,9 +246,19 @@ def prepare_bench(root):
         json.dump(arenas, f, indent=1)
 
 
+def token_chunks():
+    """The token chunks of --bench-token-chunks ("none": no chunked rows)."""
+    spec = OPTS.get("--bench-token-chunks", "1024,2048")
+    return [] if spec == "none" else [int(x) for x in spec.split(",")]
+
+
 def arena_flags(mlir_name):
     """The compile flags prepare_bench gave the artifact of `mlir_name`."""
-    return ["--cispo-wgmma-grads=false"] if "oldgrads" in mlir_name else []
+    if "oldgrads" in mlir_name:
+        return ["--cispo-wgmma-grads=false"]
+    if "_chunk" in mlir_name:
+        return ["--cispo-token-chunk=" + mlir_name.split("_chunk")[1].split(".")[0]]
+    return []
 
 
 def prepare(root):
