@@ -98,7 +98,168 @@ struct DecodeKernelBuilder : LightningKernel {
   }
 };
 
+/// The vector decode kernel (LightningDecodeVectorShape): thread t of warp
+/// w holds S[g R + r][c .. c + 3] for r < R, with q = columns / 4 lanes per
+/// row, the lane's quad c = 4 (lane % q) and its row group g = w (32 / q) +
+/// lane / q. Per token: S = lambda S + k^T v element by element (as the
+/// scalar kernel), the thread's partial o over its R rows, summed over the
+/// row groups of the warp with xor shuffles and over the warps through
+/// shared memory.
+struct VectorDecodeKernelBuilder : LightningKernel {
+  VectorDecodeKernelBuilder(ImplicitLocOpBuilder &b,
+                            const LightningOperands &operands,
+                            const LightningDecodeVectorShape &shape, Type elt)
+      : LightningKernel(b, operands), shape(shape), elt(elt) {}
+  LightningDecodeVectorShape shape;
+  Type elt;
+
+  int64_t eltBytes() const { return elt.getIntOrFloatBitWidth() / 8; }
+  Value load(Value memref, int64_t n, ValueRange at, int64_t bytes) {
+    Type type = cast<MemRefType>(memref.getType()).getElementType();
+    return vector::LoadOp::create(b, VectorType::get({n}, type), memref, at,
+                                  /*nontemporal=*/false,
+                                  llvm::MaybeAlign(n * bytes));
+  }
+  void store(ArrayRef<Value> values, Value memref, ValueRange at,
+             int64_t bytes) {
+    auto type = VectorType::get({static_cast<int64_t>(values.size())},
+                                values.front().getType());
+    Value v = vector::FromElementsOp::create(b, type, values);
+    vector::StoreOp::create(b, v, memref, at, /*nontemporal=*/false,
+                            llvm::MaybeAlign(values.size() * bytes));
+  }
+  SmallVector<Value> elements(Value vec, int64_t n) {
+    SmallVector<Value> out;
+    for (int64_t i = 0; i < n; ++i)
+      out.push_back(toF32(vector::ExtractOp::create(b, vec, i)));
+    return out;
+  }
+
+  void build() {
+    const LightningDecodeVectorShape &s = shape;
+    int64_t lanesPerRow = s.columns / 4, rowsPerWarp = 32 / lanesPerRow;
+    Value lane = rem(tid, 32), warp = div(tid, 32);
+    Value quad = rem(lane, lanesPerRow), rowInWarp = div(lane, lanesPerRow);
+    Value d0 = mul(add(mul(warp, rowsPerWarp), rowInWarp), s.rows);
+    Value col = add(vOff, mul(quad, 4));
+    Value zero = f32(0);
+    // The state: R rows of 4 columns, one 16-byte load each, all issued
+    // before any use.
+    SmallVector<Value> state;
+    for (int64_t r = 0; r < s.rows; ++r) {
+      if (!initialState) {
+        state.append(4, zero);
+        continue;
+      }
+      Value quadValues =
+          load(initialState, 4, ValueRange{batch, head, add(d0, r), col}, 4);
+      llvm::append_range(state, elements(quadValues, 4));
+    }
+    Value slope = memref::LoadOp::create(b, slopes, ValueRange{head});
+    Value lambda = math::ExpOp::create(b, arith::NegFOp::create(b, slope));
+    Value partials =
+        s.warps > 1 ? view(sharedBytes(), 0, {s.warps, s.columns}) : Value();
+    auto loop = scf::ForOp::create(b, idx(0), tokens, idx(1), state);
+    {
+      OpBuilder::InsertionGuard guard(b);
+      b.setInsertionPointToStart(loop.getBody());
+      Value t = loop.getInductionVar();
+      SmallVector<Value> qx = elements(
+          load(q, s.rows, ValueRange{batch, t, head, d0}, eltBytes()), s.rows);
+      SmallVector<Value> kx = elements(
+          load(k, s.rows, ValueRange{batch, t, head, d0}, eltBytes()), s.rows);
+      SmallVector<Value> vx =
+          elements(load(v, 4, ValueRange{batch, t, head, col}, eltBytes()), 4);
+      ValueRange old = loop.getRegionIterArgs();
+      SmallVector<Value> next, partial(4, zero);
+      for (int64_t r = 0; r < s.rows; ++r)
+        for (int64_t c = 0; c < 4; ++c) {
+          // S = lambda S + k^T v, then o = q S with the updated state.
+          Value sr =
+              math::FmaOp::create(b, lambda, old[r * 4 + c],
+                                  arith::MulFOp::create(b, kx[r], vx[c]));
+          next.push_back(sr);
+          partial[c] = math::FmaOp::create(b, qx[r], sr, partial[c]);
+        }
+      // The row groups of a warp: lanes lanesPerRow apart.
+      for (int64_t offset = lanesPerRow; offset < 32; offset *= 2)
+        for (Value &p : partial) {
+          auto shuffle =
+              gpu::ShuffleOp::create(b, p, offset, 32, gpu::ShuffleMode::XOR);
+          p = arith::AddFOp::create(b, p, shuffle.getShuffleResult());
+        }
+      auto round = [&](Value x) -> Value {
+        return elt.isF32() ? x : Value(arith::TruncFOp::create(b, elt, x));
+      };
+      Value firstRow =
+          arith::CmpIOp::create(b, arith::CmpIPredicate::eq, rowInWarp, idx(0));
+      auto first = scf::IfOp::create(b, firstRow, /*withElseRegion=*/false);
+      {
+        OpBuilder::InsertionGuard inner(b);
+        b.setInsertionPointToStart(&first.getThenRegion().front());
+        if (partials) {
+          store(partial, partials, ValueRange{warp, mul(quad, 4)}, 4);
+        } else {
+          SmallVector<Value> o;
+          for (Value p : partial)
+            o.push_back(round(p));
+          store(o, out, ValueRange{batch, t, head, col}, eltBytes());
+        }
+      }
+      if (partials) {
+        // The warps' sums, in warp order, by the block's first `columns`
+        // threads; the second barrier frees the buffer for the next token.
+        gpu::BarrierOp::create(b);
+        auto sums = scf::IfOp::create(b, ult(tid, idx(s.columns)),
+                                      /*withElseRegion=*/false);
+        {
+          OpBuilder::InsertionGuard inner(b);
+          b.setInsertionPointToStart(&sums.getThenRegion().front());
+          Value o =
+              memref::LoadOp::create(b, partials, ValueRange{idx(0), tid});
+          for (int64_t w = 1; w < s.warps; ++w)
+            o = arith::AddFOp::create(
+                b, o,
+                memref::LoadOp::create(b, partials, ValueRange{idx(w), tid}));
+          memref::StoreOp::create(b, round(o), out,
+                                  ValueRange{batch, t, head, add(vOff, tid)});
+        }
+        gpu::BarrierOp::create(b);
+      }
+      scf::YieldOp::create(b, next);
+    }
+    SmallVector<Value> last(loop.getResults());
+    for (int64_t r = 0; r < s.rows; ++r)
+      store(ArrayRef<Value>(last).slice(r * 4, 4), finalState,
+            ValueRange{batch, head, add(d0, r), col}, 4);
+  }
+};
+
 } // namespace
+
+std::optional<LightningDecodeVectorShape>
+mlir::hymir::LightningDecodeVectorShape::get(int64_t keyDim, int64_t valueDim,
+                                             int64_t columns) {
+  if (columns < 4 || columns > 128 || !llvm::isPowerOf2_64(columns) ||
+      valueDim % columns != 0)
+    return std::nullopt;
+  int64_t rowsPerWarp = 32 / (columns / 4);
+  for (int64_t rows : {8, 4, 2, 1}) {
+    if (keyDim % (rowsPerWarp * rows) != 0)
+      continue;
+    int64_t warps = keyDim / (rowsPerWarp * rows);
+    if (warps > 32)
+      return std::nullopt;
+    return LightningDecodeVectorShape{keyDim, columns, rows, warps};
+  }
+  return std::nullopt;
+}
+
+void mlir::hymir::buildLightningDecodeVectorKernel(
+    ImplicitLocOpBuilder &b, const LightningOperands &operands,
+    const LightningDecodeVectorShape &shape, Type elt) {
+  VectorDecodeKernelBuilder(b, operands, shape, elt).build();
+}
 
 void mlir::hymir::buildLightningDecodeKernel(ImplicitLocOpBuilder &b,
                                              const LightningOperands &operands,

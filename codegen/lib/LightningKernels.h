@@ -86,11 +86,40 @@ void buildLightningBlockedKernel(ImplicitLocOpBuilder &b,
 /// kLightningDecodeGroups threads per value column.
 constexpr int64_t kLightningDecodeGroups = 4;
 
-/// Writes the decode kernel's body (its block covers min(Dv, 64) value
-/// columns with kLightningDecodeGroups threads each).
+/// Writes the decode kernel's body (its block covers the launch's value
+/// columns, min(Dv, 64) unless asked otherwise, with kLightningDecodeGroups
+/// threads each).
 void buildLightningDecodeKernel(ImplicitLocOpBuilder &b,
                                 const LightningOperands &operands,
                                 int64_t keyDim, Type elt);
+
+/// The layout of the vector decode kernel: a block covers `columns` value
+/// columns of one head as quads of 4 (16-byte state accesses); the
+/// columns / 4 lanes of a state row are consecutive lanes of a warp, so a
+/// warp reads 32 / (columns / 4) whole row segments per instruction; each
+/// thread holds `rows` consecutive key rows of its quad (q and k read as one
+/// vector of `rows` each), and `warps` warps cover the key dim.
+struct LightningDecodeVectorShape {
+  int64_t keyDim, columns, rows, warps;
+  /// The layout for `columns` value columns per block, or nullopt where it
+  /// does not apply: columns / 4 must divide 32 and columns the value dim,
+  /// and the key dim must split into whole rows of the block's threads
+  /// (at most 1024).
+  static std::optional<LightningDecodeVectorShape>
+  get(int64_t keyDim, int64_t valueDim, int64_t columns);
+  int64_t threads() const { return warps * 32; }
+  /// The shared memory summing the warps' partial outputs (none for one
+  /// warp).
+  int64_t sharedBytes() const { return warps > 1 ? warps * columns * 4 : 0; }
+};
+
+/// Writes the vector decode kernel's body (same arithmetic per state
+/// element as buildLightningDecodeKernel; the output's sums in another
+/// order).
+void buildLightningDecodeVectorKernel(ImplicitLocOpBuilder &b,
+                                      const LightningOperands &operands,
+                                      const LightningDecodeVectorShape &shape,
+                                      Type elt);
 
 //===----------------------------------------------------------------------===//
 // Tensor-core kernel

@@ -14,6 +14,7 @@
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/Dialect/GPU/IR/GPUDialect.h"
 #include "mlir/Dialect/MemRef/IR/MemRef.h"
+#include "mlir/Dialect/Vector/IR/VectorOps.h"
 #include "llvm/ADT/SmallPtrSet.h"
 
 namespace mlir::hymir {
@@ -54,6 +55,25 @@ bool touches(Operation *op, const llvm::SmallPtrSetImpl<Value> &aliases) {
   return found.wasInterrupted();
 }
 
+/// Whether `op` stores elements into `memref` (and does nothing else with
+/// it).
+bool isStoreInto(Operation *op, Value memref) {
+  if (auto store = dyn_cast<memref::StoreOp>(op))
+    return store.getMemRef() == memref && store.getValueToStore() != memref;
+  if (auto store = dyn_cast<vector::StoreOp>(op))
+    return store.getBase() == memref && store.getValueToStore() != memref;
+  return false;
+}
+
+/// Whether `op` loads elements of `memref`.
+bool isLoadOf(Operation *op, Value memref) {
+  if (auto load = dyn_cast<memref::LoadOp>(op))
+    return load.getMemRef() == memref;
+  if (auto load = dyn_cast<vector::LoadOp>(op))
+    return load.getBase() == memref;
+  return false;
+}
+
 /// The decode launch that is the only writer of `alloc`, if `alloc`'s uses
 /// are stores inside one such launch, `copy` and deallocations.
 gpu::LaunchOp soleDecodeWriter(memref::AllocOp alloc, memref::CopyOp copy) {
@@ -62,9 +82,8 @@ gpu::LaunchOp soleDecodeWriter(memref::AllocOp alloc, memref::CopyOp copy) {
     Operation *user = use.getOwner();
     if (user == copy.getOperation() || isa<memref::DeallocOp>(user))
       continue;
-    auto store = dyn_cast<memref::StoreOp>(user);
     auto launch = user->getParentOfType<gpu::LaunchOp>();
-    if (!store || store.getMemRef() != alloc.getResult() || !launch ||
+    if (!isStoreInto(user, alloc.getResult()) || !launch ||
         getLightningPart(launch) != LightningPart::Decode ||
         (writer && writer != launch))
       return nullptr;
@@ -93,8 +112,7 @@ bool updateInPlace(func::FuncOp func, memref::CopyOp copy) {
     for (Value operand : inner->getOperands()) {
       if (!aliases.contains(operand))
         continue;
-      auto load = dyn_cast<memref::LoadOp>(inner);
-      if (!load || operand != arg || load.getMemRef() != arg)
+      if (operand != arg || !isLoadOf(inner, arg))
         onlyLoads = false;
     }
   });

@@ -147,3 +147,28 @@ func.func @writes_arg(%state: memref<2x4xf32>) -> (memref<2x4xf32> {hymir.tied =
   memref.copy %new, %state : memref<2x4xf32> to memref<2x4xf32>
   return %state : memref<2x4xf32>
 }
+
+// -----
+
+// The vector decode kernel's 16-byte loads and stores: rewritten the same.
+// CHECK-LABEL: func.func @vector
+// CHECK-SAME:    (%[[STATE:.*]]: memref<2x4xf32>
+// CHECK-NOT:     memref.alloc
+// CHECK:         vector.load %[[STATE]]
+// CHECK:         vector.store %{{.*}}, %[[STATE]]
+// CHECK-NOT:     memref.copy
+func.func @vector(%state: memref<2x4xf32>) -> (memref<2x4xf32> {hymir.tied = 0 : i64}) {
+  %c0 = arith.constant 0 : index
+  %c1 = arith.constant 1 : index
+  %c2 = arith.constant 2 : index
+  %new = memref.alloc() : memref<2x4xf32>
+  gpu.launch blocks(%bx, %by, %bz) in (%gx = %c2, %gy = %c1, %gz = %c1)
+             threads(%tx, %ty, %tz) in (%sx = %c1, %sy = %c1, %sz = %c1) {
+    %old = vector.load %state[%bx, %c0] : memref<2x4xf32>, vector<4xf32>
+    %twice = arith.addf %old, %old : vector<4xf32>
+    vector.store %twice, %new[%bx, %c0] : memref<2x4xf32>, vector<4xf32>
+    gpu.terminator
+  } {hymir.lightning = "decode"}
+  memref.copy %new, %state : memref<2x4xf32> to memref<2x4xf32>
+  return %state : memref<2x4xf32>
+}

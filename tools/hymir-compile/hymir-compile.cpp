@@ -129,6 +129,20 @@ static cl::opt<bool> lightningTensorCoresOpt(
     cl::desc("cuda: bf16 lightning-attention prefill on tensor cores "
              "(default true)"),
     cl::init(true), cl::cat(hymirCategory));
+static constexpr rtools::Range kDecodeColumnsRange{0, 128};
+static cl::opt<rtools::Int64Arg> lightningDecodeColumnsOpt(
+    "lightning-decode-columns",
+    cl::desc(rtools::describeRange(
+        "cuda: value columns per thread block of the lightning decode "
+        "kernel, a power of two from 4 (more blocks for small batches); 0: "
+        "64",
+        kDecodeColumnsRange, 0)),
+    cl::init(0), rtools::inRange(kDecodeColumnsRange), cl::cat(hymirCategory));
+static cl::opt<bool> lightningDecodeVectorOpt(
+    "lightning-decode-vector",
+    cl::desc("cuda: the lightning decode kernel with 16-byte state accesses "
+             "(whole row segments per warp; default false)"),
+    cl::init(false), cl::cat(hymirCategory));
 static cl::opt<bool> attentionPipelineOpt(
     "attention-pipeline",
     cl::desc("cuda sm_90a: bf16 softmax-attention prefill of more than 16 "
@@ -367,6 +381,15 @@ bool checkOptions() {
                  << static_cast<int64_t>(cispoTokenChunkOpt) << "\n";
     return false;
   }
+  if (!rtools::checkRange(tool, lightningDecodeColumnsOpt,
+                          kDecodeColumnsRange))
+    return false;
+  if (int64_t c = lightningDecodeColumnsOpt; c != 0 && (c < 4 || (c & (c - 1)) != 0)) {
+    llvm::errs() << "hymir-compile: error: --lightning-decode-columns must be "
+                    "a power of two from 4 to 128 (0: automatic), got "
+                 << c << "\n";
+    return false;
+  }
   if (moeTileOpt.getNumOccurrences() &&
       !rtools::checkRange(tool, moeTileOpt, kMoeTileRange))
     return false;
@@ -589,6 +612,8 @@ LogicalResult run(MLIRContext &context, ModuleOp module, TimingScope &root) {
   formOptions.cispoNTiles = cispoNTilesOpt;
   formOptions.lightningValueSplit = lightningSplitOpt;
   formOptions.lightningTensorCores = lightningTensorCoresOpt;
+  formOptions.lightningDecodeColumns = lightningDecodeColumnsOpt;
+  formOptions.lightningDecodeVector = lightningDecodeVectorOpt;
   formOptions.attentionPipeline = attentionPipelineOpt;
   formOptions.attentionSchedule = attentionScheduleOpt;
   formOptions.attentionFuseRope = attentionFuseRopeOpt;

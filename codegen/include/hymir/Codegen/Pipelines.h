@@ -39,9 +39,8 @@ struct KernelFormOptions : public PassPipelineOptions<KernelFormOptions> {
       llvm::cl::init(false)};
   Option<bool> gpuLightning{
       *this, "gpu-lightning",
-      llvm::cl::desc("lightning attention's tiled form mapped onto GPU "
-                     "kernels (hymir-lightning-to-gpu) instead of lowered "
-                     "to loops"),
+      llvm::cl::desc("lightning attention as one cooperative GPU kernel "
+                     "(hymir-lightning-to-gpu) instead of the tiled loops"),
       llvm::cl::init(false)};
   Option<bool> gpuAttention{
       *this, "gpu-attention",
@@ -51,13 +50,20 @@ struct KernelFormOptions : public PassPipelineOptions<KernelFormOptions> {
       llvm::cl::init(false)};
   Option<int64_t> lightningValueSplit{
       *this, "lightning-value-split",
-      llvm::cl::desc("value split of hymir-tile-lightning-attention on the "
-                     "GPU (0: automatic)"),
+      llvm::cl::desc("value split of hymir-lightning-to-gpu (0: automatic)"),
       llvm::cl::init(0)};
   Option<bool> lightningTensorCores{
       *this, "lightning-tensor-cores",
       llvm::cl::desc("tensor-cores option of hymir-lightning-to-gpu"),
       llvm::cl::init(true)};
+  Option<int64_t> lightningDecodeColumns{
+      *this, "lightning-decode-columns",
+      llvm::cl::desc("decode-columns option of hymir-lightning-to-gpu"),
+      llvm::cl::init(0)};
+  Option<bool> lightningDecodeVector{
+      *this, "lightning-decode-vector",
+      llvm::cl::desc("decode-vector option of hymir-lightning-to-gpu"),
+      llvm::cl::init(false)};
   Option<bool> attentionPipeline{
       *this, "attention-pipeline",
       llvm::cl::desc("pipeline option of hymir-softmax-attention-to-kernels"),
