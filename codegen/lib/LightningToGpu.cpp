@@ -1,10 +1,17 @@
-//===- LightningToGpu.cpp - lightning attention as GPU kernels -----------===//
+//===- LightningToGpu.cpp - tiled lightning attention as GPU kernels -----===//
 //
-// The pass hymir-lightning-to-gpu: for each hymir.lightning_attention it
-// picks the kernels that apply to its shapes (the shape policy below),
-// turns its operands into buffers and emits one gpu.launch per kernel over
-// (value chunk, head, batch). The kernel bodies live one family a file
-// (LightningKernels.h): blocked SIMT, decode and tensor-core.
+// The pass hymir-lightning-to-gpu maps the tiled form of lightning attention
+// (hymir-tile-lightning-attention: a forall over (batch, head, value chunk)
+// holding a loop over token blocks that carries the f32 state, with the
+// intra-block, inter-block and state-update contractions marked by
+// hymir.lightning) onto GPU kernels. It recovers the algorithm's parameters
+// from that IR (matchTiledLightning: operands, block size, value split,
+// initial state), refuses a form it cannot map with a diagnostic, picks the
+// kernels that apply to the shapes (the shape policy below), turns the
+// operands into buffers and emits one gpu.launch per kernel over (value
+// chunk, head, batch): the forall's iterations as the grid. The kernel
+// bodies live one family a file (LightningKernels.h): blocked SIMT, decode
+// and tensor-core.
 //
 //===----------------------------------------------------------------------===//
 
@@ -19,9 +26,13 @@
 #include "mlir/Dialect/Bufferization/IR/Bufferization.h"
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/Dialect/GPU/IR/GPUDialect.h"
+#include "mlir/Dialect/Linalg/IR/Linalg.h"
 #include "mlir/Dialect/MemRef/IR/MemRef.h"
 #include "mlir/Dialect/SCF/IR/SCF.h"
+#include "mlir/Dialect/Tensor/IR/Tensor.h"
+#include "mlir/Dialect/Utils/StaticValueUtils.h"
 #include "mlir/IR/ImplicitLocOpBuilder.h"
+#include "mlir/IR/Matchers.h"
 
 namespace mlir::hymir {
 #define GEN_PASS_DEF_HYMIRLIGHTNINGTOGPU
@@ -32,6 +43,264 @@ using namespace mlir;
 using namespace mlir::hymir;
 
 namespace {
+
+//===----------------------------------------------------------------------===//
+// The tiled form, recovered from the IR
+//===----------------------------------------------------------------------===//
+
+/// What the tiled form of one lightning attention says: its operands (from
+/// the slices its contractions read), the initial state (the forall's state
+/// init unless that is a zero fill), tokens per block (the block loop's
+/// step) and value chunks (the forall's last bound).
+struct TiledLightning {
+  scf::ForallOp forall;
+  Value q, k, v, slopes, initialState;
+  int64_t block = 0, valueSplit = 0;
+  RankedTensorType outType, stateType;
+};
+
+/// An error at tiled lightning attention's forall (the op's location),
+/// named for the user as the op it came from.
+InFlightDiagnostic reportAt(scf::ForallOp forall) {
+  return emitError(forall.getLoc()) << "tiled lightning attention: ";
+}
+
+/// Whether `op`'s indexing maps are `lists` (results by dim number) over
+/// `dims` dims.
+bool hasMaps(linalg::GenericOp op, unsigned dims,
+             ArrayRef<SmallVector<unsigned>> lists) {
+  SmallVector<AffineMap> maps = op.getIndexingMapsArray();
+  if (maps.size() != lists.size())
+    return false;
+  for (auto [map, list] : llvm::zip(maps, lists)) {
+    if (map.getNumDims() != dims || map.getNumSymbols() != 0 ||
+        map !=
+            AffineMap::getMultiDimMapWithTargets(dims, list, op.getContext()))
+      return false;
+  }
+  return true;
+}
+
+/// A contraction over (parallel, parallel, reduction) with `maps`.
+bool isContraction(linalg::GenericOp op, ArrayRef<SmallVector<unsigned>> maps) {
+  using utils::IteratorType;
+  return op && op.getNumDpsInputs() == 2 && op.getNumDpsInits() == 1 &&
+         op.getIteratorTypesArray() ==
+             SmallVector<IteratorType>{IteratorType::parallel,
+                                       IteratorType::parallel,
+                                       IteratorType::reduction} &&
+         hasMaps(op, 3, maps);
+}
+
+/// Whether `op`'s payload applies a decay power exp(-slope n) of `slope`.
+bool appliesDecay(linalg::GenericOp op, Value slope) {
+  bool found = false;
+  op.getRegion().walk([&](math::ExpOp exp) {
+    auto mul = exp.getOperand().getDefiningOp<arith::MulFOp>();
+    if (!mul)
+      return;
+    for (Value factor : mul->getOperands())
+      if (auto neg = factor.getDefiningOp<arith::NegFOp>())
+        found |= neg.getOperand() == slope;
+  });
+  return found;
+}
+
+/// Matches the tiled form hymir-tile-lightning-attention writes, rooted at
+/// a forall marked hymir.lightning = "heads"; reports at the forall why a
+/// form is refused.
+FailureOr<TiledLightning> matchTiledLightning(scf::ForallOp forall) {
+  auto refuse = [&](const Twine &why) -> FailureOr<TiledLightning> {
+    reportAt(forall) << "not a form hymir-lightning-to-gpu can map: " << why;
+    return failure();
+  };
+  auto outside = [&](Value v) {
+    return !forall.getRegion().isAncestor(v.getParentRegion());
+  };
+  TiledLightning t;
+  t.forall = forall;
+  // The forall over (batch, head, value chunk) from 0 by 1, sharing the
+  // output and the state.
+  if (forall.getRank() != 3 || forall.getNumResults() != 2)
+    return refuse("expected a forall over (batch, head, value chunk) with "
+                  "two shared outputs (out, state)");
+  for (OpFoldResult lb : forall.getMixedLowerBound())
+    if (!isConstantIntValue(lb, 0))
+      return refuse("expected lower bounds of 0");
+  for (OpFoldResult step : forall.getMixedStep())
+    if (!isConstantIntValue(step, 1))
+      return refuse("expected steps of 1");
+  std::optional<int64_t> split =
+      getConstantIntValue(forall.getMixedUpperBound()[2]);
+  if (!split || *split < 1)
+    return refuse("expected a static count of value chunks");
+  t.valueSplit = *split;
+  t.outType = dyn_cast<RankedTensorType>(forall.getResult(0).getType());
+  t.stateType = dyn_cast<RankedTensorType>(forall.getResult(1).getType());
+  if (!t.outType || !t.stateType || t.outType.getRank() != 4 ||
+      t.stateType.getRank() != 4 || !t.stateType.getElementType().isF32())
+    return refuse("expected an out [B, T, H, Dv] and an f32 state "
+                  "[B, H, D, Dv]");
+  // An offset at induction variable `i` (0 where canonicalization folded a
+  // single iteration).
+  auto atIv = [&](OpFoldResult offset, unsigned i) {
+    return offset == getAsOpFoldResult(forall.getInductionVar(i)) ||
+           (isConstantIntValue(forall.getMixedUpperBound()[i], 1) &&
+            isConstantIntValue(offset, 0));
+  };
+  Value outArg = forall.getRegionIterArgs()[0],
+        stateArg = forall.getRegionIterArgs()[1];
+
+  // The loop over token blocks carrying (state tile, output tile).
+  scf::ForOp loop;
+  for (auto candidate : forall.getBody()->getOps<scf::ForOp>()) {
+    if (getLightningPart(candidate) != LightningPart::Blocks)
+      continue;
+    if (loop)
+      return refuse("expected one loop over token blocks, found two");
+    loop = candidate;
+  }
+  if (!loop)
+    return refuse("expected a loop over token blocks (hymir.lightning = "
+                  "\"blocks\")");
+  std::optional<int64_t> step = getConstantIntValue(loop.getStep());
+  if (!isConstantIntValue(loop.getLowerBound(), 0) || !step || *step < 1)
+    return refuse("expected the block loop to start at 0 with a static "
+                  "step (the block size)");
+  t.block = *step;
+  if (loop.getNumRegionIterArgs() != 2)
+    return refuse("expected the block loop to carry the state tile and the "
+                  "output tile");
+  auto stateTile =
+      loop.getInitArgs()[0].getDefiningOp<tensor::ExtractSliceOp>();
+  auto outTile = loop.getInitArgs()[1].getDefiningOp<tensor::ExtractSliceOp>();
+  if (!stateTile || stateTile.getSource() != stateArg || !outTile ||
+      outTile.getSource() != outArg)
+    return refuse("expected the block loop to start from this iteration's "
+                  "tiles of the shared state and output");
+
+  // The three contractions of a block, marked by part.
+  linalg::GenericOp intra, inter, state;
+  for (auto op : loop.getBody()->getOps<linalg::GenericOp>()) {
+    std::optional<LightningPart> part = getLightningPart(op);
+    if (!part)
+      continue;
+    linalg::GenericOp *slot = *part == LightningPart::Intra   ? &intra
+                              : *part == LightningPart::Inter ? &inter
+                              : *part == LightningPart::State ? &state
+                                                              : nullptr;
+    if (!slot)
+      continue;
+    if (*slot)
+      return refuse(Twine("expected one \"") + stringifyLightningPart(*part) +
+                    "\" contraction per block, found two");
+    *slot = op;
+  }
+  if (!intra || !inter || !state)
+    return refuse("expected the \"intra\", \"inter\" and \"state\" "
+                  "contractions in the block loop");
+  // scores[i, j] = sum_c q[i, c] k[j, c]; intra: o[i, e] += w[i, j] v[j, e];
+  // inter: o[i, e] += q[i, j] S[j, e]; state: S[c, e] += k[j, c] v[j, e].
+  auto scores = intra.getDpsInputs()[0].getDefiningOp<linalg::GenericOp>();
+  if (!isContraction(scores, {{0, 2}, {1, 2}, {0, 1}}) ||
+      !isContraction(intra, {{0, 2}, {2, 1}, {0, 1}}) ||
+      !isContraction(inter, {{0, 2}, {2, 1}, {0, 1}}) ||
+      !isContraction(state, {{2, 0}, {2, 1}, {0, 1}}))
+    return refuse("expected the contractions Q K^T, (scores * mask) V, "
+                  "(Q * decay) S and (K * decay)^T V");
+  Value qb = scores.getDpsInputs()[0], kb = scores.getDpsInputs()[1],
+        vb = intra.getDpsInputs()[1];
+  if (inter.getDpsInputs()[0] != qb ||
+      inter.getDpsInputs()[1] != loop.getRegionIterArgs()[0] ||
+      inter.getDpsInits()[0] != intra.getResult(0) ||
+      state.getDpsInputs()[0] != kb || state.getDpsInputs()[1] != vb)
+    return refuse("expected the inter-block part to read the block's "
+                  "queries and the carried state into the intra-block "
+                  "output, and the state update the block's keys and "
+                  "values");
+  // The state update adds to the decayed carried state (lambda^m S, in
+  // place) and is carried on.
+  auto decayed = state.getDpsInits()[0].getDefiningOp<linalg::GenericOp>();
+  auto yield = cast<scf::YieldOp>(loop.getBody()->getTerminator());
+  if (!decayed || decayed.getNumDpsInputs() != 0 ||
+      decayed.getNumDpsInits() != 1 ||
+      decayed.getDpsInits()[0] != loop.getRegionIterArgs()[0] ||
+      yield.getOperand(0) != state.getResult(0))
+    return refuse("expected the block loop to carry the state, updated from "
+                  "its decayed value");
+
+  // The block's q, k, v: slices [b, t0, h, chunk] of tensors from outside.
+  auto operandOf = [&](Value slice, Value &into) {
+    auto op = slice.getDefiningOp<tensor::ExtractSliceOp>();
+    if (!op || !outside(op.getSource()) || op.getSourceType().getRank() != 4)
+      return false;
+    SmallVector<OpFoldResult> offsets = op.getMixedOffsets();
+    if (!atIv(offsets[0], 0) || !atIv(offsets[2], 1) ||
+        getAsOpFoldResult(loop.getInductionVar()) != offsets[1])
+      return false;
+    into = op.getSource();
+    return true;
+  };
+  if (!operandOf(qb, t.q) || !operandOf(kb, t.k) || !operandOf(vb, t.v))
+    return refuse("expected the block's q, k and v as slices [batch, block, "
+                  "head, :] of tensors defined outside the forall");
+  auto qType = cast<RankedTensorType>(t.q.getType());
+  if (t.outType.getDimSize(3) !=
+          cast<RankedTensorType>(t.v.getType()).getDimSize(3) ||
+      t.stateType.getDimSize(2) != qType.getDimSize(3))
+    return refuse("expected the output and state shapes of these q, k, v");
+  // The token loop covers q's sequence.
+  Value ub = loop.getUpperBound();
+  std::optional<int64_t> staticTokens = getConstantIntValue(ub);
+  auto dim = ub.getDefiningOp<tensor::DimOp>();
+  bool coversTokens =
+      staticTokens ? *staticTokens == qType.getDimSize(1)
+                   : dim && isConstantIntValue(dim.getDimension(), 1) &&
+                         llvm::is_contained({t.q, t.k, t.v}, dim.getSource());
+  if (!coversTokens)
+    return refuse("expected the block loop to run over q's tokens");
+
+  // The head's decay rate, applied inside the three contractions.
+  for (auto extract : forall.getBody()->getOps<tensor::ExtractOp>()) {
+    if (extract.getIndices().size() == 1 &&
+        atIv(getAsOpFoldResult(extract.getIndices()[0]), 1) &&
+        outside(extract.getTensor()) && appliesDecay(intra, extract) &&
+        appliesDecay(inter, extract) && appliesDecay(state, extract) &&
+        appliesDecay(decayed, extract))
+      t.slopes = extract.getTensor();
+  }
+  if (!t.slopes)
+    return refuse("expected the head's slope (slopes[head]) in the decay "
+                  "powers exp(-slope n) of the three contractions and of "
+                  "the state's decay");
+
+  // The initial state: the state's shared init, unless that is zeros.
+  Value stateInit = forall.getOutputs()[1];
+  t.initialState = stateInit;
+  if (auto fill = stateInit.getDefiningOp<linalg::FillOp>()) {
+    if (matchPattern(fill.getDpsInputs()[0], m_AnyZeroFloat()))
+      t.initialState = Value();
+  }
+  // Each iteration publishes its tiles into the shared outputs.
+  scf::InParallelOp terminator = forall.getTerminator();
+  SmallVector<Operation *> inserts;
+  for (Operation &op : terminator.getYieldingOps())
+    inserts.push_back(&op);
+  auto publishes = [&](Operation *op, Value tile, Value into) {
+    auto insert = dyn_cast<tensor::ParallelInsertSliceOp>(op);
+    return insert && insert.getSource() == tile && insert.getDest() == into;
+  };
+  if (inserts.size() != 2 ||
+      !publishes(inserts[0], loop.getResult(1), outArg) ||
+      !publishes(inserts[1], loop.getResult(0), stateArg))
+    return refuse("expected each iteration to publish its output and state "
+                  "tiles");
+  return t;
+}
+
+//===----------------------------------------------------------------------===//
+// The kernels
+//===----------------------------------------------------------------------===//
 
 /// The kernels one op gets, from its shapes and the pass options.
 struct KernelChoice {
@@ -56,10 +325,10 @@ struct HymirLightningToGpuPass
   /// The chip's facts (the `chip` option).
   TargetDescription target;
 
-  FailureOr<KernelChoice> chooseKernels(LightningAttentionOp op);
-  LogicalResult checkBlockedLimits(LightningAttentionOp op,
+  FailureOr<KernelChoice> chooseKernels(const TiledLightning &tiled);
+  LogicalResult checkBlockedLimits(const TiledLightning &tiled,
                                    const KernelChoice &choice);
-  void emitKernels(LightningAttentionOp op, const KernelChoice &choice);
+  void emitKernels(const TiledLightning &tiled, const KernelChoice &choice);
 
   void runOnOperation() override {
     llvm::Expected<TargetDescription> found = lookupTarget(chip);
@@ -78,34 +347,49 @@ struct HymirLightningToGpuPass
           << decodeColumns;
       return signalPassFailure();
     }
-    SmallVector<LightningAttentionOp> ops;
-    getOperation().walk([&](LightningAttentionOp op) { ops.push_back(op); });
-    for (LightningAttentionOp op : ops) {
-      FailureOr<KernelChoice> choice = chooseKernels(op);
-      if (failed(choice) || failed(checkBlockedLimits(op, *choice)))
+    // The op itself is not mapped: the algorithm is its tiled form.
+    WalkResult untiled = getOperation().walk([](LightningAttentionOp op) {
+      op.emitOpError("reaches hymir-lightning-to-gpu untiled: it maps the "
+                     "tiled form, run hymir-tile-lightning-attention first");
+      return WalkResult::interrupt();
+    });
+    if (untiled.wasInterrupted())
+      return signalPassFailure();
+    SmallVector<scf::ForallOp> foralls;
+    getOperation().walk([&](scf::ForallOp forall) {
+      if (getLightningPart(forall) == LightningPart::Heads)
+        foralls.push_back(forall);
+    });
+    for (scf::ForallOp forall : foralls) {
+      FailureOr<TiledLightning> tiled = matchTiledLightning(forall);
+      if (failed(tiled))
         return signalPassFailure();
-      emitKernels(op, *choice);
+      FailureOr<KernelChoice> choice = chooseKernels(*tiled);
+      if (failed(choice) || failed(checkBlockedLimits(*tiled, *choice)))
+        return signalPassFailure();
+      emitKernels(*tiled, *choice);
     }
   }
 };
 
 FailureOr<KernelChoice>
-HymirLightningToGpuPass::chooseKernels(LightningAttentionOp op) {
-  auto qType = op.getQ().getType();
-  auto vType = op.getV().getType();
+HymirLightningToGpuPass::chooseKernels(const TiledLightning &tiled) {
+  auto qType = cast<RankedTensorType>(tiled.q.getType());
+  auto vType = cast<RankedTensorType>(tiled.v.getType());
   int64_t heads = qType.getDimSize(2), d = qType.getDimSize(3),
           dv = vType.getDimSize(3), batchDim = qType.getDimSize(0),
           tokensDim = qType.getDimSize(1);
   if (ShapedType::isDynamic(heads) || ShapedType::isDynamic(d) ||
       ShapedType::isDynamic(dv) || ShapedType::isDynamic(batchDim))
-    return op.emitOpError("needs static batch, head count and head dims for "
-                          "its GPU kernel");
+    return reportAt(tiled.forall)
+           << "needs static batch, head count and head dims for its GPU "
+              "kernel";
   KernelChoice choice;
   // Short static sequences (decode, speculative verification) take the
   // recurrence kernel; everything else the blocked one.
   // A dynamic token count gets both kernels, chosen per call by the plan
   // (a launch guarded by the token count).
-  bool decodeShapes = blockSize == 0 && d % kLightningDecodeGroups == 0 &&
+  bool decodeShapes = decodeKernel && d % kLightningDecodeGroups == 0 &&
                       (dv % 64 == 0 || (dv < 64 && dv % 8 == 0));
   choice.decodeOnly = decodeShapes && !ShapedType::isDynamic(tokensDim) &&
                       tokensDim <= target.lightningDecodeTokens;
@@ -123,59 +407,48 @@ HymirLightningToGpuPass::chooseKernels(LightningAttentionOp op) {
   s.keyDim = d;
   s.valueDim = dv;
   s.threads = threads;
-  // Tokens per block: the option, else 32, or the next even power of two
-  // covering a short static sequence (decode).
-  s.block = blockSize;
-  if (s.block == 0) {
-    s.block = 32;
-    if (!ShapedType::isDynamic(tokensDim) && tokensDim < 32)
-      s.block = std::max<int64_t>(2, llvm::PowerOf2Ceil(tokensDim));
-  }
-  // Value chunks: the option, else 64-wide chunks where that divides.
-  s.valueSplit = valueSplit;
-  // (Measured on an H100 at B = 1, H = 64: 32-wide chunks for the
-  // tensor-core kernel, 256 blocks, were 28% slower than 64-wide ones.)
-  if (s.valueSplit == 0)
-    s.valueSplit = (dv > 64 && dv % 64 == 0) ? dv / 64 : 1;
+  // Tokens per block and value chunks, as tiled.
+  s.block = tiled.block;
+  s.valueSplit = tiled.valueSplit;
   s.valueTile = 0;
-  if (dv % std::max<int64_t>(s.valueSplit, 1) == 0)
+  if (dv % s.valueSplit == 0)
     s.valueTile = dv / s.valueSplit;
   // bf16 prefill on tensor cores where the shapes allow.
   // (A static empty sequence takes the SIMT kernel, which reads nothing.)
   using Tc = LightningTensorCoreShape;
   choice.tensorCores = tokensDim != 0 && s.valueTile > 0 && tensorCores &&
                        target.hasBf16Mma && qType.getElementType().isBF16() &&
-                       (blockSize == 0 || blockSize == Tc::kBlock) &&
-                       s.threads == Tc::kWarps * 32 &&
+                       s.block == Tc::kBlock && s.threads == Tc::kWarps * 32 &&
                        Tc::applies(d, s.valueTile);
   return choice;
 }
 
 LogicalResult
-HymirLightningToGpuPass::checkBlockedLimits(LightningAttentionOp op,
+HymirLightningToGpuPass::checkBlockedLimits(const TiledLightning &tiled,
                                             const KernelChoice &choice) {
   // A decode-only op needs none of the blocked kernels' limits.
   if (choice.decodeOnly)
     return success();
+  scf::ForallOp op = tiled.forall;
   const LightningBlockedShape &s = choice.shape;
   if (s.block < 2 || s.block % 2 != 0 || s.block > 64)
-    return op.emitOpError() << "GPU block size must be even and in [2, 64] "
-                               "(the decay powers stay normal in f32), got "
-                            << s.block;
+    return reportAt(op) << "GPU block size must be even and in [2, 64] "
+                           "(the decay powers stay normal in f32), got "
+                        << s.block;
   if (s.valueDim % s.valueSplit != 0)
-    return op.emitOpError() << "value-split " << s.valueSplit
-                            << " does not divide the value dim " << s.valueDim;
+    return reportAt(op) << "value-split " << s.valueSplit
+                        << " does not divide the value dim " << s.valueDim;
   if (s.valueTile % 4 != 0 || s.keyDim % 4 != 0)
-    return op.emitOpError() << "GPU kernel needs the key dim (" << s.keyDim
-                            << ") and the value chunk (" << s.valueTile
-                            << ") to be multiples of 4";
+    return reportAt(op) << "GPU kernel needs the key dim (" << s.keyDim
+                        << ") and the value chunk (" << s.valueTile
+                        << ") to be multiples of 4";
   if (s.threads < 32 || s.threads > 1024 || s.threads % 32 != 0)
-    return op.emitOpError() << "threads must be a multiple of 32 in [32, "
-                               "1024], got "
-                            << s.threads;
+    return reportAt(op) << "threads must be a multiple of 32 in [32, "
+                           "1024], got "
+                        << s.threads;
   int64_t bytes = lightningBlockedSharedBytes(s);
   if (bytes > target.maxSharedBytesPerBlock)
-    return op.emitOpError()
+    return reportAt(op)
            << "GPU kernel tiles need " << bytes
            << " B of shared memory, more than the "
            << target.maxSharedBytesPerBlock
@@ -184,28 +457,28 @@ HymirLightningToGpuPass::checkBlockedLimits(LightningAttentionOp op,
   return success();
 }
 
-void HymirLightningToGpuPass::emitKernels(LightningAttentionOp op,
+void HymirLightningToGpuPass::emitKernels(const TiledLightning &tiled,
                                           const KernelChoice &choice) {
-  auto qType = op.getQ().getType();
+  scf::ForallOp forall = tiled.forall;
+  auto qType = cast<RankedTensorType>(tiled.q.getType());
   int64_t heads = qType.getDimSize(2), d = qType.getDimSize(3),
-          dv = op.getV().getType().getDimSize(3),
+          dv = cast<RankedTensorType>(tiled.v.getType()).getDimSize(3),
           batchDim = qType.getDimSize(0);
   Type elt = qType.getElementType();
   const LightningBlockedShape &s = choice.shape;
 
-  ImplicitLocOpBuilder b(op.getLoc(), op);
+  ImplicitLocOpBuilder b(forall.getLoc(), forall);
   GpuBuilder g(b);
   // The operands as buffers, the results as fresh allocations.
   LightningOperands operands;
-  operands.q = g.toBuffer(op.getQ());
-  operands.k = g.toBuffer(op.getK());
-  operands.v = g.toBuffer(op.getV());
-  operands.slopes = g.toBuffer(op.getSlopes());
+  operands.q = g.toBuffer(tiled.q);
+  operands.k = g.toBuffer(tiled.k);
+  operands.v = g.toBuffer(tiled.v);
+  operands.slopes = g.toBuffer(tiled.slopes);
   operands.initialState =
-      op.getInitialState() ? g.toBuffer(op.getInitialState()) : Value();
+      tiled.initialState ? g.toBuffer(tiled.initialState) : Value();
   operands.tokens = memref::DimOp::create(b, operands.q, 1);
-  auto outType = cast<RankedTensorType>(op.getOut().getType());
-  auto stateType = cast<RankedTensorType>(op.getFinalState().getType());
+  RankedTensorType outType = tiled.outType, stateType = tiled.stateType;
   SmallVector<Value> dynSizes;
   if (outType.isDynamicDim(1))
     dynSizes.push_back(operands.tokens);
@@ -290,9 +563,24 @@ void HymirLightningToGpuPass::emitKernels(LightningAttentionOp op,
       b, outType, operands.out, /*restrict=*/true, /*writable=*/true);
   Value stateTensor = bufferization::ToTensorOp::create(
       b, stateType, operands.finalState, /*restrict=*/true, /*writable=*/true);
-  op.getOut().replaceAllUsesWith(outTensor);
-  op.getFinalState().replaceAllUsesWith(stateTensor);
-  op.erase();
+  forall.getResult(0).replaceAllUsesWith(outTensor);
+  forall.getResult(1).replaceAllUsesWith(stateTensor);
+  // The forall and the shared inits only it used (an empty output, a
+  // zero-filled state) go.
+  SmallVector<Value> inits(forall.getOutputs());
+  forall.erase();
+  for (Value init : inits) {
+    Operation *def = init.getDefiningOp();
+    if (!def || !def->use_empty() || !isa<tensor::EmptyOp, linalg::FillOp>(def))
+      continue;
+    SmallVector<Value> operands(def->getOperands());
+    def->erase();
+    for (Value operand : operands)
+      if (Operation *producer = operand.getDefiningOp())
+        if (producer->use_empty() &&
+            isa<tensor::EmptyOp, arith::ConstantOp>(producer))
+          producer->erase();
+  }
 }
 
 } // namespace

@@ -54,10 +54,16 @@ void mlir::hymir::buildKernelFormPipeline(OpPassManager &pm,
     pm.addNestedPass<func::FuncOp>(createHymirMoeLayoutToGpu());
   }
   // Tiled ops first: lightning attention becomes a forall over heads of
-  // loops over token blocks.
+  // loops over token blocks, the one statement of its algorithm; the cuda
+  // target maps that form onto its kernels, the cpu target lowers it on.
   if (options.gpuLightning) {
+    // The GPU kernels' blocks: 32 tokens (the tensor-core kernel's), value
+    // chunks of 64 where they divide unless asked otherwise.
+    HymirTileLightningAttentionOptions tile;
+    tile.blockSize = 32;
+    tile.valueSplit = options.lightningValueSplit;
+    pm.addNestedPass<func::FuncOp>(createHymirTileLightningAttention(tile));
     HymirLightningToGpuOptions lightning;
-    lightning.valueSplit = options.lightningValueSplit;
     lightning.tensorCores = options.lightningTensorCores;
     lightning.decodeColumns = options.lightningDecodeColumns;
     lightning.decodeVector = options.lightningDecodeVector;

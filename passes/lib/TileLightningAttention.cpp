@@ -63,9 +63,17 @@ LogicalResult Tiler::rewrite(PatternRewriter &rewriter) {
       ShapedType::isDynamic(qType.getDimSize(2)))
     return op.emitOpError(
         "needs a static head count and static head dims to be tiled");
+  // Value split 0: 64-wide value chunks where they divide the value dim.
+  if (valueSplit == 0)
+    valueSplit = (dv > 64 && dv % 64 == 0) ? dv / 64 : 1;
   if (valueSplit < 1 || dv % valueSplit != 0)
     return op.emitOpError() << "value-split " << valueSplit
                             << " does not divide the value dim " << dv;
+  // A static sequence shorter than a block: the next power of two covering
+  // it (at least 2). The loop runs the same single iteration either way.
+  int64_t staticTokens = qType.getDimSize(1);
+  if (!ShapedType::isDynamic(staticTokens) && staticTokens < blockSize)
+    blockSize = std::max<int64_t>(2, llvm::PowerOf2Ceil(staticTokens));
   int64_t vt = dv / valueSplit;
   Type elt = qType.getElementType();
   Type f32 = rewriter.getF32Type();

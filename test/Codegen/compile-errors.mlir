@@ -12,7 +12,7 @@
 // TILE: hymir-compile: error: --moe-tile must be in [1, 1024], got 0
 // BRANCH: branch.mlir:9:8: error: hymir-compile: op cannot be placed in an execution plan (only hymir.token_guard may hold steps: a choice by token count is a guard, not a branch)
 // TARGET: hymir-compile: error: unknown target 'tpu' (supported: cpu, cuda)
-// CUDA: error: 'hymir.lightning_attention' op GPU kernel needs the key dim (6) and the value chunk (6) to be multiples of 4
+// CUDA: lightning.mlir:2:12: error: tiled lightning attention: GPU kernel needs the key dim (6) and the value chunk (6) to be multiples of 4
 func.func @loss(%hidden: tensor<?x12xbf16>, %lm_head: tensor<100x12xbf16>,
                 %targets: tensor<?xi32>, %logp_old: tensor<?xf32>,
                 %adv: tensor<?xf32>, %mask: tensor<?xf32>) -> tensor<f32> {

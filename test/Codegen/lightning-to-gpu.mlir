@@ -1,14 +1,15 @@
-// Lightning attention as one cooperative GPU kernel: the grid is the tiled
-// IR's forall over (value chunk, head, batch); inside, a loop over token
-// blocks runs the load, scores, output and state phases between barriers.
+// Lightning attention's tiled form (hymir-tile-lightning-attention) as one
+// cooperative GPU kernel: the grid is the tiled IR's forall over (value
+// chunk, head, batch); inside, a loop over token blocks (the tiled loop's
+// step) runs the load, scores, output and state phases between barriers.
 // bf16 prefill runs them on tensor cores (nvvm.mma.sync), otherwise as f32
 // outer products. Short static sequences take the decode kernel (state in
 // registers, shuffles for o = q S); with a dynamic token count both kernels
 // are emitted, each under hymir.token_guard for its token counts (decode up
 // to 16, blocked above), which the plan turns into guarded launches.
-// RUN: hymir-opt %s -hymir-lightning-to-gpu | FileCheck %s --check-prefixes=CHECK,TC
-// RUN: hymir-opt %s -hymir-lightning-to-gpu="tensor-cores=false" | FileCheck %s --check-prefixes=CHECK,SIMT
-// RUN: hymir-opt %s -hymir-lightning-to-gpu="block-size=16 value-split=4 threads=128" | FileCheck %s --check-prefixes=CHECK,OPTS
+// RUN: hymir-opt %s -hymir-tile-lightning-attention="block-size=32 value-split=0" -hymir-lightning-to-gpu | FileCheck %s --check-prefixes=CHECK,TC
+// RUN: hymir-opt %s -hymir-tile-lightning-attention="block-size=32 value-split=0" -hymir-lightning-to-gpu="tensor-cores=false" | FileCheck %s --check-prefixes=CHECK,SIMT
+// RUN: hymir-opt %s -hymir-tile-lightning-attention="block-size=16 value-split=4" -hymir-lightning-to-gpu="threads=128 decode-kernel=false" | FileCheck %s --check-prefixes=CHECK,OPTS
 
 // CHECK-LABEL: func.func @prefill
 // CHECK-DAG:     %[[Q:.*]] = bufferization.to_buffer %arg0 read_only
@@ -65,6 +66,7 @@
 // OPTS:            vector.store {{.*}}, %[[STATE]]
 // SIMT:            } {hymir.lightning = "blocks"}
 // OPTS:          } {hymir.lightning = "blocks"}
+// CHECK-NOT:     scf.forall
 // CHECK:         bufferization.to_tensor %[[OUT]] restrict writable
 // CHECK:         bufferization.to_tensor %[[STATE]] restrict writable
 func.func @prefill(%q: tensor<2x?x4x64xbf16>, %k: tensor<2x?x4x64xbf16>, %v: tensor<2x?x4x64xbf16>,
@@ -84,7 +86,7 @@ func.func @prefill(%q: tensor<2x?x4x64xbf16>, %k: tensor<2x?x4x64xbf16>, %v: ten
 // TC:              gpu.shuffle  xor %{{.*}}, %c8_i32, %c32_i32
 // TC:              gpu.shuffle  xor %{{.*}}, %c16_i32, %c32_i32
 // TC:          } {hymir.lightning = "decode"}
-// With an explicit block size the blocked kernel runs even for one token.
+// Without the decode kernel the blocked kernel runs even for one token.
 // OPTS-LABEL:  func.func @decode
 // OPTS:          {hymir.lightning = "blocks"}
 func.func @decode(%q: tensor<3x1x8x128xf32>, %s: tensor<8xf32>, %s0: tensor<3x8x128x128xf32>)

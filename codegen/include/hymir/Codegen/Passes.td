@@ -273,7 +273,6 @@ def HymirCispoLossToGpu
     and d_hidden += g W into one f32 [T, N] accumulator converted at the end.
     Memory above inputs and results: the pass's planes, W^T, h^T and the
     accumulator (0.59 GiB at T = 4096, N = 6144; 0.85 GiB with the f32 head).
-
     With `token-chunk` = Tc > 0 as well (a multiple of 128; the bf16 head
     only) the logits are not recomputed: per chunk of Tc tokens (unrolled up
     to the static token count or `max-tokens`, chunk k under a token guard
@@ -321,13 +320,25 @@ def HymirCispoLossToGpu
 
 def HymirLightningToGpu
     : Pass<"hymir-lightning-to-gpu", "::mlir::func::FuncOp"> {
-  let summary = "Lightning attention as one cooperative GPU kernel";
+  let summary = "Tiled lightning attention as one cooperative GPU kernel";
   let description = [{
-    For the cuda target, on tensors (before bufferization). Rewrites each
-    `hymir.lightning_attention` into a `gpu.launch` with one thread block
-    per (value chunk, head, batch) -- the forall of
-    `hymir-tile-lightning-attention` as the grid -- that runs the same
-    blocked algorithm: a loop over blocks of `block-size` tokens carrying the
+    For the cuda target, on tensors (before bufferization), after
+    `hymir-tile-lightning-attention`: the algorithm is written once, as that
+    pass's tiled form, and this pass maps it. For each forall marked
+    `hymir.lightning = "heads"` it recovers the parameters from the IR --
+    q, k, v (the tensors the block's slices read), the slopes (the tensor
+    whose `slopes[head]` the decay powers of the "intra", "inter" and
+    "state" contractions use), the initial state (the forall's state init
+    unless that is a zero fill), the block size (the step of the loop marked
+    "blocks") and the value split (the forall's last bound) -- and checks the
+    rest of the form (the contractions' operands and indexing maps, the
+    carried state and output tiles, the published tiles). A form it cannot
+    map is refused with a diagnostic at the forall naming what differs; an
+    untiled `hymir.lightning_attention` is refused too.
+
+    The forall becomes a `gpu.launch` with one thread block per (value
+    chunk, head, batch) -- the forall's iterations as the grid -- that runs
+    the blocked algorithm: a loop over the token blocks carrying the
     f32 state tile [D, Dv / value-split] in shared memory, and per block
     four phases separated by barriers:
 
@@ -346,15 +357,16 @@ def HymirLightningToGpu
     become buffers through `bufferization.to_buffer` and the results fresh
     allocations through
     `bufferization.to_tensor`, so one-shot bufferization and the planner see
-    ordinary buffers. Block size 0 picks 32 tokens, or the next even power
-    of two covering a shorter static sequence (decode); value split 0 picks
+    ordinary buffers. The cuda pipeline tiles with 32-token blocks and
     64-wide value chunks where they divide the value dim.
 
     A static token count of at most 16 (the decode cut-off of `chip`'s
-    target description; with block size 0) takes a decode kernel instead: the recurrence with the state in registers, read and
-    written once. A dynamic token count gets both kernels under
-    `scf.if (tokens <= 16)`, which hymir-lower-to-plan turns into launches
-    guarded by the token count of each call.
+    target description; with `decode-kernel`, the default) takes a decode
+    kernel instead: the recurrence with the state in registers, read and
+    written once. A dynamic token count gets both kernels, each under a
+    `hymir.token_guard` (decode up to 16 tokens, blocked above), which
+    hymir-lower-to-plan turns into launches guarded by the token count of
+    each call.
 
     With `tensor-cores` (the default) and a chip with bf16 mma.sync (sm_80
     on), bf16 graphs whose shapes allow it
@@ -369,10 +381,6 @@ def HymirLightningToGpu
     to bf16 where they enter a product.
   }];
   let options = [
-    Option<"blockSize", "block-size", "int64_t", /*default=*/"0",
-           "tokens per block (even, at most 64; 0: automatic)">,
-    Option<"valueSplit", "value-split", "int64_t", /*default=*/"0",
-           "thread blocks per head over the value dim (0: automatic)">,
     Option<"threads", "threads", "int64_t", /*default=*/"256",
            "threads per block">,
     Option<"decodeColumns", "decode-columns", "int64_t", /*default=*/"0",
@@ -384,6 +392,9 @@ def HymirLightningToGpu
            "whole row segments of its block's columns, each thread 8 "
            "consecutive key rows of 4 columns, the output summed over the "
            "warps in shared memory (where that layout divides the shapes)">,
+    Option<"decodeKernel", "decode-kernel", "bool", /*default=*/"true",
+           "the decode kernel for short static sequences and, under a "
+           "token guard, for short calls of a dynamic one">,
     Option<"tensorCores", "tensor-cores", "bool", /*default=*/"true",
            "bf16 prefill on tensor cores (mma.sync m16n8k16, bf16 operands, "
            "f32 accumulation) where the shapes allow">,

@@ -39,8 +39,9 @@ struct KernelFormOptions : public PassPipelineOptions<KernelFormOptions> {
       llvm::cl::init(false)};
   Option<bool> gpuLightning{
       *this, "gpu-lightning",
-      llvm::cl::desc("lightning attention as one cooperative GPU kernel "
-                     "(hymir-lightning-to-gpu) instead of the tiled loops"),
+      llvm::cl::desc("lightning attention's tiled form mapped onto GPU "
+                     "kernels (hymir-lightning-to-gpu) instead of lowered "
+                     "to loops"),
       llvm::cl::init(false)};
   Option<bool> gpuAttention{
       *this, "gpu-attention",
@@ -50,7 +51,8 @@ struct KernelFormOptions : public PassPipelineOptions<KernelFormOptions> {
       llvm::cl::init(false)};
   Option<int64_t> lightningValueSplit{
       *this, "lightning-value-split",
-      llvm::cl::desc("value split of hymir-lightning-to-gpu (0: automatic)"),
+      llvm::cl::desc("value split of hymir-tile-lightning-attention on the "
+                     "GPU (0: automatic)"),
       llvm::cl::init(0)};
   Option<bool> lightningTensorCores{
       *this, "lightning-tensor-cores",

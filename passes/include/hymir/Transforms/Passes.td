@@ -250,16 +250,26 @@ def HymirTileLightningAttention
       `exp(-s * n)`; the causal mask is applied inside the intra-block
       contraction), marked `hymir.lightning = "intra" | "inter" | "state"`.
 
-    `block-size` 0 keeps the op's own `block_size`; `value-split` divides the
-    value dimension across iterations of the forall (it must divide Dv).
+    `block-size` 0 keeps the op's own `block_size`; a static sequence
+    shorter than a block gets the next power of two covering it (at least
+    2; the loop runs the same single iteration). `value-split` divides the
+    value dimension across iterations of the forall (it must divide Dv; 0
+    picks 64-wide chunks where they divide a value dim above 64, else 1).
     Splitting the sequence across thread blocks (a two-pass state prefix) is
     not implemented yet.
+
+    This form is the input of both targets: the cpu path lowers it to loops,
+    and on cuda `hymir-lightning-to-gpu` recovers the algorithm's parameters
+    from it (operands, block size as the loop's step, value split as the
+    forall's last bound, the initial state as the forall's state init) and
+    maps it onto its GPU kernels.
   }];
   let options = [
     Option<"blockSize", "block-size", "int64_t", /*default=*/"0",
            "tokens per block (0: the op's block_size)">,
     Option<"valueSplit", "value-split", "int64_t", /*default=*/"1",
-           "chunks of the value dimension handled in parallel">
+           "chunks of the value dimension handled in parallel (0: 64-wide "
+           "chunks where they divide)">
   ];
   let dependentDialects = [
     "::mlir::arith::ArithDialect", "::mlir::linalg::LinalgDialect",
