@@ -829,14 +829,21 @@ LogicalResult EntryLowering::finish(func::ReturnOp ret) {
         return ret.emitError()
                << "hymir-compile: result " << i << " is tied to argument "
                << *arg << ", which is not an entry input";
-      if (getShardDim(func, *arg))
-        return ret.emitError()
-               << "hymir-compile: result " << i << " is tied to argument "
-               << *arg << ", which is split across devices";
+    }
+    // A tied output split across devices (its argument is: hymir-shard
+    // returns each device's part into it) has its input's whole shape.
+    AffineMapAttr shape = AffineMapAttr::get(map(v.sizes));
+    int64_t shardDim = -1;
+    if (tiedTo >= 0) {
+      auto input = cast<plan::TensorSpecAttr>(inputs[tiedTo]);
+      if (input.getShardDim() >= 0) {
+        shape = input.getShape();
+        shardDim = input.getShardDim();
+      }
     }
     outputs.push_back(plan::TensorSpecAttr::get(
         context, name ? name.getValue() : "result" + std::to_string(i),
-        v.elementType, AffineMapAttr::get(map(v.sizes)), -1, tiedTo));
+        v.elementType, shape, shardDim, tiedTo));
     if (tiedTo >= 0) {
       const View &arg = views[func.getArgument(*getTiedArgument(func, i))];
       if (v.storage == inputStorage[tiedTo] && v.offset == constant(0) &&

@@ -13,6 +13,11 @@
 // device holds E / N whole experts and its own tokens, which hymir.all_to_all
 // sends to the devices of the experts they picked and brings back).
 //
+// Tied arguments (lightning states, KV caches) are split by heads with the
+// attention that updates them: each device holds and updates its part, and
+// returns it as the tied result (the runtime keeps each device's part in
+// its device values).
+//
 //===----------------------------------------------------------------------===//
 
 #include "LinalgBuilders.h"
@@ -64,9 +69,9 @@ using ParamLayouts = llvm::StringMap<int64_t>;
 class Sharder {
 public:
   Sharder(func::FuncOp func, int64_t devices, MoeMode moeMode,
-          ParamLayouts &params)
+          ParamLayouts &params, ParamLayouts &states)
       : func(func), devices(devices), moeMode(moeMode), params(params),
-        builder(func.getContext()) {}
+        states(states), builder(func.getContext()) {}
 
   LogicalResult run();
 
@@ -80,6 +85,13 @@ private:
   LogicalResult visitDim(tensor::DimOp op);
   LogicalResult visitHeads(Operation *op, ArrayRef<Value> headOperands);
   LogicalResult visitLightning(LightningAttentionOp op);
+  LogicalResult visitGeneric(linalg::GenericOp op);
+  LogicalResult visitReturn(func::ReturnOp op);
+  /// The dim of tied argument `arg` that holds heads: the state of a
+  /// lightning attention (dim 1 of [B, H, Dk, Dv]) or a KV cache written by
+  /// hymir.kv_cache_write (dim 2 of [B, C, H, D]), found through the
+  /// element-wise generics between the argument and that use; -1 if none.
+  static int64_t headDimOf(Value arg);
   LogicalResult visitMoe(MoeOp op);
   /// Why `op`'s experts cannot be split across the devices, or "".
   std::string whyNotSplitExperts(MoeOp op) const;
@@ -152,6 +164,9 @@ private:
   int64_t devices;
   MoeMode moeMode;
   ParamLayouts &params;
+  // The same for tied arguments (lightning states, KV caches) by name: the
+  // entries sharing a cache (prefill, decode) agree on its split.
+  ParamLayouts &states;
   OpBuilder builder;
   llvm::DenseMap<Value, Layout> layouts;
   llvm::DenseMap<Value, Value> wholes;
@@ -338,11 +353,24 @@ LogicalResult Sharder::visitLinear(LinearOp op) {
     return success();
   }
   auto wType = cast<RankedTensorType>(w.getType());
-  if (lx.isSplit(last) && canPart(w, 0) &&
-      wType.getDimSize(0) > wType.getDimSize(1)) {
-    // A widening product of a split x (the q/k/v projection of a
-    // distributed norm's output): gathering x moves less than summing the
-    // wider partial product, and the result splits by heads.
+  // The result reshaped into heads (its last dim expanded: the q, k or v of
+  // an attention).
+  bool intoHeads = llvm::any_of(op.getResult().getUsers(), [&](Operation *u) {
+    auto expand = dyn_cast<tensor::ExpandShapeOp>(u);
+    return expand && expand.getReassociationIndices()[last].size() > 1;
+  });
+  // The whole weight's dims (an earlier entry may have split it).
+  int64_t rows = wType.getDimSize(0), cols = wType.getDimSize(1);
+  if (layout(w).isSplit(0))
+    rows *= devices;
+  if (layout(w).isSplit(1))
+    cols *= devices;
+  if (lx.isSplit(last) && canPart(w, 0) && (rows > cols || intoHeads)) {
+    // A widening product of a split x, or one that becomes heads (the
+    // q/k/v projection of a distributed norm's output): gathering x moves
+    // less than summing the partial product (an all_reduce of a result at
+    // least as wide), and the result splits by heads, as the attention
+    // and the caches it writes are.
     op.getXMutable().assign(wholeOf(x, op));
     op.getWeightMutable().assign(partOf(w, 0, op));
     setPart(op.getResult(), last);
@@ -585,6 +613,149 @@ LogicalResult Sharder::visitLightning(LightningAttentionOp op) {
     op.getInitialStateMutable().assign(partOf(state, 1, op));
   setPart(op.getOut(), 2);
   setPart(op.getFinalState(), 1);
+  return success();
+}
+
+/// A linalg.generic whose maps are projected permutations keeps a split
+/// along one of its parallel loops: the operands that index that loop take
+/// their parts there (split already, an undecided argument, a new
+/// tensor.empty, or a replicated value read at the device's offset), the
+/// others are whole. The payload must not read that loop's index (it would
+/// count within the part) nor a split tensor from above.
+LogicalResult Sharder::visitGeneric(linalg::GenericOp op) {
+  SmallVector<AffineMap> maps = op.getIndexingMapsArray();
+  auto whole = [&] {
+    wholeOperands(op);
+    return success();
+  };
+  if (!llvm::all_of(maps, [](AffineMap m) { return m.isProjectedPermutation(); }))
+    return whole();
+  std::optional<unsigned> loop;
+  for (OpOperand &operand : op->getOpOperands()) {
+    Layout l = layout(operand.get());
+    if (l.kind == Layout::Partial)
+      return whole();
+    if (l.kind != Layout::Split)
+      continue;
+    auto d = dyn_cast<AffineDimExpr>(
+        maps[operand.getOperandNumber()].getResult(l.dim));
+    if (!d || (loop && *loop != d.getPosition()))
+      return whole();
+    loop = d.getPosition();
+  }
+  if (!loop || op.getIteratorTypesArray()[*loop] !=
+                   utils::IteratorType::parallel)
+    return whole();
+  bool readsIndex = false;
+  op.getRegion().walk([&](linalg::IndexOp index) {
+    readsIndex |= index.getDim() == *loop;
+  });
+  llvm::SetVector<Value> captured;
+  getUsedValuesDefinedAbove(op->getRegions(), captured);
+  if (readsIndex || llvm::any_of(captured, [&](Value v) {
+        return layout(v).kind != Layout::Replicated;
+      }))
+    return whole();
+  // Each operand's dim along the loop (-1: it does not index it).
+  AffineExpr loopExpr = getAffineDimExpr(*loop, op.getContext());
+  SmallVector<int64_t> dims;
+  for (OpOperand &operand : op->getOpOperands()) {
+    std::optional<unsigned> k =
+        maps[operand.getOperandNumber()].getResultPosition(loopExpr);
+    int64_t dim = k ? static_cast<int64_t>(*k) : -1;
+    dims.push_back(dim);
+    Value v = operand.get();
+    bool isInit = op.isDpsInit(&operand);
+    if (dim < 0) {
+      if (isInit)
+        return whole();
+      continue;
+    }
+    if (layout(v).isSplit(dim) || canPart(v, dim))
+      continue;
+    if (layout(v).kind != Layout::Replicated || !divisible(v.getType(), dim))
+      return whole();
+  }
+  for (OpOperand &operand : op->getOpOperands()) {
+    int64_t dim = dims[operand.getOperandNumber()];
+    Value v = operand.get();
+    if (dim < 0) {
+      operand.set(wholeOf(v, op));
+      continue;
+    }
+    if (layout(v).isSplit(dim))
+      continue;
+    if (auto empty = v.getDefiningOp<tensor::EmptyOp>()) {
+      builder.setInsertionPoint(op);
+      Value part = tensor::EmptyOp::create(
+          builder, empty.getLoc(),
+          partType(cast<RankedTensorType>(v.getType()), dim),
+          empty.getDynamicSizes());
+      layouts[part] = Layout::split(dim);
+      operand.set(part);
+      continue;
+    }
+    operand.set(canPart(v, dim) ? partOf(v, dim, op)
+                                : localPart(v, dim, op));
+  }
+  for (auto [i, result] : llvm::enumerate(op->getResults()))
+    setPart(result, dims[op.getNumDpsInputs() + i]);
+  return success();
+}
+
+int64_t Sharder::headDimOf(Value arg) {
+  SmallVector<Value> work{arg};
+  llvm::SmallPtrSet<Operation *, 8> seen;
+  while (!work.empty()) {
+    Value v = work.pop_back_val();
+    for (OpOperand &use : v.getUses()) {
+      Operation *user = use.getOwner();
+      if (auto l = dyn_cast<LightningAttentionOp>(user);
+          l && l.getInitialState() == v)
+        return 1;
+      if (auto w = dyn_cast<KvCacheWriteOp>(user); w && w.getCache() == v)
+        return 2;
+      // A generic reading v as it writes its result (a mask of slots).
+      auto g = dyn_cast<linalg::GenericOp>(user);
+      if (!g || g.getNumDpsInits() != 1 || !g.isDpsInput(&use) ||
+          g.getNumParallelLoops() != g.getNumLoops() ||
+          g.getMatchingIndexingMap(&use) !=
+              g.getMatchingIndexingMap(g.getDpsInitOperand(0)))
+        continue;
+      if (seen.insert(g).second)
+        work.push_back(g->getResult(0));
+    }
+  }
+  return -1;
+}
+
+/// Results are whole on every device, except a tied result whose argument
+/// is split: each device returns its part, into its part of the argument.
+LogicalResult Sharder::visitReturn(func::ReturnOp op) {
+  Block &body = func.getBody().front();
+  for (OpOperand &operand : op->getOpOperands()) {
+    Value v = operand.get();
+    if (!isa<RankedTensorType>(v.getType()))
+      continue;
+    std::optional<unsigned> arg =
+        getTiedArgument(func, operand.getOperandNumber());
+    auto it = arg ? argDecisions.find(body.getArgument(*arg))
+                  : argDecisions.end();
+    if (it == argDecisions.end() || it->second < 0) {
+      operand.set(wholeOf(v, op));
+      continue;
+    }
+    int64_t dim = it->second;
+    Layout l = layout(v);
+    if (l.isSplit(dim))
+      continue;
+    if (l.kind == Layout::Partial)
+      operand.set(reduceScatter(v, dim, op));
+    else if (l.kind == Layout::Replicated && canPart(v, dim))
+      operand.set(partOf(v, dim, op));
+    else
+      operand.set(localPart(wholeOf(v, op), dim, op));
+  }
   return success();
 }
 
@@ -1351,6 +1522,12 @@ LogicalResult Sharder::visit(Operation *op) {
     return visitHeads(op, {rope.getX()});
   if (auto softmax = dyn_cast<SoftmaxAttentionOp>(op))
     return visitHeads(op, {softmax.getQ(), softmax.getK(), softmax.getV()});
+  if (auto write = dyn_cast<KvCacheWriteOp>(op))
+    return visitHeads(op, {write.getCache(), write.getUpdate()});
+  if (auto generic = dyn_cast<linalg::GenericOp>(op))
+    return visitGeneric(generic);
+  if (auto ret = dyn_cast<func::ReturnOp>(op))
+    return visitReturn(ret);
   if (auto moe = dyn_cast<MoeOp>(op))
     return visitMoe(moe);
   if (auto norm = dyn_cast<RmsNormOp>(op))
@@ -1374,11 +1551,28 @@ LogicalResult Sharder::run() {
   for (BlockArgument arg : body.getArguments())
     if (isa<RankedTensorType>(arg.getType()))
       argDecisions[arg] = -2;
-  // An argument updated in place stays whole on every device, as its tied
-  // result (returned values are whole) does.
-  for (unsigned r = 0; r < func.getNumResults(); ++r)
-    if (std::optional<unsigned> a = getTiedArgument(func, r))
-      argDecisions[body.getArgument(*a)] = -1;
+  // An argument updated in place (a lightning state, a KV cache) is split
+  // by heads when it holds them and they divide (each device updates its
+  // part, returned as its part of the tied result), as an earlier entry
+  // sharing it by name decided; otherwise whole on every device.
+  for (unsigned r = 0; r < func.getNumResults(); ++r) {
+    std::optional<unsigned> a = getTiedArgument(func, r);
+    if (!a)
+      continue;
+    BlockArgument arg = body.getArgument(*a);
+    StringAttr name = func.getArgAttrOfType<StringAttr>(*a, "hymir.name");
+    auto it = name ? states.find(name.getValue()) : states.end();
+    int64_t dim = it != states.end() ? it->second : headDimOf(arg);
+    if (dim >= 0 && !divisible(arg.getType(), dim))
+      dim = -1;
+    argDecisions[arg] = dim;
+    if (dim >= 0) {
+      setPart(arg, dim);
+      setShardDim(func, *a, dim);
+    }
+    if (name)
+      states.try_emplace(name.getValue(), dim);
+  }
   // Parameters an earlier entry decided keep that layout.
   for (BlockArgument arg : body.getArguments()) {
     StringRef name = paramName(arg.getArgNumber());
@@ -1439,7 +1633,7 @@ struct HymirShard : hymir::impl::HymirShardBase<HymirShard> {
     }
     if (devices == 1)
       return;
-    ParamLayouts params;
+    ParamLayouts params, states;
     for (auto func : getOperation().getOps<func::FuncOp>()) {
       if (!func.isPublic() || func.isExternal())
         continue;
@@ -1447,7 +1641,7 @@ struct HymirShard : hymir::impl::HymirShardBase<HymirShard> {
         func.emitError("hymir-shard: functions of one block only");
         return signalPassFailure();
       }
-      if (failed(Sharder(func, devices, mode, params).run()))
+      if (failed(Sharder(func, devices, mode, params, states).run()))
         return signalPassFailure();
     }
   }

@@ -87,12 +87,14 @@ absl::Status checkCachedEntry(const std::string &where, const EntryDesc &e,
       return absl::InvalidArgumentError(
           absl::StrCat(where, ": input ", i, " is ", specText(e.inputs[i]),
                        ", not i32[", batch, "]: ", needs));
+  // (A cache may be split across devices, by heads: each device holds
+  // its part in its device value.)
   for (size_t i = 3; i < e.inputs.size(); ++i)
     if (!staticShape(e.inputs[i]) || e.inputs[i].shape.empty() ||
-        e.inputs[i].shape[0].constant != batch || e.inputs[i].shardDim >= 0)
+        e.inputs[i].shape[0].constant != batch || e.inputs[i].shardDim == 0)
       return absl::InvalidArgumentError(absl::StrCat(
           where, ": cache input ", specText(e.inputs[i]),
-          " is not a whole static tensor of ", batch, " slots: ", needs));
+          " is not a static tensor of ", batch, " slots: ", needs));
   const TensorSpecDesc &logits = e.outputs[0];
   if (logits.dtype != DType::F32 || logits.shape.size() != 2 ||
       !staticShape(logits) || logits.shape[0].constant != batch ||
@@ -178,10 +180,14 @@ PrefillDecodeStepper::create(Module &module, const StepperOptions &options) {
         ": the two must share their caches"));
   for (size_t i = 2; i < prefill->inputs.size(); ++i) {
     const TensorSpecDesc &p = prefill->inputs[i], &d = decode->inputs[i];
-    if (p.name != d.name || p.dtype != d.dtype || !(p.shape == d.shape))
+    if (p.name != d.name || p.dtype != d.dtype || !(p.shape == d.shape) ||
+        p.shardDim != d.shardDim)
       return absl::InvalidArgumentError(absl::StrCat(
-          dWhere, ": input ", i, " is ", specText(d), " where 'prefill' has ",
-          specText(p), ": the two must share their caches"));
+          dWhere, ": input ", i, " is ", specText(d),
+          d.shardDim >= 0 ? absl::StrCat(" split along dim ", d.shardDim) : "",
+          " where 'prefill' has ", specText(p),
+          p.shardDim >= 0 ? absl::StrCat(" split along dim ", p.shardDim) : "",
+          ": the two must share their caches"));
   }
 
   // Generation's log-probs through the head kernel training uses: prefill

@@ -99,13 +99,24 @@ absl::StatusOr<Tensor> Tensor::fromBytes(DType dtype,
 //===----------------------------------------------------------------------===//
 
 static std::string shapeString(const std::vector<int64_t> &shape);
+static std::vector<uint8_t> shardOf(const uint8_t *data,
+                                    const std::vector<int64_t> &shape,
+                                    size_t elementBytes, int32_t dim,
+                                    size_t part, size_t parts);
+static void unshard(uint8_t *data, const std::vector<int64_t> &shape,
+                    size_t elementBytes, int32_t dim, size_t part,
+                    size_t parts, const uint8_t *from);
 
 /// One buffer per device of the module it was allocated for, each holding
-/// the whole tensor (a tied input is whole on every device).
+/// the whole tensor, or (an input split across devices: a lightning state
+/// or KV cache split by heads) device d's part firstPart + d of `parts`
+/// along `shardDim`. `shape` and `bytes` are the whole tensor's.
 struct DeviceValue::Impl {
   DType dtype = DType::F32;
   std::vector<int64_t> shape;
   size_t bytes = 0;
+  int32_t shardDim = -1;
+  size_t parts = 1, firstPart = 0;
   std::vector<std::shared_ptr<Driver>> drivers;
   std::vector<std::unique_ptr<DeviceBuffer>> buffers;
 };
@@ -134,11 +145,22 @@ absl::Status DeviceValue::upload(const Tensor &tensor) {
         std::string(dtypeName(tensor.dtype())), " ",
         shapeString(tensor.shape()), ", the value ",
         std::string(dtypeName(impl_->dtype)), " ", shapeString(impl_->shape)));
-  for (size_t d = 0; d < impl_->buffers.size(); ++d)
+  for (size_t d = 0; d < impl_->buffers.size(); ++d) {
+    const void *data = tensor.data();
+    size_t bytes = impl_->bytes;
+    std::vector<uint8_t> part;
+    if (impl_->shardDim >= 0) {
+      part = shardOf(static_cast<const uint8_t *>(tensor.data()),
+                     impl_->shape, dtypeSize(impl_->dtype), impl_->shardDim,
+                     impl_->firstPart + d, impl_->parts);
+      data = part.data();
+      bytes = part.size();
+    }
     if (absl::Status s = impl_->drivers[d]->copyToDevice(
-            impl_->buffers[d]->data(), tensor.data(), impl_->bytes);
+            impl_->buffers[d]->data(), data, bytes);
         !s.ok())
       return s;
+  }
   return absl::OkStatus();
 }
 
@@ -148,6 +170,27 @@ absl::StatusOr<Tensor> DeviceValue::download() const {
         "device value download: the value is empty (moved from or never "
         "allocated)");
   Tensor t(impl_->dtype, impl_->shape);
+  if (impl_->shardDim >= 0) {
+    // Split: the parts of every device, which only a process holding all
+    // of them has.
+    if (impl_->buffers.size() != impl_->parts)
+      return absl::FailedPreconditionError(absl::StrCat(
+          "device value download: the value is split across ", impl_->parts,
+          " devices along dim ", impl_->shardDim, " and this process holds ",
+          impl_->buffers.size(), " of them"));
+    size_t partBytes = impl_->bytes / impl_->parts;
+    std::vector<uint8_t> part(partBytes);
+    for (size_t d = 0; d < impl_->buffers.size(); ++d) {
+      if (absl::Status s = impl_->drivers[d]->copyToHost(
+              part.data(), impl_->buffers[d]->data(), partBytes);
+          !s.ok())
+        return s;
+      unshard(static_cast<uint8_t *>(t.data()), impl_->shape,
+              dtypeSize(impl_->dtype), impl_->shardDim, d, impl_->parts,
+              part.data());
+    }
+    return t;
+  }
   if (absl::Status s = impl_->drivers[0]->copyToHost(
           t.data(), impl_->buffers[0]->data(), impl_->bytes);
       !s.ok())
@@ -181,6 +224,22 @@ static std::vector<uint8_t> shardOf(const uint8_t *data,
     std::memcpy(out.data() + o * chunk * inner,
                 data + (o * extent + part * chunk) * inner, chunk * inner);
   return out;
+}
+
+/// The inverse of shardOf: part `part` (contiguous, as shardOf makes it)
+/// written into its place in the whole tensor at `data`.
+static void unshard(uint8_t *data, const std::vector<int64_t> &shape,
+                    size_t elementBytes, int32_t dim, size_t part,
+                    size_t parts, const uint8_t *from) {
+  size_t outer = 1, inner = elementBytes;
+  for (int32_t d = 0; d < dim; ++d)
+    outer *= static_cast<size_t>(shape[d]);
+  for (size_t d = dim + 1; d < shape.size(); ++d)
+    inner *= static_cast<size_t>(shape[d]);
+  size_t extent = static_cast<size_t>(shape[dim]), chunk = extent / parts;
+  for (size_t o = 0; o < outer; ++o)
+    std::memcpy(data + (o * extent + part * chunk) * inner,
+                from + o * chunk * inner, chunk * inner);
 }
 
 struct Module::Impl {
@@ -681,12 +740,21 @@ Module::Impl::resolve(const std::string &name, const TensorMap &inputs,
     frame.fromValue.push_back(isValue);
     size_t n = devices.size();
     if (isValue) {
-      // Read (and, tied, written) in place.
-      if (spec.shardDim >= 0 && parts() > 1)
+      // Read (and, tied, written) in place: a split input's value holds
+      // each device's part (Module::allocate for it).
+      int32_t want = parts() > 1 ? static_cast<int32_t>(spec.shardDim) : -1;
+      const DeviceValue::Impl &v = *value->second->impl_;
+      if (v.shardDim != want || v.buffers.size() != n)
         return absl::InvalidArgumentError(absl::StrCat(
-            where, ": input '", printableName(spec.name),
-            "' is split across devices and cannot be a device value; pass "
-            "it as a host tensor"));
+            where, ": input '", printableName(spec.name), "' is ",
+            want >= 0 ? absl::StrCat("split along dim ", want, " across ",
+                                     parts(), " devices")
+                      : std::string("whole on every device"),
+            "; the device value given for it is ",
+            v.shardDim >= 0 ? absl::StrCat("split along dim ", v.shardDim)
+                            : std::string("whole"),
+            " on ", v.buffers.size(),
+            " devices (allocate it for this input of this module)"));
       for (size_t d = 0; d < n; ++d)
         frame.devices[d].inputs.push_back(
             value->second->impl_->buffers[d].get());
@@ -1331,9 +1399,6 @@ Module::allocate(const std::string &entry, const std::string &input,
     return absl::NotFoundError(
         absl::StrCat(label, ": entry '", printableName(entry),
                      "' has no input '", printableName(input), "'"));
-  if (spec->shardDim >= 0 && impl_->parts() > 1)
-    return absl::InvalidArgumentError(absl::StrCat(
-        where, " is split across devices and cannot be a device value"));
   // The spec's shape; a dynamic dim (the token count) from `shape`.
   std::vector<int64_t> dims;
   bool dynamic = false;
@@ -1360,9 +1425,17 @@ Module::allocate(const std::string &entry, const std::string &input,
     return absl::InvalidArgumentError(absl::StrCat(
         where, ": ", shapeString(dims), " needs more than 2^64 bytes"));
   impl->bytes = *bytes;
+  // A split input: each device holds its part.
+  size_t partBytes = *bytes;
+  if (spec->shardDim >= 0 && impl_->parts() > 1) {
+    impl->shardDim = static_cast<int32_t>(spec->shardDim);
+    impl->parts = impl_->parts();
+    impl->firstPart = impl_->firstDevice;
+    partBytes = *bytes / impl->parts;
+  }
   for (size_t d = 0; d < impl_->devices.size(); ++d) {
     absl::StatusOr<std::unique_ptr<DeviceBuffer>> buffer =
-        impl_->devices[d].driver->allocate(*bytes);
+        impl_->devices[d].driver->allocate(partBytes);
     if (!buffer.ok())
       return absl::Status(buffer.status().code(),
                           absl::StrCat(where, ": ", buffer.status().message()));
@@ -1385,7 +1458,8 @@ absl::StatusOr<TensorMap> Module::Impl::finish(Frame &frame) {
   if (absl::Status s = readChecks(frame); !s.ok())
     return s;
   // Outputs are whole on every device (the compiler gathers them): read
-  // them from the first.
+  // them from the first. A tied output split across devices (a state
+  // split by heads) is put together from every device's part.
   // A tied output whose input was a device value is that value: it is not
   // copied back.
   TensorMap outputs;
@@ -1394,6 +1468,27 @@ absl::StatusOr<TensorMap> Module::Impl::finish(Frame &frame) {
     if (spec.tiedTo >= 0 && frame.fromValue[spec.tiedTo])
       continue;
     Tensor t(spec.dtype, frame.outputShapes[i]);
+    if (spec.shardDim >= 0 && parts() > 1) {
+      if (devices.size() != parts())
+        return absl::FailedPreconditionError(absl::StrCat(
+            artifact.label(), ": entry '", printableName(frame.entry->name),
+            "' output '", printableName(spec.name), "' is split across ",
+            parts(), " devices and this process holds ", devices.size(),
+            " of them: pass its input as a device value"));
+      size_t partBytes = t.sizeBytes() / parts();
+      std::vector<uint8_t> part(partBytes);
+      for (size_t d = 0; d < devices.size(); ++d) {
+        if (absl::Status s = devices[d].driver->copyToHost(
+                part.data(), frame.devices[d].outputs[i]->data(), partBytes);
+            !s.ok())
+          return s;
+        unshard(static_cast<uint8_t *>(t.data()), t.shape(),
+                dtypeSize(spec.dtype), static_cast<int32_t>(spec.shardDim), d,
+                parts(), part.data());
+      }
+      outputs[spec.name] = std::move(t);
+      continue;
+    }
     if (absl::Status s = devices[0].driver->copyToHost(
             t.data(), frame.devices[0].outputs[i]->data(), t.sizeBytes());
         !s.ok())

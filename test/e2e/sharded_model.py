@@ -18,12 +18,14 @@ of 8 (8 KV heads) and 8 experts, so that heads, experts and the vocabulary
     --shard-moe=tensor (experts split by their intermediate dim) on 2
     devices, and --shard-moe=expert (mixed: heads tensor parallel, experts
     placed E/N per device) on 4 and 8;
-  - generation: prefill and decode (batch 4) with --shard-moe=expert on 4
-    devices, where decode's static batch takes the all_to_all form:
-    hymir-generate's greedy tokens equal one device's. The tied lightning
-    states and KV caches stay whole on every device (hymir-shard keeps a
-    tied argument whole), so the attention of these entries is not split
-    by heads yet.
+  - generation: prefill and decode (batch 4) on 2 devices (--shard-moe=
+    auto: experts tensor parallel), 4 and 8 (--shard-moe=expert: mixed,
+    heads split and experts placed; on 4 decode's static batch takes the
+    all_to_all form): the tied lightning states and KV caches are split by
+    heads with the attention (each device's device values hold its heads:
+    the plan lists them "sharded along dim 1 / 2"), and hymir-generate's
+    greedy tokens equal one device's, their log-probs (a log-softmax of
+    the logits) within TOLERANCE (relative L2).
 
 The plans (hymir-compile --print-plan) must hold hymir.reduce_scatter steps
 (the row-parallel products feeding a residual and a distributed RMSNorm)
@@ -183,15 +185,30 @@ PROMPTS = [[1, 2, 3, 4, 5], [7, 8], [9], [100, 3, 5, 7, 9, 11, 13]]
 
 
 def generate(bin_dir, artifact, weights):
+    """hymir-generate's greedy tokens and their log-probs per prompt."""
     cmd = [os.path.join(bin_dir, "hymir-generate"), artifact, "--weights", weights,
-           "--max-new-tokens", "12", "--device", "cpu"]
+           "--max-new-tokens", "8", "--device", "cpu"]
     for p in PROMPTS:
         cmd += ["--prompt", ",".join(map(str, p))]
     r = subprocess.run(cmd, capture_output=True, text=True)
     if r.returncode != 0:
         raise RuntimeError(f"hymir-generate failed:\n{r.stderr}")
     lines = [json.loads(l) for l in r.stdout.splitlines() if l.startswith("{")]
-    return {l["index"]: l["tokens"] for l in lines if "tokens" in l}
+    return ({l["index"]: l["tokens"] for l in lines if "tokens" in l},
+            [p for l in sorted(lines, key=lambda l: l["index"]) for p in l.get("logprobs", [])])
+
+
+def split_caches(bin_dir, artifact):
+    """The cache inputs of `prefill` listed as split (by hymir-dump)."""
+    listing = run([os.path.join(bin_dir, "hymir-dump"), artifact])
+    entry, split = None, []
+    for line in listing.splitlines():
+        if line.startswith("entry "):
+            entry = line.split()[1]
+        if entry == "prefill" and line.strip().startswith("input ") and (
+                "state" in line or "cache:" in line) and "sharded along dim" in line:
+            split.append(line.split()[2].rstrip(":"))
+    return split
 
 
 def main():
@@ -232,20 +249,26 @@ def main():
         run([imp, ckpt, "-o", cached, "--no-weights", "--weight-layout=stacked",
              "--max-batch=4", "--entries=prefill,decode"] + common)
         one = os.path.join(work, "cached-1.hymir")
-        four = os.path.join(work, "cached-4.hymir")
         compile_model(bin_dir, cached, one, 1, "expert")
-        counts = compile_model(bin_dir, cached, four, 4, "expert")
-        want, got = generate(bin_dir, one, stacked), generate(bin_dir, four, stacked)
-        to_all = counts.get(("decode", "all_to_all"), 0)
-        scatters = sum(v for (e, k), v in counts.items() if k == "reduce_scatter")
-        ok = got == want and len(want) == len(PROMPTS) and to_all > 0 and scatters > 0
-        print(f"generation (prefill + decode, states and caches whole) on 4 devices, "
-              f"--shard-moe=expert: decode plan {to_all} all_to_all, {scatters} "
-              f"reduce_scatter steps; greedy tokens {'equal' if got == want else 'DIFFER from'} "
-              f"1 device's {'PASS' if ok else 'FAIL'}")
-        if not ok:
-            print(f"  1 device: {want}\n  4 devices: {got}")
-            failures.append("generation")
+        want, want_lp = generate(bin_dir, one, stacked)
+        for devices, moe in ((2, "auto"), (4, "expert"), (8, "expert")):
+            many = os.path.join(work, f"cached-{devices}.hymir")
+            counts = compile_model(bin_dir, cached, many, devices, moe)
+            got, got_lp = generate(bin_dir, many, stacked)
+            err = relative_error(got_lp, want_lp)
+            split = split_caches(bin_dir, many)
+            to_all = counts.get(("decode", "all_to_all"), 0)
+            scatters = sum(v for (e, k), v in counts.items() if k == "reduce_scatter")
+            ok = (got == want and len(want) == len(PROMPTS) and err <= TOLERANCE
+                  and len(split) == 5 and scatters > 0 and (to_all > 0 or devices != 4))
+            print(f"generation (prefill + decode) on {devices} devices, --shard-moe={moe}: "
+                  f"{len(split)} states and caches split by heads, decode plan {to_all} "
+                  f"all_to_all, {scatters} reduce_scatter steps; greedy tokens "
+                  f"{'equal' if got == want else 'DIFFER from'} 1 device's, log-probs "
+                  f"relative error {err:.3e} {'PASS' if ok else 'FAIL'}")
+            if not ok:
+                print(f"  1 device: {want}\n  {devices} devices: {got}\n  split: {split}")
+                failures.append(f"generation {devices}")
     if failures:
         print("FAILED: " + ", ".join(failures))
         return 1

@@ -1010,8 +1010,8 @@ std::vector<SemanticCase> semanticCases() {
          m.deviceCount = 2;
          m.entries[0].outputs[0].shardDim = 1;
        },
-       "entry 'forward' output 'y' has shard dim 1; only params and inputs "
-       "can be sharded"},
+       "entry 'forward' output 'y' has shard dim 1; only params, inputs "
+       "and tied outputs can be sharded"},
       {"collective kind out of range",
        [](ModuleDesc &m) {
          CollectiveDesc c{static_cast<CollectiveKind>(7),

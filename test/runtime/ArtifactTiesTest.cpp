@@ -40,6 +40,22 @@ ModuleDesc tiedModule() {
   return m;
 }
 
+// A split state (hymir-shard's lightning states and KV caches split by
+// heads): the tied output is split along the same dim.
+TEST(ArtifactTiesTest, SplitTiedOutput) {
+  ModuleDesc m = tiedModule();
+  m.deviceCount = 2;
+  m.entries[0].inputs[0].shardDim = 1;
+  m.entries[0].outputs[1].shardDim = 1;
+  EXPECT_TRUE(validateModule(m, "tied.hymir").ok())
+      << validateModule(m, "tied.hymir");
+  // An untied output is never split.
+  m.entries[0].outputs[0].shardDim = 1;
+  EXPECT_EQ(validateModule(m, "tied.hymir").message(),
+            "tied.hymir: entry 'step' output 'y' has shard dim 1; only "
+            "params, inputs and tied outputs can be sharded");
+}
+
 TEST(ArtifactTiesTest, RoundTripAndListing) {
   ModuleDesc m = tiedModule();
   ASSERT_TRUE(validateModule(m, "tied.hymir").ok())
@@ -95,13 +111,14 @@ TEST(ArtifactTiesTest, ValidatorRefusesBadTies) {
        "0 is"},
       {"a tied input", [](ModuleDesc &m) { m.entries[0].inputs[1].tiedTo = 0; },
        "entry 'step' input 'x' is tied to input 0; only outputs are tied"},
-      {"a sharded input",
+      {"a sharded input, its tied output whole",
        [](ModuleDesc &m) {
          m.deviceCount = 2;
          m.entries[0].inputs[0].shardDim = 1;
        },
        "entry 'step' output 'state_out' is tied to input 'state', which is "
-       "sharded; a tied input is whole on every device"},
+       "sharded along dim 1, but has shard dim -1"},
+
       {"a step writing a tied output's storage",
        [](ModuleDesc &m) {
          std::get<CopyDesc>(m.entries[0].plan[0]).dst.index = 1;

@@ -129,8 +129,8 @@ private:
       return absl::OkStatus();
     if (!allowed)
       return fail(where, absl::StrCat("has shard dim ", t.shardDim,
-                                      "; only params and inputs can be "
-                                      "sharded"));
+                                      "; only params, inputs and tied "
+                                      "outputs can be sharded"));
     if (t.shardDim < 0 || static_cast<size_t>(t.shardDim) >= t.shape.size())
       return fail(where, absl::StrCat("has shard dim ", t.shardDim,
                                       ", outside its rank ", t.shape.size()));
@@ -233,13 +233,14 @@ private:
       for (size_t d = 0; d < t.shape.size(); ++d)
         HYMIR_RETURN_IF_ERROR(checkNonNegative(
             e, t.shape[d], absl::StrCat(where, " dim ", d), "dims"));
-      HYMIR_RETURN_IF_ERROR(checkShardDim(t, where, what == "input"));
+      HYMIR_RETURN_IF_ERROR(
+          checkShardDim(t, where, what == "input" || t.tiedTo != -1));
     }
     return absl::OkStatus();
   }
 
-  // A tied output is its input's storage under another name: same dtype
-  // and shape, an input of its own, whole on every device.
+  // A tied output is its input's storage under another name: same dtype,
+  // shape and split across devices, an input of its own.
   absl::Status checkTies(const EntryDesc &e,
                          absl::string_view entryWhere) const {
     for (const TensorSpecDesc &t : e.inputs)
@@ -261,10 +262,10 @@ private:
       std::string tied = absl::StrCat("is tied to input ", quote(input.name));
       if (input.dtype != t.dtype || input.shape != t.shape)
         return fail(where, absl::StrCat(tied, " of another dtype or shape"));
-      if (input.shardDim != -1)
-        return fail(where, absl::StrCat(tied, ", which is sharded; a tied "
-                                              "input is whole on every "
-                                              "device"));
+      if (input.shardDim != t.shardDim)
+        return fail(where, absl::StrCat(tied, ", which is sharded along dim ",
+                                        input.shardDim, ", but has shard dim ",
+                                        t.shardDim));
       if (tiedBy[t.tiedTo] != e.outputs.size())
         return fail(
             where, absl::StrCat(tied, ", as output ", tiedBy[t.tiedTo], " is"));

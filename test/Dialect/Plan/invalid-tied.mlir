@@ -26,7 +26,8 @@ hymir_plan.entry @e inputs [#hymir_plan.tensor<name = "s", elementType = f32, sh
 
 // -----
 
-// expected-error @+1 {{'hymir_plan.entry' op output 0 ('s_out') is tied to input 0 ('s'), which is split across devices}}
+// A split input's tied output is split along the same dim.
+// expected-error @+1 {{'hymir_plan.entry' op output 0 ('s_out') is tied to input 0 ('s') split along dim 0, but has shard_dim -1}}
 hymir_plan.entry @e inputs [#hymir_plan.tensor<name = "s", elementType = f32, shape = affine_map<() -> (4)>, shardDim = 0>]
     outputs [#hymir_plan.tensor<name = "s_out", elementType = f32, shape = affine_map<() -> (4)>, tiedTo = 0>] symbols [] {
   hymir_plan.return

@@ -97,11 +97,14 @@ LogicalResult EntryOp::verify() {
                            << "') is tied to input " << k << " ('"
                            << in.getName()
                            << "') of another element type or shape";
-    if (in.getShardDim() != -1)
+    // A split input's tied output is split the same way (each device
+    // updates its part).
+    if (in.getShardDim() != out.getShardDim())
       return emitOpError() << "output " << i << " ('" << out.getName()
                            << "') is tied to input " << k << " ('"
-                           << in.getName()
-                           << "'), which is split across devices";
+                           << in.getName() << "') split along dim "
+                           << in.getShardDim() << ", but has shard_dim "
+                           << out.getShardDim();
     if (tiedBy[k] != -1)
       return emitOpError() << "outputs " << tiedBy[k] << " and " << i
                            << " are tied to input " << k << " ('"

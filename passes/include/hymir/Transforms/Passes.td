@@ -80,8 +80,9 @@ def HymirShard : Pass<"hymir-shard", "::mlir::ModuleOp"> {
     - `hymir.linear` with a splittable weight: a replicated x splits the
       weight's rows (the result is split along its last dim); an x split
       along its last dim splits the weight's columns (the result is
-      partial), unless the product widens (more rows than columns, as a
-      q/k/v projection): then x is gathered and the weight split by rows;
+      partial), unless the product widens (more rows than columns of the
+      whole weight) or its last dim is expanded into heads (a q/k/v
+      projection): then x is gathered and the weight split by rows;
       x split by rows (an expert-parallel MoE's tokens) is gathered when
       the weight can be split by rows, so that a parameter is split the same
       way by every entry;
@@ -114,9 +115,14 @@ def HymirShard : Pass<"hymir-shard", "::mlir::ModuleOp"> {
     - `tensor.expand_shape` / `collapse_shape` move a split to the outermost
       dim of its group when the sizes divide; `tensor.extract_slice` keeps a
       split it does not cut; `tensor.dim` of another dim is left alone;
-    - `hymir.lightning_attention`, `hymir.rope` and
-      `hymir.softmax_attention` keep a split over heads (dim 2); slopes and
-      an initial state are split to match;
+    - `hymir.lightning_attention`, `hymir.rope`, `hymir.softmax_attention`
+      and `hymir.kv_cache_write` keep a split over heads (dim 2); slopes,
+      an initial state (dim 1) and a cache (dim 2) are split to match;
+    - `linalg.generic` with projected-permutation maps keeps a split along
+      one of its parallel loops (the operands indexing that loop take their
+      parts: split values, undecided arguments, a new `tensor.empty`, a
+      replicated value read at the device's offset; the others are whole)
+      unless its payload reads that loop's index;
     - `hymir.moe`, by the rule below or the `moe` option:
       *tensor parallel*: with replicated x and router, w1 and w3 split along
       the intermediate dim (1) and w2 along its dim 2: the result is
@@ -143,8 +149,9 @@ def HymirShard : Pass<"hymir-shard", "::mlir::ModuleOp"> {
       error naming why. `moe=tensor` never splits experts. The all_to_all
       form's capacities are static (every device's buffers hold all
       T * top_k pairs), so it needs a static token count;
-    - anything else, and every returned value, gets its operands replicated
-      (an all_gather of a split value, an all_reduce of a partial one).
+    - anything else, and every returned value but a split tied one, gets
+      its operands replicated (an all_gather of a split value, an
+      all_reduce of a partial one).
 
     A function argument (parameter or input) is splittable when its dim is
     static and divisible by `devices` and no use so far needed it whole; the
@@ -154,9 +161,17 @@ def HymirShard : Pass<"hymir-shard", "::mlir::ModuleOp"> {
     later entry takes the layout an earlier one chose for it (gathering it
     where it needs it whole, as `hymir.cispo_loss` does the LM head). Results and unsplit arguments keep their
     types, so callers see the original signature. An argument a result is
-    tied to (`hymir.tied`) stays whole: every device updates all of it in
-    place. `devices` = 1 changes nothing; a graph that already holds
-    collectives is refused.
+    tied to (`hymir.tied`) is split by heads when it holds them: a
+    lightning state (dim 1, the `initial_state` of a
+    `hymir.lightning_attention`) or a KV cache (dim 2, the cache of a
+    `hymir.kv_cache_write`), found through the element-wise generics
+    between the argument and that use, when the dim divides; each device
+    updates its part and returns it as the tied result (a replicated value
+    read at the device's offset, a partial one reduce_scattered), and an
+    earlier entry's choice for an argument of the same `hymir.name` holds
+    (prefill and decode share their caches). Other tied arguments stay
+    whole: every device updates all of it in place. `devices` = 1 changes
+    nothing; a graph that already holds collectives is refused.
   }];
   let options = [
     Option<"devices", "devices", "int64_t", /*default=*/"1",

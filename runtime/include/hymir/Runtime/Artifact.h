@@ -76,7 +76,8 @@ struct SizeExprSpec {
   bool isConstant() const { return terms.empty() && divisor == 1; }
 };
 
-/// A named tensor. `shardDim` >= 0 (params and entry inputs only): device r
+/// A named tensor. `shardDim` >= 0 (params, entry inputs and the outputs
+/// tied to such inputs, split along the same dim): device r
 /// of a module with n devices holds part r of n equal contiguous parts along
 /// that dim; `shape` is the whole tensor's. `tiedTo` >= 0 (entry outputs
 /// only): the output is tied to that entry input, whose storage the plan

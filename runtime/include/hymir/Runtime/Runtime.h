@@ -89,9 +89,12 @@ public:
   size_t sizeBytes() const;
 
   /// Copies `tensor` (of exactly this value's dtype and shape) into the
-  /// value, on every device of a multi-device module.
+  /// value, on every device of a multi-device module (each device's part
+  /// of a value split across devices).
   absl::Status upload(const Tensor &tensor);
-  /// Copies the value to the host (from the first device).
+  /// Copies the value to the host (from the first device; a split value
+  /// put together from every device's part, which fails in a process that
+  /// holds only some of the devices).
   absl::StatusOr<Tensor> download() const;
 
 private:
@@ -197,8 +200,9 @@ public:
 
   /// A zero-filled device value for input `input` of `entry`, of the
   /// input's dtype and shape. `shape` is needed only when the input has a
-  /// dynamic dim (the token count); it must match the static dims. An input
-  /// split across devices cannot be a device value.
+  /// dynamic dim (the token count); it must match the static dims. For an
+  /// input split across devices (a lightning state or KV cache split by
+  /// heads) each device holds its part; `shape` is the whole tensor's.
   absl::StatusOr<DeviceValue> allocate(const std::string &entry,
                                        const std::string &input,
                                        const std::vector<int64_t> &shape = {});
