@@ -239,13 +239,13 @@ struct VectorDecodeKernelBuilder : LightningKernel {
 
 std::optional<LightningDecodeVectorShape>
 mlir::hymir::LightningDecodeVectorShape::get(int64_t keyDim, int64_t valueDim,
-                                             int64_t columns) {
+                                             int64_t columns, int64_t maxRows) {
   if (columns < 4 || columns > 128 || !llvm::isPowerOf2_64(columns) ||
       valueDim % columns != 0)
     return std::nullopt;
   int64_t rowsPerWarp = 32 / (columns / 4);
   for (int64_t rows : {8, 4, 2, 1}) {
-    if (keyDim % (rowsPerWarp * rows) != 0)
+    if (rows > maxRows || keyDim % (rowsPerWarp * rows) != 0)
       continue;
     int64_t warps = keyDim / (rowsPerWarp * rows);
     if (warps > 32)

@@ -101,12 +101,12 @@ void buildLightningDecodeKernel(ImplicitLocOpBuilder &b,
 /// vector of `rows` each), and `warps` warps cover the key dim.
 struct LightningDecodeVectorShape {
   int64_t keyDim, columns, rows, warps;
-  /// The layout for `columns` value columns per block, or nullopt where it
-  /// does not apply: columns / 4 must divide 32 and columns the value dim,
-  /// and the key dim must split into whole rows of the block's threads
-  /// (at most 1024).
+  /// The layout for `columns` value columns per block with at most
+  /// `maxRows` key rows per thread, or nullopt where it does not apply:
+  /// columns / 4 must divide 32 and columns the value dim, and the key dim
+  /// must split into whole rows of the block's threads (at most 1024).
   static std::optional<LightningDecodeVectorShape>
-  get(int64_t keyDim, int64_t valueDim, int64_t columns);
+  get(int64_t keyDim, int64_t valueDim, int64_t columns, int64_t maxRows = 8);
   int64_t threads() const { return warps * 32; }
   /// The shared memory summing the warps' partial outputs (none for one
   /// warp).

@@ -338,13 +338,20 @@ struct HymirLightningToGpuPass
       return signalPassFailure();
     }
     target = *found;
-    if (decodeColumns != 0 &&
-        (decodeColumns < 4 || decodeColumns > 128 ||
-         !llvm::isPowerOf2_64(decodeColumns))) {
+    if (decodeColumns != 0 && (decodeColumns < 4 || decodeColumns > 128 ||
+                               !llvm::isPowerOf2_64(decodeColumns))) {
       getOperation().emitError()
           << "hymir-lightning-to-gpu: decode-columns must be a power of two "
              "in [4, 128] (0: automatic), got "
           << decodeColumns;
+      return signalPassFailure();
+    }
+    if (decodeRows != 0 &&
+        (decodeRows > 8 || !llvm::isPowerOf2_64(decodeRows))) {
+      getOperation().emitError()
+          << "hymir-lightning-to-gpu: decode-rows must be 1, 2, 4 or 8 (0: "
+             "automatic), got "
+          << decodeRows;
       return signalPassFailure();
     }
     // The op itself is not mapped: the algorithm is its tiled form.
@@ -401,8 +408,8 @@ HymirLightningToGpuPass::chooseKernels(const TiledLightning &tiled) {
       (decodeVector || decodeColumns % 8 == 0))
     choice.decodeColumns = decodeColumns;
   if (decodeVector)
-    choice.decodeVector =
-        LightningDecodeVectorShape::get(d, dv, choice.decodeColumns);
+    choice.decodeVector = LightningDecodeVectorShape::get(
+        d, dv, choice.decodeColumns, decodeRows ? decodeRows : 8);
   LightningBlockedShape &s = choice.shape;
   s.keyDim = d;
   s.valueDim = dv;

@@ -67,6 +67,7 @@ void mlir::hymir::buildKernelFormPipeline(OpPassManager &pm,
     lightning.tensorCores = options.lightningTensorCores;
     lightning.decodeColumns = options.lightningDecodeColumns;
     lightning.decodeVector = options.lightningDecodeVector;
+    lightning.decodeRows = options.lightningDecodeRows;
     lightning.chip = options.chip;
     pm.addNestedPass<func::FuncOp>(createHymirLightningToGpu(lightning));
   } else

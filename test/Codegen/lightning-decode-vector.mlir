@@ -2,16 +2,19 @@
 // heads of 128, one token): the default (64 value columns per block, one
 // 4-byte state access per element), --lightning-decode-vector (16-byte
 // state accesses, q and k read as 16-byte vectors, the output summed over
-// the 8 warps in 2 KiB of shared memory) at 64, 32 and 128 columns, and the
-// scalar kernel at 32 columns (256 blocks). Every variant updates the tied
-// state in place: one launch, no copy.
+// the 8 warps in 2 KiB of shared memory) at 64, 32 and 128 columns and with
+// 4 key rows per thread (16 warps), and the scalar kernel at 32 columns (256
+// blocks). Every variant updates the tied state in place: one launch, no
+// copy.
 // RUN: hymir-compile %s -o %t.hymir --target=cuda --ptxas=none --print-plan --dump-stages=%t.default | FileCheck %s --check-prefix=DEFAULT
 // RUN: FileCheck %s --input-file=%t.default/3-cuda-kernels.decode_kernel.ptx --check-prefix=SCALAR-PTX
 // RUN: hymir-compile %s -o %t.hymir --target=cuda --ptxas=none --print-plan --dump-stages=%t.vector --lightning-decode-vector | FileCheck %s --check-prefix=VECTOR
 // RUN: FileCheck %s --input-file=%t.vector/3-cuda-kernels.decode_kernel.ptx --check-prefix=VECTOR-PTX
 // RUN: hymir-compile %s -o %t.hymir --target=cuda --ptxas=none --print-plan --lightning-decode-vector --lightning-decode-columns=32 | FileCheck %s --check-prefix=VECTOR32
 // RUN: hymir-compile %s -o %t.hymir --target=cuda --ptxas=none --print-plan --lightning-decode-vector --lightning-decode-columns=128 | FileCheck %s --check-prefix=VECTOR128
+// RUN: hymir-compile %s -o %t.hymir --target=cuda --ptxas=none --print-plan --lightning-decode-vector --lightning-decode-rows=4 | FileCheck %s --check-prefix=ROWS4
 // RUN: hymir-compile %s -o %t.hymir --target=cuda --ptxas=none --print-plan --lightning-decode-columns=32 | FileCheck %s --check-prefix=SCALAR32
+// RUN: not hymir-compile %s -o %t.hymir --target=cuda --ptxas=none --lightning-decode-rows=3 2>&1 | FileCheck %s --check-prefix=BAD-ROWS
 // RUN: not hymir-compile %s -o %t.hymir --target=cuda --ptxas=none --lightning-decode-columns=48 2>&1 | FileCheck %s --check-prefix=BAD
 
 // DEFAULT:      arena 0 B
@@ -31,9 +34,11 @@
 
 // VECTOR32:  step 0: launch decode_kernel::decode_kernel grid 4x64x1 block 128 shared 512 B
 // VECTOR128: step 0: launch decode_kernel::decode_kernel grid 1x64x1 block 512 shared 8192 B
+// ROWS4:     step 0: launch decode_kernel::decode_kernel grid 2x64x1 block 512 shared 4096 B
 // SCALAR32:  step 0: launch decode_kernel::decode_kernel grid 4x64x1 block 128 (
 
 // BAD: --lightning-decode-columns must be a power of two from 4 to 128 (0: automatic), got 48
+// BAD-ROWS: --lightning-decode-rows must be 1, 2, 4 or 8 (0: automatic), got 3
 
 func.func @decode(%q: tensor<1x1x64x128xbf16> {hymir.name = "q"}, %k: tensor<1x1x64x128xbf16> {hymir.name = "k"},
                   %v: tensor<1x1x64x128xbf16> {hymir.name = "v"}, %slopes: tensor<64xf32> {hymir.name = "slopes"},

@@ -143,6 +143,14 @@ static cl::opt<bool> lightningDecodeVectorOpt(
     cl::desc("cuda: the lightning decode kernel with 16-byte state accesses "
              "(whole row segments per warp; default false)"),
     cl::init(false), cl::cat(hymirCategory));
+static constexpr rtools::Range kDecodeRowsRange{0, 8};
+static cl::opt<rtools::Int64Arg> lightningDecodeRowsOpt(
+    "lightning-decode-rows",
+    cl::desc(rtools::describeRange(
+        "cuda: key rows per thread of the vector lightning decode kernel "
+        "(1, 2, 4 or 8; fewer rows, more threads); 0: 8",
+        kDecodeRowsRange, 0)),
+    cl::init(0), rtools::inRange(kDecodeRowsRange), cl::cat(hymirCategory));
 static cl::opt<bool> attentionPipelineOpt(
     "attention-pipeline",
     cl::desc("cuda sm_90a: bf16 softmax-attention prefill of more than 16 "
@@ -382,9 +390,17 @@ bool checkOptions() {
     return false;
   }
   if (!rtools::checkRange(tool, lightningDecodeColumnsOpt,
-                          kDecodeColumnsRange))
+                          kDecodeColumnsRange) ||
+      !rtools::checkRange(tool, lightningDecodeRowsOpt, kDecodeRowsRange))
     return false;
-  if (int64_t c = lightningDecodeColumnsOpt; c != 0 && (c < 4 || (c & (c - 1)) != 0)) {
+  if (int64_t r = lightningDecodeRowsOpt; r == 3 || (r > 4 && r < 8)) {
+    llvm::errs() << "hymir-compile: error: --lightning-decode-rows must be "
+                    "1, 2, 4 or 8 (0: automatic), got "
+                 << r << "\n";
+    return false;
+  }
+  if (int64_t c = lightningDecodeColumnsOpt;
+      c != 0 && (c < 4 || (c & (c - 1)) != 0)) {
     llvm::errs() << "hymir-compile: error: --lightning-decode-columns must be "
                     "a power of two from 4 to 128 (0: automatic), got "
                  << c << "\n";
@@ -614,6 +630,7 @@ LogicalResult run(MLIRContext &context, ModuleOp module, TimingScope &root) {
   formOptions.lightningTensorCores = lightningTensorCoresOpt;
   formOptions.lightningDecodeColumns = lightningDecodeColumnsOpt;
   formOptions.lightningDecodeVector = lightningDecodeVectorOpt;
+  formOptions.lightningDecodeRows = lightningDecodeRowsOpt;
   formOptions.attentionPipeline = attentionPipelineOpt;
   formOptions.attentionSchedule = attentionScheduleOpt;
   formOptions.attentionFuseRope = attentionFuseRopeOpt;

@@ -392,6 +392,9 @@ def HymirLightningToGpu
            "whole row segments of its block's columns, each thread 8 "
            "consecutive key rows of 4 columns, the output summed over the "
            "warps in shared memory (where that layout divides the shapes)">,
+    Option<"decodeRows", "decode-rows", "int64_t", /*default=*/"0",
+           "key rows per thread of the vector decode kernel (1, 2, 4 or 8; "
+           "0: 8): fewer rows, more threads for the same state">,
     Option<"decodeKernel", "decode-kernel", "bool", /*default=*/"true",
            "the decode kernel for short static sequences and, under a "
            "token guard, for short calls of a dynamic one">,

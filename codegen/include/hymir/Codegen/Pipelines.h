@@ -66,6 +66,10 @@ struct KernelFormOptions : public PassPipelineOptions<KernelFormOptions> {
       *this, "lightning-decode-vector",
       llvm::cl::desc("decode-vector option of hymir-lightning-to-gpu"),
       llvm::cl::init(false)};
+  Option<int64_t> lightningDecodeRows{
+      *this, "lightning-decode-rows",
+      llvm::cl::desc("decode-rows option of hymir-lightning-to-gpu"),
+      llvm::cl::init(0)};
   Option<bool> attentionPipeline{
       *this, "attention-pipeline",
       llvm::cl::desc("pipeline option of hymir-softmax-attention-to-kernels"),
