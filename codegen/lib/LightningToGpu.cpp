@@ -20,6 +20,7 @@
 #include "hymir/Dialect/Hymir/IR/HymirAttributes.h"
 #include "hymir/Dialect/Hymir/IR/HymirOps.h"
 
+#include "LightningHopperKernel.h"
 #include "LightningKernels.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
@@ -311,6 +312,8 @@ struct KernelChoice {
   bool perCall = false;
   /// The blocked kernel on tensor cores rather than on SIMT threads.
   bool tensorCores = false;
+  /// The blocked kernel on the Hopper pipeline layer (64-token blocks).
+  bool hopper = false;
   /// The decode kernel's value columns per block.
   int64_t decodeColumns = 0;
   /// The vector decode kernel's layout, when asked for and it applies.
@@ -427,6 +430,10 @@ HymirLightningToGpuPass::chooseKernels(const TiledLightning &tiled) {
                        target.hasBf16Mma && qType.getElementType().isBF16() &&
                        s.block == Tc::kBlock && s.threads == Tc::kWarps * 32 &&
                        Tc::applies(d, s.valueTile);
+  using Hp = LightningHopperShape;
+  choice.hopper = tokensDim != 0 && s.valueTile > 0 && hopper &&
+                  target.hasWgmma && qType.getElementType().isBF16() &&
+                  s.block == Hp::kBlock && Hp::applies(d, s.valueTile);
   return choice;
 }
 
@@ -533,7 +540,18 @@ void HymirLightningToGpuPass::emitKernels(const TiledLightning &tiled,
                });
   };
   auto emitBlocked = [&]() {
-    if (choice.tensorCores)
+    if (choice.hopper) {
+      // The tensor maps are made on the host side of the launch.
+      Value qMap = buildLightningHopperTensorMap(b, operands.q);
+      Value kMap = buildLightningHopperTensorMap(b, operands.k);
+      Value vMap = buildLightningHopperTensorMap(b, operands.v);
+      emitLaunch(LightningPart::TensorCore, s.valueSplit, s.valueTile,
+                 LightningHopperShape::kThreads,
+                 LightningHopperShape::sharedBytes(d),
+                 [&](const LightningOperands &here) {
+                   buildLightningHopperKernel(b, here, d, qMap, kMap, vMap);
+                 });
+    } else if (choice.tensorCores)
       emitLaunch(LightningPart::TensorCore, s.valueSplit, s.valueTile,
                  s.threads,
                  LightningTensorCoreShape::sharedBytes(d, s.valueTile),

@@ -60,11 +60,12 @@ void mlir::hymir::buildKernelFormPipeline(OpPassManager &pm,
     // The GPU kernels' blocks: 32 tokens (the tensor-core kernel's), value
     // chunks of 64 where they divide unless asked otherwise.
     HymirTileLightningAttentionOptions tile;
-    tile.blockSize = 32;
+    tile.blockSize = options.lightningHopper ? 64 : 32;
     tile.valueSplit = options.lightningValueSplit;
     pm.addNestedPass<func::FuncOp>(createHymirTileLightningAttention(tile));
     HymirLightningToGpuOptions lightning;
     lightning.tensorCores = options.lightningTensorCores;
+    lightning.hopper = options.lightningHopper;
     lightning.decodeColumns = options.lightningDecodeColumns;
     lightning.decodeVector = options.lightningDecodeVector;
     lightning.decodeRows = options.lightningDecodeRows;

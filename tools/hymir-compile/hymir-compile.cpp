@@ -124,6 +124,12 @@ static cl::opt<rtools::Int64Arg> lightningSplitOpt(
                                    "0: automatic",
                                    kValueSplitRange, 0)),
     cl::init(0), rtools::inRange(kValueSplitRange), cl::cat(hymirCategory));
+static cl::opt<bool> lightningHopperOpt(
+    "lightning-hopper",
+    cl::desc("cuda sm_90a: bf16 lightning-attention prefill in 64-token "
+             "blocks on the Hopper pipeline layer (TMA, wgmma; default "
+             "false, not yet run on a GPU)"),
+    cl::init(false), cl::cat(hymirCategory));
 static cl::opt<bool> lightningTensorCoresOpt(
     "lightning-tensor-cores",
     cl::desc("cuda: bf16 lightning-attention prefill on tensor cores "
@@ -628,6 +634,7 @@ LogicalResult run(MLIRContext &context, ModuleOp module, TimingScope &root) {
   formOptions.cispoNTiles = cispoNTilesOpt;
   formOptions.lightningValueSplit = lightningSplitOpt;
   formOptions.lightningTensorCores = lightningTensorCoresOpt;
+  formOptions.lightningHopper = lightningHopperOpt;
   formOptions.lightningDecodeColumns = lightningDecodeColumnsOpt;
   formOptions.lightningDecodeVector = lightningDecodeVectorOpt;
   formOptions.lightningDecodeRows = lightningDecodeRowsOpt;

@@ -401,6 +401,10 @@ def HymirLightningToGpu
     Option<"tensorCores", "tensor-cores", "bool", /*default=*/"true",
            "bf16 prefill on tensor cores (mma.sync m16n8k16, bf16 operands, "
            "f32 accumulation) where the shapes allow">,
+    Option<"hopper", "hopper", "bool", /*default=*/"false",
+           "on sm_90a, bf16 prefill tiled in 64-token blocks on the Hopper "
+           "pipeline layer (TMA ring, producer warpgroup, wgmma; key dim 64 "
+           "or 128, 64-wide value chunks); not yet run on a GPU">,
     Option<"chip", "chip", "std::string", /*default=*/"\"sm_90a\"",
            "the GPU whose target description (hymir/Codegen/Target.h) gives "
            "the decode cut-off, the shared-memory limit and whether bf16 "

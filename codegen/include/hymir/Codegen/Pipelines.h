@@ -54,6 +54,11 @@ struct KernelFormOptions : public PassPipelineOptions<KernelFormOptions> {
       llvm::cl::desc("value split of hymir-tile-lightning-attention on the "
                      "GPU (0: automatic)"),
       llvm::cl::init(0)};
+  Option<bool> lightningHopper{
+      *this, "lightning-hopper",
+      llvm::cl::desc("hopper option of hymir-lightning-to-gpu (the tiling "
+                     "then takes 64-token blocks)"),
+      llvm::cl::init(false)};
   Option<bool> lightningTensorCores{
       *this, "lightning-tensor-cores",
       llvm::cl::desc("tensor-cores option of hymir-lightning-to-gpu"),

@@ -1,0 +1,417 @@
+//===- LightningHopperKernel.cpp - tiled lightning attention on sm_90a ----===//
+//
+// The sm_90a mapping of the tiled form of lightning attention (one thread
+// block per (value chunk of 64, head, batch): the forall; 64-token blocks:
+// the block loop) on the Hopper pipeline layer (HopperPipeline.h). Two
+// warpgroups:
+//
+// - the producer (one thread) loads, per block, q and k (D / 64 boxes of
+//   64 tokens x 64 columns each) and this chunk's v box by TMA into a ring
+//   of kStages slots (128-byte swizzle; rows past the sequence read zeros),
+//   each slot guarded by a full barrier (arrive with the expected bytes)
+//   and an empty barrier (released by the 4 consumer warps);
+// - the consumer warpgroup runs the tiled form's three contractions on
+//   wgmma, the f32 state S [D, 64] in its registers (D / 64 accumulators of
+//   m64n64) and a bf16 copy of it in shared memory:
+//     scores = Q K^T                 (both operands K-major from the ring)
+//     inter  = Q S_bf16              (B: the bf16 state copy, K-major)
+//     o      = lambda^(i+1) inter + (scores * M) V
+//              (M_ij = lambda^(i-j) for j <= i, else 0, applied to the
+//              accumulator; the product as bf16 A fragments in registers,
+//              V MN-major from the ring)
+//     S      = lambda^m S + K^T (w V),  w_j = lambda^(m-1-j) for j < m
+//              (K^T read transposed from the ring, w V written once into
+//              shared memory as bf16)
+//   then o (bf16) to global memory, and the new S's bf16 copy for the next
+//   block. As in the tensor-core kernel, the scores and the state are
+//   rounded to bf16 where they enter a product (here w V rather than
+//   K lambda^(m-1-j)).
+//
+// The final state is written from the registers after the last block.
+//
+//===----------------------------------------------------------------------===//
+
+#include "LightningHopperKernel.h"
+#include "HopperPipeline.h"
+
+#include "hymir/Dialect/Hymir/IR/HymirOps.h"
+
+#include "mlir/Dialect/LLVMIR/LLVMDialect.h"
+#include "mlir/Dialect/LLVMIR/NVVMDialect.h"
+#include "mlir/Dialect/Vector/IR/VectorOps.h"
+
+using namespace mlir;
+using namespace mlir::hymir;
+
+namespace {
+
+using Shape = LightningHopperShape;
+
+/// One box: 64 rows of 128 bytes (64 bf16 columns).
+constexpr int64_t kBox = 64 * 128;
+
+struct Layout {
+  Ring ring;
+  /// Offsets within a slot: q boxes, k boxes, the v box.
+  int64_t q = 0, k = 0, v = 0;
+  /// The bf16 state copy (D / 64 boxes: rows are value columns, each row
+  /// 64 key rows of S) and w V (one box).
+  int64_t state = 0, scaledV = 0;
+  int64_t bytes = 0;
+};
+
+Layout layoutFor(int64_t d) {
+  SharedLayout l;
+  Layout out;
+  int64_t boxes = d / 64;
+  out.q = 0;
+  out.k = boxes * kBox;
+  out.v = 2 * boxes * kBox;
+  out.ring = Ring::carve(l, Shape::kStages, (2 * boxes + 1) * kBox);
+  out.state = l.region(boxes * kBox);
+  out.scaledV = l.region(kBox);
+  out.ring.carveBarriers(l);
+  out.bytes = l.bytes;
+  return out;
+}
+
+struct HopperLightning : LightningKernel {
+  HopperLightning(ImplicitLocOpBuilder &b, const LightningOperands &operands,
+                  int64_t d, Value qMap, Value kMap, Value vMap)
+      : LightningKernel(b, operands), d(d), boxes(d / 64), p(b),
+        layout(layoutFor(d)), qMap(qMap), kMap(kMap), vMap(vMap) {}
+  int64_t d, boxes;
+  HopperPipeline p;
+  Layout layout;
+  Value qMap, kMap, vMap;
+
+  Value isZero(Value x) {
+    return arith::CmpIOp::create(b, arith::CmpIPredicate::eq, x, idx(0));
+  }
+  Value fmul(Value x, Value y) { return arith::MulFOp::create(b, x, y); }
+  Value toFloat(Value index) {
+    return arith::UIToFPOp::create(
+        b, b.getF32Type(),
+        arith::IndexCastUIOp::create(b, b.getI64Type(), index));
+  }
+  /// lambda^n = exp(-slope n) for an index n.
+  Value power(Value negSlope, Value n) {
+    return math::ExpOp::create(b, fmul(negSlope, toFloat(n)));
+  }
+  Value slotAddress(Value slot) {
+    return p.sharedAddress(
+        arith::AddIOp::create(b, p.i64(layout.ring.base),
+                              p.mul64(p.toI64(slot), layout.ring.slotBytes)));
+  }
+  Value plus(Value address, int64_t bytes) {
+    return arith::AddIOp::create(b, address, p.i64(bytes));
+  }
+  Value plus(Value address, Value bytes) {
+    return arith::AddIOp::create(b, address, p.toI64(bytes));
+  }
+  /// K-major operand (rows of 128 bytes along K) for k16 step `ks` of a
+  /// D-wide row set split into 64-column boxes from `base`.
+  Value kMajor(Value base, int64_t ks) {
+    return p.matrixDescriptor(plus(base, ks / 4 * kBox + (ks % 4) * 32), 16,
+                              1024);
+  }
+  /// MN-major operand (one 128-byte row of 64 M or N elements per K) for
+  /// k16 step `kk` of a box at `base`.
+  Value mnMajor(Value base, int64_t kk) {
+    return p.matrixDescriptor(plus(base, kk * 16 * 128), kBox, 1024);
+  }
+  /// acc += A B (m64n64k16, both from shared memory), A transposed
+  /// (MN-major) where `transposeA`, B MN-major where `transposeB`.
+  Value wgmma(Value acc, Value descA, Value descB, bool transposeA,
+              bool transposeB) {
+    auto shape = NVVM::MMAShapeAttr::get(b.getContext(), 64, 64, 16);
+    return NVVM::WgmmaMmaAsyncOp::create(
+               b, acc.getType(), acc, descA, descB, shape,
+               NVVM::WGMMATypes::bf16, NVVM::WGMMATypes::bf16,
+               NVVM::WGMMATypes::f32, NVVM::WGMMAScaleOut::one,
+               NVVM::WGMMAScaleIn::one, NVVM::WGMMAScaleIn::one,
+               transposeA ? NVVM::MMALayout::col : NVVM::MMALayout::row,
+               transposeB ? NVVM::MMALayout::row : NVVM::MMALayout::col,
+               NVVM::MMAIntOverflowAttr())
+        .getResult();
+  }
+  SmallVector<Value> unpack(Value acc) {
+    SmallVector<Value> x;
+    for (int64_t r = 0; r < 32; ++r)
+      x.push_back(LLVM::ExtractValueOp::create(b, acc, r));
+    return x;
+  }
+  Value pack(ArrayRef<Value> x) {
+    Value acc = LLVM::UndefOp::create(b, p.accumulatorType(32));
+    for (int64_t r = 0; r < 32; ++r)
+      acc = LLVM::InsertValueOp::create(b, acc, x[r], r);
+    return acc;
+  }
+  void asyncFence() {
+    NVVM::FenceProxyOp::create(
+        b, NVVM::ProxyKind::async_shared,
+        NVVM::SharedSpaceAttr::get(b.getContext(),
+                                   NVVM::SharedSpace::shared_cta));
+  }
+
+  void emit() {
+    p.begin();
+    Value blocks = arith::CeilDivUIOp::create(b, tokens, idx(Shape::kBlock));
+    p.initBarriers(tid, {{layout.ring.full, Shape::kStages, 1},
+                         {layout.ring.empty, Shape::kStages, 4}});
+    p.roles(
+        tid, /*producerRegisters=*/40, /*consumerRegisters=*/232,
+        [&](Value t) { producer(t, blocks); },
+        [&](Value, Value t) { consumer(t, blocks); });
+  }
+
+  void producer(Value t, Value blocks) {
+    auto one = scf::IfOp::create(b, isZero(t), /*withElseRegion=*/false);
+    OpBuilder::InsertionGuard guard(b);
+    b.setInsertionPointToStart(&one.getThenRegion().front());
+    Value qDesc = p.descriptor(qMap), kDesc = p.descriptor(kMap),
+          vDesc = p.descriptor(vMap);
+    auto loop = scf::ForOp::create(b, idx(0), blocks, idx(1));
+    b.setInsertionPoint(loop.getBody()->getTerminator());
+    Value i = loop.getInductionVar();
+    Value t0 = mul(i, Shape::kBlock);
+    Value slot = p.slotOf(layout.ring, i);
+    // A fresh barrier counts its "previous" phase as done: the first pass
+    // over the ring does not wait.
+    p.wait(p.barrier(layout.ring.empty, slot),
+           arith::XOrIOp::create(b, p.parityOf(layout.ring, i), i32(1)));
+    Value full = p.barrier(layout.ring.full, slot);
+    p.arriveExpectBytes(full, layout.ring.slotBytes);
+    Value base = slotAddress(slot);
+    for (int64_t h = 0; h < boxes; ++h) {
+      p.tmaLoad(qDesc, plus(base, layout.q + h * kBox), full,
+                {idx(64 * h), head, t0, batch});
+      p.tmaLoad(kDesc, plus(base, layout.k + h * kBox), full,
+                {idx(64 * h), head, t0, batch});
+    }
+    p.tmaLoad(vDesc, plus(base, layout.v), full, {vOff, head, t0, batch});
+  }
+
+  void consumer(Value t, Value blocks) {
+    Type f32Type = b.getF32Type(), bf16 = b.getBF16Type();
+    Value warp = div(t, 32), lane = rem(t, 32);
+    Value quad = rem(lane, 4);
+    // Accumulator register r of m64n64: row rows[(r >> 1) & 1], column
+    // 8 (r >> 2) + 2 quad + (r & 1).
+    Value rows[2];
+    rows[0] = add(mul(warp, 16), div(lane, 4));
+    rows[1] = add(rows[0], idx(8));
+    auto column = [&](int64_t r) {
+      return add(mul(quad, 2), idx(8 * (r >> 2) + (r & 1)));
+    };
+    Value negSlope = arith::NegFOp::create(
+        b, memref::LoadOp::create(b, slopes, ValueRange{head}));
+    Value zero = f32(0);
+    // Per thread, fixed over the blocks: the decay mask of its score
+    // registers and the inter-block factor of its two rows.
+    SmallVector<Value> mask;
+    for (int64_t r = 0; r < 32; ++r) {
+      Value i = rows[(r >> 1) & 1], j = column(r);
+      Value causal = arith::CmpIOp::create(b, arith::CmpIPredicate::uge, i, j);
+      Value gap = select(causal, sub(i, j), idx(0));
+      mask.push_back(select(causal, power(negSlope, gap), zero));
+    }
+    Value rowDecay[2] = {power(negSlope, add(rows[0], idx(1))),
+                         power(negSlope, add(rows[1], idx(1)))};
+    Value stateCopy = p.sharedAddress(layout.state);
+    Value scaledV = p.sharedAddress(layout.scaledV);
+    Value barrierId = i32(1);
+
+    // The bf16 copy of S: row n (value column) of box h holds S[64 h .. 64 h
+    // + 63, n], 16-byte chunk c of row n at chunk c ^ (n % 8).
+    auto writeStateCopy = [&](ArrayRef<Value> state) {
+      for (int64_t h = 0; h < boxes; ++h) {
+        SmallVector<Value> x = unpack(state[h]);
+        for (int64_t r = 0; r < 32; ++r) {
+          Value key = rows[(r >> 1) & 1], n = column(r);
+          Value chunk = arith::XOrIOp::create(b, div(key, 8), rem(n, 8));
+          Value offset =
+              add(add(mul(n, 128), mul(chunk, 16)), mul(rem(key, 8), 2));
+          Value at = p.sharedPtr(plus(plus(stateCopy, h * kBox), offset));
+          LLVM::StoreOp::create(b, arith::TruncFOp::create(b, bf16, x[r]), at,
+                                2);
+        }
+      }
+      // The generic-proxy writes before the wgmmas read them.
+      asyncFence();
+      p.namedSync(barrierId, 128);
+    };
+
+    // The initial state (or zeros), in registers and as the bf16 copy.
+    SmallVector<Value> state;
+    for (int64_t h = 0; h < boxes; ++h) {
+      SmallVector<Value> x;
+      for (int64_t r = 0; r < 32; ++r) {
+        if (!initialState) {
+          x.push_back(zero);
+          continue;
+        }
+        Value key = add(rows[(r >> 1) & 1], idx(64 * h));
+        x.push_back(memref::LoadOp::create(
+            b, initialState,
+            ValueRange{batch, head, key, add(vOff, column(r))}));
+      }
+      state.push_back(pack(x));
+    }
+    writeStateCopy(state);
+
+    auto loop = scf::ForOp::create(b, idx(0), blocks, idx(1), state);
+    {
+      OpBuilder::InsertionGuard guard(b);
+      b.setInsertionPointToStart(loop.getBody());
+      Value i = loop.getInductionVar();
+      SmallVector<Value> s(loop.getRegionIterArgs());
+      Value t0 = mul(i, Shape::kBlock);
+      Value m = arith::MinUIOp::create(b, idx(Shape::kBlock), sub(tokens, t0));
+      Value slot = p.slotOf(layout.ring, i);
+      p.wait(p.barrier(layout.ring.full, slot), p.parityOf(layout.ring, i));
+      Value base = slotAddress(slot);
+      Value qBase = plus(base, layout.q), kBase = plus(base, layout.k),
+            vBase = plus(base, layout.v);
+
+      // Scores and the inter-block product (the previous state's copy).
+      p.wgmmaFence();
+      Value scores = p.anyAccumulator(32), inter = p.anyAccumulator(32);
+      for (int64_t ks = 0; ks < d / 16; ++ks)
+        scores = p.wgmmaShared(scores, kMajor(qBase, ks), kMajor(kBase, ks), 64,
+                               /*overwrite=*/ks == 0);
+      for (int64_t ks = 0; ks < d / 16; ++ks)
+        inter = p.wgmmaShared(inter, kMajor(qBase, ks), kMajor(stateCopy, ks),
+                              64, /*overwrite=*/ks == 0);
+      p.wgmmaCommit();
+      p.wgmmaWait(0);
+
+      // (scores * M) as bf16 A fragments; o starts as lambda^(i+1) inter.
+      SmallVector<Value> x = unpack(scores), y = unpack(inter);
+      SmallVector<Value> frag;
+      for (int64_t r = 0; r < 32; r += 2)
+        frag.push_back(
+            p.packBf16x2(fmul(x[r], mask[r]), fmul(x[r + 1], mask[r + 1])));
+      for (int64_t r = 0; r < 32; ++r)
+        y[r] = fmul(y[r], rowDecay[(r >> 1) & 1]);
+      Value o = pack(y);
+      p.wgmmaFence();
+      for (int64_t kk = 0; kk < Shape::kBlock / 16; ++kk)
+        o = p.wgmmaRegisterA(o, ArrayRef<Value>(frag).slice(4 * kk, 4),
+                             mnMajor(vBase, kk), 64, /*transposeB=*/true);
+      p.wgmmaCommit();
+
+      // w V into its box (same swizzled layout as the v box): 512 chunks
+      // of 8 values, 4 per thread; w_j = lambda^(m-1-j), 0 past the block.
+      Type vec = VectorType::get({8}, bf16);
+      for (int64_t c = 0; c < 4; ++c) {
+        Value item = add(t, idx(128 * c));
+        Value j = div(item, 8);
+        Value chunk = arith::XOrIOp::create(b, rem(item, 8), rem(j, 8));
+        Value offset = add(mul(j, 128), mul(chunk, 16));
+        Value inBlock = ult(j, m);
+        Value w =
+            select(inBlock, power(negSlope, sub(sub(m, j), idx(1))), zero);
+        Value v8 =
+            LLVM::LoadOp::create(b, vec, p.sharedPtr(plus(vBase, offset)), 16);
+        Value scaled = v8;
+        for (int64_t e = 0; e < 8; ++e) {
+          Value ve = arith::ExtFOp::create(
+              b, f32Type, Value(vector::ExtractOp::create(b, v8, e)));
+          scaled = vector::InsertOp::create(
+              b, arith::TruncFOp::create(b, bf16, fmul(ve, w)), scaled, e);
+        }
+        LLVM::StoreOp::create(b, scaled, p.sharedPtr(plus(scaledV, offset)),
+                              16);
+      }
+      asyncFence();
+      p.namedSync(barrierId, 128);
+
+      // S = lambda^m S + K^T (w V): A = K^T read transposed from the k
+      // boxes (box h: keys 64 h ..), B = w V MN-major.
+      Value blockDecay = power(negSlope, m);
+      SmallVector<Value> next;
+      for (int64_t h = 0; h < boxes; ++h) {
+        SmallVector<Value> z = unpack(s[h]);
+        for (int64_t r = 0; r < 32; ++r)
+          z[r] = fmul(z[r], blockDecay);
+        next.push_back(pack(z));
+      }
+      p.wgmmaFence();
+      for (int64_t h = 0; h < boxes; ++h)
+        for (int64_t kk = 0; kk < Shape::kBlock / 16; ++kk)
+          next[h] = wgmma(next[h], mnMajor(plus(kBase, h * kBox), kk),
+                          mnMajor(scaledV, kk), /*transposeA=*/true,
+                          /*transposeB=*/true);
+      p.wgmmaCommit();
+      p.wgmmaWait(0);
+
+      // The slot is read: each warp releases it once.
+      {
+        auto first = scf::IfOp::create(b, isZero(lane), false);
+        OpBuilder::InsertionGuard inner(b);
+        b.setInsertionPointToStart(&first.getThenRegion().front());
+        p.arrive(p.barrier(layout.ring.empty, slot));
+      }
+      // o to global memory: rows t0 + row below the token count.
+      SmallVector<Value> out = unpack(o);
+      Type pair = VectorType::get({2}, bf16);
+      for (int64_t half = 0; half < 2; ++half) {
+        Value token = add(t0, rows[half]);
+        auto inside = scf::IfOp::create(b, ult(token, tokens), false);
+        OpBuilder::InsertionGuard inner(b);
+        b.setInsertionPointToStart(&inside.getThenRegion().front());
+        for (int64_t r = 0; r < 32; r += 2) {
+          if (((r >> 1) & 1) != half)
+            continue;
+          Value v2 = LLVM::UndefOp::create(b, pair);
+          v2 = vector::InsertOp::create(
+              b, arith::TruncFOp::create(b, bf16, out[r]), v2, 0);
+          v2 = vector::InsertOp::create(
+              b, arith::TruncFOp::create(b, bf16, out[r + 1]), v2, 1);
+          vector::StoreOp::create(
+              b, v2, this->out,
+              ValueRange{batch, token, head, add(vOff, column(r))});
+        }
+      }
+      // The next block's inter-block product reads the new state's copy
+      // (every wgmma reading the old one is done).
+      writeStateCopy(next);
+      scf::YieldOp::create(b, next);
+    }
+
+    // The final state from the registers.
+    for (int64_t h = 0; h < boxes; ++h) {
+      SmallVector<Value> z = unpack(loop.getResult(h));
+      for (int64_t r = 0; r < 32; ++r)
+        memref::StoreOp::create(b, z[r], finalState,
+                                ValueRange{batch, head,
+                                           add(rows[(r >> 1) & 1], idx(64 * h)),
+                                           add(vOff, column(r))});
+    }
+  }
+
+  Value select(Value c, Value x, Value y) {
+    return arith::SelectOp::create(b, c, x, y);
+  }
+};
+
+} // namespace
+
+int64_t LightningHopperShape::sharedBytes(int64_t d) {
+  return layoutFor(d).bytes;
+}
+
+Value mlir::hymir::buildLightningHopperTensorMap(ImplicitLocOpBuilder &b,
+                                                 Value buffer) {
+  return TensorMapOp::create(b, MemRefType::get({16}, b.getI64Type()), buffer,
+                             b.getDenseI64ArrayAttr({1, Shape::kBlock, 1, 64}),
+                             b.getI64IntegerAttr(128));
+}
+
+void mlir::hymir::buildLightningHopperKernel(ImplicitLocOpBuilder &b,
+                                             const LightningOperands &operands,
+                                             int64_t keyDim, Value qMap,
+                                             Value kMap, Value vMap) {
+  HopperLightning(b, operands, keyDim, qMap, kMap, vMap).emit();
+}

@@ -1,0 +1,48 @@
+// The sm_90a mapping of lightning attention's tiled form
+// (hymir-compile --lightning-hopper): the tiling takes 64-token blocks and
+// hymir-lightning-to-gpu{hopper} maps them onto the Hopper pipeline layer:
+// three tensor maps (q, k, v boxes of 64 tokens x 64 columns, 128-byte
+// swizzle) encoded before the launch, one launch of a producer and a
+// consumer warpgroup per (value chunk of 64, head, batch), the decode
+// kernel still below 17 tokens. In the PTX, TMA loads into the extern dynamic
+// shared memory, 28 wgmma m64n64k16 per block (Q K^T and Q S over D = 128,
+// 4 (scores) V with A in registers, 8 K^T (w V) with both operands
+// transposed). Without the option the plan is the tensor-core one.
+// RUN: hymir-compile %s -o %t.hymir --target=cuda --ptxas=none --lightning-hopper --print-plan --dump-stages=%t.stages | FileCheck %s
+// RUN: FileCheck %s --input-file=%t.stages/3-cuda-kernels.prefill_kernel_0.ptx --check-prefix=PTX
+// RUN: FileCheck %s --input-file=%t.stages/1-kernel-form.mlir --check-prefix=FORM
+// RUN: hymir-compile %s -o %t.hymir --target=cuda --ptxas=none --print-plan | FileCheck %s --check-prefix=DEFAULT
+
+// CHECK: step 0: launch prefill_kernel::prefill_kernel grid 2x64x1 block 256 when tokens <= 16
+// CHECK: step 1: tensor_map BF16[1, tokens, 64, 128] strides [tokens*8192, 8192, 128, 1] box [1, 64, 1, 64] swizzle 128 B when tokens >= 17 (input 0 -> buffer 0)
+// CHECK: step 2: tensor_map {{.*}} box [1, 64, 1, 64] swizzle 128 B when tokens >= 17 (input 1 -> buffer 1)
+// CHECK: step 3: tensor_map {{.*}} box [1, 64, 1, 64] swizzle 128 B when tokens >= 17 (input 2 -> buffer 2)
+// 3 stages of (2 q + 2 k + 1 v) boxes of 8 KiB, the bf16 state copy (16
+// KiB), w V (8 KiB), 6 barriers.
+// CHECK: step 4: launch prefill_kernel_0::prefill_kernel grid 2x64x1 block 256 shared 147504 B when tokens >= 17 (tokens, buffer 0, buffer 1, buffer 2, input 3, output 0, output 1)
+
+// FORM: hymir.tensor_map %arg0 box [1, 64, 1, 64] swizzle 128
+// FORM: gpu.launch_func @prefill_kernel_0::@prefill_kernel
+// FORM: gpu.module @prefill_kernel_0
+// FORM:   nvvm.setmaxregister  decrease 40 {hymir.pipeline = "producer"}
+// FORM:   nvvm.cp.async.bulk.tensor.shared.cluster.global
+// FORM:   nvvm.setmaxregister  increase 232 {hymir.pipeline = "consumer"}
+// FORM:   scf.for
+// FORM:     nvvm.wgmma.mma_async
+// FORM:     nvvm.fence.proxy
+// FORM:     nvvm.wgmma.mma_async {{.*}} A[<bf16>, <one>, <col>], B[<bf16>, <one>, <row>]
+
+// PTX: .extern .shared .align 1024 .b8
+// PTX-COUNT-5: cp.async.bulk.tensor.4d.shared::cluster.global.tile.mbarrier::complete_tx::bytes
+// PTX-COUNT-28: wgmma.mma_async.sync.aligned.m64n64k16.f32.bf16.bf16
+
+// DEFAULT-NOT: tensor_map
+// DEFAULT: launch prefill_kernel_0::prefill_kernel grid 2x64x1 block 256 shared 52880 B when tokens >= 17
+func.func @prefill(%q: tensor<1x?x64x128xbf16> {hymir.name = "q"}, %k: tensor<1x?x64x128xbf16> {hymir.name = "k"},
+                   %v: tensor<1x?x64x128xbf16> {hymir.name = "v"}, %slopes: tensor<64xf32> {hymir.name = "slopes"})
+    -> (tensor<1x?x64x128xbf16> {hymir.name = "out"}, tensor<1x64x128x128xf32> {hymir.name = "final_state"}) {
+  %o, %s = hymir.lightning_attention %q, %k, %v, %slopes {block_size = 256 : i64}
+      : (tensor<1x?x64x128xbf16>, tensor<1x?x64x128xbf16>, tensor<1x?x64x128xbf16>, tensor<64xf32>)
+      -> (tensor<1x?x64x128xbf16>, tensor<1x64x128x128xf32>)
+  return %o, %s : tensor<1x?x64x128xbf16>, tensor<1x64x128x128xf32>
+}
