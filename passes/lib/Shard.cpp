@@ -1631,7 +1631,7 @@ struct HymirShard : hymir::impl::HymirShardBase<HymirShard> {
           << "'";
       return signalPassFailure();
     }
-    if (devices == 1)
+    if (devices == 1 && !single)
       return;
     ParamLayouts params, states;
     for (auto func : getOperation().getOps<func::FuncOp>()) {

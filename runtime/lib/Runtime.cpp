@@ -271,8 +271,10 @@ struct Module::Impl {
 
   Artifact artifact;
   std::vector<Device> devices;
-  // Present when there is more than one device.
+  // Present when there is more than one device (and on one cuda device
+  // whose plan holds collectives: NCCL for one rank, oneRankCollectives).
   std::unique_ptr<Collectives> collectives;
+  bool oneRankCollectives = false;
   // One rank of a job of several processes (Distributed.h): `devices`
   // holds this process's devices, the group's devices firstDevice,
   // firstDevice + 1, ... of groupDevices (0: not a job, every device here).
@@ -1032,7 +1034,9 @@ absl::Status Module::Impl::collective(Frame &frame, const CollectiveDesc &c,
     src.push_back(s->first);
     dst.push_back(t->first);
   }
-  if (n == 1) // the sum or concatenation of one device's part is that part
+  // The sum or concatenation of one device's part is that part (NCCL's
+  // copy of it where it was initialised for one rank).
+  if (n == 1 && !oneRankCollectives)
     return devices[0].driver->copyOnDevice(dst[0], src[0], bytes);
   absl::Status s =
       c.kind == CollectiveKind::AllReduceSum
@@ -1978,7 +1982,17 @@ absl::StatusOr<std::unique_ptr<Module>> Runtime::load(Artifact artifact) {
       device.kernels.push_back(*handle);
     }
   }
-  if (group_ && n > 1) {
+  // A plan of one device holding collectives (hymir-shard{single}: a
+  // sharded program over a group of one) runs them on NCCL initialised for
+  // one rank on cuda: a sharded plan's NCCL calls checked on one GPU.
+  bool oneRank = false;
+  if (cuda_ && n == 1)
+    for (const EntryDesc &e : impl->desc().entries)
+      for (const StepDesc &step : e.plan)
+        if (const auto *c = std::get_if<CollectiveDesc>(&step))
+          oneRank |= c->kind != CollectiveKind::DeviceIndex;
+  impl->oneRankCollectives = oneRank;
+  if (group_ && (n > 1 || oneRank)) {
     absl::StatusOr<std::unique_ptr<Collectives>> collectives =
         cuda_ ? createNcclRankCollectives(group_, drivers_[0].get())
               : createProcessCollectives(group_);
@@ -1987,7 +2001,7 @@ absl::StatusOr<std::unique_ptr<Module>> Runtime::load(Artifact artifact) {
           collectives.status().code(),
           absl::StrCat(label, ": ", collectives.status().message()));
     impl->collectives = std::move(*collectives);
-  } else if (n > 1) {
+  } else if (n > 1 || oneRank) {
     if (cuda_) {
       std::vector<Driver *> group;
       for (size_t d = 0; d < n; ++d)

@@ -17,8 +17,11 @@ of 8 (8 KV heads) and 8 experts, so that heads, experts and the vocabulary
     the checkpoint's tensors stacked into w1/w3/w2 here): forward with
     --shard-moe=tensor (experts split by their intermediate dim) on 2
     devices, and --shard-moe=expert (mixed: heads tensor parallel, experts
-    placed E/N per device) on 4 and 8;
-  - generation: prefill and decode (batch 4) on 2 devices (--shard-moe=
+    placed E/N per device, both checked in the plan's parameters) on 4
+    and 8;
+  - generation: prefill and decode (batch 4) on one device sharded as a
+    group of one (hymir-shard{single}: every collective over one device, the
+    plan a GPU checks with NCCL initialised for one rank), 2 devices (--shard-moe=
     auto: experts tensor parallel), 4 and 8 (--shard-moe=expert: mixed,
     heads split and experts placed; on 4 decode's static batch takes the
     all_to_all form): the tied lightning states and KV caches are split by
@@ -112,6 +115,13 @@ def compile_model(bin_dir, mlir, out, devices, moe):
     for line in plan.splitlines():
         if line.startswith("entry "):
             entry = line.split()[1]
+        # Mixed parallelism: experts placed (w1 split by experts) and heads
+        # split (q/k/v rows) in the same plan.
+        if line.startswith("param ") and line.endswith("sharded along dim 0"):
+            for what, key in (("experts", ".experts.w1:"), ("heads", "qkv_proj."),
+                              ("heads", "q_proj.")):
+                if key in line:
+                    counts[("params", what)] = counts.get(("params", what), 0) + 1
         for kind in ("all_to_all", "reduce_scatter", "all_reduce", "all_gather"):
             if f": {kind} " in line:
                 counts[(entry, kind)] = counts.get((entry, kind), 0) + 1
@@ -170,12 +180,16 @@ def check_forward(bin_dir, work, mlir, weights, label, cases, want, failures):
         artifact = os.path.join(work, f"{label}-{moe}-{devices}.hymir")
         counts = compile_model(bin_dir, mlir, artifact, devices, moe)
         scatters = counts.get(("forward", "reduce_scatter"), 0)
+        experts = counts.get(("params", "experts"), 0)
+        heads = counts.get(("params", "heads"), 0)
+        mixed = moe != "expert" or (experts > 0 and heads > 0)
         for ids, w in zip(id_sets, want):
             got = forward(bin_dir, artifact, weights, ids, work)
             err = relative_error(got, w)
-            ok = err <= TOLERANCE and scatters > 0
+            ok = err <= TOLERANCE and scatters > 0 and mixed
             print(f"{label} forward T={len(ids) // BATCH} on {devices} devices, "
-                  f"--shard-moe={moe} ({scatters} reduce_scatter steps): relative error "
+                  f"--shard-moe={moe} ({scatters} reduce_scatter steps; experts split in "
+                  f"{experts} layers, heads in {heads}): relative error "
                   f"{err:.3e} against 1 device {'PASS' if ok else 'FAIL'}")
             if not ok:
                 failures.append(f"{label} {moe} {devices}")
@@ -251,9 +265,17 @@ def main():
         one = os.path.join(work, "cached-1.hymir")
         compile_model(bin_dir, cached, one, 1, "expert")
         want, want_lp = generate(bin_dir, one, stacked)
-        for devices, moe in ((2, "auto"), (4, "expert"), (8, "expert")):
+        # "1s": hymir-shard{single}, the sharded program over a group of one
+        # device (what runs on one GPU with NCCL for one rank).
+        for devices, moe in (("1s", "expert"), (2, "auto"), (4, "expert"), (8, "expert")):
             many = os.path.join(work, f"cached-{devices}.hymir")
-            counts = compile_model(bin_dir, cached, many, devices, moe)
+            if devices == "1s":
+                single = os.path.join(work, "cached-single.mlir")
+                run([os.path.join(bin_dir, "hymir-opt"), cached, "--inline",
+                     f"--hymir-shard=devices=1 moe={moe} single=1", "-o", single])
+                counts = compile_model(bin_dir, single, many, 1, moe)
+            else:
+                counts = compile_model(bin_dir, cached, many, devices, moe)
             got, got_lp = generate(bin_dir, many, stacked)
             err = relative_error(got_lp, want_lp)
             split = split_caches(bin_dir, many)
@@ -261,7 +283,9 @@ def main():
             scatters = sum(v for (e, k), v in counts.items() if k == "reduce_scatter")
             ok = (got == want and len(want) == len(PROMPTS) and err <= TOLERANCE
                   and len(split) == 5 and scatters > 0 and (to_all > 0 or devices != 4))
-            print(f"generation (prefill + decode) on {devices} devices, --shard-moe={moe}: "
+            where = ("1 device sharded as a group of one" if devices == "1s"
+                     else f"{devices} devices")
+            print(f"generation (prefill + decode) on {where}, --shard-moe={moe}: "
                   f"{len(split)} states and caches split by heads, decode plan {to_all} "
                   f"all_to_all, {scatters} reduce_scatter steps; greedy tokens "
                   f"{'equal' if got == want else 'DIFFER from'} 1 device's, log-probs "

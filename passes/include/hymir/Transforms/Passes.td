@@ -171,13 +171,19 @@ def HymirShard : Pass<"hymir-shard", "::mlir::ModuleOp"> {
     earlier entry's choice for an argument of the same `hymir.name` holds
     (prefill and decode share their caches). Other tied arguments stay
     whole: every device updates all of it in place. `devices` = 1 changes
-    nothing; a graph that already holds collectives is refused.
+    nothing unless `single` is set (then the program of a group of one
+    device: the same collectives, each over one device); a graph that
+    already holds collectives is refused.
   }];
   let options = [
     Option<"devices", "devices", "int64_t", /*default=*/"1",
            "devices the program is split across">,
     Option<"moe", "moe", "std::string", /*default=*/"\"auto\"",
-           "how hymir.moe is split: auto (the rule), expert or tensor">
+           "how hymir.moe is split: auto (the rule), expert or tensor">,
+    Option<"single", "single", "bool", /*default=*/"false",
+           "with devices = 1, write the SPMD program anyway: the sharded "
+           "plan's collectives over a group of one device (each an "
+           "identity), to run a sharded plan's steps on one GPU">
   ];
   let dependentDialects = ["::mlir::tensor::TensorDialect",
                            "::mlir::arith::ArithDialect",
