@@ -7,9 +7,9 @@
 // file (MoeKernels.h):
 //
 //   decode calls (at most the target description's moeDecodeTokensWgmma
-//   tokens beside the wgmma kernels, else moeDecodeTokens): the
-//   warp-per-row kernels
-//   (MoeWarpRowsKernel.cpp);
+//   tokens beside the wgmma kernels, else moeDecodeTokens): the one-wave
+//   kernels (MoeWaveKernel.cpp), or with decode-wave=false the
+//   warp-per-row kernels (MoeWarpRowsKernel.cpp);
 //   larger calls on sm_90a (bf16, a layout padded to 128-row tiles): wgmma
 //   (MoeWgmmaKernel.cpp); elsewhere (a layout padded to 64-row tiles)
 //   mma.sync (MoeMmaKernel.cpp);
@@ -178,7 +178,10 @@ void HymirMoeExpertsToGpuPass::emitExperts(ImplicitLocOpBuilder &b,
                                            const MoeExpertsOperands &o,
                                            const KernelChoice &choice) {
   auto emitRows = [&]() {
-    emitMoeWarpRowsKernels(b, o, choice.slots, choice.layoutTile);
+    if (decodeWave > 0)
+      emitMoeWaveKernels(b, o, decodeWave, choice.layoutTile);
+    else
+      emitMoeWarpRowsKernels(b, o, choice.slots, choice.layoutTile);
   };
   if (!choice.wgmma && !choice.mma)
     return emitRows();

@@ -3,8 +3,10 @@
 // The kernel families hymir-moe-experts-to-gpu (MoeExpertsToGpu.cpp)
 // chooses from for one hymir.moe_experts, one family a file:
 //
-//   warp rows  (MoeWarpRowsKernel.cpp)  decode-sized calls: one warp per
-//              weight row, each selected expert's weights streamed once
+//   wave       (MoeWaveKernel.cpp)      decode-sized calls: a one-wave grid,
+//              each warp a pair of weight rows at a time
+//   warp rows  (MoeWarpRowsKernel.cpp)  decode-sized calls (the previous
+//              form): one warp per weight row
 //   mma        (MoeMmaKernel.cpp)       larger bf16 calls: mma.sync
 //              m16n8k16 over 64-row tiles of the layout
 //   wgmma      (MoeWgmmaKernel.cpp)     larger bf16 calls on sm_90a: wgmma
@@ -12,10 +14,10 @@
 //   combine    (MoeCombineKernel.cpp)   y[t] = sum_j weights[t, j]
 //              down[slots[t, j]]
 //
-// and the grouped layout of hymir.moe_route / hymir.moe_layout
-// (MoeLayoutKernel.cpp), which hymir-moe-layout-to-gpu (MoeLayoutToGpu.cpp)
-// emits. Each emit function writes its gpu.launch ops at the builder's
-// insertion point.
+// and the routing of hymir.moe_route (MoeRouteKernel.cpp) and the grouped
+// layout of hymir.moe_route / hymir.moe_layout (MoeLayoutKernel.cpp), which
+// hymir-moe-layout-to-gpu (MoeLayoutToGpu.cpp) emits. Each emit function writes
+// its gpu.launch ops at the builder's insertion point.
 //
 //===----------------------------------------------------------------------===//
 
@@ -89,6 +91,13 @@ void emitMoeWarpRowsKernels(ImplicitLocOpBuilder &b,
                             const MoeExpertsOperands &o, int64_t slots,
                             int64_t layoutTile);
 
+/// The decode kernels in one wave (gate/up, then down): a fixed grid of
+/// `blocks` blocks whose warps stride over (expert with tokens, weight
+/// row); the experts are ranked and their groups trimmed of padding once
+/// per block. `layoutTile` as above.
+void emitMoeWaveKernels(ImplicitLocOpBuilder &b, const MoeExpertsOperands &o,
+                        int64_t blocks, int64_t layoutTile);
+
 /// The mma.sync kernels (bf16 experts, a layout of kMoeMmaTileRows tiles,
 /// widths multiples of kMoeMmaTileCols; see Target.h).
 void emitMoeMmaKernels(ImplicitLocOpBuilder &b, const MoeExpertsOperands &o);
@@ -110,6 +119,55 @@ Value emitMoeCombineKernel(ImplicitLocOpBuilder &b, const MoeExpertsOperands &o,
 SmallVector<Value> buildMoeGpuLayout(ImplicitLocOpBuilder &b, Value chosen,
                                      int64_t experts, int64_t tile,
                                      ArrayRef<RankedTensorType> resultTypes);
+
+/// The buffers of one grouped layout (MoeLayoutKernel.cpp): sorted tokens
+/// [rows], offsets [E + 1] and slots [T, K], with their sizes.
+struct MoeLayoutBuffers {
+  Value sorted, offsets, slots;
+  Value rows, tokens;
+  int64_t experts = 0, tile = 1, topK = 1;
+  SmallVector<RankedTensorType> bufferTypes;
+};
+
+/// Allocates the layout's buffers for `tokens` tokens (the sorted rows of
+/// `resultTypes[0]`'s size when static).
+MoeLayoutBuffers allocMoeLayout(ImplicitLocOpBuilder &b, Value tokens,
+                                int64_t topK, int64_t experts, int64_t tile,
+                                ArrayRef<RankedTensorType> resultTypes);
+
+/// The dynamic shared memory the layout phases use (counts and cursors).
+Value moeLayoutSharedBytes(ImplicitLocOpBuilder &b, const MoeLayoutBuffers &l);
+
+/// Inside a one-block launch of `threads` threads (thread `tid`): the layout
+/// of the picks in `picks` [T, K] i32 (a buffer the block may have written
+/// itself before a barrier): counts, group starts, placement.
+void emitMoeLayoutPhases(ImplicitLocOpBuilder &b, Value tid, int64_t threads,
+                         Value picks, const MoeLayoutBuffers &l);
+
+/// The layout phases as their own one-block launch.
+void emitMoeLayoutKernel(ImplicitLocOpBuilder &b, Value picks,
+                         const MoeLayoutBuffers &l);
+
+/// The layout's buffers as tensors of `resultTypes`.
+SmallVector<Value> moeLayoutResults(ImplicitLocOpBuilder &b,
+                                    const MoeLayoutBuffers &l,
+                                    ArrayRef<RankedTensorType> resultTypes);
+
+/// Tokens up to which hymir.moe_route is one kernel on cuda (one block
+/// routes every token, then lays the picks out); above, a routing kernel
+/// over all SMs and then the layout kernel.
+constexpr int64_t kMoeRouteOneBlockTokens = 64;
+
+/// hymir.moe_route on `logits` [T, E] f32 as GPU kernels (MoeRouteKernel.cpp):
+/// softmax, top-k and renormalisation with the same arithmetic as the cpu
+/// lowering (buildMoeRouting), then the grouped layout; the results
+/// (sorted, offsets, slots, weights) as tensors of `resultTypes`. A
+/// static token count gets the variant for its size, a dynamic one both
+/// under token guards.
+SmallVector<Value> buildMoeGpuRoute(ImplicitLocOpBuilder &b, Value logits,
+                                    int64_t topK, bool renormalize,
+                                    int64_t tile,
+                                    ArrayRef<RankedTensorType> resultTypes);
 
 } // namespace mlir::hymir
 

@@ -1,9 +1,10 @@
 //===- MoeLayoutToGpu.cpp - the MoE grouped layout as a GPU kernel --------===//
 //
 // The pass hymir-moe-layout-to-gpu: every hymir.moe_route with a static
-// expert count gets its routing as linalg (for the generic kernels) and its
-// grouped layout from one GPU kernel (buildMoeGpuLayout); every
-// hymir.moe_layout gets the same kernel.
+// expert count gets its routing and grouped layout as one GPU kernel (two
+// above 64 tokens: buildMoeGpuRoute), or with fused-routing=false its
+// routing as linalg (generic kernels) and the layout kernel
+// (buildMoeGpuLayout); every hymir.moe_layout gets the layout kernel.
 //
 //===----------------------------------------------------------------------===//
 
@@ -26,21 +27,26 @@ using namespace mlir::hymir;
 
 namespace {
 
-/// hymir.moe_route and hymir.moe_layout on cuda: the routing as linalg,
-/// the layout by buildMoeGpuLayout.
-void rewriteLayout(Operation *op) {
+/// hymir.moe_route and hymir.moe_layout on cuda: the routing by
+/// buildMoeGpuRoute (`fused`) or as linalg, the layout by buildMoeGpuLayout.
+void rewriteLayout(Operation *op, bool fused) {
   ImplicitLocOpBuilder b(op->getLoc(), op);
   SmallVector<RankedTensorType> types;
-  for (Value r : op->getResults().take_front(3))
+  for (Value r : op->getResults())
     types.push_back(cast<RankedTensorType>(r.getType()));
   SmallVector<Value> results;
-  if (auto route = dyn_cast<MoeRouteOp>(op)) {
+  auto route = dyn_cast<MoeRouteOp>(op);
+  if (route && fused) {
+    results = buildMoeGpuRoute(b, route.getLogits(), route.getTopK(),
+                               route.getRenormalize(), route.getTile(), types);
+  } else if (route) {
     int64_t experts =
         cast<RankedTensorType>(route.getLogits().getType()).getDimSize(1);
     auto [chosen, weights] =
         buildMoeRouting(b, b.getLoc(), route.getLogits(), route.getTopK(),
                         route.getRenormalize());
-    results = buildMoeGpuLayout(b, chosen, experts, route.getTile(), types);
+    results = buildMoeGpuLayout(b, chosen, experts, route.getTile(),
+                                ArrayRef(types).take_front(3));
     Type weightsType = route.getWeights().getType();
     results.push_back(
         weights.getType() == weightsType
@@ -57,6 +63,7 @@ void rewriteLayout(Operation *op) {
 
 struct HymirMoeLayoutToGpuPass
     : hymir::impl::HymirMoeLayoutToGpuBase<HymirMoeLayoutToGpuPass> {
+  using Base::Base;
   void runOnOperation() override {
     SmallVector<Operation *> layouts;
     getOperation().walk([&](Operation *op) {
@@ -67,7 +74,7 @@ struct HymirMoeLayoutToGpuPass
         layouts.push_back(op);
     });
     for (Operation *op : layouts)
-      rewriteLayout(op);
+      rewriteLayout(op, fusedRouting);
   }
 };
 

@@ -48,10 +48,13 @@ void mlir::hymir::buildKernelFormPipeline(OpPassManager &pm,
     experts.wgmma = options.moeWgmma;
     experts.decodeSlots = options.moeDecodeSlots;
     experts.wgmmaGroup = options.moeWgmmaGroup;
+    experts.decodeWave = options.moeDecodeWave;
     experts.chip = options.chip;
     pm.addNestedPass<func::FuncOp>(createHymirMoeExpertsToGpu(experts));
     // The layouts after the experts, which read their tile.
-    pm.addNestedPass<func::FuncOp>(createHymirMoeLayoutToGpu());
+    HymirMoeLayoutToGpuOptions layout;
+    layout.fusedRouting = options.moeFusedRouting;
+    pm.addNestedPass<func::FuncOp>(createHymirMoeLayoutToGpu(layout));
   }
   // Tiled ops first: lightning attention becomes a forall over heads of
   // loops over token blocks, the one statement of its algorithm; the cuda

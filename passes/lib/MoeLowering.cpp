@@ -600,7 +600,7 @@ Value mlir::hymir::buildSoftmax(OpBuilder &rb, Location loc, Value logits) {
       g.generic({logits, rowMax}, {g.zeros({tokens})},
                 indexingMaps(ctx, 2, {{t, e}, {t}, {t}}), {kPar, kRed},
                 [&](OpBuilder &b, Location l, ValueRange a) {
-                  Value v = math::ExpOp::create(
+                  Value v = buildRoutingExp(
                       b, l, arith::SubFOp::create(b, l, a[0], a[1]));
                   linalg::YieldOp::create(
                       b, l, ValueRange{arith::AddFOp::create(b, l, a[2], v)});
@@ -610,7 +610,7 @@ Value mlir::hymir::buildSoftmax(OpBuilder &rb, Location loc, Value logits) {
       indexingMaps(ctx, 2, {{t, e}, {t}, {t}, {t, e}}), {kPar, kPar},
       [&](OpBuilder &b, Location l, ValueRange a) {
         Value v =
-            math::ExpOp::create(b, l, arith::SubFOp::create(b, l, a[0], a[1]));
+            buildRoutingExp(b, l, arith::SubFOp::create(b, l, a[0], a[1]));
         linalg::YieldOp::create(
             b, l, ValueRange{arith::DivFOp::create(b, l, v, a[2])});
       });
@@ -726,6 +726,55 @@ std::pair<Value, Value> mlir::hymir::buildMoeRouting(OpBuilder &rb,
         });
   }
   return {chosen, weights};
+}
+
+Value mlir::hymir::buildRoutingExp(OpBuilder &b, Location loc, Value x) {
+  auto f32 = [&](float v) -> Value {
+    return arith::ConstantOp::create(b, loc, b.getF32FloatAttr(v));
+  };
+  Type i32 = b.getI32Type();
+  auto fma = [&](Value a, Value m, Value c) -> Value {
+    return math::FmaOp::create(b, loc, a, m, c);
+  };
+  // Below -87 the result is 0 (near the smallest normal: no subnormal
+  // results, which a flush-to-zero target would treat differently) or
+  // overflows to +inf through the scaling; NaN passes through the clamps.
+  Value xc = arith::MinimumFOp::create(
+      b, loc, arith::MaximumFOp::create(b, loc, x, f32(-88.0f)), f32(89.0f));
+  // n = round(x / ln 2) by the 1.5 * 2^23 shifter (exact: |n| < 2^22).
+  Value shifter = f32(12582912.0f);
+  Value n = arith::SubFOp::create(
+      b, loc, fma(xc, f32(1.44269504088896341f), shifter), shifter);
+  // r = x - n ln 2 in two steps (ln 2 = hi + lo, hi with 8 trailing zero
+  // bits so n * hi is exact), |r| <= ln(2) / 2 + a little.
+  Value r = fma(n, f32(-0.693145751953125f), xc);
+  r = fma(n, f32(-1.42860682030941723212e-6f), r);
+  // exp(r) by its Taylor series to r^7 / 7! (the next term is under 2^-28
+  // of the result), Horner on fma.
+  float inverseFactorials[] = {1.0f / 5040, 1.0f / 720, 1.0f / 120, 1.0f / 24,
+                               1.0f / 6,    0.5f,       1.0f,       1.0f};
+  Value p = f32(inverseFactorials[0]);
+  for (float c : ArrayRef<float>(inverseFactorials).drop_front())
+    p = fma(p, r, f32(c));
+  // p * 2^n as p * 2^(n/2) * 2^(n - n/2): both factors normal for n in
+  // [-127, 129], so only the last product rounds.
+  Value ni = arith::FPToSIOp::create(b, loc, i32, n);
+  Value half = arith::ShRSIOp::create(
+      b, loc, ni, arith::ConstantIntOp::create(b, loc, i32, 1));
+  auto pow2 = [&](Value e) -> Value {
+    Value bits = arith::ShLIOp::create(
+        b, loc,
+        arith::AddIOp::create(b, loc, e,
+                              arith::ConstantIntOp::create(b, loc, i32, 127)),
+        arith::ConstantIntOp::create(b, loc, i32, 23));
+    return arith::BitcastOp::create(b, loc, b.getF32Type(), bits);
+  };
+  Value y = arith::MulFOp::create(
+      b, loc, arith::MulFOp::create(b, loc, p, pow2(half)),
+      pow2(arith::SubIOp::create(b, loc, ni, half)));
+  Value tiny =
+      arith::CmpFOp::create(b, loc, arith::CmpFPredicate::OLT, x, f32(-87.0f));
+  return arith::SelectOp::create(b, loc, tiny, f32(0.0f), y);
 }
 
 Value mlir::hymir::buildSwiGlu(OpBuilder &b, Location loc, Value g, Value u) {

@@ -5,23 +5,37 @@
 // (the default --moe-tile there): grid (8 row tiles x column blocks,
 // groups of 8 row tiles), two warpgroups, four 48 KB shared-memory stages;
 // with --moe-wgmma=false (or another chip) the warp kernels up to 64 tokens
-// and mma.sync kernels over 64-row tiles above. The layout is one block of
-// 1024 threads; the combine one kernel writing the output.
+// and mma.sync kernels over 64-row tiles above. The routing and layout are
+// one block of 1024 threads up to 64 tokens, a routing kernel (a warp a
+// token) and the layout block above; the decode kernels a fixed grid of 396
+// blocks; the combine one kernel writing the output.
 // RUN: hymir-compile %s -o %t.hymir --target=cuda --max-tokens=1024 --print-plan | FileCheck %s
 // RUN: hymir-compile %s -o %t.mma.hymir --target=cuda --moe-wgmma=false --max-tokens=1024 --print-plan | FileCheck %s --check-prefix=MMA
 // RUN: hymir-compile %s -o %t.tile1.hymir --target=cuda --moe-tile=1 --max-tokens=1024 --print-plan | FileCheck %s --check-prefix=TILE1
+// The previous kernels: routing as generic kernels, the layout alone in one
+// block, the warp-per-row decode kernels (grid height top_k).
+// RUN: hymir-compile %s -o %t.old.hymir --target=cuda --moe-fused-routing=false --moe-decode-wave=0 --max-tokens=1024 --print-plan | FileCheck %s --check-prefix=OLD
+// OLD: gemm m tokens n 4 k 1024 F32->F32 f32-precision
+// OLD-NOT: when tokens
+// OLD: grid 1 block 1024 shared 32 B (
+// OLD: grid 64x2x1 block 256 when tokens <= 16
+// OLD: grid 128x2x1 block 256 when tokens <= 16
 
 // CHECK: gemm m tokens n 4 k 1024 F32->F32 f32-precision
-// CHECK: grid 1 block 1024 shared 32 B
-// CHECK: grid 64x2x1 block 256 when tokens <= 16
-// CHECK: grid 128x2x1 block 256 when tokens <= 16
+// CHECK: grid 1 block 1024 shared 32 B when tokens <= 64
+// CHECK: grid (tokens+7)/8 block 256 when tokens >= 65
+// CHECK: grid 1 block 1024 shared 32 B when tokens >= 65
+// CHECK: grid 396 block 256 shared 52 B when tokens <= 16
+// CHECK: grid 396 block 256 shared 52 B when tokens <= 16
 // CHECK: grid 32x(tokens*2+1531)/1024x1 block 256 shared 196608 B when tokens >= 17
 // CHECK: grid 32x(tokens*2+1531)/1024x1 block 256 shared 196608 B when tokens >= 17
 // CHECK: grid (tokens*128+255)/256 block 256 (tokens*128, {{.*}}, output 0)
-// MMA: grid 64x2x1 block 256 when tokens <= 64
+// MMA: grid 396 block 256 shared 52 B when tokens <= 64
 // MMA: grid 8x(tokens*2+315)/64x1 block 128 when tokens >= 65
 // MMA: grid 16x(tokens*2+315)/64x1 block 128 when tokens >= 65
-// TILE1-NOT: when tokens
+// TILE1: grid 396 block 256 shared 52 B (
+// TILE1-NOT: when tokens <= 16
+// TILE1-NOT: when tokens >= 17
 func.func @moe(%x: tensor<?x1024xbf16> {hymir.name = "x"}, %router: tensor<4x1024xf32> {hymir.name = "router"},
                 %w1: tensor<4x512x1024xbf16> {hymir.name = "w1"}, %w3: tensor<4x512x1024xbf16> {hymir.name = "w3"},
                 %w2: tensor<4x1024x512xbf16> {hymir.name = "w2"}) -> (tensor<?x1024xbf16> {hymir.name = "y"}) {

@@ -1,4 +1,7 @@
-// RUN: hymir-opt %s --hymir-moe-experts-to-gpu=wgmma=true --hymir-moe-layout-to-gpu -split-input-file | FileCheck %s
+// RUN: hymir-opt %s --hymir-moe-experts-to-gpu="wgmma=true decode-wave=0" --hymir-moe-layout-to-gpu=fused-routing=false -split-input-file | FileCheck %s
+// (The decode kernels here are the warp-per-row ones, decode-wave=0, and
+// the layouts the unfused ones; the defaults: moe-wave-kernel.mlir and
+// moe-route-kernel.mlir.)
 
 // Two launches over (outputs / 8, top_k) with 8 warps per block: each warp
 // ranks the experts that have tokens (a shuffle scan over the offsets) and

@@ -1,9 +1,10 @@
-// RUN: hymir-opt %s -split-input-file --hymir-moe-layout-to-gpu | FileCheck %s
+// RUN: hymir-opt %s -split-input-file --hymir-moe-layout-to-gpu=fused-routing=false | FileCheck %s
 
-// hymir.moe_route: the routing as linalg (softmax, top-k), then the grouped
-// layout from one block of 1024 threads with 2 E i32 of shared memory
-// (counts, cursors): counts and cursors by shared-memory atomics, the
-// group starts (rounded up to the tile, 4 here) by thread 0. The offsets
+// With fused-routing=false (the fused kernel: moe-route-kernel.mlir)
+// hymir.moe_route has its routing as linalg (softmax, top-k), then the
+// grouped layout from one block of 1024 threads with 2 E i32 of shared
+// memory (counts, cursors): counts and cursors by shared-memory atomics,
+// the group starts (rounded up to the tile, 4 here) by a scan in warp 0. The offsets
 // [E + 1] and slots [T, K] are allocated static and cast to the result
 // types.
 // CHECK-LABEL: func.func @route

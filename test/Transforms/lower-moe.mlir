@@ -7,10 +7,14 @@
 // CHECK-LABEL: func.func @moe
 // Logits [T, E] = x . router, f32.
 // CHECK:         %[[LOGITS:.*]] = linalg.generic {{.*}}iterator_types = ["parallel", "parallel", "reduction"]} ins(%arg0, %arg1 {{.*}} outs({{.*}} : tensor<?x4xf32>)
-// Softmax: row max, sum of exponentials, probabilities.
+// Softmax: row max, sum of exponentials, probabilities. The exponential is
+// buildRoutingExp's (fma-based, the same bits on every target), not
+// math.exp.
 // CHECK:         arith.maximumf
-// CHECK:         math.exp
+// CHECK-NOT:     math.exp
+// CHECK:         math.fma
 // CHECK:         %[[PROBS:.*]] = linalg.generic {{.*}} ins(%[[LOGITS]]
+// CHECK:           math.fma
 // CHECK:           arith.divf
 // Two rounds of "largest unpicked probability", each marking its pick.
 // CHECK:         %[[BEST0:.*]]:2 = linalg.generic {{.*}} ins(%[[PROBS]], {{.*}} outs({{.*}} : tensor<?xf32>, tensor<?xi64>)

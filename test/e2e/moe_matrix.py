@@ -28,7 +28,7 @@ checks them on the GPU host.
 
 Usage: moe_matrix.py BIN_DIR
        moe_matrix.py BIN_DIR --prepare DIR --target cuda
-       moe_matrix.py BIN_DIR --prepared DIR --device cuda:0
+       moe_matrix.py BIN_DIR --prepared DIR --device cuda:0 [--skip-missing 1]
 """
 import os
 import sys
@@ -42,6 +42,9 @@ TARGET = OPTS.get("--target", "cpu")
 DEVICE = OPTS.get("--device", "cpu")
 PREPARE = "--prepare" in OPTS      # compile and write inputs only
 RUN_ONLY = "--prepared" in OPTS    # run what --prepare wrote
+# With --prepared: skip the token counts whose inputs were left out of DIR
+# (scripts/moe-gpu-prepare drops the largest to keep its folder small).
+SKIP_MISSING = OPTS.get("--skip-missing") == "1"
 WORK = OPTS.get("--prepare") or OPTS.get("--prepared") or tempfile.mkdtemp(prefix="hymir-moe-")
 os.makedirs(WORK, exist_ok=True)
 N, I = 32, 16
@@ -166,6 +169,9 @@ def check(tag, e, k, dt, tokens, tied=False, tile=None, width=(N, I), text=None)
             if tied:
                 tie_router(inp)
         if PREPARE:
+            continue
+        if SKIP_MISSING and not os.path.exists(inp):
+            print("skip %-22s T=%-5d (inputs not prepared)" % (tag, t))
             continue
         out = run([BIN + "/hymir-run", art, "--entry", "moe", "--device", DEVICE,
                    "--inputs", inp, "--outputs", os.path.join(WORK, "out.safetensors"),

@@ -230,6 +230,21 @@ static cl::opt<rtools::Int64Arg> moeDecodeSlotsOpt(
         "is used",
         kDecodeSlotsRange, 0)),
     cl::init(0), rtools::inRange(kDecodeSlotsRange), cl::cat(hymirCategory));
+static constexpr rtools::Range kDecodeWaveRange{0, 65535};
+static cl::opt<rtools::Int64Arg> moeDecodeWaveOpt(
+    "moe-decode-wave",
+    cl::desc(rtools::describeRange(
+        "cuda: blocks of the one-wave MoE decode kernels (their warps "
+        "stride over the weight rows of the experts with tokens); 0: a "
+        "warp per weight row",
+        kDecodeWaveRange, 396)),
+    cl::init(396), rtools::inRange(kDecodeWaveRange), cl::cat(hymirCategory));
+static cl::opt<bool> moeFusedRoutingOpt(
+    "moe-fused-routing",
+    cl::desc("cuda: MoE routing (softmax, top-k, layout) as one kernel up "
+             "to 64 tokens and two above (false: generic kernels and the "
+             "layout kernel; default true)"),
+    cl::init(true), cl::cat(hymirCategory));
 static cl::opt<rtools::Int64Arg> moeWgmmaGroupOpt(
     "moe-wgmma-group",
     cl::desc(rtools::describeRange(
@@ -387,6 +402,7 @@ bool checkOptions() {
       !rtools::checkRange(tool, lightningSplitOpt, kValueSplitRange) ||
       !rtools::checkRange(tool, moeDecodeSlotsOpt, kDecodeSlotsRange) ||
       !rtools::checkRange(tool, moeWgmmaGroupOpt, kWgmmaGroupRange) ||
+      !rtools::checkRange(tool, moeDecodeWaveOpt, kDecodeWaveRange) ||
       !rtools::checkRange(tool, cispoTokenChunkOpt, kCispoTokenChunkRange))
     return false;
   if (cispoTokenChunkOpt % 128 != 0) {
@@ -656,6 +672,8 @@ LogicalResult run(MLIRContext &context, ModuleOp module, TimingScope &root) {
   formOptions.moeWgmma = wgmma;
   formOptions.moeDecodeSlots = moeDecodeSlotsOpt;
   formOptions.moeWgmmaGroup = moeWgmmaGroupOpt;
+  formOptions.moeDecodeWave = moeDecodeWaveOpt;
+  formOptions.moeFusedRouting = moeFusedRoutingOpt;
   // Unless --moe-tile says, each MoE op's tile is chosen from its shapes
   // for the chip's kernels (0; 1 on cpu).
   formOptions.moeTile =

@@ -54,7 +54,17 @@ def HymirMoeExpertsToGpu
     [P, I] (bf16 for bf16 experts, else f32) and `down` [P, N] (f32), then
     the combine (below):
 
-    - warp-per-row kernels (grid (outputs / 8, top_k or `decode-slots`),
+    - decode calls (the default, `decode-wave` blocks): a fixed grid of
+      8-warp blocks; each block ranks the experts that have tokens (a warp
+      scan over the offsets) and trims each such expert's group of its
+      closing padding once, into shared memory; then the grid's warps
+      stride over the items (expert rank, weight row): a warp streams
+      `W1[e, i, :]` and `W3[e, i, :]` (gate/up) or `W2[e, n, :]` (down) in
+      16-byte loads, about 12 in flight per lane, once per batch of 4
+      routed rows (the rest one by one), each product summed by fma into
+      one f32 per (matrix, row), a shuffle butterfly, lane 0 stores;
+    - with `decode-wave=0`, the previous decode kernels, warp-per-row
+      (grid (outputs / 8, top_k or `decode-slots`),
       8 warps a block): every warp ranks the experts that have tokens (a
       shuffle scan over the offsets) and block row y takes those of rank y
       modulo the grid's height; warp (e, i) streams `W1[e, i, :]` and
@@ -105,6 +115,12 @@ def HymirMoeExpertsToGpu
     Option<"decodeSlots", "decode-slots", "int64_t", /*default=*/"0",
            "grid height of the warp-per-row kernels: block y takes the "
            "experts with tokens of rank y modulo it (0: top_k, at most E)">,
+    Option<"decodeWave", "decode-wave", "int64_t", /*default=*/"396",
+           "blocks of the one-wave decode kernels, whose warps stride over "
+           "(expert with tokens, weight row), the experts ranked and their "
+           "groups trimmed once per block (396: 3 blocks on each of 132 "
+           "SMs); 0: the warp-per-row kernels (one block per 8 weight rows "
+           "and expert rank)">,
     Option<"chip", "chip", "std::string", /*default=*/"\"sm_90a\"",
            "the GPU whose target description (hymir/Codegen/Target.h) gives "
            "the decode cut-offs, the tensor-core tiles and whether wgmma "
@@ -127,16 +143,29 @@ def HymirMoeLayoutToGpu
   let description = [{
     For the cuda target, on tensors (before bufferization), after
     `hymir-moe-experts-to-gpu` (which reads each layout's tile from the op
-    that makes it). Every `hymir.moe_route` with a static expert count
-    gets its routing (softmax, top-k, renormalisation) as linalg and every
-    `hymir.moe_route` and `hymir.moe_layout` its grouped layout from one
-    block of 1024 threads: counts by shared-memory atomics, group starts
-    (each group's size rounded up to the tile) by one thread, pairs placed
-    at their expert's cursor by atomics (so the order of the pairs within
-    a group is not fixed; results do not depend on it). Picks outside
-    [0, E) get slot -1 and no row. The offsets and slots are allocated with
-    static shapes [E + 1] and [T, K] and cast to the op's result types.
+    that makes it). Every `hymir.moe_route` and `hymir.moe_layout` gets its
+    grouped layout from one block of 1024 threads: counts by shared-memory
+    atomics, group starts (each group's size rounded up to the tile) by a
+    warp scan, pairs placed at their expert's cursor by atomics (so the
+    order of the pairs within a group is not fixed; results do not depend
+    on it). Picks outside [0, E) get slot -1 and no row. The offsets and
+    slots are allocated with static shapes [E + 1] and [T, K] and cast to
+    the op's result types.
+
+    With `fused-routing` (the default), a `hymir.moe_route` with a static
+    expert count is routed by warps in the same kernel, one warp a token
+    (softmax, top-k, renormalisation with the cpu lowering's arithmetic, so
+    both targets pick and weigh the same experts to the bit), up to 64
+    tokens; larger calls route over all SMs in a first kernel and lay out
+    in a second (the two variants under token guards when the token count
+    is dynamic). Without it, the routing is linalg (generic kernels) and
+    only the layout is a kernel.
   }];
+  let options = [
+    Option<"fusedRouting", "fused-routing", "bool", /*default=*/"true",
+           "route hymir.moe_route in the layout's kernel (one kernel up to "
+           "64 tokens, two above) rather than as linalg">,
+  ];
   let dependentDialects = ["::mlir::gpu::GPUDialect", "::mlir::scf::SCFDialect",
                            "::mlir::memref::MemRefDialect",
                            "::mlir::bufferization::BufferizationDialect",

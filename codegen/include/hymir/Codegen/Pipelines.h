@@ -141,6 +141,14 @@ struct KernelFormOptions : public PassPipelineOptions<KernelFormOptions> {
       *this, "moe-decode-slots",
       llvm::cl::desc("decode-slots option of hymir-moe-experts-to-gpu"),
       llvm::cl::init(0)};
+  Option<int64_t> moeDecodeWave{
+      *this, "moe-decode-wave",
+      llvm::cl::desc("decode-wave option of hymir-moe-experts-to-gpu"),
+      llvm::cl::init(396)};
+  Option<bool> moeFusedRouting{
+      *this, "moe-fused-routing",
+      llvm::cl::desc("fused-routing option of hymir-moe-layout-to-gpu"),
+      llvm::cl::init(true)};
   Option<int64_t> moeTile{
       *this, "moe-tile",
       llvm::cl::desc("tile option of hymir-fuse-moe-routing; 0: each op's "

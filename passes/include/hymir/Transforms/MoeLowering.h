@@ -18,6 +18,13 @@ namespace mlir::hymir {
 /// MoE lowering (linalg bodies and GPU kernels).
 Value buildSwiGlu(OpBuilder &b, Location loc, Value g, Value u);
 
+/// exp(x) of an f32 scalar from IEEE operations only (fma, add, multiply,
+/// integer bit operations), so every target computes the same bits: the
+/// exponential of the routing softmax, which must pick and weigh the same
+/// experts on cpu and cuda. About 1 ulp; exp(x) for x < -87 (near the smallest
+/// normal f32) is 0; NaN stays NaN.
+Value buildRoutingExp(OpBuilder &b, Location loc, Value x);
+
 /// Router probabilities and top-k picks on tensors.
 /// Top-k picks as `k` rounds: round j holds the j-th largest entry of each
 /// row [T] f32 and its column [T] i64 (the largest unpicked entry; ties to
