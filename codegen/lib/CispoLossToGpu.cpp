@@ -114,6 +114,9 @@ struct CispoGpuBuilder : GpuBuilder {
   // tokens a call can have (the chunks are unrolled up to it); set by the
   // pass where it applies (wgmmaGrads and the bf16 head).
   int64_t tokenChunk = 0, maxTokens = 0;
+  // The token-chunked backward's gradient products read g, W and h as
+  // stored (MN-major operands): no g^T, W^T or h^T; set by the pass.
+  bool mnMajor = false;
   /// Where the token-chunked backward keeps a chunk's exponentials.
   struct ChunkStore {
     int64_t c0 = 0; // the chunk's first token
@@ -1373,26 +1376,32 @@ struct CispoGpuBuilder : GpuBuilder {
            });
   }
 
+  /// B chunks of 128 columns per d_hidden tile of a chunk: tiles of 128 x
+  /// 256 (one block an SM) unless 128 x 128 fill the SMs' waves better: a
+  /// chunk has few row tiles (8 at Tc = 1024, N = 6144: 192 blocks of 128 x
+  /// 256 are 1.45 waves on 132 SMs, 384 of 128 x 128 are 2.9), counting a
+  /// 128 x 128 tile 10% slower per product.
+  int64_t hiddenChunks() {
+    using Wg = WgmmaTiles;
+    auto waveUse = [](int64_t blocks) {
+      return static_cast<double>(blocks) /
+             static_cast<double>((blocks + kSms - 1) / kSms * kSms);
+    };
+    int64_t rowTiles = tokenChunk / Wg::kRows;
+    if (width % (2 * Wg::kChunkRows) == 0 &&
+        waveUse(rowTiles * width / (2 * Wg::kChunkRows)) >=
+            0.9 * waveUse(rowTiles * width / Wg::kChunkRows))
+      return 2;
+    return 1;
+  }
+
   /// acc [Tc, N] f32 (=, for the first pass, else +=) g W over the
   /// vocabulary rows v0 .. v0 + padded: A = g rows from column v0, B = the
   /// pass's W^T rows.
   void hiddenChunk(Value g, int64_t v0, int64_t padded, Value wt, Value acc,
                    bool first) {
     using Wg = WgmmaTiles;
-    // Tiles of 128 x 256 (one block an SM) unless 128 x 128 fill the SMs'
-    // waves better: a chunk has few row tiles (8 at Tc = 1024, N = 6144:
-    // 192 blocks of 128 x 256 are 1.45 waves on 132 SMs, 384 of 128 x 128
-    // are 2.9), counting a 128 x 128 tile 10% slower per product.
-    auto waveUse = [](int64_t blocks) {
-      return static_cast<double>(blocks) /
-             static_cast<double>((blocks + kSms - 1) / kSms * kSms);
-    };
-    int64_t rowTiles = tokenChunk / Wg::kRows;
-    int64_t nc = 1;
-    if (width % (2 * Wg::kChunkRows) == 0 &&
-        waveUse(rowTiles * width / (2 * Wg::kChunkRows)) >=
-            0.9 * waveUse(rowTiles * width / Wg::kChunkRows))
-      nc = 2;
+    int64_t nc = hiddenChunks();
     launch(idx(tokenChunk / Wg::kRows), idx(width / (nc * Wg::kChunkRows)),
            idx(1), idx(Wg::kThreads), i32(Wg::sharedBytes(nc)),
            [&](gpu::LaunchOp l) {
@@ -1424,6 +1433,93 @@ struct CispoGpuBuilder : GpuBuilder {
                  }
                  storePair(x, y, acc, t, n);
                }
+             });
+           });
+  }
+
+  /// d_lm_head (+)= g^T h of one chunk from g and h as stored: A = g read
+  /// MN-major (tile rows are vocabulary rows, K the chunk's tokens), B = h
+  /// read MN-major from the chunk's first token (rows past T read row T -
+  /// 1; g is 0 there).
+  void headChunkMn(Value g, Value out, int64_t vp, int64_t c0, bool first) {
+    using Wg = WgmmaTiles;
+    int64_t nc = width % (2 * Wg::kChunkRows) == 0 ? 2 : 1;
+    Type elt = elementOf(out);
+    launch(idx(width / (nc * Wg::kChunkRows)), idx(vp / Wg::kRows), idx(1),
+           idx(Wg::kThreads), i32(Wg::sharedBytes(nc)), [&](gpu::LaunchOp l) {
+             Value tid = l.getThreadIds().x;
+             Wg w(b, tid);
+             Value p0 = mul(l.getBlockIds().y, Wg::kRows);
+             Value n0 = mul(l.getBlockIds().x, nc * Wg::kChunkRows);
+             w.aMnMajor = true;
+             w.aMnCol0 = p0;
+             w.aKRow0 = idx(0);
+             w.aKLimit = Value();
+             SmallVector<Wg::Chunk> chunks;
+             for (int64_t m = 0; m < nc; ++m) {
+               Wg::Chunk c{hidden, Value(), add(n0, m * Wg::kChunkRows),
+                           tokens};
+               c.mnMajor = true;
+               c.kRow0 = idx(c0);
+               chunks.push_back(c);
+             }
+             SmallVector<Value> acc =
+                 w.product(g, {}, chunks, tokenChunk, Value());
+             forEachPair(w, [&](int64_t i, Value row, Value col) {
+               Value v = add(p0, row);
+               ifThen(ult(v, idx(vocab)), [&] {
+                 for (int64_t m = 0; m < nc; ++m) {
+                   Value n = add(add(n0, m * Wg::kChunkRows), col);
+                   Value x = reg(acc[m], i), y = reg(acc[m], i + 1);
+                   if (!first) {
+                     Value old = vector::LoadOp::create(
+                         b, VectorType::get({2}, elt), out, ValueRange{v, n},
+                         false, llvm::MaybeAlign(elt.isBF16() ? 4 : 8));
+                     if (!elt.isF32())
+                       old = arith::ExtFOp::create(
+                           b, VectorType::get({2}, b.getF32Type()), old);
+                     x = fadd(x, vector::ExtractOp::create(b, old, 0));
+                     y = fadd(y, vector::ExtractOp::create(b, old, 1));
+                   }
+                   storePair(x, y, out, v, n);
+                 }
+               });
+             });
+           });
+  }
+
+  /// The chunk's d_hidden rows = g W in one product over the whole
+  /// vocabulary (K = Vp), W read MN-major as stored (rows past V read row
+  /// V - 1; g is 0 there), written to the result's rows below T.
+  void hiddenChunkMn(Value g, int64_t vp, Value out, int64_t c0) {
+    using Wg = WgmmaTiles;
+    int64_t nc = hiddenChunks();
+    launch(idx(tokenChunk / Wg::kRows), idx(width / (nc * Wg::kChunkRows)),
+           idx(1), idx(Wg::kThreads), i32(Wg::sharedBytes(nc)),
+           [&](gpu::LaunchOp l) {
+             Value tid = l.getThreadIds().x;
+             Wg w(b, tid);
+             Value t0 = mul(l.getBlockIds().x, Wg::kRows);
+             Value n0 = mul(l.getBlockIds().y, nc * Wg::kChunkRows);
+             SmallVector<Value> aRows;
+             for (int64_t i = 0; i < Wg::kRowsPerThread; ++i)
+               aRows.push_back(add(t0, w.copyRow(i)));
+             SmallVector<Wg::Chunk> chunks;
+             for (int64_t m = 0; m < nc; ++m) {
+               Wg::Chunk c{head, Value(), add(n0, m * Wg::kChunkRows),
+                           idx(vocab)};
+               c.mnMajor = true;
+               c.kRow0 = idx(0);
+               chunks.push_back(c);
+             }
+             SmallVector<Value> sums = w.product(g, aRows, chunks, vp, Value());
+             forEachPair(w, [&](int64_t i, Value row, Value col) {
+               Value t = add(add(t0, row), c0);
+               ifThen(ult(t, tokens), [&] {
+                 for (int64_t m = 0; m < nc; ++m)
+                   storePair(reg(sums[m], i), reg(sums[m], i + 1), out, t,
+                             add(add(n0, m * Wg::kChunkRows), col));
+               });
              });
            });
   }
@@ -1477,16 +1573,20 @@ struct CispoGpuBuilder : GpuBuilder {
     cs.spareColumn = vp;
     cs.scale = temp(MemRefType::get({tc, vp / Wg::kChunkRows * 4}, f32Type), {});
     Value gt, ht, wt, acc, dHeadOut, dHiddenOut;
-    if (wantDHead) {
+    if (wantDHead && !mnMajor) {
       gt = temp(MemRefType::get({vp, tc}, bf), {});
       ht = temp(MemRefType::get({width, tc}, bf), {});
+    }
+    if (wantDHead) {
       auto type = cast<RankedTensorType>(op.getDLmHead().getType());
       dHeadOut = memref::AllocOp::create(
           b, MemRefType::get(type.getShape(), type.getElementType()));
     }
-    if (wantDHidden) {
+    if (wantDHidden && !mnMajor) {
       wt = temp(MemRefType::get({width, passRows}, bf), {});
       acc = temp(MemRefType::get({tc, width}, f32Type), {});
+    }
+    if (wantDHidden) {
       auto type = cast<RankedTensorType>(op.getDHidden().getType());
       SmallVector<Value> dims;
       if (type.isDynamicDim(0))
@@ -1511,6 +1611,13 @@ struct CispoGpuBuilder : GpuBuilder {
       finishForward(partM, partS, zy, logp, lse, c0);
       weights(op, logp, logpOld, advantages, mask, loss, coef, c0 + tc);
       chunkGrads(cs, lse, coef, gt, vp);
+      if (mnMajor) {
+        if (wantDHead)
+          headChunkMn(cs.e, dHeadOut, vp, c0, k == 0);
+        if (wantDHidden)
+          hiddenChunkMn(cs.e, vp, dHiddenOut, c0);
+        continue;
+      }
       if (wantDHead) {
         transpose(hidden, tokens, c0, ht, idx(tc / kTransposeTile));
         headChunk(gt, ht, dHeadOut, vp, k == 0);
@@ -1747,6 +1854,7 @@ struct HymirCispoLossToGpuPass
         builder.tokenChunk = std::min<int64_t>(tokenChunk,
                                                (bound + rows - 1) / rows * rows);
         builder.maxTokens = bound;
+        builder.mnMajor = mnMajor;
       }
       if (auto loss = dyn_cast<CispoLossOp>(op))
         builder.lower(loss);

@@ -100,6 +100,7 @@ void mlir::hymir::buildKernelFormPipeline(OpPassManager &pm,
     cispo.wgmmaGrads = options.cispoWgmmaGrads;
     cispo.tokenChunk = options.cispoTokenChunk;
     cispo.maxTokens = options.cispoMaxTokens;
+    cispo.mnMajor = options.cispoMnMajor;
     pm.addNestedPass<func::FuncOp>(createHymirCispoLossToGpu(cispo));
   }
   pm.addNestedPass<func::FuncOp>(createHymirTileCispoLoss());

@@ -67,6 +67,11 @@ struct WgmmaTiles : GpuBuilder {
   struct Chunk {
     Value weights, expert, row0;
     Value rowLimit = {};
+    /// Where set, `weights` is [K, O] row-major (O contiguous) and is read
+    /// MN-major: B[n, k] = weights[kRow0 + k, row0 + n] (no expert), K rows
+    /// at or past `rowLimit` read row rowLimit - 1.
+    bool mnMajor = false;
+    Value kRow0 = {};
   };
 
   WgmmaTiles(ImplicitLocOpBuilder &b, Value tid) : GpuBuilder(b), tid(tid) {}
@@ -75,6 +80,19 @@ struct WgmmaTiles : GpuBuilder {
   /// Where set, A's K starts at this column (an index): K element k of a
   /// row is a[row, aCol0 + k]. B's K always starts at 0.
   Value aCol0;
+  /// Where set, A is read MN-major from `a` [K, M] row-major: tile row r,
+  /// K element k is a[min(aKRow0 + k, aKLimit - 1), aMnCol0 + r] (the
+  /// product's aRows are ignored).
+  bool aMnMajor = false;
+  Value aMnCol0, aKRow0, aKLimit;
+
+  // MN-major operands (PTX "matrix descriptor", 128-byte swizzle): atoms
+  // of 8 K rows of 64 MN elements (1024 bytes, the 16-byte chunk j of row
+  // k at ((j ^ k % 8) << 4)); the atoms of 8 K rows are SBO = 1024 bytes
+  // apart and those of 64 MN elements LBO = 8192 (a region of 128 MN x 64
+  // K: two MN atoms of eight K atoms); a k16 step is two K atoms (+2048
+  // bytes); the wgmma takes the operand transposed.
+  static constexpr int64_t kMnAtomBytes = 8192;
 
   Value i64(int64_t n) {
     return arith::ConstantIntOp::create(b, b.getI64Type(), n);
@@ -165,15 +183,56 @@ private:
                                        /*srcElements=*/Value(),
                                        /*bypassL1=*/b.getUnitAttr());
     };
+    // MN-major copies of a region of 128 MN x 64 K: this thread's 16-byte
+    // chunk c = tid % 16 of K rows tid / 16 + 16 i.
+    // (Built only where an operand is MN-major.)
+    Value mnChunk, mnSwizzled;
+    if (aMnMajor || llvm::any_of(chunks, [](const Chunk &c) {
+          return c.mnMajor;
+        })) {
+      mnChunk = arith::RemUIOp::create(b, tid, idx(16));
+      mnSwizzled = add(
+          mul(arith::DivUIOp::create(b, mnChunk, idx(8)), kMnAtomBytes),
+          mul(arith::XOrIOp::create(
+                  b, arith::RemUIOp::create(b, tid, idx(8)),
+                  arith::RemUIOp::create(
+                      b, arith::DivUIOp::create(b, tid, idx(16)), idx(8))),
+              16));
+    }
+    auto copyMn = [&](Value src, Value kFirst, Value kLimit, Value col0,
+                      Value step, Value regionByte) {
+      for (int64_t i = 0; i < kRowsPerThread; ++i) {
+        Value k = add(arith::DivUIOp::create(b, tid, idx(16)), 16 * i);
+        Value srcRow = add(add(kFirst, mul(step, kK)), k);
+        if (kLimit)
+          srcRow = arith::MinUIOp::create(
+              b, srcRow, arith::SubIOp::create(b, kLimit, idx(1)));
+        Value at = add(add(regionByte, mnSwizzled),
+                       add(mul(arith::DivUIOp::create(b, k, idx(8)), 1024),
+                           mul(arith::RemUIOp::create(b, k, idx(8)), 128)));
+        copy(src, ValueRange{srcRow, add(col0, mul(mnChunk, 8))}, at);
+      }
+    };
     auto issue = [&](Value step, Value slot) {
       Value k0 = add(mul(step, kK), col);
       Value stageBase = mul(slot, stage);
+      if (aMnMajor)
+        copyMn(a, aKRow0, aKLimit, aMnCol0, step, stageBase);
+      for (int64_t m = 0; m < nc; ++m) {
+        const Chunk &c = chunks[m];
+        if (c.mnMajor)
+          copyMn(c.weights, c.kRow0, c.rowLimit, c.row0, step,
+                 add(stageBase, kABytes + m * kChunkBytes));
+      }
       for (int64_t i = 0; i < kRowsPerThread; ++i) {
         Value row = copyRow(i);
         Value at = add(add(stageBase, mul(row, kRowBytes)), swizzled);
-        copy(a, ValueRange{aRows[i], aCol0 ? add(k0, aCol0) : k0}, at);
+        if (!aMnMajor)
+          copy(a, ValueRange{aRows[i], aCol0 ? add(k0, aCol0) : k0}, at);
         for (int64_t m = 0; m < nc; ++m) {
           const Chunk &c = chunks[m];
+          if (c.mnMajor)
+            continue;
           Value bRow = add(c.row0, row);
           if (c.rowLimit)
             bRow = arith::MinUIOp::create(
@@ -245,19 +304,28 @@ private:
       }
       NVVM::WgmmaFenceAlignedOp::create(b);
       auto shape = NVVM::MMAShapeAttr::get(ctx, 64, kChunkRows, 16);
+      // An MN-major operand's descriptor: LBO 8192 bytes where K-major
+      // has 16.
+      constexpr int64_t kMnLbo = (kMnAtomBytes / 16 - 1) << 16;
       for (int64_t ks = 0; ks < kK / 16; ++ks) {
-        // +32 bytes per k16 step: +2 in the descriptor.
-        Value da = arith::AddIOp::create(b, stageDesc, i64(2 * ks));
+        // +32 bytes per k16 step: +2 in the descriptor (K-major); +2048
+        // bytes, +128 (MN-major).
+        Value da = arith::AddIOp::create(
+            b, stageDesc, i64(aMnMajor ? kMnLbo + 128 * ks : 2 * ks));
         for (int64_t m = 0; m < nc; ++m) {
-          Value db = arith::AddIOp::create(b, bDesc,
-                                           i64(m * kChunkBytes / 16 + 2 * ks));
+          bool mn = chunks[m].mnMajor;
+          Value db = arith::AddIOp::create(
+              b, bDesc,
+              i64(m * kChunkBytes / 16 + (mn ? kMnLbo + 128 * ks : 2 * ks)));
           acc[m] =
               NVVM::WgmmaMmaAsyncOp::create(
                   b, accType, acc[m], da, db, shape, NVVM::WGMMATypes::bf16,
                   NVVM::WGMMATypes::bf16, NVVM::WGMMATypes::f32,
                   NVVM::WGMMAScaleOut::one, NVVM::WGMMAScaleIn::one,
-                  NVVM::WGMMAScaleIn::one, NVVM::MMALayout::row,
-                  NVVM::MMALayout::col, NVVM::MMAIntOverflowAttr())
+                  NVVM::WGMMAScaleIn::one,
+                  aMnMajor ? NVVM::MMALayout::col : NVVM::MMALayout::row,
+                  mn ? NVVM::MMALayout::row : NVVM::MMALayout::col,
+                  NVVM::MMAIntOverflowAttr())
                   .getResult();
         }
       }

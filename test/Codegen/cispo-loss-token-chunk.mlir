@@ -11,8 +11,30 @@
 // into the chunk's rows of d_hidden: 13 launches; after the chunks the
 // weights kernel once more (the loss over every token). No atomic adds.
 // RUN: hymir-opt %s --hymir-cispo-loss-to-gpu="wgmma=1 token-chunk=256 max-tokens=300" | FileCheck %s
+// RUN: hymir-opt %s --hymir-cispo-loss-to-gpu="wgmma=1 token-chunk=256 max-tokens=300 mn-major=1" | FileCheck %s --check-prefix=MN
 // RUN: not hymir-opt %s --hymir-cispo-loss-to-gpu="wgmma=1 token-chunk=100 max-tokens=300" 2>&1 | FileCheck %s --check-prefix=MULT
 // RUN: not hymir-opt %s --hymir-cispo-loss-to-gpu="wgmma=1 token-chunk=256" 2>&1 | FileCheck %s --check-prefix=MAX
+
+// With mn-major the gradient products read g, W and h as stored: no g^T,
+// h^T, W^T or accumulator; per chunk the forward, lse, weights, g, then
+// g^T h with both operands MN-major (transposed) and g W over the whole
+// vocabulary with W MN-major (K = 20096), written to d_hidden's rows.
+// MN-LABEL: func.func @bf16_head
+// MN: memref.alloc() : memref<256x20104xbf16>
+// MN-NEXT: memref.alloc() : memref<256x628xf32>
+// MN-NEXT: memref.alloc() : memref<20000x256xbf16>
+// MN-NEXT: memref.alloc(%{{.*}}) : memref<?x256xbf16>
+// MN-COUNT-4: gpu.launch
+// MN: gpu.launch
+// MN: nvvm.wgmma.mma_async {{.*}} A[<bf16>, <one>, <col>], B[<bf16>, <one>, <row>]
+// MN: gpu.launch
+// MN: nvvm.wgmma.mma_async {{.*}} A[<bf16>, <one>, <row>], B[<bf16>, <one>, <row>]
+// MN: hymir.token_guard tokens in [257, -1]
+// MN-COUNT-6: gpu.launch
+// MN-NOT: hymir.token_guard
+// MN: gpu.launch
+// MN-NOT: gpu.launch
+// MN: return
 
 // MULT: error: hymir-cispo-loss-to-gpu: token-chunk must be 0 (off) or a positive multiple of 128, got 100
 // MAX: error: hymir-cispo-loss-to-gpu: token-chunk needs max-tokens (the most tokens of a call) for a dynamic token count

@@ -11,6 +11,7 @@
 // REQUIRES: ptxas
 // RUN: hymir-compile %S/cispo-loss-token-chunk.mlir -o %t.hymir --target=cuda --max-tokens=300 --cispo-token-chunk=256 --print-plan | FileCheck %s
 // RUN: hymir-compile %S/cispo-loss-token-chunk.mlir -o %t.cpu.hymir --target=cpu --max-tokens=300 --cispo-token-chunk=256 --print-plan | FileCheck %s --check-prefix=CPU
+// RUN: hymir-compile %S/cispo-loss-token-chunk.mlir -o %t.mn.hymir --target=cuda --max-tokens=300 --cispo-token-chunk=256 --cispo-mn-major --print-plan | FileCheck %s --check-prefix=MN
 // RUN: not hymir-compile %S/cispo-loss-token-chunk.mlir -o %t.bad.hymir --target=cuda --cispo-token-chunk=200 2>&1 | FileCheck %s --check-prefix=BAD
 // CHECK: entry bf16_head
 // CHECK: step 0: launch {{.*}} grid 2x10x1 block 256 shared 131072 B (
@@ -28,6 +29,16 @@
 // CHECK: entry f32_head
 // CHECK-NOT: when tokens
 // CHECK: entry forward_only
+// With --cispo-mn-major: per chunk the forward, lse, weights, g (in place
+// only), g^T h (both operands MN-major; 128 x 256 tiles, 192 KiB) reading
+// h itself, and g W over the whole vocabulary reading W itself.
+// MN: entry bf16_head
+// MN: step 3: launch {{.*}} grid 4x314x1 block 256 shared 8448 B (
+// MN: step 4: launch {{.*}} grid 1x157x1 block 256 shared 196608 B (input 0, buffer 5, output 3)
+// MN: step 5: launch {{.*}} grid 2x2x1 block 256 shared 131072 B (input 1, buffer 5, tokens, output 2)
+// MN: step 11: launch {{.*}} when tokens >= 257 (input 1, buffer 5, tokens, output 2)
+// MN: step 12: launch {{.*}} grid 1 block 256 shared 4104 B (
+// MN-NOT: step 13:
 // CPU-NOT: when tokens
 // CPU: entry bf16_head
 // BAD: hymir-compile: error: --cispo-token-chunk must be a multiple of 128 (0: off), got 200

@@ -9,7 +9,7 @@ target outside [0, V)), in two halves since the GPU host has no compiler:
                              [--wgmma true|false] [--wgmma-grads true|false]
                              [--bench-tiles MxN,...] [--bench]
                              [--bench-old-grads true|false]
-                             [--bench-token-chunks N,... | none]
+                             [--bench-token-chunks N[mn],... | none]
       compiles, per case, the full graph (loss, logp_new, d_hidden,
       d_lm_head), the forward-only graph (logp_new) and hymir.token_logprobs
       for cuda into DIR/CASE/, with inputs (logp_old built from the cpu
@@ -19,7 +19,8 @@ target outside [0, V)), in two halves since the GPU host has no compiler:
       operands, bf16 and f32 head, forward only and with both gradients;
       the atomic backward beside the wgmma one unless --bench-old-grads
       false; the bf16 head's token-chunked backward, --cispo-token-chunk=N,
-      for each N of --bench-token-chunks, default 1024,2048) into
+      for each N of --bench-token-chunks, with --cispo-mn-major where N
+      ends in mn, default 1024,2048,1024mn,2048mn) into
       DIR/bench/, with each plan's arena in bench/arena.json.
   on the GPU host:       cispo_gpu.py BIN_DIR --prepared DIR [--device cuda:0]
       runs every case with hymir-run --check (the artifact's reference
@@ -92,6 +93,14 @@ CASES = [
      False, ["--cispo-token-chunk=128"]),
     ("t7_v1000_n128_bf16_bf16head_zero_mask_chunk128", 7, 1000, 128, "bf16", "bf16", True, True,
      ["--cispo-token-chunk=128"]),
+    # The same with --cispo-mn-major: g, W and h read as stored (MN-major
+    # wgmma operands), no transposed copies.
+    ("t300_v17000_n128_bf16_bf16head_chunk256_mn", 300, 17000, 128, "bf16", "bf16", False, False,
+     ["--cispo-token-chunk=256", "--cispo-mn-major"]),
+    ("t1000_v1003_n256_bf16_bf16head_unified_chunk128_mn", 1000, 1003, 256, "bf16", "bf16", True,
+     False, ["--cispo-token-chunk=128", "--cispo-mn-major"]),
+    ("t130_v20000_n128_bf16_bf16head_unified_chunk128_mn", 130, 20000, 128, "bf16", "bf16", True,
+     False, ["--cispo-token-chunk=128", "--cispo-mn-major"]),
 ]
 
 
@@ -231,9 +240,9 @@ def prepare_bench(root):
         compile_graph(d, "%s_f32ops_f32head" % kind,
                       graph(BENCH_V, BENCH_N, "f32", "f32", False, outputs), "cuda", BENCH_T)
     for chunk in token_chunks():
-        compile_graph(d, "full_bf16_chunk%d" % chunk,
+        compile_graph(d, "full_bf16_chunk" + chunk,
                       graph(BENCH_V, BENCH_N, "bf16", "bf16", False, full), "cuda", BENCH_T,
-                      extra=["--cispo-token-chunk=%d" % chunk])
+                      extra=arena_flags("full_bf16_chunk" + chunk))
     arenas = {}
     for name in sorted(os.listdir(d)):
         if name.endswith(".mlir"):
@@ -247,9 +256,10 @@ def prepare_bench(root):
 
 
 def token_chunks():
-    """The token chunks of --bench-token-chunks ("none": no chunked rows)."""
-    spec = OPTS.get("--bench-token-chunks", "1024,2048")
-    return [] if spec == "none" else [int(x) for x in spec.split(",")]
+    """The token chunks of --bench-token-chunks, each N or Nmn (with
+    --cispo-mn-major); "none": no chunked rows."""
+    spec = OPTS.get("--bench-token-chunks", "1024,2048,1024mn,2048mn")
+    return [] if spec == "none" else spec.split(",")
 
 
 def arena_flags(mlir_name):
@@ -257,7 +267,10 @@ def arena_flags(mlir_name):
     if "oldgrads" in mlir_name:
         return ["--cispo-wgmma-grads=false"]
     if "_chunk" in mlir_name:
-        return ["--cispo-token-chunk=" + mlir_name.split("_chunk")[1].split(".")[0]]
+        chunk = mlir_name.split("_chunk")[1].split(".")[0]
+        if chunk.endswith("mn"):
+            return ["--cispo-token-chunk=" + chunk[:-2], "--cispo-mn-major"]
+        return ["--cispo-token-chunk=" + chunk]
     return []
 
 

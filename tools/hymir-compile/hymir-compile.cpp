@@ -223,6 +223,12 @@ static cl::opt<rtools::Int64Arg> cispoTokenChunkOpt(
         kCispoTokenChunkRange, 0)),
     cl::init(0), rtools::inRange(kCispoTokenChunkRange),
     cl::cat(hymirCategory));
+static cl::opt<bool> cispoMnMajorOpt(
+    "cispo-mn-major",
+    cl::desc("with --cispo-token-chunk: the gradient products read g, the "
+             "head and the hidden states as stored (MN-major wgmma "
+             "operands) instead of transposed copies (default false)"),
+    cl::init(false), cl::cat(hymirCategory));
 static cl::opt<rtools::Int64Arg> moeDecodeSlotsOpt(
     "moe-decode-slots",
     cl::desc(rtools::describeRange(
@@ -647,6 +653,7 @@ LogicalResult run(MLIRContext &context, ModuleOp module, TimingScope &root) {
   formOptions.cispoWgmmaGrads = cispoWgmmaGradsOpt;
   formOptions.cispoTokenChunk = cispoTokenChunkOpt;
   formOptions.cispoMaxTokens = maxTokensOpt;
+  formOptions.cispoMnMajor = cispoMnMajorOpt;
   formOptions.cispoNTiles = cispoNTilesOpt;
   formOptions.lightningValueSplit = lightningSplitOpt;
   formOptions.lightningTensorCores = lightningTensorCoresOpt;

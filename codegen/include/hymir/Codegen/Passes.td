@@ -315,7 +315,10 @@ def HymirCispoLossToGpu
     chunk's `d_hidden` rows = g W (passes of 8192 vocabulary rows of W^T, an
     f32 [Tc, N] accumulator). The loss comes from the weights kernel over
     every token at the end. g carries two bf16 roundings (e and g) where
-    the recomputing backward has one.
+    the recomputing backward has one. With `mn-major` the two gradient
+    products read g, W and h as stored (wgmma operands in MN-major shared
+    memory, taken transposed): no g^T, W^T or h^T, and d_hidden's rows are
+    one product over the whole vocabulary, written to the result.
   }];
   let options = [
     Option<"mTiles", "m-tiles", "int64_t", /*default=*/"1",
@@ -335,7 +338,10 @@ def HymirCispoLossToGpu
            "with chunks of this many tokens (a multiple of 128; 0: off)">,
     Option<"maxTokens", "max-tokens", "int64_t", /*default=*/"0",
            "the most tokens of a call (the token-chunked backward unrolls "
-           "its chunks up to it where the token count is dynamic)">
+           "its chunks up to it where the token count is dynamic)">,
+    Option<"mnMajor", "mn-major", "bool", /*default=*/"false",
+           "with token-chunk: the gradient products read g, W and h as "
+           "stored (MN-major wgmma operands) instead of transposed copies">
   ];
   let dependentDialects = ["::mlir::gpu::GPUDialect", "::mlir::scf::SCFDialect",
                            "::mlir::arith::ArithDialect", "::mlir::math::MathDialect",

@@ -129,6 +129,10 @@ struct KernelFormOptions : public PassPipelineOptions<KernelFormOptions> {
       *this, "cispo-max-tokens",
       llvm::cl::desc("max-tokens option of hymir-cispo-loss-to-gpu"),
       llvm::cl::init(0)};
+  Option<bool> cispoMnMajor{
+      *this, "cispo-mn-major",
+      llvm::cl::desc("mn-major option of hymir-cispo-loss-to-gpu"),
+      llvm::cl::init(false)};
   Option<bool> moeWgmma{
       *this, "moe-wgmma",
       llvm::cl::desc("wgmma option of hymir-moe-experts-to-gpu (sm_90a)"),
