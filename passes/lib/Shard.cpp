@@ -106,6 +106,14 @@ private:
   LogicalResult distributedRmsNorm(RmsNormOp op, Value x);
   LogicalResult visitEmbedding(EmbeddingOp op);
   LogicalResult visitTokenLogprobs(TokenLogprobsOp op);
+  LogicalResult visitCispoLoss(CispoLossOp op);
+  /// Log-probs of `tokens` under an LM head split by rows (this device's
+  /// `part`), with the logits of its rows and the whole log-sum-exp.
+  struct VocabLogprobs {
+    Value z, lse, logp;
+  };
+  VocabLogprobs vocabLogprobs(Value hidden, Value part, Value tokens,
+                              StringAttr precision, Location loc);
   /// This device's index, [1] i32 (one hymir.device_index per function).
   Value deviceIndex();
   /// Part r of replicated `v` along static `dim`, read on device r at offset
@@ -1341,19 +1349,12 @@ LogicalResult Sharder::visitEmbedding(EmbeddingOp op) {
 /// parts' log-sum-exps (max first), subtracted from the target's logit.
 /// Tokens outside [0, V) are on no device: their log-prob is -lse instead of
 /// a run-time error.
-LogicalResult Sharder::visitTokenLogprobs(TokenLogprobsOp op) {
-  Value head = op.getLmHead();
-  if (!canPart(head, 0) || isUniform(head)) {
-    wholeOperands(op);
-    return success();
-  }
-  Value hidden = wholeOf(op.getHidden(), op);
-  Value tokens = wholeOf(op.getTokens(), op);
-  Value part = partOf(head, 0, op);
+Sharder::VocabLogprobs Sharder::vocabLogprobs(Value hidden, Value part,
+                                              Value tokens,
+                                              StringAttr precision,
+                                              Location loc) {
   Value rank = deviceIndex();
-  builder.setInsertionPoint(op);
-  Location loc = op.getLoc();
-  MLIRContext *ctx = op.getContext();
+  MLIRContext *ctx = builder.getContext();
   Type f32 = builder.getF32Type();
   int64_t rows = cast<RankedTensorType>(part.getType()).getDimSize(0);
   int64_t t = cast<RankedTensorType>(hidden.getType()).getDimSize(0);
@@ -1369,15 +1370,25 @@ LogicalResult Sharder::visitTokenLogprobs(TokenLogprobsOp op) {
                ValueRange{tensor::EmptyOp::create(builder, loc, sizes, f32)})
         .getResult(0);
   };
-  AffineExpr d0 = getAffineDimExpr(0, ctx), d1 = getAffineDimExpr(1, ctx);
+  AffineExpr d0 = getAffineDimExpr(0, ctx);
   auto par = utils::IteratorType::parallel;
   auto red = utils::IteratorType::reduction;
   AffineMap rowsMap = AffineMap::getMultiDimIdentityMap(2, ctx);
   AffineMap rowMap = AffineMap::get(2, 0, d0, ctx);
   AffineMap id1 = AffineMap::getMultiDimIdentityMap(1, ctx);
 
-  Value z = LinearOp::create(builder, loc, tensor({t, rows}), hidden, part,
-                             op.getPrecisionAttr());
+  // Under precision "bf16" the operands enter the product rounded to bf16,
+  // as the one-device lowering reads them (f32 ones rounded here).
+  auto rounded = [&](Value v) -> Value {
+    auto type = cast<RankedTensorType>(v.getType());
+    if (precision.getValue() != "bf16" || !type.getElementType().isF32())
+      return v;
+    Value b16 = arith::TruncFOp::create(
+        builder, loc, type.clone(builder.getBF16Type()), v);
+    return arith::ExtFOp::create(builder, loc, type, b16);
+  };
+  Value z = LinearOp::create(builder, loc, tensor({t, rows}), rounded(hidden),
+                             rounded(part), precision);
   float inf = std::numeric_limits<float>::infinity();
   // This part's max, then its sum of exponentials.
   Value m =
@@ -1481,21 +1492,321 @@ LogicalResult Sharder::visitTokenLogprobs(TokenLogprobsOp op) {
                        b, l, ValueRange{arith::AddFOp::create(b, l, a[2], e)});
                  })
                  .getResult(0);
-  Value y =
+  auto empty1 = [&]() -> Value {
+    return tensor::EmptyOp::create(builder, loc, ArrayRef<OpFoldResult>{tSize},
+                                   f32);
+  };
+  Value whole =
       linalg::GenericOp::create(
-          builder, loc, tensor({t}), ValueRange{target, gm, gs},
-          ValueRange{tensor::EmptyOp::create(
-              builder, loc, ArrayRef<OpFoldResult>{tSize}, f32)},
-          ArrayRef<AffineMap>{id1, id1, id1, id1},
+          builder, loc, tensor({t}), ValueRange{gm, gs}, ValueRange{empty1()},
+          ArrayRef<AffineMap>{id1, id1, id1},
           ArrayRef<utils::IteratorType>{par},
           [&](OpBuilder &b, Location l, ValueRange a) {
-            Value whole = arith::AddFOp::create(
-                b, l, a[1], math::LogOp::create(b, l, a[2]));
             linalg::YieldOp::create(
-                b, l, ValueRange{arith::SubFOp::create(b, l, a[0], whole)});
+                b, l,
+                ValueRange{arith::AddFOp::create(
+                    b, l, a[0], math::LogOp::create(b, l, a[1]))});
           })
           .getResult(0);
-  op.getResult().replaceAllUsesWith(y);
+  Value y = linalg::GenericOp::create(
+                builder, loc, tensor({t}), ValueRange{target, whole},
+                ValueRange{empty1()}, ArrayRef<AffineMap>{id1, id1, id1},
+                ArrayRef<utils::IteratorType>{par},
+                [&](OpBuilder &b, Location l, ValueRange a) {
+                  linalg::YieldOp::create(
+                      b, l,
+                      ValueRange{arith::SubFOp::create(b, l, a[0], a[1])});
+                })
+                .getResult(0);
+  return {z, whole, y};
+}
+
+LogicalResult Sharder::visitTokenLogprobs(TokenLogprobsOp op) {
+  Value head = op.getLmHead();
+  if (!canPart(head, 0) || isUniform(head)) {
+    wholeOperands(op);
+    return success();
+  }
+  Value hidden = wholeOf(op.getHidden(), op);
+  Value tokens = wholeOf(op.getTokens(), op);
+  Value part = partOf(head, 0, op);
+  deviceIndex();
+  builder.setInsertionPoint(op);
+  VocabLogprobs lp =
+      vocabLogprobs(hidden, part, tokens, op.getPrecisionAttr(), op.getLoc());
+  op.getResult().replaceAllUsesWith(lp.logp);
+  op.erase();
+  return success();
+}
+
+/// hymir.cispo_loss with an LM head split by vocabulary rows: logp_new as
+/// hymir.token_logprobs' (a distributed log-sum-exp), the loss and every
+/// token's gradient coefficient on every device (the arithmetic of
+/// hymir-tile-cispo-loss: mask count, loss and coefficients through f64),
+/// then each device's dz = coef (1[v == y] - exp(z - lse)) over its rows:
+/// d_lm_head is its rows' dz^T h (split by rows, as the head), d_hidden the
+/// sum over the devices of dz W (an all_reduce of f32 [T, N]). Operands
+/// enter the gradient products rounded to bf16 under precision "bf16".
+LogicalResult Sharder::visitCispoLoss(CispoLossOp op) {
+  Value head = op.getLmHead();
+  if (!canPart(head, 0) || isUniform(head)) {
+    wholeOperands(op);
+    return success();
+  }
+  Value hidden = wholeOf(op.getHidden(), op);
+  Value targets = wholeOf(op.getTargets(), op);
+  Value logpOld = wholeOf(op.getLogpOld(), op);
+  Value advantages = wholeOf(op.getAdvantages(), op);
+  Value mask = wholeOf(op.getMask(), op);
+  Value part = partOf(head, 0, op);
+  Value rank = deviceIndex();
+  builder.setInsertionPoint(op);
+  Location loc = op.getLoc();
+  MLIRContext *ctx = op.getContext();
+  StringAttr precision = builder.getStringAttr(op.getPrecision());
+  VocabLogprobs lp = vocabLogprobs(hidden, part, targets, precision, loc);
+  Type f32 = builder.getF32Type(), f64 = builder.getF64Type();
+  int64_t t = cast<RankedTensorType>(hidden.getType()).getDimSize(0);
+  int64_t width = cast<RankedTensorType>(hidden.getType()).getDimSize(1);
+  int64_t rows = cast<RankedTensorType>(part.getType()).getDimSize(0);
+  OpFoldResult tSize = tensor::getMixedSize(builder, loc, hidden, 0);
+  auto par = utils::IteratorType::parallel;
+  auto red = utils::IteratorType::reduction;
+  AffineExpr d0 = getAffineDimExpr(0, ctx), d1 = getAffineDimExpr(1, ctx),
+             d2 = getAffineDimExpr(2, ctx);
+  AffineMap id1 = AffineMap::getMultiDimIdentityMap(1, ctx);
+  // Scalars are [1] tensors: a reduction over the tokens is a loop of one
+  // point (d0) over the tokens (d1).
+  AffineMap one = AffineMap::get(2, 0, d0, ctx), token = AffineMap::get(2, 0, d1, ctx);
+  AffineMap first = AffineMap::get(1, 0, getAffineConstantExpr(0, ctx), ctx);
+  auto scalar = [&](Type type, double init) -> Value {
+    Value c = arith::ConstantOp::create(builder, loc, FloatAttr::get(type, init));
+    return linalg::FillOp::create(
+               builder, loc, ValueRange{c},
+               ValueRange{tensor::EmptyOp::create(builder, loc,
+                                                  ArrayRef<int64_t>{1}, type)})
+        .getResult(0);
+  };
+  // sum(mask) in f64.
+  Value count =
+      linalg::GenericOp::create(
+          builder, loc, RankedTensorType::get({1}, f64), ValueRange{mask},
+          ValueRange{scalar(f64, 0)}, ArrayRef<AffineMap>{token, one},
+          ArrayRef<utils::IteratorType>{par, red},
+          [&](OpBuilder &b, Location l, ValueRange a) {
+            linalg::YieldOp::create(
+                b, l,
+                ValueRange{arith::AddFOp::create(
+                    b, l, a[1], arith::ExtFOp::create(b, l, f64, a[0]))});
+          })
+          .getResult(0);
+  double epsLow = op.getEpsLow().convertToDouble();
+  double epsHigh = op.getEpsHigh().convertToDouble();
+  bool unified = op.getUnifiedMask();
+  // A token's weight mask M r^ A (r^ clipped, M the unified mask) in f32,
+  // and 1 / sum(mask) (0 when nothing is masked in).
+  auto weight = [&](OpBuilder &b, Location l, Value lpv, Value old, Value a,
+                    Value m) {
+    auto c32 = [&](double v) -> Value {
+      return arith::ConstantOp::create(b, l, b.getF32FloatAttr(v));
+    };
+    Value low = c32(1.0 - epsLow), high = c32(1.0 + epsHigh), zero = c32(0);
+    Value r = math::ExpOp::create(b, l, arith::SubFOp::create(b, l, lpv, old));
+    Value rHat = arith::MinimumFOp::create(
+        b, l, arith::MaximumFOp::create(b, l, r, low), high);
+    Value w = arith::MulFOp::create(b, l, arith::MulFOp::create(b, l, m, rHat),
+                                    a);
+    if (unified) {
+      auto cmp = [&](arith::CmpFPredicate p, Value x, Value y) -> Value {
+        return arith::CmpFOp::create(b, l, p, x, y);
+      };
+      Value up = arith::AndIOp::create(b, l,
+                                       cmp(arith::CmpFPredicate::OGT, a, zero),
+                                       cmp(arith::CmpFPredicate::OGT, r, high));
+      Value down = arith::AndIOp::create(
+          b, l, cmp(arith::CmpFPredicate::OLT, a, zero),
+          cmp(arith::CmpFPredicate::OLT, r, low));
+      w = arith::SelectOp::create(b, l, arith::OrIOp::create(b, l, up, down),
+                                  zero, w);
+    }
+    return w;
+  };
+  auto inverse = [&](OpBuilder &b, Location l, Value n) -> Value {
+    Value zero = arith::ConstantOp::create(b, l, b.getF64FloatAttr(0));
+    Value none = arith::CmpFOp::create(b, l, arith::CmpFPredicate::OEQ, n, zero);
+    Value one = arith::ConstantOp::create(b, l, b.getF64FloatAttr(1));
+    return arith::SelectOp::create(b, l, none, zero,
+                                   arith::DivFOp::create(b, l, one, n));
+  };
+  SmallVector<Value> inputs{lp.logp, logpOld, advantages, mask};
+  // loss = -(sum_t w_t logp_t) / sum(mask).
+  Value weighted =
+      linalg::GenericOp::create(
+          builder, loc, RankedTensorType::get({1}, f64), inputs,
+          ValueRange{scalar(f64, 0)},
+          ArrayRef<AffineMap>{token, token, token, token, one},
+          ArrayRef<utils::IteratorType>{par, red},
+          [&](OpBuilder &b, Location l, ValueRange a) {
+            Value w = weight(b, l, a[0], a[1], a[2], a[3]);
+            Value w64 = arith::ExtFOp::create(b, l, f64, w);
+            Value lp64 = arith::ExtFOp::create(b, l, f64, a[0]);
+            linalg::YieldOp::create(
+                b, l, ValueRange{math::FmaOp::create(b, l, w64, lp64, a[4])});
+          })
+          .getResult(0);
+  Value loss =
+      linalg::GenericOp::create(
+          builder, loc, RankedTensorType::get({1}, f32),
+          ValueRange{weighted, count},
+          ValueRange{tensor::EmptyOp::create(builder, loc, ArrayRef<int64_t>{1},
+                                             f32)},
+          ArrayRef<AffineMap>{id1, id1, id1}, ArrayRef<utils::IteratorType>{par},
+          [&](OpBuilder &b, Location l, ValueRange a) {
+            Value v = arith::NegFOp::create(
+                b, l, arith::MulFOp::create(b, l, a[0], inverse(b, l, a[1])));
+            linalg::YieldOp::create(
+                b, l, ValueRange{arith::TruncFOp::create(b, l, f32, v)});
+          })
+          .getResult(0);
+  loss = tensor::CollapseShapeOp::create(builder, loc, op.getLoss().getType(),
+                                         loss, ArrayRef<ReassociationIndices>{});
+  op.getLoss().replaceAllUsesWith(loss);
+  op.getLogpNew().replaceAllUsesWith(lp.logp);
+  bool wantHidden = !op.getDHidden().use_empty();
+  bool wantHead = !op.getDLmHead().use_empty();
+  if (wantHidden || wantHead) {
+    // coef_t = -w_t / sum(mask).
+    Value coef =
+        linalg::GenericOp::create(
+            builder, loc, RankedTensorType::get({t}, f32),
+            ValueRange{lp.logp, logpOld, advantages, mask, count},
+            ValueRange{tensor::EmptyOp::create(
+                builder, loc, ArrayRef<OpFoldResult>{tSize}, f32)},
+            ArrayRef<AffineMap>{id1, id1, id1, id1, first, id1},
+            ArrayRef<utils::IteratorType>{par},
+            [&](OpBuilder &b, Location l, ValueRange a) {
+              Value w = weight(b, l, a[0], a[1], a[2], a[3]);
+              Value c = arith::NegFOp::create(
+                  b, l,
+                  arith::MulFOp::create(b, l,
+                                        arith::ExtFOp::create(b, l, f64, w),
+                                        inverse(b, l, a[4])));
+              linalg::YieldOp::create(
+                  b, l, ValueRange{arith::TruncFOp::create(b, l, f32, c)});
+            })
+            .getResult(0);
+    // dz [T, rows] over this device's rows.
+    AffineMap rowsMap = AffineMap::getMultiDimIdentityMap(2, ctx);
+    AffineMap rowMap = AffineMap::get(2, 0, d0, ctx);
+    Value dz =
+        linalg::GenericOp::create(
+            builder, loc, RankedTensorType::get({t, rows}, f32),
+            ValueRange{lp.z, lp.lse, coef, targets},
+            ValueRange{tensor::EmptyOp::create(
+                builder, loc,
+                ArrayRef<OpFoldResult>{tSize, builder.getIndexAttr(rows)},
+                f32)},
+            ArrayRef<AffineMap>{rowsMap, rowMap, rowMap, rowMap, rowsMap},
+            ArrayRef<utils::IteratorType>{par, par},
+            [&](OpBuilder &b, Location l, ValueRange a) {
+              Value device = arith::IndexCastOp::create(
+                  b, l, b.getIndexType(),
+                  tensor::ExtractOp::create(
+                      b, l, rank,
+                      ValueRange{arith::ConstantIndexOp::create(b, l, 0)}));
+              Value v = arith::AddIOp::create(
+                  b, l, linalg::IndexOp::create(b, l, 1),
+                  arith::MulIOp::create(
+                      b, l, device, arith::ConstantIndexOp::create(b, l, rows)));
+              Value y =
+                  arith::IndexCastOp::create(b, l, b.getIndexType(), a[3]);
+              Value isTarget =
+                  arith::CmpIOp::create(b, l, arith::CmpIPredicate::eq, v, y);
+              Value onehot = arith::SelectOp::create(
+                  b, l, isTarget,
+                  arith::ConstantOp::create(b, l, b.getF32FloatAttr(1)),
+                  arith::ConstantOp::create(b, l, b.getF32FloatAttr(0)));
+              Value p = math::ExpOp::create(
+                  b, l, arith::SubFOp::create(b, l, a[0], a[1]));
+              linalg::YieldOp::create(
+                  b, l,
+                  ValueRange{arith::MulFOp::create(
+                      b, l, a[2], arith::SubFOp::create(b, l, onehot, p))});
+            })
+            .getResult(0);
+    bool bf16 = op.getPrecision() == "bf16";
+    // An operand of a gradient product in f32 (rounded to bf16 first under
+    // precision "bf16").
+    auto operand = [&](OpBuilder &b, Location l, Value x) -> Value {
+      if (bf16 && !x.getType().isBF16())
+        x = arith::TruncFOp::create(b, l, b.getBF16Type(), x);
+      return x.getType().isF32() ? x : arith::ExtFOp::create(b, l, f32, x);
+    };
+    auto zeros = [&](ArrayRef<OpFoldResult> sizes) -> Value {
+      Value c = arith::ConstantOp::create(builder, loc,
+                                          builder.getF32FloatAttr(0.0f));
+      return linalg::FillOp::create(
+                 builder, loc, ValueRange{c},
+                 ValueRange{tensor::EmptyOp::create(builder, loc, sizes, f32)})
+          .getResult(0);
+    };
+    // The result's element type from an f32 accumulation.
+    auto convert = [&](Value v, RankedTensorType type) -> Value {
+      if (type.getElementType().isF32())
+        return v;
+      return arith::TruncFOp::create(builder, loc,
+                                     cast<RankedTensorType>(v.getType()).clone(
+                                         type.getElementType()),
+                                     v);
+    };
+    if (wantHidden) {
+      // (t, k, v): d_hidden[t, k] = sum_v dz[t, v] W[v, k], this device's
+      // rows; summed over the devices.
+      Value dh =
+          linalg::GenericOp::create(
+              builder, loc, RankedTensorType::get({t, width}, f32),
+              ValueRange{dz, part},
+              ValueRange{zeros({tSize, builder.getIndexAttr(width)})},
+              ArrayRef<AffineMap>{AffineMap::get(3, 0, {d0, d2}, ctx),
+                                  AffineMap::get(3, 0, {d2, d1}, ctx),
+                                  AffineMap::get(3, 0, {d0, d1}, ctx)},
+              ArrayRef<utils::IteratorType>{par, par, red},
+              [&](OpBuilder &b, Location l, ValueRange a) {
+                linalg::YieldOp::create(
+                    b, l,
+                    ValueRange{math::FmaOp::create(b, l, a[0],
+                                                   operand(b, l, a[1]), a[2])});
+              })
+              .getResult(0);
+      dh = AllReduceOp::create(builder, loc, dh.getType(), dh);
+      dh = convert(dh, op.getDHidden().getType());
+      op.getDHidden().replaceAllUsesWith(dh);
+    }
+    if (wantHead) {
+      // (v, k, t): d_lm_head[v, k] = sum_t dz[t, v] h[t, k], this device's
+      // rows (split as the head is).
+      Value dw =
+          linalg::GenericOp::create(
+              builder, loc, RankedTensorType::get({rows, width}, f32),
+              ValueRange{dz, hidden},
+              ValueRange{zeros({builder.getIndexAttr(rows),
+                                builder.getIndexAttr(width)})},
+              ArrayRef<AffineMap>{AffineMap::get(3, 0, {d2, d0}, ctx),
+                                  AffineMap::get(3, 0, {d2, d1}, ctx),
+                                  AffineMap::get(3, 0, {d0, d1}, ctx)},
+              ArrayRef<utils::IteratorType>{par, par, red},
+              [&](OpBuilder &b, Location l, ValueRange a) {
+                linalg::YieldOp::create(
+                    b, l,
+                    ValueRange{math::FmaOp::create(b, l, a[0],
+                                                   operand(b, l, a[1]), a[2])});
+              })
+              .getResult(0);
+      dw = convert(dw, cast<RankedTensorType>(part.getType()));
+      layouts[dw] = Layout::split(0);
+      op.getDLmHead().replaceAllUsesWith(dw);
+    }
+  }
   op.erase();
   return success();
 }
@@ -1536,6 +1847,8 @@ LogicalResult Sharder::visit(Operation *op) {
     return visitEmbedding(embedding);
   if (auto logprobs = dyn_cast<TokenLogprobsOp>(op))
     return visitTokenLogprobs(logprobs);
+  if (auto cispo = dyn_cast<CispoLossOp>(op))
+    return visitCispoLoss(cispo);
   if (op->hasTrait<OpTrait::Elementwise>() && op->getNumResults() > 0 &&
       llvm::all_of(op->getOperandTypes(),
                    [](Type t) { return isa<RankedTensorType>(t); }) &&

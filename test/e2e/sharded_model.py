@@ -10,9 +10,11 @@ of 8 (8 KV heads) and 8 experts, so that heads, experts and the vocabulary
 
   - checkpoint layout (experts one tensor each, stacked in the graph by
     tensor.concat, which hymir-shard leaves replicated): forward on 4
-    devices, heads and the vocabulary split, experts computed whole; and
-    the log-prob entries score and logprobs, whose LM head is split by
-    vocabulary (a distributed log-sum-exp);
+    devices, heads and the vocabulary split, experts computed whole; the
+    log-prob entries score and logprobs, whose LM head is split by
+    vocabulary (a distributed log-sum-exp); and cispo_step, its CISPO loss
+    over the vocabulary-split head (loss, logp_new, d_hidden and the head's
+    rows of d_lm_head on each device; CISPO_TOLERANCE);
   - stacked experts (hymir-import --no-weights --weight-layout=stacked,
     the checkpoint's tensors stacked into w1/w3/w2 here): forward with
     --shard-moe=tensor (experts split by their intermediate dim) on 2
@@ -62,6 +64,13 @@ MAKE = os.path.join(ROOT, "scripts", "make-checkpoint.py")
 CONFIG = {"num_attention_heads": 8, "num_key_value_heads": 8, "head_dim": 8,
           "rotary_dim": 8, "num_local_experts": 8}
 TOLERANCE = 1e-5
+# cispo_step with the LM head split by vocabulary: logp_new and d_hidden as
+# the forward (f32 sums in another order); the loss is a sum of terms of both
+# signs (advantages alternate), so its relative error is the terms' (~1e-7)
+# times their cancellation (~30x here: measured 2.9e-6); d_lm_head is bf16 (the
+# head's dtype): an f32 difference of a few ulps moves an element across a
+# bf16 rounding boundary (2^-8 relative) now and then (measured 1.8e-6).
+CISPO_TOLERANCE = {"logp_new": 1e-5, "d_hidden": 1e-5, "loss": 1e-4, "d_lm_head": 1e-4}
 CONTEXT = 64
 BATCH = 2
 
@@ -149,6 +158,30 @@ def check_logprobs(bin_dir, work, one, many, devices, weights, failures):
     write_tensors(logprobs_in, {
         "hidden": ("F32", [BATCH, 64], [rng.uniform(-2, 2) for _ in range(BATCH * 64)]),
         "tokens": ("I32", [BATCH], [rng.randrange(128) for _ in range(BATCH)])})
+    # cispo_step (hymir.cispo_loss with the LM head split by vocabulary).
+    mask = [0.0 if k % 5 == 3 else 1.0 for k in range(BATCH * t)]
+    adv = [(-1) ** k * rng.uniform(0.3, 1.5) for k in range(BATCH * t)]
+    old = [-4.8 + rng.uniform(-0.5, 0.5) for _ in range(BATCH * t)]
+    step_in = os.path.join(work, "step.safetensors")
+    write_tensors(step_in, {
+        "input_ids": ("I32", [BATCH, t], [rng.randrange(128) for _ in range(BATCH * t)]),
+        "targets": ("I32", [BATCH, t], [rng.randrange(128) for _ in range(BATCH * t)]),
+        "logp_old": ("F32", [BATCH, t], old), "advantages": ("F32", [BATCH, t], adv),
+        "mask": ("F32", [BATCH, t], mask)})
+    outs = []
+    for artifact in (one, many):
+        out = os.path.join(work, "step.out.safetensors" + str(len(outs)))
+        run([os.path.join(bin_dir, "hymir-run"), artifact, "--entry", "cispo_step", "--device",
+             "cpu", "--inputs", step_in, "--weights", weights, "--outputs", out])
+        outs.append(out)
+    errors = {k: relative_error(read_tensor(outs[1], k), read_tensor(outs[0], k))
+              for k in CISPO_TOLERANCE}
+    ok = all(errors[k] <= tol for k, tol in CISPO_TOLERANCE.items())
+    print(f"checkpoint cispo_step on {devices} devices (LM head split by vocabulary): relative "
+          f"error " + ", ".join(f"{k} {e:.2e}" for k, e in errors.items()) +
+          f" against 1 device {'PASS' if ok else 'FAIL'}")
+    if not ok:
+        failures.append(f"cispo_step {devices}")
     for entry, inputs in (("score", score_in), ("logprobs", logprobs_in)):
         got = []
         for artifact in (one, many):
@@ -242,7 +275,7 @@ def main():
 
         per_expert = os.path.join(work, "per-expert.mlir")
         run([imp, ckpt, "-o", per_expert, f"--max-batch={BATCH}",
-             "--entries=forward,score,logprobs"] + common)
+             "--entries=forward,score,logprobs,cispo_step"] + common)
         # One device: the baseline of both layouts (the graph stacks the
         # per-expert tensors into the same [E, ...] values).
         base = os.path.join(work, "checkpoint-1.hymir")

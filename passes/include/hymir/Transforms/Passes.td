@@ -108,6 +108,11 @@ def HymirShard : Pass<"hymir-shard", "::mlir::ModuleOp"> {
       all_reduce); the log-prob from the parts' log-sum-exps on every
       device (a target outside the vocabulary gives -lse instead of an
       error);
+    - `hymir.cispo_loss` with such an LM head: logp_new as
+      `hymir.token_logprobs`', the loss and the gradient coefficients on
+      every device (f64 sums, as `hymir-tile-cispo-loss`), each device's dz
+      over its rows; d_lm_head is its rows (split as the head), d_hidden the
+      sum over the devices (an all_reduce of f32 [T, N]);
     - `hymir.embedding` with a table that can be split by rows (vocabulary):
       each device looks up the ids in its rows (others read row 0 and are
       zeroed), a partial result; ids outside the table read zeros instead of
