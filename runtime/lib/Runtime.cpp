@@ -1543,6 +1543,9 @@ std::string Module::Impl::graphsUnavailable() const {
   if (parts() > 1)
     return absl::StrCat("the module runs on ", parts(),
                         " devices, whose collectives are not captured");
+  if (oneRankCollectives)
+    return "the module's collectives run on NCCL for one rank, which is not "
+           "captured";
   return devices[0].driver->graphsUnavailable();
 }
 
