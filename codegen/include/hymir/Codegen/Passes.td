@@ -478,9 +478,25 @@ def HymirLightningStateInPlace
     launch and the copy may use the argument or a view of it. Anything else
     (a blocked kernel, a state read again later, a launch under a token
     guard) keeps its copy.
+
+    The model's decode has no copy but an elementwise op in its place: a
+    slot without a token keeps its state, `select(counts[b] > 0, new, old)`
+    written into the argument by a `linalg.generic` reading the fresh
+    buffer, the argument and the counts (one more kernel that reads the
+    state twice). Where such an op (all parallel; the fresh buffer, the
+    argument and its only init with the identity map; other inputs at a
+    projection of the point; a payload of pure ops) is the only reader of
+    the fresh buffer, nothing between the launch and it uses the argument or
+    its other inputs, and the launch only loads the argument, its payload is
+    computed in the launch at each store of the state (the old element
+    loaded again by the thread that stores it, the other inputs at their
+    projection) and stored into the argument; the op and the buffer go.
   }];
-  let dependentDialects = ["::mlir::gpu::GPUDialect",
-                           "::mlir::memref::MemRefDialect"];
+  let dependentDialects = ["::mlir::arith::ArithDialect",
+                           "::mlir::gpu::GPUDialect",
+                           "::mlir::linalg::LinalgDialect",
+                           "::mlir::memref::MemRefDialect",
+                           "::mlir::vector::VectorDialect"];
 }
 
 def HymirExternDynamicSharedMemory
