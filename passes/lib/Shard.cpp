@@ -636,7 +636,8 @@ LogicalResult Sharder::visitGeneric(linalg::GenericOp op) {
     wholeOperands(op);
     return success();
   };
-  if (!llvm::all_of(maps, [](AffineMap m) { return m.isProjectedPermutation(); }))
+  if (!llvm::all_of(maps,
+                    [](AffineMap m) { return m.isProjectedPermutation(); }))
     return whole();
   std::optional<unsigned> loop;
   for (OpOperand &operand : op->getOpOperands()) {
@@ -651,13 +652,12 @@ LogicalResult Sharder::visitGeneric(linalg::GenericOp op) {
       return whole();
     loop = d.getPosition();
   }
-  if (!loop || op.getIteratorTypesArray()[*loop] !=
-                   utils::IteratorType::parallel)
+  if (!loop ||
+      op.getIteratorTypesArray()[*loop] != utils::IteratorType::parallel)
     return whole();
   bool readsIndex = false;
-  op.getRegion().walk([&](linalg::IndexOp index) {
-    readsIndex |= index.getDim() == *loop;
-  });
+  op.getRegion().walk(
+      [&](linalg::IndexOp index) { readsIndex |= index.getDim() == *loop; });
   llvm::SetVector<Value> captured;
   getUsedValuesDefinedAbove(op->getRegions(), captured);
   if (readsIndex || llvm::any_of(captured, [&](Value v) {
@@ -703,8 +703,7 @@ LogicalResult Sharder::visitGeneric(linalg::GenericOp op) {
       operand.set(part);
       continue;
     }
-    operand.set(canPart(v, dim) ? partOf(v, dim, op)
-                                : localPart(v, dim, op));
+    operand.set(canPart(v, dim) ? partOf(v, dim, op) : localPart(v, dim, op));
   }
   for (auto [i, result] : llvm::enumerate(op->getResults()))
     setPart(result, dims[op.getNumDpsInputs() + i]);
@@ -747,8 +746,8 @@ LogicalResult Sharder::visitReturn(func::ReturnOp op) {
       continue;
     std::optional<unsigned> arg =
         getTiedArgument(func, operand.getOperandNumber());
-    auto it = arg ? argDecisions.find(body.getArgument(*arg))
-                  : argDecisions.end();
+    auto it =
+        arg ? argDecisions.find(body.getArgument(*arg)) : argDecisions.end();
     if (it == argDecisions.end() || it->second < 0) {
       operand.set(wholeOf(v, op));
       continue;
@@ -1383,8 +1382,8 @@ Sharder::VocabLogprobs Sharder::vocabLogprobs(Value hidden, Value part,
     auto type = cast<RankedTensorType>(v.getType());
     if (precision.getValue() != "bf16" || !type.getElementType().isF32())
       return v;
-    Value b16 = arith::TruncFOp::create(
-        builder, loc, type.clone(builder.getBF16Type()), v);
+    Value b16 = arith::TruncFOp::create(builder, loc,
+                                        type.clone(builder.getBF16Type()), v);
     return arith::ExtFOp::create(builder, loc, type, b16);
   };
   Value z = LinearOp::create(builder, loc, tensor({t, rows}), rounded(hidden),
@@ -1496,28 +1495,27 @@ Sharder::VocabLogprobs Sharder::vocabLogprobs(Value hidden, Value part,
     return tensor::EmptyOp::create(builder, loc, ArrayRef<OpFoldResult>{tSize},
                                    f32);
   };
-  Value whole =
+  Value whole = linalg::GenericOp::create(
+                    builder, loc, tensor({t}), ValueRange{gm, gs},
+                    ValueRange{empty1()}, ArrayRef<AffineMap>{id1, id1, id1},
+                    ArrayRef<utils::IteratorType>{par},
+                    [&](OpBuilder &b, Location l, ValueRange a) {
+                      linalg::YieldOp::create(
+                          b, l,
+                          ValueRange{arith::AddFOp::create(
+                              b, l, a[0], math::LogOp::create(b, l, a[1]))});
+                    })
+                    .getResult(0);
+  Value y =
       linalg::GenericOp::create(
-          builder, loc, tensor({t}), ValueRange{gm, gs}, ValueRange{empty1()},
-          ArrayRef<AffineMap>{id1, id1, id1},
+          builder, loc, tensor({t}), ValueRange{target, whole},
+          ValueRange{empty1()}, ArrayRef<AffineMap>{id1, id1, id1},
           ArrayRef<utils::IteratorType>{par},
           [&](OpBuilder &b, Location l, ValueRange a) {
             linalg::YieldOp::create(
-                b, l,
-                ValueRange{arith::AddFOp::create(
-                    b, l, a[0], math::LogOp::create(b, l, a[1]))});
+                b, l, ValueRange{arith::SubFOp::create(b, l, a[0], a[1])});
           })
           .getResult(0);
-  Value y = linalg::GenericOp::create(
-                builder, loc, tensor({t}), ValueRange{target, whole},
-                ValueRange{empty1()}, ArrayRef<AffineMap>{id1, id1, id1},
-                ArrayRef<utils::IteratorType>{par},
-                [&](OpBuilder &b, Location l, ValueRange a) {
-                  linalg::YieldOp::create(
-                      b, l,
-                      ValueRange{arith::SubFOp::create(b, l, a[0], a[1])});
-                })
-                .getResult(0);
   return {z, whole, y};
 }
 
@@ -1577,10 +1575,12 @@ LogicalResult Sharder::visitCispoLoss(CispoLossOp op) {
   AffineMap id1 = AffineMap::getMultiDimIdentityMap(1, ctx);
   // Scalars are [1] tensors: a reduction over the tokens is a loop of one
   // point (d0) over the tokens (d1).
-  AffineMap one = AffineMap::get(2, 0, d0, ctx), token = AffineMap::get(2, 0, d1, ctx);
+  AffineMap one = AffineMap::get(2, 0, d0, ctx),
+            token = AffineMap::get(2, 0, d1, ctx);
   AffineMap first = AffineMap::get(1, 0, getAffineConstantExpr(0, ctx), ctx);
   auto scalar = [&](Type type, double init) -> Value {
-    Value c = arith::ConstantOp::create(builder, loc, FloatAttr::get(type, init));
+    Value c =
+        arith::ConstantOp::create(builder, loc, FloatAttr::get(type, init));
     return linalg::FillOp::create(
                builder, loc, ValueRange{c},
                ValueRange{tensor::EmptyOp::create(builder, loc,
@@ -1614,18 +1614,18 @@ LogicalResult Sharder::visitCispoLoss(CispoLossOp op) {
     Value r = math::ExpOp::create(b, l, arith::SubFOp::create(b, l, lpv, old));
     Value rHat = arith::MinimumFOp::create(
         b, l, arith::MaximumFOp::create(b, l, r, low), high);
-    Value w = arith::MulFOp::create(b, l, arith::MulFOp::create(b, l, m, rHat),
-                                    a);
+    Value w =
+        arith::MulFOp::create(b, l, arith::MulFOp::create(b, l, m, rHat), a);
     if (unified) {
       auto cmp = [&](arith::CmpFPredicate p, Value x, Value y) -> Value {
         return arith::CmpFOp::create(b, l, p, x, y);
       };
-      Value up = arith::AndIOp::create(b, l,
-                                       cmp(arith::CmpFPredicate::OGT, a, zero),
-                                       cmp(arith::CmpFPredicate::OGT, r, high));
-      Value down = arith::AndIOp::create(
-          b, l, cmp(arith::CmpFPredicate::OLT, a, zero),
-          cmp(arith::CmpFPredicate::OLT, r, low));
+      Value up =
+          arith::AndIOp::create(b, l, cmp(arith::CmpFPredicate::OGT, a, zero),
+                                cmp(arith::CmpFPredicate::OGT, r, high));
+      Value down =
+          arith::AndIOp::create(b, l, cmp(arith::CmpFPredicate::OLT, a, zero),
+                                cmp(arith::CmpFPredicate::OLT, r, low));
       w = arith::SelectOp::create(b, l, arith::OrIOp::create(b, l, up, down),
                                   zero, w);
     }
@@ -1633,7 +1633,8 @@ LogicalResult Sharder::visitCispoLoss(CispoLossOp op) {
   };
   auto inverse = [&](OpBuilder &b, Location l, Value n) -> Value {
     Value zero = arith::ConstantOp::create(b, l, b.getF64FloatAttr(0));
-    Value none = arith::CmpFOp::create(b, l, arith::CmpFPredicate::OEQ, n, zero);
+    Value none =
+        arith::CmpFOp::create(b, l, arith::CmpFPredicate::OEQ, n, zero);
     Value one = arith::ConstantOp::create(b, l, b.getF64FloatAttr(1));
     return arith::SelectOp::create(b, l, none, zero,
                                    arith::DivFOp::create(b, l, one, n));
@@ -1658,9 +1659,10 @@ LogicalResult Sharder::visitCispoLoss(CispoLossOp op) {
       linalg::GenericOp::create(
           builder, loc, RankedTensorType::get({1}, f32),
           ValueRange{weighted, count},
-          ValueRange{tensor::EmptyOp::create(builder, loc, ArrayRef<int64_t>{1},
-                                             f32)},
-          ArrayRef<AffineMap>{id1, id1, id1}, ArrayRef<utils::IteratorType>{par},
+          ValueRange{
+              tensor::EmptyOp::create(builder, loc, ArrayRef<int64_t>{1}, f32)},
+          ArrayRef<AffineMap>{id1, id1, id1},
+          ArrayRef<utils::IteratorType>{par},
           [&](OpBuilder &b, Location l, ValueRange a) {
             Value v = arith::NegFOp::create(
                 b, l, arith::MulFOp::create(b, l, a[0], inverse(b, l, a[1])));
@@ -1668,8 +1670,9 @@ LogicalResult Sharder::visitCispoLoss(CispoLossOp op) {
                 b, l, ValueRange{arith::TruncFOp::create(b, l, f32, v)});
           })
           .getResult(0);
-  loss = tensor::CollapseShapeOp::create(builder, loc, op.getLoss().getType(),
-                                         loss, ArrayRef<ReassociationIndices>{});
+  loss =
+      tensor::CollapseShapeOp::create(builder, loc, op.getLoss().getType(),
+                                      loss, ArrayRef<ReassociationIndices>{});
   op.getLoss().replaceAllUsesWith(loss);
   op.getLogpNew().replaceAllUsesWith(lp.logp);
   bool wantHidden = !op.getDHidden().use_empty();
@@ -1717,7 +1720,8 @@ LogicalResult Sharder::visitCispoLoss(CispoLossOp op) {
               Value v = arith::AddIOp::create(
                   b, l, linalg::IndexOp::create(b, l, 1),
                   arith::MulIOp::create(
-                      b, l, device, arith::ConstantIndexOp::create(b, l, rows)));
+                      b, l, device,
+                      arith::ConstantIndexOp::create(b, l, rows)));
               Value y =
                   arith::IndexCastOp::create(b, l, b.getIndexType(), a[3]);
               Value isTarget =
@@ -1754,30 +1758,28 @@ LogicalResult Sharder::visitCispoLoss(CispoLossOp op) {
     auto convert = [&](Value v, RankedTensorType type) -> Value {
       if (type.getElementType().isF32())
         return v;
-      return arith::TruncFOp::create(builder, loc,
-                                     cast<RankedTensorType>(v.getType()).clone(
-                                         type.getElementType()),
-                                     v);
+      return arith::TruncFOp::create(
+          builder, loc,
+          cast<RankedTensorType>(v.getType()).clone(type.getElementType()), v);
     };
     if (wantHidden) {
       // (t, k, v): d_hidden[t, k] = sum_v dz[t, v] W[v, k], this device's
       // rows; summed over the devices.
-      Value dh =
-          linalg::GenericOp::create(
-              builder, loc, RankedTensorType::get({t, width}, f32),
-              ValueRange{dz, part},
-              ValueRange{zeros({tSize, builder.getIndexAttr(width)})},
-              ArrayRef<AffineMap>{AffineMap::get(3, 0, {d0, d2}, ctx),
-                                  AffineMap::get(3, 0, {d2, d1}, ctx),
-                                  AffineMap::get(3, 0, {d0, d1}, ctx)},
-              ArrayRef<utils::IteratorType>{par, par, red},
-              [&](OpBuilder &b, Location l, ValueRange a) {
-                linalg::YieldOp::create(
-                    b, l,
-                    ValueRange{math::FmaOp::create(b, l, a[0],
-                                                   operand(b, l, a[1]), a[2])});
-              })
-              .getResult(0);
+      Value dh = linalg::GenericOp::create(
+                     builder, loc, RankedTensorType::get({t, width}, f32),
+                     ValueRange{dz, part},
+                     ValueRange{zeros({tSize, builder.getIndexAttr(width)})},
+                     ArrayRef<AffineMap>{AffineMap::get(3, 0, {d0, d2}, ctx),
+                                         AffineMap::get(3, 0, {d2, d1}, ctx),
+                                         AffineMap::get(3, 0, {d0, d1}, ctx)},
+                     ArrayRef<utils::IteratorType>{par, par, red},
+                     [&](OpBuilder &b, Location l, ValueRange a) {
+                       linalg::YieldOp::create(
+                           b, l,
+                           ValueRange{math::FmaOp::create(
+                               b, l, a[0], operand(b, l, a[1]), a[2])});
+                     })
+                     .getResult(0);
       dh = AllReduceOp::create(builder, loc, dh.getType(), dh);
       dh = convert(dh, op.getDHidden().getType());
       op.getDHidden().replaceAllUsesWith(dh);
@@ -1785,23 +1787,22 @@ LogicalResult Sharder::visitCispoLoss(CispoLossOp op) {
     if (wantHead) {
       // (v, k, t): d_lm_head[v, k] = sum_t dz[t, v] h[t, k], this device's
       // rows (split as the head is).
-      Value dw =
-          linalg::GenericOp::create(
-              builder, loc, RankedTensorType::get({rows, width}, f32),
-              ValueRange{dz, hidden},
-              ValueRange{zeros({builder.getIndexAttr(rows),
-                                builder.getIndexAttr(width)})},
-              ArrayRef<AffineMap>{AffineMap::get(3, 0, {d2, d0}, ctx),
-                                  AffineMap::get(3, 0, {d2, d1}, ctx),
-                                  AffineMap::get(3, 0, {d0, d1}, ctx)},
-              ArrayRef<utils::IteratorType>{par, par, red},
-              [&](OpBuilder &b, Location l, ValueRange a) {
-                linalg::YieldOp::create(
-                    b, l,
-                    ValueRange{math::FmaOp::create(b, l, a[0],
-                                                   operand(b, l, a[1]), a[2])});
-              })
-              .getResult(0);
+      Value dw = linalg::GenericOp::create(
+                     builder, loc, RankedTensorType::get({rows, width}, f32),
+                     ValueRange{dz, hidden},
+                     ValueRange{zeros({builder.getIndexAttr(rows),
+                                       builder.getIndexAttr(width)})},
+                     ArrayRef<AffineMap>{AffineMap::get(3, 0, {d2, d0}, ctx),
+                                         AffineMap::get(3, 0, {d2, d1}, ctx),
+                                         AffineMap::get(3, 0, {d0, d1}, ctx)},
+                     ArrayRef<utils::IteratorType>{par, par, red},
+                     [&](OpBuilder &b, Location l, ValueRange a) {
+                       linalg::YieldOp::create(
+                           b, l,
+                           ValueRange{math::FmaOp::create(
+                               b, l, a[0], operand(b, l, a[1]), a[2])});
+                     })
+                     .getResult(0);
       dw = convert(dw, cast<RankedTensorType>(part.getType()));
       layouts[dw] = Layout::split(0);
       op.getDLmHead().replaceAllUsesWith(dw);

@@ -104,8 +104,8 @@ static std::vector<uint8_t> shardOf(const uint8_t *data,
                                     size_t elementBytes, int32_t dim,
                                     size_t part, size_t parts);
 static void unshard(uint8_t *data, const std::vector<int64_t> &shape,
-                    size_t elementBytes, int32_t dim, size_t part,
-                    size_t parts, const uint8_t *from);
+                    size_t elementBytes, int32_t dim, size_t part, size_t parts,
+                    const uint8_t *from);
 
 /// One buffer per device of the module it was allocated for, each holding
 /// the whole tensor, or (an input split across devices: a lightning state
@@ -150,8 +150,8 @@ absl::Status DeviceValue::upload(const Tensor &tensor) {
     size_t bytes = impl_->bytes;
     std::vector<uint8_t> part;
     if (impl_->shardDim >= 0) {
-      part = shardOf(static_cast<const uint8_t *>(tensor.data()),
-                     impl_->shape, dtypeSize(impl_->dtype), impl_->shardDim,
+      part = shardOf(static_cast<const uint8_t *>(tensor.data()), impl_->shape,
+                     dtypeSize(impl_->dtype), impl_->shardDim,
                      impl_->firstPart + d, impl_->parts);
       data = part.data();
       bytes = part.size();
@@ -229,8 +229,8 @@ static std::vector<uint8_t> shardOf(const uint8_t *data,
 /// The inverse of shardOf: part `part` (contiguous, as shardOf makes it)
 /// written into its place in the whole tensor at `data`.
 static void unshard(uint8_t *data, const std::vector<int64_t> &shape,
-                    size_t elementBytes, int32_t dim, size_t part,
-                    size_t parts, const uint8_t *from) {
+                    size_t elementBytes, int32_t dim, size_t part, size_t parts,
+                    const uint8_t *from) {
   size_t outer = 1, inner = elementBytes;
   for (int32_t d = 0; d < dim; ++d)
     outer *= static_cast<size_t>(shape[d]);
