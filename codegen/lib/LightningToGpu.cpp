@@ -107,6 +107,35 @@ bool appliesDecay(linalg::GenericOp op, Value slope) {
   return found;
 }
 
+/// Whether `count` is the size of `x`'s token dimension (dim 1): a
+/// tensor.dim of it, or the size a view that defines `x` names for that
+/// dimension (an extract_slice's size, an expand_shape's output shape; a
+/// tensor.cast is looked through). Canonicalization folds tensor.dim of such
+/// a view into that size, as with the importer's q, k, v: slices of an
+/// expand_shape over the layer's token-count argument.
+bool isTokenCountOf(Value count, Value x) {
+  auto names = [&](OpFoldResult size) {
+    auto value = dyn_cast<Value>(size);
+    return value && value == count;
+  };
+  while (x) {
+    if (auto dim = count.getDefiningOp<tensor::DimOp>();
+        dim && dim.getSource() == x &&
+        isConstantIntValue(dim.getDimension(), 1))
+      return true;
+    if (auto slice = x.getDefiningOp<tensor::ExtractSliceOp>())
+      return slice.getSourceType().getRank() == slice.getType().getRank() &&
+             names(slice.getMixedSizes()[1]);
+    if (auto expand = x.getDefiningOp<tensor::ExpandShapeOp>())
+      return names(expand.getMixedOutputShape()[1]);
+    auto cast = x.getDefiningOp<tensor::CastOp>();
+    if (!cast)
+      return false;
+    x = cast.getSource();
+  }
+  return false;
+}
+
 /// Matches the tiled form hymir-tile-lightning-attention writes, rooted at
 /// a forall marked hymir.lightning = "heads"; reports at the forall why a
 /// form is refused.
@@ -253,11 +282,11 @@ FailureOr<TiledLightning> matchTiledLightning(scf::ForallOp forall) {
   // The token loop covers q's sequence.
   Value ub = loop.getUpperBound();
   std::optional<int64_t> staticTokens = getConstantIntValue(ub);
-  auto dim = ub.getDefiningOp<tensor::DimOp>();
   bool coversTokens =
       staticTokens ? *staticTokens == qType.getDimSize(1)
-                   : dim && isConstantIntValue(dim.getDimension(), 1) &&
-                         llvm::is_contained({t.q, t.k, t.v}, dim.getSource());
+                   : llvm::any_of(ValueRange{t.q, t.k, t.v}, [&](Value x) {
+                       return isTokenCountOf(ub, x);
+                     });
   if (!coversTokens)
     return refuse("expected the block loop to run over q's tokens");
 
