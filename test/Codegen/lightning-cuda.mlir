@@ -2,15 +2,16 @@
 // holds the decode kernel for calls of up to 16 tokens and the tensor-core
 // kernel (with its dynamic shared memory) for longer ones; the PTX declares
 // that memory as the extern dynamic region and uses mma.sync; a one-token
-// graph holds the decode kernel alone.
+// graph holds the decode kernel alone (the vector kernel by default: 4 warps
+// per 64-column block at D = 64, their output sums in 1 KiB of shared memory).
 // RUN: hymir-compile %s -o %t.hymir --target=cuda --ptxas=none --print-plan --dump-stages=%t.stages 2>&1 | FileCheck %s
 // RUN: FileCheck %s --input-file=%t.stages/3-cuda-kernels.mlir --check-prefix=PTX
 
 // CHECK: entry prefill
-// CHECK:   step 0: launch prefill_kernel::prefill_kernel grid 1x4x2 block 256 when tokens <= 16 (input 0, {{.*}}, output 0, output 1)
+// CHECK:   step 0: launch prefill_kernel::prefill_kernel grid 1x4x2 block 128 shared 1024 B when tokens <= 16 (input 0, {{.*}}, output 0, output 1)
 // CHECK:   step 1: launch prefill_kernel_0::prefill_kernel grid 1x4x2 block 256 shared 31376 B when tokens >= 17 (input 0, {{.*}}, output 0, output 1)
 // CHECK: entry decode
-// CHECK:   step 0: launch decode_kernel::decode_kernel grid 1x4x2 block 256 (input {{.*}}, output 0, output 1)
+// CHECK:   step 0: launch decode_kernel::decode_kernel grid 1x4x2 block 128 shared 1024 B (input {{.*}}, output 0, output 1)
 
 // PTX: gpu.binary @prefill_kernel
 // PTX-SAME: shfl.sync.bfly.b32

@@ -1,25 +1,25 @@
 // The lightning decode kernel's variants at MiniMax-M1's head shape (64
-// heads of 128, one token): the default (64 value columns per block, one
-// 4-byte state access per element), --lightning-decode-vector (16-byte
-// state accesses, q and k read as 16-byte vectors, the output summed over
-// the 8 warps in 2 KiB of shared memory) at 64, 32 and 128 columns and with
-// 4 key rows per thread (16 warps), and the scalar kernel at 32 columns (256
-// blocks). Every variant updates the tied state in place: one launch, no
-// copy.
-// RUN: hymir-compile %s -o %t.hymir --target=cuda --ptxas=none --print-plan --dump-stages=%t.default | FileCheck %s --check-prefix=DEFAULT
-// RUN: FileCheck %s --input-file=%t.default/3-cuda-kernels.decode_kernel.ptx --check-prefix=SCALAR-PTX
-// RUN: hymir-compile %s -o %t.hymir --target=cuda --ptxas=none --print-plan --dump-stages=%t.vector --lightning-decode-vector | FileCheck %s --check-prefix=VECTOR
+// heads of 128, one token): the vector kernel (16-byte state accesses, q and
+// k read as 16-byte vectors, the output summed over the 8 warps in 2 KiB of
+// shared memory; --lightning-decode-vector, on by default) at 64, 32 and 128
+// columns and with 4 key rows per thread (16 warps), and the scalar kernel
+// (--lightning-decode-vector=false: one 4-byte state access per element) at
+// 64 and 32 columns. Every variant updates the tied state in place: one
+// launch, no copy.
+// RUN: hymir-compile %s -o %t.hymir --target=cuda --ptxas=none --print-plan --dump-stages=%t.scalar --lightning-decode-vector=false | FileCheck %s --check-prefix=SCALAR
+// RUN: FileCheck %s --input-file=%t.scalar/3-cuda-kernels.decode_kernel.ptx --check-prefix=SCALAR-PTX
+// RUN: hymir-compile %s -o %t.hymir --target=cuda --ptxas=none --print-plan --dump-stages=%t.vector | FileCheck %s --check-prefix=VECTOR
 // RUN: FileCheck %s --input-file=%t.vector/3-cuda-kernels.decode_kernel.ptx --check-prefix=VECTOR-PTX
 // RUN: hymir-compile %s -o %t.hymir --target=cuda --ptxas=none --print-plan --lightning-decode-vector --lightning-decode-columns=32 | FileCheck %s --check-prefix=VECTOR32
 // RUN: hymir-compile %s -o %t.hymir --target=cuda --ptxas=none --print-plan --lightning-decode-vector --lightning-decode-columns=128 | FileCheck %s --check-prefix=VECTOR128
 // RUN: hymir-compile %s -o %t.hymir --target=cuda --ptxas=none --print-plan --lightning-decode-vector --lightning-decode-rows=4 | FileCheck %s --check-prefix=ROWS4
-// RUN: hymir-compile %s -o %t.hymir --target=cuda --ptxas=none --print-plan --lightning-decode-columns=32 | FileCheck %s --check-prefix=SCALAR32
+// RUN: hymir-compile %s -o %t.hymir --target=cuda --ptxas=none --print-plan --lightning-decode-vector=false --lightning-decode-columns=32 | FileCheck %s --check-prefix=SCALAR32
 // RUN: not hymir-compile %s -o %t.hymir --target=cuda --ptxas=none --lightning-decode-rows=3 2>&1 | FileCheck %s --check-prefix=BAD-ROWS
 // RUN: not hymir-compile %s -o %t.hymir --target=cuda --ptxas=none --lightning-decode-columns=48 2>&1 | FileCheck %s --check-prefix=BAD
 
-// DEFAULT:      arena 0 B
-// DEFAULT-NEXT: step 0: launch decode_kernel::decode_kernel grid 2x64x1 block 256 (input 4, {{.*}}, output 0)
-// DEFAULT-NOT:  step
+// SCALAR:      arena 0 B
+// SCALAR-NEXT: step 0: launch decode_kernel::decode_kernel grid 2x64x1 block 256 (input 4, {{.*}}, output 0)
+// SCALAR-NOT:  step
 // SCALAR-PTX-NOT: ld.global.v4
 // SCALAR-PTX:     shfl.sync.bfly.b32
 

@@ -13,7 +13,7 @@
 // RUN: FileCheck %s --input-file=%t.stages/1-kernel-form.mlir --check-prefix=FORM
 // RUN: hymir-compile %s -o %t.hymir --target=cuda --ptxas=none --print-plan | FileCheck %s --check-prefix=DEFAULT
 
-// CHECK: step 0: launch prefill_kernel::prefill_kernel grid 2x64x1 block 256 when tokens <= 16
+// CHECK: step 0: launch prefill_kernel::prefill_kernel grid 2x64x1 block 256 shared 2048 B when tokens <= 16
 // CHECK: step 1: tensor_map BF16[1, tokens, 64, 128] strides [tokens*8192, 8192, 128, 1] box [1, 64, 1, 64] swizzle 128 B when tokens >= 17 (input 0 -> buffer 0)
 // CHECK: step 2: tensor_map {{.*}} box [1, 64, 1, 64] swizzle 128 B when tokens >= 17 (input 1 -> buffer 1)
 // CHECK: step 3: tensor_map {{.*}} box [1, 64, 1, 64] swizzle 128 B when tokens >= 17 (input 2 -> buffer 2)

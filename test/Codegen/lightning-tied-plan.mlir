@@ -9,11 +9,11 @@
 // CHECK-LABEL: entry tied
 // CHECK:         output 1 state_out: F32[2, 4, 16, 16] tied to input 4
 // CHECK-NEXT:    arena 0 B
-// CHECK-NEXT:    step 0: launch {{.*}} grid 1x4x2 block 64 (input 4, input 3, input 2, input 1, input 0, output 0)
+// CHECK-NEXT:    step 0: launch {{.*}} grid 1x4x2 block {{[0-9]+}} (input 4, {{.*}}, output 0)
 // CHECK-NOT:     step
 // CHECK-LABEL: entry untied
 // CHECK:         arena 0 B
-// CHECK-NEXT:    step 0: launch {{.*}} (input 4, input 3, input 2, input 1, input 0, output 0, output 1)
+// CHECK-NEXT:    step 0: launch {{.*}} (input 4, {{.*}}, output 0, output 1)
 // CHECK-NOT:     step
 // The model's decode form: a slot without a token keeps its state (a select
 // by counts into the tied state), run inside the decode kernel.

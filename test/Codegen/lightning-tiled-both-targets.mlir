@@ -31,7 +31,7 @@
 
 // CUDA-LABEL: func.func @prefill
 // CUDA:         hymir.token_guard tokens in [0, 16] {
-// CUDA:           gpu.launch_func @[[DECODE:.*]]::@{{.*}} blocks in (%c1, %c4, %c2) threads in (%c256, %c1, %c1)
+// CUDA:           gpu.launch_func @[[DECODE:.*]]::@{{.*}} blocks in (%c1, %c4, %c2) threads in (%c128, %c1, %c1) dynamic_shared_memory_size %c1024_i32
 // CUDA:         hymir.token_guard tokens in [17, -1] {
 // CUDA:           gpu.launch_func @[[TC:.*]]::@{{.*}} blocks in (%c1, %c4, %c2) threads in (%c256, %c1, %c1) dynamic_shared_memory_size
 // CUDA:       gpu.module @[[DECODE]]

@@ -147,8 +147,9 @@ static cl::opt<rtools::Int64Arg> lightningDecodeColumnsOpt(
 static cl::opt<bool> lightningDecodeVectorOpt(
     "lightning-decode-vector",
     cl::desc("cuda: the lightning decode kernel with 16-byte state accesses "
-             "(whole row segments per warp; default false)"),
-    cl::init(false), cl::cat(hymirCategory));
+             "(whole row segments per warp; default true: measured faster "
+             "at every batch, docs/benchmarks.md; false: the scalar kernel)"),
+    cl::init(true), cl::cat(hymirCategory));
 static constexpr rtools::Range kDecodeRowsRange{0, 8};
 static cl::opt<rtools::Int64Arg> lightningDecodeRowsOpt(
     "lightning-decode-rows",

@@ -69,8 +69,10 @@ struct KernelFormOptions : public PassPipelineOptions<KernelFormOptions> {
       llvm::cl::init(0)};
   Option<bool> lightningDecodeVector{
       *this, "lightning-decode-vector",
-      llvm::cl::desc("decode-vector option of hymir-lightning-to-gpu"),
-      llvm::cl::init(false)};
+      llvm::cl::desc("decode-vector option of hymir-lightning-to-gpu (on by "
+                     "default here: measured faster on the H200 at every "
+                     "batch, docs/benchmarks.md)"),
+      llvm::cl::init(true)};
   Option<int64_t> lightningDecodeRows{
       *this, "lightning-decode-rows",
       llvm::cl::desc("decode-rows option of hymir-lightning-to-gpu"),
