@@ -302,6 +302,7 @@ def HymirCispoLossToGpu
     and d_hidden += g W into one f32 [T, N] accumulator converted at the end.
     Memory above inputs and results: the pass's planes, W^T, h^T and the
     accumulator (0.59 GiB at T = 4096, N = 6144; 0.85 GiB with the f32 head).
+
     With `token-chunk` = Tc > 0 as well (a multiple of 128; the bf16 head
     only) the logits are not recomputed: per chunk of Tc tokens (unrolled up
     to the static token count or `max-tokens`, chunk k under a token guard
