@@ -607,8 +607,8 @@ struct CispoGpuBuilder : GpuBuilder {
 
   /// lse and logp per token from the chunks' partials (merged in chunk
   /// order); a target outside [0, V) is flagged.
-  void finishForward(Value partM, Value partS, Value zy, Value logp,
-                     Value lse, int64_t c0 = -1) {
+  void finishForward(Value partM, Value partS, Value zy, Value logp, Value lse,
+                     int64_t c0 = -1) {
     Value blocks = c0 < 0 ? ceilDiv(tokens, kThreads)
                           : idx((tokenChunk + kThreads - 1) / kThreads);
     rowLaunch(blocks, [&](Value block, Value tid) {
@@ -1308,8 +1308,8 @@ struct CispoGpuBuilder : GpuBuilder {
                Value tl = add(l0, j);
                Value t = add(tl, cs.c0);
                Value row = minU(t, last(tokens));
-               Value e =
-                   arith::ExtFOp::create(b, b.getF32Type(), load(cs.e, {tl, v}));
+               Value e = arith::ExtFOp::create(b, b.getF32Type(),
+                                               load(cs.e, {tl, v}));
                Value m = load(cs.scale, {tl, sCol});
                Value target = toIndex(load(targets, {row}));
                Value c = load(coef, {row}), ls = load(lse, {row});
@@ -1494,34 +1494,33 @@ struct CispoGpuBuilder : GpuBuilder {
   void hiddenChunkMn(Value g, int64_t vp, Value out, int64_t c0) {
     using Wg = WgmmaTiles;
     int64_t nc = hiddenChunks();
-    launch(idx(tokenChunk / Wg::kRows), idx(width / (nc * Wg::kChunkRows)),
-           idx(1), idx(Wg::kThreads), i32(Wg::sharedBytes(nc)),
-           [&](gpu::LaunchOp l) {
-             Value tid = l.getThreadIds().x;
-             Wg w(b, tid);
-             Value t0 = mul(l.getBlockIds().x, Wg::kRows);
-             Value n0 = mul(l.getBlockIds().y, nc * Wg::kChunkRows);
-             SmallVector<Value> aRows;
-             for (int64_t i = 0; i < Wg::kRowsPerThread; ++i)
-               aRows.push_back(add(t0, w.copyRow(i)));
-             SmallVector<Wg::Chunk> chunks;
-             for (int64_t m = 0; m < nc; ++m) {
-               Wg::Chunk c{head, Value(), add(n0, m * Wg::kChunkRows),
-                           idx(vocab)};
-               c.mnMajor = true;
-               c.kRow0 = idx(0);
-               chunks.push_back(c);
-             }
-             SmallVector<Value> sums = w.product(g, aRows, chunks, vp, Value());
-             forEachPair(w, [&](int64_t i, Value row, Value col) {
-               Value t = add(add(t0, row), c0);
-               ifThen(ult(t, tokens), [&] {
-                 for (int64_t m = 0; m < nc; ++m)
-                   storePair(reg(sums[m], i), reg(sums[m], i + 1), out, t,
-                             add(add(n0, m * Wg::kChunkRows), col));
-               });
-             });
-           });
+    launch(
+        idx(tokenChunk / Wg::kRows), idx(width / (nc * Wg::kChunkRows)), idx(1),
+        idx(Wg::kThreads), i32(Wg::sharedBytes(nc)), [&](gpu::LaunchOp l) {
+          Value tid = l.getThreadIds().x;
+          Wg w(b, tid);
+          Value t0 = mul(l.getBlockIds().x, Wg::kRows);
+          Value n0 = mul(l.getBlockIds().y, nc * Wg::kChunkRows);
+          SmallVector<Value> aRows;
+          for (int64_t i = 0; i < Wg::kRowsPerThread; ++i)
+            aRows.push_back(add(t0, w.copyRow(i)));
+          SmallVector<Wg::Chunk> chunks;
+          for (int64_t m = 0; m < nc; ++m) {
+            Wg::Chunk c{head, Value(), add(n0, m * Wg::kChunkRows), idx(vocab)};
+            c.mnMajor = true;
+            c.kRow0 = idx(0);
+            chunks.push_back(c);
+          }
+          SmallVector<Value> sums = w.product(g, aRows, chunks, vp, Value());
+          forEachPair(w, [&](int64_t i, Value row, Value col) {
+            Value t = add(add(t0, row), c0);
+            ifThen(ult(t, tokens), [&] {
+              for (int64_t m = 0; m < nc; ++m)
+                storePair(reg(sums[m], i), reg(sums[m], i + 1), out, t,
+                          add(add(n0, m * Wg::kChunkRows), col));
+            });
+          });
+        });
   }
 
   /// out[c0 + r, :] = acc[r, :] for the chunk's rows below T.
@@ -1571,7 +1570,8 @@ struct CispoGpuBuilder : GpuBuilder {
     ChunkStore cs;
     cs.e = temp(MemRefType::get({tc, vp + 8}, bf), {});
     cs.spareColumn = vp;
-    cs.scale = temp(MemRefType::get({tc, vp / Wg::kChunkRows * 4}, f32Type), {});
+    cs.scale =
+        temp(MemRefType::get({tc, vp / Wg::kChunkRows * 4}, f32Type), {});
     Value gt, ht, wt, acc, dHeadOut, dHiddenOut;
     if (wantDHead && !mnMajor) {
       gt = temp(MemRefType::get({vp, tc}, bf), {});
@@ -1851,8 +1851,8 @@ struct HymirCispoLossToGpuPass
         }
         // No chunk larger than the most tokens of a call (in 128s).
         int64_t rows = WgmmaTiles::kRows;
-        builder.tokenChunk = std::min<int64_t>(tokenChunk,
-                                               (bound + rows - 1) / rows * rows);
+        builder.tokenChunk =
+            std::min<int64_t>(tokenChunk, (bound + rows - 1) / rows * rows);
         builder.maxTokens = bound;
         builder.mnMajor = mnMajor;
       }

@@ -187,17 +187,16 @@ private:
     // chunk c = tid % 16 of K rows tid / 16 + 16 i.
     // (Built only where an operand is MN-major.)
     Value mnChunk, mnSwizzled;
-    if (aMnMajor || llvm::any_of(chunks, [](const Chunk &c) {
-          return c.mnMajor;
-        })) {
+    if (aMnMajor ||
+        llvm::any_of(chunks, [](const Chunk &c) { return c.mnMajor; })) {
       mnChunk = arith::RemUIOp::create(b, tid, idx(16));
-      mnSwizzled = add(
-          mul(arith::DivUIOp::create(b, mnChunk, idx(8)), kMnAtomBytes),
-          mul(arith::XOrIOp::create(
-                  b, arith::RemUIOp::create(b, tid, idx(8)),
-                  arith::RemUIOp::create(
-                      b, arith::DivUIOp::create(b, tid, idx(16)), idx(8))),
-              16));
+      mnSwizzled =
+          add(mul(arith::DivUIOp::create(b, mnChunk, idx(8)), kMnAtomBytes),
+              mul(arith::XOrIOp::create(
+                      b, arith::RemUIOp::create(b, tid, idx(8)),
+                      arith::RemUIOp::create(
+                          b, arith::DivUIOp::create(b, tid, idx(16)), idx(8))),
+                  16));
     }
     auto copyMn = [&](Value src, Value kFirst, Value kLimit, Value col0,
                       Value step, Value regionByte) {
@@ -317,16 +316,15 @@ private:
           Value db = arith::AddIOp::create(
               b, bDesc,
               i64(m * kChunkBytes / 16 + (mn ? kMnLbo + 128 * ks : 2 * ks)));
-          acc[m] =
-              NVVM::WgmmaMmaAsyncOp::create(
-                  b, accType, acc[m], da, db, shape, NVVM::WGMMATypes::bf16,
-                  NVVM::WGMMATypes::bf16, NVVM::WGMMATypes::f32,
-                  NVVM::WGMMAScaleOut::one, NVVM::WGMMAScaleIn::one,
-                  NVVM::WGMMAScaleIn::one,
-                  aMnMajor ? NVVM::MMALayout::col : NVVM::MMALayout::row,
-                  mn ? NVVM::MMALayout::row : NVVM::MMALayout::col,
-                  NVVM::MMAIntOverflowAttr())
-                  .getResult();
+          acc[m] = NVVM::WgmmaMmaAsyncOp::create(
+                       b, accType, acc[m], da, db, shape,
+                       NVVM::WGMMATypes::bf16, NVVM::WGMMATypes::bf16,
+                       NVVM::WGMMATypes::f32, NVVM::WGMMAScaleOut::one,
+                       NVVM::WGMMAScaleIn::one, NVVM::WGMMAScaleIn::one,
+                       aMnMajor ? NVVM::MMALayout::col : NVVM::MMALayout::row,
+                       mn ? NVVM::MMALayout::row : NVVM::MMALayout::col,
+                       NVVM::MMAIntOverflowAttr())
+                       .getResult();
         }
       }
       NVVM::WgmmaGroupSyncAlignedOp::create(b);
