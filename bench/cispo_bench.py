@@ -55,14 +55,7 @@ def liger(h, w, targets, logp_old, adv, mask):
             out = loss_fn(x, lw, ids, am, a, old_per_token_logps=old)
             (out[0] if isinstance(out, tuple) else out).backward()
         try:
-            step()
-            x.grad = None
-            lw.grad = None
-            torch.cuda.synchronize()
-            base = torch.cuda.memory_allocated()
-            torch.cuda.reset_peak_memory_stats()
-            ms = timed(step, iters=3, warmup=1)
-            peak = torch.cuda.max_memory_allocated() - base
+            ms, peak = timed_with_peak(step, (x, lw), iters=3, warmup=1)
         except Exception as e:  # noqa: BLE001 - report and go on
             print("anchor liger cispo B=%d: failed: %s" % (batch, e))
             continue
@@ -70,6 +63,20 @@ def liger(h, w, targets, logp_old, adv, mask):
               "median_ms=%.2f peak_above_inputs=%.2f GiB" % (batch, seq, N, V, ms, peak / 2**30))
         del x, lw
         torch.cuda.empty_cache()
+
+
+def timed_with_peak(step, grads_of, **timing):
+    """timed(step) after one untimed step, and the peak memory its runs
+    allocate above what is live before them (the inputs; the gradients of
+    `grads_of` are dropped first)."""
+    step()
+    for t in grads_of:
+        t.grad = None
+    torch.cuda.synchronize()
+    base = torch.cuda.memory_allocated()
+    torch.cuda.reset_peak_memory_stats()
+    ms = timed(step, **timing)
+    return ms, torch.cuda.max_memory_allocated() - base
 
 
 def timed(fn, iters=5, warmup=2):
@@ -102,14 +109,7 @@ def main():
             h.grad = None
             w.grad = None
             cispo(h, w, targets, logp_old, adv, mask, fp32).backward()
-        step()
-        h.grad = None
-        w.grad = None
-        torch.cuda.synchronize()
-        base = torch.cuda.memory_allocated()
-        torch.cuda.reset_peak_memory_stats()
-        ms = timed(step)
-        peak = torch.cuda.max_memory_allocated() - base
+        ms, peak = timed_with_peak(step, (h, w))
         print("anchor torch cispo %s head fwd+bwd T=%d N=%d V=%d: median_ms=%.2f peak_above_inputs=%.2f GiB"
               % ("fp32" if fp32 else "bf16", T, N, V, ms, peak / 2**30))
     liger(h, w, targets, logp_old, adv, mask)

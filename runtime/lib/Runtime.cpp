@@ -209,20 +209,31 @@ static std::string shapeString(const std::vector<int64_t> &shape) {
 /// The bytes of part `part` of `parts` equal contiguous parts of a
 /// row-major tensor along `dim` (which the artifact's validation made
 /// divisible), gathered into one contiguous block.
+/// How a row-major tensor splits along one dimension: `outer` runs of
+/// `extent` rows of `inner` bytes, each part `chunk` rows of every run.
+struct SplitRuns {
+  size_t outer = 1, inner, extent, chunk;
+  SplitRuns(const std::vector<int64_t> &shape, size_t elementBytes, int32_t dim,
+            size_t parts)
+      : inner(elementBytes), extent(static_cast<size_t>(shape[dim])),
+        chunk(extent / parts) {
+    for (int32_t d = 0; d < dim; ++d)
+      outer *= static_cast<size_t>(shape[d]);
+    for (size_t d = dim + 1; d < shape.size(); ++d)
+      inner *= static_cast<size_t>(shape[d]);
+  }
+};
+
 static std::vector<uint8_t> shardOf(const uint8_t *data,
                                     const std::vector<int64_t> &shape,
                                     size_t elementBytes, int32_t dim,
                                     size_t part, size_t parts) {
-  size_t outer = 1, inner = elementBytes;
-  for (int32_t d = 0; d < dim; ++d)
-    outer *= static_cast<size_t>(shape[d]);
-  for (size_t d = dim + 1; d < shape.size(); ++d)
-    inner *= static_cast<size_t>(shape[d]);
-  size_t extent = static_cast<size_t>(shape[dim]), chunk = extent / parts;
-  std::vector<uint8_t> out(outer * chunk * inner);
-  for (size_t o = 0; o < outer; ++o)
-    std::memcpy(out.data() + o * chunk * inner,
-                data + (o * extent + part * chunk) * inner, chunk * inner);
+  SplitRuns r(shape, elementBytes, dim, parts);
+  std::vector<uint8_t> out(r.outer * r.chunk * r.inner);
+  for (size_t o = 0; o < r.outer; ++o)
+    std::memcpy(out.data() + o * r.chunk * r.inner,
+                data + (o * r.extent + part * r.chunk) * r.inner,
+                r.chunk * r.inner);
   return out;
 }
 
@@ -231,15 +242,10 @@ static std::vector<uint8_t> shardOf(const uint8_t *data,
 static void unshard(uint8_t *data, const std::vector<int64_t> &shape,
                     size_t elementBytes, int32_t dim, size_t part, size_t parts,
                     const uint8_t *from) {
-  size_t outer = 1, inner = elementBytes;
-  for (int32_t d = 0; d < dim; ++d)
-    outer *= static_cast<size_t>(shape[d]);
-  for (size_t d = dim + 1; d < shape.size(); ++d)
-    inner *= static_cast<size_t>(shape[d]);
-  size_t extent = static_cast<size_t>(shape[dim]), chunk = extent / parts;
-  for (size_t o = 0; o < outer; ++o)
-    std::memcpy(data + (o * extent + part * chunk) * inner,
-                from + o * chunk * inner, chunk * inner);
+  SplitRuns r(shape, elementBytes, dim, parts);
+  for (size_t o = 0; o < r.outer; ++o)
+    std::memcpy(data + (o * r.extent + part * r.chunk) * r.inner,
+                from + o * r.chunk * r.inner, r.chunk * r.inner);
 }
 
 struct Module::Impl {
