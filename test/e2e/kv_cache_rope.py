@@ -17,9 +17,10 @@ cpu (ctest e2e/cpu/kv-cache-rope): kv_cache_rope.py BIN_DIR
      (f32 angle and rotation against fp64); once as rope then write, once
      written in the fused form (the oracle then evaluates the op's RoPE).
   3. The imported tiny M1 model with partial rotary (scripts/make-checkpoint.py
-     --preset m1-partial, f32, entries forward, prefill and decode) compiled
-     with --attention-fuse-rope: prefill and decode steps through the caches
-     against forward (imported_model.py's cached_check, 1e-5; ~25 s).
+     --preset m1-partial cut to 2 layers, a lightning and a softmax one: the
+     fusion is per softmax layer; f32, entries forward, prefill and decode)
+     compiled with --attention-fuse-rope: prefill and decode steps through
+     the caches against forward (imported_model.py's cached_check, 1e-5).
 GPU host, after this machine prepared the artifacts:
   kv_cache_rope.py BIN_DIR --prepare OUT      (here: cuda artifacts, inputs,
                                                oracle outputs into OUT)
@@ -170,7 +171,8 @@ def cpu_prefill(bin_dir, work, text, form):
 def cpu_imported(bin_dir, work):
     import imported_model
     ckpt = os.path.join(work, "m1-partial")
-    run([sys.executable, imported_model.MAKE, ckpt, "--preset", "m1-partial", "--seed", "5"])
+    run([sys.executable, imported_model.MAKE, ckpt, "--preset", "m1-partial", "--seed", "5",
+         "--config", "num_hidden_layers=2", "--config", "attn_type_list=[0, 1]"])
     mlir = os.path.join(work, "m1-partial.mlir")
     artifact = os.path.join(work, "m1-partial-fused.hymir")
     run([os.path.join(bin_dir, "hymir-import"), ckpt, "-o", mlir, "--activation=f32",
