@@ -569,22 +569,44 @@ absl::Status Module::bindRandomWeights(uint64_t seed, double stddev) {
                             absl::StrCat(label(), ": parameter '", p.name,
                                          "' on device ", d, ": ",
                                          buffer.status().message()));
-      // The first period from the block at the name's offset, then the
-      // filled part copied onto the rest, doubling it each time.
+      // `length` bytes of the parameter's values from element `start` on:
+      // the first period from the block, rotated to the element's place,
+      // then the filled part copied onto the rest, doubling it each time.
       uint8_t *dst = static_cast<uint8_t *>((*buffer)->data());
       const uint8_t *src = static_cast<const uint8_t *>(block->data());
-      size_t filled = std::min(bytes, period * es);
-      if (filled)
-        if (absl::Status s = driver.copyOnDevice(
-                dst, src + (ones ? 0 : offset * es), filled);
-            !s.ok())
-          return s;
-      while (filled < bytes) {
-        size_t chunk = std::min(filled, bytes - filled);
-        if (absl::Status s = driver.copyOnDevice(dst + filled, dst, chunk);
-            !s.ok())
-          return s;
-        filled += chunk;
+      auto fill = [&](uint8_t *to, size_t start,
+                      size_t length) -> absl::Status {
+        size_t filled = std::min(length, period * es);
+        if (filled)
+          if (absl::Status s = driver.copyOnDevice(
+                  to,
+                  src + (ones ? 0 : (offset + start % period) % period * es),
+                  filled);
+              !s.ok())
+            return s;
+        while (filled < length) {
+          size_t chunk = std::min(filled, length - filled);
+          if (absl::Status s = driver.copyOnDevice(to + filled, to, chunk);
+              !s.ok())
+            return s;
+          filled += chunk;
+        }
+        return absl::OkStatus();
+      };
+      if (p.shardDim >= 0 && impl_->parts() > 1) {
+        // Device d's part holds the whole parameter's values at its place
+        // (so a sharded module computes what the unsharded one does with
+        // the same seed): one fill per run of the split.
+        SplitRuns r(shape, es, p.shardDim, impl_->parts());
+        size_t part = impl_->firstDevice + d, runBytes = r.chunk * r.inner;
+        for (size_t o = 0; o < r.outer && runBytes; ++o)
+          if (absl::Status s = fill(
+                  dst + o * runBytes,
+                  (o * r.extent + part * r.chunk) * (r.inner / es), runBytes);
+              !s.ok())
+            return s;
+      } else if (absl::Status s = fill(dst, 0, bytes); !s.ok()) {
+        return s;
       }
       bound[d].push_back(std::move(*buffer));
     }
@@ -1736,8 +1758,14 @@ absl::StatusOr<CallTiming> Module::time(const std::string &entry,
   frame->launches.assign(
       impl_->devices.size(),
       std::vector<Impl::Frame::PreparedLaunch>(frame->entry->plan.size()));
-  // The inputs copied in again before each run: (index, host tensor).
-  std::vector<std::pair<size_t, const Tensor *>> restored;
+  // The inputs copied in again before each run: each device's bytes by the
+  // input's index (a split input's parts are cut once, here).
+  struct Restored {
+    size_t index;
+    std::vector<std::vector<uint8_t>> parts; // per device, if split
+    const Tensor *tensor;
+  };
+  std::vector<Restored> restored;
   for (const std::string &name : restore) {
     const std::vector<TensorSpecDesc> &specs = frame->entry->inputs;
     auto spec =
@@ -1747,21 +1775,29 @@ absl::StatusOr<CallTiming> Module::time(const std::string &entry,
       return absl::InvalidArgumentError(absl::StrCat(
           label(), ": entry '", printableName(entry), "' has no input '",
           printableName(name), "' to restore before each run"));
+    Restored r{static_cast<size_t>(spec - specs.begin()), {}, &inputs.at(name)};
+    // A split input: each device gets its part again, as place() gave it.
     if (spec->shardDim >= 0 && impl_->parts() > 1)
-      return absl::InvalidArgumentError(absl::StrCat(
-          label(), ": input '", printableName(name),
-          "' is split across devices and cannot be restored before each run"));
-    restored.push_back(
-        {static_cast<size_t>(spec - specs.begin()), &inputs.at(name)});
+      for (size_t d = 0; d < impl_->devices.size(); ++d) {
+        std::vector<uint8_t> part;
+        inputBytesFor(*spec, *r.tensor, impl_->firstDevice + d, impl_->parts(),
+                      part);
+        r.parts.push_back(std::move(part));
+      }
+    restored.push_back(std::move(r));
   }
   auto restoreInputs = [&]() -> absl::Status {
-    for (auto [index, tensor] : restored)
-      for (size_t d = 0; d < impl_->devices.size(); ++d)
+    for (const Restored &r : restored)
+      for (size_t d = 0; d < impl_->devices.size(); ++d) {
+        const void *data =
+            r.parts.empty() ? r.tensor->data() : r.parts[d].data();
+        size_t bytes =
+            r.parts.empty() ? r.tensor->sizeBytes() : r.parts[d].size();
         if (absl::Status s = impl_->devices[d].driver->copyToDevice(
-                frame->devices[d].inputs[index]->data(), tensor->data(),
-                tensor->sizeBytes());
+                frame->devices[d].inputs[r.index]->data(), data, bytes);
             !s.ok())
           return s;
+      }
     return absl::OkStatus();
   };
   CallTiming timing;

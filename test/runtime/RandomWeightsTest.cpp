@@ -5,7 +5,8 @@
 // sides make the same weights), and a module's parameters as
 // bindRandomWeights lays them out (ones for rank 1, the block rotated by the
 // name's offset and repeated with period kPeriod, bf16 rounded to nearest),
-// read back through a copy entry. Also Module::time's `restore`.
+// read back through a copy entry; a parameter split across devices holds
+// its part of the whole's values. Also Module::time's `restore`.
 //
 //===----------------------------------------------------------------------===//
 
@@ -145,6 +146,96 @@ TEST(RandomWeightsTest, ParametersFollowTheRule) {
     float f;
     std::memcpy(&f, big.data() + 4 * j, 4);
     EXPECT_EQ(f, expected("big", j)) << j;
+  }
+  EXPECT_EQ(mismatches, 0);
+}
+
+/// Params `params` split as their specs say across 2 simulated devices;
+/// entry "f" has for each param an input of its shape, split the same way
+/// and tied to an output, into whose parts each device copies its part of
+/// the param: the call puts the parts together as the whole param.
+std::unique_ptr<Module>
+splitCopyModule(Runtime &runtime, const std::vector<TensorSpecDesc> &params) {
+  ModuleDesc m;
+  m.target = Target::Cpu;
+  m.deviceCount = 2;
+  m.producer = "RandomWeightsTest";
+  m.params = params;
+  EntryDesc e;
+  e.name = "f";
+  for (size_t i = 0; i < params.size(); ++i) {
+    TensorSpecDesc in = params[i], out = params[i];
+    in.name = "in_" + params[i].name;
+    out.tiedTo = static_cast<int32_t>(i);
+    e.inputs.push_back(in);
+    e.outputs.push_back(out);
+    int64_t bytes = static_cast<int64_t>(dtypeSize(params[i].dtype));
+    for (const SizeExprSpec &s : params[i].shape)
+      bytes *= s.constant;
+    e.plan.push_back(
+        CopyDesc{{StorageKind::Param, static_cast<uint32_t>(i), {}},
+                 {StorageKind::Input, static_cast<uint32_t>(i), {}},
+                 SizeExprSpec::of(bytes / 2)}); // a device's part
+  }
+  m.entries = {e};
+  absl::StatusOr<Artifact> artifact =
+      Artifact::fromBytes(serializeArtifact(m), "split-copy.hymir");
+  EXPECT_TRUE(artifact.ok()) << artifact.status();
+  absl::StatusOr<std::unique_ptr<Module>> module =
+      runtime.load(std::move(*artifact));
+  EXPECT_TRUE(module.ok()) << module.status();
+  return module.ok() ? std::move(*module) : nullptr;
+}
+
+TEST(RandomWeightsTest, SplitParametersArePartsOfTheWhole) {
+  absl::StatusOr<std::unique_ptr<Runtime>> runtime = Runtime::create("cpu");
+  ASSERT_TRUE(runtime.ok());
+  // Split along dim 0 (one run per device), along an inner dim (a run per
+  // row), and one whose runs are longer than a period (the doubling).
+  TensorSpecDesc rows = spec("rows", DType::BF16, {4, 3, 5}),
+                 cols = spec("cols", DType::F32, {6, 8}),
+                 long_ = spec("long", DType::F32, {2, 2, 4200000});
+  rows.shardDim = 0;
+  cols.shardDim = 1;
+  long_.shardDim = 1;
+  std::unique_ptr<Module> module =
+      splitCopyModule(**runtime, {rows, cols, long_});
+  ASSERT_TRUE(module);
+  const double stddev = 0.02;
+  ASSERT_TRUE(module->bindRandomWeights(3, stddev).ok());
+  TensorMap inputs;
+  for (const TensorSpecDesc &p : {rows, cols, long_}) {
+    std::vector<int64_t> shape;
+    for (const SizeExprSpec &s : p.shape)
+      shape.push_back(s.constant);
+    inputs["in_" + p.name] = Tensor(p.dtype, shape);
+  }
+  absl::StatusOr<TensorMap> out = module->call("f", inputs);
+  ASSERT_TRUE(out.ok()) << out.status();
+  std::vector<double> block = rw::normalBlock(3);
+  auto expected = [&](const std::string &name, int64_t j) {
+    return static_cast<float>(
+        stddev *
+        block[static_cast<size_t>((rw::offsetOf(name) + j) % rw::kPeriod)]);
+  };
+  const Tensor &r = out->at("rows");
+  for (int64_t j = 0; j < r.numel(); ++j) {
+    uint16_t h;
+    std::memcpy(&h, r.data() + 2 * j, 2);
+    EXPECT_EQ(h, floatToBf16(expected("rows", j))) << j;
+  }
+  const Tensor &c = out->at("cols");
+  for (int64_t j = 0; j < c.numel(); ++j) {
+    float f;
+    std::memcpy(&f, c.data() + 4 * j, 4);
+    EXPECT_EQ(f, expected("cols", j)) << j;
+  }
+  const Tensor &l = out->at("long");
+  int64_t mismatches = 0;
+  for (int64_t j = 0; j < l.numel(); j += 991) {
+    float f;
+    std::memcpy(&f, l.data() + 4 * j, 4);
+    mismatches += f != expected("long", j);
   }
   EXPECT_EQ(mismatches, 0);
 }

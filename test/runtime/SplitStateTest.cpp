@@ -6,8 +6,8 @@
 // `state_out`. Its plan has no steps: the state goes out as it came in, so
 // the test checks how the runtime places and puts together the parts:
 // a host tensor split on the way in and put together on the way out, a
-// device value allocated as parts (upload, download, call), and a value of
-// another layout refused.
+// device value allocated as parts (upload, download, call), a value of
+// another layout refused, and Module::time restoring the split input.
 //
 //===----------------------------------------------------------------------===//
 
@@ -108,6 +108,22 @@ TEST(SplitStateTest, DeviceValueHoldsParts) {
                 "device value given for it is whole on 2 devices"),
             std::string::npos)
       << refused.status();
+}
+
+TEST(SplitStateTest, TimeRestoresASplitInput) {
+  // Module::time copies a restored input in again before every run; a
+  // split one goes to each device as its part (hymir-bench --restore of a
+  // sharded decode's lightning state or KV cache).
+  absl::StatusOr<std::unique_ptr<Runtime>> runtime = Runtime::create("cpu");
+  ASSERT_TRUE(runtime.ok()) << runtime.status();
+  std::unique_ptr<Module> module = load(**runtime, splitModule(1));
+  ASSERT_TRUE(module);
+  TensorMap inputs;
+  inputs["state"] = counting();
+  absl::StatusOr<CallTiming> timing =
+      module->time("step", inputs, 1, 3, {"state"});
+  ASSERT_TRUE(timing.ok()) << timing.status();
+  EXPECT_EQ(timing->runs.size(), 3u);
 }
 
 } // namespace

@@ -3,7 +3,7 @@
 //   hymir-bench ARTIFACT --entry NAME --inputs IN.safetensors
 //               [--weights W.safetensors | --random-weights SEED]
 //               [--set NAME=VALUE]... [--restore NAME]...
-//               [--device cpu|cuda:N] [--warmup 5] [--iterations 20]
+//               [--device cpu|cuda[:N[,M..]]] [--warmup 5] [--iterations 20]
 //               [--linear-anchor M,N,K[,bf16|f32]]... [--cuda-graphs]
 //
 // --cuda-graphs also times the entry as one CUDA graph (CallOptions::
@@ -51,6 +51,7 @@
 #include "../RuntimeToolProgress.h"
 #include "../RuntimeToolTensors.h"
 
+#include "hymir/Runtime/Distributed.h"
 #include "hymir/Runtime/Runtime.h"
 #include "hymir/Support/BFloat16.h"
 #include "hymir/Support/Names.h"
@@ -90,7 +91,8 @@ void usage(std::FILE *to, bool full) {
       " --random-inputs T)\n"
       "                   [--weights W.safetensors | --random-weights SEED]\n"
       "                   [--set NAME=VALUE]... [--restore NAME]...\n"
-      "                   [--device cpu|cuda:N] [--warmup N] [--iterations N]\n"
+      "                   [--device cpu|cuda[:N[,M..]]]\n"
+      "                   [--warmup N] [--iterations N]\n"
       "                   [--linear-anchor M,N,K[,bf16|f32]]... "
       "[--cuda-graphs]\n");
   if (!full)
@@ -115,7 +117,15 @@ void usage(std::FILE *to, bool full) {
       "  --restore NAME        (repeatable) copy input NAME in again before\n"
       "                        every run, untimed (a tied input the entry\n"
       "                        updates, e.g. prefill's cache_lengths)\n"
-      "  --device DEV          cpu (default), cuda or cuda:N\n"
+      "  --device DEV          cpu (default), cuda, cuda:N, or cuda:N,M,...\n"
+      "                        for an artifact compiled for several devices\n"
+      "                        (on cpu they are simulated). As one rank of a\n"
+      "                        job (RANK/WORLD_SIZE, MASTER_ADDR/MASTER_PORT\n"
+      "                        as torchrun sets them, or the MPI ones): this\n"
+      "                        process times device RANK of the artifact's\n"
+      "                        WORLD_SIZE (plain cuda: GPU LOCAL_RANK); its\n"
+      "                        bench lines end with rank=RANK/WORLD_SIZE and\n"
+      "                        every rank draws the same --random-inputs\n"
       "  --warmup N            untimed runs first (default 5)\n"
       "  --iterations N        timed runs (default 20)\n"
       "  --linear-anchor M,N,K[,bf16|f32]\n"
@@ -295,13 +305,27 @@ int main(int argc, char **argv) {
   if (int r = parse(argc, argv, o); r != 0)
     return r == 1 ? 0 : 2;
 
-  auto runtime = hymir::Runtime::create(o.device);
+  // One rank of a job when a launcher's variables say so (torchrun,
+  // mpirun: hymir/Runtime/Distributed.h): this process times its device,
+  // and every bench line ends with rank=R/N.
+  auto group = hymir::processGroupFromEnvironment();
+  if (!group.ok())
+    return fail(group.status());
+  const std::string rank =
+      *group
+          ? absl::StrFormat(" rank=%d/%d", (*group)->rank, (*group)->worldSize)
+          : std::string();
+  auto runtime = *group ? hymir::Runtime::create(o.device, **group)
+                        : hymir::Runtime::create(o.device);
   if (!runtime.ok())
     return fail(runtime.status());
   const bool cuda = o.device != "cpu";
   std::unique_ptr<hymir::bench::CublasAnchor> anchor;
   if (cuda) {
-    auto created = hymir::bench::CublasAnchor::create(cudaOrdinal(o.device));
+    // A rank on plain "cuda" runs on GPU LOCAL_RANK.
+    auto created = hymir::bench::CublasAnchor::create(
+        *group && o.device == "cuda" ? (*group)->localRank
+                                     : cudaOrdinal(o.device));
     if (!created.ok())
       return fail(created.status());
     anchor = std::move(*created);
@@ -342,7 +366,9 @@ int main(int argc, char **argv) {
     hymir::tools::Progress progress("hymir-bench",
                                     "drawing random inputs for " +
                                         hymir::printableName(o.entry));
-    std::mt19937_64 rng(std::random_device{}());
+    // The ranks of a job draw the same inputs (each holds the whole of a
+    // replicated input and cuts its part of a split one).
+    std::mt19937_64 rng(*group ? 0x68796d6972ull : std::random_device{}());
     std::uniform_real_distribution<float> dist(-1.0f, 1.0f);
     for (const hymir::TensorSpecDesc &spec : entry->inputs) {
       std::vector<int64_t> shape;
@@ -479,7 +505,7 @@ int main(int argc, char **argv) {
       tokens && entryMs > 0)
     line += absl::StrFormat(" tokens=%d tokens_per_s=%.4g", *tokens,
                             *tokens / (entryMs * 1e-3));
-  std::printf("%s\n", line.c_str());
+  std::printf("%s%s\n", line.c_str(), rank.c_str());
   std::fflush(stdout);
 
   if (o.cudaGraphs) {
@@ -514,6 +540,7 @@ int main(int argc, char **argv) {
                         graphMs
                   : 0.0,
               graphMs > 0 ? entryMs / graphMs : 0.0)
+              .append(rank)
               .c_str());
     }
     std::fflush(stdout);

@@ -19,8 +19,9 @@
 // Python script can build the same values (bench/model_bench.py builds
 // transformers' model from it). kPeriod is odd and not a multiple of 3, so
 // that experts and rows of power-of-two-ish sizes do not repeat each other.
-// A parameter split across devices gets, on each device, its part's size of
-// these values from j = 0.
+// A parameter split across devices gets, on each device, the values of its
+// part's elements in the whole parameter (j counted in the whole): a sharded
+// module has the weights the unsharded one gets from the same seed.
 //
 //===----------------------------------------------------------------------===//
 
