@@ -104,7 +104,7 @@ struct DecodeKernelBuilder : LightningKernel {
 /// lane / q. Per token: S = lambda S + k^T v element by element (as the
 /// scalar kernel), the thread's partial o over its R rows, summed over the
 /// row groups of the warp with xor shuffles and over the warps through
-/// shared memory.
+/// shared memory. The last token's state is stored before its output sums.
 struct VectorDecodeKernelBuilder : LightningKernel {
   VectorDecodeKernelBuilder(ImplicitLocOpBuilder &b,
                             const LightningOperands &operands,
@@ -181,6 +181,23 @@ struct VectorDecodeKernelBuilder : LightningKernel {
           next.push_back(sr);
           partial[c] = math::FmaOp::create(b, qx[r], sr, partial[c]);
         }
+      // The state after the last token is stored here, before the output's
+      // sums (shuffles, shared memory, barriers), so that its stores drain
+      // while the sums run instead of after them (a call at B = 1 ends
+      // with them). Each element is still stored by the thread that loaded
+      // it, after that load: the update in place stays valid.
+      auto lastToken =
+          scf::IfOp::create(b,
+                            arith::CmpIOp::create(b, arith::CmpIPredicate::eq,
+                                                  add(t, idx(1)), tokens),
+                            /*withElseRegion=*/false);
+      {
+        OpBuilder::InsertionGuard inner(b);
+        b.setInsertionPointToStart(&lastToken.getThenRegion().front());
+        for (int64_t r = 0; r < s.rows; ++r)
+          store(ArrayRef<Value>(next).slice(r * 4, 4), finalState,
+                ValueRange{batch, head, add(d0, r), col}, 4);
+      }
       // The row groups of a warp: lanes lanesPerRow apart.
       for (int64_t offset = lanesPerRow; offset < 32; offset *= 2)
         for (Value &p : partial) {
@@ -228,6 +245,12 @@ struct VectorDecodeKernelBuilder : LightningKernel {
       }
       scf::YieldOp::create(b, next);
     }
+    // No token: the state passes through unchanged.
+    auto noToken = scf::IfOp::create(
+        b, arith::CmpIOp::create(b, arith::CmpIPredicate::eq, tokens, idx(0)),
+        /*withElseRegion=*/false);
+    OpBuilder::InsertionGuard guard(b);
+    b.setInsertionPointToStart(&noToken.getThenRegion().front());
     SmallVector<Value> last(loop.getResults());
     for (int64_t r = 0; r < s.rows; ++r)
       store(ArrayRef<Value>(last).slice(r * 4, 4), finalState,

@@ -26,11 +26,14 @@
 // VECTOR:      arena 0 B
 // VECTOR-NEXT: step 0: launch decode_kernel::decode_kernel grid 2x64x1 block 256 shared 2048 B (input 4, {{.*}}, output 0)
 // VECTOR-NOT:  step
-// The state, q and k as 16-byte loads; the state stored as 16-byte stores.
+// The state, q and k as 16-byte loads; the state stored as 16-byte stores
+// as soon as it is updated, before the output's shuffles and barriers (its
+// stores drain while the output is summed).
 // VECTOR-PTX-COUNT-10: ld.global.v4.b32
+// VECTOR-PTX-COUNT-8:  st.global.v4.b32
 // VECTOR-PTX:          shfl.sync.bfly.b32
 // VECTOR-PTX:          bar.sync
-// VECTOR-PTX-COUNT-8:  st.global.v4.b32
+// VECTOR-PTX-NOT:      st.global.v4.b32
 
 // VECTOR32:  step 0: launch decode_kernel::decode_kernel grid 4x64x1 block 128 shared 512 B
 // VECTOR128: step 0: launch decode_kernel::decode_kernel grid 1x64x1 block 512 shared 8192 B
