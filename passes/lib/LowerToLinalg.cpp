@@ -85,7 +85,8 @@ Value fromRows(OpBuilder &b, Location loc, Value rows,
       SmallVector<ReassociationIndices>{leading, {rank - 1}}, shape);
 }
 
-/// Casts an f32 tensor to `elementType` elementwise (no-op for f32).
+/// Converts a bf16 or f32 tensor to `elementType` elementwise through f32
+/// (no-op when the types already agree).
 Value castTensor(OpBuilder &b, Location loc, Value src, Type elementType) {
   auto type = cast<RankedTensorType>(src.getType());
   if (type.getElementType() == elementType)
@@ -98,8 +99,10 @@ Value castTensor(OpBuilder &b, Location loc, Value src, Type elementType) {
              b, loc, init.getType(), ValueRange{src}, ValueRange{init},
              ArrayRef<AffineMap>{id, id}, iters,
              [&](OpBuilder &nb, Location nl, ValueRange args) {
-               linalg::YieldOp::create(
-                   nb, nl, truncFromF32(nb, nl, args[0], elementType));
+               linalg::YieldOp::create(nb, nl,
+                                       truncFromF32(nb, nl,
+                                                    extToF32(nb, nl, args[0]),
+                                                    elementType));
              })
       .getResult(0);
 }
@@ -140,6 +143,18 @@ struct LowerLinear : OpRewritePattern<LinearOp> {
         tensor::getMixedSize(rewriter, loc, w, 0)};
     Value product;
     if (libraryGemm) {
+      // cuBLASLt multiplies operands of one dtype. A bf16 x is widened
+      // (exact); an f32 x over a bf16 weight is rounded to bf16 where the
+      // precision allows it (activation-sized, and the weight is read as
+      // stored), else the weight is widened.
+      Type xElt = cast<RankedTensorType>(x.getType()).getElementType();
+      Type wElt = cast<RankedTensorType>(w.getType()).getElementType();
+      if (xElt != wElt) {
+        if (!xElt.isF32() || op.getPrecision() == "bf16")
+          x = castTensor(rewriter, loc, x, wElt);
+        else
+          w = castTensor(rewriter, loc, w, xElt);
+      }
       // One contraction straight into the result type, marked for the BLAS
       // (its init stays uninitialised: the BLAS runs with beta = 0).
       // cuBLASLt has no f32-operand GEMM with a bf16 result: then compute in

@@ -32,7 +32,11 @@ def HymirLowerToLinalg : Pass<"hymir-lower-to-linalg"> {
     `linalg.generic` marked `hymir.library_call = "gemm"` (and
     `hymir.precision`), whose init is left uninitialised: it is executed by
     the target's BLAS (cuBLASLt on cuda, with beta = 0), never lowered to
-    loops.
+    loops. The BLAS multiplies operands of one dtype, so an x and a weight
+    of two dtypes are made one first, by an elementwise op: a bf16 x is
+    widened to f32 (exact); an f32 x over a bf16 weight is rounded to bf16
+    where the precision is `"bf16"` (which allows it; activation-sized, and
+    the weight is read as stored), else the weight is widened.
 
     With `collectives`, `hymir.all_reduce` and `hymir.all_gather` become
     `linalg.generic` ops marked `hymir.library_call = "all_reduce"` /
