@@ -1827,11 +1827,31 @@ absl::StatusOr<CallTiming> Module::time(const std::string &entry,
   }
   timing.cudaGraph = graph != nullptr;
   timing.cudaGraphNotUsed = notUsed;
+  // CallOptions::queueBehindBytes: a copy between two scratch buffers per
+  // device, queued before each timed run.
+  if (options.queueBehindBytes < 0)
+    return absl::InvalidArgumentError(
+        absl::StrCat(label(), ": queueBehindBytes must be >= 0, got ",
+                     options.queueBehindBytes));
+  std::vector<std::unique_ptr<DeviceBuffer>> scratch;
+  size_t behind = static_cast<size_t>(options.queueBehindBytes);
+  for (size_t k = 0; behind && k < 2 * impl_->devices.size(); ++k) {
+    absl::StatusOr<std::unique_ptr<DeviceBuffer>> buffer =
+        impl_->devices[k / 2].driver->allocate(behind);
+    if (!buffer.ok())
+      return buffer.status();
+    scratch.push_back(std::move(*buffer));
+  }
   // On several devices a run takes as long as its slowest device.
   std::vector<double> times;
   for (int i = 0; i < std::max(1, iterations); ++i) {
     if (absl::Status s = restoreInputs(); !s.ok())
       return s;
+    for (size_t d = 0; d < scratch.size() / 2; ++d)
+      if (absl::Status s = impl_->devices[d].driver->copyOnDevice(
+              scratch[2 * d + 1]->data(), scratch[2 * d]->data(), behind);
+          !s.ok())
+        return s;
     for (Impl::Device &d : impl_->devices)
       if (absl::Status s = d.driver->startTimer(); !s.ok())
         return s;

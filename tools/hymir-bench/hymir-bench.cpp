@@ -5,12 +5,20 @@
 //               [--set NAME=VALUE]... [--restore NAME]...
 //               [--device cpu|cuda[:N[,M..]]] [--warmup 5] [--iterations 20]
 //               [--linear-anchor M,N,K[,bf16|f32]]... [--cuda-graphs]
+//               [--queue-behind-copy MIB]
 //
 // --cuda-graphs also times the entry as one CUDA graph (CallOptions::
 // cudaGraphs: captured after the warm-up runs, each timed run one graph
 // launch) after the plain launches, on fresh copies of the inputs, and
 // prints a second bench line with cuda_graph=1 and the ratio to the plain
 // median; where no graph can be made, a line saying why.
+//
+// --queue-behind-copy MIB queues a device copy of MIB MiB before each timed
+// run without waiting for it (CallOptions::queueBehindBytes): the run's
+// events and launches are recorded while the device copies, so the time is
+// the device's span of the run (no host launch latency; the L2 holds none
+// of its data), as a model step queued ahead sees it. Its bench lines end
+// with queued_behind_mib=MIB.
 //
 // --random-inputs T fills every input from its spec with the token count T:
 // uniform values in [-1, 1) (never 0; i32 in [0, 64)), the first 4M
@@ -76,6 +84,7 @@ struct Options {
   int warmup = 5, iterations = 20;
   int randomTokens = 0; // --random-inputs T
   bool cudaGraphs = false;
+  int queueBehindMiB = 0; // --queue-behind-copy MIB
   std::optional<uint64_t> randomWeightsSeed;
   std::vector<std::pair<std::string, double>> sets; // --set NAME=VALUE
   std::vector<std::string> restore;
@@ -94,7 +103,8 @@ void usage(std::FILE *to, bool full) {
       "                   [--device cpu|cuda[:N[,M..]]]\n"
       "                   [--warmup N] [--iterations N]\n"
       "                   [--linear-anchor M,N,K[,bf16|f32]]... "
-      "[--cuda-graphs]\n");
+      "[--cuda-graphs]\n"
+      "                   [--queue-behind-copy MIB]\n");
   if (!full)
     return;
   std::fprintf(
@@ -142,6 +152,12 @@ void usage(std::FILE *to, bool full) {
       "                        with cuda_graph=1 and "
       "plain_over_graph=RATIO,\n"
       "                        or 'cuda graphs: not used ...: WHY'\n"
+      "  --queue-behind-copy MIB\n"
+      "                        before each timed run, queue a device copy of\n"
+      "                        MIB MiB without waiting for it: the run is\n"
+      "                        timed on a busy device (no host launch\n"
+      "                        latency, nothing of it left in the L2); bench\n"
+      "                        lines end with queued_behind_mib=MIB\n"
       "  -h, --help            this text\n"
       "  --version             hymir's version and the artifact schema "
       "version\n"
@@ -230,6 +246,9 @@ int parse(int argc, char **argv, Options &o) {
       if (!args.value(v))
         return 2;
       o.restore.push_back(v);
+    } else if (args.is("--queue-behind-copy")) {
+      if (!count(o.queueBehindMiB, 0))
+        return 2;
     } else if (args.is("--warmup")) {
       if (!count(o.warmup, 0))
         return 2;
@@ -482,13 +501,20 @@ int main(int argc, char **argv) {
     }
   }
 
+  hymir::CallOptions plain;
+  plain.queueBehindBytes = int64_t(o.queueBehindMiB) << 20;
+  const std::string queued =
+      o.queueBehindMiB
+          ? absl::StrFormat(" queued_behind_mib=%d", o.queueBehindMiB)
+          : std::string();
   absl::StatusOr<hymir::CallTiming> timing = [&] {
     hymir::tools::Progress progress(
         "hymir-bench", "timing " + hymir::printableName(o.entry) + " on " +
                            hymir::printableName(o.device) + " (" +
                            std::to_string(o.warmup) + " warmup + " +
                            std::to_string(o.iterations) + " timed runs)");
-    return (*module)->time(o.entry, inputs, o.warmup, o.iterations, o.restore);
+    return (*module)->time(o.entry, inputs, o.warmup, o.iterations, o.restore,
+                           plain);
   }();
   if (!timing.ok())
     return fail(timing.status());
@@ -505,11 +531,11 @@ int main(int argc, char **argv) {
       tokens && entryMs > 0)
     line += absl::StrFormat(" tokens=%d tokens_per_s=%.4g", *tokens,
                             *tokens / (entryMs * 1e-3));
-  std::printf("%s%s\n", line.c_str(), rank.c_str());
+  std::printf("%s%s%s\n", line.c_str(), queued.c_str(), rank.c_str());
   std::fflush(stdout);
 
   if (o.cudaGraphs) {
-    hymir::CallOptions graphs;
+    hymir::CallOptions graphs = plain;
     graphs.cudaGraphs = true;
     absl::StatusOr<hymir::CallTiming> replay = [&] {
       hymir::tools::Progress progress(
@@ -540,6 +566,7 @@ int main(int argc, char **argv) {
                         graphMs
                   : 0.0,
               graphMs > 0 ? entryMs / graphMs : 0.0)
+              .append(queued)
               .append(rank)
               .c_str());
     }

@@ -120,6 +120,16 @@ struct CallOptions {
   /// steps are launched one by one, and Module::cudaGraphUse says why.
   /// For calls that repeat with the same values, like a decode step.
   bool cudaGraphs = false;
+  /// Module::time only: before each timed run, a copy of this many bytes
+  /// between two scratch buffers on each device is queued, untimed, and
+  /// not waited for, so that the run's start event and launches are
+  /// recorded while the device is still copying. The time is then the
+  /// device's span of the run without the host's launch latency (a step
+  /// whose launches were queued ahead, as in a model's decode loop or a
+  /// harness that clears the L2 before each run), and none of the run's
+  /// data is left in the L2 by the previous run. 0: each run starts on an
+  /// idle device.
+  int64_t queueBehindBytes = 0;
 };
 
 /// What CallOptions::cudaGraphs has done for one entry of a module.
