@@ -7,12 +7,13 @@
 // file (MoeKernels.h):
 //
 //   decode calls (at most the target description's moeDecodeTokensWgmma
-//   tokens beside the wgmma kernels, else moeDecodeTokens): the one-wave
-//   kernels (MoeWaveKernel.cpp), or with decode-wave=false the
-//   warp-per-row kernels (MoeWarpRowsKernel.cpp);
-//   larger calls on sm_90a (bf16, a layout padded to 128-row tiles): wgmma
-//   (MoeWgmmaKernel.cpp); elsewhere (a layout padded to 64-row tiles)
-//   mma.sync (MoeMmaKernel.cpp);
+//   tokens beside the wgmma kernels, else moeDecodeTokens): up to
+//   decode-wave-tokens tokens the one-wave kernels (MoeWaveKernel.cpp),
+//   above (or with decode-wave=0) the warp-per-row kernels
+//   (MoeWarpRowsKernel.cpp);
+//   larger calls on sm_90a (bf16, a layout padded to 128-row tiles, or to
+//   64 for the persistent form): wgmma (MoeWgmmaKernel.cpp); elsewhere (a
+//   layout padded to 64-row tiles) mma.sync (MoeMmaKernel.cpp);
 //   the combine (MoeCombineKernel.cpp), or its generic lowering when top_k
 //   is dynamic.
 //
@@ -38,6 +39,8 @@
 #include "mlir/Dialect/SCF/IR/SCF.h"
 #include "mlir/Dialect/Tensor/IR/Tensor.h"
 #include "mlir/IR/ImplicitLocOpBuilder.h"
+
+#include <functional>
 
 namespace mlir::hymir {
 #define GEN_PASS_DEF_HYMIRMOEEXPERTSTOGPU
@@ -130,10 +133,15 @@ HymirMoeExpertsToGpuPass::chooseKernels(MoeExpertsOp op) {
   // The wgmma kernels (sm_90a): 128-row tiles, 128-column chunks, K in
   // whole stages.
   using Wg = WgmmaTiles;
-  choice.wgmma = wgmma && choice.bf16 &&
-                 layoutTile == target.moeWgmmaTile.rows &&
+  // The persistent ones cut each group into 128-row tiles from its
+  // start, so a layout padded to 64 rows serves them too (an expert's last
+  // tile may then be 64 rows).
+  bool wgmmaLayout = layoutTile == target.moeWgmmaTile.rows ||
+                     (wgmmaPersistent > 0 && layoutTile == Wg::kRows / 2);
+  choice.wgmma = wgmma && choice.bf16 && wgmmaLayout &&
                  target.moeWgmmaTile.fits(inter, width) &&
                  inter % Wg::kK == 0 && width % Wg::kK == 0;
+  choice.mma = choice.mma && !choice.wgmma;
   // The warp kernels' grid height: top_k when static (the experts of a
   // one-token call; larger calls put several experts in each block, one
   // after another), else one per expert.
@@ -177,39 +185,67 @@ MoeExpertsOperands HymirMoeExpertsToGpuPass::buildOperands(
 void HymirMoeExpertsToGpuPass::emitExperts(ImplicitLocOpBuilder &b,
                                            const MoeExpertsOperands &o,
                                            const KernelChoice &choice) {
-  auto emitRows = [&]() {
-    if (decodeWave > 0)
-      emitMoeWaveKernels(b, o, decodeWave, choice.layoutTile);
-    else
-      emitMoeWarpRowsKernels(b, o, choice.slots, choice.layoutTile);
+  // The kernel sets, each with the range of token counts it serves
+  // ([atLeast, atMost], atMost -1: no bound): the one-wave decode kernels
+  // up to decodeWaveTokens (they win while few experts have tokens), the
+  // warp-per-row kernels above, up to the decode cut-off where a
+  // tensor-core set takes over.
+  struct KernelSet {
+    int64_t atLeast, atMost;
+    std::function<void()> emit;
   };
-  if (!choice.wgmma && !choice.mma)
-    return emitRows();
-  int64_t cut =
-      choice.wgmma ? target.moeDecodeTokensWgmma : target.moeDecodeTokens;
-  auto emitTiles = [&]() {
-    if (choice.wgmma)
-      emitMoeWgmmaKernels(b, o, wgmmaGroup);
-    else
-      emitMoeMmaKernels(b, o);
+  SmallVector<KernelSet> sets;
+  bool tiles = choice.wgmma || choice.mma;
+  int64_t cut = !tiles         ? -1
+                : choice.wgmma ? target.moeDecodeTokensWgmma
+                               : target.moeDecodeTokens;
+  auto wave = [&]() {
+    emitMoeWaveKernels(b, o, decodeWave, choice.layoutTile);
+  };
+  auto warpRows = [&]() {
+    emitMoeWarpRowsKernels(b, o, choice.slots, choice.layoutTile);
+  };
+  int64_t waveTokens = decodeWaveTokens;
+  if (decodeWave > 0 && waveTokens > 0) {
+    bool waveAll = cut >= 0 && waveTokens >= cut;
+    sets.push_back({0, waveAll ? cut : waveTokens, wave});
+    if (!waveAll)
+      sets.push_back({waveTokens + 1, cut, warpRows});
+  } else {
+    sets.push_back({0, cut, warpRows});
+  }
+  if (tiles)
+    sets.push_back({cut + 1, -1, [&]() {
+                      if (choice.wgmma)
+                        emitMoeWgmmaKernels(b, o, wgmmaGroup, wgmmaPersistent,
+                                            choice.layoutTile);
+                      else
+                        emitMoeMmaKernels(b, o);
+                    }});
+  auto serves = [](const KernelSet &set, int64_t tokens) {
+    return tokens >= set.atLeast && (set.atMost < 0 || tokens <= set.atMost);
   };
   // A static token count (a decode step's batch) has one set and no guard:
   // its entry may have no dynamic dim to guard by.
   int64_t staticTokens = cast<ShapedType>(o.x.getType()).getDimSize(0);
-  if (!ShapedType::isDynamic(staticTokens))
-    return staticTokens <= cut ? emitRows() : emitTiles();
-  // Both sets, each under the range of token counts it serves: the plan
-  // guards each launch by its range, so a call runs one set.
+  if (!ShapedType::isDynamic(staticTokens)) {
+    for (const KernelSet &set : sets)
+      if (serves(set, staticTokens))
+        return set.emit();
+    return;
+  }
+  if (sets.size() == 1)
+    return sets.front().emit();
+  // Each set under the range of token counts it serves: the plan guards
+  // each launch by its range, so a call runs one set.
   OpBuilder::InsertionGuard guard(b);
-  auto rows =
-      TokenGuardOp::create(b, b.getI64IntegerAttr(0), b.getI64IntegerAttr(cut));
-  b.setInsertionPointToStart(&rows.getBody().emplaceBlock());
-  emitRows();
-  b.setInsertionPointAfter(rows);
-  auto tiles = TokenGuardOp::create(b, b.getI64IntegerAttr(cut + 1),
-                                    b.getI64IntegerAttr(-1));
-  b.setInsertionPointToStart(&tiles.getBody().emplaceBlock());
-  emitTiles();
+  for (const KernelSet &set : sets) {
+    auto guarded = TokenGuardOp::create(b, b.getI64IntegerAttr(set.atLeast),
+                                        b.getI64IntegerAttr(set.atMost));
+    b.setInsertionPointToStart(&guarded.getBody().emplaceBlock());
+    set.emit();
+    b.setInsertionPointAfter(guarded);
+  }
 }
 
 Value HymirMoeExpertsToGpuPass::emitCombine(ImplicitLocOpBuilder &b,

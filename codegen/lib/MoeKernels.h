@@ -102,10 +102,14 @@ void emitMoeWaveKernels(ImplicitLocOpBuilder &b, const MoeExpertsOperands &o,
 /// widths multiples of kMoeMmaTileCols; see Target.h).
 void emitMoeMmaKernels(ImplicitLocOpBuilder &b, const MoeExpertsOperands &o);
 
-/// The wgmma kernels (bf16 experts, a layout of WgmmaTiles::kRows tiles,
-/// sm_90a), their blocks numbered in groups of `group` row tiles.
+/// The wgmma kernels (bf16 experts, sm_90a), their tiles numbered in
+/// groups of `group` row tiles. With `persistent` 0 one block per tile on a
+/// layout of WgmmaTiles::kRows tiles; else a grid of `persistent` blocks
+/// walking all tiles, each expert's group (`layoutTile` 64 or 128) cut into
+/// WgmmaTiles::kRows-row tiles from its start.
 void emitMoeWgmmaKernels(ImplicitLocOpBuilder &b, const MoeExpertsOperands &o,
-                         int64_t group);
+                         int64_t group, int64_t persistent = 0,
+                         int64_t layoutTile = 0);
 
 /// The combine as one kernel (top_k static): the result of type
 /// `resultType` from `weights` [T, K] f32 and `slots` [T, K] i32 (tensors).

@@ -4,7 +4,10 @@
 // layout padded to 128-row tiles: blocks of two warpgroups over one tile
 // of one expert and 256 output columns, the main loop of WgmmaTiles.h
 // (cp.async into swizzled stages, wgmma.mma_async m64n128k16), SwiGLU in
-// the gate/up epilogue, blocks numbered in groups of row tiles.
+// the gate/up epilogue, blocks numbered in groups of row tiles. The
+// persistent form: a grid of one block per SM walking the tiles of all
+// experts, each expert's group (padded to 64 or 128 rows) cut into 128-row
+// tiles from its start.
 //
 //===----------------------------------------------------------------------===//
 
@@ -25,7 +28,8 @@ using namespace mlir::hymir;
 
 void mlir::hymir::emitMoeWgmmaKernels(ImplicitLocOpBuilder &b,
                                       const MoeExpertsOperands &o,
-                                      int64_t group) {
+                                      int64_t group, int64_t persistent,
+                                      int64_t layoutTile) {
   using Wg = WgmmaTiles;
   GpuBuilder g(b);
   auto c = [&](int64_t n) { return arith::ConstantIndexOp::create(b, n); };
@@ -38,9 +42,14 @@ void mlir::hymir::emitMoeWgmmaKernels(ImplicitLocOpBuilder &b,
   // run side by side over the column blocks, so each weight chunk is read
   // from memory about once and the group's rows stay in L2.
   const int64_t kGroup = std::max<int64_t>(1, group);
-  auto launchWgmma = [&](MoePart part, int64_t colBlocks,
-                         function_ref<void(WgmmaTiles &, Value, Value, Value)>
-                             body,
+  using Body = function_ref<void(WgmmaTiles &, Value, Value, Value)>;
+  // The persistent form: its tiles' reads of sorted and act stay below
+  // lastRow (a 64-row last tile of the layout's last group reaches past
+  // the rows), and only active warpgroups store (a 64-row last tile's
+  // second half lies in the next group).
+  Value lastRow;
+  bool guardStores = false;
+  auto launchWgmma = [&](MoePart part, int64_t colBlocks, Body body,
                          int64_t chunks) {
     // Grid (kGroup x column blocks, groups): blocks start in the order of
     // their linear index, x fastest.
@@ -80,11 +89,120 @@ void mlir::hymir::emitMoeWgmmaKernels(ImplicitLocOpBuilder &b,
         });
     setMoePart(launchOp, part);
   };
+  // The persistent form: `persistent` blocks walk the tiles t = block,
+  // block + persistent, ... of all experts in the grouped order of the grid
+  // form (kGroup row tiles side by side over the column blocks; the last
+  // group may be smaller). Each expert's group is cut into 128-row tiles
+  // from its start; tile t's expert and first row come from a walk over
+  // the offsets.
+  auto launchPersistent = [&](MoePart part, int64_t colBlocks, Body body,
+                              int64_t chunks) {
+    Value smem = arith::ConstantIntOp::create(b, b.getI32Type(),
+                                              Wg::sharedBytes(chunks));
+    gpu::LaunchOp launchOp = g.launch(
+        c(persistent), c(1), c(1), c(Wg::kThreads), smem,
+        [&](gpu::LaunchOp launch) {
+          Value tid = launch.getThreadIds().x;
+          lastRow = arith::SubIOp::create(b, rows, c(1));
+          guardStores = true;
+          auto offsetAt = [&](Value e) {
+            return arith::IndexCastOp::create(
+                b, b.getIndexType(),
+                memref::LoadOp::create(b, offsets, ValueRange{e}));
+          };
+          // Over the experts: (row tiles before expert e, and of the
+          // expert holding row tile `target` (when given) its index, its
+          // tile's first row and its group's end).
+          auto walk = [&](Value target) {
+            SmallVector<Value> init = {c(0), c(0), c(0), c(0)};
+            auto loop = scf::ForOp::create(b, c(0), c(experts), c(1), init);
+            OpBuilder::InsertionGuard guard(b);
+            b.setInsertionPointToStart(loop.getBody());
+            Value e = loop.getInductionVar();
+            ValueRange it = loop.getRegionIterArgs();
+            Value lo = offsetAt(e), hi = offsetAt(g.add(e, 1));
+            Value n =
+                arith::CeilDivUIOp::create(b, g.sub(hi, lo), c(Wg::kRows));
+            Value next = g.add(it[0], n);
+            SmallVector<Value> yields = {next, it[1], it[2], it[3]};
+            if (target) {
+              Value hit = arith::AndIOp::create(
+                  b,
+                  arith::CmpIOp::create(b, arith::CmpIPredicate::ule, it[0],
+                                        target),
+                  arith::CmpIOp::create(b, arith::CmpIPredicate::ult, target,
+                                        next));
+              Value r0 = g.add(lo, g.mul(g.sub(target, it[0]), c(Wg::kRows)));
+              yields[1] = arith::SelectOp::create(b, hit, e, it[1]);
+              yields[2] = arith::SelectOp::create(b, hit, r0, it[2]);
+              yields[3] = arith::SelectOp::create(b, hit, hi, it[3]);
+            }
+            scf::YieldOp::create(b, yields);
+            return loop;
+          };
+          Value rowTiles = walk(Value()).getResult(0);
+          Value total = g.mul(rowTiles, c(colBlocks));
+          auto tiles = scf::ForOp::create(b, launch.getBlockIds().x, total,
+                                          c(persistent));
+          OpBuilder::InsertionGuard inner(b);
+          b.setInsertionPointToStart(tiles.getBody());
+          Value t = tiles.getInductionVar();
+          Value groupStart = g.mul(
+              arith::DivUIOp::create(b, t, c(kGroup * colBlocks)), c(kGroup));
+          Value inGroupTiles =
+              arith::MinUIOp::create(b, c(kGroup), g.sub(rowTiles, groupStart));
+          Value inGroup = g.sub(t, g.mul(groupStart, c(colBlocks)));
+          Value rowTile = g.add(
+              groupStart, arith::RemUIOp::create(b, inGroup, inGroupTiles));
+          Value colBlock = arith::DivUIOp::create(b, inGroup, inGroupTiles);
+          auto found = walk(rowTile);
+          Value e = found.getResult(1), r0 = found.getResult(2),
+                end = found.getResult(3);
+          // Every warp is done with the previous tile's stages.
+          gpu::BarrierOp::create(b);
+          WgmmaTiles w(b, tid);
+          // A warpgroup works where its 64 rows start inside the group and
+          // with a token (padding closes a group).
+          Value first = g.add(r0, g.mul(g.div(tid, 128), Wg::kRows / 2));
+          Value token = memref::LoadOp::create(
+              b, sorted, ValueRange{arith::MinUIOp::create(b, first, lastRow)});
+          w.active = arith::AndIOp::create(
+              b,
+              arith::CmpIOp::create(b, arith::CmpIPredicate::ult, first, end),
+              arith::CmpIOp::create(
+                  b, arith::CmpIPredicate::sge, token,
+                  arith::ConstantIntOp::create(b, b.getI32Type(), 0)));
+          body(w, e, r0, colBlock);
+        });
+    setMoePart(launchOp, part);
+    lastRow = Value();
+    guardStores = false;
+  };
+  // The rows a copy reads, kept below lastRow where set.
+  auto readRow = [&](Value row) -> Value {
+    return lastRow ? Value(arith::MinUIOp::create(b, row, lastRow)) : row;
+  };
+  // The epilogue, under the warpgroup's activity where stores are guarded.
+  auto epilogue = [&](WgmmaTiles &w, function_ref<void()> stores) {
+    if (!guardStores)
+      return stores();
+    auto work = scf::IfOp::create(b, w.active, /*withElseRegion=*/false);
+    OpBuilder::InsertionGuard guard(b);
+    b.setInsertionPointToStart(&work.getThenRegion().front());
+    stores();
+  };
+  auto launch = [&](MoePart part, int64_t colBlocks, Body body,
+                    int64_t chunks) {
+    if (persistent > 0)
+      launchPersistent(part, colBlocks, body, chunks);
+    else
+      launchWgmma(part, colBlocks, body, chunks);
+  };
   auto emitWgmma = [&]() {
     // gate/up: W1 and W3 rows c0 .. c0 + 127 of the tile's expert; A the
     // rows of x through their tokens (padding rows read row 0; their
     // results are never used).
-    launchWgmma(
+    launch(
         MoePart::GateUpWgmma, inter / Wg::kChunkRows,
         [&](WgmmaTiles &w, Value e, Value r0, Value colBlock) {
           Value c0 = arith::MulIOp::create(b, colBlock, c(Wg::kChunkRows));
@@ -92,60 +210,64 @@ void mlir::hymir::emitMoeWgmmaKernels(ImplicitLocOpBuilder &b,
           for (int64_t i = 0; i < Wg::kRowsPerThread; ++i) {
             Value tok = arith::MaxSIOp::create(
                 b,
-                memref::LoadOp::create(b, sorted,
-                                       ValueRange{w.add(r0, w.copyRow(i))}),
+                memref::LoadOp::create(
+                    b, sorted, ValueRange{readRow(w.add(r0, w.copyRow(i)))}),
                 arith::ConstantIntOp::create(b, b.getI32Type(), 0));
             aRows.push_back(
                 arith::IndexCastOp::create(b, b.getIndexType(), tok));
           }
           SmallVector<Value> acc =
               w.product(x, aRows, {{w1, e, c0}, {w3, e, c0}}, width, w.active);
-          w.forEachAccumulator([&](int64_t i, Value row, Value col) {
-            if (i % 2)
-              return;
-            SmallVector<Value> pair;
-            for (int64_t q = 0; q < 2; ++q) {
-              Value g = LLVM::ExtractValueOp::create(b, acc[0], i + q);
-              Value u = LLVM::ExtractValueOp::create(b, acc[1], i + q);
-              pair.push_back(o.swiglu(b, g, u));
-            }
-            Value v = vector::FromElementsOp::create(
-                b, VectorType::get({2}, actType), pair);
-            vector::StoreOp::create(b, v, act,
-                                    ValueRange{w.add(r0, row), w.add(c0, col)});
+          epilogue(w, [&]() {
+            w.forEachAccumulator([&](int64_t i, Value row, Value col) {
+              if (i % 2)
+                return;
+              SmallVector<Value> pair;
+              for (int64_t q = 0; q < 2; ++q) {
+                Value g = LLVM::ExtractValueOp::create(b, acc[0], i + q);
+                Value u = LLVM::ExtractValueOp::create(b, acc[1], i + q);
+                pair.push_back(o.swiglu(b, g, u));
+              }
+              Value v = vector::FromElementsOp::create(
+                  b, VectorType::get({2}, actType), pair);
+              vector::StoreOp::create(
+                  b, v, act, ValueRange{w.add(r0, row), w.add(c0, col)});
+            });
           });
         },
         2);
     // down: W2 rows c0 .. c0 + 255 (two chunks) of the tile's expert; A
     // the tile's rows of act.
     int64_t downChunks = width % (2 * Wg::kChunkRows) == 0 ? 2 : 1;
-    launchWgmma(
+    launch(
         MoePart::DownWgmma, width / (downChunks * Wg::kChunkRows),
         [&](WgmmaTiles &w, Value e, Value r0, Value colBlock) {
           Value c0 = arith::MulIOp::create(b, colBlock,
                                            c(downChunks * Wg::kChunkRows));
           SmallVector<Value> aRows;
           for (int64_t i = 0; i < Wg::kRowsPerThread; ++i)
-            aRows.push_back(w.add(r0, w.copyRow(i)));
+            aRows.push_back(readRow(w.add(r0, w.copyRow(i))));
           SmallVector<WgmmaTiles::Chunk> chunks;
           for (int64_t m = 0; m < downChunks; ++m)
             chunks.push_back({w2, e, w.add(c0, m * Wg::kChunkRows)});
           SmallVector<Value> acc =
               w.product(act, aRows, chunks, inter, w.active);
-          w.forEachAccumulator([&](int64_t i, Value row, Value col) {
-            if (i % 2)
-              return;
-            for (int64_t m = 0; m < downChunks; ++m) {
-              SmallVector<Value> pair = {
-                  LLVM::ExtractValueOp::create(b, acc[m], i),
-                  LLVM::ExtractValueOp::create(b, acc[m], i + 1)};
-              Value v = vector::FromElementsOp::create(
-                  b, VectorType::get({2}, f32), pair);
-              vector::StoreOp::create(
-                  b, v, down,
-                  ValueRange{w.add(r0, row),
-                             w.add(w.add(c0, m * Wg::kChunkRows), col)});
-            }
+          epilogue(w, [&]() {
+            w.forEachAccumulator([&](int64_t i, Value row, Value col) {
+              if (i % 2)
+                return;
+              for (int64_t m = 0; m < downChunks; ++m) {
+                SmallVector<Value> pair = {
+                    LLVM::ExtractValueOp::create(b, acc[m], i),
+                    LLVM::ExtractValueOp::create(b, acc[m], i + 1)};
+                Value v = vector::FromElementsOp::create(
+                    b, VectorType::get({2}, f32), pair);
+                vector::StoreOp::create(
+                    b, v, down,
+                    ValueRange{w.add(r0, row),
+                               w.add(w.add(c0, m * Wg::kChunkRows), col)});
+              }
+            });
           });
         },
         downChunks);

@@ -49,6 +49,8 @@ void mlir::hymir::buildKernelFormPipeline(OpPassManager &pm,
     experts.decodeSlots = options.moeDecodeSlots;
     experts.wgmmaGroup = options.moeWgmmaGroup;
     experts.decodeWave = options.moeDecodeWave;
+    experts.decodeWaveTokens = options.moeDecodeWaveTokens;
+    experts.wgmmaPersistent = options.moeWgmmaPersistent;
     experts.chip = options.chip;
     pm.addNestedPass<func::FuncOp>(createHymirMoeExpertsToGpu(experts));
     // The layouts after the experts, which read their tile.

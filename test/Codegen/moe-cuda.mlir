@@ -1,16 +1,23 @@
 // MoE on cuda: the router scores as a true-fp32 library GEMM, the routing
 // kernels, then the experts chosen by the token count: warp-per-row
-// kernels (grid height top_k) for calls of at most 16 tokens, above them on
+// kernels (grid height top_k) for calls of 9 to 16 tokens (up to 8 the
+// one-wave kernels, a fixed grid of 396 blocks), above them on
 // sm_90a (the default chip) wgmma kernels over 128-row tiles of the layout
 // (the default --moe-tile there): grid (8 row tiles x column blocks,
 // groups of 8 row tiles), two warpgroups, four 48 KB shared-memory stages;
 // with --moe-wgmma=false (or another chip) the warp kernels up to 64 tokens
 // and mma.sync kernels over 64-row tiles above. The routing and layout are
 // one block of 1024 threads up to 64 tokens, a routing kernel (a warp a
-// token) and the layout block above; the decode kernels a fixed grid of 396
-// blocks; the combine one kernel writing the output.
+// token) and the layout block above; the combine one kernel writing the
+// output. With --moe-wgmma-persistent=132 the wgmma kernels are a grid of
+// 132 blocks walking all tiles (their rows, tokens*2 + padding, an
+// argument), also on a layout padded to 64 rows (--moe-tile=64).
 // RUN: hymir-compile %s -o %t.hymir --target=cuda --max-tokens=1024 --print-plan | FileCheck %s
 // RUN: hymir-compile %s -o %t.mma.hymir --target=cuda --moe-wgmma=false --max-tokens=1024 --print-plan | FileCheck %s --check-prefix=MMA
+// RUN: hymir-compile %s -o %t.p.hymir --target=cuda --moe-wgmma-persistent=132 --max-tokens=1024 --print-plan | FileCheck %s --check-prefix=PERSIST
+// RUN: hymir-compile %s -o %t.p64.hymir --target=cuda --moe-wgmma-persistent=132 --moe-tile=64 --max-tokens=1024 --print-plan | FileCheck %s --check-prefix=PERSIST
+// PERSIST: grid 132 block 256 shared 196608 B when tokens >= 17 (tokens*2,
+// PERSIST: grid 132 block 256 shared 196608 B when tokens >= 17 (tokens*2,
 // RUN: hymir-compile %s -o %t.tile1.hymir --target=cuda --moe-tile=1 --max-tokens=1024 --print-plan | FileCheck %s --check-prefix=TILE1
 // The previous kernels: routing as generic kernels, the layout alone in one
 // block, the warp-per-row decode kernels (grid height top_k).
@@ -25,15 +32,19 @@
 // CHECK: grid 1 block 1024 shared 32 B when tokens <= 64
 // CHECK: grid (tokens+7)/8 block 256 when tokens >= 65
 // CHECK: grid 1 block 1024 shared 32 B when tokens >= 65
-// CHECK: grid 396 block 256 shared 52 B when tokens <= 16
-// CHECK: grid 396 block 256 shared 52 B when tokens <= 16
+// CHECK: grid 396 block 256 shared 52 B when tokens <= 8
+// CHECK: grid 396 block 256 shared 52 B when tokens <= 8
+// CHECK: grid 64x2x1 block 256 when 9 <= tokens <= 16
+// CHECK: grid 128x2x1 block 256 when 9 <= tokens <= 16
 // CHECK: grid 32x(tokens*2+1531)/1024x1 block 256 shared 196608 B when tokens >= 17
 // CHECK: grid 32x(tokens*2+1531)/1024x1 block 256 shared 196608 B when tokens >= 17
 // CHECK: grid (tokens*128+255)/256 block 256 (tokens*128, {{.*}}, output 0)
-// MMA: grid 396 block 256 shared 52 B when tokens <= 64
+// MMA: grid 396 block 256 shared 52 B when tokens <= 8
+// MMA: grid 64x2x1 block 256 when 9 <= tokens <= 64
 // MMA: grid 8x(tokens*2+315)/64x1 block 128 when tokens >= 65
 // MMA: grid 16x(tokens*2+315)/64x1 block 128 when tokens >= 65
-// TILE1: grid 396 block 256 shared 52 B (
+// TILE1: grid 396 block 256 shared 52 B when tokens <= 8 (
+// TILE1: grid 64x2x1 block 256 when tokens >= 9 (
 // TILE1-NOT: when tokens <= 16
 // TILE1-NOT: when tokens >= 17
 func.func @moe(%x: tensor<?x1024xbf16> {hymir.name = "x"}, %router: tensor<4x1024xf32> {hymir.name = "router"},

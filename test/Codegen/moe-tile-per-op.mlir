@@ -17,7 +17,8 @@
 
 // CHECK-LABEL: func.func @mid
 // CHECK: hymir.moe = "layout"
-// CHECK: hymir.token_guard tokens in [0, 64]
+// CHECK: hymir.token_guard tokens in [0, 8]
+// CHECK: hymir.token_guard tokens in [9, 64]
 // CHECK: hymir.moe = "gate-up"
 // CHECK: hymir.moe = "down"
 // CHECK: hymir.token_guard tokens in [65, -1]
@@ -41,7 +42,8 @@ func.func @mid(%x: tensor<?x192xbf16>, %router: tensor<4x192xf32>, %w1: tensor<4
 
 // CHECK-LABEL: func.func @wide
 // CHECK: hymir.moe = "layout"
-// CHECK: hymir.token_guard tokens in [0, 16]
+// CHECK: hymir.token_guard tokens in [0, 8]
+// CHECK: hymir.token_guard tokens in [9, 16]
 // CHECK: hymir.moe = "gate-up"
 // CHECK: hymir.token_guard tokens in [17, -1]
 // CHECK: hymir.moe = "gate-up-wgmma"
@@ -63,12 +65,15 @@ func.func @wide(%x: tensor<?x256xbf16>, %router: tensor<4x256xf32>, %w1: tensor<
 // -----
 
 // f32 experts (and widths no tensor-core kernel takes) keep the warp
-// kernels for every call, on the target's largest tile.
+// kernels for every call (one-wave up to 8 tokens, a warp per weight row
+// above), on the target's largest tile.
 // CHECK-LABEL: func.func @narrow_f32
 // CHECK: hymir.moe = "layout"
-// CHECK-NOT: hymir.token_guard
+// CHECK: hymir.token_guard tokens in [0, 8]
 // CHECK: hymir.moe = "gate-up"
-// CHECK-NOT: hymir.token_guard
+// CHECK: hymir.moe = "down"
+// CHECK: hymir.token_guard tokens in [9, -1]
+// CHECK: hymir.moe = "gate-up"
 // CHECK: hymir.moe = "down"
 // CHECK-NOT: hymir.token_guard
 // CHECK: hymir.moe = "combine"

@@ -5,7 +5,8 @@
 // RUN: not hymir-compile %s -o %t.hymir --target=cuda --moe-decode-wave=70000 2>&1 | FileCheck %s --check-prefix=BAD
 // BAD: hymir-compile: error: --moe-decode-wave must be in [0, 65535], got {{-1|70000}}
 
-// The decode kernels in one wave (decode-wave, 396 blocks by default): a
+// The decode kernels in one wave (decode-wave, 396 blocks by default; calls
+// of at most 8 tokens, decode-wave-tokens): a
 // fixed grid of 8-warp blocks with (3 E + 1) i32 of shared memory. Warp 0
 // ranks the experts with tokens (a shuffle scan over the offsets) and
 // stores the expert of each rank and their count; after a barrier one warp
@@ -19,7 +20,8 @@
 // CHECK-LABEL: func.func @experts
 // CHECK: %[[ACT:.*]] = memref.alloc(%{{.*}}) : memref<?x16xbf16>
 // CHECK: %[[DOWN:.*]] = memref.alloc(%{{.*}}) : memref<?x32xf32>
-// CHECK: gpu.launch blocks({{.*}}) in (%{{.*}} = %c396, %{{.*}} = %c1, %{{.*}} = %c1{{.*}}) threads({{.*}}) in (%{{.*}} = %c256, {{.*}} dynamic_shared_memory_size %c52_i32
+// CHECK: hymir.token_guard tokens in [0, 8] {
+// CHECK: gpu.launch blocks({{.*}}) in (%{{.*}} = %c396, %{{.*}} = %c1{{(_[0-9]+)?}}, %{{.*}} = %c1{{.*}}) threads({{.*}}) in (%{{.*}} = %c256{{(_[0-9]+)?}}, {{.*}} dynamic_shared_memory_size %c52_i32
 // CHECK: gpu.shuffle  up
 // CHECK: gpu.shuffle  idx
 // CHECK: gpu.barrier

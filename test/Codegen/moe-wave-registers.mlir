@@ -7,6 +7,6 @@
 // RUN: hymir-compile %hymir_src/bench/moe_m1.mlir -o %t.hymir --target=cuda --chip=sm_90a --max-tokens=16384 --dump-stages=%t.d --print-plan | FileCheck %s --check-prefix=PLAN
 // RUN: ptxas -arch=sm_90a -v %t.d/3-cuda-kernels.moe_kernel_3.ptx -o %t.3.cubin 2>&1 | FileCheck %s
 // RUN: ptxas -arch=sm_90a -v %t.d/3-cuda-kernels.moe_kernel_4.ptx -o %t.4.cubin 2>&1 | FileCheck %s
-// PLAN: launch moe_kernel_3::moe_kernel grid 396 block 256 shared 388 B when tokens <= 16
-// PLAN: launch moe_kernel_4::moe_kernel grid 396 block 256 shared 388 B when tokens <= 16
+// PLAN: launch moe_kernel_3::moe_kernel grid 396 block 256 shared 388 B when tokens <= 8
+// PLAN: launch moe_kernel_4::moe_kernel grid 396 block 256 shared 388 B when tokens <= 8
 // CHECK: Used {{([1-7]?[0-9]|8[0-5])}} registers

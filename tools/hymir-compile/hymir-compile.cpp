@@ -246,6 +246,23 @@ static cl::opt<rtools::Int64Arg> moeDecodeWaveOpt(
         "warp per weight row",
         kDecodeWaveRange, 396)),
     cl::init(396), rtools::inRange(kDecodeWaveRange), cl::cat(hymirCategory));
+static cl::opt<rtools::Int64Arg> moeDecodeWaveTokensOpt(
+    "moe-decode-wave-tokens",
+    cl::desc(rtools::describeRange(
+        "cuda: MoE calls of at most this many tokens take the one-wave "
+        "decode kernels, larger decode calls a warp per weight row",
+        kDecodeWaveRange, 8)),
+    cl::init(8), rtools::inRange(kDecodeWaveRange), cl::cat(hymirCategory));
+static constexpr rtools::Range kWgmmaPersistentRange{0, 4096};
+static cl::opt<rtools::Int64Arg> moeWgmmaPersistentOpt(
+    "moe-wgmma-persistent",
+    cl::desc(rtools::describeRange(
+        "cuda sm_90a: blocks of the persistent MoE wgmma kernels (the SM "
+        "count), which walk the tiles of all experts; with --moe-tile=64 "
+        "an expert's last tile may be 64 rows; 0: one block per tile",
+        kWgmmaPersistentRange, 0)),
+    cl::init(0), rtools::inRange(kWgmmaPersistentRange),
+    cl::cat(hymirCategory));
 static cl::opt<bool> moeFusedRoutingOpt(
     "moe-fused-routing",
     cl::desc("cuda: MoE routing (softmax, top-k, layout) as one kernel up "
@@ -410,6 +427,8 @@ bool checkOptions() {
       !rtools::checkRange(tool, moeDecodeSlotsOpt, kDecodeSlotsRange) ||
       !rtools::checkRange(tool, moeWgmmaGroupOpt, kWgmmaGroupRange) ||
       !rtools::checkRange(tool, moeDecodeWaveOpt, kDecodeWaveRange) ||
+      !rtools::checkRange(tool, moeDecodeWaveTokensOpt, kDecodeWaveRange) ||
+      !rtools::checkRange(tool, moeWgmmaPersistentOpt, kWgmmaPersistentRange) ||
       !rtools::checkRange(tool, cispoTokenChunkOpt, kCispoTokenChunkRange))
     return false;
   if (cispoTokenChunkOpt % 128 != 0) {
@@ -681,6 +700,8 @@ LogicalResult run(MLIRContext &context, ModuleOp module, TimingScope &root) {
   formOptions.moeDecodeSlots = moeDecodeSlotsOpt;
   formOptions.moeWgmmaGroup = moeWgmmaGroupOpt;
   formOptions.moeDecodeWave = moeDecodeWaveOpt;
+  formOptions.moeDecodeWaveTokens = moeDecodeWaveTokensOpt;
+  formOptions.moeWgmmaPersistent = moeWgmmaPersistentOpt;
   formOptions.moeFusedRouting = moeFusedRoutingOpt;
   // Unless --moe-tile says, each MoE op's tile is chosen from its shapes
   // for the chip's kernels (0; 1 on cpu).

@@ -151,6 +151,14 @@ struct KernelFormOptions : public PassPipelineOptions<KernelFormOptions> {
       *this, "moe-decode-wave",
       llvm::cl::desc("decode-wave option of hymir-moe-experts-to-gpu"),
       llvm::cl::init(396)};
+  Option<int64_t> moeDecodeWaveTokens{
+      *this, "moe-decode-wave-tokens",
+      llvm::cl::desc("decode-wave-tokens option of hymir-moe-experts-to-gpu"),
+      llvm::cl::init(8)};
+  Option<int64_t> moeWgmmaPersistent{
+      *this, "moe-wgmma-persistent",
+      llvm::cl::desc("wgmma-persistent option of hymir-moe-experts-to-gpu"),
+      llvm::cl::init(0)};
   Option<bool> moeFusedRouting{
       *this, "moe-fused-routing",
       llvm::cl::desc("fused-routing option of hymir-moe-layout-to-gpu"),
