@@ -2,17 +2,17 @@
 //
 // The sm_90a mapping of the tiled form of lightning attention (one thread
 // block per (value chunk of 64, head, batch): the forall; 64-token blocks:
-// the block loop) on the Hopper pipeline layer (HopperPipeline.h). Two
-// warpgroups:
+// the block loop) on the Hopper pipeline layer (HopperPipeline.h). A
+// producer warpgroup and one or two consumer warpgroups:
 //
 // - the producer (one thread) loads, per block, q and k (D / 64 boxes of
 //   64 tokens x 64 columns each) and this chunk's v box by TMA into a ring
 //   of kStages slots (128-byte swizzle; rows past the sequence read zeros),
 //   each slot guarded by a full barrier (arrive with the expected bytes)
-//   and an empty barrier (released by the 4 consumer warps);
-// - the consumer warpgroup runs the tiled form's three contractions on
-//   wgmma, the f32 state S [D, 64] in its registers (D / 64 accumulators of
-//   m64n64) and a bf16 copy of it in shared memory:
+//   and an empty barrier (released by every consumer warp);
+// - the consumers run the tiled form's three contractions on wgmma, the
+//   f32 state S [D, 64] in registers (D / 64 accumulators of m64n64) and a
+//   bf16 copy of it in shared memory:
 //     scores = Q K^T                 (both operands K-major from the ring)
 //     inter  = Q S_bf16              (B: the bf16 state copy, K-major)
 //     o      = lambda^(i+1) inter + (scores * M) V
@@ -22,10 +22,27 @@
 //     S      = lambda^m S + K^T (w V),  w_j = lambda^(m-1-j) for j < m
 //              (K^T read transposed from the ring, w V written once into
 //              shared memory as bf16)
-//   then o (bf16) to global memory, and the new S's bf16 copy for the next
-//   block. As in the tensor-core kernel, the scores and the state are
-//   rounded to bf16 where they enter a product (here w V rather than
-//   K lambda^(m-1-j)).
+//   As in the tensor-core kernel, the scores and the state are rounded to
+//   bf16 where they enter a product (here w V rather than K
+//   lambda^(m-1-j)).
+//
+// With one consumer warpgroup it does all of a block in sequence: the
+// products, o (bf16) to global memory, then the new S's bf16 copy for the
+// next block. With two (the default form), the state chain and the output
+// run side by side:
+//
+// - the state warpgroup keeps S in its registers: per block w V, the
+//   update, then (except after the last block) S's bf16 copy into one of
+//   two buffers (block j's into buffer j % 2, the initial state's into
+//   buffer 1) with stmatrix (transposed 8 x 8 tiles), and a named-barrier
+//   arrive saying it is ready;
+// - the output warpgroup, on block j, issues the scores, waits for S_(j-1)'s
+//   copy (buffer (j + 1) % 2), issues the inter-block product, and once
+//   both are done arrives on the buffer's "free" barrier (the state
+//   warpgroup waits on it before writing S_(j+1) there), then the output
+//   product and o to global memory.
+// So the output of block j overlaps the update of block j (and the copy
+// of S_j), and only the state update is a serial chain.
 //
 // The final state is written from the registers after the last block.
 //
@@ -50,17 +67,21 @@ using Shape = LightningHopperShape;
 /// One box: 64 rows of 128 bytes (64 bf16 columns).
 constexpr int64_t kBox = 64 * 128;
 
+/// Named barriers of the two-consumer form (0 is the block's): the state
+/// warpgroup's own, then "copy b ready" and "copy b free" for b = 0, 1.
+constexpr int64_t kStateSync = 1, kReady = 2, kFree = 4;
+
 struct Layout {
   Ring ring;
   /// Offsets within a slot: q boxes, k boxes, the v box.
   int64_t q = 0, k = 0, v = 0;
-  /// The bf16 state copy (D / 64 boxes: rows are value columns, each row
-  /// 64 key rows of S) and w V (one box).
-  int64_t state = 0, scaledV = 0;
+  /// The bf16 state copies (`copies` of D / 64 boxes each: rows are value
+  /// columns, each row 64 key rows of S) and w V (one box).
+  int64_t state = 0, copies = 1, scaledV = 0;
   int64_t bytes = 0;
 };
 
-Layout layoutFor(int64_t d) {
+Layout layoutFor(int64_t d, int64_t consumers) {
   SharedLayout l;
   Layout out;
   int64_t boxes = d / 64;
@@ -68,19 +89,29 @@ Layout layoutFor(int64_t d) {
   out.k = boxes * kBox;
   out.v = 2 * boxes * kBox;
   out.ring = Ring::carve(l, Shape::kStages, (2 * boxes + 1) * kBox);
-  out.state = l.region(boxes * kBox);
+  out.copies = consumers == 2 ? 2 : 1;
+  out.state = l.region(out.copies * boxes * kBox);
   out.scaledV = l.region(kBox);
   out.ring.carveBarriers(l);
   out.bytes = l.bytes;
   return out;
 }
 
+/// Where a thread's m64n64 accumulator registers sit: register r of warp
+/// w holds row rows[(r >> 1) & 1] = 16 w + lane / 4 (+ 8), column
+/// 8 (r >> 2) + 2 (lane % 4) + (r & 1).
+struct Fragment {
+  Value warp, lane, quad, rows[2];
+};
+
 struct HopperLightning : LightningKernel {
   HopperLightning(ImplicitLocOpBuilder &b, const LightningOperands &operands,
-                  int64_t d, Value qMap, Value kMap, Value vMap)
-      : LightningKernel(b, operands), d(d), boxes(d / 64), p(b),
-        layout(layoutFor(d)), qMap(qMap), kMap(kMap), vMap(vMap) {}
-  int64_t d, boxes;
+                  int64_t d, int64_t consumers, Value qMap, Value kMap,
+                  Value vMap)
+      : LightningKernel(b, operands), d(d), boxes(d / 64),
+        consumers(consumers), p(b), layout(layoutFor(d, consumers)),
+        qMap(qMap), kMap(kMap), vMap(vMap) {}
+  int64_t d, boxes, consumers;
   HopperPipeline p;
   Layout layout;
   Value qMap, kMap, vMap;
@@ -153,16 +184,54 @@ struct HopperLightning : LightningKernel {
         NVVM::SharedSpaceAttr::get(b.getContext(),
                                    NVVM::SharedSpace::shared_cta));
   }
+  Value select(Value c, Value x, Value y) {
+    return arith::SelectOp::create(b, c, x, y);
+  }
+  /// then() under `cond`.
+  void when(Value cond, function_ref<void()> then) {
+    auto op = scf::IfOp::create(b, cond, /*withElseRegion=*/false);
+    OpBuilder::InsertionGuard guard(b);
+    b.setInsertionPointToStart(&op.getThenRegion().front());
+    then();
+  }
+
+  Fragment fragmentOf(Value t) {
+    Fragment f;
+    f.warp = div(t, 32);
+    f.lane = rem(t, 32);
+    f.quad = rem(f.lane, 4);
+    f.rows[0] = add(mul(f.warp, 16), div(f.lane, 4));
+    f.rows[1] = add(f.rows[0], idx(8));
+    return f;
+  }
+  Value column(const Fragment &f, int64_t r) {
+    return add(mul(f.quad, 2), idx(8 * (r >> 2) + (r & 1)));
+  }
+  Value negativeSlope() {
+    return arith::NegFOp::create(
+        b, memref::LoadOp::create(b, slopes, ValueRange{head}));
+  }
 
   void emit() {
     p.begin();
     Value blocks = arith::CeilDivUIOp::create(b, tokens, idx(Shape::kBlock));
     p.initBarriers(tid, {{layout.ring.full, Shape::kStages, 1},
-                         {layout.ring.empty, Shape::kStages, 4}});
+                         {layout.ring.empty, Shape::kStages, 4 * consumers}});
     p.roles(
         tid, /*producerRegisters=*/40, /*consumerRegisters=*/232,
         [&](Value t) { producer(t, blocks); },
-        [&](Value, Value t) { consumer(t, blocks); });
+        [&](Value w, Value t) {
+          if (consumers == 1) {
+            consumer(t, blocks);
+            return;
+          }
+          auto which = scf::IfOp::create(b, isZero(w), /*withElseRegion=*/true);
+          OpBuilder::InsertionGuard guard(b);
+          b.setInsertionPointToStart(&which.getThenRegion().front());
+          outputRole(t, blocks);
+          b.setInsertionPointToStart(&which.getElseRegion().front());
+          stateRole(t, blocks);
+        });
   }
 
   void producer(Value t, Value blocks) {
@@ -192,32 +261,143 @@ struct HopperLightning : LightningKernel {
     p.tmaLoad(vDesc, plus(base, layout.v), full, {vOff, head, t0, batch});
   }
 
-  void consumer(Value t, Value blocks) {
-    Type f32Type = b.getF32Type(), bf16 = b.getBF16Type();
-    Value warp = div(t, 32), lane = rem(t, 32);
-    Value quad = rem(lane, 4);
-    // Accumulator register r of m64n64: row rows[(r >> 1) & 1], column
-    // 8 (r >> 2) + 2 quad + (r & 1).
-    Value rows[2];
-    rows[0] = add(mul(warp, 16), div(lane, 4));
-    rows[1] = add(rows[0], idx(8));
-    auto column = [&](int64_t r) {
-      return add(mul(quad, 2), idx(8 * (r >> 2) + (r & 1)));
-    };
-    Value negSlope = arith::NegFOp::create(
-        b, memref::LoadOp::create(b, slopes, ValueRange{head}));
-    Value zero = f32(0);
-    // Per thread, fixed over the blocks: the decay mask of its score
-    // registers and the inter-block factor of its two rows.
+  /// The decay mask of a thread's score registers (fixed over the
+  /// blocks).
+  SmallVector<Value> decayMask(const Fragment &f, Value negSlope) {
     SmallVector<Value> mask;
     for (int64_t r = 0; r < 32; ++r) {
-      Value i = rows[(r >> 1) & 1], j = column(r);
+      Value i = f.rows[(r >> 1) & 1], j = column(f, r);
       Value causal = arith::CmpIOp::create(b, arith::CmpIPredicate::uge, i, j);
       Value gap = select(causal, sub(i, j), idx(0));
-      mask.push_back(select(causal, power(negSlope, gap), zero));
+      mask.push_back(select(causal, power(negSlope, gap), f32(0)));
     }
-    Value rowDecay[2] = {power(negSlope, add(rows[0], idx(1))),
-                         power(negSlope, add(rows[1], idx(1)))};
+    return mask;
+  }
+
+  /// The initial state (or zeros) as D / 64 accumulators.
+  SmallVector<Value> initialStateOf(const Fragment &f) {
+    SmallVector<Value> state;
+    for (int64_t h = 0; h < boxes; ++h) {
+      SmallVector<Value> x;
+      for (int64_t r = 0; r < 32; ++r) {
+        if (!initialState) {
+          x.push_back(f32(0));
+          continue;
+        }
+        Value key = add(f.rows[(r >> 1) & 1], idx(64 * h));
+        x.push_back(memref::LoadOp::create(
+            b, initialState,
+            ValueRange{batch, head, key, add(vOff, column(f, r))}));
+      }
+      state.push_back(pack(x));
+    }
+    return state;
+  }
+
+  /// w V into its box (same swizzled layout as the v box): 512 chunks of
+  /// 8 values, 4 per thread t of a warpgroup; w_j = lambda^(m-1-j), 0 past
+  /// the block.
+  void writeScaledV(Value t, Value vBase, Value scaledV, Value m,
+                    Value negSlope) {
+    Type bf16 = b.getBF16Type();
+    Type vec = VectorType::get({8}, bf16);
+    for (int64_t c = 0; c < 4; ++c) {
+      Value item = add(t, idx(128 * c));
+      Value j = div(item, 8);
+      Value chunk = arith::XOrIOp::create(b, rem(item, 8), rem(j, 8));
+      Value offset = add(mul(j, 128), mul(chunk, 16));
+      Value inBlock = ult(j, m);
+      Value w = select(inBlock, power(negSlope, sub(sub(m, j), idx(1))),
+                       f32(0));
+      Value v8 =
+          LLVM::LoadOp::create(b, vec, p.sharedPtr(plus(vBase, offset)), 16);
+      Value scaled = v8;
+      for (int64_t e = 0; e < 8; ++e) {
+        Value ve = arith::ExtFOp::create(
+            b, b.getF32Type(), Value(vector::ExtractOp::create(b, v8, e)));
+        scaled = vector::InsertOp::create(
+            b, arith::TruncFOp::create(b, bf16, fmul(ve, w)), scaled, e);
+      }
+      LLVM::StoreOp::create(b, scaled, p.sharedPtr(plus(scaledV, offset)), 16);
+    }
+  }
+
+  /// S = lambda^m S + K^T (w V) issued and waited for: A = K^T read
+  /// transposed from the k boxes (box h: keys 64 h ..), B = w V MN-major.
+  SmallVector<Value> updateState(ValueRange s, Value kBase, Value scaledV,
+                                 Value m, Value negSlope) {
+    Value blockDecay = power(negSlope, m);
+    SmallVector<Value> next;
+    for (int64_t h = 0; h < boxes; ++h) {
+      SmallVector<Value> z = unpack(s[h]);
+      for (int64_t r = 0; r < 32; ++r)
+        z[r] = fmul(z[r], blockDecay);
+      next.push_back(pack(z));
+    }
+    p.wgmmaFence();
+    for (int64_t h = 0; h < boxes; ++h)
+      for (int64_t kk = 0; kk < Shape::kBlock / 16; ++kk)
+        next[h] = wgmma(next[h], mnMajor(plus(kBase, h * kBox), kk),
+                        mnMajor(scaledV, kk), /*transposeA=*/true,
+                        /*transposeB=*/true);
+    p.wgmmaCommit();
+    p.wgmmaWait(0);
+    return next;
+  }
+
+  /// Each warp of a consumer warpgroup releases the slot once.
+  void releaseSlot(const Fragment &f, Value slot) {
+    when(isZero(f.lane),
+         [&] { p.arrive(p.barrier(layout.ring.empty, slot)); });
+  }
+
+  /// o to global memory: rows t0 + row below the token count.
+  void storeOutput(const Fragment &f, Value o, Value t0) {
+    Type bf16 = b.getBF16Type();
+    SmallVector<Value> x = unpack(o);
+    Type pair = VectorType::get({2}, bf16);
+    for (int64_t half = 0; half < 2; ++half) {
+      Value token = add(t0, f.rows[half]);
+      when(ult(token, tokens), [&] {
+        for (int64_t r = 0; r < 32; r += 2) {
+          if (((r >> 1) & 1) != half)
+            continue;
+          Value v2 = LLVM::UndefOp::create(b, pair);
+          v2 = vector::InsertOp::create(
+              b, arith::TruncFOp::create(b, bf16, x[r]), v2, 0);
+          v2 = vector::InsertOp::create(
+              b, arith::TruncFOp::create(b, bf16, x[r + 1]), v2, 1);
+          vector::StoreOp::create(
+              b, v2, this->out,
+              ValueRange{batch, token, head, add(vOff, column(f, r))});
+        }
+      });
+    }
+  }
+
+  /// The final state from the registers.
+  void storeFinalState(const Fragment &f, ValueRange state) {
+    for (int64_t h = 0; h < boxes; ++h) {
+      SmallVector<Value> z = unpack(state[h]);
+      for (int64_t r = 0; r < 32; ++r)
+        memref::StoreOp::create(b, z[r], finalState,
+                                ValueRange{batch, head,
+                                           add(f.rows[(r >> 1) & 1],
+                                               idx(64 * h)),
+                                           add(vOff, column(f, r))});
+    }
+  }
+
+  /// The one-consumer form: the whole block in sequence.
+  void consumer(Value t, Value blocks) {
+    Type bf16 = b.getBF16Type();
+    Fragment f = fragmentOf(t);
+    Value negSlope = negativeSlope();
+    // Per thread, fixed over the blocks: the decay mask of its score
+    // registers and the inter-block factor of its two rows.
+    SmallVector<Value> mask = decayMask(f, negSlope);
+    Value rowDecay[2] = {power(negSlope, add(f.rows[0], idx(1))),
+                         power(negSlope, add(f.rows[1], idx(1)))};
     Value stateCopy = p.sharedAddress(layout.state);
     Value scaledV = p.sharedAddress(layout.scaledV);
     Value barrierId = i32(1);
@@ -228,7 +408,7 @@ struct HopperLightning : LightningKernel {
       for (int64_t h = 0; h < boxes; ++h) {
         SmallVector<Value> x = unpack(state[h]);
         for (int64_t r = 0; r < 32; ++r) {
-          Value key = rows[(r >> 1) & 1], n = column(r);
+          Value key = f.rows[(r >> 1) & 1], n = column(f, r);
           Value chunk = arith::XOrIOp::create(b, div(key, 8), rem(n, 8));
           Value offset =
               add(add(mul(n, 128), mul(chunk, 16)), mul(rem(key, 8), 2));
@@ -242,22 +422,7 @@ struct HopperLightning : LightningKernel {
       p.namedSync(barrierId, 128);
     };
 
-    // The initial state (or zeros), in registers and as the bf16 copy.
-    SmallVector<Value> state;
-    for (int64_t h = 0; h < boxes; ++h) {
-      SmallVector<Value> x;
-      for (int64_t r = 0; r < 32; ++r) {
-        if (!initialState) {
-          x.push_back(zero);
-          continue;
-        }
-        Value key = add(rows[(r >> 1) & 1], idx(64 * h));
-        x.push_back(memref::LoadOp::create(
-            b, initialState,
-            ValueRange{batch, head, key, add(vOff, column(r))}));
-      }
-      state.push_back(pack(x));
-    }
+    SmallVector<Value> state = initialStateOf(f);
     writeStateCopy(state);
 
     auto loop = scf::ForOp::create(b, idx(0), blocks, idx(1), state);
@@ -286,120 +451,182 @@ struct HopperLightning : LightningKernel {
       p.wgmmaCommit();
       p.wgmmaWait(0);
 
-      // (scores * M) as bf16 A fragments; o starts as lambda^(i+1) inter.
-      SmallVector<Value> x = unpack(scores), y = unpack(inter);
-      SmallVector<Value> frag;
-      for (int64_t r = 0; r < 32; r += 2)
-        frag.push_back(
-            p.packBf16x2(fmul(x[r], mask[r]), fmul(x[r + 1], mask[r + 1])));
-      for (int64_t r = 0; r < 32; ++r)
-        y[r] = fmul(y[r], rowDecay[(r >> 1) & 1]);
-      Value o = pack(y);
-      p.wgmmaFence();
-      for (int64_t kk = 0; kk < Shape::kBlock / 16; ++kk)
-        o = p.wgmmaRegisterA(o, ArrayRef<Value>(frag).slice(4 * kk, 4),
-                             mnMajor(vBase, kk), 64, /*transposeB=*/true);
+      Value o = outputProduct(scores, inter, mask, rowDecay, vBase);
       p.wgmmaCommit();
 
-      // w V into its box (same swizzled layout as the v box): 512 chunks
-      // of 8 values, 4 per thread; w_j = lambda^(m-1-j), 0 past the block.
-      Type vec = VectorType::get({8}, bf16);
-      for (int64_t c = 0; c < 4; ++c) {
-        Value item = add(t, idx(128 * c));
-        Value j = div(item, 8);
-        Value chunk = arith::XOrIOp::create(b, rem(item, 8), rem(j, 8));
-        Value offset = add(mul(j, 128), mul(chunk, 16));
-        Value inBlock = ult(j, m);
-        Value w =
-            select(inBlock, power(negSlope, sub(sub(m, j), idx(1))), zero);
-        Value v8 =
-            LLVM::LoadOp::create(b, vec, p.sharedPtr(plus(vBase, offset)), 16);
-        Value scaled = v8;
-        for (int64_t e = 0; e < 8; ++e) {
-          Value ve = arith::ExtFOp::create(
-              b, f32Type, Value(vector::ExtractOp::create(b, v8, e)));
-          scaled = vector::InsertOp::create(
-              b, arith::TruncFOp::create(b, bf16, fmul(ve, w)), scaled, e);
-        }
-        LLVM::StoreOp::create(b, scaled, p.sharedPtr(plus(scaledV, offset)),
-                              16);
-      }
+      writeScaledV(t, vBase, scaledV, m, negSlope);
       asyncFence();
       p.namedSync(barrierId, 128);
+      SmallVector<Value> next = updateState(s, kBase, scaledV, m, negSlope);
 
-      // S = lambda^m S + K^T (w V): A = K^T read transposed from the k
-      // boxes (box h: keys 64 h ..), B = w V MN-major.
-      Value blockDecay = power(negSlope, m);
-      SmallVector<Value> next;
-      for (int64_t h = 0; h < boxes; ++h) {
-        SmallVector<Value> z = unpack(s[h]);
-        for (int64_t r = 0; r < 32; ++r)
-          z[r] = fmul(z[r], blockDecay);
-        next.push_back(pack(z));
-      }
-      p.wgmmaFence();
-      for (int64_t h = 0; h < boxes; ++h)
-        for (int64_t kk = 0; kk < Shape::kBlock / 16; ++kk)
-          next[h] = wgmma(next[h], mnMajor(plus(kBase, h * kBox), kk),
-                          mnMajor(scaledV, kk), /*transposeA=*/true,
-                          /*transposeB=*/true);
-      p.wgmmaCommit();
-      p.wgmmaWait(0);
-
-      // The slot is read: each warp releases it once.
-      {
-        auto first = scf::IfOp::create(b, isZero(lane), false);
-        OpBuilder::InsertionGuard inner(b);
-        b.setInsertionPointToStart(&first.getThenRegion().front());
-        p.arrive(p.barrier(layout.ring.empty, slot));
-      }
-      // o to global memory: rows t0 + row below the token count.
-      SmallVector<Value> out = unpack(o);
-      Type pair = VectorType::get({2}, bf16);
-      for (int64_t half = 0; half < 2; ++half) {
-        Value token = add(t0, rows[half]);
-        auto inside = scf::IfOp::create(b, ult(token, tokens), false);
-        OpBuilder::InsertionGuard inner(b);
-        b.setInsertionPointToStart(&inside.getThenRegion().front());
-        for (int64_t r = 0; r < 32; r += 2) {
-          if (((r >> 1) & 1) != half)
-            continue;
-          Value v2 = LLVM::UndefOp::create(b, pair);
-          v2 = vector::InsertOp::create(
-              b, arith::TruncFOp::create(b, bf16, out[r]), v2, 0);
-          v2 = vector::InsertOp::create(
-              b, arith::TruncFOp::create(b, bf16, out[r + 1]), v2, 1);
-          vector::StoreOp::create(
-              b, v2, this->out,
-              ValueRange{batch, token, head, add(vOff, column(r))});
-        }
-      }
+      releaseSlot(f, slot);
+      storeOutput(f, o, t0);
       // The next block's inter-block product reads the new state's copy
       // (every wgmma reading the old one is done).
       writeStateCopy(next);
       scf::YieldOp::create(b, next);
     }
+    storeFinalState(f, loop.getResults());
+  }
 
-    // The final state from the registers.
+  /// o = lambda^(i+1) inter + (scores * M) V issued (not committed):
+  /// (scores * M) as bf16 A fragments, V MN-major from the ring.
+  Value outputProduct(Value scores, Value inter, ArrayRef<Value> mask,
+                      Value rowDecay[2], Value vBase) {
+    SmallVector<Value> x = unpack(scores), y = unpack(inter);
+    SmallVector<Value> frag;
+    for (int64_t r = 0; r < 32; r += 2)
+      frag.push_back(
+          p.packBf16x2(fmul(x[r], mask[r]), fmul(x[r + 1], mask[r + 1])));
+    for (int64_t r = 0; r < 32; ++r)
+      y[r] = fmul(y[r], rowDecay[(r >> 1) & 1]);
+    Value o = pack(y);
+    p.wgmmaFence();
+    for (int64_t kk = 0; kk < Shape::kBlock / 16; ++kk)
+      o = p.wgmmaRegisterA(o, ArrayRef<Value>(frag).slice(4 * kk, 4),
+                           mnMajor(vBase, kk), 64, /*transposeB=*/true);
+    return o;
+  }
+
+  /// Shared address of state copy `buffer` (an index, 0 or 1).
+  Value copyAddress(Value buffer) {
+    return plus(p.sharedAddress(layout.state),
+                mul(buffer, boxes * kBox));
+  }
+
+  /// The output warpgroup of the two-consumer form.
+  void outputRole(Value t, Value blocks) {
+    Fragment f = fragmentOf(t);
+    Value negSlope = negativeSlope();
+    SmallVector<Value> mask = decayMask(f, negSlope);
+    Value rowDecay[2] = {power(negSlope, add(f.rows[0], idx(1))),
+                         power(negSlope, add(f.rows[1], idx(1)))};
+    auto loop = scf::ForOp::create(b, idx(0), blocks, idx(1));
+    OpBuilder::InsertionGuard guard(b);
+    b.setInsertionPoint(loop.getBody()->getTerminator());
+    Value i = loop.getInductionVar();
+    Value t0 = mul(i, Shape::kBlock);
+    Value slot = p.slotOf(layout.ring, i);
+    p.wait(p.barrier(layout.ring.full, slot), p.parityOf(layout.ring, i));
+    Value base = slotAddress(slot);
+    Value qBase = plus(base, layout.q), kBase = plus(base, layout.k),
+          vBase = plus(base, layout.v);
+
+    // The scores go first; the inter-block product waits for S_(i-1)'s
+    // copy, in buffer (i + 1) % 2.
+    p.wgmmaFence();
+    Value scores = p.anyAccumulator(32);
+    for (int64_t ks = 0; ks < d / 16; ++ks)
+      scores = p.wgmmaShared(scores, kMajor(qBase, ks), kMajor(kBase, ks), 64,
+                             /*overwrite=*/ks == 0);
+    p.wgmmaCommit();
+    Value buffer = rem(add(i, idx(1)), 2);
+    p.namedSync(add32(kReady, buffer), 256);
+    Value copy = copyAddress(buffer);
+    p.wgmmaFence();
+    Value inter = p.anyAccumulator(32);
+    for (int64_t ks = 0; ks < d / 16; ++ks)
+      inter = p.wgmmaShared(inter, kMajor(qBase, ks), kMajor(copy, ks), 64,
+                            /*overwrite=*/ks == 0);
+    p.wgmmaCommit();
+    p.wgmmaWait(0);
+    // The copy is read: the state warpgroup may write S_(i+1) there (when
+    // it will: not after the last two blocks).
+    when(ult(add(i, idx(2)), blocks),
+         [&] { p.namedArrive(add32(kFree, buffer), 256); });
+
+    Value o = outputProduct(scores, inter, mask, rowDecay, vBase);
+    p.wgmmaCommit();
+    p.wgmmaWait(0);
+    releaseSlot(f, slot);
+    storeOutput(f, o, t0);
+  }
+
+  /// Named barrier `base` + `buffer` (an index) as an i32.
+  Value add32(int64_t base, Value buffer) {
+    return arith::AddIOp::create(b, i32(base), p.toI32(buffer));
+  }
+
+  /// S's bf16 copy (the layout of the one-consumer form's) at `copy` by
+  /// stmatrix: 8 x 8 tiles of the accumulator stored transposed, so that a
+  /// row of the copy (a value column) holds 8 consecutive keys. Per box,
+  /// instruction g stores the tiles of columns 16 g .. 16 g + 15 and both
+  /// row halves of the warp's 16 rows; lane L names row L % 8 (value column
+  /// 16 g + 8 ((L / 8) / 2) + L % 8) of tile L / 8, whose keys are the
+  /// 16-byte chunk 2 warp + (L / 8) % 2 of that row.
+  void writeCopy(const Fragment &f, ArrayRef<Value> state, Value copy) {
+    Value tile = div(f.lane, 8), row = rem(f.lane, 8);
+    Value n = add(mul(div(tile, 2), 8), row);
+    Value chunk = arith::XOrIOp::create(
+        b, add(mul(f.warp, 2), rem(tile, 2)), row);
+    Value laneAddress = plus(copy, add(mul(n, 128), mul(chunk, 16)));
     for (int64_t h = 0; h < boxes; ++h) {
-      SmallVector<Value> z = unpack(loop.getResult(h));
-      for (int64_t r = 0; r < 32; ++r)
-        memref::StoreOp::create(b, z[r], finalState,
-                                ValueRange{batch, head,
-                                           add(rows[(r >> 1) & 1], idx(64 * h)),
-                                           add(vOff, column(r))});
+      SmallVector<Value> x = unpack(state[h]);
+      for (int64_t g = 0; g < 4; ++g) {
+        SmallVector<Value> sources;
+        for (int64_t mi = 0; mi < 4; ++mi) {
+          int64_t r = 4 * (2 * g + mi / 2) + 2 * (mi % 2);
+          sources.push_back(p.packBf16x2(x[r], x[r + 1]));
+        }
+        NVVM::StMatrixOp::create(
+            b, p.sharedPtr(plus(laneAddress, h * kBox + g * 16 * 128)),
+            sources, NVVM::MMALayout::col,
+            NVVM::LdStMatrixShapeAttr::get(b.getContext(), 8, 8),
+            NVVM::LdStMatrixEltType::B16);
+      }
     }
   }
 
-  Value select(Value c, Value x, Value y) {
-    return arith::SelectOp::create(b, c, x, y);
+  /// The state warpgroup of the two-consumer form.
+  void stateRole(Value t, Value blocks) {
+    Fragment f = fragmentOf(t);
+    Value negSlope = negativeSlope();
+    Value scaledV = p.sharedAddress(layout.scaledV);
+    SmallVector<Value> state = initialStateOf(f);
+    // S_(-1) into buffer 1; the generic-proxy writes before the wgmmas
+    // read them.
+    writeCopy(f, state, copyAddress(idx(1)));
+    asyncFence();
+    p.namedArrive(i32(kReady + 1), 256);
+
+    auto loop = scf::ForOp::create(b, idx(0), blocks, idx(1), state);
+    {
+      OpBuilder::InsertionGuard guard(b);
+      b.setInsertionPointToStart(loop.getBody());
+      Value i = loop.getInductionVar();
+      SmallVector<Value> s(loop.getRegionIterArgs());
+      Value t0 = mul(i, Shape::kBlock);
+      Value m = arith::MinUIOp::create(b, idx(Shape::kBlock), sub(tokens, t0));
+      Value slot = p.slotOf(layout.ring, i);
+      p.wait(p.barrier(layout.ring.full, slot), p.parityOf(layout.ring, i));
+      Value base = slotAddress(slot);
+      Value kBase = plus(base, layout.k), vBase = plus(base, layout.v);
+      // w V is this warpgroup's alone: its previous update is done.
+      writeScaledV(t, vBase, scaledV, m, negSlope);
+      asyncFence();
+      p.namedSync(i32(kStateSync), 128);
+      SmallVector<Value> next = updateState(s, kBase, scaledV, m, negSlope);
+      releaseSlot(f, slot);
+      // S_i's copy into buffer i % 2 for the output of block i + 1, once
+      // the output warpgroup has read S_(i-2) there.
+      when(ult(add(i, idx(1)), blocks), [&] {
+        Value buffer = rem(i, 2);
+        when(arith::CmpIOp::create(b, arith::CmpIPredicate::uge, i, idx(1)),
+             [&] { p.namedSync(add32(kFree, buffer), 256); });
+        writeCopy(f, next, copyAddress(buffer));
+        asyncFence();
+        p.namedArrive(add32(kReady, buffer), 256);
+      });
+      scf::YieldOp::create(b, next);
+    }
+    storeFinalState(f, loop.getResults());
   }
 };
 
 } // namespace
 
-int64_t LightningHopperShape::sharedBytes(int64_t d) {
-  return layoutFor(d).bytes;
+int64_t LightningHopperShape::sharedBytes(int64_t d, int64_t consumers) {
+  return layoutFor(d, consumers).bytes;
 }
 
 Value mlir::hymir::buildLightningHopperTensorMap(ImplicitLocOpBuilder &b,
@@ -411,7 +638,8 @@ Value mlir::hymir::buildLightningHopperTensorMap(ImplicitLocOpBuilder &b,
 
 void mlir::hymir::buildLightningHopperKernel(ImplicitLocOpBuilder &b,
                                              const LightningOperands &operands,
-                                             int64_t keyDim, Value qMap,
-                                             Value kMap, Value vMap) {
-  HopperLightning(b, operands, keyDim, qMap, kMap, vMap).emit();
+                                             int64_t keyDim, int64_t consumers,
+                                             Value qMap, Value kMap,
+                                             Value vMap) {
+  HopperLightning(b, operands, keyDim, consumers, qMap, kMap, vMap).emit();
 }

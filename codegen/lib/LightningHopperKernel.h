@@ -16,16 +16,17 @@
 namespace mlir::hymir {
 
 struct LightningHopperShape {
-  /// Tokens per block, value columns per thread block, ring stages, threads
-  /// (a producer warpgroup and a consumer warpgroup).
-  static constexpr int64_t kBlock = 64, kColumns = 64, kStages = 3,
-                           kThreads = 256;
+  /// Tokens per block, value columns per thread block, ring stages.
+  static constexpr int64_t kBlock = 64, kColumns = 64, kStages = 3;
+  /// Threads: the producer warpgroup and `consumers` consumer warpgroups.
+  static int64_t threads(int64_t consumers) { return 128 * (1 + consumers); }
   /// Whether the kernel covers key dim `d` and value chunk `vt` (bf16).
   static bool applies(int64_t d, int64_t vt) {
     return (d == 64 || d == 128) && vt == kColumns;
   }
-  /// The dynamic shared memory it takes at key dim `d`.
-  static int64_t sharedBytes(int64_t d);
+  /// The dynamic shared memory it takes at key dim `d` (two consumers: a
+  /// second bf16 state copy).
+  static int64_t sharedBytes(int64_t d, int64_t consumers);
 };
 
 /// The tensor map of q, k or v ([B, T, H, D] bf16) the kernel reads: boxes
@@ -33,12 +34,13 @@ struct LightningHopperShape {
 /// the launch (the plan encodes it on the host).
 Value buildLightningHopperTensorMap(ImplicitLocOpBuilder &b, Value buffer);
 
-/// Writes the kernel's body (LightningHopperShape::kThreads threads; the
-/// block's value chunk at operands.vOff).
+/// Writes the kernel's body (LightningHopperShape::threads(consumers)
+/// threads, `consumers` 1 or 2; the block's value chunk at
+/// operands.vOff).
 void buildLightningHopperKernel(ImplicitLocOpBuilder &b,
                                 const LightningOperands &operands,
-                                int64_t keyDim, Value qMap, Value kMap,
-                                Value vMap);
+                                int64_t keyDim, int64_t consumers, Value qMap,
+                                Value kMap, Value vMap);
 
 } // namespace mlir::hymir
 

@@ -574,11 +574,14 @@ void HymirLightningToGpuPass::emitKernels(const TiledLightning &tiled,
       Value qMap = buildLightningHopperTensorMap(b, operands.q);
       Value kMap = buildLightningHopperTensorMap(b, operands.k);
       Value vMap = buildLightningHopperTensorMap(b, operands.v);
+      // An output and a state warpgroup (1: the one-warpgroup form).
+      int64_t consumers = 2;
       emitLaunch(LightningPart::TensorCore, s.valueSplit, s.valueTile,
-                 LightningHopperShape::kThreads,
-                 LightningHopperShape::sharedBytes(d),
+                 LightningHopperShape::threads(consumers),
+                 LightningHopperShape::sharedBytes(d, consumers),
                  [&](const LightningOperands &here) {
-                   buildLightningHopperKernel(b, here, d, qMap, kMap, vMap);
+                   buildLightningHopperKernel(b, here, d, consumers, qMap,
+                                              kMap, vMap);
                  });
     } else if (choice.tensorCores)
       emitLaunch(LightningPart::TensorCore, s.valueSplit, s.valueTile,

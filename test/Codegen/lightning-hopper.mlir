@@ -2,24 +2,31 @@
 // (hymir-compile --lightning-hopper): the tiling takes 64-token blocks and
 // hymir-lightning-to-gpu{hopper} maps them onto the Hopper pipeline layer:
 // three tensor maps (q, k, v boxes of 64 tokens x 64 columns, 128-byte
-// swizzle) encoded before the launch, one launch of a producer and a
-// consumer warpgroup per (value chunk of 64, head, batch), the decode
-// kernel still below 17 tokens. In the PTX, TMA loads into the extern dynamic
-// shared memory, 28 wgmma m64n64k16 per block (Q K^T and Q S over D = 128,
-// 4 (scores) V with A in registers, 8 K^T (w V) with both operands
-// transposed). Without the option the plan is the tensor-core one.
+// swizzle) encoded before the launch, one launch of a producer, an output
+// and a state warpgroup per (value chunk of 64, head, batch), the decode
+// kernel still below 17 tokens. The output warpgroup waits for the state
+// copy of the previous block on a named barrier (ready) and frees it on
+// another; the state warpgroup writes the copies with stmatrix (8 x 8
+// tiles transposed) into two buffers. In the PTX, TMA loads into the
+// extern dynamic shared memory, 28 wgmma m64n64k16 per block (Q K^T and
+// Q S over D = 128, 4 (scores) V with A in registers, 8 K^T (w V) with
+// both operands transposed). Without the option the plan is the
+// tensor-core one.
 // RUN: hymir-compile %s -o %t.hymir --target=cuda --ptxas=none --lightning-hopper --print-plan --dump-stages=%t.stages | FileCheck %s
 // RUN: FileCheck %s --input-file=%t.stages/3-cuda-kernels.prefill_kernel_0.ptx --check-prefix=PTX
+// RUN: FileCheck %s --input-file=%t.stages/3-cuda-kernels.prefill_kernel_0.ptx --check-prefix=WGMMA
+// RUN: FileCheck %s --input-file=%t.stages/3-cuda-kernels.prefill_kernel_0.ptx --check-prefix=STSM
 // RUN: FileCheck %s --input-file=%t.stages/1-kernel-form.mlir --check-prefix=FORM
 // RUN: hymir-compile %s -o %t.hymir --target=cuda --ptxas=none --print-plan | FileCheck %s --check-prefix=DEFAULT
+// RUN: FileCheck %s --input-file=%t.one/3-cuda-kernels.prefill_kernel_0.ptx --check-prefix=ONE-PTX
 
 // CHECK: step 0: launch prefill_kernel::prefill_kernel grid 2x64x1 block 256 shared 2048 B when tokens <= 16
 // CHECK: step 1: tensor_map BF16[1, tokens, 64, 128] strides [tokens*8192, 8192, 128, 1] box [1, 64, 1, 64] swizzle 128 B when tokens >= 17 (input 0 -> buffer 0)
 // CHECK: step 2: tensor_map {{.*}} box [1, 64, 1, 64] swizzle 128 B when tokens >= 17 (input 1 -> buffer 1)
 // CHECK: step 3: tensor_map {{.*}} box [1, 64, 1, 64] swizzle 128 B when tokens >= 17 (input 2 -> buffer 2)
-// 3 stages of (2 q + 2 k + 1 v) boxes of 8 KiB, the bf16 state copy (16
-// KiB), w V (8 KiB), 6 barriers.
-// CHECK: step 4: launch prefill_kernel_0::prefill_kernel grid 2x64x1 block 256 shared 147504 B when tokens >= 17 (tokens, buffer 0, buffer 1, buffer 2, input 3, output 0, output 1)
+// 3 stages of (2 q + 2 k + 1 v) boxes of 8 KiB, two bf16 state copies (16
+// KiB each), w V (8 KiB), 6 barriers.
+// CHECK: step 4: launch prefill_kernel_0::prefill_kernel grid 2x64x1 block 384 shared 163888 B when tokens >= 17 (tokens, buffer 0, buffer 1, buffer 2, input 3, output 0, output 1)
 
 // FORM: hymir.tensor_map %arg0 box [1, 64, 1, 64] swizzle 128
 // FORM: gpu.launch_func @prefill_kernel_0::@prefill_kernel
@@ -27,14 +34,34 @@
 // FORM:   nvvm.setmaxregister  decrease 40 {hymir.pipeline = "producer"}
 // FORM:   nvvm.cp.async.bulk.tensor.shared.cluster.global
 // FORM:   nvvm.setmaxregister  increase 232 {hymir.pipeline = "consumer"}
+// The output warpgroup: the scores, then the wait for the state copy.
 // FORM:   scf.for
 // FORM:     nvvm.wgmma.mma_async
+// FORM:     nvvm.barrier id = {{.*}} number_of_threads = %c256_i32
+// FORM:     nvvm.wgmma.mma_async
+// FORM:     nvvm.barrier.arrive id = {{.*}} number_of_threads = %c256_i32
+// The state warpgroup: the initial copy into buffer 1 (ready barrier 3).
+// FORM:   } else {
+// FORM:   nvvm.stmatrix {{.*}} layout = #nvvm.mma_layout<col>
+// FORM:   nvvm.fence.proxy
+// FORM:   nvvm.barrier.arrive id = %c3_i32 number_of_threads = %c256_i32
+// FORM:   scf.for
 // FORM:     nvvm.fence.proxy
+// FORM:     nvvm.barrier id = %c1_i32 number_of_threads = %c128_i32
 // FORM:     nvvm.wgmma.mma_async {{.*}} A[<bf16>, <one>, <col>], B[<bf16>, <one>, <row>]
+// FORM:     nvvm.barrier id = {{.*}} number_of_threads = %c256_i32
+// FORM:     nvvm.stmatrix
+// FORM:     nvvm.fence.proxy
+// FORM:     nvvm.barrier.arrive id = {{.*}} number_of_threads = %c256_i32
 
 // PTX: .extern .shared .align 1024 .b8
 // PTX-COUNT-5: cp.async.bulk.tensor.4d.shared::cluster.global.tile.mbarrier::complete_tx::bytes
-// PTX-COUNT-28: wgmma.mma_async.sync.aligned.m64n64k16.f32.bf16.bf16
+// WGMMA-COUNT-28: wgmma.mma_async.sync.aligned.m64n64k16.f32.bf16.bf16
+// WGMMA-NOT: wgmma.mma_async
+
+// Two boxes of 4 stmatrix.x4 each: the initial copy and one in the loop.
+// STSM-COUNT-16: stmatrix.sync.aligned.m8n8.x4.trans.shared.b16
+// STSM-NOT: stmatrix
 
 // DEFAULT-NOT: tensor_map
 // DEFAULT: launch prefill_kernel_0::prefill_kernel grid 2x64x1 block 256 shared 52880 B when tokens >= 17
