@@ -386,6 +386,12 @@ struct HymirLightningToGpuPass
           << decodeRows;
       return signalPassFailure();
     }
+    if (hopperConsumers != 1 && hopperConsumers != 2) {
+      getOperation().emitError()
+          << "hymir-lightning-to-gpu: hopper-consumers must be 1 or 2, got "
+          << static_cast<int64_t>(hopperConsumers);
+      return signalPassFailure();
+    }
     // The op itself is not mapped: the algorithm is its tiled form.
     WalkResult untiled = getOperation().walk([](LightningAttentionOp op) {
       op.emitOpError("reaches hymir-lightning-to-gpu untiled: it maps the "
@@ -574,8 +580,7 @@ void HymirLightningToGpuPass::emitKernels(const TiledLightning &tiled,
       Value qMap = buildLightningHopperTensorMap(b, operands.q);
       Value kMap = buildLightningHopperTensorMap(b, operands.k);
       Value vMap = buildLightningHopperTensorMap(b, operands.v);
-      // An output and a state warpgroup (1: the one-warpgroup form).
-      int64_t consumers = 2;
+      int64_t consumers = hopperConsumers;
       emitLaunch(LightningPart::TensorCore, s.valueSplit, s.valueTile,
                  LightningHopperShape::threads(consumers),
                  LightningHopperShape::sharedBytes(d, consumers),

@@ -71,6 +71,7 @@ void mlir::hymir::buildKernelFormPipeline(OpPassManager &pm,
     HymirLightningToGpuOptions lightning;
     lightning.tensorCores = options.lightningTensorCores;
     lightning.hopper = options.lightningHopper;
+    lightning.hopperConsumers = options.lightningHopperConsumers;
     lightning.decodeColumns = options.lightningDecodeColumns;
     lightning.decodeVector = options.lightningDecodeVector;
     lightning.decodeRows = options.lightningDecodeRows;

@@ -18,7 +18,10 @@
 // RUN: FileCheck %s --input-file=%t.stages/3-cuda-kernels.prefill_kernel_0.ptx --check-prefix=STSM
 // RUN: FileCheck %s --input-file=%t.stages/1-kernel-form.mlir --check-prefix=FORM
 // RUN: hymir-compile %s -o %t.hymir --target=cuda --ptxas=none --print-plan | FileCheck %s --check-prefix=DEFAULT
+// RUN: hymir-compile %s -o %t.hymir --target=cuda --ptxas=none --lightning-hopper --lightning-hopper-consumers=1 --print-plan --dump-stages=%t.one | FileCheck %s --check-prefix=ONE
 // RUN: FileCheck %s --input-file=%t.one/3-cuda-kernels.prefill_kernel_0.ptx --check-prefix=ONE-PTX
+// RUN: not hymir-compile %s -o %t.hymir --target=cuda --ptxas=none --lightning-hopper --lightning-hopper-consumers=3 2>&1 | FileCheck %s --check-prefix=BAD
+// RUN: not hymir-opt %s --hymir-tile-lightning-attention=block-size=64 "--hymir-lightning-to-gpu=hopper=true hopper-consumers=0" 2>&1 | FileCheck %s --check-prefix=BAD-PASS
 
 // CHECK: step 0: launch prefill_kernel::prefill_kernel grid 2x64x1 block 256 shared 2048 B when tokens <= 16
 // CHECK: step 1: tensor_map BF16[1, tokens, 64, 128] strides [tokens*8192, 8192, 128, 1] box [1, 64, 1, 64] swizzle 128 B when tokens >= 17 (input 0 -> buffer 0)
@@ -62,6 +65,15 @@
 // Two boxes of 4 stmatrix.x4 each: the initial copy and one in the loop.
 // STSM-COUNT-16: stmatrix.sync.aligned.m8n8.x4.trans.shared.b16
 // STSM-NOT: stmatrix
+
+// One consumer warpgroup doing the output and the state in sequence: one
+// state copy written with scalar stores, no stmatrix.
+// ONE: launch prefill_kernel_0::prefill_kernel grid 2x64x1 block 256 shared 147504 B when tokens >= 17
+// ONE-PTX-COUNT-28: wgmma.mma_async.sync.aligned.m64n64k16.f32.bf16.bf16
+// ONE-PTX-NOT: stmatrix
+
+// BAD: --lightning-hopper-consumers must be in [1, 2], got 3
+// BAD-PASS: hymir-lightning-to-gpu: hopper-consumers must be 1 or 2, got 0
 
 // DEFAULT-NOT: tensor_map
 // DEFAULT: launch prefill_kernel_0::prefill_kernel grid 2x64x1 block 256 shared 52880 B when tokens >= 17

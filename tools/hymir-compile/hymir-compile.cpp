@@ -130,6 +130,16 @@ static cl::opt<bool> lightningHopperOpt(
              "blocks on the Hopper pipeline layer (TMA, wgmma; default "
              "false, not yet run on a GPU)"),
     cl::init(false), cl::cat(hymirCategory));
+static constexpr rtools::Range kHopperConsumersRange{1, 2};
+static cl::opt<rtools::Int64Arg> lightningHopperConsumersOpt(
+    "lightning-hopper-consumers",
+    cl::desc(rtools::describeRange(
+        "cuda sm_90a, with --lightning-hopper: consumer warpgroups of the "
+        "kernel (2: an output and a state warpgroup side by side; 1: one "
+        "doing both in sequence)",
+        kHopperConsumersRange, 2)),
+    cl::init(2), rtools::inRange(kHopperConsumersRange),
+    cl::cat(hymirCategory));
 static cl::opt<bool> lightningTensorCoresOpt(
     "lightning-tensor-cores",
     cl::desc("cuda: bf16 lightning-attention prefill on tensor cores "
@@ -439,7 +449,9 @@ bool checkOptions() {
   }
   if (!rtools::checkRange(tool, lightningDecodeColumnsOpt,
                           kDecodeColumnsRange) ||
-      !rtools::checkRange(tool, lightningDecodeRowsOpt, kDecodeRowsRange))
+      !rtools::checkRange(tool, lightningDecodeRowsOpt, kDecodeRowsRange) ||
+      !rtools::checkRange(tool, lightningHopperConsumersOpt,
+                          kHopperConsumersRange))
     return false;
   if (int64_t r = lightningDecodeRowsOpt; r == 3 || (r > 4 && r < 8)) {
     llvm::errs() << "hymir-compile: error: --lightning-decode-rows must be "
@@ -678,6 +690,7 @@ LogicalResult run(MLIRContext &context, ModuleOp module, TimingScope &root) {
   formOptions.lightningValueSplit = lightningSplitOpt;
   formOptions.lightningTensorCores = lightningTensorCoresOpt;
   formOptions.lightningHopper = lightningHopperOpt;
+  formOptions.lightningHopperConsumers = lightningHopperConsumersOpt;
   formOptions.lightningDecodeColumns = lightningDecodeColumnsOpt;
   formOptions.lightningDecodeVector = lightningDecodeVectorOpt;
   formOptions.lightningDecodeRows = lightningDecodeRowsOpt;

@@ -465,6 +465,10 @@ def HymirLightningToGpu
            "on sm_90a, bf16 prefill tiled in 64-token blocks on the Hopper "
            "pipeline layer (TMA ring, producer warpgroup, wgmma; key dim 64 "
            "or 128, 64-wide value chunks); not yet run on a GPU">,
+    Option<"hopperConsumers", "hopper-consumers", "int64_t",
+           /*default=*/"2",
+           "consumer warpgroups of the hopper kernel: 2, an output and a "
+           "state warpgroup side by side; 1, one doing both in sequence">,
     Option<"chip", "chip", "std::string", /*default=*/"\"sm_90a\"",
            "the GPU whose target description (hymir/Codegen/Target.h) gives "
            "the decode cut-off, the shared-memory limit and whether bf16 "

@@ -59,6 +59,10 @@ struct KernelFormOptions : public PassPipelineOptions<KernelFormOptions> {
       llvm::cl::desc("hopper option of hymir-lightning-to-gpu (the tiling "
                      "then takes 64-token blocks)"),
       llvm::cl::init(false)};
+  Option<int64_t> lightningHopperConsumers{
+      *this, "lightning-hopper-consumers",
+      llvm::cl::desc("hopper-consumers option of hymir-lightning-to-gpu"),
+      llvm::cl::init(2)};
   Option<bool> lightningTensorCores{
       *this, "lightning-tensor-cores",
       llvm::cl::desc("tensor-cores option of hymir-lightning-to-gpu"),
