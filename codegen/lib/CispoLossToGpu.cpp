@@ -1331,10 +1331,15 @@ struct CispoGpuBuilder : GpuBuilder {
            });
   }
 
-  /// d_lm_head (+)= g^T h of one chunk: A = g^T rows, B = the chunk's h^T
-  /// rows, K = Tc; the first chunk stores, later ones add to the result
-  /// (one rounding to its type per chunk).
-  void headChunk(Value gt, Value ht, Value out, int64_t vp, bool first) {
+  /// One chunk's d_lm_head product: blocks of 128 vocabulary rows (grid y,
+  /// from p0) by nc x 128 hidden columns (grid x, from n0); product(w, p0,
+  /// n0, nc) returns a block's accumulators, which the first chunk stores to
+  /// `out` and later ones add to it, at the rows below V (one rounding to its
+  /// type per chunk).
+  void headChunkLaunch(
+      Value out, int64_t vp, bool first,
+      function_ref<SmallVector<Value>(WgmmaTiles &, Value, Value, int64_t)>
+          product) {
     using Wg = WgmmaTiles;
     int64_t nc = width % (2 * Wg::kChunkRows) == 0 ? 2 : 1;
     Type elt = elementOf(out);
@@ -1344,15 +1349,7 @@ struct CispoGpuBuilder : GpuBuilder {
              Wg w(b, tid);
              Value p0 = mul(l.getBlockIds().y, Wg::kRows);
              Value n0 = mul(l.getBlockIds().x, nc * Wg::kChunkRows);
-             SmallVector<Value> aRows;
-             for (int64_t i = 0; i < Wg::kRowsPerThread; ++i)
-               aRows.push_back(add(p0, w.copyRow(i)));
-             SmallVector<Wg::Chunk> chunks;
-             for (int64_t m = 0; m < nc; ++m)
-               chunks.push_back(
-                   Wg::Chunk{ht, Value(), add(n0, m * Wg::kChunkRows)});
-             SmallVector<Value> acc =
-                 w.product(gt, aRows, chunks, tokenChunk, Value());
+             SmallVector<Value> acc = product(w, p0, n0, nc);
              forEachPair(w, [&](int64_t i, Value row, Value col) {
                Value v = add(p0, row);
                ifThen(ult(v, idx(vocab)), [&] {
@@ -1374,6 +1371,21 @@ struct CispoGpuBuilder : GpuBuilder {
                });
              });
            });
+  }
+
+  /// d_lm_head (+)= g^T h of one chunk: A = g^T rows, B = the chunk's h^T
+  /// rows, K = Tc.
+  void headChunk(Value gt, Value ht, Value out, int64_t vp, bool first) {
+    using Wg = WgmmaTiles;
+    headChunkLaunch(out, vp, first, [&](Wg &w, Value p0, Value n0, int64_t nc) {
+      SmallVector<Value> aRows;
+      for (int64_t i = 0; i < Wg::kRowsPerThread; ++i)
+        aRows.push_back(add(p0, w.copyRow(i)));
+      SmallVector<Wg::Chunk> chunks;
+      for (int64_t m = 0; m < nc; ++m)
+        chunks.push_back(Wg::Chunk{ht, Value(), add(n0, m * Wg::kChunkRows)});
+      return w.product(gt, aRows, chunks, tokenChunk, Value());
+    });
   }
 
   /// B chunks of 128 columns per d_hidden tile of a chunk: tiles of 128 x
@@ -1443,49 +1455,20 @@ struct CispoGpuBuilder : GpuBuilder {
   /// 1; g is 0 there).
   void headChunkMn(Value g, Value out, int64_t vp, int64_t c0, bool first) {
     using Wg = WgmmaTiles;
-    int64_t nc = width % (2 * Wg::kChunkRows) == 0 ? 2 : 1;
-    Type elt = elementOf(out);
-    launch(idx(width / (nc * Wg::kChunkRows)), idx(vp / Wg::kRows), idx(1),
-           idx(Wg::kThreads), i32(Wg::sharedBytes(nc)), [&](gpu::LaunchOp l) {
-             Value tid = l.getThreadIds().x;
-             Wg w(b, tid);
-             Value p0 = mul(l.getBlockIds().y, Wg::kRows);
-             Value n0 = mul(l.getBlockIds().x, nc * Wg::kChunkRows);
-             w.aMnMajor = true;
-             w.aMnCol0 = p0;
-             w.aKRow0 = idx(0);
-             w.aKLimit = Value();
-             SmallVector<Wg::Chunk> chunks;
-             for (int64_t m = 0; m < nc; ++m) {
-               Wg::Chunk c{hidden, Value(), add(n0, m * Wg::kChunkRows),
-                           tokens};
-               c.mnMajor = true;
-               c.kRow0 = idx(c0);
-               chunks.push_back(c);
-             }
-             SmallVector<Value> acc =
-                 w.product(g, {}, chunks, tokenChunk, Value());
-             forEachPair(w, [&](int64_t i, Value row, Value col) {
-               Value v = add(p0, row);
-               ifThen(ult(v, idx(vocab)), [&] {
-                 for (int64_t m = 0; m < nc; ++m) {
-                   Value n = add(add(n0, m * Wg::kChunkRows), col);
-                   Value x = reg(acc[m], i), y = reg(acc[m], i + 1);
-                   if (!first) {
-                     Value old = vector::LoadOp::create(
-                         b, VectorType::get({2}, elt), out, ValueRange{v, n},
-                         false, llvm::MaybeAlign(elt.isBF16() ? 4 : 8));
-                     if (!elt.isF32())
-                       old = arith::ExtFOp::create(
-                           b, VectorType::get({2}, b.getF32Type()), old);
-                     x = fadd(x, vector::ExtractOp::create(b, old, 0));
-                     y = fadd(y, vector::ExtractOp::create(b, old, 1));
-                   }
-                   storePair(x, y, out, v, n);
-                 }
-               });
-             });
-           });
+    headChunkLaunch(out, vp, first, [&](Wg &w, Value p0, Value n0, int64_t nc) {
+      w.aMnMajor = true;
+      w.aMnCol0 = p0;
+      w.aKRow0 = idx(0);
+      w.aKLimit = Value();
+      SmallVector<Wg::Chunk> chunks;
+      for (int64_t m = 0; m < nc; ++m) {
+        Wg::Chunk c{hidden, Value(), add(n0, m * Wg::kChunkRows), tokens};
+        c.mnMajor = true;
+        c.kRow0 = idx(c0);
+        chunks.push_back(c);
+      }
+      return w.product(g, {}, chunks, tokenChunk, Value());
+    });
   }
 
   /// The chunk's d_hidden rows = g W in one product over the whole
