@@ -108,9 +108,9 @@ struct HopperLightning : LightningKernel {
   HopperLightning(ImplicitLocOpBuilder &b, const LightningOperands &operands,
                   int64_t d, int64_t consumers, Value qMap, Value kMap,
                   Value vMap)
-      : LightningKernel(b, operands), d(d), boxes(d / 64),
-        consumers(consumers), p(b), layout(layoutFor(d, consumers)),
-        qMap(qMap), kMap(kMap), vMap(vMap) {}
+      : LightningKernel(b, operands), d(d), boxes(d / 64), consumers(consumers),
+        p(b), layout(layoutFor(d, consumers)), qMap(qMap), kMap(kMap),
+        vMap(vMap) {}
   int64_t d, boxes, consumers;
   HopperPipeline p;
   Layout layout;
@@ -307,8 +307,8 @@ struct HopperLightning : LightningKernel {
       Value chunk = arith::XOrIOp::create(b, rem(item, 8), rem(j, 8));
       Value offset = add(mul(j, 128), mul(chunk, 16));
       Value inBlock = ult(j, m);
-      Value w = select(inBlock, power(negSlope, sub(sub(m, j), idx(1))),
-                       f32(0));
+      Value w =
+          select(inBlock, power(negSlope, sub(sub(m, j), idx(1))), f32(0));
       Value v8 =
           LLVM::LoadOp::create(b, vec, p.sharedPtr(plus(vBase, offset)), 16);
       Value scaled = v8;
@@ -347,8 +347,7 @@ struct HopperLightning : LightningKernel {
 
   /// Each warp of a consumer warpgroup releases the slot once.
   void releaseSlot(const Fragment &f, Value slot) {
-    when(isZero(f.lane),
-         [&] { p.arrive(p.barrier(layout.ring.empty, slot)); });
+    when(isZero(f.lane), [&] { p.arrive(p.barrier(layout.ring.empty, slot)); });
   }
 
   /// o to global memory: rows t0 + row below the token count.
@@ -380,11 +379,10 @@ struct HopperLightning : LightningKernel {
     for (int64_t h = 0; h < boxes; ++h) {
       SmallVector<Value> z = unpack(state[h]);
       for (int64_t r = 0; r < 32; ++r)
-        memref::StoreOp::create(b, z[r], finalState,
-                                ValueRange{batch, head,
-                                           add(f.rows[(r >> 1) & 1],
-                                               idx(64 * h)),
-                                           add(vOff, column(f, r))});
+        memref::StoreOp::create(
+            b, z[r], finalState,
+            ValueRange{batch, head, add(f.rows[(r >> 1) & 1], idx(64 * h)),
+                       add(vOff, column(f, r))});
     }
   }
 
@@ -490,8 +488,7 @@ struct HopperLightning : LightningKernel {
 
   /// Shared address of state copy `buffer` (an index, 0 or 1).
   Value copyAddress(Value buffer) {
-    return plus(p.sharedAddress(layout.state),
-                mul(buffer, boxes * kBox));
+    return plus(p.sharedAddress(layout.state), mul(buffer, boxes * kBox));
   }
 
   /// The output warpgroup of the two-consumer form.
@@ -557,8 +554,8 @@ struct HopperLightning : LightningKernel {
   void writeCopy(const Fragment &f, ArrayRef<Value> state, Value copy) {
     Value tile = div(f.lane, 8), row = rem(f.lane, 8);
     Value n = add(mul(div(tile, 2), 8), row);
-    Value chunk = arith::XOrIOp::create(
-        b, add(mul(f.warp, 2), rem(tile, 2)), row);
+    Value chunk =
+        arith::XOrIOp::create(b, add(mul(f.warp, 2), rem(tile, 2)), row);
     Value laneAddress = plus(copy, add(mul(n, 128), mul(chunk, 16)));
     for (int64_t h = 0; h < boxes; ++h) {
       SmallVector<Value> x = unpack(state[h]);
@@ -569,8 +566,8 @@ struct HopperLightning : LightningKernel {
           sources.push_back(p.packBf16x2(x[r], x[r + 1]));
         }
         NVVM::StMatrixOp::create(
-            b, p.sharedPtr(plus(laneAddress, h * kBox + g * 16 * 128)),
-            sources, NVVM::MMALayout::col,
+            b, p.sharedPtr(plus(laneAddress, h * kBox + g * 16 * 128)), sources,
+            NVVM::MMALayout::col,
             NVVM::LdStMatrixShapeAttr::get(b.getContext(), 8, 8),
             NVVM::LdStMatrixEltType::B16);
       }

@@ -585,8 +585,8 @@ void HymirLightningToGpuPass::emitKernels(const TiledLightning &tiled,
                  LightningHopperShape::threads(consumers),
                  LightningHopperShape::sharedBytes(d, consumers),
                  [&](const LightningOperands &here) {
-                   buildLightningHopperKernel(b, here, d, consumers, qMap,
-                                              kMap, vMap);
+                   buildLightningHopperKernel(b, here, d, consumers, qMap, kMap,
+                                              vMap);
                  });
     } else if (choice.tensorCores)
       emitLaunch(LightningPart::TensorCore, s.valueSplit, s.valueTile,
