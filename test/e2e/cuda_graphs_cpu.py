@@ -45,7 +45,7 @@ def main():
         mlir = os.path.join(work, "m.mlir")
         art = mlir + ".hymir"
         run([tool("hymir-import"), ckpt, "-o", mlir, "--activation=f32", "--max-batch=3",
-             "--max-context=32"])
+             "--max-context=32", "--entries=forward,prefill,decode,logprobs"])
         run([tool("hymir-compile"), mlir, "-o", art, "--target=cpu", "--max-tokens=32"])
         weights = os.path.join(ckpt, "model.safetensors")
         base = [tool("hymir-generate"), art, "--weights", weights, "--max-new-tokens", "8"]
