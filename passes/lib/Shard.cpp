@@ -150,6 +150,16 @@ private:
   /// Whether `v`'s part along `dim` can be had without communication: it is
   /// split so already, a splat, or an argument no use has needed whole.
   bool canPart(Value v, int64_t dim) const;
+  /// `v` as a stack of arguments: a tensor.concat along dim 0 (its only use)
+  /// of arguments each given a leading unit dim by an expand_shape (their
+  /// only use), as hymir-import stacks experts stored one tensor each; null
+  /// otherwise.
+  static tensor::ConcatOp paramStack(Value v);
+  /// A stack whose visit is deferred (its arguments still undecided).
+  tensor::ConcatOp deferredStack(Value v) const {
+    auto stack = v.getDefiningOp<tensor::ConcatOp>();
+    return stack && stacks.contains(stack) ? stack : tensor::ConcatOp();
+  }
   /// `v`'s part along `dim` (canPart must hold); splits an argument.
   Value partOf(Value v, int64_t dim, Operation *user);
   /// `v` whole on every device, inserted before `user` when communication is
@@ -184,6 +194,12 @@ private:
   Value index;
   // Entry arguments: -2 undecided, -1 needed whole, d >= 0 split along d.
   llvm::DenseMap<Value, int64_t> argDecisions;
+  // Parameter stacks (paramStack) whose visit was deferred: their arguments
+  // were undecided, and a use that takes a part along an inner dim gets the
+  // stack of the arguments' parts (partOf), with no communication. Those
+  // left whole keep their arguments whole; those taken in parts are erased.
+  llvm::SetVector<Operation *> stacks;
+  llvm::DenseMap<std::pair<Value, int64_t>, Value> stackParts;
 };
 
 bool Sharder::isUniform(Value v) {
@@ -195,6 +211,26 @@ bool Sharder::isUniform(Value v) {
   return false;
 }
 
+tensor::ConcatOp Sharder::paramStack(Value v) {
+  auto stack = v.getDefiningOp<tensor::ConcatOp>();
+  if (!stack || stack.getDim() != 0 || !stack->hasOneUse())
+    return {};
+  for (Value in : stack.getInputs()) {
+    auto expand = in.getDefiningOp<tensor::ExpandShapeOp>();
+    if (!expand || !expand->hasOneUse() ||
+        !isa<BlockArgument>(expand.getSrc()) || !expand.getSrc().hasOneUse())
+      return {};
+    SmallVector<ReassociationIndices> groups = expand.getReassociationIndices();
+    if (expand.getResultType().getDimSize(0) != 1 ||
+        groups.front() != ReassociationIndices{0, 1} ||
+        llvm::any_of(
+            ArrayRef(groups).drop_front(),
+            [](const ReassociationIndices &g) { return g.size() != 1; }))
+      return {};
+  }
+  return stack;
+}
+
 bool Sharder::canPart(Value v, int64_t dim) const {
   if (layout(v).isSplit(dim))
     return true;
@@ -202,6 +238,12 @@ bool Sharder::canPart(Value v, int64_t dim) const {
     return false;
   if (isUniform(v) || isDenseConstant(v))
     return divisible(v.getType(), dim);
+  // A stack's dim d > 0 is dim d - 1 of each of its arguments.
+  if (tensor::ConcatOp stack = deferredStack(v))
+    return dim > 0 && llvm::all_of(stack.getInputs(), [&](Value in) {
+             return canPart(in.getDefiningOp<tensor::ExpandShapeOp>().getSrc(),
+                            dim - 1);
+           });
   auto it = argDecisions.find(v);
   if (it == argDecisions.end())
     return false;
@@ -232,6 +274,25 @@ Value Sharder::partOf(Value v, int64_t dim, Operation *user) {
   }
   if (isDenseConstant(v))
     return localPart(v, dim, user);
+  if (tensor::ConcatOp stack = deferredStack(v)) {
+    // The stack of its arguments' parts: each device holds its part of
+    // every stacked parameter.
+    Value &part = stackParts[{v, dim}];
+    if (part)
+      return part;
+    SmallVector<Value> parts;
+    for (Value in : stack.getInputs()) {
+      auto expand = in.getDefiningOp<tensor::ExpandShapeOp>();
+      Value src = partOf(expand.getSrc(), dim - 1, user);
+      builder.setInsertionPoint(user);
+      parts.push_back(tensor::ExpandShapeOp::create(
+          builder, expand.getLoc(), partType(expand.getResultType(), dim), src,
+          expand.getReassociationIndices()));
+    }
+    part = tensor::ConcatOp::create(builder, stack.getLoc(), 0, parts);
+    layouts[part] = Layout::split(dim);
+    return part;
+  }
   // An undecided argument: every device receives its part.
   auto arg = cast<BlockArgument>(v);
   argDecisions[v] = dim;
@@ -767,6 +828,12 @@ LogicalResult Sharder::visitReturn(func::ReturnOp op) {
 }
 
 std::string Sharder::whyNotSplitExperts(MoeOp op) const {
+  if (deferredStack(op.getW1()))
+    return "its experts are separate parameters (one tensor each, stacked "
+           "in the graph), and a device holds a part of each parameter, not "
+           "a subset of them: stack them in one parameter (hymir-import "
+           "--weight-layout=stacked over a checkpoint with stacked experts) "
+           "or split each expert (--shard-moe=tensor)";
   auto w1Type = cast<RankedTensorType>(op.getW1().getType());
   // (Split by an earlier entry, w1 has the part's type.)
   if (!layout(op.getW1()).isSplit(0) && !divisible(w1Type, 0))
@@ -1820,8 +1887,27 @@ LogicalResult Sharder::visit(Operation *op) {
                          "shard a single-device graph");
   if (auto linear = dyn_cast<LinearOp>(op))
     return visitLinear(linear);
-  if (auto expand = dyn_cast<tensor::ExpandShapeOp>(op))
+  // A stack of undecided arguments (and the expand_shapes feeding it) is
+  // left for its use to take whole or in parts.
+  auto undecided = [&](tensor::ConcatOp stack) {
+    return stack && llvm::all_of(stack.getInputs(), [&](Value in) {
+             auto it = argDecisions.find(
+                 in.getDefiningOp<tensor::ExpandShapeOp>().getSrc());
+             return it != argDecisions.end() && it->second == -2;
+           });
+  };
+  if (auto stack = dyn_cast<tensor::ConcatOp>(op);
+      stack && undecided(paramStack(stack.getResult()))) {
+    stacks.insert(stack);
+    return success();
+  }
+  if (auto expand = dyn_cast<tensor::ExpandShapeOp>(op)) {
+    if (expand->hasOneUse())
+      if (auto stack = dyn_cast<tensor::ConcatOp>(*expand->user_begin());
+          stack && undecided(paramStack(stack.getResult())))
+        return success();
     return visitExpand(expand);
+  }
   if (auto collapse = dyn_cast<tensor::CollapseShapeOp>(op))
     return visitCollapse(collapse);
   if (auto slice = dyn_cast<tensor::ExtractSliceOp>(op))
@@ -1907,6 +1993,24 @@ LogicalResult Sharder::run() {
   for (Operation *op : ops)
     if (failed(visit(op)))
       return failure();
+  // Stacks taken in parts go (their parts replaced them); those used whole
+  // keep their arguments whole, which later entries then share.
+  for (Operation *stack : stacks) {
+    SmallVector<Operation *> expands;
+    for (Value in : stack->getOperands())
+      expands.push_back(in.getDefiningOp());
+    if (stack->use_empty()) {
+      stack->erase();
+      for (Operation *expand : expands)
+        expand->erase();
+      continue;
+    }
+    for (Operation *expand : expands) {
+      auto it = argDecisions.find(expand->getOperand(0));
+      if (it != argDecisions.end() && it->second == -2)
+        it->second = -1;
+    }
+  }
   // What this entry decided for the parameters later entries share.
   for (BlockArgument arg : body.getArguments()) {
     StringRef name = paramName(arg.getArgNumber());

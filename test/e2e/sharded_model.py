@@ -10,8 +10,10 @@ that heads, experts and the vocabulary (128) divide by 1, 2, 4 and 8; f32
 activations, bf16 weights.
 
   - checkpoint layout (experts one tensor each, stacked in the graph by
-    tensor.concat, which hymir-shard leaves replicated): forward on 4
-    devices, heads and the vocabulary split, experts computed whole; the
+    tensor.concat): forward on 4 devices, heads and the vocabulary split,
+    each expert's tensors split by the intermediate dim (hymir-shard takes
+    the stack's parts from its parameters' parts; the plan lists the
+    per-expert w1 "sharded along dim 0"); the
     log-prob entries score and logprobs, whose LM head is split by
     vocabulary (a distributed log-sum-exp); and cispo_step, its CISPO loss
     over the vocabulary-split head (loss, logp_new, d_hidden and the head's
@@ -139,6 +141,10 @@ def compile_model(bin_dir, mlir, out, devices, moe):
                               ("heads", "q_proj.")):
                 if key in line:
                     counts[("params", what)] = counts.get(("params", what), 0) + 1
+            # Experts stored one tensor each, each split (tensor parallel).
+            if ".experts." in line and ".w1.weight:" in line:
+                counts[("params", "expert slices")] = (
+                    counts.get(("params", "expert slices"), 0) + 1)
         for kind in ("all_to_all", "reduce_scatter", "all_reduce", "all_gather"):
             if f": {kind} " in line:
                 counts[(entry, kind)] = counts.get((entry, kind), 0) + 1
@@ -224,13 +230,17 @@ def check_forward(bin_dir, work, mlir, weights, label, cases, want, failures):
         experts = counts.get(("params", "experts"), 0)
         heads = counts.get(("params", "heads"), 0)
         mixed = moe != "expert" or (experts > 0 and heads > 0)
+        slices = counts.get(("params", "expert slices"), 0)
+        mixed = mixed and (label != "checkpoint" or slices > 0)
         for ids, w in zip(id_sets, want):
             got = forward(bin_dir, artifact, weights, ids, work)
             err = relative_error(got, w)
             ok = err <= TOLERANCE and scatters > 0 and mixed
             print(f"{label} forward T={len(ids) // BATCH} on {devices} devices, "
                   f"--shard-moe={moe} ({scatters} reduce_scatter steps; experts split in "
-                  f"{experts} layers, heads in {heads}): relative error "
+                  f"{experts} layers, heads in {heads}"
+                  f"{f', {slices} per-expert w1 split' if label == 'checkpoint' else ''}): "
+                  f"relative error "
                   f"{err:.3e} against 1 device {'PASS' if ok else 'FAIL'}")
             if not ok:
                 failures.append(f"{label} {moe} {devices}")

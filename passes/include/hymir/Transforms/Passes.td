@@ -157,7 +157,13 @@ def HymirShard : Pass<"hymir-shard", "::mlir::ModuleOp"> {
       result; experts that cannot be split (E not divisible by N) are an
       error naming why. `moe=tensor` never splits experts. The all_to_all
       form's capacities are static (every device's buffers hold all
-      T * top_k pairs), so it needs a static token count;
+      T * top_k pairs), so it needs a static token count. Experts stored
+      one tensor each (a `tensor.concat` along dim 0 of arguments each
+      given a leading unit dim, as hymir-import stacks a checkpoint's
+      per-expert tensors) are tensor parallel: each parameter is split
+      (w1, w3 along dim 0, w2 along dim 1) and the parts stacked again; a
+      device cannot hold a subset of the parameters, so `moe=expert` is an
+      error there saying so (a stack used whole keeps its parameters whole);
     - anything else, and every returned value but a split tied one, gets
       its operands replicated (an all_gather of a split value, an
       all_reduce of a partial one).
