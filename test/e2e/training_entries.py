@@ -66,8 +66,11 @@ def check_head(bin_dir, work, ckpt, act, head, rng):
     name = f"{act} activations, {head} head"
     mlir = os.path.join(work, f"m1-{act}-{head}.mlir")
     art = os.path.join(work, f"m1-{act}-{head}.hymir")
+    # The entries run here (prefill, decode and logprobs would add half the
+    # compile, most of this test's time).
     run([b("hymir-import"), ckpt, "-o", mlir, f"--activation={act}", f"--lm-head={head}",
-         f"--max-batch={BATCH}", f"--max-context={MAX_CONTEXT}"])
+         f"--max-batch={BATCH}", f"--max-context={MAX_CONTEXT}",
+         "--entries=forward,score,cispo_step"])
     run([b("hymir-compile"), mlir, "-o", art, "--target=cpu", f"--max-tokens={MAX_CONTEXT}"])
     t = 23
     ids = [rng.randrange(VOCAB) for _ in range(BATCH * t)]
