@@ -1456,30 +1456,37 @@ Sharder::VocabLogprobs Sharder::vocabLogprobs(Value hidden, Value part,
   Value z = LinearOp::create(builder, loc, tensor({t, rows}), rounded(hidden),
                              rounded(part), precision);
   float inf = std::numeric_limits<float>::infinity();
+  // [T]: the max of each row of x [T, n], and the sum of exp(x - max).
+  auto rowMax = [&](Value x) -> Value {
+    return linalg::GenericOp::create(
+               builder, loc, tensor({t}), ValueRange{x},
+               ValueRange{filled({tSize}, -inf)},
+               ArrayRef<AffineMap>{rowsMap, rowMap},
+               ArrayRef<utils::IteratorType>{par, red},
+               [&](OpBuilder &b, Location l, ValueRange a) {
+                 linalg::YieldOp::create(
+                     b, l,
+                     ValueRange{arith::MaximumFOp::create(b, l, a[0], a[1])});
+               })
+        .getResult(0);
+  };
+  auto rowSumExp = [&](Value x, Value max) -> Value {
+    return linalg::GenericOp::create(
+               builder, loc, tensor({t}), ValueRange{x, max},
+               ValueRange{filled({tSize}, 0.0f)},
+               ArrayRef<AffineMap>{rowsMap, rowMap, rowMap},
+               ArrayRef<utils::IteratorType>{par, red},
+               [&](OpBuilder &b, Location l, ValueRange a) {
+                 Value e = math::ExpOp::create(
+                     b, l, arith::SubFOp::create(b, l, a[0], a[1]));
+                 linalg::YieldOp::create(
+                     b, l, ValueRange{arith::AddFOp::create(b, l, a[2], e)});
+               })
+        .getResult(0);
+  };
   // This part's max, then its sum of exponentials.
-  Value m =
-      linalg::GenericOp::create(
-          builder, loc, tensor({t}), ValueRange{z},
-          ValueRange{filled({tSize}, -inf)},
-          ArrayRef<AffineMap>{rowsMap, rowMap},
-          ArrayRef<utils::IteratorType>{par, red},
-          [&](OpBuilder &b, Location l, ValueRange a) {
-            linalg::YieldOp::create(
-                b, l, ValueRange{arith::MaximumFOp::create(b, l, a[0], a[1])});
-          })
-          .getResult(0);
-  Value sum = linalg::GenericOp::create(
-                  builder, loc, tensor({t}), ValueRange{z, m},
-                  ValueRange{filled({tSize}, 0.0f)},
-                  ArrayRef<AffineMap>{rowsMap, rowMap, rowMap},
-                  ArrayRef<utils::IteratorType>{par, red},
-                  [&](OpBuilder &b, Location l, ValueRange a) {
-                    Value e = math::ExpOp::create(
-                        b, l, arith::SubFOp::create(b, l, a[0], a[1]));
-                    linalg::YieldOp::create(
-                        b, l, ValueRange{arith::AddFOp::create(b, l, a[2], e)});
-                  })
-                  .getResult(0);
+  Value m = rowMax(z);
+  Value sum = rowSumExp(z, m);
   // [T, 1]: this part's log-sum-exp, gathered to [T, N].
   Value lse =
       linalg::GenericOp::create(
@@ -1535,29 +1542,8 @@ Sharder::VocabLogprobs Sharder::vocabLogprobs(Value hidden, Value part,
           .getResult(0);
   target = AllReduceOp::create(builder, loc, target.getType(), target);
   // The whole log-sum-exp from the parts', then the log-prob.
-  Value gm =
-      linalg::GenericOp::create(
-          builder, loc, tensor({t}), ValueRange{parts},
-          ValueRange{filled({tSize}, -inf)},
-          ArrayRef<AffineMap>{rowsMap, rowMap},
-          ArrayRef<utils::IteratorType>{par, red},
-          [&](OpBuilder &b, Location l, ValueRange a) {
-            linalg::YieldOp::create(
-                b, l, ValueRange{arith::MaximumFOp::create(b, l, a[0], a[1])});
-          })
-          .getResult(0);
-  Value gs = linalg::GenericOp::create(
-                 builder, loc, tensor({t}), ValueRange{parts, gm},
-                 ValueRange{filled({tSize}, 0.0f)},
-                 ArrayRef<AffineMap>{rowsMap, rowMap, rowMap},
-                 ArrayRef<utils::IteratorType>{par, red},
-                 [&](OpBuilder &b, Location l, ValueRange a) {
-                   Value e = math::ExpOp::create(
-                       b, l, arith::SubFOp::create(b, l, a[0], a[1]));
-                   linalg::YieldOp::create(
-                       b, l, ValueRange{arith::AddFOp::create(b, l, a[2], e)});
-                 })
-                 .getResult(0);
+  Value gm = rowMax(parts);
+  Value gs = rowSumExp(parts, gm);
   auto empty1 = [&]() -> Value {
     return tensor::EmptyOp::create(builder, loc, ArrayRef<OpFoldResult>{tSize},
                                    f32);
@@ -1829,24 +1815,30 @@ LogicalResult Sharder::visitCispoLoss(CispoLossOp op) {
           builder, loc,
           cast<RankedTensorType>(v.getType()).clone(type.getElementType()), v);
     };
+    // out[i, k] (i < m) = sum_j dz[dzIndex] operand(x[j, k]) over the loops
+    // (i, k, j), f32: the two gradient products.
+    auto gradProduct = [&](Value x, int64_t m, OpFoldResult mSize,
+                           ArrayRef<AffineExpr> dzIndex) -> Value {
+      return linalg::GenericOp::create(
+                 builder, loc, RankedTensorType::get({m, width}, f32),
+                 ValueRange{dz, x},
+                 ValueRange{zeros({mSize, builder.getIndexAttr(width)})},
+                 ArrayRef<AffineMap>{AffineMap::get(3, 0, dzIndex, ctx),
+                                     AffineMap::get(3, 0, {d2, d1}, ctx),
+                                     AffineMap::get(3, 0, {d0, d1}, ctx)},
+                 ArrayRef<utils::IteratorType>{par, par, red},
+                 [&](OpBuilder &b, Location l, ValueRange a) {
+                   linalg::YieldOp::create(
+                       b, l,
+                       ValueRange{math::FmaOp::create(
+                           b, l, a[0], operand(b, l, a[1]), a[2])});
+                 })
+          .getResult(0);
+    };
     if (wantHidden) {
       // (t, k, v): d_hidden[t, k] = sum_v dz[t, v] W[v, k], this device's
       // rows; summed over the devices.
-      Value dh = linalg::GenericOp::create(
-                     builder, loc, RankedTensorType::get({t, width}, f32),
-                     ValueRange{dz, part},
-                     ValueRange{zeros({tSize, builder.getIndexAttr(width)})},
-                     ArrayRef<AffineMap>{AffineMap::get(3, 0, {d0, d2}, ctx),
-                                         AffineMap::get(3, 0, {d2, d1}, ctx),
-                                         AffineMap::get(3, 0, {d0, d1}, ctx)},
-                     ArrayRef<utils::IteratorType>{par, par, red},
-                     [&](OpBuilder &b, Location l, ValueRange a) {
-                       linalg::YieldOp::create(
-                           b, l,
-                           ValueRange{math::FmaOp::create(
-                               b, l, a[0], operand(b, l, a[1]), a[2])});
-                     })
-                     .getResult(0);
+      Value dh = gradProduct(part, t, tSize, {d0, d2});
       dh = AllReduceOp::create(builder, loc, dh.getType(), dh);
       dh = convert(dh, op.getDHidden().getType());
       op.getDHidden().replaceAllUsesWith(dh);
@@ -1854,22 +1846,8 @@ LogicalResult Sharder::visitCispoLoss(CispoLossOp op) {
     if (wantHead) {
       // (v, k, t): d_lm_head[v, k] = sum_t dz[t, v] h[t, k], this device's
       // rows (split as the head is).
-      Value dw = linalg::GenericOp::create(
-                     builder, loc, RankedTensorType::get({rows, width}, f32),
-                     ValueRange{dz, hidden},
-                     ValueRange{zeros({builder.getIndexAttr(rows),
-                                       builder.getIndexAttr(width)})},
-                     ArrayRef<AffineMap>{AffineMap::get(3, 0, {d2, d0}, ctx),
-                                         AffineMap::get(3, 0, {d2, d1}, ctx),
-                                         AffineMap::get(3, 0, {d0, d1}, ctx)},
-                     ArrayRef<utils::IteratorType>{par, par, red},
-                     [&](OpBuilder &b, Location l, ValueRange a) {
-                       linalg::YieldOp::create(
-                           b, l,
-                           ValueRange{math::FmaOp::create(
-                               b, l, a[0], operand(b, l, a[1]), a[2])});
-                     })
-                     .getResult(0);
+      Value dw =
+          gradProduct(hidden, rows, builder.getIndexAttr(rows), {d2, d0});
       dw = convert(dw, cast<RankedTensorType>(part.getType()));
       layouts[dw] = Layout::split(0);
       op.getDLmHead().replaceAllUsesWith(dw);
