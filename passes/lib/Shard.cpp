@@ -302,6 +302,24 @@ Value Sharder::partOf(Value v, int64_t dim, Operation *user) {
 }
 
 Value Sharder::wholeOf(Value v, Operation *user) {
+  if (tensor::ConcatOp stack = deferredStack(v)) {
+    // The stack of its arguments made whole (gathered where an earlier
+    // entry split them).
+    Value &whole = wholes[v];
+    if (whole)
+      return whole;
+    SmallVector<Value> parts;
+    for (Value in : stack.getInputs()) {
+      auto expand = in.getDefiningOp<tensor::ExpandShapeOp>();
+      Value src = wholeOf(expand.getSrc(), user);
+      builder.setInsertionPoint(user);
+      parts.push_back(tensor::ExpandShapeOp::create(
+          builder, expand.getLoc(), expand.getResultType(), src,
+          expand.getReassociationIndices()));
+    }
+    whole = tensor::ConcatOp::create(builder, stack.getLoc(), 0, parts);
+    return whole;
+  }
   Layout l = layout(v);
   if (l.kind == Layout::Replicated) {
     if (auto it = argDecisions.find(v);
@@ -1867,12 +1885,21 @@ LogicalResult Sharder::visit(Operation *op) {
     return visitLinear(linear);
   // A stack of undecided arguments (and the expand_shapes feeding it) is
   // left for its use to take whole or in parts.
+  // (Or of arguments an earlier entry split alike: its use takes the same
+  // parts, or gathers them.)
   auto undecided = [&](tensor::ConcatOp stack) {
-    return stack && llvm::all_of(stack.getInputs(), [&](Value in) {
-             auto it = argDecisions.find(
-                 in.getDefiningOp<tensor::ExpandShapeOp>().getSrc());
-             return it != argDecisions.end() && it->second == -2;
-           });
+    if (!stack)
+      return false;
+    std::optional<int64_t> common;
+    return llvm::all_of(stack.getInputs(), [&](Value in) {
+      auto it =
+          argDecisions.find(in.getDefiningOp<tensor::ExpandShapeOp>().getSrc());
+      if (it == argDecisions.end() || it->second == -1 ||
+          (common && *common != it->second))
+        return false;
+      common = it->second;
+      return true;
+    });
   };
   if (auto stack = dyn_cast<tensor::ConcatOp>(op);
       stack && undecided(paramStack(stack.getResult()))) {
@@ -1971,8 +1998,9 @@ LogicalResult Sharder::run() {
   for (Operation *op : ops)
     if (failed(visit(op)))
       return failure();
-  // Stacks taken in parts go (their parts replaced them); those used whole
-  // keep their arguments whole, which later entries then share.
+  // Deferred stacks go: every use took them in parts or whole (partOf,
+  // wholeOf), which built their replacements. One still used (not through
+  // either) keeps its arguments whole.
   for (Operation *stack : stacks) {
     SmallVector<Operation *> expands;
     for (Value in : stack->getOperands())
