@@ -84,6 +84,17 @@ inline Value rowsInUse(ImplicitLocOpBuilder &b, Value offsets,
           b, offsets, ValueRange{arith::ConstantIndexOp::create(b, experts)}));
 }
 
+/// How many of the rows before `end` (down to `start`) of a grouped
+/// layout's `sorted` tokens are padding (token -1), the same in every lane
+/// of the warp (`lane` its lane). With the layout's `tile` known (padding
+/// rows fewer than a tile), the lanes look at the last tile - 1 rows at
+/// once and sum across the warp; otherwise one row at a time from the end.
+Value moePaddingRows(ImplicitLocOpBuilder &b, Value sorted, Value lane,
+                     int64_t tile, Value start, Value end);
+
+/// kMoeVector elements at [indices...] (16 or 32 bytes, aligned), as f32.
+Value loadMoeVector(ImplicitLocOpBuilder &b, Value memref, ValueRange indices);
+
 /// The warp-per-row kernels (gate/up, then down) over a grid of `slots`
 /// rows: block row y takes the experts with tokens of rank y modulo
 /// `slots`. `layoutTile` is the layout's tile when known, else 0.

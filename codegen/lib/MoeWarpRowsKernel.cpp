@@ -38,20 +38,6 @@ struct WarpRowsBuilder : GpuBuilder {
   int64_t width;                            // K
   int64_t tile = 0; // the layout's tile when known (padding < tile rows)
 
-  /// Loads 8 elements at [prefix..., k] as f32 (16- or 32-byte aligned).
-  Value load8(Value memref, ValueRange indices) {
-    auto type = cast<MemRefType>(memref.getType());
-    Type elt = type.getElementType();
-    int64_t bytes = kMoeVector * (elt.getIntOrFloatBitWidth() / 8);
-    Value v = vector::LoadOp::create(b, VectorType::get({kMoeVector}, elt),
-                                     memref, indices, /*nontemporal=*/false,
-                                     llvm::MaybeAlign(bytes));
-    if (elt.isF32())
-      return v;
-    return arith::ExtFOp::create(
-        b, VectorType::get({kMoeVector}, b.getF32Type()), v);
-  }
-
   /// The rows of expert e's group in batches of kRows, then one by one: a
   /// pass over the weight rows `weights` (each [E, O, K]) per batch, dotting
   /// with the input rows `inputRow(r)` of `input`; then `store(r, sums)`.
@@ -66,7 +52,8 @@ struct WarpRowsBuilder : GpuBuilder {
         memref::LoadOp::create(
             b, offsets, ValueRange{arith::AddIOp::create(b, expert, idx(1))}));
     // Padding rows (token -1) close a group: leave them out.
-    end = arith::SubIOp::create(b, end, paddingRows(start, end));
+    end = arith::SubIOp::create(
+        b, end, moePaddingRows(b, sorted, lane, tile, start, end));
     // [start, full) in whole batches, [full, end) one row at a time.
     Value count = arith::SubIOp::create(b, end, start);
     Value full = arith::AddIOp::create(
@@ -75,68 +62,6 @@ struct WarpRowsBuilder : GpuBuilder {
                               idx(kRows)));
     passes(kRows, start, full, weights, input, inputRow, store);
     passes(1, full, end, weights, input, inputRow, store);
-  }
-
-  /// How many of the rows before `end` (down to `start`) are padding. With
-  /// the layout's tile known, the lanes look at the last tile - 1 rows at
-  /// once and sum across the warp; otherwise one row at a time from the
-  /// end.
-  Value paddingRows(Value start, Value end) {
-    Value zero32 = arith::ConstantIntOp::create(b, b.getI32Type(), 0);
-    if (tile > 0) {
-      Value count = arith::SubIOp::create(b, end, start);
-      Value pads = zero32;
-      for (int64_t j = 0; j * 32 < tile - 1; ++j) {
-        // Row end - back, back = 1 + lane + 32 j, when back <= count.
-        Value back = arith::AddIOp::create(b, lane, idx(1 + 32 * j));
-        Value inGroup =
-            arith::CmpIOp::create(b, arith::CmpIPredicate::ule, back, count);
-        Value r = arith::SelectOp::create(
-            b, inGroup, arith::SubIOp::create(b, end, back), start);
-        Value tok = memref::LoadOp::create(b, sorted, ValueRange{r});
-        Value pad = arith::AndIOp::create(
-            b, inGroup,
-            arith::CmpIOp::create(b, arith::CmpIPredicate::slt, tok, zero32));
-        pads = arith::AddIOp::create(
-            b, pads, arith::ExtUIOp::create(b, b.getI32Type(), pad));
-      }
-      for (int32_t offset : {16, 8, 4, 2, 1})
-        pads = arith::AddIOp::create(
-            b, pads,
-            gpu::ShuffleOp::create(b, pads, offset, 32, gpu::ShuffleMode::XOR)
-                .getShuffleResult());
-      return arith::IndexCastOp::create(b, b.getIndexType(), pads);
-    }
-    auto trim = scf::WhileOp::create(
-        b, TypeRange{b.getIndexType()}, ValueRange{end},
-        [&](OpBuilder &nb, Location l, ValueRange args) {
-          Value r = args[0];
-          Value more =
-              arith::CmpIOp::create(nb, l, arith::CmpIPredicate::ugt, r, start);
-          auto check = scf::IfOp::create(
-              nb, l, more,
-              [&](OpBuilder &tb, Location tl) {
-                Value prev = arith::SubIOp::create(
-                    tb, tl, r, arith::ConstantIndexOp::create(tb, tl, 1));
-                Value tok =
-                    memref::LoadOp::create(tb, tl, sorted, ValueRange{prev});
-                Value padding = arith::CmpIOp::create(
-                    tb, tl, arith::CmpIPredicate::slt, tok,
-                    arith::ConstantIntOp::create(tb, tl, tb.getI32Type(), 0));
-                scf::YieldOp::create(tb, tl, ValueRange{padding});
-              },
-              [&](OpBuilder &eb, Location el) {
-                scf::YieldOp::create(eb, el, ValueRange{more});
-              });
-          scf::ConditionOp::create(nb, l, check.getResult(0), args);
-        },
-        [&](OpBuilder &nb, Location l, ValueRange args) {
-          scf::YieldOp::create(
-              nb, l,
-              ValueRange{arith::SubIOp::create(
-                  nb, l, args[0], arith::ConstantIndexOp::create(nb, l, 1))});
-        });
-    return arith::SubIOp::create(b, end, trim.getResult(0));
   }
 
   void passes(int64_t batch, Value from, Value to, ArrayRef<Value> weights,
@@ -176,9 +101,9 @@ struct WarpRowsBuilder : GpuBuilder {
         Value k = arith::AddIOp::create(b, steps.getInductionVar(),
                                         idx(u * 32 * kMoeVector));
         for (Value m : weights)
-          w.push_back(load8(m, ValueRange{expert, row, k}));
+          w.push_back(loadMoeVector(b, m, ValueRange{expert, row, k}));
         for (int64_t q = 0; q < batch; ++q)
-          x.push_back(load8(input, ValueRange{inputs[q], k}));
+          x.push_back(loadMoeVector(b, input, ValueRange{inputs[q], k}));
       }
       SmallVector<Value> next(steps.getRegionIterArgs());
       for (int64_t u = 0; u < unroll; ++u)
@@ -214,6 +139,81 @@ struct WarpRowsBuilder : GpuBuilder {
 };
 
 } // namespace
+
+Value mlir::hymir::moePaddingRows(ImplicitLocOpBuilder &b, Value sorted,
+                                  Value lane, int64_t tile, Value start,
+                                  Value end) {
+  Value zero32 = arith::ConstantIntOp::create(b, b.getI32Type(), 0);
+  if (tile > 0) {
+    Value count = arith::SubIOp::create(b, end, start);
+    Value pads = zero32;
+    for (int64_t j = 0; j * 32 < tile - 1; ++j) {
+      // Row end - back, back = 1 + lane + 32 j, when back <= count.
+      Value back = arith::AddIOp::create(
+          b, lane, arith::ConstantIndexOp::create(b, 1 + 32 * j));
+      Value inGroup =
+          arith::CmpIOp::create(b, arith::CmpIPredicate::ule, back, count);
+      Value r = arith::SelectOp::create(
+          b, inGroup, arith::SubIOp::create(b, end, back), start);
+      Value tok = memref::LoadOp::create(b, sorted, ValueRange{r});
+      Value pad = arith::AndIOp::create(
+          b, inGroup,
+          arith::CmpIOp::create(b, arith::CmpIPredicate::slt, tok, zero32));
+      pads = arith::AddIOp::create(
+          b, pads, arith::ExtUIOp::create(b, b.getI32Type(), pad));
+    }
+    for (int32_t offset : {16, 8, 4, 2, 1})
+      pads = arith::AddIOp::create(
+          b, pads,
+          gpu::ShuffleOp::create(b, pads, offset, 32, gpu::ShuffleMode::XOR)
+              .getShuffleResult());
+    return arith::IndexCastOp::create(b, b.getIndexType(), pads);
+  }
+  auto trim = scf::WhileOp::create(
+      b, TypeRange{b.getIndexType()}, ValueRange{end},
+      [&](OpBuilder &nb, Location l, ValueRange args) {
+        Value r = args[0];
+        Value more =
+            arith::CmpIOp::create(nb, l, arith::CmpIPredicate::ugt, r, start);
+        auto check = scf::IfOp::create(
+            nb, l, more,
+            [&](OpBuilder &tb, Location tl) {
+              Value prev = arith::SubIOp::create(
+                  tb, tl, r, arith::ConstantIndexOp::create(tb, tl, 1));
+              Value tok =
+                  memref::LoadOp::create(tb, tl, sorted, ValueRange{prev});
+              Value padding = arith::CmpIOp::create(
+                  tb, tl, arith::CmpIPredicate::slt, tok,
+                  arith::ConstantIntOp::create(tb, tl, tb.getI32Type(), 0));
+              scf::YieldOp::create(tb, tl, ValueRange{padding});
+            },
+            [&](OpBuilder &eb, Location el) {
+              scf::YieldOp::create(eb, el, ValueRange{more});
+            });
+        scf::ConditionOp::create(nb, l, check.getResult(0), args);
+      },
+      [&](OpBuilder &nb, Location l, ValueRange args) {
+        scf::YieldOp::create(
+            nb, l,
+            ValueRange{arith::SubIOp::create(
+                nb, l, args[0], arith::ConstantIndexOp::create(nb, l, 1))});
+      });
+  return arith::SubIOp::create(b, end, trim.getResult(0));
+}
+
+Value mlir::hymir::loadMoeVector(ImplicitLocOpBuilder &b, Value memref,
+                                 ValueRange indices) {
+  auto type = cast<MemRefType>(memref.getType());
+  Type elt = type.getElementType();
+  int64_t bytes = kMoeVector * (elt.getIntOrFloatBitWidth() / 8);
+  Value v = vector::LoadOp::create(b, VectorType::get({kMoeVector}, elt),
+                                   memref, indices, /*nontemporal=*/false,
+                                   llvm::MaybeAlign(bytes));
+  if (elt.isF32())
+    return v;
+  return arith::ExtFOp::create(b, VectorType::get({kMoeVector}, b.getF32Type()),
+                               v);
+}
 
 void mlir::hymir::emitMoeWarpRowsKernels(ImplicitLocOpBuilder &b,
                                          const MoeExpertsOperands &o,

@@ -119,7 +119,7 @@ struct WaveBuilder : GpuBuilder {
       Value e = loadIndex(rankExpert, ValueRange{a});
       Value start = loadIndex(offsets, ValueRange{e});
       Value end = loadIndex(offsets, ValueRange{add(e, 1)});
-      end = sub(end, paddingRows(start, end));
+      end = sub(end, moePaddingRows(b, sorted, lane, tile, start, end));
       ifThen(arith::CmpIOp::create(b, arith::CmpIPredicate::eq, lane, idx(0)),
              [&] {
                memref::StoreOp::create(b, i32Of(start), groupStart,
@@ -128,77 +128,6 @@ struct WaveBuilder : GpuBuilder {
              });
     });
     gpu::BarrierOp::create(b);
-  }
-
-  /// How many of the rows before `end` (down to `start`) are padding (token
-  /// -1), warp-uniform. With the layout's tile known, the lanes look at the
-  /// last tile - 1 rows at once and sum across the warp; otherwise one row
-  /// at a time from the end.
-  Value paddingRows(Value start, Value end) {
-    if (tile > 0) {
-      Value count = sub(end, start);
-      Value pads = i32(0);
-      for (int64_t j = 0; j * 32 < tile - 1; ++j) {
-        Value back = add(lane, 1 + 32 * j);
-        Value inGroup =
-            arith::CmpIOp::create(b, arith::CmpIPredicate::ule, back, count);
-        Value r = arith::SelectOp::create(b, inGroup, sub(end, back), start);
-        Value tok = memref::LoadOp::create(b, sorted, ValueRange{r});
-        Value pad = arith::AndIOp::create(
-            b, inGroup,
-            arith::CmpIOp::create(b, arith::CmpIPredicate::slt, tok, i32(0)));
-        pads = arith::AddIOp::create(
-            b, pads, arith::ExtUIOp::create(b, b.getI32Type(), pad));
-      }
-      for (int64_t offset : {16, 8, 4, 2, 1})
-        pads = arith::AddIOp::create(
-            b, pads, shuffle(pads, i32(offset), gpu::ShuffleMode::XOR));
-      return toIndex(pads);
-    }
-    auto trim = scf::WhileOp::create(
-        b, TypeRange{b.getIndexType()}, ValueRange{end},
-        [&](OpBuilder &nb, Location l, ValueRange args) {
-          ImplicitLocOpBuilder ib(l, nb);
-          Value r = args[0];
-          Value more =
-              arith::CmpIOp::create(ib, arith::CmpIPredicate::ugt, r, start);
-          auto check = scf::IfOp::create(
-              ib, more,
-              [&](OpBuilder &tb, Location tl) {
-                Value prev = arith::SubIOp::create(
-                    tb, tl, r, arith::ConstantIndexOp::create(tb, tl, 1));
-                Value tok =
-                    memref::LoadOp::create(tb, tl, sorted, ValueRange{prev});
-                Value padding = arith::CmpIOp::create(
-                    tb, tl, arith::CmpIPredicate::slt, tok,
-                    arith::ConstantIntOp::create(tb, tl, tb.getI32Type(), 0));
-                scf::YieldOp::create(tb, tl, ValueRange{padding});
-              },
-              [&](OpBuilder &eb, Location el) {
-                scf::YieldOp::create(eb, el, ValueRange{more});
-              });
-          scf::ConditionOp::create(ib, check.getResult(0), args);
-        },
-        [&](OpBuilder &nb, Location l, ValueRange args) {
-          scf::YieldOp::create(
-              nb, l,
-              ValueRange{arith::SubIOp::create(
-                  nb, l, args[0], arith::ConstantIndexOp::create(nb, l, 1))});
-        });
-    return sub(end, trim.getResult(0));
-  }
-
-  /// 8 elements at [indices..., k] (16 or 32 bytes, aligned), as f32.
-  Value load8(Value memref, ValueRange indices) {
-    Type elt = cast<MemRefType>(memref.getType()).getElementType();
-    int64_t bytes = kMoeVector * (elt.getIntOrFloatBitWidth() / 8);
-    Value v = vector::LoadOp::create(b, VectorType::get({kMoeVector}, elt),
-                                     memref, indices, /*nontemporal=*/false,
-                                     llvm::MaybeAlign(bytes));
-    if (elt.isF32())
-      return v;
-    return arith::ExtFOp::create(
-        b, VectorType::get({kMoeVector}, b.getF32Type()), v);
   }
 
   /// acc + sum_i w[i] x[i], by fma in element order.
@@ -245,9 +174,9 @@ struct WaveBuilder : GpuBuilder {
       for (int64_t u = 0; u < unroll; ++u) {
         Value k = add(steps.getInductionVar(), u * 32 * kMoeVector);
         for (Value m : weights)
-          w.push_back(load8(m, ValueRange{e, o, k}));
+          w.push_back(loadMoeVector(b, m, ValueRange{e, o, k}));
         for (int64_t q = 0; q < batch; ++q)
-          x.push_back(load8(input, ValueRange{inputs[q], k}));
+          x.push_back(loadMoeVector(b, input, ValueRange{inputs[q], k}));
       }
       SmallVector<Value> next(steps.getRegionIterArgs());
       for (int64_t u = 0; u < unroll; ++u)
