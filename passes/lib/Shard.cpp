@@ -850,8 +850,9 @@ std::string Sharder::whyNotSplitExperts(MoeOp op) const {
     return "its experts are separate parameters (one tensor each, stacked "
            "in the graph), and a device holds a part of each parameter, not "
            "a subset of them: stack them in one parameter (hymir-import "
-           "--weight-layout=stacked over a checkpoint with stacked experts) "
-           "or split each expert (--shard-moe=tensor)";
+           "--weight-layout=stacked over a checkpoint with stacked experts, "
+           "as scripts/stack-experts.py writes it) or split each expert "
+           "(--shard-moe=tensor)";
   auto w1Type = cast<RankedTensorType>(op.getW1().getType());
   // (Split by an earlier entry, w1 has the part's type.)
   if (!layout(op.getW1()).isSplit(0) && !divisible(w1Type, 0))
