@@ -25,8 +25,10 @@
 
 #include <cstdint>
 #include <deque>
+#include <functional>
 #include <optional>
 #include <string>
+#include <vector>
 
 namespace hymir::tools {
 
@@ -126,15 +128,6 @@ struct Int64Arg {
   operator int64_t() const { return value; }
 };
 
-/// Option modifier: the range the option's parser names in its message.
-struct inRange {
-  explicit inRange(Range range) : range(range) {}
-  Range range;
-  template <class Opt> void apply(Opt &option) const {
-    option.getParser().range = range;
-  }
-};
-
 /// Checks `option` against `range`; prints `tool: error: --name must be in
 /// [min, max], got value` and returns false when it is outside.
 template <typename Option>
@@ -146,6 +139,37 @@ inline bool checkRange(llvm::StringRef tool, const Option &option,
   llvm::errs() << tool << ": error: --" << option.ArgStr << " must be in ["
                << range.min << ", " << range.max << "], got " << value << "\n";
   return false;
+}
+
+/// The range checks of the options declared with inRange, in declaration
+/// order (checkGivenRanges runs them).
+inline std::vector<std::function<bool(llvm::StringRef)>> &rangeChecks() {
+  static std::vector<std::function<bool(llvm::StringRef)>> checks;
+  return checks;
+}
+
+/// Option modifier: the range the option's parser names in its message,
+/// which checkGivenRanges checks the option's value against.
+struct inRange {
+  explicit inRange(Range range) : range(range) {}
+  Range range;
+  template <class Opt> void apply(Opt &option) const {
+    option.getParser().range = range;
+    rangeChecks().push_back([&option, r = range](llvm::StringRef tool) {
+      return !option.getNumOccurrences() || checkRange(tool, option, r);
+    });
+  }
+};
+
+/// Checks every inRange option given on the command line (a default is
+/// the tool's own choice) against its range: false, after checkRange's
+/// line for the first one outside it. One call instead of a checkRange per
+/// option, which a new option could miss.
+inline bool checkGivenRanges(llvm::StringRef tool) {
+  for (const std::function<bool(llvm::StringRef)> &check : rangeChecks())
+    if (!check(tool))
+      return false;
+  return true;
 }
 
 } // namespace hymir::tools

@@ -945,13 +945,13 @@ struct HymirSoftmaxAttentionToKernelsPass
     if (schedule < 0 || schedule > 2) {
       getOperation().emitError() << "hymir-softmax-attention-to-kernels: "
                                     "schedule must be 0, 1 or 2, got "
-                                 << schedule;
+                                 << static_cast<int64_t>(schedule);
       return signalPassFailure();
     }
     if (splits < 0 || splits > 1024) {
       getOperation().emitError() << "hymir-softmax-attention-to-kernels: "
                                     "splits must be in [0, 1024], got "
-                                 << splits;
+                                 << static_cast<int64_t>(splits);
       return signalPassFailure();
     }
     SmallVector<SoftmaxAttentionOp> ops;

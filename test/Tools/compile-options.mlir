@@ -29,6 +29,15 @@
 // RUN: not hymir-compile %hymir_src/examples/moe_block.mlir -o %t --target=cuda --moe-tile=1099511627776 2>&1 | FileCheck %s --check-prefix=TILE
 // RUN: not hymir-compile %hymir_src/examples/moe_block.mlir -o %t --target=cpu --moe-tile=1099511627776 2>&1 | count 1
 // RUN: not hymir-compile %s -o %t --moe-tile 0 2>&1 | FileCheck %s --check-prefix=TILE0
+// Options whose range was declared but not checked: --cispo-m-tiles=99 and
+// --cispo-n-tiles=0 were accepted (and ignored on cpu), --attention-schedule
+// and --attention-splits failed only in the pass, the value printed as a char.
+// RUN: not hymir-compile %s -o %t --cispo-m-tiles=99 2>&1 | FileCheck %s --check-prefix=MTILES
+// RUN: not hymir-compile %s -o %t --cispo-n-tiles=0 2>&1 | FileCheck %s --check-prefix=NTILES
+// RUN: not hymir-compile %s -o %t --target=cuda --attention-schedule=7 2>&1 | FileCheck %s --check-prefix=SCHEDULE
+// RUN: not hymir-compile %s -o %t --target=cuda --attention-schedule=7 2>&1 | count 1
+// RUN: not hymir-compile %s -o %t --target=cuda --attention-splits=100000 2>&1 | FileCheck %s --check-prefix=SPLITS
+// RUN: not hymir-opt %s --hymir-softmax-attention-to-kernels=schedule=7 2>&1 | FileCheck %s --check-prefix=PASS-SCHEDULE
 // A missing input is one line too.
 // RUN: not hymir-compile %t.missing.mlir -o %t 2>&1 | FileCheck %s --check-prefix=MISSING
 
@@ -51,6 +60,11 @@
 // DEVICES-BIG: hymir-compile: error: --devices must be in [1, 64], got 65
 // TILE: hymir-compile: error: --moe-tile must be in [1, 1024], got 1099511627776
 // TILE0: hymir-compile: error: --moe-tile must be in [1, 1024], got 0
+// MTILES: hymir-compile: error: --cispo-m-tiles must be in [1, 16], got 99
+// NTILES: hymir-compile: error: --cispo-n-tiles must be in [1, 16], got 0
+// SCHEDULE: hymir-compile: error: --attention-schedule must be in [0, 2], got 7
+// SPLITS: hymir-compile: error: --attention-splits must be in [0, 1024], got 100000
+// PASS-SCHEDULE: hymir-softmax-attention-to-kernels: schedule must be 0, 1 or 2, got 7{{$}}
 // MISSING: hymir-compile: error: cannot open input file
 func.func @f(%x: tensor<?x4xf32>) -> tensor<?x4xf32> {
   return %x : tensor<?x4xf32>

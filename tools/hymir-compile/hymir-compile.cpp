@@ -430,16 +430,8 @@ bool checkOptions() {
                  << shardMoeOpt << "'\n";
     return false;
   }
-  if (!rtools::checkRange(tool, devicesOpt, kDevicesRange) ||
-      !rtools::checkRange(tool, maxTokensOpt, kMaxTokensRange) ||
-      !rtools::checkRange(tool, blockSizeOpt, kBlockSizeRange) ||
-      !rtools::checkRange(tool, lightningSplitOpt, kValueSplitRange) ||
-      !rtools::checkRange(tool, moeDecodeSlotsOpt, kDecodeSlotsRange) ||
-      !rtools::checkRange(tool, moeWgmmaGroupOpt, kWgmmaGroupRange) ||
-      !rtools::checkRange(tool, moeDecodeWaveOpt, kDecodeWaveRange) ||
-      !rtools::checkRange(tool, moeDecodeWaveTokensOpt, kDecodeWaveRange) ||
-      !rtools::checkRange(tool, moeWgmmaPersistentOpt, kWgmmaPersistentRange) ||
-      !rtools::checkRange(tool, cispoTokenChunkOpt, kCispoTokenChunkRange))
+  // Every integer option declared with rtools::inRange and given.
+  if (!rtools::checkGivenRanges(tool))
     return false;
   if (cispoTokenChunkOpt % 128 != 0) {
     llvm::errs() << "hymir-compile: error: --cispo-token-chunk must be a "
@@ -447,12 +439,6 @@ bool checkOptions() {
                  << static_cast<int64_t>(cispoTokenChunkOpt) << "\n";
     return false;
   }
-  if (!rtools::checkRange(tool, lightningDecodeColumnsOpt,
-                          kDecodeColumnsRange) ||
-      !rtools::checkRange(tool, lightningDecodeRowsOpt, kDecodeRowsRange) ||
-      !rtools::checkRange(tool, lightningHopperConsumersOpt,
-                          kHopperConsumersRange))
-    return false;
   if (int64_t r = lightningDecodeRowsOpt; r == 3 || (r > 4 && r < 8)) {
     llvm::errs() << "hymir-compile: error: --lightning-decode-rows must be "
                     "1, 2, 4 or 8 (0: automatic), got "
@@ -466,9 +452,6 @@ bool checkOptions() {
                  << c << "\n";
     return false;
   }
-  if (moeTileOpt.getNumOccurrences() &&
-      !rtools::checkRange(tool, moeTileOpt, kMoeTileRange))
-    return false;
   if (!dumpDir.empty()) {
     std::error_code ec = llvm::sys::fs::create_directories(dumpDir);
     if (!ec && !llvm::sys::fs::is_directory(dumpDir))
