@@ -23,6 +23,8 @@
 #include "mlir/Dialect/SCF/IR/SCF.h"
 #include "mlir/Dialect/Vector/IR/VectorOps.h"
 
+#include <functional>
+
 using namespace mlir;
 using namespace mlir::hymir;
 
@@ -49,6 +51,32 @@ void mlir::hymir::emitMoeWgmmaKernels(ImplicitLocOpBuilder &b,
   // second half lies in the next group).
   Value lastRow;
   bool guardStores = false;
+  // How a body's product runs: whole (the grid form); only the copies of
+  // its prologue (the persistent form's next tile); or after a prologue
+  // issued earlier, followed by afterProduct (the persistent form's tile).
+  enum class ProductMode { Whole, PrologueOnly, AfterPrologue };
+  ProductMode productMode = ProductMode::Whole;
+  std::function<void()> afterProduct;
+  // The product of a body in the current mode; empty in PrologueOnly (the
+  // body then stops: no epilogue).
+  auto runProduct = [&](WgmmaTiles &w, Value a, ArrayRef<Value> aRows,
+                        ArrayRef<WgmmaTiles::Chunk> chunks,
+                        int64_t k) -> SmallVector<Value> {
+    switch (productMode) {
+    case ProductMode::Whole:
+      return w.product(a, aRows, chunks, k, w.active);
+    case ProductMode::PrologueOnly:
+      w.prologue(a, aRows, chunks, k);
+      return {};
+    case ProductMode::AfterPrologue: {
+      SmallVector<Value> acc =
+          w.productAfterPrologue(a, aRows, chunks, k, w.active);
+      afterProduct();
+      return acc;
+    }
+    }
+    llvm_unreachable("product mode");
+  };
   auto launchWgmma = [&](MoePart part, int64_t colBlocks, Body body,
                          int64_t chunks) {
     // Grid (kGroup x column blocks, groups): blocks start in the order of
@@ -142,41 +170,86 @@ void mlir::hymir::emitMoeWgmmaKernels(ImplicitLocOpBuilder &b,
           };
           Value rowTiles = walk(Value()).getResult(0);
           Value total = g.mul(rowTiles, c(colBlocks));
-          auto tiles = scf::ForOp::create(b, launch.getBlockIds().x, total,
-                                          c(persistent));
+          // Tile t (below total)'s expert, first row, column block and
+          // group end.
+          auto locate = [&](Value t) -> SmallVector<Value> {
+            Value groupStart = g.mul(
+                arith::DivUIOp::create(b, t, c(kGroup * colBlocks)), c(kGroup));
+            Value inGroupTiles = arith::MinUIOp::create(
+                b, c(kGroup), g.sub(rowTiles, groupStart));
+            Value inGroup = g.sub(t, g.mul(groupStart, c(colBlocks)));
+            Value rowTile = g.add(
+                groupStart, arith::RemUIOp::create(b, inGroup, inGroupTiles));
+            Value colBlock = arith::DivUIOp::create(b, inGroup, inGroupTiles);
+            auto found = walk(rowTile);
+            return {found.getResult(1), found.getResult(2), colBlock,
+                    found.getResult(3)};
+          };
+          // A tile at or past total (the last of a block's walk) is
+          // located as the last tile; nothing of it runs.
+          auto locateClamped = [&](Value t) {
+            return locate(arith::MinUIOp::create(
+                b, t, arith::SubIOp::create(b, total, c(1))));
+          };
+          auto below = [&](Value t) {
+            return arith::CmpIOp::create(b, arith::CmpIPredicate::ult, t,
+                                         total);
+          };
+          WgmmaTiles w(b, tid);
+          // The first tile's copies, then per tile: its product, a barrier
+          // (every warp done with the stages), the next tile's copies, and
+          // this tile's epilogue while they fly.
+          Value t0 = launch.getBlockIds().x;
+          SmallVector<Value> first = locateClamped(t0);
+          {
+            auto any = scf::IfOp::create(b, below(t0),
+                                         /*withElseRegion=*/false);
+            OpBuilder::InsertionGuard guard(b);
+            b.setInsertionPointToStart(&any.getThenRegion().front());
+            productMode = ProductMode::PrologueOnly;
+            body(w, first[0], first[1], first[2]);
+          }
+          auto tiles = scf::ForOp::create(b, t0, total, c(persistent), first);
           OpBuilder::InsertionGuard inner(b);
           b.setInsertionPointToStart(tiles.getBody());
           Value t = tiles.getInductionVar();
-          Value groupStart = g.mul(
-              arith::DivUIOp::create(b, t, c(kGroup * colBlocks)), c(kGroup));
-          Value inGroupTiles =
-              arith::MinUIOp::create(b, c(kGroup), g.sub(rowTiles, groupStart));
-          Value inGroup = g.sub(t, g.mul(groupStart, c(colBlocks)));
-          Value rowTile = g.add(
-              groupStart, arith::RemUIOp::create(b, inGroup, inGroupTiles));
-          Value colBlock = arith::DivUIOp::create(b, inGroup, inGroupTiles);
-          auto found = walk(rowTile);
-          Value e = found.getResult(1), r0 = found.getResult(2),
-                end = found.getResult(3);
-          // Every warp is done with the previous tile's stages.
-          gpu::BarrierOp::create(b);
-          WgmmaTiles w(b, tid);
+          ValueRange cur = tiles.getRegionIterArgs();
+          Value e = cur[0], r0 = cur[1], colBlock = cur[2], end = cur[3];
+          SmallVector<Value> next;
+          afterProduct = [&]() {
+            gpu::BarrierOp::create(b);
+            Value tn = g.add(t, c(persistent));
+            next = locateClamped(tn);
+            auto more = scf::IfOp::create(b, below(tn),
+                                          /*withElseRegion=*/false);
+            OpBuilder::InsertionGuard guard(b);
+            b.setInsertionPointToStart(&more.getThenRegion().front());
+            productMode = ProductMode::PrologueOnly;
+            body(w, next[0], next[1], next[2]);
+            productMode = ProductMode::AfterPrologue;
+          };
           // A warpgroup works where its 64 rows start inside the group and
           // with a token (padding closes a group).
-          Value first = g.add(r0, g.mul(g.div(tid, 128), Wg::kRows / 2));
+          Value firstRow = g.add(r0, g.mul(g.div(tid, 128), Wg::kRows / 2));
           Value token = memref::LoadOp::create(
-              b, sorted, ValueRange{arith::MinUIOp::create(b, first, lastRow)});
+              b, sorted,
+              ValueRange{arith::MinUIOp::create(b, firstRow, lastRow)});
           w.active = arith::AndIOp::create(
               b,
-              arith::CmpIOp::create(b, arith::CmpIPredicate::ult, first, end),
+              arith::CmpIOp::create(b, arith::CmpIPredicate::ult, firstRow,
+                                    end),
               arith::CmpIOp::create(
                   b, arith::CmpIPredicate::sge, token,
                   arith::ConstantIntOp::create(b, b.getI32Type(), 0)));
+          productMode = ProductMode::AfterPrologue;
           body(w, e, r0, colBlock);
+          scf::YieldOp::create(b, next);
         });
     setMoePart(launchOp, part);
     lastRow = Value();
     guardStores = false;
+    productMode = ProductMode::Whole;
+    afterProduct = nullptr;
   };
   // The rows a copy reads, kept below lastRow where set.
   auto readRow = [&](Value row) -> Value {
@@ -217,7 +290,9 @@ void mlir::hymir::emitMoeWgmmaKernels(ImplicitLocOpBuilder &b,
                 arith::IndexCastOp::create(b, b.getIndexType(), tok));
           }
           SmallVector<Value> acc =
-              w.product(x, aRows, {{w1, e, c0}, {w3, e, c0}}, width, w.active);
+              runProduct(w, x, aRows, {{w1, e, c0}, {w3, e, c0}}, width);
+          if (acc.empty())
+            return;
           epilogue(w, [&]() {
             w.forEachAccumulator([&](int64_t i, Value row, Value col) {
               if (i % 2)
@@ -250,8 +325,9 @@ void mlir::hymir::emitMoeWgmmaKernels(ImplicitLocOpBuilder &b,
           SmallVector<WgmmaTiles::Chunk> chunks;
           for (int64_t m = 0; m < downChunks; ++m)
             chunks.push_back({w2, e, w.add(c0, m * Wg::kChunkRows)});
-          SmallVector<Value> acc =
-              w.product(act, aRows, chunks, inter, w.active);
+          SmallVector<Value> acc = runProduct(w, act, aRows, chunks, inter);
+          if (acc.empty())
+            return;
           epilogue(w, [&]() {
             w.forEachAccumulator([&](int64_t i, Value row, Value col) {
               if (i % 2)

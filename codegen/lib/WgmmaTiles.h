@@ -37,6 +37,7 @@
 #include "mlir/Dialect/SCF/IR/SCF.h"
 #include "mlir/IR/ImplicitLocOpBuilder.h"
 
+#include <functional>
 #include <optional>
 
 namespace mlir::hymir {
@@ -137,19 +138,46 @@ struct WgmmaTiles : GpuBuilder {
     return product(a, aRows, chunks, steps, std::nullopt, active);
   }
 
+  /// The copies product() starts with (its first kStages - 1 steps, one
+  /// commit group each) on their own, for a tile whose product follows
+  /// with productAfterPrologue(): a persistent kernel issues the next
+  /// tile's prologue before the current tile's epilogue, once every warp
+  /// is done with the stages (a barrier after the product).
+  void prologue(Value a, ArrayRef<Value> aRows, ArrayRef<Chunk> chunks,
+                int64_t k) {
+    Setup s = setup(chunks.size());
+    auto issue = makeIssue(s, a, aRows, chunks);
+    for (int64_t st = 0; st + 1 < kStages; ++st) {
+      if (st < k / kK)
+        issue(idx(st), idx(st));
+      NVVM::CpAsyncCommitGroupOp::create(b);
+    }
+  }
+  /// product() without its prologue (prologue() issued it).
+  SmallVector<Value> productAfterPrologue(Value a, ArrayRef<Value> aRows,
+                                          ArrayRef<Chunk> chunks, int64_t k,
+                                          Value active) {
+    return product(a, aRows, chunks, Value(), k / kK, active,
+                   /*withPrologue=*/false);
+  }
+
 private:
-  /// product() over `steps` stages, or `known` ones when it is set.
-  SmallVector<Value> product(Value a, ArrayRef<Value> aRows,
-                             ArrayRef<Chunk> chunks, Value steps,
-                             std::optional<int64_t> known, Value active) {
+  /// The shared-memory views and descriptor base every product and
+  /// prologue of `nc` chunks uses.
+  struct Setup {
+    int64_t nc, stage;
+    Value smem, descBase, col, swizzled, mnChunk, mnSwizzled;
+  };
+  Setup setup(int64_t nc) {
     MLIRContext *ctx = b.getContext();
-    int64_t nc = chunks.size(), stage = stageBytes(nc);
-    auto stepCount = [&]() { return known ? idx(*known) : steps; };
+    Setup s;
+    s.nc = nc;
+    s.stage = stageBytes(nc);
     auto space = gpu::AddressSpaceAttr::get(ctx, gpu::AddressSpace::Workgroup);
     Value bytes = gpu::DynamicSharedMemoryOp::create(
         b, MemRefType::get({ShapedType::kDynamic}, b.getI8Type(),
                            MemRefLayoutAttrInterface(), space));
-    Value smem = memref::ViewOp::create(
+    s.smem = memref::ViewOp::create(
         b,
         MemRefType::get({sharedBytes(nc) / 2}, b.getBF16Type(),
                         MemRefLayoutAttrInterface(), space),
@@ -160,23 +188,33 @@ private:
     Value base = arith::IndexCastOp::create(
         b, b.getI64Type(),
         memref::ExtractAlignedPointerAsIndexOp::create(b, bytes));
-    Value descBase = arith::OrIOp::create(
+    s.descBase = arith::OrIOp::create(
         b,
         arith::ShRUIOp::create(b, arith::AndIOp::create(b, base, i64(0x3FFFF)),
                                i64(4)),
         i64(static_cast<int64_t>(0x4000004000010000ULL)));
-
     // This thread's copies: 16 bytes (8 bf16) of K at column 8 (tid % 8)
     // of the stage's slice, stored at its swizzled chunk, the same for all
     // of its rows (they differ by multiples of 8).
-    Value col = mul(arith::RemUIOp::create(b, tid, idx(8)), 8);
-    Value swizzled =
+    s.col = mul(arith::RemUIOp::create(b, tid, idx(8)), 8);
+    s.swizzled =
         mul(arith::XOrIOp::create(
                 b, arith::RemUIOp::create(b, tid, idx(8)),
                 arith::RemUIOp::create(
                     b, arith::DivUIOp::create(b, tid, idx(8)), idx(8))),
             16);
-    auto copy = [&](Value src, ValueRange srcIndices, Value dstByte) {
+    return s;
+  }
+
+  /// issue(step, slot): this thread's copies of stage `step` into `slot`.
+  std::function<void(Value, Value)> makeIssue(Setup &s, Value a,
+                                              ArrayRef<Value> aRowsRef,
+                                              ArrayRef<Chunk> chunksRef) {
+    SmallVector<Value> aRows(aRowsRef.begin(), aRowsRef.end());
+    SmallVector<Chunk> chunks(chunksRef.begin(), chunksRef.end());
+    int64_t nc = s.nc, stage = s.stage;
+    Value smem = s.smem, col = s.col, swizzled = s.swizzled;
+    auto copy = [this, smem](Value src, ValueRange srcIndices, Value dstByte) {
       Value dst = arith::DivUIOp::create(b, dstByte, idx(2));
       nvgpu::DeviceAsyncCopyOp::create(b, smem, ValueRange{dst}, src,
                                        srcIndices, b.getIndexAttr(8),
@@ -186,20 +224,21 @@ private:
     // MN-major copies of a region of 128 MN x 64 K: this thread's 16-byte
     // chunk c = tid % 16 of K rows tid / 16 + 16 i.
     // (Built only where an operand is MN-major.)
-    Value mnChunk, mnSwizzled;
     if (aMnMajor ||
         llvm::any_of(chunks, [](const Chunk &c) { return c.mnMajor; })) {
-      mnChunk = arith::RemUIOp::create(b, tid, idx(16));
-      mnSwizzled =
-          add(mul(arith::DivUIOp::create(b, mnChunk, idx(8)), kMnAtomBytes),
+      s.mnChunk = arith::RemUIOp::create(b, tid, idx(16));
+      s.mnSwizzled =
+          add(mul(arith::DivUIOp::create(b, s.mnChunk, idx(8)), kMnAtomBytes),
               mul(arith::XOrIOp::create(
                       b, arith::RemUIOp::create(b, tid, idx(8)),
                       arith::RemUIOp::create(
                           b, arith::DivUIOp::create(b, tid, idx(16)), idx(8))),
                   16));
     }
-    auto copyMn = [&](Value src, Value kFirst, Value kLimit, Value col0,
-                      Value step, Value regionByte) {
+    Value mnChunk = s.mnChunk, mnSwizzled = s.mnSwizzled;
+    auto copyMn = [this, copy, mnChunk,
+                   mnSwizzled](Value src, Value kFirst, Value kLimit,
+                               Value col0, Value step, Value regionByte) {
       for (int64_t i = 0; i < kRowsPerThread; ++i) {
         Value k = add(arith::DivUIOp::create(b, tid, idx(16)), 16 * i);
         Value srcRow = add(add(kFirst, mul(step, kK)), k);
@@ -212,7 +251,8 @@ private:
         copy(src, ValueRange{srcRow, add(col0, mul(mnChunk, 8))}, at);
       }
     };
-    auto issue = [&](Value step, Value slot) {
+    return [this, a, aRows, chunks, nc, stage, col, swizzled, copy,
+            copyMn](Value step, Value slot) {
       Value k0 = add(mul(step, kK), col);
       Value stageBase = mul(slot, stage);
       if (aMnMajor)
@@ -244,11 +284,25 @@ private:
         }
       }
     };
+  }
+
+  /// product() over `steps` stages, or `known` ones when it is set; without
+  /// `withPrologue` its first copies are prologue()'s.
+  SmallVector<Value> product(Value a, ArrayRef<Value> aRows,
+                             ArrayRef<Chunk> chunks, Value steps,
+                             std::optional<int64_t> known, Value active,
+                             bool withPrologue = true) {
+    MLIRContext *ctx = b.getContext();
+    int64_t nc = chunks.size(), stage = stageBytes(nc);
+    auto stepCount = [&]() { return known ? idx(*known) : steps; };
+    Setup setupValues = setup(nc);
+    Value descBase = setupValues.descBase;
+    auto issue = makeIssue(setupValues, a, aRows, chunks);
     auto commit = [&]() { NVVM::CpAsyncCommitGroupOp::create(b); };
 
     // Prologue: the first kStages - 1 steps in flight (empty groups past
     // the end keep the group count uniform).
-    for (int64_t s = 0; s + 1 < kStages; ++s) {
+    for (int64_t s = 0; withPrologue && s + 1 < kStages; ++s) {
       if (known) {
         if (s < *known)
           issue(idx(s), idx(s));

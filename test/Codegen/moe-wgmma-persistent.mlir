@@ -5,27 +5,38 @@
 // BAD: hymir-compile: error: --moe-wgmma-persistent must be in [0, 4096], got -1
 
 // The persistent wgmma kernels: a grid of 132 blocks; each counts the
-// 128-row tiles of every expert's group (a walk over the offsets), then
-// strides over the tiles (step 132), finds the tile's expert and first row
-// (a second walk), waits for the block (the previous tile's stages), and
-// runs the same main loop; a warpgroup stores only where its rows start
-// inside the group with a token.
+// 128-row tiles of every expert's group (a walk over the offsets), finds
+// its first tile's expert, first row and column block (a second walk) and
+// issues that tile's first copies (the pipeline's prologue); then strides
+// over the tiles (step 132, the tile's place carried): the main loop
+// without a prologue, a barrier (every warp done with the stages), the
+// next tile's place and first copies, and the epilogue while they fly, in
+// which a warpgroup stores only where its rows start inside the group with
+// a token.
 // CHECK-LABEL: func.func @tile128
 // CHECK: hymir.token_guard tokens in [17, -1] {
-// CHECK: gpu.launch blocks({{.*}}) in (%{{.*}} = %c132, %{{.*}} = %c1{{(_[0-9]+)?}}, {{.*}} dynamic_shared_memory_size %c196608_i32
+// CHECK: gpu.launch blocks({{.*}}) in (%{{.*}} = %c132{{(_[0-9]+)?}}, %{{.*}} = %c1{{(_[0-9]+)?}}, {{.*}} dynamic_shared_memory_size %c196608_i32
 // CHECK: arith.ceildivui
-// CHECK: scf.for %{{.*}} = %{{.*}} to %{{.*}} step %c132{{(_[0-9]+)?}}
-// CHECK: scf.for
 // CHECK: arith.select
-// CHECK: gpu.barrier
-// CHECK: arith.andi
+// CHECK: scf.if
 // CHECK: nvgpu.device_async_copy
+// CHECK: nvvm.cp.async.commit.group
+// CHECK: scf.for %{{.*}} = %{{.*}} to %{{.*}} step %c132{{(_[0-9]+)?}} iter_args(
+// CHECK: arith.andi
+// CHECK: nvvm.cp.async.wait.group 2
 // CHECK-COUNT-8: nvvm.wgmma.mma_async
+// CHECK: nvvm.wgmma.wait.group.sync.aligned 0
+// CHECK-NEXT: gpu.barrier
+// CHECK: arith.select
+// CHECK: scf.if
+// CHECK: nvgpu.device_async_copy
+// CHECK: nvvm.cp.async.commit.group
 // CHECK: scf.if
 // CHECK: vector.store
+// CHECK: scf.yield
 // CHECK: } {hymir.moe = "gate-up-wgmma"}
 // CHECK: gpu.launch blocks({{.*}}) in (%{{.*}} = %c132{{(_[0-9]+)?}},
-// CHECK: scf.for %{{.*}} = %{{.*}} to %{{.*}} step %c132{{(_[0-9]+)?}}
+// CHECK: scf.for %{{.*}} = %{{.*}} to %{{.*}} step %c132{{(_[0-9]+)?}} iter_args(
 // CHECK: } {hymir.moe = "down-wgmma"}
 // GRID-LABEL: func.func @tile128
 // GRID-NOT: %c132
