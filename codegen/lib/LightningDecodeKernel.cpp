@@ -13,6 +13,7 @@
 #include "mlir/Dialect/Math/IR/Math.h"
 #include "mlir/Dialect/MemRef/IR/MemRef.h"
 #include "mlir/Dialect/SCF/IR/SCF.h"
+#include "mlir/Dialect/Utils/StaticValueUtils.h"
 #include "mlir/Dialect/Vector/IR/VectorOps.h"
 
 using namespace mlir;
@@ -104,7 +105,8 @@ struct DecodeKernelBuilder : LightningKernel {
 /// lane / q. Per token: S = lambda S + k^T v element by element (as the
 /// scalar kernel), the thread's partial o over its R rows, summed over the
 /// row groups of the warp with xor shuffles and over the warps through
-/// shared memory. The last token's state is stored before its output sums.
+/// shared memory. The last token's state is stored row by row as it is
+/// updated, before the output sums.
 struct VectorDecodeKernelBuilder : LightningKernel {
   VectorDecodeKernelBuilder(ImplicitLocOpBuilder &b,
                             const LightningOperands &operands,
@@ -143,60 +145,62 @@ struct VectorDecodeKernelBuilder : LightningKernel {
     Value d0 = mul(add(mul(warp, rowsPerWarp), rowInWarp), s.rows);
     Value col = add(vOff, mul(quad, 4));
     Value zero = f32(0);
-    // The state: R rows of 4 columns, one 16-byte load each, all issued
-    // before any use.
-    SmallVector<Value> state;
-    for (int64_t r = 0; r < s.rows; ++r) {
-      if (!initialState) {
-        state.append(4, zero);
-        continue;
-      }
-      Value quadValues =
-          load(initialState, 4, ValueRange{batch, head, add(d0, r), col}, 4);
-      llvm::append_range(state, elements(quadValues, 4));
-    }
-    Value slope = memref::LoadOp::create(b, slopes, ValueRange{head});
-    Value lambda = math::ExpOp::create(b, arith::NegFOp::create(b, slope));
     Value partials =
         s.warps > 1 ? view(sharedBytes(), 0, {s.warps, s.columns}) : Value();
-    auto loop = scf::ForOp::create(b, idx(0), tokens, idx(1), state);
-    {
-      OpBuilder::InsertionGuard guard(b);
-      b.setInsertionPointToStart(loop.getBody());
-      Value t = loop.getInductionVar();
-      SmallVector<Value> qx = elements(
-          load(q, s.rows, ValueRange{batch, t, head, d0}, eltBytes()), s.rows);
-      SmallVector<Value> kx = elements(
-          load(k, s.rows, ValueRange{batch, t, head, d0}, eltBytes()), s.rows);
-      SmallVector<Value> vx =
-          elements(load(v, 4, ValueRange{batch, t, head, col}, eltBytes()), 4);
-      ValueRange old = loop.getRegionIterArgs();
+    auto round = [&](Value x) -> Value {
+      return elt.isF32() ? x : Value(arith::TruncFOp::create(b, elt, x));
+    };
+    // Token t's q and k (the thread's R key rows) and v (its 4 columns).
+    auto loadToken = [&](Value t) {
+      return std::array<SmallVector<Value>, 3>{
+          elements(load(q, s.rows, ValueRange{batch, t, head, d0}, eltBytes()),
+                   s.rows),
+          elements(load(k, s.rows, ValueRange{batch, t, head, d0}, eltBytes()),
+                   s.rows),
+          elements(load(v, 4, ValueRange{batch, t, head, col}, eltBytes()), 4)};
+    };
+    // The state: R rows of 4 columns, one 16-byte load each, all issued
+    // before any use.
+    auto loadState = [&]() {
+      SmallVector<Value> state;
+      for (int64_t r = 0; r < s.rows; ++r) {
+        if (!initialState) {
+          state.append(4, zero);
+          continue;
+        }
+        Value quadValues =
+            load(initialState, 4, ValueRange{batch, head, add(d0, r), col}, 4);
+        llvm::append_range(state, elements(quadValues, 4));
+      }
+      return state;
+    };
+    // Token t: S = lambda S + k^T v and o = q S with the updated state;
+    // where `last` holds (always where it is null) the new state is stored
+    // row by row as soon as the row is updated, before the next rows and
+    // the output's sums, so that a row's stores leave while later rows'
+    // loads still arrive (a block otherwise reads all of its state and
+    // only then writes it). Each element is stored by the thread that
+    // loaded it, after that load: the update in place stays valid.
+    auto step = [&](Value t, ArrayRef<Value> old,
+                    const std::array<SmallVector<Value>, 3> &in, Value lambda,
+                    Value last) {
+      const auto &[qx, kx, vx] = in;
       SmallVector<Value> next, partial(4, zero);
-      for (int64_t r = 0; r < s.rows; ++r)
+      for (int64_t r = 0; r < s.rows; ++r) {
         for (int64_t c = 0; c < 4; ++c) {
-          // S = lambda S + k^T v, then o = q S with the updated state.
           Value sr =
               math::FmaOp::create(b, lambda, old[r * 4 + c],
                                   arith::MulFOp::create(b, kx[r], vx[c]));
           next.push_back(sr);
           partial[c] = math::FmaOp::create(b, qx[r], sr, partial[c]);
         }
-      // The state after the last token is stored here, before the output's
-      // sums (shuffles, shared memory, barriers), so that its stores drain
-      // while the sums run instead of after them (a call at B = 1 ends
-      // with them). Each element is still stored by the thread that loaded
-      // it, after that load: the update in place stays valid.
-      auto lastToken =
-          scf::IfOp::create(b,
-                            arith::CmpIOp::create(b, arith::CmpIPredicate::eq,
-                                                  add(t, idx(1)), tokens),
-                            /*withElseRegion=*/false);
-      {
         OpBuilder::InsertionGuard inner(b);
-        b.setInsertionPointToStart(&lastToken.getThenRegion().front());
-        for (int64_t r = 0; r < s.rows; ++r)
-          store(ArrayRef<Value>(next).slice(r * 4, 4), finalState,
-                ValueRange{batch, head, add(d0, r), col}, 4);
+        if (last) {
+          auto storeRow = scf::IfOp::create(b, last, /*withElseRegion=*/false);
+          b.setInsertionPointToStart(&storeRow.getThenRegion().front());
+        }
+        store(ArrayRef<Value>(next).slice(r * 4, 4), finalState,
+              ValueRange{batch, head, add(d0, r), col}, 4);
       }
       // The row groups of a warp: lanes lanesPerRow apart.
       for (int64_t offset = lanesPerRow; offset < 32; offset *= 2)
@@ -205,9 +209,6 @@ struct VectorDecodeKernelBuilder : LightningKernel {
               gpu::ShuffleOp::create(b, p, offset, 32, gpu::ShuffleMode::XOR);
           p = arith::AddFOp::create(b, p, shuffle.getShuffleResult());
         }
-      auto round = [&](Value x) -> Value {
-        return elt.isF32() ? x : Value(arith::TruncFOp::create(b, elt, x));
-      };
       Value firstRow =
           arith::CmpIOp::create(b, arith::CmpIPredicate::eq, rowInWarp, idx(0));
       auto first = scf::IfOp::create(b, firstRow, /*withElseRegion=*/false);
@@ -243,7 +244,28 @@ struct VectorDecodeKernelBuilder : LightningKernel {
         }
         gpu::BarrierOp::create(b);
       }
-      scf::YieldOp::create(b, next);
+      return next;
+    };
+
+    Value slope = memref::LoadOp::create(b, slopes, ValueRange{head});
+    Value lambda = math::ExpOp::create(b, arith::NegFOp::create(b, slope));
+    // One static token (a decode step): q, k and v are loaded before the
+    // state, so that they are there when the first state rows arrive.
+    int64_t qTokens = cast<ShapedType>(q.getType()).getDimSize(1);
+    if (qTokens == 1 || getConstantIntValue(tokens) == 1) {
+      auto in = loadToken(idx(0));
+      step(idx(0), loadState(), in, lambda, /*last=*/Value());
+      return;
+    }
+    auto loop = scf::ForOp::create(b, idx(0), tokens, idx(1), loadState());
+    {
+      OpBuilder::InsertionGuard guard(b);
+      b.setInsertionPointToStart(loop.getBody());
+      Value t = loop.getInductionVar();
+      Value last = arith::CmpIOp::create(b, arith::CmpIPredicate::eq,
+                                         add(t, idx(1)), tokens);
+      SmallVector<Value> old(loop.getRegionIterArgs());
+      scf::YieldOp::create(b, step(t, old, loadToken(t), lambda, last));
     }
     // No token: the state passes through unchanged.
     auto noToken = scf::IfOp::create(

@@ -11,7 +11,7 @@
 // CHECK:   step 0: launch prefill_kernel::prefill_kernel grid 1x4x2 block 128 shared 1024 B when tokens <= 16 (input 0, {{.*}}, output 1, output 0)
 // CHECK:   step 1: launch prefill_kernel_0::prefill_kernel grid 1x4x2 block 256 shared 31376 B when tokens >= 17 (input 0, {{.*}}, output 0, output 1)
 // CHECK: entry decode
-// CHECK:   step 0: launch decode_kernel::decode_kernel grid 1x4x2 block 128 shared 1024 B (input {{.*}}, output 1, output 0)
+// CHECK:   step 0: launch decode_kernel::decode_kernel grid 1x4x2 block 128 shared 1024 B (input 3, {{.*}}, output 1, output 0)
 
 // PTX: gpu.binary @prefill_kernel
 // PTX-SAME: shfl.sync.bfly.b32

@@ -24,13 +24,19 @@
 // SCALAR-PTX:     shfl.sync.bfly.b32
 
 // VECTOR:      arena 0 B
-// VECTOR-NEXT: step 0: launch decode_kernel::decode_kernel grid 2x64x1 block 256 shared 2048 B (input 4, {{.*}}, output 0)
+// VECTOR-NEXT: step 0: launch decode_kernel::decode_kernel grid 2x64x1 block 256 shared 2048 B ({{.*}}input 4, output 0)
 // VECTOR-NOT:  step
-// The state, q and k as 16-byte loads; the state stored as 16-byte stores
-// as soon as it is updated, before the output's shuffles and barriers (its
-// stores drain while the output is summed).
-// VECTOR-PTX-COUNT-10: ld.global.v4.b32
-// VECTOR-PTX-COUNT-8:  st.global.v4.b32
+// The state, q and k as 16-byte loads (q, k and v before the state); the
+// state stored as 16-byte stores row by row as each row is updated (a
+// row's update between two rows' stores), before the output's shuffles and
+// barriers, so that the state's writes overlap its reads.
+// VECTOR-PTX:          ld.global.b32
+// VECTOR-PTX-COUNT-2:  ld.global.v4.b32
+// VECTOR-PTX:          ld.global.v4.b16
+// VECTOR-PTX-COUNT-8:  ld.global.v4.b32
+// VECTOR-PTX:          st.global.v4.b32
+// VECTOR-PTX:          fma.rn.f32
+// VECTOR-PTX-COUNT-7:  st.global.v4.b32
 // VECTOR-PTX:          shfl.sync.bfly.b32
 // VECTOR-PTX:          bar.sync
 // VECTOR-PTX-NOT:      st.global.v4.b32

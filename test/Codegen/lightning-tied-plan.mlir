@@ -9,17 +9,17 @@
 // CHECK-LABEL: entry tied
 // CHECK:         output 1 state_out: F32[2, 4, 16, 16] tied to input 4
 // CHECK-NEXT:    arena 0 B
-// CHECK-NEXT:    step 0: launch {{.*}} grid 1x4x2 block {{[0-9]+}} (input 4, {{.*}}, output 0)
+// CHECK-NEXT:    step 0: launch {{.*}} grid 1x4x2 block {{[0-9]+}} ({{.*}}input 4, output 0)
 // CHECK-NOT:     step
 // CHECK-LABEL: entry untied
 // CHECK:         arena 0 B
-// CHECK-NEXT:    step 0: launch {{.*}} (input 4, {{.*}}, output 1, output 0)
+// CHECK-NEXT:    step 0: launch {{.*}} ({{.*}}input 4, output 1, output 0)
 // CHECK-NOT:     step
 // The model's decode form: a slot without a token keeps its state (a select
 // by counts into the tied state), run inside the decode kernel.
 // CHECK-LABEL: entry keep
 // CHECK:         arena 0 B
-// CHECK-NEXT:    step 0: launch {{.*}} (input 4, {{.*}}, input 5, output 0)
+// CHECK-NEXT:    step 0: launch {{.*}} ({{.*}}input 4, input 5, output 0)
 // CHECK-NOT:     step
 // CHECK-LABEL: entry tied_tokens
 // CHECK:         buffer 0
