@@ -7,7 +7,7 @@
 //
 // - the producer (one thread) loads, per block, q and k (D / 64 boxes of
 //   64 tokens x 64 columns each) and this chunk's v box by TMA into a ring
-//   of kStages slots (128-byte swizzle; rows past the sequence read zeros),
+//   of `stages` slots (128-byte swizzle; rows past the sequence read zeros),
 //   each slot guarded by a full barrier (arrive with the expected bytes)
 //   and an empty barrier (released by every consumer warp);
 // - the consumers run the tiled form's three contractions on wgmma, the
@@ -78,20 +78,25 @@ struct Layout {
   /// The bf16 state copies (`copies` of D / 64 boxes each: rows are value
   /// columns, each row 64 key rows of S) and w V (one box).
   int64_t state = 0, copies = 1, scaledV = 0;
+  /// o's bf16 tile on its way to global memory (0: none), 64 rows of 128
+  /// bytes, 16-byte chunk c of row r at c ^ (r % 8).
+  int64_t outStage = 0;
   int64_t bytes = 0;
 };
 
-Layout layoutFor(int64_t d, int64_t consumers) {
+Layout layoutFor(int64_t d, const LightningHopperForm &form) {
   SharedLayout l;
   Layout out;
   int64_t boxes = d / 64;
   out.q = 0;
   out.k = boxes * kBox;
   out.v = 2 * boxes * kBox;
-  out.ring = Ring::carve(l, Shape::kStages, (2 * boxes + 1) * kBox);
-  out.copies = consumers == 2 ? 2 : 1;
+  out.ring = Ring::carve(l, form.stages, (2 * boxes + 1) * kBox);
+  out.copies = form.consumers == 2 ? 2 : 1;
   out.state = l.region(out.copies * boxes * kBox);
   out.scaledV = l.region(kBox);
+  if (form.consumers == 2 && form.stagedOutput)
+    out.outStage = l.region(kBox);
   out.ring.carveBarriers(l);
   out.bytes = l.bytes;
   return out;
@@ -106,11 +111,11 @@ struct Fragment {
 
 struct HopperLightning : LightningKernel {
   HopperLightning(ImplicitLocOpBuilder &b, const LightningOperands &operands,
-                  int64_t d, int64_t consumers, Value qMap, Value kMap,
-                  Value vMap)
-      : LightningKernel(b, operands), d(d), boxes(d / 64), consumers(consumers),
-        p(b), layout(layoutFor(d, consumers)), qMap(qMap), kMap(kMap),
-        vMap(vMap) {}
+                  int64_t d, const LightningHopperForm &form, Value qMap,
+                  Value kMap, Value vMap)
+      : LightningKernel(b, operands), d(d), boxes(d / 64),
+        consumers(form.consumers), p(b), layout(layoutFor(d, form)), qMap(qMap),
+        kMap(kMap), vMap(vMap) {}
   int64_t d, boxes, consumers;
   HopperPipeline p;
   Layout layout;
@@ -215,8 +220,9 @@ struct HopperLightning : LightningKernel {
   void emit() {
     p.begin();
     Value blocks = arith::CeilDivUIOp::create(b, tokens, idx(Shape::kBlock));
-    p.initBarriers(tid, {{layout.ring.full, Shape::kStages, 1},
-                         {layout.ring.empty, Shape::kStages, 4 * consumers}});
+    int64_t stages = layout.ring.stages;
+    p.initBarriers(tid, {{layout.ring.full, stages, 1},
+                         {layout.ring.empty, stages, 4 * consumers}});
     p.roles(
         tid, /*producerRegisters=*/40, /*consumerRegisters=*/232,
         [&](Value t) { producer(t, blocks); },
@@ -449,7 +455,8 @@ struct HopperLightning : LightningKernel {
       p.wgmmaCommit();
       p.wgmmaWait(0);
 
-      Value o = outputProduct(scores, inter, mask, rowDecay, vBase);
+      SmallVector<Value> frag = maskedScores(scores, mask);
+      Value o = outputProduct(frag, inter, rowDecay, vBase);
       p.wgmmaCommit();
 
       writeScaledV(t, vBase, scaledV, m, negSlope);
@@ -467,15 +474,21 @@ struct HopperLightning : LightningKernel {
     storeFinalState(f, loop.getResults());
   }
 
-  /// o = lambda^(i+1) inter + (scores * M) V issued (not committed):
-  /// (scores * M) as bf16 A fragments, V MN-major from the ring.
-  Value outputProduct(Value scores, Value inter, ArrayRef<Value> mask,
-                      Value rowDecay[2], Value vBase) {
-    SmallVector<Value> x = unpack(scores), y = unpack(inter);
+  /// (scores * M) as bf16 A fragments.
+  SmallVector<Value> maskedScores(Value scores, ArrayRef<Value> mask) {
+    SmallVector<Value> x = unpack(scores);
     SmallVector<Value> frag;
     for (int64_t r = 0; r < 32; r += 2)
       frag.push_back(
           p.packBf16x2(fmul(x[r], mask[r]), fmul(x[r + 1], mask[r + 1])));
+    return frag;
+  }
+
+  /// o = lambda^(i+1) inter + (scores * M) V issued (not committed), V
+  /// MN-major from the ring.
+  Value outputProduct(ArrayRef<Value> frag, Value inter, Value rowDecay[2],
+                      Value vBase) {
+    SmallVector<Value> y = unpack(inter);
     for (int64_t r = 0; r < 32; ++r)
       y[r] = fmul(y[r], rowDecay[(r >> 1) & 1]);
     Value o = pack(y);
@@ -526,17 +539,69 @@ struct HopperLightning : LightningKernel {
       inter = p.wgmmaShared(inter, kMajor(qBase, ks), kMajor(copy, ks), 64,
                             /*overwrite=*/ks == 0);
     p.wgmmaCommit();
+    // The scores are done first: mask and round them while Q S runs.
+    p.wgmmaWait(1);
+    SmallVector<Value> frag = maskedScores(scores, mask);
     p.wgmmaWait(0);
     // The copy is read: the state warpgroup may write S_(i+1) there (when
     // it will: not after the last two blocks).
     when(ult(add(i, idx(2)), blocks),
          [&] { p.namedArrive(add32(kFree, buffer), 256); });
 
-    Value o = outputProduct(scores, inter, mask, rowDecay, vBase);
+    Value o = outputProduct(frag, inter, rowDecay, vBase);
     p.wgmmaCommit();
     p.wgmmaWait(0);
     releaseSlot(f, slot);
-    storeOutput(f, o, t0);
+    if (layout.outStage)
+      storeOutputStaged(f, o, t0);
+    else
+      storeOutput(f, o, t0);
+  }
+
+  /// o to global memory through shared memory: each warp stores its 16
+  /// rows with stmatrix (8 x 8 tiles: lane L names row L % 8 of tile L / 8,
+  /// tile (g, L / 8) = rows 16 warp + 8 ((L / 8) % 2), columns 16 g + 8
+  /// ((L / 8) / 2)), then reads them back as 16-byte chunks, 4 rows of 128
+  /// bytes per warp instruction, and stores those below the token count.
+  /// Only the warp's own rows: a warp barrier orders the two.
+  void storeOutputStaged(const Fragment &f, Value o, Value t0) {
+    SmallVector<Value> x = unpack(o);
+    Value stage = p.sharedAddress(layout.outStage);
+    Value tile = div(f.lane, 8), i = rem(f.lane, 8);
+    Value row = add(add(mul(f.warp, 16), mul(rem(tile, 2), 8)), i);
+    for (int64_t g = 0; g < 4; ++g) {
+      Value c = add(div(tile, 2), idx(2 * g));
+      Value chunk = arith::XOrIOp::create(b, c, i);
+      SmallVector<Value> sources;
+      for (int64_t mi = 0; mi < 4; ++mi) {
+        int64_t r = 4 * (2 * g + mi / 2) + 2 * (mi % 2);
+        sources.push_back(p.packBf16x2(x[r], x[r + 1]));
+      }
+      NVVM::StMatrixOp::create(
+          b, p.sharedPtr(plus(stage, add(mul(row, 128), mul(chunk, 16)))),
+          sources, NVVM::MMALayout::row,
+          NVVM::LdStMatrixShapeAttr::get(b.getContext(), 8, 8),
+          NVVM::LdStMatrixEltType::B16);
+    }
+    NVVM::SyncWarpOp::create(b, i32(-1));
+    Type vec = VectorType::get({8}, b.getBF16Type());
+    for (int64_t it = 0; it < 4; ++it) {
+      Value r = add(add(mul(f.warp, 16), div(f.lane, 8)), idx(4 * it));
+      Value c = rem(f.lane, 8);
+      Value chunk = arith::XOrIOp::create(b, c, rem(r, 8));
+      Value v8 = LLVM::LoadOp::create(
+          b, vec, p.sharedPtr(plus(stage, add(mul(r, 128), mul(chunk, 16)))),
+          16);
+      Value token = add(t0, r);
+      when(ult(token, tokens), [&] {
+        vector::StoreOp::create(
+            b, v8, this->out,
+            ValueRange{batch, token, head, add(vOff, mul(c, 8))},
+            /*nontemporal=*/false, llvm::MaybeAlign(16));
+      });
+    }
+    // The next block's stmatrix must not overwrite rows still being read.
+    NVVM::SyncWarpOp::create(b, i32(-1));
   }
 
   /// Named barrier `base` + `buffer` (an index) as an i32.
@@ -622,8 +687,9 @@ struct HopperLightning : LightningKernel {
 
 } // namespace
 
-int64_t LightningHopperShape::sharedBytes(int64_t d, int64_t consumers) {
-  return layoutFor(d, consumers).bytes;
+int64_t LightningHopperShape::sharedBytes(int64_t d,
+                                          const LightningHopperForm &form) {
+  return layoutFor(d, form).bytes;
 }
 
 Value mlir::hymir::buildLightningHopperTensorMap(ImplicitLocOpBuilder &b,
@@ -633,10 +699,8 @@ Value mlir::hymir::buildLightningHopperTensorMap(ImplicitLocOpBuilder &b,
                              b.getI64IntegerAttr(128));
 }
 
-void mlir::hymir::buildLightningHopperKernel(ImplicitLocOpBuilder &b,
-                                             const LightningOperands &operands,
-                                             int64_t keyDim, int64_t consumers,
-                                             Value qMap, Value kMap,
-                                             Value vMap) {
-  HopperLightning(b, operands, keyDim, consumers, qMap, kMap, vMap).emit();
+void mlir::hymir::buildLightningHopperKernel(
+    ImplicitLocOpBuilder &b, const LightningOperands &operands, int64_t keyDim,
+    const LightningHopperForm &form, Value qMap, Value kMap, Value vMap) {
+  HopperLightning(b, operands, keyDim, form, qMap, kMap, vMap).emit();
 }

@@ -392,6 +392,12 @@ struct HymirLightningToGpuPass
           << static_cast<int64_t>(hopperConsumers);
       return signalPassFailure();
     }
+    if (hopperStages < 2 || hopperStages > 4) {
+      getOperation().emitError()
+          << "hymir-lightning-to-gpu: hopper-stages must be in [2, 4], got "
+          << static_cast<int64_t>(hopperStages);
+      return signalPassFailure();
+    }
     // The op itself is not mapped: the algorithm is its tiled form.
     WalkResult untiled = getOperation().walk([](LightningAttentionOp op) {
       op.emitOpError("reaches hymir-lightning-to-gpu untiled: it maps the "
@@ -466,9 +472,12 @@ HymirLightningToGpuPass::chooseKernels(const TiledLightning &tiled) {
                        s.block == Tc::kBlock && s.threads == Tc::kWarps * 32 &&
                        Tc::applies(d, s.valueTile);
   using Hp = LightningHopperShape;
-  choice.hopper = tokensDim != 0 && s.valueTile > 0 && hopper &&
-                  target.hasWgmma && qType.getElementType().isBF16() &&
-                  s.block == Hp::kBlock && Hp::applies(d, s.valueTile);
+  choice.hopper =
+      tokensDim != 0 && s.valueTile > 0 && hopper && target.hasWgmma &&
+      qType.getElementType().isBF16() && s.block == Hp::kBlock &&
+      Hp::applies(d, s.valueTile) &&
+      Hp::sharedBytes(d, {hopperConsumers, hopperStages, hopperStagedOutput}) <=
+          target.maxSharedBytesPerBlock;
   return choice;
 }
 
@@ -580,12 +589,13 @@ void HymirLightningToGpuPass::emitKernels(const TiledLightning &tiled,
       Value qMap = buildLightningHopperTensorMap(b, operands.q);
       Value kMap = buildLightningHopperTensorMap(b, operands.k);
       Value vMap = buildLightningHopperTensorMap(b, operands.v);
-      int64_t consumers = hopperConsumers;
+      LightningHopperForm form{hopperConsumers, hopperStages,
+                               hopperStagedOutput};
       emitLaunch(LightningPart::TensorCore, s.valueSplit, s.valueTile,
-                 LightningHopperShape::threads(consumers),
-                 LightningHopperShape::sharedBytes(d, consumers),
+                 LightningHopperShape::threads(form.consumers),
+                 LightningHopperShape::sharedBytes(d, form),
                  [&](const LightningOperands &here) {
-                   buildLightningHopperKernel(b, here, d, consumers, qMap, kMap,
+                   buildLightningHopperKernel(b, here, d, form, qMap, kMap,
                                               vMap);
                  });
     } else if (choice.tensorCores)

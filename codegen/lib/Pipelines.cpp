@@ -72,6 +72,8 @@ void mlir::hymir::buildKernelFormPipeline(OpPassManager &pm,
     lightning.tensorCores = options.lightningTensorCores;
     lightning.hopper = options.lightningHopper;
     lightning.hopperConsumers = options.lightningHopperConsumers;
+    lightning.hopperStages = options.lightningHopperStages;
+    lightning.hopperStagedOutput = options.lightningHopperStagedOutput;
     lightning.decodeColumns = options.lightningDecodeColumns;
     lightning.decodeVector = options.lightningDecodeVector;
     lightning.decodeRows = options.lightningDecodeRows;

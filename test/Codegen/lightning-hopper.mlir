@@ -7,7 +7,8 @@
 // kernel still below 17 tokens. The output warpgroup waits for the state
 // copy of the previous block on a named barrier (ready) and frees it on
 // another; the state warpgroup writes the copies with stmatrix (8 x 8
-// tiles transposed) into two buffers. In the PTX, TMA loads into the
+// tiles transposed) into two buffers; o goes through shared memory
+// (stmatrix) and out in 16-byte stores. In the PTX, TMA loads into the
 // extern dynamic shared memory, 28 wgmma m64n64k16 per block (Q K^T and
 // Q S over D = 128, 4 (scores) V with A in registers, 8 K^T (w V) with
 // both operands transposed). Without the option the plan is the
@@ -16,6 +17,12 @@
 // RUN: FileCheck %s --input-file=%t.stages/3-cuda-kernels.prefill_kernel_0.ptx --check-prefix=PTX
 // RUN: FileCheck %s --input-file=%t.stages/3-cuda-kernels.prefill_kernel_0.ptx --check-prefix=WGMMA
 // RUN: FileCheck %s --input-file=%t.stages/3-cuda-kernels.prefill_kernel_0.ptx --check-prefix=STSM
+// RUN: FileCheck %s --input-file=%t.stages/3-cuda-kernels.prefill_kernel_0.ptx --check-prefix=OUT
+// RUN: hymir-compile %s -o %t.hymir --target=cuda --ptxas=none --lightning-hopper --lightning-hopper-staged-output=false --print-plan --dump-stages=%t.direct | FileCheck %s --check-prefix=DIRECT
+// RUN: FileCheck %s --input-file=%t.direct/3-cuda-kernels.prefill_kernel_0.ptx --check-prefix=DIRECT-PTX
+// RUN: hymir-compile %s -o %t.hymir --target=cuda --ptxas=none --lightning-hopper --lightning-hopper-stages=4 --print-plan | FileCheck %s --check-prefix=STAGES4
+// RUN: not hymir-compile %s -o %t.hymir --target=cuda --ptxas=none --lightning-hopper --lightning-hopper-stages=5 2>&1 | FileCheck %s --check-prefix=BAD-STAGES
+// RUN: not hymir-opt %s --hymir-tile-lightning-attention=block-size=64 "--hymir-lightning-to-gpu=hopper=true hopper-stages=1" 2>&1 | FileCheck %s --check-prefix=BAD-STAGES-PASS
 // RUN: FileCheck %s --input-file=%t.stages/1-kernel-form.mlir --check-prefix=FORM
 // RUN: hymir-compile %s -o %t.hymir --target=cuda --ptxas=none --print-plan | FileCheck %s --check-prefix=DEFAULT
 // RUN: hymir-compile %s -o %t.hymir --target=cuda --ptxas=none --lightning-hopper --lightning-hopper-consumers=1 --print-plan --dump-stages=%t.one | FileCheck %s --check-prefix=ONE
@@ -28,8 +35,8 @@
 // CHECK: step 2: tensor_map {{.*}} box [1, 64, 1, 64] swizzle 128 B when tokens >= 17 (input 1 -> buffer 1)
 // CHECK: step 3: tensor_map {{.*}} box [1, 64, 1, 64] swizzle 128 B when tokens >= 17 (input 2 -> buffer 2)
 // 3 stages of (2 q + 2 k + 1 v) boxes of 8 KiB, two bf16 state copies (16
-// KiB each), w V (8 KiB), 6 barriers.
-// CHECK: step 4: launch prefill_kernel_0::prefill_kernel grid 2x64x1 block 384 shared 163888 B when tokens >= 17 (tokens, buffer 0, buffer 1, buffer 2, input 3, output 0, output 1)
+// KiB each), w V (8 KiB), the o tile (8 KiB), 6 barriers.
+// CHECK: step 4: launch prefill_kernel_0::prefill_kernel grid 2x64x1 block 384 shared 172080 B when tokens >= 17 (tokens, buffer 0, buffer 1, buffer 2, input 3, output 0, output 1)
 
 // FORM: hymir.tensor_map %arg0 box [1, 64, 1, 64] swizzle 128
 // FORM: gpu.launch_func @prefill_kernel_0::@prefill_kernel
@@ -64,7 +71,24 @@
 
 // Two boxes of 4 stmatrix.x4 each: the initial copy and one in the loop.
 // STSM-COUNT-16: stmatrix.sync.aligned.m8n8.x4.trans.shared.b16
-// STSM-NOT: stmatrix
+// STSM-NOT: stmatrix.sync.aligned.m8n8.x4.trans
+
+// o: 4 stmatrix.x4 (not transposed), a warp barrier, then 4 16-byte
+// shared loads and global stores a thread.
+// OUT-COUNT-4: stmatrix.sync.aligned.m8n8.x4.shared.b16
+// OUT: bar.warp.sync
+// OUT-COUNT-4: st.global.v4.b32
+
+// Without the staging: no o tile, the fragments stored from registers.
+// DIRECT: launch prefill_kernel_0::prefill_kernel grid 2x64x1 block 384 shared 163888 B when tokens >= 17
+// DIRECT-PTX-NOT: stmatrix.sync.aligned.m8n8.x4.shared.b16
+// DIRECT-PTX-NOT: st.global.v4.b32
+
+// A 4-stage ring: 4 x 40 KiB + 2 x 16 + 8 + 8 KiB, 8 barriers.
+// STAGES4: launch prefill_kernel_0::prefill_kernel grid 2x64x1 block 384 shared 213056 B when tokens >= 17
+// BAD-STAGES: lightning-hopper-stages
+// BAD-STAGES-SAME: 5
+// BAD-STAGES-PASS: hymir-lightning-to-gpu: hopper-stages must be in [2, 4], got 1
 
 // One consumer warpgroup doing the output and the state in sequence: one
 // state copy written with scalar stores, no stmatrix.

@@ -140,6 +140,20 @@ static cl::opt<rtools::Int64Arg> lightningHopperConsumersOpt(
         kHopperConsumersRange, 2)),
     cl::init(2), rtools::inRange(kHopperConsumersRange),
     cl::cat(hymirCategory));
+static constexpr rtools::Range kHopperStagesRange{2, 4};
+static cl::opt<rtools::Int64Arg> lightningHopperStagesOpt(
+    "lightning-hopper-stages",
+    cl::desc(rtools::describeRange(
+        "cuda sm_90a, with --lightning-hopper: slots of the kernel's TMA "
+        "ring (40 KiB each at head dim 128)",
+        kHopperStagesRange, 3)),
+    cl::init(3), rtools::inRange(kHopperStagesRange), cl::cat(hymirCategory));
+static cl::opt<bool> lightningHopperStagedOutputOpt(
+    "lightning-hopper-staged-output",
+    cl::desc("cuda sm_90a, with --lightning-hopper and two consumers: o "
+             "through shared memory, written in 16-byte stores of whole rows "
+             "(default true)"),
+    cl::init(true), cl::cat(hymirCategory));
 static cl::opt<bool> lightningTensorCoresOpt(
     "lightning-tensor-cores",
     cl::desc("cuda: bf16 lightning-attention prefill on tensor cores "
@@ -674,6 +688,8 @@ LogicalResult run(MLIRContext &context, ModuleOp module, TimingScope &root) {
   formOptions.lightningTensorCores = lightningTensorCoresOpt;
   formOptions.lightningHopper = lightningHopperOpt;
   formOptions.lightningHopperConsumers = lightningHopperConsumersOpt;
+  formOptions.lightningHopperStages = lightningHopperStagesOpt;
+  formOptions.lightningHopperStagedOutput = lightningHopperStagedOutputOpt;
   formOptions.lightningDecodeColumns = lightningDecodeColumnsOpt;
   formOptions.lightningDecodeVector = lightningDecodeVectorOpt;
   formOptions.lightningDecodeRows = lightningDecodeRowsOpt;

@@ -469,6 +469,14 @@ def HymirLightningToGpu
            /*default=*/"2",
            "consumer warpgroups of the hopper kernel: 2, an output and a "
            "state warpgroup side by side; 1, one doing both in sequence">,
+    Option<"hopperStages", "hopper-stages", "int64_t", /*default=*/"3",
+           "slots of the hopper kernel's TMA ring (2 to 4; 40 KiB each at "
+           "key dim 128)">,
+    Option<"hopperStagedOutput", "hopper-staged-output", "bool",
+           /*default=*/"true",
+           "with two consumers, o goes through shared memory (stmatrix) and "
+           "out in 16-byte stores of whole rows; false: each thread stores "
+           "its accumulator fragments">,
     Option<"chip", "chip", "std::string", /*default=*/"\"sm_90a\"",
            "the GPU whose target description (hymir/Codegen/Target.h) gives "
            "the decode cut-off, the shared-memory limit and whether bf16 "

@@ -63,6 +63,14 @@ struct KernelFormOptions : public PassPipelineOptions<KernelFormOptions> {
       *this, "lightning-hopper-consumers",
       llvm::cl::desc("hopper-consumers option of hymir-lightning-to-gpu"),
       llvm::cl::init(2)};
+  Option<int64_t> lightningHopperStages{
+      *this, "lightning-hopper-stages",
+      llvm::cl::desc("hopper-stages option of hymir-lightning-to-gpu"),
+      llvm::cl::init(3)};
+  Option<bool> lightningHopperStagedOutput{
+      *this, "lightning-hopper-staged-output",
+      llvm::cl::desc("hopper-staged-output option of hymir-lightning-to-gpu"),
+      llvm::cl::init(true)};
   Option<bool> lightningTensorCores{
       *this, "lightning-tensor-cores",
       llvm::cl::desc("tensor-cores option of hymir-lightning-to-gpu"),
