@@ -35,7 +35,8 @@
 // VECTOR-PTX:          ld.global.v4.b16
 // VECTOR-PTX-COUNT-8:  ld.global.v4.b32
 // VECTOR-PTX:          st.global.v4.b32
-// VECTOR-PTX:          fma.rn.f32
+// (An FMA: inlined where CUDA's libdevice is found, a call to it where not.)
+// VECTOR-PTX:          {{fma.rn.f32|__nv_fmaf}}
 // VECTOR-PTX-COUNT-7:  st.global.v4.b32
 // VECTOR-PTX:          shfl.sync.bfly.b32
 // VECTOR-PTX:          bar.sync
