@@ -134,6 +134,12 @@ struct HopperLightning : LightningKernel {
   Value power(Value negSlope, Value n) {
     return math::ExpOp::create(b, fmul(negSlope, toFloat(n)));
   }
+  /// Block i's ring slot, once the producer's loads into it have landed.
+  Value awaitFullSlot(Value i) {
+    Value slot = p.slotOf(layout.ring, i);
+    p.wait(p.barrier(layout.ring.full, slot), p.parityOf(layout.ring, i));
+    return slot;
+  }
   Value slotAddress(Value slot) {
     return p.sharedAddress(
         arith::AddIOp::create(b, p.i64(layout.ring.base),
@@ -437,8 +443,7 @@ struct HopperLightning : LightningKernel {
       SmallVector<Value> s(loop.getRegionIterArgs());
       Value t0 = mul(i, Shape::kBlock);
       Value m = arith::MinUIOp::create(b, idx(Shape::kBlock), sub(tokens, t0));
-      Value slot = p.slotOf(layout.ring, i);
-      p.wait(p.barrier(layout.ring.full, slot), p.parityOf(layout.ring, i));
+      Value slot = awaitFullSlot(i);
       Value base = slotAddress(slot);
       Value qBase = plus(base, layout.q), kBase = plus(base, layout.k),
             vBase = plus(base, layout.v);
@@ -516,8 +521,7 @@ struct HopperLightning : LightningKernel {
     b.setInsertionPoint(loop.getBody()->getTerminator());
     Value i = loop.getInductionVar();
     Value t0 = mul(i, Shape::kBlock);
-    Value slot = p.slotOf(layout.ring, i);
-    p.wait(p.barrier(layout.ring.full, slot), p.parityOf(layout.ring, i));
+    Value slot = awaitFullSlot(i);
     Value base = slotAddress(slot);
     Value qBase = plus(base, layout.q), kBase = plus(base, layout.k),
           vBase = plus(base, layout.v);
@@ -659,8 +663,7 @@ struct HopperLightning : LightningKernel {
       SmallVector<Value> s(loop.getRegionIterArgs());
       Value t0 = mul(i, Shape::kBlock);
       Value m = arith::MinUIOp::create(b, idx(Shape::kBlock), sub(tokens, t0));
-      Value slot = p.slotOf(layout.ring, i);
-      p.wait(p.barrier(layout.ring.full, slot), p.parityOf(layout.ring, i));
+      Value slot = awaitFullSlot(i);
       Value base = slotAddress(slot);
       Value kBase = plus(base, layout.k), vBase = plus(base, layout.v);
       // w V is this warpgroup's alone: its previous update is done.
