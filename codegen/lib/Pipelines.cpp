@@ -62,10 +62,19 @@ void mlir::hymir::buildKernelFormPipeline(OpPassManager &pm,
   // loops over token blocks, the one statement of its algorithm; the cuda
   // target maps that form onto its kernels, the cpu target lowers it on.
   if (options.gpuLightning) {
-    // The GPU kernels' blocks: 32 tokens (the tensor-core kernel's), value
-    // chunks of 64 where they divide unless asked otherwise.
+    // The GPU kernels' blocks: 64 tokens for the ops the Hopper kernel will
+    // take (marked per op), 32 (the tensor-core kernel's) for the others;
+    // value chunks of 64 where they divide unless asked otherwise.
+    HymirChooseLightningBlocksOptions blocks;
+    blocks.hopper = options.lightningHopper;
+    blocks.valueSplit = options.lightningValueSplit;
+    blocks.hopperConsumers = options.lightningHopperConsumers;
+    blocks.hopperStages = options.lightningHopperStages;
+    blocks.hopperStagedOutput = options.lightningHopperStagedOutput;
+    blocks.chip = options.chip;
+    pm.addNestedPass<func::FuncOp>(createHymirChooseLightningBlocks(blocks));
     HymirTileLightningAttentionOptions tile;
-    tile.blockSize = options.lightningHopper ? 64 : 32;
+    tile.blockSize = 32;
     tile.valueSplit = options.lightningValueSplit;
     pm.addNestedPass<func::FuncOp>(createHymirTileLightningAttention(tile));
     HymirLightningToGpuOptions lightning;

@@ -63,9 +63,7 @@ LogicalResult Tiler::rewrite(PatternRewriter &rewriter) {
       ShapedType::isDynamic(qType.getDimSize(2)))
     return op.emitOpError(
         "needs a static head count and static head dims to be tiled");
-  // Value split 0: 64-wide value chunks where they divide the value dim.
-  if (valueSplit == 0)
-    valueSplit = (dv > 64 && dv % 64 == 0) ? dv / 64 : 1;
+  valueSplit = lightningValueSplit(dv, valueSplit);
   if (valueSplit < 1 || dv % valueSplit != 0)
     return op.emitOpError() << "value-split " << valueSplit
                             << " does not divide the value dim " << dv;
@@ -287,9 +285,15 @@ struct TileLightning : OpRewritePattern<LightningAttentionOp> {
   int64_t blockSize, valueSplit;
   LogicalResult matchAndRewrite(LightningAttentionOp op,
                                 PatternRewriter &rewriter) const override {
+    // A block size chosen for this op (by a target) first, then the pass's,
+    // then the op's own.
     int64_t block = blockSize > 0
                         ? blockSize
                         : op.getBlockSizeAttr().getValue().getSExtValue();
+    // (The dialect's verifier keeps hymir.tile_block_size positive.)
+    if (IntegerAttr chosen =
+            HymirDialect::TileBlockSizeAttrHelper(op.getContext()).getAttr(op))
+      block = chosen.getInt();
     return Tiler{op, block, valueSplit}.rewrite(rewriter);
   }
 };
@@ -318,3 +322,9 @@ struct HymirTileLightningAttentionPass
 };
 
 } // namespace
+
+int64_t mlir::hymir::lightningValueSplit(int64_t dv, int64_t requested) {
+  if (requested != 0)
+    return requested;
+  return (dv > 64 && dv % 64 == 0) ? dv / 64 : 1;
+}

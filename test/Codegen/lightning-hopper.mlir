@@ -1,5 +1,6 @@
 // The sm_90a mapping of lightning attention's tiled form
-// (hymir-compile --lightning-hopper): the tiling takes 64-token blocks and
+// (hymir-compile --lightning-hopper, the default): the tiling takes
+// 64-token blocks (hymir-choose-lightning-blocks marks the op) and
 // hymir-lightning-to-gpu{hopper} maps them onto the Hopper pipeline layer:
 // three tensor maps (q, k, v boxes of 64 tokens x 64 columns, 128-byte
 // swizzle) encoded before the launch, one launch of a producer, an output
@@ -11,7 +12,7 @@
 // (stmatrix) and out in 16-byte stores. In the PTX, TMA loads into the
 // extern dynamic shared memory, 28 wgmma m64n64k16 per block (Q K^T and
 // Q S over D = 128, 4 (scores) V with A in registers, 8 K^T (w V) with
-// both operands transposed). Without the option the plan is the
+// both operands transposed). With --lightning-hopper=false the plan is the
 // tensor-core one.
 // RUN: hymir-compile %s -o %t.hymir --target=cuda --ptxas=none --lightning-hopper --print-plan --dump-stages=%t.stages | FileCheck %s
 // RUN: FileCheck %s --input-file=%t.stages/3-cuda-kernels.prefill_kernel_0.ptx --check-prefix=PTX
@@ -24,7 +25,8 @@
 // RUN: not hymir-compile %s -o %t.hymir --target=cuda --ptxas=none --lightning-hopper --lightning-hopper-stages=5 2>&1 | FileCheck %s --check-prefix=BAD-STAGES
 // RUN: not hymir-opt %s --hymir-tile-lightning-attention=block-size=64 "--hymir-lightning-to-gpu=hopper=true hopper-stages=1" 2>&1 | FileCheck %s --check-prefix=BAD-STAGES-PASS
 // RUN: FileCheck %s --input-file=%t.stages/1-kernel-form.mlir --check-prefix=FORM
-// RUN: hymir-compile %s -o %t.hymir --target=cuda --ptxas=none --print-plan | FileCheck %s --check-prefix=DEFAULT
+// RUN: hymir-compile %s -o %t.hymir --target=cuda --ptxas=none --print-plan | FileCheck %s
+// RUN: hymir-compile %s -o %t.hymir --target=cuda --ptxas=none --lightning-hopper=false --print-plan | FileCheck %s --check-prefix=TC
 // RUN: hymir-compile %s -o %t.hymir --target=cuda --ptxas=none --lightning-hopper --lightning-hopper-consumers=1 --print-plan --dump-stages=%t.one | FileCheck %s --check-prefix=ONE
 // RUN: FileCheck %s --input-file=%t.one/3-cuda-kernels.prefill_kernel_0.ptx --check-prefix=ONE-PTX
 // RUN: not hymir-compile %s -o %t.hymir --target=cuda --ptxas=none --lightning-hopper --lightning-hopper-consumers=3 2>&1 | FileCheck %s --check-prefix=BAD
@@ -99,8 +101,8 @@
 // BAD: --lightning-hopper-consumers must be in [1, 2], got 3
 // BAD-PASS: hymir-lightning-to-gpu: hopper-consumers must be 1 or 2, got 0
 
-// DEFAULT-NOT: tensor_map
-// DEFAULT: launch prefill_kernel_0::prefill_kernel grid 2x64x1 block 256 shared 52880 B when tokens >= 17
+// TC-NOT: tensor_map
+// TC: launch prefill_kernel_0::prefill_kernel grid 2x64x1 block 256 shared 52880 B when tokens >= 17
 func.func @prefill(%q: tensor<1x?x64x128xbf16> {hymir.name = "q"}, %k: tensor<1x?x64x128xbf16> {hymir.name = "k"},
                    %v: tensor<1x?x64x128xbf16> {hymir.name = "v"}, %slopes: tensor<64xf32> {hymir.name = "slopes"})
     -> (tensor<1x?x64x128xbf16> {hymir.name = "out"}, tensor<1x64x128x128xf32> {hymir.name = "final_state"}) {

@@ -76,7 +76,7 @@ static constexpr rtools::Range kValueSplitRange{0, 64};
 static constexpr rtools::Range kAttentionScheduleRange{0, 2};
 static constexpr rtools::Range kAttentionSplitsRange{0, 1024};
 static constexpr rtools::Range kDecodeSlotsRange{0, 1024};
-static constexpr rtools::Range kWgmmaGroupRange{1, 256};
+static constexpr rtools::Range kWgmmaGroupRange{0, 256};
 // The warp-rows kernels unroll tile / 32 steps; beyond 1024 rows a tile
 // only pads.
 static constexpr rtools::Range kMoeTileRange{1, hy::kMaxMoeTile};
@@ -127,9 +127,11 @@ static cl::opt<rtools::Int64Arg> lightningSplitOpt(
 static cl::opt<bool> lightningHopperOpt(
     "lightning-hopper",
     cl::desc("cuda sm_90a: bf16 lightning-attention prefill in 64-token "
-             "blocks on the Hopper pipeline layer (TMA, wgmma; default "
-             "false, not yet run on a GPU)"),
-    cl::init(false), cl::cat(hymirCategory));
+             "blocks on the Hopper pipeline layer (TMA, wgmma) where the "
+             "shapes allow (key dim 64 or 128, 64-wide value chunks); "
+             "false: the tensor-core kernel in 32-token blocks (default "
+             "true)"),
+    cl::init(true), cl::cat(hymirCategory));
 static constexpr rtools::Range kHopperConsumersRange{1, 2};
 static cl::opt<rtools::Int64Arg> lightningHopperConsumersOpt(
     "lightning-hopper-consumers",
@@ -297,7 +299,8 @@ static cl::opt<rtools::Int64Arg> moeWgmmaGroupOpt(
     "moe-wgmma-group",
     cl::desc(rtools::describeRange(
         "cuda sm_90a: row tiles per group in the MoE wgmma kernels' block "
-        "order",
+        "order; 0: the experts' order (each expert's row tiles side by "
+        "side over the column blocks, one expert after another)",
         kWgmmaGroupRange, 8)),
     cl::init(8), rtools::inRange(kWgmmaGroupRange), cl::cat(hymirCategory));
 static constexpr rtools::Range kCispoTilesRange{1, 16};

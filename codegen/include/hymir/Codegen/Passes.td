@@ -125,7 +125,10 @@ def HymirMoeExpertsToGpu
            "use the wgmma kernels for larger calls where they apply (only "
            "where `chip` has wgmma: sm_90a)">,
     Option<"wgmmaGroup", "wgmma-group", "int64_t", /*default=*/"8",
-           "row tiles per group of the wgmma kernels' block order">,
+           "row tiles per group of the wgmma kernels' block order; 0: the "
+           "experts' order (each expert's row tiles side by side over the "
+           "column blocks, one expert after another; the persistent form "
+           "walks its tiles in the same order)">,
     Option<"decodeSlots", "decode-slots", "int64_t", /*default=*/"0",
            "grid height of the warp-per-row kernels: block y takes the "
            "experts with tokens of rank y modulo it (0: top_k, at most E)">,
@@ -378,6 +381,41 @@ def HymirCispoLossToGpu
                            "::mlir::nvgpu::NVGPUDialect"];
 }
 
+def HymirChooseLightningBlocks
+    : Pass<"hymir-choose-lightning-blocks", "::mlir::func::FuncOp"> {
+  let summary = "Tokens per block for each lightning attention, by the cuda "
+                "kernel that will take it";
+  let description = [{
+    For the cuda target, before `hymir-tile-lightning-attention`. The kernels
+    of `hymir-lightning-to-gpu` need different block sizes: the Hopper
+    pipeline-layer kernel 64 tokens, the tensor-core kernel 32, the
+    exact-f32 SIMT kernel up to 64 (the cuda pipeline tiles at 32). Tiling
+    is target-neutral and takes one block size, so this pass decides per
+    op: where the Hopper kernel will take the op (`hopper` on, a chip with
+    wgmma, bf16 q/k/v, key dim 64 or 128, 64-wide value chunks after the
+    tiling's value split, a non-empty sequence, and the kernel's shared
+    memory within what `chip` allows a block), it sets
+    `hymir.tile_block_size = 64` on the op, which the tiling honours. Other
+    ops are left alone (tiled at the pipeline's block size). An op that
+    already carries the attribute keeps it.
+  }];
+  let options = [
+    Option<"hopper", "hopper", "bool", /*default=*/"true",
+           "choose 64-token blocks for the ops the Hopper kernel takes">,
+    Option<"valueSplit", "value-split", "int64_t", /*default=*/"0",
+           "the value split the tiling will use (0: automatic)">,
+    Option<"hopperConsumers", "hopper-consumers", "int64_t",
+           /*default=*/"2", "consumer warpgroups of the Hopper kernel">,
+    Option<"hopperStages", "hopper-stages", "int64_t", /*default=*/"3",
+           "slots of the Hopper kernel's TMA ring">,
+    Option<"hopperStagedOutput", "hopper-staged-output", "bool",
+           /*default=*/"true", "o staged through shared memory">,
+    Option<"chip", "chip", "std::string", /*default=*/"\"sm_90a\"",
+           "the GPU whose target description says whether wgmma exists and "
+           "how much shared memory a block may have">
+  ];
+}
+
 def HymirLightningToGpu
     : Pass<"hymir-lightning-to-gpu", "::mlir::func::FuncOp"> {
   let summary = "Tiled lightning attention as one cooperative GPU kernel";
@@ -417,8 +455,10 @@ def HymirLightningToGpu
     become buffers through `bufferization.to_buffer` and the results fresh
     allocations through
     `bufferization.to_tensor`, so one-shot bufferization and the planner see
-    ordinary buffers. The cuda pipeline tiles with 32-token blocks and
-    64-wide value chunks where they divide the value dim.
+    ordinary buffers. The cuda pipeline tiles with 64-token blocks the ops
+    the Hopper kernel takes on sm_90a (hymir-choose-lightning-blocks), with
+    32-token blocks the others, and with 64-wide value chunks where they
+    divide the value dim.
 
     A static token count of at most 16 (the decode cut-off of `chip`'s
     target description; with `decode-kernel`, the default) takes a decode
@@ -464,7 +504,7 @@ def HymirLightningToGpu
     Option<"hopper", "hopper", "bool", /*default=*/"false",
            "on sm_90a, bf16 prefill tiled in 64-token blocks on the Hopper "
            "pipeline layer (TMA ring, producer warpgroup, wgmma; key dim 64 "
-           "or 128, 64-wide value chunks); not yet run on a GPU">,
+           "or 128, 64-wide value chunks; the cuda pipeline turns it on)">,
     Option<"hopperConsumers", "hopper-consumers", "int64_t",
            /*default=*/"2",
            "consumer warpgroups of the hopper kernel: 2, an output and a "

@@ -28,6 +28,7 @@ using LightningAttr = HymirDialect::LightningAttrHelper;
 using MoeAttr = HymirDialect::MoeAttrHelper;
 using PipelineAttr = HymirDialect::PipelineAttrHelper;
 using KernelAttr = HymirDialect::KernelAttrHelper;
+using TileBlockSizeAttr = HymirDialect::TileBlockSizeAttrHelper;
 using NameAttr = HymirDialect::NameAttrHelper;
 using ParamAttr = HymirDialect::ParamAttrHelper;
 using ShardDimAttr = HymirDialect::ShardDimAttrHelper;
@@ -174,7 +175,9 @@ bool isOpAttr(StringRef name) {
   return name == LibraryCallAttr::getNameStr() ||
          name == PrecisionAttr::getNameStr() ||
          name == LightningAttr::getNameStr() || name == MoeAttr::getNameStr() ||
-         name == PipelineAttr::getNameStr() || name == KernelAttr::getNameStr();
+         name == PipelineAttr::getNameStr() ||
+         name == KernelAttr::getNameStr() ||
+         name == TileBlockSizeAttr::getNameStr();
 }
 
 InFlightDiagnostic unknownAttr(Operation *op, StringRef name) {
@@ -314,6 +317,17 @@ LogicalResult HymirDialect::verifyOperationAttribute(Operation *op,
              << attr.getValue();
     if (!isa<FunctionOpInterface>(op))
       return op->emitOpError() << "expects '" << name << "' only on a function";
+    return success();
+  }
+  if (name == TileBlockSizeAttr::getNameStr()) {
+    auto value = dyn_cast<IntegerAttr>(attr.getValue());
+    if (!value || !value.getType().isSignlessInteger(64) || value.getInt() < 1)
+      return op->emitOpError()
+             << "expects '" << name << "' to be a positive i64, got "
+             << attr.getValue();
+    if (op->getName().getStringRef() != "hymir.lightning_attention")
+      return op->emitOpError()
+             << "expects '" << name << "' only on a hymir.lightning_attention";
     return success();
   }
   if (isValueAttr(name))

@@ -286,6 +286,9 @@ def HymirTileLightningAttention
       `exp(-s * n)`; the causal mask is applied inside the intra-block
       contraction), marked `hymir.lightning = "intra" | "inter" | "state"`.
 
+    An op carrying `hymir.tile_block_size` (an i64, set by a target that
+    needs that block size for one of its kernels: hymir-choose-lightning-blocks
+    on cuda) is tiled with that many tokens per block. Otherwise
     `block-size` 0 keeps the op's own `block_size`; a static sequence
     shorter than a block gets the next power of two covering it (at least
     2; the loop runs the same single iteration). `value-split` divides the

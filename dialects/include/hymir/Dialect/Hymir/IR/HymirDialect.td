@@ -53,6 +53,7 @@ def Hymir_Dialect : Dialect {
     | `hymir.lightning` | any op | which part of lightning attention the op is: `"heads"` (the forall over batch and heads), `"blocks"` (the loop over token blocks, or the launch of the blocked SIMT kernel), `"intra"`, `"inter"`, `"state"` (the three products of a block), `"decode"`, `"tensor-core"` (kernel launches) | `hymir-tile-lightning-attention`, `hymir-lightning-to-gpu` | readers and lit tests |
     | `hymir.moe` | any op | which part of an MoE layer the op is: `"route"` (the fused routing forall), `"layout"`, `"gate-up"`, `"down"` (warp-per-row kernels), `"gate-up-tc"`, `"down-tc"` (mma.sync kernels), `"gate-up-wgmma"`, `"down-wgmma"` (wgmma kernels), `"combine"` (kernel launches) | `hymir-lower-to-linalg`, `hymir-moe-experts-to-gpu` | readers and lit tests |
     | `hymir.pipeline` | any op | which piece of the Hopper pipeline layer the op holds: `"ring"` (the barrier initialisation of the shared-memory rings), `"roles"` (the split into warp roles), `"producer"`, `"consumer"` (each role's register budget) | the sm_90a kernels of `hymir-softmax-attention-to-kernels` | readers and lit tests |
+    | `hymir.tile_block_size` | `hymir.lightning_attention` | positive integer: tokens per block of the op's tiling, chosen for the kernel a target will map it to (wins over the tiling's option and the op's `block_size`) | `hymir-choose-lightning-blocks` (cuda) | `hymir-tile-lightning-attention` |
     | `hymir.kernel` | function | unit: an outlined host (cpu) kernel | `hymir-extract-host-kernels` | `hymir-add-packed-kernel-entries` |
 
     ### Tied arguments
@@ -90,6 +91,7 @@ def Hymir_Dialect : Dialect {
     "::mlir::StringAttr":$lightning,
     "::mlir::StringAttr":$moe,
     "::mlir::StringAttr":$pipeline,
+    "::mlir::IntegerAttr":$tile_block_size,
     "::mlir::UnitAttr":$kernel
   );
   let hasOperationAttrVerify = 1;
