@@ -43,7 +43,65 @@ void mlir::hymir::emitMoeWgmmaKernels(ImplicitLocOpBuilder &b,
   // in groups of kGroup row tiles: a group's tiles (mostly one expert's)
   // run side by side over the column blocks, so each weight chunk is read
   // from memory about once and the group's rows stay in L2.
+  // With group 0 the order follows the experts instead: each expert's row
+  // tiles side by side over the column blocks (row tile fastest), one
+  // expert after another, so that a weight chunk is read from memory once
+  // (a fixed group of row tiles splits most experts across two groups,
+  // whose weights are then read twice) and the rows in L2 are one
+  // expert's.
+  const bool byExpert = group == 0;
   const int64_t kGroup = std::max<int64_t>(1, group);
+  // A walk over the experts' groups, each counting `unit` per 128-row tile
+  // (a group of n rows has ceil(n / 128) tiles): the units of all experts,
+  // and for `target` (when given) the expert whose units hold it, the
+  // units before that expert, its group's first row and end, and its tile
+  // count.
+  struct ExpertWalk {
+    Value total, expert, before, lo, hi, tiles;
+  };
+  auto walkExperts = [&](Value target, int64_t unit) -> ExpertWalk {
+    auto offsetAt = [&](Value e) {
+      return arith::IndexCastOp::create(
+          b, b.getIndexType(),
+          memref::LoadOp::create(b, offsets, ValueRange{e}));
+    };
+    SmallVector<Value> init(6, c(0));
+    auto loop = scf::ForOp::create(b, c(0), c(experts), c(1), init);
+    {
+      OpBuilder::InsertionGuard guard(b);
+      b.setInsertionPointToStart(loop.getBody());
+      Value e = loop.getInductionVar();
+      ValueRange it = loop.getRegionIterArgs();
+      Value lo = offsetAt(e), hi = offsetAt(g.add(e, 1));
+      Value n = arith::CeilDivUIOp::create(b, g.sub(hi, lo), c(Wg::kRows));
+      Value next = g.add(it[0], g.mul(n, c(unit)));
+      SmallVector<Value> yields(it.begin(), it.end());
+      yields[0] = next;
+      if (target) {
+        Value hit = arith::AndIOp::create(
+            b,
+            arith::CmpIOp::create(b, arith::CmpIPredicate::ule, it[0], target),
+            arith::CmpIOp::create(b, arith::CmpIPredicate::ult, target, next));
+        Value found[] = {e, it[0], lo, hi, n};
+        for (int64_t i = 0; i < 5; ++i)
+          yields[i + 1] = arith::SelectOp::create(b, hit, found[i], it[i + 1]);
+      }
+      scf::YieldOp::create(b, yields);
+    }
+    ValueRange r = loop.getResults();
+    return {r[0], r[1], r[2], r[3], r[4], r[5]};
+  };
+  // In the expert order: unit `l` (below the walk's total, in units of
+  // colBlocks a tile) of a walk's target is its expert's row tile
+  // l % tiles and column block l / tiles: (expert, first row, column
+  // block, group end).
+  auto locateByExpert = [&](const ExpertWalk &wk,
+                            Value target) -> SmallVector<Value> {
+    Value l = g.sub(target, wk.before);
+    Value r0 = g.add(
+        wk.lo, g.mul(arith::RemUIOp::create(b, l, wk.tiles), c(Wg::kRows)));
+    return {wk.expert, r0, arith::DivUIOp::create(b, l, wk.tiles), wk.hi};
+  };
   using Body = function_ref<void(WgmmaTiles &, Value, Value, Value)>;
   // The persistent form: its tiles' reads of sorted and act stay below
   // lastRow (a 64-row last tile of the layout's last group reaches past
@@ -76,6 +134,40 @@ void mlir::hymir::emitMoeWgmmaKernels(ImplicitLocOpBuilder &b,
     }
     }
     llvm_unreachable("product mode");
+  };
+  // The grid form in the expert order: (column blocks, row tiles) blocks,
+  // block i (linear, x fastest) the walk's unit i; blocks past the units
+  // in use have nothing to compute.
+  auto launchByExpert = [&](MoePart part, int64_t colBlocks, Body body,
+                            int64_t chunks) {
+    Value rowTiles = arith::CeilDivUIOp::create(b, rows, c(Wg::kRows));
+    Value smem = arith::ConstantIntOp::create(b, b.getI32Type(),
+                                              Wg::sharedBytes(chunks));
+    gpu::LaunchOp launchOp = g.launch(
+        c(colBlocks), rowTiles, c(1), c(Wg::kThreads), smem,
+        [&](gpu::LaunchOp launch) {
+          Value unit = g.add(g.mul(launch.getBlockIds().y, c(colBlocks)),
+                             launch.getBlockIds().x);
+          ExpertWalk wk = walkExperts(unit, colBlocks);
+          auto inUse = scf::IfOp::create(
+              b,
+              arith::CmpIOp::create(b, arith::CmpIPredicate::ult, unit,
+                                    wk.total),
+              /*withElseRegion=*/false);
+          OpBuilder::InsertionGuard inner(b);
+          b.setInsertionPointToStart(&inUse.getThenRegion().front());
+          SmallVector<Value> at = locateByExpert(wk, unit);
+          WgmmaTiles w(b, launch.getThreadIds().x);
+          // A warpgroup whose 64 rows start with padding has only padding.
+          Value half = arith::MulIOp::create(
+              b, arith::DivUIOp::create(b, w.tid, c(128)), c(Wg::kRows / 2));
+          w.active = arith::CmpIOp::create(
+              b, arith::CmpIPredicate::sge,
+              memref::LoadOp::create(b, sorted, ValueRange{g.add(at[1], half)}),
+              arith::ConstantIntOp::create(b, b.getI32Type(), 0));
+          body(w, at[0], at[1], at[2]);
+        });
+    setMoePart(launchOp, part);
   };
   auto launchWgmma = [&](MoePart part, int64_t colBlocks, Body body,
                          int64_t chunks) {
@@ -168,11 +260,15 @@ void mlir::hymir::emitMoeWgmmaKernels(ImplicitLocOpBuilder &b,
             scf::YieldOp::create(b, yields);
             return loop;
           };
-          Value rowTiles = walk(Value()).getResult(0);
-          Value total = g.mul(rowTiles, c(colBlocks));
+          // In the expert order the walk counts units of colBlocks a tile.
+          Value rowTiles = byExpert ? Value() : walk(Value()).getResult(0);
+          Value total = byExpert ? walkExperts(Value(), colBlocks).total
+                                 : g.mul(rowTiles, c(colBlocks));
           // Tile t (below total)'s expert, first row, column block and
           // group end.
           auto locate = [&](Value t) -> SmallVector<Value> {
+            if (byExpert)
+              return locateByExpert(walkExperts(t, colBlocks), t);
             Value groupStart = g.mul(
                 arith::DivUIOp::create(b, t, c(kGroup * colBlocks)), c(kGroup));
             Value inGroupTiles = arith::MinUIOp::create(
@@ -268,6 +364,8 @@ void mlir::hymir::emitMoeWgmmaKernels(ImplicitLocOpBuilder &b,
                     int64_t chunks) {
     if (persistent > 0)
       launchPersistent(part, colBlocks, body, chunks);
+    else if (byExpert)
+      launchByExpert(part, colBlocks, body, chunks);
     else
       launchWgmma(part, colBlocks, body, chunks);
   };
