@@ -46,6 +46,16 @@
 //
 // The final state is written from the registers after the last block.
 //
+// A sequence split (LightningHopperSplit, for grids of fewer thread blocks
+// than SMs) runs the kernel per chunk of the sequence: a state pass (the
+// producer with k and v only, and one state warpgroup) computes each
+// chunk's own state from zero into f32 scratch; then in the kernel above
+// each thread block's state warpgroup first carries the state into its
+// chunk over the earlier chunks' (S_in(c + 1) = lambda^(n_c) S_in(c) +
+// Delta_c: one f32 tile a chunk, read as 16-byte loads) and its blocks run
+// over the chunk's tokens only. o is written once, rounded once, as
+// without the split; k and v are read twice.
+//
 //===----------------------------------------------------------------------===//
 
 #include "LightningHopperKernel.h"
@@ -84,10 +94,22 @@ struct Layout {
   int64_t bytes = 0;
 };
 
-Layout layoutFor(int64_t d, const LightningHopperForm &form) {
+Layout layoutFor(int64_t d, const LightningHopperForm &form,
+                 bool statePass = false) {
   SharedLayout l;
   Layout out;
   int64_t boxes = d / 64;
+  if (statePass) {
+    // A sequence split's state pass: k and v only, no state copy, no o.
+    out.k = 0;
+    out.v = boxes * kBox;
+    out.ring = Ring::carve(l, form.stages, (boxes + 1) * kBox);
+    out.copies = 0;
+    out.scaledV = l.region(kBox);
+    out.ring.carveBarriers(l);
+    out.bytes = l.bytes;
+    return out;
+  }
   out.q = 0;
   out.k = boxes * kBox;
   out.v = 2 * boxes * kBox;
@@ -112,14 +134,36 @@ struct Fragment {
 struct HopperLightning : LightningKernel {
   HopperLightning(ImplicitLocOpBuilder &b, const LightningOperands &operands,
                   int64_t d, const LightningHopperForm &form, Value qMap,
-                  Value kMap, Value vMap)
+                  Value kMap, Value vMap, const LightningHopperSplit &split)
       : LightningKernel(b, operands), d(d), boxes(d / 64),
-        consumers(form.consumers), p(b), layout(layoutFor(d, form)), qMap(qMap),
-        kMap(kMap), vMap(vMap) {}
+        consumers(split.statePass ? 1 : form.consumers), p(b),
+        layout(layoutFor(d, form, split.statePass)), qMap(qMap), kMap(kMap),
+        vMap(vMap), split(split) {
+    // The state pass computes each chunk's own state, from zero.
+    if (split.statePass)
+      initialState = Value();
+  }
   int64_t d, boxes, consumers;
   HopperPipeline p;
   Layout layout;
   Value qMap, kMap, vMap;
+  LightningHopperSplit split;
+  /// Under a sequence split: the chunk length L and this block's first
+  /// token (set by emit()).
+  Value chunkLength, begin;
+
+  bool splits() const { return split.chunks > 1; }
+  /// The first token of block i of this thread block's range.
+  Value blockStart(Value i) {
+    Value t0 = mul(i, Shape::kBlock);
+    return begin ? add(begin, t0) : t0;
+  }
+  /// Tokens of chunk c: min(L, T - c L), 0 past the sequence.
+  Value tokensOfChunk(Value c) {
+    Value first = mul(c, chunkLength);
+    Value left = select(ult(first, tokens), sub(tokens, first), idx(0));
+    return arith::MinUIOp::create(b, chunkLength, left);
+  }
 
   Value isZero(Value x) {
     return arith::CmpIOp::create(b, arith::CmpIPredicate::eq, x, idx(0));
@@ -225,7 +269,19 @@ struct HopperLightning : LightningKernel {
 
   void emit() {
     p.begin();
-    Value blocks = arith::CeilDivUIOp::create(b, tokens, idx(Shape::kBlock));
+    Value blocks;
+    if (splits()) {
+      // L = 64 ceil(T / (64 chunks)): whole blocks, so only the chunk that
+      // holds the last token has a partial block.
+      chunkLength = mul(arith::CeilDivUIOp::create(
+                            b, tokens, idx(Shape::kBlock * split.chunks)),
+                        Shape::kBlock);
+      begin = mul(split.chunk, chunkLength);
+      blocks = arith::CeilDivUIOp::create(b, tokensOfChunk(split.chunk),
+                                          idx(Shape::kBlock));
+    } else {
+      blocks = arith::CeilDivUIOp::create(b, tokens, idx(Shape::kBlock));
+    }
     int64_t stages = layout.ring.stages;
     p.initBarriers(tid, {{layout.ring.full, stages, 1},
                          {layout.ring.empty, stages, 4 * consumers}});
@@ -233,6 +289,10 @@ struct HopperLightning : LightningKernel {
         tid, /*producerRegisters=*/40, /*consumerRegisters=*/232,
         [&](Value t) { producer(t, blocks); },
         [&](Value w, Value t) {
+          if (split.statePass) {
+            statePassRole(t, blocks);
+            return;
+          }
           if (consumers == 1) {
             consumer(t, blocks);
             return;
@@ -250,12 +310,12 @@ struct HopperLightning : LightningKernel {
     auto one = scf::IfOp::create(b, isZero(t), /*withElseRegion=*/false);
     OpBuilder::InsertionGuard guard(b);
     b.setInsertionPointToStart(&one.getThenRegion().front());
-    Value qDesc = p.descriptor(qMap), kDesc = p.descriptor(kMap),
-          vDesc = p.descriptor(vMap);
+    Value qDesc = split.statePass ? Value() : p.descriptor(qMap),
+          kDesc = p.descriptor(kMap), vDesc = p.descriptor(vMap);
     auto loop = scf::ForOp::create(b, idx(0), blocks, idx(1));
     b.setInsertionPoint(loop.getBody()->getTerminator());
     Value i = loop.getInductionVar();
-    Value t0 = mul(i, Shape::kBlock);
+    Value t0 = blockStart(i);
     Value slot = p.slotOf(layout.ring, i);
     // A fresh barrier counts its "previous" phase as done: the first pass
     // over the ring does not wait.
@@ -265,8 +325,9 @@ struct HopperLightning : LightningKernel {
     p.arriveExpectBytes(full, layout.ring.slotBytes);
     Value base = slotAddress(slot);
     for (int64_t h = 0; h < boxes; ++h) {
-      p.tmaLoad(qDesc, plus(base, layout.q + h * kBox), full,
-                {idx(64 * h), head, t0, batch});
+      if (!split.statePass)
+        p.tmaLoad(qDesc, plus(base, layout.q + h * kBox), full,
+                  {idx(64 * h), head, t0, batch});
       p.tmaLoad(kDesc, plus(base, layout.k + h * kBox), full,
                 {idx(64 * h), head, t0, batch});
     }
@@ -286,8 +347,61 @@ struct HopperLightning : LightningKernel {
     return mask;
   }
 
+  /// The state this thread block starts from as D / 64 accumulators: the
+  /// initial state (or zeros), under a sequence split carried over the
+  /// chunks before this block's (chunk c: S_in(c)).
+  SmallVector<Value> initialStateOf(const Fragment &f, Value negSlope) {
+    SmallVector<Value> state = givenStateOf(f);
+    return splits() ? carried(f, state, negSlope) : state;
+  }
+
+  /// Tile (batch, chunk c, head, value chunk) of the deltas.
+  Value deltaTile(Value c) {
+    auto qType = cast<MemRefType>(q.getType());
+    int64_t heads = qType.getDimSize(2);
+    int64_t valueChunks =
+        cast<MemRefType>(this->out.getType()).getDimSize(3) / Shape::kColumns;
+    Value z = add(mul(batch, split.chunks - 1), c);
+    return add(mul(add(mul(z, heads), head), valueChunks),
+               div(vOff, Shape::kColumns));
+  }
+  /// Group g (4 registers) of thread t's accumulators in a delta tile.
+  Value deltaRow(Value t, int64_t g) { return add(mul(idx(g), 128), t); }
+
+  /// S_in(c) = lambda^(n_(c-1)) S_in(c-1) + Delta_(c-1), from S_in(0) =
+  /// `state`, for this block's chunk c.
+  SmallVector<Value> carried(const Fragment &f, ArrayRef<Value> state,
+                             Value negSlope) {
+    Value t = add(mul(f.warp, 32), f.lane);
+    auto loop = scf::ForOp::create(b, idx(0), split.chunk, idx(1), state);
+    OpBuilder::InsertionGuard guard(b);
+    b.setInsertionPointToStart(loop.getBody());
+    Value c = loop.getInductionVar();
+    Value decay = power(negSlope, tokensOfChunk(c));
+    Value tile = deltaTile(c);
+    Type vec = VectorType::get({4}, b.getF32Type());
+    SmallVector<Value> next;
+    for (int64_t h = 0; h < boxes; ++h) {
+      SmallVector<Value> x = unpack(loop.getRegionIterArgs()[h]);
+      for (int64_t g = 0; g < 8; ++g) {
+        Value v4 = vector::LoadOp::create(
+            b, vec, split.deltas,
+            ValueRange{tile, deltaRow(t, 8 * h + g), idx(0)},
+            /*nontemporal=*/false, llvm::MaybeAlign(16));
+        for (int64_t e = 0; e < 4; ++e) {
+          Value &r = x[4 * g + e];
+          r = math::FmaOp::create(b, r, decay,
+                                  vector::ExtractOp::create(b, v4, e));
+        }
+      }
+      next.push_back(pack(x));
+    }
+    scf::YieldOp::create(b, next);
+    return SmallVector<Value>(loop.getResults());
+  }
+
   /// The initial state (or zeros) as D / 64 accumulators.
-  SmallVector<Value> initialStateOf(const Fragment &f) {
+  SmallVector<Value> givenStateOf(const Fragment &f) {
     SmallVector<Value> state;
     for (int64_t h = 0; h < boxes; ++h) {
       SmallVector<Value> x;
@@ -386,8 +500,18 @@ struct HopperLightning : LightningKernel {
     }
   }
 
-  /// The final state from the registers.
+  /// The final state from the registers (under a sequence split, by the
+  /// last chunk's blocks only).
   void storeFinalState(const Fragment &f, ValueRange state) {
+    if (splits()) {
+      when(arith::CmpIOp::create(b, arith::CmpIPredicate::eq, split.chunk,
+                                 idx(split.chunks - 1)),
+           [&] { storeFinalStateNow(f, state); });
+      return;
+    }
+    storeFinalStateNow(f, state);
+  }
+  void storeFinalStateNow(const Fragment &f, ValueRange state) {
     for (int64_t h = 0; h < boxes; ++h) {
       SmallVector<Value> z = unpack(state[h]);
       for (int64_t r = 0; r < 32; ++r)
@@ -432,7 +556,7 @@ struct HopperLightning : LightningKernel {
       p.namedSync(barrierId, 128);
     };
 
-    SmallVector<Value> state = initialStateOf(f);
+    SmallVector<Value> state = initialStateOf(f, negSlope);
     writeStateCopy(state);
 
     auto loop = scf::ForOp::create(b, idx(0), blocks, idx(1), state);
@@ -441,7 +565,7 @@ struct HopperLightning : LightningKernel {
       b.setInsertionPointToStart(loop.getBody());
       Value i = loop.getInductionVar();
       SmallVector<Value> s(loop.getRegionIterArgs());
-      Value t0 = mul(i, Shape::kBlock);
+      Value t0 = blockStart(i);
       Value m = arith::MinUIOp::create(b, idx(Shape::kBlock), sub(tokens, t0));
       Value slot = awaitFullSlot(i);
       Value base = slotAddress(slot);
@@ -520,7 +644,7 @@ struct HopperLightning : LightningKernel {
     OpBuilder::InsertionGuard guard(b);
     b.setInsertionPoint(loop.getBody()->getTerminator());
     Value i = loop.getInductionVar();
-    Value t0 = mul(i, Shape::kBlock);
+    Value t0 = blockStart(i);
     Value slot = awaitFullSlot(i);
     Value base = slotAddress(slot);
     Value qBase = plus(base, layout.q), kBase = plus(base, layout.k),
@@ -643,17 +767,65 @@ struct HopperLightning : LightningKernel {
     }
   }
 
+  /// A sequence split's state pass: the state warpgroup's chain alone over
+  /// this block's chunk, from zero, into the chunk's delta tile.
+  void statePassRole(Value t, Value blocks) {
+    Fragment f = fragmentOf(t);
+    Value negSlope = negativeSlope();
+    Value scaledV = p.sharedAddress(layout.scaledV);
+    SmallVector<Value> state = givenStateOf(f);
+    auto loop = scf::ForOp::create(b, idx(0), blocks, idx(1), state);
+    {
+      OpBuilder::InsertionGuard guard(b);
+      b.setInsertionPointToStart(loop.getBody());
+      Value i = loop.getInductionVar();
+      SmallVector<Value> s(loop.getRegionIterArgs());
+      Value t0 = blockStart(i);
+      Value m = arith::MinUIOp::create(b, idx(Shape::kBlock), sub(tokens, t0));
+      Value slot = awaitFullSlot(i);
+      Value base = slotAddress(slot);
+      Value kBase = plus(base, layout.k), vBase = plus(base, layout.v);
+      writeScaledV(t, vBase, scaledV, m, negSlope);
+      asyncFence();
+      p.namedSync(i32(kStateSync), 128);
+      SmallVector<Value> next = updateState(s, kBase, scaledV, m, negSlope);
+      releaseSlot(f, slot);
+      scf::YieldOp::create(b, next);
+    }
+    Value tile = deltaTile(split.chunk);
+    for (int64_t h = 0; h < boxes; ++h) {
+      SmallVector<Value> x = unpack(loop.getResult(h));
+      for (int64_t g = 0; g < 8; ++g) {
+        Value v4 =
+            LLVM::UndefOp::create(b, VectorType::get({4}, b.getF32Type()));
+        for (int64_t e = 0; e < 4; ++e)
+          v4 = vector::InsertOp::create(b, x[4 * g + e], v4, e);
+        vector::StoreOp::create(
+            b, v4, split.deltas,
+            ValueRange{tile, deltaRow(t, 8 * h + g), idx(0)},
+            /*nontemporal=*/false, llvm::MaybeAlign(16));
+      }
+    }
+  }
+
   /// The state warpgroup of the two-consumer form.
   void stateRole(Value t, Value blocks) {
     Fragment f = fragmentOf(t);
     Value negSlope = negativeSlope();
     Value scaledV = p.sharedAddress(layout.scaledV);
-    SmallVector<Value> state = initialStateOf(f);
+    SmallVector<Value> state = initialStateOf(f, negSlope);
     // S_(-1) into buffer 1; the generic-proxy writes before the wgmmas
-    // read them.
-    writeCopy(f, state, copyAddress(idx(1)));
-    asyncFence();
-    p.namedArrive(i32(kReady + 1), 256);
+    // read them. (Under a sequence split a chunk past the sequence has no
+    // blocks: no output warpgroup waits for it.)
+    auto firstCopy = [&] {
+      writeCopy(f, state, copyAddress(idx(1)));
+      asyncFence();
+      p.namedArrive(i32(kReady + 1), 256);
+    };
+    if (splits())
+      when(ult(idx(0), blocks), firstCopy);
+    else
+      firstCopy();
 
     auto loop = scf::ForOp::create(b, idx(0), blocks, idx(1), state);
     {
@@ -661,7 +833,7 @@ struct HopperLightning : LightningKernel {
       b.setInsertionPointToStart(loop.getBody());
       Value i = loop.getInductionVar();
       SmallVector<Value> s(loop.getRegionIterArgs());
-      Value t0 = mul(i, Shape::kBlock);
+      Value t0 = blockStart(i);
       Value m = arith::MinUIOp::create(b, idx(Shape::kBlock), sub(tokens, t0));
       Value slot = awaitFullSlot(i);
       Value base = slotAddress(slot);
@@ -695,6 +867,12 @@ int64_t LightningHopperShape::sharedBytes(int64_t d,
   return layoutFor(d, form).bytes;
 }
 
+int64_t LightningHopperShape::statePassSharedBytes(int64_t d, int64_t stages) {
+  LightningHopperForm form;
+  form.stages = stages;
+  return layoutFor(d, form, /*statePass=*/true).bytes;
+}
+
 Value mlir::hymir::buildLightningHopperTensorMap(ImplicitLocOpBuilder &b,
                                                  Value buffer) {
   return TensorMapOp::create(b, MemRefType::get({16}, b.getI64Type()), buffer,
@@ -704,6 +882,7 @@ Value mlir::hymir::buildLightningHopperTensorMap(ImplicitLocOpBuilder &b,
 
 void mlir::hymir::buildLightningHopperKernel(
     ImplicitLocOpBuilder &b, const LightningOperands &operands, int64_t keyDim,
-    const LightningHopperForm &form, Value qMap, Value kMap, Value vMap) {
-  HopperLightning(b, operands, keyDim, form, qMap, kMap, vMap).emit();
+    const LightningHopperForm &form, Value qMap, Value kMap, Value vMap,
+    const LightningHopperSplit &split) {
+  HopperLightning(b, operands, keyDim, form, qMap, kMap, vMap, split).emit();
 }

@@ -343,6 +343,9 @@ struct KernelChoice {
   bool tensorCores = false;
   /// The blocked kernel on the Hopper pipeline layer (64-token blocks).
   bool hopper = false;
+  /// Sequence chunks of the Hopper kernel (1: no split; else its state
+  /// pass and its output pass over that many chunks).
+  int64_t sequenceChunks = 1;
   /// The decode kernel's value columns per block.
   int64_t decodeColumns = 0;
   /// The vector decode kernel's layout, when asked for and it applies.
@@ -396,6 +399,14 @@ struct HymirLightningToGpuPass
       getOperation().emitError()
           << "hymir-lightning-to-gpu: hopper-stages must be in [2, 4], got "
           << static_cast<int64_t>(hopperStages);
+      return signalPassFailure();
+    }
+    if (sequenceSplit < 0 || sequenceSplit > LightningHopperSplit::kMaxChunks) {
+      getOperation().emitError()
+          << "hymir-lightning-to-gpu: sequence-split must be in [0, "
+          << LightningHopperSplit::kMaxChunks
+          << "] (0: automatic, 1: none), got "
+          << static_cast<int64_t>(sequenceSplit);
       return signalPassFailure();
     }
     // The op itself is not mapped: the algorithm is its tiled form.
@@ -478,6 +489,15 @@ HymirLightningToGpuPass::chooseKernels(const TiledLightning &tiled) {
       Hp::applies(d, s.valueTile) &&
       Hp::sharedBytes(d, {hopperConsumers, hopperStages, hopperStagedOutput}) <=
           target.maxSharedBytesPerBlock;
+  if (choice.hopper) {
+    // 0 (automatic): no split yet (to be chosen by measurement).
+    int64_t chunks = sequenceSplit == 0 ? 1 : int64_t(sequenceSplit);
+    // A static sequence: no more chunks than it has blocks.
+    if (!ShapedType::isDynamic(tokensDim))
+      chunks =
+          std::min<int64_t>(chunks, llvm::divideCeil(tokensDim, Hp::kBlock));
+    choice.sequenceChunks = std::max<int64_t>(chunks, 1);
+  }
   return choice;
 }
 
@@ -548,20 +568,28 @@ void HymirLightningToGpuPass::emitKernels(const TiledLightning &tiled,
 
   // One launch per kernel, over (value chunks, heads, batch): the kernel gets
   // the operands and its thread's coordinates, then `build` writes the body.
+  // With `sequenceChunks` > 1 the grid's z is (batch, sequence chunk), the
+  // chunk in `sequenceChunk` while `build` runs.
+  Value sequenceChunk;
   auto emitLaunch = [&](LightningPart part, int64_t chunks, int64_t chunkWidth,
                         int64_t threads, int64_t sharedBytes,
-                        function_ref<void(const LightningOperands &)> build) {
+                        function_ref<void(const LightningOperands &)> build,
+                        int64_t sequenceChunks = 1) {
     Value bytes = sharedBytes ? Value(arith::ConstantIntOp::create(
                                     b, b.getI32Type(), sharedBytes))
                               : Value();
     gpu::LaunchOp launchOp =
-        g.launch(g.idx(chunks), g.idx(heads), g.idx(batchDim), g.idx(threads),
-                 bytes, [&](gpu::LaunchOp launch) {
+        g.launch(g.idx(chunks), g.idx(heads), g.idx(batchDim * sequenceChunks),
+                 g.idx(threads), bytes, [&](gpu::LaunchOp launch) {
                    LightningOperands here = operands;
                    here.tid = launch.getThreadIds().x;
                    here.vOff = g.mul(launch.getBlockIds().x, chunkWidth);
                    here.head = launch.getBlockIds().y;
-                   here.batch = launch.getBlockIds().z;
+                   Value z = launch.getBlockIds().z;
+                   here.batch =
+                       sequenceChunks == 1 ? z : g.div(z, sequenceChunks);
+                   sequenceChunk =
+                       sequenceChunks == 1 ? Value() : g.rem(z, sequenceChunks);
                    build(here);
                  });
     setLightningPart(launchOp, part);
@@ -583,6 +611,15 @@ void HymirLightningToGpuPass::emitKernels(const TiledLightning &tiled,
                  buildLightningDecodeKernel(b, here, d, elt);
                });
   };
+  // A sequence split's scratch (the chunks' own states), outside the token
+  // guards: a plan allocates no buffer by the token count.
+  Value deltas;
+  if (choice.hopper && choice.sequenceChunks > 1 && !choice.decodeOnly)
+    deltas = memref::AllocOp::create(
+        b, MemRefType::get(
+               LightningHopperSplit::deltasShape(
+                   choice.sequenceChunks, batchDim, heads, d, s.valueSplit),
+               b.getF32Type()));
   auto emitBlocked = [&]() {
     if (choice.hopper) {
       // The tensor maps are made on the host side of the launch.
@@ -591,13 +628,45 @@ void HymirLightningToGpuPass::emitKernels(const TiledLightning &tiled,
       Value vMap = buildLightningHopperTensorMap(b, operands.v);
       LightningHopperForm form{hopperConsumers, hopperStages,
                                hopperStagedOutput};
-      emitLaunch(LightningPart::TensorCore, s.valueSplit, s.valueTile,
-                 LightningHopperShape::threads(form.consumers),
-                 LightningHopperShape::sharedBytes(d, form),
-                 [&](const LightningOperands &here) {
-                   buildLightningHopperKernel(b, here, d, form, qMap, kMap,
-                                              vMap);
-                 });
+      int64_t chunks = choice.sequenceChunks;
+      if (chunks == 1) {
+        emitLaunch(LightningPart::TensorCore, s.valueSplit, s.valueTile,
+                   LightningHopperShape::threads(form.consumers),
+                   LightningHopperShape::sharedBytes(d, form),
+                   [&](const LightningOperands &here) {
+                     buildLightningHopperKernel(b, here, d, form, qMap, kMap,
+                                                vMap);
+                   });
+        return;
+      }
+      // A sequence split: the chunks' own states (all but the last), then
+      // the outputs of every chunk from the carried states.
+      LightningHopperSplit split;
+      split.chunks = chunks;
+      split.deltas = deltas;
+      emitLaunch(
+          LightningPart::State, s.valueSplit, s.valueTile,
+          LightningHopperShape::kStatePassThreads,
+          LightningHopperShape::statePassSharedBytes(d, form.stages),
+          [&](const LightningOperands &here) {
+            LightningHopperSplit pass = split;
+            pass.statePass = true;
+            pass.chunk = sequenceChunk;
+            buildLightningHopperKernel(b, here, d, form, qMap, kMap, vMap,
+                                       pass);
+          },
+          chunks - 1);
+      emitLaunch(
+          LightningPart::TensorCore, s.valueSplit, s.valueTile,
+          LightningHopperShape::threads(form.consumers),
+          LightningHopperShape::sharedBytes(d, form),
+          [&](const LightningOperands &here) {
+            LightningHopperSplit pass = split;
+            pass.chunk = sequenceChunk;
+            buildLightningHopperKernel(b, here, d, form, qMap, kMap, vMap,
+                                       pass);
+          },
+          chunks);
     } else if (choice.tensorCores)
       emitLaunch(LightningPart::TensorCore, s.valueSplit, s.valueTile,
                  s.threads,
@@ -631,6 +700,8 @@ void HymirLightningToGpuPass::emitKernels(const TiledLightning &tiled,
   } else {
     emitBlocked();
   }
+  if (deltas)
+    memref::DeallocOp::create(b, deltas);
   Value outTensor = bufferization::ToTensorOp::create(
       b, outType, operands.out, /*restrict=*/true, /*writable=*/true);
   Value stateTensor = bufferization::ToTensorOp::create(

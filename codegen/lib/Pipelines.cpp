@@ -83,6 +83,7 @@ void mlir::hymir::buildKernelFormPipeline(OpPassManager &pm,
     lightning.hopperConsumers = options.lightningHopperConsumers;
     lightning.hopperStages = options.lightningHopperStages;
     lightning.hopperStagedOutput = options.lightningHopperStagedOutput;
+    lightning.sequenceSplit = options.lightningSequenceSplit;
     lightning.decodeColumns = options.lightningDecodeColumns;
     lightning.decodeVector = options.lightningDecodeVector;
     lightning.decodeRows = options.lightningDecodeRows;

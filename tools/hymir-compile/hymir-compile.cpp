@@ -156,6 +156,17 @@ static cl::opt<bool> lightningHopperStagedOutputOpt(
              "through shared memory, written in 16-byte stores of whole rows "
              "(default true)"),
     cl::init(true), cl::cat(hymirCategory));
+// LightningHopperSplit::kMaxChunks.
+static constexpr rtools::Range kSequenceSplitRange{0, 32};
+static cl::opt<rtools::Int64Arg> lightningSequenceSplitOpt(
+    "lightning-sequence-split",
+    cl::desc(rtools::describeRange(
+        "cuda sm_90a, with --lightning-hopper: sequence chunks of the "
+        "prefill kernel, each run by its own thread blocks from the state "
+        "carried into it (a state pass over k and v first), for grids of "
+        "fewer thread blocks than SMs; 0: automatic (for now none), 1: none",
+        kSequenceSplitRange, 0)),
+    cl::init(0), rtools::inRange(kSequenceSplitRange), cl::cat(hymirCategory));
 static cl::opt<bool> lightningTensorCoresOpt(
     "lightning-tensor-cores",
     cl::desc("cuda: bf16 lightning-attention prefill on tensor cores "
@@ -693,6 +704,7 @@ LogicalResult run(MLIRContext &context, ModuleOp module, TimingScope &root) {
   formOptions.lightningHopperConsumers = lightningHopperConsumersOpt;
   formOptions.lightningHopperStages = lightningHopperStagesOpt;
   formOptions.lightningHopperStagedOutput = lightningHopperStagedOutputOpt;
+  formOptions.lightningSequenceSplit = lightningSequenceSplitOpt;
   formOptions.lightningDecodeColumns = lightningDecodeColumnsOpt;
   formOptions.lightningDecodeVector = lightningDecodeVectorOpt;
   formOptions.lightningDecodeRows = lightningDecodeRowsOpt;

@@ -479,6 +479,20 @@ def HymirLightningToGpu
     decay factors are applied in f32 to the scores and to the inter-block
     rows. As in the M1 reference code, the scores and the state are rounded
     to bf16 where they enter a product.
+
+    With `sequence-split` = N >= 2 (and the `hopper` kernel taken) the
+    tokens are cut into N chunks of L = 64 ceil(T / 64 N) tokens (from the
+    run-time T) and the grid's z covers (batch, chunk): a first launch (a
+    producer loading k and v, one state warpgroup) computes each chunk's
+    own state from zero, Delta_c, into f32 scratch (chunks 0 .. N - 2);
+    then the Hopper kernel runs every chunk, its state warpgroup first
+    carrying the state into its chunk, S_in(c + 1) = lambda^(n_c) S_in(c) +
+    Delta_c from the initial state (or zeros), and the last chunk writes
+    the final state. o is written once and rounded once, as without the
+    split; the split reads k and v a second time (1.5x the minimal bytes).
+    It is for grids of fewer thread blocks than SMs (8 heads a GPU under
+    8-way tensor parallelism). A static sequence gets at most one chunk a
+    block.
   }];
   let options = [
     Option<"threads", "threads", "int64_t", /*default=*/"256",
@@ -517,6 +531,12 @@ def HymirLightningToGpu
            "with two consumers, o goes through shared memory (stmatrix) and "
            "out in 16-byte stores of whole rows; false: each thread stores "
            "its accumulator fragments">,
+    Option<"sequenceSplit", "sequence-split", "int64_t", /*default=*/"0",
+           "sequence chunks of the hopper kernel (0: automatic, for now "
+           "none; 1: none; 2 to 32): a state pass computes each chunk's own "
+           "state from zero (k, v only), then the kernel runs every chunk "
+           "from the state carried into it, so (value chunks x heads x "
+           "batch x chunks) thread blocks share the work">,
     Option<"chip", "chip", "std::string", /*default=*/"\"sm_90a\"",
            "the GPU whose target description (hymir/Codegen/Target.h) gives "
            "the decode cut-off, the shared-memory limit and whether bf16 "

@@ -73,6 +73,11 @@ struct KernelFormOptions : public PassPipelineOptions<KernelFormOptions> {
       *this, "lightning-hopper-staged-output",
       llvm::cl::desc("hopper-staged-output option of hymir-lightning-to-gpu"),
       llvm::cl::init(true)};
+  Option<int64_t> lightningSequenceSplit{
+      *this, "lightning-sequence-split",
+      llvm::cl::desc("sequence-split option of hymir-lightning-to-gpu (0: "
+                     "automatic)"),
+      llvm::cl::init(0)};
   Option<bool> lightningTensorCores{
       *this, "lightning-tensor-cores",
       llvm::cl::desc("tensor-cores option of hymir-lightning-to-gpu"),
