@@ -651,7 +651,8 @@ void HymirLightningToGpuPass::emitKernels(const TiledLightning &tiled,
           [&](const LightningOperands &here) {
             LightningHopperSplit pass = split;
             pass.statePass = true;
-            pass.chunk = sequenceChunk;
+            // (Two chunks: one state-pass chunk a batch row, z itself.)
+            pass.chunk = sequenceChunk ? sequenceChunk : g.idx(0);
             buildLightningHopperKernel(b, here, d, form, qMap, kMap, vMap,
                                        pass);
           },

@@ -25,6 +25,7 @@
 // RUN: hymir-compile %t/h8.mlir -o %t.hymir --target=cuda --ptxas=none --print-plan | FileCheck %s --check-prefix=NONE
 // RUN: hymir-compile %t/h8.mlir -o %t.hymir --target=cuda --ptxas=none --lightning-sequence-split=1 --print-plan | FileCheck %s --check-prefix=NONE
 // RUN: hymir-compile %t/h8b2.mlir -o %t.hymir --target=cuda --ptxas=none --lightning-sequence-split=4 --print-plan | FileCheck %s --check-prefix=B2
+// RUN: hymir-compile %t/h8b2.mlir -o %t.hymir --target=cuda --ptxas=none --lightning-sequence-split=2 --print-plan | FileCheck %s --check-prefix=TWO
 // RUN: hymir-compile %t/static.mlir -o %t.hymir --target=cuda --ptxas=none --lightning-sequence-split=8 --print-plan | FileCheck %s --check-prefix=STATIC
 // RUN: hymir-compile %t/state.mlir -o %t.hymir --target=cuda --ptxas=none --lightning-sequence-split=3 --print-plan | FileCheck %s --check-prefix=STATE
 // RUN: hymir-compile %t/h8.mlir -o %t.hymir --target=cuda --ptxas=none --lightning-sequence-split=8 --lightning-hopper-consumers=1 --print-plan | FileCheck %s --check-prefix=ONE
@@ -94,6 +95,11 @@
 // B2: buffer 0: arena offset 0, 3145728 B
 // B2: step 4: launch prefill_kernel_0::prefill_kernel grid 2x8x6 block 256 shared 81968 B when tokens >= 17
 // B2: step 5: launch prefill_kernel_1::prefill_kernel grid 2x8x8 block 384 shared 172080 B when tokens >= 17
+
+// Two chunks: one state-pass chunk a batch row.
+// TWO: buffer 0: arena offset 0, 1048576 B
+// TWO: step 4: launch prefill_kernel_0::prefill_kernel grid 2x8x2 block 256 shared 81968 B when tokens >= 17
+// TWO: step 5: launch prefill_kernel_1::prefill_kernel grid 2x8x4 block 384 shared 172080 B when tokens >= 17
 
 // 300 tokens are 5 blocks: 5 chunks of one block.
 // STATIC: step 3: launch prefill_kernel::prefill_kernel grid 2x8x4 block 256 shared 81968 B (buffer 2, buffer 3, input 3, buffer 0)
