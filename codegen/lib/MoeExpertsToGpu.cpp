@@ -179,6 +179,10 @@ MoeExpertsOperands HymirMoeExpertsToGpuPass::buildOperands(
   o.down = memref::AllocOp::create(
       b, MemRefType::get({ShapedType::kDynamic, o.width}, f32),
       ValueRange{o.rows});
+  // Outside the token guards, which hold only launches.
+  if (choice.wgmma && wgmmaPersistent > 0 && wgmmaGroup == 0)
+    o.tileCounters =
+        memref::AllocOp::create(b, MemRefType::get({2}, b.getI32Type()));
   return o;
 }
 

@@ -42,6 +42,9 @@ constexpr int64_t kMoeVector = 8;
 /// token counts and the static expert shapes.
 struct MoeExpertsOperands {
   Value x, sorted, offsets, w1, w3, w2, act, down;
+  /// The tile counters of the persistent wgmma kernels in the experts'
+  /// order (i32 [2]: gate/up, down); null elsewhere.
+  Value tileCounters;
   Value rows, tokens;
   int64_t experts, inter, width;
   Type actType;

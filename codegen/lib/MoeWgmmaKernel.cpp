@@ -4,10 +4,11 @@
 // layout padded to 128-row tiles: blocks of two warpgroups over one tile
 // of one expert and 256 output columns, the main loop of WgmmaTiles.h
 // (cp.async into swizzled stages, wgmma.mma_async m64n128k16), SwiGLU in
-// the gate/up epilogue, blocks numbered in groups of row tiles. The
-// persistent form: a grid of one block per SM walking the tiles of all
-// experts, each expert's group (padded to 64 or 128 rows) cut into 128-row
-// tiles from its start.
+// the gate/up epilogue, blocks in the experts' order (or numbered in groups
+// of row tiles). The persistent form: a grid of one block per SM walking
+// the tiles of all experts (from a counter in the experts' order), each
+// expert's group (padded to 64 or 128 rows) cut into 128-row tiles from its
+// start.
 //
 //===----------------------------------------------------------------------===//
 
@@ -215,10 +216,26 @@ void mlir::hymir::emitMoeWgmmaKernels(ImplicitLocOpBuilder &b,
   // group may be smaller). Each expert's group is cut into 128-row tiles
   // from its start; tile t's expert and first row come from a walk over
   // the offsets.
+  //
+  // In the experts' order the tiles come from a counter instead (one
+  // atomic add per tile, by thread 0, passed on to the block through two
+  // i32 slots past the stages), so that the blocks take them in order and
+  // those in flight share their weight chunks and rows in L2 (a static
+  // stride lets the blocks drift apart); a one-thread launch before zeroes
+  // the counter.
   auto launchPersistent = [&](MoePart part, int64_t colBlocks, Body body,
                               int64_t chunks) {
-    Value smem = arith::ConstantIntOp::create(b, b.getI32Type(),
-                                              Wg::sharedBytes(chunks));
+    Value counter = o.tileCounters, which = c(part == MoePart::DownWgmma);
+    if (byExpert) {
+      assert(counter && "the pass allocates the tile counters");
+      g.launch(c(1), c(1), c(1), c(1), Value(), [&](gpu::LaunchOp) {
+        memref::StoreOp::create(
+            b, arith::ConstantIntOp::create(b, b.getI32Type(), 0), counter,
+            ValueRange{which});
+      });
+    }
+    Value smem = arith::ConstantIntOp::create(
+        b, b.getI32Type(), Wg::sharedBytes(chunks) + (byExpert ? 16 : 0));
     gpu::LaunchOp launchOp = g.launch(
         c(persistent), c(1), c(1), c(Wg::kThreads), smem,
         [&](gpu::LaunchOp launch) {
@@ -295,7 +312,43 @@ void mlir::hymir::emitMoeWgmmaKernels(ImplicitLocOpBuilder &b,
           // The first tile's copies, then per tile: its product, a barrier
           // (every warp done with the stages), the next tile's copies, and
           // this tile's epilogue while they fly.
+          // The counter's slots; take(i): thread 0 takes the next tile
+          // into slot i; taken(i): the tile in slot i (after a barrier).
+          Value slots;
+          auto take = [&](Value slot) {
+            auto first = scf::IfOp::create(
+                b,
+                arith::CmpIOp::create(b, arith::CmpIPredicate::eq, tid, c(0)),
+                /*withElseRegion=*/false);
+            OpBuilder::InsertionGuard guard(b);
+            b.setInsertionPointToStart(&first.getThenRegion().front());
+            Value n = memref::AtomicRMWOp::create(
+                b, arith::AtomicRMWKind::addi,
+                arith::ConstantIntOp::create(b, b.getI32Type(), 1), counter,
+                ValueRange{which});
+            memref::StoreOp::create(b, n, slots, ValueRange{slot});
+          };
+          auto taken = [&](Value slot) -> Value {
+            return arith::IndexCastOp::create(
+                b, b.getIndexType(),
+                memref::LoadOp::create(b, slots, ValueRange{slot}));
+          };
           Value t0 = launch.getBlockIds().x;
+          if (byExpert) {
+            auto space = gpu::AddressSpaceAttr::get(
+                b.getContext(), gpu::AddressSpace::Workgroup);
+            Value bytes = gpu::DynamicSharedMemoryOp::create(
+                b, MemRefType::get({ShapedType::kDynamic}, b.getI8Type(),
+                                   MemRefLayoutAttrInterface(), space));
+            slots = memref::ViewOp::create(
+                b,
+                MemRefType::get({2}, b.getI32Type(),
+                                MemRefLayoutAttrInterface(), space),
+                bytes, c(Wg::sharedBytes(chunks)), ValueRange{});
+            take(c(0));
+            gpu::BarrierOp::create(b);
+            t0 = taken(c(0));
+          }
           SmallVector<Value> first = locateClamped(t0);
           {
             auto any = scf::IfOp::create(b, below(t0),
@@ -305,16 +358,46 @@ void mlir::hymir::emitMoeWgmmaKernels(ImplicitLocOpBuilder &b,
             productMode = ProductMode::PrologueOnly;
             body(w, first[0], first[1], first[2]);
           }
-          auto tiles = scf::ForOp::create(b, t0, total, c(persistent), first);
+          // The loop over this block's tiles: a static stride (scf.for,
+          // the tile's place carried), or while the counter's tiles are
+          // below total (scf.while carrying the tile, the iteration and
+          // the place; iteration i takes the next tile into slot (i + 1) %
+          // 2 before its product and reads it after the product's barrier,
+          // which every thread passed after reading that slot in iteration
+          // i - 2).
           OpBuilder::InsertionGuard inner(b);
-          b.setInsertionPointToStart(tiles.getBody());
-          Value t = tiles.getInductionVar();
-          ValueRange cur = tiles.getRegionIterArgs();
+          Value t, slot, iteration;
+          ValueRange cur;
+          if (byExpert) {
+            SmallVector<Value> inits = {t0, c(0)};
+            inits.append(first);
+            auto loop = scf::WhileOp::create(
+                b, TypeRange(ValueRange(inits)), inits,
+                [&](OpBuilder &nb, Location l, ValueRange args) {
+                  Value go = arith::CmpIOp::create(
+                      nb, l, arith::CmpIPredicate::ult, args[0], total);
+                  scf::ConditionOp::create(nb, l, go, args);
+                },
+                [&](OpBuilder &, Location, ValueRange) {});
+            b.setInsertionPointToStart(loop.getAfterBody());
+            ValueRange args = loop.getAfterArguments();
+            t = args[0];
+            iteration = args[1];
+            cur = args.drop_front(2);
+            slot = arith::RemUIOp::create(b, g.add(iteration, 1), c(2));
+            take(slot);
+          } else {
+            auto tiles = scf::ForOp::create(b, t0, total, c(persistent), first);
+            b.setInsertionPointToStart(tiles.getBody());
+            t = tiles.getInductionVar();
+            cur = tiles.getRegionIterArgs();
+          }
           Value e = cur[0], r0 = cur[1], colBlock = cur[2], end = cur[3];
           SmallVector<Value> next;
+          Value tn;
           afterProduct = [&]() {
             gpu::BarrierOp::create(b);
-            Value tn = g.add(t, c(persistent));
+            tn = byExpert ? taken(slot) : g.add(t, c(persistent));
             next = locateClamped(tn);
             auto more = scf::IfOp::create(b, below(tn),
                                           /*withElseRegion=*/false);
@@ -339,7 +422,13 @@ void mlir::hymir::emitMoeWgmmaKernels(ImplicitLocOpBuilder &b,
                   arith::ConstantIntOp::create(b, b.getI32Type(), 0)));
           productMode = ProductMode::AfterPrologue;
           body(w, e, r0, colBlock);
-          scf::YieldOp::create(b, next);
+          if (byExpert) {
+            SmallVector<Value> yields = {tn, g.add(iteration, 1)};
+            yields.append(next);
+            scf::YieldOp::create(b, yields);
+          } else {
+            scf::YieldOp::create(b, next);
+          }
         });
     setMoePart(launchOp, part);
     lastRow = Value();

@@ -1,12 +1,14 @@
 // RUN: hymir-opt %s --hymir-moe-experts-to-gpu="wgmma=true wgmma-group=0" | FileCheck %s
 // RUN: hymir-opt %s --hymir-moe-experts-to-gpu="wgmma=true wgmma-group=0 wgmma-persistent=132" | FileCheck %s --check-prefix=PERSIST
-// RUN: hymir-opt %s --hymir-moe-experts-to-gpu="wgmma=true" | FileCheck %s --check-prefix=GROUPED
+// RUN: hymir-opt %s --hymir-moe-experts-to-gpu="wgmma=true" | FileCheck %s
+// RUN: hymir-opt %s --hymir-moe-experts-to-gpu="wgmma=true wgmma-group=8" | FileCheck %s --check-prefix=GROUPED
 // hymir-compile takes 0 (the experts' order) and states the range.
 // RUN: hymir-compile %s -o %t.hymir --target=cuda --chip=sm_90a --ptxas=none --moe-wgmma-group=0
 // RUN: not hymir-compile %s -o %t.hymir --target=cuda --moe-wgmma-group=257 2>&1 | FileCheck %s --check-prefix=BAD
 // BAD: hymir-compile: error: --moe-wgmma-group must be in [0, 256], got 257
 
-// wgmma-group=0: the wgmma kernels' blocks in the experts' order. The grid
+// wgmma-group=0 (the default): the wgmma kernels' blocks in the experts'
+// order. The grid
 // is (column blocks, row tiles of the layout): 2 x ceil(rows / 128) for
 // gate/up (256 of W1 and W3 in 128-column chunks) and for down (512
 // columns in 256-column blocks). Block i (y * 2 + x) walks the offsets,
@@ -38,15 +40,40 @@
 // CHECK: scf.for {{.*}} iter_args(
 // CHECK: } {hymir.moe = "down-wgmma"}
 
-// With wgmma-persistent the tiles are walked in the same order: the total
-// from one walk, each tile's place from another.
+// With wgmma-persistent the tiles are taken in the same order from a
+// counter (i32 [2], gate/up and down, allocated outside the token guard):
+// a one-thread launch zeroes the kernel's counter; the kernel's smem holds
+// two i32 slots past the stages; thread 0 takes the first tile (an atomic
+// add) into slot 0, a barrier, every thread reads it, finds the total (a
+// walk) and the tile's place (another) and issues its first copies; then
+// while the tile is below the total: thread 0 takes the next tile into
+// slot (i + 1) % 2, the main loop, a barrier, the next tile read from the
+// slot, its place and first copies, and the epilogue; the loop carries
+// the tile, the iteration and the place.
 // PERSIST-LABEL: func.func @order
-// PERSIST: gpu.launch blocks({{.*}}) in (%{{.*}} = %c132, %{{.*}} = %c1{{(_[0-9]+)?}},
+// PERSIST: %[[COUNTERS:.*]] = memref.alloc() : memref<2xi32>
+// PERSIST: hymir.token_guard tokens in [17, -1] {
+// PERSIST: gpu.launch blocks({{.*}}) in (%{{.*}} = %c1{{(_[0-9]+)?}}, %{{.*}} = %c1{{(_[0-9]+)?}}, %{{.*}} = %c1{{(_[0-9]+)?}}) threads({{.*}}) in (%{{.*}} = %c1{{(_[0-9]+)?}},
+// PERSIST: memref.store %c0_i32{{(_[0-9]+)?}}, %[[COUNTERS]][%c0{{(_[0-9]+)?}}]
+// PERSIST: gpu.launch blocks({{.*}}) in (%{{.*}} = %c132, %{{.*}} = %c1{{(_[0-9]+)?}}, {{.*}} dynamic_shared_memory_size %c196624_i32
 // PERSIST: %[[TOTAL:.*]]:6 = scf.for
+// PERSIST: %[[SLOTS:.*]] = memref.view %{{.*}}[%c196608][] : memref<?xi8, #gpu.address_space<workgroup>> to memref<2xi32, #gpu.address_space<workgroup>>
+// PERSIST: memref.atomic_rmw addi %c1_i32{{(_[0-9]+)?}}, %[[COUNTERS]][%c0{{(_[0-9]+)?}}]
+// PERSIST: memref.store %{{.*}}, %[[SLOTS]][%c0{{(_[0-9]+)?}}]
+// PERSIST: gpu.barrier
+// PERSIST: memref.load %[[SLOTS]]
 // PERSIST: %[[FIRST:.*]]:6 = scf.for
 // PERSIST: arith.remui %{{.*}}, %[[FIRST]]#5
-// PERSIST: scf.for %{{.*}} = %{{.*}} to %[[TOTAL]]#0 step %c132{{(_[0-9]+)?}} iter_args(
+// PERSIST: scf.while ({{.*}}) : (index, index, index, index, index, index)
+// PERSIST: arith.cmpi ult, %{{.*}}, %[[TOTAL]]#0
+// PERSIST: scf.condition
+// PERSIST: memref.atomic_rmw addi
+// PERSIST: nvvm.wgmma.wait.group.sync.aligned 0
+// PERSIST-NEXT: gpu.barrier
+// PERSIST-NEXT: memref.load %[[SLOTS]]
 // PERSIST: } {hymir.moe = "gate-up-wgmma"}
+// PERSIST: memref.store %c0_i32{{(_[0-9]+)?}}, %[[COUNTERS]][%c1{{(_[0-9]+)?}}]
+// PERSIST: } {hymir.moe = "down-wgmma"}
 
 // The default (groups of 8 row tiles): a grid of 8 x 2 column blocks.
 // GROUPED-LABEL: func.func @order

@@ -1,10 +1,12 @@
-// RUN: hymir-opt %s --hymir-moe-experts-to-gpu="wgmma=true wgmma-persistent=132" -split-input-file | FileCheck %s
+// RUN: hymir-opt %s --hymir-moe-experts-to-gpu="wgmma=true wgmma-persistent=132 wgmma-group=8" -split-input-file | FileCheck %s
 // RUN: hymir-opt %s --hymir-moe-experts-to-gpu="wgmma=true" -split-input-file | FileCheck %s --check-prefix=GRID
 // hymir-compile's --moe-wgmma-persistent states its range.
 // RUN: not hymir-compile %s -o %t.hymir --target=cuda --moe-wgmma-persistent=-1 2>&1 | FileCheck %s --check-prefix=BAD
 // BAD: hymir-compile: error: --moe-wgmma-persistent must be in [0, 4096], got -1
 
-// The persistent wgmma kernels: a grid of 132 blocks; each counts the
+// The persistent wgmma kernels with groups of row tiles (wgmma-group=8;
+// the experts' order, the default, is moe-wgmma-expert-order.mlir's): a
+// grid of 132 blocks; each counts the
 // 128-row tiles of every expert's group (a walk over the offsets), finds
 // its first tile's expert, first row and column block (a second walk) and
 // issues that tile's first copies (the pipeline's prologue); then strides

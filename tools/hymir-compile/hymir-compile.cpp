@@ -309,11 +309,11 @@ static cl::opt<bool> moeFusedRoutingOpt(
 static cl::opt<rtools::Int64Arg> moeWgmmaGroupOpt(
     "moe-wgmma-group",
     cl::desc(rtools::describeRange(
-        "cuda sm_90a: row tiles per group in the MoE wgmma kernels' block "
-        "order; 0: the experts' order (each expert's row tiles side by "
-        "side over the column blocks, one expert after another)",
-        kWgmmaGroupRange, 8)),
-    cl::init(8), rtools::inRange(kWgmmaGroupRange), cl::cat(hymirCategory));
+        "cuda sm_90a: the MoE wgmma kernels' block order: 0, the experts' "
+        "order (each expert's row tiles side by side over the column "
+        "blocks, one expert after another); N, groups of N row tiles",
+        kWgmmaGroupRange, 0)),
+    cl::init(0), rtools::inRange(kWgmmaGroupRange), cl::cat(hymirCategory));
 static constexpr rtools::Range kCispoTilesRange{1, 16};
 static cl::opt<rtools::Int64Arg> cispoMTilesOpt(
     "cispo-m-tiles",

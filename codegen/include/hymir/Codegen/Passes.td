@@ -89,11 +89,17 @@ def HymirMoeExpertsToGpu
       W2), both operands staged by cp.async into four 128-byte-swizzled
       shared-memory stages and multiplied by wgmma.mma_async m64n128k16
       with f32 accumulators in registers; SwiGLU in the gate/up epilogue;
-      blocks numbered in groups of 8 row tiles so that a weight chunk is
-      read from memory about once.
+      blocks in the experts' order (each expert's row tiles side by side
+      over the column blocks, one expert after another; each block finds
+      its expert, row tile and column block by a walk over the offsets) so
+      that a weight chunk is read from memory once; `wgmma-group` N > 0
+      numbers them in groups of N row tiles instead (the order before: a
+      group boundary inside an expert reads its weights twice).
     - with `wgmma-persistent` N > 0 the wgmma kernels are persistent: a
-      grid of N blocks (one per SM) walks the tiles of all experts (tile
-      t = block, block + N, ...; the same grouped order), each tile's
+      grid of N blocks (one per SM) walks the tiles of all experts (in
+      the experts' order each block takes its next tile from a counter,
+      one atomic add per tile, zeroed by a one-thread launch before; with
+      groups, tile t = block, block + N, ...), each tile's
       expert and first row found from the offsets (each expert's group cut
       into 128-row tiles from its start). On a layout padded to 64 rows an
       expert's last tile may be 64 rows: the second warpgroup, whose rows
@@ -124,11 +130,13 @@ def HymirMoeExpertsToGpu
     Option<"wgmma", "wgmma", "bool", /*default=*/"false",
            "use the wgmma kernels for larger calls where they apply (only "
            "where `chip` has wgmma: sm_90a)">,
-    Option<"wgmmaGroup", "wgmma-group", "int64_t", /*default=*/"8",
-           "row tiles per group of the wgmma kernels' block order; 0: the "
-           "experts' order (each expert's row tiles side by side over the "
-           "column blocks, one expert after another; the persistent form "
-           "walks its tiles in the same order)">,
+    Option<"wgmmaGroup", "wgmma-group", "int64_t", /*default=*/"0",
+           "the wgmma kernels' block order: 0 (the default), the experts' "
+           "order (each expert's row tiles side by side over the column "
+           "blocks, one expert after another; the persistent form takes "
+           "its tiles in the same order from a counter, one atomic add per "
+           "tile); N > 0, groups of N row tiles side by side over the "
+           "column blocks (the persistent form strides statically)">,
     Option<"decodeSlots", "decode-slots", "int64_t", /*default=*/"0",
            "grid height of the warp-per-row kernels: block y takes the "
            "experts with tokens of rank y modulo it (0: top_k, at most E)">,

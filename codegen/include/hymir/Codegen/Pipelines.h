@@ -161,7 +161,7 @@ struct KernelFormOptions : public PassPipelineOptions<KernelFormOptions> {
   Option<int64_t> moeWgmmaGroup{
       *this, "moe-wgmma-group",
       llvm::cl::desc("wgmma-group option of hymir-moe-experts-to-gpu"),
-      llvm::cl::init(8)};
+      llvm::cl::init(0)};
   Option<int64_t> moeDecodeSlots{
       *this, "moe-decode-slots",
       llvm::cl::desc("decode-slots option of hymir-moe-experts-to-gpu"),
