@@ -332,6 +332,9 @@ FailureOr<TiledLightning> matchTiledLightning(scf::ForallOp forall) {
 // The kernels
 //===----------------------------------------------------------------------===//
 
+/// The most sequence chunks the automatic choice makes (the most measured).
+constexpr int64_t kAutomaticSequenceChunks = 8;
+
 /// The kernels one op gets, from its shapes and the pass options.
 struct KernelChoice {
   /// Only the decode kernel (a short static sequence).
@@ -490,8 +493,17 @@ HymirLightningToGpuPass::chooseKernels(const TiledLightning &tiled) {
       Hp::sharedBytes(d, {hopperConsumers, hopperStages, hopperStagedOutput}) <=
           target.maxSharedBytesPerBlock;
   if (choice.hopper) {
-    // 0 (automatic): no split yet (to be chosen by measurement).
-    int64_t chunks = sequenceSplit == 0 ? 1 : int64_t(sequenceSplit);
+    int64_t chunks = sequenceSplit;
+    // Automatic: where the grid leaves at least half of the SMs idle, as
+    // many chunks as keep one thread block a SM, at most 8 (H200: 16 blocks
+    // in 8 chunks 2.3-4.3x faster, 32 in 4 2.1-2.3x at T >= 16384; 128 in 2
+    // 1.3x slower; docs/benchmarks.md).
+    if (chunks == 0) {
+      int64_t blocks = s.valueSplit * heads * batchDim;
+      chunks = blocks > 0 ? std::min<int64_t>(kAutomaticSequenceChunks,
+                                              target.multiprocessors / blocks)
+                          : 1;
+    }
     // A static sequence: no more chunks than it has blocks.
     if (!ShapedType::isDynamic(tokensDim))
       chunks =

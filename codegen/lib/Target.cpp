@@ -67,6 +67,8 @@ mlir::hymir::lookupTarget(llvm::StringRef name) {
   t.hasWgmma = chip->wgmma;
   t.hasBf16Mma = chip->capability >= 80;
   t.maxSharedBytesPerBlock = chip->sharedKiB * 1024;
+  if (chip->capability == 90)
+    t.multiprocessors = 132;
   if (t.hasBf16Mma)
     t.moeMmaTile = {kMoeMmaTileRows, kMoeMmaTileCols};
   if (t.hasWgmma)

@@ -9,10 +9,14 @@
 // Hopper kernel runs over (value chunk, head, batch x N chunks), its state
 // warpgroup carrying the state into its chunk over the earlier chunks'
 // (16-byte loads) before its first block; the last chunk writes the final
-// state. 0 (the default, automatic) and 1 make no split; f32 graphs (SIMT
-// kernel) and the tensor-core kernel take none. A static sequence gets no
-// more chunks than it has blocks. Bad values are refused by hymir-compile
-// (range) and by the pass.
+// state. 0 (the default) chooses: where the (value chunks x heads x batch)
+// thread blocks fill at most half of the 132 SMs of sm_90a, floor(132 /
+// blocks) chunks, at most 8 (8 heads: 16 blocks, 8 chunks; B = 2: 4 chunks;
+// 33 heads: 66 blocks, 2 chunks; 34 heads: 68 blocks and 64 heads: 128
+// blocks, none). 1 makes no split; f32 graphs (SIMT kernel) and the
+// tensor-core kernel take none. A static sequence gets no more chunks than
+// it has blocks. Bad values are refused by hymir-compile (range) and by the
+// pass.
 // RUN: split-file %s %t
 // RUN: hymir-compile %t/h8.mlir -o %t.hymir --target=cuda --ptxas=none --lightning-sequence-split=8 --print-plan --dump-stages=%t.st | FileCheck %s --check-prefix=SPLIT8
 // RUN: FileCheck %s --input-file=%t.st/1-kernel-form.mlir --check-prefix=FORM
@@ -22,7 +26,13 @@
 // RUN: FileCheck %s --input-file=%t.st/3-cuda-kernels.prefill_kernel_1.ptx --check-prefix=OUT-TMA
 // RUN: FileCheck %s --input-file=%t.st/3-cuda-kernels.prefill_kernel_1.ptx --check-prefix=OUT-WGMMA
 // RUN: FileCheck %s --input-file=%t.st/3-cuda-kernels.prefill_kernel_1.ptx --check-prefix=OUT-CARRY
-// RUN: hymir-compile %t/h8.mlir -o %t.hymir --target=cuda --ptxas=none --print-plan | FileCheck %s --check-prefix=NONE
+// RUN: hymir-compile %t/h8.mlir -o %t.hymir --target=cuda --ptxas=none --print-plan | FileCheck %s --check-prefix=SPLIT8
+// RUN: hymir-compile %t/h8b2.mlir -o %t.hymir --target=cuda --ptxas=none --print-plan | FileCheck %s --check-prefix=B2
+// RUN: hymir-compile %t/h1.mlir -o %t.hymir --target=cuda --ptxas=none --print-plan | FileCheck %s --check-prefix=AUTO1
+// RUN: hymir-compile %t/h33.mlir -o %t.hymir --target=cuda --ptxas=none --print-plan | FileCheck %s --check-prefix=AUTO33
+// RUN: hymir-compile %t/h34.mlir -o %t.hymir --target=cuda --ptxas=none --print-plan | FileCheck %s --check-prefix=AUTO34
+// RUN: hymir-compile %t/h64.mlir -o %t.hymir --target=cuda --ptxas=none --print-plan | FileCheck %s --check-prefix=AUTO64
+// RUN: hymir-compile %t/static.mlir -o %t.hymir --target=cuda --ptxas=none --print-plan | FileCheck %s --check-prefix=STATIC
 // RUN: hymir-compile %t/h8.mlir -o %t.hymir --target=cuda --ptxas=none --lightning-sequence-split=1 --print-plan | FileCheck %s --check-prefix=NONE
 // RUN: hymir-compile %t/h8b2.mlir -o %t.hymir --target=cuda --ptxas=none --lightning-sequence-split=4 --print-plan | FileCheck %s --check-prefix=B2
 // RUN: hymir-compile %t/h8b2.mlir -o %t.hymir --target=cuda --ptxas=none --lightning-sequence-split=2 --print-plan | FileCheck %s --check-prefix=TWO
@@ -91,6 +101,17 @@
 
 // NONE: step 4: launch prefill_kernel_0::prefill_kernel grid 2x8x1 block 384 shared 172080 B when tokens >= 17
 // NONE-NOT: step 5
+
+// The automatic choice: 2 thread blocks, 8 chunks (the most it makes).
+// AUTO1: step 4: launch prefill_kernel_0::prefill_kernel grid 2x1x7 block 256 shared 81968 B when tokens >= 17
+// AUTO1: step 5: launch prefill_kernel_1::prefill_kernel grid 2x1x8 block 384 shared 172080 B when tokens >= 17
+// 66 blocks: 2 chunks; 68 and 128: none.
+// AUTO33: step 4: launch prefill_kernel_0::prefill_kernel grid 2x33x1 block 256 shared 81968 B when tokens >= 17
+// AUTO33: step 5: launch prefill_kernel_1::prefill_kernel grid 2x33x2 block 384 shared 172080 B when tokens >= 17
+// AUTO34: step 4: launch prefill_kernel_0::prefill_kernel grid 2x34x1 block 384 shared 172080 B when tokens >= 17
+// AUTO34-NOT: step 5
+// AUTO64: step 4: launch prefill_kernel_0::prefill_kernel grid 2x64x1 block 384 shared 172080 B when tokens >= 17
+// AUTO64-NOT: step 5
 
 // B2: buffer 0: arena offset 0, 3145728 B
 // B2: step 4: launch prefill_kernel_0::prefill_kernel grid 2x8x6 block 256 shared 81968 B when tokens >= 17
@@ -171,4 +192,44 @@ func.func @prefill(%q: tensor<1x?x8x128xf32> {hymir.name = "q"}, %k: tensor<1x?x
       : (tensor<1x?x8x128xf32>, tensor<1x?x8x128xf32>, tensor<1x?x8x128xf32>, tensor<8xf32>)
       -> (tensor<1x?x8x128xf32>, tensor<1x8x128x128xf32>)
   return %o, %s : tensor<1x?x8x128xf32>, tensor<1x8x128x128xf32>
+}
+
+//--- h1.mlir
+func.func @prefill(%q: tensor<1x?x1x128xbf16> {hymir.name = "q"}, %k: tensor<1x?x1x128xbf16> {hymir.name = "k"},
+                   %v: tensor<1x?x1x128xbf16> {hymir.name = "v"}, %slopes: tensor<1xf32> {hymir.name = "slopes"})
+    -> (tensor<1x?x1x128xbf16> {hymir.name = "out"}, tensor<1x1x128x128xf32> {hymir.name = "final_state"}) {
+  %o, %s = hymir.lightning_attention %q, %k, %v, %slopes {block_size = 256 : i64}
+      : (tensor<1x?x1x128xbf16>, tensor<1x?x1x128xbf16>, tensor<1x?x1x128xbf16>, tensor<1xf32>)
+      -> (tensor<1x?x1x128xbf16>, tensor<1x1x128x128xf32>)
+  return %o, %s : tensor<1x?x1x128xbf16>, tensor<1x1x128x128xf32>
+}
+
+//--- h33.mlir
+func.func @prefill(%q: tensor<1x?x33x128xbf16> {hymir.name = "q"}, %k: tensor<1x?x33x128xbf16> {hymir.name = "k"},
+                   %v: tensor<1x?x33x128xbf16> {hymir.name = "v"}, %slopes: tensor<33xf32> {hymir.name = "slopes"})
+    -> (tensor<1x?x33x128xbf16> {hymir.name = "out"}, tensor<1x33x128x128xf32> {hymir.name = "final_state"}) {
+  %o, %s = hymir.lightning_attention %q, %k, %v, %slopes {block_size = 256 : i64}
+      : (tensor<1x?x33x128xbf16>, tensor<1x?x33x128xbf16>, tensor<1x?x33x128xbf16>, tensor<33xf32>)
+      -> (tensor<1x?x33x128xbf16>, tensor<1x33x128x128xf32>)
+  return %o, %s : tensor<1x?x33x128xbf16>, tensor<1x33x128x128xf32>
+}
+
+//--- h34.mlir
+func.func @prefill(%q: tensor<1x?x34x128xbf16> {hymir.name = "q"}, %k: tensor<1x?x34x128xbf16> {hymir.name = "k"},
+                   %v: tensor<1x?x34x128xbf16> {hymir.name = "v"}, %slopes: tensor<34xf32> {hymir.name = "slopes"})
+    -> (tensor<1x?x34x128xbf16> {hymir.name = "out"}, tensor<1x34x128x128xf32> {hymir.name = "final_state"}) {
+  %o, %s = hymir.lightning_attention %q, %k, %v, %slopes {block_size = 256 : i64}
+      : (tensor<1x?x34x128xbf16>, tensor<1x?x34x128xbf16>, tensor<1x?x34x128xbf16>, tensor<34xf32>)
+      -> (tensor<1x?x34x128xbf16>, tensor<1x34x128x128xf32>)
+  return %o, %s : tensor<1x?x34x128xbf16>, tensor<1x34x128x128xf32>
+}
+
+//--- h64.mlir
+func.func @prefill(%q: tensor<1x?x64x128xbf16> {hymir.name = "q"}, %k: tensor<1x?x64x128xbf16> {hymir.name = "k"},
+                   %v: tensor<1x?x64x128xbf16> {hymir.name = "v"}, %slopes: tensor<64xf32> {hymir.name = "slopes"})
+    -> (tensor<1x?x64x128xbf16> {hymir.name = "out"}, tensor<1x64x128x128xf32> {hymir.name = "final_state"}) {
+  %o, %s = hymir.lightning_attention %q, %k, %v, %slopes {block_size = 256 : i64}
+      : (tensor<1x?x64x128xbf16>, tensor<1x?x64x128xbf16>, tensor<1x?x64x128xbf16>, tensor<64xf32>)
+      -> (tensor<1x?x64x128xbf16>, tensor<1x64x128x128xf32>)
+  return %o, %s : tensor<1x?x64x128xbf16>, tensor<1x64x128x128xf32>
 }

@@ -6,7 +6,9 @@
 // pipeline lowers that form's contractions to loops; the cuda pipeline maps
 // the same form onto its kernels (hymir-lightning-to-gpu): the decode kernel
 // under a token guard for calls of up to 16 tokens, the Hopper kernel (a
-// producer and two consumer warpgroups on wgmma) above.
+// producer and two consumer warpgroups on wgmma) above, here (8 thread
+// blocks) after a state pass over 7 of 8 sequence chunks (the automatic
+// sequence split).
 // RUN: hymir-opt %s -hymir-kernel-form -mlir-print-ir-after=hymir-tile-lightning-attention -o %t.cpu.mlir 2> %t.cpu.tiled
 // RUN: hymir-opt %s -hymir-kernel-form=gpu-lightning=true -mlir-print-ir-after=hymir-tile-lightning-attention -o %t.cuda.mlir 2> %t.cuda.tiled
 // RUN: diff %t.cpu.tiled %t.cuda.tiled
@@ -35,10 +37,14 @@
 // CUDA:         hymir.token_guard tokens in [0, 16] {
 // CUDA:           gpu.launch_func @[[DECODE:.*]]::@{{.*}} blocks in (%c1, %c4, %c2) threads in (%c128, %c1, %c1) dynamic_shared_memory_size %c1024_i32
 // CUDA:         hymir.token_guard tokens in [17, -1] {
-// CUDA:           gpu.launch_func @[[HOPPER:.*]]::@{{.*}} blocks in (%c1, %c4, %c2) threads in (%c384, %c1, %c1) dynamic_shared_memory_size
+// CUDA:           gpu.launch_func @[[STATE:.*]]::@{{.*}} blocks in (%c1, %c4, %c14) threads in (%c256, %c1, %c1) dynamic_shared_memory_size
+// CUDA:           gpu.launch_func @[[HOPPER:.*]]::@{{.*}} blocks in (%c1, %c4, %c16) threads in (%c384, %c1, %c1) dynamic_shared_memory_size
 // CUDA:       gpu.module @[[DECODE]]
 // CUDA:         gpu.func {{.*}} kernel
 // CUDA:           gpu.shuffle xor
+// CUDA:       gpu.module @[[STATE]]
+// CUDA:         gpu.func {{.*}} kernel
+// CUDA:           nvvm.wgmma.mma_async
 // CUDA:       gpu.module @[[HOPPER]]
 // CUDA:         gpu.func {{.*}} kernel
 // CUDA:           nvvm.wgmma.mma_async

@@ -164,7 +164,9 @@ static cl::opt<rtools::Int64Arg> lightningSequenceSplitOpt(
         "cuda sm_90a, with --lightning-hopper: sequence chunks of the "
         "prefill kernel, each run by its own thread blocks from the state "
         "carried into it (a state pass over k and v first), for grids of "
-        "fewer thread blocks than SMs; 0: automatic (for now none), 1: none",
+        "fewer thread blocks than SMs; 0: automatic (where value chunks x "
+        "heads x batch fill at most half of the SMs: SMs / that, at most "
+        "8), 1: none",
         kSequenceSplitRange, 0)),
     cl::init(0), rtools::inRange(kSequenceSplitRange), cl::cat(hymirCategory));
 static cl::opt<bool> lightningTensorCoresOpt(

@@ -76,7 +76,8 @@ struct KernelFormOptions : public PassPipelineOptions<KernelFormOptions> {
   Option<int64_t> lightningSequenceSplit{
       *this, "lightning-sequence-split",
       llvm::cl::desc("sequence-split option of hymir-lightning-to-gpu (0: "
-                     "automatic)"),
+                     "automatic: chunks where the grid fills at most half "
+                     "of the SMs)"),
       llvm::cl::init(0)};
   Option<bool> lightningTensorCores{
       *this, "lightning-tensor-cores",

@@ -46,6 +46,10 @@ struct TargetDescription {
   bool hasBf16Mma = false;
   /// The most dynamic shared memory one block may opt into.
   int64_t maxSharedBytesPerBlock = 0;
+  /// Streaming multiprocessors (0: not recorded): 132 for sm_90 and sm_90a
+  /// (H100 SXM and H200; the H100 PCIe has 114). Grids that want one thread
+  /// block a SM are sized by it (the lightning sequence split).
+  int64_t multiprocessors = 0;
 
   /// The MoE experts' tensor-core kernels (no rows: the chip has none).
   TensorCoreTile moeMmaTile, moeWgmmaTile;
