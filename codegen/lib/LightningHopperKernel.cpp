@@ -767,6 +767,24 @@ struct HopperLightning : LightningKernel {
     }
   }
 
+  /// One block of the state chain: wait for block i's slot, write its
+  /// decayed V (w V is this warpgroup's alone: its previous update is done),
+  /// S = lambda^m S + K^T (w V), free the slot. Returns the new state.
+  SmallVector<Value> stateStep(Value t, Fragment f, Value i, ValueRange s,
+                               Value scaledV, Value negSlope) {
+    Value t0 = blockStart(i);
+    Value m = arith::MinUIOp::create(b, idx(Shape::kBlock), sub(tokens, t0));
+    Value slot = awaitFullSlot(i);
+    Value base = slotAddress(slot);
+    Value kBase = plus(base, layout.k), vBase = plus(base, layout.v);
+    writeScaledV(t, vBase, scaledV, m, negSlope);
+    asyncFence();
+    p.namedSync(i32(kStateSync), 128);
+    SmallVector<Value> next = updateState(s, kBase, scaledV, m, negSlope);
+    releaseSlot(f, slot);
+    return next;
+  }
+
   /// A sequence split's state pass: the state warpgroup's chain alone over
   /// this block's chunk, from zero, into the chunk's delta tile.
   void statePassRole(Value t, Value blocks) {
@@ -778,18 +796,9 @@ struct HopperLightning : LightningKernel {
     {
       OpBuilder::InsertionGuard guard(b);
       b.setInsertionPointToStart(loop.getBody());
-      Value i = loop.getInductionVar();
-      SmallVector<Value> s(loop.getRegionIterArgs());
-      Value t0 = blockStart(i);
-      Value m = arith::MinUIOp::create(b, idx(Shape::kBlock), sub(tokens, t0));
-      Value slot = awaitFullSlot(i);
-      Value base = slotAddress(slot);
-      Value kBase = plus(base, layout.k), vBase = plus(base, layout.v);
-      writeScaledV(t, vBase, scaledV, m, negSlope);
-      asyncFence();
-      p.namedSync(i32(kStateSync), 128);
-      SmallVector<Value> next = updateState(s, kBase, scaledV, m, negSlope);
-      releaseSlot(f, slot);
+      SmallVector<Value> next =
+          stateStep(t, f, loop.getInductionVar(), loop.getRegionIterArgs(),
+                    scaledV, negSlope);
       scf::YieldOp::create(b, next);
     }
     Value tile = deltaTile(split.chunk);
@@ -832,18 +841,8 @@ struct HopperLightning : LightningKernel {
       OpBuilder::InsertionGuard guard(b);
       b.setInsertionPointToStart(loop.getBody());
       Value i = loop.getInductionVar();
-      SmallVector<Value> s(loop.getRegionIterArgs());
-      Value t0 = blockStart(i);
-      Value m = arith::MinUIOp::create(b, idx(Shape::kBlock), sub(tokens, t0));
-      Value slot = awaitFullSlot(i);
-      Value base = slotAddress(slot);
-      Value kBase = plus(base, layout.k), vBase = plus(base, layout.v);
-      // w V is this warpgroup's alone: its previous update is done.
-      writeScaledV(t, vBase, scaledV, m, negSlope);
-      asyncFence();
-      p.namedSync(i32(kStateSync), 128);
-      SmallVector<Value> next = updateState(s, kBase, scaledV, m, negSlope);
-      releaseSlot(f, slot);
+      SmallVector<Value> next =
+          stateStep(t, f, i, loop.getRegionIterArgs(), scaledV, negSlope);
       // S_i's copy into buffer i % 2 for the output of block i + 1, once
       // the output warpgroup has read S_(i-2) there.
       when(ult(add(i, idx(1)), blocks), [&] {
