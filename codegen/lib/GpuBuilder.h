@@ -95,12 +95,25 @@ struct GpuBuilder {
   /// `sharedBytes` i32 bytes of dynamic shared memory when given); `body`
   /// writes the kernel with the builder inside the launch, then the
   /// terminator closes it. The caller marks the launch for the plan.
+  /// With `clusterX` > 0 the blocks run in clusters of clusterX x 1 x 1
+  /// (gridX a multiple of it).
   gpu::LaunchOp launch(Value gridX, Value gridY, Value gridZ, Value threads,
                        Value sharedBytes,
-                       function_ref<void(gpu::LaunchOp)> body) {
+                       function_ref<void(gpu::LaunchOp)> body,
+                       int64_t clusterX = 0) {
     Value one = idx(1);
-    auto op = gpu::LaunchOp::create(b, gridX, gridY, gridZ, threads, one,
-                                    idx(1), sharedBytes);
+    auto op = clusterX > 0
+                  ? gpu::LaunchOp::create(
+                        b, gridX, gridY, gridZ, threads, one, idx(1),
+                        sharedBytes, Type(), ValueRange(), TypeRange(),
+                        TypeRange(), idx(clusterX), idx(1), idx(1))
+                  : gpu::LaunchOp::create(b, gridX, gridY, gridZ, threads, one,
+                                          idx(1), sharedBytes);
+    // The builder (MLIR 22) leaves out the body's cluster ids and sizes,
+    // which the op's accessors expect after the 12 launch arguments.
+    if (clusterX > 0)
+      for (int i = 0; i < 6; ++i)
+        op.getBody().front().addArgument(b.getIndexType(), b.getLoc());
     OpBuilder::InsertionGuard guard(b);
     b.setInsertionPointToStart(&op.getBody().front());
     body(op);

@@ -72,6 +72,12 @@ struct HymirMoeExpertsToGpuPass
   TargetDescription target;
 
   std::optional<KernelChoice> chooseKernels(MoeExpertsOp op);
+  /// The wgmma kernels run with TMA multicast: asked for, and the grid
+  /// form in the experts' order.
+  bool multicast(const KernelChoice &choice) const {
+    return choice.wgmma && wgmmaMulticast && wgmmaGroup == 0 &&
+           wgmmaPersistent == 0;
+  }
   MoeExpertsOperands buildOperands(ImplicitLocOpBuilder &b, MoeExpertsOp op,
                                    const KernelChoice &choice);
   void emitExperts(ImplicitLocOpBuilder &b, const MoeExpertsOperands &o,
@@ -183,6 +189,17 @@ MoeExpertsOperands HymirMoeExpertsToGpuPass::buildOperands(
   if (choice.wgmma && wgmmaPersistent > 0 && wgmmaGroup == 0)
     o.tileCounters =
         memref::AllocOp::create(b, MemRefType::get({2}, b.getI32Type()));
+  if (multicast(choice)) {
+    auto map = [&](Value weights) -> Value {
+      return TensorMapOp::create(
+          b, MemRefType::get({16}, b.getI64Type()), weights,
+          b.getDenseI64ArrayAttr({1, WgmmaTiles::kHalfRows, WgmmaTiles::kK}),
+          b.getI64IntegerAttr(128));
+    };
+    o.w1Map = map(o.w1);
+    o.w3Map = map(o.w3);
+    o.w2Map = map(o.w2);
+  }
   return o;
 }
 
@@ -222,7 +239,8 @@ void HymirMoeExpertsToGpuPass::emitExperts(ImplicitLocOpBuilder &b,
     sets.push_back({cut + 1, -1, [&]() {
                       if (choice.wgmma)
                         emitMoeWgmmaKernels(b, o, wgmmaGroup, wgmmaPersistent,
-                                            choice.layoutTile);
+                                            choice.layoutTile,
+                                            multicast(choice));
                       else
                         emitMoeMmaKernels(b, o);
                     }});

@@ -45,6 +45,9 @@ struct MoeExpertsOperands {
   /// The tile counters of the persistent wgmma kernels in the experts'
   /// order (i32 [2]: gate/up, down); null elsewhere.
   Value tileCounters;
+  /// The tensor maps (box [1, 64, 64], 128-byte swizzle) of w1, w3 and w2
+  /// for the wgmma kernels with TMA multicast; null elsewhere.
+  Value w1Map, w3Map, w2Map;
   Value rows, tokens;
   int64_t experts, inter, width;
   Type actType;
@@ -121,9 +124,14 @@ void emitMoeMmaKernels(ImplicitLocOpBuilder &b, const MoeExpertsOperands &o);
 /// layout of WgmmaTiles::kRows tiles; else a grid of `persistent` blocks
 /// walking all tiles, each expert's group (`layoutTile` 64 or 128) cut into
 /// WgmmaTiles::kRows-row tiles from its start.
+///
+/// With `multicast` (the grid form in the experts' order: group and
+/// persistent 0; o's tensor maps set) the blocks run in clusters of two
+/// CTAs over two row tiles of one expert and one column block, each
+/// weight tile loaded once by TMA multicast (WgmmaTiles::productMulticast).
 void emitMoeWgmmaKernels(ImplicitLocOpBuilder &b, const MoeExpertsOperands &o,
                          int64_t group, int64_t persistent = 0,
-                         int64_t layoutTile = 0);
+                         int64_t layoutTile = 0, bool multicast = false);
 
 /// The combine as one kernel (top_k static): the result of type
 /// `resultType` from `weights` [T, K] f32 and `slots` [T, K] i32 (tensors).

@@ -8,7 +8,9 @@
 // of row tiles). The persistent form: a grid of one block per SM walking
 // the tiles of all experts (from a counter in the experts' order), each
 // expert's group (padded to 64 or 128 rows) cut into 128-row tiles from its
-// start.
+// start. With TMA multicast: the grid form in the experts' order in
+// clusters of two CTAs over two row tiles of one expert, each weight tile
+// loaded once for both (WgmmaTiles::productMulticast).
 //
 //===----------------------------------------------------------------------===//
 
@@ -32,7 +34,7 @@ using namespace mlir::hymir;
 void mlir::hymir::emitMoeWgmmaKernels(ImplicitLocOpBuilder &b,
                                       const MoeExpertsOperands &o,
                                       int64_t group, int64_t persistent,
-                                      int64_t layoutTile) {
+                                      int64_t layoutTile, bool multicast) {
   using Wg = WgmmaTiles;
   GpuBuilder g(b);
   auto c = [&](int64_t n) { return arith::ConstantIndexOp::create(b, n); };
@@ -53,14 +55,15 @@ void mlir::hymir::emitMoeWgmmaKernels(ImplicitLocOpBuilder &b,
   const bool byExpert = group == 0;
   const int64_t kGroup = std::max<int64_t>(1, group);
   // A walk over the experts' groups, each counting `unit` per 128-row tile
-  // (a group of n rows has ceil(n / 128) tiles): the units of all experts,
-  // and for `target` (when given) the expert whose units hold it, the
-  // units before that expert, its group's first row and end, and its tile
-  // count.
+  // (a group of n rows has ceil(n / 128) tiles), or with `pairs` per pair
+  // of tiles (ceil(tiles / 2)): the units of all experts, and for `target`
+  // (when given) the expert whose units hold it, the units before that
+  // expert, its group's first row and end, and its tile (or pair) count.
   struct ExpertWalk {
     Value total, expert, before, lo, hi, tiles;
   };
-  auto walkExperts = [&](Value target, int64_t unit) -> ExpertWalk {
+  auto walkExperts = [&](Value target, int64_t unit,
+                         bool pairs = false) -> ExpertWalk {
     auto offsetAt = [&](Value e) {
       return arith::IndexCastOp::create(
           b, b.getIndexType(),
@@ -75,6 +78,8 @@ void mlir::hymir::emitMoeWgmmaKernels(ImplicitLocOpBuilder &b,
       ValueRange it = loop.getRegionIterArgs();
       Value lo = offsetAt(e), hi = offsetAt(g.add(e, 1));
       Value n = arith::CeilDivUIOp::create(b, g.sub(hi, lo), c(Wg::kRows));
+      if (pairs)
+        n = arith::CeilDivUIOp::create(b, n, c(2));
       Value next = g.add(it[0], g.mul(n, c(unit)));
       SmallVector<Value> yields(it.begin(), it.end());
       yields[0] = next;
@@ -118,9 +123,13 @@ void mlir::hymir::emitMoeWgmmaKernels(ImplicitLocOpBuilder &b,
   std::function<void()> afterProduct;
   // The product of a body in the current mode; empty in PrologueOnly (the
   // body then stops: no epilogue).
+  // The grid form with TMA multicast: this CTA's place in its pair.
+  std::optional<WgmmaTiles::Multicast> pair;
   auto runProduct = [&](WgmmaTiles &w, Value a, ArrayRef<Value> aRows,
                         ArrayRef<WgmmaTiles::Chunk> chunks,
                         int64_t k) -> SmallVector<Value> {
+    if (pair)
+      return w.productMulticast(a, aRows, chunks, k, w.active, *pair);
     switch (productMode) {
     case ProductMode::Whole:
       return w.product(a, aRows, chunks, k, w.active);
@@ -168,6 +177,64 @@ void mlir::hymir::emitMoeWgmmaKernels(ImplicitLocOpBuilder &b,
               arith::ConstantIntOp::create(b, b.getI32Type(), 0));
           body(w, at[0], at[1], at[2]);
         });
+    setMoePart(launchOp, part);
+  };
+  // The grid form with TMA multicast: clusters of two CTAs (x = 2 column
+  // block + rank) over a pair of one expert's row tiles (2 p, 2 p + 1) and
+  // the same column block; unit y colBlocks + x / 2 of a walk counting
+  // pairs. An expert with an odd tile count ends with a tile alone: its
+  // partner (rank 1) exits at once and rank 0 loads all of B. Pairs are at
+  // most (tiles + experts) / 2, so the grid has that many rows.
+  auto launchByExpertPairs = [&](MoePart part, int64_t colBlocks, Body body,
+                                 int64_t chunks) {
+    // ceil((ceil(rows / 128) + E) / 2), one division (the plan's sizes
+    // are linear with at most one division at the top).
+    Value pairRows = arith::CeilDivUIOp::create(
+        b, g.add(rows, c(Wg::kRows * experts)), c(2 * Wg::kRows));
+    Value smem = arith::ConstantIntOp::create(b, b.getI32Type(),
+                                              Wg::multicastSharedBytes(chunks));
+    gpu::LaunchOp launchOp = g.launch(
+        c(2 * colBlocks), pairRows, c(1), c(Wg::kThreads), smem,
+        [&](gpu::LaunchOp launch) {
+          Value bx = launch.getBlockIds().x;
+          Value member = arith::RemUIOp::create(b, bx, c(2));
+          Value unit = g.add(g.mul(launch.getBlockIds().y, c(colBlocks)),
+                             arith::DivUIOp::create(b, bx, c(2)));
+          ExpertWalk wk = walkExperts(unit, colBlocks, /*pairs=*/true);
+          auto inUse = scf::IfOp::create(
+              b,
+              arith::CmpIOp::create(b, arith::CmpIPredicate::ult, unit,
+                                    wk.total),
+              /*withElseRegion=*/false);
+          OpBuilder::InsertionGuard inner(b);
+          b.setInsertionPointToStart(&inUse.getThenRegion().front());
+          Value l = g.sub(unit, wk.before);
+          Value p = arith::RemUIOp::create(b, l, wk.tiles);
+          Value colBlock = arith::DivUIOp::create(b, l, wk.tiles);
+          Value tiles =
+              arith::CeilDivUIOp::create(b, g.sub(wk.hi, wk.lo), c(Wg::kRows));
+          Value tile = g.add(g.mul(p, c(2)), member);
+          Value solo = arith::CmpIOp::create(
+              b, arith::CmpIPredicate::uge, g.add(g.mul(p, c(2)), c(1)), tiles);
+          auto hasRows = scf::IfOp::create(
+              b,
+              arith::CmpIOp::create(b, arith::CmpIPredicate::ult, tile, tiles),
+              /*withElseRegion=*/false);
+          b.setInsertionPointToStart(&hasRows.getThenRegion().front());
+          Value r0 = g.add(wk.lo, g.mul(tile, c(Wg::kRows)));
+          WgmmaTiles w(b, launch.getThreadIds().x);
+          Value half = arith::MulIOp::create(
+              b, arith::DivUIOp::create(b, w.tid, c(128)), c(Wg::kRows / 2));
+          w.active = arith::CmpIOp::create(
+              b, arith::CmpIPredicate::sge,
+              memref::LoadOp::create(b, sorted, ValueRange{g.add(r0, half)}),
+              arith::ConstantIntOp::create(b, b.getI32Type(), 0));
+          pair = WgmmaTiles::Multicast{member, solo};
+          body(w, wk.expert, r0, colBlock);
+          w.multicastEnd(*pair);
+          pair.reset();
+        },
+        /*clusterX=*/2);
     setMoePart(launchOp, part);
   };
   auto launchWgmma = [&](MoePart part, int64_t colBlocks, Body body,
@@ -453,6 +520,8 @@ void mlir::hymir::emitMoeWgmmaKernels(ImplicitLocOpBuilder &b,
                     int64_t chunks) {
     if (persistent > 0)
       launchPersistent(part, colBlocks, body, chunks);
+    else if (byExpert && multicast)
+      launchByExpertPairs(part, colBlocks, body, chunks);
     else if (byExpert)
       launchByExpert(part, colBlocks, body, chunks);
     else
@@ -476,8 +545,10 @@ void mlir::hymir::emitMoeWgmmaKernels(ImplicitLocOpBuilder &b,
             aRows.push_back(
                 arith::IndexCastOp::create(b, b.getIndexType(), tok));
           }
-          SmallVector<Value> acc =
-              runProduct(w, x, aRows, {{w1, e, c0}, {w3, e, c0}}, width);
+          SmallVector<WgmmaTiles::Chunk> chunks = {{w1, e, c0}, {w3, e, c0}};
+          chunks[0].map = o.w1Map;
+          chunks[1].map = o.w3Map;
+          SmallVector<Value> acc = runProduct(w, x, aRows, chunks, width);
           if (acc.empty())
             return;
           epilogue(w, [&]() {
@@ -512,6 +583,8 @@ void mlir::hymir::emitMoeWgmmaKernels(ImplicitLocOpBuilder &b,
           SmallVector<WgmmaTiles::Chunk> chunks;
           for (int64_t m = 0; m < downChunks; ++m)
             chunks.push_back({w2, e, w.add(c0, m * Wg::kChunkRows)});
+          for (WgmmaTiles::Chunk &chunk : chunks)
+            chunk.map = o.w2Map;
           SmallVector<Value> acc = runProduct(w, act, aRows, chunks, inter);
           if (acc.empty())
             return;

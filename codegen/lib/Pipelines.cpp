@@ -51,6 +51,7 @@ void mlir::hymir::buildKernelFormPipeline(OpPassManager &pm,
     experts.decodeWave = options.moeDecodeWave;
     experts.decodeWaveTokens = options.moeDecodeWaveTokens;
     experts.wgmmaPersistent = options.moeWgmmaPersistent;
+    experts.wgmmaMulticast = options.moeWgmmaMulticast;
     experts.chip = options.chip;
     pm.addNestedPass<func::FuncOp>(createHymirMoeExpertsToGpu(experts));
     // The layouts after the experts, which read their tile.
@@ -215,6 +216,8 @@ void mlir::hymir::buildCpuKernelPipeline(OpPassManager &pm) {
 
 void mlir::hymir::buildCudaKernelPipeline(OpPassManager &pm,
                                           const CudaKernelOptions &options) {
+  // Kernels launched in clusters require their shape in the PTX.
+  pm.addPass(createHymirGpuClusterDims());
   GpuNVVMAttachTargetOptions target;
   target.chip = options.chip;
   target.features = "+ptx80";

@@ -73,6 +73,9 @@ struct WgmmaTiles : GpuBuilder {
     /// at or past `rowLimit` read row rowLimit - 1.
     bool mnMajor = false;
     Value kRow0 = {};
+    /// productMulticast(): the tensor map (hymir.tensor_map, box [1, 64,
+    /// 64], 128-byte swizzle) of `weights`.
+    Value map = {};
   };
 
   WgmmaTiles(ImplicitLocOpBuilder &b, Value tid) : GpuBuilder(b), tid(tid) {}
@@ -161,12 +164,271 @@ struct WgmmaTiles : GpuBuilder {
                    /*withPrologue=*/false);
   }
 
+  // TMA multicast of B across a cluster of two CTAs (productMulticast()):
+  // the CTAs compute two row tiles against the same B chunks. Per K step,
+  // CTA m loads rows 64 m .. 64 m + 63 of every chunk (a box of 64 rows x
+  // 64 K, 8 KB) into the same stage offset of both CTAs; a CTA that runs
+  // alone (`solo`: its partner has no rows) loads both halves for itself.
+  // Each CTA's stages are followed by kStages "full" mbarriers (one
+  // arrival, thread 0's, with the B bytes of the stage, completed by both
+  // CTAs' copies) and kStages "empty" ones (one arrival per CTA whose
+  // products have read the stage, two in a pair: both CTAs' thread 0 arrive
+  // on both CTAs' barrier; a CTA's TMA overwrites a stage in both CTAs only
+  // once its own empty barrier says both are done with it). A stays on
+  // cp.async as in product().
+  struct Multicast {
+    Value member; // index: this CTA's rank in the cluster (0 or 1)
+    Value solo;   // i1: no partner; this CTA loads all of B itself
+  };
+  static constexpr int64_t kHalfRows = kChunkRows / 2;
+  static int64_t multicastSharedBytes(int64_t chunks) {
+    return sharedBytes(chunks) + 16 * kStages;
+  }
+
+  /// product() with B by TMA multicast (chunks with `map`, K-major, no
+  /// row limit; K = k, known). Starts with the barriers' initialisation
+  /// and the cluster's barrier (both CTAs' barriers exist before either
+  /// copies into them), ends with this CTA's arrival on the cluster
+  /// barrier; multicastEnd() waits there (call it last: neither CTA may
+  /// exit while its partner can still arrive on its barriers).
+  SmallVector<Value> productMulticast(Value a, ArrayRef<Value> aRows,
+                                      ArrayRef<Chunk> chunks, int64_t k,
+                                      Value active, const Multicast &mc) {
+    MLIRContext *ctx = b.getContext();
+    int64_t nc = chunks.size(), stage = stageBytes(nc), steps = k / kK;
+    Setup setupValues = setup(nc);
+    Value descBase = setupValues.descBase;
+    auto issueA = makeIssue(setupValues, a, aRows, {});
+    auto ptr3 = LLVM::LLVMPointerType::get(ctx, 3);
+    auto ptr7 = LLVM::LLVMPointerType::get(ctx, 7);
+    auto i32 = [&](int64_t n) {
+      return arith::ConstantIntOp::create(b, b.getI32Type(), n);
+    };
+    auto toI32 = [&](Value v) {
+      return arith::IndexCastOp::create(b, b.getI32Type(), v);
+    };
+    auto sharedAt = [&](Value byteIndex) -> Value {
+      Value at = arith::AddIOp::create(
+          b, setupValues.address,
+          arith::IndexCastOp::create(b, b.getI64Type(), byteIndex));
+      return LLVM::IntToPtrOp::create(b, ptr3, at);
+    };
+    auto fullBar = [&](Value slot) {
+      return sharedAt(add(mul(slot, 8), sharedBytes(nc)));
+    };
+    auto emptyBar = [&](Value slot) {
+      return sharedAt(add(mul(slot, 8), sharedBytes(nc) + 8 * kStages));
+    };
+    auto ifThen = [&](Value cond, function_ref<void()> fn) {
+      auto op = scf::IfOp::create(b, cond, /*withElseRegion=*/false);
+      OpBuilder::InsertionGuard guard(b);
+      b.setInsertionPointToStart(&op.getThenRegion().front());
+      fn();
+    };
+    Value first =
+        arith::CmpIOp::create(b, arith::CmpIPredicate::eq, tid, idx(0));
+    Value paired = arith::XOrIOp::create(
+        b, mc.solo, arith::ConstantIntOp::create(b, b.getI1Type(), 1));
+    Value peer = toI32(arith::SubIOp::create(b, idx(1), mc.member));
+    // Multicast to both CTAs (mask 0b11), or to this one alone.
+    Value mask = arith::SelectOp::create(
+        b, mc.solo,
+        arith::TruncIOp::create(
+            b, b.getI16Type(),
+            arith::ShLIOp::create(b, i32(1), toI32(mc.member))),
+        arith::ConstantIntOp::create(b, b.getI16Type(), 3));
+
+    // The barriers, then the cluster's barrier.
+    ifThen(first, [&]() {
+      Value emptyArrivals = arith::SelectOp::create(b, mc.solo, i32(1), i32(2));
+      for (int64_t st = 0; st < kStages; ++st) {
+        NVVM::MBarrierInitOp::create(b, fullBar(idx(st)), i32(1), Value());
+        NVVM::MBarrierInitOp::create(b, emptyBar(idx(st)), emptyArrivals,
+                                     Value());
+      }
+      NVVM::FenceMbarrierInitOp::create(b);
+    });
+    gpu::BarrierOp::create(b);
+    ifThen(paired, [&]() {
+      NVVM::ClusterArriveOp::create(b, UnitAttr());
+      NVVM::ClusterWaitOp::create(b, UnitAttr());
+    });
+
+    // Thread 0's B copies of step `step` into `slot`: once both CTAs are
+    // done with the slot's previous step (when it had one), the expected
+    // bytes, then its half of every chunk (both halves alone).
+    auto issueB = [&](Value step, Value slot, bool mayReuse) {
+      ifThen(first, [&]() {
+        if (mayReuse)
+          ifThen(arith::CmpIOp::create(b, arith::CmpIPredicate::uge, step,
+                                       idx(kStages)),
+                 [&]() {
+                   Value parity = toI32(arith::RemUIOp::create(
+                       b, add(arith::DivUIOp::create(b, step, idx(kStages)), 1),
+                       idx(2)));
+                   NVVM::MBarrierTryWaitParityOp::create(b, emptyBar(slot),
+                                                         parity, i32(0x989680));
+                 });
+        Value full = fullBar(slot);
+        NVVM::MBarrierArriveExpectTxOp::create(
+            b, Type(), full, i32(nc * kChunkBytes), NVVM::MemScopeKind::CTA,
+            false, Value());
+        Value k0 = toI32(mul(step, kK));
+        auto load = [&](Value half) {
+          for (int64_t m = 0; m < nc; ++m) {
+            const Chunk &c = chunks[m];
+            Value dst = sharedAt(
+                add(add(mul(slot, stage), mul(half, kHalfRows * kRowBytes)),
+                    kABytes + m * kChunkBytes));
+            Value map = arith::IndexCastOp::create(
+                b, b.getI64Type(),
+                memref::ExtractAlignedPointerAsIndexOp::create(b, c.map));
+            Value desc = LLVM::IntToPtrOp::create(
+                b, LLVM::LLVMPointerType::get(ctx), map);
+            SmallVector<Value> coords = {
+                k0, toI32(add(c.row0, mul(half, kHalfRows))), toI32(c.expert)};
+            NVVM::CpAsyncBulkTensorGlobalToSharedClusterOp::create(
+                b, LLVM::AddrSpaceCastOp::create(b, ptr7, dst), desc, coords,
+                full, ValueRange{}, mask, Value(), NVVM::TMALoadMode::TILE,
+                false, NVVM::CTAGroupKindAttr(), Value());
+          }
+        };
+        load(mc.member);
+        ifThen(mc.solo,
+               [&]() { load(arith::SubIOp::create(b, idx(1), mc.member)); });
+      });
+    };
+    auto commit = [&]() { NVVM::CpAsyncCommitGroupOp::create(b); };
+
+    for (int64_t st = 0; st + 1 < kStages; ++st) {
+      if (st < steps) {
+        issueA(idx(st), idx(st));
+        issueB(idx(st), idx(st), /*mayReuse=*/false);
+      }
+      commit();
+    }
+
+    auto accType = LLVM::LLVMStructType::getLiteral(
+        ctx, SmallVector<Type>(kChunkRows / 2, b.getF32Type()));
+    SmallVector<Value> init(nc, LLVM::ZeroOp::create(b, accType));
+    auto loop = scf::ForOp::create(b, idx(0), idx(steps), idx(1), init);
+    {
+      OpBuilder::InsertionGuard guard(b);
+      b.setInsertionPointToStart(loop.getBody());
+      Value step = loop.getInductionVar();
+      Value slot = arith::RemUIOp::create(b, step, idx(kStages));
+      // This step's A (every thread's cp.async) and B (both CTAs' TMA)
+      // are in shared memory, A visible to the async proxy.
+      NVVM::CpAsyncWaitGroupOp::create(b, kStages - 2);
+      NVVM::MBarrierTryWaitParityOp::create(
+          b, fullBar(slot),
+          toI32(arith::RemUIOp::create(
+              b, arith::DivUIOp::create(b, step, idx(kStages)), idx(2))),
+          i32(0x989680));
+      NVVM::FenceProxyOp::create(
+          b, NVVM::ProxyKind::async_shared,
+          NVVM::SharedSpaceAttr::get(ctx, NVVM::SharedSpace::shared_cta));
+      gpu::BarrierOp::create(b);
+      Value warpgroup = arith::DivUIOp::create(b, tid, idx(128));
+      Value stageDesc = arith::AddIOp::create(
+          b, descBase,
+          arith::IndexCastOp::create(
+              b, b.getI64Type(),
+              add(mul(slot, stage / 16), mul(warpgroup, kABytes / 2 / 16))));
+      Value bDesc = arith::AddIOp::create(
+          b, descBase,
+          arith::IndexCastOp::create(b, b.getI64Type(),
+                                     add(mul(slot, stage / 16), kABytes / 16)));
+      SmallVector<Value> acc(loop.getRegionIterArgs());
+      {
+        OpBuilder::InsertionGuard issueGuard(b);
+        scf::IfOp work;
+        if (active) {
+          work = scf::IfOp::create(b, TypeRange(ValueRange(acc)), active,
+                                   /*withElseRegion=*/true);
+          b.setInsertionPointToStart(&work.getElseRegion().front());
+          scf::YieldOp::create(b, acc);
+          b.setInsertionPointToStart(&work.getThenRegion().front());
+        }
+        NVVM::WgmmaFenceAlignedOp::create(b);
+        auto shape = NVVM::MMAShapeAttr::get(ctx, 64, kChunkRows, 16);
+        for (int64_t ks = 0; ks < kK / 16; ++ks) {
+          Value da = arith::AddIOp::create(b, stageDesc, i64(2 * ks));
+          for (int64_t m = 0; m < nc; ++m) {
+            Value db = arith::AddIOp::create(
+                b, bDesc, i64(m * kChunkBytes / 16 + 2 * ks));
+            acc[m] =
+                NVVM::WgmmaMmaAsyncOp::create(
+                    b, accType, acc[m], da, db, shape, NVVM::WGMMATypes::bf16,
+                    NVVM::WGMMATypes::bf16, NVVM::WGMMATypes::f32,
+                    NVVM::WGMMAScaleOut::one, NVVM::WGMMAScaleIn::one,
+                    NVVM::WGMMAScaleIn::one, NVVM::MMALayout::row,
+                    NVVM::MMALayout::col, NVVM::MMAIntOverflowAttr())
+                    .getResult();
+          }
+        }
+        NVVM::WgmmaGroupSyncAlignedOp::create(b);
+        if (work) {
+          scf::YieldOp::create(b, acc);
+          b.setInsertionPointAfter(work);
+          acc.assign(work.getResults().begin(), work.getResults().end());
+        }
+      }
+      // The previous step's products are done in every warp of this CTA:
+      // thread 0 says so on both CTAs' empty barrier of its slot.
+      NVVM::WgmmaWaitGroupSyncOp::create(b, static_cast<uint64_t>(1));
+      gpu::BarrierOp::create(b);
+      ifThen(arith::AndIOp::create(
+                 b, first,
+                 arith::CmpIOp::create(b, arith::CmpIPredicate::uge, step,
+                                       idx(1))),
+             [&]() {
+               Value prev = arith::RemUIOp::create(b, add(step, kStages - 1),
+                                                   idx(kStages));
+               Value own = emptyBar(prev);
+               NVVM::MBarrierArriveOp::create(b, b.getI64Type(), own, Value(),
+                                              NVVM::MemScopeKind::CTA, false);
+               ifThen(paired, [&]() {
+                 Value remote = NVVM::MapaOp::create(b, ptr7, own, peer);
+                 NVVM::MBarrierArriveOp::create(b, Type(), remote, Value(),
+                                                NVVM::MemScopeKind::CLUSTER,
+                                                false);
+               });
+             });
+      Value next = add(step, kStages - 1);
+      ifThen(
+          arith::CmpIOp::create(b, arith::CmpIPredicate::ult, next, idx(steps)),
+          [&]() {
+            Value nextSlot = arith::RemUIOp::create(b, next, idx(kStages));
+            issueA(next, nextSlot);
+            issueB(next, nextSlot, /*mayReuse=*/true);
+          });
+      commit();
+      scf::YieldOp::create(b, acc);
+    }
+    NVVM::WgmmaWaitGroupSyncOp::create(b, static_cast<uint64_t>(0));
+    ifThen(paired, [&]() { NVVM::ClusterArriveOp::create(b, UnitAttr()); });
+    return SmallVector<Value>(loop.getResults());
+  }
+  /// The end of a kernel that ran productMulticast(): the cluster's barrier.
+  void multicastEnd(const Multicast &mc) {
+    auto op = scf::IfOp::create(
+        b,
+        arith::XOrIOp::create(
+            b, mc.solo, arith::ConstantIntOp::create(b, b.getI1Type(), 1)),
+        /*withElseRegion=*/false);
+    OpBuilder::InsertionGuard guard(b);
+    b.setInsertionPointToStart(&op.getThenRegion().front());
+    NVVM::ClusterWaitOp::create(b, UnitAttr());
+  }
+
 private:
   /// The shared-memory views and descriptor base every product and
   /// prologue of `nc` chunks uses.
   struct Setup {
     int64_t nc, stage;
     Value smem, descBase, col, swizzled, mnChunk, mnSwizzled;
+    Value address; // i64: the shared-window address of the stages
   };
   Setup setup(int64_t nc) {
     MLIRContext *ctx = b.getContext();
@@ -188,6 +450,7 @@ private:
     Value base = arith::IndexCastOp::create(
         b, b.getI64Type(),
         memref::ExtractAlignedPointerAsIndexOp::create(b, bytes));
+    s.address = base;
     s.descBase = arith::OrIOp::create(
         b,
         arith::ShRUIOp::create(b, arith::AndIOp::create(b, base, i64(0x3FFFF)),
@@ -212,7 +475,8 @@ private:
                                               ArrayRef<Chunk> chunksRef) {
     SmallVector<Value> aRows(aRowsRef.begin(), aRowsRef.end());
     SmallVector<Chunk> chunks(chunksRef.begin(), chunksRef.end());
-    int64_t nc = s.nc, stage = s.stage;
+    // Only A where no chunks are given (the stages still hold s.nc).
+    int64_t nc = chunks.size(), stage = s.stage;
     Value smem = s.smem, col = s.col, swizzled = s.swizzled;
     auto copy = [this, smem](Value src, ValueRange srcIndices, Value dstByte) {
       Value dst = arith::DivUIOp::create(b, dstByte, idx(2));

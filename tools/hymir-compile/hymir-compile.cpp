@@ -316,6 +316,13 @@ static cl::opt<rtools::Int64Arg> moeWgmmaGroupOpt(
         "blocks, one expert after another); N, groups of N row tiles",
         kWgmmaGroupRange, 0)),
     cl::init(0), rtools::inRange(kWgmmaGroupRange), cl::cat(hymirCategory));
+static cl::opt<bool> moeWgmmaMulticastOpt(
+    "moe-wgmma-multicast",
+    cl::desc("cuda sm_90a: the MoE wgmma kernels (grid form, experts' "
+             "order) in clusters of two CTAs over two row tiles of one "
+             "expert, each weight tile loaded once by TMA multicast "
+             "(default false)"),
+    cl::init(false), cl::cat(hymirCategory));
 static constexpr rtools::Range kCispoTilesRange{1, 16};
 static cl::opt<rtools::Int64Arg> cispoMTilesOpt(
     "cispo-m-tiles",
@@ -731,6 +738,7 @@ LogicalResult run(MLIRContext &context, ModuleOp module, TimingScope &root) {
   formOptions.moeDecodeWave = moeDecodeWaveOpt;
   formOptions.moeDecodeWaveTokens = moeDecodeWaveTokensOpt;
   formOptions.moeWgmmaPersistent = moeWgmmaPersistentOpt;
+  formOptions.moeWgmmaMulticast = moeWgmmaMulticastOpt;
   formOptions.moeFusedRouting = moeFusedRoutingOpt;
   // Unless --moe-tile says, each MoE op's tile is chosen from its shapes
   // for the chip's kernels (0; 1 on cpu).

@@ -104,6 +104,15 @@ def HymirMoeExpertsToGpu
       into 128-row tiles from its start). On a layout padded to 64 rows an
       expert's last tile may be 64 rows: the second warpgroup, whose rows
       lie past the group, skips its products and stores.
+    - with `wgmma-multicast` (the grid form in the experts' order only) the
+      blocks run in clusters of two CTAs over two row tiles of one expert
+      and the same column block: each K step's weight tile is loaded by
+      TMA, each CTA loading half of it and multicasting it to both (a
+      full mbarrier per stage counting the bytes, an empty one that both
+      CTAs' consumers arrive on); A rows stay on cp.async. An expert's odd
+      last tile runs alone (its partner CTA exits at once). The kernels
+      carry `nvvm.cluster_dim` (`hymir-gpu-cluster-dims`), so a plain
+      launch runs them in clusters.
 
     Decode calls take the one-wave kernels up to `decode-wave-tokens`
     tokens (default 8) and the warp-per-row kernels above, up to the
@@ -156,6 +165,12 @@ def HymirMoeExpertsToGpu
            "blocks of the persistent wgmma kernels (the SM count: 132 on an "
            "H100 SXM or H200), which walk the tiles of all experts; 0: one "
            "block per tile (the grid form)">,
+    Option<"wgmmaMulticast", "wgmma-multicast", "bool",
+           /*default=*/"false",
+           "the grid-form wgmma kernels in the experts' order run in "
+           "clusters of two CTAs (two row tiles of one expert) that load "
+           "each weight tile once with TMA multicast (ignored with "
+           "wgmma-group > 0 or wgmma-persistent > 0)">,
     Option<"chip", "chip", "std::string", /*default=*/"\"sm_90a\"",
            "the GPU whose target description (hymir/Codegen/Target.h) gives "
            "the decode cut-offs, the tensor-core tiles and whether wgmma "
@@ -623,6 +638,23 @@ def HymirExternDynamicSharedMemory
     name[]`, the dynamic region itself.
   }];
   let dependentDialects = ["::mlir::LLVM::LLVMDialect"];
+}
+
+def HymirGpuClusterDims
+    : Pass<"hymir-gpu-cluster-dims", "::mlir::ModuleOp"> {
+  let summary = "Give each kernel launched in clusters its cluster shape";
+  let description = [{
+    For the cuda target, after kernel outlining. A `gpu.launch_func` with
+    `clusters in (x, y, z)` (constants) marks its kernel with
+    `nvvm.cluster_dim = array<i32: x, y, z>`, which the NVPTX backend
+    emits as `.explicitcluster` and `.reqnctapercluster x, y, z`: the
+    driver then runs every launch of the kernel in clusters of that shape,
+    also through a plain `cuLaunchKernel`, so the runtime needs no cluster
+    launch of its own (the grid must be a multiple of the cluster shape).
+    Cluster sizes that are not constants, or two launches of one kernel
+    with different shapes, are errors.
+  }];
+  let dependentDialects = ["::mlir::gpu::GPUDialect", "::mlir::NVVM::NVVMDialect"];
 }
 
 def HymirTestHopperProbes

@@ -175,6 +175,10 @@ struct KernelFormOptions : public PassPipelineOptions<KernelFormOptions> {
       *this, "moe-decode-wave-tokens",
       llvm::cl::desc("decode-wave-tokens option of hymir-moe-experts-to-gpu"),
       llvm::cl::init(8)};
+  Option<bool> moeWgmmaMulticast{
+      *this, "moe-wgmma-multicast",
+      llvm::cl::desc("wgmma-multicast option of hymir-moe-experts-to-gpu"),
+      llvm::cl::init(false)};
   Option<int64_t> moeWgmmaPersistent{
       *this, "moe-wgmma-persistent",
       llvm::cl::desc("wgmma-persistent option of hymir-moe-experts-to-gpu"),
