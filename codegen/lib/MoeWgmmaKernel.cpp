@@ -194,7 +194,7 @@ void mlir::hymir::emitMoeWgmmaKernels(ImplicitLocOpBuilder &b,
     Value smem = arith::ConstantIntOp::create(b, b.getI32Type(),
                                               Wg::multicastSharedBytes(chunks));
     gpu::LaunchOp launchOp = g.launch(
-        c(2 * colBlocks), pairRows, c(1), c(Wg::kThreads), smem,
+        c(2 * colBlocks), pairRows, c(1), c(Wg::kMulticastThreads), smem,
         [&](gpu::LaunchOp launch) {
           Value bx = launch.getBlockIds().x;
           Value member = arith::RemUIOp::create(b, bx, c(2));
@@ -223,16 +223,31 @@ void mlir::hymir::emitMoeWgmmaKernels(ImplicitLocOpBuilder &b,
           b.setInsertionPointToStart(&hasRows.getThenRegion().front());
           Value r0 = g.add(wk.lo, g.mul(tile, c(Wg::kRows)));
           WgmmaTiles w(b, launch.getThreadIds().x);
+          // The producer warpgroup (threads from kThreads) computes and stores
+          // nothing: inactive, its reads of sorted kept inside the tile.
+          Value consumer = arith::CmpIOp::create(b, arith::CmpIPredicate::ult,
+                                                 w.tid, c(Wg::kThreads));
           Value half = arith::MulIOp::create(
-              b, arith::DivUIOp::create(b, w.tid, c(128)), c(Wg::kRows / 2));
-          w.active = arith::CmpIOp::create(
-              b, arith::CmpIPredicate::sge,
-              memref::LoadOp::create(b, sorted, ValueRange{g.add(r0, half)}),
-              arith::ConstantIntOp::create(b, b.getI32Type(), 0));
+              b,
+              arith::DivUIOp::create(
+                  b, arith::MinUIOp::create(b, w.tid, c(Wg::kThreads - 1)),
+                  c(128)),
+              c(Wg::kRows / 2));
+          w.active = arith::AndIOp::create(
+              b, consumer,
+              arith::CmpIOp::create(
+                  b, arith::CmpIPredicate::sge,
+                  memref::LoadOp::create(b, sorted,
+                                         ValueRange{g.add(r0, half)}),
+                  arith::ConstantIntOp::create(b, b.getI32Type(), 0)));
+          lastRow = arith::SubIOp::create(b, rows, c(1));
+          guardStores = true;
           pair = WgmmaTiles::Multicast{member, solo};
           body(w, wk.expert, r0, colBlock);
           w.multicastEnd(*pair);
           pair.reset();
+          lastRow = Value();
+          guardStores = false;
         },
         /*clusterX=*/2);
     setMoePart(launchOp, part);

@@ -175,12 +175,22 @@ struct WgmmaTiles : GpuBuilder {
   // products have read the stage, two in a pair: both CTAs' thread 0 arrive
   // on both CTAs' barrier; a CTA's TMA overwrites a stage in both CTAs only
   // once its own empty barrier says both are done with it). A stays on
-  // cp.async as in product().
+  // cp.async as in product(). A block has kMulticastThreads threads: the
+  // two consumer warpgroups and a producer warpgroup whose thread 0 issues
+  // the TMA copies (waiting on the empty barriers there, not in the
+  // consumers' path; with 9 warps ptxas would cap every thread at 168
+  // registers and spill, so a whole warpgroup, its budget lowered with
+  // setmaxnreg and the consumers' raised); the consumers synchronise on
+  // named barrier 1.
   struct Multicast {
     Value member; // index: this CTA's rank in the cluster (0 or 1)
     Value solo;   // i1: no partner; this CTA loads all of B itself
   };
   static constexpr int64_t kHalfRows = kChunkRows / 2;
+  static constexpr int64_t kMulticastThreads = kThreads + 128;
+  // Register budgets after setmaxnreg (65536 a block: 2 x 128 x 232 +
+  // 128 x 40): the consumers keep their accumulators in registers.
+  static constexpr int64_t kConsumerRegisters = 232, kProducerRegisters = 40;
   static int64_t multicastSharedBytes(int64_t chunks) {
     return sharedBytes(chunks) + 16 * kStages;
   }
@@ -188,9 +198,11 @@ struct WgmmaTiles : GpuBuilder {
   /// product() with B by TMA multicast (chunks with `map`, K-major, no
   /// row limit; K = k, known). Starts with the barriers' initialisation
   /// and the cluster's barrier (both CTAs' barriers exist before either
-  /// copies into them), ends with this CTA's arrival on the cluster
-  /// barrier; multicastEnd() waits there (call it last: neither CTA may
-  /// exit while its partner can still arrive on its barriers).
+  /// copies into them), then splits the block into its roles and returns
+  /// the consumers' accumulators with the builder inside their branch
+  /// (the epilogue goes there); multicastEnd() closes with the cluster's
+  /// barrier (call it last: neither CTA may exit while its partner can
+  /// still arrive on its barriers).
   SmallVector<Value> productMulticast(Value a, ArrayRef<Value> aRows,
                                       ArrayRef<Chunk> chunks, int64_t k,
                                       Value active, const Multicast &mc) {
@@ -254,21 +266,20 @@ struct WgmmaTiles : GpuBuilder {
       NVVM::ClusterWaitOp::create(b, UnitAttr());
     });
 
-    // Thread 0's B copies of step `step` into `slot`: once both CTAs are
-    // done with the slot's previous step (when it had one), the expected
-    // bytes, then its half of every chunk (both halves alone).
-    auto issueB = [&](Value step, Value slot, bool mayReuse) {
-      ifThen(first, [&]() {
-        if (mayReuse)
-          ifThen(arith::CmpIOp::create(b, arith::CmpIPredicate::uge, step,
-                                       idx(kStages)),
-                 [&]() {
-                   Value parity = toI32(arith::RemUIOp::create(
-                       b, add(arith::DivUIOp::create(b, step, idx(kStages)), 1),
-                       idx(2)));
-                   NVVM::MBarrierTryWaitParityOp::create(b, emptyBar(slot),
-                                                         parity, i32(0x989680));
-                 });
+    // The producer's B copies of step `step` into `slot`: once both CTAs
+    // are done with the slot's previous step (when it had one), the
+    // expected bytes, then its half of every chunk (both halves alone).
+    auto issueB = [&](Value step, Value slot) {
+      {
+        ifThen(arith::CmpIOp::create(b, arith::CmpIPredicate::uge, step,
+                                     idx(kStages)),
+               [&]() {
+                 Value parity = toI32(arith::RemUIOp::create(
+                     b, add(arith::DivUIOp::create(b, step, idx(kStages)), 1),
+                     idx(2)));
+                 NVVM::MBarrierTryWaitParityOp::create(b, emptyBar(slot),
+                                                       parity, i32(0x989680));
+               });
         Value full = fullBar(slot);
         NVVM::MBarrierArriveExpectTxOp::create(
             b, Type(), full, i32(nc * kChunkBytes), NVVM::MemScopeKind::CTA,
@@ -296,21 +307,53 @@ struct WgmmaTiles : GpuBuilder {
         load(mc.member);
         ifThen(mc.solo,
                [&]() { load(arith::SubIOp::create(b, idx(1), mc.member)); });
-      });
+      }
     };
     auto commit = [&]() { NVVM::CpAsyncCommitGroupOp::create(b); };
 
-    for (int64_t st = 0; st + 1 < kStages; ++st) {
-      if (st < steps) {
-        issueA(idx(st), idx(st));
-        issueB(idx(st), idx(st), /*mayReuse=*/false);
-      }
-      commit();
-    }
-
+    // The consumers' barrier (named: the producer warp takes no part).
+    auto consumerSync = [&]() {
+      NVVM::BarrierOp::create(b, Type(), i32(1), i32(kThreads),
+                              NVVM::BarrierReductionAttr(), Value());
+    };
     auto accType = LLVM::LLVMStructType::getLiteral(
         ctx, SmallVector<Type>(kChunkRows / 2, b.getF32Type()));
     SmallVector<Value> init(nc, LLVM::ZeroOp::create(b, accType));
+    // Warpgroup 2 produces: its thread 0 walks the steps, each after
+    // the slot's empty barrier, so that the consumers never wait on the
+    // partner's release; the other warps consume.
+    auto roles = scf::IfOp::create(
+        b,
+        arith::CmpIOp::create(b, arith::CmpIPredicate::ult, tid, idx(kThreads)),
+        /*withElseRegion=*/true);
+    multicastRoles = roles;
+    {
+      OpBuilder::InsertionGuard guard(b);
+      b.setInsertionPoint(roles.getElseRegion().front().getTerminator());
+      NVVM::SetMaxRegisterOp::create(b, kProducerRegisters,
+                                     NVVM::SetMaxRegisterAction::decrease);
+      ifThen(arith::CmpIOp::create(b, arith::CmpIPredicate::eq, tid,
+                                   idx(kThreads)),
+             [&]() {
+               auto producer =
+                   scf::ForOp::create(b, idx(0), idx(steps), idx(1));
+               OpBuilder::InsertionGuard inner(b);
+               b.setInsertionPointToStart(producer.getBody());
+               Value step = producer.getInductionVar();
+               issueB(step, arith::RemUIOp::create(b, step, idx(kStages)));
+             });
+    }
+    // The consumers' code goes on in their branch: the caller's epilogue
+    // too, so that no accumulator lives where the producer's budget holds.
+    b.setInsertionPoint(roles.getThenRegion().front().getTerminator());
+    NVVM::SetMaxRegisterOp::create(b, kConsumerRegisters,
+                                   NVVM::SetMaxRegisterAction::increase);
+    for (int64_t st = 0; st + 1 < kStages; ++st) {
+      if (st < steps)
+        issueA(idx(st), idx(st));
+      commit();
+    }
+
     auto loop = scf::ForOp::create(b, idx(0), idx(steps), idx(1), init);
     {
       OpBuilder::InsertionGuard guard(b);
@@ -328,7 +371,7 @@ struct WgmmaTiles : GpuBuilder {
       NVVM::FenceProxyOp::create(
           b, NVVM::ProxyKind::async_shared,
           NVVM::SharedSpaceAttr::get(ctx, NVVM::SharedSpace::shared_cta));
-      gpu::BarrierOp::create(b);
+      consumerSync();
       Value warpgroup = arith::DivUIOp::create(b, tid, idx(128));
       Value stageDesc = arith::AddIOp::create(
           b, descBase,
@@ -377,7 +420,7 @@ struct WgmmaTiles : GpuBuilder {
       // The previous step's products are done in every warp of this CTA:
       // thread 0 says so on both CTAs' empty barrier of its slot.
       NVVM::WgmmaWaitGroupSyncOp::create(b, static_cast<uint64_t>(1));
-      gpu::BarrierOp::create(b);
+      consumerSync();
       ifThen(arith::AndIOp::create(
                  b, first,
                  arith::CmpIOp::create(b, arith::CmpIPredicate::uge, step,
@@ -399,19 +442,19 @@ struct WgmmaTiles : GpuBuilder {
       ifThen(
           arith::CmpIOp::create(b, arith::CmpIPredicate::ult, next, idx(steps)),
           [&]() {
-            Value nextSlot = arith::RemUIOp::create(b, next, idx(kStages));
-            issueA(next, nextSlot);
-            issueB(next, nextSlot, /*mayReuse=*/true);
+            issueA(next, arith::RemUIOp::create(b, next, idx(kStages)));
           });
       commit();
       scf::YieldOp::create(b, acc);
     }
     NVVM::WgmmaWaitGroupSyncOp::create(b, static_cast<uint64_t>(0));
-    ifThen(paired, [&]() { NVVM::ClusterArriveOp::create(b, UnitAttr()); });
     return SmallVector<Value>(loop.getResults());
   }
-  /// The end of a kernel that ran productMulticast(): the cluster's barrier.
+  /// The end of a kernel that ran productMulticast() (the builder still in
+  /// the consumers' branch, after their epilogue): past the roles, the
+  /// cluster's barrier.
   void multicastEnd(const Multicast &mc) {
+    b.setInsertionPointAfter(multicastRoles);
     auto op = scf::IfOp::create(
         b,
         arith::XOrIOp::create(
@@ -419,8 +462,11 @@ struct WgmmaTiles : GpuBuilder {
         /*withElseRegion=*/false);
     OpBuilder::InsertionGuard guard(b);
     b.setInsertionPointToStart(&op.getThenRegion().front());
+    NVVM::ClusterArriveOp::create(b, UnitAttr());
     NVVM::ClusterWaitOp::create(b, UnitAttr());
   }
+  /// The role split of the last productMulticast().
+  scf::IfOp multicastRoles;
 
 private:
   /// The shared-memory views and descriptor base every product and
