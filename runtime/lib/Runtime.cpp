@@ -331,6 +331,15 @@ struct Module::Impl {
     bool capturing = false;
   };
 
+  /// A captured call: one graph per device, each replayed on its stream.
+  using Graphs = std::vector<std::unique_ptr<StreamGraph>>;
+  /// A tensor map a graph's kernels read: its device, where, and its bytes.
+  struct KeptTensorMap {
+    size_t device;
+    void *target;
+    std::array<uint8_t, kTensorMapBytes> bytes;
+  };
+
   /// A call's frame kept for the next call of the same key
   /// (CallOptions::cudaGraphs), with the graph captured from it.
   struct KeptCall {
@@ -338,11 +347,11 @@ struct Module::Impl {
     // Page-locked staging that host inputs reach the device through:
     // [device][input], null for inputs device values supply.
     std::vector<std::vector<std::unique_ptr<DeviceBuffer>>> staging;
-    std::unique_ptr<StreamGraph> graph;
-    // The tensor maps the graph's kernels read: written before the capture
+    // One graph per device (empty until captured).
+    Graphs graph;
+    // The tensor maps the graphs' kernels read: written before the capture
     // and again before a replay when another call changed them.
-    std::vector<std::pair<void *, std::array<uint8_t, kTensorMapBytes>>>
-        tensorMaps;
+    std::vector<KeptTensorMap> tensorMaps;
     int64_t runs = 0;
     // The run-time check words may be flagged (a call that failed or
     // stopped before reading them): cleared before the next run.
@@ -376,14 +385,15 @@ struct Module::Impl {
   /// Runs a kept call: a graph replay, a capture and launch, or the steps
   /// one by one, as CallOptions::cudaGraphs describes.
   absl::Status runKept(EntryGraphs &graphs, KeptCall &kept);
-  /// Why a graph cannot be made for this module's calls, or empty.
-  std::string graphsUnavailable() const;
+  /// Why graphs cannot be made for this module's calls of `entry` (every
+  /// entry when null), or empty.
+  std::string graphsUnavailable(const EntryDesc *entry = nullptr) const;
+  /// Enqueues each device's graph on that device's stream.
+  absl::Status launchGraphs(const Graphs &graphs);
   /// Captures the frame's steps into a graph (not running them); tensor
   /// maps are written first and recorded in `tensorMaps`.
-  absl::StatusOr<std::unique_ptr<StreamGraph>> captureGraph(
-      Frame &frame,
-      std::vector<std::pair<void *, std::array<uint8_t, kTensorMapBytes>>>
-          &tensorMaps);
+  absl::StatusOr<Graphs> captureGraph(Frame &frame,
+                                      std::vector<KeptTensorMap> &tensorMaps);
   /// Synchronizes, reads the run-time checks, and copies the outputs that
   /// are not device values to the host.
   absl::StatusOr<TensorMap> finish(Frame &frame);
@@ -1567,14 +1577,33 @@ CudaGraphUse Module::cudaGraphUse(const std::string &entry) const {
   return it == impl_->graphs.end() ? CudaGraphUse() : it->second.use;
 }
 
-std::string Module::Impl::graphsUnavailable() const {
-  if (parts() > 1)
-    return absl::StrCat("the module runs on ", parts(),
-                        " devices, whose collectives are not captured");
-  if (oneRankCollectives)
-    return "the module's collectives run on NCCL for one rank, which is not "
-           "captured";
-  return devices[0].driver->graphsUnavailable();
+std::string Module::Impl::graphsUnavailable(const EntryDesc *entry) const {
+  for (const Device &device : devices)
+    if (std::string why = device.driver->graphsUnavailable(); !why.empty())
+      return why;
+  // A module on several devices (or on NCCL for one rank) captures each
+  // device's stream, NCCL's collectives included, except all_to_all: its
+  // send counts are read to the host first, which a capture cannot record.
+  if (parts() == 1 && !oneRankCollectives)
+    return "";
+  for (const EntryDesc &e : desc().entries) {
+    if (entry && &e != entry)
+      continue;
+    for (const auto &step : e.plan)
+      if (const auto *c = std::get_if<CollectiveDesc>(&step);
+          c && c->kind == CollectiveKind::AllToAll)
+        return absl::StrCat("entry '", printableName(e.name),
+                            "' has an all_to_all, whose send counts are read "
+                            "on the host (not captured)");
+  }
+  return "";
+}
+
+absl::Status Module::Impl::launchGraphs(const Graphs &graphs) {
+  for (size_t d = 0; d < graphs.size(); ++d)
+    if (absl::Status s = devices[d].driver->launchGraph(*graphs[d]); !s.ok())
+      return s;
+  return absl::OkStatus();
 }
 
 absl::StatusOr<Module::Impl::KeptCall *>
@@ -1669,58 +1698,77 @@ Module::Impl::keptCall(const std::string &name, const TensorMap &inputs,
   return &entryGraphs.calls.insert(std::move(key), std::move(kept));
 }
 
-absl::StatusOr<std::unique_ptr<StreamGraph>> Module::Impl::captureGraph(
-    Frame &frame,
-    std::vector<std::pair<void *, std::array<uint8_t, kTensorMapBytes>>>
-        &tensorMaps) {
+absl::StatusOr<Module::Impl::Graphs>
+Module::Impl::captureGraph(Frame &frame,
+                           std::vector<KeptTensorMap> &tensorMaps) {
   const EntryDesc &entry = *frame.entry;
-  Driver &driver = *devices[0].driver;
-  // Tensor maps are encoded on the host: written now, outside the graph,
+  // Tensor maps are encoded on the host: written now, outside the graphs,
   // and again before a replay if another call wrote other bytes there.
   tensorMaps.clear();
   for (size_t i = 0; i < entry.plan.size(); ++i) {
     const auto *map = std::get_if<TensorMapDesc>(&entry.plan[i]);
     if (!map)
       continue;
-    auto where = [&]() {
-      return absl::StrCat(artifact.label(), ": entry '",
-                          printableName(entry.name), "' step ", i,
-                          " (tensor map)");
-    };
-    void *target = nullptr;
-    if (absl::Status s = tensorMap(frame, 0, *map, where, &target); !s.ok())
-      return s;
-    if (target)
-      tensorMaps.emplace_back(target, devices[0].tensorMaps[target].bytes);
+    for (size_t d = 0; d < devices.size(); ++d) {
+      auto where = [&]() {
+        return absl::StrCat(
+            artifact.label(), ": entry '", printableName(entry.name), "' step ",
+            i, " (tensor map", devices.size() > 1 ? " of device " : "",
+            devices.size() > 1 ? absl::StrCat(d) : "", ")");
+      };
+      void *target = nullptr;
+      if (absl::Status s = tensorMap(frame, d, *map, where, &target); !s.ok())
+        return s;
+      if (target)
+        tensorMaps.push_back({d, target, devices[d].tensorMaps[target].bytes});
+    }
   }
-  if (absl::Status s = driver.beginCapture(); !s.ok())
-    return s;
-  frame.capturing = true;
-  absl::Status steps = execute(frame);
-  frame.capturing = false;
-  // The capture ends whatever happened in it.
-  absl::StatusOr<std::unique_ptr<StreamGraph>> graph = driver.endCapture();
+  // Every device's stream is recorded at once: a collective's NCCL group
+  // spans the devices' streams, each recorded into its device's graph.
+  size_t begun = 0;
+  absl::Status steps = absl::OkStatus();
+  for (; begun < devices.size(); ++begun)
+    if (absl::Status s = devices[begun].driver->beginCapture(); !s.ok()) {
+      steps = s;
+      break;
+    }
+  if (steps.ok()) {
+    frame.capturing = true;
+    steps = execute(frame);
+    frame.capturing = false;
+  }
+  // Each capture begun ends whatever happened in it.
+  Graphs graphs;
+  absl::Status ended = absl::OkStatus();
+  for (size_t d = 0; d < begun; ++d) {
+    absl::StatusOr<std::unique_ptr<StreamGraph>> graph =
+        devices[d].driver->endCapture();
+    if (graph.ok())
+      graphs.push_back(std::move(*graph));
+    else if (ended.ok())
+      ended = graph.status();
+  }
   if (!steps.ok())
     return steps;
-  return graph;
+  if (!ended.ok())
+    return ended;
+  return graphs;
 }
 
 absl::Status Module::Impl::runKept(EntryGraphs &entryGraphs, KeptCall &kept) {
   CudaGraphUse &use = entryGraphs.use;
   ++kept.runs;
   if (use.notUsed.empty())
-    use.notUsed = graphsUnavailable();
-  if (!use.notUsed.empty() || (!kept.graph && kept.runs == 1)) {
+    use.notUsed = graphsUnavailable(kept.frame.entry);
+  if (!use.notUsed.empty() || (kept.graph.empty() && kept.runs == 1)) {
     // The first run of a key launches the steps one by one: it loads what
     // loads lazily (cuBLASLt and its plans, tensor map staging), which a
     // capture could not record.
     ++use.plainCalls;
     return execute(kept.frame);
   }
-  Device &device = devices[0];
-  if (!kept.graph) {
-    absl::StatusOr<std::unique_ptr<StreamGraph>> graph =
-        captureGraph(kept.frame, kept.tensorMaps);
+  if (kept.graph.empty()) {
+    absl::StatusOr<Graphs> graph = captureGraph(kept.frame, kept.tensorMaps);
     if (!graph.ok()) {
       // Nothing ran: the call launches the steps itself, and later calls
       // of the entry do too.
@@ -1731,9 +1779,9 @@ absl::Status Module::Impl::runKept(EntryGraphs &entryGraphs, KeptCall &kept) {
     kept.graph = std::move(*graph);
     ++use.graphs;
   } else {
-    for (const auto &[target, bytes] : kept.tensorMaps)
+    for (const KeptTensorMap &map : kept.tensorMaps)
       if (absl::Status s = writeTensorMap(
-              0, target, bytes,
+              map.device, map.target, map.bytes,
               [&] {
                 return absl::StrCat(artifact.label(), ": entry '",
                                     printableName(kept.frame.entry->name),
@@ -1743,7 +1791,7 @@ absl::Status Module::Impl::runKept(EntryGraphs &entryGraphs, KeptCall &kept) {
         return s;
   }
   ++use.replays;
-  return device.driver->launchGraph(*kept.graph);
+  return launchGraphs(kept.graph);
 }
 
 absl::StatusOr<CallTiming> Module::time(const std::string &entry,
@@ -1801,8 +1849,9 @@ absl::StatusOr<CallTiming> Module::time(const std::string &entry,
     return absl::OkStatus();
   };
   CallTiming timing;
-  std::string notUsed =
-      options.cudaGraphs ? impl_->graphsUnavailable() : std::string();
+  std::string notUsed = options.cudaGraphs
+                            ? impl_->graphsUnavailable(frame->entry)
+                            : std::string();
   // A graph is captured after at least one run launched the steps (that
   // run loads what loads lazily, which a capture cannot record).
   for (int i = 0;
@@ -1814,18 +1863,17 @@ absl::StatusOr<CallTiming> Module::time(const std::string &entry,
     if (absl::Status s = impl_->execute(*frame); !s.ok())
       return s;
   }
-  std::unique_ptr<StreamGraph> graph;
-  std::vector<std::pair<void *, std::array<uint8_t, kTensorMapBytes>>>
-      tensorMaps;
+  Impl::Graphs graph;
+  std::vector<Impl::KeptTensorMap> tensorMaps;
   if (options.cudaGraphs && notUsed.empty()) {
-    absl::StatusOr<std::unique_ptr<StreamGraph>> captured =
+    absl::StatusOr<Impl::Graphs> captured =
         impl_->captureGraph(*frame, tensorMaps);
     if (captured.ok())
       graph = std::move(*captured);
     else
       notUsed = absl::StrCat("capture failed: ", captured.status().message());
   }
-  timing.cudaGraph = graph != nullptr;
+  timing.cudaGraph = !graph.empty();
   timing.cudaGraphNotUsed = notUsed;
   // CallOptions::queueBehindBytes: a copy between two scratch buffers per
   // device, queued before each timed run.
@@ -1855,8 +1903,8 @@ absl::StatusOr<CallTiming> Module::time(const std::string &entry,
     for (Impl::Device &d : impl_->devices)
       if (absl::Status s = d.driver->startTimer(); !s.ok())
         return s;
-    if (absl::Status s = graph ? impl_->devices[0].driver->launchGraph(*graph)
-                               : impl_->execute(*frame);
+    if (absl::Status s = !graph.empty() ? impl_->launchGraphs(graph)
+                                        : impl_->execute(*frame);
         !s.ok())
       return s;
     double slowest = 0;
