@@ -1242,18 +1242,20 @@ LogicalResult Sharder::distributedRmsNorm(RmsNormOp op, Value x) {
           builder, loc, ValueRange{zero},
           ValueRange{tensor::EmptyOp::create(builder, loc, sumSizes, f32)})
           .getResult(0);
-  // Loops (rows..., columns, which sum): x reads (rows, column); the sums
-  // (rows, which).
+  // Loops (rows..., which sum, columns): x reads (rows, column); the sums
+  // (rows, which). The reduced columns are the innermost loop, so that each
+  // (row, which) point is a reduction along x's contiguous dim (a warp's on
+  // cuda with warp-reductions; outside, one thread walked a whole row).
   SmallVector<AffineExpr> rows;
   for (int64_t d = 0; d < r - 1; ++d)
     rows.push_back(getAffineDimExpr(d, ctx));
-  AffineExpr col = getAffineDimExpr(r - 1, ctx),
-             which = getAffineDimExpr(r, ctx);
+  AffineExpr which = getAffineDimExpr(r - 1, ctx),
+             col = getAffineDimExpr(r, ctx);
   SmallVector<AffineExpr> xExprs(rows), sumExprs(rows);
   xExprs.push_back(col);
   sumExprs.push_back(which);
   SmallVector<utils::IteratorType> iters(r + 1, utils::IteratorType::parallel);
-  iters[r - 1] = utils::IteratorType::reduction;
+  iters[r] = utils::IteratorType::reduction;
   Value down = arith::ConstantOp::create(
       builder, loc, builder.getF32FloatAttr(std::ldexp(1.0f, -100)));
   Value one =
@@ -1267,7 +1269,7 @@ LogicalResult Sharder::distributedRmsNorm(RmsNormOp op, Value x) {
                Value v = extToF32(b, l, a[0]);
                Value scaled = arith::CmpIOp::create(
                    b, l, arith::CmpIPredicate::eq,
-                   linalg::IndexOp::create(b, l, r),
+                   linalg::IndexOp::create(b, l, r - 1),
                    arith::ConstantIndexOp::create(b, l, 1));
                v = arith::MulFOp::create(
                    b, l, v, arith::SelectOp::create(b, l, scaled, down, one));

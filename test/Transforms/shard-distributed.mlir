@@ -13,7 +13,7 @@
 // CHECK-LABEL: func.func @distributed_norm
 // CHECK-SAME: %arg2: tensor<64xf32>)
 // CHECK: %[[H:.*]] = hymir.linear %arg0, %arg1 : (tensor<?x64xf32>, tensor<32x64xf32>) -> tensor<?x32xf32>
-// CHECK: %[[SS:.*]] = linalg.generic {{.*}} iterator_types = ["parallel", "reduction", "parallel"]} ins(%[[H]] : tensor<?x32xf32>) outs(%{{.*}} : tensor<?x2xf32>)
+// CHECK: %[[SS:.*]] = linalg.generic {{.*}} iterator_types = ["parallel", "parallel", "reduction"]} ins(%[[H]] : tensor<?x32xf32>) outs(%{{.*}} : tensor<?x2xf32>)
 // CHECK: %[[ALL:.*]] = hymir.all_reduce %[[SS]] : (tensor<?x2xf32>) -> tensor<?x2xf32>
 // CHECK: %[[W:.*]] = arith.constant 6.400000e+01 : f32
 // CHECK: %[[Y:.*]] = linalg.generic {{.*}} ins(%[[H]], %[[ALL]], %[[ALL]], %{{.*}} : tensor<?x32xf32>, tensor<?x2xf32>, tensor<?x2xf32>, tensor<32xf32>) outs(%{{.*}} : tensor<?x32xf32>)
