@@ -235,15 +235,24 @@ void HymirMoeExpertsToGpuPass::emitExperts(ImplicitLocOpBuilder &b,
   } else {
     sets.push_back({0, cut, warpRows});
   }
+  // With multicast, the cluster kernels from wgmma-multicast-min-tokens on
+  // (below, most experts have one row tile, which runs alone: the
+  // one-block kernels serve those calls).
+  int64_t clusterFrom =
+      multicast(choice) ? std::max(cut + 1, wgmmaMulticastMinTokens.getValue())
+                        : -1;
+  auto tileKernels = [&](bool clusters) {
+    if (choice.wgmma)
+      emitMoeWgmmaKernels(b, o, wgmmaGroup, wgmmaPersistent, choice.layoutTile,
+                          clusters);
+    else
+      emitMoeMmaKernels(b, o);
+  };
+  if (tiles && clusterFrom > cut + 1)
+    sets.push_back({cut + 1, clusterFrom - 1, [&]() { tileKernels(false); }});
   if (tiles)
-    sets.push_back({cut + 1, -1, [&]() {
-                      if (choice.wgmma)
-                        emitMoeWgmmaKernels(b, o, wgmmaGroup, wgmmaPersistent,
-                                            choice.layoutTile,
-                                            multicast(choice));
-                      else
-                        emitMoeMmaKernels(b, o);
-                    }});
+    sets.push_back({clusterFrom > cut + 1 ? clusterFrom : cut + 1, -1,
+                    [&]() { tileKernels(multicast(choice)); }});
   auto serves = [](const KernelSet &set, int64_t tokens) {
     return tokens >= set.atLeast && (set.atMost < 0 || tokens <= set.atMost);
   };

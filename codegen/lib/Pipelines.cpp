@@ -52,6 +52,7 @@ void mlir::hymir::buildKernelFormPipeline(OpPassManager &pm,
     experts.decodeWaveTokens = options.moeDecodeWaveTokens;
     experts.wgmmaPersistent = options.moeWgmmaPersistent;
     experts.wgmmaMulticast = options.moeWgmmaMulticast;
+    experts.wgmmaMulticastMinTokens = options.moeWgmmaMulticastMinTokens;
     experts.chip = options.chip;
     pm.addNestedPass<func::FuncOp>(createHymirMoeExpertsToGpu(experts));
     // The layouts after the experts, which read their tile.

@@ -2,6 +2,7 @@
 // RUN: hymir-opt %s --hymir-moe-experts-to-gpu="wgmma=true wgmma-multicast=true wgmma-persistent=132" | FileCheck %s --check-prefix=IGNORED
 // RUN: hymir-opt %s --hymir-moe-experts-to-gpu="wgmma=true wgmma-multicast=true wgmma-group=8" | FileCheck %s --check-prefix=IGNORED
 // RUN: hymir-compile %s -o %t.hymir --target=cuda --chip=sm_90a --ptxas=none --moe-wgmma-multicast --print-plan --dump-stages=%t.stages | FileCheck %s --check-prefix=PLAN
+// RUN: hymir-compile %s -o %t.min.hymir --target=cuda --chip=sm_90a --ptxas=none --moe-wgmma-multicast --moe-wgmma-multicast-min-tokens=2048 --print-plan | FileCheck %s --check-prefix=MIN
 // RUN: cat %t.stages/3-cuda-kernels.*.ptx | FileCheck %s --check-prefix=PTX
 // RUN: cat %t.stages/3-cuda-kernels.*.ptx | grep -c "reqnctapercluster 2, 1, 1" | FileCheck %s --check-prefix=COUNT
 // The cpu target has no such kernels: the option changes nothing there.
@@ -104,6 +105,13 @@
 // PLAN: tensor_map BF16[4, 512, 256] strides [131072, 256, 1] box [1, 64, 64] swizzle 128 B
 // PLAN: grid 4x(tokens*2+1275)/256x1 block 384 shared 196672 B when tokens >= 17
 // PLAN: grid 4x(tokens*2+1275)/256x1 block 384 shared 196672 B when tokens >= 17
+
+// With a minimum token count the one-block kernels serve the wgmma calls
+// below it, the cluster kernels those from it on.
+// MIN: grid 2x(tokens*2+635)/128x1 block 256 shared 196608 B when 17 <= tokens <= 2047
+// MIN: grid 2x(tokens*2+635)/128x1 block 256 shared 196608 B when 17 <= tokens <= 2047
+// MIN: grid 4x(tokens*2+1275)/256x1 block 384 shared 196672 B when tokens >= 2048
+// MIN: grid 4x(tokens*2+1275)/256x1 block 384 shared 196672 B when tokens >= 2048
 
 // The PTX (gate/up, then down): the kernel requires clusters of 2 (a plain
 // launch runs it in clusters), the dynamic shared memory is the extern

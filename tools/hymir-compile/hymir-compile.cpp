@@ -323,6 +323,16 @@ static cl::opt<bool> moeWgmmaMulticastOpt(
              "expert, each weight tile loaded once by TMA multicast "
              "(default false)"),
     cl::init(false), cl::cat(hymirCategory));
+static constexpr rtools::Range kMulticastTokensRange{0, int64_t(1) << 30};
+static cl::opt<rtools::Int64Arg> moeWgmmaMulticastMinTokensOpt(
+    "moe-wgmma-multicast-min-tokens",
+    cl::desc(rtools::describeRange(
+        "cuda sm_90a, with --moe-wgmma-multicast: the cluster kernels serve "
+        "calls of at least this many tokens, the one-block wgmma kernels "
+        "the larger calls below (0: all of them)",
+        kMulticastTokensRange, 0)),
+    cl::init(0), rtools::inRange(kMulticastTokensRange),
+    cl::cat(hymirCategory));
 static constexpr rtools::Range kCispoTilesRange{1, 16};
 static cl::opt<rtools::Int64Arg> cispoMTilesOpt(
     "cispo-m-tiles",
@@ -739,6 +749,7 @@ LogicalResult run(MLIRContext &context, ModuleOp module, TimingScope &root) {
   formOptions.moeDecodeWaveTokens = moeDecodeWaveTokensOpt;
   formOptions.moeWgmmaPersistent = moeWgmmaPersistentOpt;
   formOptions.moeWgmmaMulticast = moeWgmmaMulticastOpt;
+  formOptions.moeWgmmaMulticastMinTokens = moeWgmmaMulticastMinTokensOpt;
   formOptions.moeFusedRouting = moeFusedRoutingOpt;
   // Unless --moe-tile says, each MoE op's tile is chosen from its shapes
   // for the chip's kernels (0; 1 on cpu).

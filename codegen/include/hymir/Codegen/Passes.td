@@ -171,6 +171,11 @@ def HymirMoeExpertsToGpu
            "clusters of two CTAs (two row tiles of one expert) that load "
            "each weight tile once with TMA multicast (ignored with "
            "wgmma-group > 0 or wgmma-persistent > 0)">,
+    Option<"wgmmaMulticastMinTokens", "wgmma-multicast-min-tokens",
+           "int64_t", /*default=*/"0",
+           "with wgmma-multicast: the cluster kernels serve calls of at "
+           "least this many tokens, the one-block wgmma kernels the larger "
+           "calls below (0: every call the wgmma kernels serve)">,
     Option<"chip", "chip", "std::string", /*default=*/"\"sm_90a\"",
            "the GPU whose target description (hymir/Codegen/Target.h) gives "
            "the decode cut-offs, the tensor-core tiles and whether wgmma "

@@ -179,6 +179,11 @@ struct KernelFormOptions : public PassPipelineOptions<KernelFormOptions> {
       *this, "moe-wgmma-multicast",
       llvm::cl::desc("wgmma-multicast option of hymir-moe-experts-to-gpu"),
       llvm::cl::init(false)};
+  Option<int64_t> moeWgmmaMulticastMinTokens{
+      *this, "moe-wgmma-multicast-min-tokens",
+      llvm::cl::desc(
+          "wgmma-multicast-min-tokens option of hymir-moe-experts-to-gpu"),
+      llvm::cl::init(0)};
   Option<int64_t> moeWgmmaPersistent{
       *this, "moe-wgmma-persistent",
       llvm::cl::desc("wgmma-persistent option of hymir-moe-experts-to-gpu"),
