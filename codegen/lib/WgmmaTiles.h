@@ -372,51 +372,8 @@ struct WgmmaTiles : GpuBuilder {
           b, NVVM::ProxyKind::async_shared,
           NVVM::SharedSpaceAttr::get(ctx, NVVM::SharedSpace::shared_cta));
       consumerSync();
-      Value warpgroup = arith::DivUIOp::create(b, tid, idx(128));
-      Value stageDesc = arith::AddIOp::create(
-          b, descBase,
-          arith::IndexCastOp::create(
-              b, b.getI64Type(),
-              add(mul(slot, stage / 16), mul(warpgroup, kABytes / 2 / 16))));
-      Value bDesc = arith::AddIOp::create(
-          b, descBase,
-          arith::IndexCastOp::create(b, b.getI64Type(),
-                                     add(mul(slot, stage / 16), kABytes / 16)));
-      SmallVector<Value> acc(loop.getRegionIterArgs());
-      {
-        OpBuilder::InsertionGuard issueGuard(b);
-        scf::IfOp work;
-        if (active) {
-          work = scf::IfOp::create(b, TypeRange(ValueRange(acc)), active,
-                                   /*withElseRegion=*/true);
-          b.setInsertionPointToStart(&work.getElseRegion().front());
-          scf::YieldOp::create(b, acc);
-          b.setInsertionPointToStart(&work.getThenRegion().front());
-        }
-        NVVM::WgmmaFenceAlignedOp::create(b);
-        auto shape = NVVM::MMAShapeAttr::get(ctx, 64, kChunkRows, 16);
-        for (int64_t ks = 0; ks < kK / 16; ++ks) {
-          Value da = arith::AddIOp::create(b, stageDesc, i64(2 * ks));
-          for (int64_t m = 0; m < nc; ++m) {
-            Value db = arith::AddIOp::create(
-                b, bDesc, i64(m * kChunkBytes / 16 + 2 * ks));
-            acc[m] =
-                NVVM::WgmmaMmaAsyncOp::create(
-                    b, accType, acc[m], da, db, shape, NVVM::WGMMATypes::bf16,
-                    NVVM::WGMMATypes::bf16, NVVM::WGMMATypes::f32,
-                    NVVM::WGMMAScaleOut::one, NVVM::WGMMAScaleIn::one,
-                    NVVM::WGMMAScaleIn::one, NVVM::MMALayout::row,
-                    NVVM::MMALayout::col, NVVM::MMAIntOverflowAttr())
-                    .getResult();
-          }
-        }
-        NVVM::WgmmaGroupSyncAlignedOp::create(b);
-        if (work) {
-          scf::YieldOp::create(b, acc);
-          b.setInsertionPointAfter(work);
-          acc.assign(work.getResults().begin(), work.getResults().end());
-        }
-      }
+      SmallVector<Value> acc = stageProducts(descBase, stage, slot, chunks,
+                                             loop.getRegionIterArgs(), active);
       // The previous step's products are done in every warp of this CTA:
       // thread 0 says so on both CTAs' empty barrier of its slot.
       NVVM::WgmmaWaitGroupSyncOp::create(b, static_cast<uint64_t>(1));
@@ -469,6 +426,71 @@ struct WgmmaTiles : GpuBuilder {
   scf::IfOp multicastRoles;
 
 private:
+  /// The products of the stage in `slot` (descriptors from `descBase`,
+  /// stages of `stage` bytes): warpgroup w's A rows 64 w .. 64 w + 63
+  /// against every chunk, kK / 16 k16 steps, one wgmma group; under
+  /// `active` where set (the accumulators unchanged where it is false).
+  /// The builder ends after them.
+  SmallVector<Value> stageProducts(Value descBase, int64_t stage, Value slot,
+                                   ArrayRef<Chunk> chunks, ValueRange accIn,
+                                   Value active) {
+    MLIRContext *ctx = b.getContext();
+    int64_t nc = chunks.size();
+    // Warpgroup w reads A rows 64 w .. 64 w + 63.
+    Value warpgroup = arith::DivUIOp::create(b, tid, idx(128));
+    Value stageDesc = arith::AddIOp::create(
+        b, descBase,
+        arith::IndexCastOp::create(
+            b, b.getI64Type(),
+            add(mul(slot, stage / 16), mul(warpgroup, kABytes / 2 / 16))));
+    Value bDesc = arith::AddIOp::create(
+        b, descBase,
+        arith::IndexCastOp::create(b, b.getI64Type(),
+                                   add(mul(slot, stage / 16), kABytes / 16)));
+    SmallVector<Value> acc(accIn.begin(), accIn.end());
+    scf::IfOp work;
+    if (active) {
+      work = scf::IfOp::create(b, TypeRange(ValueRange(acc)), active,
+                               /*withElseRegion=*/true);
+      b.setInsertionPointToStart(&work.getElseRegion().front());
+      scf::YieldOp::create(b, acc);
+      b.setInsertionPointToStart(&work.getThenRegion().front());
+    }
+    NVVM::WgmmaFenceAlignedOp::create(b);
+    auto shape = NVVM::MMAShapeAttr::get(ctx, 64, kChunkRows, 16);
+    // An MN-major operand's descriptor: LBO 8192 bytes where K-major
+    // has 16.
+    constexpr int64_t kMnLbo = (kMnAtomBytes / 16 - 1) << 16;
+    for (int64_t ks = 0; ks < kK / 16; ++ks) {
+      // +32 bytes per k16 step: +2 in the descriptor (K-major); +2048
+      // bytes, +128 (MN-major).
+      Value da = arith::AddIOp::create(
+          b, stageDesc, i64(aMnMajor ? kMnLbo + 128 * ks : 2 * ks));
+      for (int64_t m = 0; m < nc; ++m) {
+        bool mn = chunks[m].mnMajor;
+        Value db = arith::AddIOp::create(
+            b, bDesc,
+            i64(m * kChunkBytes / 16 + (mn ? kMnLbo + 128 * ks : 2 * ks)));
+        acc[m] = NVVM::WgmmaMmaAsyncOp::create(
+                     b, acc[m].getType(), acc[m], da, db, shape,
+                     NVVM::WGMMATypes::bf16, NVVM::WGMMATypes::bf16,
+                     NVVM::WGMMATypes::f32, NVVM::WGMMAScaleOut::one,
+                     NVVM::WGMMAScaleIn::one, NVVM::WGMMAScaleIn::one,
+                     aMnMajor ? NVVM::MMALayout::col : NVVM::MMALayout::row,
+                     mn ? NVVM::MMALayout::row : NVVM::MMALayout::col,
+                     NVVM::MMAIntOverflowAttr())
+                     .getResult();
+      }
+    }
+    NVVM::WgmmaGroupSyncAlignedOp::create(b);
+    if (work) {
+      scf::YieldOp::create(b, acc);
+      b.setInsertionPointAfter(work);
+      acc.assign(work.getResults().begin(), work.getResults().end());
+    }
+    return acc;
+  }
+
   /// The shared-memory views and descriptor base every product and
   /// prologue of `nc` chunks uses.
   struct Setup {
@@ -644,59 +666,8 @@ private:
           b, NVVM::ProxyKind::async_shared,
           NVVM::SharedSpaceAttr::get(ctx, NVVM::SharedSpace::shared_cta));
       gpu::BarrierOp::create(b);
-      // Warpgroup w reads A rows 64 w .. 64 w + 63.
-      Value warpgroup = arith::DivUIOp::create(b, tid, idx(128));
-      Value stageDesc = arith::AddIOp::create(
-          b, descBase,
-          arith::IndexCastOp::create(
-              b, b.getI64Type(),
-              add(mul(slot, stage / 16), mul(warpgroup, kABytes / 2 / 16))));
-      Value bDesc = arith::AddIOp::create(
-          b, descBase,
-          arith::IndexCastOp::create(b, b.getI64Type(),
-                                     add(mul(slot, stage / 16), kABytes / 16)));
-      SmallVector<Value> acc(loop.getRegionIterArgs());
-      scf::IfOp work;
-      OpBuilder::InsertionGuard issueGuard(b);
-      if (active) {
-        work = scf::IfOp::create(b, TypeRange(ValueRange(acc)), active,
-                                 /*withElseRegion=*/true);
-        b.setInsertionPointToStart(&work.getElseRegion().front());
-        scf::YieldOp::create(b, acc);
-        b.setInsertionPointToStart(&work.getThenRegion().front());
-      }
-      NVVM::WgmmaFenceAlignedOp::create(b);
-      auto shape = NVVM::MMAShapeAttr::get(ctx, 64, kChunkRows, 16);
-      // An MN-major operand's descriptor: LBO 8192 bytes where K-major
-      // has 16.
-      constexpr int64_t kMnLbo = (kMnAtomBytes / 16 - 1) << 16;
-      for (int64_t ks = 0; ks < kK / 16; ++ks) {
-        // +32 bytes per k16 step: +2 in the descriptor (K-major); +2048
-        // bytes, +128 (MN-major).
-        Value da = arith::AddIOp::create(
-            b, stageDesc, i64(aMnMajor ? kMnLbo + 128 * ks : 2 * ks));
-        for (int64_t m = 0; m < nc; ++m) {
-          bool mn = chunks[m].mnMajor;
-          Value db = arith::AddIOp::create(
-              b, bDesc,
-              i64(m * kChunkBytes / 16 + (mn ? kMnLbo + 128 * ks : 2 * ks)));
-          acc[m] = NVVM::WgmmaMmaAsyncOp::create(
-                       b, accType, acc[m], da, db, shape,
-                       NVVM::WGMMATypes::bf16, NVVM::WGMMATypes::bf16,
-                       NVVM::WGMMATypes::f32, NVVM::WGMMAScaleOut::one,
-                       NVVM::WGMMAScaleIn::one, NVVM::WGMMAScaleIn::one,
-                       aMnMajor ? NVVM::MMALayout::col : NVVM::MMALayout::row,
-                       mn ? NVVM::MMALayout::row : NVVM::MMALayout::col,
-                       NVVM::MMAIntOverflowAttr())
-                       .getResult();
-        }
-      }
-      NVVM::WgmmaGroupSyncAlignedOp::create(b);
-      if (work) {
-        scf::YieldOp::create(b, acc);
-        b.setInsertionPointAfter(work);
-        acc.assign(work.getResults().begin(), work.getResults().end());
-      }
+      SmallVector<Value> acc = stageProducts(descBase, stage, slot, chunks,
+                                             loop.getRegionIterArgs(), active);
       // The previous step's products are done in every warp: its stage
       // may be overwritten.
       NVVM::WgmmaWaitGroupSyncOp::create(b, static_cast<uint64_t>(1));
