@@ -16,6 +16,7 @@
 // RUN: not hymir-compile %s -o %t --target=cuda --lightning-value-split=-1 2>&1 | FileCheck %s --check-prefix=SPLIT
 // RUN: not hymir-compile %s -o %t --target=cuda --moe-decode-slots=-5 2>&1 | FileCheck %s --check-prefix=SLOTS
 // RUN: not hymir-compile %s -o %t --target=cuda --moe-wgmma-group=-1 2>&1 | FileCheck %s --check-prefix=GROUP
+// RUN: not hymir-compile %s -o %t --target=cuda --moe-wgmma-multicast-min-tokens=-1 2>&1 | FileCheck %s --check-prefix=MCMIN
 // RUN: not hymir-compile %s -o %t --max-tokens=1000000000000 2>&1 | FileCheck %s --check-prefix=TOKENS
 // A value that is not an integer at all states the range too.
 // RUN: not hymir-compile %s -o %t --max-tokens=1e12 2>&1 | FileCheck %s --check-prefix=TOKENS-PARSE
@@ -51,6 +52,7 @@
 // SPLIT: hymir-compile: error: --lightning-value-split must be in [0, 64], got -1
 // SLOTS: hymir-compile: error: --moe-decode-slots must be in [0, 1024], got -5
 // GROUP: hymir-compile: error: --moe-wgmma-group must be in [0, 256], got -1
+// MCMIN: hymir-compile: error: --moe-wgmma-multicast-min-tokens must be in [0, 1073741824], got -1
 // TOKENS: hymir-compile: error: --max-tokens must be in [1, 2147483647], got 1000000000000
 // TOKENS-PARSE: hymir-compile: error: --max-tokens must be an integer in [1, 2147483647], got '1e12'
 // TOKENS-HUGE: hymir-compile: error: --max-tokens must be an integer in [1, 2147483647], got '99999999999999999999'

@@ -321,7 +321,8 @@ static cl::opt<bool> moeWgmmaMulticastOpt(
     cl::desc("cuda sm_90a: the MoE wgmma kernels (grid form, experts' "
              "order) in clusters of two CTAs over two row tiles of one "
              "expert, each weight tile loaded once by TMA multicast "
-             "(default false)"),
+             "(default false; measured slower than the default on an H200: "
+             "docs/benchmarks.md)"),
     cl::init(false), cl::cat(hymirCategory));
 static constexpr rtools::Range kMulticastTokensRange{0, int64_t(1) << 30};
 static cl::opt<rtools::Int64Arg> moeWgmmaMulticastMinTokensOpt(
