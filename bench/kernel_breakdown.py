@@ -60,9 +60,13 @@ def align(bin_dir, artifact, entry, tokens, csv_path):
             steps.append(line.strip())
     runnable = []
     for st in steps:
-        at_most = re.search(r"when tokens <= (\d+)", st)
-        at_least = re.search(r"when tokens >= (\d+)", st)
-        if (at_most and tokens > int(at_most.group(1))) or (at_least and tokens < int(at_least.group(1))):
+        # Guards: "when tokens <= B", "when tokens >= A", "when A <= tokens <= B".
+        both = re.search(r"when (\d+) <= tokens <= (\d+)", st)
+        at_most = both or re.search(r"when tokens <= (\d+)", st)
+        at_least = both or re.search(r"when tokens >= (\d+)", st)
+        low = int(at_least.group(1)) if at_least else None
+        high = int(at_most.group(2 if both else 1)) if at_most else None
+        if (high is not None and tokens > high) or (low is not None and tokens < low):
             continue
         kind = st.split(":")[1].split()[0]
         if kind in ("launch", "gemm"):
