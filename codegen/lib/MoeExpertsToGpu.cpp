@@ -240,7 +240,7 @@ void HymirMoeExpertsToGpuPass::emitExperts(ImplicitLocOpBuilder &b,
   // one-block kernels serve those calls).
   int64_t clusterFrom =
       multicast(choice) ? std::max(cut + 1, wgmmaMulticastMinTokens.getValue())
-                        : -1;
+                        : cut + 1;
   auto tileKernels = [&](bool clusters) {
     if (choice.wgmma)
       emitMoeWgmmaKernels(b, o, wgmmaGroup, wgmmaPersistent, choice.layoutTile,
@@ -251,8 +251,8 @@ void HymirMoeExpertsToGpuPass::emitExperts(ImplicitLocOpBuilder &b,
   if (tiles && clusterFrom > cut + 1)
     sets.push_back({cut + 1, clusterFrom - 1, [&]() { tileKernels(false); }});
   if (tiles)
-    sets.push_back({clusterFrom > cut + 1 ? clusterFrom : cut + 1, -1,
-                    [&]() { tileKernels(multicast(choice)); }});
+    sets.push_back(
+        {clusterFrom, -1, [&]() { tileKernels(multicast(choice)); }});
   auto serves = [](const KernelSet &set, int64_t tokens) {
     return tokens >= set.atLeast && (set.atMost < 0 || tokens <= set.atMost);
   };

@@ -385,9 +385,9 @@ struct Module::Impl {
   /// Runs a kept call: a graph replay, a capture and launch, or the steps
   /// one by one, as CallOptions::cudaGraphs describes.
   absl::Status runKept(EntryGraphs &graphs, KeptCall &kept);
-  /// Why graphs cannot be made for this module's calls of `entry` (every
-  /// entry when null), or empty.
-  std::string graphsUnavailable(const EntryDesc *entry = nullptr) const;
+  /// Why graphs cannot be made for this module's calls of `entry`, or
+  /// empty.
+  std::string graphsUnavailable(const EntryDesc &entry) const;
   /// Enqueues each device's graph on that device's stream.
   absl::Status launchGraphs(const Graphs &graphs);
   /// Captures the frame's steps into a graph (not running them); tensor
@@ -1577,25 +1577,19 @@ CudaGraphUse Module::cudaGraphUse(const std::string &entry) const {
   return it == impl_->graphs.end() ? CudaGraphUse() : it->second.use;
 }
 
-std::string Module::Impl::graphsUnavailable(const EntryDesc *entry) const {
+std::string Module::Impl::graphsUnavailable(const EntryDesc &entry) const {
   for (const Device &device : devices)
     if (std::string why = device.driver->graphsUnavailable(); !why.empty())
       return why;
   // A module on several devices (or on NCCL for one rank) captures each
   // device's stream, NCCL's collectives included, except all_to_all: its
   // send counts are read to the host first, which a capture cannot record.
-  if (parts() == 1 && !oneRankCollectives)
-    return "";
-  for (const EntryDesc &e : desc().entries) {
-    if (entry && &e != entry)
-      continue;
-    for (const auto &step : e.plan)
-      if (const auto *c = std::get_if<CollectiveDesc>(&step);
-          c && c->kind == CollectiveKind::AllToAll)
-        return absl::StrCat("entry '", printableName(e.name),
-                            "' has an all_to_all, whose send counts are read "
-                            "on the host (not captured)");
-  }
+  for (const auto &step : entry.plan)
+    if (const auto *c = std::get_if<CollectiveDesc>(&step);
+        c && c->kind == CollectiveKind::AllToAll)
+      return absl::StrCat("entry '", printableName(entry.name),
+                          "' has an all_to_all, whose send counts are read "
+                          "on the host (not captured)");
   return "";
 }
 
@@ -1759,7 +1753,7 @@ absl::Status Module::Impl::runKept(EntryGraphs &entryGraphs, KeptCall &kept) {
   CudaGraphUse &use = entryGraphs.use;
   ++kept.runs;
   if (use.notUsed.empty())
-    use.notUsed = graphsUnavailable(kept.frame.entry);
+    use.notUsed = graphsUnavailable(*kept.frame.entry);
   if (!use.notUsed.empty() || (kept.graph.empty() && kept.runs == 1)) {
     // The first run of a key launches the steps one by one: it loads what
     // loads lazily (cuBLASLt and its plans, tensor map staging), which a
@@ -1850,7 +1844,7 @@ absl::StatusOr<CallTiming> Module::time(const std::string &entry,
   };
   CallTiming timing;
   std::string notUsed = options.cudaGraphs
-                            ? impl_->graphsUnavailable(frame->entry)
+                            ? impl_->graphsUnavailable(*frame->entry)
                             : std::string();
   // A graph is captured after at least one run launched the steps (that
   // run loads what loads lazily, which a capture cannot record).
